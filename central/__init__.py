@@ -1,0 +1,1 @@
+"""The centre's side of the protocol: publish boards, fleet monitor, enrolment."""

@@ -1,0 +1,1 @@
+"""The ``pishkhan`` command: one entry point, a subcommand per job."""

@@ -1,0 +1,37 @@
+"""``pishkhan config``: write and check the configuration file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pishkhan.config import default_toml, load_config
+from pishkhan.exc import ConfigError
+
+
+def register(sub, common):
+    p = sub.add_parser("config", parents=[common], help="write or check the configuration file")
+    s = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    init = s.add_parser("init", parents=[common], help="write a commented default configuration")
+    init.add_argument("--out", required=True, metavar="FILE", help="where to write it")
+    init.add_argument("--always-open", action="store_true",
+                      help="office open at every minute (demos and tests)")
+    init.add_argument("--printer", default="fake", metavar="URI", help="printer URI (default: fake)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=cmd_init)
+    check = s.add_parser("check", parents=[common], help="load the configuration and report problems")
+    check.set_defaults(handler=cmd_check)
+
+
+def cmd_init(args):
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} exists; pass --force to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(default_toml(always_open=args.always_open, printer=args.printer), encoding="utf-8")
+    load_config(out)  # the file we wrote must load
+    print(f"wrote {out}")
+
+
+def cmd_check(args):
+    cfg = load_config(args.config)
+    print(f"ok: {cfg.path or 'built-in defaults'}; device {cfg.device_id}; state in {cfg.state_dir}")

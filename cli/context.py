@@ -1,0 +1,31 @@
+"""What a command handler needs: the configuration and the store."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+
+from pishkhan.config import Config, load_config
+from pishkhan.store import Store
+
+
+def config(args) -> Config:
+    return load_config(getattr(args, "config", None))
+
+
+def store(cfg: Config) -> Store:
+    return Store(cfg.store_path)
+
+
+def actor() -> str:
+    """Who runs this command, for the audit log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+def print_json(data) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")

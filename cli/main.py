@@ -1,0 +1,48 @@
+"""``pishkhan``: the one console command, with a subcommand per job.
+
+Each ``cli/<topic>.py`` module registers its subcommands with ``register``;
+heavy imports (Kivy, Pillow) happen inside the handlers, so ``--help`` and
+small commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pishkhan.exc import PishkhanError
+
+#: Modules under cli/ that add subcommands, in the order --help lists them.
+COMMAND_MODULES = ["config", "keys", "board"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="configuration file (default: $PISHKHAN_CONFIG, else built-in defaults)")
+    parser = argparse.ArgumentParser(
+        prog="pishkhan", parents=[common],
+        description="Pishkhan Edge: the software on a government-service counter office's device.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"cli.{name}").register(sub, common)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "config"):
+        args.config = None
+    try:
+        return args.handler(args) or 0
+    except PishkhanError as e:
+        print(f"pishkhan: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The board renderer (Pillow) and the wall-display app."""

@@ -1,0 +1,1 @@
+"""The MQTT agent: session, telemetry, compliance, config sync, outbox."""

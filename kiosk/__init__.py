@@ -1,0 +1,1 @@
+"""The customer touchscreen (Kivy), with staff mode."""

@@ -1,0 +1,79 @@
+"""Every error Pishkhan raises, in one hierarchy.
+
+Catch :exc:`PishkhanError` for all of them, or a subclass for one kind.
+Messages say what was wrong and what was expected.
+"""
+
+
+class PishkhanError(Exception):
+    """Base of every Pishkhan error."""
+
+
+class ConfigError(PishkhanError):
+    """The configuration file is missing, unreadable or has a bad value."""
+
+
+class BoardError(PishkhanError):
+    """A board cannot be used."""
+
+
+class BoardInvalid(BoardError):
+    """A board document breaks the schema; ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        head = f"board is invalid ({len(self.errors)} error{'s' if len(self.errors) != 1 else ''})"
+        super().__init__(head + ":\n  " + "\n  ".join(self.errors))
+
+
+class SignatureInvalid(BoardError):
+    """A signed document's signature does not verify against a trusted key."""
+
+
+class BoardRefused(BoardError):
+    """A valid, signed board that may not be installed (old version, wrong scope)."""
+
+
+class LayeringError(BoardError):
+    """An office or province board tried to change what it may not."""
+
+
+class KeyFileError(PishkhanError):
+    """A key file is missing or is not an Ed25519 key."""
+
+
+class StoreError(PishkhanError):
+    """The local store cannot be opened or used."""
+
+
+class SchemaTooNew(StoreError):
+    """The store file was written by a newer version of Pishkhan."""
+
+
+class RenderError(PishkhanError):
+    """A page cannot be rendered correctly."""
+
+
+class MissingGlyph(RenderError):
+    """The font has no glyph for a character that would be drawn."""
+
+
+class QueueError(PishkhanError):
+    """A queue operation is not possible in the queue's current state."""
+
+
+class OfficeClosed(QueueError):
+    """No ticket can be issued now; ``reason`` and ``next_open`` say why and when."""
+
+    def __init__(self, message: str, *, reason: str, next_open=None):
+        super().__init__(message)
+        self.reason = reason
+        self.next_open = next_open
+
+
+class PrinterError(PishkhanError):
+    """The printer could not print; ``state`` names the printer state."""
+
+    def __init__(self, message: str, *, state: str = "error"):
+        super().__init__(message)
+        self.state = state

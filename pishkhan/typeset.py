@@ -1,0 +1,132 @@
+"""Draw Persian (and mixed Persian/Latin) text with Pillow, right to left.
+
+Text is shaped and ordered by raqm (``direction="rtl"`` as the paragraph
+direction), measured with the same engine, wrapped at word boundaries and
+never cut. Before drawing, every character is checked against the font's
+character map: a character Vazirmatn lacks raises :exc:`MissingGlyph`
+instead of becoming a box on the wall.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+from PIL import ImageDraw, ImageFont
+
+from .exc import MissingGlyph
+from .fonts import font_path, require_raqm
+
+#: Characters that are never drawn, so need no glyph.
+_INVISIBLE = {"\u200c", "\u200d", "\u200e", "\u200f", "\n", "\t", " ", "\u00a0", "\u202a", "\u202b",
+              "\u202c", "\u2066", "\u2067", "\u2068", "\u2069"}
+
+
+@lru_cache(maxsize=None)
+def _cmap(weight: str) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(font_path(weight)), lazy=True) as tt:
+        return frozenset(tt.getBestCmap().keys())
+
+
+@lru_cache(maxsize=256)
+def font(size: int, weight: str = "Regular") -> ImageFont.FreeTypeFont:
+    """Vazirmatn at *size* pixels, laid out by raqm."""
+    require_raqm()
+    return ImageFont.truetype(str(font_path(weight)), size, layout_engine=ImageFont.Layout.RAQM)
+
+
+def weight_of(f: ImageFont.FreeTypeFont) -> str:
+    return f.path.rsplit("Vazirmatn-", 1)[-1].removesuffix(".ttf")
+
+
+def check_glyphs(text: str, f: ImageFont.FreeTypeFont | str = "Regular") -> None:
+    """Raise :exc:`MissingGlyph` naming each character the font cannot draw."""
+    weight = f if isinstance(f, str) else weight_of(f)
+    cmap = _cmap(weight)
+    missing = sorted({ch for ch in text if ch not in _INVISIBLE and ord(ch) not in cmap
+                      and unicodedata.category(ch) != "Cf"})
+    if missing:
+        names = ", ".join(f"U+{ord(ch):04X} {unicodedata.name(ch, '?')}" for ch in missing)
+        raise MissingGlyph(f"the font Vazirmatn-{weight} has no glyph for {names} in {text!r}")
+
+
+def _direction(text: str) -> str:
+    """``rtl`` unless the text has no right-to-left letter at all."""
+    for ch in text:
+        if unicodedata.bidirectional(ch) in ("R", "AL"):
+            return "rtl"
+    return "ltr"
+
+
+def width(text: str, f: ImageFont.FreeTypeFont) -> int:
+    """Advance width of *text* in pixels."""
+    if not text:
+        return 0
+    return int(round(f.getlength(text, direction=_direction(text))))
+
+
+def line_height(f: ImageFont.FreeTypeFont, spacing: float = 1.35) -> int:
+    ascent, descent = f.getmetrics()
+    return int(round((ascent + descent) * spacing))
+
+
+def wrap(text: str, f: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+    """Break *text* into lines no wider than *max_width*, at spaces.
+
+    A single word wider than the line is broken between characters rather
+    than cut, so nothing is ever lost.
+    """
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        words = paragraph.split()
+        if not words:
+            lines.append("")
+            continue
+        current = ""
+        for word in words:
+            candidate = f"{current} {word}" if current else word
+            if width(candidate, f) <= max_width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            current = ""
+            while width(word, f) > max_width:  # a very long word: split it
+                cut = len(word) - 1
+                while cut > 1 and width(word[:cut], f) > max_width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            current = word
+        lines.append(current)
+    return lines
+
+
+def draw_text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, f: ImageFont.FreeTypeFont, *,
+              fill="black", align: str = "right") -> tuple[int, int, int, int]:
+    """Draw one line of *text*; returns its bounding box.
+
+    ``xy`` is the line's top edge at its *right* end for ``align="right"``
+    (the Persian default), its left end for ``"left"`` and its middle for
+    ``"center"``. Glyphs are checked first (:func:`check_glyphs`).
+    """
+    check_glyphs(text, f)
+    x, y = xy
+    anchor = {"right": "ra", "left": "la", "center": "ma"}[align]
+    direction = _direction(text)
+    draw.text((x, y), text, font=f, fill=fill, anchor=anchor, direction=direction)
+    return draw.textbbox((x, y), text, font=f, anchor=anchor, direction=direction)
+
+
+def draw_paragraph(draw, xy, text: str, f, max_width: int, *, fill="black", align="right",
+                   spacing: float = 1.35) -> int:
+    """Draw *text* wrapped to *max_width*; returns the height used."""
+    x, y = xy
+    step = line_height(f, spacing)
+    lines = wrap(text, f, max_width)
+    for i, line in enumerate(lines):
+        if line:
+            draw_text(draw, (x, y + i * step), line, f, fill=fill, align=align)
+    return step * len(lines)

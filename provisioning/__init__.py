@@ -1,0 +1,1 @@
+"""Enrolment by claim code, device config and credentials, install onto a Pi."""

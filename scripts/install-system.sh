@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Install the system packages Pishkhan needs (Debian 12 / Raspberry Pi OS),
+# and the Vazirmatn font. Safe to run again. Without root (and no sudo) it
+# only checks and tells what is missing.
+set -euo pipefail
+mode="${1:-run}"   # run | test (test adds OCR, broker, Xvfb, Chromium for benchmarks)
+
+pkgs=(python3-venv libfribidi0 libraqm0 libmtdev1 libgl1 libegl1 libsdl2-2.0-0 xclip
+      espeak-ng sox v4l-utils)
+test_pkgs=(xvfb xauth mosquitto mosquitto-clients tesseract-ocr tesseract-ocr-fas poppler-utils
+           xdotool imagemagick zbar-tools libzbar0)
+[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$SUDO" = none ]; then
+    echo "missing system packages (install them as root): ${missing[*]}" >&2
+  else
+    echo "installing: ${missing[*]}"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+# The test suite does not need a running system broker; tests start their own.
+if [ "$mode" = test ] && [ "$SUDO" != none ] && command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
+fi
+
+# Font: the Debian package where the distribution has it, else the npm package.
+have_font() {
+  for d in /usr/share/fonts/truetype/vazirmatn /usr/local/share/fonts/vazirmatn "$HOME/.local/share/fonts/vazirmatn"; do
+    [ -f "$d/Vazirmatn-Regular.ttf" ] && return 0
+  done
+  return 1
+}
+if ! have_font; then
+  if [ "$SUDO" != none ] && apt-cache show fonts-vazirmatn >/dev/null 2>&1; then
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-vazirmatn >/dev/null
+  fi
+fi
+if ! have_font; then
+  if ! command -v npm >/dev/null; then
+    [ "$SUDO" != none ] && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm >/dev/null
+  fi
+  if [ "$(id -u)" -eq 0 ]; then dest=/usr/local/share/fonts/vazirmatn; else dest="$HOME/.local/share/fonts/vazirmatn"; fi
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent vazirmatn >/dev/null && tar xzf vazirmatn-*.tgz)
+  mkdir -p "$dest"
+  cp "$tmp"/package/fonts/ttf/Vazirmatn-*.ttf "$dest"/
+  cp "$tmp"/package/OFL.txt "$dest"/ 2>/dev/null || true
+  rm -rf "$tmp"
+  command -v fc-cache >/dev/null && fc-cache -f "$dest" >/dev/null 2>&1 || true
+  echo "installed the Vazirmatn font into $dest"
+fi
