@@ -44,12 +44,12 @@ def migrations() -> list[tuple[int, str, str]]:
             steps.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
     steps.sort()
     numbers = [n for n, _, _ in steps]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise StoreError(f"schema steps must be numbered 1..N without gaps, found {numbers}")
+    if len(set(numbers)) != len(numbers):
+        raise StoreError(f"two schema steps share a number: {numbers}")
     return steps
 
 
-SCHEMA_VERSION = len(migrations())
+SCHEMA_VERSION = max(n for n, _, _ in migrations())
 
 
 class Store:
@@ -118,17 +118,20 @@ class Store:
 
     def _migrate(self):
         steps = migrations()
+        latest = steps[-1][0]
         current = self.schema_version()
-        if current > len(steps):
+        if current > latest:
             raise SchemaTooNew(
                 f"{self.path} has schema version {current}, but this Pishkhan knows only up to "
-                f"{len(steps)}: it was written by a newer release. Upgrade Pishkhan; "
+                f"{latest}: it was written by a newer release. Upgrade Pishkhan; "
                 "the file was not changed.")
-        if current == len(steps):
+        if current == latest:
             return
         with self.transaction():
             current = self.schema_version()  # another process may have migrated meanwhile
-            for number, name, sql in steps[current:]:
+            for number, name, sql in steps:
+                if number <= current:
+                    continue
                 for statement in _split_sql(sql):
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number}")
