@@ -253,6 +253,9 @@ def parse_board(data) -> Board:
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_eff):
                 raise ValueError
             effective = dt.date.fromisoformat(raw_eff)
+            if not 2000 <= effective.year <= 2199:
+                c.error("effective_from", f"must be a Gregorian date (2000-2199), got {_describe(raw_eff)}"
+                        + (", which looks like a Jalali date" if 1300 <= effective.year <= 1500 else ""))
         except ValueError:
             c.error("effective_from", f"must be a date as YYYY-MM-DD, got {_describe(raw_eff)}")
 

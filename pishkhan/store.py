@@ -76,6 +76,7 @@ class Store:
         self._conn.row_factory = sqlite3.Row
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._refuse_newer()  # before anything writes to the file
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise StoreError(f"{self.path}: could not switch to WAL mode (got {mode})")
@@ -116,16 +117,19 @@ class Store:
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
-    def _migrate(self):
-        steps = migrations()
-        latest = steps[-1][0]
-        current = self.schema_version()
+    def _refuse_newer(self):
+        current, latest = self.schema_version(), SCHEMA_VERSION
         if current > latest:
             raise SchemaTooNew(
                 f"{self.path} has schema version {current}, but this Pishkhan knows only up to "
                 f"{latest}: it was written by a newer release. Upgrade Pishkhan; "
                 "the file was not changed.")
-        if current == latest:
+
+    def _migrate(self):
+        steps = migrations()
+        latest = steps[-1][0]
+        self._refuse_newer()
+        if self.schema_version() == latest:
             return
         with self.transaction():
             current = self.schema_version()  # another process may have migrated meanwhile
