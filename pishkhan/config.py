@@ -70,7 +70,7 @@ default_service_minutes = 6.0
 code = "A"
 title = "کارت ملی، گذرنامه و گواهینامه"
 prefix = "A"
-categories = ["id-card", "passport", "driving-licence"]
+categories = ["id-card", "passport", "driving"]
 
 [[lanes]]
 code = "B"

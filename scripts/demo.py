@@ -1,0 +1,74 @@
+"""`make demo`: the main job on embedded defaults, end to end, into demo-out/.
+
+Makes issuer keys, signs and verifies the sample board, installs it into a
+fresh store, renders every screen size and the posters, and says what it
+made. Each step runs the real `pishkhan` command.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+OUT = Path("demo-out")
+BIN = Path(sys.executable).with_name("pishkhan")
+
+
+def step(title: str, *args, check=True) -> str:
+    print(f"\n== {title}\n$ pishkhan {' '.join(map(str, args))}", flush=True)
+    proc = subprocess.run([str(BIN), "--config", str(OUT / "pishkhan.toml"), *map(str, args)],
+                          capture_output=True, text=True, env=ENV)
+    text = (proc.stdout + proc.stderr).strip()
+    print(text)
+    if check and proc.returncode != 0:
+        sys.exit(f"demo step failed: {title}")
+    return text
+
+
+def main() -> int:
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir()
+    state = OUT / "state"
+    global ENV
+    ENV = dict(os.environ, PISHKHAN_STATE_DIR=str(state.resolve()), KIVY_TEXT="pil", KIVY_NO_ARGS="1")
+
+    sample = OUT / "sample-board.json"
+    sample.write_bytes(resources.files("pishkhan.data").joinpath("sample_board.json").read_bytes())
+    subprocess.run([str(BIN), "config", "init", "--out", str(OUT / "pishkhan.toml"), "--always-open",
+                    "--printer", f"file:{(OUT / 'printer.bin').resolve()}"], check=True, env=ENV)
+
+    step("issuer keys", "keys", "new", "--out", OUT / "keys", "--name", "ministry")
+    step("validate the sample board", "board", "validate", sample)
+    step("sign it", "board", "sign", sample, "--key", OUT / "keys/ministry.key", "--out", OUT / "signed-board.json")
+    step("verify the signature", "board", "verify", OUT / "signed-board.json", "--trust", OUT / "keys/ministry.pub")
+    step("trust the ministry key on this device", "keys", "trust", OUT / "keys/ministry.pub", "--label", "ministry")
+    step("install the signed board", "board", "install", OUT / "signed-board.json")
+    step("the effective board", "board", "show")
+    for size in ("1920x1080", "1080x1920", "1280x800"):
+        step(f"render the board at {size}", "board", "render", OUT / "signed-board.json", "--size", size,
+             "--out", OUT / f"pages-{size}")
+    for paper in ("A4", "A3"):
+        step(f"printable poster, {paper}", "board", "poster", OUT / "signed-board.json", "--paper", paper,
+             "--out", OUT / f"poster-{paper}.pdf")
+
+    for extra in sorted(Path(__file__).parent.glob("demo_*.py")):
+        print(f"\n== {extra.stem}", flush=True)
+        subprocess.run([sys.executable, str(extra), str(OUT.resolve())], env=ENV, check=False)
+
+    print("\nMade in demo-out/:")
+    for path in sorted(OUT.rglob("*")):
+        if path.is_file() and "state" not in path.parts and "keys" not in path.parts:
+            print(f"  {path}")
+    print("  demo-out/keys/ (the demo issuer key pair), demo-out/state/ (the device's store)")
+    return 0
+
+
+ENV: dict = {}
+
+if __name__ == "__main__":
+    sys.exit(main())
