@@ -150,6 +150,14 @@ snapshot_seconds = 300
 snapshot_keep = 12
 # Spoken calls: "espeak" (espeak-ng, Persian voice) or "none".
 voice = "espeak"
+# Where announcements play: "auto" (the default sound device through aplay,
+# paplay or sox; visual only when there is none), "none", or "file:PATH"
+# (appends each phrase and its WAV as a JSON line; for tests and demos).
+audio = "auto"
+# HDMI-CEC device of the wall TV's port (/dev/cec1 for a Pi's second HDMI).
+cec_device = "/dev/cec0"
+# Wall layout: "landscape" (1920x1080) or "portrait" (1080x1920).
+orientation = "landscape"
 
 [mqtt]
 host = "localhost"
