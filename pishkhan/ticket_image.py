@@ -1,0 +1,107 @@
+"""The printed queue ticket as a 1-bit Pillow image, 576 or 384 dots wide.
+
+From top to bottom: office name, service title, the number very large,
+people ahead and estimated wait, Jalali date and time, one line of advice
+(the documents to bring), and a QR code holding only the office id, the
+date and the number. Text is drawn in grey levels by raqm (shaped right to
+left) and then thresholded at 50 % without dithering, so strokes stay solid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PIL import Image, ImageDraw
+
+from . import jalali
+from . import queue_strings as text
+from . import typeset
+from .exc import RenderError
+from .persian import to_persian_digits
+from .printer import PAPER_WIDTH
+
+
+def qr_payload(ticket, *, office_id: str) -> str:
+    """What the QR code holds: ``PISHKHAN:<office>:<day>:<label>``; nothing personal."""
+    return f"PISHKHAN:{office_id}:{ticket.day}:{ticket.label}"
+
+
+def _qr_image(payload: str, box: int) -> Image.Image:
+    import qrcode
+
+    # a fixed mask pattern: searching for the best one costs more than the rest of the ticket
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box, border=2, mask_pattern=0)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    return qr.make_image(fill_color="black", back_color="white").get_image().convert("L")
+
+
+def threshold(image: Image.Image) -> Image.Image:
+    """Grey to 1 bit at 50 %, no dithering (dithered text prints ragged)."""
+    return image.convert("L").point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
+
+
+def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | None = None,
+                  advice: str | None = None) -> Image.Image:
+    """Draw *ticket* for *paper* (``"80mm"`` or ``"58mm"``); returns a mode ``"1"`` image.
+
+    :param config: for the office name and id.
+    :param now: the time printed (default: now).
+    :param advice: one line, e.g. the documents to bring; a general line if None.
+    """
+    try:
+        width = PAPER_WIDTH[paper]
+    except KeyError:
+        raise RenderError(f"paper must be one of {sorted(PAPER_WIDTH)}, got {paper!r}") from None
+    k = width / 576
+    margin = int(round(14 * k))
+    inner = width - 2 * margin
+    centre = width // 2
+    image = Image.new("L", (width, int(1400 * k)), 255)
+    draw = ImageDraw.Draw(image)
+    y = int(round(8 * k))
+
+    def line(value: str, size: int, weight: str = "Regular", *, max_lines: int = 3, gap: int = 4):
+        nonlocal y
+        f = typeset.font(int(round(size * k)), weight)
+        step = typeset.line_height(f, 1.25)
+        for part in typeset.wrap(value, f, inner)[:max_lines]:
+            if part:
+                typeset.draw_text(draw, (centre, y), part, f, align="center")
+            y += step
+        y += int(round(gap * k))
+
+    def rule():
+        nonlocal y
+        draw.line((margin, y, width - margin, y), fill=0, width=max(1, int(round(2 * k))))
+        y += int(round(12 * k))
+
+    line(config.get("office.name"), 26, "Bold", max_lines=2)
+    rule()
+    line(ticket.service_title, 32, "Bold", max_lines=3)
+    line(text.TICKET_NUMBER, 24, "Medium", gap=0)
+    number_font = typeset.font(int(round(150 * k)), "Black")
+    box = typeset.draw_text(draw, (centre, y), ticket.display_label, number_font, align="center")
+    y = box[3] + int(round(18 * k))
+    if ticket.priority:
+        f = typeset.font(int(round(28 * k)), "Bold")
+        h = typeset.line_height(f, 1.2)
+        w = typeset.width(text.PRIORITY, f) + int(round(30 * k))
+        draw.rectangle((centre - w // 2, y, centre + w // 2, y + h), fill=0)
+        typeset.draw_text(draw, (centre, y + int(round(2 * k))), text.PRIORITY, f, fill=255, align="center")
+        y += h + int(round(10 * k))
+    ahead = (text.PEOPLE_AHEAD.format(n=to_persian_digits(ticket.people_ahead)) if ticket.people_ahead
+             else text.NOBODY_AHEAD)
+    line(ahead, 28, "SemiBold", max_lines=1, gap=0)
+    wait = (text.WAIT.format(minutes=to_persian_digits(ticket.wait_minutes)) if ticket.wait_minutes > 0
+            else text.WAIT_NONE)
+    line(wait, 28, "SemiBold", max_lines=1)
+    rule()
+    line(advice if advice else text.ADVICE_NONE, 22, "Regular", max_lines=2)
+    moment = jalali.to_tehran(now or dt.datetime.now(dt.timezone.utc))
+    line(f"{jalali.format_date(moment.date())} - {jalali.format_time(moment)}", 22, "Medium", max_lines=1)
+    qr = _qr_image(qr_payload(ticket, office_id=config.get("office.office_id")), 5 if width >= 576 else 4)
+    image.paste(qr, (centre - qr.width // 2, y))
+    y += qr.height + int(round(4 * k))
+    line(text.FOOTER, 20, "Regular", max_lines=1, gap=8)
+    return threshold(image.crop((0, 0, width, min(y, image.height))))
