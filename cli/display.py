@@ -1,0 +1,83 @@
+"""``pishkhan display``: the wall display (board, calls, screen power)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from pishkhan.exc import PishkhanError
+
+from . import context
+
+
+def register(sub, common):
+    p = sub.add_parser("display", parents=[common], help="run the wall display (board pages, calls, screen power)",
+                       description="Open the wall display. With --screenshots it saves what it shows "
+                                   "(starting a virtual X server when there is no display).")
+    p.add_argument("--fullscreen", action="store_true", help="fill the screen (as on the wall TV)")
+    p.add_argument("--size", metavar="WxH", default=None,
+                   help="window size, e.g. 1920x1080 or 1080x1920 (default by display.orientation)")
+    p.add_argument("--screenshots", metavar="DIR", type=Path, default=None,
+                   help="save a screenshot of each board page and each call into DIR")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--events", metavar="FILE", default=None,
+                   help="append what is shown as JSON lines (for tests and benchmarks)")
+    p.set_defaults(handler=run)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d{3,5})\s*[xX×]\s*(\d{3,5})\s*", text or "")
+    if not m:
+        raise PishkhanError(f"--size must look like 1920x1080, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _start_xvfb(size) -> subprocess.Popen | None:
+    """A private virtual X server for headless screenshots, or None if Xvfb is missing."""
+    if not shutil.which("Xvfb"):
+        return None
+    for n in range(140, 200):
+        if not (Path(f"/tmp/.X11-unix/X{n}").exists() or Path(f"/tmp/.X{n}-lock").exists()):
+            break
+    else:
+        return None
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if Path(f"/tmp/.X11-unix/X{n}").exists():
+            break
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = f":{n}"
+    return proc
+
+
+def run(args) -> int:
+    cfg = context.config(args)
+    if args.size:
+        size = parse_size(args.size)
+    else:
+        size = (1080, 1920) if cfg.get("display.orientation") == "portrait" else (1920, 1080)
+    if args.screenshots is not None and args.seconds is None:
+        raise PishkhanError("--screenshots needs --seconds N (how long to run before stopping)")
+    xvfb = None
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and args.screenshots is not None:
+        xvfb = _start_xvfb(size)
+        if xvfb is None:
+            raise PishkhanError("no display and no Xvfb to run headless; install xvfb or run on a screen")
+    try:
+        from display.app import run_display
+
+        code = run_display(cfg, size=size, fullscreen=args.fullscreen, events_path=args.events,
+                           screenshots=args.screenshots, seconds=args.seconds)
+        if args.screenshots is not None:
+            shots = sorted(p.name for p in Path(args.screenshots).glob("*.png"))
+            print(f"saved {len(shots)} screenshots in {args.screenshots}")
+        return code
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(timeout=5)

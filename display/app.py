@@ -1,0 +1,577 @@
+"""The wall display: the mandatory board, the calls to counters, screen power.
+
+One Kivy window, laid out for 1920x1080 (or 1080x1920 in portrait):
+
+- header: office name, licence number, live clock and Jalali date;
+- now-serving panel: the latest call very large (number, then counter),
+  highlighted for a few seconds, and the five calls before it;
+- board area: the renderer's pages, rotating, pre-rendered by
+  :class:`~display.page_cache.PageCache` and shown through one reused texture;
+- footer: a ticker of notices, today's hours, board version and verification code.
+
+The app learns of other processes' commits through ``PRAGMA data_version``
+(:meth:`Store.changed`), polled about 25 times a second, which is cheap; only
+then does it read the calls or check the board. Kivy must be imported after
+:func:`prepare_kivy` has set the ``pil`` text provider.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pishkhan import jalali
+from pishkhan.persian import to_persian_digits
+
+from . import wall_strings as S
+
+#: Calls and board checks are polled this often (seconds).
+POLL_SECONDS = 1 / 25
+#: The latest call stays highlighted this long (seconds).
+HIGHLIGHT_SECONDS = 6.0
+#: Ticker speed, pixels per second at scale 1.
+TICKER_SPEED = 110
+RECENT_ROWS = 5
+
+COLOURS = {
+    "background": (0.043, 0.145, 0.271, 1),   # deep blue
+    "header": (0.027, 0.098, 0.188, 1),
+    "panel": (0.075, 0.212, 0.373, 1),
+    "highlight": (0.957, 0.635, 0.380, 1),     # amber
+    "text": (1, 1, 1, 1),
+    "muted": (0.78, 0.84, 0.92, 1),
+    "dark_text": (0.05, 0.07, 0.12, 1),
+    "black": (0, 0, 0, 1),
+}
+
+
+def prepare_kivy(*, size: tuple[int, int], fullscreen: bool = False):
+    """Set Kivy's environment and window before Kivy is imported.
+
+    Persian renders correctly only with the ``pil`` text provider over
+    Pillow with raqm, so both are required here.
+    """
+    from pishkhan.fonts import require_raqm
+
+    require_raqm()
+    os.environ["KIVY_TEXT"] = "pil"
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    from kivy.config import Config as KivyConfig
+
+    KivyConfig.set("graphics", "width", str(size[0]))
+    KivyConfig.set("graphics", "height", str(size[1]))
+    KivyConfig.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    KivyConfig.set("graphics", "resizable", "0")
+    KivyConfig.set("graphics", "maxfps", "30")
+    KivyConfig.set("kivy", "exit_on_escape", "0")
+    KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A box in top-left coordinates of a *width* x *height* window."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def kivy_pos(self, window_height: float) -> tuple[float, float]:
+        return self.x, window_height - self.y - self.h
+
+
+@dataclass(frozen=True)
+class WallLayout:
+    """Where everything goes, for a window size."""
+
+    size: tuple[int, int]
+    scale: float
+    header: Rect
+    panel: Rect
+    board: Rect
+    footer: Rect
+    portrait: bool
+
+    @classmethod
+    def for_size(cls, size: tuple[int, int], orientation: str | None = None) -> "WallLayout":
+        w, h = size
+        portrait = orientation == "portrait" if orientation in ("portrait", "landscape") else h > w
+        if portrait:
+            s = w / 1080
+            head, foot, panel_h = round(130 * s), round(110 * s), round(560 * s)
+            return cls(size, s, Rect(0, 0, w, head), Rect(0, head, w, panel_h),
+                       Rect(0, head + panel_h, w, h - head - panel_h - foot), Rect(0, h - foot, w, foot), True)
+        s = min(w / 1920, h / 1080)
+        head, foot, panel_w = round(110 * s), round(100 * s), round(600 * s)
+        body = h - head - foot
+        return cls(size, s, Rect(0, 0, w, head), Rect(0, head, panel_w, body),
+                   Rect(panel_w, head, w - panel_w, body), Rect(0, h - foot, w, foot), False)
+
+
+class EventLog:
+    """JSON lines of what the wall showed (``--events FILE``), for tests and benchmarks."""
+
+    def __init__(self, path=None):
+        self._file = open(path, "a", encoding="utf-8", buffering=1) if path else None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, **data):
+        if self._file is None:
+            return
+        line = json.dumps({"event": event, "t": time.time(), **data}, ensure_ascii=False, default=str)
+        with self._lock:
+            self._file.write(line + "\n")
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _format_call_number(call) -> str:
+    return call.ticket.display_label
+
+
+def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=None, events=None,
+              screenshots: Path | None = None, seconds: float | None = None, clock=None):
+    """Create the Kivy app (Kivy is imported here; call :func:`prepare_kivy` first).
+
+    :param config: the :class:`~pishkhan.config.Config`.
+    :param store: an open store (default: the configured one).
+    :param size: the window size.
+    :param announcer: an :class:`~display.announce.Announcer` (default from config).
+    :param power: a list of extra :class:`~display.screen_power.ScreenPower` backends
+        (default: ``display.screen_power``); the local blank is added by the app.
+    :param events: an :class:`EventLog`.
+    :param screenshots: save full-size screenshots of each new page and call here.
+    :param seconds: stop after this many seconds.
+    :param clock: returns the aware current time (default: Tehran now).
+    """
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.graphics import Color, Rectangle
+    from kivy.graphics.texture import Texture
+    from kivy.uix.label import Label
+    from kivy.uix.stencilview import StencilView
+    from kivy.uix.widget import Widget
+    from PIL import Image
+
+    from pishkhan.board_store import effective_for_config  # noqa: F401  (imported for the worker)
+    from pishkhan.fonts import font_path
+    from pishkhan.hours import hours_from_config
+    from pishkhan.notices import active_notices
+    from pishkhan.queue import Queue
+    from pishkhan.store import Store
+
+    from .announce import Announcer, EspeakSynth, sink_from_config
+    from .page_cache import PageCache, board_signature
+    from .screen_power import ScreenPowerController, backends_from_config, BlankPower
+    from .snapshot import Snapshots
+
+    REGULAR, BOLD, BLACK = (str(font_path(w)) for w in ("Regular", "Bold", "Black"))
+    clock = clock or jalali.now
+
+    class WallApp(App):
+        title = "Pishkhan — wall display"
+
+        def build(self):
+            self.config_ = config
+            self.store = store or Store(config.store_path)
+            self.queue = Queue(self.store, config)
+            self.hours = hours_from_config(config)
+            self.events = events or EventLog(None)
+            self.layout = WallLayout.for_size(tuple(Window.size), config.get("display.orientation"))
+            self.blank = False
+            self.page_set = None
+            self.page_index = 0
+            self.page_shown_at = 0.0
+            self.pending_pages = None
+            self._pages_lock = threading.Lock()
+            self.after_flip: list = []
+            self.last_call_id = None
+            self.calls_shown = 0
+            self.highlight_until = 0.0
+            self.board_sig = None
+            self.ticker_text = ""
+            self.started = time.time()
+            self.shots = 0
+
+            root = Widget()
+            self.root_widget = root
+            self._build_widgets(root)
+
+            # Announcer, snapshots, pages, screen power.
+            self.announcer = announcer or Announcer(
+                synth=EspeakSynth(config.state_dir / "audio") if config.get("display.voice") != "none" else None,
+                sink=sink_from_config(config), store=self.store)
+            self.snapshots = Snapshots.from_config(self.store, config)
+            self.pages = PageCache(self.store, config, size=(int(self.layout.board.w), int(self.layout.board.h)),
+                                   directory=config.state_dir / "pages", on_ready=self._pages_ready)
+            backends = list(power) if power is not None else backends_from_config(config, blank_apply=self._blank_from_thread)
+            if power is not None and "blank" in config.get("display.screen_power"):
+                backends.append(BlankPower(self._blank_from_thread))
+            self.power = ScreenPowerController.from_config(self.store, config, backends, clock=clock,
+                                                           board_version=self._board_version)
+            self._halt = threading.Event()
+            self._power_thread = threading.Thread(target=self.power.run, args=(self._halt,), name="screen-power",
+                                                  daemon=True)
+
+            # Boot: show the last verified board at once (render or disk cache, no network).
+            self.pages.refresh()
+            self._take_pending_pages()
+            self.pages.start()
+            self._power_thread.start()
+            self._seed_calls()
+
+            Window.bind(on_flip=self._on_flip)
+            Clock.schedule_interval(self._poll, POLL_SECONDS)
+            Clock.schedule_interval(self._tick_clock, 1.0)
+            Clock.schedule_interval(self._tick_ticker, 1 / 30)
+            Clock.schedule_interval(self._rotate, 0.25)
+            Clock.schedule_interval(self._snapshot_due, config.get("display.snapshot_seconds"))
+            Clock.schedule_once(lambda dt: self._request_snapshot(), 2.0)
+            if seconds:
+                Clock.schedule_once(lambda dt: self.stop(), seconds)
+            self._tick_clock(0)
+            self._refresh_footer()
+            return root
+
+        # -- widgets --------------------------------------------------------
+        def _label(self, text="", *, font=REGULAR, size=32, colour="text", halign="right", valign="middle"):
+            label = Label(text=text, font_name=font, font_size=size * self.layout.scale,
+                          color=COLOURS[colour], halign=halign, valign=valign)
+            return label
+
+        def _place(self, widget, rect: Rect):
+            widget.size = (rect.w, rect.h)
+            widget.pos = rect.kivy_pos(self.layout.size[1])
+            widget.text_size = (rect.w, rect.h)
+            self.root_widget.add_widget(widget)
+            return widget
+
+        def _build_widgets(self, root):
+            L, s = self.layout, self.layout.scale
+            H = L.size[1]
+            with root.canvas.before:
+                Color(*COLOURS["background"])
+                Rectangle(pos=(0, 0), size=L.size)
+                Color(*COLOURS["header"])
+                Rectangle(pos=L.header.kivy_pos(H), size=(L.header.w, L.header.h))
+                Rectangle(pos=L.footer.kivy_pos(H), size=(L.footer.w, L.footer.h))
+                self.panel_colour = Color(*COLOURS["panel"])
+                self.latest_rect = self._latest_box()
+                self.panel_bg = Rectangle(pos=self.latest_rect.kivy_pos(H), size=(self.latest_rect.w, self.latest_rect.h))
+                Color(1, 1, 1, 1)
+                b = L.board
+                self.board_texture = Texture.create(size=(max(1, int(b.w)), max(1, int(b.h))), colorfmt="rgb")
+                self.board_texture.flip_vertical()
+                self.board_rect = Rectangle(pos=b.kivy_pos(H), size=(int(b.w), int(b.h)), texture=self.board_texture)
+            hd = L.header
+            pad = 30 * s
+            self.office = self._place(self._label(config.get("office.name"), font=BOLD, size=44),
+                                      Rect(hd.w * 0.4, hd.y, hd.w * 0.6 - pad, hd.h * 0.62))
+            self.licence = self._place(self._label(S.LICENCE.format(licence=to_persian_digits(config.get("office.licence"))),
+                                                   size=26, colour="muted"),
+                                       Rect(hd.w * 0.4, hd.y + hd.h * 0.55, hd.w * 0.6 - pad, hd.h * 0.4))
+            self.clock_label = self._place(self._label(font=BOLD, size=54, halign="left"),
+                                           Rect(pad, hd.y, hd.w * 0.35, hd.h * 0.62))
+            self.date_label = self._place(self._label(size=28, colour="muted", halign="left"),
+                                          Rect(pad, hd.y + hd.h * 0.55, hd.w * 0.35, hd.h * 0.4))
+            # Now-serving panel.
+            lr = self.latest_rect
+            self.serving_title = self._place(self._label(S.NOW_SERVING, font=BOLD, size=40, halign="center"),
+                                             Rect(lr.x, lr.y + 10 * s, lr.w, 70 * s))
+            self.latest_number = self._place(self._label("", font=BLACK, size=190, halign="center"),
+                                             Rect(lr.x, lr.y + 70 * s, lr.w, lr.h * 0.5))
+            self.latest_counter = self._place(self._label("", font=BOLD, size=92, halign="center"),
+                                              Rect(lr.x, lr.y + 70 * s + lr.h * 0.5, lr.w, lr.h - 80 * s - lr.h * 0.5))
+            p = L.panel
+            rows_top = lr.y + lr.h + 16 * s
+            rows_h = p.y + p.h - rows_top
+            self.recent_title = self._place(self._label(S.RECENT, font=BOLD, size=32, colour="muted", halign="center"),
+                                            Rect(p.x, rows_top, p.w, 56 * s))
+            row_h = (rows_h - 60 * s) / RECENT_ROWS
+            self.recent_labels = [self._place(self._label("", size=44, halign="center"),
+                                              Rect(p.x, rows_top + 60 * s + i * row_h, p.w, row_h))
+                                  for i in range(RECENT_ROWS)]
+            # Footer: ticker on top, then hours (right) and board version (left).
+            ft = L.footer
+            self.ticker_view = StencilView(size=(ft.w, ft.h * 0.5), pos=Rect(0, ft.y, ft.w, ft.h * 0.5).kivy_pos(H))
+            root.add_widget(self.ticker_view)
+            self.ticker = Label(text="", font_name=REGULAR, font_size=30 * s, color=COLOURS["text"])
+            self.ticker_view.add_widget(self.ticker)
+            self.hours_label = self._place(self._label(size=26, colour="muted"),
+                                           Rect(ft.w * 0.5, ft.y + ft.h * 0.5, ft.w * 0.5 - pad, ft.h * 0.5))
+            self.version_label = self._place(self._label(size=26, colour="muted", halign="left"),
+                                             Rect(pad, ft.y + ft.h * 0.5, ft.w * 0.5 - pad, ft.h * 0.5))
+            with root.canvas.after:
+                self.blank_colour = Color(0, 0, 0, 0)
+                Rectangle(pos=(0, 0), size=L.size)
+
+        def _latest_box(self) -> Rect:
+            p, s = self.layout.panel, self.layout.scale
+            margin = 20 * s
+            if self.layout.portrait:
+                return Rect(p.x + margin, p.y + margin, p.w - 2 * margin, p.h * 0.62 - margin)
+            return Rect(p.x + margin, p.y + margin, p.w - 2 * margin, p.h * 0.55)
+
+        # -- the board pages ---------------------------------------------------
+        def _pages_ready(self, page_set):
+            """From the page worker thread: a new set is ready."""
+            with self._pages_lock:
+                self.pending_pages = page_set
+
+        def _take_pending_pages(self):
+            with self._pages_lock:
+                page_set, self.pending_pages = self.pending_pages, None
+            if page_set is None:
+                return
+            first = self.page_set is None
+            self.page_set = page_set
+            self.page_index = 0
+            self._show_page(0, reason="first" if first else "board_changed")
+            self._refresh_footer()
+            self.power.record()
+            self.events("pages", key=page_set.key, count=len(page_set.pages), version=page_set.version,
+                        verified=page_set.verified, rendered_ms=round(page_set.rendered_ms, 1),
+                        from_disk=page_set.from_disk)
+
+        def _show_page(self, index, *, reason):
+            if self.page_set is None or not self.page_set.pages:
+                return
+            start = time.perf_counter()
+            self.board_texture.blit_buffer(self.page_set.pages[index], colorfmt="rgb", bufferfmt="ubyte")
+            self.board_rect.texture = self.board_texture
+            self.root_widget.canvas.ask_update()
+            self.page_shown_at = time.monotonic()
+            blit_ms = (time.perf_counter() - start) * 1000
+            name = f"page-{self.page_set.key[:8]}-{index + 1:02d}"
+            self.after_flip.append(("page", dict(index=index, count=len(self.page_set.pages), reason=reason,
+                                                 key=self.page_set.key, version=self.page_set.version,
+                                                 blit_ms=round(blit_ms, 2), shot=name)))
+
+        def _rotate(self, _dt):
+            if self.blank or self.page_set is None or len(self.page_set.pages) < 2:
+                return
+            if time.monotonic() - self.page_shown_at >= config.get("display.seconds_per_page"):
+                self.page_index = (self.page_index + 1) % len(self.page_set.pages)
+                self._show_page(self.page_index, reason="rotate")
+
+        def _board_version(self):
+            ps = self.page_set
+            return ps.version if ps is not None and ps.verified else None
+
+        # -- calls ----------------------------------------------------------
+        def _seed_calls(self):
+            calls = self.queue.recent_calls(RECENT_ROWS + 1)
+            self.last_call_id = calls[0].id if calls else 0
+            self._show_calls(calls, new=[])
+
+        def _poll(self, _dt):
+            self._take_pending_pages()
+            if not self.store.changed():
+                return
+            calls = self.queue.recent_calls(RECENT_ROWS + 1)
+            newest = calls[0].id if calls else 0
+            if newest != self.last_call_id:
+                fresh = sorted((c for c in calls if c.id > (self.last_call_id or 0)), key=lambda c: c.id)
+                self.last_call_id = newest
+                self._show_calls(calls, new=fresh)
+            sig = board_signature(self.store)
+            if sig != self.board_sig:
+                self.board_sig = sig
+                self.pages.request()
+            notices = self._ticker_source()
+            if notices != self.ticker_text:
+                self._set_ticker(notices)
+
+        def _show_calls(self, calls, *, new):
+            if calls:
+                latest = calls[0]
+                self.latest_number.text = _format_call_number(latest)
+                self.latest_counter.text = S.COUNTER.format(counter=to_persian_digits(str(latest.counter)))
+            else:
+                self.latest_number.text = ""
+                self.latest_counter.text = S.NO_CALLS
+            for label, call in zip(self.recent_labels, calls[1:] + [None] * RECENT_ROWS):
+                label.text = "" if call is None else S.RECENT_ROW.format(
+                    number=_format_call_number(call), counter=to_persian_digits(str(call.counter)))
+            if not new:
+                return
+            self.highlight_until = time.monotonic() + HIGHLIGHT_SECONDS
+            self.panel_colour.rgba = COLOURS["highlight"]
+            self.latest_number.color = COLOURS["dark_text"]
+            self.latest_counter.color = COLOURS["dark_text"]
+            Clock.schedule_once(self._unhighlight, HIGHLIGHT_SECONDS + 0.05)
+            for call in new:
+                phrase = self.announcer.announce(call)
+                self.calls_shown += 1
+                self.after_flip.append(("call_shown", dict(call_id=call.id, ticket=call.ticket.label,
+                                                           counter=call.counter, recall=call.recall, phrase=phrase,
+                                                           shot=f"call-{call.id:05d}")))
+
+        def _unhighlight(self, _dt):
+            if time.monotonic() >= self.highlight_until:
+                self.panel_colour.rgba = COLOURS["panel"]
+                self.latest_number.color = COLOURS["text"]
+                self.latest_counter.color = COLOURS["text"]
+
+        # -- header and footer ----------------------------------------------
+        def _tick_clock(self, _dt):
+            if self.blank:
+                return
+            now = clock()
+            text = jalali.format_time(now, seconds=True)
+            if self.clock_label.text != text:
+                self.clock_label.text = text
+            date = jalali.format_date(jalali.today(now))
+            if self.date_label.text != date:
+                self.date_label.text = date
+                self._refresh_footer()
+
+        def _refresh_footer(self):
+            today = jalali.today(clock())
+            self.hours_label.text = S.HOURS_TODAY.format(hours=self.hours.describe_day(today))
+            ps = self.page_set
+            if ps is not None and ps.verified:
+                self.version_label.text = S.BOARD_VERSION.format(version=to_persian_digits(ps.version or ""),
+                                                                 code=ps.verification_code or "")
+            else:
+                self.version_label.text = S.NO_BOARD
+            self._set_ticker(self._ticker_source())
+
+        def _ticker_source(self) -> str:
+            texts = [n.text for n in active_notices(self.store)]
+            board_notices = self.page_set.notices if self.page_set is not None else ()
+            for t in board_notices:
+                if t not in texts:
+                    texts.append(t)
+            return S.TICKER_SEPARATOR.join(texts)
+
+        def _set_ticker(self, text):
+            self.ticker_text = text
+            self.ticker.text = text
+            self.ticker.texture_update()
+            self.ticker.size = self.ticker.texture_size
+            view = self.ticker_view
+            self.ticker.y = view.y + (view.height - self.ticker.height) / 2
+            self.ticker.x = view.right
+
+        def _tick_ticker(self, dt_):
+            if self.blank or not self.ticker_text:
+                return
+            view = self.ticker_view
+            if self.ticker.width <= view.width - 40 * self.layout.scale:
+                x = view.right - 30 * self.layout.scale - self.ticker.width  # fits: stand still, right-aligned
+                if self.ticker.x != x:
+                    self.ticker.x = x
+                return
+            # Right-to-left text enters from the left edge and moves right.
+            x = self.ticker.x + TICKER_SPEED * self.layout.scale * dt_
+            if x > view.right:
+                x = view.x - self.ticker.width
+            self.ticker.x = x
+
+        # -- screen power: local blanking ------------------------------------
+        def _blank_from_thread(self, blank: bool):
+            Clock.schedule_once(lambda dt: self._set_blank(blank), 0)
+
+        def _set_blank(self, blank: bool):
+            if blank == self.blank:
+                return
+            self.blank = blank
+            self.blank_colour.a = 1 if blank else 0
+            self.root_widget.canvas.ask_update()
+            if not blank:
+                self._tick_clock(0)
+            self.events("screen", blank=blank)
+
+        # -- after each drawn frame -------------------------------------------
+        def _on_flip(self, *_):
+            if not self.after_flip:
+                return
+            done, self.after_flip = self.after_flip, []
+            now = time.time()
+            shot_wanted = any(name in ("page", "call_shown", "snapshot") for name, _ in done)
+            image = self._grab() if shot_wanted and (screenshots is not None or any(n == "snapshot" for n, _ in done)) else None
+            for name, data in done:
+                if name == "snapshot":
+                    self._save_snapshot(image)
+                    continue
+                shot = data.pop("shot", None)
+                if name == "page" and data.get("reason") == "first":
+                    self.events("first_page", since_start=round(now - self.started, 3))
+                if screenshots is not None and image is not None and shot and self.shots < 400:
+                    path = Path(screenshots) / f"{shot}.png"
+                    if not path.exists():
+                        image.save(path)
+                        self.shots += 1
+                        data["screenshot"] = str(path)
+                self.events(name, shown_at=now, **data)
+
+        def _grab(self):
+            from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
+
+            w, h = Window.size
+            data = glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE)
+            return Image.frombytes("RGBA", (w, h), data).transpose(Image.Transpose.FLIP_TOP_BOTTOM).convert("RGB")
+
+        # -- proof of display -------------------------------------------------
+        def _snapshot_due(self, _dt):
+            self._request_snapshot()
+
+        def _request_snapshot(self):
+            self.after_flip.append(("snapshot", {}))
+            self.root_widget.canvas.ask_update()
+
+        def _save_snapshot(self, image):
+            if image is None:
+                return
+            ps = self.page_set
+            state = self.power.state or ""
+
+            def save():
+                try:
+                    snap = self.snapshots.take(image, board_version=self._board_version(),
+                                               verification_code=ps.verification_code if ps and ps.verified else None,
+                                               screen_state=state)
+                    self.events("snapshot", path=str(snap.path), sha256=snap.sha256, board_version=snap.board_version)
+                except Exception as e:
+                    self.events("snapshot_failed", error=str(e))
+
+            threading.Thread(target=save, name="snapshot", daemon=True).start()
+
+        def on_stop(self):
+            if self._halt.is_set():
+                return
+            self._halt.set()
+            self.pages.close()
+            self.announcer.close()
+            self.power.close()
+            self.events("stopped", calls_shown=self.calls_shown)
+
+    return WallApp()
+
+
+def run_display(config, *, size=(1920, 1080), fullscreen=False, events_path=None, screenshots=None,
+                seconds=None) -> int:
+    """Open the wall display (blocks until the window closes or *seconds* pass)."""
+    prepare_kivy(size=size, fullscreen=fullscreen)
+    if screenshots is not None:
+        Path(screenshots).mkdir(parents=True, exist_ok=True)
+    events = EventLog(events_path)
+    events("starting", pid=os.getpid(), size=list(size))
+    app = build_app(config, size=size, events=events, screenshots=Path(screenshots) if screenshots else None,
+                    seconds=seconds)
+    try:
+        app.run()
+    finally:
+        events.close()
+    return 0
