@@ -1,0 +1,101 @@
+"""The attract screen: board pages cycling, "touch to take a ticket", today's
+hours, notices and how many people are waiting. A touch anywhere starts."""
+
+from __future__ import annotations
+
+from kivy.clock import Clock
+
+from pishkhan import jalali
+from pishkhan.persian import format_money
+
+from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, Text, paint
+from .base import KioskScreen
+
+SECONDS_PER_PAGE = 8
+SERVICES_PER_PAGE = 5
+
+
+class AttractScreen(KioskScreen):
+    navigation = False
+
+    def __init__(self, kiosk, **kw):
+        super().__init__(kiosk, **kw)
+        self.page = 0
+        self._cycle = None
+
+    def title(self):
+        return self.kiosk.config.get("office.name") if self.rtl else "Government services office"
+
+    def board_pages(self) -> list[tuple[str, list]]:
+        """(category title, services) pages of the board, a few services each."""
+        board = self.model.board
+        out = []
+        if board is None:
+            return out
+        for cat in board.categories:
+            title = cat.title if self.rtl or not cat.title_en else cat.title_en
+            services = list(cat.services)
+            for i in range(0, len(services), SERVICES_PER_PAGE):
+                out.append((title, services[i:i + SERVICES_PER_PAGE]))
+        return out
+
+    def board_panel(self):
+        pages = self.board_pages()
+        panel = paint(Column(padding=12, spacing=4), PANEL)
+        if not pages:
+            return panel
+        title, services = pages[self.page % len(pages)]
+        panel.add_widget(self.text(self.t("board_page", category=title), 1.05, bold=True, color=WARN,
+                                   name="board-page", size_hint_y=None, height=self.fs() * 1.8))
+        unit = self.model.currency()
+        for s in services:
+            name = s.title if self.rtl or not s.title_en else s.title_en
+            panel.add_widget(self.row([
+                self.text(name, 0.9, shorten=True, shorten_from="left" if self.rtl else "right"),
+                self.text(format_money(s.total_fee, unit=unit) if self.rtl
+                          else f"{s.total_fee // (10 if unit == 'toman' else 1):,} {unit}", 0.9,
+                          size_hint_x=0.38, align="left" if self.rtl else "right"),
+            ], size_hint_y=None, height=self.fs() * 1.7))
+        return panel
+
+    def body(self):
+        m = self.model
+        today = jalali.today(m.store.now()) if m.store else jalali.today()
+        date = jalali.format_date(today) if self.rtl else today.strftime("%A %d %B %Y")
+        hours = self.t("hours_today", hours=m.describe_today())
+        ok, reason, _ = m.status()
+        state = (self.t("people_waiting", n=m.waiting()) if ok else self.t("not_accepting"))
+        top = self.row([self.text(date, 0.95), self.text(hours, 0.95), self.text(state, 0.95, bold=True,
+                                                                                  name="waiting")],
+                       size_hint_y=None, height=self.fs() * 2.2)
+        start = Btn(self.t("touch_to_start"), kind="primary", size=self.fs(1.9), name="start",
+                    on_press=self.kiosk.start, size_hint_y=None, height=max(2 * MIN_TARGET, self.fs(1.9) * 3.2))
+        widgets = [top, self.board_panel(), start]
+        notices = m.notice_texts()
+        if notices:
+            text = "   •   ".join(notices)
+            widgets.append(self.text(self.t("notices") + ": " + text, 0.95, color=WARN, name="notices",
+                                     size_hint_y=None, height=self.fs() * 2.6, shorten=True))
+        return Column(widgets)
+
+    def on_touch_down(self, touch):
+        if super().on_touch_down(touch):
+            return True
+        if self.collide_point(*touch.pos) and self.manager and self.manager.current == self.name:
+            self.kiosk.start()
+            return True
+        return False
+
+    # -- page cycling -----------------------------------------------------------
+    def on_enter(self, *_):
+        self._cycle = Clock.schedule_interval(self.next_page, SECONDS_PER_PAGE)
+
+    def on_leave(self, *_):
+        if self._cycle is not None:
+            self._cycle.cancel()
+            self._cycle = None
+        super().on_leave()
+
+    def next_page(self, *_):
+        self.page += 1
+        self.refresh()

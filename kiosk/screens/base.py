@@ -1,0 +1,102 @@
+"""What every kiosk screen shares: the header with back, home, language and
+text size, and a body each screen builds from the current state."""
+
+from __future__ import annotations
+
+from kivy.core.window import Window
+from kivy.uix.screenmanager import Screen
+
+from ..strings import number, t
+from ..widgets import BG, MIN_TARGET, SPACING, Btn, Column, Row, Text, font_size, paint
+
+PADDING = 10
+
+
+class KioskScreen(Screen):
+    """A screen rebuilt from scratch by :meth:`refresh` (language, size, data).
+
+    Subclasses give :meth:`body` and may set :attr:`title_key`.
+    ``self.params`` holds what the screen was opened with.
+    """
+
+    title_key = ""
+    #: Show back/home (the attract screen has neither).
+    navigation = True
+
+    def __init__(self, kiosk, **kw):
+        super().__init__(**kw)
+        self.kiosk = kiosk
+        self.params: dict = {}
+        paint(self, BG)
+
+    # -- helpers ----------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        return self.kiosk.lang
+
+    @property
+    def rtl(self) -> bool:
+        return self.kiosk.lang == "fa"
+
+    @property
+    def model(self):
+        return self.kiosk.model
+
+    def t(self, key: str, **values) -> str:
+        return t(key, self.lang, **values)
+
+    def num(self, value) -> str:
+        return number(value, self.lang)
+
+    def fs(self, step: float = 1.0) -> float:
+        return font_size(self.kiosk.scale, step)
+
+    def text(self, value, step=1.0, **kw) -> Text:
+        return Text(value, rtl=self.rtl, size=self.fs(step), **kw)
+
+    def button(self, value, on_press, *, step=1.0, **kw) -> Btn:
+        return Btn(value, on_press=on_press, size=self.fs(step), **kw)
+
+    def row(self, widgets, **kw) -> Row:
+        return Row(widgets, rtl=self.rtl, **kw)
+
+    @property
+    def landscape(self) -> bool:
+        return Window.width >= Window.height
+
+    def item_height(self, lines: float = 1.0) -> int:
+        """Height of a list item with *lines* lines of text, never under the touch minimum."""
+        return max(MIN_TARGET, int(self.fs() * (1.5 * lines + 0.9)))
+
+    def body_height(self) -> int:
+        return Window.height - MIN_TARGET - 3 * PADDING - SPACING
+
+    # -- building ---------------------------------------------------------------
+    def title(self) -> str:
+        return self.t(self.title_key) if self.title_key else ""
+
+    def header(self):
+        k = self.kiosk
+        widgets = []
+        if self.navigation:
+            widgets.append(self.button("→ " + self.t("back") if self.rtl else "← " + self.t("back"),
+                                       k.back, name="back", size_hint_x=None, width=190))
+        widgets.append(Text(self.title(), rtl=self.rtl, size=self.fs(1.15), bold=True, name="title"))
+        widgets.append(self.button(self.t("text_size") + " " + self.num(f"×{k.scale:g}"), k.cycle_text_size,
+                                   name="text-size", step=0.8, size_hint_x=None, width=200))
+        widgets.append(self.button(self.t("language"), k.toggle_language, name="language", step=0.9,
+                                   size_hint_x=None, width=150))
+        if self.navigation:
+            widgets.append(self.button("⌂ " + self.t("home"), k.home, name="home", size_hint_x=None, width=160))
+        return self.row(widgets, size_hint_y=None, height=MIN_TARGET)
+
+    def body(self):
+        raise NotImplementedError
+
+    def refresh(self):
+        """Rebuild the whole screen from the current state."""
+        self.clear_widgets()
+        self.add_widget(Column([self.header(), self.body()], padding=PADDING))
+
+    def on_leave(self, *_):
+        self.clear_widgets()  # drop widgets (and their textures) while unseen

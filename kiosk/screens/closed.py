@@ -1,0 +1,49 @@
+"""No ticket now: the closed / cut-off screen and the out-of-service screen."""
+
+from __future__ import annotations
+
+from ..strings import CLOSED_REASONS
+from ..widgets import MIN_TARGET, WARN, Btn, Column
+from .base import KioskScreen
+
+
+class ClosedScreen(KioskScreen):
+    """Params: ``reason`` (closed, cutoff, no_counter, unavailable) and ``when`` (next opening text)."""
+
+    title_key = "closed_title"
+
+    def body(self):
+        reason = self.params.get("reason", "closed")
+        when = self.params.get("when", "")
+        widgets = [Column(),
+                   self.text(self.t("closed_title"), 1.6, bold=True, align="center", color=WARN,
+                             size_hint_y=None, height=self.fs(1.6) * 2.2),
+                   self.text(self.t(CLOSED_REASONS.get(reason, "closed_closed")), 1.2, align="center",
+                             name="closed-reason", fit=True)]
+        if reason in ("closed", "cutoff"):
+            next_text = self.t("next_open", when=when) if when else self.t("next_open_unknown")
+            widgets.append(self.text(next_text, 1.3, bold=True, align="center", name="next-open", fit=True))
+        widgets += [Column(), self.row([Column(), Btn(self.t("home"), kind="ok", size=self.fs(1.2), name="ok",
+                                                      on_press=self.kiosk.home), Column()],
+                                       size_hint_y=None, height=MIN_TARGET)]
+        return Column(widgets)
+
+
+class OutOfServiceScreen(KioskScreen):
+    """The store or the board cannot be used: show the device id for the help line."""
+
+    title_key = "out_title"
+
+    def body(self):
+        device = self.kiosk.config.device_id
+        return Column([
+            Column(),
+            self.text(self.t("out_title"), 1.6, bold=True, align="center", color=WARN,
+                      size_hint_y=None, height=self.fs(1.6) * 2.2),
+            self.text(self.t("out_help"), 1.2, align="center", fit=True),
+            self.text(self.t("device_id", id=device), 1.5, bold=True, align="center", name="device-id",
+                      size_hint_y=None, height=self.fs(1.5) * 2.2),
+            Column(),
+            self.row([Column(), Btn(self.t("retry"), kind="ok", size=self.fs(1.2), name="retry",
+                                    on_press=self.kiosk.retry), Column()], size_hint_y=None, height=MIN_TARGET),
+        ])

@@ -1,0 +1,58 @@
+"""Service detail: the fees, the documents, the wait, and the ticket buttons."""
+
+from __future__ import annotations
+
+from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, paint
+from .base import KioskScreen
+from .browse import money, service_title
+
+
+class DetailScreen(KioskScreen):
+    def service(self):
+        board = self.model.board
+        return board.service(self.params.get("code", "")) if board else None
+
+    def title(self):
+        s = self.service()
+        return service_title(s, self.lang) if s else ""
+
+    def body(self):
+        s = self.service()
+        if s is None:  # the board changed under us
+            return self.text(self.t("no_results"), 1.2, align="center")
+        unit = self.model.currency()
+        line_h = self.fs() * 1.9
+        fees = paint(Column(padding=12, spacing=4), PANEL)
+        for key, amount, bold in (("government_fee", s.government_fee, False), ("office_fee", s.office_fee, False),
+                                  ("total", s.total_fee, True)):
+            fees.add_widget(self.row([self.text(self.t(key), bold=bold),
+                                      self.text(money(amount, unit, self.lang), bold=bold, name=f"fee:{key}",
+                                                align="left" if self.rtl else "right")],
+                                     size_hint_y=None, height=line_h))
+        if s.notes and self.lang == "fa":
+            fees.add_widget(self.text(s.notes, 0.8, fit=True))
+        fees.add_widget(Column())
+        docs = paint(Column(padding=12, spacing=4), PANEL)
+        docs.add_widget(self.text(self.t("documents"), bold=True, color=WARN, size_hint_y=None, height=line_h))
+        for d in s.documents or [self.t("no_documents")]:
+            docs.add_widget(self.text("• " + d, 0.9, fit=True))
+        docs.add_widget(Column())
+        info = self.row([fees, docs]) if self.landscape else Column([fees, docs])
+
+        widgets = [info]
+        if s.unavailable:
+            widgets.append(self.text(self.t("unavailable", reason=s.unavailable), 1.1, bold=True, color=WARN,
+                                     name="unavailable", size_hint_y=None, height=MIN_TARGET))
+            return Column(widgets)
+        estimate = self.model.estimate(s.code)
+        if estimate is not None and estimate.minutes >= 0:
+            wait = self.t("people_ahead", n=estimate.people_ahead) + "   —   " + (
+                self.t("estimated_wait", minutes=estimate.minutes) if estimate.minutes > 0 else self.t("wait_none"))
+            widgets.append(self.text(wait, 1.05, bold=True, name="wait", size_hint_y=None, height=self.fs() * 2))
+        buttons = [Btn(self.t("take_ticket"), kind="primary", size=self.fs(1.5), name="take-ticket",
+                       on_press=lambda: self.kiosk.take_ticket(s.code, priority=False))]
+        if self.kiosk.config.get("office.allow_priority"):
+            buttons.append(Btn(self.t("priority_ticket"), size=self.fs(0.95), name="priority-ticket",
+                               on_press=lambda: self.kiosk.take_ticket(s.code, priority=True), size_hint_x=0.6))
+        widgets.append(self.row(buttons, size_hint_y=None, height=max(MIN_TARGET * 1.3, self.fs(1.5) * 3)))
+        return Column(widgets)

@@ -1,0 +1,52 @@
+"""Search: the query typed on our Persian keyboard, shown in a Label, and
+matching services found with the core's normalised search."""
+
+from __future__ import annotations
+
+from pishkhan.persian import matches
+
+from ..keyboard import PersianKeyboard
+from ..widgets import MIN_TARGET, SPACING, WARN, Column, page_slice, pages
+from .base import KioskScreen
+from .browse import BrowseScreen
+
+
+class SearchScreen(BrowseScreen):
+    title_key = "search"
+
+    def results(self, query: str) -> list:
+        board = self.model.board
+        if not query.strip() or board is None:
+            return []
+        return [s for s in board.services() if matches(query, s.title, s.title_en, s.code)]
+
+    def on_query(self, text: str):
+        self.kiosk.update(query=text, page=0, kb_layout=self._keyboard.layout)
+
+    def title(self):
+        return self.params.get("query") or self.t("search_hint")
+
+    def body(self):
+        query = self.params.get("query", "")
+        key_h = MIN_TARGET if self.landscape else int(MIN_TARGET * 0.95)
+        keyboard = PersianKeyboard(on_change=self.on_query, lang=self.lang, text=query, key_height=key_h,
+                                   font=self.fs(0.9), layout=self.params.get("kb_layout", "fa"))
+        self._keyboard = keyboard
+        found = self.results(query)
+        list_h = self.body_height() - keyboard.height - SPACING
+        item_h = self.item_height(2)
+        per_page = max(1, (list_h + SPACING) // (item_h + SPACING))
+        if len(found) > per_page:
+            per_page = max(1, (list_h - MIN_TARGET) // (item_h + SPACING))
+        total = pages(found, per_page)
+        page = min(self.params.get("page", 0), total - 1)
+        results = Column(size_hint_y=None, height=list_h)
+        if query.strip() and not found:
+            results.add_widget(self.text(self.t("no_results"), 1.1, color=WARN, name="no-results",
+                                         size_hint_y=None, height=item_h))
+        for s in page_slice(found, page, per_page):
+            results.add_widget(self.service_tile(s, item_h))
+        results.add_widget(Column())
+        if total > 1:
+            results.add_widget(self.pager(page, total, "page"))
+        return Column([results, keyboard])

@@ -1,0 +1,43 @@
+"""Ticket issued: the number very large while it prints; if the printer
+fails, the number stays with "please note your number"."""
+
+from __future__ import annotations
+
+from ..widgets import MIN_TARGET, OK, WARN, Btn, Column
+from .base import KioskScreen
+
+
+class TicketScreen(KioskScreen):
+    """Params: ``ticket`` and ``print_state`` (``printing``, ``printed``, ``failed``)."""
+
+    title_key = "your_number"
+
+    def body(self):
+        ticket = self.params["ticket"]
+        state = self.params.get("print_state", "printing")
+        label = ticket.display_label if self.rtl else ticket.label
+        widgets = [
+            self.text(label, 6.5, bold=True, align="center", name="ticket-number",
+                      size_hint_y=None, height=self.fs(6.5) * 1.35),
+            self.text(ticket.service_title, 1.1, align="center", size_hint_y=None, height=self.fs(1.1) * 2.2),
+        ]
+        if ticket.wait_minutes >= 0:
+            widgets.append(self.text(self.t("people_ahead", n=ticket.people_ahead) + "   —   "
+                                     + self.t("estimated_wait", minutes=ticket.wait_minutes), 1.0, align="center",
+                                     size_hint_y=None, height=self.fs() * 2))
+        if state == "printing":
+            status, color = self.t("printing"), (1, 1, 1, 1)
+        elif state == "printed":
+            status, color = self.t("printed"), (0.55, 1, 0.6, 1)
+        else:
+            status, color = self.t("print_failed"), WARN
+        widgets.append(self.text(status, 1.5 if state == "failed" else 1.1, bold=True, align="center", color=color,
+                                 name="ticket-status", size_hint_y=None, height=self.fs(1.5) * 2))
+        if state == "failed":
+            widgets.append(self.text(self.t("print_failed_why"), 0.9, align="center", size_hint_y=None,
+                                     height=self.fs() * 1.8))
+        widgets.append(Column())
+        widgets.append(self.row([Column(), Btn(self.t("done"), kind="ok", size=self.fs(1.2), name="done",
+                                               on_press=self.kiosk.home), Column()],
+                                size_hint_y=None, height=MIN_TARGET))
+        return Column(widgets)

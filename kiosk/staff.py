@@ -1,0 +1,153 @@
+"""What staff can do from the kiosk, each action written to the audit log.
+
+:class:`StaffActions` holds no widgets: the staff screens call it, and so
+can tests. Every method audits as ``staff.<action>`` (actor ``staff``)
+whether it succeeded or not, and returns a short result or raises a
+:exc:`~pishkhan.exc.PishkhanError` whose message the screen shows.
+"""
+
+from __future__ import annotations
+
+import platform
+import sqlite3
+
+from pishkhan import __version__ as pishkhan_version
+from pishkhan import jalali
+from pishkhan.board_store import set_unavailable
+from pishkhan.exc import BoardError, PishkhanError
+from pishkhan.notices import post_notice, remove_notice
+
+from . import usb_import
+
+ACTOR = "staff"
+
+
+class StaffActions:
+    """Staff actions on the kiosk's model (store, queue, printer, config)."""
+
+    def __init__(self, model, *, actor: str = ACTOR):
+        self.model = model
+        self.actor = actor
+
+    @property
+    def store(self):
+        return self.model.store
+
+    @property
+    def queue(self):
+        return self.model.queue
+
+    def _audit(self, action: str, subject="", **detail):
+        self.store.audit(self.actor, f"staff.{action}", str(subject), **detail)
+
+    def _run(self, action: str, subject, fn, **detail):
+        """Run *fn*, audit the action with its outcome, re-raise failures."""
+        try:
+            result = fn()
+        except (PishkhanError, sqlite3.Error, OSError) as e:
+            self._audit(action, subject, ok=False, error=str(e), **detail)
+            raise PishkhanError(str(e)) from e
+        self._audit(action, subject, ok=True, **detail)
+        self.model.reload()
+        return result
+
+    # -- counters -------------------------------------------------------------------
+    def counters(self) -> list[tuple[int, bool]]:
+        open_now = set(self.queue.open_counters())
+        return [(c.number, c.number in open_now) for c in self.model.config.counters]
+
+    def set_counter(self, number: int, is_open: bool):
+        fn = self.queue.open_counter if is_open else self.queue.close_counter
+        return self._run("counter_open" if is_open else "counter_close", f"counter:{number}",
+                         lambda: fn(number, actor=self.actor))
+
+    # -- services ----------------------------------------------------------------------
+    def set_unavailable(self, code: str, reason: str | None):
+        reason = " ".join((reason or "").split()) or None
+        return self._run("service_unavailable" if reason else "service_available", code,
+                         lambda: set_unavailable(self.store, code, reason, actor=self.actor), reason=reason or "")
+
+    # -- notices -----------------------------------------------------------------------
+    def post_notice(self, text: str):
+        return self._run("notice_post", "", lambda: post_notice(self.store, text, actor=self.actor), text=text)
+
+    def remove_notice(self, notice_id: int):
+        return self._run("notice_remove", notice_id, lambda: remove_notice(self.store, notice_id, actor=self.actor))
+
+    # -- queue -------------------------------------------------------------------------
+    def waiting_tickets(self) -> list:
+        return self.queue.tickets(state="waiting")
+
+    def recall(self, counter: int):
+        return self._run("recall", f"counter:{counter}", lambda: self.queue.recall(counter))
+
+    def cancel(self, ticket_id: int):
+        return self._run("cancel", ticket_id, lambda: self.queue.cancel(ticket_id, actor=self.actor))
+
+    def transfer(self, ticket_id: int, lane: str):
+        return self._run("transfer", ticket_id, lambda: self.queue.transfer(ticket_id, lane, actor=self.actor),
+                         lane=lane)
+
+    def end_of_day(self):
+        return self._run("end_of_day", jalali.today(self.store.now()).isoformat(),
+                         lambda: self.queue.end_of_day(actor=self.actor))
+
+    def reprint_last(self):
+        """Reprint the last ticket: returns the IssueResult, or None when none was issued."""
+        from pishkhan.issuing import reprint
+
+        last = self.queue.last_ticket()
+        if last is None:
+            self._audit("reprint", "", ok=False, error="no ticket issued yet")
+            return None
+        if self.model.printer is None:
+            raise PishkhanError("no printer is configured")
+        result = self._run("reprint", last.label, lambda: reprint(self.queue, self.model.printer, last.id,
+                                                                   config=self.model.config))
+        if not result.printed:
+            raise PishkhanError(f"{result.printer_state}: {result.error}")
+        return result
+
+    # -- boards ------------------------------------------------------------------------
+    def usb_files(self):
+        return usb_import.scan(self.model.config.get("kiosk.usb_mount"))
+
+    def import_board(self, path):
+        """Install the board in *path*; a refusal raises with the reason, the old board stays."""
+        try:
+            installed = usb_import.import_board(self.store, path, config=self.model.config, actor=self.actor)
+        except (BoardError, OSError) as e:
+            reason = e.errors[0] if getattr(e, "errors", None) else str(e)
+            self._audit("board_import", str(path), ok=False, error=str(e))
+            raise PishkhanError(reason) from e
+        self._audit("board_import", str(path), ok=True, version=installed.board.version,
+                    verification_code=installed.verification_code)
+        self.model.reload()
+        return installed
+
+    # -- device info -------------------------------------------------------------------
+    def device_info(self, lang: str = "fa") -> list[tuple[str, str]]:
+        from .strings import t
+
+        cfg = self.model.config
+        self._audit("device_info")
+        board = self.model.board
+        if board is not None:
+            board_text = t("info_board_value", lang, version=board.version_label, code=board.verification_code)
+        else:
+            board_text = t("info_no_board", lang)
+        broker = self.store.get_setting("agent.broker_state") or t("unknown", lang)
+        ok, reason, _ = self.model.status()
+        today = self.model.describe_today()
+        state = t("info_accepting", lang) if ok else f"{t('not_accepting', lang)} ({reason})"
+        import kivy
+
+        return [
+            (t("info_device", lang), cfg.device_id),
+            (t("info_office", lang), f"{cfg.get('office.name')} ({cfg.get('office.office_id')})"),
+            (t("info_versions", lang), f"pishkhan {pishkhan_version}, kivy {kivy.__version__}, "
+                                       f"python {platform.python_version()}"),
+            (t("info_broker", lang), str(broker)),
+            (t("info_board", lang), board_text),
+            (t("info_today", lang), f"{today} — {state}"),
+        ]

@@ -1,0 +1,159 @@
+"""Every word the kiosk shows, in Persian and English, in one place.
+
+:func:`t` looks a key up for a language and fills ``{placeholders}``;
+numbers passed in are written with Persian digits in Persian text. A
+Persian reader can review this file alone.
+"""
+
+from __future__ import annotations
+
+from pishkhan.persian import to_persian_digits
+
+LANGUAGES = ("fa", "en")
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # -- every screen -------------------------------------------------------
+    "home": ("خانه", "Home"),
+    "back": ("بازگشت", "Back"),
+    "language": ("English", "فارسی"),
+    "text_size": ("اندازه متن", "Text size"),
+    "next_page": ("بعدی", "Next"),
+    "prev_page": ("قبلی", "Previous"),
+    "page_of": ("صفحه {n} از {total}", "Page {n} of {total}"),
+    # -- attract -------------------------------------------------------------
+    "touch_to_start": ("برای گرفتن نوبت لمس کنید", "Touch here to take a ticket"),
+    "hours_today": ("ساعات کاری امروز: {hours}", "Today's hours: {hours}"),
+    "people_waiting": ("{n} نفر در انتظار", "{n} people waiting"),
+    "not_accepting": ("نوبت‌دهی متوقف است", "Not issuing tickets now"),
+    "notices": ("اطلاعیه", "Notice"),
+    "board_page": ("تعرفه خدمات: {category}", "Fees: {category}"),
+    # -- browse --------------------------------------------------------------
+    "choose_service": ("خدمت مورد نظر را انتخاب کنید", "Choose a service"),
+    "categories": ("گروه خدمات", "Service groups"),
+    "search": ("جستجو", "Search"),
+    "total_fee": ("هزینه کل: {amount}", "Total fee: {amount}"),
+    "wait_short": ("انتظار حدود {minutes} دقیقه", "About {minutes} min wait"),
+    "wait_none": ("بدون انتظار", "No wait"),
+    "unavailable": ("فعلاً ارائه نمی‌شود: {reason}", "Not available now: {reason}"),
+    # -- service detail ------------------------------------------------------
+    "government_fee": ("هزینه دولتی", "Government fee"),
+    "office_fee": ("کارمزد دفتر", "Office fee"),
+    "total": ("جمع کل", "Total"),
+    "documents": ("مدارک لازم", "Documents to bring"),
+    "no_documents": ("مدرک خاصی لازم نیست", "No documents needed"),
+    "people_ahead": ("{n} نفر جلوتر از شما", "{n} people ahead of you"),
+    "estimated_wait": ("زمان انتظار حدود {minutes} دقیقه", "Estimated wait about {minutes} minutes"),
+    "take_ticket": ("دریافت نوبت", "Take a ticket"),
+    "priority_ticket": ("نوبت ویژه (سالمندان، معلولان، جانبازان)",
+                        "Priority ticket (elderly, disabled, veterans)"),
+    # -- search --------------------------------------------------------------
+    "search_hint": ("نام خدمت را بنویسید", "Type the name of a service"),
+    "no_results": ("خدمتی پیدا نشد", "No service found"),
+    "results": ("{n} نتیجه", "{n} results"),
+    "space": ("فاصله", "space"),
+    "delete": ("پاک", "Del"),
+    "clear": ("پاک کردن همه", "Clear"),
+    "digits_layout": ("۱۲۳", "123"),
+    "letters_fa": ("الفبا", "فا"),
+    "letters_en": ("ABC", "ABC"),
+    # -- ticket --------------------------------------------------------------
+    "your_number": ("شماره نوبت شما", "Your number"),
+    "printing": ("در حال چاپ نوبت…", "Printing your ticket…"),
+    "printed": ("نوبت شما چاپ شد. لطفاً برگه را بردارید.", "Your ticket is printed. Please take it."),
+    "print_failed": ("لطفاً شماره خود را یادداشت کنید", "Please note your number"),
+    "print_failed_why": ("چاپگر کار نمی‌کند؛ نوبت شما ثبت شده است.",
+                         "The printer is not working; your ticket is registered."),
+    "done": ("پایان", "Done"),
+    # -- closed ---------------------------------------------------------------
+    "closed_title": ("در حال حاضر نوبت داده نمی‌شود", "No tickets can be issued now"),
+    "closed_closed": ("دفتر اکنون بسته است.", "The office is closed now."),
+    "closed_cutoff": ("نوبت‌دهی امروز به پایان رسیده؛ نوبت جدید پیش از پایان ساعت کاری نمی‌رسد.",
+                      "Tickets for today have ended: a new ticket would not be served before closing."),
+    "closed_no_counter": ("هیچ باجه‌ای باز نیست.", "No counter is open."),
+    "closed_unavailable": ("این خدمت فعلاً ارائه نمی‌شود.", "This service is not available now."),
+    "next_open": ("نوبت‌دهی دوباره: {when}", "Tickets again from: {when}"),
+    "next_open_unknown": ("زمان بازگشایی اعلام نشده است.", "The next opening has not been announced."),
+    # -- out of service ------------------------------------------------------
+    "out_title": ("این دستگاه موقتاً از کار افتاده است", "This kiosk is out of service"),
+    "out_help": ("لطفاً به کارمندان دفتر اطلاع دهید.", "Please tell a member of staff."),
+    "device_id": ("شناسه دستگاه: {id}", "Device id: {id}"),
+    "retry": ("تلاش دوباره", "Try again"),
+    # -- staff: PIN ----------------------------------------------------------
+    "staff_pin": ("رمز کارمند را وارد کنید", "Enter the staff PIN"),
+    "pin_wrong": ("رمز نادرست است؛ {n} بار دیگر می‌توانید امتحان کنید.", "Wrong PIN; {n} tries left."),
+    "pin_locked": ("ورود کارمند تا {minutes} دقیقه دیگر بسته است.", "Staff mode is locked for {minutes} more minutes."),
+    "ok": ("تأیید", "OK"),
+    "cancel": ("انصراف", "Cancel"),
+    # -- staff: menu ---------------------------------------------------------
+    "staff_title": ("حالت کارمند", "Staff mode"),
+    "staff_counters": ("باز و بسته کردن باجه‌ها", "Open / close counters"),
+    "staff_services": ("خدمات ناموجود", "Unavailable services"),
+    "staff_notices": ("اطلاعیه‌ها", "Notices"),
+    "staff_queue": ("مدیریت صف", "Queue admin"),
+    "staff_reprint": ("چاپ دوباره آخرین نوبت", "Reprint last ticket"),
+    "staff_usb": ("نصب تابلو از حافظه USB", "Install board from USB"),
+    "staff_info": ("اطلاعات دستگاه", "Device info"),
+    "staff_exit": ("خروج از حالت کارمند", "Leave staff mode"),
+    # -- staff: actions -------------------------------------------------------
+    "counter_n": ("باجه {n}", "Counter {n}"),
+    "is_open": ("باز", "open"),
+    "is_closed": ("بسته", "closed"),
+    "open": ("باز کن", "Open"),
+    "close": ("ببند", "Close"),
+    "mark_unavailable": ("ناموجود کن", "Mark unavailable"),
+    "mark_available": ("موجود کن", "Mark available"),
+    "reason_prompt": ("دلیل ناموجود بودن «{service}»", "Why «{service}» is unavailable"),
+    "reason_presets": ("سامانه قطع است|موقتاً ارائه نمی‌شود|کارشناس حضور ندارد",
+                       "System down|Temporarily not offered|Specialist absent"),
+    "new_notice": ("اطلاعیه جدید", "New notice"),
+    "post": ("ثبت", "Post"),
+    "remove": ("حذف", "Remove"),
+    "no_notices": ("اطلاعیه‌ای نیست.", "No notices."),
+    "recall": ("فراخوانی دوباره", "Recall"),
+    "transfer_to": ("انتقال به {lane}", "Transfer to {lane}"),
+    "end_of_day": ("پایان روز کاری", "End of day"),
+    "confirm_end_of_day": ("تأیید پایان روز: همه نوبت‌های منتظر لغو می‌شوند", "Confirm end of day: every waiting ticket is cancelled"),
+    "waiting_tickets": ("نوبت‌های منتظر: {n}", "Waiting tickets: {n}"),
+    "no_tickets": ("نوبتی در صف نیست.", "No tickets waiting."),
+    "done_ok": ("انجام شد.", "Done."),
+    "failed": ("انجام نشد: {reason}", "Failed: {reason}"),
+    "no_last_ticket": ("هنوز نوبتی صادر نشده است.", "No ticket has been issued yet."),
+    "reprinted": ("نوبت {label} دوباره چاپ شد.", "Ticket {label} reprinted."),
+    "usb_none": ("در حافظه USB ({mount}) فایل تابلویی پیدا نشد.", "No board file found on the USB stick ({mount})."),
+    "usb_pick": ("فایل تابلو را انتخاب کنید", "Choose a board file"),
+    "usb_installed": ("تابلو نسخه {version} نصب شد. کد تأیید: {code}", "Board version {version} installed. Verification code: {code}"),
+    "usb_refused": ("تابلو نصب نشد؛ تابلوی قبلی باقی ماند. دلیل: {reason}", "Board refused; the old board stays. Reason: {reason}"),
+    "info_device": ("شناسه دستگاه", "Device id"),
+    "info_office": ("دفتر", "Office"),
+    "info_versions": ("نسخه نرم‌افزار", "Software version"),
+    "info_broker": ("وضعیت شبکه و سرور", "Network / broker"),
+    "info_board": ("تابلو", "Board"),
+    "info_board_value": ("نسخه {version}، کد تأیید {code}", "version {version}, verification code {code}"),
+    "info_no_board": ("تابلویی نصب نیست", "No board installed"),
+    "info_today": ("امروز", "Today"),
+    "info_accepting": ("نوبت‌دهی فعال", "accepting tickets"),
+    "unknown": ("نامشخص", "unknown"),
+}
+
+#: Why no ticket: OfficeClosed.reason -> string key.
+CLOSED_REASONS = {"closed": "closed_closed", "cutoff": "closed_cutoff", "no_counter": "closed_no_counter",
+                  "unavailable": "closed_unavailable"}
+
+
+def t(key: str, lang: str = "fa", **values) -> str:
+    """The text for *key* in *lang*, with ``{name}`` filled from *values*.
+
+    In Persian, numbers among *values* are written with Persian digits.
+    """
+    fa, en = STRINGS[key]
+    text = fa if lang == "fa" else en
+    if values:
+        if lang == "fa":
+            values = {k: to_persian_digits(v) if isinstance(v, (int, float)) else v for k, v in values.items()}
+        text = text.format(**values)
+    return text
+
+
+def number(value, lang: str = "fa") -> str:
+    """*value* with digits for *lang*."""
+    return to_persian_digits(value) if lang == "fa" else str(value)

@@ -1,0 +1,85 @@
+"""Helpers for the kiosk tests: a touch driver, clock pumping and OCR."""
+
+from __future__ import annotations
+
+import time
+
+from kiosk import prepare_kivy
+
+prepare_kivy(size=(1280, 800))
+
+from kivy.base import EventLoop  # noqa: E402
+from kivy.tests.common import UnitTestTouch  # noqa: E402
+
+from kiosk.widgets import find  # noqa: E402
+
+EventLoop.ensure_window()
+
+
+def pump(seconds: float = 0.0, *, frames: int = 3):
+    """Run Kivy's loop for a few frames, or for *seconds*."""
+    end = time.monotonic() + seconds
+    for _ in range(frames):
+        EventLoop.idle()
+    while time.monotonic() < end:
+        EventLoop.idle()
+
+
+class Driver:
+    """Drives one kiosk with touches, as a customer would."""
+
+    def __init__(self, kiosk, printer, store, config):
+        self.kiosk, self.printer, self.store, self.config = kiosk, printer, store, config
+        self.touches = 0
+
+    def find(self, name):
+        widget = find(self.kiosk.screen, name)
+        if widget is None:
+            names = sorted({str(getattr(w, "name", "")) for w in self.kiosk.screen.walk() if getattr(w, "name", "")})
+            raise AssertionError(f"no widget {name!r} on screen {self.kiosk.current}; there are: {names}")
+        return widget
+
+    def touch_at(self, x, y, *, hold: float = 0.0):
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        pump(hold)
+        touch.touch_up()
+        pump()
+        self.touches += 1
+
+    def tap(self, name, *, hold: float = 0.0):
+        """Touch the centre of the widget called *name* on the current screen."""
+        widget = self.find(name)
+        assert not getattr(widget, "disabled", False), f"{name} is disabled"
+        x, y = widget.to_window(*widget.center)
+        self.touch_at(x, y, hold=hold)
+
+    def wait_for(self, predicate, timeout=10.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pump()
+            if predicate():
+                return
+            time.sleep(0.01)
+        raise AssertionError("timed out waiting")
+
+    def screenshot(self, path) -> str:
+        pump()
+        self.kiosk.export_to_png(str(path))
+        return str(path)
+
+
+def ocr(path) -> str:
+    """Persian text read back from a screenshot (light text on dark: inverted first)."""
+    import pytesseract
+    from PIL import Image, ImageOps
+
+    image = ImageOps.invert(Image.open(path).convert("RGB")).convert("L")
+    return pytesseract.image_to_string(image, lang="fas+eng")
+
+
+def squash(text: str) -> str:
+    """Text without spaces, ZWNJ or Arabic-form differences, for OCR comparison."""
+    from pishkhan.persian import normalise
+
+    return normalise(text).replace(" ", "")
