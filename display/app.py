@@ -223,11 +223,11 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self._power_thread = threading.Thread(target=self.power.run, args=(self._halt,), name="screen-power",
                                                   daemon=True)
 
-            # Boot: show the last verified board at once (render or disk cache, no network).
-            self.pages.refresh()
-            self._take_pending_pages()
+            # Boot: the last verified board from the store (or the pages kept on
+            # disk) at once; nothing waits for the network, the broker or the clock.
+            # Screen power starts once the first page is on show, so its first
+            # record names the board.
             self.pages.start()
-            self._power_thread.start()
             self._seed_calls()
 
             Window.bind(on_flip=self._on_flip)
@@ -338,8 +338,11 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.page_index = 0
             self._show_page(0, reason="first" if first else "board_changed")
             self._refresh_footer()
-            self.power.record()
-            self.events("pages", key=page_set.key, count=len(page_set.pages), version=page_set.version,
+            if first:
+                self._power_thread.start()
+            else:
+                self.power.record()
+            self.events("pages", key=page_set.key, count=page_set.count, version=page_set.version,
                         verified=page_set.verified, rendered_ms=round(page_set.rendered_ms, 1),
                         from_disk=page_set.from_disk)
 
@@ -353,7 +356,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.page_shown_at = time.monotonic()
             blit_ms = (time.perf_counter() - start) * 1000
             name = f"page-{self.page_set.key[:8]}-{index + 1:02d}"
-            self.after_flip.append(("page", dict(index=index, count=len(self.page_set.pages), reason=reason,
+            self.after_flip.append(("page", dict(index=index, count=self.page_set.count, reason=reason,
                                                  key=self.page_set.key, version=self.page_set.version,
                                                  blit_ms=round(blit_ms, 2), shot=name)))
 
@@ -407,8 +410,8 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 return
             self.highlight_until = time.monotonic() + HIGHLIGHT_SECONDS
             self.panel_colour.rgba = COLOURS["highlight"]
-            self.latest_number.color = COLOURS["dark_text"]
-            self.latest_counter.color = COLOURS["dark_text"]
+            for label in (self.serving_title, self.latest_number, self.latest_counter):
+                label.color = COLOURS["dark_text"]
             Clock.schedule_once(self._unhighlight, HIGHLIGHT_SECONDS + 0.05)
             for call in new:
                 phrase = self.announcer.announce(call)
@@ -420,8 +423,8 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
         def _unhighlight(self, _dt):
             if time.monotonic() >= self.highlight_until:
                 self.panel_colour.rgba = COLOURS["panel"]
-                self.latest_number.color = COLOURS["text"]
-                self.latest_counter.color = COLOURS["text"]
+                for label in (self.serving_title, self.latest_number, self.latest_counter):
+                    label.color = COLOURS["text"]
 
         # -- header and footer ----------------------------------------------
         def _tick_clock(self, _dt):
@@ -511,10 +514,21 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 if screenshots is not None and image is not None and shot and self.shots < 400:
                     path = Path(screenshots) / f"{shot}.png"
                     if not path.exists():
-                        image.save(path)
                         self.shots += 1
                         data["screenshot"] = str(path)
+                        self._save_screenshot(image, path, name, now, data)
+                        continue
                 self.events(name, shown_at=now, **data)
+
+        def _save_screenshot(self, image, path, name, now, data):
+            """Save off the UI thread; the event is written once the file is complete."""
+            def save():
+                tmp = path.with_suffix(".tmp.png")
+                image.save(tmp, compress_level=1)
+                os.replace(tmp, path)
+                self.events(name, shown_at=now, **data)
+
+            threading.Thread(target=save, name="screenshot", daemon=True).start()
 
         def _grab(self):
             from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels

@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
@@ -62,6 +62,9 @@ class PageSet:
     from_disk: bool = False
     #: The board's own notices (shown in the wall's ticker).
     notices: tuple[str, ...] = ()
+    #: How many pages the set will have (``pages`` fills up while rendering).
+    count: int = 0
+    _layouts: list | None = field(default=None, repr=False)
 
     def image(self, index: int) -> Image.Image:
         return Image.frombytes("RGB", self.size, self.pages[index])
@@ -85,14 +88,13 @@ class PageCache:
     :param store: the store (shared; its lock serialises access).
     :param config: the configuration (office, province).
     :param size: pixel size of the board area.
-    :param render: ``render(board, *, config, size, now)`` → list of PIL images.
+    :param render: ``render(board, *, config, size, now)`` → list of PIL images;
+        default: :mod:`display.layout` and :mod:`display.render`, page by page.
     :param directory: where the last set is kept on disk (None: nowhere).
     :param on_ready: called (from the worker thread) with each new :class:`PageSet`.
     """
 
     def __init__(self, store, config, *, size, render=None, directory=None, on_ready=None):
-        if render is None:
-            from .render import render_pages as render
         self.store = store
         self.config = config
         self.size = (int(size[0]), int(size[1]))
@@ -135,41 +137,99 @@ class PageCache:
                 del self.errors[:-20]
 
     def refresh(self) -> PageSet | None:
-        """Render if the effective board changed; returns the new set, else None."""
+        """Render if the effective board changed; returns the new set, else None.
+
+        The set is handed to ``on_ready`` as soon as its first page is drawn;
+        the other pages are appended to it as they are drawn.
+        """
         day = board_day(self.store)
         board = effective_for_config(self.store, self.config, day)
         key = render_key(board, self.size, day)
-        if self.current is not None and self.current.key == key:
+        current = self.current
+        if current is not None and current.key == key:
+            if len(current.pages) < current.count and current._layouts:
+                self._draw_rest(current)  # interrupted by a change that did not matter
             return None
-        pages = self._load(key, board) if self.current is None else None
-        if pages is None:
-            pages = self._render(board, key)
-            self._save(pages)
+        pages = self._load(key) if current is None else None
+        if pages is not None:
+            self._publish(pages)
+            return pages
+        return self._render(board, key)
+
+    def _publish(self, pages: PageSet):
         self.current = pages
         if self.on_ready:
             self.on_ready(pages)
-        return pages
+
+    def _new_set(self, board, key, start) -> PageSet:
+        return PageSet(key, self.size, [], board.version_label if board else None,
+                       board.verification_code if board else None, board is not None,
+                       (time.perf_counter() - start) * 1000, notices=tuple(board.notices) if board else ())
+
+    def _fit(self, im: Image.Image) -> bytes:
+        if im.size != self.size:
+            im = im.resize(self.size, Image.Resampling.LANCZOS)
+        return im.convert("RGB").tobytes()
 
     def _render(self, board, key) -> PageSet:
         start = time.perf_counter()
         now = jalali.now()
-        try:
-            images = self.render(board, config=self.config, size=self.size, now=now)
-        except RenderError:
-            # Some layouts need more room than this area has: render larger, scale down.
-            big = (round(self.size[0] * 1.3), round(self.size[1] * 1.3))
-            images = [im.resize(self.size, Image.Resampling.LANCZOS)
-                      for im in self.render(board, config=self.config, size=big, now=now)]
-        pages = []
-        for im in images:
-            if im.size != self.size:
-                im = im.resize(self.size, Image.Resampling.LANCZOS)
-            pages.append(im.convert("RGB").tobytes())
-        return PageSet(key, self.size, pages,
-                       board.version_label if board else None,
-                       board.verification_code if board else None,
-                       board is not None, (time.perf_counter() - start) * 1000,
-                       notices=tuple(board.notices) if board else ())
+        if self.render is not None:
+            try:
+                images = self.render(board, config=self.config, size=self.size, now=now)
+            except RenderError:
+                images = self.render(board, config=self.config, size=self._bigger(), now=now)
+            pages = self._new_set(board, key, start)
+            pages.pages.extend(self._fit(im) for im in images)
+            pages.count = len(pages.pages)
+            pages.rendered_ms = (time.perf_counter() - start) * 1000
+            self._publish(pages)
+            self._save(pages)
+            return pages
+        from .layout import layout_pages
+        from .render import draw_page
+
+        layouts = self._layout(layout_pages, board, now)
+        pages = self._new_set(board, key, start)
+        pages.count = len(layouts)
+        pages._layouts = layouts
+        if not layouts:
+            self._publish(pages)
+            return pages
+        pages.pages.append(self._fit(draw_page(layouts[0])))
+        pages.rendered_ms = (time.perf_counter() - start) * 1000
+        self._publish(pages)  # show the first page now; the rest follow
+        self._draw_rest(pages)
+        return pages
+
+    def _draw_rest(self, pages: PageSet):
+        """Draw the remaining pages; give way at once when another change comes in."""
+        from .render import draw_page
+
+        while len(pages.pages) < pages.count:
+            if self._wake.is_set() and self._thread is not None:
+                return  # refresh() runs again, and resumes here if the board is the same
+            pages.pages.append(self._fit(draw_page(pages._layouts[len(pages.pages)])))
+        pages._layouts = None
+        self._save(pages)
+
+    def _layout(self, layout_pages, board, now):
+        """Lay out at the renderer's type scale for this size, or a little
+        smaller when the area is too narrow for it (the board area is only a
+        part of the wall)."""
+        from .layout import screen_scale
+
+        base = screen_scale(self.size)
+        for factor in (None, 0.9, 0.8, 0.7, 0.6):
+            try:
+                return layout_pages(board, config=self.config, size=self.size, now=now,
+                                    scale=None if factor is None else base * factor)
+            except RenderError:
+                if factor == 0.6:
+                    raise
+
+    def _bigger(self) -> tuple[int, int]:
+        return round(self.size[0] * 1.3), round(self.size[1] * 1.3)
 
     def _save(self, pages: PageSet):
         if self.directory is None:
@@ -189,7 +249,7 @@ class PageCache:
         except OSError as e:
             self.errors.append(f"could not keep the pages on disk: {e}")
 
-    def _load(self, key, board) -> PageSet | None:
+    def _load(self, key) -> PageSet | None:
         """The pages kept on disk, if they are of exactly this board and size."""
         if self.directory is None:
             return None
@@ -204,6 +264,6 @@ class PageCache:
                     pages.append(im.convert("RGB").tobytes())
             return PageSet(key, self.size, pages, meta["version"], meta["verification_code"], meta["verified"],
                            (time.perf_counter() - start) * 1000, from_disk=True,
-                           notices=tuple(meta.get("notices", ())))
+                           notices=tuple(meta.get("notices", ())), count=len(pages))
         except (OSError, ValueError, KeyError):
             return None

@@ -87,11 +87,11 @@ class DisplayProcess:
         return out
 
     def wait_for(self, predicate, *, timeout: float = 20.0, after: float = 0.0) -> dict:
-        """The first event (with ``t`` >= *after*) matching *predicate*."""
+        """The first event shown (or written) at or after *after* matching *predicate*."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             for e in self.events():
-                if e.get("t", 0) >= after and predicate(e):
+                if e.get("shown_at", e.get("t", 0)) >= after and predicate(e):
                     return e
             if self.proc.poll() is not None:
                 raise AssertionError(f"the display exited ({self.proc.returncode}):\n{self.output()}")

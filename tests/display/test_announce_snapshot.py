@@ -154,3 +154,14 @@ def test_page_cache_worker_notices_changes_quickly(tmp_path, config, board_store
     cache.close()
     assert len(ready) == 2 and ready[1].key != ready[0].key
     assert took < 5, f"re-render took {took:.2f} s"
+
+
+def test_every_wall_text_has_glyphs():
+    from display import wall_strings as S
+    from pishkhan.typeset import check_glyphs
+
+    for name in dir(S):
+        value = getattr(S, name)
+        if name.isupper() and isinstance(value, str):
+            check_glyphs(value, "Regular")
+            check_glyphs(value, "Bold")
