@@ -24,6 +24,7 @@ answers (USB, serial, network); otherwise the state is ``"unknown"``.
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,25 @@ class PrinterStatus:
                    paper_near_end=state == "paper_near_end", cover_open=state == "cover_open", state=state)
 
 
+def _escpos_cache_dir() -> None:
+    """Give python-escpos a lasting, private folder for its parsed printer database.
+
+    Without one it parses a large YAML file into a fresh temporary folder in
+    every process (half a second, and a folder left behind each time).
+    """
+    if os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR"):
+        return
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pishkhan" / "escpos"
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if base.stat().st_uid != os.getuid() or not os.access(base, os.W_OK):
+            return
+    except OSError:
+        return
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(base)
+
+
+_escpos_cache_dir()
 _encoder_lock = threading.Lock()
 _encoder = None
 
