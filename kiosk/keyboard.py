@@ -11,9 +11,11 @@ from __future__ import annotations
 from kivy.uix.boxlayout import BoxLayout
 
 from .strings import t
-from .widgets import MIN_TARGET, SPACING, Btn, Row
+from .widgets import MIN_TARGET, Btn, Row
 
 ZWNJ = "\u200c"
+#: Gap between keys: small, so twelve keys a row stay 12 mm wide on 1280 px.
+KEY_SPACING = 2
 
 LAYOUTS = {
     "fa": [
@@ -44,7 +46,7 @@ class PersianKeyboard(BoxLayout):
 
     def __init__(self, *, on_change=None, lang="fa", text="", max_length=280, key_height=MIN_TARGET,
                  font=30, layout="fa", **kw):
-        super().__init__(orientation="vertical", spacing=SPACING // 2, size_hint_y=None, **kw)
+        super().__init__(orientation="vertical", spacing=KEY_SPACING, size_hint_y=None, **kw)
         self.on_change = on_change
         self.lang = lang
         self.text = text
@@ -61,7 +63,7 @@ class PersianKeyboard(BoxLayout):
         for row in LAYOUTS[self.layout]:
             keys = [Btn(ch, kind="panel", size=self.font * 1.1, name=f"key:{ch}",
                         on_press=lambda ch=ch: self.press(ch)) for ch in row.split()]
-            self.add_widget(Row(keys, rtl=rtl, spacing=SPACING // 2, size_hint_y=None, height=self.key_height))
+            self.add_widget(Row(keys, rtl=rtl, spacing=KEY_SPACING, size_hint_y=None, height=self.key_height))
         other = "en" if self.layout == "fa" else "fa"
         switch = [Btn(t("digits_layout", self.lang), name="key:digits", size=self.font,
                       on_press=lambda: self.switch("digits" if self.layout != "digits" else "fa"),
@@ -74,7 +76,7 @@ class PersianKeyboard(BoxLayout):
                    on_press=lambda: self.press(ZWNJ), size_hint_x=0.15)
         delete = Btn("⌫ " + t("delete", self.lang), kind="danger", name="key:delete", size=self.font,
                      on_press=self.backspace, size_hint_x=0.2)
-        self.add_widget(Row([delete, space, zwnj] + switch, rtl=self.lang == "fa", spacing=SPACING // 2,
+        self.add_widget(Row([delete, space, zwnj] + switch, rtl=self.lang == "fa", spacing=KEY_SPACING,
                             size_hint_y=None, height=self.key_height))
 
     def switch(self, layout: str):

@@ -31,6 +31,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "choose_service": ("خدمت مورد نظر را انتخاب کنید", "Choose a service"),
     "categories": ("گروه خدمات", "Service groups"),
     "search": ("جستجو", "Search"),
+    "more_categories": ("گروه‌های دیگر ({n} از {total})", "More groups ({n} of {total})"),
     "total_fee": ("هزینه کل: {amount}", "Total fee: {amount}"),
     "wait_short": ("انتظار حدود {minutes} دقیقه", "About {minutes} min wait"),
     "wait_none": ("بدون انتظار", "No wait"),
@@ -76,7 +77,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # -- out of service ------------------------------------------------------
     "out_title": ("این دستگاه موقتاً از کار افتاده است", "This kiosk is out of service"),
     "out_help": ("لطفاً به کارمندان دفتر اطلاع دهید.", "Please tell a member of staff."),
-    "device_id": ("شناسه دستگاه: {id}", "Device id: {id}"),
+    "device_id": ("شناسه دستگاه برای تماس با پشتیبانی:", "Device id for the help line:"),
     "retry": ("تلاش دوباره", "Try again"),
     # -- staff: PIN ----------------------------------------------------------
     "staff_pin": ("رمز کارمند را وارد کنید", "Enter the staff PIN"),

@@ -51,7 +51,7 @@ class AttractScreen(KioskScreen):
         for s in services:
             name = s.title if self.rtl or not s.title_en else s.title_en
             panel.add_widget(self.row([
-                self.text(name, 0.9, shorten=True, shorten_from="left" if self.rtl else "right"),
+                self.text(name, 0.9, shorten=True),
                 self.text(format_money(s.total_fee, unit=unit) if self.rtl
                           else f"{s.total_fee // (10 if unit == 'toman' else 1):,} {unit}", 0.9,
                           size_hint_x=0.38, align="left" if self.rtl else "right"),

@@ -10,6 +10,8 @@ from ..strings import number, t
 from ..widgets import BG, MIN_TARGET, SPACING, Btn, Column, Row, Text, font_size, paint
 
 PADDING = 10
+#: How many "+" the text-size button shows for each scale.
+TEXT_STEPS = {1.0: 1, 1.25: 2, 1.5: 3}
 
 
 class KioskScreen(Screen):
@@ -79,15 +81,20 @@ class KioskScreen(Screen):
         k = self.kiosk
         widgets = []
         if self.navigation:
-            widgets.append(self.button("→ " + self.t("back") if self.rtl else "← " + self.t("back"),
-                                       k.back, name="back", size_hint_x=None, width=190))
-        widgets.append(Text(self.title(), rtl=self.rtl, size=self.fs(1.15), bold=True, name="title"))
-        widgets.append(self.button(self.t("text_size") + " " + self.num(f"×{k.scale:g}"), k.cycle_text_size,
-                                   name="text-size", step=0.8, size_hint_x=None, width=200))
-        widgets.append(self.button(self.t("language"), k.toggle_language, name="language", step=0.9,
-                                   size_hint_x=None, width=150))
+            widgets.append(Btn(("→ " if self.rtl else "← ") + self.t("back"), on_press=k.back, name="back",
+                               size=font_size(1), size_hint_x=None, width=190))
+        # The header keeps one size so its buttons never move or overflow.
+        head = min(k.scale, 1.1)
+        widgets.append(Text(self.title(), rtl=self.rtl, size=font_size(head, 1.1), bold=True, name="title",
+                            shorten=True))
+        widgets.append(Btn(self.t("text_size") + " " + ("+" * TEXT_STEPS.get(k.scale, 0) or "+"),
+                           on_press=k.cycle_text_size, name="text-size", size=font_size(1, 0.8),
+                           size_hint_x=None, width=200))
+        widgets.append(Btn(self.t("language"), on_press=k.toggle_language, name="language", size=font_size(1, 0.9),
+                           size_hint_x=None, width=150))
         if self.navigation:
-            widgets.append(self.button("⌂ " + self.t("home"), k.home, name="home", size_hint_x=None, width=160))
+            widgets.append(Btn(self.t("home"), on_press=k.home, name="home", size=font_size(1), size_hint_x=None,
+                               width=160))
         return self.row(widgets, size_hint_y=None, height=MIN_TARGET)
 
     def body(self):

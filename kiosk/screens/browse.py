@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pishkhan.persian import format_money
 
-from ..widgets import MIN_TARGET, PRIMARY, SPACING, Column, Tile, page_slice, pages
+from ..widgets import MIN_TARGET, SPACING, Column, Tile, page_slice, pages
 from .base import KioskScreen
 
 
@@ -60,10 +60,11 @@ class BrowseScreen(KioskScreen):
         cats = board.categories
         chosen = min(self.params.get("category", 0), len(cats) - 1)
         avail = self.body_height()
-        # Categories (with a search button first).
+        # Search first, then the categories (a "more" button when they do not fit).
         cat_h = self.item_height(1.2)
-        cat_buttons = [self.button("⌕ " + self.t("search"), lambda: self.kiosk.show("search"), name="search",
-                                   kind="primary", size_hint_y=None, height=cat_h)]
+        search = self.button("⌕ " + self.t("search"), lambda: self.kiosk.show("search"), name="search",
+                             kind="primary", size_hint_y=None, height=cat_h)
+        cat_buttons = []
         for i, cat in enumerate(cats):
             cat_buttons.append(self.button(category_title(cat, self.lang), lambda i=i: self.kiosk.update(
                 category=i, page=0), name=f"category:{cat.code}", kind="ok" if i == chosen else "normal",
@@ -72,21 +73,23 @@ class BrowseScreen(KioskScreen):
         service_h = self.item_height(2)
         services = list(cats[chosen].services)
         if self.landscape:
-            per_cat = max(1, (avail + SPACING) // (cat_h + SPACING))
-            cat_page = self.params.get("cat_page", 0)
-            cat_total = pages(cat_buttons, per_cat)
-            if cat_total > 1:
-                per_cat = max(1, (avail - MIN_TARGET) // (cat_h + SPACING))
-                cat_total = pages(cat_buttons, per_cat)
-            cat_col = Column(page_slice(cat_buttons, cat_page, per_cat), size_hint_x=0.34)
-            if cat_total > 1:
-                cat_col.add_widget(self.pager(cat_page, cat_total, "cat_page"))
-            cat_col.add_widget(Column())  # filler
+            slots = max(2, (avail + SPACING) // (cat_h + SPACING)) - 1
+            shown = cat_buttons
+            if len(cat_buttons) > slots:
+                per = slots - 1
+                total_cat = pages(cat_buttons, per)
+                cat_page = self.params.get("cat_page", 0) % total_cat
+                shown = page_slice(cat_buttons, cat_page, per) + [self.button(
+                    self.t("more_categories", n=cat_page + 1, total=total_cat),
+                    lambda: self.kiosk.update(cat_page=(cat_page + 1) % total_cat), name="more-categories",
+                    step=0.85, size_hint_y=None, height=cat_h)]
+            cat_col = Column([search] + shown + [Column()], size_hint_x=0.34)
             list_h = avail
         else:
-            grid_rows = (len(cat_buttons) + 1) // 2
-            cat_col = Column([self.row(cat_buttons[i:i + 2], size_hint_y=None, height=cat_h)
-                              for i in range(0, len(cat_buttons), 2)],
+            cells = [search] + cat_buttons
+            grid_rows = (len(cells) + 1) // 2
+            cat_col = Column([self.row(cells[i:i + 2], size_hint_y=None, height=cat_h)
+                              for i in range(0, len(cells), 2)],
                              size_hint_y=None, height=grid_rows * (cat_h + SPACING))
             list_h = avail - cat_col.height - SPACING
         per_page = max(1, (list_h + SPACING) // (service_h + SPACING))

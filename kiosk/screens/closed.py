@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..strings import CLOSED_REASONS
-from ..widgets import MIN_TARGET, WARN, Btn, Column
+from ..widgets import MIN_TARGET, WARN, Btn, Column, Text
 from .base import KioskScreen
 
 
@@ -41,8 +41,10 @@ class OutOfServiceScreen(KioskScreen):
             self.text(self.t("out_title"), 1.6, bold=True, align="center", color=WARN,
                       size_hint_y=None, height=self.fs(1.6) * 2.2),
             self.text(self.t("out_help"), 1.2, align="center", fit=True),
-            self.text(self.t("device_id", id=device), 1.5, bold=True, align="center", name="device-id",
-                      size_hint_y=None, height=self.fs(1.5) * 2.2),
+            self.text(self.t("device_id"), 1.2, align="center", size_hint_y=None, height=self.fs(1.2) * 2),
+            # The id alone on its line, left to right, so it reads the same in both languages.
+            Text(device, rtl=False, align="center", size=self.fs(1.8), bold=True, name="device-id",
+                 size_hint_y=None, height=self.fs(1.8) * 1.8),
             Column(),
             self.row([Column(), Btn(self.t("retry"), kind="ok", size=self.fs(1.2), name="retry",
                                     on_press=self.kiosk.retry), Column()], size_hint_y=None, height=MIN_TARGET),

@@ -35,17 +35,22 @@ class SearchScreen(BrowseScreen):
         found = self.results(query)
         list_h = self.body_height() - keyboard.height - SPACING
         item_h = self.item_height(2)
-        per_page = max(1, (list_h + SPACING) // (item_h + SPACING))
-        if len(found) > per_page:
-            per_page = max(1, (list_h - MIN_TARGET) // (item_h + SPACING))
+        columns = 2 if self.landscape else 1
+        rows = max(1, (list_h + SPACING) // (item_h + SPACING))
+        if len(found) > rows * columns:
+            rows = max(1, (list_h - MIN_TARGET) // (item_h + SPACING))
+        per_page = rows * columns
         total = pages(found, per_page)
         page = min(self.params.get("page", 0), total - 1)
         results = Column(size_hint_y=None, height=list_h)
         if query.strip() and not found:
             results.add_widget(self.text(self.t("no_results"), 1.1, color=WARN, name="no-results",
                                          size_hint_y=None, height=item_h))
-        for s in page_slice(found, page, per_page):
-            results.add_widget(self.service_tile(s, item_h))
+        shown = page_slice(found, page, per_page)
+        for i in range(0, len(shown), columns):
+            tiles = [self.service_tile(s, item_h) for s in shown[i:i + columns]]
+            tiles += [Column() for _ in range(columns - len(tiles))]
+            results.add_widget(self.row(tiles, size_hint_y=None, height=item_h))
         results.add_widget(Column())
         if total > 1:
             results.add_widget(self.pager(page, total, "page"))

@@ -63,7 +63,7 @@ class PinScreen(KioskScreen):
         for i in range(0, 12, 3):
             row = []
             for k in keys[i:i + 3]:
-                label = {"C": self.t("clear"), "OK": self.t("ok")}.get(k, self.num(k))
+                label = {"C": self.t("delete"), "OK": self.t("ok")}.get(k, self.num(k))
                 row.append(Btn(label, kind={"C": "danger", "OK": "ok"}.get(k, "normal"), size=self.fs(1.3),
                                name=f"pin:{k}", on_press=lambda k=k: self.press(k)))
             rows.append(self.row(row, size_hint_y=None, height=MIN_TARGET))

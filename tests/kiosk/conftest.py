@@ -21,11 +21,11 @@ from pishkhan.printer import FakePrinter
 def make_kiosk(config):
     made = []
 
-    def make(store, *, printer=None, cfg=None):
+    def make(store, *, printer=None, cfg=None, **kw):
         cfg = cfg or config
         printer = printer if printer is not None else FakePrinter()
         model = KioskModel(store, config=cfg, printer=printer)
-        kiosk = Kiosk(model, config=cfg)
+        kiosk = Kiosk(model, config=cfg, **kw)
         Window.add_widget(kiosk)
         made.append(kiosk)
         pump()

@@ -70,12 +70,16 @@ class Driver:
 
 
 def ocr(path) -> str:
-    """Persian text read back from a screenshot (light text on dark: inverted first)."""
+    """Persian text read back from a screenshot (Tesseract, ``fas``).
+
+    The image is inverted (light text on dark ground) and read twice: as a
+    page, and as sparse text, which also finds the words on large buttons.
+    """
     import pytesseract
     from PIL import Image, ImageOps
 
-    image = ImageOps.invert(Image.open(path).convert("RGB")).convert("L")
-    return pytesseract.image_to_string(image, lang="fas+eng")
+    image = ImageOps.invert(Image.open(path).convert("RGB").convert("L"))
+    return "\n".join(pytesseract.image_to_string(image, lang="fas", config=f"--psm {psm}") for psm in (3, 11))
 
 
 def squash(text: str) -> str:

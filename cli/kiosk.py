@@ -1,0 +1,117 @@
+"""``pishkhan kiosk``: run the customer touchscreen, set the staff PIN, or
+play a scripted journey headless and save screenshots (for the demo)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pishkhan.exc import PishkhanError
+
+from . import context
+
+
+def register(sub, common):
+    p = sub.add_parser("kiosk", parents=[common], help="the customer touchscreen (Kivy), with staff mode")
+    p.add_argument("--fullscreen", action="store_true", help="take the whole screen (as on the device)")
+    p.add_argument("--size", default="1280x800", metavar="WxH", help="window size, e.g. 1280x800 or 800x1280")
+    p.add_argument("--script", choices=["journey"], help="play a scripted customer journey and exit")
+    p.add_argument("--screenshots", metavar="DIR", default="demo-out",
+                   help="with --script: where the screenshots go (default demo-out)")
+    p.set_defaults(handler=cmd_kiosk)
+    s = p.add_subparsers(dest="action", metavar="ACTION")
+    sp = s.add_parser("set-pin", parents=[common], help="set the staff PIN (stored as a scrypt hash)")
+    sp.add_argument("--pin", help="the new PIN (4-12 digits); asked for when not given")
+    sp.set_defaults(handler=cmd_set_pin)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w < 320 or h < 320:
+            raise ValueError
+    except ValueError:
+        raise PishkhanError(f"--size must look like 1280x800 (both at least 320), got {text!r}") from None
+    return w, h
+
+
+def cmd_set_pin(args):
+    from kiosk.pin import set_pin
+
+    pin = args.pin
+    if pin is None:
+        pin = getpass.getpass("new staff PIN: ")
+        if getpass.getpass("again: ") != pin:
+            raise PishkhanError("the two PINs differ; nothing was changed")
+    cfg = context.config(args)
+    with context.store(cfg) as st:
+        set_pin(st, pin, actor=context.actor())
+    print("staff PIN set (scrypt hash stored in the device store)")
+
+
+def _start_xvfb(size) -> subprocess.Popen | None:
+    """Start Xvfb when there is no display; returns the process (or None)."""
+    if os.environ.get("DISPLAY"):
+        return None
+    if not shutil.which("Xvfb"):
+        raise PishkhanError("there is no display and Xvfb is not installed (apt-get install xvfb)")
+    for n in range(90, 130):
+        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
+            break
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{max(size)}x{max(size)}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if os.path.exists(f"/tmp/.X11-unix/X{n}"):
+            break
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = f":{n}"
+    return proc
+
+
+def cmd_kiosk(args):
+    from kiosk import prepare_kivy
+
+    cfg = context.config(args)
+    size = _size(args.size)
+    xvfb = _start_xvfb(size) if args.script else None
+    try:
+        prepare_kivy(size=None if args.fullscreen else size, fullscreen=args.fullscreen)
+        if args.script:
+            return _play_journey(cfg, Path(args.screenshots))
+        from kiosk.app import run
+
+        run(cfg)
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+
+
+def _play_journey(cfg, out: Path) -> int:
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from kiosk.app import Kiosk, open_model
+    from kiosk.journey import play, pump
+    from pishkhan.printer import open_printer
+
+    EventLoop.ensure_window()
+    model = open_model(cfg, printer=open_printer(cfg.get("printer.uri")))
+    if model.queue is not None and not model.queue.open_counters():
+        for counter in cfg.counters:
+            model.queue.open_counter(counter.number, actor="demo")
+        print("no counter was open: opened every counter for the demo (audited as 'demo')")
+        model.reload()
+    kiosk = Kiosk(model, config=cfg)
+    Window.add_widget(kiosk)
+    pump(0.2)
+    print(f"kiosk journey at {Window.width}x{Window.height}:")
+    shots = play(kiosk, out)
+    kiosk.close()
+    print(f"{len(shots)} screenshot(s) saved in {out}/")
+    return 0 if model.board is not None else 1

@@ -1,0 +1,124 @@
+"""A scripted customer journey with real touches, saving a screenshot per step.
+
+Used by the demo (``pishkhan kiosk --script journey --screenshots DIR``)
+and the memory benchmark. Touches are Kivy MotionEvents dispatched through
+the event loop at the centre of the named widget, exactly as a finger's.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from kivy.base import EventLoop
+from kivy.tests.common import UnitTestTouch
+
+from .widgets import find
+
+
+def pump(seconds: float = 0.0, frames: int = 2):
+    """Run the event loop for a few frames, or for *seconds*."""
+    end = time.monotonic() + seconds
+    for _ in range(frames):
+        EventLoop.idle()
+    while time.monotonic() < end:
+        EventLoop.idle()
+
+
+class TouchDriver:
+    """Touches widgets of a :class:`~kiosk.app.Kiosk` by name."""
+
+    def __init__(self, kiosk):
+        self.kiosk = kiosk
+        self.touches = 0
+
+    def widget(self, name):
+        widget = find(self.kiosk.screen, name)
+        if widget is None:
+            raise LookupError(f"no widget {name!r} on the {self.kiosk.current} screen")
+        return widget
+
+    def touch_at(self, x, y, *, hold: float = 0.0):
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        pump(hold)
+        touch.touch_up()
+        pump()
+        self.touches += 1
+
+    def tap(self, name, *, hold: float = 0.0):
+        widget = self.widget(name)
+        x, y = widget.to_window(*widget.center)
+        self.touch_at(x, y, hold=hold)
+
+    def wait_printed(self, timeout: float = 10.0) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pump()
+            state = self.kiosk.screen.params.get("print_state")
+            if self.kiosk.current == "ticket" and state != "printing":
+                return state
+            time.sleep(0.005)
+        raise TimeoutError("the ticket did not finish printing")
+
+
+def take_ticket(driver: TouchDriver, code: str) -> str:
+    """attract → browse → service → take ticket (three touches); the print state."""
+    driver.kiosk.home()
+    pump()
+    driver.tap("start")
+    driver.tap(f"service:{code}")
+    driver.tap("take-ticket")
+    if driver.kiosk.current != "ticket":
+        return driver.kiosk.current
+    return driver.wait_printed()
+
+
+def play(kiosk, out_dir, *, say=print) -> list[Path]:
+    """Play the demo journey on *kiosk*, saving numbered screenshots in *out_dir*."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    d = TouchDriver(kiosk)
+    shots: list[Path] = []
+
+    def shot(label):
+        pump(0.05)
+        path = out / f"kiosk-{len(shots) + 1:02d}-{label}.png"
+        kiosk.export_to_png(str(path))
+        shots.append(path)
+        say(f"  {path.name}: {kiosk.current} screen")
+
+    board = kiosk.model.board
+    shot("attract")
+    if board is None:
+        return shots
+    first = board.categories[0].services[0].code
+    d.tap("start")
+    shot("services")
+    d.tap(f"service:{first}")
+    shot("service-detail")
+    d.tap("take-ticket")
+    if kiosk.current == "ticket":
+        d.wait_printed()
+    shot("ticket" if kiosk.current == "ticket" else kiosk.current)
+    d.tap("done" if kiosk.current == "ticket" else "home")
+    d.tap("start")
+    d.tap("search")
+    for ch in "گذرنامه":
+        d.tap(f"key:{ch}")
+    shot("search")
+    d.tap("home")
+    d.tap("language")
+    d.tap("start")
+    shot("english")
+    d.tap("language")
+    d.tap("text-size")
+    shot("large-text")
+    d.tap("text-size")
+    d.tap("text-size")
+    d.tap("home")
+    # Staff: a long press in the top-left corner opens the PIN pad.
+    d.touch_at(20, kiosk.height - 20, hold=kiosk.long_press_seconds + 0.3)
+    shot("staff-pin")
+    kiosk.home()
+    return shots

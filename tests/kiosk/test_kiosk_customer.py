@@ -1,0 +1,187 @@
+"""A customer at the kiosk: real window, real touches, real store, fake printer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kiosk_harness import ocr, pump, squash
+
+from kiosk.widgets import MIN_TARGET, Btn, Tile, walk
+from pishkhan.board_store import install_board
+from pishkhan.config import parse_config
+from pishkhan.jalali import TEHRAN
+from pishkhan.store import Store
+from pishkhan.trust import trust_key
+
+FIRST = "ID-01"
+
+
+def seen(path, *phrases):
+    """Assert Tesseract reads every phrase on the screenshot."""
+    text = squash(ocr(path))
+    missing = [p for p in phrases if squash(p) not in text]
+    assert not missing, f"OCR did not find {missing} in:\n{text}"
+
+
+def test_ticket_in_three_touches_is_stored_and_printed(make_kiosk, open_store, tmp_path):
+    d = make_kiosk(open_store)
+    assert d.kiosk.current == "attract"
+    seen(d.screenshot(tmp_path / "attract.png"), "برای گرفتن نوبت لمس کنید", "تعرفه خدمات", "ساعات کاری امروز")
+    d.tap("start")
+    assert d.kiosk.current == "browse"
+    seen(d.screenshot(tmp_path / "browse.png"), "خدمت مورد نظر را انتخاب کنید", "کارت هوشمند ملی", "هزینه کل")
+    d.tap(f"service:{FIRST}")
+    assert d.kiosk.current == "detail"
+    seen(d.screenshot(tmp_path / "detail.png"), "هزینه دولتی", "کارمزد دفتر", "جمع کل", "مدارک لازم",
+         "اصل شناسنامه", "دریافت نوبت", "نفر جلوتر از شما")
+    d.tap("take-ticket")
+    assert d.touches == 3
+    assert d.kiosk.current == "ticket"
+    d.wait_for(lambda: d.kiosk.screen.params.get("print_state") != "printing")
+    assert d.kiosk.screen.params["print_state"] == "printed"
+    # The huge number itself defeats Tesseract; its text is checked on the widget.
+    assert d.find("ticket-number").text == "A۰۰۱"
+    seen(d.screenshot(tmp_path / "ticket.png"), "نوبت شما چاپ شد", "ثبت‌نام و صدور اولیه کارت هوشمند ملی")
+
+    rows = open_store.query("SELECT * FROM tickets")
+    assert [(r["label"], r["service_code"], r["print_state"]) for r in rows] == [("A001", FIRST, "ok")]
+    assert b"\x1dv0" in d.printer.data and len(d.printer.jobs) == 1  # an ESC/POS raster image
+    assert open_store.last_state("kiosk")["state"] == "accepting"
+    d.tap("done")
+    assert d.kiosk.current == "attract"
+
+
+def test_printer_failure_keeps_the_number_on_screen(make_kiosk, open_store, tmp_path):
+    d = make_kiosk(open_store)
+    d.printer.fail_with("paper_out")
+    d.tap("start")
+    d.tap(f"service:{FIRST}")
+    d.tap("take-ticket")
+    d.wait_for(lambda: d.kiosk.screen.params.get("print_state") != "printing")
+    assert d.kiosk.screen.params["print_state"] == "failed"
+    assert d.find("ticket-number").text == "A۰۰۱"
+    seen(d.screenshot(tmp_path / "failed.png"), "لطفاً شماره خود را یادداشت کنید", "چاپگر کار نمی‌کند")
+    ticket = open_store.query_one("SELECT * FROM tickets")
+    assert ticket["print_state"] == "paper_out" and ticket["state"] == "waiting"
+    assert open_store.last_state("printer")["state"] == "paper_out"
+    # The kiosk goes on: the next customer gets a ticket once paper is back.
+    d.printer.recover()
+    d.tap("done")
+    d.tap("start")
+    d.tap(f"service:{FIRST}")
+    d.tap("take-ticket")
+    d.wait_for(lambda: d.kiosk.screen.params.get("print_state") == "printed")
+    assert [r["label"] for r in open_store.query("SELECT label FROM tickets ORDER BY id")] == ["A001", "A002"]
+
+
+def _closed_office(tmp_path, issuer_key, sample_doc):
+    """Weekly hours, and a store whose clock says Friday 10:00 in Tehran (closed)."""
+    cfg = parse_config({"device": {"state_dir": str(tmp_path / "closed")}})
+    friday = dt.datetime(2026, 11, 27, 10, 0, tzinfo=TEHRAN)
+    store = Store(cfg.store_path, clock=lambda: friday.astimezone(dt.timezone.utc))
+    trust_key(store, issuer_key.public, actor="test")
+    install_board(store, issuer_key.sign(sample_doc), source="cli", actor="test")
+    return cfg, store
+
+
+def test_closed_screen_says_why_and_when(make_kiosk, tmp_path, issuer_key, sample_doc):
+    cfg, store = _closed_office(tmp_path, issuer_key, sample_doc)
+    with store:
+        d = make_kiosk(store, cfg=cfg)
+        d.tap("start")
+        d.tap(f"service:{FIRST}")
+        d.tap("take-ticket")
+        assert d.kiosk.current == "closed"
+        seen(d.screenshot(tmp_path / "closed.png"), "دفتر اکنون بسته است", "دوباره", "شنبه", "۰۷:۳۰")
+        assert store.query("SELECT COUNT(*) FROM tickets")[0][0] == 0
+        last = store.last_state("kiosk")
+        assert (last["state"], last["reason"]) == ("not_accepting", "closed")
+
+
+def test_no_counter_open_is_refused(make_kiosk, board_store):
+    d = make_kiosk(board_store)
+    d.tap("start")
+    d.tap(f"service:{FIRST}")
+    d.tap("take-ticket")
+    assert d.kiosk.current == "closed" and d.kiosk.screen.params["reason"] == "no_counter"
+    assert board_store.last_state("kiosk")["reason"] == "no_counter"
+
+
+def test_out_of_service_without_a_board_shows_the_device_id(make_kiosk, store, tmp_path):
+    d = make_kiosk(store)
+    assert d.kiosk.current == "out"
+    seen(d.screenshot(tmp_path / "out.png"), "این دستگاه موقتاً از کار افتاده است", "کارمندان دفتر اطلاع دهید")
+    assert d.find("device-id").text == "dev-0001"
+    last = store.last_state("kiosk")
+    assert (last["state"], last["reason"]) == ("out_of_service", "no_board")
+
+
+def test_search_with_the_persian_keyboard(make_kiosk, open_store, tmp_path):
+    d = make_kiosk(open_store)
+    d.tap("start")
+    d.tap("search")
+    for ch in "گذرنامه":
+        d.tap(f"key:{ch}")
+    assert d.kiosk.screen.params["query"] == "گذرنامه"
+    seen(d.screenshot(tmp_path / "search.png"), "گذرنامه", "صدور گذرنامه")
+    tiles = [w for w in walk(d.kiosk.screen) if str(getattr(w, "name", "")).startswith("service:")]
+    assert tiles and all(w.name.startswith("service:PASS") for w in tiles)
+    d.tap(tiles[0].name)
+    assert d.kiosk.current == "detail"
+    d.tap("back")
+    assert d.kiosk.current == "search" and d.kiosk.screen.params["query"] == "گذرنامه"
+    d.tap("key:delete")
+    assert d.kiosk.screen.params["query"] == "گذرنام"
+
+
+def test_idle_timeout_returns_to_attract(make_kiosk, open_store):
+    now = [1000.0]
+    d = make_kiosk(open_store, monotonic=lambda: now[0])
+    d.tap("start")
+    d.tap(f"service:{FIRST}")
+    now[0] += d.config.get("kiosk.idle_timeout") - 1
+    d.kiosk.tick()
+    assert d.kiosk.current == "detail"
+    now[0] += 2
+    d.kiosk.tick()
+    assert d.kiosk.current == "attract"
+
+
+def test_language_toggle_mirrors_the_layout_and_text_size_grows(make_kiosk, open_store, tmp_path):
+    d = make_kiosk(open_store)
+    d.tap("start")
+    back = d.find("back")
+    assert back.to_window(*back.center)[0] > d.kiosk.width / 2  # Persian: back on the right
+    size = d.find(f"service:{FIRST}").children[-1].font_size
+    d.tap("language")
+    back = d.find("back")
+    assert back.to_window(*back.center)[0] < d.kiosk.width / 2  # English: back on the left
+    assert "Choose a service" in d.find("title").text
+    d.tap("language")
+    d.tap("text-size")
+    assert d.find(f"service:{FIRST}").children[-1].font_size > size
+
+
+def test_every_touch_target_is_at_least_12mm(make_kiosk, open_store):
+    d = make_kiosk(open_store)
+    checked = 0
+    for step in ("start", f"service:{FIRST}", "back", "search"):
+        d.tap(step)
+        for w in walk(d.kiosk.screen):
+            if isinstance(w, (Btn, Tile)) and w.width > 0:
+                assert min(w.width, w.height) >= MIN_TARGET - 2, (d.kiosk.current, w.name, w.size)
+                checked += 1
+    assert checked > 40
+
+
+def test_another_process_marking_a_service_unavailable_updates_the_screen(make_kiosk, open_store, config):
+    from pishkhan.board_store import set_unavailable
+
+    d = make_kiosk(open_store)
+    d.tap("start")
+    assert "فعلاً" not in d.find(f"service:{FIRST}").children[0].text
+    with Store(config.store_path) as other:  # e.g. the agent, on behalf of the centre
+        set_unavailable(other, FIRST, "سامانه قطع است", actor="centre")
+    d.kiosk.tick()
+    pump()
+    assert "سامانه قطع است" in d.find(f"service:{FIRST}").children[0].text
