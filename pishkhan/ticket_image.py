@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PIL import Image, ImageDraw
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageOps
 
 from . import jalali
 from . import queue_strings as text
@@ -27,13 +29,41 @@ def qr_payload(ticket, *, office_id: str) -> str:
 
 
 def _qr_image(payload: str, box: int) -> Image.Image:
+    """The QR code as black modules on white, *box* dots per module (2-module border)."""
     import qrcode
 
     # a fixed mask pattern: searching for the best one costs more than the rest of the ticket
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box, border=2, mask_pattern=0)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, mask_pattern=0)
     qr.add_data(payload)
     qr.make(fit=True)
-    return qr.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    matrix = qr.get_matrix()
+    n = len(matrix)
+    modules = Image.frombytes("L", (n, n), bytes(0 if dark else 255 for row in matrix for dark in row))
+    return modules.resize((n * box, n * box), Image.Resampling.NEAREST)
+
+
+@lru_cache(maxsize=256)
+def _strip(value: str, size: int, weight: str, width: int, max_lines: int, fill: int = 0,
+           spacing: float = 1.25) -> Image.Image:
+    """Lines of *value* centred in *width*, wrapped, drawn once and kept (most lines repeat)."""
+    f = typeset.font(size, weight)
+    step = typeset.line_height(f, spacing)
+    lines = typeset.wrap(value, f, width)[:max_lines]
+    strip = Image.new("L", (width, step * len(lines)), 255 - fill)
+    draw = ImageDraw.Draw(strip)
+    for i, part in enumerate(lines):
+        if part:
+            typeset.draw_text(draw, (width // 2, i * step), part, f, fill=fill, align="center")
+    return strip
+
+
+@lru_cache(maxsize=512)
+def _number(label: str, size: int) -> Image.Image:
+    """The very large ticket number, cropped to its ink."""
+    f = typeset.font(size, "Black")
+    strip = Image.new("L", (typeset.width(label, f) + size, int(size * 1.6)), 255)
+    typeset.draw_text(ImageDraw.Draw(strip), (strip.width // 2, 0), label, f, align="center")
+    return strip.crop(ImageOps.invert(strip).getbbox())
 
 
 def threshold(image: Image.Image) -> Image.Image:
@@ -63,13 +93,9 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
 
     def line(value: str, size: int, weight: str = "Regular", *, max_lines: int = 3, gap: int = 4):
         nonlocal y
-        f = typeset.font(int(round(size * k)), weight)
-        step = typeset.line_height(f, 1.25)
-        for part in typeset.wrap(value, f, inner)[:max_lines]:
-            if part:
-                typeset.draw_text(draw, (centre, y), part, f, align="center")
-            y += step
-        y += int(round(gap * k))
+        strip = _strip(value, int(round(size * k)), weight, inner, max_lines)
+        image.paste(strip, (margin, y))
+        y += strip.height + int(round(gap * k))
 
     def rule():
         nonlocal y
@@ -79,17 +105,18 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
     line(config.get("office.name"), 26, "Bold", max_lines=2)
     rule()
     line(ticket.service_title, 32, "Bold", max_lines=3)
-    line(text.TICKET_NUMBER, 24, "Medium", gap=0)
-    number_font = typeset.font(int(round(150 * k)), "Black")
-    box = typeset.draw_text(draw, (centre, y), ticket.display_label, number_font, align="center")
-    y = box[3] + int(round(18 * k))
+    line(text.TICKET_NUMBER, 24, "Medium", gap=6)
+    number = _number(ticket.display_label, int(round(150 * k)))
+    image.paste(number, (centre - number.width // 2, y + int(round(6 * k))))
+    y += number.height + int(round(30 * k))
     if ticket.priority:
-        f = typeset.font(int(round(28 * k)), "Bold")
-        h = typeset.line_height(f, 1.2)
-        w = typeset.width(text.PRIORITY, f) + int(round(30 * k))
-        draw.rectangle((centre - w // 2, y, centre + w // 2, y + h), fill=0)
-        typeset.draw_text(draw, (centre, y + int(round(2 * k))), text.PRIORITY, f, fill=255, align="center")
-        y += h + int(round(10 * k))
+        mark = _strip(text.PRIORITY, int(round(28 * k)), "Bold", inner, 1, fill=255, spacing=1.2)
+        box = ImageOps.invert(mark).getbbox() or (0, 0, mark.width, mark.height)
+        pad = int(round(15 * k))
+        w = box[2] - box[0] + 2 * pad
+        draw.rectangle((centre - w // 2, y, centre + w // 2, y + mark.height), fill=0)
+        image.paste(mark.crop((box[0] - pad, 0, box[2] + pad, mark.height)), (centre - w // 2, y))
+        y += mark.height + int(round(10 * k))
     ahead = (text.PEOPLE_AHEAD.format(n=to_persian_digits(ticket.people_ahead)) if ticket.people_ahead
              else text.NOBODY_AHEAD)
     line(ahead, 28, "SemiBold", max_lines=1, gap=0)
