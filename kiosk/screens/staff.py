@@ -75,6 +75,9 @@ class PinScreen(KioskScreen):
 class StaffScreen(KioskScreen):
     """A staff screen: a message line, then rows (paged), built by :meth:`rows`."""
 
+    #: Rows holding buttons are touch targets; text-only screens may use less.
+    row_height = MIN_TARGET
+
     def message_line(self):
         return self.text(self.params.get("message", ""), 0.9, color=WARN, name="message",
                          size_hint_y=None, height=self.fs() * 2.2, shorten=True)
@@ -94,8 +97,8 @@ class StaffScreen(KioskScreen):
 
     def body(self):
         rows = self.rows()
-        avail = self.body_height() - self.fs() * 2.2 - SPACING
-        row_h = MIN_TARGET
+        avail = int(self.body_height() - self.fs() * 2.2 - SPACING)
+        row_h = self.row_height
         per_page = max(1, (avail + SPACING) // (row_h + SPACING))
         if len(rows) > per_page:
             per_page = max(1, (avail - MIN_TARGET) // (row_h + SPACING))
@@ -314,6 +317,7 @@ class StaffUsbScreen(StaffScreen):
 
 class StaffInfoScreen(StaffScreen):
     title_key = "staff_info"
+    row_height = 84
 
     def rows(self):
         out = []

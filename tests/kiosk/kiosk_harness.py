@@ -72,14 +72,20 @@ class Driver:
 def ocr(path) -> str:
     """Persian text read back from a screenshot (Tesseract, ``fas``).
 
-    The image is inverted (light text on dark ground) and read twice: as a
-    page, and as sparse text, which also finds the words on large buttons.
+    The image is made black on white (inverted and thresholded: white text
+    on dark ground and on the blue buttons becomes black) and read as a page
+    and as sparse text; the dark text on the yellow buttons is read from
+    the thresholded image as it is.
     """
     import pytesseract
     from PIL import Image, ImageOps
 
-    image = ImageOps.invert(Image.open(path).convert("RGB").convert("L"))
-    return "\n".join(pytesseract.image_to_string(image, lang="fas", config=f"--psm {psm}") for psm in (3, 11))
+    gray = Image.open(path).convert("RGB").convert("L")
+    light_text = ImageOps.invert(gray).point(lambda v: 255 if v > 150 else 0)
+    dark_text = gray.point(lambda v: 255 if v > 110 else 0)
+    readings = [(light_text, 3), (light_text, 11), (dark_text, 11)]
+    return "\n".join(pytesseract.image_to_string(image, lang="fas", config=f"--psm {psm}")
+                     for image, psm in readings)
 
 
 def squash(text: str) -> str:
