@@ -9,7 +9,7 @@ from queue_helpers import LANE_A, LANE_C
 
 from pishkhan.exc import OfficeClosed
 from pishkhan.jalali import TEHRAN
-from pishkhan.queue import Queue
+from pishkhan.queue import Estimate, Queue
 
 
 def tehran(day, hour, minute=0):
@@ -60,7 +60,12 @@ def test_cutoff_when_the_estimate_runs_past_closing_minus_margin(weekly, clock):
     assert info.value.next_open == tehran(29, 7, 30)
     assert "پایان" in str(info.value) and "یکشنبه" in str(info.value)
     assert len(weekly.tickets()) == 4
-    # another lane with nobody waiting still takes tickets
+    # counter 1 would reach lane C only after lane A: refused too
+    with pytest.raises(OfficeClosed):
+        weekly.issue(LANE_C)
+    assert weekly.accepting()[:2] == (False, "cutoff")
+    # a counter that serves C with nobody waiting takes it at once
+    weekly.open_counter(2, actor="test")
     assert weekly.issue(LANE_C).label == "C001"
     assert weekly.accepting()[0] is True
 
@@ -86,14 +91,39 @@ def test_always_open_has_no_cutoff_at_midnight(queue, clock):
     assert queue.accepting() == (True, "", None)
 
 
-def test_estimate_uses_open_counters_and_lane_position(queue, clock):
-    # A: counter 1 (first lane, 1) + counter 3 (second lane, 1/2) = capacity 1.5
+def test_estimate_replays_the_queue_over_the_open_counters(queue, clock):
+    # A is served by counter 1 (first) and counter 3 (after C); counter 2 never serves A
     for _ in range(3):
         queue.issue(LANE_A)
     est = queue.estimate(LANE_A)
-    assert est.people_ahead == 3 and est.minutes == round(3 * 6 / 1.5)
+    assert (est.people_ahead, est.minutes) == (3, 6)  # two counters: the 4th ticket starts after one service
     queue.close_counter(3, actor="test")
     assert queue.estimate(LANE_A).minutes == 18
-    queue.call_next(1)  # one at the counter now: half a service more for the rest
-    assert queue.estimate(LANE_A) .minutes == round((2 + 0.5) * 6)
-    assert queue.estimate(LANE_A, priority=True).people_ahead == 0
+    queue.call_next(1)  # one at the counter now: on average half a service left, then two more
+    assert queue.estimate(LANE_A).minutes == 3 + 12
+    assert queue.estimate(LANE_A, priority=True) == Estimate(people_ahead=0, minutes=3)
+
+
+def test_estimate_counts_lanes_a_counter_serves_first_and_their_arrivals(queue, clock):
+    queue.close_counter(1, actor="test")
+    queue.close_counter(2, actor="test")
+    # counter 3 serves C before A: waiting C tickets come first
+    queue.issue(LANE_A)
+    assert queue.estimate(LANE_A).minutes == 6
+    for _ in range(2):
+        queue.issue(LANE_C)
+    assert queue.estimate(LANE_A).minutes == 6 + 12
+    # C tickets keep arriving (30 in the last hour, one every two minutes): more of them will come first
+    for _ in range(28):
+        queue.issue(LANE_C)
+    assert queue.estimate(LANE_A).minutes > 30 * 6 + 6
+
+
+def test_learned_service_time_feeds_the_estimate(queue, clock):
+    queue.close_counter(3, actor="test")
+    for _ in range(3):
+        queue.issue(LANE_A)
+    queue.call_next(1)
+    clock.advance(16)
+    queue.finish(1)  # mean for A is now 8.0 minutes
+    assert queue.estimate(LANE_A).minutes == 16
