@@ -60,11 +60,11 @@ def _direction(text: str) -> str:
     return "ltr"
 
 
-def width(text: str, f: ImageFont.FreeTypeFont) -> int:
-    """Advance width of *text* in pixels."""
+def width(text: str, f: ImageFont.FreeTypeFont, *, features: list[str] | None = None) -> int:
+    """Advance width of *text* in pixels (``features`` as for :func:`draw_text`)."""
     if not text:
         return 0
-    return int(round(f.getlength(text, direction=_direction(text))))
+    return int(round(f.getlength(text, direction=_direction(text), features=features)))
 
 
 def line_height(f: ImageFont.FreeTypeFont, spacing: float = 1.35) -> int:
@@ -105,19 +105,21 @@ def wrap(text: str, f: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
 
 
 def draw_text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, f: ImageFont.FreeTypeFont, *,
-              fill="black", align: str = "right") -> tuple[int, int, int, int]:
+              fill="black", align: str = "right", features: list[str] | None = None) -> tuple[int, int, int, int]:
     """Draw one line of *text*; returns its bounding box.
 
     ``xy`` is the line's top edge at its *right* end for ``align="right"``
     (the Persian default), its left end for ``"left"`` and its middle for
     ``"center"``. Glyphs are checked first (:func:`check_glyphs`).
+    ``features`` are OpenType features, e.g. ``["tnum"]`` for tabular digits
+    that line up in a column of amounts.
     """
     check_glyphs(text, f)
     x, y = xy
     anchor = {"right": "ra", "left": "la", "center": "ma"}[align]
     direction = _direction(text)
-    draw.text((x, y), text, font=f, fill=fill, anchor=anchor, direction=direction)
-    return draw.textbbox((x, y), text, font=f, anchor=anchor, direction=direction)
+    draw.text((x, y), text, font=f, fill=fill, anchor=anchor, direction=direction, features=features)
+    return draw.textbbox((x, y), text, font=f, anchor=anchor, direction=direction, features=features)
 
 
 def draw_paragraph(draw, xy, text: str, f, max_width: int, *, fill="black", align="right",
