@@ -154,7 +154,8 @@ def test_network_printer_status_and_bytes(tmp_path):
                 if chunk[:2] == b"\x10\x04":
                     conn.sendall(bytes([answers[chunk[2]]]))
 
-    threading.Thread(target=serve, daemon=True).start()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
     with open_printer(f"net:127.0.0.1:{server.getsockname()[1]}") as p:
         status = p.status()
         assert (status.state, status.paper_out, status.online) == ("paper_out", True, True)
@@ -164,5 +165,18 @@ def test_network_printer_status_and_bytes(tmp_path):
         answers.update({2: 0x12, 4: 0x12})
         assert p.status() == PrinterStatus(True, False, False, False, "ok")
         p.print_image(Image.new("1", (576, 10), 1))
+    thread.join(5)  # the printer has read everything once the connection closes
     server.close()
     assert b"\x1dv0" in received
+
+
+@pytest.mark.parametrize("paper", ["80mm", "58mm"])
+def test_fast_raster_is_byte_for_byte_python_escpos(queue, config, paper):
+    t = queue.issue(LANE_A, priority=True)
+    image = render_ticket(t, config=config, paper=paper)
+    assert encode_image(image) == encode_image(image, engine="escpos")
+    odd = Image.new("1", (301, 2100), 1)  # width not a multiple of 8, taller than one raster block
+    odd.paste(0, (3, 5, 290, 2090))
+    assert encode_image(odd) == encode_image(odd, engine="escpos")
+    [back] = decode_raster(encode_image(odd))
+    assert back.crop((0, 0, 301, 2100)).tobytes() == odd.convert("L").tobytes()
