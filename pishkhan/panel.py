@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Printer states that need someone to act (buzzer and blinking status LED).
 ATTENTION = ("paper_out", "cover_open", "offline")
+#: How long a counter LED blinks when a press could not be carried out.
+COMPLAINT_SECONDS = 0.6
 
 
 class CounterControls:
@@ -43,6 +45,7 @@ class CounterControls:
         self.on_press = None
         self.on_hold = None
         self._held = False
+        self.quiet_until = 0.0  # the LED blinks a complaint until then
         self.button = Button(button_pin, pull_up=True, hold_time=hold_seconds, pin_factory=pin_factory) \
             if button_pin is not None else None
         self.led = LED(led_pin, pin_factory=pin_factory) if led_pin is not None else None
@@ -135,7 +138,8 @@ class Panel:
     def _complain(self, counter: int):
         controls = self.counters.get(counter)
         if controls and controls.led is not None:
-            controls.led.blink(on_time=0.1, off_time=0.1, n=3, background=True)
+            controls.quiet_until = time.monotonic() + COMPLAINT_SECONDS
+            controls.led.blink(on_time=COMPLAINT_SECONDS / 6, off_time=COMPLAINT_SECONDS / 6, n=3, background=True)
 
     # -- outputs ------------------------------------------------------------------
     def refresh(self):
@@ -144,8 +148,8 @@ class Panel:
             if self._closed:
                 return
             for number, controls in self.counters.items():
-                if controls.led is None or controls.led._blink_thread is not None:
-                    continue
+                if controls.led is None or time.monotonic() < controls.quiet_until:
+                    continue  # still blinking a complaint
                 busy = self.queue.current_ticket(number) is not None
                 if busy != controls.led.is_lit:
                     controls.led.value = busy

@@ -82,6 +82,11 @@ def test_recall_with_nothing_called_blinks_and_changes_nothing(panel, factory):
     hold(factory.pin(17))
     assert wait_for(lambda: len([s for s in led.states if s.state]) >= 2)  # blinked
     assert panel.queue.recent_calls() == []
+    # after the complaint the LED shows the counter's state again
+    panel.queue.issue(LANE_A)
+    time.sleep(0.7)
+    press(factory.pin(17))
+    assert led.state is True
 
 
 def test_led_follows_changes_made_by_another_process(panel, factory, qstore, config):
