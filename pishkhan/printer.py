@@ -257,6 +257,7 @@ class EscposPrinter(Printer):
         self.uri = uri
         self._factory = factory
         self._device = None
+        self._answers = True  # whether it answers status requests
         self._lock = threading.Lock()
 
     def _connection(self):
@@ -266,7 +267,7 @@ class EscposPrinter(Printer):
                 device.open()
             except Exception as e:  # escpos raises many kinds: USBNotFoundError, OSError, …
                 raise PrinterError(f"printer {self.uri} is not reachable: {e}", state="offline") from None
-            self._device = device
+            self._device, self._answers = device, True
         return self._device
 
     def _drop(self):
@@ -278,31 +279,39 @@ class EscposPrinter(Printer):
             self._device = None
 
     def _query(self, request: bytes) -> int | None:
+        """Send a real-time status request; the answer byte, or None when none came.
+
+        A failed write means the connection is gone (:exc:`PrinterError`).
+        """
         device = self._connection()
-        if not hasattr(device, "_read"):
+        if not hasattr(device, "_read") or not self._answers:
             return None
         try:
             device._raw(request)
+        except Exception as e:
+            self._drop()
+            raise PrinterError(f"printer {self.uri} went away: {e}", state="offline") from None
+        try:
             answer = device._read()
         except Exception:
+            answer = b""
+        if not answer:
+            self._answers = False  # it does not answer status: stop asking (a late answer would confuse us)
             return None
-        return answer[0] if answer else None
+        return answer[0]
 
     def status(self) -> PrinterStatus:
+        """The printer's state from ``DLE EOT``; ``unknown`` when it does not answer."""
         self._check_open()
         with self._lock:
             try:
-                self._connection()
+                printer = self._query(DLE_EOT_PRINTER)
+                if printer is None:
+                    return PrinterStatus.of("unknown")
+                cause = self._query(DLE_EOT_OFFLINE) or 0
+                paper = self._query(DLE_EOT_PAPER) or 0
             except PrinterError:
                 return PrinterStatus.of("offline")
-            printer = self._query(DLE_EOT_PRINTER)
-            if printer is None:
-                if not hasattr(self._device, "_read"):
-                    return PrinterStatus.of("unknown")
-                self._drop()
-                return PrinterStatus.of("offline")
-            cause = self._query(DLE_EOT_OFFLINE) or 0
-            paper = self._query(DLE_EOT_PAPER) or 0
         paper_out = bool(paper & _PAPER_OUT_BITS == _PAPER_OUT_BITS or cause & _PAPER_END_BIT)
         near_end = bool(paper & _NEAR_END_BITS == _NEAR_END_BITS)
         cover_open = bool(cause & _COVER_OPEN_BIT)
@@ -377,7 +386,7 @@ def open_printer(uri: str) -> Printer:
 
         def network():
             from escpos.printer import Network
-            return Network(host, port=number, timeout=5)
+            return Network(host, port=number, timeout=3)
         return EscposPrinter(uri, network)
     raise PrinterError(f"unknown printer URI {uri!r}; expected fake, file:PATH, usb:VID:PID, lp:/dev/usb/lp0, "
                        "serial:/dev/ttyUSB0[:BAUD] or net:HOST[:9100]", state="unknown")

@@ -180,3 +180,41 @@ def test_fast_raster_is_byte_for_byte_python_escpos(queue, config, paper):
     assert encode_image(odd) == encode_image(odd, engine="escpos")
     [back] = decode_raster(encode_image(odd))
     assert back.crop((0, 0, 301, 2100)).tobytes() == odd.convert("L").tobytes()
+
+
+def test_network_printer_that_never_answers_status_still_prints():
+    """Many printers ignore DLE EOT: the state is "unknown" and tickets still print."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    received = bytearray()
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            while chunk := conn.recv(65536):
+                received.extend(chunk)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with open_printer(f"net:127.0.0.1:{server.getsockname()[1]}") as p:
+        assert p.status().state == "unknown"
+        p.print_image(Image.new("1", (576, 10), 1))
+        assert p.status().state == "unknown"  # asked once, not again
+    thread.join(5)
+    server.close()
+    assert received.count(b"\x10\x04\x01") == 1 and b"\x1dv0" in received
+
+
+def test_threshold_does_not_dither():
+    from pishkhan.ticket_image import threshold
+
+    grey = Image.new("L", (64, 8), 127)
+    grey.paste(128, (32, 0, 64, 8))
+    out = threshold(grey).convert("L")
+    # dithering would scatter white dots in the 127 half and black ones in the 128 half
+    assert set(out.crop((0, 0, 32, 8)).tobytes()) == {0}
+    assert set(out.crop((32, 0, 64, 8)).tobytes()) == {255}
