@@ -14,7 +14,7 @@ import pytest
 from queue_raster import decode_raster, ocr, ocr_number
 
 from pishkhan.board_store import install_board
-from pishkhan.config import default_toml, load_config
+from pishkhan.config import load_config
 from pishkhan.persian import normalise
 from pishkhan.store import Store
 from pishkhan.trust import trust_key
@@ -31,22 +31,16 @@ def run(*args, env, ok=True):
 
 @pytest.fixture
 def env(tmp_path, issuer_key, signed_board):
-    """A device on an always-open config (as `pishkhan config init --always-open` writes it)
-    with the sample board installed (in-process: the board commands have their own tests)."""
+    """A device configured by `pishkhan config init --always-open`, with the sample board
+    installed (in-process: the board commands have their own tests)."""
     e = dict(os.environ, PISHKHAN_STATE_DIR=str(tmp_path / "state"), PISHKHAN_CONFIG=str(tmp_path / "p.toml"))
-    (tmp_path / "p.toml").write_text(default_toml(always_open=True), encoding="utf-8")
+    run("config", "init", "--always-open", "--out", tmp_path / "p.toml", env=e)
     cfg = load_config(tmp_path / "p.toml")
     assert cfg.get("hours.always_open") is True
-    with Store(tmp_path / "state" / "pishkhan.db") as st:
+    with Store(tmp_path / "state" / "pishkhan.db") as st:  # where the commands will look
         trust_key(st, issuer_key.public, label="m", actor="test")
         install_board(st, signed_board, source="cli", actor="test")
     return e
-
-
-def test_config_init_always_open_is_what_the_tests_use(tmp_path):
-    env = dict(os.environ, PISHKHAN_STATE_DIR=str(tmp_path / "state"))
-    run("config", "init", "--always-open", "--out", tmp_path / "c.toml", env=env)
-    assert (tmp_path / "c.toml").read_text(encoding="utf-8") == default_toml(always_open=True)
 
 
 def test_ticket_through_the_cli_prints_correct_persian(env, tmp_path):
