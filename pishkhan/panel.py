@@ -221,10 +221,18 @@ def run_panel(config, *, pin_factory: str | None = None) -> int:
     factory = pin_factory_named(pin_factory if pin_factory is not None else config.get("hardware.pin_factory"))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Store(config.store_path) as store, Panel(Queue(store, config), config, pin_factory=factory) as panel:
-        log.info("panel running: counters %s", sorted(panel.counters))
+    from gpiozero.exc import GPIOZeroError
+
+    with Store(config.store_path) as store:
         try:
-            panel.run(stop)
-        except KeyboardInterrupt:
-            pass
+            panel = Panel(Queue(store, config), config, pin_factory=factory)
+        except GPIOZeroError as e:
+            raise PishkhanError(f"cannot use the GPIO pins: {e} ({type(e).__name__}); on a Pi install lgpio, "
+                                "elsewhere run with --pin-factory mock (hardware.pin_factory)") from None
+        with panel:
+            log.info("panel running: counters %s", sorted(panel.counters))
+            try:
+                panel.run(stop)
+            except KeyboardInterrupt:
+                pass
     return 0
