@@ -29,7 +29,7 @@ repeats its heading there, marked «ادامه»).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pishkhan import jalali, typeset
 from pishkhan.exc import RenderError
@@ -140,6 +140,9 @@ class TextBlock:
     line_height: int = 0
     role: str = ""
     cell: Box | None = None
+    #: Pixels kept clear at the left and right ends of the box: a glyph's ink
+    #: may reach a pixel or two past its advance width.
+    inset: int = 0
 
     @property
     def text(self) -> str:
@@ -224,10 +227,15 @@ class Metrics:
     def block(self, text: str, style: str, x: int, y: int, w: int, *, colour="ink", align="right",
               role="", cell: Box | None = None, wrap: bool = True) -> TextBlock:
         """A text block of *text* wrapped to width *w*, top at *y*."""
-        lines = self.wrap(text, style, w) if wrap else [text]
+        inset = self.inset
+        lines = self.wrap(text, style, w - 2 * inset) if wrap else [text]
         height = self.text_height(style, len(lines))
         return TextBlock(Box(x, y, w, height), tuple(lines), style, colour, align,
-                         self.line_height(style), role, cell)
+                         self.line_height(style), role, cell, inset)
+
+    @property
+    def inset(self) -> int:
+        return max(2, self.px(3))
 
 
 def screen_scale(size: tuple[int, int]) -> float:
@@ -395,7 +403,7 @@ class _Frame:
         # the page number's box is as wide as for page ۳۳۳ of ۳۳۳, so the
         # text beside it wraps the same way on every page
         widest = strings.PAGE.format(n="۳۳۳", count="۳۳۳")
-        page_w = m.width(widest, "page") + m.px(4)
+        page_w = m.width(widest, "page") + 2 * m.inset + 1
         min_qr = m.px(110)
         text_x = x + (min_qr + self.gap if f.code else 0) + page_w + self.gap
         text_w = x + w - text_x
@@ -430,7 +438,7 @@ class _Frame:
         page_h = m.text_height("page", 1)
         block_h = qr_size if f.code else text_h
         items.append(TextBlock(Box(left, y + max(0, (block_h - page_h) // 2), page_w, page_h), (page_text,),
-                               "page", "ink", "left", m.line_height("page"), "footer:page", band))
+                               "page", "ink", "left", m.line_height("page"), "footer:page", band, m.inset))
         return items
 
     def _flow(self, parts: list[tuple[str, str]], style: str, x: int, y: int, w: int):
@@ -450,7 +458,7 @@ class _Frame:
                 rules.append(Fill(Box(right - gap // 2 - m.px(1), line_top + (line_h - rule_h) // 2,
                                       max(1, m.px(2)), rule_h), "muted"))
                 right -= gap
-            block_w = min(need + m.px(2), right - x)
+            block_w = min(need + 2 * m.inset + 1, right - x)
             b = m.block(text, style, right - block_w, line_top, block_w, role=role)
             blocks.append(b)
             line_top = b.box.bottom - line_h
@@ -506,12 +514,11 @@ def _latin(text: str) -> str:
 
 
 def _moved(b: TextBlock, dy: int = 0, dx: int = 0) -> TextBlock:
-    box = Box(b.box.x + dx, b.box.y + dy, b.box.w, b.box.h)
-    return TextBlock(box, b.lines, b.style, b.colour, b.align, b.line_height, b.role, b.cell)
+    return replace(b, box=Box(b.box.x + dx, b.box.y + dy, b.box.w, b.box.h))
 
 
 def _with_cell(b: TextBlock, cell: Box) -> TextBlock:
-    return TextBlock(b.box, b.lines, b.style, b.colour, b.align, b.line_height, b.role, cell)
+    return replace(b, cell=cell)
 
 
 def _amount_width(m: Metrics, board, unit: str) -> int:

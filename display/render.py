@@ -61,7 +61,7 @@ def draw_block(draw: ImageDraw.ImageDraw, m: Metrics, block: TextBlock) -> tuple
     f = m.font(block.style)
     features = m.features(block.style)
     box = block.box
-    x = {"right": box.right, "left": box.x, "center": box.x + box.w // 2}[block.align]
+    x = {"right": box.right - block.inset, "left": box.x + block.inset, "center": box.x + box.w // 2}[block.align]
     union = None
     for i, line in enumerate(block.lines):
         if not line:
