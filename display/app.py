@@ -10,7 +10,7 @@ One Kivy window, laid out for 1920x1080 (or 1080x1920 in portrait):
 - footer: a ticker of notices, today's hours, board version and verification code.
 
 The app learns of other processes' commits through ``PRAGMA data_version``
-(:meth:`Store.changed`), polled about 25 times a second, which is cheap; only
+(:meth:`Store.changed`), polled about 30 times a second, which is cheap; only
 then does it read the calls or check the board. Kivy must be imported after
 :func:`prepare_kivy` has set the ``pil`` text provider.
 """
@@ -31,7 +31,7 @@ from pishkhan.persian import to_persian_digits
 from . import wall_strings as S
 
 #: Calls and board checks are polled this often (seconds).
-POLL_SECONDS = 1 / 25
+POLL_SECONDS = 1 / 30
 #: The latest call stays highlighted this long (seconds).
 HIGHLIGHT_SECONDS = 6.0
 #: Ticker speed, pixels per second at scale 1.
@@ -134,6 +134,76 @@ class EventLog:
             self._file = None
 
 
+class TextTile:
+    """One line of text drawn with Pillow (raqm, Vazirmatn) into a reused texture.
+
+    Kivy's own labels make and upload a new texture on every change, which
+    costs tens of milliseconds on a Pi's GPU; a tile redraws only its own
+    box into the same texture. Set :attr:`text` and :attr:`color` like a
+    Label's; text wider than the box is drawn smaller, never cut.
+    """
+
+    def __init__(self, canvas, rect: Rect, window_height: float, *, weight="Regular", size=32,
+                 colour=(1, 1, 1, 1), align="right", text=""):
+        from kivy.graphics import Color, Rectangle
+        from kivy.graphics.texture import Texture
+
+        self.size = (max(1, int(rect.w)), max(1, int(rect.h)))
+        self.weight = weight
+        self.font_size = max(6, int(round(size)))
+        self.align = align
+        self._text = None
+        self._colour = tuple(colour)
+        self.texture = Texture.create(size=self.size, colorfmt="rgba")
+        self.texture.flip_vertical()
+        with canvas:
+            Color(1, 1, 1, 1)
+            self.rect = Rectangle(texture=self.texture, pos=rect.kivy_pos(window_height), size=self.size)
+        self.text = text
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @text.setter
+    def text(self, value: str):
+        if value != self._text:
+            self._text = value
+            self._draw()
+
+    @property
+    def color(self):
+        return self._colour
+
+    @color.setter
+    def color(self, value):
+        if tuple(value) != self._colour:
+            self._colour = tuple(value)
+            self._draw()
+
+    def _draw(self):
+        from PIL import Image, ImageDraw
+
+        from pishkhan import typeset
+
+        w, h = self.size
+        rgb = tuple(int(round(c * 255)) for c in self._colour[:3])
+        image = Image.new("RGBA", self.size, rgb + (0,))
+        if self._text:
+            size, pad = self.font_size, max(4, w // 60)
+            font = typeset.font(size, self.weight)
+            while typeset.width(self._text, font) > w - 2 * pad and size > 8:
+                size = int(size * 0.9)
+                font = typeset.font(size, self.weight)
+            ascent, descent = font.getmetrics()
+            y = max(0, (h - ascent - descent) // 2)
+            x = {"right": w - pad, "left": pad, "center": w // 2}[self.align]
+            typeset.draw_text(ImageDraw.Draw(image), (x, y), self._text, font,
+                              fill=rgb + (int(round(self._colour[3] * 255)),), align=self.align)
+        self.texture.blit_buffer(image.tobytes(), colorfmt="rgba", bufferfmt="ubyte")
+        self.rect.texture = self.texture
+
+
 def _format_call_number(call) -> str:
     return call.ticket.display_label
 
@@ -175,7 +245,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
     from .screen_power import ScreenPowerController, backends_from_config, BlankPower
     from .snapshot import Snapshots
 
-    REGULAR, BOLD, BLACK = (str(font_path(w)) for w in ("Regular", "Bold", "Black"))
+    REGULAR, BOLD, BLACK = "Regular", "Bold", "Black"
     clock = clock or jalali.now
 
     class WallApp(App):
@@ -202,6 +272,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.ticker_text = ""
             self.started = time.time()
             self.shots = 0
+            self._detected = 0.0
 
             root = Widget()
             self.root_widget = root
@@ -244,24 +315,17 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             return root
 
         # -- widgets --------------------------------------------------------
-        def _label(self, text="", *, font=REGULAR, size=32, colour="text", halign="right", valign="middle"):
-            label = Label(text=text, font_name=font, font_size=size * self.layout.scale,
-                          color=COLOURS[colour], halign=halign, valign=valign)
-            return label
-
-        def _place(self, widget, rect: Rect):
-            widget.size = (rect.w, rect.h)
-            widget.pos = rect.kivy_pos(self.layout.size[1])
-            widget.text_size = (rect.w, rect.h)
-            self.root_widget.add_widget(widget)
-            return widget
+        def _tile(self, rect: Rect, text="", *, font="Regular", size=32, colour="text", halign="right"):
+            return TextTile(self.root_widget.canvas, rect, self.layout.size[1], weight=font,
+                            size=size * self.layout.scale, colour=COLOURS[colour], align=halign, text=text)
 
         def _build_widgets(self, root):
             L, s = self.layout, self.layout.scale
             H = L.size[1]
+            # The background is the window's clear colour: no full-screen fill to
+            # draw each frame (software GL pays for every pixel drawn).
+            Window.clearcolor = COLOURS["background"]
             with root.canvas.before:
-                Color(*COLOURS["background"])
-                Rectangle(pos=(0, 0), size=L.size)
                 Color(*COLOURS["header"])
                 Rectangle(pos=L.header.kivy_pos(H), size=(L.header.w, L.header.h))
                 Rectangle(pos=L.footer.kivy_pos(H), size=(L.footer.w, L.footer.h))
@@ -275,45 +339,34 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 self.board_rect = Rectangle(pos=b.kivy_pos(H), size=(int(b.w), int(b.h)), texture=self.board_texture)
             hd = L.header
             pad = 30 * s
-            self.office = self._place(self._label(config.get("office.name"), font=BOLD, size=44),
-                                      Rect(hd.w * 0.4, hd.y, hd.w * 0.6 - pad, hd.h * 0.62))
-            self.licence = self._place(self._label(S.LICENCE.format(licence=to_persian_digits(config.get("office.licence"))),
-                                                   size=26, colour="muted"),
-                                       Rect(hd.w * 0.4, hd.y + hd.h * 0.55, hd.w * 0.6 - pad, hd.h * 0.4))
-            self.clock_label = self._place(self._label(font=BOLD, size=54, halign="left"),
-                                           Rect(pad, hd.y, hd.w * 0.35, hd.h * 0.62))
-            self.date_label = self._place(self._label(size=28, colour="muted", halign="left"),
-                                          Rect(pad, hd.y + hd.h * 0.55, hd.w * 0.35, hd.h * 0.4))
+            self.office = self._tile(Rect(hd.w * 0.4, hd.y, hd.w * 0.6 - pad, hd.h * 0.62), config.get("office.name"), font=BOLD, size=44)
+            self.licence = self._tile(Rect(hd.w * 0.4, hd.y + hd.h * 0.55, hd.w * 0.6 - pad, hd.h * 0.4), S.LICENCE.format(licence=to_persian_digits(config.get("office.licence"))),
+                                                   size=26, colour="muted")
+            self.clock_label = self._tile(Rect(pad, hd.y, hd.w * 0.35, hd.h * 0.62), font=BOLD, size=54, halign="left")
+            self.date_label = self._tile(Rect(pad, hd.y + hd.h * 0.55, hd.w * 0.35, hd.h * 0.4), size=28, colour="muted", halign="left")
             # Now-serving panel.
             lr = self.latest_rect
-            self.serving_title = self._place(self._label(S.NOW_SERVING, font=BOLD, size=40, halign="center"),
-                                             Rect(lr.x, lr.y + 10 * s, lr.w, 70 * s))
-            self.latest_number = self._place(self._label("", font=BLACK, size=190, halign="center"),
-                                             Rect(lr.x, lr.y + 70 * s, lr.w, lr.h * 0.5))
-            self.latest_counter = self._place(self._label("", font=BOLD, size=92, halign="center"),
-                                              Rect(lr.x, lr.y + 70 * s + lr.h * 0.5, lr.w, lr.h - 80 * s - lr.h * 0.5))
+            self.serving_title = self._tile(Rect(lr.x, lr.y + 10 * s, lr.w, 70 * s), S.NOW_SERVING, font=BOLD, size=40, halign="center")
+            self.latest_number = self._tile(Rect(lr.x, lr.y + 70 * s, lr.w, lr.h * 0.5), "", font=BLACK, size=190, halign="center")
+            self.latest_counter = self._tile(Rect(lr.x, lr.y + 70 * s + lr.h * 0.5, lr.w, lr.h - 80 * s - lr.h * 0.5), "", font=BOLD, size=92, halign="center")
             p = L.panel
             rows_top = lr.y + lr.h + 16 * s
             rows_h = p.y + p.h - rows_top
-            self.recent_title = self._place(self._label(S.RECENT, font=BOLD, size=32, colour="muted", halign="center"),
-                                            Rect(p.x, rows_top, p.w, 56 * s))
+            self.recent_title = self._tile(Rect(p.x, rows_top, p.w, 56 * s), S.RECENT, font=BOLD, size=32, colour="muted", halign="center")
             row_h = (rows_h - 60 * s) / RECENT_ROWS
-            self.recent_labels = [self._place(self._label("", size=44, halign="center"),
-                                              Rect(p.x, rows_top + 60 * s + i * row_h, p.w, row_h))
+            self.recent_labels = [self._tile(Rect(p.x, rows_top + 60 * s + i * row_h, p.w, row_h), "", size=44, halign="center")
                                   for i in range(RECENT_ROWS)]
             # Footer: ticker on top, then hours (right) and board version (left).
             ft = L.footer
             self.ticker_view = StencilView(size=(ft.w, ft.h * 0.5), pos=Rect(0, ft.y, ft.w, ft.h * 0.5).kivy_pos(H))
             root.add_widget(self.ticker_view)
-            self.ticker = Label(text="", font_name=REGULAR, font_size=30 * s, color=COLOURS["text"])
+            self.ticker = Label(text="", font_name=str(font_path(REGULAR)), font_size=30 * s, color=COLOURS["text"])
             self.ticker_view.add_widget(self.ticker)
-            self.hours_label = self._place(self._label(size=26, colour="muted"),
-                                           Rect(ft.w * 0.5, ft.y + ft.h * 0.5, ft.w * 0.5 - pad, ft.h * 0.5))
-            self.version_label = self._place(self._label(size=26, colour="muted", halign="left"),
-                                             Rect(pad, ft.y + ft.h * 0.5, ft.w * 0.5 - pad, ft.h * 0.5))
+            self.hours_label = self._tile(Rect(ft.w * 0.5, ft.y + ft.h * 0.5, ft.w * 0.5 - pad, ft.h * 0.5), size=26, colour="muted")
+            self.version_label = self._tile(Rect(pad, ft.y + ft.h * 0.5, ft.w * 0.5 - pad, ft.h * 0.5), size=26, colour="muted", halign="left")
             with root.canvas.after:
-                self.blank_colour = Color(0, 0, 0, 0)
-                Rectangle(pos=(0, 0), size=L.size)
+                Color(*COLOURS["black"])
+                self.blank_rect = Rectangle(pos=(0, 0), size=(0, 0))  # full size only while blank
 
         def _latest_box(self) -> Rect:
             p, s = self.layout.panel, self.layout.scale
@@ -381,6 +434,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self._take_pending_pages()
             if not self.store.changed():
                 return
+            self._detected = time.time()
             calls = self.queue.recent_calls(RECENT_ROWS + 1)
             newest = calls[0].id if calls else 0
             if newest != self.last_call_id:
@@ -418,6 +472,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 self.calls_shown += 1
                 self.after_flip.append(("call_shown", dict(call_id=call.id, ticket=call.ticket.label,
                                                            counter=call.counter, recall=call.recall, phrase=phrase,
+                                                           detected_at=self._detected, queued_at=time.time(),
                                                            shot=f"call-{call.id:05d}")))
 
         def _unhighlight(self, _dt):
@@ -490,7 +545,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             if blank == self.blank:
                 return
             self.blank = blank
-            self.blank_colour.a = 1 if blank else 0
+            self.blank_rect.size = self.layout.size if blank else (0, 0)
             self.root_widget.canvas.ask_update()
             if not blank:
                 self._tick_clock(0)
