@@ -28,8 +28,9 @@ def pump(seconds: float = 0.0, frames: int = 2):
 class TouchDriver:
     """Touches widgets of a :class:`~kiosk.app.Kiosk` by name."""
 
-    def __init__(self, kiosk):
+    def __init__(self, kiosk, *, frames: int = 2):
         self.kiosk = kiosk
+        self.frames = frames
         self.touches = 0
 
     def widget(self, name):
@@ -43,7 +44,7 @@ class TouchDriver:
         touch.touch_down()
         pump(hold)
         touch.touch_up()
-        pump()
+        pump(frames=self.frames)
         self.touches += 1
 
     def tap(self, name, *, hold: float = 0.0):
@@ -65,7 +66,7 @@ class TouchDriver:
 def take_ticket(driver: TouchDriver, code: str) -> str:
     """attract → browse → service → take ticket (three touches); the print state."""
     driver.kiosk.home()
-    pump()
+    pump(frames=driver.frames)
     driver.tap("start")
     driver.tap(f"service:{code}")
     driver.tap("take-ticket")

@@ -9,6 +9,7 @@ English letters.
 from __future__ import annotations
 
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
 
 from .strings import t
 from .widgets import MIN_TARGET, Btn, Row
@@ -45,7 +46,7 @@ class PersianKeyboard(BoxLayout):
     """
 
     def __init__(self, *, on_change=None, lang="fa", text="", max_length=280, key_height=MIN_TARGET,
-                 font=30, layout="fa", **kw):
+                 font=30, layout="fa", columns=12, **kw):
         super().__init__(orientation="vertical", spacing=KEY_SPACING, size_hint_y=None, **kw)
         self.on_change = on_change
         self.lang = lang
@@ -54,16 +55,19 @@ class PersianKeyboard(BoxLayout):
         self.layout = layout if layout in LAYOUTS else "fa"
         self.key_height = key_height
         self.font = font
-        self.height = 4 * key_height + 3 * self.spacing
+        self.columns = columns
         self._build()
 
     def _build(self):
         self.clear_widgets()
         rtl = self.layout != "en"
-        for row in LAYOUTS[self.layout]:
+        rows = self.rows()
+        for row in rows:
             keys = [Btn(ch, kind="panel", size=self.font * 1.1, name=f"key:{ch}",
-                        on_press=lambda ch=ch: self.press(ch)) for ch in row.split()]
+                        on_press=lambda ch=ch: self.press(ch)) for ch in row]
+            keys += [Widget() for _ in range(max(len(r) for r in rows) - len(keys))]
             self.add_widget(Row(keys, rtl=rtl, spacing=KEY_SPACING, size_hint_y=None, height=self.key_height))
+        self.height = (len(rows) + 1) * (self.key_height + KEY_SPACING)
         other = "en" if self.layout == "fa" else "fa"
         switch = [Btn(t("digits_layout", self.lang), name="key:digits", size=self.font,
                       on_press=lambda: self.switch("digits" if self.layout != "digits" else "fa"),
@@ -78,6 +82,18 @@ class PersianKeyboard(BoxLayout):
                      on_press=self.backspace, size_hint_x=0.2)
         self.add_widget(Row([delete, space, zwnj] + switch, rtl=self.lang == "fa", spacing=KEY_SPACING,
                             size_hint_y=None, height=self.key_height))
+
+    def rows(self) -> list[list[str]]:
+        """The layout's keys in rows of at most :attr:`columns` (narrow screens get more rows)."""
+        rows = []
+        for row in LAYOUTS[self.layout]:
+            keys = row.split()
+            if len(keys) <= self.columns:
+                rows.append(keys)
+                continue
+            per = -(-len(keys) // -(-len(keys) // self.columns))  # even rows, none longer than columns
+            rows.extend(keys[i:i + per] for i in range(0, len(keys), per))
+        return rows
 
     def switch(self, layout: str):
         self.layout = layout

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pishkhan.exc import PishkhanError
 from pishkhan.store import iso, parse_iso
@@ -60,6 +61,11 @@ def set_pin(store, pin: str, *, actor: str) -> None:
     store.audit(actor, "staff.pin_set", "kiosk")
 
 
+@lru_cache(maxsize=1)
+def _default_hash() -> str:
+    return hash_pin(DEFAULT_PIN)
+
+
 @dataclass(frozen=True)
 class Attempt:
     """What a PIN attempt gave: ``ok``, ``wrong`` (tries left) or ``locked`` (seconds left)."""
@@ -79,7 +85,6 @@ class PinGuard:
     def __init__(self, store, *, config):
         self.store = store
         self.config = config
-        self._default_hash = None
 
     def _hash(self) -> str:
         stored = self.store.get_setting(SETTING_HASH)
@@ -88,9 +93,7 @@ class PinGuard:
         configured = self.config.get("kiosk.staff_pin_hash")
         if configured:
             return configured
-        if self._default_hash is None:
-            self._default_hash = hash_pin(DEFAULT_PIN)
-        return self._default_hash
+        return _default_hash()
 
     def state(self) -> dict:
         return self.store.get_setting(SETTING_GUARD, {}) or {}

@@ -164,7 +164,7 @@ class Tile(BoxLayout):
         self.name = name
         self.on_press = on_press
         for text, size, bold in lines:
-            self.add_widget(Text(text, rtl=rtl, size=size, bold=bold, color=fg))
+            self.add_widget(Text(text, rtl=rtl, size=size, bold=bold, color=fg, shorten=True))
 
     def on_touch_down(self, touch):
         if self.collide_point(*touch.pos) and not touch.is_mouse_scrolling:

@@ -56,6 +56,7 @@ class AttractScreen(KioskScreen):
                           else f"{s.total_fee // (10 if unit == 'toman' else 1):,} {unit}", 0.9,
                           size_hint_x=0.38, align="left" if self.rtl else "right"),
             ], size_hint_y=None, height=self.fs() * 1.7))
+        panel.add_widget(Column())  # keeps the rows at the top
         return panel
 
     def body(self):

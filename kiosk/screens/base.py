@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from kivy.core.window import Window
 from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
 
 from ..strings import number, t
 from ..widgets import BG, MIN_TARGET, SPACING, Btn, Column, Row, Text, font_size, paint
 
 PADDING = 10
+#: Height of the title line under the header buttons in portrait.
+TITLE_ROW = 60
 #: How many "+" the text-size button shows for each scale.
 TEXT_STEPS = {1.0: 1, 1.25: 2, 1.5: 3}
 
@@ -70,8 +73,12 @@ class KioskScreen(Screen):
         """Height of a list item with *lines* lines of text, never under the touch minimum."""
         return max(MIN_TARGET, int(self.fs() * (1.5 * lines + 0.9)))
 
+    def header_height(self) -> int:
+        """The header's height: one row in landscape, buttons then title in portrait."""
+        return MIN_TARGET if self.landscape else MIN_TARGET + SPACING + TITLE_ROW
+
     def body_height(self) -> int:
-        return Window.height - MIN_TARGET - 3 * PADDING - SPACING
+        return Window.height - self.header_height() - 3 * PADDING - SPACING
 
     # -- building ---------------------------------------------------------------
     def title(self) -> str:
@@ -85,8 +92,11 @@ class KioskScreen(Screen):
                                size=font_size(1), size_hint_x=None, width=190))
         # The header keeps one size so its buttons never move or overflow.
         head = min(k.scale, 1.1)
-        widgets.append(Text(self.title(), rtl=self.rtl, size=font_size(head, 1.1), bold=True, name="title",
-                            shorten=True))
+        title = Text(self.title(), rtl=self.rtl, size=font_size(head, 1.1), bold=True, name="title", shorten=True)
+        if self.landscape:
+            widgets.append(title)
+        else:
+            widgets.append(Widget())
         widgets.append(Btn(self.t("text_size") + " " + ("+" * TEXT_STEPS.get(k.scale, 0) or "+"),
                            on_press=k.cycle_text_size, name="text-size", size=font_size(1, 0.8),
                            size_hint_x=None, width=200))
@@ -95,7 +105,11 @@ class KioskScreen(Screen):
         if self.navigation:
             widgets.append(Btn(self.t("home"), on_press=k.home, name="home", size=font_size(1), size_hint_x=None,
                                width=160))
-        return self.row(widgets, size_hint_y=None, height=MIN_TARGET)
+        buttons = self.row(widgets, size_hint_y=None, height=MIN_TARGET)
+        if self.landscape:
+            return buttons
+        title.size_hint_y, title.height = None, TITLE_ROW
+        return Column([buttons, title], size_hint_y=None, height=self.header_height())
 
     def body(self):
         raise NotImplementedError

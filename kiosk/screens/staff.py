@@ -221,7 +221,8 @@ class StaffTextScreen(StaffScreen):
 
     def body(self):
         text = self.params.get("text", "")
-        keyboard = PersianKeyboard(on_change=self.set_text, lang=self.lang, text=text, font=self.fs(0.9))
+        keyboard = PersianKeyboard(on_change=self.set_text, lang=self.lang, text=text, font=self.fs(0.9),
+                                   columns=12 if self.landscape else 7)
         self.entry = self.text(text or " ", 1.1, bold=True, name="entry", size_hint_y=None, height=self.fs() * 2.4)
         widgets = [self.message_line(), self.entry]
         if self.params.get("purpose") == "reason":

@@ -69,13 +69,13 @@ class Driver:
         return str(path)
 
 
-def ocr(path) -> str:
-    """Persian text read back from a screenshot (Tesseract, ``fas``).
+def ocr_readings(path):
+    """Persian readings of a screenshot (Tesseract, ``fas``), cheapest first.
 
     The image is made black on white (inverted and thresholded: white text
-    on dark ground and on the blue buttons becomes black) and read as a page
-    and as sparse text; the dark text on the yellow buttons is read from
-    the thresholded image as it is.
+    on dark ground and on the blue buttons becomes black) and read as a page,
+    then as sparse text; the dark text on the yellow buttons is read from the
+    thresholded image as it is.
     """
     import pytesseract
     from PIL import Image, ImageOps
@@ -83,9 +83,19 @@ def ocr(path) -> str:
     gray = Image.open(path).convert("RGB").convert("L")
     light_text = ImageOps.invert(gray).point(lambda v: 255 if v > 150 else 0)
     dark_text = gray.point(lambda v: 255 if v > 110 else 0)
-    readings = [(light_text, 3), (light_text, 11), (dark_text, 11)]
-    return "\n".join(pytesseract.image_to_string(image, lang="fas", config=f"--psm {psm}")
-                     for image, psm in readings)
+    for image, psm in ((light_text, 3), (light_text, 11), (dark_text, 11)):
+        yield pytesseract.image_to_string(image, lang="fas", config=f"--psm {psm}")
+
+
+def seen(path, *phrases):
+    """Assert Tesseract reads every phrase on the screenshot *path*."""
+    text = ""
+    for reading in ocr_readings(path):
+        text += squash(reading)
+        missing = [p for p in phrases if squash(p) not in text]
+        if not missing:
+            return
+    raise AssertionError(f"OCR did not find {missing} in:\n{text}")
 
 
 def squash(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk_harness import ocr, pump, squash
+from kiosk_harness import pump, seen
 
 from kiosk.widgets import MIN_TARGET, Btn, Tile, walk
 from pishkhan.board_store import install_board
@@ -14,13 +14,6 @@ from pishkhan.store import Store
 from pishkhan.trust import trust_key
 
 FIRST = "ID-01"
-
-
-def seen(path, *phrases):
-    """Assert Tesseract reads every phrase on the screenshot."""
-    text = squash(ocr(path))
-    missing = [p for p in phrases if squash(p) not in text]
-    assert not missing, f"OCR did not find {missing} in:\n{text}"
 
 
 def test_ticket_in_three_touches_is_stored_and_printed(make_kiosk, open_store, tmp_path):

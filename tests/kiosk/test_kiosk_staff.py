@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from kiosk_harness import ocr, squash
+from kiosk_harness import seen
 
 from kiosk.pin import FIRST_LOCK, PinGuard, check_pin, hash_pin, set_pin
 from pishkhan.board_store import current_board, unavailable_services
@@ -15,12 +15,6 @@ from pishkhan.config import parse_config
 from pishkhan.notices import active_notices
 from pishkhan.queue import Queue
 from pishkhan.store import Store
-
-
-def seen(path, *phrases):
-    text = squash(ocr(path))
-    missing = [p for p in phrases if squash(p) not in text]
-    assert not missing, f"OCR did not find {missing} in:\n{text}"
 
 
 def actions(store, prefix="staff."):

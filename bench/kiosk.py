@@ -1,0 +1,186 @@
+"""Kiosk benchmark: cold start to first frame, memory over 1,000 customer journeys.
+
+Prints figures, never fails on them. Targets: resident memory after 1,000
+journeys under 5 % above that after 10 (no leak); peak under 150 MB.
+
+    .venv/bin/python -m bench.kiosk [--journeys 1000] [--starts 3]
+
+Runs under Xvfb when there is no display. Each journey is real touches:
+attract → a service on the first category page → "take a ticket", the
+ticket committed to a real store and printed to a printer that discards
+the bytes (a recording fake would itself grow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def prepare_state(state_dir: Path):
+    """A store with the sample board installed and every counter open; returns the config."""
+    from importlib import resources
+
+    from pishkhan.board_store import install_board
+    from pishkhan.config import parse_config
+    from pishkhan.queue import Queue
+    from pishkhan.signing import SigningKey
+    from pishkhan.store import Store
+    from pishkhan.trust import trust_key
+
+    cfg = parse_config({"device": {"state_dir": str(state_dir)}, "hours": {"always_open": True}})
+    doc = json.loads(resources.files("pishkhan.data").joinpath("sample_board.json").read_text(encoding="utf-8"))
+    key = SigningKey.generate()
+    with Store(cfg.store_path) as store:
+        trust_key(store, key.public, actor="bench")
+        install_board(store, key.sign(doc), source="cli", actor="bench")
+        queue = Queue(store, cfg)
+        for counter in cfg.counters:
+            queue.open_counter(counter.number, actor="bench")
+    return cfg
+
+
+def child_first_frame(state_dir: str):
+    """Start a kiosk and report when its first frame has been drawn."""
+    from kiosk import prepare_kivy
+
+    prepare_kivy(size=(1280, 800))
+    from kivy.base import EventLoop
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from kiosk.app import Kiosk, open_model
+    from pishkhan.config import parse_config
+
+    cfg = parse_config({"device": {"state_dir": state_dir}, "hours": {"always_open": True}})
+    EventLoop.ensure_window()
+    kiosk = Kiosk(open_model(cfg, printer=None), config=cfg)
+    Window.add_widget(kiosk)
+    drawn = []
+    Window.bind(on_flip=lambda *_: drawn.append(time.time()))
+    while not drawn:
+        EventLoop.idle()
+    print(json.dumps({"first_frame": drawn[0], "screen": kiosk.current}), flush=True)
+    Clock.unschedule(kiosk.tick)
+
+
+def cold_starts(state_dir: Path, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        start = time.time()
+        out = subprocess.run([sys.executable, "-m", "bench.kiosk", "--child-first-frame", str(state_dir)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+        line = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        if not line:
+            raise SystemExit(f"the kiosk did not start:\n{out.stderr[-2000:]}")
+        times.append(json.loads(line[-1])["first_frame"] - start)
+    return times
+
+
+def journeys(cfg, count: int):
+    from kiosk import prepare_kivy
+
+    prepare_kivy(size=(1280, 800))
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from kiosk.app import Kiosk, open_model
+    from kiosk.journey import TouchDriver, pump, take_ticket
+    from pishkhan.printer import FakePrinter
+
+    class NullPrinter(FakePrinter):
+        """Counts jobs and drops their bytes."""
+
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def write(self, data):
+            self.count += 1
+
+    EventLoop.ensure_window()
+    pump()
+    baseline = rss_mb()
+    printer = NullPrinter()
+    model = open_model(cfg, printer=printer)
+    kiosk = Kiosk(model, config=cfg, threaded_print=False)
+    Window.add_widget(kiosk)
+    pump()
+    driver = TouchDriver(kiosk, frames=1)
+    codes = [s.code for s in model.board.categories[0].services[:3]]
+    marks = {}
+    started = time.perf_counter()
+    for n in range(1, count + 1):
+        state = take_ticket(driver, codes[n % len(codes)])
+        if state != "printed":
+            raise SystemExit(f"journey {n} ended on {state!r}")
+        if n in (10, count):
+            gc.collect()
+            pump()
+            marks[n] = rss_mb()
+    elapsed = time.perf_counter() - started
+    issued = model.store.query_one("SELECT COUNT(*) FROM tickets")[0]
+    kiosk.close()
+    return baseline, marks, elapsed, issued, printer.count, driver.touches
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--journeys", type=int, default=1000)
+    p.add_argument("--starts", type=int, default=3)
+    p.add_argument("--child-first-frame", metavar="STATE_DIR", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child_first_frame:
+        child_first_frame(args.child_first_frame)
+        return 0
+    if args.journeys < 10:
+        p.error("--journeys must be at least 10")
+    from cli.kiosk import _start_xvfb
+
+    xvfb = _start_xvfb((1280, 800))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["KIVY_HOME"] = str(Path(tmp) / "kivy")
+            cfg = prepare_state(Path(tmp) / "state")
+            starts = cold_starts(Path(tmp) / "state", args.starts)
+            print(f"cold start to first frame: best {min(starts):.2f} s, "
+                  f"mean {sum(starts) / len(starts):.2f} s over {len(starts)} starts")
+            baseline, marks, elapsed, issued, printed, touches = journeys(cfg, args.journeys)
+            after10, after_n = marks[10], marks[args.journeys]
+            growth = (after_n - after10) / after10 * 100
+            print(f"{args.journeys} customer journeys ({touches} touches) in {elapsed:.1f} s "
+                  f"({elapsed / args.journeys * 1000:.0f} ms each); {issued} tickets stored, {printed} printed")
+            print(f"RSS after 10 journeys: {after10:.1f} MB; after {args.journeys}: {after_n:.1f} MB "
+                  f"({growth:+.1f} %, target < 5 %)")
+            peak = peak_mb()
+            print(f"peak RSS: {peak:.1f} MB (target < 150 MB); of which an empty Kivy window takes "
+                  f"{baseline:.1f} MB here (Python, Kivy, SDL2 and the GL driver), the kiosk {peak - baseline:.1f} MB")
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
