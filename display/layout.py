@@ -46,7 +46,7 @@ POSTER_DPI = 300
 STYLES: dict[str, tuple[str, int]] = {
     "office": ("Bold", 42),
     "licence": ("Medium", 30),
-    "board_title": ("ExtraBold", 40),
+    "board_title": ("Bold", 40),
     "date": ("Medium", 30),
     "col_head": ("Bold", 29),
     "col_unit": ("Medium", 26),
@@ -55,10 +55,10 @@ STYLES: dict[str, tuple[str, int]] = {
     "amount": ("Medium", 34),
     "total": ("Bold", 34),
     "unavailable": ("Bold", 29),
-    "notice": ("SemiBold", 30),
+    "notice": ("Bold", 30),
     "footer": ("Medium", 28),
     "code": ("Bold", 30),
-    "unsigned": ("Black", 32),
+    "unsigned": ("Bold", 32),
     "page": ("Bold", 30),
     "message": ("Bold", 60),
 }
@@ -190,6 +190,12 @@ class Page:
 
 # --------------------------------------------------------------------------- metrics
 
+#: Measured widths, shared by every layout: the wall display lays the same
+#: board out again and again.
+_WIDTHS: dict[tuple, int] = {}
+_WRAPS: dict[tuple, tuple[str, ...]] = {}
+
+
 class Metrics:
     """Fonts and spacing for one scale."""
 
@@ -219,10 +225,24 @@ class Metrics:
         return (max(lines, 1) - 1) * self.line_height(style) + ascent + descent
 
     def width(self, text: str, style: str) -> int:
-        return typeset.width(text, self.font(style), features=self.features(style))
+        f = self.font(style)
+        key = (text, f.path, f.size, style in TABULAR)
+        w = _WIDTHS.get(key)
+        if w is None:
+            if len(_WIDTHS) > 20000:
+                _WIDTHS.clear()
+            w = _WIDTHS[key] = typeset.width(text, f, features=self.features(style))
+        return w
 
     def wrap(self, text: str, style: str, max_width: int) -> list[str]:
-        return typeset.wrap(text, self.font(style), max_width)
+        f = self.font(style)
+        key = (text, f.path, f.size, max_width)
+        lines = _WRAPS.get(key)
+        if lines is None:
+            if len(_WRAPS) > 5000:
+                _WRAPS.clear()
+            lines = _WRAPS[key] = tuple(typeset.wrap(text, f, max_width))
+        return list(lines)
 
     def block(self, text: str, style: str, x: int, y: int, w: int, *, colour="ink", align="right",
               role="", cell: Box | None = None, wrap: bool = True) -> TextBlock:

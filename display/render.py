@@ -10,6 +10,7 @@ shaped right to left by raqm, and a character the font lacks raises
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
@@ -31,6 +32,14 @@ def render_pages(board, *, config, size: tuple[int, int] = (1920, 1080), now: dt
     """
     pages = layout_pages(board, config=config, size=size, now=now, notices=notices)
     return [draw_page(page) for page in pages]
+
+
+def iter_pages(board, *, config, size: tuple[int, int] = (1920, 1080), now: dt.datetime | None = None,
+               notices=None):
+    """Like :func:`render_pages`, one image at a time (the wall display keeps
+    only the page on show in memory)."""
+    for page in layout_pages(board, config=config, size=size, now=now, notices=notices):
+        yield draw_page(page)
 
 
 def draw_page(page: Page, *, ink_boxes: list | None = None) -> Image.Image:
@@ -80,6 +89,7 @@ def draw_block(draw: ImageDraw.ImageDraw, m: Metrics, block: TextBlock) -> tuple
     return union
 
 
+@lru_cache(maxsize=8)
 def qr_image(data: str, size: int) -> Image.Image:
     """A QR code of *data*, black on white, scaled to *size* pixels square
     with whole-pixel modules (nearest neighbour, so it stays sharp)."""
