@@ -54,6 +54,8 @@ TICKET_SECONDS = 15
 #: Hidden staff gesture: a press held this long in the top-left corner.
 LONG_PRESS_SECONDS = 3.0
 CORNER_PX = 110
+#: Seconds between two checks of whether tickets can be issued (for the state log).
+STATUS_EVERY = 15
 
 
 class Kiosk(FloatLayout):
@@ -80,6 +82,7 @@ class Kiosk(FloatLayout):
         self.last_touch = monotonic()
         self.shown_at = monotonic()
         self._corner = None
+        self._ticks = 0
         self.sm = ScreenManager(transition=NoTransition())
         for name, cls in SCREENS.items():
             self.sm.add_widget(cls(self, name=name))
@@ -262,6 +265,9 @@ class Kiosk(FloatLayout):
                 self.home()
                 return
         self.watch_store()
+        self._ticks += 1
+        if self._ticks % STATUS_EVERY == 0:
+            self.model.status()  # records accepting / not accepting as hours and counters change
 
     def watch_store(self):
         store = self.model.store
@@ -329,6 +335,6 @@ class KioskApp(App):
                 self.kiosk.model.store.close()
 
 
-def run(config, *, fullscreen: bool = False, size=(1280, 800)) -> None:
-    """Start the kiosk (blocks until the window closes)."""
+def run(config) -> None:
+    """Start the kiosk (blocks until the window closes); call :func:`kiosk.prepare_kivy` first."""
     KioskApp(config=config).run()

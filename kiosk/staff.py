@@ -16,10 +16,29 @@ from pishkhan import jalali
 from pishkhan.board_store import set_unavailable
 from pishkhan.exc import BoardError, PishkhanError
 from pishkhan.notices import post_notice, remove_notice
+from pishkhan.persian import to_persian_digits
 
 from . import usb_import
 
 ACTOR = "staff"
+
+
+class ImportRefused(PishkhanError):
+    """A board from the USB stick was refused; ``kind`` is signature, version, scope or invalid."""
+
+    def __init__(self, message: str, *, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def refusal_kind(error: Exception) -> str:
+    from pishkhan.exc import BoardRefused, SignatureInvalid
+
+    if isinstance(error, SignatureInvalid):
+        return "signature"
+    if isinstance(error, BoardRefused):
+        return "version" if "not newer" in str(error) else "scope"
+    return "invalid"
 
 
 class StaffActions:
@@ -119,7 +138,7 @@ class StaffActions:
         except (BoardError, OSError) as e:
             reason = e.errors[0] if getattr(e, "errors", None) else str(e)
             self._audit("board_import", str(path), ok=False, error=str(e))
-            raise PishkhanError(reason) from e
+            raise ImportRefused(reason, kind=refusal_kind(e)) from e
         self._audit("board_import", str(path), ok=True, version=installed.board.version,
                     verification_code=installed.verification_code)
         self.model.reload()
@@ -137,9 +156,13 @@ class StaffActions:
         else:
             board_text = t("info_no_board", lang)
         broker = self.store.get_setting("agent.broker_state") or t("unknown", lang)
+        from .strings import CLOSED_REASONS
+
         ok, reason, _ = self.model.status()
         today = self.model.describe_today()
-        state = t("info_accepting", lang) if ok else f"{t('not_accepting', lang)} ({reason})"
+        why = t(CLOSED_REASONS[reason], lang) if reason in CLOSED_REASONS else reason
+        state = t("info_accepting", lang) if ok else f"{t('not_accepting', lang)}: {why}"
+        unprinted = len(self.queue.unprinted()) if self.queue else 0
         import kivy
 
         return [
@@ -150,4 +173,5 @@ class StaffActions:
             (t("info_broker", lang), str(broker)),
             (t("info_board", lang), board_text),
             (t("info_today", lang), f"{today} — {state}"),
+            (t("info_unprinted", lang), str(unprinted) if lang == "en" else to_persian_digits(unprinted)),
         ]

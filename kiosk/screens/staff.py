@@ -79,8 +79,9 @@ class StaffScreen(KioskScreen):
     row_height = MIN_TARGET
 
     def message_line(self):
-        return self.text(self.params.get("message", ""), 0.9, color=WARN, name="message",
-                         size_hint_y=None, height=self.fs() * 2.2, shorten=True)
+        """The last action's result or refusal, on up to three lines."""
+        return self.text(self.params.get("message", ""), 0.85, color=WARN, name="message",
+                         size_hint_y=None, height=self.fs() * 3.3, max_lines=3)
 
     def rows(self) -> list:
         return []
@@ -97,7 +98,7 @@ class StaffScreen(KioskScreen):
 
     def body(self):
         rows = self.rows()
-        avail = int(self.body_height() - self.fs() * 2.2 - SPACING)
+        avail = int(self.body_height() - self.fs() * 3.3 - SPACING)
         row_h = self.row_height
         per_page = max(1, (avail + SPACING) // (row_h + SPACING))
         if len(rows) > per_page:
@@ -300,7 +301,8 @@ class StaffUsbScreen(StaffScreen):
         try:
             installed = self.staff.import_board(path)
         except PishkhanError as e:
-            self.kiosk.update(message=self.t("usb_refused", reason=str(e)))
+            kind = getattr(e, "kind", "invalid")
+            self.kiosk.update(message=self.t("usb_refused", reason=self.t(f"refused_{kind}")) + f"\n({e})")
             return
         self.kiosk.update(message=done(installed))
 
@@ -318,7 +320,7 @@ class StaffUsbScreen(StaffScreen):
 
 class StaffInfoScreen(StaffScreen):
     title_key = "staff_info"
-    row_height = 84
+    row_height = 72
 
     def rows(self):
         out = []
