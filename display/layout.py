@@ -352,13 +352,20 @@ class _Frame:
         m, f = self.m, self.facts
         x, w = self.inner.x, self.inner.w
         top = m.px(16)
-        right_w = int(w * 0.58)
-        left_w = w - right_w - self.gap
+        # the board title and date take what they need (at most 40%), the
+        # office name the rest
+        need = max(m.width(strings.BOARD_TITLE, "board_title"), m.width(f.date, "date")) + 2 * m.inset + 1
+        left_w = min(need, int(w * 0.4))
+        right_w = w - left_w - self.gap
         right_x = x + w - right_w
         blocks = []
         y = top
         if f.office:
             b = m.block(f.office, "office", right_x, y, right_w, colour="on_header", role="header:office")
+            if len(b.lines) > 1 and len(m.wrap(f.office, "office", w - 2 * m.inset)) == 1:
+                # a narrow page: the office name gets the whole first line
+                b = m.block(f.office, "office", x, y, w, colour="on_header", role="header:office")
+                top = b.box.bottom + m.px(4)
             blocks.append(b)
             y = b.box.bottom + m.px(4)
         if f.licence:
