@@ -99,10 +99,11 @@ class WallLayout:
     portrait: bool
 
     @classmethod
-    def for_size(cls, size: tuple[int, int], orientation: str | None = None) -> "WallLayout":
+    def for_size(cls, size: tuple[int, int]) -> "WallLayout":
+        """Portrait when the window is taller than wide (``display.orientation``
+        only picks the default window size)."""
         w, h = size
-        portrait = orientation == "portrait" if orientation in ("portrait", "landscape") else h > w
-        if portrait:
+        if h > w:
             s = w / 1080
             head, foot, panel_h = round(130 * s), round(110 * s), round(560 * s)
             return cls(size, s, Rect(0, 0, w, head), Rect(0, head, w, panel_h),
@@ -233,7 +234,6 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
     from kivy.uix.widget import Widget
     from PIL import Image
 
-    from pishkhan.board_store import effective_for_config  # noqa: F401  (imported for the worker)
     from pishkhan.fonts import font_path
     from pishkhan.hours import hours_from_config
     from pishkhan.notices import active_notices
@@ -257,7 +257,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.queue = Queue(self.store, config)
             self.hours = hours_from_config(config)
             self.events = events or EventLog(None)
-            self.layout = WallLayout.for_size(tuple(Window.size), config.get("display.orientation"))
+            self.layout = WallLayout.for_size(tuple(Window.size))
             self.blank = False
             self.page_set = None
             self.page_index = 0
@@ -285,9 +285,12 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.snapshots = Snapshots.from_config(self.store, config)
             self.pages = PageCache(self.store, config, size=(int(self.layout.board.w), int(self.layout.board.h)),
                                    directory=config.state_dir / "pages", on_ready=self._pages_ready)
-            backends = list(power) if power is not None else backends_from_config(config, blank_apply=self._blank_from_thread)
-            if power is not None and "blank" in config.get("display.screen_power"):
-                backends.append(BlankPower(self._blank_from_thread))
+            if power is None:
+                backends = backends_from_config(config, blank_apply=self._blank_from_thread)
+            else:  # given backends, plus the local blank when configured
+                backends = list(power)
+                if "blank" in config.get("display.screen_power"):
+                    backends.append(BlankPower(self._blank_from_thread))
             self.power = ScreenPowerController.from_config(self.store, config, backends, clock=clock,
                                                            board_version=self._board_version)
             self._halt = threading.Event()
@@ -302,6 +305,8 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self._seed_calls()
 
             Window.bind(on_flip=self._on_flip)
+            self._flipping = None
+            self._window_flip, Window.flip = Window.flip, self._flip
             Clock.schedule_interval(self._poll, POLL_SECONDS)
             Clock.schedule_interval(self._tick_clock, 1.0)
             Clock.schedule_interval(self._tick_ticker, 1 / 30)
@@ -331,39 +336,51 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 Rectangle(pos=L.footer.kivy_pos(H), size=(L.footer.w, L.footer.h))
                 self.panel_colour = Color(*COLOURS["panel"])
                 self.latest_rect = self._latest_box()
-                self.panel_bg = Rectangle(pos=self.latest_rect.kivy_pos(H), size=(self.latest_rect.w, self.latest_rect.h))
+                lr = self.latest_rect
+                self.panel_bg = Rectangle(pos=lr.kivy_pos(H), size=(lr.w, lr.h))
                 Color(1, 1, 1, 1)
                 b = L.board
                 self.board_texture = Texture.create(size=(max(1, int(b.w)), max(1, int(b.h))), colorfmt="rgb")
                 self.board_texture.flip_vertical()
                 self.board_rect = Rectangle(pos=b.kivy_pos(H), size=(int(b.w), int(b.h)), texture=self.board_texture)
-            hd = L.header
-            pad = 30 * s
-            self.office = self._tile(Rect(hd.w * 0.4, hd.y, hd.w * 0.6 - pad, hd.h * 0.62), config.get("office.name"), font=BOLD, size=44)
-            self.licence = self._tile(Rect(hd.w * 0.4, hd.y + hd.h * 0.55, hd.w * 0.6 - pad, hd.h * 0.4), S.LICENCE.format(licence=to_persian_digits(config.get("office.licence"))),
-                                                   size=26, colour="muted")
-            self.clock_label = self._tile(Rect(pad, hd.y, hd.w * 0.35, hd.h * 0.62), font=BOLD, size=54, halign="left")
-            self.date_label = self._tile(Rect(pad, hd.y + hd.h * 0.55, hd.w * 0.35, hd.h * 0.4), size=28, colour="muted", halign="left")
-            # Now-serving panel.
+            hd, pad = L.header, 30 * s
+            top, low = hd.h * 0.62, hd.h * 0.4          # first and second header lines
+            licence = S.LICENCE.format(licence=to_persian_digits(config.get("office.licence")))
+            right, left = (hd.w * 0.4, hd.w * 0.6 - pad), (pad, hd.w * 0.35)
+            self.office = self._tile(Rect(right[0], hd.y, right[1], top), config.get("office.name"),
+                                     font=BOLD, size=44)
+            self.licence = self._tile(Rect(right[0], hd.y + hd.h * 0.55, right[1], low), licence,
+                                      size=26, colour="muted")
+            self.clock_label = self._tile(Rect(left[0], hd.y, left[1], top), font=BOLD, size=54, halign="left")
+            self.date_label = self._tile(Rect(left[0], hd.y + hd.h * 0.55, left[1], low), size=28,
+                                         colour="muted", halign="left")
+            # Now-serving panel: title, number, counter; then the earlier calls.
             lr = self.latest_rect
-            self.serving_title = self._tile(Rect(lr.x, lr.y + 10 * s, lr.w, 70 * s), S.NOW_SERVING, font=BOLD, size=40, halign="center")
-            self.latest_number = self._tile(Rect(lr.x, lr.y + 70 * s, lr.w, lr.h * 0.5), "", font=BLACK, size=190, halign="center")
-            self.latest_counter = self._tile(Rect(lr.x, lr.y + 70 * s + lr.h * 0.5, lr.w, lr.h - 80 * s - lr.h * 0.5), "", font=BOLD, size=92, halign="center")
+            number_h = lr.h * 0.5
+            self.serving_title = self._tile(Rect(lr.x, lr.y + 10 * s, lr.w, 70 * s), S.NOW_SERVING,
+                                            font=BOLD, size=40, halign="center")
+            self.latest_number = self._tile(Rect(lr.x, lr.y + 70 * s, lr.w, number_h),
+                                            font=BLACK, size=190, halign="center")
+            self.latest_counter = self._tile(Rect(lr.x, lr.y + 70 * s + number_h, lr.w, lr.h - 80 * s - number_h),
+                                             font=BOLD, size=92, halign="center")
             p = L.panel
             rows_top = lr.y + lr.h + 16 * s
-            rows_h = p.y + p.h - rows_top
-            self.recent_title = self._tile(Rect(p.x, rows_top, p.w, 56 * s), S.RECENT, font=BOLD, size=32, colour="muted", halign="center")
-            row_h = (rows_h - 60 * s) / RECENT_ROWS
-            self.recent_labels = [self._tile(Rect(p.x, rows_top + 60 * s + i * row_h, p.w, row_h), "", size=44, halign="center")
-                                  for i in range(RECENT_ROWS)]
-            # Footer: ticker on top, then hours (right) and board version (left).
+            row_h = (p.y + p.h - rows_top - 60 * s) / RECENT_ROWS
+            self.recent_title = self._tile(Rect(p.x, rows_top, p.w, 56 * s), S.RECENT, font=BOLD, size=32,
+                                           colour="muted", halign="center")
+            self.recent_labels = [self._tile(Rect(p.x, rows_top + 60 * s + i * row_h, p.w, row_h),
+                                             size=44, halign="center") for i in range(RECENT_ROWS)]
+            # Footer: the ticker on top, then today's hours (right) and the board version (left).
             ft = L.footer
-            self.ticker_view = StencilView(size=(ft.w, ft.h * 0.5), pos=Rect(0, ft.y, ft.w, ft.h * 0.5).kivy_pos(H))
+            line = ft.h * 0.5
+            self.ticker_view = StencilView(size=(ft.w, line), pos=Rect(0, ft.y, ft.w, line).kivy_pos(H))
             root.add_widget(self.ticker_view)
             self.ticker = Label(text="", font_name=str(font_path(REGULAR)), font_size=30 * s, color=COLOURS["text"])
             self.ticker_view.add_widget(self.ticker)
-            self.hours_label = self._tile(Rect(ft.w * 0.5, ft.y + ft.h * 0.5, ft.w * 0.5 - pad, ft.h * 0.5), size=26, colour="muted")
-            self.version_label = self._tile(Rect(pad, ft.y + ft.h * 0.5, ft.w * 0.5 - pad, ft.h * 0.5), size=26, colour="muted", halign="left")
+            self.hours_label = self._tile(Rect(ft.w * 0.5, ft.y + line, ft.w * 0.5 - pad, line), size=26,
+                                          colour="muted")
+            self.version_label = self._tile(Rect(pad, ft.y + line, ft.w * 0.5 - pad, line), size=26,
+                                            colour="muted", halign="left")
             with root.canvas.after:
                 Color(*COLOURS["black"])
                 self.blank_rect = Rectangle(pos=(0, 0), size=(0, 0))  # full size only while blank
@@ -486,7 +503,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             if self.blank:
                 return
             now = clock()
-            text = jalali.format_time(now, seconds=True)
+            text = jalali.format_time(now)  # minutes: one redraw a minute, not every second
             if self.clock_label.text != text:
                 self.clock_label.text = text
             date = jalali.format_date(jalali.today(now))
@@ -553,12 +570,23 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
 
         # -- after each drawn frame -------------------------------------------
         def _on_flip(self, *_):
+            """The frame is drawn but not yet swapped: read it back if wanted."""
             if not self.after_flip:
                 return
             done, self.after_flip = self.after_flip, []
-            now = time.time()
             shot_wanted = any(name in ("page", "call_shown", "snapshot") for name, _ in done)
-            image = self._grab() if shot_wanted and (screenshots is not None or any(n == "snapshot" for n, _ in done)) else None
+            needs_image = screenshots is not None or any(n == "snapshot" for n, _ in done)
+            image = self._grab() if shot_wanted and needs_image else None
+            self._flipping = (done, image, time.perf_counter())
+
+        def _flip(self):
+            """Swap the frame to the screen, then report what it showed, timed after the swap."""
+            self._window_flip()
+            if self._flipping is None:
+                return
+            (done, image, drawn), self._flipping = self._flipping, None
+            now = time.time()
+            swap_ms = round((time.perf_counter() - drawn) * 1000, 1)
             for name, data in done:
                 if name == "snapshot":
                     self._save_snapshot(image)
@@ -571,9 +599,10 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                     if not path.exists():
                         self.shots += 1
                         data["screenshot"] = str(path)
+                        data["swap_ms"] = swap_ms
                         self._save_screenshot(image, path, name, now, data)
                         continue
-                self.events(name, shown_at=now, **data)
+                self.events(name, shown_at=now, swap_ms=swap_ms, **data)
 
         def _save_screenshot(self, image, path, name, now, data):
             """Save off the UI thread; the event is written once the file is complete."""

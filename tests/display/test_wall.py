@@ -110,7 +110,11 @@ def test_no_verified_board_says_so_plainly(office, issuer_key, sample_doc, displ
     wall = display_factory(office, seconds=60, size="1080x1920")   # the portrait variant
     page = wall.wait_for(lambda e: e["event"] == "page", timeout=30)
     assert page["version"] is None
-    text = ocr(Image.open(page["screenshot"]))
+    shot = Image.open(page["screenshot"])
+    assert shot.size == (1080, 1920)
+    # Portrait: the now-serving panel spans the width under the header, the board below it.
+    assert "نوبت فعلی" in ocr(shot.crop((300, 140, 780, 230)), psm=7)
+    text = ocr(shot.crop((0, 690, 1080, 1810)))
     assert "تابلوی معتبر" in text and "کارکنان" in text
     assert "ریال" not in text                          # no made-up tariffs
     deadline = time.monotonic() + 10
