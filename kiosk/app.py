@@ -73,8 +73,7 @@ class Kiosk(FloatLayout):
         self.config = config
         self.monotonic = monotonic
         self.threaded_print = threaded_print
-        self.lang = config.get("kiosk.language") if config.get("kiosk.language") in ("fa", "en") else "fa"
-        self.scale = float(config.get("kiosk.text_scale"))
+        self.reset_customer()
         self.staff_mode = False
         self.staff_actions = StaffActions(model)
         self.long_press_seconds = LONG_PRESS_SECONDS
@@ -131,6 +130,16 @@ class Kiosk(FloatLayout):
             self.show("out", push=False)
         else:
             self.show("attract", push=False)
+
+    def reset_customer(self):
+        """Back to the office's language and text size, for the next customer."""
+        self.lang = self.config.get("kiosk.language") if self.config.get("kiosk.language") in ("fa", "en") else "fa"
+        self.scale = float(self.config.get("kiosk.text_scale"))
+
+    def finish(self):
+        """The customer is done (ticket taken, or gone): start afresh."""
+        self.reset_customer()
+        self.home()
 
     def start(self):
         """A customer touched the attract screen."""
@@ -262,7 +271,7 @@ class Kiosk(FloatLayout):
             printed = name == "ticket" and self.screen.params.get("print_state") == "printed"
             if idle > float(self.config.get("kiosk.idle_timeout")) or (
                     printed and now - self.shown_at > TICKET_SECONDS and idle > TICKET_SECONDS):
-                self.home()
+                self.finish()
                 return
         self.watch_store()
         self._ticks += 1

@@ -38,6 +38,6 @@ class TicketScreen(KioskScreen):
                                      height=self.fs() * 1.8))
         widgets.append(Column())
         widgets.append(self.row([Column(), Btn(self.t("done"), kind="ok", size=self.fs(1.2), name="done",
-                                               on_press=self.kiosk.home), Column()],
+                                               on_press=self.kiosk.finish), Column()],
                                 size_hint_y=None, height=MIN_TARGET))
         return Column(widgets)

@@ -127,9 +127,11 @@ def test_search_with_the_persian_keyboard(make_kiosk, open_store, tmp_path):
     assert d.kiosk.screen.params["query"] == "گذرنام"
 
 
-def test_idle_timeout_returns_to_attract(make_kiosk, open_store):
+def test_idle_timeout_returns_to_attract_for_the_next_customer(make_kiosk, open_store):
     now = [1000.0]
     d = make_kiosk(open_store, monotonic=lambda: now[0])
+    d.tap("language")
+    d.tap("text-size")
     d.tap("start")
     d.tap(f"service:{FIRST}")
     now[0] += d.config.get("kiosk.idle_timeout") - 1
@@ -138,6 +140,7 @@ def test_idle_timeout_returns_to_attract(make_kiosk, open_store):
     now[0] += 2
     d.kiosk.tick()
     assert d.kiosk.current == "attract"
+    assert (d.kiosk.lang, d.kiosk.scale) == ("fa", 1.0)  # the next customer starts in Persian
 
 
 def test_language_toggle_mirrors_the_layout_and_text_size_grows(make_kiosk, open_store, tmp_path):
