@@ -189,6 +189,16 @@ def board_html(font_dir: Path) -> str:
         board = _board()
         page = layout_pages(board, config=cfg, size=SIZE)[0]
     texts = {b.role: b.text for b in page.texts()}
+    from display.layout import QRCode
+    from display.render import qr_image
+    import io
+    qr = next((i for i in page.items if isinstance(i, QRCode)), None)
+    qr_html = ""
+    if qr is not None:
+        buf = io.BytesIO()
+        qr_image(qr.data, qr.box.w).save(buf, "PNG")
+        qr_html = (f'<img style="position:absolute;left:40px;bottom:18px" src="data:image/png;base64,'
+                   f'{base64.b64encode(buf.getvalue()).decode()}">')
     rgb = {k: "rgb({},{},{})".format(*v) for k, v in COLOURS.items()}
     weights = {"Regular": 400, "Medium": 500, "SemiBold": 600, "Bold": 700, "ExtraBold": 800, "Black": 900}
     faces = "\n".join(
@@ -235,7 +245,7 @@ footer {{ position: absolute; bottom: 0; left: 0; right: 0; background: {rgb['fo
 {''.join(rows)}</table>
 <footer>{html.escape(texts.get('footer:version', ''))} | {html.escape(texts.get('footer:effective', ''))} |
 {html.escape(texts.get('footer:issuer', ''))}<br><b>{html.escape(texts.get('footer:code', ''))}</b>
-&nbsp; {html.escape(texts['footer:page'])}</footer>
+&nbsp; {html.escape(texts['footer:page'])}{qr_html}</footer>
 </body></html>"""
 
 

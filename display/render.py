@@ -95,7 +95,9 @@ def qr_image(data: str, size: int) -> Image.Image:
     with whole-pixel modules (nearest neighbour, so it stays sharp)."""
     import qrcode
 
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=1)
+    # A fixed mask pattern: any mask scans, and choosing the "best" of eight
+    # costs ~50 ms of pure Python on a Pi for nothing a reader would notice.
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=1, mask_pattern=0)
     qr.add_data(data)
     qr.make(fit=True)
     small = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")

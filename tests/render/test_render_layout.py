@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from conftest import SIZES
+from render_helpers import SIZES
 from display import strings
 from display.layout import COLOURS, Box, Fill, Metrics, QRCode, TextBlock, layout_pages
 from display.render import TOLERANCE, draw_page, render_pages

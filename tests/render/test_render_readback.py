@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from conftest import LINE_THRESHOLD, MEAN_THRESHOLD, GlyphReader, line_crops, need_tesseract, read_lines
+from render_helpers import LINE_THRESHOLD, MEAN_THRESHOLD, GlyphReader, line_crops, need_tesseract, read_lines
 from display.layout import COLOURS, Metrics
 from pishkhan.fonts import font_path
 from pishkhan.typeset import weight_of
