@@ -20,27 +20,34 @@ from pishkhan.typeset import weight_of
 WALL = (1920, 1080)
 
 
-@pytest.fixture(scope="module")
-def title_lines(images):
-    """(text, crop) of every title line on every wall page."""
+def _title_lines(images, size):
+    """(text, crop) of every title line on every page of *size*."""
     out = []
-    for page, image, _ in images[WALL]:
+    for page, image, _ in images[size]:
         for block in page.texts("title:"):
             out += line_crops(image, block)
     return out
+
+
+@pytest.fixture(scope="module")
+def title_lines(images):
+    return _title_lines(images, WALL)
 
 
 def _report(pairs):
     return "\n".join(f"  {score:.2f}  drawn «{drawn}»  read «{read}»" for drawn, read, score in pairs)
 
 
-def test_every_title_is_read_back_by_tesseract(title_lines, signed_board, images):
+@pytest.mark.parametrize("size", [WALL, (1080, 1920), (1280, 800)])
+def test_every_title_is_read_back_by_tesseract(signed_board, images, size):
+    """Every page of every screen size (one Tesseract run per size; lines it
+    misses are retried one by one)."""
     need_tesseract()
     # every service title is on some page, and only once
-    drawn_titles = [b.text for page, _, _ in images[WALL] for b in page.texts("title:")]
+    drawn_titles = [b.text for page, _, _ in images[size] for b in page.texts("title:")]
     assert sorted(drawn_titles) == sorted(s.title for s in signed_board.services())
 
-    scored = read_lines(title_lines)
+    scored = read_lines(_title_lines(images, size))
     bad = [s for s in scored if s[2] < LINE_THRESHOLD]
     mean = sum(s[2] for s in scored) / len(scored)
     assert not bad, f"{len(bad)} title line(s) not read back:\n{_report(bad)}"
