@@ -135,32 +135,83 @@ class EventLog:
             self._file = None
 
 
-class TextTile:
-    """One line of text drawn with Pillow (raqm, Vazirmatn) into a reused texture.
+class TextRegion:
+    """A part of the screen drawn with Pillow (raqm, Vazirmatn) into one opaque texture.
 
-    Kivy's own labels make and upload a new texture on every change, which
-    costs tens of milliseconds on a Pi's GPU; a tile redraws only its own
-    box into the same texture. Set :attr:`text` and :attr:`color` like a
-    Label's; text wider than the box is drawn smaller, never cut.
+    Kivy's own labels make and upload a texture per change and are blended
+    one over another; on a GPU-less machine every drawn pixel costs. A region
+    holds a background, coloured boxes and lines of text (:class:`TextSlot`),
+    and is redrawn once, just before the next frame, when any of them changed.
     """
 
-    def __init__(self, canvas, rect: Rect, window_height: float, *, weight="Regular", size=32,
-                 colour=(1, 1, 1, 1), align="right", text=""):
+    def __init__(self, canvas, rect: Rect, window_height: float, *, background):
+        from kivy.clock import Clock
         from kivy.graphics import Color, Rectangle
         from kivy.graphics.texture import Texture
 
+        self.rect = rect
         self.size = (max(1, int(rect.w)), max(1, int(rect.h)))
-        self.weight = weight
-        self.font_size = max(6, int(round(size)))
-        self.align = align
-        self._text = None
-        self._colour = tuple(colour)
-        self.texture = Texture.create(size=self.size, colorfmt="rgba")
+        self.background = background
+        self.slots: list[TextSlot] = []
+        self.boxes: dict[str, list] = {}
+        self.texture = Texture.create(size=self.size, colorfmt="rgb")
         self.texture.flip_vertical()
         with canvas:
             Color(1, 1, 1, 1)
-            self.rect = Rectangle(texture=self.texture, pos=rect.kivy_pos(window_height), size=self.size)
-        self.text = text
+            self.rectangle = Rectangle(texture=self.texture, pos=rect.kivy_pos(window_height), size=self.size)
+        self._trigger = Clock.create_trigger(self.redraw, -1)
+        self._trigger()
+
+    def _local(self, rect: Rect) -> tuple[int, int, int, int]:
+        x, y = int(rect.x - self.rect.x), int(rect.y - self.rect.y)
+        return x, y, int(rect.w), int(rect.h)
+
+    def slot(self, rect: Rect, text="", *, weight="Regular", size=32, colour=(1, 1, 1, 1), align="right"):
+        slot = TextSlot(self, self._local(rect), weight=weight, size=size, colour=colour, align=align, text=text)
+        self.slots.append(slot)
+        return slot
+
+    def box(self, name: str, rect: Rect, colour):
+        self.boxes[name] = [self._local(rect), tuple(colour)]
+        self._trigger()
+
+    def box_colour(self, name: str, colour):
+        if self.boxes[name][1] != tuple(colour):
+            self.boxes[name][1] = tuple(colour)
+            self._trigger()
+
+    def changed(self):
+        self._trigger()
+
+    def redraw(self, *_):
+        from PIL import Image, ImageDraw
+
+        image = Image.new("RGB", self.size, _rgb(self.background))
+        draw = ImageDraw.Draw(image)
+        for (x, y, w, h), colour in self.boxes.values():
+            draw.rectangle((x, y, x + w - 1, y + h - 1), fill=_rgb(colour))
+        for slot in self.slots:
+            slot.draw(draw)
+        self.texture.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+        self.rectangle.texture = self.texture
+
+
+def _rgb(colour) -> tuple[int, int, int]:
+    return tuple(int(round(c * 255)) for c in colour[:3])
+
+
+class TextSlot:
+    """One line of text in a :class:`TextRegion`; set :attr:`text` and :attr:`color`
+    like a Label's. Text wider than its box is drawn smaller, never cut."""
+
+    def __init__(self, region: TextRegion, box, *, weight, size, colour, align, text):
+        self.region = region
+        self.box = box
+        self.weight = weight
+        self.font_size = max(6, int(round(size)))
+        self.align = align
+        self._text = text
+        self._colour = tuple(colour)
 
     @property
     def text(self) -> str:
@@ -170,7 +221,7 @@ class TextTile:
     def text(self, value: str):
         if value != self._text:
             self._text = value
-            self._draw()
+            self.region.changed()
 
     @property
     def color(self):
@@ -180,29 +231,23 @@ class TextTile:
     def color(self, value):
         if tuple(value) != self._colour:
             self._colour = tuple(value)
-            self._draw()
+            self.region.changed()
 
-    def _draw(self):
-        from PIL import Image, ImageDraw
-
+    def draw(self, draw):
         from pishkhan import typeset
 
-        w, h = self.size
-        rgb = tuple(int(round(c * 255)) for c in self._colour[:3])
-        image = Image.new("RGBA", self.size, rgb + (0,))
-        if self._text:
-            size, pad = self.font_size, max(4, w // 60)
+        if not self._text:
+            return
+        x0, y0, w, h = self.box
+        size, pad = self.font_size, max(4, w // 60)
+        font = typeset.font(size, self.weight)
+        while typeset.width(self._text, font) > w - 2 * pad and size > 8:
+            size = int(size * 0.9)
             font = typeset.font(size, self.weight)
-            while typeset.width(self._text, font) > w - 2 * pad and size > 8:
-                size = int(size * 0.9)
-                font = typeset.font(size, self.weight)
-            ascent, descent = font.getmetrics()
-            y = max(0, (h - ascent - descent) // 2)
-            x = {"right": w - pad, "left": pad, "center": w // 2}[self.align]
-            typeset.draw_text(ImageDraw.Draw(image), (x, y), self._text, font,
-                              fill=rgb + (int(round(self._colour[3] * 255)),), align=self.align)
-        self.texture.blit_buffer(image.tobytes(), colorfmt="rgba", bufferfmt="ubyte")
-        self.rect.texture = self.texture
+        ascent, descent = font.getmetrics()
+        y = y0 + max(0, (h - ascent - descent) // 2)
+        x = x0 + {"right": w - pad, "left": pad, "center": w // 2}[self.align]
+        typeset.draw_text(draw, (x, y), self._text, font, fill=_rgb(self._colour), align=self.align)
 
 
 def _format_call_number(call) -> str:
@@ -320,9 +365,10 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             return root
 
         # -- widgets --------------------------------------------------------
-        def _tile(self, rect: Rect, text="", *, font="Regular", size=32, colour="text", halign="right"):
-            return TextTile(self.root_widget.canvas, rect, self.layout.size[1], weight=font,
-                            size=size * self.layout.scale, colour=COLOURS[colour], align=halign, text=text)
+        def _tile(self, region: TextRegion, rect: Rect, text="", *, font="Regular", size=32, colour="text",
+                  halign="right"):
+            return region.slot(rect, text, weight=font, size=size * self.layout.scale, colour=COLOURS[colour],
+                               align=halign)
 
         def _build_widgets(self, root):
             L, s = self.layout, self.layout.scale
@@ -330,45 +376,45 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             # The background is the window's clear colour: no full-screen fill to
             # draw each frame (software GL pays for every pixel drawn).
             Window.clearcolor = COLOURS["background"]
-            with root.canvas.before:
-                Color(*COLOURS["header"])
-                Rectangle(pos=L.header.kivy_pos(H), size=(L.header.w, L.header.h))
-                Rectangle(pos=L.footer.kivy_pos(H), size=(L.footer.w, L.footer.h))
-                self.panel_colour = Color(*COLOURS["panel"])
-                self.latest_rect = self._latest_box()
-                lr = self.latest_rect
-                self.panel_bg = Rectangle(pos=lr.kivy_pos(H), size=(lr.w, lr.h))
+            with root.canvas:
                 Color(1, 1, 1, 1)
                 b = L.board
                 self.board_texture = Texture.create(size=(max(1, int(b.w)), max(1, int(b.h))), colorfmt="rgb")
                 self.board_texture.flip_vertical()
-                self.board_rect = Rectangle(pos=b.kivy_pos(H), size=(int(b.w), int(b.h)), texture=self.board_texture)
+                self.board_rect = Rectangle(pos=b.kivy_pos(H), size=(int(b.w), int(b.h)),
+                                            texture=self.board_texture)
+            head = TextRegion(root.canvas, L.header, H, background=COLOURS["header"])
+            panel = TextRegion(root.canvas, L.panel, H, background=COLOURS["background"])
+            foot = TextRegion(root.canvas, L.footer, H, background=COLOURS["header"])
+            self.panel_region = panel
+            self.latest_rect = self._latest_box()
+            panel.box("latest", self.latest_rect, COLOURS["panel"])
             hd, pad = L.header, 30 * s
             top, low = hd.h * 0.62, hd.h * 0.4          # first and second header lines
             licence = S.LICENCE.format(licence=to_persian_digits(config.get("office.licence")))
             right, left = (hd.w * 0.4, hd.w * 0.6 - pad), (pad, hd.w * 0.35)
-            self.office = self._tile(Rect(right[0], hd.y, right[1], top), config.get("office.name"),
+            self.office = self._tile(head, Rect(right[0], hd.y, right[1], top), config.get("office.name"),
                                      font=BOLD, size=44)
-            self.licence = self._tile(Rect(right[0], hd.y + hd.h * 0.55, right[1], low), licence,
+            self.licence = self._tile(head, Rect(right[0], hd.y + hd.h * 0.55, right[1], low), licence,
                                       size=26, colour="muted")
-            self.clock_label = self._tile(Rect(left[0], hd.y, left[1], top), font=BOLD, size=54, halign="left")
-            self.date_label = self._tile(Rect(left[0], hd.y + hd.h * 0.55, left[1], low), size=28,
+            self.clock_label = self._tile(head, Rect(left[0], hd.y, left[1], top), font=BOLD, size=54, halign="left")
+            self.date_label = self._tile(head, Rect(left[0], hd.y + hd.h * 0.55, left[1], low), size=28,
                                          colour="muted", halign="left")
             # Now-serving panel: title, number, counter; then the earlier calls.
             lr = self.latest_rect
             number_h = lr.h * 0.5
-            self.serving_title = self._tile(Rect(lr.x, lr.y + 10 * s, lr.w, 70 * s), S.NOW_SERVING,
+            self.serving_title = self._tile(panel, Rect(lr.x, lr.y + 10 * s, lr.w, 70 * s), S.NOW_SERVING,
                                             font=BOLD, size=40, halign="center")
-            self.latest_number = self._tile(Rect(lr.x, lr.y + 70 * s, lr.w, number_h),
+            self.latest_number = self._tile(panel, Rect(lr.x, lr.y + 70 * s, lr.w, number_h),
                                             font=BLACK, size=190, halign="center")
-            self.latest_counter = self._tile(Rect(lr.x, lr.y + 70 * s + number_h, lr.w, lr.h - 80 * s - number_h),
-                                             font=BOLD, size=92, halign="center")
+            counter_box = Rect(lr.x, lr.y + 70 * s + number_h, lr.w, lr.h - 80 * s - number_h)
+            self.latest_counter = self._tile(panel, counter_box, font=BOLD, size=92, halign="center")
             p = L.panel
             rows_top = lr.y + lr.h + 16 * s
             row_h = (p.y + p.h - rows_top - 60 * s) / RECENT_ROWS
-            self.recent_title = self._tile(Rect(p.x, rows_top, p.w, 56 * s), S.RECENT, font=BOLD, size=32,
+            self.recent_title = self._tile(panel, Rect(p.x, rows_top, p.w, 56 * s), S.RECENT, font=BOLD, size=32,
                                            colour="muted", halign="center")
-            self.recent_labels = [self._tile(Rect(p.x, rows_top + 60 * s + i * row_h, p.w, row_h),
+            self.recent_labels = [self._tile(panel, Rect(p.x, rows_top + 60 * s + i * row_h, p.w, row_h),
                                              size=44, halign="center") for i in range(RECENT_ROWS)]
             # Footer: the ticker on top, then today's hours (right) and the board version (left).
             ft = L.footer
@@ -377,9 +423,9 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             root.add_widget(self.ticker_view)
             self.ticker = Label(text="", font_name=str(font_path(REGULAR)), font_size=30 * s, color=COLOURS["text"])
             self.ticker_view.add_widget(self.ticker)
-            self.hours_label = self._tile(Rect(ft.w * 0.5, ft.y + line, ft.w * 0.5 - pad, line), size=26,
+            self.hours_label = self._tile(foot, Rect(ft.w * 0.5, ft.y + line, ft.w * 0.5 - pad, line), size=26,
                                           colour="muted")
-            self.version_label = self._tile(Rect(pad, ft.y + line, ft.w * 0.5 - pad, line), size=26,
+            self.version_label = self._tile(foot, Rect(pad, ft.y + line, ft.w * 0.5 - pad, line), size=26,
                                             colour="muted", halign="left")
             with root.canvas.after:
                 Color(*COLOURS["black"])
@@ -480,7 +526,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             if not new:
                 return
             self.highlight_until = time.monotonic() + HIGHLIGHT_SECONDS
-            self.panel_colour.rgba = COLOURS["highlight"]
+            self.panel_region.box_colour("latest", COLOURS["highlight"])
             for label in (self.serving_title, self.latest_number, self.latest_counter):
                 label.color = COLOURS["dark_text"]
             Clock.schedule_once(self._unhighlight, HIGHLIGHT_SECONDS + 0.05)
@@ -494,7 +540,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
 
         def _unhighlight(self, _dt):
             if time.monotonic() >= self.highlight_until:
-                self.panel_colour.rgba = COLOURS["panel"]
+                self.panel_region.box_colour("latest", COLOURS["panel"])
                 for label in (self.serving_title, self.latest_number, self.latest_counter):
                     label.color = COLOURS["text"]
 
