@@ -318,6 +318,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.started = time.time()
             self.shots = 0
             self._detected = 0.0
+            self._savers: list[threading.Thread] = []
 
             root = Widget()
             self.root_widget = root
@@ -658,7 +659,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 os.replace(tmp, path)
                 self.events(name, shown_at=now, **data)
 
-            threading.Thread(target=save, name="screenshot", daemon=True).start()
+            self._start_saver(save, "screenshot")
 
         def _grab(self):
             from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
@@ -690,7 +691,14 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 except Exception as e:
                     self.events("snapshot_failed", error=str(e))
 
-            threading.Thread(target=save, name="snapshot", daemon=True).start()
+            self._start_saver(save, "snapshot")
+
+        def _start_saver(self, save, name):
+            """Write a file off the UI thread; on_stop waits for the writers."""
+            self._savers = [t for t in self._savers if t.is_alive()]
+            thread = threading.Thread(target=save, name=name, daemon=True)
+            self._savers.append(thread)
+            thread.start()
 
         def on_stop(self):
             if self._halt.is_set():
@@ -699,6 +707,8 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.pages.close()
             self.announcer.close()
             self.power.close()
+            for thread in self._savers:
+                thread.join(timeout=10)
             self.events("stopped", calls_shown=self.calls_shown)
 
     return WallApp()
