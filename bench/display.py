@@ -248,15 +248,19 @@ def run(root: Path, args):
     n = len(samples)
     t0 = samples[0][0]
     xs = [(t - t0) / 60 for t, _ in samples]
-    mx, my = statistics.fmean(xs), statistics.fmean(rss)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, rss)) / max(1e-9, sum((x - mx) ** 2 for x in xs))
+    def trend(xs, ys):
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / max(1e-9, sum((x - mx) ** 2 for x in xs))
+
     half = n // 2
+    slope, late = trend(xs, rss), trend(xs[half:], rss[half:])
     print(f"page switch (texture upload) over {len(blits)} switches: p50 {pct(blits, 50):.1f} ms, "
           f"p95 {pct(blits, 95):.1f} ms")
     print(f"memory over {args.soak:.0f} s ({calls} calls, {len(page_events)} page switches, "
           f"ticker scrolling): RSS after warm-up {rss[0]:.1f} MB, max {max(rss):.1f} MB, last {rss[-1]:.1f} MB; "
           f"mean first half {statistics.fmean(rss[:half]):.1f} MB, second half {statistics.fmean(rss[half:]):.1f} MB; "
-          f"trend {slope:+.2f} MB/min")
+          f"trend {slope:+.2f} MB/min overall, {late:+.2f} MB/min over the second half")
+    print("RSS samples (MB, every 5 s): " + " ".join(f"{r:.0f}" for r in rss))
 
 
 if __name__ == "__main__":

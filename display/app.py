@@ -557,6 +557,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             if self.date_label.text != date:
                 self.date_label.text = date
                 self._refresh_footer()
+                self.pages.request()  # a new day may bring a board into effect
 
         def _refresh_footer(self):
             today = jalali.today(clock())
