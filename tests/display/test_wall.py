@@ -12,7 +12,7 @@ from PIL import Image
 from pishkhan.board_store import set_unavailable
 from pishkhan.notices import post_notice
 
-from conftest import ocr
+from wall_ocr import ocr
 
 
 def press(factory, pin: int):
