@@ -67,7 +67,7 @@ class Text(Label):
         super().__init__(text=text, font_name=FONT_BOLD if bold else FONT, font_size=size, color=color,
                          halign=align or ("right" if rtl else "left"), **kw)
         self.name = name
-        self.bind(size=self._wrap)
+        self.fbind("size", self._wrap)  # fbind: bind() wraps methods in weakrefs that Kivy leaks
         if fit:
             self.size_hint_y = None
             self.bind(texture_size=lambda w, s: setattr(w, "height", s[1] + 8))
