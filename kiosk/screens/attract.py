@@ -8,7 +8,7 @@ from kivy.clock import Clock
 from pishkhan import jalali
 from pishkhan.persian import format_money
 
-from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, Text, paint
+from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, paint
 from .base import KioskScreen
 
 SECONDS_PER_PAGE = 8

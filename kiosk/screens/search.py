@@ -7,7 +7,6 @@ from pishkhan.persian import matches
 
 from ..keyboard import PersianKeyboard
 from ..widgets import MIN_TARGET, SPACING, WARN, Column, find, page_slice, pages
-from .base import KioskScreen
 from .browse import BrowseScreen
 
 

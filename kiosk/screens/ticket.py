@@ -3,7 +3,7 @@ fails, the number stays with "please note your number"."""
 
 from __future__ import annotations
 
-from ..widgets import MIN_TARGET, OK, WARN, Btn, Column
+from ..widgets import MIN_TARGET, WARN, Btn, Column
 from .base import KioskScreen
 
 
