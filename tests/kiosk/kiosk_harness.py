@@ -15,14 +15,12 @@ from kiosk.widgets import find  # noqa: E402
 
 EventLoop.ensure_window()
 
+from kiosk.journey import pump as journey_pump  # noqa: E402  (after the window exists)
+
 
 def pump(seconds: float = 0.0, *, frames: int = 3):
-    """Run Kivy's loop for a few frames, or for *seconds*."""
-    end = time.monotonic() + seconds
-    for _ in range(frames):
-        EventLoop.idle()
-    while time.monotonic() < end:
-        EventLoop.idle()
+    """Run Kivy's loop for a few frames, or for *seconds* (kiosk.journey.pump)."""
+    journey_pump(seconds, frames)
 
 
 class Driver:
