@@ -126,19 +126,43 @@ class Store:
                 "the file was not changed.")
 
     def _migrate(self):
+        """Apply every schema step not yet recorded in ``schema_steps``.
+
+        Steps are tracked one by one, so a step numbered below the file's
+        ``user_version`` (one merged late) is still applied. A file from
+        before the table existed counts its steps up to ``user_version``.
+        """
         steps = migrations()
-        latest = steps[-1][0]
         self._refuse_newer()
-        if self.schema_version() == latest:
+        if self._applied_steps() >= {n for n, _, _ in steps}:
             return
         with self.transaction():
-            current = self.schema_version()  # another process may have migrated meanwhile
+            applied = self._applied_steps()  # another process may have migrated meanwhile
+            if not self._has_table("schema_steps"):
+                self.conn.execute("CREATE TABLE schema_steps (number INTEGER PRIMARY KEY, "
+                                  "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+                for number, name, _ in steps:
+                    if number in applied:
+                        self.conn.execute("INSERT INTO schema_steps VALUES (?, ?, ?)",
+                                          (number, name, iso(self.clock())))
             for number, name, sql in steps:
-                if number <= current:
+                if number in applied:
                     continue
                 for statement in _split_sql(sql):
                     self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {number}")
+                self.conn.execute("INSERT INTO schema_steps VALUES (?, ?, ?)",
+                                  (number, name, iso(self.clock())))
+            self.conn.execute(f"PRAGMA user_version = {max(n for n, _, _ in steps)}")
+
+    def _has_table(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (name,)).fetchone() is not None
+
+    def _applied_steps(self) -> set[int]:
+        if self._has_table("schema_steps"):
+            return {r[0] for r in self.conn.execute("SELECT number FROM schema_steps")}
+        current = self.schema_version()
+        return {n for n, _, _ in migrations() if n <= current}
 
     # -- transactions -----------------------------------------------------
     @contextmanager

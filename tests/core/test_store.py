@@ -35,6 +35,41 @@ def test_old_file_is_migrated_step_by_step(tmp_path):
         assert "notices" in tables
 
 
+def test_a_step_merged_below_the_current_version_is_still_applied(tmp_path):
+    """A file that has steps 1, 2 and 4 gets step 3 when it next opens."""
+    path = tmp_path / "gap.db"
+    steps = migrations()
+    assert len(steps) >= 4
+    skipped = steps[2]
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_steps (number INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                 "applied_at TEXT NOT NULL)")
+    for number, name, sql in steps:
+        if number == skipped[0]:
+            continue
+        conn.executescript(sql)
+        conn.execute("INSERT INTO schema_steps VALUES (?, ?, '2026-01-01T00:00:00.000000Z')",
+                     (number, name))
+    conn.execute(f"PRAGMA user_version = {steps[-1][0]}")
+    conn.commit()
+    conn.close()
+    with Store(path) as st:
+        recorded = [r[0] for r in st.query("SELECT number FROM schema_steps ORDER BY number")]
+        assert recorded == [n for n, _, _ in steps]
+        tables = {r[0] for r in st.query("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "notices" in tables  # created by the skipped step
+
+
+def test_reopening_a_current_file_applies_nothing_again(tmp_path):
+    path = tmp_path / "s.db"
+    with Store(path) as st:
+        first = [tuple(r) for r in st.query("SELECT * FROM schema_steps ORDER BY number")]
+    with Store(path) as st:
+        again = [tuple(r) for r in st.query("SELECT * FROM schema_steps ORDER BY number")]
+    assert len(first) == len(migrations())
+    assert again == first  # same rows, same times: nothing re-run
+
+
 def test_file_from_a_newer_release_is_refused_untouched(tmp_path):
     path = tmp_path / "new.db"
     conn = sqlite3.connect(path)
