@@ -1,16 +1,21 @@
 """`make demo`: the main job on embedded defaults, end to end, into demo-out/.
 
 Makes issuer keys, signs and verifies the sample board, installs it into a
-fresh store, renders every screen size and the posters, and says what it
-made. Each step runs the real `pishkhan` command.
+fresh store, renders every screen size and the posters, then opens the wall
+display and the kiosk side by side: a scripted customer takes a ticket at
+the kiosk (printed into demo-out/printer.bin), counter 1 calls it, and the
+display shows the call. Without a screen both run under Xvfb and only their
+screenshots remain. Each step runs the real `pishkhan` command.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import json
 import subprocess
 import sys
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -56,6 +61,8 @@ def main() -> int:
         step(f"printable poster, {paper}", "board", "poster", OUT / "signed-board.json", "--paper", paper,
              "--out", OUT / f"poster-{paper}.pdf")
 
+    kiosk_and_display()
+
     for extra in sorted(Path(__file__).parent.glob("demo_*.py")):
         print(f"\n== {extra.stem}", flush=True)
         subprocess.run([sys.executable, str(extra), str(OUT.resolve())], env=ENV, check=False)
@@ -69,6 +76,44 @@ def main() -> int:
 
 
 ENV: dict = {}
+
+
+def _wait_for_event(path: Path, name: str, proc: subprocess.Popen, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if json.loads(line).get("event") == name:
+                    return True
+        time.sleep(0.2)
+    return False
+
+
+def kiosk_and_display():
+    """The wall display and the kiosk together, with one customer served."""
+    where = "in windows on this screen" if os.environ.get("DISPLAY") else "headless under Xvfb"
+    print(f"\n== the wall display and the kiosk, {where}", flush=True)
+    config = ["--config", str(OUT / "pishkhan.toml")]
+    events = OUT / "display-events.jsonl"
+    display = subprocess.Popen([str(BIN), *config, "display", "--size", "1920x1080", "--screenshots",
+                                str(OUT / "display"), "--seconds", "40", "--events", str(events)],
+                               env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        if not _wait_for_event(events, "first_page", display, 60):
+            print("the display did not show a page; its output follows")
+        step("a customer at the kiosk: three touches to a printed ticket, then search, English, "
+             "large text and the staff PIN pad", "kiosk", "--script", "journey", "--screenshots", OUT / "kiosk")
+        step("counter 1 calls the next customer", "queue", "next", "--counter", "1")
+        step("the queue now", "queue", "status")
+    finally:
+        out, _ = display.communicate(timeout=120)
+    print("\n$ pishkhan display --screenshots demo-out/display --seconds 40")
+    print(out.strip())
+    if display.returncode != 0:
+        sys.exit("demo step failed: the wall display")
+    print("printed ticket bytes (ESC/POS): demo-out/printer.bin")
+    print("To use them yourself: PISHKHAN_STATE_DIR=demo-out/state .venv/bin/pishkhan --config "
+          "demo-out/pishkhan.toml kiosk   (and the same with display)")
 
 if __name__ == "__main__":
     sys.exit(main())
