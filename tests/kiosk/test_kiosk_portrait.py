@@ -1,0 +1,59 @@
+"""The kiosk on a portrait touchscreen (800x1280): same journey, nothing off screen."""
+
+from __future__ import annotations
+
+import pytest
+from kiosk_harness import pump, seen
+
+from kivy.core.window import Window
+
+from kiosk.widgets import MIN_TARGET, Btn, Tile, walk
+
+FIRST = "ID-01"
+
+
+@pytest.fixture
+def portrait():
+    before = tuple(Window.size)
+    Window.size = (800, 1280)
+    pump(frames=5)
+    yield
+    Window.size = before
+    pump(frames=5)
+
+
+def _off_screen(kiosk):
+    """Visible buttons and tiles that stick out of the window or are too small to touch."""
+    bad = []
+    for w in walk(kiosk.screen):
+        if isinstance(w, (Btn, Tile)) and w.width > 0 and w.opacity > 0:
+            x0, y0 = w.to_window(w.x, w.y)
+            if x0 < -1 or x0 + w.width > Window.width + 1:
+                bad.append((w.name, "outside", (x0, y0, w.width, w.height)))
+            if min(w.width, w.height) < MIN_TARGET - 2:
+                bad.append((w.name, "small", tuple(w.size)))
+    return bad
+
+
+def test_portrait_ticket_in_three_touches(portrait, make_kiosk, open_store, tmp_path):
+    d = make_kiosk(open_store)
+    assert Window.height > Window.width
+    assert d.kiosk.current == "attract"
+    assert _off_screen(d.kiosk) == []
+    d.tap("start")
+    assert d.kiosk.current == "browse"
+    assert _off_screen(d.kiosk) == []
+    title = d.find("title")
+    assert title.to_window(*title.pos)[1] + title.height <= Window.height  # the title is on screen
+    seen(d.screenshot(tmp_path / "browse-portrait.png"), "خدمت مورد نظر را انتخاب کنید", "کارت هوشمند ملی")
+    d.tap(f"service:{FIRST}")
+    assert d.kiosk.current == "detail"
+    assert _off_screen(d.kiosk) == []
+    take = d.find("take-ticket")
+    assert 0 <= take.to_window(*take.pos)[1]  # the button is not pushed below the screen
+    seen(d.screenshot(tmp_path / "detail-portrait.png"), "جمع کل", "مدارک لازم", "دریافت نوبت")
+    d.tap("take-ticket")
+    assert d.touches == 3 and d.kiosk.current == "ticket"
+    d.wait_for(lambda: d.kiosk.screen.params.get("print_state") != "printing")
+    assert d.kiosk.screen.params["print_state"] == "printed"
+    assert [r["label"] for r in open_store.query("SELECT label FROM tickets")] == ["A001"]
