@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from pishkhan.board_store import install_board, set_unavailable  # noqa: E402
 from pishkhan.config import default_toml, parse_config  # noqa: E402
+from pishkhan.headless import VirtualDisplay  # noqa: E402
 from pishkhan.notices import post_notice  # noqa: E402
 from pishkhan.queue import Queue  # noqa: E402
 from pishkhan.signing import SigningKey  # noqa: E402
@@ -89,21 +90,6 @@ class Events:
         raise TimeoutError("the display did not report the expected event in time")
 
 
-def start_xvfb():
-    if os.environ.get("DISPLAY"):
-        return None
-    n = next(n for n in range(150, 250) if not Path(f"/tmp/.X11-unix/X{n}").exists()
-             and not Path(f"/tmp/.X{n}-lock").exists())
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if Path(f"/tmp/.X11-unix/X{n}").exists():
-            break
-        time.sleep(0.05)
-    os.environ["DISPLAY"] = f":{n}"
-    return proc
-
-
 def make_office(root: Path, *, seconds_per_page: int):
     state = root / "state"
     state.mkdir(parents=True, exist_ok=True)
@@ -147,14 +133,12 @@ def main(argv=None):
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--soak", type=float, default=150, help="seconds of the memory run")
     args = ap.parse_args(argv)
-    xvfb = start_xvfb()
     root = Path(tempfile.mkdtemp(prefix="bench-display-"))
     try:
-        run(root, args)
+        with VirtualDisplay((1920, 1080)):
+            run(root, args)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-        if xvfb is not None:
-            xvfb.terminate()
 
 
 def run(root: Path, args):

@@ -175,10 +175,9 @@ def main(argv=None) -> int:
         return 0
     if args.journeys < 10:
         p.error("--journeys must be at least 10")
-    from cli.kiosk import _start_xvfb
+    from pishkhan.headless import VirtualDisplay
 
-    xvfb = _start_xvfb((1280, 800))
-    try:
+    with VirtualDisplay((1280, 800)):
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["KIVY_HOME"] = str(Path(tmp) / "kivy")
             cfg = prepare_state(Path(tmp) / "state")
@@ -195,10 +194,6 @@ def main(argv=None) -> int:
             peak = peak_mb()
             print(f"peak RSS: {peak:.1f} MB (target < 150 MB); of which an empty Kivy window takes "
                   f"{baseline:.1f} MB here (Python, Kivy, SDL2 and the GL driver), the kiosk {peak - baseline:.1f} MB")
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
     return 0
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
 from pishkhan.exc import PishkhanError
+from pishkhan.headless import VirtualDisplay
 
 from . import context
 
@@ -36,25 +33,6 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _start_xvfb(size) -> subprocess.Popen | None:
-    """A private virtual X server for headless screenshots, or None if Xvfb is missing."""
-    if not shutil.which("Xvfb"):
-        return None
-    for n in range(140, 200):
-        if not (Path(f"/tmp/.X11-unix/X{n}").exists() or Path(f"/tmp/.X{n}-lock").exists()):
-            break
-    else:
-        return None
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if Path(f"/tmp/.X11-unix/X{n}").exists():
-            break
-        time.sleep(0.05)
-    os.environ["DISPLAY"] = f":{n}"
-    return proc
-
-
 def run(args) -> int:
     cfg = context.config(args)
     if args.size:
@@ -63,11 +41,9 @@ def run(args) -> int:
         size = (1080, 1920) if cfg.get("display.orientation") == "portrait" else (1920, 1080)
     if args.screenshots is not None and args.seconds is None:
         raise PishkhanError("--screenshots needs --seconds N (how long to run before stopping)")
-    xvfb = None
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and args.screenshots is not None:
-        xvfb = _start_xvfb(size)
-        if xvfb is None:
-            raise PishkhanError("no display and no Xvfb to run headless; install xvfb or run on a screen")
+    screen = VirtualDisplay(size) if args.screenshots is not None else None
+    if screen is not None:
+        screen.start()
     try:
         from display.app import run_display
 
@@ -78,6 +54,5 @@ def run(args) -> int:
             print(f"saved {len(shots)} screenshots in {args.screenshots}")
         return code
     finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(timeout=5)
+        if screen is not None:
+            screen.stop()

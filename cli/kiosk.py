@@ -4,13 +4,10 @@ play a scripted journey headless and save screenshots (for the demo)."""
 from __future__ import annotations
 
 import getpass
-import os
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
 from pishkhan.exc import PishkhanError
+from pishkhan.headless import VirtualDisplay
 
 from . import context
 
@@ -53,31 +50,12 @@ def cmd_set_pin(args):
     print("staff PIN set (scrypt hash stored in the device store)")
 
 
-def _start_xvfb(size) -> subprocess.Popen | None:
-    """Start Xvfb when there is no display; returns the process (or None)."""
-    if os.environ.get("DISPLAY"):
-        return None
-    if not shutil.which("Xvfb"):
-        raise PishkhanError("there is no display and Xvfb is not installed (apt-get install xvfb)")
-    for n in range(90, 130):
-        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
-            break
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{max(size)}x{max(size)}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if os.path.exists(f"/tmp/.X11-unix/X{n}"):
-            break
-        time.sleep(0.05)
-    os.environ["DISPLAY"] = f":{n}"
-    return proc
-
-
 def cmd_kiosk(args):
     from kiosk import prepare_kivy
 
     cfg = context.config(args)
     size = _size(args.size)
-    xvfb = _start_xvfb(size) if args.script else None
+    screen = VirtualDisplay(size).start() if args.script else None
     try:
         prepare_kivy(size=None if args.fullscreen else size, fullscreen=args.fullscreen)
         if args.script:
@@ -86,9 +64,8 @@ def cmd_kiosk(args):
 
         run(cfg)
     finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+        if screen is not None:
+            screen.stop()
 
 
 def _play_journey(cfg, out: Path) -> int:

@@ -36,7 +36,8 @@ class TouchDriver:
     def widget(self, name):
         widget = find(self.kiosk.screen, name)
         if widget is None:
-            raise LookupError(f"no widget {name!r} on the {self.kiosk.current} screen")
+            names = sorted({str(getattr(w, "name", "")) for w in self.kiosk.screen.walk() if getattr(w, "name", "")})
+            raise LookupError(f"no widget {name!r} on the {self.kiosk.current} screen; there are: {names}")
         return widget
 
     def touch_at(self, x, y, *, hold: float = 0.0):
@@ -49,6 +50,8 @@ class TouchDriver:
 
     def tap(self, name, *, hold: float = 0.0):
         widget = self.widget(name)
+        if getattr(widget, "disabled", False):
+            raise LookupError(f"{name!r} is disabled on the {self.kiosk.current} screen")
         x, y = widget.to_window(*widget.center)
         self.touch_at(x, y, hold=hold)
 

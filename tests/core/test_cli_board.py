@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-BIN = Path(sys.executable).with_name("pishkhan")
-
-
-def run(*args, env, ok=True):
-    proc = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, env=env, timeout=60)
-    if ok is not None:
-        assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
-    return proc
-
+from cli_runner import run
 
 @pytest.fixture
 def env(tmp_path):

@@ -9,13 +9,12 @@ from kiosk import prepare_kivy
 prepare_kivy(size=(1280, 800))
 
 from kivy.base import EventLoop  # noqa: E402
-from kivy.tests.common import UnitTestTouch  # noqa: E402
 
-from kiosk.widgets import find  # noqa: E402
 
 EventLoop.ensure_window()
 
-from kiosk.journey import pump as journey_pump  # noqa: E402  (after the window exists)
+from kiosk.journey import TouchDriver  # noqa: E402  (after the window exists)
+from kiosk.journey import pump as journey_pump  # noqa: E402
 
 
 def pump(seconds: float = 0.0, *, frames: int = 3):
@@ -23,34 +22,25 @@ def pump(seconds: float = 0.0, *, frames: int = 3):
     journey_pump(seconds, frames)
 
 
-class Driver:
-    """Drives one kiosk with touches, as a customer would."""
+class Driver(TouchDriver):
+    """Drives one kiosk with touches, as a customer would; knows its printer and store."""
 
     def __init__(self, kiosk, printer, store, config):
-        self.kiosk, self.printer, self.store, self.config = kiosk, printer, store, config
-        self.touches = 0
+        super().__init__(kiosk, frames=3)
+        self.printer, self.store, self.config = printer, store, config
 
     def find(self, name):
-        widget = find(self.kiosk.screen, name)
-        if widget is None:
-            names = sorted({str(getattr(w, "name", "")) for w in self.kiosk.screen.walk() if getattr(w, "name", "")})
-            raise AssertionError(f"no widget {name!r} on screen {self.kiosk.current}; there are: {names}")
-        return widget
-
-    def touch_at(self, x, y, *, hold: float = 0.0):
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        pump(hold)
-        touch.touch_up()
-        pump()
-        self.touches += 1
+        try:
+            return self.widget(name)
+        except LookupError as e:
+            raise AssertionError(str(e)) from None
 
     def tap(self, name, *, hold: float = 0.0):
         """Touch the centre of the widget called *name* on the current screen."""
-        widget = self.find(name)
-        assert not getattr(widget, "disabled", False), f"{name} is disabled"
-        x, y = widget.to_window(*widget.center)
-        self.touch_at(x, y, hold=hold)
+        try:
+            super().tap(name, hold=hold)
+        except LookupError as e:
+            raise AssertionError(str(e)) from None
 
     def wait_for(self, predicate, timeout=10.0):
         end = time.monotonic() + timeout

@@ -6,11 +6,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from cli_runner import BIN, run
 from queue_raster import decode_raster, ocr, ocr_number
 
 from pishkhan.board_store import install_board
@@ -18,16 +17,6 @@ from pishkhan.config import load_config
 from pishkhan.persian import normalise
 from pishkhan.store import Store
 from pishkhan.trust import trust_key
-
-BIN = Path(sys.executable).with_name("pishkhan")
-
-
-def run(*args, env, ok=True):
-    proc = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, env=env, timeout=60)
-    if ok is not None:
-        assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
-    return proc
-
 
 @pytest.fixture
 def env(tmp_path, issuer_key, signed_board):
