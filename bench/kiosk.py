@@ -33,6 +33,20 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
 
 
+def software_gl_mb() -> float:
+    """Resident size of a software GL driver's code (Mesa llvmpipe: libLLVM, swrast); 0 on a GPU."""
+    total, counted = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if parts and not parts[0].endswith(":") and "-" in parts[0]:
+                path = parts[5] if len(parts) > 5 else ""
+                counted = any(k in path for k in ("libLLVM", "swrast_dri", "libgallium"))
+            elif counted and parts[0] == "Rss:":
+                total += int(parts[1])
+    return total / 1024
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -194,6 +208,11 @@ def main(argv=None) -> int:
             peak = peak_mb()
             print(f"peak RSS: {peak:.1f} MB (target < 150 MB); of which an empty Kivy window takes "
                   f"{baseline:.1f} MB here (Python, Kivy, SDL2 and the GL driver), the kiosk {peak - baseline:.1f} MB")
+            gl = software_gl_mb()
+            if gl:
+                print(f"this machine draws with a software GL driver whose code alone is {gl:.1f} MB resident "
+                      f"(libLLVM, swrast; a Pi's GPU driver loads neither), and keeps textures in the process's "
+                      f"own memory: peak less that code is {peak - gl:.1f} MB")
     return 0
 
 

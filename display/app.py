@@ -34,6 +34,8 @@ from . import wall_strings as S
 POLL_SECONDS = 1 / 30
 #: The latest call stays highlighted this long (seconds).
 HIGHLIGHT_SECONDS = 6.0
+#: How often freed memory is handed back to the system (weeks of running).
+MEMORY_RELEASE_SECONDS = 120
 #: Ticker speed, pixels per second at scale 1.
 TICKER_SPEED = 110
 RECENT_ROWS = 5
@@ -161,6 +163,8 @@ class TextRegion:
             self.rectangle = Rectangle(texture=self.texture, pos=rect.kivy_pos(window_height), size=self.size)
         self._trigger = Clock.create_trigger(self.redraw, -1)
         self._trigger()
+        #: How long the last redraw took, in ms (Pillow drawing and texture upload).
+        self.last_ms = 0.0
 
     def _local(self, rect: Rect) -> tuple[int, int, int, int]:
         x, y = int(rect.x - self.rect.x), int(rect.y - self.rect.y)
@@ -186,6 +190,7 @@ class TextRegion:
     def redraw(self, *_):
         from PIL import Image, ImageDraw
 
+        start = time.perf_counter()
         image = Image.new("RGB", self.size, _rgb(self.background))
         draw = ImageDraw.Draw(image)
         for (x, y, w, h), colour in self.boxes.values():
@@ -194,6 +199,7 @@ class TextRegion:
             slot.draw(draw)
         self.texture.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
         self.rectangle.texture = self.texture
+        self.last_ms = (time.perf_counter() - start) * 1000
 
 
 def _rgb(colour) -> tuple[int, int, int]:
@@ -281,6 +287,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
 
     from pishkhan.fonts import font_path
     from pishkhan.hours import hours_from_config
+    from pishkhan.memory import release_free_memory
     from pishkhan.notices import active_notices
     from pishkhan.queue import Queue
     from pishkhan.store import Store
@@ -358,6 +365,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             Clock.schedule_interval(self._tick_ticker, 1 / 30)
             Clock.schedule_interval(self._rotate, 0.25)
             Clock.schedule_interval(self._snapshot_due, config.get("display.snapshot_seconds"))
+            Clock.schedule_interval(lambda dt: release_free_memory(), MEMORY_RELEASE_SECONDS)
             Clock.schedule_once(lambda dt: self._request_snapshot(), 2.0)
             if seconds:
                 Clock.schedule_once(lambda dt: self.stop(), seconds)
@@ -640,6 +648,8 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                     self._save_snapshot(image)
                     continue
                 shot = data.pop("shot", None)
+                if name == "call_shown":
+                    data["panel_ms"] = round(self.panel_region.last_ms, 1)
                 if name == "page" and data.get("reason") == "first":
                     self.events("first_page", since_start=round(now - self.started, 3))
                 if screenshots is not None and image is not None and shot and self.shots < 400:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from kivy.clock import Clock
 
 from pishkhan import jalali
+from pishkhan.memory import release_free_memory
 from pishkhan.persian import format_money
 
 from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, paint
@@ -90,6 +91,8 @@ class AttractScreen(KioskScreen):
     # -- page cycling -----------------------------------------------------------
     def on_enter(self, *_):
         self._cycle = Clock.schedule_interval(self.next_page, SECONDS_PER_PAGE)
+        # The customer has gone: a quiet moment to give freed memory back.
+        Clock.schedule_once(lambda dt: release_free_memory(), 0)
 
     def on_leave(self, *_):
         if self._cycle is not None:
