@@ -292,7 +292,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
     from pishkhan.queue import Queue
     from pishkhan.store import Store
 
-    from .announce import Announcer, EspeakSynth, sink_from_config
+    from .announce import Announcer, EspeakSynth, call_phrase, sink_from_config
     from .page_cache import PageCache, board_signature
     from .screen_power import ScreenPowerController, backends_from_config, BlankPower
     from .snapshot import Snapshots
@@ -540,7 +540,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 label.color = COLOURS["dark_text"]
             Clock.schedule_once(self._unhighlight, HIGHLIGHT_SECONDS + 0.05)
             for call in new:
-                phrase = self.announcer.announce(call)
+                phrase = call_phrase(call)  # announced once the call is on screen (see _flip)
                 self.calls_shown += 1
                 self.after_flip.append(("call_shown", dict(call_id=call.id, ticket=call.ticket.label,
                                                            counter=call.counter, recall=call.recall, phrase=phrase,
@@ -648,6 +648,9 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                     self._save_snapshot(image)
                     continue
                 shot = data.pop("shot", None)
+                if name == "call_shown":
+                    # Sight first, then sound: making the voice does not hold up the frame.
+                    self.announcer.announce(data["phrase"])
                 if name == "call_shown":
                     data["panel_ms"] = round(self.panel_region.last_ms, 1)
                 if name == "page" and data.get("reason") == "first":
