@@ -57,24 +57,28 @@ def ocr(image, *, lang: str = "fas", psm: int = 6) -> str:
     return pytesseract.image_to_string(padded, lang=lang, config=f"--psm {psm}")
 
 
+def _runs(inked: list[bool], gap: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the runs of True in *inked*, split at *gap* or more False."""
+    out, start, white = [], None, 0
+    for i, ink in enumerate(inked + [False] * gap):
+        if ink:
+            if start is None:
+                start = i
+            white = 0
+        elif start is not None:
+            white += 1
+            if white >= gap:
+                out.append((start, i - white + 1))
+                start, white = None, 0
+    return out
+
+
 def bands(image, *, gap: int = 6) -> list[tuple[int, int]]:
     """Horizontal bands of ink ``(top, bottom)``, split at runs of *gap* white rows."""
     gray = image.convert("L")
     w, h = gray.size
     px = gray.load()
-    inked = [any(px[x, y] < 128 for x in range(0, w, 2)) for y in range(h)]
-    out, top, white = [], None, 0
-    for y, ink in enumerate(inked + [False] * gap):
-        if ink:
-            if top is None:
-                top = y
-            white = 0
-        elif top is not None:
-            white += 1
-            if white >= gap:
-                out.append((top, y - white + 1))
-                top, white = None, 0
-    return out
+    return _runs([any(px[x, y] < 128 for x in range(0, w, 2)) for y in range(h)], gap)
 
 
 def number_band(image):
@@ -94,19 +98,7 @@ def columns(image, *, gap: int = 4) -> list[tuple[int, int]]:
     gray = image.convert("L")
     w, h = gray.size
     px = gray.load()
-    inked = [any(px[x, y] < 128 for y in range(h)) for x in range(w)]
-    out, left, white = [], None, 0
-    for x, ink in enumerate(inked + [False] * gap):
-        if ink:
-            if left is None:
-                left = x
-            white = 0
-        elif left is not None:
-            white += 1
-            if white >= gap:
-                out.append((left, x - white + 1))
-                left, white = None, 0
-    return out
+    return _runs([any(px[x, y] < 128 for y in range(h)) for x in range(w)], gap)
 
 
 def _with_context(digits, *, size: int = 28):
