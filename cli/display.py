@@ -41,9 +41,7 @@ def run(args) -> int:
         size = (1080, 1920) if cfg.get("display.orientation") == "portrait" else (1920, 1080)
     if args.screenshots is not None and args.seconds is None:
         raise PishkhanError("--screenshots needs --seconds N (how long to run before stopping)")
-    screen = VirtualDisplay(size) if args.screenshots is not None else None
-    if screen is not None:
-        screen.start()
+    screen = VirtualDisplay(size).start() if args.screenshots is not None else None
     try:
         from display.app import run_display
 

@@ -651,7 +651,6 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
                 if name == "call_shown":
                     # Sight first, then sound: making the voice does not hold up the frame.
                     self.announcer.announce(data["phrase"])
-                if name == "call_shown":
                     data["panel_ms"] = round(self.panel_region.last_ms, 1)
                 if name == "page" and data.get("reason") == "first":
                     self.events("first_page", since_start=round(now - self.started, 3))
