@@ -110,20 +110,6 @@ def cold_starts(state_dir: Path, count: int) -> list[float]:
     return times
 
 
-def clear_ticket_caches():
-    """Empty pishkhan.ticket_image's LRU caches of drawn lines and numbers.
-
-    They are bounded (hundreds of images) but fill up over hundreds of
-    distinct tickets, which would hide whether the kiosk itself leaks.
-    """
-    from pishkhan import ticket_image
-
-    for name in dir(ticket_image):
-        cached = getattr(ticket_image, name)
-        if hasattr(cached, "cache_clear"):
-            cached.cache_clear()
-
-
 def journeys(cfg, count: int):
     from kiosk import prepare_kivy
 
@@ -165,7 +151,6 @@ def journeys(cfg, count: int):
         if n in checkpoints:
             # Measured where the kiosk waits between customers: back on the
             # attract screen, which hands freed memory back (kiosk's own doing).
-            clear_ticket_caches()
             busy = rss_mb()
             kiosk.home()
             pump(0.3)
@@ -204,7 +189,7 @@ def main(argv=None) -> int:
             print(f"{args.journeys} customer journeys ({touches} touches) in {elapsed:.1f} s "
                   f"({elapsed / args.journeys * 1000:.0f} ms each); {issued} tickets stored, {printed} printed")
             print(f"RSS after 10 journeys: {after10:.1f} MB; after {args.journeys}: {after_n:.1f} MB "
-                  f"({growth:+.1f} %, target < 5 %; on the attract screen, ticket-image caches emptied at both points)")
+                  f"({growth:+.1f} %, target < 5 %; on the attract screen)")
             peak = peak_mb()
             print(f"peak RSS: {peak:.1f} MB (target < 150 MB); of which an empty Kivy window takes "
                   f"{baseline:.1f} MB here (Python, Kivy, SDL2 and the GL driver), the kiosk {peak - baseline:.1f} MB")

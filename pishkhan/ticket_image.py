@@ -42,10 +42,9 @@ def _qr_image(payload: str, box: int) -> Image.Image:
     return modules.resize((n * box, n * box), Image.Resampling.NEAREST)
 
 
-@lru_cache(maxsize=256)
 def _strip(value: str, size: int, weight: str, width: int, max_lines: int, fill: int = 0,
            spacing: float = 1.25) -> Image.Image:
-    """Lines of *value* centred in *width*, wrapped, drawn once and kept (most lines repeat)."""
+    """Lines of *value* centred in *width*, wrapped."""
     f = typeset.font(size, weight)
     step = typeset.line_height(f, spacing)
     lines = typeset.wrap(value, f, width)[:max_lines]
@@ -57,7 +56,11 @@ def _strip(value: str, size: int, weight: str, width: int, max_lines: int, fill:
     return strip
 
 
-@lru_cache(maxsize=512)
+#: Lines that repeat on every ticket (office, service, labels, advice) are drawn
+#: once and kept; the number, the queue figures and the time change, so are not.
+_kept_strip = lru_cache(maxsize=64)(_strip)
+
+
 def _number(label: str, size: int) -> Image.Image:
     """The very large ticket number, cropped to its ink."""
     f = typeset.font(size, "Black")
@@ -91,9 +94,9 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
     draw = ImageDraw.Draw(image)
     y = int(round(8 * k))
 
-    def line(value: str, size: int, weight: str = "Regular", *, max_lines: int = 3, gap: int = 4):
+    def line(value: str, size: int, weight: str = "Regular", *, max_lines: int = 3, gap: int = 4, keep=True):
         nonlocal y
-        strip = _strip(value, int(round(size * k)), weight, inner, max_lines)
+        strip = (_kept_strip if keep else _strip)(value, int(round(size * k)), weight, inner, max_lines)
         image.paste(strip, (margin, y))
         y += strip.height + int(round(gap * k))
 
@@ -110,7 +113,7 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
     image.paste(number, (centre - number.width // 2, y + int(round(6 * k))))
     y += number.height + int(round(30 * k))
     if ticket.priority:
-        mark = _strip(text.PRIORITY, int(round(28 * k)), "Bold", inner, 1, fill=255, spacing=1.2)
+        mark = _kept_strip(text.PRIORITY, int(round(28 * k)), "Bold", inner, 1, fill=255, spacing=1.2)
         box = ImageOps.invert(mark).getbbox() or (0, 0, mark.width, mark.height)
         pad = int(round(15 * k))
         w = box[2] - box[0] + 2 * pad
@@ -119,14 +122,15 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
         y += mark.height + int(round(10 * k))
     ahead = (text.PEOPLE_AHEAD.format(n=to_persian_digits(ticket.people_ahead)) if ticket.people_ahead
              else text.NOBODY_AHEAD)
-    line(ahead, 28, "SemiBold", max_lines=1, gap=0)
+    line(ahead, 28, "SemiBold", max_lines=1, gap=0, keep=False)
     wait = (text.WAIT.format(minutes=to_persian_digits(ticket.wait_minutes)) if ticket.wait_minutes > 0
             else text.WAIT_NONE)
-    line(wait, 28, "SemiBold", max_lines=1)
+    line(wait, 28, "SemiBold", max_lines=1, keep=False)
     rule()
     line(advice if advice else text.ADVICE_NONE, 22, "Regular", max_lines=2)
     moment = jalali.to_tehran(now or dt.datetime.now(dt.timezone.utc))
-    line(f"{jalali.format_date(moment.date())} - {jalali.format_time(moment)}", 22, "Medium", max_lines=1)
+    line(f"{jalali.format_date(moment.date())} - {jalali.format_time(moment)}", 22, "Medium", max_lines=1,
+         keep=False)
     qr = _qr_image(qr_payload(ticket, office_id=config.get("office.office_id")), 5 if width >= 576 else 4)
     image.paste(qr, (centre - qr.width // 2, y))
     y += qr.height + int(round(4 * k))

@@ -218,3 +218,20 @@ def test_threshold_does_not_dither():
     # dithering would scatter white dots in the 127 half and black ones in the 128 half
     assert set(out.crop((0, 0, 32, 8)).tobytes()) == {0}
     assert set(out.crop((32, 0, 64, 8)).tobytes()) == {255}
+
+
+def test_ticket_keeps_only_the_lines_that_repeat(queue, config):
+    """A day of tickets must not fill memory with numbers, queue figures and times drawn once."""
+    import datetime as dt
+
+    from pishkhan import ticket_image
+
+    ticket_image._kept_strip.cache_clear()
+    start = dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.timezone.utc)
+    render_ticket(queue.issue(LANE_A), config=config, now=start)
+    kept = ticket_image._kept_strip.cache_info().currsize
+    for minute in range(1, 30):
+        render_ticket(queue.issue(LANE_A), config=config, now=start + dt.timedelta(minutes=minute))
+    info = ticket_image._kept_strip.cache_info()
+    assert info.currsize == kept, "a line that changes per ticket is being kept"
+    assert info.hits >= 29 * kept  # the repeating lines are drawn once
