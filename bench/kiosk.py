@@ -3,7 +3,7 @@
 Prints figures, never fails on them. Targets: resident memory after 1,000
 journeys under 5 % above that after 10 (no leak); peak under 150 MB.
 
-    .venv/bin/python -m bench.kiosk [--journeys 1000] [--starts 3]
+    .venv/bin/python -m bench.kiosk [--journeys 1000] [--starts 3] [--no-gl-journeys 200]
 
 Runs under Xvfb when there is no display. Each journey is real touches:
 attract → a service on the first category page → "take a ticket", the
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,12 @@ def software_gl_mb() -> float:
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS (VmHWM: unlike ru_maxrss, not inherited from the parent)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def prepare_state(state_dir: Path):
@@ -163,14 +167,38 @@ def journeys(cfg, count: int):
     return baseline, marks, elapsed, issued, printer.count, driver.touches
 
 
+def journeys_without_gl(state_dir: Path, count: int) -> dict:
+    """Peak memory of the same journeys with Kivy's GL calls stubbed out (``KIVY_GL_BACKEND=mock``).
+
+    Nothing is drawn, so neither textures nor a GL driver's working memory
+    count: what is left is Python, Kivy, SDL2 and the kiosk, the part a Pi
+    runs the same way (its GPU keeps textures outside the process).
+    """
+    env = dict(os.environ, KIVY_GL_BACKEND="mock")
+    out = subprocess.run([sys.executable, "-m", "bench.kiosk", "--child-no-gl", str(state_dir),
+                          "--journeys", str(count)], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=3600)
+    line = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    if not line:
+        raise SystemExit(f"the kiosk did not run with GL stubbed out:\n{out.stderr[-2000:]}")
+    return json.loads(line[-1])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--journeys", type=int, default=1000)
     p.add_argument("--starts", type=int, default=3)
+    p.add_argument("--no-gl-journeys", type=int, default=200,
+                   help="journeys of the second run, with GL stubbed out (0: skip it)")
     p.add_argument("--child-first-frame", metavar="STATE_DIR", help=argparse.SUPPRESS)
+    p.add_argument("--child-no-gl", metavar="STATE_DIR", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child_first_frame:
         child_first_frame(args.child_first_frame)
+        return 0
+    if args.child_no_gl:
+        journeys(prepare_state(Path(args.child_no_gl)), args.journeys)
+        print(json.dumps({"peak": peak_mb(), "gl_code": software_gl_mb()}), flush=True)
         return 0
     if args.journeys < 10:
         p.error("--journeys must be at least 10")
@@ -198,6 +226,12 @@ def main(argv=None) -> int:
                 print(f"this machine draws with a software GL driver whose code alone is {gl:.1f} MB resident "
                       f"(libLLVM, swrast; a Pi's GPU driver loads neither), and keeps textures in the process's "
                       f"own memory: peak less that code is {peak - gl:.1f} MB")
+            if args.no_gl_journeys:
+                run = journeys_without_gl(Path(tmp) / "state-no-gl", max(10, args.no_gl_journeys))
+                print(f"the same journeys with GL stubbed out ({max(10, args.no_gl_journeys)}, nothing drawn): "
+                      f"peak RSS {run['peak']:.1f} MB; less the software GL code SDL2 still loads "
+                      f"({run['gl_code']:.1f} MB): {run['peak'] - run['gl_code']:.1f} MB for Python, Kivy, SDL2 "
+                      f"and the kiosk, to which a Pi adds its GPU driver's own share")
     return 0
 
 
