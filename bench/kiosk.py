@@ -101,16 +101,22 @@ def child_first_frame(state_dir: str):
     Clock.unschedule(kiosk.tick)
 
 
+def child(args: list[str], failure: str, *, timeout: float, **env) -> dict:
+    """Run this benchmark with *args* in a new process; the JSON line it printed last."""
+    out = subprocess.run([sys.executable, "-m", "bench.kiosk", *args], cwd=ROOT, env={**os.environ, **env},
+                         capture_output=True, text=True, timeout=timeout)
+    line = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    if not line:
+        raise SystemExit(f"{failure}:\n{out.stderr[-2000:]}")
+    return json.loads(line[-1])
+
+
 def cold_starts(state_dir: Path, count: int) -> list[float]:
     times = []
     for _ in range(count):
         start = time.time()
-        out = subprocess.run([sys.executable, "-m", "bench.kiosk", "--child-first-frame", str(state_dir)],
-                             cwd=ROOT, capture_output=True, text=True, timeout=120)
-        line = [l for l in out.stdout.splitlines() if l.startswith("{")]
-        if not line:
-            raise SystemExit(f"the kiosk did not start:\n{out.stderr[-2000:]}")
-        times.append(json.loads(line[-1])["first_frame"] - start)
+        frame = child(["--child-first-frame", str(state_dir)], "the kiosk did not start", timeout=120)
+        times.append(frame["first_frame"] - start)
     return times
 
 
@@ -174,14 +180,8 @@ def journeys_without_gl(state_dir: Path, count: int) -> dict:
     count: what is left is Python, Kivy, SDL2 and the kiosk, the part a Pi
     runs the same way (its GPU keeps textures outside the process).
     """
-    env = dict(os.environ, KIVY_GL_BACKEND="mock")
-    out = subprocess.run([sys.executable, "-m", "bench.kiosk", "--child-no-gl", str(state_dir),
-                          "--journeys", str(count)], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=3600)
-    line = [l for l in out.stdout.splitlines() if l.startswith("{")]
-    if not line:
-        raise SystemExit(f"the kiosk did not run with GL stubbed out:\n{out.stderr[-2000:]}")
-    return json.loads(line[-1])
+    return child(["--child-no-gl", str(state_dir), "--journeys", str(count)],
+                 "the kiosk did not run with GL stubbed out", timeout=3600, KIVY_GL_BACKEND="mock")
 
 
 def main(argv=None) -> int:
@@ -227,8 +227,9 @@ def main(argv=None) -> int:
                       f"(libLLVM, swrast; a Pi's GPU driver loads neither), and keeps textures in the process's "
                       f"own memory: peak less that code is {peak - gl:.1f} MB")
             if args.no_gl_journeys:
-                run = journeys_without_gl(Path(tmp) / "state-no-gl", max(10, args.no_gl_journeys))
-                print(f"the same journeys with GL stubbed out ({max(10, args.no_gl_journeys)}, nothing drawn): "
+                count = max(10, args.no_gl_journeys)
+                run = journeys_without_gl(Path(tmp) / "state-no-gl", count)
+                print(f"the same journeys with GL stubbed out ({count}, nothing drawn): "
                       f"peak RSS {run['peak']:.1f} MB; less the software GL code SDL2 still loads "
                       f"({run['gl_code']:.1f} MB): {run['peak'] - run['gl_code']:.1f} MB for Python, Kivy, SDL2 "
                       f"and the kiosk, to which a Pi adds its GPU driver's own share")
