@@ -114,7 +114,7 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
     y += number.height + int(round(30 * k))
     if ticket.priority:
         mark = _kept_strip(text.PRIORITY, int(round(28 * k)), "Bold", inner, 1, fill=255, spacing=1.2)
-        box = ImageOps.invert(mark).getbbox() or (0, 0, mark.width, mark.height)
+        box = mark.getbbox() or (0, 0, mark.width, mark.height)  # white ink on black
         pad = int(round(15 * k))
         w = box[2] - box[0] + 2 * pad
         draw.rectangle((centre - w // 2, y, centre + w // 2, y + mark.height), fill=0)

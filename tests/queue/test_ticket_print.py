@@ -61,6 +61,9 @@ def test_image_is_pure_black_and_white_and_encoding_is_exact(queue, config):
         box = ImageOps.invert(band).getbbox()
         if bottom - top >= 20 and ImageStat.Stat(band.crop(box)).mean[0] < 128:  # a filled box
             marks.append(ocr(ImageOps.invert(band.crop(box))))
+            # a box around the words, centred, not a bar across the paper
+            assert box[2] - box[0] < decoded.width // 2
+            assert abs((box[0] + box[2]) - decoded.width) <= 4
     assert any("بت ویژه" in m for m in marks), marks  # (tesseract often reads نوبت as توبت)
 
 
