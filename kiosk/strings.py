@@ -35,8 +35,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "total_fee": ("هزینه کل: {amount}", "Total fee: {amount}"),
     "wait_short": ("انتظار حدود {minutes} دقیقه", "About {minutes} min wait"),
     "wait_none": ("بدون انتظار", "No wait"),
+    "wait_under_minute": ("انتظار کمتر از یک دقیقه", "Under a minute's wait"),
     "unavailable": ("فعلاً ارائه نمی‌شود: {reason}", "Not available now: {reason}"),
     # -- service detail ------------------------------------------------------
+    "service_detail": ("جزئیات خدمت", "Service details"),
     "government_fee": ("هزینه دولتی", "Government fee"),
     "office_fee": ("کارمزد دفتر", "Office fee"),
     "total": ("جمع کل", "Total"),

@@ -37,6 +37,8 @@ FONT = str(font_path("Regular"))
 FONT_BOLD = str(font_path("Bold"))
 
 BASE_FONT = 30
+#: A button's words shrink to fit, to this share of their size at most.
+MIN_FIT = 0.6
 
 
 def font_size(scale: float, step: float = 1.0) -> float:
@@ -64,6 +66,7 @@ class Text(Label):
     def __init__(self, text="", *, rtl=True, size=BASE_FONT, bold=False, color=TEXT, align=None,
                  fit=False, name="", **kw):
         kw.setdefault("valign", "middle")
+        kw.setdefault("shorten_from", "right")  # a shortened line keeps its beginning
         super().__init__(text=text, font_name=FONT_BOLD if bold else FONT, font_size=size, color=color,
                          halign=align or ("right" if rtl else "left"), **kw)
         self.name = name
@@ -96,9 +99,21 @@ class Btn(Button):
             self.height = min_height
         if self.size_hint_x is None and self.width < MIN_TARGET:
             self.width = MIN_TARGET
-        self.bind(size=lambda w, s: setattr(w, "text_size", (max(1, s[0] - 24), None)))
+        self._type_size = size
+        self.fbind("size", self._wrap)
+        self.fbind("texture_size", self._fit)
         if on_press is not None:
             self.bind(on_release=lambda *_: on_press())
+
+    def _wrap(self, *_):
+        self.text_size = (max(1, self.width - 24), None)
+        self.font_size = self._type_size  # the new size may hold the full size again
+
+    def _fit(self, *_):
+        """Step the type down until the words fit inside the button (large text, long names)."""
+        tw, th = self.texture_size
+        if (th > self.height - 8 or tw > self.width - 8) and self.font_size > self._type_size * MIN_FIT:
+            self.font_size = max(self._type_size * MIN_FIT, round(self.font_size * 0.9))
 
 
 class Row(BoxLayout):

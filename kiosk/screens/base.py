@@ -53,6 +53,12 @@ class KioskScreen(Screen):
     def num(self, value) -> str:
         return number(value, self.lang)
 
+    def wait_phrase(self, people_ahead: int, minutes: int, *, short: bool = False) -> str:
+        """The wait in words: none, under a minute, or about so many minutes."""
+        if minutes <= 0:
+            return self.t("wait_none") if people_ahead == 0 else self.t("wait_under_minute")
+        return self.t("wait_short" if short else "estimated_wait", minutes=minutes)
+
     def fs(self, step: float = 1.0) -> float:
         return font_size(self.kiosk.scale, step)
 

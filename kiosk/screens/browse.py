@@ -33,9 +33,7 @@ class BrowseScreen(KioskScreen):
         estimate = self.model.estimate(service.code)
         if estimate is None or estimate.minutes < 0:
             return ""
-        if estimate.people_ahead == 0 and estimate.minutes <= 1:
-            return self.t("wait_none")
-        return self.t("wait_short", minutes=estimate.minutes)
+        return self.wait_phrase(estimate.people_ahead, estimate.minutes, short=True)
 
     def service_tile(self, service, height):
         fee = self.t("total_fee", amount=money(service.total_fee, self.model.currency(), self.lang))

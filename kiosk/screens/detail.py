@@ -8,13 +8,13 @@ from .browse import money, service_title
 
 
 class DetailScreen(KioskScreen):
+    """The service's whole name heads the body, wrapped, never cut short."""
+
+    title_key = "service_detail"
+
     def service(self):
         board = self.model.board
         return board.service(self.params.get("code", "")) if board else None
-
-    def title(self):
-        s = self.service()
-        return service_title(s, self.lang) if s else ""
 
     def body(self):
         s = self.service()
@@ -39,15 +39,15 @@ class DetailScreen(KioskScreen):
         docs.add_widget(Column())
         info = self.row([fees, docs]) if self.landscape else Column([fees, docs])
 
-        widgets = [info]
+        widgets = [self.text(service_title(s, self.lang), 1.1, bold=True, name="service-name", fit=True), info]
         if s.unavailable:
             widgets.append(self.text(self.t("unavailable", reason=s.unavailable), 1.1, bold=True, color=WARN,
                                      name="unavailable", size_hint_y=None, height=MIN_TARGET))
             return Column(widgets)
         estimate = self.model.estimate(s.code)
         if estimate is not None and estimate.minutes >= 0:
-            wait = self.t("people_ahead", n=estimate.people_ahead) + "   —   " + (
-                self.t("estimated_wait", minutes=estimate.minutes) if estimate.minutes > 0 else self.t("wait_none"))
+            wait = self.t("people_ahead", n=estimate.people_ahead) + "   —   " + self.wait_phrase(
+                estimate.people_ahead, estimate.minutes)
             widgets.append(self.text(wait, 1.05, bold=True, name="wait", size_hint_y=None, height=self.fs() * 2))
         buttons = [Btn(self.t("take_ticket"), kind="primary", size=self.fs(1.5), name="take-ticket",
                        on_press=lambda: self.kiosk.take_ticket(s.code, priority=False))]

@@ -23,7 +23,7 @@ class TicketScreen(KioskScreen):
         ]
         if ticket.wait_minutes >= 0:
             widgets.append(self.text(self.t("people_ahead", n=ticket.people_ahead) + "   —   "
-                                     + self.t("estimated_wait", minutes=ticket.wait_minutes), 1.0, align="center",
+                                     + self.wait_phrase(ticket.people_ahead, ticket.wait_minutes), 1.0, align="center",
                                      size_hint_y=None, height=self.fs() * 2))
         if state == "printing":
             status, color = self.t("printing"), (1, 1, 1, 1)

@@ -25,8 +25,8 @@ def test_ticket_in_three_touches_is_stored_and_printed(make_kiosk, open_store, t
     seen(d.screenshot(tmp_path / "browse.png"), "خدمت مورد نظر را انتخاب کنید", "کارت هوشمند ملی", "هزینه کل")
     d.tap(f"service:{FIRST}")
     assert d.kiosk.current == "detail"
-    seen(d.screenshot(tmp_path / "detail.png"), "هزینه دولتی", "کارمزد دفتر", "جمع کل", "مدارک لازم",
-         "اصل شناسنامه", "دریافت نوبت", "نفر جلوتر از شما")
+    seen(d.screenshot(tmp_path / "detail.png"), "جزئیات خدمت", "ثبت‌نام و صدور اولیه کارت هوشمند ملی", "هزینه دولتی",
+         "کارمزد دفتر", "جمع کل", "مدارک لازم", "اصل شناسنامه", "دریافت نوبت", "نفر جلوتر از شما")
     d.tap("take-ticket")
     assert d.touches == 3
     assert d.kiosk.current == "ticket"
@@ -168,6 +168,26 @@ def test_every_touch_target_is_at_least_12mm(make_kiosk, open_store):
                 assert min(w.width, w.height) >= MIN_TARGET - 2, (d.kiosk.current, w.name, w.size)
                 checked += 1
     assert checked > 40
+
+
+def test_at_the_largest_text_size_no_button_spills_its_words(make_kiosk, open_store):
+    d = make_kiosk(open_store)
+    d.tap("start")
+    d.tap("text-size")
+    d.tap("text-size")
+    assert d.kiosk.scale == 1.5
+    checked = shrunk = 0
+    for step in (None, f"service:{FIRST}", "back", "search"):
+        if step:
+            d.tap(step)
+        pump()
+        for w in walk(d.kiosk.screen):
+            if isinstance(w, Btn) and w.width > 0 and w.text:
+                tw, th = w.texture_size
+                assert th <= w.height - 8 and tw <= w.width - 8, (d.kiosk.current, w.name, w.text, w.size, tw, th)
+                checked += 1
+                shrunk += w.font_size < w._type_size
+    assert checked > 20 and shrunk >= 1  # e.g. a long group name at 1.5x
 
 
 def test_another_process_marking_a_service_unavailable_updates_the_screen(make_kiosk, open_store, config):
