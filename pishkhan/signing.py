@@ -18,12 +18,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from .exc import KeyFileError, SignatureInvalid
+
+# cryptography is imported where it is used: about 8 MB resident, which the
+# kiosk and the display need only when a board is installed.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ENVELOPE = "pishkhan.signed/1"
 
@@ -35,6 +37,8 @@ def canonical(payload) -> bytes:
 
 
 def _raw(public: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -54,11 +58,16 @@ class PublicKey:
         return fingerprint(self.key)
 
     def pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
         return self.key.public_bytes(serialization.Encoding.PEM,
                                      serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
     @classmethod
     def from_pem(cls, text: str | bytes, *, source: str = "key") -> "PublicKey":
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         try:
             key = serialization.load_pem_public_key(text.encode() if isinstance(text, str) else text)
         except ValueError as e:
@@ -84,6 +93,8 @@ class SigningKey:
 
     @classmethod
     def generate(cls) -> "SigningKey":
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         return cls(Ed25519PrivateKey.generate())
 
     @property
@@ -92,6 +103,9 @@ class SigningKey:
 
     @classmethod
     def load(cls, path) -> "SigningKey":
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         path = Path(path)
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -105,6 +119,8 @@ class SigningKey:
 
     def save(self, directory, name: str = "issuer") -> tuple[Path, Path]:
         """Write ``NAME.key`` (mode 0600) and ``NAME.pub`` into *directory*."""
+        from cryptography.hazmat.primitives import serialization
+
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         private = directory / f"{name}.key"
@@ -144,6 +160,8 @@ def verify(envelope, trusted) -> tuple[dict, PublicKey]:
     them). Returns ``(payload, key)``. Raises :exc:`SignatureInvalid` naming
     what is wrong: not an envelope, unknown key, or a bad signature.
     """
+    from cryptography.exceptions import InvalidSignature
+
     if not isinstance(trusted, dict):
         trusted = {k.fingerprint: k for k in trusted}
     if not isinstance(envelope, dict) or envelope.get("format") != ENVELOPE:

@@ -238,3 +238,28 @@ def test_ticket_keeps_only_the_lines_that_repeat(queue, config):
     info = ticket_image._kept_strip.cache_info()
     assert info.currsize == kept, "a line that changes per ticket is being kept"
     assert info.hits >= 29 * kept  # the repeating lines are drawn once
+
+
+def test_issuing_and_printing_never_load_cryptography(queue, tmp_path):
+    """Signatures are checked when a board is installed, not when it is used: the
+    kiosk's everyday life must not carry cryptography's 8 MB."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from pishkhan.config import parse_config
+from pishkhan.issuing import issue_and_print
+from pishkhan.printer import FakePrinter
+from pishkhan.queue import Queue
+from pishkhan.store import Store
+cfg = parse_config({{"device": {{"state_dir": {str(tmp_path / "state")!r}}}, "hours": {{"always_open": True}}}})
+with Store(cfg.store_path) as store:
+    queue = Queue(store, cfg)
+    result = issue_and_print(queue, FakePrinter(), {LANE_A!r}, config=cfg)
+    assert result.ticket.label == "A001", result
+print("loaded" if "cryptography" in sys.modules else "not loaded")
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "not loaded"
