@@ -8,7 +8,8 @@ journeys under 5 % above that after 10 (no leak); peak under 150 MB.
 Runs under Xvfb when there is no display. Each journey is real touches:
 attract → a service on the first category page → "take a ticket", the
 ticket committed to a real store and printed to a printer that discards
-the bytes (a recording fake would itself grow).
+the bytes (a recording fake would itself grow). The journeys run in a new
+process, as a kiosk would: the parent prepares the store.
 """
 
 from __future__ import annotations
@@ -54,18 +55,28 @@ def peak_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def bench_config(state_dir):
+    """The kiosk's configuration for the benchmark: always open, its store in *state_dir*."""
+    from pishkhan.config import parse_config
+
+    return parse_config({"device": {"state_dir": str(state_dir)}, "hours": {"always_open": True}})
+
+
 def prepare_state(state_dir: Path):
-    """A store with the sample board installed and every counter open; returns the config."""
+    """A store with the sample board installed and every counter open.
+
+    Done in the parent: signing loads cryptography, which a kiosk that only
+    reads its installed board never does, so it must not count in the kiosk.
+    """
     from importlib import resources
 
     from pishkhan.board_store import install_board
-    from pishkhan.config import parse_config
     from pishkhan.queue import Queue
     from pishkhan.signing import SigningKey
     from pishkhan.store import Store
     from pishkhan.trust import trust_key
 
-    cfg = parse_config({"device": {"state_dir": str(state_dir)}, "hours": {"always_open": True}})
+    cfg = bench_config(state_dir)
     doc = json.loads(resources.files("pishkhan.data").joinpath("sample_board.json").read_text(encoding="utf-8"))
     key = SigningKey.generate()
     with Store(cfg.store_path) as store:
@@ -74,7 +85,6 @@ def prepare_state(state_dir: Path):
         queue = Queue(store, cfg)
         for counter in cfg.counters:
             queue.open_counter(counter.number, actor="bench")
-    return cfg
 
 
 def child_first_frame(state_dir: str):
@@ -87,9 +97,8 @@ def child_first_frame(state_dir: str):
     from kivy.core.window import Window
 
     from kiosk.app import Kiosk, open_model
-    from pishkhan.config import parse_config
 
-    cfg = parse_config({"device": {"state_dir": state_dir}, "hours": {"always_open": True}})
+    cfg = bench_config(state_dir)
     EventLoop.ensure_window()
     kiosk = Kiosk(open_model(cfg, printer=None), config=cfg)
     Window.add_widget(kiosk)
@@ -102,13 +111,26 @@ def child_first_frame(state_dir: str):
 
 
 def child(args: list[str], failure: str, *, timeout: float, **env) -> dict:
-    """Run this benchmark with *args* in a new process; the JSON line it printed last."""
-    out = subprocess.run([sys.executable, "-m", "bench.kiosk", *args], cwd=ROOT, env={**os.environ, **env},
-                         capture_output=True, text=True, timeout=timeout)
-    line = [l for l in out.stdout.splitlines() if l.startswith("{")]
-    if not line:
-        raise SystemExit(f"{failure}:\n{out.stderr[-2000:]}")
-    return json.loads(line[-1])
+    """Run this benchmark with *args* in a new process, passing its progress
+    lines through; returns the JSON line it printed last."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.kiosk", *args], cwd=ROOT, env={**os.environ, **env},
+                                stdout=subprocess.PIPE, stderr=err, text=True)
+        result = None
+        deadline = time.monotonic() + timeout
+        for line in proc.stdout:
+            if line.startswith("{"):
+                result = json.loads(line)
+            else:
+                print(line, end="", flush=True)
+            if time.monotonic() > deadline:
+                proc.kill()
+                break
+        proc.wait()
+        if result is None:
+            err.seek(0)
+            raise SystemExit(f"{failure}:\n{err.read()[-2000:]}")
+    return result
 
 
 def cold_starts(state_dir: Path, count: int) -> list[float]:
@@ -120,7 +142,8 @@ def cold_starts(state_dir: Path, count: int) -> list[float]:
     return times
 
 
-def journeys(cfg, count: int):
+def journeys(state_dir: str, count: int) -> dict:
+    """*count* customer journeys on a new kiosk; its memory along the way."""
     from kiosk import prepare_kivy
 
     prepare_kivy(size=(1280, 800))
@@ -141,6 +164,7 @@ def journeys(cfg, count: int):
         def write(self, data):
             self.count += 1
 
+    cfg = bench_config(state_dir)
     EventLoop.ensure_window()
     pump()
     baseline = rss_mb()
@@ -170,18 +194,15 @@ def journeys(cfg, count: int):
     elapsed = time.perf_counter() - started
     issued = model.store.query_one("SELECT COUNT(*) FROM tickets")[0]
     kiosk.close()
-    return baseline, marks, elapsed, issued, printer.count, driver.touches
+    return {"baseline": baseline, "marks": marks, "elapsed": elapsed, "issued": issued, "printed": printer.count,
+            "touches": driver.touches, "peak": peak_mb(), "gl_code": software_gl_mb(),
+            "cryptography": "cryptography" in sys.modules}
 
 
-def journeys_without_gl(state_dir: Path, count: int) -> dict:
-    """Peak memory of the same journeys with Kivy's GL calls stubbed out (``KIVY_GL_BACKEND=mock``).
-
-    Nothing is drawn, so neither textures nor a GL driver's working memory
-    count: what is left is Python, Kivy, SDL2 and the kiosk, the part a Pi
-    runs the same way (its GPU keeps textures outside the process).
-    """
-    return child(["--child-no-gl", str(state_dir), "--journeys", str(count)],
-                 "the kiosk did not run with GL stubbed out", timeout=3600, KIVY_GL_BACKEND="mock")
+def run_journeys(state_dir: Path, count: int, **env) -> dict:
+    """:func:`journeys` in a new process that has prepared nothing itself."""
+    return child(["--child-journeys", str(state_dir), "--journeys", str(count)],
+                 "the customer journeys did not finish", timeout=7200, **env)
 
 
 def main(argv=None) -> int:
@@ -191,14 +212,13 @@ def main(argv=None) -> int:
     p.add_argument("--no-gl-journeys", type=int, default=200,
                    help="journeys of the second run, with GL stubbed out (0: skip it)")
     p.add_argument("--child-first-frame", metavar="STATE_DIR", help=argparse.SUPPRESS)
-    p.add_argument("--child-no-gl", metavar="STATE_DIR", help=argparse.SUPPRESS)
+    p.add_argument("--child-journeys", metavar="STATE_DIR", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child_first_frame:
         child_first_frame(args.child_first_frame)
         return 0
-    if args.child_no_gl:
-        journeys(prepare_state(Path(args.child_no_gl)), args.journeys)
-        print(json.dumps({"peak": peak_mb(), "gl_code": software_gl_mb()}), flush=True)
+    if args.child_journeys:
+        print(json.dumps(journeys(args.child_journeys, args.journeys)), flush=True)
         return 0
     if args.journeys < 10:
         p.error("--journeys must be at least 10")
@@ -207,30 +227,35 @@ def main(argv=None) -> int:
     with VirtualDisplay((1280, 800)):
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["KIVY_HOME"] = str(Path(tmp) / "kivy")
-            cfg = prepare_state(Path(tmp) / "state")
-            starts = cold_starts(Path(tmp) / "state", args.starts)
+            state = Path(tmp) / "state"
+            prepare_state(state)
+            starts = cold_starts(state, args.starts)
             print(f"cold start to first frame: best {min(starts):.2f} s, "
                   f"mean {sum(starts) / len(starts):.2f} s over {len(starts)} starts")
-            baseline, marks, elapsed, issued, printed, touches = journeys(cfg, args.journeys)
+            run = run_journeys(state, args.journeys)
+            marks = {int(n): mb for n, mb in run["marks"].items()}
             after10, after_n = marks[10], marks[args.journeys]
             growth = (after_n - after10) / after10 * 100
-            print(f"{args.journeys} customer journeys ({touches} touches) in {elapsed:.1f} s "
-                  f"({elapsed / args.journeys * 1000:.0f} ms each); {issued} tickets stored, {printed} printed")
+            print(f"{args.journeys} customer journeys ({run['touches']} touches) in {run['elapsed']:.1f} s "
+                  f"({run['elapsed'] / args.journeys * 1000:.0f} ms each); {run['issued']} tickets stored, "
+                  f"{run['printed']} printed")
             print(f"RSS after 10 journeys: {after10:.1f} MB; after {args.journeys}: {after_n:.1f} MB "
                   f"({growth:+.1f} %, target < 5 %; on the attract screen)")
-            peak = peak_mb()
+            peak, baseline, gl = run["peak"], run["baseline"], run["gl_code"]
             print(f"peak RSS: {peak:.1f} MB (target < 150 MB); of which an empty Kivy window takes "
-                  f"{baseline:.1f} MB here (Python, Kivy, SDL2 and the GL driver), the kiosk {peak - baseline:.1f} MB")
-            gl = software_gl_mb()
+                  f"{baseline:.1f} MB here (Python, Kivy, SDL2 and the GL driver), the kiosk {peak - baseline:.1f} MB"
+                  + ("; cryptography was loaded" if run["cryptography"] else ""))
             if gl:
                 print(f"this machine draws with a software GL driver whose code alone is {gl:.1f} MB resident "
                       f"(libLLVM, swrast; a Pi's GPU driver loads neither), and keeps textures in the process's "
                       f"own memory: peak less that code is {peak - gl:.1f} MB")
             if args.no_gl_journeys:
                 count = max(10, args.no_gl_journeys)
-                run = journeys_without_gl(Path(tmp) / "state-no-gl", count)
-                print(f"the same journeys with GL stubbed out ({count}, nothing drawn): "
-                      f"peak RSS {run['peak']:.1f} MB; less the software GL code SDL2 still loads "
+                state = Path(tmp) / "state-no-gl"
+                prepare_state(state)
+                print(f"the same journeys with GL stubbed out ({count}, nothing drawn):", flush=True)
+                run = run_journeys(state, count, KIVY_GL_BACKEND="mock")
+                print(f"peak RSS {run['peak']:.1f} MB; less the software GL code SDL2 still loads "
                       f"({run['gl_code']:.1f} MB): {run['peak'] - run['gl_code']:.1f} MB for Python, Kivy, SDL2 "
                       f"and the kiosk, to which a Pi adds its GPU driver's own share")
     return 0
