@@ -13,6 +13,7 @@ from kivy.graphics import Color, Rectangle
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from pishkhan.fonts import font_path
@@ -134,6 +135,17 @@ class Column(BoxLayout):
             self.add_widget(w)
 
 
+class Scrolling(ScrollView):
+    """A column of *widgets* that scrolls up and down when it is taller than its room."""
+
+    def __init__(self, widgets=(), *, padding=0, spacing=SPACING, **kw):
+        super().__init__(do_scroll_x=False, bar_width=10, bar_color=(1, 1, 1, 0.8), bar_inactive_color=(1, 1, 1, 0.5),
+                         scroll_type=["bars", "content"], **kw)
+        self.column = Column(widgets, padding=padding, spacing=spacing, size_hint_y=None)
+        self.column.bind(minimum_height=self.column.setter("height"))
+        self.add_widget(self.column)
+
+
 def pages(items: list, per_page: int) -> int:
     """How many pages *items* fill at *per_page* a page (at least one)."""
     per_page = max(1, per_page)
@@ -194,3 +206,24 @@ class Tile(BoxLayout):
                 self.on_press()
             return True
         return super().on_touch_up(touch)
+
+
+def overflows(root: Widget) -> list[str]:
+    """Where content does not fit its box under *root*: a column or row whose
+    fixed-size children need more room than it has (Kivy then draws them over
+    their neighbours), or a label whose lines are taller or wider than it."""
+    out = []
+    for w in walk(root):
+        if w.width <= 1 or w.height <= 1:
+            continue
+        name = getattr(w, "name", "") or type(w).__name__
+        if isinstance(w, BoxLayout):
+            if w.orientation == "vertical" and w.minimum_height > w.height + 2:
+                out.append(f"{name}: needs {w.minimum_height:.0f} px of height, has {w.height:.0f}")
+            elif w.orientation == "horizontal" and w.minimum_width > w.width + 2:
+                out.append(f"{name}: needs {w.minimum_width:.0f} px of width, has {w.width:.0f}")
+        elif isinstance(w, Label) and w.text:
+            tw, th = w.texture_size
+            if th > w.height + 2 or tw > w.width + 2:
+                out.append(f"{name} {w.text[:30]!r}: text {tw:.0f}x{th:.0f} in {w.width:.0f}x{w.height:.0f}")
+    return out

@@ -9,7 +9,7 @@ from pishkhan import jalali
 from pishkhan.memory import release_free_memory
 from pishkhan.persian import format_money
 
-from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, paint
+from ..widgets import MIN_TARGET, PANEL, SPACING, WARN, Btn, Column, Text, font_size, paint
 from .base import KioskScreen
 
 SECONDS_PER_PAGE = 8
@@ -27,8 +27,8 @@ class AttractScreen(KioskScreen):
     def title(self):
         return self.kiosk.config.get("office.name") if self.rtl else "Government services office"
 
-    def board_pages(self) -> list[tuple[str, list]]:
-        """(category title, services) pages of the board, a few services each."""
+    def board_pages(self, per_page: int) -> list[tuple[str, list]]:
+        """(category title, services) pages of the board, *per_page* services each."""
         board = self.model.board
         out = []
         if board is None:
@@ -36,18 +36,21 @@ class AttractScreen(KioskScreen):
         for cat in board.categories:
             title = cat.title if self.rtl or not cat.title_en else cat.title_en
             services = list(cat.services)
-            for i in range(0, len(services), SERVICES_PER_PAGE):
-                out.append((title, services[i:i + SERVICES_PER_PAGE]))
+            for i in range(0, len(services), per_page):
+                out.append((title, services[i:i + per_page]))
         return out
 
-    def board_panel(self):
-        pages = self.board_pages()
+    def board_panel(self, height: float):
+        """One page of the board, with as many services as fit in *height*."""
+        heading, row = self.fs() * 1.8, self.fs() * 1.7
+        per_page = max(1, min(SERVICES_PER_PAGE, int((height - 24 - heading) // (row + 4))))
+        pages = self.board_pages(per_page)
         panel = paint(Column(padding=12, spacing=4), PANEL)
         if not pages:
             return panel
         title, services = pages[self.page % len(pages)]
         panel.add_widget(self.text(self.t("board_page", category=title), 1.05, bold=True, color=WARN,
-                                   name="board-page", size_hint_y=None, height=self.fs() * 1.8))
+                                   name="board-page", shorten=True, size_hint_y=None, height=heading))
         unit = self.model.currency()
         for s in services:
             name = s.title if self.rtl or not s.title_en else s.title_en
@@ -56,7 +59,7 @@ class AttractScreen(KioskScreen):
                 self.text(format_money(s.total_fee, unit=unit) if self.rtl
                           else f"{s.total_fee // (10 if unit == 'toman' else 1):,} {unit}", 0.9,
                           size_hint_x=0.38, align="left" if self.rtl else "right"),
-            ], size_hint_y=None, height=self.fs() * 1.7))
+            ], size_hint_y=None, height=row))
         panel.add_widget(Column())  # keeps the rows at the top
         return panel
 
@@ -67,17 +70,22 @@ class AttractScreen(KioskScreen):
         hours = self.t("hours_today", hours=m.describe_today())
         ok, reason, _ = m.status()
         state = (self.t("people_waiting", n=m.waiting()) if ok else self.t("not_accepting"))
-        top = self.row([self.text(date, 0.95), self.text(hours, 0.95), self.text(state, 0.95, bold=True,
-                                                                                  name="waiting")],
-                       size_hint_y=None, height=self.fs() * 2.2)
+        # The line over the board keeps one size, as the header does, so the board keeps its room.
+        info = font_size(min(self.kiosk.scale, 1.1), 0.95)
+        top = self.row([Text(date, rtl=self.rtl, size=info, shorten=True),
+                        Text(hours, rtl=self.rtl, size=info, shorten=True),
+                        Text(state, rtl=self.rtl, size=info, bold=True, name="waiting", shorten=True)],
+                       size_hint_y=None, height=info * 2)
         start = Btn(self.t("touch_to_start"), kind="primary", size=self.fs(1.9), name="start",
-                    on_press=self.kiosk.start, size_hint_y=None, height=max(2 * MIN_TARGET, self.fs(1.9) * 3.2))
-        widgets = [top, self.board_panel(), start]
+                    on_press=self.kiosk.start, size_hint_y=None, height=max(1.5 * MIN_TARGET, self.fs(1.9) * 2.2))
+        widgets = [top, start]
         notices = m.notice_texts()
         if notices:
             text = "   •   ".join(notices)
             widgets.append(self.text(self.t("notices") + ": " + text, 0.95, color=WARN, name="notices",
-                                     size_hint_y=None, height=self.fs() * 2.6, shorten=True))
+                                     size_hint_y=None, height=self.fs() * 2, shorten=True))
+        room = self.body_height() - sum(w.height for w in widgets) - SPACING * len(widgets)
+        widgets.insert(1, self.board_panel(room))
         return Column(widgets)
 
     def on_touch_down(self, touch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, paint
+from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, Scrolling, paint
 from .base import KioskScreen
 from .browse import money, service_title
 
@@ -21,7 +21,7 @@ class DetailScreen(KioskScreen):
         if s is None:  # the board changed under us
             return self.text(self.t("no_results"), 1.2, align="center")
         unit = self.model.currency()
-        line_h = self.fs() * 1.9
+        line_h = self.fs() * 1.6
         fees = paint(Column(padding=12, spacing=4), PANEL)
         for key, amount, bold in (("government_fee", s.government_fee, False), ("office_fee", s.office_fee, False),
                                   ("total", s.total_fee, True)):
@@ -29,14 +29,12 @@ class DetailScreen(KioskScreen):
                                       self.text(money(amount, unit, self.lang), bold=bold, name=f"fee:{key}",
                                                 align="left" if self.rtl else "right")],
                                      size_hint_y=None, height=line_h))
-        if s.notes and self.lang == "fa":
-            fees.add_widget(self.text(s.notes, 0.8, fit=True))
         fees.add_widget(Column())
-        docs = paint(Column(padding=12, spacing=4), PANEL)
-        docs.add_widget(self.text(self.t("documents"), bold=True, color=WARN, size_hint_y=None, height=line_h))
-        for d in s.documents or [self.t("no_documents")]:
-            docs.add_widget(self.text("• " + d, 0.9, fit=True))
-        docs.add_widget(Column())
+        lines = [self.text(self.t("documents"), bold=True, color=WARN, size_hint_y=None, height=line_h)]
+        lines += [self.text("• " + d, 0.9, fit=True) for d in s.documents or [self.t("no_documents")]]
+        if s.notes and self.lang == "fa":
+            lines.append(self.text(s.notes, 0.8, fit=True))
+        docs = paint(Scrolling(lines, padding=12, spacing=4), PANEL)  # a long list at large text scrolls
         info = self.row([fees, docs]) if self.landscape else Column([fees, docs])
 
         widgets = [self.text(service_title(s, self.lang), 1.1, bold=True, name="service-name", fit=True), info]
@@ -48,11 +46,11 @@ class DetailScreen(KioskScreen):
         if estimate is not None and estimate.minutes >= 0:
             wait = self.t("people_ahead", n=estimate.people_ahead) + "   —   " + self.wait_phrase(
                 estimate.people_ahead, estimate.minutes)
-            widgets.append(self.text(wait, 1.05, bold=True, name="wait", size_hint_y=None, height=self.fs() * 2))
+            widgets.append(self.text(wait, 1.05, bold=True, name="wait", fit=True))
         buttons = [Btn(self.t("take_ticket"), kind="primary", size=self.fs(1.5), name="take-ticket",
                        on_press=lambda: self.kiosk.take_ticket(s.code, priority=False))]
         if self.kiosk.config.get("office.allow_priority"):
             buttons.append(Btn(self.t("priority_ticket"), size=self.fs(0.95), name="priority-ticket",
                                on_press=lambda: self.kiosk.take_ticket(s.code, priority=True), size_hint_x=0.6))
-        widgets.append(self.row(buttons, size_hint_y=None, height=max(MIN_TARGET * 1.3, self.fs(1.5) * 3)))
+        widgets.append(self.row(buttons, size_hint_y=None, height=max(MIN_TARGET * 1.3, self.fs(1.5) * 2)))
         return Column(widgets)

@@ -3,8 +3,11 @@ fails, the number stays with "please note your number"."""
 
 from __future__ import annotations
 
-from ..widgets import MIN_TARGET, WARN, Btn, Column
+from ..widgets import MIN_TARGET, WARN, Btn, Column, font_size
 from .base import KioskScreen
+
+#: The ticket number's type size, in steps of the base size (not scaled: it is huge already).
+NUMBER_STEP = 6.5
 
 
 class TicketScreen(KioskScreen):
@@ -16,15 +19,11 @@ class TicketScreen(KioskScreen):
         ticket = self.params["ticket"]
         state = self.params.get("print_state", "printing")
         label = ticket.display_label if self.rtl else ticket.label
-        widgets = [
-            self.text(label, 6.5, bold=True, align="center", name="ticket-number",
-                      size_hint_y=None, height=self.fs(6.5) * 1.35),
-            self.text(ticket.service_title, 1.1, align="center", size_hint_y=None, height=self.fs(1.1) * 2.2),
-        ]
+        widgets = [self.text(ticket.service_title, 1.1, align="center", fit=True)]
         if ticket.wait_minutes >= 0:
             widgets.append(self.text(self.t("people_ahead", n=ticket.people_ahead) + "   —   "
                                      + self.wait_phrase(ticket.people_ahead, ticket.wait_minutes), 1.0, align="center",
-                                     size_hint_y=None, height=self.fs() * 2))
+                                     fit=True))
         if state == "printing":
             status, color = self.t("printing"), (1, 1, 1, 1)
         elif state == "printed":
@@ -32,12 +31,14 @@ class TicketScreen(KioskScreen):
         else:
             status, color = self.t("print_failed"), WARN
         widgets.append(self.text(status, 1.5 if state == "failed" else 1.1, bold=True, align="center", color=color,
-                                 name="ticket-status", size_hint_y=None, height=self.fs(1.5) * 2))
+                                 name="ticket-status", fit=True))
         if state == "failed":
-            widgets.append(self.text(self.t("print_failed_why"), 0.9, align="center", size_hint_y=None,
-                                     height=self.fs() * 1.8))
-        widgets.append(Column())
+            widgets.append(self.text(self.t("print_failed_why"), 0.9, align="center", fit=True))
         widgets.append(self.row([Column(), Btn(self.t("done"), kind="ok", size=self.fs(1.2), name="done",
                                                on_press=self.kiosk.finish), Column()],
                                 size_hint_y=None, height=MIN_TARGET))
-        return Column(widgets)
+        # The number, very large, in whatever height the lines under it leave.
+        number = self.text(label, 1.0, bold=True, align="center", name="ticket-number")
+        number.font_size = font_size(1.0, NUMBER_STEP)
+        number.bind(height=lambda w, h: setattr(w, "font_size", min(font_size(1.0, NUMBER_STEP), int(h / 1.6))))
+        return Column([number] + widgets)

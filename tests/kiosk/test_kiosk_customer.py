@@ -6,7 +6,7 @@ import datetime as dt
 
 from kiosk_harness import pump, seen
 
-from kiosk.widgets import MIN_TARGET, Btn, Tile, walk
+from kiosk.widgets import MIN_TARGET, Btn, Tile, overflows, walk
 from pishkhan.board_store import install_board
 from pishkhan.config import parse_config
 from pishkhan.jalali import TEHRAN
@@ -188,6 +188,39 @@ def test_at_the_largest_text_size_no_button_spills_its_words(make_kiosk, open_st
                 checked += 1
                 shrunk += w.font_size < w._type_size
     assert checked > 20 and shrunk >= 1  # e.g. a long group name at 1.5x
+
+
+def test_nothing_overlaps_at_any_text_size_in_either_language(make_kiosk, open_store, config):
+    """Kivy draws fixed rows that do not fit over their neighbours: every screen
+    a customer passes must fit at every text size (checked on the laid-out widgets)."""
+    from pishkhan.notices import post_notice
+    from pishkhan.queue import Queue
+
+    post_notice(open_store, "برق ساختمان از ساعت ۱۲ تا ۱۳ قطع است", actor="test")
+    queue = Queue(open_store, config)
+    for _ in range(3):
+        queue.issue(FIRST)
+    d = make_kiosk(open_store, threaded_print=False)
+    found, seen_screens = [], set()
+
+    def check():
+        d.kiosk.screen.refresh()
+        pump(frames=4)
+        seen_screens.add(d.kiosk.current)
+        found.extend(f"{d.kiosk.lang} {d.kiosk.scale} {d.kiosk.current}: {o}" for o in overflows(d.kiosk.screen))
+
+    for lang in ("fa", "en"):
+        for scale in (1.0, 1.25, 1.5):
+            d.kiosk.finish()
+            d.kiosk.lang, d.kiosk.scale = lang, scale
+            check()
+            for step in ("start", f"service:{FIRST}", "back", "search", "home", "start", f"service:{FIRST}",
+                         "take-ticket"):
+                d.tap(step)
+                if step not in ("back", "home"):
+                    check()
+    assert seen_screens == {"attract", "browse", "detail", "search", "ticket"}
+    assert found == []
 
 
 def test_another_process_marking_a_service_unavailable_updates_the_screen(make_kiosk, open_store, config):
