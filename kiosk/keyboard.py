@@ -78,7 +78,7 @@ class PersianKeyboard(BoxLayout):
                     on_press=lambda: self.press(" "), size_hint_x=0.35)
         zwnj = Btn("نیم‌فاصله" if self.lang == "fa" else "ZWNJ", kind="panel", name="key:zwnj", size=self.font * 0.8,
                    on_press=lambda: self.press(ZWNJ), size_hint_x=0.15)
-        delete = Btn("⌫ " + t("delete", self.lang), kind="danger", name="key:delete", size=self.font,
+        delete = Btn(t("delete", self.lang), kind="danger", name="key:delete", size=self.font,
                      on_press=self.backspace, size_hint_x=0.2)
         self.add_widget(Row([delete, space, zwnj] + switch, rtl=self.lang == "fa", spacing=KEY_SPACING,
                             size_hint_y=None, height=self.key_height))

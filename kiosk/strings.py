@@ -54,7 +54,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_results": ("خدمتی پیدا نشد", "No service found"),
     "results": ("{n} نتیجه", "{n} results"),
     "space": ("فاصله", "space"),
-    "delete": ("پاک", "Del"),
+    "delete": ("حذف", "Delete"),
     "clear": ("پاک کردن همه", "Clear"),
     "digits_layout": ("۱۲۳", "123"),
     "letters_fa": ("الفبا", "فا"),

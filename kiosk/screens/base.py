@@ -94,7 +94,7 @@ class KioskScreen(Screen):
         k = self.kiosk
         widgets = []
         if self.navigation:
-            widgets.append(Btn(("→ " if self.rtl else "← ") + self.t("back"), on_press=k.back, name="back",
+            widgets.append(Btn(self.t("back"), on_press=k.back, name="back",
                                size=font_size(1), size_hint_x=None, width=190))
         # The header keeps one size so its buttons never move or overflow.
         head = min(k.scale, 1.1)

@@ -60,7 +60,7 @@ class BrowseScreen(KioskScreen):
         avail = self.body_height()
         # Search first, then the categories (a "more" button when they do not fit).
         cat_h = self.item_height(1.2)
-        search = self.button("⌕ " + self.t("search"), lambda: self.kiosk.show("search"), name="search",
+        search = self.button(self.t("search"), lambda: self.kiosk.show("search"), name="search",
                              kind="primary", size_hint_y=None, height=cat_h)
         cat_buttons = []
         for i, cat in enumerate(cats):

@@ -54,8 +54,8 @@ class PinScreen(KioskScreen):
         self.refresh()
 
     def body(self):
-        dots = self.text("●" * len(self.entered) or " ", 1.6, align="center", name="pin-dots",
-                         size_hint_y=None, height=self.fs(1.6) * 1.8)
+        dots = self.text(" ".join("•" * len(self.entered)) or " ", 2.2, align="center", name="pin-dots",
+                         size_hint_y=None, height=self.fs(2.2) * 1.5)
         message = self.text(self.params.get("message", ""), 1.0, align="center", color=WARN, name="message",
                             size_hint_y=None, height=self.fs() * 2)
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "OK"]

@@ -192,7 +192,12 @@ def test_at_the_largest_text_size_no_button_spills_its_words(make_kiosk, open_st
 
 def test_nothing_overlaps_at_any_text_size_in_either_language(make_kiosk, open_store, config):
     """Kivy draws fixed rows that do not fit over their neighbours: every screen
-    a customer passes must fit at every text size (checked on the laid-out widgets)."""
+    a customer passes must fit at every text size (checked on the laid-out widgets),
+    and every character shown must be in the font (Kivy drops missing ones silently)."""
+    from kivy.uix.label import Label
+
+    from pishkhan.exc import MissingGlyph
+    from pishkhan.typeset import check_glyphs
     from pishkhan.notices import post_notice
     from pishkhan.queue import Queue
 
@@ -208,6 +213,12 @@ def test_nothing_overlaps_at_any_text_size_in_either_language(make_kiosk, open_s
         pump(frames=4)
         seen_screens.add(d.kiosk.current)
         found.extend(f"{d.kiosk.lang} {d.kiosk.scale} {d.kiosk.current}: {o}" for o in overflows(d.kiosk.screen))
+        for w in walk(d.kiosk.screen):
+            if isinstance(w, Label) and w.text:
+                try:
+                    check_glyphs(w.text, "Bold" if w.bold or "Bold" in w.font_name else "Regular")
+                except MissingGlyph as e:
+                    found.append(f"{d.kiosk.current}: {e}")
 
     for lang in ("fa", "en"):
         for scale in (1.0, 1.25, 1.5):

@@ -15,6 +15,7 @@ from pishkhan.config import parse_config
 from pishkhan.notices import active_notices
 from pishkhan.queue import Queue
 from pishkhan.store import Store
+from pishkhan.typeset import check_glyphs
 
 
 def actions(store, prefix="staff."):
@@ -50,6 +51,14 @@ def test_five_wrong_pins_lock_staff_mode(make_kiosk, open_store, tmp_path):
     d = make_kiosk(open_store)
     open_pin_pad(d)
     seen(d.screenshot(tmp_path / "pin.png"), "رمز کارمند را وارد کنید")
+    d.tap("pin:1")
+    d.tap("pin:2")
+    dots = d.find("pin-dots").text
+    assert dots.count("•") == 2 and "1" not in dots and "۱" not in dots
+    check_glyphs(dots, "Regular")  # the staff member sees each digit land, never the digit
+    d.tap("pin:C")
+    d.tap("pin:C")
+    assert d.find("pin-dots").text.strip() == ""
     for attempt in range(1, 6):
         enter_pin(d, "0000")
         assert d.kiosk.current == "pin" and not d.kiosk.staff_mode
