@@ -142,12 +142,20 @@ class Kiosk(FloatLayout):
         self.home()
 
     def start(self):
-        """A customer touched the attract screen."""
+        """A customer touched the attract screen: the services, or first why no ticket can be had."""
         if self.model.out_of_service:
             self.show("out", push=False)
-        else:
+            return
+        ok, reason, _ = self.model.status()
+        if ok:
             self.show("browse", push=False)
-            self.history = [("attract", {})]
+        else:
+            self.show("closed", push=False, reason=reason, when=self.closed_when(reason))
+        self.history = [("attract", {})]
+
+    def closed_when(self, reason: str) -> str:
+        """When tickets are issued again, for a refusal that has an answer to that."""
+        return self.model.describe_next_open() if reason in ("closed", "cutoff") else ""
 
     def retry(self):
         self.model.reload()
@@ -168,9 +176,8 @@ class Kiosk(FloatLayout):
         try:
             ticket = self.model.issue(code, priority=priority)
         except OfficeClosed as e:
-            when = self.model.describe_next_open() if e.reason in ("closed", "cutoff") else ""
             self.model.status()  # records not_accepting with the reason
-            self.show("closed", reason=e.reason, when=when)
+            self.show("closed", reason=e.reason, when=self.closed_when(e.reason))
             return
         except QueueError as e:
             log.warning("ticket refused: %s", e)

@@ -22,6 +22,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "page_of": ("صفحه {n} از {total}", "Page {n} of {total}"),
     # -- attract -------------------------------------------------------------
     "touch_to_start": ("برای گرفتن نوبت لمس کنید", "Touch here to take a ticket"),
+    "touch_to_see": ("برای دیدن خدمات و تعرفه‌ها لمس کنید", "Touch here to see services and fees"),
     "hours_today": ("ساعات کاری امروز: {hours}", "Today's hours: {hours}"),
     "people_waiting": ("{n} نفر در انتظار", "{n} people waiting"),
     "not_accepting": ("نوبت‌دهی متوقف است", "Not issuing tickets now"),
@@ -74,6 +75,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "Tickets for today have ended: a new ticket would not be served before closing."),
     "closed_no_counter": ("هیچ باجه‌ای باز نیست.", "No counter is open."),
     "closed_unavailable": ("این خدمت فعلاً ارائه نمی‌شود.", "This service is not available now."),
+    "see_services": ("دیدن خدمات و تعرفه‌ها", "See services and fees"),
     "next_open": ("نوبت‌دهی دوباره: {when}", "Tickets again from: {when}"),
     "next_open_unknown": ("زمان بازگشایی اعلام نشده است.", "The next opening has not been announced."),
     # -- out of service ------------------------------------------------------

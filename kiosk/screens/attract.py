@@ -76,7 +76,7 @@ class AttractScreen(KioskScreen):
                         Text(hours, rtl=self.rtl, size=info, shorten=True),
                         Text(state, rtl=self.rtl, size=info, bold=True, name="waiting", shorten=True)],
                        size_hint_y=None, height=info * 2)
-        start = Btn(self.t("touch_to_start"), kind="primary", size=self.fs(1.9), name="start",
+        start = Btn(self.t("touch_to_start" if ok else "touch_to_see"), kind="primary", size=self.fs(1.9), name="start",
                     on_press=self.kiosk.start, size_hint_y=None, height=max(1.5 * MIN_TARGET, self.fs(1.9) * 2.2))
         widgets = [top, start]
         notices = m.notice_texts()

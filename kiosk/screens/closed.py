@@ -23,8 +23,10 @@ class ClosedScreen(KioskScreen):
         if reason in ("closed", "cutoff"):
             next_text = self.t("next_open", when=when) if when else self.t("next_open_unknown")
             widgets.append(self.text(next_text, 1.3, bold=True, align="center", name="next-open", fit=True))
-        widgets += [Column(), self.row([Column(), Btn(self.t("home"), kind="ok", size=self.fs(1.2), name="ok",
-                                                      on_press=self.kiosk.home), Column()],
+        widgets += [Column(), self.row([Btn(self.t("see_services"), size=self.fs(1.1), name="see-services",
+                                            on_press=lambda: self.kiosk.show("browse")),
+                                        Btn(self.t("home"), kind="ok", size=self.fs(1.2), name="ok",
+                                            on_press=self.kiosk.home)],
                                        size_hint_y=None, height=MIN_TARGET)]
         return Column(widgets)
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from kiosk_harness import pump, seen
 
-from kiosk.widgets import MIN_TARGET, Btn, Tile, overflows, walk
+from kiosk.widgets import MIN_TARGET, Btn, Tile, find, overflows, walk
 from pishkhan.board_store import install_board
 from pishkhan.config import parse_config
 from pishkhan.jalali import TEHRAN
@@ -81,11 +81,14 @@ def test_closed_screen_says_why_and_when(make_kiosk, tmp_path, issuer_key, sampl
     cfg, store = _closed_office(tmp_path, issuer_key, sample_doc)
     with store:
         d = make_kiosk(store, cfg=cfg)
-        d.tap("start")
-        d.tap(f"service:{FIRST}")
-        d.tap("take-ticket")
+        assert "خدمات و تعرفه‌ها" in d.find("start").text  # not "take a ticket"
+        d.tap("start")  # says why at once, not after a choice of service
         assert d.kiosk.current == "closed"
         seen(d.screenshot(tmp_path / "closed.png"), "دفتر اکنون بسته است", "دوباره", "شنبه", "۰۷:۳۰")
+        d.tap("see-services")  # the fees can still be read
+        d.tap(f"service:{FIRST}")
+        assert d.kiosk.current == "detail" and find(d.kiosk.screen, "take-ticket") is None
+        assert "دفتر اکنون بسته است" in d.find("not-accepting").text and "۰۷:۳۰" in d.find("not-accepting").text
         assert store.query("SELECT COUNT(*) FROM tickets")[0][0] == 0
         last = store.last_state("kiosk")
         assert (last["state"], last["reason"]) == ("not_accepting", "closed")
@@ -94,8 +97,6 @@ def test_closed_screen_says_why_and_when(make_kiosk, tmp_path, issuer_key, sampl
 def test_no_counter_open_is_refused(make_kiosk, board_store):
     d = make_kiosk(board_store)
     d.tap("start")
-    d.tap(f"service:{FIRST}")
-    d.tap("take-ticket")
     assert d.kiosk.current == "closed" and d.kiosk.screen.params["reason"] == "no_counter"
     assert board_store.last_state("kiosk")["reason"] == "no_counter"
 
