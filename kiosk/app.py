@@ -155,7 +155,7 @@ class Kiosk(FloatLayout):
 
     def closed_when(self, reason: str) -> str:
         """When tickets are issued again, for a refusal that has an answer to that."""
-        return self.model.describe_next_open() if reason in ("closed", "cutoff") else ""
+        return self.model.describe_next_open(self.lang) if reason in ("closed", "cutoff") else ""
 
     def retry(self):
         self.model.reload()

@@ -104,11 +104,11 @@ class KioskModel:
         except (PishkhanError, sqlite3.Error):
             return None
 
-    def describe_today(self) -> str:
-        return self.hours.describe_day(jalali.today(self.store.now() if self.store else None))
+    def describe_today(self, lang: str = "fa") -> str:
+        return self.hours.describe_day(jalali.today(self.store.now() if self.store else None), lang)
 
-    def describe_next_open(self) -> str:
-        return self.hours.describe_next_open(self.store.now() if self.store else jalali.now())
+    def describe_next_open(self, lang: str = "fa") -> str:
+        return self.hours.describe_next_open(self.store.now() if self.store else jalali.now(), lang)
 
     def currency(self) -> str:
         return self.config.get("office.currency_unit")

@@ -159,7 +159,7 @@ class StaffActions:
         from .strings import CLOSED_REASONS
 
         ok, reason, _ = self.model.status()
-        today = self.model.describe_today()
+        today = self.model.describe_today(lang)
         why = t(CLOSED_REASONS[reason], lang) if reason in CLOSED_REASONS else reason
         state = t("info_accepting", lang) if ok else f"{t('not_accepting', lang)}: {why}"
         unprinted = len(self.queue.unprinted()) if self.queue else 0

@@ -51,18 +51,22 @@ class Hours:
                     return start
         return None
 
-    def describe_day(self, day: dt.date) -> str:
-        """E.g. «۰۷:۳۰ تا ۱۴:۳۰», or «تعطیل» when closed all day."""
+    def describe_day(self, day: dt.date, lang: str = "fa") -> str:
+        """E.g. «۰۷:۳۰ تا ۱۴:۳۰», or «تعطیل» when closed all day; ``lang="en"``: 07:30-14:30, Closed."""
         periods = self.periods(day)
+        if lang == "en":
+            return ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in periods) or "Closed"
         if not periods:
             return "تعطیل"
         return "، ".join(f"{jalali.format_time(s)} تا {jalali.format_time(e)}" for s, e in periods)
 
-    def describe_next_open(self, at: dt.datetime) -> str:
-        """E.g. «شنبه ۷ آذر، ساعت ۰۷:۳۰» for the closed screen."""
+    def describe_next_open(self, at: dt.datetime, lang: str = "fa") -> str:
+        """E.g. «شنبه ۷ آذر، ساعت ۰۷:۳۰» for the closed screen; ``lang="en"``: Saturday 28 November, 07:30."""
         start = self.next_open(at)
         if start is None:
-            return "اعلام نشده"
+            return "not announced" if lang == "en" else "اعلام نشده"
+        if lang == "en":
+            return f"{start:%A %d %B, %H:%M}"
         day = start.date()
         j = jalali.to_jalali(day)
         return (f"{jalali.weekday_name(day)} {to_persian_digits(j.day)} {jalali.MONTHS[j.month - 1]}، "
@@ -76,8 +80,8 @@ class AlwaysOpen(Hours):
         start = dt.datetime.combine(day, dt.time(0, 0), TEHRAN)
         return [(start, start + dt.timedelta(days=1))]
 
-    def describe_day(self, day):
-        return "شبانه‌روزی"
+    def describe_day(self, day, lang="fa"):
+        return "open all day" if lang == "en" else "شبانه‌روزی"
 
 
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")

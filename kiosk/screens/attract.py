@@ -67,13 +67,13 @@ class AttractScreen(KioskScreen):
         m = self.model
         today = jalali.today(m.store.now()) if m.store else jalali.today()
         date = jalali.format_date(today) if self.rtl else today.strftime("%A %d %B %Y")
-        hours = self.t("hours_today", hours=m.describe_today())
+        hours = self.t("hours_today", hours=m.describe_today(self.lang))
         ok, reason, _ = m.status()
         state = (self.t("people_waiting", n=m.waiting()) if ok else self.t("not_accepting"))
         # The line over the board keeps one size, as the header does, so the board keeps its room.
         info = font_size(min(self.kiosk.scale, 1.1), 0.95)
         top = self.row([Text(date, rtl=self.rtl, size=info, shorten=True),
-                        Text(hours, rtl=self.rtl, size=info, shorten=True),
+                        Text(hours, rtl=self.rtl, size=info, name="hours", shorten=True),
                         Text(state, rtl=self.rtl, size=info, bold=True, name="waiting", shorten=True)],
                        size_hint_y=None, height=info * 2)
         start = Btn(self.t("touch_to_start" if ok else "touch_to_see"), kind="primary", size=self.fs(1.9), name="start",

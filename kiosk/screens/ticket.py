@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..widgets import MIN_TARGET, WARN, Btn, Column, font_size
 from .base import KioskScreen
+from .browse import service_title
 
 #: The ticket number's type size, in steps of the base size (not scaled: it is huge already).
 NUMBER_STEP = 6.5
@@ -19,7 +20,9 @@ class TicketScreen(KioskScreen):
         ticket = self.params["ticket"]
         state = self.params.get("print_state", "printing")
         label = ticket.display_label if self.rtl else ticket.label
-        widgets = [self.text(ticket.service_title, 1.1, align="center", fit=True)]
+        service = self.model.board.service(ticket.service_code) if self.model.board else None
+        title = service_title(service, self.lang) if service else ticket.service_title
+        widgets = [self.text(title, 1.1, align="center", fit=True, name="ticket-service")]
         if ticket.wait_minutes >= 0:
             widgets.append(self.text(self.t("people_ahead", n=ticket.people_ahead) + "   —   "
                                      + self.wait_phrase(ticket.people_ahead, ticket.wait_minutes), 1.0, align="center",

@@ -30,6 +30,10 @@ def test_weekly_hours_from_the_default_config():
     assert hours.describe_next_open(thursday) == "شنبه ۱۴ آذر، ساعت ۰۷:۳۰"
     assert hours.describe_day(dt.date(2026, 12, 4)) == "تعطیل"
     assert hours.describe_day(dt.date(2026, 12, 3)) == "۰۷:۳۰ تا ۱۲:۳۰"
+    # for the English screens: no Persian words or digits
+    assert hours.describe_next_open(thursday, "en") == "Saturday 05 December, 07:30"
+    assert hours.describe_day(dt.date(2026, 12, 4), "en") == "Closed"
+    assert hours.describe_day(dt.date(2026, 12, 3), "en") == "07:30-12:30"
 
 
 def test_always_open():

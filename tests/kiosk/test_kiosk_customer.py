@@ -144,6 +144,20 @@ def test_idle_timeout_returns_to_attract_for_the_next_customer(make_kiosk, open_
     assert (d.kiosk.lang, d.kiosk.scale) == ("fa", 1.0)  # the next customer starts in Persian
 
 
+def test_english_screens_carry_no_persian_of_the_kiosk_own(make_kiosk, open_store, config):
+    """Today's hours and the ticket's service are in English too (board documents
+    and notices are the office's own words, in Persian only)."""
+    import re
+
+    d = make_kiosk(open_store, threaded_print=False)
+    d.tap("language")
+    assert re.search("[\u0600-\u06FF]", d.find("hours").text) is None, d.find("hours").text
+    d.tap("start")
+    d.tap(f"service:{FIRST}")
+    d.tap("take-ticket")
+    assert d.find("ticket-service").text == "Smart national ID card: first issue"
+
+
 def test_language_toggle_mirrors_the_layout_and_text_size_grows(make_kiosk, open_store, tmp_path):
     d = make_kiosk(open_store)
     d.tap("start")
