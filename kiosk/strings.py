@@ -25,6 +25,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "touch_to_see": ("برای دیدن خدمات و تعرفه‌ها لمس کنید", "Touch here to see services and fees"),
     "hours_today": ("ساعات کاری امروز: {hours}", "Today's hours: {hours}"),
     "people_waiting": ("{n} نفر در انتظار", "{n} people waiting"),
+    "people_waiting:0": ("کسی در انتظار نیست", "Nobody waiting"),
+    "people_waiting:1": ("{n} نفر در انتظار", "1 person waiting"),
     "not_accepting": ("نوبت‌دهی متوقف است", "Not issuing tickets now"),
     "notices": ("اطلاعیه", "Notice"),
     "board_page": ("تعرفه خدمات: {category}", "Fees: {category}"),
@@ -46,6 +48,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "documents": ("مدارک لازم", "Documents to bring"),
     "no_documents": ("مدرک خاصی لازم نیست", "No documents needed"),
     "people_ahead": ("{n} نفر جلوتر از شما", "{n} people ahead of you"),
+    "people_ahead:0": ("کسی جلوتر از شما نیست", "Nobody ahead of you"),
+    "people_ahead:1": ("{n} نفر جلوتر از شما", "1 person ahead of you"),
     "estimated_wait": ("زمان انتظار حدود {minutes} دقیقه", "Estimated wait about {minutes} minutes"),
     "take_ticket": ("دریافت نوبت", "Take a ticket"),
     "priority_ticket": ("نوبت ویژه (سالمندان، معلولان، جانبازان)",
@@ -155,6 +159,9 @@ def t(key: str, lang: str = "fa", **values) -> str:
 
     In Persian, numbers among *values* are written with Persian digits.
     """
+    n = values.get("n")
+    if isinstance(n, int) and f"{key}:{n}" in STRINGS:  # a count with words of its own: none, one
+        key = f"{key}:{n}"
     fa, en = STRINGS[key]
     text = fa if lang == "fa" else en
     if values:

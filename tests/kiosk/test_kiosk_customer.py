@@ -26,7 +26,7 @@ def test_ticket_in_three_touches_is_stored_and_printed(make_kiosk, open_store, t
     d.tap(f"service:{FIRST}")
     assert d.kiosk.current == "detail"
     seen(d.screenshot(tmp_path / "detail.png"), "جزئیات خدمت", "ثبت‌نام و صدور اولیه کارت هوشمند ملی", "هزینه دولتی",
-         "کارمزد دفتر", "جمع کل", "مدارک لازم", "اصل شناسنامه", "دریافت نوبت", "نفر جلوتر از شما")
+         "کارمزد دفتر", "جمع کل", "مدارک لازم", "اصل شناسنامه", "دریافت نوبت", "کسی جلوتر از شما نیست")
     d.tap("take-ticket")
     assert d.touches == 3
     assert d.kiosk.current == "ticket"

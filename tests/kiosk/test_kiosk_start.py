@@ -36,3 +36,14 @@ def test_set_pin_from_the_cli(tmp_path, monkeypatch):
         guard = PinGuard(store, config=load_config())
         assert guard.attempt("1234").result == "wrong"
         assert guard.attempt("2468").result == "ok"
+
+
+def test_counts_have_words_for_none_and_one():
+    from kiosk.strings import t
+
+    assert t("people_ahead", "fa", n=0) == "کسی جلوتر از شما نیست"
+    assert t("people_ahead", "fa", n=1) == "۱ نفر جلوتر از شما"
+    assert t("people_ahead", "fa", n=12) == "۱۲ نفر جلوتر از شما"
+    assert t("people_ahead", "en", n=1) == "1 person ahead of you"
+    assert t("people_waiting", "en", n=0) == "Nobody waiting"
+    assert t("people_waiting", "en", n=3) == "3 people waiting"
