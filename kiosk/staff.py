@@ -146,13 +146,14 @@ class StaffActions:
 
     # -- device info -------------------------------------------------------------------
     def device_info(self, lang: str = "fa") -> list[tuple[str, str]]:
-        from .strings import t
+        from .strings import number, t
 
         cfg = self.model.config
         self._audit("device_info")
         board = self.model.board
         if board is not None:
-            board_text = t("info_board_value", lang, version=board.version_label, code=board.verification_code)
+            board_text = t("info_board_value", lang, version=number(board.version_label, lang),
+                           code=board.verification_code)
         else:
             board_text = t("info_no_board", lang)
         broker = self.store.get_setting("agent.broker_state") or t("unknown", lang)

@@ -93,6 +93,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pin_locked": ("ورود کارمند تا {minutes} دقیقه دیگر بسته است.", "Staff mode is locked for {minutes} more minutes."),
     "ok": ("تأیید", "OK"),
     "cancel": ("انصراف", "Cancel"),
+    "cancel_ticket": ("لغو نوبت", "Cancel ticket"),
     # -- staff: menu ---------------------------------------------------------
     "staff_title": ("حالت کارمند", "Staff mode"),
     "staff_counters": ("باز و بسته کردن باجه‌ها", "Open / close counters"),
@@ -121,6 +122,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "recall": ("فراخوانی دوباره", "Recall"),
     "transfer_to": ("انتقال به {lane}", "Transfer to {lane}"),
     "end_of_day": ("پایان روز کاری", "End of day"),
+    "end_of_day_confirm": ("بله، روز کاری تمام شود", "Yes, end the day"),
     "confirm_end_of_day": ("تأیید پایان روز: همه نوبت‌های منتظر لغو می‌شوند", "Confirm end of day: every waiting ticket is cancelled"),
     "waiting_tickets": ("نوبت‌های منتظر: {n}", "Waiting tickets: {n}"),
     "no_tickets": ("نوبتی در صف نیست.", "No tickets waiting."),

@@ -274,19 +274,23 @@ class StaffQueueScreen(StaffScreen):
                                lambda n=c.number: self.act(lambda: self.staff.recall(n)), name=f"recall:{c.number}",
                                step=0.85) for c in k.config.counters]
         out.append(self.row(recalls))
-        out.append(self.row([self.button(self.t("end_of_day"), self.end_of_day, kind="danger", name="end-of-day")]))
+        confirming = self.params.get("confirm_end")
+        out.append(self.row([self.button(self.t("end_of_day_confirm" if confirming else "end_of_day"), self.end_of_day,
+                                         kind="danger", name="end-of-day")]))
         tickets = self.staff.waiting_tickets()
         out.append(self.row([self.text(self.t("waiting_tickets", n=len(tickets)), bold=True)]))
         lanes = k.config.lanes
         for tk in tickets:
             label = tk.display_label if self.rtl else tk.label
-            widgets = [self.text(f"{label}  {tk.service_title}", 0.85, shorten=True, name=f"ticket:{tk.id}")]
+            # number and service apart: a line starting with the Latin letter would be laid out left to right
+            widgets = [self.text(label, 0.85, bold=True, size_hint_x=0.14),
+                       self.text(tk.service_title, 0.85, shorten=True, name=f"ticket:{tk.id}")]
             for lane in lanes:
                 if lane.code != tk.lane:
                     widgets.append(self.button(self.t("transfer_to", lane=lane.code),
                                                lambda i=tk.id, l=lane.code: self.act(lambda: self.staff.transfer(i, l)),
                                                name=f"transfer:{tk.id}:{lane.code}", step=0.75, size_hint_x=0.22))
-            widgets.append(self.button(self.t("cancel"), lambda i=tk.id: self.act(lambda: self.staff.cancel(i)),
+            widgets.append(self.button(self.t("cancel_ticket"), lambda i=tk.id: self.act(lambda: self.staff.cancel(i)),
                                        kind="danger", name=f"cancel:{tk.id}", step=0.8, size_hint_x=0.2))
             out.append(self.row(widgets))
         return out
@@ -302,7 +306,8 @@ class StaffUsbScreen(StaffScreen):
             installed = self.staff.import_board(path)
         except PishkhanError as e:
             kind = getattr(e, "kind", "invalid")
-            self.kiosk.update(message=self.t("usb_refused", reason=self.t(f"refused_{kind}")) + f"\n({e})")
+            # the details on a line of their own, which then reads left to right
+            self.kiosk.update(message=self.t("usb_refused", reason=self.t(f"refused_{kind}")) + f"\n{e}")
             return
         self.kiosk.update(message=done(installed))
 

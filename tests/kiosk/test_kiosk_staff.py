@@ -13,6 +13,7 @@ from kiosk.pin import FIRST_LOCK, PinGuard, check_pin, hash_pin, set_pin
 from pishkhan.board_store import current_board, unavailable_services
 from pishkhan.config import parse_config
 from pishkhan.notices import active_notices
+from pishkhan.persian import to_persian_digits
 from pishkhan.queue import Queue
 from pishkhan.store import Store
 from pishkhan.typeset import check_glyphs
@@ -191,7 +192,8 @@ def test_staff_counters_queue_reprint_info_and_timeout(make_kiosk, open_store, c
     d.tap("recall:1")
     assert q.ticket(called.id).recalls == 1
     d.tap("end-of-day")
-    assert q.waiting() > 0  # asks for confirmation first
+    assert q.waiting() > 0  # asks for confirmation first, on the button itself
+    assert d.find("end-of-day").text == "بله، روز کاری تمام شود"
     d.tap("end-of-day")
     assert q.waiting() == 0
     d.tap("back")
@@ -204,6 +206,7 @@ def test_staff_counters_queue_reprint_info_and_timeout(make_kiosk, open_store, c
     board = d.kiosk.model.board
     texts = " ".join(w.text for w in d.kiosk.screen.walk() if str(getattr(w, "name", "")).startswith("info:"))
     assert "dev-0001" in texts and board.verification_code in texts and "نامشخص" in texts
+    assert f"نسخه {to_persian_digits(board.version_label)}،" in texts  # Persian digits in Persian text
     seen(d.screenshot(tmp_path / "info.png"), "اطلاعات دستگاه", "شناسه دستگاه", "تابلو")
 
     now[0] += config.get("kiosk.staff_timeout") + 1
