@@ -52,6 +52,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "people_ahead:1": ("{n} نفر جلوتر از شما", "1 person ahead of you"),
     "estimated_wait": ("زمان انتظار حدود {minutes} دقیقه", "Estimated wait about {minutes} minutes"),
     "take_ticket": ("دریافت نوبت", "Take a ticket"),
+    "priority_mark": ("نوبت ویژه", "Priority ticket"),
     "priority_ticket": ("نوبت ویژه (سالمندان، معلولان، جانبازان)",
                         "Priority ticket (elderly, disabled, veterans)"),
     # -- search --------------------------------------------------------------

@@ -23,6 +23,9 @@ class TicketScreen(KioskScreen):
         service = self.model.board.service(ticket.service_code) if self.model.board else None
         title = service_title(service, self.lang) if service else ticket.service_title
         widgets = [self.text(title, 1.1, align="center", fit=True, name="ticket-service")]
+        if ticket.priority:
+            widgets.insert(0, self.text(self.t("priority_mark"), 1.2, bold=True, align="center", color=WARN,
+                                        name="priority-mark", fit=True))
         if ticket.wait_minutes >= 0:
             widgets.append(self.text(self.t("people_ahead", n=ticket.people_ahead) + "   —   "
                                      + self.wait_phrase(ticket.people_ahead, ticket.wait_minutes), 1.0, align="center",

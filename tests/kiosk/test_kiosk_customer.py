@@ -44,6 +44,20 @@ def test_ticket_in_three_touches_is_stored_and_printed(make_kiosk, open_store, t
     assert d.kiosk.current == "attract"
 
 
+def test_priority_ticket_says_so_on_screen_and_in_the_store(make_kiosk, open_store):
+    d = make_kiosk(open_store, threaded_print=False)
+    d.tap("start")
+    d.tap(f"service:{FIRST}")
+    d.tap("priority-ticket")
+    assert d.kiosk.current == "ticket" and d.find("priority-mark").text == "نوبت ویژه"
+    assert [r["priority"] for r in open_store.query("SELECT priority FROM tickets")] == [1]
+    d.tap("done")
+    d.tap("start")
+    d.tap(f"service:{FIRST}")
+    d.tap("take-ticket")
+    assert find(d.kiosk.screen, "priority-mark") is None
+
+
 def test_printer_failure_keeps_the_number_on_screen(make_kiosk, open_store, tmp_path):
     d = make_kiosk(open_store)
     d.printer.fail_with("paper_out")
