@@ -150,12 +150,8 @@ class Kiosk(FloatLayout):
         if ok:
             self.show("browse", push=False)
         else:
-            self.show("closed", push=False, reason=reason, when=self.closed_when(reason))
+            self.show("closed", push=False, reason=reason)
         self.history = [("attract", {})]
-
-    def closed_when(self, reason: str) -> str:
-        """When tickets are issued again, for a refusal that has an answer to that."""
-        return self.model.describe_next_open(self.lang) if reason in ("closed", "cutoff") else ""
 
     def retry(self):
         self.model.reload()
@@ -177,7 +173,7 @@ class Kiosk(FloatLayout):
             ticket = self.model.issue(code, priority=priority)
         except OfficeClosed as e:
             self.model.status()  # records not_accepting with the reason
-            self.show("closed", reason=e.reason, when=self.closed_when(e.reason))
+            self.show("closed", reason=e.reason)
             return
         except QueueError as e:
             log.warning("ticket refused: %s", e)

@@ -7,7 +7,7 @@ from kivy.core.window import Window
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from ..strings import number, t
+from ..strings import CLOSED_REASONS, number, t
 from ..widgets import BG, MIN_TARGET, SPACING, Btn, Column, Row, Text, font_size, paint
 
 PADDING = 10
@@ -58,6 +58,14 @@ class KioskScreen(Screen):
         if minutes <= 0:
             return self.t("wait_none") if people_ahead == 0 else self.t("wait_under_minute")
         return self.t("wait_short" if short else "estimated_wait", minutes=minutes)
+
+    def refusal(self, reason: str) -> tuple[str, str]:
+        """Why no ticket can be had, and when one can ("" where the answer is not the clock)."""
+        why = self.t(CLOSED_REASONS.get(reason, "closed_closed"))
+        if reason not in ("closed", "cutoff"):
+            return why, ""
+        when = self.model.describe_next_open(self.lang)
+        return why, self.t("next_open", when=when) if when else self.t("next_open_unknown")
 
     def fs(self, step: float = 1.0) -> float:
         return font_size(self.kiosk.scale, step)

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from ..strings import CLOSED_REASONS
 from ..widgets import MIN_TARGET, WARN, Btn, Column, Text
 from .base import KioskScreen
 
 
 class ClosedScreen(KioskScreen):
-    """Params: ``reason`` (closed, cutoff, no_counter, unavailable) and ``when`` (next opening text)."""
+    """Params: ``reason`` (closed, cutoff, no_counter, unavailable); when tickets start again comes from the hours."""
 
     title_key = "closed_title"
 
     def body(self):
-        reason = self.params.get("reason", "closed")
-        when = self.params.get("when", "")
+        why, when = self.refusal(self.params.get("reason", "closed"))
         widgets = [Column(),
                    self.text(self.t("closed_title"), 1.6, bold=True, align="center", color=WARN,
                              size_hint_y=None, height=self.fs(1.6) * 2.2),
-                   self.text(self.t(CLOSED_REASONS.get(reason, "closed_closed")), 1.2, align="center",
-                             name="closed-reason", fit=True)]
-        if reason in ("closed", "cutoff"):
-            next_text = self.t("next_open", when=when) if when else self.t("next_open_unknown")
-            widgets.append(self.text(next_text, 1.3, bold=True, align="center", name="next-open", fit=True))
+                   self.text(why, 1.2, align="center", name="closed-reason", fit=True)]
+        if when:
+            widgets.append(self.text(when, 1.3, bold=True, align="center", name="next-open", fit=True))
         widgets += [Column(), self.row([Btn(self.t("see_services"), size=self.fs(1.1), name="see-services",
                                             on_press=lambda: self.kiosk.show("browse")),
                                         Btn(self.t("home"), kind="ok", size=self.fs(1.2), name="ok",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..strings import CLOSED_REASONS
 from ..widgets import MIN_TARGET, PANEL, WARN, Btn, Column, Scrolling, paint
 from .base import KioskScreen
 from .browse import money, service_title
@@ -45,11 +44,8 @@ class DetailScreen(KioskScreen):
             return Column(widgets)
         ok, reason, _ = self.model.status()
         if not ok:  # say why here, instead of a ticket button that can only refuse
-            why = [self.t(CLOSED_REASONS.get(reason, "closed_closed"))]
-            if reason in ("closed", "cutoff"):
-                when = self.kiosk.closed_when(reason)
-                why.append(self.t("next_open", when=when) if when else self.t("next_open_unknown"))
-            widgets.append(self.text("  ".join(why), 1.05, bold=True, color=WARN, name="not-accepting", fit=True))
+            widgets.append(self.text("  ".join(filter(None, self.refusal(reason))), 1.05, bold=True, color=WARN,
+                                     name="not-accepting", fit=True))
             return Column(widgets)
         estimate = self.model.estimate(s.code)
         if estimate is not None and estimate.minutes >= 0:
