@@ -283,7 +283,7 @@ class StaffQueueScreen(StaffScreen):
         for tk in tickets:
             label = tk.display_label if self.rtl else tk.label
             # number and service apart: a line starting with the Latin letter would be laid out left to right
-            widgets = [self.text(label, 0.85, bold=True, size_hint_x=0.14),
+            widgets = [self.text(label, 0.85, bold=True, size_hint_x=None, width=self.fs(0.85) * 3.6),
                        self.text(tk.service_title, 0.85, shorten=True, name=f"ticket:{tk.id}")]
             for lane in lanes:
                 if lane.code != tk.lane:
