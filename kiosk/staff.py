@@ -16,7 +16,7 @@ from pishkhan import jalali
 from pishkhan.board_store import set_unavailable
 from pishkhan.exc import BoardError, PishkhanError
 from pishkhan.notices import post_notice, remove_notice
-from pishkhan.persian import to_persian_digits
+from pishkhan.persian import ltr, to_persian_digits
 
 from . import usb_import
 
@@ -168,7 +168,7 @@ class StaffActions:
 
         return [
             (t("info_device", lang), cfg.device_id),
-            (t("info_office", lang), f"{cfg.get('office.name')} ({cfg.get('office.office_id')})"),
+            (t("info_office", lang), f"{cfg.get('office.name')} ({ltr(cfg.get('office.office_id'))})"),
             (t("info_versions", lang), f"pishkhan {pishkhan_version}, kivy {kivy.__version__}, "
                                        f"python {platform.python_version()}"),
             (t("info_broker", lang), str(broker)),

@@ -44,6 +44,12 @@ def parse_int(text) -> int:
     return int(cleaned)
 
 
+def ltr(text: str) -> str:
+    """*text* kept left to right inside Persian text (an id, a code): ``1234-23`` stays
+    ``1234-23`` instead of reading ``23-1234`` (Unicode isolates, drawn as nothing)."""
+    return f"\u2066{text}\u2069"
+
+
 def group_digits(number: int) -> str:
     """Group *number* by thousands with U+066C, in Persian digits."""
     sign = "-" if number < 0 else ""

@@ -62,3 +62,26 @@ def test_jalali_dates_in_persian():
     assert jalali.from_jalali(1405, 1, 1) == dt.date(2026, 3, 21)
     assert jalali.weekday_name(dt.date(2026, 11, 27)) == "جمعه"
     assert jalali.format_time(dt.datetime(2026, 11, 28, 4, 0, tzinfo=dt.timezone.utc)) == "۰۷:۳۰"
+
+
+def test_ltr_keeps_an_id_in_order_inside_persian_text():
+    from PIL import Image, ImageChops, ImageDraw, ImageOps
+
+    from pishkhan import typeset
+    from pishkhan.persian import ltr
+
+    f = typeset.font(40)
+
+    def ink(text, direction):
+        im = Image.new("L", (900, 80), 255)
+        ImageDraw.Draw(im).text((10, 10), text, font=f, fill=0, direction=direction)
+        box = ImageOps.invert(im).getbbox()
+        return im.crop((box[0], 0, box[2], im.height))
+
+    alone = ink("1234-23", "ltr")
+
+    def id_part(im):  # in right-to-left text the id ends up at the left
+        return im.crop((0, 0, alone.width, im.height))
+
+    assert ImageChops.difference(id_part(ink("دفتر " + ltr("1234-23"), "rtl")), alone).getbbox() is None
+    assert ImageChops.difference(id_part(ink("دفتر 1234-23", "rtl")), alone).getbbox() is not None  # 23-1234
