@@ -113,6 +113,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "close": ("ببند", "Close"),
     "mark_unavailable": ("ناموجود کن", "Mark unavailable"),
     "mark_available": ("موجود کن", "Mark available"),
+    "reason_title": ("دلیل ناموجود بودن خدمت", "Why a service is unavailable"),
     "reason_prompt": ("دلیل ناموجود بودن «{service}»", "Why «{service}» is unavailable"),
     "reason_presets": ("سامانه قطع است|موقتاً ارائه نمی‌شود|کارشناس حضور ندارد",
                        "System down|Temporarily not offered|Specialist absent"),

@@ -191,10 +191,7 @@ class StaffTextScreen(StaffScreen):
     """Persian text entry for a notice or a reason. Params: ``purpose``, ``code``, ``text``."""
 
     def title(self):
-        if self.params.get("purpose") == "reason":
-            s = self.model.board.service(self.params.get("code", "")) if self.model.board else None
-            return self.t("reason_prompt", service=service_title(s, self.lang) if s else "")
-        return self.t("new_notice")
+        return self.t("reason_title") if self.params.get("purpose") == "reason" else self.t("new_notice")
 
     def set_text(self, text):
         self.params["text"] = text
@@ -227,6 +224,9 @@ class StaffTextScreen(StaffScreen):
         self.entry = self.text(text or " ", 1.1, bold=True, name="entry", size_hint_y=None, height=self.fs() * 2.4)
         widgets = [self.message_line(), self.entry]
         if self.params.get("purpose") == "reason":
+            if not self.params.get("message"):  # which service, whole (the header would cut it)
+                s = self.model.board.service(self.params.get("code", "")) if self.model.board else None
+                widgets[0].text = self.t("reason_prompt", service=service_title(s, self.lang) if s else "")
             presets = self.t("reason_presets").split("|")
             widgets.append(self.row([self.button(p, lambda p=p: self.submit(p), name=f"preset:{i}", step=0.8)
                                      for i, p in enumerate(presets)], size_hint_y=None, height=MIN_TARGET))

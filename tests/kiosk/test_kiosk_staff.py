@@ -112,6 +112,7 @@ def test_staff_mark_a_service_unavailable_and_post_a_notice(make_kiosk, open_sto
     d.tap("staff_services")
     d.tap("unavailable:ID-01")
     assert d.kiosk.current == "staff_text"
+    assert "«ثبت‌نام و صدور اولیه کارت هوشمند ملی»" in d.find("message").text  # which service, whole
     d.tap("preset:0")
     assert d.kiosk.current == "staff_services"
     assert unavailable_services(open_store) == {"ID-01": "سامانه قطع است"}
