@@ -289,9 +289,11 @@ class StaffQueueScreen(StaffScreen):
                 if lane.code != tk.lane:
                     widgets.append(self.button(self.t("transfer_to", lane=lane.code),
                                                lambda i=tk.id, l=lane.code: self.act(lambda: self.staff.transfer(i, l)),
-                                               name=f"transfer:{tk.id}:{lane.code}", step=0.75, size_hint_x=0.22))
+                                               name=f"transfer:{tk.id}:{lane.code}", step=0.75, size_hint_x=None,
+                                               width=MIN_TARGET * 1.2))
             widgets.append(self.button(self.t("cancel_ticket"), lambda i=tk.id: self.act(lambda: self.staff.cancel(i)),
-                                       kind="danger", name=f"cancel:{tk.id}", step=0.8, size_hint_x=0.2))
+                                       kind="danger", name=f"cancel:{tk.id}", step=0.8, size_hint_x=None,
+                                       width=MIN_TARGET * 1.2))
             out.append(self.row(widgets))
         return out
 
