@@ -57,3 +57,28 @@ def test_portrait_ticket_in_three_touches(portrait, make_kiosk, open_store, tmp_
     d.wait_for(lambda: d.kiosk.screen.params.get("print_state") != "printing")
     assert d.kiosk.screen.params["print_state"] == "printed"
     assert [r["label"] for r in open_store.query("SELECT label FROM tickets")] == ["A001"]
+
+
+def test_portrait_staff_screens_fit_and_keep_their_targets(portrait, make_kiosk, open_store, config):
+    from pishkhan.notices import post_notice
+    from pishkhan.queue import Queue
+
+    from kiosk.widgets import overflows
+
+    post_notice(open_store, "برق ساختمان از ساعت ۱۲ تا ۱۳ قطع است", actor="test")
+    queue = Queue(open_store, config)
+    for code in (FIRST, "ID-02", FIRST):
+        queue.issue(code)
+    d = make_kiosk(open_store)
+    d.kiosk.enter_staff()
+    problems = []
+    for lang in ("fa", "en"):
+        d.kiosk.lang = lang
+        for name in ("staff_counters", "staff_services", "staff_notices", "staff_queue", "staff_usb", "staff_info"):
+            d.kiosk.home()
+            pump()
+            d.tap(name)
+            d.kiosk.screen.refresh()
+            pump(frames=4)
+            problems += [(lang, name, p) for p in _off_screen(d.kiosk) + overflows(d.kiosk.screen)]
+    assert problems == []
