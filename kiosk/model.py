@@ -110,6 +110,10 @@ class KioskModel:
     def describe_next_open(self, lang: str = "fa") -> str:
         return self.hours.describe_next_open(self.store.now() if self.store else jalali.now(), lang)
 
+    def service(self, code: str):
+        """The board's service with this *code*, or None (no board, or not on it)."""
+        return self.board.service(code) if self.board else None
+
     def currency(self) -> str:
         return self.config.get("office.currency_unit")
 

@@ -13,8 +13,7 @@ class DetailScreen(KioskScreen):
     title_key = "service_detail"
 
     def service(self):
-        board = self.model.board
-        return board.service(self.params.get("code", "")) if board else None
+        return self.model.service(self.params.get("code", ""))
 
     def body(self):
         s = self.service()

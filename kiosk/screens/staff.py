@@ -225,7 +225,7 @@ class StaffTextScreen(StaffScreen):
         widgets = [self.message_line(), self.entry]
         if self.params.get("purpose") == "reason":
             if not self.params.get("message"):  # which service, whole (the header would cut it)
-                s = self.model.board.service(self.params.get("code", "")) if self.model.board else None
+                s = self.model.service(self.params.get("code", ""))
                 widgets[0].text = self.t("reason_prompt", service=service_title(s, self.lang) if s else "")
             presets = self.t("reason_presets").split("|")
             widgets.append(self.row([self.button(p, lambda p=p: self.submit(p), name=f"preset:{i}", step=0.8)

@@ -3,7 +3,7 @@ fails, the number stays with "please note your number"."""
 
 from __future__ import annotations
 
-from ..widgets import MIN_TARGET, WARN, Btn, Column, font_size
+from ..widgets import MIN_TARGET, WARN, Btn, Column, Text, font_size
 from .base import KioskScreen
 from .browse import service_title
 
@@ -20,7 +20,7 @@ class TicketScreen(KioskScreen):
         ticket = self.params["ticket"]
         state = self.params.get("print_state", "printing")
         label = ticket.display_label if self.rtl else ticket.label
-        service = self.model.board.service(ticket.service_code) if self.model.board else None
+        service = self.model.service(ticket.service_code)
         title = service_title(service, self.lang) if service else ticket.service_title
         widgets = [self.text(title, 1.1, align="center", fit=True, name="ticket-service")]
         if ticket.priority:
@@ -44,7 +44,7 @@ class TicketScreen(KioskScreen):
                                                on_press=self.kiosk.finish), Column()],
                                 size_hint_y=None, height=MIN_TARGET))
         # The number, very large, in whatever height the lines under it leave.
-        number = self.text(label, 1.0, bold=True, align="center", name="ticket-number")
-        number.font_size = font_size(1.0, NUMBER_STEP)
+        number = Text(label, rtl=self.rtl, size=font_size(1.0, NUMBER_STEP), bold=True, align="center",
+                      name="ticket-number")
         number.bind(height=lambda w, h: setattr(w, "font_size", min(font_size(1.0, NUMBER_STEP), int(h / 1.6))))
         return Column([number] + widgets)
