@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pishkhan.board_store import install_board  # noqa: E402
+from pishkhan.boards.installed import install_board  # noqa: E402
 from pishkhan.config import parse_config  # noqa: E402
-from pishkhan.queue import Queue  # noqa: E402
-from pishkhan.signing import SigningKey  # noqa: E402
-from pishkhan.store import Store  # noqa: E402
-from pishkhan.trust import trust_key  # noqa: E402
+from pishkhan.queue.core import Queue  # noqa: E402
+from pishkhan.boards.signing import SigningKey  # noqa: E402
+from pishkhan.store.database import Store  # noqa: E402
+from pishkhan.boards.trust import trust_key  # noqa: E402
 
 SERVICES = ["ID-01", "VEH-01", "POST-01"]
 

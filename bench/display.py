@@ -34,14 +34,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pishkhan.board_store import install_board, set_unavailable  # noqa: E402
+from pishkhan.boards.installed import install_board, set_unavailable  # noqa: E402
 from pishkhan.config import default_toml, parse_config  # noqa: E402
-from pishkhan.headless import VirtualDisplay  # noqa: E402
-from pishkhan.notices import post_notice  # noqa: E402
-from pishkhan.queue import Queue  # noqa: E402
-from pishkhan.signing import SigningKey  # noqa: E402
-from pishkhan.store import Store  # noqa: E402
-from pishkhan.trust import trust_key  # noqa: E402
+from cli.headless import VirtualDisplay  # noqa: E402
+from pishkhan.boards.notices import post_notice  # noqa: E402
+from pishkhan.queue.core import Queue  # noqa: E402
+from pishkhan.boards.signing import SigningKey  # noqa: E402
+from pishkhan.store.database import Store  # noqa: E402
+from pishkhan.boards.trust import trust_key  # noqa: E402
 
 
 def pct(values, p):

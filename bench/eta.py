@@ -3,7 +3,7 @@
 Customers arrive at random (Poisson, per lane) from 07:30 to the cut-off,
 service times are drawn at random (log-normal, per lane), and three
 counters call the next ticket whenever they are free — all through the real
-:class:`~pishkhan.queue.Queue` on a real store file, with the store's clock
+:class:`~pishkhan.queue.core.Queue` on a real store file, with the store's clock
 moved by the simulation. For every ticket the estimate printed on it is
 compared with the wait it actually had (arrival → first call).
 
@@ -30,14 +30,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pishkhan.board_store import install_board  # noqa: E402
+from pishkhan.boards.installed import install_board  # noqa: E402
 from pishkhan.config import parse_config  # noqa: E402
 from pishkhan.exc import OfficeClosed  # noqa: E402
-from pishkhan.jalali import TEHRAN  # noqa: E402
-from pishkhan.queue import Queue  # noqa: E402
-from pishkhan.signing import SigningKey  # noqa: E402
-from pishkhan.store import Store, parse_iso  # noqa: E402
-from pishkhan.trust import trust_key  # noqa: E402
+from pishkhan.text.jalali import TEHRAN  # noqa: E402
+from pishkhan.queue.core import Queue  # noqa: E402
+from pishkhan.boards.signing import SigningKey  # noqa: E402
+from pishkhan.store.database import Store, parse_iso  # noqa: E402
+from pishkhan.boards.trust import trust_key  # noqa: E402
 
 #: lane -> (service code, arrivals per hour, mean service minutes, spread of log-normal)
 LANES = {"A": ("ID-01", 14.0, 7.0, 0.5), "B": ("VEH-01", 9.0, 5.0, 0.5), "C": ("POST-01", 12.0, 4.0, 0.6)}

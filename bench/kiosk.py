@@ -70,11 +70,11 @@ def prepare_state(state_dir: Path):
     """
     from importlib import resources
 
-    from pishkhan.board_store import install_board
-    from pishkhan.queue import Queue
-    from pishkhan.signing import SigningKey
-    from pishkhan.store import Store
-    from pishkhan.trust import trust_key
+    from pishkhan.boards.installed import install_board
+    from pishkhan.queue.core import Queue
+    from pishkhan.boards.signing import SigningKey
+    from pishkhan.store.database import Store
+    from pishkhan.boards.trust import trust_key
 
     cfg = bench_config(state_dir)
     doc = json.loads(resources.files("pishkhan.data").joinpath("sample_board.json").read_text(encoding="utf-8"))
@@ -152,7 +152,7 @@ def journeys(state_dir: str, count: int) -> dict:
 
     from kiosk.app import Kiosk, open_model
     from kiosk.journey import TouchDriver, pump, take_ticket
-    from pishkhan.printer import FakePrinter
+    from pishkhan.hardware.printer import FakePrinter
 
     class NullPrinter(FakePrinter):
         """Counts jobs and drops their bytes."""
@@ -222,7 +222,7 @@ def main(argv=None) -> int:
         return 0
     if args.journeys < 10:
         p.error("--journeys must be at least 10")
-    from pishkhan.headless import VirtualDisplay
+    from cli.headless import VirtualDisplay
 
     with VirtualDisplay((1280, 800)):
         with tempfile.TemporaryDirectory() as tmp:

@@ -50,8 +50,8 @@ TARGET = 5.0
 
 
 def _board():
-    from pishkhan.layering import preview
-    from pishkhan.signing import SigningKey
+    from pishkhan.boards.layering import preview
+    from pishkhan.boards.signing import SigningKey
 
     doc = json.loads(resources.files("pishkhan.data").joinpath("sample_board.json").read_text(encoding="utf-8"))
     return preview(SigningKey.generate().sign(doc))
@@ -70,10 +70,10 @@ def _config(tmp: str):
 COLD_CHILD = """
 import json, sys
 from pathlib import Path
-from display.layout import layout_pages
-from display.render import draw_page
+from pishkhan.render.board_layout import layout_pages
+from pishkhan.render.board_pages import draw_page
 from pishkhan.config import parse_config
-from pishkhan.layering import preview
+from pishkhan.boards.layering import preview
 board = preview(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8")))
 config = parse_config({"device": {"state_dir": sys.argv[3]}})
 draw_page(layout_pages(board, config=config, size=(%d, %d))[0]).save(sys.argv[2], compress_level=1)
@@ -85,7 +85,7 @@ def child_warm(out: str, rounds: int) -> None:
     handing each on as raw RGB bytes as the wall display does (it blits them
     into a texture; it never encodes PNG). Also times the same with a PNG
     written per page, for comparison. Prints ms per page as JSON."""
-    from display.render import iter_pages
+    from pishkhan.render.board_pages import iter_pages
 
     with tempfile.TemporaryDirectory() as tmp:
         board, cfg = _board(), _config(tmp)
@@ -180,17 +180,17 @@ class TreeRSS:
 def board_html(font_dir: Path) -> str:
     """Page 1 of the board as HTML: the same header, column heads, rows and
     footer as the Pillow page, in Vazirmatn, right to left."""
-    from display import strings
-    from display.layout import COLOURS, STYLES, layout_pages
-    from pishkhan.persian import format_money, unit_name
+    from pishkhan.render import strings
+    from pishkhan.render.board_layout import COLOURS, STYLES, layout_pages
+    from pishkhan.text.persian import format_money, unit_name
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = _config(tmp)
         board = _board()
         page = layout_pages(board, config=cfg, size=SIZE)[0]
     texts = {b.role: b.text for b in page.texts()}
-    from display.layout import QRCode
-    from display.render import qr_image
+    from pishkhan.render.board_layout import QRCode
+    from pishkhan.render.board_pages import qr_image
     import io
     qr = next((i for i in page.items if isinstance(i, QRCode)), None)
     qr_html = ""
@@ -398,12 +398,12 @@ def main(argv=None) -> int:
         child_warm(args.out, args.rounds)
         return 0
 
-    from pishkhan.fonts import font_path
+    from pishkhan.text.fonts import font_path
 
     with tempfile.TemporaryDirectory(prefix="pishkhan-bench-") as tmpdir:
         tmp = Path(tmpdir)
         board_file = tmp / "board.signed.json"
-        from pishkhan.signing import SigningKey
+        from pishkhan.boards.signing import SigningKey
         doc = json.loads(resources.files("pishkhan.data").joinpath("sample_board.json").read_text(encoding="utf-8"))
         board_file.write_text(json.dumps(SigningKey.generate().sign(doc), ensure_ascii=False), encoding="utf-8")
         cold = [_run_child(["-c", COLD_CHILD, str(board_file), str(tmp / f"cold-{i}.png"), str(tmp / "state")])

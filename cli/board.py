@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pishkhan import jalali
-from pishkhan.board import load_board_file, parse_board
-from pishkhan.board_store import effective_for_config, history, install_board, pending_boards
+from pishkhan.text import jalali
+from pishkhan.boards.document import load_board_file, parse_board
+from pishkhan.boards.installed import effective_for_config, history, install_board, pending_boards
 from pishkhan.exc import BoardInvalid, PishkhanError
-from pishkhan.layering import preview
-from pishkhan.signing import PublicKey, SigningKey, verification_code, verify
+from pishkhan.boards.layering import preview
+from pishkhan.boards.signing import PublicKey, SigningKey, verification_code, verify
 
 from . import context
 
@@ -89,7 +89,7 @@ def cmd_verify(args):
 
 
 def cmd_render(args):
-    from display.render import render_pages
+    from pishkhan.render.board_pages import render_pages
 
     if args.size not in SIZES:
         raise PishkhanError(f"--size must be one of {', '.join(sorted(SIZES))}, got {args.size!r}")
@@ -105,7 +105,7 @@ def cmd_render(args):
 
 
 def cmd_poster(args):
-    from display.poster import write_poster
+    from pishkhan.render.poster import write_poster
 
     cfg = context.config(args)
     board = preview(load_board_file(args.file))

@@ -7,7 +7,7 @@ import json
 import sys
 
 from pishkhan.config import Config, load_config
-from pishkhan.store import Store
+from pishkhan.store.database import Store
 
 
 def config(args) -> Config:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from pishkhan.exc import PishkhanError
-from pishkhan.headless import VirtualDisplay
+from cli.headless import VirtualDisplay
 
 from . import context
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pishkhan.signing import PublicKey, SigningKey
-from pishkhan.trust import trust_key, trusted_keys
+from pishkhan.boards.signing import PublicKey, SigningKey
+from pishkhan.boards.trust import trust_key, trusted_keys
 
 from . import context
 

@@ -7,7 +7,7 @@ import getpass
 from pathlib import Path
 
 from pishkhan.exc import PishkhanError
-from pishkhan.headless import VirtualDisplay
+from cli.headless import VirtualDisplay
 
 from . import context
 
@@ -74,7 +74,7 @@ def _play_journey(cfg, out: Path) -> int:
 
     from kiosk.app import Kiosk, open_model
     from kiosk.journey import play, pump
-    from pishkhan.printer import open_printer
+    from pishkhan.hardware.printer import open_printer
 
     EventLoop.ensure_window()
     model = open_model(cfg, printer=open_printer(cfg.get("printer.uri")))

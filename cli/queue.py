@@ -56,7 +56,7 @@ class _Open:
     """Configuration, store and queue for one command."""
 
     def __init__(self, args):
-        from pishkhan.queue import Queue
+        from pishkhan.queue.core import Queue
 
         self.args = args
         self.config = context.config(args)
@@ -82,13 +82,13 @@ def _show(args, ticket, *, extra=None, empty="nobody is waiting"):
 
 
 def _printer(cfg, uri):
-    from pishkhan.printer import open_printer
+    from pishkhan.hardware.printer import open_printer
 
     return open_printer(uri or cfg.get("printer.uri"))
 
 
 def cmd_issue(args):
-    from pishkhan.issuing import issue_and_print
+    from pishkhan.queue.issuing import issue_and_print
 
     from pishkhan.exc import OfficeClosed
 
@@ -147,7 +147,7 @@ def cmd_transfer(args):
 
 
 def cmd_reprint(args):
-    from pishkhan.issuing import reprint
+    from pishkhan.queue.issuing import reprint
 
     with _Open(args) as o, _printer(o.config, args.printer) as printer:
         result = reprint(o.queue, printer, args.ticket, config=o.config)
@@ -198,9 +198,9 @@ def cmd_status(args):
 
 
 def cmd_report(args):
-    from pishkhan import jalali
+    from pishkhan.text import jalali
     from pishkhan.exc import QueueError
-    from pishkhan.kpi import day_report, format_report
+    from pishkhan.queue.kpi import day_report, format_report
 
     day = args.date or jalali.today().isoformat()
     try:
@@ -227,7 +227,7 @@ def cmd_counter(args):
 
 
 def cmd_panel(args):
-    from pishkhan.panel import run_panel
+    from panel.app import run_panel
 
     cfg = context.config(args)
     return run_panel(cfg, pin_factory=args.pin_factory)

@@ -30,9 +30,9 @@ import time
 import wave
 from pathlib import Path
 
-from pishkhan.persian import to_latin_digits, to_persian_digits
+from pishkhan.text.persian import to_latin_digits, to_persian_digits
 
-from . import wall_strings as S
+from display import wall_strings as S
 
 RATE = 22050
 

@@ -25,10 +25,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pishkhan import jalali
-from pishkhan.persian import to_persian_digits
+from pishkhan.text import jalali
+from pishkhan.text.persian import to_persian_digits
 
-from . import wall_strings as S
+from display import wall_strings as S
 
 #: Calls and board checks are polled this often (seconds).
 POLL_SECONDS = 1 / 30
@@ -58,7 +58,7 @@ def prepare_kivy(*, size: tuple[int, int], fullscreen: bool = False):
     Persian renders correctly only with the ``pil`` text provider over
     Pillow with raqm, so both are required here.
     """
-    from pishkhan.fonts import require_raqm
+    from pishkhan.text.fonts import require_raqm
 
     require_raqm()
     os.environ["KIVY_TEXT"] = "pil"
@@ -240,7 +240,7 @@ class TextSlot:
             self.region.changed()
 
     def draw(self, draw):
-        from pishkhan import typeset
+        from pishkhan.render import typeset
 
         if not self._text:
             return
@@ -285,17 +285,17 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
     from kivy.uix.widget import Widget
     from PIL import Image
 
-    from pishkhan.fonts import font_path
-    from pishkhan.hours import hours_from_config
-    from pishkhan.memory import release_free_memory
-    from pishkhan.notices import active_notices
-    from pishkhan.queue import Queue
-    from pishkhan.store import Store
+    from pishkhan.text.fonts import font_path
+    from pishkhan.schedule.hours import hours_from_config
+    from pishkhan.runtime.memory import release_free_memory
+    from pishkhan.boards.notices import active_notices
+    from pishkhan.queue.core import Queue
+    from pishkhan.store.database import Store
 
-    from .announce import Announcer, EspeakSynth, call_phrase, sink_from_config
-    from .page_cache import PageCache, board_signature
-    from .screen_power import ScreenPowerController, backends_from_config, BlankPower
-    from .snapshot import Snapshots
+    from display.announce import Announcer, EspeakSynth, call_phrase, sink_from_config
+    from display.page_cache import PageCache, board_signature
+    from display.screen_power import ScreenPowerController, backends_from_config, BlankPower
+    from display.snapshot import Snapshots
 
     REGULAR, BOLD, BLACK = "Regular", "Bold", "Black"
     clock = clock or jalali.now

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from pishkhan import jalali
-from pishkhan.board_store import effective_for_config
+from pishkhan.text import jalali
+from pishkhan.boards.installed import effective_for_config
 from pishkhan.exc import RenderError
 
 
@@ -89,7 +89,7 @@ class PageCache:
     :param config: the configuration (office, province).
     :param size: pixel size of the board area.
     :param render: ``render(board, *, config, size, now)`` → list of PIL images;
-        default: :mod:`display.layout` and :mod:`display.render`, page by page.
+        default: :mod:`pishkhan.render.board_layout` and :mod:`pishkhan.render.board_pages`, page by page.
     :param directory: where the last set is kept on disk (None: nowhere).
     :param on_ready: called (from the worker thread) with each new :class:`PageSet`.
     """
@@ -186,8 +186,8 @@ class PageCache:
             self._publish(pages)
             self._save(pages)
             return pages
-        from .layout import layout_pages
-        from .render import draw_page
+        from pishkhan.render.board_layout import layout_pages
+        from pishkhan.render.board_pages import draw_page
 
         layouts = self._layout(layout_pages, board, now)
         pages = self._new_set(board, key, start)
@@ -204,7 +204,7 @@ class PageCache:
 
     def _draw_rest(self, pages: PageSet):
         """Draw the remaining pages; give way at once when another change comes in."""
-        from .render import draw_page
+        from pishkhan.render.board_pages import draw_page
 
         while len(pages.pages) < pages.count:
             if self._wake.is_set() and self._thread is not None:
@@ -217,7 +217,7 @@ class PageCache:
         """Lay out at the renderer's type scale for this size, or a little
         smaller when the area is too narrow for it (the board area is only a
         part of the wall)."""
-        from .layout import screen_scale
+        from pishkhan.render.board_layout import screen_scale
 
         base = screen_scale(self.size)
         for factor in (None, 0.9, 0.8, 0.7, 0.6):

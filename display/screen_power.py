@@ -25,7 +25,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 
-from pishkhan import jalali
+from pishkhan.text import jalali
 from pishkhan.exc import ConfigError
 
 #: Screen states recorded for the ``display`` component.
@@ -227,7 +227,7 @@ class ScreenPowerController:
     """Keep the screen on during the working hours (with a margin) and off otherwise.
 
     :param store: where the actual state is recorded (component ``display``).
-    :param hours: a :class:`pishkhan.hours.Hours`.
+    :param hours: a :class:`pishkhan.schedule.hours.Hours`.
     :param backends: the :class:`ScreenPower` backends, all driven together.
     :param clock: returns the current aware datetime.
     :param on_before: turn on this long before opening.
@@ -256,7 +256,7 @@ class ScreenPowerController:
 
     @classmethod
     def from_config(cls, store, config, backends, **kw):
-        from pishkhan.hours import hours_from_config
+        from pishkhan.schedule.hours import hours_from_config
 
         return cls(store, hours_from_config(config), backends,
                    on_before=dt.timedelta(minutes=config.get("display.power_on_before_minutes")),

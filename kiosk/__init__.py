@@ -14,7 +14,7 @@ def prepare_kivy(*, size=None, fullscreen=False):
     :param size: ``(width, height)`` of the window, e.g. ``(1280, 800)``.
     :param fullscreen: take the whole screen (the size is then the screen's).
     """
-    from pishkhan.fonts import font_path, require_raqm
+    from pishkhan.text.fonts import font_path, require_raqm
 
     os.environ["KIVY_TEXT"] = "pil"
     os.environ.setdefault("KIVY_NO_ARGS", "1")

@@ -311,7 +311,7 @@ class Kiosk(FloatLayout):
 
 def open_model(config, *, printer=None) -> KioskModel:
     """The model on the configured store; a store that cannot open gives out-of-service."""
-    from pishkhan.store import Store
+    from pishkhan.store.database import Store
 
     try:
         store = Store(config.store_path)
@@ -333,7 +333,7 @@ class KioskApp(App):
         self.kiosk = None
 
     def build(self):
-        from pishkhan.printer import open_printer
+        from pishkhan.hardware.printer import open_printer
 
         cfg = self.pishkhan_config
         printer = self.printer if self.printer is not None else open_printer(cfg.get("printer.uri"))

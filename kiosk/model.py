@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from pishkhan import jalali
-from pishkhan.board_store import effective_for_config
+from pishkhan.text import jalali
+from pishkhan.boards.installed import effective_for_config
 from pishkhan.exc import PishkhanError
-from pishkhan.hours import hours_from_config
-from pishkhan.notices import active_notices
+from pishkhan.schedule.hours import hours_from_config
+from pishkhan.boards.notices import active_notices
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class KioskModel:
 
     :param store: the device store (None when it could not be opened).
     :param config: the configuration.
-    :param printer: a :mod:`pishkhan.printer` printer (None: tickets are not printed).
+    :param printer: a :mod:`pishkhan.hardware.printer` printer (None: tickets are not printed).
     :param store_error: why the store could not be opened, for the out-of-service screen.
     """
 
@@ -39,7 +39,7 @@ class KioskModel:
         self.problem = store_error  # non-empty: out of service
         self.queue = None
         if store is not None:
-            from pishkhan.queue import Queue
+            from pishkhan.queue.core import Queue
 
             self.queue = Queue(store, config, hours=self.hours, board=lambda: self.board)
         self.reload()
@@ -98,7 +98,7 @@ class KioskModel:
             return 0
 
     def estimate(self, code: str, *, priority: bool = False):
-        """The queue's :class:`~pishkhan.queue.Estimate` for *code*, or None."""
+        """The queue's :class:`~pishkhan.queue.core.Estimate` for *code*, or None."""
         try:
             return self.queue.estimate(code, priority=priority)
         except (PishkhanError, sqlite3.Error):
@@ -131,7 +131,7 @@ class KioskModel:
         if self.printer is None:
             return False, "none", "no printer configured"
         try:
-            from pishkhan import issuing
+            from pishkhan.queue import issuing
 
             result = issuing.print_ticket(self.queue, self.printer, ticket, config=self.config)
             return bool(result.printed), result.printer_state, result.error or ""

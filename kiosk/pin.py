@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pishkhan.exc import PishkhanError
-from pishkhan.store import iso, parse_iso
+from pishkhan.store.database import iso, parse_iso
 
 SETTING_HASH = "kiosk.staff_pin_hash"
 SETTING_GUARD = "kiosk.pin_guard"

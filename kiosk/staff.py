@@ -12,11 +12,11 @@ import platform
 import sqlite3
 
 from pishkhan import __version__ as pishkhan_version
-from pishkhan import jalali
-from pishkhan.board_store import set_unavailable
+from pishkhan.text import jalali
+from pishkhan.boards.installed import set_unavailable
 from pishkhan.exc import BoardError, PishkhanError
-from pishkhan.notices import post_notice, remove_notice
-from pishkhan.persian import ltr, to_persian_digits
+from pishkhan.boards.notices import post_notice, remove_notice
+from pishkhan.text.persian import ltr, to_persian_digits
 
 from . import usb_import
 
@@ -113,7 +113,7 @@ class StaffActions:
 
     def reprint_last(self):
         """Reprint the last ticket: returns the IssueResult, or None when none was issued."""
-        from pishkhan.issuing import reprint
+        from pishkhan.queue.issuing import reprint
 
         last = self.queue.last_ticket()
         if last is None:

@@ -7,7 +7,7 @@ Persian reader can review this file alone.
 
 from __future__ import annotations
 
-from pishkhan.persian import to_persian_digits
+from pishkhan.text.persian import to_persian_digits
 
 LANGUAGES = ("fa", "en")
 

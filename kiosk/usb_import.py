@@ -1,6 +1,6 @@
 """Find signed board files on a USB stick and install one.
 
-Installing goes through :func:`pishkhan.board_store.install_board`, the one
+Installing goes through :func:`pishkhan.boards.installed.install_board`, the one
 path for every source: a board that is invalid, wrongly signed or not newer
 is refused with its reason, and the installed board stays.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pishkhan.board import load_board_file
-from pishkhan.board_store import InstalledBoard, install_board
+from pishkhan.boards.document import load_board_file
+from pishkhan.boards.installed import InstalledBoard, install_board
 
 MAX_DEPTH = 3
 MAX_FILES = 50

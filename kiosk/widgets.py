@@ -16,7 +16,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
-from pishkhan.fonts import font_path
+from pishkhan.text.fonts import font_path
 
 #: 12 mm at 8.5 px/mm (a 7-inch 1280x800 panel).
 MIN_TARGET = 102

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .exc import ConfigError
+from pishkhan.exc import ConfigError
 
 DEVICE_STATE_DIR = Path("/var/lib/pishkhan")
 

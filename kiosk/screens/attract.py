@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from kivy.clock import Clock
 
-from pishkhan import jalali
-from pishkhan.memory import release_free_memory
-from pishkhan.persian import format_money
+from pishkhan.text import jalali
+from pishkhan.runtime.memory import release_free_memory
+from pishkhan.text.persian import format_money
 
 from ..widgets import MIN_TARGET, PANEL, SPACING, WARN, Btn, Column, Text, font_size, paint
 from .base import KioskScreen

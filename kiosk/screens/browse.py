@@ -4,7 +4,7 @@ category is open from the start, so a service on it is one touch away."""
 
 from __future__ import annotations
 
-from pishkhan.persian import format_money
+from pishkhan.text.persian import format_money
 
 from ..widgets import MIN_TARGET, SPACING, Column, Tile, page_slice, pages
 from .base import KioskScreen

@@ -3,7 +3,7 @@ matching services found with the core's normalised search."""
 
 from __future__ import annotations
 
-from pishkhan.persian import matches
+from pishkhan.text.persian import matches
 
 from ..keyboard import PersianKeyboard
 from ..widgets import MIN_TARGET, SPACING, WARN, Column, find, page_slice, pages

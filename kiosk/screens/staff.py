@@ -245,7 +245,7 @@ class StaffNoticesScreen(StaffScreen):
     def rows(self):
         out = [self.row([self.button(self.t("new_notice"), lambda: self.kiosk.show("staff_text", purpose="notice"),
                                      kind="ok", name="new-notice")])]
-        from pishkhan.notices import active_notices
+        from pishkhan.boards.notices import active_notices
 
         notices = active_notices(self.model.store)
         if not notices:

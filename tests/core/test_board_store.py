@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from pishkhan.board_store import (current_board, effective_board, history, install_board,
+from pishkhan.boards.installed import (current_board, effective_board, history, install_board,
                                   pending_boards, set_unavailable)
 from pishkhan.exc import BoardInvalid, BoardRefused, SignatureInvalid
-from pishkhan.signing import SigningKey
-from pishkhan.trust import trust_key
+from pishkhan.boards.signing import SigningKey
+from pishkhan.boards.trust import trust_key
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -68,7 +68,7 @@ def test_future_board_waits_for_its_date_in_tehran_time(store, key):
 
 
 def test_tehran_date_decides_not_utc():
-    from pishkhan import jalali
+    from pishkhan.text import jalali
     # 21:00 UTC on 30 Nov is already 1 Dec in Tehran (UTC+3:30).
     moment = dt.datetime(2026, 11, 30, 21, 0, tzinfo=dt.timezone.utc)
     assert jalali.today(moment) == dt.date(2026, 12, 1)

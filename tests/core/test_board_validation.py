@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from pishkhan.board import parse_board
+from pishkhan.boards.document import parse_board
 from pishkhan.exc import BoardInvalid
 
 GOOD = {

@@ -8,8 +8,8 @@ import pytest
 
 from pishkhan.config import load_config, parse_config
 from pishkhan.exc import ConfigError
-from pishkhan.hours import AlwaysOpen, hours_from_config
-from pishkhan.jalali import TEHRAN
+from pishkhan.schedule.hours import AlwaysOpen, hours_from_config
+from pishkhan.text.jalali import TEHRAN
 
 
 def at(y, m, d, hh, mm):

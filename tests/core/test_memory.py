@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from pishkhan.memory import _malloc_trim, release_free_memory
+from pishkhan.runtime.memory import _malloc_trim, release_free_memory
 
 
 def rss_kib() -> int:
@@ -33,5 +33,5 @@ def test_freed_heap_goes_back_to_the_system():
 
 
 def test_without_malloc_trim_it_still_collects(monkeypatch):
-    monkeypatch.setattr("pishkhan.memory._malloc_trim", lambda: None)
+    monkeypatch.setattr("pishkhan.runtime.memory._malloc_trim", lambda: None)
     assert release_free_memory() is False

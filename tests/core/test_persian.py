@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from pishkhan import jalali
-from pishkhan.persian import format_money, matches, normalise, parse_int, to_persian_digits
+from pishkhan.text import jalali
+from pishkhan.text.persian import format_money, matches, normalise, parse_int, to_persian_digits
 
 
 @pytest.mark.parametrize("text", ["1250000", "۱۲۵۰۰۰۰", "١٢٥٠٠٠٠", "۱٬۲۵۰٬۰۰۰", "1,250,000", " ۱۲۵0000 "])
@@ -67,8 +67,8 @@ def test_jalali_dates_in_persian():
 def test_ltr_keeps_an_id_in_order_inside_persian_text():
     from PIL import Image, ImageChops, ImageDraw, ImageOps
 
-    from pishkhan import typeset
-    from pishkhan.persian import ltr
+    from pishkhan.render import typeset
+    from pishkhan.text.persian import ltr
 
     f = typeset.font(40)
 

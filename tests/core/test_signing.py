@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pishkhan.exc import SignatureInvalid
-from pishkhan.signing import SigningKey, canonical, verification_code, verify
+from pishkhan.boards.signing import SigningKey, canonical, verification_code, verify
 
 
 def test_signed_board_verifies_with_its_key(issuer_key, sample_doc):
@@ -85,7 +85,7 @@ def test_verification_code_is_short_and_follows_the_content(issuer_key, sample_d
 
 
 def test_keys_round_trip_through_files(tmp_path, sample_doc):
-    from pishkhan.signing import PublicKey
+    from pishkhan.boards.signing import PublicKey
     key = SigningKey.generate()
     private, public = key.save(tmp_path, "prov23")
     assert oct(private.stat().st_mode & 0o777) == "0o600"

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from pishkhan.exc import SchemaTooNew, StoreError
-from pishkhan.store import SCHEMA_VERSION, Store, migrations
+from pishkhan.store.database import SCHEMA_VERSION, Store, migrations
 
 
 def test_new_store_is_wal_full_sync_and_current(tmp_path):

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from pishkhan.board_store import install_board
+from pishkhan.boards.installed import install_board
 from pishkhan.config import default_toml, parse_config
-from pishkhan.queue import Queue
-from pishkhan.store import Store
-from pishkhan.trust import trust_key
+from pishkhan.queue.core import Queue
+from pishkhan.store.database import Store
+from pishkhan.boards.trust import trust_key
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,8 +15,8 @@ from PIL import Image
 from display.announce import Announcer, DeviceSink, EspeakSynth, MemorySink, call_phrase, spoken_text
 from display.page_cache import PageCache, board_signature
 from display.snapshot import Snapshots, list_snapshots, read_snapshot
-from pishkhan.board_store import set_unavailable
-from pishkhan.persian import to_persian_digits
+from pishkhan.boards.installed import set_unavailable
+from pishkhan.text.persian import to_persian_digits
 
 
 def fake_call(label, counter, call_id=1):
@@ -128,7 +128,7 @@ def test_page_cache_without_board_says_so(tmp_path, config, store):
 
 
 def board_store_services(store, config):
-    from pishkhan.board_store import effective_for_config
+    from pishkhan.boards.installed import effective_for_config
 
     return (s.code for s in effective_for_config(store, config).services())
 
@@ -158,7 +158,7 @@ def test_page_cache_worker_notices_changes_quickly(tmp_path, config, board_store
 
 def test_every_wall_text_has_glyphs():
     from display import wall_strings as S
-    from pishkhan.typeset import check_glyphs
+    from pishkhan.render.typeset import check_glyphs
 
     for name in dir(S):
         value = getattr(S, name)

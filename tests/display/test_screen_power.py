@@ -6,9 +6,9 @@ import datetime as dt
 
 from display.screen_power import (BlankPower, CecPower, FakePower, ScreenPowerController,
                                    backends_from_config)
-from pishkhan.hours import hours_from_config
+from pishkhan.schedule.hours import hours_from_config
 from pishkhan.config import parse_config
-from pishkhan.jalali import TEHRAN
+from pishkhan.text.jalali import TEHRAN
 
 
 class FakeClock:

@@ -9,8 +9,8 @@ import time
 import pytest
 from PIL import Image
 
-from pishkhan.board_store import set_unavailable
-from pishkhan.notices import post_notice
+from pishkhan.boards.installed import set_unavailable
+from pishkhan.boards.notices import post_notice
 
 from wall_ocr import ocr
 
@@ -27,7 +27,7 @@ def press(factory, pin: int):
 def panel(office):
     from gpiozero.pins.mock import MockFactory
 
-    from pishkhan.panel import Panel
+    from panel.app import Panel
 
     factory = MockFactory()
     with Panel(office.queue, office.config, pin_factory=factory) as p:

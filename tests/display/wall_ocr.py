@@ -7,6 +7,6 @@ def ocr(image, *, psm: int = 6) -> str:
     """Persian OCR of a PIL image (Tesseract ``fas``), digits made Latin."""
     import pytesseract
 
-    from pishkhan.persian import to_latin_digits
+    from pishkhan.text.persian import to_latin_digits
 
     return to_latin_digits(pytesseract.image_to_string(image, lang="fas", config=f"--psm {psm}"))

@@ -14,7 +14,7 @@ from kivy.core.window import Window
 
 from kiosk.app import Kiosk
 from kiosk.model import KioskModel
-from pishkhan.printer import FakePrinter
+from pishkhan.hardware.printer import FakePrinter
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def make_kiosk(config):
 @pytest.fixture
 def open_store(board_store, config):
     """The sample board installed and every counter open."""
-    from pishkhan.queue import Queue
+    from pishkhan.queue.core import Queue
 
     q = Queue(board_store, config)
     for c in config.counters:

@@ -88,6 +88,6 @@ def seen(path, *phrases):
 
 def squash(text: str) -> str:
     """Text without spaces, ZWNJ or Arabic-form differences, for OCR comparison."""
-    from pishkhan.persian import normalise
+    from pishkhan.text.persian import normalise
 
     return normalise(text).replace(" ", "")

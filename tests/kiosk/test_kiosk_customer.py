@@ -7,11 +7,11 @@ import datetime as dt
 from kiosk_harness import pump, seen
 
 from kiosk.widgets import MIN_TARGET, Btn, Tile, find, overflows, walk
-from pishkhan.board_store import install_board
+from pishkhan.boards.installed import install_board
 from pishkhan.config import parse_config
-from pishkhan.jalali import TEHRAN
-from pishkhan.store import Store
-from pishkhan.trust import trust_key
+from pishkhan.text.jalali import TEHRAN
+from pishkhan.store.database import Store
+from pishkhan.boards.trust import trust_key
 
 FIRST = "ID-01"
 
@@ -226,9 +226,9 @@ def test_nothing_overlaps_at_any_text_size_in_either_language(make_kiosk, open_s
     from kivy.uix.label import Label
 
     from pishkhan.exc import MissingGlyph
-    from pishkhan.typeset import check_glyphs
-    from pishkhan.notices import post_notice
-    from pishkhan.queue import Queue
+    from pishkhan.render.typeset import check_glyphs
+    from pishkhan.boards.notices import post_notice
+    from pishkhan.queue.core import Queue
 
     post_notice(open_store, "برق ساختمان از ساعت ۱۲ تا ۱۳ قطع است", actor="test")
     queue = Queue(open_store, config)
@@ -264,7 +264,7 @@ def test_nothing_overlaps_at_any_text_size_in_either_language(make_kiosk, open_s
 
 
 def test_another_process_marking_a_service_unavailable_updates_the_screen(make_kiosk, open_store, config):
-    from pishkhan.board_store import set_unavailable
+    from pishkhan.boards.installed import set_unavailable
 
     d = make_kiosk(open_store)
     d.tap("start")

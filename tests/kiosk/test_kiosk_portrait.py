@@ -60,8 +60,8 @@ def test_portrait_ticket_in_three_touches(portrait, make_kiosk, open_store, tmp_
 
 
 def test_portrait_staff_screens_fit_and_keep_their_targets(portrait, make_kiosk, open_store, config):
-    from pishkhan.notices import post_notice
-    from pishkhan.queue import Queue
+    from pishkhan.boards.notices import post_notice
+    from pishkhan.queue.core import Queue
 
     from kiosk.widgets import overflows
 

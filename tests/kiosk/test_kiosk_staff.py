@@ -10,13 +10,13 @@ import pytest
 from kiosk_harness import seen
 
 from kiosk.pin import FIRST_LOCK, PinGuard, check_pin, hash_pin, set_pin
-from pishkhan.board_store import current_board, unavailable_services
+from pishkhan.boards.installed import current_board, unavailable_services
 from pishkhan.config import parse_config
-from pishkhan.notices import active_notices
-from pishkhan.persian import to_persian_digits
-from pishkhan.queue import Queue
-from pishkhan.store import Store
-from pishkhan.typeset import check_glyphs
+from pishkhan.boards.notices import active_notices
+from pishkhan.text.persian import to_persian_digits
+from pishkhan.queue.core import Queue
+from pishkhan.store.database import Store
+from pishkhan.render.typeset import check_glyphs
 
 
 def actions(store, prefix="staff."):

@@ -27,7 +27,7 @@ def test_set_pin_from_the_cli(tmp_path, monkeypatch):
     from cli.main import main
     from kiosk.pin import PinGuard
     from pishkhan.config import load_config
-    from pishkhan.store import Store
+    from pishkhan.store.database import Store
 
     monkeypatch.setenv("PISHKHAN_STATE_DIR", str(tmp_path))
     assert main(["kiosk", "set-pin", "--pin", "2468"]) == 0

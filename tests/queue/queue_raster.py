@@ -111,7 +111,7 @@ def _with_context(digits, *, size: int = 28):
     """
     from PIL import ImageDraw
 
-    from pishkhan import typeset
+    from pishkhan.render import typeset
 
     f = typeset.font(size, "Bold")
     probe = Image.new("L", (size * 12, size * 3), 255)

@@ -12,11 +12,11 @@ import pytest
 from cli_runner import BIN, run
 from queue_raster import decode_raster, ocr, ocr_number
 
-from pishkhan.board_store import install_board
+from pishkhan.boards.installed import install_board
 from pishkhan.config import load_config
-from pishkhan.persian import normalise
-from pishkhan.store import Store
-from pishkhan.trust import trust_key
+from pishkhan.text.persian import normalise
+from pishkhan.store.database import Store
+from pishkhan.boards.trust import trust_key
 
 @pytest.fixture
 def env(tmp_path, issuer_key, signed_board):

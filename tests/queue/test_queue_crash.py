@@ -12,8 +12,8 @@ import pytest
 from queue_helpers import LANE_A, LANE_B
 
 from pishkhan.config import parse_config
-from pishkhan.queue import Queue
-from pishkhan.store import Store
+from pishkhan.queue.core import Queue
+from pishkhan.store.database import Store
 
 
 def _config(state_dir):
@@ -42,8 +42,8 @@ def _issue_forever(state_dir, fd):
 @pytest.fixture
 def shared(store, config, issuer_key, signed_board):
     """A store file on the real clock with the board installed and counter 1 open."""
-    from pishkhan.board_store import install_board
-    from pishkhan.trust import trust_key
+    from pishkhan.boards.installed import install_board
+    from pishkhan.boards.trust import trust_key
 
     trust_key(store, issuer_key.public, label="t", actor="test")
     install_board(store, signed_board, source="cli", actor="test")

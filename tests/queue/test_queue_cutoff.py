@@ -8,8 +8,8 @@ import pytest
 from queue_helpers import LANE_A, LANE_C
 
 from pishkhan.exc import OfficeClosed
-from pishkhan.jalali import TEHRAN
-from pishkhan.queue import Estimate, Queue
+from pishkhan.text.jalali import TEHRAN
+from pishkhan.queue.core import Estimate, Queue
 
 
 def tehran(day, hour, minute=0):

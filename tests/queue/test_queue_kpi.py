@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from queue_helpers import LANE_A, LANE_B
 
-from pishkhan.kpi import day_report, format_report
+from pishkhan.queue.kpi import day_report, format_report
 
 
 def test_day_report(queue, clock, qstore, config):

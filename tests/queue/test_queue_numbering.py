@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from queue_helpers import LANE_A, LANE_B, LANE_C
 
-from pishkhan.board_store import set_unavailable
+from pishkhan.boards.installed import set_unavailable
 from pishkhan.exc import QueueError
-from pishkhan.queue import Queue
+from pishkhan.queue.core import Queue
 
 
 def test_prefix_lane_numbers_from_one_with_three_digits(queue):

@@ -6,7 +6,7 @@ import pytest
 from queue_helpers import LANE_A, LANE_B, LANE_C
 
 from pishkhan.exc import QueueError
-from pishkhan.queue import Queue
+from pishkhan.queue.core import Queue
 
 
 def test_counter_calls_its_lanes_in_order(queue, clock):

@@ -9,9 +9,9 @@ from queue_helpers import LANE_A, LANE_B
 from queue_raster import bands, decode_raster, ocr, ocr_number
 
 from pishkhan.exc import PrinterError
-from pishkhan.issuing import issue_and_print, reprint
-from pishkhan.printer import FakePrinter, PrinterStatus, encode_image, open_printer
-from pishkhan.ticket_image import qr_payload, render_ticket
+from pishkhan.queue.issuing import issue_and_print, reprint
+from pishkhan.hardware.printer import FakePrinter, PrinterStatus, encode_image, open_printer
+from pishkhan.render.ticket import qr_payload, render_ticket
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_printer_failure_keeps_the_ticket_and_records_it(queue, printer, config,
 
 def test_ticket_never_printed_is_known_after_restart(queue, config, qstore):
     t = queue.issue(LANE_A)  # the process died before printing
-    from pishkhan.queue import Queue
+    from pishkhan.queue.core import Queue
 
     assert [u.label for u in Queue(qstore, config).unprinted()] == [t.label]
 
@@ -213,7 +213,7 @@ def test_network_printer_that_never_answers_status_still_prints():
 
 
 def test_threshold_does_not_dither():
-    from pishkhan.ticket_image import threshold
+    from pishkhan.render.ticket import threshold
 
     grey = Image.new("L", (64, 8), 127)
     grey.paste(128, (32, 0, 64, 8))
@@ -227,7 +227,7 @@ def test_ticket_keeps_only_the_lines_that_repeat(queue, config):
     """A day of tickets must not fill memory with numbers, queue figures and times drawn once."""
     import datetime as dt
 
-    from pishkhan import ticket_image
+    from pishkhan.render import ticket as ticket_image
 
     ticket_image._kept_strip.cache_clear()
     start = dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.timezone.utc)
@@ -249,10 +249,10 @@ def test_issuing_and_printing_never_load_cryptography(queue, tmp_path):
     script = f"""
 import sys
 from pishkhan.config import parse_config
-from pishkhan.issuing import issue_and_print
-from pishkhan.printer import FakePrinter
-from pishkhan.queue import Queue
-from pishkhan.store import Store
+from pishkhan.queue.issuing import issue_and_print
+from pishkhan.hardware.printer import FakePrinter
+from pishkhan.queue.core import Queue
+from pishkhan.store.database import Store
 cfg = parse_config({{"device": {{"state_dir": {str(tmp_path / "state")!r}}}, "hours": {{"always_open": True}}}})
 with Store(cfg.store_path) as store:
     queue = Queue(store, cfg)

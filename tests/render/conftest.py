@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from display.layout import layout_pages
-from display.render import draw_page
+from pishkhan.render.board_layout import layout_pages
+from pishkhan.render.board_pages import draw_page
 from pishkhan.config import parse_config
-from pishkhan.layering import preview
+from pishkhan.boards.layering import preview
 from render_helpers import SIZES
 
 

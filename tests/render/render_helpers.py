@@ -13,9 +13,9 @@ import subprocess
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps, ImageStat
 
-from display.layout import COLOURS
-from pishkhan.fonts import font_path
-from pishkhan.persian import normalise, to_latin_digits
+from pishkhan.render.board_layout import COLOURS
+from pishkhan.text.fonts import font_path
+from pishkhan.text.persian import normalise, to_latin_digits
 
 SIZES = [(1920, 1080), (1080, 1920), (1280, 800)]
 

@@ -11,14 +11,14 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from render_helpers import SIZES
-from display import strings
-from display.layout import COLOURS, Box, Fill, Metrics, QRCode, TextBlock, layout_pages
-from display.render import TOLERANCE, draw_page, render_pages
-from pishkhan import jalali
+from pishkhan.render import strings
+from pishkhan.render.board_layout import COLOURS, Box, Fill, Metrics, QRCode, TextBlock, layout_pages
+from pishkhan.render.board_pages import TOLERANCE, draw_page, render_pages
+from pishkhan.text import jalali
 from pishkhan.config import parse_config
 from pishkhan.exc import MissingGlyph
-from pishkhan.layering import preview
-from pishkhan.persian import format_money, to_persian_digits
+from pishkhan.boards.layering import preview
+from pishkhan.text.persian import format_money, to_persian_digits
 
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=jalali.TEHRAN)
 

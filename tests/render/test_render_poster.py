@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from display.layout import paper_size
-from display.poster import poster_pages, write_poster
+from pishkhan.render.board_layout import paper_size
+from pishkhan.render.poster import poster_pages, write_poster
 
 POINTS = {"A4": (595.3, 841.9), "A3": (841.9, 1190.6)}
 

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from render_helpers import LINE_THRESHOLD, MEAN_THRESHOLD, GlyphReader, line_crops, need_tesseract, read_lines
-from display.layout import COLOURS, Metrics
-from pishkhan.fonts import font_path
-from pishkhan.typeset import weight_of
+from pishkhan.render.board_layout import COLOURS, Metrics
+from pishkhan.text.fonts import font_path
+from pishkhan.render.typeset import weight_of
 
 WALL = (1920, 1080)
 
@@ -89,7 +89,7 @@ def test_every_amount_is_read_back(images, signed_board, size):
             if got != block.lines[0]:
                 wrong.append((block.role, block.lines[0], got))
     assert not wrong, wrong
-    from pishkhan.persian import format_money
+    from pishkhan.text.persian import format_money
     for s in signed_board.services():  # the text drawn is the right amount, for every service
         assert seen[("government", s.code)] == format_money(s.government_fee, with_unit=False)
         assert seen[("office", s.code)] == format_money(s.office_fee, with_unit=False)

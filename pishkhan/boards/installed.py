@@ -1,0 +1,166 @@
+"""Installed boards: install a signed board, keep history, find the current one.
+
+:func:`install_board` is the one path for every source — the CLI, a USB
+stick in staff mode, and the centre through the agent. It verifies the
+signature against the trusted keys, validates the schema, checks the scope
+and version, and only then writes. A refused board leaves everything as it
+was and says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from pishkhan.text import jalali
+from pishkhan.boards.document import Board, parse_board
+from pishkhan.exc import BoardError, BoardRefused, SignatureInvalid
+from pishkhan.boards.layering import EffectiveBoard, Layer, layer_boards
+from pishkhan.boards.signing import verification_code, verify
+from pishkhan.store.database import Store
+from pishkhan.boards.trust import scope_allows, trusted_keys
+
+
+@dataclass(frozen=True)
+class InstalledBoard:
+    id: int
+    board: Board
+    verification_code: str
+    key_fingerprint: str
+    source: str
+    installed_at: str
+    envelope: dict
+
+    @property
+    def layer(self) -> Layer:
+        return Layer(self.board, self.verification_code, self.key_fingerprint)
+
+
+def check_signed_board(store: Store, envelope: dict) -> tuple[Board, str]:
+    """Verify and validate *envelope* against the store's trust list.
+
+    Returns ``(board, key_fingerprint)``; raises :exc:`SignatureInvalid`,
+    :exc:`~pishkhan.exc.BoardInvalid` or :exc:`BoardRefused`.
+    """
+    keys = trusted_keys(store)
+    if not keys:
+        raise SignatureInvalid("no issuer key is trusted on this device yet (add one with `pishkhan keys trust PUB`)")
+    payload, key = verify(envelope, {fp: k for fp, (k, _) in keys.items()})
+    board = parse_board(payload)
+    key_scope = keys[key.fingerprint][1]
+    if not scope_allows(key_scope, board.scope.key):
+        raise BoardRefused(f"key {key.fingerprint} may sign only {key_scope} boards, "
+                           f"but this board is for {board.scope.key}")
+    return board, key.fingerprint
+
+
+def install_board(store: Store, envelope: dict, *, source: str, actor: str,
+                  province: str | None = None, office: str | None = None) -> InstalledBoard:
+    """Install a signed board for good, or raise a :exc:`BoardError` saying why not.
+
+    :param source: where it came from: ``cli``, ``usb`` or ``centre``.
+    :param actor: who did it, for the audit log.
+    :param province: this office's province; a board for another is refused.
+    :param office: this office's id; a board for another office is refused.
+    """
+    try:
+        board, fingerprint = check_signed_board(store, envelope)
+        if board.scope.level == "province" and province is not None and board.scope.province != province:
+            raise BoardRefused(f"board is for province {board.scope.province}, this office is in province {province}")
+        if board.scope.level == "office" and office is not None and board.scope.office != office:
+            raise BoardRefused(f"board is for office {board.scope.office}, this office is {office}")
+        code = verification_code(envelope)
+        with store.transaction() as c:
+            row = c.execute("SELECT MAX(version) FROM boards WHERE scope_key = ?", (board.scope.key,)).fetchone()
+            installed = row[0] or 0
+            if board.version <= installed:
+                raise BoardRefused(f"board version {board.version} for {board.scope.key} is not newer than "
+                                   f"the installed version {installed}; the installed board stays")
+            cur = c.execute(
+                "INSERT INTO boards(scope_key, version, effective_from, issuer, key_fingerprint, "
+                "verification_code, envelope, source, installed_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (board.scope.key, board.version, board.effective_from.isoformat(), board.issuer, fingerprint,
+                 code, json.dumps(envelope, ensure_ascii=False), source, store.now_iso()))
+            store.audit(actor, "board.install", board.scope.key, version=board.version, source=source,
+                        effective_from=board.effective_from.isoformat(), verification_code=code,
+                        key=fingerprint)
+            return InstalledBoard(cur.lastrowid, board, code, fingerprint, source, store.now_iso(), envelope)
+    except BoardError as e:
+        store.audit(actor, "board.refused", source, reason=str(e))
+        raise
+
+
+def _row(row) -> InstalledBoard:
+    envelope = json.loads(row["envelope"])
+    return InstalledBoard(row["id"], parse_board(envelope["payload"]), row["verification_code"],
+                          row["key_fingerprint"], row["source"], row["installed_at"], envelope)
+
+
+def history(store: Store, scope_key: str | None = None) -> list[InstalledBoard]:
+    """Every installed board, oldest first (the full list ever communicated)."""
+    if scope_key:
+        rows = store.query("SELECT * FROM boards WHERE scope_key = ? ORDER BY id", (scope_key,))
+    else:
+        rows = store.query("SELECT * FROM boards ORDER BY id")
+    return [_row(r) for r in rows]
+
+
+def current_board(store: Store, scope_key: str, on: dt.date | None = None) -> InstalledBoard | None:
+    """The highest version for *scope_key* already in effect on *on* (Tehran date)."""
+    on = on or jalali.today()
+    row = store.query_one("SELECT * FROM boards WHERE scope_key = ? AND effective_from <= ? "
+                          "ORDER BY version DESC LIMIT 1", (scope_key, on.isoformat()))
+    return _row(row) if row else None
+
+
+def pending_boards(store: Store, on: dt.date | None = None) -> list[InstalledBoard]:
+    """Boards installed with a future effective date, soonest first."""
+    on = on or jalali.today()
+    rows = store.query("SELECT * FROM boards WHERE effective_from > ? ORDER BY effective_from, id", (on.isoformat(),))
+    return [_row(r) for r in rows]
+
+
+def unavailable_services(store: Store) -> dict[str, str]:
+    """Services staff marked unavailable: code -> reason."""
+    return store.get_setting("unavailable_services", {}) or {}
+
+
+def set_unavailable(store: Store, code: str, reason: str | None, *, actor: str = "staff"):
+    """Mark a service unavailable with *reason*, or available again with ``None``."""
+    with store.transaction():
+        current = unavailable_services(store)
+        if reason:
+            current[code] = reason
+        else:
+            current.pop(code, None)
+        store.set_setting("unavailable_services", current)
+        store.audit(actor, "service.unavailable" if reason else "service.available", code, reason=reason or "")
+
+
+def effective_board(store: Store, *, province: str | None, office: str | None,
+                    on: dt.date | None = None) -> EffectiveBoard | None:
+    """The effective board on *on* (default today in Tehran), or None without a national board.
+
+    Staff's "unavailable" marks are applied.
+    """
+    on = on or jalali.today()
+    national = current_board(store, "national", on)
+    if national is None:
+        return None
+    layers = [national.layer]
+    if province:
+        p = current_board(store, f"province:{province}", on)
+        if p:
+            layers.append(p.layer)
+    if office:
+        o = current_board(store, f"office:{office}", on)
+        if o:
+            layers.append(o.layer)
+    return layer_boards(layers).with_unavailable(unavailable_services(store))
+
+
+def effective_for_config(store: Store, config, on: dt.date | None = None) -> EffectiveBoard | None:
+    """:func:`effective_board` for the office named in *config*."""
+    return effective_board(store, province=config.get("office.province"),
+                           office=config.get("office.office_id"), on=on)

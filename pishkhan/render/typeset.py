@@ -1,0 +1,193 @@
+"""Draw Persian (and mixed Persian/Latin) text with Pillow, right to left.
+
+Text is shaped and ordered by raqm (``direction="rtl"`` as the paragraph
+direction), measured with the same engine, wrapped at word boundaries and
+never cut. Before drawing, every character is checked against the font's
+character map: a character Vazirmatn lacks raises :exc:`MissingGlyph`
+instead of becoming a box on the wall.
+"""
+
+from __future__ import annotations
+
+import struct
+import unicodedata
+from functools import lru_cache
+
+from PIL import ImageDraw, ImageFont
+
+from pishkhan.exc import MissingGlyph
+from pishkhan.text.fonts import font_path, require_raqm
+
+#: Characters that are never drawn, so need no glyph.
+_INVISIBLE = {"\u200c", "\u200d", "\u200e", "\u200f", "\n", "\t", " ", "\u00a0", "\u202a", "\u202b",
+              "\u202c", "\u2066", "\u2067", "\u2068", "\u2069"}
+
+
+@lru_cache(maxsize=None)
+def _cmap(weight: str) -> frozenset[int]:
+    """Code points the font maps to a glyph.
+
+    Read straight from the font's ``cmap`` table (a Unicode subtable of
+    format 12 or 4), which takes a few milliseconds where fontTools takes
+    tens; any other layout falls back to fontTools.
+    """
+    path = font_path(weight)
+    try:
+        return _read_cmap(path.read_bytes())
+    except (ValueError, struct.error, IndexError):
+        from fontTools.ttLib import TTFont
+
+        with TTFont(str(path), lazy=True) as tt:
+            return frozenset(tt.getBestCmap().keys())
+
+
+def _read_cmap(data: bytes) -> frozenset[int]:
+    num_tables = struct.unpack_from(">H", data, 4)[0]
+    for i in range(num_tables):
+        tag, _, offset, _ = struct.unpack_from(">4sIII", data, 12 + 16 * i)
+        if tag == b"cmap":
+            break
+    else:
+        raise ValueError("no cmap table")
+    count = struct.unpack_from(">H", data, offset + 2)[0]
+    subtables = {}
+    for i in range(count):
+        platform, encoding, sub = struct.unpack_from(">HHI", data, offset + 4 + 8 * i)
+        subtables[(platform, encoding)] = offset + sub
+    for key in ((3, 10), (0, 4), (0, 6)):
+        if key in subtables and struct.unpack_from(">H", data, subtables[key])[0] == 12:
+            at = subtables[key]
+            groups = struct.unpack_from(">I", data, at + 12)[0]
+            points = set()
+            for g in range(groups):
+                start, end, glyph = struct.unpack_from(">III", data, at + 16 + 12 * g)
+                points.update(range(start if glyph else start + 1, end + 1))
+            return frozenset(points)
+    for key in ((3, 1), (0, 3), (0, 4), (0, 1), (0, 0)):
+        if key in subtables and struct.unpack_from(">H", data, subtables[key])[0] == 4:
+            at = subtables[key]
+            segs = struct.unpack_from(">H", data, at + 6)[0] // 2
+            ends = struct.unpack_from(f">{segs}H", data, at + 14)
+            starts = struct.unpack_from(f">{segs}H", data, at + 16 + 2 * segs)
+            deltas = struct.unpack_from(f">{segs}h", data, at + 16 + 4 * segs)
+            range_at = at + 16 + 6 * segs
+            ranges = struct.unpack_from(f">{segs}H", data, range_at)
+            points = set()
+            for i in range(segs):
+                for c in range(starts[i], ends[i] + 1):
+                    if c == 0xFFFF:
+                        continue
+                    if ranges[i] == 0:
+                        glyph = (c + deltas[i]) & 0xFFFF
+                    else:
+                        where = range_at + 2 * i + ranges[i] + 2 * (c - starts[i])
+                        glyph = struct.unpack_from(">H", data, where)[0]
+                        glyph = (glyph + deltas[i]) & 0xFFFF if glyph else 0
+                    if glyph:
+                        points.add(c)
+            return frozenset(points)
+    raise ValueError("no Unicode cmap subtable of format 4 or 12")
+
+
+@lru_cache(maxsize=256)
+def font(size: int, weight: str = "Regular") -> ImageFont.FreeTypeFont:
+    """Vazirmatn at *size* pixels, laid out by raqm."""
+    require_raqm()
+    return ImageFont.truetype(str(font_path(weight)), size, layout_engine=ImageFont.Layout.RAQM)
+
+
+def weight_of(f: ImageFont.FreeTypeFont) -> str:
+    return f.path.rsplit("Vazirmatn-", 1)[-1].removesuffix(".ttf")
+
+
+def check_glyphs(text: str, f: ImageFont.FreeTypeFont | str = "Regular") -> None:
+    """Raise :exc:`MissingGlyph` naming each character the font cannot draw."""
+    weight = f if isinstance(f, str) else weight_of(f)
+    cmap = _cmap(weight)
+    missing = sorted({ch for ch in text if ch not in _INVISIBLE and ord(ch) not in cmap
+                      and unicodedata.category(ch) != "Cf"})
+    if missing:
+        names = ", ".join(f"U+{ord(ch):04X} {unicodedata.name(ch, '?')}" for ch in missing)
+        raise MissingGlyph(f"the font Vazirmatn-{weight} has no glyph for {names} in {text!r}")
+
+
+def _direction(text: str) -> str:
+    """``rtl`` unless the text has no right-to-left letter at all."""
+    for ch in text:
+        if unicodedata.bidirectional(ch) in ("R", "AL"):
+            return "rtl"
+    return "ltr"
+
+
+def width(text: str, f: ImageFont.FreeTypeFont, *, features: list[str] | None = None) -> int:
+    """Advance width of *text* in pixels (``features`` as for :func:`draw_text`)."""
+    if not text:
+        return 0
+    return int(round(f.getlength(text, direction=_direction(text), features=features)))
+
+
+def line_height(f: ImageFont.FreeTypeFont, spacing: float = 1.35) -> int:
+    ascent, descent = f.getmetrics()
+    return int(round((ascent + descent) * spacing))
+
+
+def wrap(text: str, f: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+    """Break *text* into lines no wider than *max_width*, at spaces.
+
+    A single word wider than the line is broken between characters rather
+    than cut, so nothing is ever lost.
+    """
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        words = paragraph.split()
+        if not words:
+            lines.append("")
+            continue
+        current = ""
+        for word in words:
+            candidate = f"{current} {word}" if current else word
+            if width(candidate, f) <= max_width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            current = ""
+            while width(word, f) > max_width:  # a very long word: split it
+                cut = len(word) - 1
+                while cut > 1 and width(word[:cut], f) > max_width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            current = word
+        lines.append(current)
+    return lines
+
+
+def draw_text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, f: ImageFont.FreeTypeFont, *,
+              fill="black", align: str = "right", features: list[str] | None = None) -> tuple[int, int, int, int]:
+    """Draw one line of *text*; returns its bounding box.
+
+    ``xy`` is the line's top edge at its *right* end for ``align="right"``
+    (the Persian default), its left end for ``"left"`` and its middle for
+    ``"center"``. Glyphs are checked first (:func:`check_glyphs`).
+    ``features`` are OpenType features, e.g. ``["tnum"]`` for tabular digits
+    that line up in a column of amounts.
+    """
+    check_glyphs(text, f)
+    x, y = xy
+    anchor = {"right": "ra", "left": "la", "center": "ma"}[align]
+    direction = _direction(text)
+    draw.text((x, y), text, font=f, fill=fill, anchor=anchor, direction=direction, features=features)
+    return draw.textbbox((x, y), text, font=f, anchor=anchor, direction=direction, features=features)
+
+
+def draw_paragraph(draw, xy, text: str, f, max_width: int, *, fill="black", align="right",
+                   spacing: float = 1.35) -> int:
+    """Draw *text* wrapped to *max_width*; returns the height used."""
+    x, y = xy
+    step = line_height(f, spacing)
+    lines = wrap(text, f, max_width)
+    for i, line in enumerate(lines):
+        if line:
+            draw_text(draw, (x, y + i * step), line, f, fill=fill, align=align)
+    return step * len(lines)

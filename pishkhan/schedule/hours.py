@@ -1,0 +1,126 @@
+"""When the office is open: the small interface the queue, kiosk and display use.
+
+:class:`Hours` answers "open now?", "closes when?" and "opens next when?".
+:class:`WeeklyHours` reads the weekly hours from the configuration;
+:class:`AlwaysOpen` is for demos and tests. The signed provincial schedule
+(holidays, closures) will be another :class:`Hours`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from pishkhan.text import jalali
+from pishkhan.exc import ConfigError
+from pishkhan.text.jalali import TEHRAN
+from pishkhan.text.persian import to_latin_digits, to_persian_digits
+
+DAY_KEYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+Period = tuple[dt.datetime, dt.datetime]
+
+
+class Hours:
+    """Base: subclasses give :meth:`periods` for a day; the rest follows."""
+
+    def periods(self, day: dt.date) -> list[Period]:
+        """Open periods on *day* (Tehran date) as aware datetimes, in order."""
+        raise NotImplementedError
+
+    def current_period(self, at: dt.datetime) -> Period | None:
+        at = jalali.to_tehran(at)
+        for start, end in self.periods(at.date()):
+            if start <= at < end:
+                return start, end
+        return None
+
+    def is_open(self, at: dt.datetime) -> bool:
+        return self.current_period(at) is not None
+
+    def closes_at(self, at: dt.datetime) -> dt.datetime | None:
+        """End of the open period *at* falls in, or None when closed."""
+        period = self.current_period(at)
+        return period[1] if period else None
+
+    def next_open(self, at: dt.datetime, *, days: int = 31) -> dt.datetime | None:
+        """Start of the next open period after *at* (None if none within *days*)."""
+        at = jalali.to_tehran(at)
+        for offset in range(days + 1):
+            for start, _ in self.periods(at.date() + dt.timedelta(days=offset)):
+                if start > at:
+                    return start
+        return None
+
+    def describe_day(self, day: dt.date, lang: str = "fa") -> str:
+        """E.g. «۰۷:۳۰ تا ۱۴:۳۰», or «تعطیل» when closed all day; ``lang="en"``: 07:30-14:30, Closed."""
+        periods = self.periods(day)
+        if lang == "en":
+            return ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in periods) or "Closed"
+        if not periods:
+            return "تعطیل"
+        return "، ".join(f"{jalali.format_time(s)} تا {jalali.format_time(e)}" for s, e in periods)
+
+    def describe_next_open(self, at: dt.datetime, lang: str = "fa") -> str:
+        """E.g. «شنبه ۷ آذر، ساعت ۰۷:۳۰» for the closed screen; ``lang="en"``: Saturday 28 November, 07:30."""
+        start = self.next_open(at)
+        if start is None:
+            return "not announced" if lang == "en" else "اعلام نشده"
+        if lang == "en":
+            return f"{start:%A %d %B, %H:%M}"
+        day = start.date()
+        j = jalali.to_jalali(day)
+        return (f"{jalali.weekday_name(day)} {to_persian_digits(j.day)} {jalali.MONTHS[j.month - 1]}، "
+                f"ساعت {jalali.format_time(start)}")
+
+
+class AlwaysOpen(Hours):
+    """Open at every minute (demos and tests)."""
+
+    def periods(self, day):
+        start = dt.datetime.combine(day, dt.time(0, 0), TEHRAN)
+        return [(start, start + dt.timedelta(days=1))]
+
+    def describe_day(self, day, lang="fa"):
+        return "open all day" if lang == "en" else "شبانه‌روزی"
+
+
+_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_span(text: str) -> tuple[dt.time, dt.time]:
+    """Read ``"07:30-14:30"`` (any digits)."""
+    m = _SPAN.match(to_latin_digits(text))
+    if not m:
+        raise ConfigError(f"hours must look like \"07:30-14:30\", got {text!r}")
+    h1, m1, h2, m2 = map(int, m.groups())
+    try:
+        start, end = dt.time(h1, m1), dt.time(h2, m2)
+    except ValueError:
+        raise ConfigError(f"hours {text!r}: not a valid time of day") from None
+    if end <= start:
+        raise ConfigError(f"hours {text!r}: closing must be after opening")
+    return start, end
+
+
+class WeeklyHours(Hours):
+    """The same hours every week, per weekday.
+
+    :param week: maps ``date.weekday()`` (Monday = 0) to ``(open, close)`` times.
+    """
+
+    def __init__(self, week: dict[int, list[tuple[dt.time, dt.time]]]):
+        self.week = {d: sorted(spans) for d, spans in week.items()}
+
+    def periods(self, day):
+        return [(dt.datetime.combine(day, s, TEHRAN), dt.datetime.combine(day, e, TEHRAN))
+                for s, e in self.week.get(day.weekday(), [])]
+
+
+def hours_from_config(config) -> Hours:
+    """The office's :class:`Hours` from the ``[hours]`` section."""
+    if config.get("hours.always_open"):
+        return AlwaysOpen()
+    week = {}
+    for index, key in enumerate(DAY_KEYS):
+        week[index] = [parse_span(span) for span in config.get(f"hours.{key}")]
+    return WeeklyHours(week)
