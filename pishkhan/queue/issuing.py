@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pishkhan.queue import strings as text
+from pishkhan.render import ticket_strings as text
 from pishkhan.exc import PishkhanError, PrinterError
 from pishkhan.render.ticket import render_ticket
 

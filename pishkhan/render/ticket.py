@@ -16,7 +16,7 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageOps
 
 from pishkhan.text import jalali
-from pishkhan.queue import strings as text
+from pishkhan.render import ticket_strings as text
 from pishkhan.render import typeset
 from pishkhan.exc import RenderError
 from pishkhan.text.persian import to_persian_digits
