@@ -159,6 +159,16 @@ cec_device = "/dev/cec0"
 # Wall layout: "landscape" (1920x1080) or "portrait" (1080x1920).
 orientation = "landscape"
 
+[compliance]
+# Minutes a condition must last during announced hours before it is an event.
+late_opening_minutes = 5
+early_closing_minutes = 5
+closed_minutes = 5
+printer_out_minutes = 10
+display_off_minutes = 5
+# A wall clock that moves this many seconds against the boot clock is a jump.
+clock_jump_seconds = 120.0
+
 [mqtt]
 host = "localhost"
 port = 1883
