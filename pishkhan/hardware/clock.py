@@ -170,5 +170,24 @@ class FakeClock(ClockStatus):
         return true_wall
 
 
+class TrustedClock(SystemClock):
+    """The real boot id and boot clock, with the wall clock taken as synchronised.
+
+    For a machine whose clock its host keeps (a virtual machine or container,
+    where ``adjtimex`` may say "unsynchronised" for ever) and for demos: the
+    configuration says so (``hardware.clock = "trusted"``), never the code.
+    """
+
+    source = "trusted (hardware.clock)"
+
+    def synced(self) -> bool:
+        return True
+
+
 def system_clock() -> ClockStatus:
     return SystemClock()
+
+
+def clock_from_config(config) -> ClockStatus:
+    """``hardware.clock``: "system" (the kernel says) or "trusted"."""
+    return TrustedClock() if config.get("hardware.clock") == "trusted" else SystemClock()

@@ -291,6 +291,14 @@ class Store:
         return [dict(r) | {"detail": json.loads(r["detail"])} for r in rows]
 
 
+def open_store(config, **kw) -> Store:
+    """The device's store as *config* places it, its facts stamped by the configured clock."""
+    from pishkhan.hardware.clock import clock_from_config
+
+    kw.setdefault("boot", clock_from_config(config))
+    return Store(config.store_path, **kw)
+
+
 def _split_sql(script: str) -> list[str]:
     """Split a schema file into statements (triggers keep their BEGIN…END)."""
     statements, buf = [], []
