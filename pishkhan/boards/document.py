@@ -32,8 +32,8 @@ each notice                       280
 Codes (service, category, ``hide`` entries, ``scope.province``,
 ``scope.office``) are 1-32 ASCII letters, digits, ``.``, ``_`` or ``-``.
 
-Counts: at most 100 categories and 500 services per board (a national board
-has about 50), 10 documents per service, 10 notices per board, and ``hide``
+Counts: at most 100 categories and 500 services per board (the sample national
+board has 51), 10 documents per service, 10 notices per board, and ``hide``
 at most 500 codes.
 
 Numbers: ``government_fee`` and ``office_fee`` are whole rials from 0 to
