@@ -59,7 +59,7 @@ from pishkhan.text.safety import check_text, describe as _describe, quoted, term
 
 FORMAT = "pishkhan.board/1"
 LEVELS = ("national", "province", "office")
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", re.ASCII)  # used with fullmatch
 
 MAX_ISSUER = 120
 MAX_CATEGORY_TITLE = 120
@@ -227,7 +227,7 @@ class _Checker:
             self.error(where, f"must be a string, got {_describe(value)}")
         elif not value.strip():
             self.error(where, "must not be empty")
-        elif not _CODE.match(value):
+        elif not _CODE.fullmatch(value):
             self.error(where, f"must be 1-32 ASCII letters, digits, '.', '_' or '-', got {_describe(value)}")
         else:
             return True

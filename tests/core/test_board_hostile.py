@@ -551,6 +551,26 @@ def test_unknown_keys_are_refused_with_a_hint(change, message):
     assert errors_of(doc) == [message]
 
 
+@pytest.mark.parametrize("code", ["ID-1\n", "ID-1\r", "ID\x001", "ID-1 ", "\u202eID", "ID-١", "x" * 33],
+                         ids=["newline", "cr", "nul", "space", "rlo", "arabic-digit", "too-long"])
+def test_codes_are_exactly_ascii_codes(code):
+    doc = copy.deepcopy(GOOD)
+    doc["categories"][0]["services"][0]["code"] = code
+    assert errors_of(doc) == [f"categories[0].services[0].code: must be 1-32 ASCII letters, digits, '.', '_' "
+                              f"or '-', got {quoted(code)}"]
+
+
+def test_key_scopes_are_codes(store):
+    from pishkhan.exc import KeyFileError
+
+    key = SigningKey.generate().public
+    for scope in ("province:23\n", "province:\x1b[2J", "office:", "province:تهران", "city:1"):
+        with pytest.raises(KeyFileError, match="key scope must be") as info:
+            trust_key(store, key, scope=scope, actor="test")
+        assert "\x1b" not in str(info.value)
+    trust_key(store, key, scope="office:23-1234", actor="test")
+
+
 def test_scope_ids_are_codes():
     for bad in ("23 ", "تهران", "\u202e23", "", 23):
         doc = copy.deepcopy(GOOD) | {"scope": {"level": "province", "province": bad}}
