@@ -136,25 +136,21 @@ def text_problems(value, *, max_len: int, lines: bool = False, allow_empty: bool
         return problems
     scan = value[:max_len + 1]  # a text far too long costs no more than one at the limit
     if not _FAST_SAFE.fullmatch(scan):
-        first, count = None, 0
-        for i, ch in enumerate(scan):
-            if why := refusal(ch, lines=lines):
-                count += 1
-                first = first or (i, ch, why)
-        if first:
-            i, ch, why = first
-            more = count - 1
-            problems.append(f"{char_name(ch)} at position {i + 1} is not allowed ({why})"
+        # judge each distinct character once, then find them with a regex: linear at C speed
+        chars = set(scan)
+        bad = {ch: why for ch in chars if (why := refusal(ch, lines=lines))}
+        if bad:
+            found = re.compile("[" + "".join(map(re.escape, bad)) + "]")
+            first = found.search(scan)
+            more = len(scan) - len(found.sub("", scan)) - 1
+            problems.append(f"{char_name(first.group())} at position {first.start() + 1} is not allowed "
+                            f"({bad[first.group()]})"
                             + (f"; {more} more such character{'s follow' if more != 1 else ' follows'}" if more else ""))
-        run, longest, where = 0, 0, 0
-        for i, ch in enumerate(scan):
-            run = run + 1 if unicodedata.category(ch)[0] == "M" else 0
-            if run > longest:
-                longest, where = run, i - run + 1
-        if longest > MAX_COMBINING:
-            problems.append(f"has {longest} combining marks in a row at position {where + 1}; "
+        marks = [ch for ch in chars if unicodedata.category(ch)[0] == "M"]
+        if marks and (m := re.search("[" + "".join(map(re.escape, marks)) + "]{%d,}" % (MAX_COMBINING + 1), scan)):
+            problems.append(f"has {len(m.group())} combining marks in a row at position {m.start() + 1}; "
                             f"at most {MAX_COMBINING} are allowed")
-        visible = any(unicodedata.category(ch)[0] in "LNPS" for ch in scan)
+        visible = any(unicodedata.category(ch)[0] in "LNPS" for ch in chars)
     else:
         if m := _FAST_MARKS.search(scan):
             problems.append(f"has {len(m.group())} combining marks in a row at position {m.start() + 1}; "
