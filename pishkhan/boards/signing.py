@@ -8,6 +8,12 @@ A signed document is an envelope::
 
 The signature covers :func:`canonical` of the payload: keys sorted, no
 white space, UTF-8. Keys are named by a short fingerprint of the public key.
+The envelope and its ``signature`` hold exactly these keys (any other is
+refused, with a hint), the payload is an object, and a payload JSON cannot
+write exactly (NaN, an unpaired surrogate, nesting too deep) is refused with
+:exc:`SignatureInvalid`, never another exception. Files are read with the
+strict loader of :mod:`pishkhan.boards.jsonlimits`, which also refuses a
+second ``payload``.
 """
 
 from __future__ import annotations
