@@ -1,4 +1,8 @@
-"""``pishkhan board``: validate, sign, verify, render, install and show boards."""
+"""``pishkhan board``: validate, sign, verify, render, install and show boards.
+
+Everything printed goes through :func:`say` (or ``context.print_json``), which
+escapes control and bidi characters, so a board's text cannot drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,16 @@ from pishkhan.boards.installed import effective_for_config, history, install_boa
 from pishkhan.exc import BoardInvalid, PishkhanError
 from pishkhan.boards.layering import preview
 from pishkhan.boards.signing import PublicKey, SigningKey, verification_code, verify
+from pishkhan.text.safety import terminal_safe
 
 from . import context
+
+
+def say(text: str = "") -> None:
+    """Print *text* with control and bidi characters escaped: the terminal shows
+    document text as written (``\\u202e``, ``\\x1b``), never acts on it."""
+    print(terminal_safe(text))
+
 
 SIZES = {"1920x1080", "1080x1920", "1280x800"}
 
@@ -62,12 +74,12 @@ def cmd_validate(args):
     try:
         board = parse_board(load_board_file(args.file))
     except BoardInvalid as e:
-        print(f"{args.file}: {len(e.errors)} error(s)")
+        say(f"{args.file}: {len(e.errors)} error(s)")
         for err in e.errors:
-            print(f"  {err}")
+            say(f"  {err}")
         return 1
     count = sum(1 for _ in board.services())
-    print(f"{args.file}: valid; {board.scope.key} v{board.version}, effective {board.effective_from}, "
+    say(f"{args.file}: valid; {board.scope.key} v{board.version}, effective {board.effective_from}, "
           f"{len(board.categories)} categories, {count} services")
 
 
@@ -76,7 +88,7 @@ def cmd_sign(args):
     parse_board(doc)  # never sign an invalid board
     envelope = SigningKey.load(args.key).sign(doc)
     Path(args.out).write_text(json.dumps(envelope, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"signed {args.file} -> {args.out}; key {envelope['signature']['key']}, "
+    say(f"signed {args.file} -> {args.out}; key {envelope['signature']['key']}, "
           f"verification code {verification_code(envelope)}")
 
 
@@ -84,7 +96,7 @@ def cmd_verify(args):
     envelope = load_board_file(args.file)
     payload, key = verify(envelope, [PublicKey.load(p) for p in args.trust])
     board = parse_board(payload)
-    print(f"{args.file}: signature good (key {key.fingerprint}); {board.scope.key} v{board.version}; "
+    say(f"{args.file}: signature good (key {key.fingerprint}); {board.scope.key} v{board.version}; "
           f"verification code {verification_code(envelope)}")
 
 
@@ -101,7 +113,7 @@ def cmd_render(args):
     pages = render_pages(board, config=cfg, size=(width, height))
     for n, page in enumerate(pages, 1):
         page.save(out / f"page-{n:02d}.png")
-    print(f"{len(pages)} page(s) at {args.size} -> {out}/")
+    say(f"{len(pages)} page(s) at {args.size} -> {out}/")
 
 
 def cmd_poster(args):
@@ -110,7 +122,7 @@ def cmd_poster(args):
     cfg = context.config(args)
     board = preview(load_board_file(args.file))
     pages = write_poster(board, config=cfg, paper=args.paper, out=Path(args.out))
-    print(f"poster, {pages} {args.paper} page(s) -> {args.out}")
+    say(f"poster, {pages} {args.paper} page(s) -> {args.out}")
 
 
 def cmd_install(args):
@@ -121,7 +133,7 @@ def cmd_install(args):
                                   province=cfg.get("office.province"), office=cfg.get("office.office_id"))
     b = installed.board
     when = "now in effect" if b.effective_from <= jalali.today() else f"takes effect {b.effective_from}"
-    print(f"installed {b.scope.key} v{b.version} ({when}); verification code {installed.verification_code}")
+    say(f"installed {b.scope.key} v{b.version} ({when}); verification code {installed.verification_code}")
 
 
 def cmd_show(args):
@@ -141,21 +153,21 @@ def cmd_show(args):
         context.print_json(data)
         return 0 if board else 1
     if board is None:
-        print("no verified board is installed (install one with `pishkhan board install SIGNED`)")
+        say("no verified board is installed (install one with `pishkhan board install SIGNED`)")
         return 1
-    print(f"effective board v{board.version_label}, effective {board.effective_from}, "
+    say(f"effective board v{board.version_label}, effective {board.effective_from}, "
           f"verification code {board.verification_code}")
     for layer in board.layers:
         b = layer.board
-        print(f"  layer {b.scope.key} v{b.version} from {b.effective_from} by {b.issuer} ({layer.verification_code})")
+        say(f"  layer {b.scope.key} v{b.version} from {b.effective_from} by {b.issuer} ({layer.verification_code})")
     for conflict in board.conflicts:
-        print(f"  ignored: {conflict}")
+        say(f"  ignored: {conflict}")
     for p in pending:
-        print(f"  pending {p.board.scope.key} v{p.board.version} takes effect {p.board.effective_from}")
+        say(f"  pending {p.board.scope.key} v{p.board.version} takes effect {p.board.effective_from}")
     for cat in board.categories:
-        print(f"[{cat.code}] {cat.title}")
+        say(f"[{cat.code}] {cat.title}")
         for s in cat.services:
             flag = f"  (unavailable: {s.unavailable})" if s.unavailable else ""
-            print(f"  {s.code:10} {s.government_fee:>12,} + {s.office_fee:>10,} rials  {s.title}{flag}")
+            say(f"  {s.code:10} {s.government_fee:>12,} + {s.office_fee:>10,} rials  {s.title}{flag}")
     for h in past:
-        print(f"history: {h.board.scope.key} v{h.board.version} via {h.source} at {h.installed_at}")
+        say(f"history: {h.board.scope.key} v{h.board.version} via {h.source} at {h.installed_at}")

@@ -27,5 +27,8 @@ def actor() -> str:
 
 
 def print_json(data) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
-    sys.stdout.write("\n")
+    """Print *data* as JSON; control and bidi characters are written as ``\\uXXXX``
+    escapes (the same JSON), so document text cannot drive the terminal."""
+    from pishkhan.text.safety import json_terminal_safe
+
+    sys.stdout.write(json_terminal_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")

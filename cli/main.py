@@ -38,7 +38,9 @@ def main(argv=None) -> int:
     try:
         return args.handler(args) or 0
     except PishkhanError as e:
-        print(f"pishkhan: error: {e}", file=sys.stderr)
+        from pishkhan.text.safety import terminal_safe
+
+        print(f"pishkhan: error: {terminal_safe(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -7,6 +7,25 @@ import sys
 
 from cli import context
 
+#: Ticket ids and counter numbers are SQLite integers: 1 to 2^63-1.
+MAX_ID = 2 ** 63 - 1
+
+
+def _id(text: str) -> int:
+    """An argparse type: a whole number from 1 to :data:`MAX_ID`, else a clear usage error."""
+    import argparse
+
+    try:
+        value = int(text.strip(), 10) if len(text) <= 40 else None
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= MAX_ID:
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        from pishkhan.text.safety import terminal_safe
+
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_ID}, got {terminal_safe(shown)!r}")
+    return value
+
 
 def register(sub, common):
     q = sub.add_parser("queue", parents=[common], help="queue tickets: issue, call, recall, status, report")
@@ -28,13 +47,13 @@ def register(sub, common):
                                 ("serve", cmd_serve, "mark the counter's called ticket as being served"),
                                 ("finish", cmd_finish, "mark the counter's ticket done"),
                                 ("no-show", cmd_no_show, "mark the counter's called ticket as a no-show")):
-        action(name, handler, help).add_argument("--counter", type=int, required=True, metavar="N")
-    action("cancel", cmd_cancel, "cancel a waiting or called ticket").add_argument("ticket", type=int, metavar="ID")
+        action(name, handler, help).add_argument("--counter", type=_id, required=True, metavar="N")
+    action("cancel", cmd_cancel, "cancel a waiting or called ticket").add_argument("ticket", type=_id, metavar="ID")
     p = action("transfer", cmd_transfer, "move a ticket to another lane, keeping its arrival time")
-    p.add_argument("ticket", type=int, metavar="ID")
+    p.add_argument("ticket", type=_id, metavar="ID")
     p.add_argument("--lane", required=True, metavar="CODE")
     p = action("reprint", cmd_reprint, "print an issued ticket again")
-    p.add_argument("ticket", type=int, metavar="ID")
+    p.add_argument("ticket", type=_id, metavar="ID")
     p.add_argument("--printer", metavar="URI", help="printer URI (default: printer.uri in the configuration)")
     action("unprinted", cmd_unprinted, "today's waiting tickets whose print failed or never happened")
     action("end-of-day", cmd_end_of_day, "cancel what still waits and close every counter")
@@ -44,7 +63,7 @@ def register(sub, common):
 
     c = sub.add_parser("counter", parents=[common], help="open or close a counter")
     c.add_argument("action", choices=["open", "close"])
-    c.add_argument("number", type=int, metavar="N")
+    c.add_argument("number", type=_id, metavar="N")
     c.set_defaults(handler=cmd_counter)
 
     g = sub.add_parser("panel", parents=[common], help="run the GPIO counter panel (buttons, LEDs, buzzer)")

@@ -6,5 +6,7 @@
 scope; :mod:`~pishkhan.boards.layering` folds national, province and office
 boards into the effective board; :mod:`~pishkhan.boards.installed` is the one
 install path (CLI, USB, centre) and the history kept in the store;
-:mod:`~pishkhan.boards.notices` the notices staff post beside the board.
+:mod:`~pishkhan.boards.notices` the notices staff post beside the board;
+:mod:`~pishkhan.boards.jsonlimits` the strict JSON loader (size, depth,
+duplicate keys) for every document from outside.
 """

@@ -3,22 +3,85 @@
 A board lists the services an office offers, grouped in categories, with the
 official government fee and office fee in rials. The wire form is JSON with
 ``"format": "pishkhan.board/1"``; :func:`parse_board` checks every field and
-reports *all* problems at once, each with its exact path.
+reports *all* problems at once (at most :data:`MAX_ERRORS` listed), each with
+its exact path, e.g. ``categories[0].services[2].title: U+202E RIGHT-TO-LEFT
+OVERRIDE at position 7 is not allowed``. Files are read with
+:func:`load_board_file`, the strict loader of :mod:`pishkhan.boards.jsonlimits`
+(at most 4 MiB, 16 levels deep, no key twice in one object).
+
+Keys: an object may hold only the keys of the schema below; any other key is
+refused, with the closest known key as a hint (``goverment_fee``: did you
+mean ``government_fee``?). ``scope`` holds ``level`` and the one id its level
+uses (``province`` or ``office``).
+
+Text: every text field is checked by :func:`pishkhan.text.safety.check_text`
+(no bidi controls or directional marks, no control or invisible format
+characters but ZWNJ/ZWJ, no unpaired surrogates, noncharacters or private-use
+characters, at least one visible character; no field allows a line break) and
+has a length limit, in characters:
+
+==============================  =====
+``issuer``                        120
+category ``title``/``title_en``   120
+service ``title``/``title_en``    200
+each of a service's documents     150
+service ``notes`` (may be "")     500
+each notice                       280
+==============================  =====
+
+Codes (service, category, ``hide`` entries, ``scope.province``,
+``scope.office``) are 1-32 ASCII letters, digits, ``.``, ``_`` or ``-``.
+
+Counts: at most 100 categories and 500 services per board (the sample national
+board has 51), 10 documents per service, 10 notices per board, and ``hide``
+at most 500 codes.
+
+Numbers: ``government_fee`` and ``office_fee`` are whole rials from 0 to
+10^13 (ten trillion rials; so a total is below 2^53 and exact everywhere).
+``version`` is a whole number from 1 to 2^31-1 and counts up per scope; to
+keep a mistyped version from locking a scope (no later board could be
+newer), :func:`~pishkhan.boards.installed.install_board` also refuses a
+board more than :data:`MAX_VERSION_STEP` (10,000) versions above the one
+installed for its scope (the first board of a scope counts from 0), so
+versions are 1, 2, 3, …, not dates. ``effective_from`` is a Gregorian date
+from 2000 to 2199.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import difflib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pishkhan.exc import BoardInvalid
+from pishkhan.text.safety import check_text, describe as _describe, quoted, terminal_safe
 
 FORMAT = "pishkhan.board/1"
 LEVELS = ("national", "province", "office")
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", re.ASCII)  # used with fullmatch
+
+MAX_ISSUER = 120
+MAX_CATEGORY_TITLE = 120
+MAX_TITLE = 200
+MAX_DOCUMENT = 150
+MAX_NOTES = 500
+MAX_NOTICE = 280
+MAX_CATEGORIES = 100
+MAX_SERVICES = 500
+MAX_DOCUMENTS = 10
+MAX_NOTICES = 10
+MAX_FEE = 10 ** 13
+MAX_VERSION = 2 ** 31 - 1
+#: How far above the installed version of its scope a new board may go.
+MAX_VERSION_STEP = 10_000
+#: Errors listed in one :exc:`BoardInvalid`; the rest are counted.
+MAX_ERRORS = 100
+
+BOARD_KEYS = ("format", "issuer", "scope", "version", "effective_from", "categories", "hide", "notices")
+SCOPE_KEYS = {"national": ("level",), "province": ("level", "province"), "office": ("level", "office")}
+CATEGORY_KEYS = ("code", "title", "title_en", "services")
+SERVICE_KEYS = ("code", "title", "title_en", "government_fee", "office_fee", "documents", "notes")
 
 
 @dataclass(frozen=True)
@@ -94,72 +157,122 @@ class Board:
         return next((s for s in self.services() if s.code == code), None)
 
 
-def _describe(value) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return "an array" if isinstance(value, list) else "an object"
-    return repr(value)
-
-
 class _Checker:
-    """Collects errors while walking a document."""
+    """Collects errors while walking a document (at most :data:`MAX_ERRORS` listed)."""
 
     def __init__(self):
         self.errors: list[str] = []
+        self.unlisted = 0
 
     def error(self, path: str, message: str):
-        self.errors.append(f"{path}: {message}")
+        self.extend([f"{path}: {message}"])
 
-    def text(self, obj: dict, key: str, path: str, *, required=True, allow_empty=False) -> str:
+    def extend(self, messages: list[str]):
+        """Add messages already written as ``path: problem``."""
+        for message in messages:
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(message)
+            else:
+                self.unlisted += 1
+
+    def result(self) -> list[str]:
+        more = [f"(document): {self.unlisted:,} more error(s) not listed"] if self.unlisted else []
+        return self.errors + more
+
+    def keys(self, obj: dict, known, path: str, *, elsewhere=()):
+        """Refuse keys of *obj* not in *known*, naming the closest known one."""
+        for key in obj:
+            if key in known:
+                continue
+            name = key if isinstance(key, str) else str(key)
+            short = terminal_safe(name[:40], newlines=False) + ("…" if len(name) > 40 else "")
+            where = f"{path}.{short}" if path else short
+            if key in elsewhere:
+                self.error(where, f"is not used {elsewhere[key]}")
+                continue
+            close = difflib.get_close_matches(name[:64], known, n=1, cutoff=0.6)
+            hint = f"; did you mean {quoted(close[0])}?" if close else f"; known keys: {', '.join(known)}"
+            self.error(where, f"unknown key {_describe(key) if isinstance(key, str) else repr(key)}{hint}")
+
+    def text(self, obj: dict, key: str, path: str, *, max_len: int, required=True, allow_empty=False) -> str:
         where = f"{path}.{key}" if path else key
         if key not in obj:
             if required:
                 self.error(where, "is required")
             return ""
         value = obj[key]
-        if not isinstance(value, str):
-            self.error(where, f"must be a string, got {_describe(value)}")
-            return ""
-        if not allow_empty and not value.strip():
-            self.error(where, "must not be empty")
-        return value
+        problems = check_text(value, where, max_len=max_len, allow_empty=allow_empty)
+        self.extend(problems)
+        return value if isinstance(value, str) else ""
 
-    def fee(self, obj: dict, key: str, path: str) -> int:
-        where = f"{path}.{key}"
+    def integer(self, obj: dict, key: str, path: str, *, low: int, high: int, what: str, unit: str = "") -> int:
+        where = f"{path}.{key}" if path else key
         if key not in obj:
             self.error(where, "is required")
             return 0
         value = obj[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.error(where, f"must be a non-negative integer, got {_describe(value)}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            self.error(where, f"must be {what}, got {_describe(value)}")
+            return 0
+        if value > high:
+            self.error(where, f"must be at most {high:,}{unit}, got {_describe(value)}")
             return 0
         return value
 
-    def code(self, obj: dict, path: str, seen: dict[str, str]) -> str:
-        value = self.text(obj, "code", path)
-        if value and not _CODE.match(value):
-            self.error(f"{path}.code", f"must be 1-32 ASCII letters, digits, '.', '_' or '-', got {_describe(value)}")
-        elif value in seen:
-            self.error(f"{path}.code", f"duplicate code {_describe(value)}, first used at {seen[value]}")
-        elif value:
+    def fee(self, obj: dict, key: str, path: str) -> int:
+        return self.integer(obj, key, path, low=0, high=MAX_FEE, what="a non-negative integer", unit=" rials")
+
+    def code_value(self, value, where: str) -> bool:
+        if not isinstance(value, str):
+            self.error(where, f"must be a string, got {_describe(value)}")
+        elif not value.strip():
+            self.error(where, "must not be empty")
+        elif not _CODE.fullmatch(value):
+            self.error(where, f"must be 1-32 ASCII letters, digits, '.', '_' or '-', got {_describe(value)}")
+        else:
+            return True
+        return False
+
+    def code(self, obj: dict, path: str, seen: dict[str, str], key: str = "code") -> str:
+        where = f"{path}.{key}" if path else key
+        if key not in obj:
+            self.error(where, "is required")
+            return ""
+        value = obj[key]
+        if not self.code_value(value, where):
+            return ""
+        if value in seen:
+            self.error(where, f"duplicate code {_describe(value)}, first used at {seen[value]}")
+        else:
             seen[value] = path
         return value
 
-    def strings(self, obj: dict, key: str, path: str) -> tuple[str, ...]:
+    def array(self, obj: dict, key: str, path: str, *, limit: int, what: str, required=False) -> list:
+        """The array at *key* (its first *limit* items), or [] with an error."""
         where = f"{path}.{key}" if path else key
-        value = obj.get(key, [])
+        if key not in obj:
+            if required:
+                self.error(where, "is required")
+            return []
+        value = obj[key]
         if not isinstance(value, list):
-            self.error(where, f"must be an array of strings, got {_describe(value)}")
-            return ()
+            self.error(where, f"must be an array{what}, got {_describe(value)}")
+            return []
+        if len(value) > limit:
+            self.error(where, f"has {len(value):,} items; at most {limit:,} are allowed")
+            return value[:limit]
+        return value
+
+    def strings(self, obj: dict, key: str, path: str, *, limit: int, max_len: int) -> tuple[str, ...]:
+        where = f"{path}.{key}" if path else key
         out = []
-        for i, item in enumerate(value):
+        for i, item in enumerate(self.array(obj, key, path, limit=limit, what=" of strings")):
             if not isinstance(item, str) or not item.strip():
                 self.error(f"{where}[{i}]", f"must be a non-empty string, got {_describe(item)}")
+                continue
+            problems = check_text(item, f"{where}[{i}]", max_len=max_len)
+            if problems:
+                self.extend(problems)
             else:
                 out.append(item)
         return tuple(out)
@@ -174,15 +287,15 @@ def _scope(c: _Checker, data: dict) -> Scope:
         c.error("scope", f"must be an object, got {_describe(raw)}")
         return Scope("national")
     level = raw.get("level")
-    if level not in LEVELS:
+    if not isinstance(level, str) or level not in LEVELS:
         c.error("scope.level", f"must be one of national, province, office, got {_describe(level)}")
         return Scope("national")
+    c.keys(raw, SCOPE_KEYS[level], "scope",
+           elsewhere={k: f"by a {level} board" for k in ("province", "office")})
     if level == "province":
-        province = c.text(raw, "province", "scope")
-        return Scope(level, province=province)
+        return Scope(level, province=c.code(raw, "scope", {}, key="province"))
     if level == "office":
-        office = c.text(raw, "office", "scope")
-        return Scope(level, office=office)
+        return Scope(level, office=c.code(raw, "scope", {}, key="office"))
     return Scope(level)
 
 
@@ -190,37 +303,54 @@ def _service(c: _Checker, raw, path: str, seen: dict[str, str]) -> Service | Non
     if not isinstance(raw, dict):
         c.error(path, f"must be an object, got {_describe(raw)}")
         return None
+    c.keys(raw, SERVICE_KEYS, path)
     code = c.code(raw, path, seen)
-    title = c.text(raw, "title", path)
+    title = c.text(raw, "title", path, max_len=MAX_TITLE)
     return Service(
         code=code,
         title=title,
         government_fee=c.fee(raw, "government_fee", path),
         office_fee=c.fee(raw, "office_fee", path),
-        title_en=c.text(raw, "title_en", path, required=False),
-        documents=c.strings(raw, "documents", path),
-        notes=c.text(raw, "notes", path, required=False, allow_empty=True),
+        title_en=c.text(raw, "title_en", path, max_len=MAX_TITLE, required=False),
+        documents=c.strings(raw, "documents", path, limit=MAX_DOCUMENTS, max_len=MAX_DOCUMENT),
+        notes=c.text(raw, "notes", path, max_len=MAX_NOTES, required=False, allow_empty=True),
     )
 
 
-def _category(c: _Checker, raw, path: str, seen_cat: dict, seen_svc: dict) -> Category | None:
+def _category(c: _Checker, raw, path: str, seen_cat: dict, seen_svc: dict, room: int) -> Category | None:
+    """One category; *room* is how many services the board may still have."""
     if not isinstance(raw, dict):
         c.error(path, f"must be an object, got {_describe(raw)}")
         return None
+    c.keys(raw, CATEGORY_KEYS, path)
     code = c.code(raw, path, seen_cat)
-    title = c.text(raw, "title", path)
-    services_raw = raw.get("services")
+    title = c.text(raw, "title", path, max_len=MAX_CATEGORY_TITLE)
     services = []
-    if services_raw is None:
-        c.error(f"{path}.services", "is required")
-    elif not isinstance(services_raw, list):
-        c.error(f"{path}.services", f"must be an array, got {_describe(services_raw)}")
-    else:
-        for i, s in enumerate(services_raw):
-            service = _service(c, s, f"{path}.services[{i}]", seen_svc)
-            if service:
-                services.append(service)
-    return Category(code, title, tuple(services), c.text(raw, "title_en", path, required=False))
+    services_raw = c.array(raw, "services", path, limit=MAX_SERVICES, what="", required=True)
+    if len(services_raw) > room:
+        c.error(f"{path}.services", f"takes the board past {MAX_SERVICES:,} services, the most a board may have")
+        services_raw = services_raw[:max(room, 0)]
+    for i, s in enumerate(services_raw):
+        service = _service(c, s, f"{path}.services[{i}]", seen_svc)
+        if service:
+            services.append(service)
+    return Category(code, title, tuple(services),
+                    c.text(raw, "title_en", path, max_len=MAX_CATEGORY_TITLE, required=False))
+
+
+def _date(c: _Checker, raw_eff) -> dt.date:
+    if not isinstance(raw_eff, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw_eff):
+        c.error("effective_from", f"must be a date as YYYY-MM-DD, got {_describe(raw_eff)}")
+        return dt.date.min
+    try:
+        effective = dt.date.fromisoformat(raw_eff)
+    except ValueError:
+        c.error("effective_from", f"must be a date as YYYY-MM-DD, got {_describe(raw_eff)}")
+        return dt.date.min
+    if not 2000 <= effective.year <= 2199:
+        c.error("effective_from", f"must be a Gregorian date (2000-2199), got {_describe(raw_eff)}"
+                + (", which looks like a Jalali date" if 1300 <= effective.year <= 1500 else ""))
+    return effective
 
 
 def parse_board(data) -> Board:
@@ -228,7 +358,8 @@ def parse_board(data) -> Board:
 
     Raises :exc:`BoardInvalid` listing every error found, each as
     ``path: reason`` (e.g. ``categories[2].services[5].office_fee: must be a
-    non-negative integer, got "12,000"``).
+    whole number of rials from 0 to 10,000,000,000,000, got "12,000"``).
+    The rules are in this module's docstring.
     """
     c = _Checker()
     if not isinstance(data, dict):
@@ -236,65 +367,47 @@ def parse_board(data) -> Board:
     fmt = data.get("format")
     if fmt != FORMAT:
         c.error("format", f"must be {_describe(FORMAT)}, got {_describe(fmt)}")
-    issuer = c.text(data, "issuer", "")
+    c.keys(data, BOARD_KEYS, "")
+    issuer = c.text(data, "issuer", "", max_len=MAX_ISSUER)
     scope = _scope(c, data)
 
-    version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        c.error("version", f"must be a positive integer, got {_describe(version)}")
-        version = 0
+    version = c.integer(data, "version", "", low=1, high=MAX_VERSION, what="a positive integer")
 
-    effective = dt.date.min
-    raw_eff = data.get("effective_from")
-    if not isinstance(raw_eff, str):
-        c.error("effective_from", f"must be a date as YYYY-MM-DD, got {_describe(raw_eff)}")
-    else:
-        try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_eff):
-                raise ValueError
-            effective = dt.date.fromisoformat(raw_eff)
-            if not 2000 <= effective.year <= 2199:
-                c.error("effective_from", f"must be a Gregorian date (2000-2199), got {_describe(raw_eff)}"
-                        + (", which looks like a Jalali date" if 1300 <= effective.year <= 1500 else ""))
-        except ValueError:
-            c.error("effective_from", f"must be a date as YYYY-MM-DD, got {_describe(raw_eff)}")
+    effective = _date(c, data.get("effective_from"))
 
     categories = []
-    raw_cats = data.get("categories")
     seen_cat: dict[str, str] = {}
     seen_svc: dict[str, str] = {}
-    if raw_cats is None:
-        c.error("categories", "is required")
-    elif not isinstance(raw_cats, list):
-        c.error("categories", f"must be an array, got {_describe(raw_cats)}")
-    else:
-        if not raw_cats and scope.level != "office":
-            c.error("categories", "must list at least one category")
-        for i, raw in enumerate(raw_cats):
-            cat = _category(c, raw, f"categories[{i}]", seen_cat, seen_svc)
-            if cat:
-                categories.append(cat)
+    raw_cats = c.array(data, "categories", "", limit=MAX_CATEGORIES, what="", required=True)
+    if "categories" in data and isinstance(data["categories"], list) and not raw_cats and scope.level != "office":
+        c.error("categories", "must list at least one category")
+    count = 0
+    for i, raw in enumerate(raw_cats):
+        room = MAX_SERVICES - count
+        if isinstance(raw, dict) and isinstance(raw.get("services"), list):
+            count += min(len(raw["services"]), max(room, 0))
+        cat = _category(c, raw, f"categories[{i}]", seen_cat, seen_svc, room)
+        if cat:
+            categories.append(cat)
 
-    hide = c.strings(data, "hide", "")
-    notices = c.strings(data, "notices", "")
-    if hide and scope.level != "office":
+    hide = ()
+    hide_raw = c.array(data, "hide", "", limit=MAX_SERVICES, what=" of service codes")
+    if hide_raw:
+        hide = tuple(h for i, h in enumerate(hide_raw) if c.code_value(h, f"hide[{i}]"))
+    notices = c.strings(data, "notices", "", limit=MAX_NOTICES, max_len=MAX_NOTICE)
+    if hide_raw and scope.level != "office":
         c.error("hide", "only an office board may hide services")
 
     if c.errors:
-        raise BoardInvalid(c.errors)
+        raise BoardInvalid(c.result())
     return Board(issuer, scope, version, effective, tuple(categories), hide, notices, raw=data)
 
 
 def load_board_file(path) -> dict:
-    """Read a board or signed-board JSON file, with clear errors."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BoardInvalid([f"(file): {path} does not exist"]) from None
-    except UnicodeDecodeError as e:
-        raise BoardInvalid([f"(file): {path} is not UTF-8 text ({e.reason} at byte {e.start})"]) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BoardInvalid([f"(file): {path} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"]) from None
+    """Read a board or signed-board JSON file with the strict loader, with clear errors.
+
+    See :mod:`pishkhan.boards.jsonlimits` for its size, depth and key rules.
+    """
+    from pishkhan.boards.jsonlimits import load_json_file
+
+    return load_json_file(path)

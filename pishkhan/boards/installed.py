@@ -3,8 +3,9 @@
 :func:`install_board` is the one path for every source — the CLI, a USB
 stick in staff mode, and the centre through the agent. It verifies the
 signature against the trusted keys, validates the schema, checks the scope
-and version, and only then writes. A refused board leaves everything as it
-was and says why.
+and version (newer than the installed one for its scope, and at most
+:data:`~pishkhan.boards.document.MAX_VERSION_STEP` above it), and only
+then writes. A refused board leaves everything as it was and says why.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ import json
 from dataclasses import dataclass
 
 from pishkhan.text import jalali
-from pishkhan.boards.document import Board, parse_board
+from pishkhan.boards.document import MAX_VERSION_STEP, Board, parse_board
 from pishkhan.exc import BoardError, BoardRefused, SignatureInvalid
 from pishkhan.boards.layering import EffectiveBoard, Layer, layer_boards
 from pishkhan.boards.signing import verification_code, verify
 from pishkhan.store.database import Store
 from pishkhan.boards.trust import scope_allows, trusted_keys
+from pishkhan.text.safety import ensure_text
+
+#: Longest reason staff may give for a service being unavailable.
+MAX_REASON = 120
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,11 @@ def install_board(store: Store, envelope: dict, *, source: str, actor: str,
             if board.version <= installed:
                 raise BoardRefused(f"board version {board.version} for {board.scope.key} is not newer than "
                                    f"the installed version {installed}; the installed board stays")
+            if board.version > installed + MAX_VERSION_STEP:
+                raise BoardRefused(
+                    f"board version {board.version:,} for {board.scope.key} is {board.version - installed:,} "
+                    f"above the installed version {installed}; a board may go at most {MAX_VERSION_STEP:,} "
+                    "versions up, so that a mistyped version cannot leave no room for later boards")
             cur = c.execute(
                 "INSERT INTO boards(scope_key, version, effective_from, issuer, key_fingerprint, "
                 "verification_code, envelope, source, installed_at) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -127,7 +137,14 @@ def unavailable_services(store: Store) -> dict[str, str]:
 
 
 def set_unavailable(store: Store, code: str, reason: str | None, *, actor: str = "staff"):
-    """Mark a service unavailable with *reason*, or available again with ``None``."""
+    """Mark a service unavailable with *reason*, or available again with ``None``.
+
+    The reason is shown to customers: one line of at most
+    :data:`MAX_REASON` characters passing :func:`~pishkhan.text.safety.check_text`.
+    """
+    if reason:
+        reason = " ".join(str(reason).split())
+        ensure_text(reason, "reason", max_len=MAX_REASON)
     with store.transaction():
         current = unavailable_services(store)
         if reason:

@@ -210,6 +210,8 @@ def preview(document: dict) -> EffectiveBoard:
     from pishkhan.boards.signing import ENVELOPE, verification_code
 
     if isinstance(document, dict) and document.get("format") == ENVELOPE:
-        return layer_boards([Layer(parse_board(document.get("payload")), verification_code(document),
-                                   document.get("signature", {}).get("key", ""))])
+        board = parse_board(document.get("payload"))  # first: only a valid payload gets a code
+        sig = document.get("signature")
+        key = sig.get("key", "") if isinstance(sig, dict) else ""
+        return layer_boards([Layer(board, verification_code(document), key if isinstance(key, str) else "")])
     return layer_boards([Layer(parse_board(document), "")])

@@ -1,13 +1,22 @@
-"""Notices staff post for customers (shown on the kiosk and the wall)."""
+"""Notices staff post for customers (shown on the kiosk and the wall).
+
+A notice is one line: runs of white space (line breaks too) become one space,
+then it must have some text, at most :data:`MAX_LENGTH` characters, and pass
+:func:`pishkhan.text.safety.check_text` (no bidi controls or marks, no control
+or invisible characters but ZWNJ/ZWJ, something visible), so the wall shows
+it as staff typed it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pishkhan.boards.document import MAX_NOTICE
 from pishkhan.exc import PishkhanError
 from pishkhan.store.database import Store
+from pishkhan.text.safety import text_problems
 
-MAX_LENGTH = 280
+MAX_LENGTH = MAX_NOTICE
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,9 @@ def post_notice(store: Store, text: str, *, actor: str = "staff") -> Notice:
         raise PishkhanError("a notice must have some text")
     if len(text) > MAX_LENGTH:
         raise PishkhanError(f"a notice may have at most {MAX_LENGTH} characters, this one has {len(text)}")
+    problems = text_problems(text, max_len=MAX_LENGTH)
+    if problems:
+        raise PishkhanError("the notice is refused: " + "; ".join(problems))
     with store.transaction() as c:
         at = store.now_iso()
         cur = c.execute("INSERT INTO notices(text, posted_at, posted_by) VALUES (?,?,?)", (text, at, actor))

@@ -8,6 +8,12 @@ A signed document is an envelope::
 
 The signature covers :func:`canonical` of the payload: keys sorted, no
 white space, UTF-8. Keys are named by a short fingerprint of the public key.
+The envelope and its ``signature`` hold exactly these keys (any other is
+refused, with a hint), the payload is an object, and a payload JSON cannot
+write exactly (NaN, an unpaired surrogate, nesting too deep) is refused with
+:exc:`SignatureInvalid`, never another exception. Files are read with the
+strict loader of :mod:`pishkhan.boards.jsonlimits`, which also refuses a
+second ``payload``.
 """
 
 from __future__ import annotations
@@ -141,16 +147,44 @@ class SigningKey:
                               "value": base64.b64encode(value).decode()}}
 
 
+def _canonical_checked(payload) -> bytes:
+    """:func:`canonical`, raising :exc:`SignatureInvalid` for what JSON cannot hold exactly."""
+    try:
+        return canonical(payload)
+    except (ValueError, TypeError, RecursionError) as e:  # NaN, a lone surrogate, a set, deep nesting
+        reason = "nested too deep" if isinstance(e, RecursionError) else type(e).__name__
+        raise SignatureInvalid(f"payload: cannot be written in canonical form ({reason}); "
+                               "it holds a value JSON cannot sign exactly") from None
+
+
 def verification_code(envelope: dict) -> str:
     """A short code a customer or inspector can compare, e.g. ``K7QM-2XHD``.
 
     It is derived from the signed bytes and the signature, so any change to
     the signed content changes it.
     """
-    digest = hashlib.sha256(canonical(envelope.get("payload")) +
-                            str(envelope.get("signature", {}).get("value", "")).encode()).digest()
+    sig = envelope.get("signature") if isinstance(envelope, dict) else None
+    value = sig.get("value", "") if isinstance(sig, dict) else ""
+    digest = hashlib.sha256(_canonical_checked(envelope.get("payload")) + str(value).encode()).digest()
     text = base64.b32encode(digest).decode()[:8]
     return f"{text[:4]}-{text[4:]}"
+
+
+ENVELOPE_KEYS = ("format", "payload", "signature")
+SIGNATURE_KEYS = ("alg", "key", "value")
+
+
+def _unknown_keys(obj: dict, known, where: str):
+    import difflib
+
+    from pishkhan.text.safety import quoted
+
+    for key in obj:
+        if key not in known:
+            name = str(key)
+            close = difflib.get_close_matches(name[:64], known, n=1, cutoff=0.6)
+            hint = f"; did you mean {quoted(close[0])}?" if close else f"; an envelope holds only {', '.join(known)}"
+            raise SignatureInvalid(f"{where}: unknown key {quoted(name)}{hint}")
 
 
 def verify(envelope, trusted) -> tuple[dict, PublicKey]:
@@ -158,26 +192,38 @@ def verify(envelope, trusted) -> tuple[dict, PublicKey]:
 
     *trusted* maps fingerprints to :class:`PublicKey` (or is an iterable of
     them). Returns ``(payload, key)``. Raises :exc:`SignatureInvalid` naming
-    what is wrong: not an envelope, unknown key, or a bad signature.
+    what is wrong: not an envelope, an unknown key in it, a payload that is not
+    an object, an untrusted key, or a bad signature.
     """
     from cryptography.exceptions import InvalidSignature
+
+    from pishkhan.text.safety import describe, quoted
 
     if not isinstance(trusted, dict):
         trusted = {k.fingerprint: k for k in trusted}
     if not isinstance(envelope, dict) or envelope.get("format") != ENVELOPE:
-        got = envelope.get("format") if isinstance(envelope, dict) else type(envelope).__name__
-        raise SignatureInvalid(f"not a signed document: format must be {ENVELOPE!r}, got {got!r}")
+        got = describe(envelope.get("format")) if isinstance(envelope, dict) else type(envelope).__name__
+        raise SignatureInvalid(f"not a signed document: format must be {ENVELOPE!r}, got {got}")
+    _unknown_keys(envelope, ENVELOPE_KEYS, "(envelope)")
     sig = envelope.get("signature")
     if not isinstance(sig, dict) or sig.get("alg") != "ed25519":
         raise SignatureInvalid("signature: must be an object with alg \"ed25519\"")
+    _unknown_keys(sig, SIGNATURE_KEYS, "signature")
+    if not isinstance(envelope.get("payload"), dict):
+        raise SignatureInvalid(f"payload: must be an object, got {describe(envelope.get('payload'))}")
     fp = sig.get("key")
-    key = trusted.get(fp)
+    key = trusted.get(fp) if isinstance(fp, str) else None
     if key is None:
-        raise SignatureInvalid(f"signature.key: {fp!r} is not a trusted issuer key "
+        shown = quoted(fp) if isinstance(fp, str) else describe(fp)
+        raise SignatureInvalid(f"signature.key: {shown} is not a trusted issuer key "
                                f"(trusted: {', '.join(sorted(trusted)) or 'none'})")
+    signed = _canonical_checked(envelope["payload"])
+    raw = sig.get("value", "")
     try:
-        value = base64.b64decode(str(sig.get("value", "")), validate=True)
-        key.key.verify(value, canonical(envelope.get("payload")))
+        if not isinstance(raw, str) or len(raw) > 128:
+            raise ValueError
+        value = base64.b64decode(raw, validate=True)
+        key.key.verify(value, signed)
     except (InvalidSignature, ValueError, TypeError):
         raise SignatureInvalid(f"signature does not match the content (key {fp}): "
                                "the document was changed after signing or signed by another key") from None

@@ -14,10 +14,15 @@ from pishkhan.store.database import Store
 
 
 def _check_scope(scope: str) -> str:
-    level, _, value = scope.partition(":")
-    if scope in ("any", "national", "command") or (level in ("province", "office") and value):
+    """``any``, ``national``, ``province:CODE``, ``office:CODE`` (CODE as a board's scope id) or ``command``."""
+    from pishkhan.boards.document import _CODE
+    from pishkhan.text.safety import quoted
+
+    level, _, value = str(scope).partition(":")
+    if scope in ("any", "national", "command") or (level in ("province", "office") and _CODE.fullmatch(value)):
         return scope
-    raise KeyFileError(f"key scope must be any, national, province:CODE, office:CODE or command, got {scope!r}")
+    raise KeyFileError("key scope must be any, national, province:CODE, office:CODE or command (CODE: 1-32 ASCII "
+                       f"letters, digits, '.', '_' or '-'), got {quoted(str(scope))}")
 
 
 def trust_key(store: Store, key: PublicKey, *, scope: str = "any", label: str = "", actor: str = "cli") -> str:

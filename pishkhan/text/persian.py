@@ -61,13 +61,17 @@ def format_money(rials: int, *, unit: str = "rial", with_unit: bool = True) -> s
     """Format an amount held in rials for display in the configured *unit*.
 
     ``unit`` is ``"rial"`` or ``"toman"``; toman amounts are rounded down to
-    a whole toman, which is how offices quote them.
+    a whole toman, which is how offices quote them. *rials* must be an
+    ``int``: an amount is always drawn from the signed number, never from
+    text, so a string, float or bool is a :exc:`TypeError`.
     """
+    if isinstance(rials, bool) or not isinstance(rials, int):
+        raise TypeError(f"an amount must be a whole number of rials (int), got {type(rials).__name__}")
     try:
         name, divisor = UNITS[unit]
     except KeyError:
         raise ValueError(f"unknown currency unit {unit!r}; expected one of {sorted(UNITS)}") from None
-    text = group_digits(int(rials) // divisor)
+    text = group_digits(rials // divisor)
     return f"{text} {name}" if with_unit else text
 
 
