@@ -289,9 +289,17 @@ def load_board_file(path) -> dict:
     """Read a board or signed-board JSON file, with clear errors."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise BoardInvalid([f"(file): {path} does not exist"]) from None
+    return load_board_bytes(data, name=str(path))
+
+
+def load_board_bytes(data: bytes, *, name: str) -> dict:
+    """A board or signed-board JSON document from *data* (already read, e.g. from a USB stick) called *name*."""
+    path = name
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise BoardInvalid([f"(file): {path} is not UTF-8 text ({e.reason} at byte {e.start})"]) from None
     try:
