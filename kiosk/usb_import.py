@@ -14,7 +14,8 @@ A stick comes from anywhere, so what is on it is taken with care:
   :data:`MAX_FILES` files (newest first), and stops after
   :data:`SCAN_SECONDS`. Hidden entries (``.name``) are passed over; names that
   are not printable UTF-8 (bidi controls, stray bytes) are left out and counted.
-- **Bounded read.** A file is read only when ``fstat`` gives at most
+- **Bounded read.** A file is read only when it is at most :data:`MAX_DEPTH`
+  folders deep (as the scan lists them) and ``fstat`` gives at most
   :data:`MAX_BYTES`, and in chunks that stop at one byte over that limit
   (a file that grows) and after :data:`READ_SECONDS`.
 - **Never hangs, never raises.** Both run in a worker thread and the caller
@@ -208,6 +209,9 @@ def _parts_under(mount, path) -> tuple[str, ...]:
         parts = ()
     if not parts or any(p in ("..", ".") for p in parts):
         raise BoardFileError(f"{_shown(str(path))} is not a file on the USB stick ({mount})")
+    if len(parts) - 1 > MAX_DEPTH:
+        raise BoardFileError(f"{_shown('/'.join(parts))} is more than {MAX_DEPTH} folders deep on the stick; "
+                             "put the board nearer the top")
     return parts
 
 
