@@ -40,7 +40,7 @@ class PinScreen(KioskScreen):
             return
         try:
             left = self.guard().locked_for()
-        except PishkhanError:
+        except Exception:  # the pad still opens; submit() reports a failing store
             log.exception("cannot read the PIN lock-out")
             return
         if left > 0:
@@ -92,15 +92,18 @@ class PinScreen(KioskScreen):
                 return self.t("pin_default_note")
             if guard.hash_problem:
                 return self.t("pin_damaged")
-        except PishkhanError:
+        except Exception:  # only a note: a failing store must not take the PIN pad with it
             log.exception("cannot read the PIN setting")
         return ""
 
     def body(self):
         dots = self.text(" ".join("•" * len(self.entered)) or " ", 2.2, align="center", name="pin-dots",
-                         size_hint_y=None, height=self.fs(2.2) * 1.5)
-        message = self.text(self.params.get("message", ""), 1.0, align="center", color=WARN, name="message",
-                            size_hint_y=None, height=self.fs() * 2)
+                         size_hint_y=None, height=self.fs(2.2) * 1.6)
+        text = self.params.get("message", "")
+        note = "" if text else self.pin_note()  # a result first; the note is back the next time the pad opens
+        message = self.text(text or note, 0.8 if note else 1.0, align="center", color=WARN, bold=bool(note),
+                            name="pin-note" if note else "message", size_hint_y=None,
+                            height=self.fs() * (2.6 if note else 2), max_lines=2 if note else 0, shorten=bool(note))
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "OK"]
         rows = []
         for i in range(0, 12, 3):
@@ -112,12 +115,7 @@ class PinScreen(KioskScreen):
             rows.append(self.row(row, size_hint_y=None, height=MIN_TARGET))
         pad = Column(rows, size_hint=(None, None), width=3 * 170 + 2 * SPACING,
                      height=4 * MIN_TARGET + 3 * SPACING, pos_hint={"center_x": 0.5})
-        widgets = [message, dots, pad]
-        note = self.pin_note()
-        if note:
-            widgets.append(self.text(note, 0.8, align="center", color=WARN, bold=True, name="pin-note",
-                                     size_hint_y=None, height=self.fs(0.8) * 2.6, max_lines=2))
-        return Column(widgets + [Column()])
+        return Column([message, dots, pad, Column()])
 
 
 class StaffScreen(KioskScreen):
@@ -146,14 +144,15 @@ class StaffScreen(KioskScreen):
 
     def body(self):
         rows = self.rows()
-        avail = int(self.body_height() - self.fs() * 3.3 - SPACING)
+        line = self.message_line()
+        avail = int(self.body_height() - line.height - SPACING)
         row_h = self.row_height
         per_page = max(1, (avail + SPACING) // (row_h + SPACING))
         if len(rows) > per_page:
             per_page = max(1, (avail - MIN_TARGET) // (row_h + SPACING))
         total = pages(rows, per_page)
         page = min(self.params.get("page", 0), total - 1)
-        col = Column([self.message_line()])
+        col = Column([line])
         for r in page_slice(rows, page, per_page):
             r.size_hint_y, r.height = None, row_h
             col.add_widget(r)
@@ -180,14 +179,16 @@ class StaffMenuScreen(StaffScreen):
     def message_line(self):
         try:
             default = PinGuard(self.model.store, config=self.kiosk.config).default_in_use
-        except (PishkhanError, AttributeError):
+        except Exception:  # only a warning: a failing store must not take the menu with it
+            log.exception("cannot read the PIN setting")
             default = False
         if not default:
             return super().message_line()
         message = self.params.get("message", "")
         text = f"{message}\n{self.t('pin_default_short')}" if message else self.t("pin_default_warning")
-        line = self.text(text, 0.85, bold=True, name="message", size_hint_y=None, height=self.fs() * 3.3,
-                         max_lines=3)
+        # three lines of it in portrait, where the room is; two in landscape
+        line = self.text(text, 0.85, bold=True, name="message", size_hint_y=None, max_lines=3,
+                         height=self.fs() * 3.3 if self.landscape else self.fs(0.85) * 4.9)
         line.warns_default_pin = True
         return paint(line, DANGER)
 
