@@ -193,10 +193,10 @@ def test_unlock_ends_a_lock_out_and_is_audited(timed):
     assert guard.state() == {"failures": 0, "lockouts": 0, "locked_until": None}
 
 
-def test_a_day_long_lock_left_by_an_older_version_is_cut_to_the_cap(timed):
+@pytest.mark.parametrize("longer", [dt.timedelta(hours=24), dt.timedelta(seconds=MAX_LOCK + 60)])
+def test_a_longer_lock_left_by_an_older_version_is_cut_to_the_cap(timed, longer):
     store, guard, now = timed
-    store.set_setting(SETTING_GUARD, {"failures": 0, "lockouts": 11,
-                                      "locked_until": iso(now[0] + dt.timedelta(hours=24))})
+    store.set_setting(SETTING_GUARD, {"failures": 0, "lockouts": 11, "locked_until": iso(now[0] + longer)})
     assert guard.locked_for() == MAX_LOCK
     assert store.last_state(COMPONENT)["reason"] == "capped"
     now[0] += dt.timedelta(seconds=MAX_LOCK + 1)
