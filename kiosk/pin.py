@@ -19,7 +19,8 @@ Lock-out rules, so that nobody at the kiosk can keep staff out for long:
   is audited.
 - The counters live in the store (setting ``kiosk.pin_guard``), so a restart
   does not reset them; a lock set longer than :data:`MAX_LOCK` (by an older
-  version, or a clock set back) is cut to :data:`MAX_LOCK` from now.
+  version, or a clock set back) is cut to :data:`MAX_LOCK` from now, and that
+  too is a ``locked`` fact (reason ``capped``).
 """
 
 from __future__ import annotations
