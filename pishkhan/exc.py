@@ -13,6 +13,10 @@ class ConfigError(PishkhanError):
     """The configuration file is missing, unreadable or has a bad value."""
 
 
+class PinRefused(PishkhanError):
+    """A staff PIN that the keypad cannot type or that is too easy to guess."""
+
+
 class BoardError(PishkhanError):
     """A board cannot be used."""
 
@@ -32,6 +36,14 @@ class SignatureInvalid(BoardError):
 
 class BoardRefused(BoardError):
     """A valid, signed board that may not be installed (old version, wrong scope)."""
+
+
+class BoardFileError(BoardError):
+    """A board file that may not be read: not a regular file on the stick, too large, unreadable or too slow."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.errors = [message]
 
 
 class LayeringError(BoardError):
