@@ -75,8 +75,8 @@ MAX_COVER_DAYS = 1100
 MAX_REASON = 200
 MAX_EXCEPTIONS = 500
 
-_SHIFT = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SHIFT = re.compile(r"^([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _SCHEDULE_KEYS = {"format", "issuer", "scope", "version", "effective_from", "week", "exceptions"}
 _HOLIDAYS_KEYS = {"format", "issuer", "scope", "version", "effective_from", "covers", "holidays"}
 _EXCEPTION_KEYS = {"kind", "date", "from", "to", "reason", "shifts"}

@@ -193,6 +193,12 @@ class ScheduleHours(Hours):
         return S.CLOSED_BECAUSE.format(reason=info.reason)
 
 
+def weekly_from_config(config) -> WeeklyHours:
+    """The ``[hours]`` section's weekly hours (ignoring ``always_open``)."""
+    return WeeklyHours({index: [parse_span(span) for span in config.get(f"hours.{key}")]
+                        for index, key in enumerate(DAY_KEYS)})
+
+
 def hours_from_config(config, *, store=None) -> Hours:
     """The office's :class:`Hours`: the installed schedule, else the ``[hours]`` section.
 
@@ -202,10 +208,7 @@ def hours_from_config(config, *, store=None) -> Hours:
     """
     if config.get("hours.always_open"):
         return AlwaysOpen()
-    week = {}
-    for index, key in enumerate(DAY_KEYS):
-        week[index] = [parse_span(span) for span in config.get(f"hours.{key}")]
-    weekly = WeeklyHours(week)
+    weekly = weekly_from_config(config)
     if store is None:
         return weekly
     return ScheduleHours(store, province=config.get("office.province"), office=config.get("office.office_id"),
