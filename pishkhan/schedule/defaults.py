@@ -3,47 +3,79 @@
 It serves until the centre has spoken: :mod:`.calendar` consults it only on
 dates no installed national holiday list covers. Names are the package's
 Persian ones (``fa_IR``); lunar holidays the package could only estimate
-keep its «(تخمینی)» mark. The package is imported on first use (it costs
-about 0.1 s), once per process, and each year is computed once.
+keep its «(تخمینی)» mark.
+
+Importing ``holidays`` costs about 13 MB of resident memory for good (it
+loads every country), more than the kiosk, the display or the agent should
+carry for a few dozen dates. So the tables are computed in a short-lived
+child process (``python -I -c ...``), a few years at a time, and only the
+dates come back. A year that cannot be computed (package missing, child
+failed) has no built-in holidays, is logged once, and is not retried.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import subprocess
+import sys
 import threading
 
 from pishkhan.schedule.document import SpecialDay
 
 log = logging.getLogger(__name__)
 
+_CHILD = """\
+import json, sys
+import holidays
+years = [int(a) for a in sys.argv[1:]]
+table = holidays.country_holidays("IR", years=years, language="fa_IR")
+json.dump({day.isoformat(): name for day, name in table.items()}, sys.stdout, ensure_ascii=False)
+"""
+
+
+def _tidy(name: str) -> str:
+    """The package joins two holidays on one day with ";": show them as a Persian list."""
+    return "، ".join(part.strip() for part in name.replace("؛", ";").split(";") if part.strip())
+
+
+def compute_years(years: list[int], *, timeout: float = 60.0) -> dict[int, dict[dt.date, str]]:
+    """Iran's holidays of *years* from the ``holidays`` package, computed in a child process."""
+    proc = subprocess.run([sys.executable, "-I", "-c", _CHILD, *map(str, years)], capture_output=True,
+                          text=True, encoding="utf-8", timeout=timeout)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the holidays package could not compute {years}: {last}")
+    out: dict[int, dict[dt.date, str]] = {y: {} for y in years}
+    for day, name in json.loads(proc.stdout).items():
+        date = dt.date.fromisoformat(day)
+        out.setdefault(date.year, {})[date] = _tidy(name)
+    return out
+
 
 class PackageHolidays:
-    """Iran's holidays as ``holidays.country_holidays("IR", language="fa_IR")`` gives them."""
+    """Iran's holidays as ``holidays.country_holidays("IR", language="fa_IR")`` gives them.
 
-    def __init__(self):
+    :param compute: ``years -> {year: {date: name}}``; default :func:`compute_years`.
+    """
+
+    def __init__(self, compute=compute_years):
+        self.compute = compute
         self._years: dict[int, dict[dt.date, str]] = {}
         self._lock = threading.Lock()
-        self.available = True
 
     def _year(self, year: int) -> dict[dt.date, str]:
         with self._lock:
             if year not in self._years:
-                self._years[year] = self._load(year)
+                wanted = [y for y in (year - 1, year, year + 1) if y not in self._years]
+                try:
+                    self._years.update(self.compute(wanted))
+                except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+                    log.warning("no built-in holiday calendar for %s: %s", wanted, e)
+                for y in wanted:
+                    self._years.setdefault(y, {})
             return self._years[year]
-
-    def _load(self, year: int) -> dict[dt.date, str]:
-        if not self.available:
-            return {}
-        try:
-            import holidays
-        except ImportError:
-            log.warning("the holidays package is not installed: no built-in holiday calendar")
-            self.available = False
-            return {}
-        table = holidays.country_holidays("IR", years=year, language="fa_IR")
-        return {day: "، ".join(part.strip() for part in name.replace("؛", ";").split(";"))
-                for day, name in table.items()}
 
     def holiday(self, day: dt.date) -> SpecialDay | None:
         name = self._year(day.year).get(day)
@@ -59,5 +91,5 @@ class PackageHolidays:
         return out
 
 
-#: The one shared instance (the package's tables are worth computing once).
+#: The one shared instance per process.
 CALENDAR = PackageHolidays()
