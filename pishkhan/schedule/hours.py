@@ -153,6 +153,7 @@ class ScheduleHours(Hours):
         self.defaults = CALENDAR if defaults is None else defaults
         self._generation = None
         self._calendar = None
+        self._failing = False
         self._lock = threading.Lock()
 
     def calendar(self):
@@ -165,8 +166,11 @@ class ScheduleHours(Hours):
                                           fallback_week=self.fallback.week, defaults=self.defaults)
                     self._calendar = None if cal.empty else cal
                     self._generation = gen
+                self._failing = False
             except (PishkhanError, sqlite3.Error, ValueError, KeyError):
-                log.exception("cannot read the installed schedules; keeping the hours read before")
+                if not self._failing:  # once per outage, not at every question
+                    log.exception("cannot read the installed schedules; keeping the hours read before")
+                self._failing = True
             return self._calendar
 
     def day(self, day: dt.date):

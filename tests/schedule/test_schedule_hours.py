@@ -123,7 +123,7 @@ def test_versions_by_effective_date_day_by_day(hours, install):
     assert hours.day(dt.date(2026, 12, 12)).source == "schedule province:23 v2"
 
 
-def test_a_store_that_cannot_be_read_keeps_the_hours_read_before(office_config, install, trusted):
+def test_a_store_that_cannot_be_read_keeps_the_hours_read_before(office_config, install, trusted, caplog):
     with Store(office_config.store_path) as other:
         hours = hours_from_config(office_config, store=other)
         install(schedule_doc(exceptions=EXCEPTIONS))
@@ -131,6 +131,8 @@ def test_a_store_that_cannot_be_read_keeps_the_hours_read_before(office_config, 
         other.close()
         assert not hours.is_open(tehran(2026, 12, 8, 10, 0))
         assert hours.is_open(tehran(2026, 12, 5, 10, 0))
+        assert hours.next_open(tehran(2026, 12, 7, 15, 0)) == tehran(2026, 12, 10, 7, 30)
+    assert caplog.text.count("cannot read the installed schedules") == 1
 
 
 def test_a_second_process_install_is_seen(office_config, hours, trusted, sstore):
