@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 from cli_runner import run
-from conftest import holidays_doc, schedule_doc
+from schedule_helpers import holidays_doc, schedule_doc
 
 SAMPLE = resources.files("pishkhan.data").joinpath("sample_schedule.json")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import holidays_doc, schedule_doc
+from schedule_helpers import holidays_doc, schedule_doc
 
 from pishkhan.exc import ScheduleInvalid
 from pishkhan.schedule.document import parse_document, parse_holidays, parse_schedule

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 import pytest
-from conftest import holidays_doc, schedule_doc, tehran
+from schedule_helpers import holidays_doc, schedule_doc, tehran
 
 from pishkhan.config import parse_config
 from pishkhan.schedule.hours import AlwaysOpen, ScheduleHours, WeeklyHours, hours_from_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import schedule_doc, tehran
+from schedule_helpers import schedule_doc, tehran
 
 from display.screen_power import FakePower, ScreenPowerController
 from kiosk.model import KioskModel
