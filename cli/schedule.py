@@ -146,7 +146,9 @@ def cmd_show(args):
         return 0
     if not any(d.kind == "schedule" for d in docs):
         print("no signed schedule in effect: the weekly hours of the configuration apply")
-    if not any(d.kind == "holidays" and d.document.scope.level == "national" for d in docs):
+    if not docs:
+        print("nothing installed is in effect: no holidays are applied to the configuration's hours")
+    elif not any(d.kind == "holidays" and d.document.scope.level == "national" for d in docs):
         print("no national holiday list in effect: the built-in calendar (holidays package) serves")
     for d in docs:
         print(f"{_summary(d.document)}; by {d.document.issuer}; verification code {d.verification_code}")

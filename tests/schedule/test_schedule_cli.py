@@ -52,6 +52,7 @@ def test_sign_trust_install_show(tmp_path, env):
     # Before any schedule: the configuration's hours, and show says so
     before = run("schedule", "show", "--at", "2026-12-15T10:00", "--days", "1", env=env).stdout
     assert "no signed schedule in effect: the weekly hours of the configuration apply" in before
+    assert "nothing installed is in effect: no holidays are applied" in before
     assert "باز است تا ۱۴:۳۰" in before
 
     run("keys", "trust", keys / "tehran.pub", "--scope", "province:23", "--label", "کارگروه تهران", env=env)
@@ -59,6 +60,8 @@ def test_sign_trust_install_show(tmp_path, env):
         run("schedule", "install", signed, env=env).stdout
     assert "not newer than the installed version 1" in run("schedule", "install", signed, env=env, ok=False).stderr
 
+    assert "no national holiday list in effect: the built-in calendar (holidays package) serves" in \
+        run("schedule", "show", "--days", "1", env=env).stdout
     shown = json.loads(run("schedule", "show", "--json", "--history", "--at", "2026-12-15T10:00", "--days", "3",
                            env=env).stdout)
     assert [(d["kind"], d["scope"], d["verification_code"]) for d in shown["in_effect"]] == \
