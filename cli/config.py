@@ -1,10 +1,10 @@
-"""``pishkhan config``: write and check the configuration file."""
+"""``pishkhan config``: write, check and document the configuration file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pishkhan.config import default_toml, load_config
+from pishkhan.config import default_toml, docs_markdown, load_config
 from pishkhan.exc import ConfigError
 
 
@@ -20,6 +20,9 @@ def register(sub, common):
     init.set_defaults(handler=cmd_init)
     check = s.add_parser("check", parents=[common], help="load the configuration and report problems")
     check.set_defaults(handler=cmd_check)
+    docs = s.add_parser("docs", parents=[common], help="write the settings reference (docs/configuration.md)")
+    docs.add_argument("--out", metavar="FILE", help="where to write it (default: standard output)")
+    docs.set_defaults(handler=cmd_docs)
 
 
 def cmd_init(args):
@@ -35,3 +38,11 @@ def cmd_init(args):
 def cmd_check(args):
     cfg = load_config(args.config)
     print(f"ok: {cfg.path or 'built-in defaults'}; device {cfg.device_id}; state in {cfg.state_dir}")
+
+
+def cmd_docs(args):
+    if args.out:
+        Path(args.out).write_text(docs_markdown(), encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(docs_markdown(), end="")

@@ -7,7 +7,7 @@ import json
 import sys
 
 from pishkhan.config import Config, load_config
-from pishkhan.store.database import Store
+from pishkhan.store.database import Store, open_store
 
 
 def config(args) -> Config:
@@ -15,7 +15,7 @@ def config(args) -> Config:
 
 
 def store(cfg: Config) -> Store:
-    return Store(cfg.store_path)
+    return open_store(cfg)
 
 
 def actor() -> str:

@@ -290,7 +290,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
     from pishkhan.runtime.memory import release_free_memory
     from pishkhan.boards.notices import active_notices
     from pishkhan.queue.core import Queue
-    from pishkhan.store.database import Store
+    from pishkhan.store.database import open_store
 
     from display.announce import Announcer, EspeakSynth, call_phrase, sink_from_config
     from display.page_cache import PageCache, board_signature
@@ -305,7 +305,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
 
         def build(self):
             self.config_ = config
-            self.store = store or Store(config.store_path)
+            self.store = store or open_store(config)
             self.queue = Queue(self.store, config)
             self.hours = hours_from_config(config, store=self.store)
             self.events = events or EventLog(None)

@@ -311,10 +311,10 @@ class Kiosk(FloatLayout):
 
 def open_model(config, *, printer=None) -> KioskModel:
     """The model on the configured store; a store that cannot open gives out-of-service."""
-    from pishkhan.store.database import Store
+    from pishkhan.store.database import open_store
 
     try:
-        store = Store(config.store_path)
+        store = open_store(config)
     except StoreError as e:
         log.error("the store cannot be opened: %s", e)
         return KioskModel(None, config=config, printer=printer, store_error=f"store: {e}")

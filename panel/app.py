@@ -215,7 +215,7 @@ def pin_factory_named(name: str | None):
 def run_panel(config, *, pin_factory: str | None = None) -> int:
     """Run the panel until SIGTERM or Ctrl-C (the ``pishkhan panel`` command)."""
     from pishkhan.queue.core import Queue
-    from pishkhan.store.database import Store
+    from pishkhan.store.database import open_store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     factory = pin_factory_named(pin_factory if pin_factory is not None else config.get("hardware.pin_factory"))
@@ -223,7 +223,7 @@ def run_panel(config, *, pin_factory: str | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     from gpiozero.exc import GPIOZeroError
 
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         try:
             panel = Panel(Queue(store, config), config, pin_factory=factory)
         except GPIOZeroError as e:

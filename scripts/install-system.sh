@@ -8,7 +8,7 @@ mode="${1:-run}"   # run | test (test adds OCR, broker, Xvfb, Chromium for bench
 pkgs=(python3-venv libfribidi0 libraqm0 libmtdev1 libgl1 libegl1 libsdl2-2.0-0 xclip
       espeak-ng sox v4l-utils)
 test_pkgs=(xvfb xauth mosquitto mosquitto-clients tesseract-ocr tesseract-ocr-fas poppler-utils
-           xdotool imagemagick zbar-tools libzbar0)
+           xdotool imagemagick zbar-tools libzbar0 postgresql chromium chromium-driver)
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 
 SUDO=""
@@ -29,9 +29,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
-# The test suite does not need a running system broker; tests start their own.
+# The test suite needs no running system broker or database; tests start their own.
 if [ "$mode" = test ] && [ "$SUDO" != none ] && command -v systemctl >/dev/null 2>&1; then
   $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
 fi
 
 # Font: the Debian package where the distribution has it, else the npm package.

@@ -1,4 +1,10 @@
-"""The device's list of trusted issuer keys, kept in the store."""
+"""The device's list of trusted issuer keys, kept in the store.
+
+A key's scope says what it may sign: ``national``, ``province:CODE`` or
+``office:CODE`` documents (``any``: all of them), or ``command``: signed
+commands from the centre and nothing else (:mod:`pishkhan.protocol.commands`).
+A board key never commands a device, and a command key never signs a board.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,9 @@ from pishkhan.store.database import Store
 
 def _check_scope(scope: str) -> str:
     level, _, value = scope.partition(":")
-    if scope in ("any", "national") or (level in ("province", "office") and value):
+    if scope in ("any", "national", "command") or (level in ("province", "office") and value):
         return scope
-    raise KeyFileError(f"key scope must be any, national, province:CODE or office:CODE, got {scope!r}")
+    raise KeyFileError(f"key scope must be any, national, province:CODE, office:CODE or command, got {scope!r}")
 
 
 def trust_key(store: Store, key: PublicKey, *, scope: str = "any", label: str = "", actor: str = "cli") -> str:

@@ -293,6 +293,7 @@ class Facts:
     issuer: str = ""
     code: str = ""
     notices: tuple[str, ...] = ()
+    verify_url: str = strings.VERIFY_URL
 
 
 def _setting(config, dotted: str, default):
@@ -315,12 +316,21 @@ def facts_for(board, config, *, now: dt.datetime | None = None, notices=None) ->
         text = " ".join(str(getattr(n, "text", n)).split())
         if text and text not in texts:
             texts.append(text)
+    verify_url = str(_setting(config, "centre.verify_url", strings.VERIFY_URL))
     if board is None:
-        return Facts(office, licence, date, unit, notices=tuple(texts))
+        return Facts(office, licence, date, unit, notices=tuple(texts), verify_url=verify_url)
     return Facts(office, licence, date, unit,
                  version=to_persian_digits(board.version_label),
                  effective=jalali.format_date(board.effective_from, weekday=False),
-                 issuer=board.issuer, code=board.verification_code or "", notices=tuple(texts))
+                 issuer=board.issuer, code=board.verification_code or "", notices=tuple(texts),
+                 verify_url=verify_url)
+
+
+def verification_url(base: str, code: str) -> str:
+    """The public verification page of *code*: ``base`` ending in ``/`` (or ``=``), then the code."""
+    if base and not base.endswith(("/", "=")):
+        base += "/"
+    return strings.QR_DATA.format(base=base, code=code)
 
 
 # --------------------------------------------------------------------------- layout
@@ -455,7 +465,7 @@ class _Frame:
         qr_size = max(min_qr, text_h)
         left = x
         if f.code:
-            data = strings.QR_DATA.format(version=_latin(f.version), code=f.code)
+            data = verification_url(f.verify_url, f.code)
             items.append(QRCode(Box(left, y, qr_size, qr_size), data))
             left += qr_size + self.gap
         if blocks:  # centre the text beside the code vertically
@@ -536,9 +546,6 @@ class _Frame:
         self.body_top = bottom + m.px(6)
 
 
-def _latin(text: str) -> str:
-    from pishkhan.text.persian import to_latin_digits
-    return to_latin_digits(text)
 
 
 def _moved(b: TextBlock, dy: int = 0, dx: int = 0) -> TextBlock:

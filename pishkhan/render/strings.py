@@ -33,6 +33,9 @@ SEPARATOR = "  |  "
 NO_BOARD = "تابلوی معتبر در دسترس نیست — لطفاً از کارکنان بپرسید"
 NO_SERVICES = "در این تابلو خدمتی برای نمایش نیست — لطفاً از کارکنان بپرسید"
 
-#: What the QR code in the footer encodes: an inspector's phone can compare
-#: it with the board's verification code.
-QR_DATA = "pishkhan:board:{version}:{code}"
+#: What the QR code in the footer encodes: the centre's public verification
+#: page for this board's code (``centre.verify_url`` + code), which a
+#: customer's or inspector's phone opens to see the official board.
+QR_DATA = "{base}{code}"
+#: The verification page's base until the configuration names one.
+VERIFY_URL = "https://pishkhan.example.ir/verify/"

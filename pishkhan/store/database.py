@@ -58,14 +58,21 @@ class Store:
     :param path: the file; created, with its folder, when missing.
     :param clock: returns the current aware datetime; tests pass their own.
     :param timeout: seconds to wait for another process's lock.
+    :param boot: a :class:`~pishkhan.hardware.clock.ClockStatus` that stamps each
+        fact with its boot id, seconds since boot and clock-sync state
+        (default: the real machine's).
 
     Use it as a context manager or call :meth:`close`. A closed store raises
     :exc:`StoreError` on use.
     """
 
-    def __init__(self, path, *, clock=utc_now, timeout: float = 15.0):
+    def __init__(self, path, *, clock=utc_now, timeout: float = 15.0, boot=None):
         self.path = Path(path)
         self.clock = clock
+        if boot is None:
+            from pishkhan.hardware.clock import system_clock
+            boot = system_clock()
+        self.boot = boot
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,6 +221,10 @@ class Store:
     def now_iso(self) -> str:
         return iso(self.clock())
 
+    def stamp(self):
+        """The :class:`~pishkhan.hardware.clock.Stamp` of now: boot id, seconds since boot, sync."""
+        return self.boot.stamp()
+
     # -- settings ---------------------------------------------------------
     def get_setting(self, key: str, default=None):
         row = self.query_one("SELECT value FROM settings WHERE key = ?", (key,))
@@ -245,20 +256,25 @@ class Store:
 
     # -- state log --------------------------------------------------------
     def record_state(self, component: str, state: str, reason: str = "", **detail) -> bool:
-        """Record *component*'s state if it differs from the last one recorded.
+        """Record *component*'s state if it differs from the last one recorded in this boot.
 
         Returns True when a row was written. The rows are the facts the
         compliance judge reads: kiosk accepting or not, counters, display,
-        printer.
+        printer. Each carries the boot id, seconds since boot and whether the
+        wall clock was synchronised (:meth:`stamp`).
         """
         with self.transaction() as c:
-            last = c.execute("SELECT state, reason, detail FROM state_log WHERE component = ? "
+            last = c.execute("SELECT state, reason, detail, boot_id FROM state_log WHERE component = ? "
                              "ORDER BY id DESC LIMIT 1", (component,)).fetchone()
             payload = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-            if last and last["state"] == state and last["reason"] == reason and last["detail"] == payload:
+            stamp = self.stamp()
+            if (last and last["state"] == state and last["reason"] == reason and last["detail"] == payload
+                    and last["boot_id"] == stamp.boot_id):  # a new boot states it again
                 return False
-            c.execute("INSERT INTO state_log(at, component, state, reason, detail) VALUES (?,?,?,?,?)",
-                      (self.now_iso(), component, state, reason, payload))
+            c.execute("INSERT INTO state_log(at, component, state, reason, detail, boot_id, mono, clock_synced) "
+                      "VALUES (?,?,?,?,?,?,?,?)",
+                      (self.now_iso(), component, state, reason, payload, stamp.boot_id, stamp.mono,
+                       int(stamp.synced)))
             return True
 
     def last_state(self, component: str) -> dict | None:
@@ -273,6 +289,14 @@ class Store:
         else:
             rows = self.query("SELECT * FROM state_log ORDER BY id LIMIT ?", (limit,))
         return [dict(r) | {"detail": json.loads(r["detail"])} for r in rows]
+
+
+def open_store(config, **kw) -> Store:
+    """The device's store as *config* places it, its facts stamped by the configured clock."""
+    from pishkhan.hardware.clock import clock_from_config
+
+    kw.setdefault("boot", clock_from_config(config))
+    return Store(config.store_path, **kw)
 
 
 def _split_sql(script: str) -> list[str]:

@@ -138,8 +138,11 @@ def test_backends_from_config(tmp_path):
     config = parse_config({"display": {"screen_power": ["cec", "blank", "fake"]}})
     names = [b.name for b in backends_from_config(config, blank_apply=lambda b: None)]
     assert names == ["cec", "blank", "fake"]
-    bad = parse_config({"display": {"screen_power": ["hdmi-magic"]}})
     import pytest
     from pishkhan.exc import ConfigError
+    with pytest.raises(ConfigError, match="hdmi-magic"):  # refused when the configuration is read
+        parse_config({"display": {"screen_power": ["hdmi-magic"]}})
+    bad = parse_config({})
+    bad.data["display"]["screen_power"] = ["hdmi-magic"]  # and by the backends too, should one slip through
     with pytest.raises(ConfigError, match="hdmi-magic"):
         backends_from_config(bad)

@@ -190,8 +190,7 @@ def test_footer_of_a_signed_board(layouts, signed_board):
         assert signed_board.issuer in texts["footer:issuer"]
         assert "footer:unsigned" not in texts
         qr = [i for i in page.items if isinstance(i, QRCode)]
-        assert len(qr) == 1 and qr[0].data == f"pishkhan:board:{signed_board.version_label}:" \
-                                                f"{signed_board.verification_code}"
+        assert len(qr) == 1 and qr[0].data == f"https://pishkhan.example.ir/verify/{signed_board.verification_code}"
 
 
 def test_qr_code_on_the_page_decodes_to_the_verification_code(images, signed_board):

@@ -1,0 +1,1 @@
+"""The MQTT protocol the edge agent and the centre both speak."""
