@@ -105,3 +105,23 @@ def test_sign_trust_install_show(tmp_path, env):
                             "--key", keys / "tehran.key", "--out", tmp_path / "never.json", env=env, ok=False).stderr
     assert not (tmp_path / "never.json").exists()
     assert "--at must be YYYY-MM-DD" in run("schedule", "show", "--at", "tomorrow", env=env, ok=False).stderr
+
+
+def test_the_compliance_report_judges_against_the_installed_schedule(tmp_path, env):
+    keys = tmp_path / "keys"
+    run("keys", "new", "--out", keys, env=env)
+    run("keys", "trust", keys / "issuer.pub", "--scope", "province:23", env=env)
+
+    def scheduled(day):
+        report = json.loads(run("compliance", "report", "--date", day, "--json", env=env).stdout)
+        return report["scheduled_minutes"], [(p["start"], p["end"]) for p in report["periods"]]
+
+    assert scheduled("2026-11-28") == (420, [("2026-11-28T04:00:00.000000Z", "2026-11-28T11:00:00.000000Z")])
+    doc = schedule_doc(exceptions=[
+        {"kind": "hours", "date": "2026-11-28", "shifts": ["07:30-10:30"], "reason": "کاهش ساعت کاری"},
+        {"kind": "closure", "date": "2026-11-29", "reason": "تعطیلی به دلیل آلودگی هوا"}])
+    signed = tmp_path / "s.json"
+    run("schedule", "sign", write(tmp_path / "d.json", doc), "--key", keys / "issuer.key", "--out", signed, env=env)
+    run("schedule", "install", signed, env=env)
+    assert scheduled("2026-11-28") == (180, [("2026-11-28T04:00:00.000000Z", "2026-11-28T07:00:00.000000Z")])
+    assert scheduled("2026-11-29") == (0, [])
