@@ -30,7 +30,24 @@ class BoardInvalid(BoardError):
         super().__init__(head + ":\n  " + "\n  ".join(self.errors))
 
 
-class SignatureInvalid(BoardError):
+class ScheduleError(PishkhanError):
+    """A working-hours schedule or holiday list cannot be used."""
+
+
+class ScheduleInvalid(ScheduleError):
+    """A schedule or holiday-list document breaks the schema; ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[str], *, what: str = "schedule"):
+        self.errors = list(errors)
+        head = f"{what} is invalid ({len(self.errors)} error{'s' if len(self.errors) != 1 else ''})"
+        super().__init__(head + ":\n  " + "\n  ".join(self.errors))
+
+
+class ScheduleRefused(ScheduleError):
+    """A valid, signed schedule or holiday list that may not be installed (old version, wrong scope)."""
+
+
+class SignatureInvalid(BoardError, ScheduleError):
     """A signed document's signature does not verify against a trusted key."""
 
 
