@@ -57,7 +57,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,8 +80,6 @@ _SCHEDULE_KEYS = {"format", "issuer", "scope", "version", "effective_from", "wee
 _HOLIDAYS_KEYS = {"format", "issuer", "scope", "version", "effective_from", "covers", "holidays"}
 _EXCEPTION_KEYS = {"kind", "date", "from", "to", "reason", "shifts"}
 _HOLIDAY_KEYS = {"date", "from", "to", "reason"}
-# Characters that reorder or hide text on a right-to-left screen.
-_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
 
 @dataclass(frozen=True)
@@ -186,19 +183,18 @@ def describe(value) -> str:
 def reason_problem(text: str, *, limit: int = MAX_REASON) -> str | None:
     """Why *text* cannot be shown to customers as a reason, or None when it can.
 
-    The one place that judges free text in these documents: no control or
-    direction-changing characters, at most *limit* characters, not blank.
+    The same rules as every board text field (:mod:`pishkhan.text.safety`):
+    no control, direction-changing or invisible characters, something
+    visible, at most *limit* characters.
     """
+    from pishkhan.text.safety import text_problems
+
     if not text.strip():
         return "must not be empty"
     if len(text) > limit:
         return f"must be at most {limit} characters, got {len(text)}"
-    for ch in text:
-        if ch in _BIDI_CONTROLS:
-            return f"must not contain the direction control character U+{ord(ch):04X}"
-        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") or ch in "\u2028\u2029":
-            return f"must not contain the control or unassigned character U+{ord(ch):04X}"
-    return None
+    problems = text_problems(text, max_len=limit)
+    return "; ".join(problems) if problems else None
 
 
 class _Checker:

@@ -25,7 +25,7 @@ def test_nothing_installs_without_a_trusted_key(sstore, province_key):
 
 def test_forged_and_tampered_documents_are_refused_and_audited(sstore, install, trusted):
     stranger = SigningKey.generate()
-    with pytest.raises(SignatureInvalid, match=f"{stranger.public.fingerprint!r} is not a trusted issuer key"):
+    with pytest.raises(SignatureInvalid, match=f'"{stranger.public.fingerprint}" is not a trusted issuer key'):
         install_schedule(sstore, stranger.sign(schedule_doc()), source="centre", actor="agent")
     envelope = trusted.sign(schedule_doc())
     envelope["payload"]["week"]["friday"] = ["08:00-12:00"]  # changed after signing
