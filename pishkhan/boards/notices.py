@@ -25,20 +25,24 @@ def post_notice(store: Store, text: str, *, actor: str = "staff") -> Notice:
         raise PishkhanError("a notice must have some text")
     if len(text) > MAX_LENGTH:
         raise PishkhanError(f"a notice may have at most {MAX_LENGTH} characters, this one has {len(text)}")
-    with store.transaction() as c:
+    def post(c):
         at = store.now_iso()
         cur = c.execute("INSERT INTO notices(text, posted_at, posted_by) VALUES (?,?,?)", (text, at, actor))
         store.audit(actor, "notice.post", str(cur.lastrowid), text=text)
         return Notice(cur.lastrowid, text, at, actor)
 
+    return store.write(post)
+
 
 def remove_notice(store: Store, notice_id: int, *, actor: str = "staff") -> bool:
-    with store.transaction() as c:
+    def remove(c):
         done = c.execute("UPDATE notices SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL",
                          (store.now_iso(), actor, notice_id)).rowcount
         if done:
             store.audit(actor, "notice.remove", str(notice_id))
-    return bool(done)
+        return bool(done)
+
+    return store.write(remove)
 
 
 def active_notices(store: Store) -> list[Notice]:
