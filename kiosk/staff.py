@@ -9,7 +9,6 @@ whether it succeeded or not, and returns a short result or raises a
 from __future__ import annotations
 
 import platform
-import sqlite3
 
 from pishkhan import __version__ as pishkhan_version
 from pishkhan.text import jalali
@@ -63,7 +62,7 @@ class StaffActions:
         """Run *fn*, audit the action with its outcome, re-raise failures."""
         try:
             result = fn()
-        except (PishkhanError, sqlite3.Error, OSError) as e:
+        except (PishkhanError, OSError) as e:
             self._audit(action, subject, ok=False, error=str(e), **detail)
             raise PishkhanError(str(e)) from e
         self._audit(action, subject, ok=True, **detail)

@@ -176,8 +176,8 @@ class Store:
                                f"to {doing} and gave up ({text})")
         if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or isinstance(e, sqlite3.DatabaseError) and (
                 "malformed" in text or "not a database" in text):
-            return StoreCorrupt(f"the store {self.path} is damaged ({text}); move it aside and restore a "
-                                "backup, or let a new empty store be made")
+            return StoreCorrupt(f"the store {self.path} is damaged ({text}); restore it from a backup, "
+                                "or move it aside and a new empty store is made at the next start")
         if name.startswith("SQLITE_READONLY"):
             return StoreReadOnly(f"the store {self.path} cannot be written ({text}); check the permissions of "
                                  "the file and its folder, and that the disk is not mounted read-only")
