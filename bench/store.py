@@ -5,10 +5,10 @@ store with the real schema and a day's tickets:
 
 - ``locked``: one connection shared by every thread behind one lock (each
   unit of work holds the lock from start to end);
-- ``per-thread``: each thread reads on a connection of its own (a ``BEGIN``
-  … ``COMMIT`` read transaction, concurrent with other readers and with the
-  writer, as WAL allows), and every write goes to one writer connection
-  behind a lock, inside ``BEGIN IMMEDIATE``.
+- ``readers``: each read runs on a connection of its own (one per read in
+  progress, from a small pool; a ``BEGIN`` … ``COMMIT`` read transaction,
+  concurrent with other reads and with the writer, as WAL allows), and every
+  write goes to one writer connection behind a lock, inside ``BEGIN IMMEDIATE``.
 
 ``Store`` (the row so named) is :class:`pishkhan.store.database.Store` as
 built, for comparison with the design it implements. Printed per design:
@@ -21,7 +21,7 @@ built, for comparison with the design it implements. Printed per design:
   read without pause (the kiosk issuing while the wall and the panel read);
 - p50 / p95 of a poll-like read while another thread writes without pause.
 
-    .venv/bin/python bench/store.py [--seconds 2] [--writes 200]
+    .venv/bin/python bench/store.py [--seconds 2] [--writes 200] [--dir /var/tmp]
 """
 
 from __future__ import annotations
@@ -86,32 +86,35 @@ class Locked:
         self.conn.close()
 
 
-class PerThread:
-    """Design 2: a read connection per thread, one writer connection behind a lock."""
+class Readers:
+    """Design 2: reads on connections of their own (one per read in progress, kept
+    in a small pool), every write on one writer connection behind a lock."""
 
-    name = "per-thread"
+    name = "readers"
 
     def __init__(self, path):
         self.path = path
         self.writer = _connect(path)
         self.lock = threading.Lock()
-        self.local = threading.local()
-        self.readers = []
-
-    def _reader(self):
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = _connect(self.path, readonly=True)
-            self.readers.append(conn)
-        return conn
+        self.pool_lock = threading.Lock()
+        self.idle = []
+        self.opened = []
 
     def read(self, fn):
-        conn = self._reader()
-        conn.execute("BEGIN")
+        with self.pool_lock:
+            conn = self.idle.pop() if self.idle else None
+        if conn is None:
+            conn = _connect(self.path, readonly=True)
+            self.opened.append(conn)
         try:
-            return fn(conn)
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("COMMIT")
         finally:
-            conn.execute("COMMIT")
+            with self.pool_lock:
+                self.idle.append(conn)
 
     def write(self, fn):
         with self.lock:
@@ -125,7 +128,7 @@ class PerThread:
             return result
 
     def close(self):
-        for conn in self.readers + [self.writer]:
+        for conn in self.opened + [self.writer]:
             conn.close()
 
 
@@ -143,7 +146,7 @@ class Built:
         self.store.close()
 
 
-DESIGNS = (Locked, PerThread)
+DESIGNS = (Locked, Readers)
 
 
 def poll_read(c):

@@ -4,7 +4,7 @@ The file runs in WAL mode with ``synchronous=FULL`` and a busy timeout, so
 the agent, the kiosk and the display can each open it and write. A process
 notices another's commit through :meth:`Store.changed` (``PRAGMA
 data_version``). The schema is versioned with ``PRAGMA user_version`` and
-upgraded by the numbered SQL files in ``pishkhan/schema/``.
+upgraded by the numbered SQL files in ``pishkhan/store/schema/``.
 """
 
 from __future__ import annotations
@@ -67,18 +67,24 @@ class Store:
 
     **Threads.** Every write goes to one writer connection, one thread at a
     time (a lock); each read takes a read connection of its own from a small
-    pool (opened when needed, ``query_only``), so reads never wait for a
-    write or for each other, as WAL allows. Measured by ``bench/store.py``
-    (2 shared cores, 400 tickets; ms are p50/p95/max) against one connection
-    shared behind a lock, as the store was before::
+    pool (opened when needed, ``query_only``), so a read never waits for a
+    write or for another read, as WAL allows. ``bench/store.py`` measured it
+    against one connection shared behind a lock (the store before), on the
+    2-core build machine while other work ran (three runs, load 2 to 7; ms
+    are p50 / p95)::
 
-        design      reads/s 1   2    4    writes/s 1   2    4   ticket write while 1 thread reads  poll read while one writes
-        locked          3399  3278 3495        253  469  419     6.5 / 214 / 525 ms               4.65 / 10.1 ms
-        per-thread      3519  3603 3579        324  435  411     1.2 / 6.1 / 19 ms                1.07 / 2.15 ms
+                                            locked            readers (this)
+        reads/s, 1, 2 or 4 threads          620-3500          770-3600
+        writes/s, 1, 2 or 4 threads         140-470           200-430
+        ticket write while a thread reads   5.8-6.5 / 28-214  1.2-8.1 / 6-28
+        poll read while a thread writes     3.0-7.0 / 10-94   0.9-1.2 / 2-8
 
-    Throughput is the same (the GIL and the disk bound it), but behind one
-    lock a reading thread starves a writer (the lock is not fair): a ticket
-    waited up to half a second while the wall polled. Hence this design.
+    Throughput is the same (the GIL and the disk bound it, threads add
+    nothing), but behind one lock a read waits for a whole write and its
+    fsync, and a thread reading in a loop starves a writer (the lock is not
+    fair: a ticket once waited half a second while the wall polled). Hence
+    this design; paho's network thread, the page cache's worker and the
+    kiosk's print thread may all use one store.
 
     **Errors.** Every driver error leaves the store as a
     :exc:`~pishkhan.exc.StoreError` naming the file: :exc:`StoreLocked`
