@@ -26,7 +26,8 @@ from pathlib import Path
 from PIL import Image
 
 from pishkhan.text import jalali
-from pishkhan.boards.installed import board_day, board_signature, effective_for_config  # noqa: F401 (app uses board_signature)
+# board_signature is imported for the app
+from pishkhan.boards.installed import board_day, board_signature, effective_for_config  # noqa: F401
 from pishkhan.exc import RenderError
 
 
