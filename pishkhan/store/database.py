@@ -70,14 +70,14 @@ class Store:
     pool (opened when needed, ``query_only``), so a read never waits for a
     write or for another read, as WAL allows. ``bench/store.py`` measured it
     against one connection shared behind a lock (the store before), on the
-    2-core build machine while other work ran (three runs, load 2 to 7; ms
+    2-core build machine while other work ran (four runs, load 2 to 10; ms
     are p50 / p95)::
 
                                             locked            readers (this)
-        reads/s, 1, 2 or 4 threads          620-3500          770-3600
+        reads/s, 1, 2 or 4 threads          490-3500          650-3600
         writes/s, 1, 2 or 4 threads         140-470           200-430
-        ticket write while a thread reads   5.8-6.5 / 28-214  1.2-8.1 / 6-28
-        poll read while a thread writes     3.0-7.0 / 10-94   0.9-1.2 / 2-8
+        ticket write while a thread reads   2.6-6.5 / 15-214  1.2-8.1 / 6-28
+        poll read while a thread writes     3.0-7.0 / 10-94   0.9-1.7 / 2-8
 
     Throughput is the same (the GIL and the disk bound it, threads add
     nothing), but behind one lock a read waits for a whole write and its
