@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pishkhan.exc import PishkhanError
 from pishkhan.text import jalali
 from pishkhan.text.persian import to_persian_digits
 
 from display import wall_strings as S
+
+log = logging.getLogger(__name__)
 
 #: Calls and board checks are polled this often (seconds).
 POLL_SECONDS = 1 / 30
@@ -321,6 +325,8 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.calls_shown = 0
             self.highlight_until = 0.0
             self.board_sig = None
+            self.store_problem = ""  # the last error reading the store ("" while it reads)
+            self.store_retry_at = float("inf")
             self.ticker_text = ""
             self.started = time.time()
             self.shots = 0
@@ -504,8 +510,19 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
 
         def _poll(self, _dt):
             self._take_pending_pages()
-            if not self.store.changed():
+            try:
+                self._poll_store()
+            except PishkhanError as e:  # what is shown stays; read again in a second
+                if str(e) != self.store_problem:
+                    log.warning("the wall cannot read the store: %s", e)
+                    self.events("store_error", error=str(e))
+                self.store_problem = str(e)
+                self.store_retry_at = time.monotonic() + 1.0
+
+        def _poll_store(self):
+            if not self.store.changed() and time.monotonic() < self.store_retry_at:
                 return
+            self.store_retry_at = float("inf")
             self._detected = time.time()
             calls = self.queue.recent_calls(RECENT_ROWS + 1)
             newest = calls[0].id if calls else 0
@@ -523,6 +540,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             hours = S.HOURS_TODAY.format(hours=self.hours.describe_day(jalali.today(clock())))
             if hours != self.hours_label.text:  # a schedule installed meanwhile
                 self.hours_label.text = hours
+            self.store_problem = ""
 
         def _show_calls(self, calls, *, new):
             if calls:

@@ -1,8 +1,9 @@
 """Board pages for the wall, rendered ahead and kept for the current board only.
 
-- :func:`board_signature` is a cheap fingerprint of everything in the store
-  that changes the board on show (installed boards, staff's unavailable marks,
-  the date); the app compares it after each commit it notices.
+- :func:`~pishkhan.boards.installed.board_signature` (imported here for the
+  app) is a cheap fingerprint of everything in the store that changes the
+  board on show (installed boards, staff's unavailable marks, the date); the
+  app compares it after each commit it notices.
 - :class:`PageCache` renders the pages of the effective board on a worker
   thread when that board (or the date, or a staff mark) really changed, and
   hands the finished set to the app. Only one set is kept in memory (plus the
@@ -25,27 +26,9 @@ from pathlib import Path
 from PIL import Image
 
 from pishkhan.text import jalali
-from pishkhan.boards.installed import effective_for_config
+# board_signature is imported for the app
+from pishkhan.boards.installed import board_day, board_signature, effective_for_config  # noqa: F401
 from pishkhan.exc import RenderError
-
-
-def board_signature(store) -> tuple:
-    """Cheap: changes whenever a board is installed or staff mark a service."""
-    row = store.query_one("SELECT (SELECT COALESCE(MAX(id), 0) FROM boards), "
-                          "(SELECT value FROM settings WHERE key = 'unavailable_services')")
-    return (row[0], row[1], jalali.today(store.now()).isoformat())
-
-
-def board_day(store) -> dt.date:
-    """The day whose board to show: today, or the day the newest board was
-    installed if the clock is behind it (a Pi booting before its clock is set)."""
-    today = jalali.today(store.now())
-    row = store.query_one("SELECT MAX(installed_at) FROM boards")
-    if row and row[0]:
-        installed = jalali.today(dt.datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%S.%fZ")
-                                 .replace(tzinfo=dt.timezone.utc))
-        return max(today, installed)
-    return today
 
 
 @dataclass

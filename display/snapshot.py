@@ -76,17 +76,20 @@ class Snapshots:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
-        with self.store.transaction() as c:
+
+        def record(c):
             cur = c.execute("INSERT INTO display_snapshots(at, path, sha256, board_version, verification_code, "
                             "screen_state, width, height) VALUES (?,?,?,?,?,?,?,?)",
                             (at, str(path), digest, board_version, verification_code, screen_state,
                              small.width, small.height))
-            snap_id = cur.lastrowid
             old = c.execute("SELECT id, path FROM display_snapshots ORDER BY id DESC LIMIT -1 OFFSET ?",
                             (self.keep,)).fetchall()
             if old:
                 c.execute(f"DELETE FROM display_snapshots WHERE id IN ({','.join('?' * len(old))})",
                           [r["id"] for r in old])
+            return cur.lastrowid, old
+
+        snap_id, old = self.store.write(record)
         for r in old:
             try:
                 Path(r["path"]).unlink()

@@ -13,7 +13,6 @@ import os
 os.environ["KIVY_TEXT"] = "pil"  # before Kivy is imported: the only provider that shapes Persian
 
 import logging
-import sqlite3
 import threading
 import time
 
@@ -179,7 +178,7 @@ class Kiosk(FloatLayout):
             log.warning("ticket refused: %s", e)
             self.show("closed", reason="unavailable")
             return
-        except (StoreError, sqlite3.Error) as e:
+        except StoreError as e:
             log.exception("the store failed while issuing")
             self.model.problem = f"store: {e}"
             self.model.record("out_of_service", "store")
@@ -215,7 +214,7 @@ class Kiosk(FloatLayout):
         if self.staff_mode and self.model.store is not None:
             try:
                 self.model.store.audit("staff", "staff.leave", "kiosk", reason=reason)
-            except (PishkhanError, sqlite3.Error):
+            except PishkhanError:
                 log.exception("cannot audit leaving staff mode")
         self.staff_mode = False
         self.model.reload()
@@ -285,7 +284,7 @@ class Kiosk(FloatLayout):
         store = self.model.store
         try:
             changed = store is not None and store.changed()
-        except (StoreError, sqlite3.Error):
+        except StoreError:
             changed = True
         if not changed and not (self.current == "out" and not self.staff_mode):
             return

@@ -9,7 +9,6 @@ the agent can judge working-hours compliance.
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from pishkhan.text import jalali
 from pishkhan.boards.installed import effective_for_config
@@ -53,7 +52,7 @@ class KioskModel:
         try:
             self.board = effective_for_config(self.store, self.config, jalali.today(self.store.now()))
             self.notices = active_notices(self.store)
-        except (PishkhanError, sqlite3.Error, ValueError, KeyError) as e:
+        except (PishkhanError, ValueError, KeyError) as e:
             log.exception("the store or board cannot be read")
             self.board, self.problem = None, f"store: {e}"
         else:
@@ -75,7 +74,7 @@ class KioskModel:
             return False, "out_of_service", None
         try:
             ok, reason, next_open = self.queue.accepting()
-        except (PishkhanError, sqlite3.Error) as e:
+        except PishkhanError as e:
             log.exception("queue state unreadable")
             self.problem = f"store: {e}"
             self.record("out_of_service", "store")
@@ -88,20 +87,20 @@ class KioskModel:
             return
         try:
             self.store.record_state("kiosk", state, reason)
-        except (PishkhanError, sqlite3.Error):
+        except PishkhanError:
             log.exception("cannot record the kiosk state")
 
     def waiting(self) -> int:
         try:
             return self.queue.waiting() if self.queue else 0
-        except (PishkhanError, sqlite3.Error):
+        except PishkhanError:
             return 0
 
     def estimate(self, code: str, *, priority: bool = False):
         """The queue's :class:`~pishkhan.queue.core.Estimate` for *code*, or None."""
         try:
             return self.queue.estimate(code, priority=priority)
-        except (PishkhanError, sqlite3.Error):
+        except PishkhanError:
             return None
 
     def describe_today(self, lang: str = "fa") -> str:
@@ -143,5 +142,5 @@ class KioskModel:
     def record_printer_failure(self, ticket, error: str) -> None:
         try:
             self.store.record_state("printer", "error", error[:200])
-        except (PishkhanError, sqlite3.Error):
+        except PishkhanError:
             pass

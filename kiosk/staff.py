@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import sqlite3
 
 from pishkhan import __version__ as pishkhan_version
 from pishkhan.text import jalali
@@ -68,7 +67,7 @@ class StaffActions:
         """Run *fn*, audit the action with its outcome, re-raise failures."""
         try:
             result = fn()
-        except (PishkhanError, sqlite3.Error, OSError) as e:
+        except (PishkhanError, OSError) as e:
             self._audit(action, subject, ok=False, error=str(e), **detail)
             raise PishkhanError(str(e)) from e
         self._audit(action, subject, ok=True, **detail)

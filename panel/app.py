@@ -124,7 +124,7 @@ class Panel:
                 ticket = None
             else:
                 log.info("counter %s %s: %s", counter, what, ticket.label if ticket else "nobody waiting")
-            self.refresh()
+            self._refresh_or_log()
             return ticket
 
     def call_next(self, counter: int):
@@ -175,10 +175,13 @@ class Panel:
     def run(self, stop: threading.Event, *, poll: float = 0.5):
         """Keep the outputs up to date until *stop* is set."""
         while not stop.wait(poll):
-            try:
-                self.refresh()
-            except PishkhanError as e:
-                log.warning("panel refresh failed: %s", e)
+            self._refresh_or_log()
+
+    def _refresh_or_log(self):
+        try:
+            self.refresh()
+        except PishkhanError as e:  # the LEDs keep their state until the store reads again
+            log.warning("panel refresh failed: %s", e)
 
     def close(self):
         with self._lock:

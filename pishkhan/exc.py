@@ -75,6 +75,22 @@ class StoreError(PishkhanError):
     """The local store cannot be opened or used."""
 
 
+class StoreLocked(StoreError):
+    """Another program held the store's write lock longer than the store waits."""
+
+
+class StoreCorrupt(StoreError):
+    """The store file is damaged or is not a SQLite file."""
+
+
+class StoreReadOnly(StoreError):
+    """The store file (or its folder, or its disk) cannot be written."""
+
+
+class StoreConstraint(StoreError):
+    """The schema refused a change (a unique number, an append-only table)."""
+
+
 class SchemaTooNew(StoreError):
     """The store file was written by a newer version of Pishkhan."""
 

@@ -6,6 +6,10 @@ signature against the trusted keys, validates the schema, checks the scope
 and version (newer than the installed one for its scope, and at most
 :data:`~pishkhan.boards.document.MAX_VERSION_STEP` above it), and only
 then writes. A refused board leaves everything as it was and says why.
+
+:func:`board_signature` is the one answer to "may the effective board have
+changed?" (a board installed, a service marked, a new day); the queue and
+the wall compare it before re-reading the board.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pishkhan.boards.document import MAX_VERSION_STEP, Board, parse_board
 from pishkhan.exc import BoardError, BoardRefused, SignatureInvalid
 from pishkhan.boards.layering import EffectiveBoard, Layer, layer_boards
 from pishkhan.boards.signing import verification_code, verify
-from pishkhan.store.database import Store
+from pishkhan.store.database import Store, parse_iso
 from pishkhan.boards.trust import scope_allows, trusted_keys
 from pishkhan.text.safety import ensure_text
 
@@ -76,7 +80,8 @@ def install_board(store: Store, envelope: dict, *, source: str, actor: str,
         if board.scope.level == "office" and office is not None and board.scope.office != office:
             raise BoardRefused(f"board is for office {board.scope.office}, this office is {office}")
         code = verification_code(envelope)
-        with store.transaction() as c:
+
+        def install(c):
             row = c.execute("SELECT MAX(version) FROM boards WHERE scope_key = ?", (board.scope.key,)).fetchone()
             installed = row[0] or 0
             if board.version <= installed:
@@ -96,6 +101,8 @@ def install_board(store: Store, envelope: dict, *, source: str, actor: str,
                         effective_from=board.effective_from.isoformat(), verification_code=code,
                         key=fingerprint)
             return InstalledBoard(cur.lastrowid, board, code, fingerprint, source, store.now_iso(), envelope)
+
+        return store.write(install)
     except BoardError as e:
         store.audit(actor, "board.refused", source, reason=str(e))
         raise
@@ -131,9 +138,37 @@ def pending_boards(store: Store, on: dt.date | None = None) -> list[InstalledBoa
     return [_row(r) for r in rows]
 
 
+def board_signature(store: Store, day: dt.date | None = None) -> tuple:
+    """A cheap fingerprint of what decides the effective board on *day*
+    (default: today in Tehran by the store's clock).
+
+    It differs whenever a board is installed or staff mark a service, and
+    from day to day; equal fingerprints mean the same effective board, so
+    callers re-read the board only when it changes.
+    """
+    day = day or jalali.today(store.now())
+    row = store.query_one("SELECT (SELECT COALESCE(MAX(id), 0) FROM boards), "
+                          "(SELECT value FROM settings WHERE key = ?)", (_UNAVAILABLE,))
+    return (row[0], row[1], day.isoformat())
+
+
+def board_day(store: Store) -> dt.date:
+    """The day whose board to show: today, or the day the newest board was
+    installed if the clock is behind it (a Pi booting before its clock is set)."""
+    today = jalali.today(store.now())
+    row = store.query_one("SELECT MAX(installed_at) FROM boards")
+    if row and row[0]:
+        return max(today, jalali.today(parse_iso(row[0])))
+    return today
+
+
+#: The setting holding staff's unavailable marks.
+_UNAVAILABLE = "unavailable_services"
+
+
 def unavailable_services(store: Store) -> dict[str, str]:
     """Services staff marked unavailable: code -> reason."""
-    return store.get_setting("unavailable_services", {}) or {}
+    return store.get_setting(_UNAVAILABLE, {}) or {}
 
 
 def set_unavailable(store: Store, code: str, reason: str | None, *, actor: str = "staff"):
@@ -145,14 +180,17 @@ def set_unavailable(store: Store, code: str, reason: str | None, *, actor: str =
     if reason:
         reason = " ".join(str(reason).split())
         ensure_text(reason, "reason", max_len=MAX_REASON)
-    with store.transaction():
+
+    def mark(c):
         current = unavailable_services(store)
         if reason:
             current[code] = reason
         else:
             current.pop(code, None)
-        store.set_setting("unavailable_services", current)
+        store.set_setting(_UNAVAILABLE, current)
         store.audit(actor, "service.unavailable" if reason else "service.available", code, reason=reason or "")
+
+    store.write(mark)
 
 
 def effective_board(store: Store, *, province: str | None, office: str | None,

@@ -37,20 +37,25 @@ def post_notice(store: Store, text: str, *, actor: str = "staff") -> Notice:
     problems = text_problems(text, max_len=MAX_LENGTH)
     if problems:
         raise PishkhanError("the notice is refused: " + "; ".join(problems))
-    with store.transaction() as c:
+
+    def post(c):
         at = store.now_iso()
         cur = c.execute("INSERT INTO notices(text, posted_at, posted_by) VALUES (?,?,?)", (text, at, actor))
         store.audit(actor, "notice.post", str(cur.lastrowid), text=text)
         return Notice(cur.lastrowid, text, at, actor)
 
+    return store.write(post)
+
 
 def remove_notice(store: Store, notice_id: int, *, actor: str = "staff") -> bool:
-    with store.transaction() as c:
+    def remove(c):
         done = c.execute("UPDATE notices SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL",
                          (store.now_iso(), actor, notice_id)).rowcount
         if done:
             store.audit(actor, "notice.remove", str(notice_id))
-    return bool(done)
+        return bool(done)
+
+    return store.write(remove)
 
 
 def active_notices(store: Store) -> list[Notice]:

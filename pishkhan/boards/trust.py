@@ -28,20 +28,24 @@ def _check_scope(scope: str) -> str:
 def trust_key(store: Store, key: PublicKey, *, scope: str = "any", label: str = "", actor: str = "cli") -> str:
     """Add *key* to the trust list (recorded in the audit log); returns its fingerprint."""
     scope = _check_scope(scope)
-    with store.transaction() as c:
+    def trust(c):
         c.execute("INSERT INTO trusted_keys(fingerprint, pem, scope, label, added_at) VALUES (?,?,?,?,?) "
                   "ON CONFLICT(fingerprint) DO UPDATE SET scope = excluded.scope, label = excluded.label",
                   (key.fingerprint, key.pem(), scope, label, store.now_iso()))
         store.audit(actor, "key.trust", key.fingerprint, scope=scope, label=label)
+
+    store.write(trust)
     return key.fingerprint
 
 
 def distrust_key(store: Store, fingerprint: str, *, actor: str = "cli") -> bool:
-    with store.transaction() as c:
+    def distrust(c):
         gone = c.execute("DELETE FROM trusted_keys WHERE fingerprint = ?", (fingerprint,)).rowcount
         if gone:
             store.audit(actor, "key.distrust", fingerprint)
-    return bool(gone)
+        return bool(gone)
+
+    return store.write(distrust)
 
 
 def trusted_keys(store: Store) -> dict[str, tuple[PublicKey, str]]:

@@ -21,22 +21,22 @@ def beat(store, process: str, *, jump_seconds: float = 120.0) -> float | None:
     """Record that *process* is alive now; returns the clock jump in seconds, or None."""
     stamp = store.stamp()
     now = store.now()
-    jump = None
-    with store.transaction() as c:
+
+    def heartbeat(c):
         row = c.execute("SELECT last_at, last_mono, last_synced FROM uptime WHERE boot_id = ? AND process = ?",
                         (stamp.boot_id, process)).fetchone()
         if row is None:
             c.execute("INSERT INTO uptime VALUES (?,?,?,?,?,?,?,?)",
                       (stamp.boot_id, process, iso(now), stamp.mono, int(stamp.synced),
                        iso(now), stamp.mono, int(stamp.synced)))
-        else:
-            wall_moved = (now - parse_iso(row["last_at"])).total_seconds()
-            mono_moved = stamp.mono - row["last_mono"]
-            if abs(wall_moved - mono_moved) > jump_seconds:
-                jump = wall_moved - mono_moved
-            c.execute("UPDATE uptime SET last_at = ?, last_mono = ?, last_synced = ? "
-                      "WHERE boot_id = ? AND process = ?",
-                      (iso(now), stamp.mono, int(stamp.synced), stamp.boot_id, process))
+            return None
+        c.execute("UPDATE uptime SET last_at = ?, last_mono = ?, last_synced = ? WHERE boot_id = ? AND process = ?",
+                  (iso(now), stamp.mono, int(stamp.synced), stamp.boot_id, process))
+        wall_moved = (now - parse_iso(row["last_at"])).total_seconds()
+        mono_moved = stamp.mono - row["last_mono"]
+        return wall_moved - mono_moved if abs(wall_moved - mono_moved) > jump_seconds else None
+
+    jump = store.write(heartbeat)
     if jump is not None:
         store.record_state("clock", "jumped", f"wall clock moved {jump:+.0f} s against the boot clock",
                            seconds=round(jump, 1), at_mono=round(stamp.mono, 3))

@@ -189,10 +189,12 @@ def _check(store, envelope, device_id, now, command_id) -> Command:
 
 def _claim_nonce(store, nonce: str, command_id: str, expires_at: str, now: dt.datetime) -> bool:
     """Record *nonce* as used; False when it already was. Forgets nonces whose commands expired."""
-    with store.transaction() as c:
+    def claim(c):
         c.execute("DELETE FROM command_nonces WHERE expires_at < ?", (iso(now - CLOCK_SKEW),))
         if c.execute("SELECT 1 FROM command_nonces WHERE nonce = ?", (nonce,)).fetchone():
             return False
         c.execute("INSERT INTO command_nonces(nonce, command_id, expires_at, seen_at) VALUES (?,?,?,?)",
                   (nonce, command_id, expires_at, iso(now)))
-    return True
+        return True
+
+    return store.write(claim)

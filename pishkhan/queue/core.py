@@ -29,25 +29,9 @@ again and counts it. When it has been recalled
 instead of announcing it.
 
 **Wait estimate.** The queue as it stands is replayed forward, with each
-lane's mean service time, over the counters open now:
-
-- each lane's mean service time *s* is an exponentially weighted mean of
-  the observed ones (first call → done; weight :data:`EWMA_ALPHA` for the
-  newest, outliers clipped to 4×*s*; starts at
-  ``queue.default_service_minutes``; kept across days in ``lane_stats``);
-- a counter with a customer now is free after half its lane's *s* (on
-  average half a service is left), an idle one at once;
-- whenever a counter is free it takes the next ticket of the first of its
-  lanes that has one, exactly as :meth:`Queue.call_next` does; the tickets
-  of *other* lanes include those expected to arrive meanwhile, at the rate
-  seen over the last :data:`ARRIVAL_WINDOW` minutes (later tickets of the
-  new ticket's own lane queue behind it);
-- the estimate is the minute at which a counter takes the new ticket
-  (capped at :data:`HORIZON_MINUTES`). People ahead are the waiting tickets
-  of the lane (for a priority ticket, the waiting priority ones).
-
-``bench/eta.py`` simulates seeded days and prints the mean absolute error
-(about 5 minutes for waits averaging 20-25 minutes, with little bias).
+lane's learned mean service time, over the counters open now: see
+:mod:`pishkhan.queue.estimate` (a function of what one snapshot of the store
+holds). A ticket done teaches its lane's mean (:func:`~pishkhan.queue.estimate.learn`).
 
 **Cut-off.** No ticket is issued when the office is closed, when no open
 counter serves the lane, or when now + the estimate is later than closing
@@ -58,10 +42,8 @@ time minus ``hours.cutoff_margin_minutes``. The refusal
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import json
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 from pishkhan.text import jalali
 from pishkhan.queue import strings as text
@@ -69,21 +51,21 @@ from pishkhan.exc import ConfigError, OfficeClosed, QueueError
 from pishkhan.schedule.hours import hours_from_config
 from pishkhan.text.persian import to_persian_digits
 from pishkhan.store.database import iso, parse_iso
+from pishkhan.queue.estimate import (ARRIVAL_WINDOW, EWMA_ALPHA, HORIZON_MINUTES,  # noqa: F401 (part of the API)
+                                     Estimate, OpenCounter, estimate_wait, learn)
 
 STATES = ("waiting", "called", "serving", "done", "no_show", "cancelled", "transferred")
 ACTIVE = ("called", "serving")
 FINAL = ("done", "no_show", "cancelled", "transferred")
-#: Weight of the newest observed service time in the lane's running mean.
-EWMA_ALPHA = 0.2
-#: Minutes of recent arrivals that give each lane's arrival rate for the estimate.
-ARRIVAL_WINDOW = 60
-#: An estimate is not replayed further than this many minutes.
-HORIZON_MINUTES = 600
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Ticket:
-    """One ticket as stored (times are UTC ISO strings)."""
+    """One ticket as stored (times are UTC ISO strings).
+
+    Each field is a column of ``tickets`` of the same name; :meth:`to_json`
+    gives them in this order, with ``display_label`` after ``label``.
+    """
 
     id: int
     day: str
@@ -95,16 +77,16 @@ class Ticket:
     priority: bool
     state: str
     issued_at: str
+    arrived_at: str = ""
     counter: int | None
     recalls: int
     people_ahead: int
     wait_minutes: int
-    print_state: str
-    arrived_at: str = ""
     called_at: str | None = None
     finished_at: str | None = None
-    origin_id: int | None = None
+    print_state: str
     print_error: str = ""
+    origin_id: int | None = field(default=None, metadata={"json": False})
 
     @property
     def display_label(self) -> str:
@@ -112,19 +94,13 @@ class Ticket:
         return to_persian_digits(self.label)
 
     def to_json(self) -> dict:
-        return {"id": self.id, "day": self.day, "lane": self.lane, "number": self.number, "label": self.label,
-                "display_label": self.display_label, "service_code": self.service_code,
-                "service_title": self.service_title, "priority": self.priority, "state": self.state,
-                "issued_at": self.issued_at, "arrived_at": self.arrived_at, "counter": self.counter,
-                "recalls": self.recalls, "people_ahead": self.people_ahead, "wait_minutes": self.wait_minutes,
-                "called_at": self.called_at, "finished_at": self.finished_at,
-                "print_state": self.print_state, "print_error": self.print_error}
-
-
-@dataclass(frozen=True)
-class Estimate:
-    people_ahead: int
-    minutes: int
+        out = {}
+        for f in fields(self):
+            if f.metadata.get("json", True):
+                out[f.name] = getattr(self, f.name)
+            if f.name == "label":
+                out["display_label"] = self.display_label
+        return out
 
 
 @dataclass(frozen=True)
@@ -138,14 +114,13 @@ class Call:
     id: int
 
 
+_TICKET_FIELDS = tuple(f.name for f in fields(Ticket))
+
+
 def _ticket(row) -> Ticket:
-    return Ticket(id=row["id"], day=row["day"], lane=row["lane"], number=row["number"], label=row["label"],
-                  service_code=row["service_code"], service_title=row["service_title"],
-                  priority=bool(row["priority"]), state=row["state"], issued_at=row["issued_at"],
-                  counter=row["counter"], recalls=row["recalls"], people_ahead=row["people_ahead"],
-                  wait_minutes=row["wait_minutes"], print_state=row["print_state"],
-                  arrived_at=row["arrived_at"], called_at=row["called_at"], finished_at=row["finished_at"],
-                  origin_id=row["origin_id"], print_error=row["print_error"])
+    values = {name: row[name] for name in _TICKET_FIELDS}
+    values["priority"] = bool(values["priority"])
+    return Ticket(**values)
 
 
 def format_label(lane, number: int) -> str:
@@ -162,7 +137,9 @@ class Queue:
     :param board: the effective board, or a callable returning it; default the
         board installed in *store* for this office, read at each issue.
 
-    One Queue may be used from several threads: the store serialises them.
+    One Queue may be used from several threads: each operation is one of
+    the store's units of work (:meth:`~pishkhan.store.database.Store.read`
+    or :meth:`~pishkhan.store.database.Store.write`).
     """
 
     def __init__(self, store, config, *, hours=None, board=None):
@@ -183,13 +160,10 @@ class Queue:
         return self._board()
 
     def _installed_board(self):
-        from pishkhan.boards.installed import effective_for_config
+        from pishkhan.boards.installed import board_signature, effective_for_config
 
         day = jalali.today(self.store.now())
-        with self._reading() as c:  # cheap key: re-read the board only when it may differ
-            key = (day, c.execute("SELECT MAX(id) FROM boards").fetchone()[0],
-                   c.execute("SELECT value FROM settings WHERE key = 'unavailable_services'").fetchone())
-        key = key[:2] + (key[2][0] if key[2] else None,)
+        key = board_signature(self.store, day)  # cheap: re-read the board only when it may differ
         if self._board_cache[0] != key:
             self._board_cache = (key, effective_for_config(self.store, self.config, day))
         return self._board_cache[1]
@@ -203,12 +177,6 @@ class Queue:
             return self._lanes[code]
         except KeyError:
             raise QueueError(f"unknown lane {code!r}; configured lanes: {sorted(self._lanes)}") from None
-
-    @contextmanager
-    def _reading(self):
-        """The connection, held by this thread for a few consistent reads."""
-        with self.store._lock:
-            yield self.store.conn
 
     def _setting(self, key: str):
         return self.config.get(f"queue.{key}")
@@ -288,8 +256,7 @@ class Queue:
             return False, "no_counter", None
         for code in lanes:
             try:
-                with self._reading() as c:
-                    minutes = self._estimate_lane(c, code, False).minutes
+                minutes = self.store.read(lambda c: self._estimate_lane(c, code, False)).minutes
                 self._check_cutoff(now, minutes)
                 return True, "", None
             except OfficeClosed:
@@ -299,58 +266,36 @@ class Queue:
     # -- estimates -------------------------------------------------------------
     def service_minutes(self, lane: str) -> float:
         """The lane's current mean service time in minutes."""
-        row = self.store.query_one("SELECT service_minutes FROM lane_stats WHERE lane = ?", (lane,))
-        return row[0] if row else float(self._setting("default_service_minutes"))
+        return self.store.read(lambda c: self._service_minutes(c, lane))
 
-    def _lane_minutes(self, c, lane: str) -> float:
+    def _service_minutes(self, c, lane: str) -> float:
         row = c.execute("SELECT service_minutes FROM lane_stats WHERE lane = ?", (lane,)).fetchone()
         return row[0] if row else float(self._setting("default_service_minutes"))
 
     def _estimate_lane(self, c, lane: str, priority: bool) -> Estimate:
-        """Replay the queue forward: see the module docstring, *Wait estimate*."""
+        """What :func:`~pishkhan.queue.estimate.estimate_wait` needs, read on *c*, and its answer."""
         day = self._today()
-        counts = dict(c.execute("SELECT lane, COUNT(*) FROM tickets WHERE day = ? AND state = 'waiting' "
-                                "GROUP BY lane", (day,)).fetchall())
+        waiting = dict(c.execute("SELECT lane, COUNT(*) FROM tickets WHERE day = ? AND state = 'waiting' "
+                                 "GROUP BY lane", (day,)).fetchall())
         if priority:
-            counts[lane] = c.execute("SELECT COUNT(*) FROM tickets WHERE day = ? AND lane = ? AND "
-                                     "state = 'waiting' AND priority = 1", (day, lane)).fetchone()[0]
-        ahead = counts.get(lane, 0)
-        open_now = self._open_counter_numbers(c)
-        if not any(lane in self.config.counter(n).lanes for n in open_now):
-            return Estimate(ahead, -1)
-        mean = {code: self._lane_minutes(c, code) for code in self._lanes}
-        free_at = []  # (minutes from now the counter is free, counter number)
-        for n in open_now:
+            waiting[lane] = c.execute("SELECT COUNT(*) FROM tickets WHERE day = ? AND lane = ? AND "
+                                      "state = 'waiting' AND priority = 1", (day, lane)).fetchone()[0]
+        counters = []
+        for n in self._open_counter_numbers(c):
             current = self._current(c, n)
-            free_at.append((mean[current.lane] / 2 if current else 0.0, n))
-        heapq.heapify(free_at)
-        remaining = {code: counts.get(code, 0) for code in self._lanes}
+            counters.append(OpenCounter(n, tuple(self.config.counter(n).lanes), current.lane if current else None))
+        if not any(lane in counter.lanes for counter in counters):
+            return Estimate(waiting.get(lane, 0), -1)
         since = iso(self.store.now() - dt.timedelta(minutes=ARRIVAL_WINDOW))
-        rate = {code: n / ARRIVAL_WINDOW for code, n in c.execute(
-            "SELECT lane, COUNT(*) FROM tickets WHERE day = ? AND origin_id IS NULL AND issued_at >= ? "
-            "GROUP BY lane", (day, since)).fetchall() if code != lane}  # later arrivals in *lane* queue behind
-        before = remaining[lane]  # our ticket is called when a counter takes lane's next after these
-        while free_at:
-            at, n = heapq.heappop(free_at)
-            if at > HORIZON_MINUTES:
-                return Estimate(ahead, int(round(at)))
-            for code in self.config.counter(n).lanes:
-                if code == lane and before == 0:
-                    return Estimate(ahead, int(round(at)))
-                if remaining[code] + int(rate.get(code, 0) * at) > 0:
-                    remaining[code] -= 1
-                    if code == lane:
-                        before -= 1
-                    heapq.heappush(free_at, (at + mean[code], n))
-                    break
-            # a counter with nothing left to take drops out
-        return Estimate(ahead, -1)  # not reached: a counter serving the lane always reaches it
+        arrivals = dict(c.execute("SELECT lane, COUNT(*) FROM tickets WHERE day = ? AND origin_id IS NULL "
+                                  "AND issued_at >= ? GROUP BY lane", (day, since)).fetchall())
+        return estimate_wait(lane, waiting=waiting, counters=counters, arrivals=arrivals,
+                             service_minutes={code: self._service_minutes(c, code) for code in self._lanes})
 
     def estimate(self, service_code: str, *, priority: bool = False) -> Estimate:
         """People ahead and estimated minutes for a ticket taken now (-1 minutes: no counter open)."""
         lane = self.config.lane_for_category(self._service(service_code).category).code
-        with self._reading() as c:
-            return self._estimate_lane(c, lane, priority)
+        return self.store.read(lambda c: self._estimate_lane(c, lane, priority))
 
     def waiting(self, lane: str | None = None) -> int:
         """Tickets waiting today, in one lane or all."""
@@ -376,7 +321,8 @@ class Queue:
         if not self.hours.is_open(now):
             self._refuse("closed", now)
         day = jalali.today(now).isoformat()
-        with self.store.transaction() as c:
+
+        def work(c):
             estimate = self._estimate_lane(c, lane.code, bool(priority))
             if estimate.minutes < 0:
                 self._refuse("no_counter", now)
@@ -400,6 +346,8 @@ class Queue:
             self._event(c, cur.lastrowid, "waiting", service=service.code)
             return self._get(c, cur.lastrowid)
 
+        return self.store.write(work)
+
     # -- counters ----------------------------------------------------------------
     def _open_counter_numbers(self, c) -> list[int]:
         configured = {counter.number for counter in self.config.counters}
@@ -408,13 +356,13 @@ class Queue:
 
     def open_counters(self) -> list[int]:
         """Numbers of the counters open now, in order."""
-        with self._reading() as c:
-            return self._open_counter_numbers(c)
+        return self.store.read(lambda c: self._open_counter_numbers(c))
 
     def _set_counter(self, n: int, is_open: bool, actor: str):
         self._counter_cfg(n)
         state = "open" if is_open else "closed"
-        with self.store.transaction() as c:
+
+        def work(c):
             row = c.execute("SELECT open FROM counters WHERE number = ?", (n,)).fetchone()
             if row is None or bool(row[0]) != is_open:
                 c.execute("INSERT INTO counters(number, open, since) VALUES (?,?,?) ON CONFLICT(number) "
@@ -422,6 +370,8 @@ class Queue:
                           (n, int(is_open), self.store.now_iso()))
                 self.store.audit(actor, f"counter.{'open' if is_open else 'close'}", f"counter:{n}")
             self.store.record_state(f"counter:{n}", state)
+
+        return self.store.write(work)
 
     def open_counter(self, n: int, *, actor: str):
         """Open counter *n* for calls (recorded in the state log and audit log)."""
@@ -438,8 +388,7 @@ class Queue:
 
     def current_ticket(self, counter: int) -> Ticket | None:
         """The ticket called or being served at *counter*, or None."""
-        with self._reading() as c:
-            return self._current(c, counter)
+        return self.store.read(lambda c: self._current(c, counter))
 
     def _finish(self, c, ticket: Ticket, state: str, *, actor: str = "", **detail) -> Ticket:
         now = self.store.now()
@@ -450,10 +399,7 @@ class Queue:
         return self._get(c, ticket.id)
 
     def _learn(self, c, lane: str, minutes: float):
-        row = c.execute("SELECT service_minutes, samples FROM lane_stats WHERE lane = ?", (lane,)).fetchone()
-        mean = row[0] if row else float(self._setting("default_service_minutes"))
-        minutes = min(max(minutes, 0.0), 4 * mean)
-        new = mean + EWMA_ALPHA * (minutes - mean)
+        new = learn(self._service_minutes(c, lane), minutes)
         c.execute("INSERT INTO lane_stats(lane, service_minutes, samples, updated_at) VALUES (?,?,1,?) "
                   "ON CONFLICT(lane) DO UPDATE SET service_minutes = excluded.service_minutes, "
                   "samples = samples + 1, updated_at = excluded.updated_at", (lane, new, self.store.now_iso()))
@@ -487,7 +433,8 @@ class Queue:
         Raises :exc:`QueueError` when the counter is closed.
         """
         cfg = self._counter_cfg(counter)
-        with self.store.transaction() as c:
+
+        def work(c):
             if counter not in self._open_counter_numbers(c):
                 raise QueueError(f"counter {counter} is closed; open it first (`pishkhan counter open {counter}`)")
             current = self._current(c, counter)
@@ -506,6 +453,8 @@ class Queue:
             self._event(c, row["id"], "called", counter=counter)
             return self._get(c, row["id"])
 
+        return self.store.write(work)
+
     def _need_current(self, c, counter: int, states=ACTIVE) -> Ticket:
         current = self._current(c, counter)
         if current is None or current.state not in states:
@@ -516,7 +465,8 @@ class Queue:
         """Announce the counter's called ticket again, or mark it ``no_show``
         once it was recalled ``queue.no_show_after_recalls`` times."""
         self._counter_cfg(counter)
-        with self.store.transaction() as c:
+
+        def work(c):
             ticket = self._need_current(c, counter, ("called",))
             if ticket.recalls >= int(self._setting("no_show_after_recalls")):
                 return self._finish(c, ticket, "no_show", recalls=ticket.recalls)
@@ -527,29 +477,41 @@ class Queue:
             self._event(c, ticket.id, "recalled", counter=counter, recall=n)
             return self._get(c, ticket.id)
 
+        return self.store.write(work)
+
     def serve(self, counter: int) -> Ticket:
         """Mark the counter's called ticket as being served (the customer came)."""
-        with self.store.transaction() as c:
+
+        def work(c):
             ticket = self._need_current(c, counter, ("called",))
             c.execute("UPDATE tickets SET state = 'serving' WHERE id = ?", (ticket.id,))
             self._event(c, ticket.id, "serving", counter=counter)
             return self._get(c, ticket.id)
 
+        return self.store.write(work)
+
     def finish(self, counter: int) -> Ticket | None:
         """Mark the counter's current ticket done; None when it had none."""
-        with self.store.transaction() as c:
+
+        def work(c):
             current = self._current(c, counter)
             return self._finish(c, current, "done") if current else None
 
+        return self.store.write(work)
+
     def no_show(self, counter: int) -> Ticket:
         """Mark the counter's called ticket as a no-show."""
-        with self.store.transaction() as c:
+
+        def work(c):
             ticket = self._need_current(c, counter, ("called",))
             return self._finish(c, ticket, "no_show", recalls=ticket.recalls)
 
+        return self.store.write(work)
+
     def cancel(self, ticket_id: int, *, actor: str) -> Ticket:
         """Cancel a waiting or called ticket."""
-        with self.store.transaction() as c:
+
+        def work(c):
             ticket = self._get(c, ticket_id)
             if ticket.state not in ("waiting", "called"):
                 raise QueueError(f"ticket {ticket.label} is {ticket.state}; only a waiting or called ticket "
@@ -558,6 +520,8 @@ class Queue:
             self.store.audit(actor, "ticket.cancel", ticket.label, ticket_id=ticket.id, day=ticket.day)
             return done
 
+        return self.store.write(work)
+
     def transfer(self, ticket_id: int, lane: str, *, actor: str) -> Ticket:
         """Move a ticket to *lane*; it keeps its label and original arrival time.
 
@@ -565,7 +529,8 @@ class Queue:
         row, ``waiting`` in *lane*.
         """
         target = self._lane(lane)
-        with self.store.transaction() as c:
+
+        def work(c):
             ticket = self._get(c, ticket_id)
             if ticket.state not in ("waiting",) + ACTIVE:
                 raise QueueError(f"ticket {ticket.label} is {ticket.state}; only a waiting, called or "
@@ -585,11 +550,14 @@ class Queue:
                              from_lane=ticket.lane, to_lane=target.code)
             return self._get(c, cur.lastrowid)
 
+        return self.store.write(work)
+
     def end_of_day(self, *, actor: str) -> int:
         """Close the day: waiting and called tickets become ``cancelled``,
         those being served ``done``, and every counter closes. Returns the
         number of tickets closed (of today and any earlier day left open)."""
-        with self.store.transaction() as c:
+
+        def work(c):
             rows = c.execute("SELECT * FROM tickets WHERE day <= ? AND state IN ('waiting','called','serving')",
                              (self._today(),)).fetchall()
             for row in rows:
@@ -601,10 +569,11 @@ class Queue:
             self.store.audit(actor, "queue.end_of_day", self._today(), closed=len(rows))
             return len(rows)
 
+        return self.store.write(work)
+
     # -- reading -------------------------------------------------------------------
     def ticket(self, ticket_id: int) -> Ticket:
-        with self._reading() as c:
-            return self._get(c, ticket_id)
+        return self.store.read(lambda c: self._get(c, ticket_id))
 
     def last_ticket(self) -> Ticket | None:
         """The most recently issued ticket (any lane, any day)."""
@@ -633,10 +602,13 @@ class Queue:
 
     def record_print(self, ticket_id: int, *, state: str, error: str = ""):
         """Record how printing *ticket_id* went: ``"ok"`` or the printer state."""
-        with self.store.transaction() as c:
+
+        def work(c):
             self._get(c, ticket_id)
             c.execute("UPDATE tickets SET print_state = ?, print_error = ? WHERE id = ?", (state, error, ticket_id))
             self._event(c, ticket_id, "printed" if state == "ok" else "print_failed", printer=state, error=error)
+
+        return self.store.write(work)
 
     def unprinted(self) -> list[Ticket]:
         """Today's tickets still waiting whose print did not succeed (pending or failed)."""

@@ -90,7 +90,8 @@ def install_schedule(store: Store, envelope: dict, *, source: str, actor: str,
         if doc.scope.level == "office" and office is not None and doc.scope.office != office:
             raise ScheduleRefused(f"{doc.kind} is for office {doc.scope.office}, this office is {office}")
         code = verification_code(envelope)
-        with store.transaction() as c:
+
+        def install(c):
             row = c.execute("SELECT MAX(version) FROM schedule_documents WHERE kind = ? AND scope_key = ?",
                             (doc.kind, doc.scope.key)).fetchone()
             installed = row[0] or 0
@@ -106,6 +107,8 @@ def install_schedule(store: Store, envelope: dict, *, source: str, actor: str,
             store.audit(actor, f"{doc.kind}.install", doc.scope.key, version=doc.version, source=source,
                         effective_from=doc.effective_from.isoformat(), verification_code=code, key=fingerprint)
             return InstalledSchedule(cur.lastrowid, doc, code, fingerprint, source, now, envelope)
+
+        return store.write(install)
     except ScheduleError as e:
         store.audit(actor, "schedule.refused", source, reason=str(e))
         raise

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from pishkhan.boards.installed import (current_board, effective_board, history, install_board,
-                                  pending_boards, set_unavailable)
+from pishkhan.boards.installed import (board_day, board_signature, current_board, effective_board, history,
+                                      install_board, pending_boards, set_unavailable)
 from pishkhan.exc import BoardInvalid, BoardRefused, SignatureInvalid
 from pishkhan.boards.signing import SigningKey
 from pishkhan.boards.trust import trust_key
@@ -148,3 +148,33 @@ def test_full_history_is_kept(store, key):
 
 def test_no_board_means_no_effective_board(store):
     assert effective_board(store, province="23", office="x", on=TODAY) is None
+
+
+def test_the_board_signature_changes_with_what_decides_the_board_and_only_then(store, key):
+    empty = board_signature(store, TODAY)
+    assert board_signature(store, TODAY) == empty
+    install(store, key, board(version=1))
+    installed = board_signature(store, TODAY)
+    assert installed != empty
+    store.audit("staff", "unrelated")  # other writes leave it alone
+    store.set_setting("other", 1)
+    assert board_signature(store, TODAY) == installed
+    set_unavailable(store, "ID-1", "قطع", actor="staff")
+    marked = board_signature(store, TODAY)
+    assert marked != installed
+    set_unavailable(store, "ID-1", None, actor="staff")
+    assert board_signature(store, TODAY) not in (marked, empty)
+    assert board_signature(store, TODAY + dt.timedelta(days=1)) != board_signature(store, TODAY)
+    install(store, key, board(version=2, effective="2099-01-01"))  # even one not yet in effect
+    assert board_signature(store, TODAY) != installed
+
+
+def test_the_board_day_is_never_before_the_newest_install(tmp_path, key, store):
+    from pishkhan.store.database import Store
+
+    install(store, key, board(version=1))  # installed now (store's clock: the real one)
+    behind = Store(store.path, clock=lambda: dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))
+    with behind:
+        installed_on = board_day(store)
+        assert board_day(behind) == installed_on  # a Pi whose clock is not set yet shows that day's board
+        assert board_signature(behind) == board_signature(store, dt.date(2020, 1, 1))  # by default: the clock's day

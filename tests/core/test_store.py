@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from pishkhan.exc import SchemaTooNew, StoreError
+from pishkhan.exc import SchemaTooNew, StoreConstraint, StoreError
 from pishkhan.store.database import SCHEMA_VERSION, Store, migrations
 
 
@@ -99,9 +99,9 @@ def test_closed_store_raises(tmp_path):
 def test_audit_log_is_append_only(tmp_path):
     with Store(tmp_path / "s.db") as st:
         st.audit("staff", "notice.post", "1", text="سلام")
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with pytest.raises(StoreConstraint, match="append-only"):
             st.execute("UPDATE audit_log SET actor = 'x'")
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with pytest.raises(StoreConstraint, match="append-only"):
             st.execute("DELETE FROM audit_log")
         [entry] = st.audit_entries()
         assert entry["actor"] == "staff" and entry["detail"] == {"text": "سلام"}

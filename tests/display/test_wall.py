@@ -131,3 +131,23 @@ def test_no_verified_board_says_so_plainly(office, issuer_key, sample_doc, displ
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert office.store.last_state("display")["detail"]["board"] == "1"
+
+
+def test_a_store_damaged_under_the_wall_is_reported_and_the_wall_goes_on(office, issuer_key, sample_doc,
+                                                                          display_factory):
+    from store_faults import damage
+
+    office.install(issuer_key, sample_doc)
+    office.queue.open_counter(1, actor="test")
+    office.queue.issue("ID-01")
+    office.queue.call_next(1)
+    wall = display_factory(office, seconds=60)
+    wall.wait_for(lambda e: e["event"] == "first_page", timeout=30)
+    damaged = time.time()
+    damage(office.config.store_path)
+    error = wall.wait_for(lambda e: e["event"] == "store_error", after=damaged, timeout=10)
+    assert "damaged" in error["error"] and str(office.config.store_path) in error["error"]
+    # the poll caught it: the wall still turns its board pages, and says it once, not 30 times a second
+    wall.wait_for(lambda e: e["event"] == "page", after=error["t"] + 0.5, timeout=10)
+    assert wall.proc.poll() is None
+    assert len([e for e in wall.events() if e["event"] == "store_error"]) == 1

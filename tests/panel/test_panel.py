@@ -8,9 +8,12 @@ import time
 import pytest
 from gpiozero.pins.mock import MockFactory
 from queue_helpers import LANE_A, LANE_C
+from store_faults import damage, write_lock_held
 
 from panel.app import Panel
+from pishkhan.exc import StoreCorrupt
 from pishkhan.queue.core import Queue
+from pishkhan.store.database import Store
 
 HOLD = 0.15
 
@@ -135,3 +138,43 @@ def test_presses_on_several_counters_from_threads_are_safe(panel, factory):
     assert states.count("done") == 21 and states.count("called") == 3
     first_calls = [c for c in q.recent_calls(limit=100) if c.recall == 0]
     assert len(first_calls) == 24 and len({c.ticket.id for c in first_calls}) == 24
+
+
+def test_a_locked_store_makes_a_press_complain_and_the_next_press_works(qstore, make_config, factory, clock):
+    cfg = make_config(hardware={"hold_seconds": HOLD})
+    with Store(qstore.path, clock=clock, timeout=0.2) as st:
+        q = Queue(st, cfg)
+        q.open_counter(1, actor="test")
+        t = q.issue(LANE_A)
+        with Panel(q, cfg, pin_factory=factory) as p:
+            led = factory.pin(27)
+            with write_lock_held(st.path):  # e.g. the agent in a long write
+                assert p.call_next(1) is None  # StoreLocked: caught, the counter's LED complains
+                assert wait_for(lambda: len([s for s in led.states if s.state]) >= 2)
+            assert q.current_ticket(1) is None
+            time.sleep(0.7)  # the complaint ends
+            assert p.call_next(1).id == t.id
+            assert led.state is True
+
+
+def test_a_damaged_store_neither_stops_the_panel_nor_its_buttons(panel, factory, qstore):
+    panel.queue.issue(LANE_A)
+    damage(qstore.path)
+    with pytest.raises(StoreCorrupt):
+        panel.refresh()
+    assert panel.call_next(1) is None  # caught and logged; the press complains
+    stop, errors = threading.Event(), []
+
+    def run():
+        try:
+            panel.run(stop, poll=0.02)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    time.sleep(0.3)
+    assert runner.is_alive()  # the loop goes on through the failed refreshes
+    stop.set()
+    runner.join(5)
+    assert not runner.is_alive() and errors == []

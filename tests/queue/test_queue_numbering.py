@@ -102,9 +102,9 @@ def test_priority_turned_off_in_config(make_config, qstore):
 
 
 def test_a_duplicate_number_is_refused_by_the_database(queue, qstore):
-    import sqlite3
+    from pishkhan.exc import StoreConstraint
 
     queue.issue(LANE_A)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreConstraint, match="UNIQUE"):
         qstore.execute("INSERT INTO tickets(day, lane, number, label, service_code, service_title, state, "
                        "issued_at, arrived_at) VALUES ('2026-11-28', 'A', 1, 'A001', 'X', 'x', 'waiting', 'a', 'a')")
