@@ -184,6 +184,12 @@ def wrap(text: str, f: ImageFont.FreeTypeFont, max_width: int, *, max_lines: int
         start = end + 1
 
 
+def one_line(text: str, f: ImageFont.FreeTypeFont, max_width: int) -> str:
+    """*text* on one line of at most *max_width*: as it is if it fits, else
+    cut with an ellipsis (in time bounded by the line, not by the text)."""
+    return wrap(text, f, max_width, max_lines=1)[0]
+
+
 def _wrap_paragraph(text: str, start: int, end: int, f, max_width: int, lines: list[str],
                     max_lines: int | None) -> bool:
     """Append the lines of ``text[start:end]`` to *lines*; True if it stopped

@@ -223,3 +223,19 @@ def test_a_ticket_with_a_1_mb_title_measures_as_little_as_with_4000_characters(t
         counts[n] = counter.calls
         assert counts[n] < 400, counts  # a few lines' worth, not one per character
     assert counts[1_000_000] <= counts[4000] + 10, counts
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(text=texts, font_key=fonts, max_width=st.integers(60, 1400))
+def test_one_line_is_the_text_or_its_start_with_an_ellipsis(text, font_key, max_width):
+    f = FONTS[font_key]
+    f.reset()
+    line = typeset.one_line(text, f, max_width)
+    assert f.calls <= _budget(text) and "\n" not in line
+    assert len(line) == 1 or typeset.width(line, f) <= max_width
+    if " ".join(text.split()) == text and (len(text) <= 1 or typeset.width(text, f) <= max_width) \
+            and len(text) <= typeset.MAX_LINE_CHARS:
+        assert line == text
+    else:  # all of it, or its start and an ellipsis
+        assert _visible(line) == _visible(text) or (
+            line.endswith(typeset.ELLIPSIS) and _visible(text).startswith(_visible(line[:-1]))), line
