@@ -179,6 +179,7 @@ def before_revision() -> str:
 
 
 def export(rev: str, where: Path) -> Path:
+    where.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "archive", rev, "pishkhan"], cwd=ROOT, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
     return where

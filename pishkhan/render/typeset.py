@@ -205,39 +205,43 @@ def _wrap_paragraph(text: str, start: int, end: int, f, max_width: int, lines: l
             lines.append(current)
             if max_lines is not None and len(lines) >= max_lines:
                 return True
-        while not (len(word) == 1 or len(word) <= MAX_LINE_CHARS and width(word, f) <= max_width):
-            cut = _longest_fitting(word, f, max_width)  # a very long word: split it
-            lines.append(word[:cut])
-            word = word[cut:]
+        at = 0  # a very long word is split; *at* is where its rest starts
+        while True:
+            rest = len(word) - at
+            if rest == 1 or rest <= MAX_LINE_CHARS and width(word[at:], f) <= max_width:
+                break
+            cut = _longest_fitting(word, at, f, max_width)
+            lines.append(word[at:at + cut])
+            at += cut
             if max_lines is not None and len(lines) >= max_lines:
                 return True
-        current = word
+        current = word[at:] if at else word
     lines.append(current)
     return False
 
 
-def _longest_fitting(word: str, f, max_width: int) -> int:
-    """The length of the longest prefix of *word* that fits *max_width* (at
-    least one character; never ending just before a combining mark), found
-    by galloping up from a short prefix and then halving. *word* (two
-    characters or more) is known not to fit whole."""
-    limit = min(len(word) - 1, MAX_LINE_CHARS)
+def _longest_fitting(word: str, at: int, f, max_width: int) -> int:
+    """The length of the longest part of *word* from *at* on that fits
+    *max_width* (at least one character; never ending just before a
+    combining mark), found by galloping up from a short part and then
+    halving. The rest of *word* (two characters or more) does not fit whole."""
+    limit = min(len(word) - at - 1, MAX_LINE_CHARS)
     good, bad = 0, limit + 1
     probe = min(8, limit)
     while probe < bad:  # gallop: 8, 16, 32 ... characters
-        if width(word[:probe], f) <= max_width:
+        if width(word[at:at + probe], f) <= max_width:
             good = probe
             probe = min(probe * 2, limit) if probe < limit else bad
         else:
             bad = probe
     while bad - good > 1:  # halve
         mid = (good + bad) // 2
-        if width(word[:mid], f) <= max_width:
+        if width(word[at:at + mid], f) <= max_width:
             good = mid
         else:
             bad = mid
     cut = max(good, 1)
-    while cut > 1 and unicodedata.combining(word[cut]):
+    while cut > 1 and unicodedata.combining(word[at + cut]):
         cut -= 1  # keep a mark with its letter
     return cut
 
