@@ -58,14 +58,14 @@ words = st.one_of(
     st.text(alphabet=ANY, max_size=30),
 )
 runs = st.one_of(  # long runs without spaces
-    st.text(alphabet=PERSIAN + ZWNJ, min_size=40, max_size=1200),
-    st.text(alphabet=LATIN + DIGITS, min_size=40, max_size=1200),
+    st.text(alphabet=PERSIAN + ZWNJ, min_size=40, max_size=800),
+    st.text(alphabet=LATIN + DIGITS, min_size=40, max_size=800),
     st.builds(lambda w, n: w * n, st.text(alphabet=PERSIAN + DIGITS, min_size=1, max_size=5),
               st.integers(20, 400)),
     st.builds(lambda n: ZWNJ * n, st.integers(100, 1500)),
 )
 gaps = st.sampled_from([" ", "  ", "\n", "\n\n", " \n ", ZWNJ])
-texts = st.lists(st.one_of(words, words, runs, gaps), max_size=25).map("".join)
+texts = st.lists(st.one_of(words, words, runs, gaps), max_size=16).map("".join)
 
 SETTINGS = dict(deadline=dt.timedelta(seconds=5), suppress_health_check=[HealthCheck.too_slow],
                 derandomize=True)
@@ -101,7 +101,7 @@ def _budget(text: str) -> int:
     return 6 * len(text) + 12
 
 
-@settings(max_examples=120, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(text=texts, font_key=fonts, max_width=st.integers(60, 1400))
 def test_wrap_finishes_fits_and_loses_nothing(text, font_key, max_width):
     f = FONTS[font_key]
@@ -116,7 +116,7 @@ def test_wrap_finishes_fits_and_loses_nothing(text, font_key, max_width):
         assert len(line) == 1 or typeset.width(line, f) <= max_width, line
 
 
-@settings(max_examples=120, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(text=texts, font_key=fonts, max_width=st.integers(60, 1400), max_lines=st.integers(1, 4))
 def test_wrap_to_a_number_of_lines_ends_in_an_ellipsis(text, font_key, max_width, max_lines):
     f = FONTS[font_key]
