@@ -212,7 +212,8 @@ def main(argv=None):
                           f"{'(timed out)':>13}")
                 else:
                     print(f"  {label:<34} {'before':<8} {r['seconds']:>9.3f} {r['calls']:>13,}")
-            print(f"  (before = {subprocess.run(['git', 'rev-parse', '--short', rev], cwd=ROOT, capture_output=True, text=True).stdout.strip()})")
+            short = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True)
+            print(f"  (before = {short.stdout.strip()})")
         r = run_child(HEADER_CHILD, ["4000", str(tmp)], pythonpath=ROOT, timeout=600)
         print(f"  {'wall page 1, 4,000-char office':<34} {'now':<8} {r['seconds']:>9.3f} {r['calls']:>13,}")
 
