@@ -6,9 +6,25 @@
   app compares it after each commit it notices.
 - :class:`PageCache` renders the pages of the effective board on a worker
   thread when that board (or the date, or a staff mark) really changed, and
-  hands the finished set to the app. Only one set is kept in memory (plus the
-  one being rendered), and the last set is also written to disk so that a
-  restarted display shows the last verified board at once.
+  hands the set to the app as soon as its first page is drawn.
+
+Memory is bounded whatever the board's size. A drawn page (about 6 MB of
+RGB on a 1920x1080 wall) is written at once as a PNG file in the set's own
+folder and dropped; :class:`PageFiles` holds at most :data:`KEEP_DECODED`
+pages decoded. The wall asks for page *i* (``page_set.page(i)``, or
+``page_set.pages[i]``) and gets its raw RGB bytes, and that asks for page
+*i* + 1 to be decoded ahead on a reader thread, so the next page is ready
+when the wall turns to it. The page layouts are dropped as their pages are
+drawn.
+
+On disk, under the cache's folder (``state_dir/pages``): one folder per set,
+named by its :func:`render_key`, holding ``0000.png`` ... and, once every
+page is drawn, ``meta.json``. A restarted display shows a complete set of
+exactly its board and size at once, without rendering. The set on show and
+the one before it are kept (the wall may still be showing the older one
+for a moment when a new one arrives); older folders are removed. Without a
+folder the pages go to a private temporary folder, removed on
+:meth:`PageCache.close`.
 """
 
 from __future__ import annotations
@@ -18,8 +34,12 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import threading
 import time
+import weakref
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,13 +51,167 @@ from pishkhan.boards.installed import board_day, board_signature, effective_for_
 from pishkhan.exc import RenderError
 
 
+#: Pages a set keeps decoded (raw RGB) in memory: the one on show, the next
+#: one read ahead, and one spare.
+KEEP_DECODED = 3
+
+
+class PageFiles:
+    """The drawn pages of one set: PNG files in *folder*, at most *keep*
+    decoded at a time.
+
+    A read-only sequence of raw RGB bytes (top row first), as the wall blits
+    them: ``len()`` is the number of pages drawn so far, ``files[i]`` the
+    bytes of page *i* (which also asks for page *i* + 1 to be read ahead).
+    ``reader`` runs the read-ahead off the caller's thread (an executor's
+    ``submit``); without one, pages are decoded when asked for.
+    """
+
+    def __init__(self, folder: Path, size: tuple[int, int], *, keep: int = KEEP_DECODED, reader=None,
+                 count: int = 0):
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, got {keep!r}")
+        self.folder = Path(folder)
+        self.size = (int(size[0]), int(size[1]))
+        self.keep = keep
+        self.reader = reader
+        self.errors: list[str] = []
+        self._count = count
+        self._decoded: OrderedDict[int, bytes] = OrderedDict()
+        self._wanted: dict[int, object] = {}  # index -> its read-ahead (a future)
+        self._lock = threading.Lock()
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"{index:04d}.png"
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self.get(i)
+
+    def __getitem__(self, index: int) -> bytes:
+        count = len(self)
+        if not isinstance(index, int):
+            raise TypeError(f"page index must be an int, got {index!r}")
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError(f"page {index} of a set of {count} pages drawn")
+        raw = self.get(index)
+        if count > 1:
+            self.prepare((index + 1) % count)
+        return raw
+
+    def append(self, image: Image.Image) -> None:
+        """Write the next page (an RGB image of the set's size)."""
+        index = self._count
+        tmp = self.folder / f".{index:04d}.png.tmp"
+        image.save(tmp, format="PNG", compress_level=1)
+        os.replace(tmp, self.path(index))
+        if index < self.keep:  # the first pages are shown first: keep them at hand
+            self._remember(index, image.tobytes())
+        self._count = index + 1
+
+    def get(self, index: int) -> bytes:
+        """Page *index* as raw RGB bytes, decoded now unless it is ready."""
+        with self._lock:
+            raw = self._decoded.get(index)
+            if raw is not None:
+                self._decoded.move_to_end(index)
+                return raw
+        raw = self._decode(index)
+        self._remember(index, raw)
+        return raw
+
+    def prepare(self, index: int) -> None:
+        """Have page *index* decoded ahead (on the reader thread)."""
+        if self.reader is None or not 0 <= index < len(self):
+            return
+        with self._lock:
+            if index in self._decoded or index in self._wanted:
+                return
+            self._wanted[index] = None
+        try:
+            future = self.reader(self._read_ahead, index)
+        except RuntimeError:  # the reader was shut down: decode when asked
+            future = None
+        with self._lock:
+            if future is None:
+                self._wanted.pop(index, None)
+            elif index in self._wanted:
+                self._wanted[index] = future
+
+    def settle(self, timeout: float = 10) -> bool:
+        """Wait until the pages asked for ahead are decoded; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [f for f in self._wanted.values() if f is not None]
+            if not pending:
+                return True
+            for future in pending:
+                try:
+                    future.result(timeout=max(0.0, deadline - time.monotonic()))
+                except TimeoutError:
+                    return False
+                except Exception:  # noqa: BLE001 - a failed read is recorded in errors
+                    pass
+            if time.monotonic() >= deadline:
+                return False
+
+    def forget(self) -> None:
+        """Drop the decoded pages (they are read again if asked for)."""
+        with self._lock:
+            self._decoded.clear()
+
+    def decoded(self) -> list[int]:
+        """Indexes of the pages held decoded now (at most ``keep``)."""
+        with self._lock:
+            return list(self._decoded)
+
+    def _read_ahead(self, index: int) -> None:
+        try:
+            with self._lock:
+                if index in self._decoded:
+                    return
+            self._remember(index, self._decode(index))
+        finally:
+            with self._lock:
+                self._wanted.pop(index, None)
+
+    def _remember(self, index: int, raw: bytes) -> None:
+        with self._lock:
+            self._decoded[index] = raw
+            self._decoded.move_to_end(index)
+            while len(self._decoded) > self.keep:
+                self._decoded.popitem(last=False)
+
+    def _decode(self, index: int) -> bytes:
+        try:
+            with Image.open(self.path(index)) as im:
+                if im.size != self.size:
+                    raise ValueError(f"is {im.size[0]}x{im.size[1]}, expected {self.size[0]}x{self.size[1]}")
+                return im.convert("RGB").tobytes()
+        except (OSError, ValueError) as e:  # gone or damaged: a plain page, and say so
+            self.errors.append(f"page {index + 1} ({self.path(index)}) could not be read: {e}")
+            del self.errors[:-20]
+            return Image.new("RGB", self.size, (255, 255, 255)).tobytes()
+
+
 @dataclass
 class PageSet:
-    """Rendered pages of one board (raw RGB bytes, top row first)."""
+    """Rendered pages of one board.
+
+    ``pages`` is a :class:`PageFiles` (a sequence of raw RGB bytes, top row
+    first, that fills up while rendering); :meth:`page` is the same as
+    ``pages[index]``.
+    """
 
     key: str
     size: tuple[int, int]
-    pages: list[bytes]
+    pages: PageFiles
     version: str | None
     verification_code: str | None
     verified: bool
@@ -49,8 +223,17 @@ class PageSet:
     count: int = 0
     _layouts: list | None = field(default=None, repr=False)
 
+    @property
+    def ready(self) -> int:
+        """How many pages are drawn (and can be shown)."""
+        return len(self.pages)
+
+    def page(self, index: int) -> bytes:
+        """Page *index* as raw RGB bytes; the next page is read ahead."""
+        return self.pages[index]
+
     def image(self, index: int) -> Image.Image:
-        return Image.frombytes("RGB", self.size, self.pages[index])
+        return Image.frombytes("RGB", self.size, self.pages.get(index))
 
 
 def render_key(board, size, day: dt.date) -> str:
@@ -73,22 +256,30 @@ class PageCache:
     :param size: pixel size of the board area.
     :param render: ``render(board, *, config, size, now)`` → list of PIL images;
         default: :mod:`pishkhan.render.board_layout` and :mod:`pishkhan.render.board_pages`, page by page.
-    :param directory: where the last set is kept on disk (None: nowhere).
+    :param directory: where the sets are kept on disk (None: a temporary folder,
+        removed on :meth:`close`).
     :param on_ready: called (from the worker thread) with each new :class:`PageSet`.
+    :param keep: pages each set holds decoded in memory.
     """
 
-    def __init__(self, store, config, *, size, render=None, directory=None, on_ready=None):
+    def __init__(self, store, config, *, size, render=None, directory=None, on_ready=None,
+                 keep: int = KEEP_DECODED):
         self.store = store
         self.config = config
         self.size = (int(size[0]), int(size[1]))
         self.render = render
         self.directory = Path(directory) if directory else None
         self.on_ready = on_ready
+        self.keep = keep
         self.current: PageSet | None = None
+        self.previous: PageSet | None = None
         self.errors: list[str] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-ahead")
+        self._scratch: Path | None = None
+        self._cleanup = weakref.finalize(self, _close_quietly, self._reader, None)
 
     # -- on the caller's thread -------------------------------------------
     def start(self):
@@ -105,6 +296,7 @@ class PageCache:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._cleanup()
 
     # -- the work -----------------------------------------------------------
     def _loop(self):
@@ -140,19 +332,37 @@ class PageCache:
         return self._render(board, key)
 
     def _publish(self, pages: PageSet):
+        if self.current is not None and self.current.key != pages.key:
+            self.previous = self.current
+            self.previous.pages.forget()  # no longer on show: its pages stay on disk only
         self.current = pages
         if self.on_ready:
             self.on_ready(pages)
 
-    def _new_set(self, board, key, start) -> PageSet:
-        return PageSet(key, self.size, [], board.version_label if board else None,
-                       board.verification_code if board else None, board is not None,
-                       (time.perf_counter() - start) * 1000, notices=tuple(board.notices) if board else ())
+    def _root(self) -> Path:
+        """The folder the sets are kept in."""
+        if self.directory is not None:
+            return self.directory
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="pishkhan-pages-"))
+            self._cleanup.detach()
+            self._cleanup = weakref.finalize(self, _close_quietly, self._reader, self._scratch)
+        return self._scratch
 
-    def _fit(self, im: Image.Image) -> bytes:
+    def _new_set(self, board, key, start) -> PageSet:
+        folder = self._root() / key
+        shutil.rmtree(folder, ignore_errors=True)  # an unfinished set of the same key
+        folder.mkdir(parents=True)
+        files = PageFiles(folder, self.size, keep=self.keep, reader=self._reader.submit)
+        return PageSet(key, self.size, files, board.version_label if board else None,
+                       board.verification_code if board else None, board is not None,
+                       (time.perf_counter() - start) * 1000,
+                       notices=tuple(board.notices) if board else ())
+
+    def _fit(self, im: Image.Image) -> Image.Image:
         if im.size != self.size:
             im = im.resize(self.size, Image.Resampling.LANCZOS)
-        return im.convert("RGB").tobytes()
+        return im.convert("RGB")
 
     def _render(self, board, key) -> PageSet:
         start = time.perf_counter()
@@ -163,7 +373,8 @@ class PageCache:
             except RenderError:
                 images = self.render(board, config=self.config, size=self._bigger(), now=now)
             pages = self._new_set(board, key, start)
-            pages.pages.extend(self._fit(im) for im in images)
+            for im in images:
+                pages.pages.append(self._fit(im))
             pages.count = len(pages.pages)
             pages.rendered_ms = (time.perf_counter() - start) * 1000
             self._publish(pages)
@@ -180,6 +391,7 @@ class PageCache:
             self._publish(pages)
             return pages
         pages.pages.append(self._fit(draw_page(layouts[0])))
+        layouts[0] = None
         pages.rendered_ms = (time.perf_counter() - start) * 1000
         self._publish(pages)  # show the first page now; the rest follow
         self._draw_rest(pages)
@@ -192,7 +404,9 @@ class PageCache:
         while len(pages.pages) < pages.count:
             if self._wake.is_set() and self._thread is not None:
                 return  # refresh() runs again, and resumes here if the board is the same
-            pages.pages.append(self._fit(draw_page(pages._layouts[len(pages.pages)])))
+            index = len(pages.pages)
+            pages.pages.append(self._fit(draw_page(pages._layouts[index])))
+            pages._layouts[index] = None  # drawn: its layout is not needed any more
         pages._layouts = None
         self._save(pages)
 
@@ -215,38 +429,65 @@ class PageCache:
         return round(self.size[0] * 1.3), round(self.size[1] * 1.3)
 
     def _save(self, pages: PageSet):
-        if self.directory is None:
-            return
+        """Mark the set complete on disk, and remove the folders of sets
+        neither on show nor just before it."""
         try:
-            tmp = self.directory.with_name(self.directory.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            for i in range(len(pages.pages)):
-                pages.image(i).save(tmp / f"{i:02d}.png", compress_level=1)
-            (tmp / "meta.json").write_text(json.dumps({
+            tmp = pages.pages.folder / "meta.json.tmp"
+            tmp.write_text(json.dumps({
                 "key": pages.key, "size": pages.size, "count": len(pages.pages), "version": pages.version,
                 "verification_code": pages.verification_code, "verified": pages.verified,
                 "notices": list(pages.notices)}, ensure_ascii=False))
-            shutil.rmtree(self.directory, ignore_errors=True)
-            os.replace(tmp, self.directory)
+            os.replace(tmp, pages.pages.folder / "meta.json")
         except OSError as e:
             self.errors.append(f"could not keep the pages on disk: {e}")
+        self._prune()
+
+    def _prune(self):
+        root = self.directory if self.directory is not None else self._scratch
+        if root is None:
+            return
+        keep = {s.key for s in (self.current, self.previous) if s is not None}
+        try:
+            entries = list(root.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name in keep:
+                continue
+            try:
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:  # the one-folder layout of earlier versions
+                    entry.unlink()
+            except OSError as e:
+                self.errors.append(f"could not remove old pages {entry}: {e}")
+        shutil.rmtree(root.with_name(root.name + ".tmp"), ignore_errors=True)
 
     def _load(self, key) -> PageSet | None:
         """The pages kept on disk, if they are of exactly this board and size."""
         if self.directory is None:
             return None
+        folder = self.directory / key
         try:
-            meta = json.loads((self.directory / "meta.json").read_text())
-            if meta["key"] != key:
-                return None
             start = time.perf_counter()
-            pages = []
-            for i in range(meta["count"]):
-                with Image.open(self.directory / f"{i:02d}.png") as im:
-                    pages.append(im.convert("RGB").tobytes())
-            return PageSet(key, self.size, pages, meta["version"], meta["verification_code"], meta["verified"],
+            meta = json.loads((folder / "meta.json").read_text())
+            count = int(meta["count"])
+            if meta["key"] != key or tuple(meta["size"]) != self.size or count < 1:
+                return None
+            files = PageFiles(folder, self.size, keep=self.keep, reader=self._reader.submit, count=count)
+            if not all(files.path(i).is_file() for i in range(count)):
+                return None
+            files.get(0)  # the first page is shown at once: read it now, and check it
+            if files.errors:
+                return None
+            return PageSet(key, self.size, files, meta["version"], meta["verification_code"], meta["verified"],
                            (time.perf_counter() - start) * 1000, from_disk=True,
-                           notices=tuple(meta.get("notices", ())), count=len(pages))
-        except (OSError, ValueError, KeyError):
+                           notices=tuple(meta.get("notices", ())), count=count)
+        except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+def _close_quietly(reader: ThreadPoolExecutor, scratch: Path | None):
+    reader.shutdown(wait=False, cancel_futures=True)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -24,6 +24,16 @@ its cell and the cell inside the page; long titles wrap at word boundaries
 and are never cut; a category heading is always followed on the same page by
 at least one of its services (a category that goes on to the next page
 repeats its heading there, marked «ادامه»).
+
+Text the layout does not control (the office name from the config, a
+board's titles, issuer and notices, staff's reasons) is laid out in time
+linear in its length and in a bounded number of lines, so no text can stall
+the wall or push the table off the page: the office name and the licence
+take at most :data:`MAX_LINES` ``["office"]`` (``["licence"]``) lines, the
+footer's parts, a category heading and a reason for unavailability their
+own few, the last line ending in an ellipsis (…) when the text needs more.
+A service title is cut (with an ellipsis) only when it would not fit on an
+empty page at all; a notice taller than its band is left out as before.
 """
 
 from __future__ import annotations
@@ -63,6 +73,10 @@ STYLES: dict[str, tuple[str, int]] = {
     "page": ("Bold", 30),
     "message": ("Bold", 60),
 }
+#: The most lines a text of each style takes; more ends in an ellipsis.
+MAX_LINES = {"office": 3, "licence": 2, "footer": 2, "code": 2, "unsigned": 2, "heading": 3,
+             "unavailable": 3}
+
 #: Styles whose digits must line up in a column.
 TABULAR = {"amount", "total"}
 LINE_SPACING = 1.04
@@ -235,21 +249,22 @@ class Metrics:
             w = _WIDTHS[key] = typeset.width(text, f, features=self.features(style))
         return w
 
-    def wrap(self, text: str, style: str, max_width: int) -> list[str]:
+    def wrap(self, text: str, style: str, max_width: int, max_lines: int | None = None) -> list[str]:
         f = self.font(style)
-        key = (text, f.path, f.size, max_width)
+        key = (text, f.path, f.size, max_width, max_lines)
         lines = _WRAPS.get(key)
         if lines is None:
             if len(_WRAPS) > 5000:
                 _WRAPS.clear()
-            lines = _WRAPS[key] = tuple(typeset.wrap(text, f, max_width))
+            lines = _WRAPS[key] = tuple(typeset.wrap(text, f, max_width, max_lines=max_lines))
         return list(lines)
 
     def block(self, text: str, style: str, x: int, y: int, w: int, *, colour="ink", align="right",
-              role="", cell: Box | None = None, wrap: bool = True) -> TextBlock:
-        """A text block of *text* wrapped to width *w*, top at *y*."""
+              role="", cell: Box | None = None, wrap: bool = True, max_lines: int | None = None) -> TextBlock:
+        """A text block of *text* wrapped to width *w*, top at *y*; text
+        needing more than *max_lines* lines ends the last in an ellipsis."""
         inset = self.inset
-        lines = self.wrap(text, style, w - 2 * inset) if wrap else [text]
+        lines = self.wrap(text, style, w - 2 * inset, max_lines) if wrap else [text]
         height = self.text_height(style, len(lines))
         return TextBlock(Box(x, y, w, height), tuple(lines), style, colour, align,
                          self.line_height(style), role, cell, inset)
@@ -372,16 +387,18 @@ class _Frame:
         blocks = []
         y = top
         if f.office:
-            b = m.block(f.office, "office", right_x, y, right_w, colour="on_header", role="header:office")
-            if len(b.lines) > 1 and len(m.wrap(f.office, "office", w - 2 * m.inset)) == 1:
+            cap = MAX_LINES["office"]
+            b = m.block(f.office, "office", right_x, y, right_w, colour="on_header", role="header:office",
+                        max_lines=cap)
+            if len(b.lines) > 1 and len(m.wrap(f.office, "office", w - 2 * m.inset, cap)) == 1:
                 # a narrow page: the office name gets the whole first line
-                b = m.block(f.office, "office", x, y, w, colour="on_header", role="header:office")
+                b = m.block(f.office, "office", x, y, w, colour="on_header", role="header:office", max_lines=cap)
                 top = b.box.bottom + m.px(4)
             blocks.append(b)
             y = b.box.bottom + m.px(4)
         if f.licence:
             b = m.block(strings.LICENCE.format(licence=f.licence), "licence", right_x, y, right_w,
-                        colour="on_header", role="header:licence")
+                        colour="on_header", role="header:licence", max_lines=MAX_LINES["licence"])
             blocks.append(b)
         y = top
         b = m.block(strings.BOARD_TITLE, "board_title", x, y, left_w, colour="on_header", align="left",
@@ -408,13 +425,15 @@ class _Frame:
         if not self.facts.notices:
             return
         x, w = self.inner.x + self.pad, self.inner.w - 2 * self.pad
+        limit = (self.footer_top - self.header_bottom) // 4  # notices never crowd out the board
+        # one line more than the band holds: a notice that needs it is left out below
+        cap = max(1, limit // m.line_height("notice")) + 1
         blocks, y = [], 0
         for text in self.facts.notices:
-            b = m.block(strings.NOTICE.format(text=text), "notice", x, y, w, role="notice")
+            b = m.block(strings.NOTICE.format(text=text), "notice", x, y, w, role="notice", max_lines=cap)
             blocks.append(b)
             y = b.box.bottom + m.px(6)
         height = y - m.px(6) + 2 * m.px(10)
-        limit = (self.footer_top - self.header_bottom) // 4  # notices never crowd out the board
         while blocks and height > limit:
             dropped = blocks.pop()
             height -= dropped.box.h + m.px(6)
@@ -457,10 +476,10 @@ class _Frame:
         y2 = blocks[-1].box.bottom + m.px(8) if blocks else y
         if f.code:
             blocks.append(m.block(strings.CODE.format(code=f.code), "code", text_x, y2, text_w,
-                                  role="footer:code"))
+                                  role="footer:code", max_lines=MAX_LINES["code"]))
         elif f.version:
             blocks.append(m.block(strings.UNSIGNED, "unsigned", text_x, y2, text_w, colour="unsigned",
-                                  role="footer:unsigned"))
+                                  role="footer:unsigned", max_lines=MAX_LINES["unsigned"]))
         text_h = (blocks[-1].box.bottom - y) if blocks else m.text_height("page", 1)
         qr_size = max(min_qr, text_h)
         left = x
@@ -487,7 +506,7 @@ class _Frame:
         blocks, rules = [], []
         right, line_top, line_h = x + w, y, m.text_height(style, 1)
         for text, role in parts:
-            need = m.width(text, style)
+            need = m.width(text[:typeset.MAX_LINE_CHARS + 1], style)
             if right < x + w and right - gap - need < x:  # next line
                 line_top += m.line_height(style)
                 right = x + w
@@ -497,7 +516,8 @@ class _Frame:
                                       max(1, m.px(2)), rule_h), "muted"))
                 right -= gap
             block_w = min(need + 2 * m.inset + 1, right - x)
-            b = m.block(text, style, right - block_w, line_top, block_w, role=role)
+            b = m.block(text, style, right - block_w, line_top, block_w, role=role,
+                        max_lines=MAX_LINES.get(style))
             blocks.append(b)
             line_top = b.box.bottom - line_h
             right = b.box.x if len(b.lines) == 1 else x  # a wrapped part fills its line
@@ -566,21 +586,24 @@ def _amount_width(m: Metrics, board, unit: str) -> int:
     return max(widest, head, m.px(150)) + m.px(8)
 
 
-def _service_row(m: Metrics, frame: _Frame, service, y: int, stripe: bool) -> tuple[list, int]:
-    """Items of one service row with its top at *y*; returns (items, height)."""
+def _service_row(m: Metrics, frame: _Frame, service, y: int, stripe: bool,
+                 title_lines: int | None = None) -> tuple[list, int]:
+    """Items of one service row with its top at *y*, its title in at most
+    *title_lines* lines; returns (items, height)."""
     cols = frame.columns
     pad = m.px(9)
     unit = frame.facts.unit
     title_col = cols["title"]
     blocks = []
-    title = m.block(service.title, "title", title_col.x, y + pad, title_col.w, role=f"title:{service.code}")
+    title = m.block(service.title, "title", title_col.x, y + pad, title_col.w, role=f"title:{service.code}",
+                    max_lines=title_lines)
     blocks.append(title)
     bottom = title.box.bottom
     if service.unavailable is not None:
         reason = " ".join(str(service.unavailable).split())
         text = strings.UNAVAILABLE_REASON.format(reason=reason) if reason else strings.UNAVAILABLE
         note = m.block(text, "unavailable", title_col.x, bottom + m.px(4), title_col.w, colour="unavailable",
-                       role=f"unavailable:{service.code}")
+                       role=f"unavailable:{service.code}", max_lines=MAX_LINES["unavailable"])
         blocks.append(note)
         bottom = note.box.bottom
     amount_y = bottom + m.px(6) if frame.stacked else y + pad
@@ -612,7 +635,7 @@ def _heading_row(m: Metrics, frame: _Frame, category, y: int, continued: bool) -
     x, w = frame.inner.x, frame.inner.w
     inset = m.px(16)
     b = m.block(title, "heading", x + inset, y + pad, w - 2 * inset, colour="on_heading",
-                role=f"heading:{category.code}")
+                role=f"heading:{category.code}", max_lines=MAX_LINES["heading"])
     height = b.box.bottom + pad - y
     band = Box(x, y, w, height)
     return [Fill(band, "heading"), _with_cell(b, band)], height
@@ -656,16 +679,23 @@ def layout_pages(board, *, config=None, size: tuple[int, int] = (1920, 1080), sc
     page = new_page()
     y = body.y
     stripe = False
+    # a title of more lines than this could not fit on any page
+    most_lines = max(1, body.h // m.line_height("title"))
     for category in board.categories:
         heading_on_page = False
         for i, service in enumerate(category.services):
-            s_items, s_h = _service_row(m, frame, service, 0, False)
+            lines = most_lines
+            s_items, s_h = _service_row(m, frame, service, 0, False, lines)
             h_items, h_h = ([], 0) if heading_on_page else _heading_row(m, frame, category, 0, i > 0)
             if y + h_h + s_h > body.bottom and page.rows:
                 page = new_page()
                 y = body.y
                 heading_on_page = False
                 h_items, h_h = _heading_row(m, frame, category, 0, i > 0)
+            while h_h + s_h > body.h and lines > 1:  # too long for a whole page: cut, with an ellipsis
+                over = -(-(h_h + s_h - body.h) // m.line_height("title"))
+                lines = max(1, min(lines, len(_title_lines(s_items))) - over)
+                s_items, s_h = _service_row(m, frame, service, 0, False, lines)
             if h_h + s_h > body.h:
                 raise RenderError(f"service {service.code} does not fit on an empty {width}x{height} page")
             if not heading_on_page:
@@ -675,7 +705,7 @@ def layout_pages(board, *, config=None, size: tuple[int, int] = (1920, 1080), sc
                 heading_on_page = True
                 stripe = False
             if stripe:
-                s_items, _ = _service_row(m, frame, service, 0, True)
+                s_items, _ = _service_row(m, frame, service, 0, True, lines)
             page.items += _shifted(s_items, y)
             page.rows.append(Row("service", Box(body.x, y, body.w, s_h), category.code, service.code))
             y += s_h
@@ -684,6 +714,10 @@ def layout_pages(board, *, config=None, size: tuple[int, int] = (1920, 1080), sc
         page.count = len(pages)
         page.items += frame.footer(page.number, page.count)
     return pages
+
+
+def _title_lines(items: list) -> tuple[str, ...]:
+    return next(i.lines for i in items if isinstance(i, TextBlock) and i.role.startswith("title:"))
 
 
 def _shifted(items: list, dy: int) -> list:

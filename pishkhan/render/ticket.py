@@ -44,10 +44,11 @@ def _qr_image(payload: str, box: int) -> Image.Image:
 
 def _strip(value: str, size: int, weight: str, width: int, max_lines: int, fill: int = 0,
            spacing: float = 1.25) -> Image.Image:
-    """Lines of *value* centred in *width*, wrapped."""
+    """Lines of *value* centred in *width*, wrapped to at most *max_lines*
+    (longer text ends in an ellipsis)."""
     f = typeset.font(size, weight)
     step = typeset.line_height(f, spacing)
-    lines = typeset.wrap(value, f, width)[:max_lines]
+    lines = typeset.wrap(value, f, width, max_lines=max_lines)
     strip = Image.new("L", (width, step * len(lines)), 255 - fill)
     draw = ImageDraw.Draw(strip)
     for i, part in enumerate(lines):

@@ -9,6 +9,7 @@ instead of becoming a box on the wall.
 
 from __future__ import annotations
 
+import re
 import struct
 import unicodedata
 from functools import lru_cache
@@ -126,41 +127,140 @@ def width(text: str, f: ImageFont.FreeTypeFont, *, features: list[str] | None = 
     return int(round(f.getlength(text, direction=_direction(text), features=features)))
 
 
+#: No line holds more characters than this, so no measurement costs more than
+#: a bounded amount of shaping. A real line (a 1920-pixel wall, an A3 poster)
+#: holds under 200; only a run of zero-width characters could reach it.
+MAX_LINE_CHARS = 500
+#: Ends the last line of a text cut at ``max_lines``.
+ELLIPSIS = "\u2026"
+_WORD = re.compile(r"\S+")
+
+
 def line_height(f: ImageFont.FreeTypeFont, spacing: float = 1.35) -> int:
     ascent, descent = f.getmetrics()
     return int(round((ascent + descent) * spacing))
 
 
-def wrap(text: str, f: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+#: No line holds more characters than this, so that no measurement costs
+#: more than a bounded amount of shaping. A real line (a 1920-pixel wall,
+#: an A3 poster) holds under 200; only text of zero-width characters could
+#: reach it, and that is broken here rather than measured whole.
+MAX_LINE_CHARS = 500
+#: Ends the last line of a text cut at ``max_lines``.
+ELLIPSIS = "\u2026"
+_WORD = re.compile(r"\S+")
+
+
+def wrap(text: str, f: ImageFont.FreeTypeFont, max_width: int, *, max_lines: int | None = None) -> list[str]:
     """Break *text* into lines no wider than *max_width*, at spaces.
 
     A single word wider than the line is broken between characters rather
-    than cut, so nothing is ever lost.
+    than cut, so nothing is ever lost -- unless *max_lines* is given: text
+    that needs more lines than that ends its last line in an ellipsis (…).
+
+    Time is linear in the length of the text, and stops after *max_lines*:
+    each word is measured once with the line it would join; a word too long
+    for a line is broken by a galloping search on the break point (a number
+    of measurements logarithmic in the line's length, so at most a few per
+    character placed); no measured string is longer than
+    :data:`MAX_LINE_CHARS` characters. One character is the least a line
+    takes, so only a glyph wider than *max_width* on its own is wider.
     """
+    if max_lines is not None and max_lines < 1:
+        raise ValueError(f"max_lines must be at least 1, got {max_lines!r}")
+    text = str(text)
     lines: list[str] = []
-    for paragraph in str(text).split("\n"):
-        words = paragraph.split()
-        if not words:
-            lines.append("")
-            continue
-        current = ""
-        for word in words:
-            candidate = f"{current} {word}" if current else word
-            if width(candidate, f) <= max_width:
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        cut_short = _wrap_paragraph(text, start, end, f, max_width, lines, max_lines)
+        if max_lines is not None and len(lines) >= max_lines:
+            if cut_short or _WORD.search(text, end):
+                lines[-1] = _with_ellipsis(lines[-1], f, max_width)
+            return lines
+        if end == len(text):
+            return lines
+        start = end + 1
+
+
+def one_line(text: str, f: ImageFont.FreeTypeFont, max_width: int) -> str:
+    """*text* on one line of at most *max_width*: as it is if it fits, else
+    cut with an ellipsis (in time bounded by the line, not by the text)."""
+    return wrap(text, f, max_width, max_lines=1)[0]
+
+
+def _wrap_paragraph(text: str, start: int, end: int, f, max_width: int, lines: list[str],
+                    max_lines: int | None) -> bool:
+    """Append the lines of ``text[start:end]`` to *lines*; True if it stopped
+    at *max_lines* with words of the paragraph left over."""
+    current = ""
+    for match in _WORD.finditer(text, start, end):
+        word = match.group()
+        if current:
+            candidate = f"{current} {word}"
+            if len(candidate) <= MAX_LINE_CHARS and width(candidate, f) <= max_width:
                 current = candidate
                 continue
-            if current:
-                lines.append(current)
-            current = ""
-            while width(word, f) > max_width:  # a very long word: split it
-                cut = len(word) - 1
-                while cut > 1 and width(word[:cut], f) > max_width:
-                    cut -= 1
-                lines.append(word[:cut])
-                word = word[cut:]
-            current = word
-        lines.append(current)
-    return lines
+            lines.append(current)
+            if max_lines is not None and len(lines) >= max_lines:
+                return True
+        at = 0  # a very long word is split; *at* is where its rest starts
+        while True:
+            rest = len(word) - at
+            if rest == 1 or rest <= MAX_LINE_CHARS and width(word[at:], f) <= max_width:
+                break
+            cut = _longest_fitting(word, at, f, max_width)
+            lines.append(word[at:at + cut])
+            at += cut
+            if max_lines is not None and len(lines) >= max_lines:
+                return True
+        current = word[at:] if at else word
+    lines.append(current)
+    return False
+
+
+def _longest_fitting(word: str, at: int, f, max_width: int) -> int:
+    """The length of the longest part of *word* from *at* on that fits
+    *max_width* (at least one character; never ending just before a
+    combining mark), found by galloping up from a short part and then
+    halving. The rest of *word* (two characters or more) does not fit whole."""
+    limit = min(len(word) - at - 1, MAX_LINE_CHARS)
+    good, bad = 0, limit + 1
+    probe = min(8, limit)
+    while probe < bad:  # gallop: 8, 16, 32 ... characters
+        if width(word[at:at + probe], f) <= max_width:
+            good = probe
+            probe = min(probe * 2, limit) if probe < limit else bad
+        else:
+            bad = probe
+    while bad - good > 1:  # halve
+        mid = (good + bad) // 2
+        if width(word[at:at + mid], f) <= max_width:
+            good = mid
+        else:
+            bad = mid
+    cut = max(good, 1)
+    while cut > 1 and unicodedata.combining(word[at + cut]):
+        cut -= 1  # keep a mark with its letter
+    return cut
+
+
+def _with_ellipsis(line: str, f, max_width: int) -> str:
+    """*line* ending in an ellipsis, shortened (halving) until it fits."""
+    line = line.rstrip()
+    if width(line + ELLIPSIS, f) <= max_width:
+        return line + ELLIPSIS
+    good, bad = 0, len(line)
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if width(line[:mid].rstrip() + ELLIPSIS, f) <= max_width:
+            good = mid
+        else:
+            bad = mid
+    while 0 < good < len(line) and unicodedata.combining(line[good]):
+        good -= 1
+    return line[:good].rstrip() + ELLIPSIS
 
 
 def draw_text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, f: ImageFont.FreeTypeFont, *,
