@@ -160,12 +160,40 @@ cec_device = "/dev/cec0"
 orientation = "landscape"
 
 [mqtt]
+# Run the MQTT agent's connection at all; false keeps messages in the outbox.
+enabled = true
+# Broker as a URL (mqtt://host:1883 or mqtts://host:8883); empty: host and port.
+url = ""
 host = "localhost"
 port = 1883
+# MQTT protocol version: "5" or "3.1.1".
+protocol = "5"
+# TLS: ca_file verifies the broker (empty: the system CAs); cert_file and
+# key_file give this device's client certificate.
 tls = false
+ca_file = ""
+cert_file = ""
+key_file = ""
+# Username and a file holding the password (its first line).
 username = ""
 password_file = ""
+# MQTT client id; empty: the device id.
+client_id = ""
+# Seconds between keepalive pings.
 keepalive = 30
+# Reconnect waits grow from min to max seconds, with random jitter.
+reconnect_min_seconds = 1.0
+reconnect_max_seconds = 120.0
+# Seconds between telemetry messages.
+telemetry_seconds = 60
+# Messages handed to the MQTT client at once, awaiting the broker's ack.
+inflight_window = 20
+# The durable outbox keeps at most this many bytes of messages, and none
+# older than this many days (policy: docs/mqtt.md).
+outbox_max_bytes = 50000000
+outbox_max_age_days = 14
+# Every topic starts with this.
+topic_root = "pishkhan/v1"
 '''
 
 
