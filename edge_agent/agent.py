@@ -105,7 +105,7 @@ class Agent:
         self.birth_parts[name] = fn
 
     def add_telemetry_part(self, name: str, fn):
-        """``fn() -> dict`` goes into every telemetry message under *name*; an exception leaves it out."""
+        """``fn() -> dict`` goes into every telemetry message's ``readings`` under *name*; an exception leaves it out."""
         self.telemetry_parts[name] = fn
 
     def subscribe(self, topic_filter: str, handler, qos: int = 1):
@@ -197,7 +197,7 @@ class Agent:
                 readings[name] = fn()
             except Exception as e:  # noqa: BLE001 - a broken reading is absent, never invented
                 log.warning("telemetry part %s failed: %s", name, e)
-        return self.publisher.telemetry(agent=self.agent_figures(), **readings)
+        return self.publisher.telemetry(agent=self.agent_figures(), readings=readings)
 
     # -- health --------------------------------------------------------------------
     def health(self) -> list[str]:

@@ -80,8 +80,9 @@ def offline(*, device, seq, sent_at, reason: str, boot_id: str) -> dict:
                     boot_id=boot_id)
 
 
-def telemetry(*, device, seq, sent_at, agent: dict, **readings) -> dict:
-    return envelope("telemetry", device=device, seq=seq, sent_at=sent_at, agent=agent, **readings)
+def telemetry(*, device, seq, sent_at, agent: dict, readings: dict | None = None) -> dict:
+    """The agent's own figures, and the readings by group (``device``, ``peripherals``, ``office``, ``clock`` …)."""
+    return envelope("telemetry", device=device, seq=seq, sent_at=sent_at, agent=agent, readings=readings or {})
 
 
 def event(*, device, seq, sent_at, event: str, at=None, detail: dict | None = None) -> dict:
