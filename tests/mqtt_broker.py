@@ -12,6 +12,9 @@ Shared by every test area (the agent's now, the centre's later): the
   only its own streams and reads only its inbox, ``all/#`` and ``province/+/#``.
 - Persistence is on, so retained messages and persistent sessions survive
   :meth:`restart` (a clean stop, as systemd does it).
+- ``tls=True`` adds a TLS listener on :attr:`tls_port` with a test CA; a
+  client there must show a certificate from that CA, and its common name is
+  its username (:meth:`tls_settings` gives an agent's ``[mqtt]`` for it).
 - :meth:`capture` subscribes a client that keeps a persistent session and
   reconnects at once, so it misses nothing across broker restarts (MQTT
   3.1.1: Mosquitto 2.0 does not restore MQTT 5 sessions after a restart).
@@ -89,7 +92,8 @@ class Capture:
 class MosquittoBroker:
     """One Mosquitto process in *directory*."""
 
-    def __init__(self, directory, *, root: str = DEFAULT_ROOT, centre_users=("centre",), devices=DEVICES):
+    def __init__(self, directory, *, root: str = DEFAULT_ROOT, centre_users=("centre",), devices=DEVICES,
+                 tls: bool = False):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.root = root
@@ -121,7 +125,43 @@ class MosquittoBroker:
             f"log_dest file {self.log_path}",
             "log_type error", "log_type warning", "log_type notice", "log_type information",
             "",
-        ]))
+        ] + (self._tls_listener() if tls else [])))
+
+    # -- TLS -----------------------------------------------------------------------
+    def _tls_listener(self) -> list[str]:
+        self.tls_dir = self.dir / "tls"
+        self.tls_dir.mkdir(exist_ok=True)
+        self.tls_port = free_port()
+        self._ca_key, self._ca_cert = _make_cert("Pishkhan test CA", None, ca=True)
+        (self.tls_dir / "ca.pem").write_bytes(_pem(self._ca_cert))
+        key, cert = _make_cert("127.0.0.1", (self._ca_key, self._ca_cert), server=True)
+        (self.tls_dir / "server.pem").write_bytes(_pem(cert))
+        (self.tls_dir / "server.key").write_bytes(_pem_key(key))
+        return [f"listener {self.tls_port} {self.host}",
+                f"cafile {self.tls_dir / 'ca.pem'}",
+                f"certfile {self.tls_dir / 'server.pem'}",
+                f"keyfile {self.tls_dir / 'server.key'}",
+                "require_certificate true",
+                "use_identity_as_username true", ""]
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls_dir / "ca.pem"
+
+    def client_cert(self, name: str, *, ca=None) -> tuple[Path, Path]:
+        """A client certificate and key with common name *name*, from the test CA (or *ca*)."""
+        key, cert = _make_cert(name, ca or (self._ca_key, self._ca_cert))
+        cert_path, key_path = self.tls_dir / f"{name}.pem", self.tls_dir / f"{name}.key"
+        cert_path.write_bytes(_pem(cert))
+        key_path.write_bytes(_pem_key(key))
+        return cert_path, key_path
+
+    def tls_settings(self, device: str, **extra) -> dict:
+        """The ``[mqtt]`` section for an agent of *device* on the TLS listener, by client certificate."""
+        cert, key = self.client_cert(device)
+        return {"url": f"mqtts://{self.host}:{self.tls_port}", "ca_file": str(self.ca_file), "tls": True,
+                "cert_file": str(cert), "key_file": str(key), "topic_root": self.root,
+                "reconnect_min_seconds": 0.2, "reconnect_max_seconds": 1.0} | extra
 
     # -- users -------------------------------------------------------------------
     def add_user(self, name: str, password: str | None = None) -> str:
@@ -290,3 +330,39 @@ if pytest is not None:
         broker.start()
         yield broker
         broker.close()
+
+
+def _make_cert(common_name: str, issuer, *, ca: bool = False, server: bool = False):
+    """An EC key and a certificate for *common_name*, signed by *issuer* ``(key, cert)`` or self-signed."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    issuer_key, issuer_cert = issuer if issuer else (key, None)
+    now = dt.datetime.now(dt.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(name)
+               .issuer_name(issuer_cert.subject if issuer_cert else name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=2))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if server:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address(common_name)), x509.DNSName("localhost")]), critical=False)
+    return key, builder.sign(issuer_key, hashes.SHA256())
+
+
+def _pem(cert) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _pem_key(key) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())

@@ -148,3 +148,52 @@ def test_a_window_bounds_what_paho_holds(mqtt_broker, make_config, tmp_path):
     drainer.step()
     assert drainer.in_flight == 7 and outbox.depth() == 100
     outbox.close()
+
+
+@pytest.fixture
+def tls_broker(tmp_path):
+    from mqtt_broker import MosquittoBroker
+
+    broker = MosquittoBroker(tmp_path / "tls-broker", tls=True)
+    broker.start()
+    yield broker
+    broker.close()
+
+
+def _tls_session(broker, make_config, **mqtt):
+    cfg = make_config(mqtt=broker.tls_settings("dev-0001") | mqtt)
+    connected = threading.Event()
+    session = Session(MqttSettings.from_config(cfg), on_connected=connected.set)
+    return session, connected
+
+
+def test_tls_with_a_client_certificate_as_the_identity(tls_broker, make_config):
+    capture = tls_broker.capture()
+    session, connected = _tls_session(tls_broker, make_config)
+    assert session.settings.tls and session.settings.port == tls_broker.tls_port
+    session.start()
+    try:
+        assert connected.wait(10), session.describe() + tls_broker.log()
+        mid = session.publish(T.event("dev-0001"), b'{"over": "tls"}')
+        assert mid is not None
+        assert capture.wait(lambda c: c.topics() == [T.event("dev-0001")], 5)
+        # the certificate's name is the username: the ACL holds over TLS too
+        session.publish(T.event("dev-0002"), b"{}")
+        assert not capture.wait(lambda c: T.event("dev-0002") in c.topics(), 1)
+    finally:
+        session.stop()
+
+
+def test_tls_refuses_a_broker_the_ca_did_not_sign(tls_broker, make_config, tmp_path):
+    from mqtt_broker import _make_cert, _pem
+
+    _, other_ca = _make_cert("Some other CA", None, ca=True)
+    wrong = tmp_path / "other-ca.pem"
+    wrong.write_bytes(_pem(other_ca))
+    session, connected = _tls_session(tls_broker, make_config, ca_file=str(wrong))
+    session.start()
+    try:
+        assert not connected.wait(3)
+        assert not session.connected
+    finally:
+        session.stop()
