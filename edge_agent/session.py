@@ -206,6 +206,7 @@ class Session:
         client.on_message = self._message
         client.on_publish = self._publish
         client.enable_logger(_paho_log)
+        client.suppress_exceptions = True  # an exception in a callback is logged; it must not end the network thread
         self._client = client
         self._started = False
 
@@ -271,7 +272,11 @@ class Session:
     # -- paho callbacks (network thread) ----------------------------------------
     def _pre_connect(self, client, userdata):
         if self._will is not None:
-            topic, payload = self._will()
+            try:
+                topic, payload = self._will()
+            except Exception as e:  # noqa: BLE001 - connect with the will set before
+                log.error("cannot make the Last Will (the previous one stays): %s", e)
+                return
             client.will_set(topic, payload, qos=1, retain=True)
 
     def _connect(self, client, userdata, flags, reason_code, properties):
