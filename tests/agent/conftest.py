@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from agent_helpers import AgentProcess, write_config
 from mqtt_broker import mqtt_broker  # noqa: F401  (the shared fixture)

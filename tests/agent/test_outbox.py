@@ -144,7 +144,7 @@ def test_a_message_larger_than_the_bound_is_refused_with_the_setting_named(make_
 
 def test_age_bound_uses_the_boot_clock_in_this_boot(make_outbox, clocks):
     box = make_outbox(max_age_days=1)
-    old = put(box, "event")
+    put(box, "event")
     clocks.advance(3600)
     fresh = put(box, "telemetry")
     clocks.wall += 10 * 86400  # NTP corrects the wall clock by ten days: nothing is old yet
