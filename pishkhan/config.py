@@ -433,7 +433,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("mqtt", "reconnect_min_seconds", 1.0, Float(0.1, 3600.0),
       "Reconnect backoff: first delay and the most it grows to (seconds), with jitter."),
     S("mqtt", "reconnect_max_seconds", 120.0, Float(1.0, 86400.0), ""),
-    S("mqtt", "telemetry_seconds", 60, Int(5, 3600), "Telemetry every this many seconds."),
+    S("mqtt", "telemetry_seconds", 60, Int(1, 3600), "Telemetry every this many seconds."),
     S("mqtt", "inflight_window", 20, Int(1, 1000), "At most this many unacknowledged messages handed to the client."),
     S("mqtt", "outbox_max_bytes", 50_000_000, Int(100_000, 10_000_000_000),
       "Outbox bounds: total bytes, and age of the oldest message in days."),

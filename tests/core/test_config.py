@@ -57,7 +57,7 @@ def test_non_finite_numbers_are_refused(key, value):
     ("mqtt.port", 0, "from 1 to 65535"),
     ("mqtt.port", 65536, "from 1 to 65535"),
     ("mqtt.keepalive", 4, "from 5 to 3600"),
-    ("mqtt.telemetry_seconds", 3601, "from 5 to 3600"),
+    ("mqtt.telemetry_seconds", 3601, "from 1 to 3600"),
     ("mqtt.inflight_window", 0, "from 1 to 1000"),
     ("compliance.printer_out_minutes", 0, "from 1 to 1440"),
     ("mqtt.outbox_max_bytes", 2 ** 70, "from 100000 to 10000000000"),
