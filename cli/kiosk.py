@@ -51,7 +51,7 @@ def cmd_set_pin(args):
 
 
 def cmd_kiosk(args):
-    from kiosk import prepare_kivy
+    from pishkhan.runtime.kivy_env import prepare_kivy
 
     cfg = context.config(args)
     size = _size(args.size)
