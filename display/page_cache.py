@@ -8,6 +8,10 @@
   hands the finished set to the app. Only one set is kept in memory (plus the
   one being rendered), and the last set is also written to disk so that a
   restarted display shows the last verified board at once.
+- When a render raises (whatever the reason), the set on show stays, the
+  error is kept in :attr:`PageCache.errors` and handed to ``on_error`` with
+  the board that failed; :meth:`PageCache.last_saved` and
+  :meth:`PageCache.no_board_pages` give the wall something it can still show.
 """
 
 from __future__ import annotations
@@ -92,15 +96,21 @@ class PageCache:
         default: :mod:`pishkhan.render.board_layout` and :mod:`pishkhan.render.board_pages`, page by page.
     :param directory: where the last set is kept on disk (None: nowhere).
     :param on_ready: called (from the worker thread) with each new :class:`PageSet`.
+    :param on_error: called (from the worker thread) with the exception when a
+        refresh failed, and ``(key, version)`` of the board it was drawing (None
+        when it failed before knowing the board).
     """
 
-    def __init__(self, store, config, *, size, render=None, directory=None, on_ready=None):
+    def __init__(self, store, config, *, size, render=None, directory=None, on_ready=None, on_error=None):
         self.store = store
         self.config = config
         self.size = (int(size[0]), int(size[1]))
         self.render = render
         self.directory = Path(directory) if directory else None
         self.on_ready = on_ready
+        self.on_error = on_error
+        #: ``(key, version)`` of the board the last refresh drew (or tried to).
+        self.attempt: tuple[str, str | None] | None = None
         self.current: PageSet | None = None
         self.errors: list[str] = []
         self._wake = threading.Event()
@@ -135,6 +145,8 @@ class PageCache:
             except Exception as e:  # keep the last pages on screen, say why
                 self.errors.append(f"{type(e).__name__}: {e}")
                 del self.errors[:-20]
+                if self.on_error:
+                    self.on_error(e, self.attempt)
 
     def refresh(self) -> PageSet | None:
         """Render if the effective board changed; returns the new set, else None.
@@ -142,9 +154,11 @@ class PageCache:
         The set is handed to ``on_ready`` as soon as its first page is drawn;
         the other pages are appended to it as they are drawn.
         """
+        self.attempt = None
         day = board_day(self.store)
         board = effective_for_config(self.store, self.config, day)
         key = render_key(board, self.size, day)
+        self.attempt = (key, board.version_label if board else None)
         current = self.current
         if current is not None and current.key == key:
             if len(current.pages) < current.count and current._layouts:
@@ -249,20 +263,41 @@ class PageCache:
         except OSError as e:
             self.errors.append(f"could not keep the pages on disk: {e}")
 
+    def last_saved(self) -> PageSet | None:
+        """The last complete set kept on disk, of whichever board, if of this size."""
+        return self._load(None)
+
+    def no_board_pages(self) -> PageSet:
+        """The "no valid board" pages, drawn now, neither published nor kept."""
+        start, now = time.perf_counter(), jalali.now()
+        pages = self._new_set(None, render_key(None, self.size, board_day(self.store)), start)
+        if self.render is not None:
+            images = self.render(None, config=self.config, size=self.size, now=now)
+        else:
+            from pishkhan.render.board_layout import layout_pages
+            from pishkhan.render.board_pages import draw_page
+
+            images = [draw_page(layout) for layout in self._layout(layout_pages, None, now)]
+        pages.pages.extend(self._fit(im) for im in images)
+        pages.count = len(pages.pages)
+        pages.rendered_ms = (time.perf_counter() - start) * 1000
+        return pages
+
     def _load(self, key) -> PageSet | None:
-        """The pages kept on disk, if they are of exactly this board and size."""
+        """The pages kept on disk, if they are of exactly this board (any board when
+        *key* is None) and size."""
         if self.directory is None:
             return None
         try:
             meta = json.loads((self.directory / "meta.json").read_text())
-            if meta["key"] != key:
+            if (meta["key"] != key if key is not None else list(meta["size"]) != list(self.size)):
                 return None
             start = time.perf_counter()
             pages = []
             for i in range(meta["count"]):
                 with Image.open(self.directory / f"{i:02d}.png") as im:
                     pages.append(im.convert("RGB").tobytes())
-            return PageSet(key, self.size, pages, meta["version"], meta["verification_code"], meta["verified"],
+            return PageSet(meta["key"], self.size, pages, meta["version"], meta["verification_code"], meta["verified"],
                            (time.perf_counter() - start) * 1000, from_disk=True,
                            notices=tuple(meta.get("notices", ())), count=len(pages))
         except (OSError, ValueError, KeyError):
