@@ -253,23 +253,22 @@ class WallModel:
         fallback = None
         if shown is None or (key is not None and shown.key == key):
             fallback = self._last_drawable()
+        new = failure != self.failure  # a repeat of the same failure is not recorded again
+        if new:
+            on_show = fallback or shown
+            board = on_show.version if on_show is not None and on_show.verified else None
+            log.error("board %s cannot be drawn (%s); the wall shows %s", version or "?", failure.error,
+                      f"board {board}" if board else "no board")
+            try:
+                self.store.record_state("display", "error", RENDER_FAILED, board=board, failed_board=version,
+                                        error=failure.error)
+            except Exception:
+                log.exception("cannot record the board render failure")
         with self._lock:
             if fallback is not None:
                 self._pending = (fallback, True)
-            new = failure != self.failure
             self.failure = failure
             self._failure_news = self._failure_news or new
-        if not new:
-            return
-        on_show = fallback or shown
-        board = on_show.version if on_show is not None and on_show.verified else None
-        log.error("board %s cannot be drawn (%s); the wall shows %s", version or "?", failure.error,
-                  f"board {board}" if board else "no board")
-        try:
-            self.store.record_state("display", "error", RENDER_FAILED, board=board, failed_board=version,
-                                    error=failure.error)
-        except Exception:
-            log.exception("cannot record the board render failure")
 
     def _last_drawable(self) -> PageSet | None:
         """The last complete set kept on disk, else the "no valid board" page."""
