@@ -246,6 +246,12 @@ class WallModel:
 
     def _render_failed(self, error: BaseException, attempt) -> None:
         """From the page worker thread: drawing a board raised *error*."""
+        try:
+            self._handle_failure(error, attempt)
+        except Exception:  # the page worker must live on whatever happens here
+            log.exception("handling a board render failure failed")
+
+    def _handle_failure(self, error: BaseException, attempt) -> None:
         key, version = attempt if attempt else (None, None)
         failure = RenderFailure(version, key, f"{type(error).__name__}: {error}"[:500])
         with self._lock:
