@@ -113,7 +113,7 @@ def make_office(root: Path, *, seconds_per_page: int):
 
 
 def spawn(config_path: Path, events: Path, seconds: float):
-    env = dict(os.environ, KIVY_TEXT="pil", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", PYTHONPATH=str(ROOT))  # the CLI prepares Kivy
     start = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "display", "--config", str(config_path),
                              "--events", str(events), "--seconds", str(seconds)],

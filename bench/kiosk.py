@@ -89,7 +89,7 @@ def prepare_state(state_dir: Path):
 
 def child_first_frame(state_dir: str):
     """Start a kiosk and report when its first frame has been drawn."""
-    from kiosk import prepare_kivy
+    from pishkhan.runtime.kivy_env import prepare_kivy
 
     prepare_kivy(size=(1280, 800))
     from kivy.base import EventLoop
@@ -144,7 +144,7 @@ def cold_starts(state_dir: Path, count: int) -> list[float]:
 
 def journeys(state_dir: str, count: int) -> dict:
     """*count* customer journeys on a new kiosk; its memory along the way."""
-    from kiosk import prepare_kivy
+    from pishkhan.runtime.kivy_env import prepare_kivy
 
     prepare_kivy(size=(1280, 800))
     from kivy.base import EventLoop

@@ -43,10 +43,14 @@ def run(args) -> int:
         raise PishkhanError("--screenshots needs --seconds N (how long to run before stopping)")
     screen = VirtualDisplay(size).start() if args.screenshots is not None else None
     try:
+        from display import WALL_WINDOW
+        from pishkhan.runtime.kivy_env import prepare_kivy
+
+        prepare_kivy(size=size, fullscreen=args.fullscreen, **WALL_WINDOW)
         from display.app import run_display
 
-        code = run_display(cfg, size=size, fullscreen=args.fullscreen, events_path=args.events,
-                           screenshots=args.screenshots, seconds=args.seconds)
+        code = run_display(cfg, size=size, events_path=args.events, screenshots=args.screenshots,
+                           seconds=args.seconds)
         if args.screenshots is not None:
             shots = sorted(p.name for p in Path(args.screenshots).glob("*.png"))
             print(f"saved {len(shots)} screenshots in {args.screenshots}")

@@ -73,7 +73,7 @@ def cmd_unlock(args):
 
 
 def cmd_kiosk(args):
-    from kiosk import prepare_kivy
+    from pishkhan.runtime.kivy_env import prepare_kivy
 
     cfg = context.config(args)
     size = _size(args.size)

@@ -1,9 +1,9 @@
 """Board pages for the wall, rendered ahead and kept for the current board only.
 
-- :func:`~pishkhan.boards.installed.board_signature` (imported here for the
-  app) is a cheap fingerprint of everything in the store that changes the
-  board on show (installed boards, staff's unavailable marks, the date); the
-  app compares it after each commit it notices.
+- :func:`~pishkhan.boards.installed.board_signature` is a cheap fingerprint
+  of everything in the store that changes the board on show (installed
+  boards, staff's unavailable marks, the date); the wall's model compares it
+  after each commit it notices.
 - :class:`PageCache` renders the pages of the effective board on a worker
   thread when that board (or the date, or a staff mark) really changed, and
   hands the set to the app as soon as its first page is drawn.
@@ -25,6 +25,11 @@ the one before it are kept (the wall may still be showing the older one
 for a moment when a new one arrives); older folders are removed. Without a
 folder the pages go to a private temporary folder, removed on
 :meth:`PageCache.close`.
+
+When a render raises (whatever the reason), the set on show stays, the
+error is kept in :attr:`PageCache.errors` and handed to ``on_error`` with
+the board that failed; :meth:`PageCache.last_saved` and
+:meth:`PageCache.no_board_pages` give the wall something it can still show.
 """
 
 from __future__ import annotations
@@ -46,8 +51,7 @@ from pathlib import Path
 from PIL import Image
 
 from pishkhan.text import jalali
-# board_signature is imported for the app
-from pishkhan.boards.installed import board_day, board_signature, effective_for_config  # noqa: F401
+from pishkhan.boards.installed import board_day, effective_for_config
 from pishkhan.exc import RenderError
 
 
@@ -259,10 +263,13 @@ class PageCache:
     :param directory: where the sets are kept on disk (None: a temporary folder,
         removed on :meth:`close`).
     :param on_ready: called (from the worker thread) with each new :class:`PageSet`.
+    :param on_error: called (from the worker thread) with the exception when a
+        refresh failed, and ``(key, version)`` of the board it was drawing (None
+        when it failed before knowing the board).
     :param keep: pages each set holds decoded in memory.
     """
 
-    def __init__(self, store, config, *, size, render=None, directory=None, on_ready=None,
+    def __init__(self, store, config, *, size, render=None, directory=None, on_ready=None, on_error=None,
                  keep: int = KEEP_DECODED):
         self.store = store
         self.config = config
@@ -270,6 +277,9 @@ class PageCache:
         self.render = render
         self.directory = Path(directory) if directory else None
         self.on_ready = on_ready
+        self.on_error = on_error
+        #: ``(key, version)`` of the board the last refresh drew (or tried to).
+        self.attempt: tuple[str, str | None] | None = None
         self.keep = keep
         self.current: PageSet | None = None
         self.previous: PageSet | None = None
@@ -310,6 +320,8 @@ class PageCache:
             except Exception as e:  # keep the last pages on screen, say why
                 self.errors.append(f"{type(e).__name__}: {e}")
                 del self.errors[:-20]
+                if self.on_error:
+                    self.on_error(e, self.attempt)
 
     def refresh(self) -> PageSet | None:
         """Render if the effective board changed; returns the new set, else None.
@@ -317,9 +329,14 @@ class PageCache:
         The set is handed to ``on_ready`` as soon as its first page is drawn;
         the other pages are appended to it as they are drawn.
         """
+        # Until the board is read, a failure is the newest installed board's
+        # (a stored board the rules now refuse fails while it is read).
+        newest = self.store.query_one("SELECT version FROM boards ORDER BY id DESC LIMIT 1")
+        self.attempt = (None, str(newest[0])) if newest else None
         day = board_day(self.store)
         board = effective_for_config(self.store, self.config, day)
         key = render_key(board, self.size, day)
+        self.attempt = (key, board.version_label if board else None)
         current = self.current
         if current is not None and current.key == key:
             if len(current.pages) < current.count and current._layouts:
@@ -463,11 +480,44 @@ class PageCache:
                 self.errors.append(f"could not remove old pages {entry}: {e}")
         shutil.rmtree(root.with_name(root.name + ".tmp"), ignore_errors=True)
 
-    def _load(self, key) -> PageSet | None:
-        """The pages kept on disk, if they are of exactly this board and size."""
-        if self.directory is None:
+    def last_saved(self) -> PageSet | None:
+        """The newest complete set kept on disk, of whichever board, if of this size."""
+        root = self.directory if self.directory is not None else self._scratch
+        if root is None:
             return None
-        folder = self.directory / key
+        try:
+            metas = sorted(root.glob("*/meta.json"), key=lambda m: m.stat().st_mtime, reverse=True)
+        except OSError:
+            return None
+        for meta in metas:
+            pages = self._load(meta.parent.name, root=root)
+            if pages is not None:
+                return pages
+        return None
+
+    def no_board_pages(self) -> PageSet:
+        """The "no valid board" pages, drawn now, neither published nor kept."""
+        start, now = time.perf_counter(), jalali.now()
+        pages = self._new_set(None, render_key(None, self.size, board_day(self.store)), start)
+        if self.render is not None:
+            images = self.render(None, config=self.config, size=self.size, now=now)
+        else:
+            from pishkhan.render.board_layout import layout_pages
+            from pishkhan.render.board_pages import draw_page
+
+            images = [draw_page(layout) for layout in self._layout(layout_pages, None, now)]
+        for im in images:
+            pages.pages.append(self._fit(im))
+        pages.count = len(pages.pages)
+        pages.rendered_ms = (time.perf_counter() - start) * 1000
+        return pages
+
+    def _load(self, key, *, root: Path | None = None) -> PageSet | None:
+        """The pages kept on disk, if they are of exactly this board and size."""
+        root = root if root is not None else self.directory
+        if root is None:
+            return None
+        folder = root / key
         try:
             start = time.perf_counter()
             meta = json.loads((folder / "meta.json").read_text())

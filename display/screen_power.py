@@ -234,11 +234,14 @@ class ScreenPowerController:
     :param off_after: turn off this long after closing.
     :param reassert: send the wanted state again this often, even unchanged.
     :param board_version: returns the board version on show (for the record).
+    :param board_problem: returns why the installed board is not on show (a dict
+        with ``reason`` and details, e.g. a board that could not be drawn), or
+        None; while the screen is on, that reason is recorded.
     """
 
     def __init__(self, store, hours, backends, *, clock=jalali.now,
                  on_before=dt.timedelta(minutes=15), off_after=dt.timedelta(minutes=15),
-                 reassert=dt.timedelta(minutes=5), board_version=lambda: None):
+                 reassert=dt.timedelta(minutes=5), board_version=lambda: None, board_problem=lambda: None):
         self.store = store
         self.hours = hours
         self.backends = list(backends)
@@ -247,6 +250,7 @@ class ScreenPowerController:
         self.off_after = off_after
         self.reassert = reassert
         self.board_version = board_version
+        self.board_problem = board_problem
         self.wanted: bool | None = None
         self.state: str | None = None
         self.reason = ""
@@ -303,9 +307,13 @@ class ScreenPowerController:
     def _record(self):
         version = self.board_version()
         reason = self.reason
-        if self.state == ON and version is None:
+        problem = dict(self.board_problem() or {})
+        problem_reason = problem.pop("reason", None)
+        if self.state == ON and problem_reason:
+            reason = problem_reason
+        elif self.state == ON and version is None:
             reason = "no_verified_board"
-        self.store.record_state("display", self.state, reason, board=version, **self._detail)
+        self.store.record_state("display", self.state, reason, board=version, **self._detail, **problem)
 
     @staticmethod
     def _judge(wanted: bool, results: list[PowerResult]) -> tuple[str, str]:

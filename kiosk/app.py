@@ -8,9 +8,9 @@ starts it (``pishkhan kiosk``).
 
 from __future__ import annotations
 
-import os
+from pishkhan.runtime.kivy_env import require_prepared
 
-os.environ["KIVY_TEXT"] = "pil"  # before Kivy is imported: the only provider that shapes Persian
+require_prepared(__name__)  # before Kivy is imported: only the pil provider shapes Persian
 
 import logging
 import threading
@@ -347,5 +347,5 @@ class KioskApp(App):
 
 
 def run(config) -> None:
-    """Start the kiosk (blocks until the window closes); call :func:`kiosk.prepare_kivy` first."""
+    """Start the kiosk (blocks until the window closes); call :func:`pishkhan.runtime.kivy_env.prepare_kivy` first."""
     KioskApp(config=config).run()

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from display.announce import Announcer, DeviceSink, EspeakSynth, MemorySink, call_phrase, spoken_text
-from display.page_cache import PageCache, board_signature
+from display.page_cache import PageCache
+from pishkhan.boards.installed import board_signature
 from display.snapshot import Snapshots, list_snapshots, read_snapshot
 from pishkhan.boards.installed import set_unavailable
 from pishkhan.text.persian import to_persian_digits

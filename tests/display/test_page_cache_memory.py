@@ -1,7 +1,7 @@
 """The wall's page cache keeps memory bounded whatever the board's size: a
 few pages decoded, the rest as PNG files on disk, the next page read ahead.
 
-A real board of 600 services (signed with the test key, installed through
+A real board of 500 services (the most a board may have) (signed with the test key, installed through
 the store) is rendered by the real renderer; decoded pages are counted on
 the cache's own page store and memory is measured with tracemalloc (every
 decoded page is a Python ``bytes`` object, so the traced memory holds them).
@@ -20,7 +20,7 @@ from display.page_cache import KEEP_DECODED, PageCache, PageFiles
 from pishkhan.boards.installed import effective_for_config, install_board, set_unavailable
 from pishkhan.boards.trust import trust_key
 
-SERVICES = 600
+SERVICES = 500  # the most a board may have (pishkhan.boards.document)
 SIZE = (960, 540)
 PAGE_BYTES = SIZE[0] * SIZE[1] * 3
 
@@ -46,7 +46,7 @@ def big_store(store, issuer_key, sample_doc):
     return store
 
 
-def test_a_600_service_board_is_shown_with_a_few_pages_in_memory(tmp_path, config, big_store, monkeypatch):
+def test_a_500_service_board_is_shown_with_a_few_pages_in_memory(tmp_path, config, big_store, monkeypatch):
     held = []  # pages decoded in the set after each page drawn and each page shown
     real_append = PageFiles.append
 

@@ -151,3 +151,27 @@ def test_a_store_damaged_under_the_wall_is_reported_and_the_wall_goes_on(office,
     wall.wait_for(lambda e: e["event"] == "page", after=error["t"] + 0.5, timeout=10)
     assert wall.proc.poll() is None
     assert len([e for e in wall.events() if e["event"] == "store_error"]) == 1
+def test_a_board_that_cannot_be_drawn_leaves_the_last_one_on_the_wall(office, issuer_key, sample_doc,
+                                                                      display_factory):
+    from test_wall_model import failure_facts, install_unchecked, newer_board
+
+    office.install(issuer_key, sample_doc)
+    wall = display_factory(office, seconds=60)
+    first = wall.wait_for(lambda e: e["event"] == "pages", timeout=30)
+    assert first["version"] == "1"
+    hostile = newer_board(sample_doc, 2)
+    hostile["categories"][0]["services"][0]["title"] = "گواهی\x00\x1b[2J"
+    install_unchecked(office.store, issuer_key, hostile)
+    failed = wall.wait_for(lambda e: e["event"] == "render_failed", timeout=30)
+    assert failed["failed_board"] == "2" and failed["board"] == "1"
+    assert [e for e in wall.events() if e["event"] == "pages"] == [first]   # nothing else was put on show
+    deadline = time.monotonic() + 10
+    while [(office.store.last_state("display") or {}).get(k) for k in ("state", "reason")] != [
+            "on", "board_render_failed"]:
+        assert time.monotonic() < deadline, office.store.state_history("display")
+        time.sleep(0.1)
+    last = office.store.last_state("display")
+    assert last["detail"]["board"] == "1" and last["detail"]["failed_board"] == "2"
+    assert failure_facts(office.store)[0]["state"] == "error"
+    rotated = wall.wait_for(lambda e: e["event"] == "page" and e["reason"] == "rotate", after=failed["t"])
+    assert rotated["version"] == "1"
