@@ -208,7 +208,8 @@ def _rgb(colour) -> tuple[int, int, int]:
 
 class TextSlot:
     """One line of text in a :class:`TextRegion`; set :attr:`text` and :attr:`color`
-    like a Label's. Text wider than its box is drawn smaller, never cut."""
+    like a Label's. Text wider or taller than its box is drawn smaller, never cut
+    or spilt onto its neighbours."""
 
     def __init__(self, region: TextRegion, box, *, weight, size, colour, align, text):
         self.region = region
@@ -252,6 +253,13 @@ class TextSlot:
             font = typeset.font(size, self.weight)
         ascent, descent = font.getmetrics()
         y = y0 + max(0, (h - ascent - descent) // 2)
+        top, bottom = font.getbbox(self._text, anchor="la")[1::2]
+        if y + bottom > y0 + h:  # the ink would leave the box at the bottom (a short box, huge type)
+            while bottom - top > h and size > 8:
+                size = int(size * 0.9)
+                font = typeset.font(size, self.weight)
+                top, bottom = font.getbbox(self._text, anchor="la")[1::2]
+            y = y0 + (h - (bottom - top)) // 2 - top  # centre the ink itself
         x = x0 + {"right": w - pad, "left": pad, "center": w // 2}[self.align]
         typeset.draw_text(draw, (x, y), self._text, font, fill=_rgb(self._colour), align=self.align)
 
