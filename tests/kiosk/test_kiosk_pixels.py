@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from glyph_read import DIGITS, LETTERS, ink_mask, pieces, read_any_size, tallest_band
+from glyph_read import DIGITS, LETTERS, pieces, read_any_size, tallest_band
 from kiosk.widgets import FONT_BOLD
 from pishkhan.queue.core import Queue
 
