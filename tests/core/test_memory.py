@@ -1,6 +1,8 @@
 """release_free_memory gives freed heap pages back to the system."""
 
+import gc
 import sys
+import weakref
 
 import pytest
 
@@ -32,6 +34,31 @@ def test_freed_heap_goes_back_to_the_system():
     del keep
 
 
-def test_without_malloc_trim_it_still_collects(monkeypatch):
-    monkeypatch.setattr("pishkhan.runtime.memory._malloc_trim", lambda: None)
-    assert release_free_memory() is False
+class _Node:
+    """An object that can sit in a reference cycle and be weakly referenced."""
+
+
+def _cycle():
+    """A reference cycle only the cyclic garbage collector can free, and a weak reference to it."""
+    a, b = _Node(), _Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+
+@pytest.mark.parametrize("trim", ["missing", "present"])
+def test_it_collects_garbage_with_or_without_malloc_trim(monkeypatch, trim):
+    if trim == "missing":
+        monkeypatch.setattr("pishkhan.runtime.memory._malloc_trim", lambda: None)
+    gc.disable()  # only release_free_memory may collect here
+    try:
+        gc.collect()
+        ref = _cycle()
+        assert ref() is not None  # reference counting alone cannot free a cycle
+        result = release_free_memory()
+        assert ref() is None, "release_free_memory did not collect the unreachable cycle"
+    finally:
+        gc.enable()
+    if trim == "missing":
+        assert result is False
+    else:
+        assert isinstance(result, bool)

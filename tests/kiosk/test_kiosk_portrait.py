@@ -6,6 +6,7 @@ import pytest
 from kiosk_harness import pump, seen
 
 from kivy.core.window import Window
+from kivy.uix.scrollview import ScrollView
 
 from kiosk.widgets import MIN_TARGET, Btn, Tile, walk
 
@@ -22,16 +23,31 @@ def portrait():
     pump(frames=5)
 
 
+def _scrolled(w) -> bool:
+    """Whether *w* lies inside a ScrollView: it may be scrolled out of sight, the view itself may not."""
+    parent = w.parent
+    while parent is not None and parent is not Window:  # the window is its own parent
+        if isinstance(parent, ScrollView):
+            return True
+        parent = parent.parent
+    return False
+
+
 def _off_screen(kiosk):
-    """Visible buttons and tiles that stick out of the window or are too small to touch."""
+    """Visible buttons, tiles and scrolling lists that stick out of the window
+    (left, right, top or bottom), or buttons and tiles too small to touch."""
     bad = []
     for w in walk(kiosk.screen):
-        if isinstance(w, (Btn, Tile)) and w.width > 0 and w.opacity > 0:
-            x0, y0 = w.to_window(w.x, w.y)
-            if x0 < -1 or x0 + w.width > Window.width + 1:
-                bad.append((w.name, "outside", (x0, y0, w.width, w.height)))
-            if min(w.width, w.height) < MIN_TARGET - 2:
-                bad.append((w.name, "small", tuple(w.size)))
+        if not (w.width > 0 and w.opacity > 0 and w.get_root_window() is not None):
+            continue
+        touchable = isinstance(w, (Btn, Tile))
+        if touchable and min(w.width, w.height) < MIN_TARGET - 2:
+            bad.append((w.name, "small", tuple(w.size)))
+        if not (touchable and not _scrolled(w)) and not isinstance(w, ScrollView):
+            continue
+        x0, y0 = w.to_window(w.x, w.y)
+        if x0 < -1 or x0 + w.width > Window.width + 1 or y0 < -1 or y0 + w.height > Window.height + 1:
+            bad.append((getattr(w, "name", "") or type(w).__name__, "outside", (x0, y0, w.width, w.height)))
     return bad
 
 
@@ -56,6 +72,7 @@ def test_portrait_ticket_in_three_touches(portrait, make_kiosk, open_store, tmp_
     assert d.touches == 3 and d.kiosk.current == "ticket"
     d.wait_for(lambda: d.kiosk.screen.params.get("print_state") != "printing")
     assert d.kiosk.screen.params["print_state"] == "printed"
+    assert _off_screen(d.kiosk) == []
     assert [r["label"] for r in open_store.query("SELECT label FROM tickets")] == ["A001"]
 
 

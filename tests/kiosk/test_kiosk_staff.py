@@ -10,6 +10,7 @@ import pytest
 from kiosk_harness import seen
 
 from kiosk.pin import FIRST_LOCK, PinGuard, check_pin, hash_pin, set_pin
+from kiosk.widgets import walk
 from pishkhan.boards.installed import current_board, unavailable_services
 from pishkhan.config import parse_config
 from pishkhan.boards.notices import active_notices
@@ -132,7 +133,8 @@ def test_staff_mark_a_service_unavailable_and_post_a_notice(make_kiosk, open_sto
     assert "سامانه قطع است" in d.find("service:ID-01").children[0].text
     d.tap("service:ID-01")
     assert d.find("unavailable") is not None
-    assert d.kiosk.screen.walk and not [w for w in d.kiosk.screen.walk() if getattr(w, "name", "") == "take-ticket"]
+    names = {getattr(w, "name", "") for w in walk(d.kiosk.screen)}
+    assert "unavailable" in names and "take-ticket" not in names and "priority-ticket" not in names, names
     seen(d.screenshot(tmp_path / "unavailable.png"), "سامانه قطع است")
     assert actions(open_store) == ["staff.enter", "staff.service_unavailable", "staff.notice_post", "staff.leave"]
 

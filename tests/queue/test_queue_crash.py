@@ -1,10 +1,11 @@
-"""Durability: two processes issuing at once, and SIGKILL at random instants."""
+"""Durability: several processes issuing at once, and SIGKILL at random instants."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import random
+import select
 import signal
 import time
 
@@ -16,17 +17,49 @@ from pishkhan.queue.core import Queue
 from pishkhan.store.database import Store
 
 
+#: Processes issuing at once, and tickets each.
+WRITERS, PER_WRITER = 4, 20
+#: How long a writer inside the issuing transaction waits for the others to join it.
+RENDEZVOUS_SECONDS = 3.0
+
+
 def _config(state_dir):
     return parse_config({"device": {"state_dir": state_dir}, "hours": {"always_open": True}})
 
 
-def _issue_many(state_dir, n, start, out):
-    """Child: wait for the start signal, issue *n* tickets alternating lanes, send the labels."""
-    cfg = _config(state_dir)
-    with Store(cfg.store_path) as st:
-        q = Queue(st, cfg)
-        start.wait()
-        out.send([(t.lane, t.number) for t in (q.issue(LANE_A if i % 2 else LANE_B) for i in range(n))])
+def _issue_many(state_dir, n, start, inside, out):
+    """Child: wait at *start* with the others, issue *n* tickets alternating lanes, send the labels.
+
+    The first ticket also waits at *inside* once its number is read and before
+    it is written (the ``INSERT``, seen through SQLite's trace hook): if two
+    processes could ever be inside the issuing transaction together, they all
+    meet there and write at once. With ``BEGIN IMMEDIATE`` the others wait for
+    the lock outside, the rendezvous times out, and each reports it met nobody.
+    """
+    import threading
+
+    try:
+        cfg = _config(state_dir)
+        with Store(cfg.store_path) as st:
+            q = Queue(st, cfg)
+            met = []
+
+            def trace(sql):
+                if not met and sql.startswith("INSERT INTO tickets("):
+                    try:
+                        inside.wait(timeout=RENDEZVOUS_SECONDS)
+                        met.append(True)
+                    except threading.BrokenBarrierError:
+                        met.append(False)
+
+            st._writer.set_trace_callback(trace)  # the store's one writer connection: a probe, tests only
+            start.wait(timeout=60)
+            got = [(t.lane, t.number) for t in (q.issue(LANE_A if i % 2 else LANE_B) for i in range(n))]
+            out.send(("ok", got, met[0]))
+    except BaseException as e:  # reported, not lost: the parent says which process failed and how
+        out.send(("error", f"{type(e).__name__}: {e}", None))
+    finally:
+        out.close()
 
 
 def _issue_forever(state_dir, fd):
@@ -52,29 +85,53 @@ def shared(store, config, issuer_key, signed_board):
     return str(config.state_dir)
 
 
-def test_two_processes_issuing_at_once_never_collide(shared, store):
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Event()
-    pipes, procs = [], []
-    for _ in range(2):
-        parent, child = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=_issue_many, args=(shared, 60, start, child))
-        p.start()
-        pipes.append(parent)
-        procs.append(p)
-    start.set()
-    results = [pipe.recv() for pipe in pipes]
+def _finish(procs):
     for p in procs:
         p.join(30)
-        assert p.exitcode == 0
-    everything = results[0] + results[1]
-    assert len(everything) == 120 and len(set(everything)) == 120
+        if p.exitcode is None:
+            p.kill()
+            p.join(5)
+
+
+def test_processes_issuing_at_once_never_collide(shared, store):
+    ctx = multiprocessing.get_context("spawn")
+    start, inside = ctx.Barrier(WRITERS), ctx.Barrier(WRITERS)
+    pipes, procs = [], []
+    try:
+        for _ in range(WRITERS):
+            parent, child = ctx.Pipe(duplex=False)
+            p = ctx.Process(target=_issue_many, args=(shared, PER_WRITER, start, inside, child))
+            p.start()
+            child.close()  # only the child holds its end: a child that dies gives EOF, not a hang
+            pipes.append(parent)
+            procs.append(p)
+        results = []
+        for i, pipe in enumerate(pipes):
+            assert pipe.poll(120), f"writer {i} sent nothing within 120 s"
+            results.append(pipe.recv())
+    finally:
+        _finish(procs)
+    errors = [detail for state, detail, _ in results if state != "ok"]
+    assert errors == [], errors
+    assert [p.exitcode for p in procs] == [0] * WRITERS
+    # Nobody was ever inside the issuing transaction together with another.
+    assert [met for _, _, met in results] == [False] * WRITERS
+    everything = [t for _, got, _ in results for t in got]
+    assert len(everything) == WRITERS * PER_WRITER and len(set(everything)) == len(everything)
     for lane in "AB":
         numbers = sorted(n for l, n in everything if l == lane)
         first = 1 if lane == "A" else 101
-        assert numbers == list(range(first, first + 60))  # no gap, no duplicate
+        assert numbers == list(range(first, first + WRITERS * PER_WRITER // 2))  # no gap, no duplicate
     rows = store.query("SELECT lane, number FROM tickets")
     assert sorted(map(tuple, rows)) == sorted(everything)
+
+
+def _read(fd, timeout: float = 30.0) -> bytes:
+    """os.read that gives up after *timeout* seconds instead of blocking for ever."""
+    ready, _, _ = select.select([fd], [], [], timeout)
+    if not ready:
+        raise AssertionError(f"the issuing child wrote nothing within {timeout} s")
+    return os.read(fd, 65536)
 
 
 def test_sigkill_mid_issue_loses_nothing_reported_and_duplicates_nothing(shared, store):
@@ -87,12 +144,13 @@ def test_sigkill_mid_issue_loses_nothing_reported_and_duplicates_nothing(shared,
         p.start()
         os.close(w)
         # let it start issuing, then kill it at a random instant
-        first = os.read(r, 64)
+        first = _read(r)
         time.sleep(rng.uniform(0, 0.03))
         os.kill(p.pid, signal.SIGKILL)
         p.join(10)
+        assert p.exitcode == -signal.SIGKILL, p.exitcode
         data = first
-        while chunk := os.read(r, 65536):
+        while chunk := _read(r):
             data += chunk
         os.close(r)
         for line in data.decode().splitlines():

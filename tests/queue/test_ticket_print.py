@@ -7,6 +7,7 @@ import pytest
 from PIL import Image, ImageOps, ImageStat
 from queue_helpers import LANE_A, LANE_B
 from queue_raster import bands, decode_raster, ocr, ocr_number
+from required_tools import require_tool
 
 from pishkhan.exc import PrinterError
 from pishkhan.queue.issuing import issue_and_print, reprint
@@ -68,6 +69,7 @@ def test_image_is_pure_black_and_white_and_encoding_is_exact(queue, config):
 
 
 def test_qr_holds_office_date_and_number_only(queue, config):
+    require_tool("zbar")
     from pyzbar.pyzbar import decode
 
     t = queue.issue(LANE_A)

@@ -7,10 +7,9 @@ import csv
 import difflib
 import io
 import re
-import shutil
 import subprocess
 
-import pytest
+from required_tools import require_tool
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps, ImageStat
 
 from pishkhan.render.board_layout import COLOURS
@@ -32,11 +31,8 @@ MEAN_THRESHOLD = 0.93
 # --------------------------------------------------------------------------- OCR
 
 def need_tesseract():
-    if not shutil.which("tesseract"):
-        pytest.skip("tesseract is not installed (make test installs tesseract-ocr-fas)")
-    langs = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout.split()
-    if "fas" not in langs:
-        pytest.skip("tesseract has no Persian model (apt-get install tesseract-ocr-fas)")
+    """Fail (not skip) without Tesseract's Persian model: see tests/required_tools.py."""
+    require_tool("tesseract")
 
 
 def line_crops(image: Image.Image, block) -> list[tuple[str, Image.Image]]:

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from render_helpers import SIZES
+from required_tools import require_tool
 from pishkhan.render import strings
 from pishkhan.render.board_layout import COLOURS, Box, Fill, Metrics, QRCode, TextBlock, layout_pages
-from pishkhan.render.board_pages import TOLERANCE, draw_page, render_pages
+from pishkhan.render.board_pages import TOLERANCE, draw_block, draw_page, render_pages
 from pishkhan.text import jalali
 from pishkhan.config import parse_config
 from pishkhan.exc import MissingGlyph
@@ -55,14 +56,36 @@ def test_every_box_fits_its_column_and_the_page(layouts, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_ink_stays_inside_each_text_box(images, size):
-    """What Pillow actually drew for each block lies inside its cell."""
+    """What Pillow actually drew for each block lies inside its cell.
+
+    The renderer refuses a block whose *reported* ink box (Pillow's
+    ``textbbox``) leaves its cell, so checking that box again could never
+    fail. Here each block is drawn alone on a black page and its ink is
+    measured from the pixels: a reported box that differs from what was
+    drawn (a wrong anchor, direction or offset) shows up.
+    """
     for page, _, inks in images[size]:
-        for block, ink in inks:
+        canvas = Image.new("RGB", page.size, (0, 0, 0))   # no text colour is black
+        draw = ImageDraw.Draw(canvas)
+        metrics = Metrics(page.scale)
+        measured = 0
+        for block, reported in inks:
+            cell = block.cell or block.box
+            if reported is not None:   # the renderer's own figure, kept as a first check
+                assert (cell.x - TOLERANCE <= reported[0] and reported[2] <= cell.right + TOLERANCE
+                        and cell.y - TOLERANCE <= reported[1] and reported[3] <= cell.bottom + TOLERANCE), \
+                    (block.role, reported, cell)
+            draw_block(draw, metrics, block)
+            ink = canvas.getbbox()
+            assert (ink is None) == (reported is None), (block.role, block.text, ink, reported)
             if ink is None:
                 continue
-            cell = block.cell or block.box
+            measured += 1
             assert (cell.x - TOLERANCE <= ink[0] and ink[2] <= cell.right + TOLERANCE
-                    and cell.y - TOLERANCE <= ink[1] and ink[3] <= cell.bottom + TOLERANCE), (block.role, ink, cell)
+                    and cell.y - TOLERANCE <= ink[1] and ink[3] <= cell.bottom + TOLERANCE), \
+                f"{block.role} {block.text!r}: ink drawn at {ink}, cell {cell.as_tuple()}"
+            canvas.paste((0, 0, 0), ink)
+        assert measured > 10, f"page {page.number}: only {measured} text blocks drew any ink"
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -194,14 +217,13 @@ def test_footer_of_a_signed_board(layouts, signed_board):
 
 
 def test_qr_code_on_the_page_decodes_to_the_verification_code(images, signed_board):
-    pyzbar = pytest.importorskip("pyzbar.pyzbar")
+    require_tool("zbar")
+    from pyzbar import pyzbar
+
     page, image, _ = images[(1920, 1080)][0]
     qr = next(i for i in page.items if isinstance(i, QRCode))
     crop = image.crop((qr.box.x - 10, qr.box.y - 10, qr.box.right + 10, qr.box.bottom + 10))
-    try:
-        found = pyzbar.decode(crop.resize((crop.width * 3, crop.height * 3), Image.NEAREST))
-    except Exception as e:  # libzbar missing
-        pytest.skip(f"zbar unavailable: {e}")
+    found = pyzbar.decode(crop.resize((crop.width * 3, crop.height * 3), Image.NEAREST))
     assert [f.data.decode() for f in found] == [qr.data]
     assert signed_board.verification_code in qr.data
 

@@ -4,10 +4,10 @@ says, A3 fewer than A4, and the same layout rules as the screens."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
+from required_tools import require_tool
 
 from pishkhan.render.board_layout import paper_size
 from pishkhan.render.poster import poster_pages, write_poster
@@ -16,8 +16,7 @@ POINTS = {"A4": (595.3, 841.9), "A3": (841.9, 1190.6)}
 
 
 def _pdfinfo(path) -> dict[str, str]:
-    if not shutil.which("pdfinfo"):
-        pytest.skip("pdfinfo is not installed (poppler-utils)")
+    require_tool("pdfinfo")
     out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
 
