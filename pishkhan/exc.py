@@ -77,3 +77,15 @@ class PrinterError(PishkhanError):
     def __init__(self, message: str, *, state: str = "error"):
         super().__init__(message)
         self.state = state
+
+
+class ProtocolError(PishkhanError):
+    """An MQTT message does not follow the protocol in docs/mqtt.md."""
+
+
+class AgentError(PishkhanError):
+    """The MQTT agent cannot start or run."""
+
+
+class OutboxError(AgentError):
+    """The agent's durable outbox cannot be opened or cannot take a message."""

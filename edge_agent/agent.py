@@ -1,0 +1,326 @@
+"""The agent daemon: ``pishkhan agent``.
+
+Start-up is local only: open the outbox, start the outbox writer, start
+the MQTT session in the background, then tell systemd ``READY=1`` — without
+waiting for the network. Then the main loop runs until SIGTERM or SIGINT:
+
+- on every connect, a retained birth on ``dev/{id}/status`` (agent and
+  software versions, boot id, the effective board's version and
+  verification code from the store, the schedule and clock state from their
+  hooks, and ``will_seq``, the number this connection's Last Will carries);
+- every ``mqtt.telemetry_seconds``, a telemetry message with the agent's own
+  figures (uptime, outbox depth, oldest age, drops) and every registered part;
+- messages arriving on subscribed topics go to their handlers, on this
+  thread (never on paho's);
+- ``WATCHDOG=1`` only while this loop, paho's network thread and the outbox
+  writer are all healthy; ``STATUS=`` says what it is doing.
+
+The Last Will (retained, QoS 1) says offline with reason ``lost``. On a
+clean stop the agent itself publishes offline with reason ``stopped`` and
+the same sequence number, waits briefly for the broker's ack, then
+disconnects cleanly (so the broker drops the will).
+
+Other parts plug in without changing this module: :meth:`Agent.add_birth_part`,
+:meth:`Agent.add_telemetry_part`, :meth:`Agent.subscribe`, :meth:`Agent.every`,
+and :attr:`Agent.publisher` to send events, reports, results and reported state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+
+from pishkhan import __version__ as software_version
+from pishkhan.protocol import payloads
+from pishkhan.protocol.topics import Topics
+
+from . import __version__ as agent_version
+from .drain import Drainer
+from .notify import Notifier
+from .outbox import Outbox, boot_id
+from .publish import Publisher
+from .session import MqttSettings, Session
+
+log = logging.getLogger("pishkhan.agent")
+
+
+def unknown_clock() -> dict:
+    """Clock state until the clock part (issue 13 §5) plugs in: not known, never invented."""
+    return {"synchronized": None, "source": None}
+
+
+class Agent:
+    """The daemon for *config*. Tests pass their own *notifier* or *session_factory*."""
+
+    def __init__(self, config, *, notifier: Notifier | None = None, session_factory=Session,
+                 outbox: Outbox | None = None, store=None, clock=time.time, validate: bool = False):
+        self.config = config
+        self.settings = MqttSettings.from_config(config)
+        telemetry_seconds = config.get("mqtt.telemetry_seconds")
+        if not (isinstance(telemetry_seconds, (int, float)) and telemetry_seconds >= 1):
+            from pishkhan.exc import ConfigError
+            raise ConfigError(f"mqtt.telemetry_seconds: must be at least 1, got {telemetry_seconds!r}")
+        self.device_id = config.device_id
+        self.topics = Topics(self.settings.topic_root)
+        self.clock = clock
+        self.notifier = notifier or Notifier()
+        self.outbox = outbox or Outbox.for_config(config)
+        self.publisher = Publisher(self.outbox, self.topics, self.device_id, validate=validate)
+        self.boot_id = boot_id()
+        self.started_at = clock()
+        self._started_mono = time.monotonic()
+        self._store = store
+        self._events: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._handlers: list[tuple[str, object]] = []
+        self._tasks: list[list] = []  # [interval, next_at, fn]
+        self.birth_parts: dict[str, object] = {"schedule": lambda: None, "clock": unknown_clock}
+        self.telemetry_parts: dict[str, object] = {}
+        self._will_lock = threading.Lock()
+        self._will_seq: int | None = None
+        self._will_state = "none"  # none | reserved | live | used
+        self._will_at = 0.0
+        self.session = None
+        if self.settings.enabled:
+            self.session = session_factory(
+                self.settings, will=self._will, on_connected=self._connected,
+                on_disconnected=self._disconnected, on_message=self._message,
+                on_published=lambda mid, code: self.drainer.on_published(mid, code))
+        self.drainer = Drainer(self.outbox, self.session, window=self.settings.inflight_window)
+        self.outbox.listeners.append(self.drainer.wake)
+        self.every(telemetry_seconds, self.send_telemetry)
+        self._watchdog_next = 0.0
+        self.loop_heartbeat = time.monotonic()
+        self.exit_code = 0
+        for topic_filter in self.topics.inbox(self.device_id, config.get("office.province")):
+            self.subscribe(topic_filter, self._unhandled)
+
+    # -- plug-in points ----------------------------------------------------------
+    def add_birth_part(self, name: str, fn):
+        """``fn() -> JSON value`` goes into every birth under *name* (``schedule`` and ``clock`` are defined)."""
+        self.birth_parts[name] = fn
+
+    def add_telemetry_part(self, name: str, fn):
+        """``fn() -> dict`` goes into every telemetry message under *name*; an exception leaves it out."""
+        self.telemetry_parts[name] = fn
+
+    def subscribe(self, topic_filter: str, handler, qos: int = 1):
+        """Call ``handler(topic, payload, retained)`` on the main loop for each message matching *topic_filter*."""
+        self._handlers = [(f, h) for f, h in self._handlers if not (f == topic_filter and h == self._unhandled)]
+        self._handlers.append((topic_filter, handler))
+        if self.session is not None:
+            self.session.subscribe(topic_filter, qos)
+
+    def every(self, seconds: float, fn):
+        """Call ``fn()`` on the main loop every *seconds*, the first time after *seconds*."""
+        self._tasks.append([float(seconds), time.monotonic() + seconds, fn])
+
+    @property
+    def store(self):
+        if self._store is None:
+            from pishkhan.store.database import Store
+            self._store = Store(self.config.store_path)
+        return self._store
+
+    # -- paho thread → main loop ---------------------------------------------------
+    def _will(self):
+        with self._will_lock:
+            if self._will_state in ("none", "used", "live"):
+                self._will_seq = self.outbox.reserve_seq()
+                self._will_state = "reserved"
+                self._will_at = self.clock()
+            message = payloads.offline(device=self.device_id, seq=self._will_seq, sent_at=self._will_at,
+                                       reason="lost", boot_id=self.boot_id)
+        return self.topics.status(self.device_id), payloads.encode(message)
+
+    def _connected(self):
+        with self._will_lock:
+            self._will_state = "live"
+            will_seq = self._will_seq
+        self.drainer.on_connected()
+        self._events.put(("connected", will_seq))
+
+    def _disconnected(self, reason):
+        with self._will_lock:
+            if self._will_state == "live":
+                self._will_state = "used"
+        self._events.put(("disconnected", reason))
+
+    def _message(self, topic, payload, retained):
+        self._events.put(("message", (topic, payload, retained)))
+
+    def _unhandled(self, topic, payload, retained):
+        log.debug("no handler yet for %s (%d bytes)", topic, len(payload))
+
+    # -- messages ----------------------------------------------------------------
+    def board_state(self) -> dict | None:
+        """The effective board's version and verification code, or None (no board, or the store unreadable)."""
+        try:
+            from pishkhan.boards.installed import effective_for_config
+            board = effective_for_config(self.store, self.config)
+        except Exception as e:  # noqa: BLE001 - the birth goes out without the board, saying so in the log
+            log.warning("cannot read the installed board for the birth: %s", e)
+            return None
+        if board is None:
+            return None
+        return {"version": board.version_label, "verification_code": board.verification_code,
+                "effective_from": board.effective_from.isoformat(),
+                "layers": [{"scope": l.board.scope.key, "version": l.board.version,
+                            "verification_code": l.verification_code} for l in board.layers]}
+
+    def send_birth(self, will_seq: int) -> int:
+        parts = {}
+        for name, fn in self.birth_parts.items():
+            try:
+                parts[name] = fn()
+            except Exception as e:  # noqa: BLE001
+                log.warning("birth part %s failed: %s", name, e)
+                parts[name] = None
+        parts.setdefault("clock", unknown_clock())
+        if parts["clock"] is None:
+            parts["clock"] = unknown_clock()
+        return self.publisher.birth(agent_version=agent_version, software_version=software_version,
+                                    boot_id=self.boot_id, started_at=self.started_at, will_seq=will_seq,
+                                    protocol=self.settings.protocol, board=self.board_state(), **parts)
+
+    def agent_figures(self) -> dict:
+        return {"uptime_s": round(time.monotonic() - self._started_mono, 1), "outbox": self.drainer.stats()}
+
+    def send_telemetry(self) -> int:
+        readings = {}
+        for name, fn in self.telemetry_parts.items():
+            try:
+                readings[name] = fn()
+            except Exception as e:  # noqa: BLE001 - a broken reading is absent, never invented
+                log.warning("telemetry part %s failed: %s", name, e)
+        return self.publisher.telemetry(agent=self.agent_figures(), **readings)
+
+    # -- health --------------------------------------------------------------------
+    def health(self) -> list[str]:
+        """What is unhealthy now; empty when the main loop, the network thread and the outbox writer are fine."""
+        problems = []
+        if time.monotonic() - self.loop_heartbeat > 10:
+            problems.append("main loop stalled")
+        if self.session is not None and not self.session.network_alive():
+            problems.append("MQTT network thread stopped")
+        if not self.drainer.healthy():
+            problems.append(f"outbox writer unhealthy{': ' + self.drainer.error if self.drainer.error else ''}")
+        return problems
+
+    def describe(self) -> str:
+        stats = self.drainer.stats()
+        if self.session is None:
+            link = "MQTT disabled (mqtt.enabled = false), keeping messages in the outbox"
+        else:
+            link = self.session.describe()
+        text = f"{link}; outbox {stats['depth']} waiting, {stats['in_flight']} in flight"
+        if stats["oldest_age_s"]:
+            text += f", oldest {stats['oldest_age_s']:.0f} s"
+        problems = self.health()
+        if problems:
+            text = "UNHEALTHY: " + ", ".join(problems) + "; " + text
+        return text
+
+    def _tend_watchdog(self):
+        self.loop_heartbeat = time.monotonic()
+        self.notifier.status(self.describe())
+        interval = self.notifier.watchdog_interval
+        if interval is None or time.monotonic() < self._watchdog_next:
+            return
+        if not self.health():
+            self.notifier.watchdog()
+            self._watchdog_next = time.monotonic() + interval
+
+    # -- life cycle ----------------------------------------------------------------
+    def start(self):
+        """Local start-up: everything that needs no network; then READY=1."""
+        self.drainer.start()
+        if self.session is not None:
+            self.session.start()
+        self.notifier.ready(self.describe())
+        log.info("agent started for device %s (%s)", self.device_id,
+                 self.settings.address if self.session else "MQTT disabled")
+
+    def stop(self):
+        """Ask the main loop to end (safe from any thread or a signal handler)."""
+        self._stop.set()
+        self._events.put(("stop", None))
+
+    def run(self, *, handle_signals: bool = True, seconds: float | None = None) -> int:
+        """Start, loop until :meth:`stop` (or SIGTERM/SIGINT, or *seconds*), stop cleanly."""
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stop())
+        self.start()
+        deadline = None if seconds is None else time.monotonic() + seconds
+        try:
+            while not self._stop.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                self._tick()
+        finally:
+            self.shutdown()
+        return self.exit_code
+
+    def _tick(self):
+        now = time.monotonic()
+        wait = min([0.5] + [max(0.0, t[1] - now) for t in self._tasks])
+        try:
+            kind, value = self._events.get(timeout=wait)
+        except queue.Empty:
+            kind, value = None, None
+        if kind == "connected":
+            self.send_birth(value)
+        elif kind == "message":
+            self._dispatch(*value)
+        now = time.monotonic()
+        for task in self._tasks:
+            if now >= task[1]:
+                task[1] = now + task[0]
+                try:
+                    task[2]()
+                except Exception as e:  # noqa: BLE001 - one failing task must not stop the agent
+                    log.exception("periodic task %s failed: %s", getattr(task[2], "__name__", task[2]), e)
+        self._tend_watchdog()
+
+    def _dispatch(self, topic, payload, retained):
+        from paho.mqtt.client import topic_matches_sub
+
+        for topic_filter, handler in list(self._handlers):
+            if topic_matches_sub(topic_filter, topic):
+                try:
+                    handler(topic, payload, retained)
+                except Exception as e:  # noqa: BLE001
+                    log.exception("handler for %s failed: %s", topic, e)
+
+    def shutdown(self, wait: float = 5.0):
+        """Publish offline (reason ``stopped``), wait up to *wait* s for its ack, disconnect, close."""
+        self.notifier.stopping("stopping: publishing offline")
+        try:
+            with self._will_lock:
+                seq = self._will_seq if self._will_state in ("live", "reserved") else None
+                self._will_state = "used"
+            seq = self.publisher.offline(reason="stopped", boot_id=self.boot_id, seq=seq)
+            if self.session is not None and self.session.connected:
+                deadline = time.monotonic() + wait
+                while self.outbox.waiting(seq) and time.monotonic() < deadline and self.session.connected:
+                    time.sleep(0.02)
+        except Exception as e:  # noqa: BLE001 - stopping must finish
+            log.warning("could not publish offline on stop: %s", e)
+        self.drainer.stop()
+        if self.session is not None:
+            self.session.stop()
+        self.outbox.close()
+        if self._store is not None:
+            self._store.close()
+        log.info("agent stopped")
+
+
+def run_agent(config, *, seconds: float | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("PISHKHAN_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return Agent(config).run(seconds=seconds)

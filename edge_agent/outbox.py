@@ -1,0 +1,410 @@
+"""The durable outbox: every message the agent publishes is written here first.
+
+Where it lives
+    Its own SQLite file, ``{state_dir}/outbox.db``, not the store. The store
+    is shared by the kiosk, the display and the panel, and SQLite lets one
+    writer at a time into a file: a drain acknowledging a few thousand
+    messages, or a day of telemetry arriving after an outage, would hold the
+    lock a customer's ticket needs. Its own file also keeps its size bound
+    (``mqtt.outbox_max_bytes``) from bloating the store that inspectors copy,
+    lets acknowledgements be written without an fsync (below), and a broken
+    outbox file cannot take the office's records with it. SD-card wear is
+    the same either way for the same bytes; the fsyncs saved on acks are the
+    difference (``bench/agent.py`` measures the contention and wear). What
+    the two files cannot share is a transaction: a producer that must not
+    send a message twice after a crash (a daily report, an event derived
+    from stored facts) passes ``key=`` and the outbox refuses a second
+    message with the same key.
+
+Durability
+    WAL mode. A message is enqueued in one transaction with ``synchronous =
+    FULL``: when :meth:`Outbox.enqueue` returns, it and its sequence number
+    survive a power cut. The sequence number is allocated in that same
+    transaction, so a crash can never give two messages one number or skip
+    one. A message is deleted only when the broker has acknowledged it
+    (PUBACK of QoS 1), in a transaction with ``synchronous = NORMAL``: a
+    power cut may undo an acknowledgement (the next FULL commit makes it
+    durable too), so the message is sent again — a duplicate the centre
+    recognises by ``seq`` — but nothing is ever lost. Which messages are in
+    flight is known only in memory: after a restart everything still here
+    is sent again.
+
+Streams and order
+    Each message belongs to a stream (the topic's last level). Messages
+    leave in the order they were enqueued within a stream; between streams,
+    ``status`` goes first, then command results, events, reported state,
+    daily reports, and telemetry last (:data:`STREAMS`).
+
+Bounds and what goes first when full
+    At most ``max_bytes`` of payload and topic, and nothing older than
+    ``max_age_days``. The age of a message made in this boot is measured on
+    the boot clock (``CLOCK_BOOTTIME``), so a wall clock corrected by NTP
+    cannot age messages out early. When an enqueue passes ``max_bytes``,
+    room is made down to 90 % of it, in this order:
+
+    1. coalesce telemetry: delete, oldest first, telemetry superseded by a
+       newer message with the same ``coalesce`` key (the latest one stays);
+    2. drop the oldest telemetry;
+    3. drop the oldest ``status`` and ``reported`` messages (a later one
+       replaces their content);
+    4. only then the oldest events, daily reports and command results.
+
+    The message being enqueued is never the one dropped. Every drop is
+    counted by stream and reason (``coalesced``, ``full``, ``age``) in the
+    file, and :meth:`Outbox.stats` gives depth, bytes, the oldest message's
+    age and the drop counters for telemetry. A telemetry producer that sends
+    changes only must send a full reading after its messages were dropped
+    (the ``dropped`` counters move).
+
+Several processes may enqueue into the same file; the agent drains it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pishkhan.exc import OutboxError
+from pishkhan.protocol.payloads import format_time
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    send_rank: int   # lower leaves first
+    drop_class: int  # lower is dropped first when full
+
+
+STREAMS = {s.name: s for s in (
+    Stream("status", 0, 1),
+    Stream("result", 1, 2),
+    Stream("event", 2, 2),
+    Stream("reported", 3, 1),
+    Stream("report", 4, 2),
+    Stream("telemetry", 5, 0),
+)}
+
+LOW_WATER = 0.9
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sequence (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
+INSERT OR IGNORE INTO sequence VALUES (1, 1);
+CREATE TABLE IF NOT EXISTS messages (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream       TEXT NOT NULL,
+    send_rank    INTEGER NOT NULL,
+    drop_class   INTEGER NOT NULL,
+    topic        TEXT NOT NULL,
+    payload      BLOB NOT NULL,
+    retain       INTEGER NOT NULL DEFAULT 0,
+    seq          INTEGER NOT NULL,
+    created_at   REAL NOT NULL,   -- wall clock, Unix seconds
+    boot_id      TEXT NOT NULL,
+    created_boot REAL NOT NULL,   -- CLOCK_BOOTTIME seconds in that boot
+    size         INTEGER NOT NULL,
+    coalesce_key TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_send ON messages(send_rank, id);
+CREATE INDEX IF NOT EXISTS messages_drop ON messages(drop_class, id);
+CREATE INDEX IF NOT EXISTS messages_coalesce ON messages(coalesce_key, id);
+CREATE TABLE IF NOT EXISTS totals (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, bytes INTEGER NOT NULL);
+INSERT OR IGNORE INTO totals VALUES (1, 0, 0);
+CREATE TRIGGER IF NOT EXISTS messages_in AFTER INSERT ON messages
+BEGIN UPDATE totals SET count = count + 1, bytes = bytes + NEW.size WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS messages_out AFTER DELETE ON messages
+BEGIN UPDATE totals SET count = count - 1, bytes = bytes - OLD.size WHERE id = 1; END;
+CREATE TABLE IF NOT EXISTS dropped (stream TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+                                    PRIMARY KEY (stream, reason));
+CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, created_at REAL NOT NULL);
+"""
+
+
+def boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+def boottime() -> float:
+    try:
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (AttributeError, OSError):
+        return time.monotonic()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message waiting to be sent."""
+
+    id: int
+    stream: str
+    topic: str
+    payload: bytes
+    retain: bool
+    seq: int
+
+
+class Outbox:
+    """The outbox file at *path*.
+
+    :param max_bytes: bound on the bytes of payload and topic kept.
+    :param max_age_days: messages older than this are dropped by :meth:`enforce`.
+    :param clock: wall clock (Unix seconds); tests pass their own.
+    :param boot_clock: seconds on the boot clock; tests pass their own.
+    """
+
+    def __init__(self, path, *, max_bytes: int = 50_000_000, max_age_days: float = 14,
+                 clock=time.time, boot_clock=boottime, boot: str | None = None, timeout: float = 15.0):
+        if max_bytes < 1024:
+            raise OutboxError(f"mqtt.outbox_max_bytes must be at least 1024, got {max_bytes}")
+        if max_age_days <= 0:
+            raise OutboxError(f"mqtt.outbox_max_age_days must be positive, got {max_age_days}")
+        self.path = Path(path)
+        self.max_bytes = int(max_bytes)
+        self.max_age = float(max_age_days) * 86400
+        self.clock = clock
+        self.boot_clock = boot_clock
+        self.boot = boot or boot_id()
+        self.listeners: list = []  # called with no argument after each enqueue
+        self._lock = threading.RLock()
+        self._sync = ""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect on a new file
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise OutboxError(f"{self.path}: could not switch to WAL mode (got {mode})")
+            self._synchronous("FULL")
+            with self._transaction():
+                for statement in _SCHEMA.split(";\n"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+        except (OSError, sqlite3.Error) as e:
+            raise OutboxError(f"cannot open the outbox {self.path}: {e}") from None
+
+    @classmethod
+    def for_config(cls, config, **kwargs) -> "Outbox":
+        return cls(config.state_dir / "outbox.db", max_bytes=config.get("mqtt.outbox_max_bytes"),
+                   max_age_days=config.get("mqtt.outbox_max_age_days"), **kwargs)
+
+    # -- plumbing -------------------------------------------------------------
+    def close(self):
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise OutboxError(f"the outbox {self.path} is closed")
+        return self._conn
+
+    def _synchronous(self, level: str):
+        if self._sync != level:
+            self.conn.execute(f"PRAGMA synchronous = {level}")
+            self._sync = level
+
+    class _Txn:
+        def __init__(self, outbox, sync):
+            self.outbox, self.sync = outbox, sync
+
+        def __enter__(self):
+            self.outbox._lock.acquire()
+            try:
+                self.outbox._synchronous(self.sync)
+                self.outbox.conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self.outbox._lock.release()
+                raise
+            return self.outbox.conn
+
+        def __exit__(self, kind, value, tb):
+            try:
+                self.outbox.conn.execute("ROLLBACK" if kind else "COMMIT")
+            finally:
+                self.outbox._lock.release()
+
+    def _transaction(self, sync: str = "FULL"):
+        return Outbox._Txn(self, sync)
+
+    def _allocate(self, c) -> int:
+        return c.execute("UPDATE sequence SET next = next + 1 WHERE id = 1 RETURNING next - 1").fetchone()[0]
+
+    # -- producing --------------------------------------------------------------
+    def reserve_seq(self) -> int:
+        """Allocate a sequence number without a message (for a Last Will, which the broker holds)."""
+        with self._transaction() as c:
+            return self._allocate(c)
+
+    def enqueue(self, stream: str, topic: str, build, *, retain: bool = False, key: str | None = None,
+                coalesce: str | None = None, seq: int | None = None) -> int:
+        """Write a message durably and return its sequence number.
+
+        :param build: ``build(seq, sent_at) -> bytes``, the payload for the
+            allocated number and time (they go inside the payload).
+        :param key: refuse a second message with this key: the first one's
+            seq is returned and nothing is written.
+        :param coalesce: telemetry with the same key may be coalesced to the latest when full.
+        :param seq: use this number, reserved earlier with :meth:`reserve_seq`.
+        """
+        if stream not in STREAMS:
+            raise OutboxError(f"unknown stream {stream!r}; known: {sorted(STREAMS)}")
+        info = STREAMS[stream]
+        try:
+            with self._transaction() as c:
+                if key is not None:
+                    row = c.execute("SELECT seq FROM keys WHERE key = ?", (key,)).fetchone()
+                    if row:
+                        return row[0]
+                number = seq if seq is not None else self._allocate(c)
+                now = self.clock()
+                payload = bytes(build(number, format_time(now)))
+                size = len(payload) + len(topic.encode("utf-8"))
+                if size > self.max_bytes * (1 - LOW_WATER):
+                    raise OutboxError(f"a {stream} message of {size} bytes is too large for the outbox "
+                                      f"(mqtt.outbox_max_bytes = {self.max_bytes}; at most "
+                                      f"{int(self.max_bytes * (1 - LOW_WATER))} bytes a message)")
+                cur = c.execute(
+                    "INSERT INTO messages(stream, send_rank, drop_class, topic, payload, retain, seq, created_at, "
+                    "boot_id, created_boot, size, coalesce_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (stream, info.send_rank, info.drop_class, topic, payload, int(retain), number, now,
+                     self.boot, self.boot_clock(), size, coalesce))
+                if key is not None:
+                    c.execute("INSERT INTO keys(key, seq, created_at) VALUES (?,?,?)", (key, number, now))
+                if c.execute("SELECT bytes FROM totals").fetchone()[0] > self.max_bytes:
+                    self._make_room(c, keep=cur.lastrowid)
+        except sqlite3.Error as e:
+            raise OutboxError(f"cannot write to the outbox {self.path}: {e}") from None
+        for listener in list(self.listeners):
+            listener()
+        return number
+
+    def _make_room(self, c, *, keep: int):
+        target = self.max_bytes * LOW_WATER
+        total = c.execute("SELECT bytes FROM totals").fetchone()[0]
+        steps = [
+            ("coalesced", "drop_class = 0 AND coalesce_key IS NOT NULL AND id < "
+                          "(SELECT MAX(n.id) FROM messages n WHERE n.coalesce_key = messages.coalesce_key)"),
+            ("full", "drop_class = 0"),
+            ("full", "drop_class = 1"),
+            ("full", "drop_class = 2"),
+        ]
+        for reason, where in steps:
+            while total > target:
+                rows = c.execute(f"SELECT id, stream, size FROM messages WHERE {where} AND id != ? "
+                                 "ORDER BY id LIMIT 256", (keep,)).fetchall()
+                if not rows:
+                    break
+                doomed, counts = [], {}
+                for id_, stream, size in rows:
+                    if total <= target:
+                        break
+                    doomed.append(id_)
+                    counts[stream] = counts.get(stream, 0) + 1
+                    total -= size
+                self._delete(c, doomed)
+                self._count_drops(c, counts, reason)
+
+    @staticmethod
+    def _delete(c, ids):
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            c.execute(f"DELETE FROM messages WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+
+    @staticmethod
+    def _count_drops(c, counts: dict, reason: str):
+        for stream, n in counts.items():
+            c.execute("INSERT INTO dropped(stream, reason, count) VALUES (?,?,?) ON CONFLICT(stream, reason) "
+                      "DO UPDATE SET count = count + excluded.count", (stream, reason, n))
+
+    # -- draining ---------------------------------------------------------------
+    def pending(self, limit: int, *, exclude=()) -> list[Pending]:
+        """Up to *limit* messages to send next, skipping the ids in *exclude* (in flight)."""
+        if limit <= 0:
+            return []
+        exclude = set(exclude)
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, stream, topic, payload, retain, seq FROM messages ORDER BY send_rank, id LIMIT ?",
+                (limit + len(exclude),)).fetchall()
+        out = [Pending(r[0], r[1], r[2], bytes(r[3]), bool(r[4]), r[5]) for r in rows if r[0] not in exclude]
+        return out[:limit]
+
+    def ack(self, ids) -> int:
+        """Delete acknowledged messages; returns how many were still here."""
+        ids = list(ids)
+        if not ids:
+            return 0
+        try:
+            with self._transaction("NORMAL") as c:
+                before = c.execute("SELECT count FROM totals").fetchone()[0]
+                self._delete(c, ids)
+                return before - c.execute("SELECT count FROM totals").fetchone()[0]
+        except sqlite3.Error as e:
+            raise OutboxError(f"cannot write to the outbox {self.path}: {e}") from None
+
+    def enforce(self) -> int:
+        """Drop messages past ``max_age_days`` and forget old keys; returns how many were dropped."""
+        now, boot_now = self.clock(), self.boot_clock()
+        where = ("(boot_id = :boot AND created_boot < :boot_limit) OR "
+                 "(boot_id != :boot AND created_at < :wall_limit)")
+        params = {"boot": self.boot, "boot_limit": boot_now - self.max_age, "wall_limit": now - self.max_age}
+        try:
+            with self._transaction() as c:
+                counts = dict(c.execute(f"SELECT stream, COUNT(*) FROM messages WHERE {where} GROUP BY stream",
+                                        params).fetchall())
+                if counts:
+                    c.execute(f"DELETE FROM messages WHERE {where}", params)
+                    self._count_drops(c, counts, "age")
+                c.execute("DELETE FROM keys WHERE created_at < ?", (now - 2 * self.max_age,))
+            with self._lock:
+                free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+                page = self.conn.execute("PRAGMA page_size").fetchone()[0]
+                used = self.conn.execute("SELECT bytes FROM totals").fetchone()[0]
+                if free * page > max(4 << 20, used):
+                    self.conn.execute("PRAGMA incremental_vacuum")
+            return sum(counts.values())
+        except sqlite3.Error as e:
+            raise OutboxError(f"cannot write to the outbox {self.path}: {e}") from None
+
+    # -- figures ----------------------------------------------------------------
+    def depth(self) -> int:
+        with self._lock:
+            return self.conn.execute("SELECT count FROM totals").fetchone()[0]
+
+    def stats(self) -> dict:
+        """Depth, bytes, age of the oldest message (seconds, None when empty) and drop counters."""
+        with self._lock:
+            count, total = self.conn.execute("SELECT count, bytes FROM totals").fetchone()
+            oldest = self.conn.execute("SELECT created_at, boot_id, created_boot FROM messages "
+                                       "ORDER BY id LIMIT 1").fetchone()
+            dropped = {f"{s}.{r}": n for s, r, n in
+                       self.conn.execute("SELECT stream, reason, count FROM dropped ORDER BY stream, reason")}
+        age = None
+        if oldest:
+            age = self.boot_clock() - oldest[2] if oldest[1] == self.boot else self.clock() - oldest[0]
+            age = round(max(age, 0.0), 3)
+        return {"depth": count, "bytes": total, "oldest_age_s": age, "dropped": dropped}
+
+    def streams(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.conn.execute("SELECT stream, COUNT(*) FROM messages GROUP BY stream").fetchall())
+
+    def waiting(self, seq: int) -> bool:
+        """True while the message numbered *seq* is still here (not acknowledged, not dropped)."""
+        with self._lock:
+            return self.conn.execute("SELECT 1 FROM messages WHERE seq = ? LIMIT 1", (seq,)).fetchone() is not None

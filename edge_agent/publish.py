@@ -1,0 +1,55 @@
+"""What producers call to send something to the centre: each call builds the
+message (:mod:`pishkhan.protocol.payloads`) and writes it to the outbox,
+which gives it its sequence number. The call returns that number once the
+message is durable; it leaves when the broker is reachable."""
+
+from __future__ import annotations
+
+from pishkhan.protocol import payloads
+from pishkhan.protocol.topics import Topics
+
+
+class Publisher:
+    """Writes this device's messages into *outbox*.
+
+    :param validate: check each message against its JSON Schema before
+        writing it (tests and tools; the agent leaves it off to stay small).
+    """
+
+    def __init__(self, outbox, topics: Topics, device_id: str, *, validate: bool = False):
+        self.outbox = outbox
+        self.topics = topics
+        self.device_id = device_id
+        self.validate = validate
+
+    def _put(self, stream: str, builder, *, retain=False, key=None, coalesce=None, seq=None, **body) -> int:
+        def build(number, sent_at):
+            message = builder(device=self.device_id, seq=number, sent_at=sent_at, **body)
+            if self.validate:
+                payloads.validate(message)
+            return payloads.encode(message)
+        return self.outbox.enqueue(stream, self.topics.device(self.device_id, stream), build,
+                                   retain=retain, key=key, coalesce=coalesce, seq=seq)
+
+    def birth(self, **body) -> int:
+        return self._put("status", payloads.birth, retain=True, **body)
+
+    def offline(self, *, reason: str, boot_id: str, seq: int | None = None) -> int:
+        return self._put("status", payloads.offline, retain=True, seq=seq, reason=reason, boot_id=boot_id)
+
+    def telemetry(self, *, agent: dict, coalesce: str = "telemetry", **readings) -> int:
+        return self._put("telemetry", payloads.telemetry, coalesce=coalesce, agent=agent, **readings)
+
+    def event(self, event: str, *, at=None, detail: dict | None = None, key: str | None = None) -> int:
+        return self._put("event", payloads.event, key=key, event=event, at=at, detail=detail)
+
+    def report(self, date: str, report: dict, *, key: str | None = None) -> int:
+        return self._put("report", payloads.report, key=key, date=date, report=report)
+
+    def reported(self, applied: dict, refused: list | None = None) -> int:
+        return self._put("reported", payloads.reported, applied=applied, refused=refused)
+
+    def result(self, correlation_id: str, command: str, ok: bool, *, reason: str | None = None,
+               detail: dict | None = None, key: str | None = None) -> int:
+        return self._put("result", payloads.result, key=key, correlation_id=correlation_id, command=command,
+                         ok=ok, reason=reason, detail=detail)

@@ -1,0 +1,292 @@
+"""A real Mosquitto for the tests, on a free port, with passwords and the ACL.
+
+Shared by every test area (the agent's now, the centre's later): the
+``mqtt_broker`` fixture in tests/conftest.py gives a started
+:class:`MosquittoBroker`, stopped after the test.
+
+- Users: ``centre`` (reads and writes all of ``pishkhan/v1/#``) and the
+  devices ``dev-0001`` and ``dev-0002``; :meth:`MosquittoBroker.add_user` adds
+  more. Passwords are random; :meth:`password_file` writes one to a file for
+  an agent's ``mqtt.password_file``.
+- ACL from :func:`pishkhan.protocol.topics.mosquitto_acl`: a device writes
+  only its own streams and reads only its inbox, ``all/#`` and ``province/+/#``.
+- Persistence is on, so retained messages and persistent sessions survive
+  :meth:`restart` (a clean stop, as systemd does it).
+- :meth:`capture` subscribes a client that keeps a persistent session and
+  reconnects at once, so it misses nothing across broker restarts (MQTT
+  3.1.1: Mosquitto 2.0 does not restore MQTT 5 sessions after a restart).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from pishkhan.protocol.topics import DEFAULT_ROOT, mosquitto_acl
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+DEVICES = ("dev-0001", "dev-0002")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Capture:
+    """Messages received by one subscribing client, with the time each arrived."""
+
+    def __init__(self, client):
+        self.client = client
+        self.messages: list[tuple[str, bytes, bool, float]] = []
+        self._cond = threading.Condition()
+
+    def _add(self, topic, payload, retain):
+        with self._cond:
+            self.messages.append((topic, bytes(payload), bool(retain), time.time()))
+            self._cond.notify_all()
+
+    def wait(self, predicate, timeout: float = 10.0) -> bool:
+        """Wait until ``predicate(self)`` is true; returns whether it became so."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.2))
+            return True
+
+    def decoded(self, suffix: str | None = None) -> list[dict]:
+        """The JSON payloads, optionally only those whose topic ends with */suffix*."""
+        with self._cond:
+            items = list(self.messages)
+        return [json.loads(p) for t, p, _, _ in items if p and (suffix is None or t.endswith("/" + suffix))]
+
+    def topics(self) -> list[str]:
+        with self._cond:
+            return [t for t, _, _, _ in self.messages]
+
+    def clear(self):
+        with self._cond:
+            self.messages.clear()
+
+    def stop(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class MosquittoBroker:
+    """One Mosquitto process in *directory*."""
+
+    def __init__(self, directory, *, root: str = DEFAULT_ROOT, centre_users=("centre",), devices=DEVICES):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.passwords: dict[str, str] = {}
+        self.proc: subprocess.Popen | None = None
+        self._clients: list = []
+        self.acl_path = self.dir / "acl"
+        self.acl_path.write_text(mosquitto_acl(root, centre_users=centre_users))
+        self.passwd_path = self.dir / "passwd"
+        (self.dir / "data").mkdir(exist_ok=True)
+        for user in tuple(centre_users) + tuple(devices):
+            self.add_user(user)
+        self.conf_path = self.dir / "mosquitto.conf"
+        self.log_path = self.dir / "mosquitto.log"
+        self.conf_path.write_text("\n".join([
+            "per_listener_settings false",
+            f"listener {self.port} {self.host}",
+            "allow_anonymous false",
+            f"password_file {self.passwd_path}",
+            f"acl_file {self.acl_path}",
+            "persistence true",
+            f"persistence_location {self.dir / 'data'}/",
+            "max_queued_messages 1000000",
+            "max_inflight_messages 100",
+            # Started as root, Mosquitto would drop to user mosquitto and could not read these files.
+            "user root",
+            f"log_dest file {self.log_path}",
+            "log_type error", "log_type warning", "log_type notice", "log_type information",
+            "",
+        ]))
+
+    # -- users -------------------------------------------------------------------
+    def add_user(self, name: str, password: str | None = None) -> str:
+        password = password or secrets.token_urlsafe(12)
+        args = [MOSQUITTO_PASSWD, "-b"] + ([] if self.passwd_path.exists() else ["-c"])
+        subprocess.run(args + [str(self.passwd_path), name, password], check=True, capture_output=True)
+        os.chmod(self.passwd_path, 0o600)
+        self.passwords[name] = password
+        if self.running:
+            self.proc.send_signal(signal.SIGHUP)  # reload passwords and ACL
+            time.sleep(0.2)
+        return password
+
+    def password_file(self, name: str) -> Path:
+        path = self.dir / f"{name}.password"
+        path.write_text(self.passwords[name] + "\n")
+        os.chmod(path, 0o600)
+        return path
+
+    def agent_settings(self, device: str, **extra) -> dict:
+        """The ``[mqtt]`` section for an agent of *device* talking to this broker."""
+        return {"host": self.host, "port": self.port, "username": device,
+                "password_file": str(self.password_file(device)), "topic_root": self.root,
+                "reconnect_min_seconds": 0.2, "reconnect_max_seconds": 1.0} | extra
+
+    # -- process -------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout: float = 10.0):
+        if self.running:
+            return
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf_path)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: "
+                                   f"{self.proc.stderr.read().decode(errors='replace')}\n{self.log()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout} s:\n{self.log()}")
+
+    def stop(self, timeout: float = 10.0):
+        """A clean stop (SIGTERM): Mosquitto saves its persistence file."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def close(self):
+        for client in self._clients:
+            try:
+                client.disconnect()
+                client.loop_stop()
+            except Exception:  # noqa: BLE001
+                pass
+        self._clients.clear()
+        self.stop()
+
+    # -- clients -------------------------------------------------------------------
+    def client(self, user: str, *, protocol: str = "5", client_id: str | None = None, persistent: bool = False,
+               connect: bool = True, timeout: float = 10.0):
+        """A paho client logged in as *user*, its network loop running; reconnects within 0.1-0.5 s.
+
+        *persistent*: MQTT 5 session kept an hour (or clean_session false on 3.1.1).
+        """
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.properties import Properties
+        from paho.mqtt.packettypes import PacketTypes
+
+        v5 = protocol == "5"
+        client_id = client_id or f"{user}-test-{secrets.token_hex(3)}"
+        kwargs = {} if v5 else {"clean_session": not persistent}
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, **kwargs)
+        client.username_pw_set(user, self.passwords[user])
+        client.reconnect_delay_set(0.1, 0.5)
+        connected = threading.Event()
+        client.user_data_set({"connected": connected, "subscriptions": []})
+
+        def on_connect(c, userdata, flags, reason_code, properties):
+            if not reason_code.is_failure:
+                for topic_filter in userdata["subscriptions"]:
+                    c.subscribe(topic_filter, 1)
+                connected.set()
+
+        def on_disconnect(c, userdata, flags, reason_code, properties):
+            connected.clear()
+
+        client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
+        if connect:
+            connect_kwargs = {}
+            if v5:
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = 3600 if persistent else 0
+                connect_kwargs = {"clean_start": not persistent, "properties": props}
+            client.connect(self.host, self.port, 30, **connect_kwargs)
+            client.loop_start()
+            if not connected.wait(timeout):
+                raise RuntimeError(f"{user} could not connect to the test broker:\n{self.log()}")
+        self._clients.append(client)
+        return client
+
+    def capture(self, user: str = "centre", filters=None, *, protocol: str = "3.1.1") -> Capture:
+        """A subscriber of *filters* (default: everything under the root) that misses nothing across restarts.
+
+        MQTT 3.1.1 with clean_session false by default: Mosquitto 2.0.11 restores
+        such a session from its persistence file after a restart, but not an
+        MQTT 5 session (messages published before the subscriber is back are lost).
+        """
+        filters = list(filters or [f"{self.root}/#"])
+        client = self.client(user, protocol=protocol, persistent=True, connect=False)
+        capture = Capture(client)
+        client.user_data_get()["subscriptions"].extend(filters)
+        client.on_message = lambda c, u, m: capture._add(m.topic, m.payload, m.retain)
+        granted = threading.Event()
+        client.on_subscribe = lambda c, u, mid, codes, props: granted.set()
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.properties import Properties
+        from paho.mqtt.packettypes import PacketTypes
+        kwargs = {}
+        if protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+            kwargs = {"clean_start": mqtt.MQTT_CLEAN_START_FIRST_ONLY, "properties": props}
+        client.connect(self.host, self.port, 30, **kwargs)
+        client.loop_start()
+        if not granted.wait(10):
+            raise RuntimeError(f"capture for {user} could not subscribe:\n{self.log()}")
+        return capture
+
+
+try:
+    import pytest
+except ImportError:  # used from bench/ without pytest
+    pytest = None
+
+if pytest is not None:
+    @pytest.fixture
+    def mqtt_broker(tmp_path):
+        """A started :class:`MosquittoBroker` for this test (import this fixture into a conftest)."""
+        if not Path(MOSQUITTO).exists():
+            pytest.fail("mosquitto is not installed: run `bash scripts/install-system.sh test`")
+        broker = MosquittoBroker(tmp_path / "broker")
+        broker.start()
+        yield broker
+        broker.close()
