@@ -172,7 +172,7 @@ def _province_order(code: str):
 
 
 def alerts(fleet, *, province: str | None = None, limit: int = 50) -> list[dict]:
-    """The newest alert events (of :data:`ALERT_KINDS`), newest first."""
+    """The newest alert events (of :data:`ALERT_KINDS`), newest first by when they happened."""
     marks = ",".join("?" * len(ALERT_KINDS))
     sql = f"SELECT e.*, d.office_name, d.office_id FROM events e LEFT JOIN devices d ON d.device_id = e.device_id " \
           f"WHERE e.kind IN ({marks})"
@@ -180,7 +180,7 @@ def alerts(fleet, *, province: str | None = None, limit: int = 50) -> list[dict]
     if province:
         sql += " AND e.province = ?"
         params.append(province)
-    rows = fleet.db.query(sql + " ORDER BY e.received_at DESC, e.id DESC LIMIT ?", (*params, limit))
+    rows = fleet.db.query(sql + " ORDER BY e.at DESC, e.id DESC LIMIT ?", (*params, limit))
     return [r | {"detail": _loads(r["detail"]) or {}} for r in rows]
 
 

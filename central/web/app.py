@@ -314,7 +314,8 @@ def timeline(compliance: dict | None) -> dict | None:
     remaining = max(0, scheduled - judged)
     return {"runs": runs, "totals": totals, "scheduled": scheduled, "judged": judged, "remaining": remaining,
             "remaining_percent": round(100 * remaining / scale, 2), "complete": bool(compliance.get("complete")),
-            "judged_until": compliance.get("judged_until")}
+            "judged_until": compliance.get("judged_until"),
+            "periods": [p for p in compliance.get("periods") or [] if isinstance(p, dict) and "start" in p and "end" in p]}
 
 
 def readings(telemetry: dict | None) -> list[dict]:

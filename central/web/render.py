@@ -70,7 +70,7 @@ def render(name: str, **context) -> str:
     return environment().get_template(name).render(**context)
 
 
-def chart(province: dict, *, width: int = 360, row: int = 26) -> dict:
+def chart(province: dict, *, width: int = 200, row: int = 30) -> dict:
     """The bars of a province's report chart: each state's minutes as a share of the scheduled minutes."""
     scheduled = max(1, province["scheduled_minutes"])
     bars = []

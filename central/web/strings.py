@@ -115,6 +115,7 @@ COMPLIANCE_STATES = {"serving": "در حال خدمت", "degraded": "خدمت ب
                      "unknown": "نامعلوم"}
 MINUTES = "{n} دقیقه"
 SCHEDULED = "ساعات اعلام‌شده"
+JUDGED_UNTIL = "تا"
 
 #: Health readings (pishkhan.hardware.health), their labels.
 READINGS = {

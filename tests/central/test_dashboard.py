@@ -155,10 +155,10 @@ class TestFleetPage:
             # each number is a link to the devices it counts
             link = driver.find_element("css selector", "tr[data-province='23'] td[data-state='late'] a")
             assert link.get_attribute("href").endswith("/devices?province=23&state=late")
-            # alerts, newest first: 2304's closure (10:10), 1102's stop (10:00), 2303's Last Will (09:10),
-            # 2302's late opening (08:25), 1102's late opening of yesterday
+            # alerts, newest first: 1102's stop (10:00), 2304's closure (from 09:30), 2303's Last Will (09:10),
+            # 2302's late opening (from 08:00), 1102's late opening of yesterday
             kinds = [a.get_attribute("data-kind") for a in driver.find_elements("css selector", "table.alerts tr[data-kind]")]
-            assert kinds == ["closed_during_hours", "offline", "offline", "late_opening", "late_opening"]
+            assert kinds == ["offline", "closed_during_hours", "offline", "late_opening", "late_opening"]
             driver.save_screenshot(str(shots / "fleet.png"))
 
     def test_province_23_answers_who_opened_late_and_who_shows_an_old_board(self, site, shots):
@@ -329,9 +329,9 @@ class TestVerify:
             source = driver.page_source
             assert "وزارت ارتباطات و فناوری اطلاعات" in source
             # ID-01: government fee 3,000,000 + 100,000 in v4, office fee 1,250,000
-            row = driver.find_element("css selector", "tr[data-service='ID-01']").text
+            row = driver.find_element("css selector", "[data-service='ID-01']").text
             assert "۳٬۱۰۰٬۰۰۰ ریال" in row and "۱٬۲۵۰٬۰۰۰ ریال" in row and "۴٬۳۵۰٬۰۰۰ ریال" in row
-            services = driver.find_elements("css selector", "tr[data-service]")
+            services = driver.find_elements("css selector", "[data-service]")
             board = site["official"].envelopes[("national", 4)]["payload"]
             assert len(services) == sum(len(c["services"]) for c in board["categories"])
             driver.save_screenshot(str(shots / "verify-known.png"))
