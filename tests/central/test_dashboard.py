@@ -366,3 +366,34 @@ class TestVerify:
             assert "/login" not in driver.current_url
             driver.save_screenshot(str(shots / "verify-unknown.png"))
         assert get(site, "/verify/ZZZZ-2222")[0] == 404
+
+
+class TestCommand:
+    def test_pishkhan_central_dashboard_serves_an_existing_fleet_database(self, tmp_path):
+        import os
+        import subprocess
+        import sys
+
+        path = tmp_path / "fleet.db"
+        with open_db(str(path)) as db:
+            data = F.build(db)
+            Users(db).add("admin", PASSWORDS["admin"])
+        port = free_port()
+        secret = tmp_path / "secret"
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "central", "dashboard", "--db", str(path),
+                                 "--listen", f"127.0.0.1:{port}", "--secret-file", str(secret)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+        try:
+            wait_for_port(port, timeout=30)
+            site = {"url": f"http://127.0.0.1:{port}"}
+            assert get(site, "/")[2].count(b'id="login"') == 1  # redirected to the login form
+            status, _, body = get(site, "/api/fleet", user="admin")
+            assert status == 200 and json.loads(body)["totals"]["total"] == 7
+            code = data["official"].codes[("national", 4)]
+            assert json.loads(get(site, f"/api/verify/{code}")[2])["found"]
+            assert (secret.stat().st_mode & 0o777) == 0o600
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+        assert proc.returncode in (0, -15)
+        assert b"dashboard on http://127.0.0.1" in proc.stderr.read()
