@@ -71,12 +71,19 @@ def events_of_day(db, day: dt.date, *, province: str | None = None, kinds=LATE_K
     return out
 
 
-def reports_of_day(db, day: dt.date, *, province: str | None = None) -> dict[str, dict]:
-    """The day's report each device sent: ``{device_id: report}``."""
+def reports_of_day(db, day: dt.date, *, province: str | None = None, mentioning=()) -> dict[str, dict]:
+    """The day's report each device sent: ``{device_id: report}``.
+
+    :param mentioning: only reports whose text names one of these words (event kinds), found by
+        the database before any is parsed.
+    """
     sql, params = "SELECT device_id, province, report FROM reports WHERE date = ?", [day.isoformat()]
     if province:
         sql += " AND province = ?"
         params.append(province)
+    if mentioning:
+        sql += " AND (" + " OR ".join("report LIKE ?" for _ in mentioning) + ")"
+        params += [f'%"{word}"%' for word in mentioning]
     return {r["device_id"]: (_loads(r["report"]) or {}) | {"_province": r["province"]} for r in db.query(sql, params)}
 
 
@@ -106,7 +113,7 @@ def lost_messages(device: dict) -> int:
     return gaps
 
 
-def device_day(device: dict, *, events: list[dict], report: dict | None, newest: dict) -> dict:
+def device_day(device: dict, *, events: list[dict], report: dict | None, newest: dict, currency=None) -> dict:
     """The device's row for the day: its flags and what they come from."""
     kinds = {}
     for e in events:
@@ -120,7 +127,7 @@ def device_day(device: dict, *, events: list[dict], report: dict | None, newest:
                              "opened_at": (e.get("detail") or {}).get("opened_at")})
     late = [x for k in LATE_KINDS for x in kinds.get(k, [])]
     closed = [x | {"kind": k} for k in CLOSED_KINDS for x in kinds.get(k, [])]
-    currency = board_currency(device, newest)
+    currency = currency or board_currency(device, newest)
     return {
         "device_id": device["device_id"], "province": device["province"], "office_id": device["office_id"],
         "office_name": device["office_name"], "online": device["online"], "status_since": device["status_since"],
@@ -151,9 +158,16 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
     events: dict[str, list] = {}
     for e in events_of_day(db, day, province=province):
         events.setdefault(e["device_id"], []).append(e)
-    reports = reports_of_day(db, day, province=province)
-    rows = [device_day(d, events=events.get(d["device_id"], []), report=reports.get(d["device_id"]), newest=newest)
-            for d in fleet.devices(province=province)]
+    reports = reports_of_day(db, day, province=province, mentioning=LATE_KINDS + CLOSED_KINDS)
+    office_boards = any(scope.startswith("office:") for scope in newest)
+    judged: dict[tuple, dict] = {}  # devices showing the same board in the same scopes share a judgement
+    rows = []
+    for d in _devices(db, province):
+        key = (d["board_text"], d["province"], d["office_id"] if office_boards else "")
+        if key not in judged:
+            judged[key] = board_currency(d, newest)
+        rows.append(device_day(d, events=events.get(d["device_id"], []), report=reports.get(d["device_id"]),
+                               newest=newest, currency=judged[key]))
     provinces: dict[str, dict] = {}
     for row in rows:
         counts = provinces.setdefault(row["province"], {"province": row["province"], "total": 0,
@@ -165,6 +179,26 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
     totals = {"total": sum(p["total"] for p in ordered), **{s: sum(p[s] for p in ordered) for s in STATES}}
     return {"date": day.isoformat(), "province": province, "state": state, "provinces": ordered, "totals": totals,
             "devices": [r for r in rows if matches(r, state)]}
+
+
+DEVICE_COLUMNS = ("device_id, province, office_id, office_name, online, status_since, status_reason, last_seen, "
+                  "board, will_seq, highest_seq, received")
+
+
+def _devices(db, province: str | None) -> list[dict]:
+    """The devices with just what a day's row needs (the board decoded; telemetry is not read)."""
+    sql, params = f"SELECT {DEVICE_COLUMNS} FROM devices", []
+    if province:
+        sql += " WHERE province = ?"
+        params.append(province)
+    out = []
+    for row in db.query(sql + " ORDER BY device_id", params):
+        row["board_text"] = row["board"]
+        row["board"] = _loads(row["board"]) if row["board"] else None
+        row["online"] = bool(row["online"])
+        row["gaps"] = max(0, int(row["highest_seq"]) - int(row["received"]))
+        out.append(row)
+    return out
 
 
 def _province_order(code: str):

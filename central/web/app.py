@@ -49,7 +49,7 @@ READING_KEYS = tuple(strings.READINGS)
 
 
 def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, secret: bytes | None = None,
-               now=None, secure_cookie: bool = False):
+               now=None, secure_cookie: bool = False, metrics_cache_seconds: float = 10.0):
     """The dashboard over *fleet*.
 
     :param config: the pishkhan configuration (for the currency unit), or None.
@@ -57,15 +57,19 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
     :param metrics: a prometheus-client registry whose samples ``/metrics`` adds (the monitor's counters).
     :param secret: the session-signing secret (default: a random one; sessions then end with the process).
     :param now: a function returning the current aware time (default: the clock).
+    :param metrics_cache_seconds: ``/metrics`` is computed from the whole database (about a second for
+        10,000 devices); scrapes within this many seconds of the last get the same text.
     """
     from starlette.applications import Starlette
     from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+    from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
     users = users or Users(fleet.db)
     sessions = Sessions(secret or secrets.token_bytes(32))
     clock = now or (lambda: dt.datetime.now(dt.timezone.utc))
     unit = _setting(config, "office.currency_unit", "rial")
+    metrics_cache: dict = {}
 
     def today() -> dt.date:
         from pishkhan.text import jalali
@@ -90,14 +94,15 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         return users.authenticate(name, password)
 
     def login_required(handler):
+        """*handler(request, user)*, run in the thread pool (it reads the database), for a logged-in user."""
         async def wrapped(request):
-            user = current_user(request)
+            user = await run_in_threadpool(current_user, request)
             if user is None:
                 if wants_json(request):
                     return JSONResponse({"error": "login required"}, status_code=401)
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-            return await handler(request, user)
+            return await run_in_threadpool(handler, request, user)
         return wrapped
 
     def province_of(request, user) -> str | None:
@@ -127,7 +132,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
 
     # -- pages ----------------------------------------------------------------
     @login_required
-    async def fleet_page(request, user):
+    def fleet_page(request, user):
         province = province_of(request, user)
         state = request.query_params.get("state") or None
         if state and state not in status.STATES:
@@ -140,7 +145,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         return page(request, user, "fleet.html", data, nav="fleet", states=status.STATES, request_state=state)
 
     @login_required
-    async def devices_page(request, user):
+    def devices_page(request, user):
         province = province_of(request, user)
         state = request.query_params.get("state") or None
         if state and state not in status.STATES:
@@ -150,7 +155,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         return page(request, user, "devices.html", data, nav="devices", states=status.STATES)
 
     @login_required
-    async def device_page(request, user):
+    def device_page(request, user):
         device = fleet.device(request.path_params["device_id"])
         if device is None or (user.province and device["province"] != user.province):
             return not_found(request, user)
@@ -167,7 +172,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         return page(request, user, "device.html", data, nav="devices")
 
     @login_required
-    async def snapshot_png(request, user):
+    def snapshot_png(request, user):
         device_id = request.path_params["device_id"]
         row = fleet.db.query_one("SELECT s.png, d.province FROM snapshots s LEFT JOIN devices d "
                                  "ON d.device_id = s.device_id WHERE s.device_id = ?", (device_id,))
@@ -184,7 +189,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         return reports.daily_report(fleet.db, day, province=province_of(request, user)), None
 
     @login_required
-    async def report_page(request, user):
+    def report_page(request, user):
         report, error = report_of(request, user)
         if error:
             return bad_request(request, user, error)
@@ -192,7 +197,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
                     charts={p["province"]: chart(p) for p in report["provinces"]})
 
     @login_required
-    async def report_csv(request, user):
+    def report_csv(request, user):
         report, error = report_of(request, user)
         if error:
             return bad_request(request, user, error)
@@ -201,16 +206,26 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
     async def metrics_page(request):
+        return await run_in_threadpool(metrics_text, request)
+
+    def metrics_text(request):
         from central.metrics import exposition
 
         user = current_user(request) or basic_user(request)
         if user is None:
             return Response("login required\n", status_code=401,
                             headers={"WWW-Authenticate": 'Basic realm="pishkhan"'})
-        body = exposition(fleet, today=today, province=user.province, extra=metrics)
+        import time
+
+        cached = metrics_cache.get(user.province)
+        if cached and time.monotonic() - cached[0] < metrics_cache_seconds:
+            body = cached[1]
+        else:
+            body = exposition(fleet, today=today, province=user.province, extra=metrics)
+            metrics_cache[user.province] = (time.monotonic(), body)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    async def verify_page(request):
+    def verify_page(request):
         code = request.path_params["code"].strip().upper()
         found = resolve_code(fleet.db, code)
         documents = [verified_document(d, unit) for d in found["documents"]]
@@ -231,7 +246,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         name = (form.get("username") or [""])[0].strip()
         password = (form.get("password") or [""])[0]
         target = _safe_next((form.get("next") or [target])[0])
-        user = users.authenticate(name, password) if name and password else None
+        user = await run_in_threadpool(users.authenticate, name, password) if name and password else None
         if user is None:
             return HTMLResponse(render("login.html", user=None, standalone=True, nav="", next=target, failed=True,
                                        query=""), status_code=401)
@@ -245,7 +260,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         response.delete_cookie(COOKIE)
         return response
 
-    async def font(request):
+    def font(request):
         from starlette.responses import FileResponse
 
         from pishkhan.exc import RenderError
