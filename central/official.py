@@ -61,7 +61,7 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
         "verification_code", …}}``.
 
     Each layer: ``{"scope", "version", "verification_code", "state",
-    "official_version", "official_code"}``.
+    "official_version", "official_code", "official_effective_from"}``.
     """
     board = device.get("board") if isinstance(device.get("board"), dict) else None
     layers = []
@@ -74,7 +74,8 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
         official = newest.get(scope)
         entry = {"scope": scope, "version": layer.get("version"), "verification_code": layer.get("verification_code"),
                  "official_version": official["version"] if official else None,
-                 "official_code": official["verification_code"] if official else None}
+                 "official_code": official["verification_code"] if official else None,
+                 "official_effective_from": official.get("effective_from") or None if official else None}
         if official is None:
             entry["state"] = UNKNOWN
         elif _int(layer.get("version")) == int(official["version"]) and \
@@ -88,7 +89,9 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
         for scope in applicable_scopes(device):
             if scope not in shown and scope in newest:
                 missing.append({"scope": scope, "official_version": newest[scope]["version"],
-                                "official_code": newest[scope]["verification_code"], "state": MISSING})
+                                "official_code": newest[scope]["verification_code"],
+                                "official_effective_from": newest[scope].get("effective_from") or None,
+                                "state": MISSING})
     states = {entry["state"] for entry in layers}
     if OUTDATED in states or missing:
         state = OUTDATED

@@ -39,9 +39,23 @@ def fa_datetime(text) -> str:
     return f"{jalali.format_date(local.date(), weekday=False)}، {jalali.format_time(local)}"
 
 
+def fa_when(text, today: str | None = None) -> str:
+    """«۰۸:۳۰» when it was on Tehran date *today* (ISO), else «۹ آذر ۱۴۰۵، ۰۸:۳۰»."""
+    moment = parse_time(text)
+    if moment and today and jalali.to_tehran(moment).date().isoformat() == today:
+        return jalali.format_time(moment)
+    return fa_datetime(text)
+
+
 def fa_date(value) -> str:
     day = value if isinstance(value, dt.date) else jalali.parse_iso_date(str(value))
     return jalali.format_date(day)
+
+
+def fa_day(value) -> str:
+    """«۷ آذر ۱۴۰۵» (no weekday)."""
+    day = value if isinstance(value, dt.date) else jalali.parse_iso_date(str(value))
+    return jalali.format_date(day, weekday=False)
 
 
 def scope_name(scope: str) -> str:
@@ -60,7 +74,7 @@ def environment():
 
     env = Environment(loader=PackageLoader("central.web", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(fa=fa, fa_time=fa_time, fa_datetime=fa_datetime, fa_date=fa_date, scope=scope_name,
+    env.filters.update(fa=fa, fa_time=fa_time, fa_datetime=fa_datetime, fa_when=fa_when, fa_date=fa_date, fa_day=fa_day, scope=scope_name,
                        province=province_name, ltr=ltr)
     env.globals["s"] = strings
     return env

@@ -52,11 +52,13 @@ SINCE = "از"
 LATE_BY = "تأخیر {minutes} دقیقه"
 OPENED_AT = "گشایش {time}"
 NOT_OPENED = "هنوز باز نشده"
+OFFLINE_REASONS = {"lost": "قطع ناگهانی (Last Will)", "stopped": "خاموش‌شدن عادی"}
 CLOSED_KIND = {"closed_during_hours": "بسته در ساعات کاری", "early_closing": "تعطیلی زودهنگام"}
 
 BOARD_STATES = {"current": "به‌روز", "outdated": "قدیمی", "unknown": "نامعلوم", "missing": "نصب‌نشده"}
 BOARD_LAYER = "لایه {scope}: نسخهٔ {version} (رسمی: {official})"
-BOARD_MISSING = "لایه {scope} نصب نشده (رسمی: نسخهٔ {official})"
+BOARD_BEHIND = "لایه {scope}: نسخهٔ {version} نشان داده می‌شود؛ نسخهٔ رسمی {official} از {since} اجراست"
+BOARD_MISSING = "لایه {scope} نصب نشده (رسمی: نسخهٔ {official} از {since})"
 SCOPE_NAMES = {"national": "ملی", "province": "استان {code}", "office": "دفتر {code}"}
 
 #: Column heads of the device list.

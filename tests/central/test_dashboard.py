@@ -54,6 +54,11 @@ def login(driver, site, user, *, here=False):
     driver.find_element("id", "username").send_keys(user)
     driver.find_element("id", "password").send_keys(PASSWORDS[user])
     driver.find_element("id", "login").click()
+    if PASSWORDS.get(user):
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url and
+                                        d.execute_script("return document.readyState") == "complete")
 
 
 def phone(driver):
@@ -173,6 +178,8 @@ class TestFleetPage:
             assert old == {"dev-2303", "dev-2304"}
             assert "۲۵" in rows["dev-2302"].find_element("css selector", "td.late").text
             assert "نسخهٔ ۳" in rows["dev-2303"].find_element("css selector", "td.board").text  # v3, official v4
+            driver.set_window_size(1366, 1300)
+            driver.execute_script("document.querySelector('table.devices').scrollIntoView()")
             driver.save_screenshot(str(shots / "fleet-province-23.png"))
             driver.get(site["url"] + "/devices?province=23&state=outdated")
             assert {r.get_attribute("data-device") for r in

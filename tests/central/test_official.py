@@ -33,14 +33,16 @@ class TestBoardCurrency:
         assert got["state"] == "outdated"
         assert got["layers"][0] | {} == {"scope": "national", "version": 3, "official_version": 4,
                                          "verification_code": official.codes[("national", 3)],
-                                         "official_code": official.codes[("national", 4)], "state": "outdated"}
+                                         "official_code": official.codes[("national", 4)], "state": "outdated",
+                                         "official_effective_from": None}
         assert got["layers"][1]["state"] == "current"
 
     def test_a_province_board_the_device_does_not_show_is_missing(self, official):
         got = board_currency(device(official.board(("national", 4))), newest(official))
         assert got["state"] == "outdated"
         assert got["missing"] == [{"scope": "province:23", "official_version": 2,
-                                   "official_code": official.codes[("province:23", 2)], "state": "missing"}]
+                                   "official_code": official.codes[("province:23", 2)], "state": "missing",
+                                   "official_effective_from": None}]
         # another province's board is not missing for a device of province 23
         assert [m["scope"] for m in got["missing"]] == ["province:23"]
 
