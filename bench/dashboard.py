@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         official = fill(db, args.devices)
         print(f"{args.devices} devices ingested in {time.perf_counter() - start:.1f} s")
         Users(db).add("bench", "bench-password")
-        client = TestClient(create_app(Fleet(db), now=lambda: F.NOW))
+        client = TestClient(create_app(Fleet(db), now=lambda: F.NOW, metrics_cache_seconds=0))  # every scrape computed
         client.post("/login", data={"username": "bench", "password": "bench-password"})
         for label, path in (("fleet page, all provinces", "/"), ("fleet page, province 23", "/?province=23"),
                             ("devices late, all", "/devices?state=late"), ("daily report", "/report"),

@@ -205,12 +205,13 @@ def _province_order(code: str):
     return (0, int(code), code) if code.isdigit() else (1, 0, code)
 
 
-def alerts(fleet, *, province: str | None = None, limit: int = 50) -> list[dict]:
-    """The newest alert events (of :data:`ALERT_KINDS`), newest first by when they happened."""
+def alerts(fleet, *, day: dt.date, province: str | None = None, limit: int = 50, days: int = 7) -> list[dict]:
+    """The newest alert events (of :data:`ALERT_KINDS`) received in the *days* up to Tehran *day*,
+    newest first by when they happened (the window keeps the query on the ``received_at`` index)."""
     marks = ",".join("?" * len(ALERT_KINDS))
     sql = f"SELECT e.*, d.office_name, d.office_id FROM events e LEFT JOIN devices d ON d.device_id = e.device_id " \
-          f"WHERE e.kind IN ({marks})"
-    params = list(ALERT_KINDS)
+          f"WHERE e.kind IN ({marks}) AND e.received_at >= ?"
+    params = [*ALERT_KINDS, day_start_utc(day - dt.timedelta(days=days))]
     if province:
         sql += " AND e.province = ?"
         params.append(province)

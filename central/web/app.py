@@ -137,9 +137,10 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         state = request.query_params.get("state") or None
         if state and state not in status.STATES:
             return bad_request(request, user, f"state: expected one of {', '.join(status.STATES)}, got {state!r}")
-        view = status.fleet_view(fleet, day=today(), province=province, state=state)
+        day = today()
+        view = status.fleet_view(fleet, day=day, province=province, state=state)
         data = {"date": view["date"], "province": province, "provinces": view["provinces"], "totals": view["totals"],
-                "alerts": status.alerts(fleet, province=province)}
+                "alerts": status.alerts(fleet, day=day, province=province)}
         if province or state:
             data["devices"] = view["devices"]
         return page(request, user, "fleet.html", data, nav="fleet", states=status.STATES, request_state=state)
