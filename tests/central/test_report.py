@@ -71,3 +71,26 @@ def test_the_report_command_gives_the_same_in_csv_json_and_html(tmp_path, capsys
     assert '<html lang="fa" dir="rtl">' in html and html.count("<svg") == 3 and "dev-2302" in html
     assert main(["central", "report", "--date", "01-12-2026", "--db", str(path)]) == 1
     assert "--date: expected YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_the_app_answers_on_both_databases(fleet_db):
+    from starlette.testclient import TestClient
+
+    from central.users import Users
+    from central.web.app import create_app
+
+    data = F.build(fleet_db)
+    Users(fleet_db).add("admin", "centre-pass-1")
+    client = TestClient(create_app(data["fleet"], now=lambda: F.NOW))
+    client.post("/login", data={"username": "admin", "password": "centre-pass-1"})
+    fleet = client.get("/api/fleet").json()
+    assert fleet["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2}
+    assert [a["kind"] for a in fleet["alerts"]] == ["offline", "closed_during_hours", "offline", "late_opening",
+                                                    "late_opening"]
+    office = client.get("/api/device/dev-2302").json()
+    assert [r["state"] for r in office["timeline"]["runs"]] == ["closed", "serving", "degraded", "serving"]
+    assert client.get("/device/dev-2301/snapshot.png").content.startswith(b"\x89PNG")
+    assert client.get(f"/api/verify/{data['old']['verification_code']}").json()["superseded"]
+    assert 'pishkhan_devices_online{province="23"} 3.0' in client.get("/metrics").text
+    csv_text = client.get(f"/report.csv?date={F.TODAY}").text
+    assert csv_text.splitlines()[-1].split(",")[1:4] == ["all", "7", "5"]
