@@ -119,7 +119,10 @@ class TestLogin:
             driver.find_element("id", "username").send_keys("admin")
             driver.find_element("id", "password").send_keys("wrong-password")
             driver.find_element("id", "login").click()
-            assert driver.find_element("id", "login-failed").is_displayed()
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            failed = WebDriverWait(driver, 10).until(lambda d: d.find_elements("id", "login-failed"))
+            assert failed[0].is_displayed()
             driver.get(site["url"] + "/")
             assert "/login" in driver.current_url
 
@@ -136,6 +139,9 @@ class TestLogin:
         with chromium() as driver:
             login(driver, site, "admin")
             driver.find_element("css selector", "form[action='/logout'] button").click()
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            WebDriverWait(driver, 10).until(lambda d: d.find_elements("id", "username"))  # the login page
             driver.get(site["url"] + "/")
             assert "/login" in driver.current_url
 
