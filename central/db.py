@@ -1,0 +1,321 @@
+"""The fleet database: SQLite for one region on one machine, PostgreSQL for the nation.
+
+:func:`open_db` takes a URL — a path or ``sqlite:///PATH``, or
+``postgresql://…`` — and returns a :class:`FleetDB` that speaks one small
+SQL dialect to both: statements are written with ``?`` placeholders and
+``ON CONFLICT … DO UPDATE`` upserts, which both servers understand; the
+PostgreSQL side turns ``?`` into ``%s``. A unit of work is a function handed
+to :meth:`FleetDB.write` (one transaction) or :meth:`FleetDB.read`.
+
+Several monitors may share one PostgreSQL database, each taking part of the
+fleet's messages through an MQTT 5 shared subscription: nothing a monitor
+keeps in memory is needed for correctness. Duplicates and gaps are counted
+in the database itself (``seen``: one row per device and sequence number,
+inserted or found already there), so it does not matter which monitor a
+message reached.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from pishkhan.exc import PishkhanError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    device_id        TEXT PRIMARY KEY,
+    province         TEXT NOT NULL DEFAULT '',
+    office_id        TEXT NOT NULL DEFAULT '',
+    office_name      TEXT NOT NULL DEFAULT '',
+    online           INTEGER NOT NULL DEFAULT 0,
+    status_since     TEXT,
+    status_sent      TEXT,
+    status_reason    TEXT NOT NULL DEFAULT '',
+    will_seq         BIGINT,
+    last_seen        TEXT,
+    boot_id          TEXT NOT NULL DEFAULT '',
+    agent_version    TEXT NOT NULL DEFAULT '',
+    software_version TEXT NOT NULL DEFAULT '',
+    board            TEXT,
+    schedule         TEXT,
+    clock            TEXT,
+    telemetry        TEXT,
+    telemetry_at     TEXT,
+    compliance       TEXT,
+    compliance_at    TEXT,
+    highest_seq      BIGINT NOT NULL DEFAULT 0,
+    received         BIGINT NOT NULL DEFAULT 0,
+    duplicates       BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS devices_province ON devices(province);
+CREATE TABLE IF NOT EXISTS seen (
+    device_id TEXT NOT NULL,
+    seq       BIGINT NOT NULL,
+    at        TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+CREATE INDEX IF NOT EXISTS seen_at ON seen(at);
+CREATE TABLE IF NOT EXISTS events (
+    id          {serial},
+    device_id   TEXT NOT NULL,
+    province    TEXT NOT NULL DEFAULT '',
+    seq         BIGINT,
+    kind        TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    detail      TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX IF NOT EXISTS events_recent ON events(received_at);
+CREATE INDEX IF NOT EXISTS events_device ON events(device_id, at);
+CREATE TABLE IF NOT EXISTS reports (
+    device_id   TEXT NOT NULL,
+    date        TEXT NOT NULL,
+    province    TEXT NOT NULL DEFAULT '',
+    report      TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, date)
+);
+CREATE INDEX IF NOT EXISTS reports_day ON reports(date, province);
+CREATE TABLE IF NOT EXISTS official (
+    scope_key         TEXT NOT NULL,
+    kind              TEXT NOT NULL,
+    version           BIGINT NOT NULL,
+    verification_code TEXT NOT NULL,
+    effective_from    TEXT NOT NULL DEFAULT '',
+    issuer            TEXT NOT NULL DEFAULT '',
+    published_at      TEXT NOT NULL,
+    envelope          TEXT NOT NULL,
+    PRIMARY KEY (kind, scope_key, version)
+);
+CREATE INDEX IF NOT EXISTS official_code ON official(verification_code);
+CREATE TABLE IF NOT EXISTS snapshots (
+    device_id     TEXT PRIMARY KEY,
+    at            TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    board_version TEXT,
+    png           {blob} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    username      TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    province      TEXT
+);
+"""
+
+
+class FleetDBError(PishkhanError):
+    """The fleet database could not be opened or used."""
+
+
+class FleetDB:
+    """Base: a connection per thread, units of work as functions."""
+
+    dialect = "?"
+
+    def __init__(self, url: str):
+        self.url = url
+        self._local = threading.local()
+        self._all: list = []
+        self._lock = threading.Lock()
+
+    # -- connections ------------------------------------------------------
+    def _connect(self):
+        raise NotImplementedError
+
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self):
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- work ---------------------------------------------------------------
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def write(self, fn):
+        """Run ``fn(cursor)`` in one transaction; returns what it returns."""
+        raise NotImplementedError
+
+    def read(self, fn):
+        return self.write(fn)
+
+    def query(self, statement: str, params=()) -> list[dict]:
+        return self.read(lambda c: _rows(c, self.sql(statement), params))
+
+    def query_one(self, statement: str, params=()) -> dict | None:
+        rows = self.query(statement, params)
+        return rows[0] if rows else None
+
+    def execute(self, statement: str, params=()):
+        return self.write(lambda c: c.execute(self.sql(statement), params))
+
+    def setup(self):
+        raise NotImplementedError
+
+
+def _rows(cursor, statement, params) -> list[dict]:
+    cursor.execute(statement, params)
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+class SQLiteFleetDB(FleetDB):
+    """One file, WAL; every thread its own connection."""
+
+    def __init__(self, path):
+        super().__init__(f"sqlite:///{path}")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.setup()
+
+    def _connect(self):
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 30000")
+        except sqlite3.Error as e:
+            raise FleetDBError(f"cannot open the fleet database {self.path}: {e}") from None
+        return conn
+
+    def write(self, fn):
+        conn = self._conn()
+        cursor = conn.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            result = fn(cursor)
+            cursor.execute("COMMIT")
+            return result
+        except sqlite3.Error as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise FleetDBError(f"fleet database {self.path}: {e}") from None
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def read(self, fn):
+        cursor = self._conn().cursor()
+        try:
+            return fn(cursor)
+        except sqlite3.Error as e:
+            raise FleetDBError(f"fleet database {self.path}: {e}") from None
+
+    def setup(self):
+        ddl = SCHEMA.format(serial="INTEGER PRIMARY KEY", blob="BLOB")
+        self.write(lambda c: [c.execute(s) for s in ddl.split(";") if s.strip()])
+
+
+class PostgresFleetDB(FleetDB):
+    """PostgreSQL through psycopg 3; every thread its own connection."""
+
+    dialect = "%s"
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.setup()
+
+    def _connect(self):
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=False)
+        except psycopg.Error as e:
+            raise FleetDBError(f"cannot connect to the fleet database {_safe_url(self.url)}: {e}") from None
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def write(self, fn):
+        import psycopg
+
+        conn = self._conn()
+        try:
+            with conn.cursor() as cursor:
+                result = fn(_PgCursor(cursor, self))
+            conn.commit()
+            return result
+        except psycopg.Error as e:
+            conn.rollback()
+            raise FleetDBError(f"fleet database {_safe_url(self.url)}: {e}") from None
+        except BaseException:
+            conn.rollback()
+            raise
+
+    def setup(self):
+        ddl = SCHEMA.format(serial="BIGSERIAL PRIMARY KEY", blob="BYTEA")
+        # Two monitors starting together must not race on CREATE: one lock for the schema.
+        self.write(lambda c: (c.execute("SELECT pg_advisory_xact_lock(72517)"),
+                              [c.execute(s) for s in ddl.split(";") if s.strip()]))
+
+
+class _PgCursor:
+    """A psycopg cursor that takes the ``?`` dialect."""
+
+    def __init__(self, cursor, db):
+        self._cursor = cursor
+        self._db = db
+
+    def execute(self, statement, params=()):
+        self._cursor.execute(self._db.sql(statement), params)
+        return self
+
+    def executemany(self, statement, seq):
+        self._cursor.executemany(self._db.sql(statement), seq)
+        return self
+
+    @property
+    def rowcount(self):
+        return self._cursor.rowcount
+
+    @property
+    def description(self):
+        return self._cursor.description
+
+    def fetchall(self):
+        return self._cursor.fetchall()
+
+    def fetchone(self):
+        return self._cursor.fetchone()
+
+
+def _safe_url(url: str) -> str:
+    """*url* without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+def open_db(url: str) -> FleetDB:
+    """The fleet database at *url*: a file path, ``sqlite:///PATH`` or ``postgresql://…``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresFleetDB(url)
+    if url.startswith("sqlite:///"):
+        return SQLiteFleetDB(url[len("sqlite:///"):])
+    if "://" in url:
+        raise FleetDBError(f"--db: expected a file path, sqlite:///PATH or postgresql://…, got {url!r}")
+    return SQLiteFleetDB(url)

@@ -1,0 +1,152 @@
+"""Is a device's board the current official one? And which board does a code name?
+
+The ``official`` table holds every signed document the centre published, one
+row per (kind, scope, version); the newest version of a scope is its current
+document. A device reports the board it shows in its birth (and in
+``reported``): ``{"version", "verification_code", "layers": [{"scope",
+"version", "verification_code"}, …]}``, national layer first.
+
+:func:`board_currency` judges a device's board against the newest official
+boards, layer by layer:
+
+- a layer is **current** when its scope's newest official version is the
+  layer's version and the codes agree; **outdated** when a newer version
+  exists for its scope (or the same version with another code: not the
+  official document); **unknown** when the centre has no official board for
+  that scope (an office's own layer, or a table not filled yet);
+- a scope that applies to the device (``national``, ``province:P`` of its
+  province, ``office:O`` of its office) with an official board the device
+  does not show at all is a **missing** layer;
+- the board is **outdated** if any layer is outdated or missing, **current**
+  if at least one layer is current and none is outdated or missing, and
+  **unknown** otherwise (no board reported, or nothing official to compare).
+
+:func:`resolve_code` turns a verification code (a single layer's, or the
+effective code a layered board shows, which is a hash of its layers' codes)
+into the official documents behind it, for the public verification page.
+"""
+
+from __future__ import annotations
+
+import json
+
+CURRENT, OUTDATED, UNKNOWN, MISSING = "current", "outdated", "unknown", "missing"
+
+
+def newest_boards(db) -> dict[str, dict]:
+    """The newest official board of every scope: ``{scope_key: row}`` (without the envelope)."""
+    rows = db.query("SELECT o.scope_key, o.version, o.verification_code, o.effective_from, o.issuer, "
+                    "o.published_at FROM official o JOIN (SELECT scope_key, MAX(version) AS version "
+                    "FROM official WHERE kind = 'board' GROUP BY scope_key) n "
+                    "ON o.scope_key = n.scope_key AND o.version = n.version WHERE o.kind = 'board'")
+    return {r["scope_key"]: r for r in rows}
+
+
+def applicable_scopes(device: dict) -> list[str]:
+    """The scopes whose boards a device should show."""
+    scopes = ["national"]
+    if device.get("province"):
+        scopes.append(f"province:{device['province']}")
+    if device.get("office_id"):
+        scopes.append(f"office:{device['office_id']}")
+    return scopes
+
+
+def board_currency(device: dict, newest: dict[str, dict]) -> dict:
+    """``{"state", "layers": [...], "missing": [...]}`` for *device*'s reported board.
+
+    :param device: a device as :meth:`central.fleet.Fleet.device` returns it
+        (``board`` decoded, ``province``, ``office_id``).
+    :param newest: :func:`newest_boards`, or any ``{scope_key: {"version",
+        "verification_code", …}}``.
+
+    Each layer: ``{"scope", "version", "verification_code", "state",
+    "official_version", "official_code", "official_effective_from"}``.
+    """
+    board = device.get("board") if isinstance(device.get("board"), dict) else None
+    layers = []
+    shown = set()
+    for layer in (board or {}).get("layers") or []:
+        if not isinstance(layer, dict):
+            continue
+        scope = str(layer.get("scope", ""))
+        shown.add(scope)
+        official = newest.get(scope)
+        entry = {"scope": scope, "version": layer.get("version"), "verification_code": layer.get("verification_code"),
+                 "official_version": official["version"] if official else None,
+                 "official_code": official["verification_code"] if official else None,
+                 "official_effective_from": official.get("effective_from") or None if official else None}
+        if official is None:
+            entry["state"] = UNKNOWN
+        elif _int(layer.get("version")) == int(official["version"]) and \
+                layer.get("verification_code") == official["verification_code"]:
+            entry["state"] = CURRENT
+        else:
+            entry["state"] = OUTDATED
+        layers.append(entry)
+    missing = []
+    if board is not None:
+        for scope in applicable_scopes(device):
+            if scope not in shown and scope in newest:
+                missing.append({"scope": scope, "official_version": newest[scope]["version"],
+                                "official_code": newest[scope]["verification_code"],
+                                "official_effective_from": newest[scope].get("effective_from") or None,
+                                "state": MISSING})
+    states = {entry["state"] for entry in layers}
+    if OUTDATED in states or missing:
+        state = OUTDATED
+    elif CURRENT in states:
+        state = CURRENT
+    else:
+        state = UNKNOWN
+    return {"state": state, "version": (board or {}).get("version"), "layers": layers, "missing": missing}
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def resolve_code(db, code: str) -> dict:
+    """The official documents behind verification *code*.
+
+    Returns ``{"code", "found", "layered", "documents": [row...], "superseded": [...] }``: each document
+    row is an ``official`` row with ``envelope`` decoded and ``newest_version`` of its scope. A
+    layered board's code is found through the devices that report it.
+    """
+    rows = db.query("SELECT * FROM official WHERE kind = 'board' AND verification_code = ? "
+                    "ORDER BY version DESC", (code,))
+    layered = False
+    if not rows:
+        layer_codes = []
+        for d in db.query("SELECT board FROM devices WHERE board LIKE ?", (f"%{code}%",)):
+            try:
+                board = json.loads(d["board"])
+            except (TypeError, ValueError):
+                continue
+            if isinstance(board, dict) and board.get("verification_code") == code:
+                layer_codes = [str(l.get("verification_code", "")) for l in board.get("layers") or []
+                               if isinstance(l, dict)]
+                break
+        for layer_code in layer_codes:
+            found = db.query("SELECT * FROM official WHERE kind = 'board' AND verification_code = ? "
+                             "ORDER BY version DESC", (layer_code,))
+            if found:
+                rows.append(found[0])
+                layered = True
+    newest = newest_boards(db)
+    documents = []
+    for row in rows[:1] if not layered else rows:
+        doc = dict(row)
+        try:
+            doc["envelope"] = json.loads(doc["envelope"])
+        except (TypeError, ValueError):
+            doc["envelope"] = None
+        top = newest.get(doc["scope_key"])
+        doc["newest_version"] = top["version"] if top else doc["version"]
+        doc["superseded"] = int(doc["newest_version"]) > int(doc["version"])
+        documents.append(doc)
+    return {"code": code, "found": bool(documents), "layered": layered, "documents": documents,
+            "superseded": any(d["superseded"] for d in documents)}

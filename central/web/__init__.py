@@ -1,0 +1,1 @@
+"""The centre's web dashboard (Starlette + Jinja2 under uvicorn)."""

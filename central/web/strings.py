@@ -1,0 +1,178 @@
+"""Every Persian string of the centre's dashboard and verification page."""
+
+TITLE = "پیشخوان — پایش ناوگان"
+FLEET = "ناوگان دفاتر"
+DEVICES = "فهرست دستگاه‌ها"
+REPORT = "گزارش روزانهٔ ساعات کاری"
+LOGIN = "ورود"
+LOGOUT = "خروج"
+USERNAME = "نام کاربری"
+PASSWORD = "گذرواژه"
+LOGIN_FAILED = "نام کاربری یا گذرواژه درست نیست."
+LOGGED_IN_AS = "کاربر"
+ALL_PROVINCES = "همهٔ استان‌ها"
+NATIONAL_USER = "ستاد مرکزی"
+PROVINCE = "استان"
+PROVINCE_N = "استان {code}"
+ALL = "همه"
+TOTAL = "جمع"
+TODAY = "امروز"
+DATE = "تاریخ"
+SHOW = "نمایش"
+FILTER_STATE = "وضعیت"
+UNKNOWN = "نامعلوم"
+NONE = "—"
+JSON = "JSON"
+CSV = "دریافت CSV"
+NO_DEVICES = "دستگاهی با این شرایط نیست."
+NO_ALERTS = "هشداری نیست."
+ALERTS = "هشدارهای ۷ روز گذشته (تازه‌ترین در بالا)"
+DEVICE_COUNT = "دستگاه‌ها"
+FORBIDDEN = "این صفحه برای استان شما نیست."
+NOT_FOUND = "پیدا نشد."
+
+#: Column heads of the fleet counts, by state.
+STATE_LABELS = {
+    "total": "همه",
+    "online": "برخط",
+    "offline": "قطع",
+    "late": "تأخیر در گشایش امروز",
+    "closed": "تعطیلی در ساعات کاری امروز",
+    "outdated": "تابلوی قدیمی",
+}
+STATE_HELP = {
+    "late": "دفاتری که امروز دیرتر از ساعت اعلام‌شده باز شدند",
+    "closed": "دفاتری که امروز در ساعات اعلام‌شده بسته بودند یا زودتر بستند",
+    "outdated": "دفاتری که تابلوی تعرفه‌ای قدیمی‌تر از آخرین تابلوی رسمی نشان می‌دهند",
+}
+
+ONLINE = "برخط"
+OFFLINE = "قطع"
+SINCE = "از"
+LATE_BY = "تأخیر {minutes} دقیقه"
+OPENED_AT = "گشایش {time}"
+NOT_OPENED = "هنوز باز نشده"
+OFFLINE_REASONS = {"lost": "قطع ناگهانی (Last Will)", "stopped": "خاموش‌شدن عادی"}
+CLOSED_KIND = {"closed_during_hours": "بسته در ساعات کاری", "early_closing": "تعطیلی زودهنگام"}
+
+BOARD_STATES = {"current": "به‌روز", "outdated": "قدیمی", "unknown": "نامعلوم", "missing": "نصب‌نشده"}
+BOARD_LAYER = "لایه {scope}: نسخهٔ {version} (رسمی: {official})"
+BOARD_BEHIND = "لایه {scope}: نسخهٔ {version} نشان داده می‌شود؛ نسخهٔ رسمی {official} از {since} اجراست"
+BOARD_MISSING = "لایه {scope} نصب نشده (رسمی: نسخهٔ {official} از {since})"
+SCOPE_NAMES = {"national": "ملی", "province": "استان {code}", "office": "دفتر {code}"}
+
+#: Column heads of the device list.
+COL_OFFICE = "دفتر"
+COL_DEVICE = "شناسهٔ دستگاه"
+COL_STATUS = "اتصال"
+COL_LATE = "گشایش امروز"
+COL_CLOSED = "تعطیلی در ساعات کاری"
+COL_BOARD = "تابلوی تعرفه"
+COL_GAPS = "پیام‌های نرسیده"
+COL_LAST_SEEN = "آخرین پیام"
+ON_TIME = "به‌موقع"
+
+#: Alert kinds.
+EVENT_NAMES = {
+    "late_opening": "تأخیر در گشایش",
+    "closed_during_hours": "بسته در ساعات کاری",
+    "early_closing": "تعطیلی زودهنگام",
+    "printer_out": "چاپگر از کار افتاده",
+    "display_off": "نمایشگر خاموش",
+    "offline": "قطع اتصال",
+    "document_refused": "سند رد شد",
+    "board_not_current": "تابلوی تعرفه به‌روز نیست",
+    "schedule_not_current": "برنامهٔ ساعات کاری به‌روز نیست",
+    "clock_not_synchronised": "ساعت دستگاه تنظیم نیست",
+    "clock_jumped": "پرش ساعت دستگاه",
+    "outage": "دستگاه خاموش یا بی‌خبر",
+    "command_result": "نتیجهٔ فرمان",
+}
+COL_TIME = "زمان"
+COL_EVENT = "رویداد"
+COL_DETAIL = "جزئیات"
+
+#: The office page.
+OFFICE = "دفتر"
+STATUS = "وضعیت اتصال"
+VERSIONS = "نسخه‌ها"
+AGENT_VERSION = "نسخهٔ عامل"
+SOFTWARE_VERSION = "نسخهٔ نرم‌افزار"
+BOARD_VERSION = "نسخهٔ تابلو"
+SCHEDULE_VERSION = "نسخهٔ برنامهٔ ساعات"
+CLOCK = "ساعت دستگاه"
+CLOCK_SYNCED = {True: "تنظیم", False: "تنظیم نیست", None: "نامعلوم"}
+TELEMETRY = "آخرین گزارش سلامت"
+TELEMETRY_AT = "زمان گزارش"
+READING = "سنجه"
+VALUE = "مقدار"
+TODAY_MINUTES = "دقایق امروز در ساعات اعلام‌شده"
+NO_COMPLIANCE = "دستگاه هنوز گزارشی از امروز نفرستاده است."
+EVENTS = "رویدادها"
+SNAPSHOT = "آخرین تصویر نمایشگر"
+NO_SNAPSHOT = "تصویری درخواست نشده است."
+SEQUENCE = "پیام‌ها"
+SEQ_LINE = "دریافت‌شده {received}، تکراری {duplicates}، نرسیده {gaps}"
+COMPLIANCE_STATES = {"serving": "در حال خدمت", "degraded": "خدمت با نقص", "closed": "بسته",
+                     "unknown": "نامعلوم"}
+MINUTES = "{n} دقیقه"
+SCHEDULED = "ساعات اعلام‌شده"
+JUDGED_UNTIL = "تا"
+
+#: Health readings (pishkhan.hardware.health), their labels.
+READINGS = {
+    "uptime_s": "زمان روشن بودن (ثانیه)",
+    "cpu_temp_c": "دمای پردازنده (°C)",
+    "throttled": "محدودیت برق/دما",
+    "load_1m": "بار پردازنده (۱ دقیقه)",
+    "mem_total_kb": "حافظهٔ کل (KB)",
+    "mem_available_kb": "حافظهٔ آزاد (KB)",
+    "disk_free_bytes": "فضای آزاد دیسک (بایت)",
+    "disk_total_bytes": "فضای کل دیسک (بایت)",
+    "storage_written_bytes": "نوشته‌شده روی کارت (بایت)",
+    "fs_errors": "خطاهای سامانهٔ پرونده",
+    "net_iface": "رابط شبکه",
+    "net_addr": "نشانی شبکه",
+    "wifi_signal_dbm": "قدرت سیگنال وای‌فای (dBm)",
+    "agent.outbox.depth": "پیام‌های در صف ارسال",
+    "agent.outbox.oldest_age_s": "قدیمی‌ترین پیام در صف (ثانیه)",
+    "agent.uptime_s": "زمان اجرای عامل (ثانیه)",
+}
+
+#: The report page.
+REPORT_COLUMNS = {
+    "province": "استان",
+    "offices_known": "دفاتر",
+    "offices_reporting": "دفاتر گزارش‌دهنده",
+    "scheduled_minutes": "دقایق اعلام‌شده",
+    "serving_minutes": "در حال خدمت",
+    "degraded_minutes": "خدمت با نقص",
+    "closed_minutes": "بسته",
+    "unknown_minutes": "نامعلوم",
+    "late_openings": "تأخیر در گشایش (دفتر)",
+    "late_opening_minutes": "دقایق تأخیر",
+    "early_closings": "تعطیلی زودهنگام (دفتر)",
+}
+NO_REPORTS = "برای این روز گزارشی نرسیده است."
+CHART_TITLE = "دقایق استان {code}"
+LATE_OFFICES = "دفاتر با تأخیر در گشایش"
+
+#: The public verification page.
+VERIFY_TITLE = "استعلام تابلوی تعرفه"
+VERIFY_CODE = "کد استعلام"
+VERIFY_OK = "این تابلو رسمی و معتبر است."
+VERIFY_SUPERSEDED = "هشدار: این تابلو منسوخ شده است. نسخهٔ تازه‌تری ({newest}) برای {scope} منتشر شده؛ " \
+                    "مبالغ این تابلو ممکن است دیگر معتبر نباشد."
+VERIFY_UNKNOWN = "هشدار: این کد شناخته نیست. این تابلو از سوی مرجع رسمی منتشر نشده است یا کد اشتباه خوانده شده."
+VERIFY_LAYERED = "این تابلو از چند لایهٔ رسمی ساخته شده است:"
+ISSUER = "صادرکننده"
+VERSION = "نسخه"
+EFFECTIVE_FROM = "اجرا از"
+PUBLISHED_AT = "تاریخ انتشار"
+SCOPE = "دامنه"
+SERVICE = "خدمت"
+GOVERNMENT_FEE = "هزینهٔ دولتی"
+OFFICE_FEE = "کارمزد دفتر"
+TOTAL_FEE = "جمع"
+VERIFY_HELP = "اگر مبلغی که دفتر از شما می‌خواهد با این فهرست یکی نیست، با سامانهٔ رسیدگی به شکایات تماس بگیرید."
+DOCUMENT_UNREADABLE = "سند این تابلو خوانا نیست."

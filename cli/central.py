@@ -1,0 +1,157 @@
+"""``pishkhan central``: the centre's tools — the dashboard, the daily report, dashboard users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+DEFAULT_DB = "fleet.db"
+
+
+def register(sub, common):
+    p = sub.add_parser("central", parents=[common], help="the centre: fleet dashboard, reports, users")
+    s = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    dash = s.add_parser("dashboard", parents=[common], help="serve the web dashboard on an existing fleet database")
+    dash.add_argument("--db", metavar="URL", default=DEFAULT_DB,
+                      help="fleet database: a path, sqlite:///PATH or postgresql://… (default: fleet.db)")
+    dash.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="default: 127.0.0.1:8080")
+    dash.add_argument("--secret-file", metavar="FILE",
+                      help="session-signing secret (made, mode 0600, if missing); default: a new one per run")
+    dash.set_defaults(handler=cmd_dashboard)
+
+    rep = s.add_parser("report", parents=[common], help="the daily compliance report by province")
+    rep.add_argument("--date", metavar="YYYY-MM-DD", help="Tehran date (default: today)")
+    rep.add_argument("--province", metavar="CODE", help="one province only")
+    rep.add_argument("--format", choices=("csv", "html", "json"), default="csv")
+    rep.add_argument("--db", metavar="URL", default=DEFAULT_DB, help="fleet database (default: fleet.db)")
+    rep.set_defaults(handler=cmd_report)
+
+    users = s.add_parser("users", parents=[common], help="dashboard users")
+    u = users.add_subparsers(dest="users_action", metavar="ACTION", required=True)
+    add = u.add_parser("add", parents=[common], help="add a user; the password is read from stdin")
+    add.add_argument("name")
+    add.add_argument("--province", metavar="CODE", help="the user sees only this province")
+    add.add_argument("--replace", action="store_true", help="set a new password (and province) for an existing user")
+    add.add_argument("--db", metavar="URL", default=DEFAULT_DB)
+    add.set_defaults(handler=cmd_users_add)
+    ls = u.add_parser("list", parents=[common], help="list the users")
+    ls.add_argument("--db", metavar="URL", default=DEFAULT_DB)
+    ls.set_defaults(handler=cmd_users_list)
+    rm = u.add_parser("remove", parents=[common], help="remove a user")
+    rm.add_argument("name")
+    rm.add_argument("--db", metavar="URL", default=DEFAULT_DB)
+    rm.set_defaults(handler=cmd_users_remove)
+
+
+def _listen(text: str) -> tuple[str, int]:
+    from pishkhan.exc import ConfigError
+
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--listen: expected HOST:PORT, e.g. 127.0.0.1:8080, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _secret(path) -> bytes | None:
+    import os
+    import secrets
+    from pathlib import Path
+
+    if not path:
+        return None
+    path = Path(path)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    return path.read_text().strip().encode()
+
+
+def cmd_dashboard(args):
+    from central.db import open_db
+    from central.fleet import Fleet
+    from central.web.app import create_app, serve
+    from cli import context
+
+    host, port = _listen(args.listen)
+    cfg = context.config(args)
+    db = open_db(args.db)
+    try:
+        app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file))
+        print(f"dashboard on http://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
+        serve(app, host, port)
+    finally:
+        db.close()
+    return 0
+
+
+def _day(text) -> dt.date:
+    from pishkhan.exc import ConfigError
+    from pishkhan.text import jalali
+
+    if not text:
+        return jalali.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--date: expected YYYY-MM-DD, got {text!r}") from None
+
+
+def cmd_report(args):
+    from central import report
+    from central.db import open_db
+
+    day = _day(args.date)
+    with open_db(args.db) as db:
+        data = report.daily_report(db, day, province=args.province)
+    if args.format == "json":
+        print(report.to_json(data))
+    elif args.format == "csv":
+        sys.stdout.write(report.to_csv(data))
+    else:
+        from central.web.render import report_html
+
+        print(report_html(data, standalone=True))
+    return 0
+
+
+def cmd_users_add(args):
+    import getpass
+
+    from central.db import open_db
+    from central.users import Users
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            from central.users import UserError
+
+            raise UserError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with open_db(args.db) as db:
+        user = Users(db).add(args.name, password, province=args.province, replace=args.replace)
+    print(f"user {user.username}: {'province ' + user.province if user.province else 'the whole fleet'}")
+    return 0
+
+
+def cmd_users_list(args):
+    from central.db import open_db
+    from central.users import Users
+
+    with open_db(args.db) as db:
+        for user in Users(db).list():
+            print(f"{user.username}\t{user.province or 'all'}")
+    return 0
+
+
+def cmd_users_remove(args):
+    from central.db import open_db
+    from central.users import UserError, Users
+
+    with open_db(args.db) as db:
+        if not Users(db).remove(args.name):
+            raise UserError(f"no user {args.name!r}")
+    print(f"removed {args.name}")
+    return 0

@@ -1,0 +1,114 @@
+"""The fleet's state from real protocol messages, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from central.db import open_db
+from central.fleet import Fleet
+from pishkhan.protocol import payloads
+from pishkhan.protocol.topics import Topics
+
+T = Topics()
+T0 = dt.datetime(2026, 12, 1, 5, 0, tzinfo=dt.timezone.utc)
+
+
+def at(seconds: float) -> str:
+    return payloads.format_time(T0 + dt.timedelta(seconds=seconds))
+
+
+def birth(device, seq, t, *, will_seq, province="23", board_version="3"):
+    return payloads.birth(device=device, seq=seq, sent_at=at(t), agent_version="0.1.0", software_version="0.1.0",
+                          boot_id="b1", started_at=at(0), will_seq=will_seq, protocol="5",
+                          board={"version": board_version, "verification_code": "ABCD-EFGH", "effective_from": "2026-11-01",
+                                 "layers": [{"scope": "national", "version": int(board_version),
+                                             "verification_code": "ABCD-EFGH"}]},
+                          schedule=None, clock={"synchronized": True, "source": "adjtimex"},
+                          province=province, office="23-1234", office_name="دفتر ۱۲۳۴")
+
+
+def msg(stream, device, message):
+    return (T.device(device, stream), payloads.encode(message))
+
+
+def outbox(seq_ok=True):
+    return {"depth": 0, "bytes": 0, "oldest_age_s": None, "in_flight": 0, "dropped": {}, "refused": 0}
+
+
+def test_birth_telemetry_events_and_reports_make_the_device(fleet_db):
+    fleet = Fleet(fleet_db)
+    batch = [
+        msg("status", "dev-1", birth("dev-1", 2, 1, will_seq=1)),
+        msg("telemetry", "dev-1", payloads.telemetry(device="dev-1", seq=3, sent_at=at(60),
+                                                     agent={"uptime_s": 60, "outbox": outbox()},
+                                                     readings={"device": {"cpu_temp_c": 50.5}})),
+        msg("event", "dev-1", payloads.event(device="dev-1", seq=4, sent_at=at(70), event="late_opening",
+                                             detail={"minutes": 12})),
+        msg("report", "dev-1", payloads.report(device="dev-1", seq=5, sent_at=at(80), date="2026-11-30",
+                                               report={"serving_minutes": 400})),
+    ]
+    counts = fleet.ingest([(t, p, at(100)) for t, p in batch])
+    assert (counts.accepted, counts.duplicates, counts.refused) == (4, 0, 0)
+    d = fleet.device("dev-1")
+    assert d["online"] and d["province"] == "23" and d["office_name"] == "دفتر ۱۲۳۴"
+    assert d["board"]["version"] == "3" and d["telemetry"]["device"]["cpu_temp_c"] == 50.5
+    assert (d["highest_seq"], d["received"], d["gaps"], d["duplicates"]) == (5, 4, 1, 0)  # seq 1 is the will
+    assert [e["kind"] for e in fleet.events(device="dev-1")] == ["late_opening"]
+    assert fleet.events(province="23")[0]["detail"] == {"minutes": 12}
+    assert fleet_db.query_one("SELECT report FROM reports WHERE device_id = ?", ("dev-1",))["report"] == \
+        '{"serving_minutes": 400}'
+
+
+def test_duplicates_and_gaps_are_counted(fleet_db):
+    fleet = Fleet(fleet_db)
+    tele = lambda s: msg("telemetry", "dev-2", payloads.telemetry(  # noqa: E731
+        device="dev-2", seq=s, sent_at=at(s), agent={"uptime_s": s, "outbox": outbox()}))
+    fleet.ingest([(*tele(s), at(s)) for s in (1, 2, 3, 3, 2, 7)])
+    d = fleet.device("dev-2")
+    assert (d["received"], d["duplicates"], d["highest_seq"], d["gaps"]) == (4, 2, 7, 3)
+    fleet.ingest([(*tele(5), at(9))])  # a late arrival fills part of the gap
+    assert fleet.device("dev-2")["gaps"] == 2
+
+
+def test_the_last_will_of_this_connection_wins_over_its_own_birth(fleet_db):
+    fleet = Fleet(fleet_db)
+    will = payloads.offline(device="dev-3", seq=10, sent_at=at(0), reason="lost", boot_id="b1")  # made at connect
+    fleet.ingest([(*msg("status", "dev-3", birth("dev-3", 11, 1, will_seq=10)), at(1))])
+    fleet.ingest([(*msg("status", "dev-3", will), at(300))])
+    d = fleet.device("dev-3")
+    assert not d["online"] and d["status_reason"] == "lost" and d["status_since"] == at(300)
+    # the retained birth of the dead connection, delivered again late, does not bring it back
+    fleet.ingest([(*msg("status", "dev-3", birth("dev-3", 11, 1, will_seq=10)), at(301))])
+    assert not fleet.device("dev-3")["online"]
+    assert fleet.device("dev-3")["duplicates"] == 1
+    # a new connection's birth does
+    fleet.ingest([(*msg("status", "dev-3", birth("dev-3", 13, 400, will_seq=12)), at(400))])
+    assert fleet.device("dev-3")["online"]
+    assert [e["kind"] for e in fleet.events(device="dev-3")] == ["offline"]
+
+
+def test_bad_messages_are_refused_and_the_batch_goes_on(fleet_db):
+    fleet = Fleet(fleet_db)
+    good = msg("status", "dev-4", birth("dev-4", 2, 1, will_seq=1))
+    batch = [
+        (T.device("dev-4", "telemetry"), b"{not json", at(1)),
+        (T.device("dev-4", "telemetry"), payloads.encode({"schema": "telemetry/1", "device": "dev-4"}), at(1)),
+        (T.device("dev-9", "status"), good[1], at(1)),  # says dev-4 on dev-9's topic
+        (T.device("dev-4", "event"), good[1], at(1)),   # a status on the event topic
+        ("pishkhan/v1/elsewhere", good[1], at(1)),
+        (*good, at(2)),
+    ]
+    counts = fleet.ingest(batch)
+    assert counts.refused == 5 and counts.accepted == 1
+    assert [d["device_id"] for d in fleet.devices()] == ["dev-4"]
+
+
+def test_a_restarted_monitor_knows_the_fleet(tmp_path):
+    path = tmp_path / "fleet.db"
+    with open_db(str(path)) as db:
+        Fleet(db).ingest([(*msg("status", f"dev-{i}", birth(f"dev-{i}", 2, 1, will_seq=1, province=str(i % 3))), at(2))
+                          for i in range(30)])
+    with open_db(f"sqlite:///{path}") as db:
+        fleet = Fleet(db)
+        assert len(fleet.devices()) == 30 and len(fleet.devices(province="1")) == 10
+        assert all(d["online"] for d in fleet.devices())

@@ -1,0 +1,96 @@
+"""The daily report and the fleet view from the same fleet, on SQLite and on PostgreSQL; the report command."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import dashboard_fleet as F
+
+from central import report
+from central.status import fleet_view
+
+
+def test_daily_report_sums_by_province(fleet_db):
+    F.build(fleet_db)
+    data = report.daily_report(fleet_db, F.TODAY)
+    by = {p["province"]: p for p in data["provinces"]}
+    assert [p["province"] for p in data["provinces"]] == ["5", "11", "23"]
+    assert by["23"] == {"province": "23", "offices_known": 4, "offices_reporting": 4, "scheduled_minutes": 4 * 360,
+                        "serving_minutes": 170 + 125 + 70 + 120, "degraded_minutes": 20, "closed_minutes": 25 + 40,
+                        "unknown_minutes": 10, "late_openings": 1, "late_opening_minutes": 25, "early_closings": 0}
+    assert by["11"]["offices_reporting"] == 1 and by["11"]["late_openings"] == 0  # 1102's late opening was yesterday
+    assert by["5"]["offices_reporting"] == 0 and by["5"]["offices_known"] == 1
+    assert data["totals"]["offices_reporting"] == 5 and data["totals"]["closed_minutes"] == 65
+    assert [o["device_id"] for o in data["offices"] if o["late_opening"]] == ["dev-2302"]
+    only = report.daily_report(fleet_db, F.TODAY, province="11")
+    assert [p["province"] for p in only["provinces"]] == ["11"]
+    empty = report.daily_report(fleet_db, F.TODAY - dt.timedelta(days=7))
+    assert empty["totals"]["offices_reporting"] == 0
+
+
+def test_fleet_view_counts(fleet_db):
+    data = F.build(fleet_db)
+    view = fleet_view(data["fleet"], day=F.TODAY)
+    by = {p["province"]: p for p in view["provinces"]}
+    assert by["23"] == {"province": "23", "total": 4, "online": 3, "offline": 1, "late": 1, "closed": 1, "outdated": 2}
+    assert view["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2}
+    late = fleet_view(data["fleet"], day=F.TODAY, province="23", state="late")
+    assert [d["device_id"] for d in late["devices"]] == ["dev-2302"]
+    assert late["devices"][0]["late_events"][0]["minutes"] == 25
+    # yesterday, 1102 was the late one
+    assert [d["device_id"] for d in fleet_view(data["fleet"], day=F.TODAY - dt.timedelta(days=1),
+                                                state="late")["devices"]] == ["dev-1102"]
+
+
+def test_csv_has_a_row_per_province_and_a_total():
+    data = {"date": "2026-12-01", "provinces": [report._empty("23") | {"serving_minutes": 100, "offices_reporting": 2}],
+            "totals": {k: 0 for k in report.COLUMNS if k != "province"} | {"serving_minutes": 100}}
+    rows = list(csv.DictReader(io.StringIO(report.to_csv(data))))
+    assert [(r["province"], r["serving_minutes"]) for r in rows] == [("23", "100"), ("all", "100")]
+
+
+def test_the_report_command_gives_the_same_in_csv_json_and_html(tmp_path, capsys):
+    from central.db import open_db
+    from cli.main import main
+
+    path = tmp_path / "fleet.db"
+    with open_db(str(path)) as db:
+        F.build(db)
+        expected = report.daily_report(db, F.TODAY)
+    assert main(["central", "report", "--date", F.TODAY.isoformat(), "--format", "json", "--db", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(expected))
+    assert main(["central", "report", "--date", F.TODAY.isoformat(), "--format", "csv", "--db", str(path),
+                 "--province", "23"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["province"] for r in rows] == ["23", "all"] and rows[0]["late_openings"] == "1"
+    assert main(["central", "report", "--date", F.TODAY.isoformat(), "--format", "html", "--db", str(path)]) == 0
+    html = capsys.readouterr().out
+    assert '<html lang="fa" dir="rtl">' in html and html.count("<svg") == 3 and "dev-2302" in html
+    assert main(["central", "report", "--date", "01-12-2026", "--db", str(path)]) == 1
+    assert "--date: expected YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_the_app_answers_on_both_databases(fleet_db):
+    from starlette.testclient import TestClient
+
+    from central.users import Users
+    from central.web.app import create_app
+
+    data = F.build(fleet_db)
+    Users(fleet_db).add("admin", "centre-pass-1")
+    client = TestClient(create_app(data["fleet"], now=lambda: F.NOW))
+    client.post("/login", data={"username": "admin", "password": "centre-pass-1"})
+    fleet = client.get("/api/fleet").json()
+    assert fleet["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2}
+    assert [a["kind"] for a in fleet["alerts"]] == ["offline", "closed_during_hours", "offline", "late_opening",
+                                                    "late_opening"]
+    office = client.get("/api/device/dev-2302").json()
+    assert [r["state"] for r in office["timeline"]["runs"]] == ["closed", "serving", "degraded", "serving"]
+    assert client.get("/device/dev-2301/snapshot.png").content.startswith(b"\x89PNG")
+    assert client.get(f"/api/verify/{data['old']['verification_code']}").json()["superseded"]
+    assert 'pishkhan_devices_online{province="23"} 3.0' in client.get("/metrics").text
+    csv_text = client.get(f"/report.csv?date={F.TODAY}").text
+    assert csv_text.splitlines()[-1].split(",")[1:4] == ["all", "7", "5"]
