@@ -45,7 +45,7 @@ def cmd_report(args):
                 raise ConfigError(f"--date: expected YYYY-MM-DD, got {args.date!r}") from None
         else:
             day = jalali.today(now)
-        report = day_report(store, cfg, hours_from_config(cfg), day, until=now)
+        report = day_report(store, cfg, hours_from_config(cfg, store=store), day, until=now)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pishkhan.config import default_toml, docs_markdown, load_config
@@ -37,6 +38,8 @@ def cmd_init(args):
 
 def cmd_check(args):
     cfg = load_config(args.config)
+    for warning in _staff_pin_warnings(cfg):
+        print(warning, file=sys.stderr)
     print(f"ok: {cfg.path or 'built-in defaults'}; device {cfg.device_id}; state in {cfg.state_dir}")
 
 
@@ -46,3 +49,13 @@ def cmd_docs(args):
         print(f"wrote {args.out}")
     else:
         print(docs_markdown(), end="")
+
+
+def _staff_pin_warnings(cfg) -> list[str]:
+    from pishkhan.staff_pin import check_configured_pin
+    from pishkhan.store.database import Store
+
+    if not cfg.store_path.exists():
+        return check_configured_pin(cfg)
+    with Store(cfg.store_path) as store:
+        return check_configured_pin(cfg, store=store)

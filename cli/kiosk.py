@@ -1,5 +1,5 @@
-"""``pishkhan kiosk``: run the customer touchscreen, set the staff PIN, or
-play a scripted journey headless and save screenshots (for the demo)."""
+"""``pishkhan kiosk``: run the customer touchscreen, set the staff PIN, end a
+PIN lock-out, or play a scripted journey headless and save screenshots (for the demo)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,11 @@ def register(sub, common):
     p.set_defaults(handler=cmd_kiosk)
     s = p.add_subparsers(dest="action", metavar="ACTION")
     sp = s.add_parser("set-pin", parents=[common], help="set the staff PIN (stored as a scrypt hash)")
-    sp.add_argument("--pin", help="the new PIN (4-12 digits); asked for when not given")
+    sp.add_argument("--pin", help="the new PIN (4-8 digits, no pattern like 1234 or 1111); asked for when not given")
     sp.set_defaults(handler=cmd_set_pin)
+    un = s.add_parser("unlock", parents=[common],
+                      help="end a staff PIN lock-out and forget the wrong PINs (audited)")
+    un.set_defaults(handler=cmd_unlock)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -38,16 +41,35 @@ def _size(text: str) -> tuple[int, int]:
 
 def cmd_set_pin(args):
     from kiosk.pin import set_pin
+    from pishkhan.staff_pin import check_new_pin
 
     pin = args.pin
     if pin is None:
         pin = getpass.getpass("new staff PIN: ")
+        check_new_pin(pin)  # say why before asking again
         if getpass.getpass("again: ") != pin:
             raise PishkhanError("the two PINs differ; nothing was changed")
+    try:
+        check_new_pin(pin)
+    except PishkhanError as e:
+        raise PishkhanError(f"{e}; nothing was changed") from None
     cfg = context.config(args)
     with context.store(cfg) as st:
         set_pin(st, pin, actor=context.actor())
     print("staff PIN set (scrypt hash stored in the device store)")
+
+
+def cmd_unlock(args):
+    from kiosk.pin import PinGuard
+
+    cfg = context.config(args)
+    with context.store(cfg) as st:
+        cleared = PinGuard(st, config=cfg).unlock(actor=context.actor())
+    if cleared["was_locked"]:
+        print(f"staff mode unlocked ({cleared['seconds_left']} s of lock-out were left); "
+              f"wrong PINs forgotten")
+    else:
+        print(f"staff mode was not locked; {cleared['failures']} wrong PIN(s) forgotten")
 
 
 def cmd_kiosk(args):

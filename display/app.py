@@ -307,7 +307,7 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             self.config_ = config
             self.store = store or open_store(config)
             self.queue = Queue(self.store, config)
-            self.hours = hours_from_config(config)
+            self.hours = hours_from_config(config, store=self.store)
             self.events = events or EventLog(None)
             self.layout = WallLayout.for_size(tuple(Window.size))
             self.blank = False
@@ -520,6 +520,9 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
             notices = self._ticker_source()
             if notices != self.ticker_text:
                 self._set_ticker(notices)
+            hours = S.HOURS_TODAY.format(hours=self.hours.describe_day(jalali.today(clock())))
+            if hours != self.hours_label.text:  # a schedule installed meanwhile
+                self.hours_label.text = hours
 
         def _show_calls(self, calls, *, new):
             if calls:

@@ -258,7 +258,7 @@ class ScreenPowerController:
     def from_config(cls, store, config, backends, **kw):
         from pishkhan.schedule.hours import hours_from_config
 
-        return cls(store, hours_from_config(config), backends,
+        return cls(store, hours_from_config(config, store=store), backends,
                    on_before=dt.timedelta(minutes=config.get("display.power_on_before_minutes")),
                    off_after=dt.timedelta(minutes=config.get("display.power_off_after_minutes")),
                    reassert=dt.timedelta(seconds=config.get("display.power_reassert_seconds")), **kw)

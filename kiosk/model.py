@@ -33,7 +33,7 @@ class KioskModel:
         self.store = store
         self.config = config
         self.printer = printer
-        self.hours = hours_from_config(config)
+        self.hours = hours_from_config(config, store=store)
         self.board = None
         self.notices: list = []
         self.problem = store_error  # non-empty: out of service

@@ -1,69 +1,57 @@
-"""The staff PIN: a slow scrypt hash, and a lock-out that grows.
+"""The staff PIN on the kiosk: checking it, and a lock-out that stays short.
 
-The hash is kept as ``scrypt$N$r$p$salt$hash`` (base64) in the store setting
-``kiosk.staff_pin_hash`` (written by ``pishkhan kiosk set-pin``), else in the
-configuration's ``kiosk.staff_pin_hash``; with neither, the PIN is ``1234``.
-Five wrong PINs in a row lock staff mode for :data:`FIRST_LOCK` seconds;
-each further lock-out doubles that, up to :data:`MAX_LOCK`. The counters live
-in the store (setting ``kiosk.pin_guard``), so a restart does not reset them.
+What a PIN may be, its scrypt hash and which PIN is in force are the core's
+(:mod:`pishkhan.staff_pin`): the store setting ``kiosk.staff_pin_hash``
+(written by ``pishkhan kiosk set-pin``), else the configuration's
+``kiosk.staff_pin_hash``, else ``1234`` — which the kiosk then warns about.
+
+Lock-out rules, so that nobody at the kiosk can keep staff out for long:
+
+- :data:`MAX_TRIES` wrong PINs in a row lock staff mode for :data:`FIRST_LOCK`
+  seconds; each further lock-out doubles that, but never beyond
+  :data:`MAX_LOCK` (15 minutes). While locked every PIN, the right one too,
+  is refused.
+- After :data:`QUIET` seconds (30 minutes) without a wrong PIN, the count of
+  wrong PINs and of lock-outs starts again from zero. A right PIN resets them too.
+- Every lock-out is a fact in the state log (component ``staff_pin``, state
+  ``locked`` with the time it ends; ``unlocked`` once it is seen to have
+  ended — reason ``expired``, or ``unlock`` for ``pishkhan kiosk unlock``) and
+  is audited.
+- The counters live in the store (setting ``kiosk.pin_guard``), so a restart
+  does not reset them; a lock set longer than :data:`MAX_LOCK` (by an older
+  version, or a clock set back) is cut to :data:`MAX_LOCK` from now, and that
+  too is a ``locked`` fact (reason ``capped``).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 
-from pishkhan.exc import PishkhanError
+from pishkhan.staff_pin import (DEFAULT_PIN, SETTING_HASH, check_new_pin, check_pin, default_pin_in_use, hash_pin,
+                                hash_problem, pin_in_force)
 from pishkhan.store.database import iso, parse_iso
 
-SETTING_HASH = "kiosk.staff_pin_hash"
+__all__ = ["Attempt", "PinGuard", "set_pin", "hash_pin", "check_pin", "DEFAULT_PIN", "SETTING_HASH",
+           "SETTING_GUARD", "MAX_TRIES", "FIRST_LOCK", "MAX_LOCK", "QUIET", "COMPONENT"]
+
 SETTING_GUARD = "kiosk.pin_guard"
-DEFAULT_PIN = "1234"
+#: The state log's component for lock-outs.
+COMPONENT = "staff_pin"
 MAX_TRIES = 5
 FIRST_LOCK = 60.0
-MAX_LOCK = 24 * 3600.0
-N, R, P = 2 ** 14, 8, 1
-
-
-def hash_pin(pin: str, *, salt: bytes | None = None, n: int = N, r: int = R, p: int = P) -> str:
-    """The scrypt hash of *pin* as one string; a PIN is 4 to 12 digits."""
-    pin = str(pin)
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        raise PishkhanError("a staff PIN must be 4 to 12 digits")
-    salt = salt or os.urandom(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"scrypt${n}${r}${p}${b64(salt)}${b64(digest)}"
-
-
-def check_pin(pin: str, hashed: str) -> bool:
-    """True when *pin* matches the stored *hashed* string."""
-    try:
-        scheme, n, r, p, salt, digest = hashed.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        got = hashlib.scrypt(str(pin).encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             maxmem=64 * 1024 * 1024, dklen=len(expected))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, expected)
+MAX_LOCK = 15 * 60.0
+QUIET = 30 * 60.0
+_RESET = {"failures": 0, "lockouts": 0, "locked_until": None}
 
 
 def set_pin(store, pin: str, *, actor: str) -> None:
-    """Store a new PIN hash (audited; the PIN itself is never stored)."""
-    store.set_setting(SETTING_HASH, hash_pin(pin))
+    """Store the hash of a new PIN (audited; the PIN itself is never stored).
+
+    :raises PinRefused: the keypad cannot type it, or it is trivial (the message says why).
+    """
+    store.set_setting(SETTING_HASH, hash_pin(check_new_pin(pin)))
     store.audit(actor, "staff.pin_set", "kiosk")
-
-
-@lru_cache(maxsize=1)
-def _default_hash() -> str:
-    return hash_pin(DEFAULT_PIN)
 
 
 @dataclass(frozen=True)
@@ -75,10 +63,17 @@ class Attempt:
     locked_seconds: float = 0.0
 
 
+def _moment(text) -> dt.datetime | None:
+    try:
+        return parse_iso(text) if text else None
+    except (TypeError, ValueError):
+        return None
+
+
 class PinGuard:
     """Checks PINs and keeps the lock-out state in the store.
 
-    :param store: the device store (settings and audit log).
+    :param store: the device store (settings, audit and state log).
     :param config: for ``kiosk.staff_pin_hash``.
     """
 
@@ -87,23 +82,50 @@ class PinGuard:
         self.config = config
 
     def _hash(self) -> str:
-        stored = self.store.get_setting(SETTING_HASH)
-        if stored:
-            return stored
-        configured = self.config.get("kiosk.staff_pin_hash")
-        if configured:
-            return configured
-        return _default_hash()
+        return pin_in_force(self.store, self.config)[0]
+
+    @property
+    def default_in_use(self) -> bool:
+        """True when the PIN is still the default 1234."""
+        return default_pin_in_use(self.store, self.config)
+
+    @property
+    def hash_problem(self) -> str | None:
+        """What is wrong with the PIN hash in force (no PIN can match it), or None."""
+        return hash_problem(self._hash())
 
     def state(self) -> dict:
-        return self.store.get_setting(SETTING_GUARD, {}) or {}
+        state = self.store.get_setting(SETTING_GUARD, {})
+        return state if isinstance(state, dict) else {}
+
+    def _save(self, **state):
+        self.store.set_setting(SETTING_GUARD, state)
 
     def locked_for(self) -> float:
-        """Seconds staff mode stays locked (0 when not locked)."""
-        until = self.state().get("locked_until")
-        if not until:
+        """Seconds staff mode stays locked (0 when not locked); notes a lock-out that has ended."""
+        state = self.state()
+        until = _moment(state.get("locked_until"))
+        if until is None:
             return 0.0
-        return max(0.0, (parse_iso(until) - self.store.now()).total_seconds())
+        now = self.store.now()
+        left = (until - now).total_seconds()
+        if left > MAX_LOCK:
+            until = now + dt.timedelta(seconds=MAX_LOCK)
+            self._save(**(state | {"locked_until": iso(until)}))
+            self.store.record_state(COMPONENT, "locked", "capped", until=iso(until), seconds=MAX_LOCK,
+                                    lockouts=state.get("lockouts", 0))
+            return MAX_LOCK
+        if left > 0:
+            return left
+        self._save(**(state | {"locked_until": None}))
+        self._ended("expired", "kiosk", locked_until=iso(until))
+        return 0.0
+
+    def _ended(self, reason: str, actor: str, **detail):
+        last = self.store.last_state(COMPONENT)
+        if last is not None and last["state"] == "locked":
+            self.store.record_state(COMPONENT, "unlocked", reason, **detail)
+            self.store.audit(actor, "staff.pin_unlocked", "kiosk", reason=reason, **detail)
 
     def attempt(self, pin: str) -> Attempt:
         """Check *pin*; every attempt is audited (never the PIN)."""
@@ -112,20 +134,47 @@ class PinGuard:
             self.store.audit("staff", "staff.pin_refused_locked", "kiosk", seconds_left=round(left))
             return Attempt("locked", locked_seconds=left)
         state = self.state()
+        now = self.store.now()
+        last_wrong = _moment(state.get("last_wrong"))
+        quiet = last_wrong is None or (now - last_wrong).total_seconds() >= QUIET
+        failures = 0 if quiet else _count(state.get("failures"))
+        lockouts = 0 if quiet else _count(state.get("lockouts"))
         if check_pin(pin, self._hash()):
-            self.store.set_setting(SETTING_GUARD, {"failures": 0, "lockouts": 0, "locked_until": None})
+            self._save(**_RESET)
             self.store.audit("staff", "staff.enter", "kiosk")
             return Attempt("ok")
-        failures = int(state.get("failures", 0)) + 1
-        lockouts = int(state.get("lockouts", 0))
+        failures += 1
         if failures >= MAX_TRIES:
-            seconds = min(MAX_LOCK, FIRST_LOCK * 2 ** lockouts)
-            until = self.store.now() + dt.timedelta(seconds=seconds)
-            self.store.set_setting(SETTING_GUARD, {"failures": 0, "lockouts": lockouts + 1,
-                                                   "locked_until": iso(until)})
-            self.store.audit("staff", "staff.locked", "kiosk", seconds=seconds, lockouts=lockouts + 1)
+            seconds = min(MAX_LOCK, FIRST_LOCK * 2 ** min(lockouts, 32))
+            until = now + dt.timedelta(seconds=seconds)
+            self._save(failures=0, lockouts=lockouts + 1, locked_until=iso(until), last_wrong=iso(now))
+            self.store.record_state(COMPONENT, "locked", "wrong_pins", until=iso(until), seconds=seconds,
+                                    lockouts=lockouts + 1)
+            self.store.audit("staff", "staff.locked", "kiosk", seconds=seconds, lockouts=lockouts + 1,
+                             until=iso(until))
             return Attempt("locked", locked_seconds=seconds)
-        self.store.set_setting(SETTING_GUARD, {"failures": failures, "lockouts": lockouts,
-                                               "locked_until": state.get("locked_until")})
+        self._save(failures=failures, lockouts=lockouts, locked_until=None, last_wrong=iso(now))
         self.store.audit("staff", "staff.pin_wrong", "kiosk", failures=failures)
         return Attempt("wrong", tries_left=MAX_TRIES - failures)
+
+    def unlock(self, *, actor: str) -> dict:
+        """End any lock-out and forget the wrong PINs (``pishkhan kiosk unlock``); audited.
+
+        Returns what was cleared: ``was_locked``, ``seconds_left``, ``failures``, ``lockouts``.
+        """
+        left = self.locked_for()  # notes a lock-out that already ended, cuts one too long
+        state = self.state()
+        cleared = {"was_locked": left > 0, "seconds_left": round(left),
+                   "failures": _count(state.get("failures")), "lockouts": _count(state.get("lockouts"))}
+        self._save(**_RESET)
+        self.store.audit(actor, "staff.pin_unlock", "kiosk", **cleared)
+        if left > 0:
+            self._ended("unlock", actor, by=actor)
+        return cleared
+
+
+def _count(value) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0

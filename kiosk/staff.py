@@ -8,6 +8,7 @@ whether it succeeded or not, and returns a short result or raises a
 
 from __future__ import annotations
 
+import logging
 import platform
 import sqlite3
 
@@ -21,10 +22,12 @@ from pishkhan.text.persian import ltr, to_persian_digits
 from . import usb_import
 
 ACTOR = "staff"
+log = logging.getLogger(__name__)
 
 
 class ImportRefused(PishkhanError):
-    """A board from the USB stick was refused; ``kind`` is signature, version, scope or invalid."""
+    """A board from the USB stick was refused; ``kind`` is signature, version, scope, invalid, file
+    (not a regular file on the stick, too large, unreadable) or error (anything unforeseen)."""
 
     def __init__(self, message: str, *, kind: str):
         super().__init__(message)
@@ -32,8 +35,10 @@ class ImportRefused(PishkhanError):
 
 
 def refusal_kind(error: Exception) -> str:
-    from pishkhan.exc import BoardRefused, SignatureInvalid
+    from pishkhan.exc import BoardFileError, BoardRefused, SignatureInvalid
 
+    if isinstance(error, (BoardFileError, OSError)):
+        return "file"
     if isinstance(error, SignatureInvalid):
         return "signature"
     if isinstance(error, BoardRefused):
@@ -128,8 +133,13 @@ class StaffActions:
         return result
 
     # -- boards ------------------------------------------------------------------------
-    def usb_files(self):
-        return usb_import.scan(self.model.config.get("kiosk.usb_mount"))
+    def usb_files(self) -> usb_import.Scan:
+        """What is on the USB stick (never raises: a failed scan says why in ``problem``)."""
+        found = usb_import.scan(self.model.config.get("kiosk.usb_mount"))
+        if found.problem or found.skipped or found.truncated:
+            log.warning("USB scan of %s: %s, %d left out%s %s", found.mount, found.problem or "ok", found.skipped,
+                        ", truncated" if found.truncated else "", found.detail)
+        return found
 
     def import_board(self, path):
         """Install the board in *path*; a refusal raises with the reason, the old board stays."""
@@ -139,6 +149,13 @@ class StaffActions:
             reason = e.errors[0] if getattr(e, "errors", None) else str(e)
             self._audit("board_import", str(path), ok=False, error=str(e))
             raise ImportRefused(reason, kind=refusal_kind(e)) from e
+        except Exception as e:  # whatever a stick holds, the staff screen answers and the old board stays
+            log.exception("importing %s failed", path)
+            try:
+                self._audit("board_import", str(path), ok=False, error=f"{type(e).__name__}: {e}")
+            except Exception:
+                log.exception("cannot audit the failed import")
+            raise ImportRefused(f"{type(e).__name__}: {e}", kind="error") from e
         self._audit("board_import", str(path), ok=True, version=installed.board.version,
                     verification_code=installed.verification_code)
         self.model.reload()

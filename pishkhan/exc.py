@@ -13,6 +13,10 @@ class ConfigError(PishkhanError):
     """The configuration file is missing, unreadable or has a bad value."""
 
 
+class PinRefused(PishkhanError):
+    """A staff PIN that the keypad cannot type or that is too easy to guess."""
+
+
 class BoardError(PishkhanError):
     """A board cannot be used."""
 
@@ -26,12 +30,37 @@ class BoardInvalid(BoardError):
         super().__init__(head + ":\n  " + "\n  ".join(self.errors))
 
 
-class SignatureInvalid(BoardError):
+class ScheduleError(PishkhanError):
+    """A working-hours schedule or holiday list cannot be used."""
+
+
+class ScheduleInvalid(ScheduleError):
+    """A schedule or holiday-list document breaks the schema; ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[str], *, what: str = "schedule"):
+        self.errors = list(errors)
+        head = f"{what} is invalid ({len(self.errors)} error{'s' if len(self.errors) != 1 else ''})"
+        super().__init__(head + ":\n  " + "\n  ".join(self.errors))
+
+
+class ScheduleRefused(ScheduleError):
+    """A valid, signed schedule or holiday list that may not be installed (old version, wrong scope)."""
+
+
+class SignatureInvalid(BoardError, ScheduleError):
     """A signed document's signature does not verify against a trusted key."""
 
 
 class BoardRefused(BoardError):
     """A valid, signed board that may not be installed (old version, wrong scope)."""
+
+
+class BoardFileError(BoardError):
+    """A board file that may not be read: not a regular file on the stick, too large, unreadable or too slow."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.errors = [message]
 
 
 class LayeringError(BoardError):

@@ -6,17 +6,27 @@ it. A result or refusal is shown in the message line at the top.
 
 from __future__ import annotations
 
-from pishkhan.exc import PishkhanError
+import logging
 
+from pishkhan.exc import PishkhanError
+from pishkhan.staff_pin import KEYPAD_DIGITS
+
+from .. import usb_import
 from ..keyboard import PersianKeyboard
 from ..pin import PinGuard
-from ..widgets import MIN_TARGET, SPACING, WARN, Btn, Column, page_slice, pages
+from ..widgets import DANGER, MIN_TARGET, SPACING, WARN, Btn, Column, page_slice, pages, paint
 from .base import KioskScreen
 from .browse import category_title, service_title
 
+log = logging.getLogger(__name__)
+
 
 class PinScreen(KioskScreen):
-    """Params: ``message``. The entered digits are kept on the screen object only."""
+    """Params: ``message``. The entered digits are kept on the screen object only.
+
+    Opened while staff mode is locked, it says so at once; with the default
+    PIN still in force it carries a visible note that it must be changed.
+    """
 
     title_key = "staff_pin"
 
@@ -26,6 +36,15 @@ class PinScreen(KioskScreen):
 
     def on_pre_enter(self, *_):
         self.entered = ""
+        if self.params.get("message") or self.model.store is None:
+            return
+        try:
+            left = self.guard().locked_for()
+        except Exception:  # the pad still opens; submit() reports a failing store
+            log.exception("cannot read the PIN lock-out")
+            return
+        if left > 0:
+            self.params["message"] = self.t("pin_locked", minutes=max(1, round(left / 60)))
 
     def guard(self) -> PinGuard:
         return PinGuard(self.model.store, config=self.kiosk.config)
@@ -36,13 +55,23 @@ class PinScreen(KioskScreen):
         elif key == "OK":
             self.submit()
             return
-        elif len(self.entered) < 12:
+        elif len(self.entered) < KEYPAD_DIGITS:
             self.entered += key
         self.refresh()
 
     def submit(self):
         pin, self.entered = self.entered, ""
-        attempt = self.guard().attempt(pin)
+        if self.model.store is None:
+            self.params["message"] = self.t("failed", reason=self.model.problem or "store")
+            self.refresh()
+            return
+        try:
+            attempt = self.guard().attempt(pin)
+        except PishkhanError as e:
+            log.exception("cannot check the PIN")
+            self.params["message"] = self.t("failed", reason=str(e))
+            self.refresh()
+            return
         if attempt.result == "ok":
             self.kiosk.enter_staff()
             return
@@ -53,11 +82,28 @@ class PinScreen(KioskScreen):
             self.params["message"] = self.t("pin_wrong", n=attempt.tries_left)
         self.refresh()
 
+    def pin_note(self) -> str:
+        """A note about the PIN itself: the default in force, or a damaged setting ("" when none)."""
+        if self.model.store is None:
+            return ""
+        try:
+            guard = self.guard()
+            if guard.default_in_use:
+                return self.t("pin_default_note")
+            if guard.hash_problem:
+                return self.t("pin_damaged")
+        except Exception:  # only a note: a failing store must not take the PIN pad with it
+            log.exception("cannot read the PIN setting")
+        return ""
+
     def body(self):
         dots = self.text(" ".join("•" * len(self.entered)) or " ", 2.2, align="center", name="pin-dots",
-                         size_hint_y=None, height=self.fs(2.2) * 1.5)
-        message = self.text(self.params.get("message", ""), 1.0, align="center", color=WARN, name="message",
-                            size_hint_y=None, height=self.fs() * 2)
+                         size_hint_y=None, height=self.fs(2.2) * 1.6)
+        text = self.params.get("message", "")
+        note = "" if text else self.pin_note()  # a result first; the note is back the next time the pad opens
+        message = self.text(text or note, 0.8 if note else 1.0, align="center", color=WARN, bold=bool(note),
+                            name="pin-note" if note else "message", size_hint_y=None,
+                            height=self.fs() * (2.6 if note else 2), max_lines=2 if note else 0, shorten=bool(note))
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "OK"]
         rows = []
         for i in range(0, 12, 3):
@@ -98,14 +144,15 @@ class StaffScreen(KioskScreen):
 
     def body(self):
         rows = self.rows()
-        avail = int(self.body_height() - self.fs() * 3.3 - SPACING)
+        line = self.message_line()
+        avail = int(self.body_height() - line.height - SPACING)
         row_h = self.row_height
         per_page = max(1, (avail + SPACING) // (row_h + SPACING))
         if len(rows) > per_page:
             per_page = max(1, (avail - MIN_TARGET) // (row_h + SPACING))
         total = pages(rows, per_page)
         page = min(self.params.get("page", 0), total - 1)
-        col = Column([self.message_line()])
+        col = Column([line])
         for r in page_slice(rows, page, per_page):
             r.size_hint_y, r.height = None, row_h
             col.add_widget(r)
@@ -125,7 +172,25 @@ class StaffScreen(KioskScreen):
 
 
 class StaffMenuScreen(StaffScreen):
+    """The staff menu; while the default PIN is in force its message line warns of it, in red."""
+
     title_key = "staff_title"
+
+    def message_line(self):
+        try:
+            default = PinGuard(self.model.store, config=self.kiosk.config).default_in_use
+        except Exception:  # only a warning: a failing store must not take the menu with it
+            log.exception("cannot read the PIN setting")
+            default = False
+        if not default:
+            return super().message_line()
+        message = self.params.get("message", "")
+        text = f"{message}\n{self.t('pin_default_short')}" if message else self.t("pin_default_warning")
+        # three lines of it in portrait, where the room is; two in landscape
+        line = self.text(text, 0.85, bold=True, name="message", size_hint_y=None, max_lines=3,
+                         height=self.fs() * 3.3 if self.landscape else self.fs(0.85) * 4.9)
+        line.warns_default_pin = True
+        return paint(line, DANGER)
 
     def rows(self):
         k = self.kiosk
@@ -299,6 +364,8 @@ class StaffQueueScreen(StaffScreen):
 
 
 class StaffUsbScreen(StaffScreen):
+    """The boards on the USB stick, one button each; whatever the stick holds, it answers in words."""
+
     title_key = "staff_usb"
 
     def install(self, path):
@@ -314,15 +381,34 @@ class StaffUsbScreen(StaffScreen):
         self.kiosk.update(message=done(installed))
 
     def rows(self):
-        files = self.staff.usb_files()
-        if not files:
-            return [self.row([self.text(self.t("usb_none", mount=self.kiosk.config.get("kiosk.usb_mount")),
-                                        0.9, name="usb-none")])]
-        out = [self.row([self.text(self.t("usb_pick"), bold=True)])]
-        for i, path in enumerate(files):
+        mount = self.kiosk.config.get("kiosk.usb_mount")
+        try:
+            found = self.staff.usb_files()
+        except Exception:  # scan() itself never raises; this is the last guard
+            log.exception("USB scan failed")
+            return [self._note(self.t("usb_unreadable"), "usb-problem")]
+        if found.problem == "missing":
+            return [self._note(self.t("usb_missing", mount=mount), "usb-problem")]
+        if found.problem == "timeout":
+            return [self._note(self.t("usb_slow", seconds=int(usb_import.SCAN_SECONDS)), "usb-problem")]
+        if found.problem:
+            return [self._note(self.t("usb_unreadable"), "usb-problem")]
+        out = []
+        if found.skipped:
+            out.append(self._note(self.t("usb_skipped", n=found.skipped), "usb-skipped"))
+        if found.truncated:
+            out.append(self._note(self.t("usb_truncated"), "usb-truncated"))
+        if not found.files:
+            out.append(self._note(self.t("usb_none", mount=mount), "usb-none"))
+            return out
+        out.insert(0, self.row([self.text(self.t("usb_pick"), bold=True)]))
+        for path in found.files:
             out.append(self.row([self.button(path.name, lambda p=path: self.install(p), name=f"usb-file:{path.name}",
                                              step=0.9)]))
         return out
+
+    def _note(self, text, name):
+        return self.row([self.text(text, 0.8, name=name, max_lines=3)])
 
 
 class StaffInfoScreen(StaffScreen):

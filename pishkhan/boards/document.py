@@ -411,3 +411,11 @@ def load_board_file(path) -> dict:
     from pishkhan.boards.jsonlimits import load_json_file
 
     return load_json_file(path)
+
+
+def load_board_bytes(data: bytes, *, name: str) -> dict:
+    """A board or signed-board JSON document from *data* (already read, e.g. from a USB stick) called *name*,
+    by the same strict loader as :func:`load_board_file`."""
+    from pishkhan.boards.jsonlimits import load_json
+
+    return load_json(data, source=name)

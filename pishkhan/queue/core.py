@@ -158,7 +158,7 @@ class Queue:
 
     :param store: the :class:`~pishkhan.store.database.Store` (its clock is the queue's clock).
     :param config: the :class:`~pishkhan.config.Config` (lanes, counters, queue settings).
-    :param hours: an :class:`~pishkhan.schedule.hours.Hours`; default from the configuration.
+    :param hours: an :class:`~pishkhan.schedule.hours.Hours`; default the installed schedule, else the configuration's hours.
     :param board: the effective board, or a callable returning it; default the
         board installed in *store* for this office, read at each issue.
 
@@ -168,7 +168,7 @@ class Queue:
     def __init__(self, store, config, *, hours=None, board=None):
         self.store = store
         self.config = config
-        self.hours = hours if hours is not None else hours_from_config(config)
+        self.hours = hours if hours is not None else hours_from_config(config, store=store)
         if board is None:
             self._board = self._installed_board
             self._board_cache = (None, None)

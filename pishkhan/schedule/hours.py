@@ -2,19 +2,33 @@
 
 :class:`Hours` answers "open now?", "closes when?" and "opens next when?".
 :class:`WeeklyHours` reads the weekly hours from the configuration;
-:class:`AlwaysOpen` is for demos and tests. The signed provincial schedule
-(holidays, closures) will be another :class:`Hours`.
+:class:`AlwaysOpen` is for demos and tests. :class:`ScheduleHours` answers
+from the signed schedules and holiday lists installed in the store (see
+:mod:`pishkhan.schedule.calendar` for which document decides a day) and
+reads them again whenever one is installed, so a process built before an
+install sees the new hours without a restart; until anything is installed
+it answers exactly as the configuration's :class:`WeeklyHours`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import sqlite3
+import threading
 
 from pishkhan.text import jalali
-from pishkhan.exc import ConfigError
+from pishkhan.exc import ConfigError, PishkhanError
+from pishkhan.schedule import strings as S
+from pishkhan.schedule.calendar import Day
+from pishkhan.schedule.defaults import CALENDAR
+from pishkhan.schedule.document import Shift
+from pishkhan.schedule.installed import generation, office_calendar
 from pishkhan.text.jalali import TEHRAN
 from pishkhan.text.persian import to_latin_digits, to_persian_digits
+
+log = logging.getLogger(__name__)
 
 DAY_KEYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 Period = tuple[dt.datetime, dt.datetime]
@@ -55,9 +69,9 @@ class Hours:
         """E.g. «۰۷:۳۰ تا ۱۴:۳۰», or «تعطیل» when closed all day; ``lang="en"``: 07:30-14:30, Closed."""
         periods = self.periods(day)
         if lang == "en":
-            return ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in periods) or "Closed"
+            return ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in periods) or S.CLOSED_EN
         if not periods:
-            return "تعطیل"
+            return S.CLOSED
         return "، ".join(f"{jalali.format_time(s)} تا {jalali.format_time(e)}" for s, e in periods)
 
     def describe_next_open(self, at: dt.datetime, lang: str = "fa") -> str:
@@ -116,11 +130,90 @@ class WeeklyHours(Hours):
                 for s, e in self.week.get(day.weekday(), [])]
 
 
-def hours_from_config(config) -> Hours:
-    """The office's :class:`Hours` from the ``[hours]`` section."""
+class ScheduleHours(Hours):
+    """The hours the installed schedules and holiday lists give this office.
+
+    :param store: the device store; read again whenever a schedule or holiday
+        list is installed (by this process or another).
+    :param province: this office's province code.
+    :param office: this office's id.
+    :param fallback: the configuration's :class:`WeeklyHours`, for days no
+        document speaks for.
+    :param defaults: the built-in holiday calendar; default
+        :data:`pishkhan.schedule.defaults.CALENDAR`.
+
+    When the store cannot be read, it keeps answering from what it read last.
+    """
+
+    def __init__(self, store, *, province: str | None, office: str | None, fallback: WeeklyHours, defaults=None):
+        self.store = store
+        self.province = province
+        self.office = office
+        self.fallback = fallback
+        self.defaults = CALENDAR if defaults is None else defaults
+        self._generation = None
+        self._calendar = None
+        self._failing = False
+        self._lock = threading.Lock()
+
+    def calendar(self):
+        """The current :class:`~pishkhan.schedule.calendar.OfficeCalendar`, or None when nothing is installed."""
+        with self._lock:
+            try:
+                gen = generation(self.store)
+                if gen != self._generation:
+                    cal = office_calendar(self.store, province=self.province, office=self.office,
+                                          fallback_week=self.fallback.week, defaults=self.defaults)
+                    self._calendar = None if cal.empty else cal
+                    self._generation = gen
+                self._failing = False
+            except (PishkhanError, sqlite3.Error, ValueError, KeyError):
+                if not self._failing:  # once per outage, not at every question
+                    log.exception("cannot read the installed schedules; keeping the hours read before")
+                self._failing = True
+            return self._calendar
+
+    def day(self, day: dt.date):
+        """The :class:`~pishkhan.schedule.calendar.Day` for *day*: shifts, kind, reason and source."""
+        cal = self.calendar()
+        if cal is None:
+            return Day(day, tuple(Shift(s, e) for s, e in self.fallback.week.get(day.weekday(), [])))
+        return cal.day(day)
+
+    def periods(self, day):
+        cal = self.calendar()
+        return self.fallback.periods(day) if cal is None else cal.day(day).periods
+
+    def describe_day(self, day, lang="fa"):
+        """As :meth:`Hours.describe_day`, with the reason of a holiday, closure or changed hours."""
+        info = self.day(day)
+        plain = super().describe_day(day, lang)
+        if info.kind not in S.KIND_EN:
+            return plain
+        if lang == "en":
+            return S.KIND_EN[info.kind].format(hours=plain)
+        if info.kind == "hours":
+            return S.HOURS_BECAUSE.format(hours=plain, reason=info.reason)
+        return S.CLOSED_BECAUSE.format(reason=info.reason)
+
+
+def weekly_from_config(config) -> WeeklyHours:
+    """The ``[hours]`` section's weekly hours (ignoring ``always_open``)."""
+    return WeeklyHours({index: [parse_span(span) for span in config.get(f"hours.{key}")]
+                        for index, key in enumerate(DAY_KEYS)})
+
+
+def hours_from_config(config, *, store=None) -> Hours:
+    """The office's :class:`Hours`: the installed schedule, else the ``[hours]`` section.
+
+    With *store*, a :class:`ScheduleHours` that answers from the config's weekly
+    hours until a schedule or holiday list is installed, and from those once one
+    is (no restart needed). ``hours.always_open`` wins over everything (demos, tests).
+    """
     if config.get("hours.always_open"):
         return AlwaysOpen()
-    week = {}
-    for index, key in enumerate(DAY_KEYS):
-        week[index] = [parse_span(span) for span in config.get(f"hours.{key}")]
-    return WeeklyHours(week)
+    weekly = weekly_from_config(config)
+    if store is None:
+        return weekly
+    return ScheduleHours(store, province=config.get("office.province"), office=config.get("office.office_id"),
+                         fallback=weekly)

@@ -92,15 +92,15 @@ def test_lock_out_grows_and_persists(tmp_path, config):
         assert guard.state() == {"failures": 0, "lockouts": 0, "locked_until": None}
 
 
-def test_pin_is_stored_as_a_scrypt_hash(store, config):
-    hashed = hash_pin("4321")
-    assert hashed.startswith("scrypt$16384$8$1$") and "4321" not in hashed
-    assert check_pin("4321", hashed) and not check_pin("4322", hashed)
-    set_pin(store, "4321", actor="test")
+def test_pin_is_stored_as_a_scrypt_hash(store, config):  # 4831: 4321 is now refused as a run downwards
+    hashed = hash_pin("4831")
+    assert hashed.startswith("scrypt$16384$8$1$") and "4831" not in hashed
+    assert check_pin("4831", hashed) and not check_pin("4832", hashed)
+    set_pin(store, "4831", actor="test")
     guard = PinGuard(store, config=config)
     assert guard.attempt("1234").result == "wrong"
-    assert guard.attempt("4321").result == "ok"
-    assert "4321" not in json.dumps([dict(r) for r in store.query("SELECT * FROM settings")])
+    assert guard.attempt("4831").result == "ok"
+    assert "4831" not in json.dumps([dict(r) for r in store.query("SELECT * FROM settings")])
     with pytest.raises(Exception):
         hash_pin("12")
 
