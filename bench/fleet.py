@@ -1,0 +1,232 @@
+"""The fleet monitor at scale: a local Mosquitto, N simulated offices, a real `pishkhan fleet monitor` process.
+
+Prints figures, never asserts. Targets (issue 14 §5): ingest ≥ 5,000
+messages/s on one core, monitor memory (PSS) < 200 MB, a SIGKILLed device
+shown offline within 1.5 × keepalive. Steps:
+
+1. Mosquitto on a free port (passwords for every device and the centre, the
+   real ACL, the fd limit raised first), the monitor as a subprocess pinned
+   to one CPU, on a SQLite file (or ``--db postgresql://…``).
+2. N simulated offices connect; time until the database knows every device
+   online. Steady traffic for ``--seconds`` (telemetry every
+   ``--telemetry-seconds`` simulated seconds at ``--speed``); the rate the
+   database grew, and the monitor's PSS.
+3. Ingest alone: ``--feed`` pre-built telemetry messages published through
+   the broker by one client as fast as it can; the monitor's rate from the
+   first to the last written. And ``Fleet.ingest`` in-process, without MQTT.
+4. Offline: a simulated device's socket dropped (as a SIGKILL does), a
+   silent device (network gone: the broker waits 1.5 × keepalive), and a
+   real ``pishkhan agent`` process SIGKILLed; time until the database says
+   offline.
+5. The broker restarted (clean stop, persistence on): time until every
+   device is online again with a birth newer than the restart.
+
+    .venv/bin/python bench/fleet.py [--devices 10000] [--seconds 20] [--feed 50000] [--keepalive 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "agent"))
+
+from central.db import open_db  # noqa: E402
+from central.simulate import Behaviour, Fleet, raise_fd_limit  # noqa: E402
+from mqtt_broker import MosquittoBroker  # noqa: E402
+from pishkhan.protocol import payloads  # noqa: E402
+
+
+def pss_kb(pid: int) -> int:
+    """PSS of *pid* and its descendants, from /proc/PID/smaps_rollup."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return total
+
+
+def wait_for(predicate, timeout, step=0.02):
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if predicate():
+            return time.monotonic() - start
+        time.sleep(step)
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--devices", type=int, default=10000)
+    ap.add_argument("--seconds", type=float, default=20.0, help="steady traffic phase, wall seconds")
+    ap.add_argument("--speed", type=float, default=60.0)
+    ap.add_argument("--telemetry-seconds", type=float, default=60.0, help="simulated seconds between telemetry")
+    ap.add_argument("--feed", type=int, default=50000, help="pre-built messages for the ingest-alone figure")
+    ap.add_argument("--keepalive", type=int, default=10)
+    ap.add_argument("--db", default=None, help="fleet database URL (default: a SQLite file)")
+    ap.add_argument("--cpu", type=int, default=0, help="the CPU the monitor is pinned to")
+    args = ap.parse_args()
+
+    limit = raise_fd_limit(args.devices + 512)  # Mosquitto inherits it
+    work = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+    print(f"devices {args.devices}, fd limit {limit}, keepalive {args.keepalive} s, cpus {os.cpu_count()}, "
+          f"work dir {work}")
+    broker = MosquittoBroker(work / "broker", devices=("dev-0001",))
+    ids = [f"sim-{i:05d}" for i in range(1, args.devices + 1)]
+    password = broker.add_users(ids)
+    broker.start()
+    db_url = args.db or str(work / "fleet.db")
+    db = open_db(db_url)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PISHKHAN_LOG_LEVEL="WARNING")
+    log = open(work / "monitor.log", "ab")
+    monitor = subprocess.Popen([sys.executable, "-m", "cli.main", "fleet", "monitor", "--broker",
+                                f"mqtt://{broker.host}:{broker.port}", "--db", db_url, "--username", "centre",
+                                "--password-file", str(broker.password_file("centre"))],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    os.sched_setaffinity(monitor.pid, {args.cpu % os.cpu_count()})
+    time.sleep(2.0)
+    fleet = None
+
+    def count(sql, params=()):
+        return db.query_one(sql, params)["n"]
+
+    def ingested():
+        return count("SELECT COALESCE(SUM(received + duplicates), 0) AS n FROM devices")
+
+    try:
+        # -- 2. connect and steady traffic ------------------------------------------------
+        fleet = Fleet(args.devices, host=broker.host, port=broker.port, passwords=password, speed=args.speed,
+                      keepalive=args.keepalive,
+                      behaviour=Behaviour(telemetry_seconds=args.telemetry_seconds, outages_per_day=0))
+        t0 = time.monotonic()
+        fleet.start()
+        connected = wait_for(lambda: fleet.connected() >= args.devices, 300, 0.2)
+        known = wait_for(lambda: count("SELECT COUNT(*) AS n FROM devices WHERE online = 1") >= args.devices,
+                         300, 0.2)
+        known_total = time.monotonic() - t0
+        print(f"connect: {fleet.connected()} of {args.devices} connected in "
+              f"{connected if connected is None else round(connected, 1)} s; all known online in the database "
+              f"{round(known_total, 1) if known is not None else 'NOT within 300 s'} s after start")
+        base, start = ingested(), time.monotonic()
+        published0 = fleet.published
+        time.sleep(args.seconds)
+        done, took = ingested() - base, time.monotonic() - start
+        offered = (fleet.published - published0) / took
+        print(f"steady: offered {offered:.0f} msg/s (telemetry every {args.telemetry_seconds:g} simulated s "
+              f"at speed {args.speed:g}, events); monitor wrote {done / took:.0f} msg/s over {took:.1f} s")
+        print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB with {args.devices} devices known; "
+              f"simulator (this process, {args.devices} paho clients) PSS {pss_kb(os.getpid()) / 1024:.1f} MB")
+
+        # -- 3. ingest alone ------------------------------------------------------------------
+        feeder = broker.client("centre", connect=False)
+        feeder.max_inflight_messages_set(2000)
+        feeder.connect(broker.host, broker.port, 60)
+        feeder.loop_start()
+        agent = {"uptime_s": 1, "outbox": {"depth": 0, "bytes": 0, "oldest_age_s": None, "in_flight": 0,
+                                           "dropped": {}, "refused": 0}}
+        seq0 = 10_000_000
+        now = time.time()
+        msgs = [(f"pishkhan/v1/dev/{ids[i % len(ids)]}/telemetry",
+                 payloads.encode(payloads.telemetry(device=ids[i % len(ids)], seq=seq0 + i, sent_at=now,
+                                                    agent=agent, queue={"waiting": i % 7})))
+                for i in range(args.feed)]
+        time.sleep(1.0)
+        base = ingested()
+        start = time.monotonic()
+        for topic, payload in msgs:
+            feeder.publish(topic, payload, qos=1)
+        sent = time.monotonic() - start
+        finished = wait_for(lambda: ingested() - base >= args.feed, 600, 0.05)
+        total = time.monotonic() - start
+        print(f"ingest alone: {args.feed} pre-built messages published in {sent:.1f} s; the monitor wrote them "
+              f"all in {total:.1f} s = {args.feed / total:.0f} msg/s on one core "
+              f"(with the live fleet's traffic on top){'' if finished is not None else ' [NOT FINISHED]'}")
+        print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB after the feed")
+        feeder.disconnect()
+
+        from central.fleet import Fleet as FleetState
+        side = open_db(str(work / "direct.db"))
+        state = FleetState(side)
+        batches = [[(t, p, payloads.format_time(now)) for t, p in msgs[i:i + 1000]] for i in range(0, len(msgs), 1000)]
+        start = time.process_time()
+        for batch in batches:
+            state.ingest(batch)
+        cpu = time.process_time() - start
+        print(f"ingest in-process (Fleet.ingest, SQLite, batches of 1000, no MQTT): {args.feed / cpu:.0f} msg/s "
+              f"of CPU time")
+        side.close()
+
+        # -- 4. offline ------------------------------------------------------------------------
+        def offline_after(device, action, timeout):
+            assert count("SELECT COUNT(*) AS n FROM devices WHERE device_id = ? AND online = 1", (device,)) == 1
+            start = time.monotonic()
+            action()
+            took = wait_for(lambda: count("SELECT COUNT(*) AS n FROM devices WHERE device_id = ? AND online = 0",
+                                          (device,)) == 1, timeout)
+            return "NOT within %.0f s" % timeout if took is None else f"{took:.2f} s"
+
+        ka = args.keepalive
+        print(f"offline, simulated device's socket dropped (as by SIGKILL): "
+              f"{offline_after(ids[7], lambda: fleet.drop(ids[7], down_seconds=3600), 3 * ka)} "
+              f"(target ≤ {1.5 * ka:g} s)")
+        print(f"offline, simulated device silent with its socket open (network gone): "
+              f"{offline_after(ids[8], lambda: fleet.hang(ids[8], 3600), 3 * ka)} "
+              f"(the broker waits 1.5 × keepalive = {1.5 * ka:g} s)")
+        from agent_helpers import AgentProcess, write_config
+        config = write_config(work / "agent.toml", {
+            "device": {"id": "dev-0001", "state_dir": str(work / "agent-state")}, "hours": {"always_open": True},
+            "mqtt": broker.agent_settings("dev-0001", keepalive=ka, telemetry_seconds=3600)})
+        agent_proc = AgentProcess(config, env={"PISHKHAN_LOG_LEVEL": "WARNING"})
+        try:
+            up = wait_for(lambda: count("SELECT COUNT(*) AS n FROM devices WHERE device_id = 'dev-0001' "
+                                        "AND online = 1") == 1, 60)
+            if up is None:
+                print("offline, real agent: the agent never came online")
+            else:
+                print(f"offline, real `pishkhan agent` process SIGKILLed: "
+                      f"{offline_after('dev-0001', agent_proc.kill, 3 * ka)} (target ≤ {1.5 * ka:g} s)")
+        finally:
+            agent_proc.close()
+
+        # -- 5. broker restart ----------------------------------------------------------------
+        expected = count("SELECT COUNT(*) AS n FROM devices WHERE online = 1 AND device_id LIKE 'sim-%'")
+        since = payloads.format_time(time.time())
+        start = time.monotonic()
+        broker.restart()
+        back = wait_for(lambda: count("SELECT COUNT(*) AS n FROM devices WHERE online = 1 AND status_since > ? "
+                                      "AND device_id LIKE 'sim-%'", (since,)) >= expected, 300, 0.2)
+        print(f"broker restart: all {expected} online devices known again (a birth after the restart in the "
+              f"database) {'%.1f s' % back if back is not None else 'NOT within 300 s'} after the restart began")
+        print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB at the end")
+        print(f"simulator: {fleet.stats()}")
+    finally:
+        if fleet is not None:
+            fleet.stop(clean=False)
+        monitor.terminate()
+        try:
+            monitor.wait(30)
+        except subprocess.TimeoutExpired:
+            monitor.kill()
+        log.close()
+        db.close()
+        broker.close()
+
+
+if __name__ == "__main__":
+    main()
