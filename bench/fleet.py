@@ -62,6 +62,12 @@ def pss_kb(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of *pid* so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for(predicate, timeout, step=0.02):
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -123,10 +129,11 @@ def main() -> None:
         print(f"connect: {fleet.connected()} of {args.devices} connected in "
               f"{connected if connected is None else round(connected, 1)} s; all known online in the database "
               f"{round(known_total, 1) if known is not None else 'NOT within 300 s'} s after start")
-        base, start = ingested(), time.monotonic()
+        base, start, cpu0 = ingested(), time.monotonic(), cpu_seconds(monitor.pid)
         published0 = fleet.published
         time.sleep(args.seconds)
         done, took = ingested() - base, time.monotonic() - start
+        print(f"steady: the monitor used {cpu_seconds(monitor.pid) - cpu0:.1f} CPU s in {took:.1f} s")
         offered = (fleet.published - published0) / took
         print(f"steady: offered {offered:.0f} msg/s (telemetry every {args.telemetry_seconds:g} simulated s "
               f"at speed {args.speed:g}, events); monitor wrote {done / took:.0f} msg/s over {took:.1f} s")
@@ -148,12 +155,16 @@ def main() -> None:
                 for i in range(args.feed)]
         time.sleep(1.0)
         base = ingested()
-        start = time.monotonic()
+        start, cpu0 = time.monotonic(), cpu_seconds(monitor.pid)
         for topic, payload in msgs:
             feeder.publish(topic, payload, qos=1)
         sent = time.monotonic() - start
         finished = wait_for(lambda: ingested() - base >= args.feed, 600, 0.05)
         total = time.monotonic() - start
+        cpu_used = cpu_seconds(monitor.pid) - cpu0
+        print(f"ingest alone: the monitor used {cpu_used:.1f} CPU s for them (and the live fleet meanwhile): "
+              f"{args.feed / cpu_used:.0f} msg per CPU second; machine load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores")
         print(f"ingest alone: {args.feed} pre-built messages published in {sent:.1f} s; the monitor wrote them "
               f"all in {total:.1f} s = {args.feed / total:.0f} msg/s on one core "
               f"(with the live fleet's traffic on top){'' if finished is not None else ' [NOT FINISHED]'}")
@@ -164,12 +175,12 @@ def main() -> None:
         side = open_db(str(work / "direct.db"))
         state = FleetState(side)
         batches = [[(t, p, payloads.format_time(now)) for t, p in msgs[i:i + 1000]] for i in range(0, len(msgs), 1000)]
-        start = time.process_time()
+        start = time.thread_time()
         for batch in batches:
             state.ingest(batch)
-        cpu = time.process_time() - start
-        print(f"ingest in-process (Fleet.ingest, SQLite, batches of 1000, no MQTT): {args.feed / cpu:.0f} msg/s "
-              f"of CPU time")
+        cpu = time.thread_time() - start
+        print(f"ingest in-process (Fleet.ingest, SQLite, batches of 1000, no MQTT): {args.feed / cpu:.0f} msg per CPU "
+              f"second of this thread")
         side.close()
 
         # -- 4. offline ------------------------------------------------------------------------
