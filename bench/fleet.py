@@ -21,7 +21,7 @@ shown offline within 1.5 × keepalive. Steps:
 5. The broker restarted (clean stop, persistence on): time until every
    device is online again with a birth newer than the restart.
 
-    .venv/bin/python bench/fleet.py [--devices 10000] [--seconds 20] [--feed 50000] [--keepalive 10]
+    .venv/bin/python bench/fleet.py [--devices 10000] [--seconds 20] [--feed 50000] [--keepalive 20]
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=60.0)
     ap.add_argument("--telemetry-seconds", type=float, default=60.0, help="simulated seconds between telemetry")
     ap.add_argument("--feed", type=int, default=50000, help="pre-built messages for the ingest-alone figure")
-    ap.add_argument("--keepalive", type=int, default=10)
+    ap.add_argument("--keepalive", type=int, default=20)
     ap.add_argument("--db", default=None, help="fleet database URL (default: a SQLite file)")
     ap.add_argument("--cpu", type=int, default=0, help="the CPU the monitor is pinned to")
     args = ap.parse_args()
@@ -116,6 +116,54 @@ def main() -> None:
         return count("SELECT COALESCE(SUM(received + duplicates), 0) AS n FROM devices")
 
     try:
+        # -- 1b. ingest alone: pre-built messages through the broker ----------------------------
+        feeder = broker.client("centre", connect=False)
+        feeder.max_inflight_messages_set(2000)
+        feeder.connect(broker.host, broker.port, 60)
+        feeder.loop_start()
+        agent = {"uptime_s": 1, "outbox": {"depth": 0, "bytes": 0, "oldest_age_s": None, "in_flight": 0,
+                                           "dropped": {}, "refused": 0}}
+        feed_ids = [f"feed-{i:05d}" for i in range(1, 1001)]
+        now = time.time()
+
+        def prebuilt(seq0):
+            return [(f"pishkhan/v1/dev/{feed_ids[i % len(feed_ids)]}/telemetry",
+                     payloads.encode(payloads.telemetry(device=feed_ids[i % len(feed_ids)], seq=seq0 + i,
+                                                        sent_at=now, agent=agent, queue={"waiting": i % 7})))
+                    for i in range(args.feed)]
+
+        def feed(label, seq0):
+            msgs = prebuilt(seq0)
+            base = ingested()
+            start, cpu0 = time.monotonic(), cpu_seconds(monitor.pid)
+            for topic, payload in msgs:
+                feeder.publish(topic, payload, qos=1)
+            sent = time.monotonic() - start
+            finished = wait_for(lambda: ingested() - base >= args.feed, 600, 0.05)
+            total = time.monotonic() - start
+            cpu_used = cpu_seconds(monitor.pid) - cpu0
+            written = ingested() - base
+            print(f"ingest alone ({label}): {args.feed} pre-built messages published in {sent:.1f} s; the monitor "
+                  f"wrote {written} in {total:.1f} s = {written / total:.0f} msg/s wall, using {cpu_used:.1f} CPU s "
+                  f"= {written / cpu_used:.0f} msg per CPU second; load average {os.getloadavg()[0]:.1f} on "
+                  f"{os.cpu_count()} cores{'' if finished is not None else ' [NOT FINISHED]'}")
+            print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB after the feed")
+            return msgs
+
+        msgs = feed("quiet broker, no fleet yet", 1)
+        from central.fleet import Fleet as FleetState
+        side = open_db(str(work / "direct.db"))
+        state = FleetState(side)
+        batches = [[(t, p, payloads.format_time(now)) for t, p in msgs[i:i + 1000]] for i in range(0, len(msgs), 1000)]
+        start = time.thread_time()
+        for batch in batches:
+            state.ingest(batch)
+        cpu = time.thread_time() - start
+        print(f"ingest in-process (Fleet.ingest, SQLite, batches of 1000, no MQTT): {args.feed / cpu:.0f} msg per CPU "
+              f"second of this thread")
+        side.close()
+
+
         # -- 2. connect and steady traffic ------------------------------------------------
         fleet = Fleet(args.devices, host=broker.host, port=broker.port, passwords=password, speed=args.speed,
                       keepalive=args.keepalive,
@@ -140,64 +188,37 @@ def main() -> None:
         print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB with {args.devices} devices known; "
               f"simulator (this process, {args.devices} paho clients) PSS {pss_kb(os.getpid()) / 1024:.1f} MB")
 
-        # -- 3. ingest alone ------------------------------------------------------------------
-        feeder = broker.client("centre", connect=False)
-        feeder.max_inflight_messages_set(2000)
-        feeder.connect(broker.host, broker.port, 60)
-        feeder.loop_start()
-        agent = {"uptime_s": 1, "outbox": {"depth": 0, "bytes": 0, "oldest_age_s": None, "in_flight": 0,
-                                           "dropped": {}, "refused": 0}}
-        seq0 = 10_000_000
-        now = time.time()
-        msgs = [(f"pishkhan/v1/dev/{ids[i % len(ids)]}/telemetry",
-                 payloads.encode(payloads.telemetry(device=ids[i % len(ids)], seq=seq0 + i, sent_at=now,
-                                                    agent=agent, queue={"waiting": i % 7})))
-                for i in range(args.feed)]
-        time.sleep(1.0)
-        base = ingested()
-        start, cpu0 = time.monotonic(), cpu_seconds(monitor.pid)
-        for topic, payload in msgs:
-            feeder.publish(topic, payload, qos=1)
-        sent = time.monotonic() - start
-        finished = wait_for(lambda: ingested() - base >= args.feed, 600, 0.05)
-        total = time.monotonic() - start
-        cpu_used = cpu_seconds(monitor.pid) - cpu0
-        print(f"ingest alone: the monitor used {cpu_used:.1f} CPU s for them (and the live fleet meanwhile): "
-              f"{args.feed / cpu_used:.0f} msg per CPU second; machine load average {os.getloadavg()[0]:.1f} "
-              f"on {os.cpu_count()} cores")
-        print(f"ingest alone: {args.feed} pre-built messages published in {sent:.1f} s; the monitor wrote them "
-              f"all in {total:.1f} s = {args.feed / total:.0f} msg/s on one core "
-              f"(with the live fleet's traffic on top){'' if finished is not None else ' [NOT FINISHED]'}")
-        print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB after the feed")
+        # -- 3. ingest alone, with the live fleet on top -----------------------------------------
+        feed("with the live fleet's traffic on top", 20_000_000)
         feeder.disconnect()
 
-        from central.fleet import Fleet as FleetState
-        side = open_db(str(work / "direct.db"))
-        state = FleetState(side)
-        batches = [[(t, p, payloads.format_time(now)) for t, p in msgs[i:i + 1000]] for i in range(0, len(msgs), 1000)]
-        start = time.thread_time()
-        for batch in batches:
-            state.ingest(batch)
-        cpu = time.thread_time() - start
-        print(f"ingest in-process (Fleet.ingest, SQLite, batches of 1000, no MQTT): {args.feed / cpu:.0f} msg per CPU "
-              f"second of this thread")
-        side.close()
-
         # -- 4. offline ------------------------------------------------------------------------
-        def offline_after(device, action, timeout):
-            assert count("SELECT COUNT(*) AS n FROM devices WHERE device_id = ? AND online = 1", (device,)) == 1
+        def online_sim():
+            row = db.query_one("SELECT device_id FROM devices WHERE online = 1 AND device_id LIKE 'sim-%' "
+                               "ORDER BY last_seen DESC LIMIT 1")
+            return row["device_id"]
+
+        def offline_after(device, action, timeout, simulated=True):
             start = time.monotonic()
             action()
             took = wait_for(lambda: count("SELECT COUNT(*) AS n FROM devices WHERE device_id = ? AND online = 0",
                                           (device,)) == 1, timeout)
-            return "NOT within %.0f s" % timeout if took is None else f"{took:.2f} s"
+            if took is None:
+                return "NOT within %.0f s" % timeout
+            if not simulated:
+                return f"{took:.2f} s"
+            cut = fleet.device(device).cut_at
+            return (f"{start + took - cut:.2f} s after the simulator cut it "
+                    f"({took:.2f} s after the bench asked: the simulator's threads were {cut - start:.2f} s late)")
 
         ka = args.keepalive
+        one = online_sim()
         print(f"offline, simulated device's socket dropped (as by SIGKILL): "
-              f"{offline_after(ids[7], lambda: fleet.drop(ids[7], down_seconds=3600), 3 * ka)} "
+              f"{offline_after(one, lambda: fleet.drop(one, down_seconds=3600), 3 * ka)} "
               f"(target ≤ {1.5 * ka:g} s)")
+        two = online_sim()
         print(f"offline, simulated device silent with its socket open (network gone): "
-              f"{offline_after(ids[8], lambda: fleet.hang(ids[8], 3600), 3 * ka)} "
+              f"{offline_after(two, lambda: fleet.hang(two, 3600), 3 * ka)} "
               f"(the broker waits 1.5 × keepalive = {1.5 * ka:g} s)")
         from agent_helpers import AgentProcess, write_config
         config = write_config(work / "agent.toml", {
@@ -211,7 +232,7 @@ def main() -> None:
                 print("offline, real agent: the agent never came online")
             else:
                 print(f"offline, real `pishkhan agent` process SIGKILLed: "
-                      f"{offline_after('dev-0001', agent_proc.kill, 3 * ka)} (target ≤ {1.5 * ka:g} s)")
+                      f"{offline_after('dev-0001', agent_proc.kill, 3 * ka, simulated=False)} (target ≤ {1.5 * ka:g} s)")
         finally:
             agent_proc.close()
 

@@ -122,6 +122,7 @@ class SimDevice:
         self.printer_ok = True
         self.day: dt.date | None = None
         self.backoff = 1.0
+        self.cut_at: float | None = None  # when drop() or hang() last took effect (monotonic)
 
     # -- messages (the agent's builders) ------------------------------------------
     def next_seq(self) -> int:
@@ -216,6 +217,7 @@ class SimDevice:
     def drop(self):
         """Cut the socket without a DISCONNECT (a SIGKILLed agent): the broker sends the Will at once."""
         sock = self.client.socket() if self.client else None
+        self.cut_at = time.monotonic()
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -225,6 +227,7 @@ class SimDevice:
     def hang(self, seconds: float):
         """Go silent for *seconds* with the socket open (the network gone); then cut it and come back."""
         self.hung = True
+        self.cut_at = time.monotonic()
         self.down_until = time.time() + seconds
         sock = self.client.socket()
         if sock is not None:

@@ -18,7 +18,7 @@ from . import context
 def _broker_args(p):
     p.add_argument("--broker", default="mqtt://127.0.0.1:1883", metavar="URL",
                    help="the broker, mqtt://HOST[:PORT] (default mqtt://127.0.0.1:1883)")
-    p.add_argument("--username", default=None, help="broker username")
+    p.add_argument("--username", default=None, help="broker username (simulate: each device logs in as its id)")
     p.add_argument("--password-file", default=None, metavar="FILE", help="file holding the broker password")
 
 

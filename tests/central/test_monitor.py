@@ -274,3 +274,42 @@ def test_late_devices_are_those_silent_for_three_telemetry_intervals(sqlite_db):
                           (device, online, payloads.format_time(seen)))
     assert late_devices(sqlite_db, telemetry_seconds=60, now=now) == ["b"]
     assert late_devices(sqlite_db, telemetry_seconds=30, now=now) == ["a", "b"]
+
+
+def _pishkhan(*args, timeout=60, **kwargs):
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PISHKHAN_LOG_LEVEL="INFO")
+    return subprocess.Popen([sys.executable, "-m", "cli.main", *map(str, args)], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
+    shared = mqtt_broker.add_users([f"cli-{i:05d}" for i in range(1, 4)])
+    (tmp_path / "devices.password").write_text(shared + "\n")
+    url = f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}"
+    path = tmp_path / "fleet.db"
+    monitor = _pishkhan("fleet", "monitor", "--broker", url, "--db", path, "--username", "centre",
+                        "--password-file", mqtt_broker.password_file("centre"), "--seconds", 12)
+    time.sleep(3)
+    simulate = _pishkhan("fleet", "simulate", "--devices", 3, "--prefix", "cli", "--broker", url,
+                         "--password-file", tmp_path / "devices.password", "--seconds", 3)
+    out, _ = simulate.communicate(timeout=60)
+    assert simulate.returncode == 0, out
+    assert "connected=3" in out, out
+    log, _ = monitor.communicate(timeout=60)
+    assert monitor.returncode == 0, log
+    db = open_db(str(path))
+    try:
+        devices = FleetState(db).devices()
+        assert [(d["device_id"], d["online"], d["status_reason"]) for d in devices] == \
+            [(f"cli-{i:05d}", False, "stopped") for i in range(1, 4)], log
+        assert [d["province"] for d in devices] == ["01", "02", "03"]
+    finally:
+        db.close()
+    bad = _pishkhan("fleet", "monitor", "--broker", "http://x", "--db", tmp_path / "other.db")
+    out, _ = bad.communicate(timeout=30)
+    assert bad.returncode == 1 and "--broker: expected mqtt://HOST[:PORT]" in out, out
