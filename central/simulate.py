@@ -442,6 +442,10 @@ class Fleet:
             shard.devices.append(device)
             self.devices.append(device)
 
+    def set_speed(self, speed: float):
+        """Run the simulated clock *speed* times the wall's from now on."""
+        self.sim_start, self.wall_start, self.speed = self.sim_now(), time.monotonic(), speed
+
     def sim_now(self) -> dt.datetime:
         return self.sim_start + dt.timedelta(seconds=(time.monotonic() - self.wall_start) * self.speed)
 
