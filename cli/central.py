@@ -1,4 +1,6 @@
-"""``pishkhan central``: the centre's tools — the dashboard, the daily report, dashboard users."""
+"""``pishkhan central``: the centre's tools — the fleet monitor and simulator (cli/central_fleet.py),
+publishing documents, keys and commands (cli/central_publish.py), the dashboard, the daily report,
+dashboard users."""
 
 from __future__ import annotations
 
@@ -42,6 +44,15 @@ def register(sub, common):
     rm.add_argument("name")
     rm.add_argument("--db", metavar="URL", default=DEFAULT_DB)
     rm.set_defaults(handler=cmd_users_remove)
+
+    from cli.central_fleet import register_fleet
+
+    register_fleet(s, common)
+    try:
+        from cli.central_publish import register_publish
+    except ImportError:  # not in this tree yet
+        return
+    register_publish(s, common)
 
 
 def _listen(text: str) -> tuple[str, int]:

@@ -151,6 +151,22 @@ def _validator(name: str):
     return Draft202012Validator(schema(name), registry=registry)
 
 
+@lru_cache(maxsize=None)
+def _fast_validator(name: str):
+    """The same schema compiled by jsonschema-rs (about 100 times faster), or None if it is not installed.
+
+    Used only to pass valid messages quickly (the centre checks thousands a
+    second); a message it refuses is checked again by :func:`_validator`, whose
+    error messages are the ones reported.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    registry = jsonschema_rs.Registry([(schema(n)["$id"], schema(n)) for n in SCHEMA_FILES])
+    return jsonschema_rs.validator_for(schema(name), registry=registry)
+
+
 def problems(message: dict, name: str | None = None) -> list[str]:
     """Every way *message* breaks its schema (by its ``schema`` field, or *name*)."""
     if name is None:
@@ -158,6 +174,12 @@ def problems(message: dict, name: str | None = None) -> list[str]:
         if kind not in VERSIONS:
             return [f"schema: unknown message kind {message.get('schema') if isinstance(message, dict) else message!r}"]
         name = kind
+    fast = _fast_validator(name)
+    try:
+        if fast is not None and fast.is_valid(message):
+            return []
+    except Exception:  # noqa: BLE001 - a value it cannot take: the reference validator decides
+        pass
     errors = sorted(_validator(name).iter_errors(message), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(map(str, e.absolute_path)) or '(message)'}: {e.message}" for e in errors]
 

@@ -1,0 +1,315 @@
+"""The fleet monitor against a real Mosquitto (passwords, ACL) with simulated offices and a real agent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mqtt_broker import MosquittoBroker  # noqa: F401
+from mqtt_broker import mqtt_broker  # noqa: F401  (the shared fixture)
+
+from central.db import open_db
+from central.fleet import Fleet as FleetState
+from central.monitor import Monitor, late_devices, load_trust, out_of_date
+from central.simulate import Behaviour, Fleet
+from pishkhan.boards.signing import SigningKey
+from pishkhan.protocol import payloads
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
+from agent_helpers import AgentProcess, write_config  # noqa: E402
+
+QUIET = Behaviour(telemetry_seconds=60, late_opening=0, printer_faults_per_day=0, outages_per_day=0)
+
+
+def wait_until(predicate, timeout=15.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def sim_users(broker, n, prefix="sim"):
+    ids = [f"{prefix}-{i:05d}" for i in range(1, n + 1)]
+    return broker.add_users(ids)
+
+
+def monitor_for(broker, db, **kwargs) -> Monitor:
+    return Monitor(db, host=broker.host, port=broker.port, username="centre", password=broker.passwords["centre"],
+                   batch_ms=20, **kwargs)
+
+
+def fleet_for(broker, n, password, **kwargs) -> Fleet:
+    kwargs = {"behaviour": QUIET, "speed": 60.0, "keepalive": 5} | kwargs
+    return Fleet(n, host=broker.host, port=broker.port, passwords=password, **kwargs)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    db = open_db(str(tmp_path / "fleet.db"))
+    yield db
+    db.close()
+
+
+def online_count(db):
+    return db.query_one("SELECT COUNT(*) AS n FROM devices WHERE online = 1")["n"]
+
+
+def test_simulated_births_show_devices_online_with_provinces(mqtt_broker, sqlite_db):
+    password = sim_users(mqtt_broker, 20)
+    with monitor_for(mqtt_broker, sqlite_db) as monitor:
+        fleet = fleet_for(mqtt_broker, 20, password).start()
+        try:
+            assert fleet.wait_connected(timeout=20), fleet.stats()
+            assert wait_until(lambda: online_count(sqlite_db) == 20), sqlite_db.query("SELECT * FROM devices")
+            devices = FleetState(sqlite_db).devices()
+            assert [d["device_id"] for d in devices] == [f"sim-{i:05d}" for i in range(1, 21)]
+            assert {d["province"] for d in devices} == {f"{i:02d}" for i in range(1, 21)}
+            assert all(d["office_name"].startswith("دفتر") and d["office_id"] for d in devices)
+            assert all(d["telemetry"]["agent"]["outbox"]["depth"] == 0 for d in devices)
+        finally:
+            fleet.stop()
+        assert wait_until(lambda: online_count(sqlite_db) == 0)
+        monitor.drain()
+        devices = FleetState(sqlite_db).devices()
+        assert {d["status_reason"] for d in devices} == {"stopped"}
+        assert [d["gaps"] for d in devices] == [0] * 20
+        assert sum(d["duplicates"] for d in devices) == 0
+        assert monitor.refused == 0
+
+
+def test_dropped_simulated_device_goes_offline_by_its_will(mqtt_broker, sqlite_db):
+    password = sim_users(mqtt_broker, 3)
+    keepalive = 5
+    with monitor_for(mqtt_broker, sqlite_db):
+        fleet = fleet_for(mqtt_broker, 3, password, keepalive=keepalive).start()
+        try:
+            assert wait_until(lambda: online_count(sqlite_db) == 3)
+            dropped = time.monotonic()
+            fleet.drop("sim-00002", down_seconds=60)
+            assert wait_until(lambda: online_count(sqlite_db) == 2, timeout=1.5 * keepalive)
+            took = time.monotonic() - dropped
+            row = sqlite_db.query_one("SELECT online, status_reason FROM devices WHERE device_id = 'sim-00002'")
+            assert row == {"online": 0, "status_reason": "lost"}, took
+            assert FleetState(sqlite_db).events(device="sim-00002")[0]["kind"] == "offline"
+            # a silent device (network gone, socket open) is declared by the broker after 1.5 × keepalive
+            fleet.hang("sim-00003", 60)
+            assert not wait_until(lambda: online_count(sqlite_db) == 1, timeout=keepalive * 0.8)
+            assert wait_until(lambda: online_count(sqlite_db) == 1, timeout=1.5 * keepalive + 2)
+        finally:
+            fleet.stop()
+
+
+def test_sigkilled_agent_goes_offline_within_one_and_a_half_keepalives(mqtt_broker, sqlite_db, tmp_path):
+    keepalive = 5
+    config = write_config(tmp_path / "agent.toml", {
+        "device": {"id": "dev-0001", "state_dir": str(tmp_path / "state")},
+        "hours": {"always_open": True},
+        "mqtt": mqtt_broker.agent_settings("dev-0001", keepalive=keepalive, telemetry_seconds=3600)})
+    with monitor_for(mqtt_broker, sqlite_db):
+        agent = AgentProcess(config)
+        try:
+            assert wait_until(lambda: online_count(sqlite_db) == 1, timeout=30), agent.log()
+            killed = time.monotonic()
+            agent.kill()
+            assert wait_until(lambda: online_count(sqlite_db) == 0, timeout=1.5 * keepalive), agent.log()
+            assert time.monotonic() - killed <= 1.5 * keepalive
+            device = FleetState(sqlite_db).device("dev-0001")
+            assert device["status_reason"] == "lost"
+            assert device["gaps"] == 0  # the Will carried the seq the birth announced
+        finally:
+            agent.close()
+
+
+def test_malformed_messages_are_refused_and_the_monitor_goes_on(mqtt_broker, sqlite_db):
+    centre = mqtt_broker.client("centre")
+    topic = "pishkhan/v1/dev/dev-0001/telemetry"
+    good = payloads.telemetry(device="dev-0001", seq=1, sent_at=time.time(),
+                              agent={"uptime_s": 1, "outbox": {"depth": 0, "bytes": 0, "oldest_age_s": None,
+                                                               "in_flight": 0, "dropped": {}, "refused": 0}})
+    with monitor_for(mqtt_broker, sqlite_db) as monitor:
+        centre.publish(topic, b"\xff not json", qos=1).wait_for_publish(5)
+        centre.publish(topic, payloads.encode(good | {"seq": "one"}), qos=1).wait_for_publish(5)
+        centre.publish(topic, payloads.encode(good | {"device": "dev-0002"}), qos=1).wait_for_publish(5)
+        centre.publish("pishkhan/v1/all/board", b'{"format": "nonsense"}', qos=1).wait_for_publish(5)
+        centre.publish(topic, payloads.encode(good), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: monitor.received == 5)
+        monitor.drain()
+        assert monitor.refused == 4
+        assert monitor.client.is_connected()
+        device = FleetState(sqlite_db).device("dev-0001")
+        assert device["received"] == 1 and device["telemetry"]["agent"]["uptime_s"] == 1
+        assert sqlite_db.query_one("SELECT COUNT(*) AS n FROM official")["n"] == 0
+
+
+def test_a_restarted_monitor_knows_the_fleet(mqtt_broker, tmp_path):
+    password = sim_users(mqtt_broker, 5)
+    path = str(tmp_path / "fleet.db")
+    fleet = fleet_for(mqtt_broker, 5, password, behaviour=Behaviour(telemetry_seconds=0, late_opening=0,
+                                                                   printer_faults_per_day=0, outages_per_day=0))
+    db = open_db(path)
+    with monitor_for(mqtt_broker, db):
+        fleet.start()
+        assert wait_until(lambda: online_count(db) == 5)
+    db.close()
+    fleet.drop("sim-00004", down_seconds=60)  # goes offline while no monitor runs
+    time.sleep(0.5)
+    db = open_db(path)
+    try:
+        devices = FleetState(db).devices()
+        assert len(devices) == 5 and all(d["online"] for d in devices)  # known before a message arrives
+        with monitor_for(mqtt_broker, db):
+            # the retained Will of sim-00004 arrives on subscribe
+            assert wait_until(lambda: online_count(db) == 4)
+            fleet.stop()
+            assert wait_until(lambda: online_count(db) == 0)
+        devices = FleetState(db).devices()
+        assert [d["gaps"] for d in devices] == [0] * 5, devices
+    finally:
+        fleet.stop(clean=False)
+        db.close()
+
+
+@pytest.fixture
+def pg_db(request, postgres_url):
+    import psycopg
+
+    name = f"fleet_mon_{abs(hash(request.node.nodeid)) % 10**9}"
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name}")
+        c.execute(f"CREATE DATABASE {name}")
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    dbs = []
+
+    def make():
+        db = open_db(url)
+        dbs.append(db)
+        return db
+    yield make
+    for db in dbs:
+        db.close()
+
+
+def test_two_monitors_sharing_a_subscription_see_every_message_once(mqtt_broker, pg_db):
+    password = sim_users(mqtt_broker, 20)
+    first, second = (monitor_for(mqtt_broker, pg_db(), share="centre") for _ in range(2))
+    first.start()
+    second.start()
+    fleet = fleet_for(mqtt_broker, 20, password, speed=600.0,
+                      behaviour=Behaviour(telemetry_seconds=30, late_opening=0, printer_faults_per_day=0,
+                                          outages_per_day=0))
+    try:
+        fleet.start()
+        db = pg_db()
+        assert wait_until(lambda: online_count(db) == 20, timeout=20)
+        time.sleep(3)  # telemetry every 30 simulated s = 0.05 s: a few hundred messages
+        fleet.stop()
+        assert wait_until(lambda: online_count(db) == 0, timeout=20)
+        assert first.drain() and second.drain()
+    finally:
+        first.stop()
+        second.stop()
+        fleet.stop(clean=False)
+    devices = FleetState(db).devices()
+    assert len(devices) == 20
+    published = fleet.published + len(devices)  # each clean stop's offline is published outside publish()
+    received = sum(d["received"] for d in devices)
+    assert received == published, (received, published)
+    assert first.received > 0 and second.received > 0
+    assert first.received + second.received == published  # each message reached one monitor
+    assert sum(d["duplicates"] for d in devices) == 0
+    assert [d["gaps"] for d in devices] == [0] * 20
+
+
+def test_official_board_and_out_of_date_devices(mqtt_broker, sqlite_db, tmp_path):
+    key = SigningKey.generate()
+    trust_path = tmp_path / "trust.pem"
+    trust_path.write_text(key.public.pem())
+    stranger = SigningKey.generate()
+    board = json.loads((Path(__file__).resolve().parents[2] / "pishkhan/data/sample_board.json").read_text())
+    board = board | {"version": 2}
+    centre = mqtt_broker.client("centre")
+    # an untrusted signature on the province topic, then the real national board v2
+    forged = dict(board, scope={"level": "province", "province": "01"})
+    centre.publish("pishkhan/v1/province/01/board", json.dumps(stranger.sign(forged)), qos=1,
+                   retain=True).wait_for_publish(5)
+    envelope = key.sign(board)
+    centre.publish("pishkhan/v1/all/board", json.dumps(envelope), qos=1, retain=True).wait_for_publish(5)
+    password = sim_users(mqtt_broker, 2)
+
+    def shows(index, province):
+        version = 1 if index == 1 else 2  # sim-00001 still shows version 1
+        return {"version": str(version), "verification_code": "XXXX-XXXX", "effective_from": "2026-03-21",
+                "layers": [{"scope": "national", "version": version, "verification_code": "XXXX-XXXX"}]}
+    with monitor_for(mqtt_broker, sqlite_db, trust=load_trust(trust_path)) as monitor:
+        assert wait_until(lambda: monitor.documents == 1 and monitor.refused == 1)
+        fleet = fleet_for(mqtt_broker, 2, password, boards=shows).start()
+        try:
+            assert wait_until(lambda: online_count(sqlite_db) == 2)
+        finally:
+            fleet.stop()
+        monitor.drain()
+    rows = sqlite_db.query("SELECT kind, scope_key, version, verification_code, effective_from, issuer FROM official")
+    from pishkhan.boards.signing import verification_code
+    assert rows == [{"kind": "board", "scope_key": "national", "version": 2,
+                     "verification_code": verification_code(envelope), "effective_from": "2026-03-21",
+                     "issuer": board["issuer"]}]
+    stale = out_of_date(sqlite_db, kind="board", today=dt.date(2026, 12, 1))
+    assert [(s["device_id"], s["shows"], s["official"]) for s in stale] == [("sim-00001", 1, 2)]
+    assert stale[0]["official_code"] == verification_code(envelope)
+    assert out_of_date(sqlite_db, kind="board", today=dt.date(2026, 3, 1)) == []  # not yet in force
+
+
+def test_late_devices_are_those_silent_for_three_telemetry_intervals(sqlite_db):
+    now = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
+    rows = [("a", 1, now - dt.timedelta(seconds=100)), ("b", 1, now - dt.timedelta(seconds=200)),
+            ("c", 0, now - dt.timedelta(seconds=900))]
+    for device, online, seen in rows:
+        sqlite_db.execute("INSERT INTO devices(device_id, online, last_seen) VALUES (?, ?, ?)",
+                          (device, online, payloads.format_time(seen)))
+    assert late_devices(sqlite_db, telemetry_seconds=60, now=now) == ["b"]
+    assert late_devices(sqlite_db, telemetry_seconds=30, now=now) == ["a", "b"]
+
+
+def _pishkhan(*args, timeout=60, **kwargs):
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PISHKHAN_LOG_LEVEL="INFO")
+    return subprocess.Popen([sys.executable, "-m", "cli.main", *map(str, args)], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
+    shared = mqtt_broker.add_users([f"cli-{i:05d}" for i in range(1, 4)])
+    (tmp_path / "devices.password").write_text(shared + "\n")
+    url = f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}"
+    path = tmp_path / "fleet.db"
+    monitor = _pishkhan("fleet", "monitor", "--broker", url, "--db", path, "--username", "centre",
+                        "--password-file", mqtt_broker.password_file("centre"), "--seconds", 12)
+    time.sleep(3)
+    simulate = _pishkhan("fleet", "simulate", "--devices", 3, "--prefix", "cli", "--broker", url,
+                         "--password-file", tmp_path / "devices.password", "--seconds", 3)
+    out, _ = simulate.communicate(timeout=60)
+    assert simulate.returncode == 0, out
+    assert "connected=3" in out, out
+    log, _ = monitor.communicate(timeout=60)
+    assert monitor.returncode == 0, log
+    db = open_db(str(path))
+    try:
+        devices = FleetState(db).devices()
+        assert [(d["device_id"], d["online"], d["status_reason"]) for d in devices] == \
+            [(f"cli-{i:05d}", False, "stopped") for i in range(1, 4)], log
+        assert [d["province"] for d in devices] == ["01", "02", "03"]
+    finally:
+        db.close()
+    bad = _pishkhan("fleet", "monitor", "--broker", "http://x", "--db", tmp_path / "other.db")
+    out, _ = bad.communicate(timeout=30)
+    assert bad.returncode == 1 and "--broker: expected mqtt://HOST[:PORT]" in out, out
