@@ -31,7 +31,8 @@ the broker, see docs/mqtt.md): ``all/{board,schedule,holidays,trust}``,
    the device's settings live in its configuration file, which the centre
    does not change remotely (docs/mqtt.md says why).
 
-Then one ``reported`` message: what is applied now (the effective board, the
+Every refusal is audited (``sync.refused``, besides the install path's own
+``board.refused``/``schedule.refused``). Then one ``reported`` message: what is applied now (the effective board, the
 schedules and holiday lists in effect, the trust list's version) and, for a
 refusal, ``refused`` with the kind, topic, reason code and message. Reason
 codes: ``malformed`` (not strict JSON, not an envelope, unknown fields),
@@ -143,6 +144,8 @@ class ConfigSync:
             applied = self._apply(topic, info, payload)
         except Refusal as refusal:
             self._remember(topic, digest, info.kind, "refused", refusal.reason, str(refusal))
+            self.store.audit("centre", "sync.refused", topic, kind=info.kind, reason=refusal.reason,
+                             message=str(refusal)[:1000], sha256=digest)
             log.warning("refused the %s on %s: %s: %s", info.kind, topic, refusal.reason, refusal)
             self.report(refused=[{"kind": info.kind, "topic": topic, "reason": refusal.reason,
                                   "message": str(refusal)[:1000], "sha256": digest}])
