@@ -169,7 +169,7 @@ class Commands:
             raise Failed("bad_args", f"date: {day!r} is not a calendar date") from None
         hours = hours_from_config(self.agent.config, store=self.store)
         report = day_report(self.store, self.agent.config, hours, date)
-        seq = self.agent.publisher.report(day, report, key=f"report:{day}")
+        seq = self.agent.publisher.report(day, report)  # no key: a re-send is a new message
         return {"date": day, "seq": seq}
 
     def do_reload_config(self, command) -> dict:
