@@ -19,7 +19,9 @@ the broker, see docs/mqtt.md): ``all/{board,schedule,holidays,trust}``,
 5. Boards go to :func:`~pishkhan.boards.installed.install_board`, schedules
    and holiday lists to :func:`~pishkhan.schedule.installed.install_schedule`
    (source ``centre``, actor ``centre``): signature, schema, key scope,
-   province and office, version — all checked there, stored, audited.
+   province and office, version — all checked there, stored, audited. A
+   document refused as not newer whose exact signed bytes are installed
+   already (from a USB stick, or before a crash) counts as applied.
 6. Trust lists (``pishkhan.trust/1`` on ``all/trust`` only) must be signed
    by a key this device trusts with scope ``national`` (not ``any``, not a
    province's, not a command key) and carry a version above the last one
@@ -187,7 +189,21 @@ class ConfigSync:
                                     province=self.province, office=self.office)
             return f"{done.kind} {done.document.scope.key} v{done.document.version} {done.verification_code}"
         except (BoardError, ScheduleError) as e:
-            raise Refusal(classify(e), str(e)) from None
+            reason = classify(e)
+            if reason == "older" and self._installed_already(info.kind, envelope):
+                return f"{info.kind} already installed (the same signed document)"
+            raise Refusal(reason, str(e)) from None
+
+    def _installed_already(self, kind, envelope) -> bool:
+        """Whether these exact signed bytes are installed (from a USB stick, or before a crash mid-handling)."""
+        from pishkhan.boards.signing import verification_code
+
+        try:
+            code = verification_code(envelope)
+        except PishkhanError:
+            return False
+        table = "boards" if kind == "board" else "schedule_documents"
+        return self.store.query_one(f"SELECT 1 FROM {table} WHERE verification_code = ?", (code,)) is not None
 
     def _check_scope(self, topic, info, document):
         scope = _scope_key(document.get("scope"))

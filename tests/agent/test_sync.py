@@ -194,3 +194,50 @@ def test_settings_documents_are_refused_with_the_reason(tmp_path, mqtt_broker, a
     assert refusals(capture)[0]["reason"] == "not_accepted"
     assert "configuration file" in refusals(capture)[0]["message"]
     assert_all_valid(capture)
+
+
+def test_a_board_already_installed_from_usb_counts_as_applied(tmp_path, mqtt_broker, agent_config, start_agent,
+                                                              centre, sample_doc):
+    from pishkhan.boards.installed import install_board
+
+    config = agent_config("dev-0001")
+    trust_centre(config, centre)
+    envelope = centre["national"].sign(sample_doc)
+    with Store(load_config(config).store_path) as store:
+        install_board(store, envelope, source="usb", actor="staff")
+    mqtt_broker.client("centre").publish(TOPICS.national("board"), json.dumps(envelope), qos=1,
+                                         retain=True).wait_for_publish(10)
+    capture = mqtt_broker.capture()
+    agent = start_agent(config)
+    assert capture.wait(lambda c: reported(c), 20), agent.log()
+    assert "refused" not in reported(capture)[0]
+    assert reported(capture)[0]["applied"]["board"]["version"] == str(sample_doc["version"])
+
+
+def test_a_document_refused_as_forged_is_installed_once_its_key_is_trusted(tmp_path, mqtt_broker, agent_config,
+                                                                          start_agent, centre, sample_doc):
+    config = agent_config("dev-0001")
+    trust_centre(config, centre)
+    capture = mqtt_broker.capture()
+    agent = start_agent(config)
+    assert capture.wait(lambda c: c.decoded("status"), 20), agent.log()
+    keys = tmp_path / "keys"
+    successor = SigningKey.generate()
+    successor.save(keys, "successor")
+    board = write_json(tmp_path / "board.json", sample_doc)
+    done = central(mqtt_broker, "publish", "board", str(board), "--scope", "national", "--key", "successor",
+                   "--keys-dir", str(keys))
+    assert done.returncode == 0, done.stderr
+    assert capture.wait(lambda c: refusals(c), 20), agent.log()
+    assert refusals(capture)[0]["reason"] == "forged"
+
+    document = trust_list(issuer="وزارت", version=1, add=[(successor.public, "national", "successor")])
+    done = central(mqtt_broker, "publish", "trust", str(write_json(tmp_path / "t.json", document)),
+                   "--scope", "national", "--key", "national", "--keys-dir", str(keys))
+    assert done.returncode == 0, done.stderr
+    # The retained board comes again after the trust change, and now verifies.
+    assert capture.wait(lambda c: any((m["applied"]["board"] or {}).get("version") == str(sample_doc["version"])
+                                      for m in reported(c)), 20), agent.log()
+    with Store(load_config(config).store_path) as store:
+        assert store.query_one("SELECT key_fingerprint FROM boards")[0] == successor.public.fingerprint
+    assert_all_valid(capture)
