@@ -48,10 +48,8 @@ def register(sub, common):
     from cli.central_fleet import register_fleet
 
     register_fleet(s, common)
-    try:
-        from cli.central_publish import register_publish
-    except ImportError:  # not in this tree yet
-        return
+    from cli.central_publish import register_publish
+
     register_publish(s, common)
 
 

@@ -323,4 +323,9 @@ class Agent:
 def run_agent(config, *, seconds: float | None = None) -> int:
     logging.basicConfig(level=os.environ.get("PISHKHAN_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return Agent(config).run(seconds=seconds)
+    agent = Agent(config)
+    from . import commands, sync  # the parts that plug in (issue 13 §6, §8)
+
+    sync.attach(agent)
+    commands.attach(agent)
+    return agent.run(seconds=seconds)

@@ -134,3 +134,15 @@ class AgentError(PishkhanError):
 
 class OutboxError(AgentError):
     """The agent's durable outbox cannot be opened or cannot take a message."""
+
+
+class CentralError(PishkhanError):
+    """A centre tool (``pishkhan central …``) could not do its job: broker, keys, documents."""
+
+
+class PublishRefused(CentralError):
+    """The broker refused a publish; :attr:`reason_code` is its MQTT 5 reason code."""
+
+    def __init__(self, message: str, *, reason_code: int):
+        super().__init__(message)
+        self.reason_code = reason_code

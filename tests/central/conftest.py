@@ -1,8 +1,10 @@
-"""The centre's fixtures: a fleet database on SQLite and on a real PostgreSQL."""
+"""The centre's fixtures: a fleet database on SQLite and on a real PostgreSQL, and a real Mosquitto
+(tests/mqtt_broker.py)."""
 
 from __future__ import annotations
 
 import pytest
+from mqtt_broker import mqtt_broker  # noqa: F401  (the shared fixture)
 from services import postgres_server
 
 from central.db import open_db

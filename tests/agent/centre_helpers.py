@@ -1,0 +1,79 @@
+"""Helpers for tests where a test centre talks to a running agent: keys, the `pishkhan central` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from agent_helpers import ROOT
+
+from central.keys import KeyRing
+from pishkhan.boards.signing import SigningKey
+from pishkhan.boards.trust import trust_key
+from pishkhan.config import load_config
+from pishkhan.protocol.payloads import problems
+from pishkhan.store.database import Store
+
+
+def centre_keys(directory: Path) -> dict[str, SigningKey]:
+    """A keys folder with ``national``, ``province`` (23) and ``command`` keys, made by the centre's key ring."""
+    ring = KeyRing(directory)
+    ring.new("national", kind="issuer", scope="national")
+    ring.new("province", kind="issuer", scope="province:23")
+    ring.new("command", kind="command")
+    return {name: ring.load(name) for name in ("national", "province", "command")}
+
+
+def trust_centre(config_path: Path, keys: dict[str, SigningKey]):
+    """Provision the device of *config_path*: trust the centre's keys with their scopes."""
+    with Store(load_config(config_path).store_path) as store:
+        trust_key(store, keys["national"].public, scope="national", label="national", actor="test")
+        trust_key(store, keys["province"].public, scope="province:23", label="province 23", actor="test")
+        trust_key(store, keys["command"].public, scope="command", label="centre commands", actor="test")
+
+
+def central(broker, *args, user: str = "centre", timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``pishkhan central ARGS`` against *broker* as *user*."""
+    environ = dict(os.environ)
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    command = [sys.executable, "-m", "cli.main", "central", *args,
+               "--broker", f"mqtt://{broker.host}:{broker.port}", "--username", user,
+               "--password-file", str(broker.password_file(user)), "--root", broker.root]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environ, cwd=ROOT)
+
+
+def write_json(path: Path, data) -> Path:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def reported(capture, device: str = "dev-0001") -> list[dict]:
+    return [m for m in capture.decoded("reported") if m["device"] == device]
+
+
+def results(capture, device: str = "dev-0001") -> list[dict]:
+    return [m for m in capture.decoded("result") if m["device"] == device]
+
+
+def assert_all_valid(capture):
+    """Every message a device published validates against its schema."""
+    streams = ("status", "telemetry", "event", "report", "reported", "result")
+    messages = [json.loads(p) for t, p, _, _ in list(capture.messages)
+                if p and "/dev/" in t and t.rsplit("/", 1)[1] in streams]
+    assert messages
+    for message in messages:
+        assert problems(message) == [], message
+
+
+def quiet_for(capture, seconds: float, predicate) -> bool:
+    """True when *predicate(capture)* stays false for *seconds*."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate(capture):
+            return False
+        time.sleep(0.1)
+    return not predicate(capture)
