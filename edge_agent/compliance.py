@@ -29,7 +29,8 @@ own message keys, so a restart never sends an event or a report twice.
 
 The telemetry group ``compliance`` is the current minute's state from the
 latest judgement: ``in_hours``, ``state`` (serving, degraded, closed,
-unknown; null outside hours), ``why`` and ``since`` (when that state began).
+unknown; null outside hours and in a period's first minute), ``why`` and
+``since`` (when that state began).
 """
 
 from __future__ import annotations
@@ -200,9 +201,11 @@ class Compliance:
             self.judge(self.store.now())
         judgement = self.latest
         until = judgement["judged_until"]
-        last = judgement["timeline"][-1] if judgement["timeline"] else None
-        if last is None or last["end"] <= until:
+        if not self.hours.is_open(parse_iso(until)):
             return {"in_hours": False, "state": None, "why": "", "since": None}
+        last = judgement["timeline"][-1] if judgement["timeline"] else None
+        if last is None or last["end"] < until:  # the period has only just begun
+            return {"in_hours": True, "state": None, "why": "", "since": None}
         return {"in_hours": True, "state": last["state"], "why": last["why"], "since": _utc(last["start"])}
 
 
