@@ -325,3 +325,18 @@ def test_systemctl_show_gives_uptimes_of_active_services_only():
             "Id=pishkhan-panel.service\nActiveState=active\nActiveEnterTimestampMonotonic=0\n")
     assert parse_systemctl_show(text, telemetry_part.SERVICES, now_us=65_000_000) == {
         "kiosk": 60.0, "display": None, "panel": None}
+
+
+def test_pishkhan_agent_plugs_in_the_office_parts(tmp_path):
+    from edge_agent.agent import add_parts
+
+    config = parse_config({"device": {"id": "dev-0001", "state_dir": str(tmp_path / "state")},
+                           "mqtt": {"enabled": False}})
+    agent = add_parts(Agent(config))
+    try:
+        assert {"province", "office", "office_name", "schedule", "clock"} <= set(agent.birth_parts)
+        assert list(agent.telemetry_parts) == ["device", "peripherals", "office", "clock", "compliance"]
+        assert isinstance(agent.telemetry_changes, Changes)
+        assert [t[0] for t in agent._tasks if getattr(t[2], "__self__", None) is agent.compliance] == [60.0]
+    finally:
+        agent.outbox.close()
