@@ -5,7 +5,9 @@
    from the first hand-off to the last PUBACK; checked at a subscriber.
 2. Outbox disk size after 7 days offline at the default telemetry interval
    (target < 50 MB): a full telemetry reading every 60 s plus events, the
-   file's size on disk.
+   file's size on disk. Then telemetry bytes per day at the default settings
+   (target < 1 MB): a simulated office day through the agent's real
+   telemetry and compliance parts, changes only between hourly full sets.
 3. Outbox placement: a kiosk-like write's latency into the store while an
    outbox drains in the store file vs in its own file; bytes written per
    enqueue (FULL) and per ack batch (NORMAL), the SD-card wear.
@@ -140,6 +142,125 @@ def bench_week_offline(tmp: Path, events_per_day: int = 50) -> dict:
     one = len(json.dumps({"agent": agent, "readings": reading}))
     return {"telemetry_messages": minutes, "events": stats["depth"] - minutes, "payload_bytes": stats["bytes"],
             "file_bytes": size, "telemetry_bytes_each": one, "dropped": stats["dropped"]}
+
+
+# -- 2b. telemetry bytes per day ------------------------------------------------------------
+def bench_telemetry_day(tmp: Path, seed: int = 1) -> dict:
+    """A simulated office day at the default 60 s through the agent's real parts and payload builder.
+
+    A real store on a FakeClock, the sample board, the default hours
+    (07:30-14:30): counters open at 07:30 and close at 14:30, a ticket every
+    two to four minutes in hours and one called every three, the printer out
+    once; the health readings move as a Pi's do (temperature and load
+    wandering, memory breathing, storage written, Wi-Fi signal jitter). Every
+    minute the compliance part ticks and a telemetry message is built exactly
+    as the agent does (changes only, full hourly) and measured as payload and
+    as payload + topic.
+    """
+    import datetime as dt
+
+    from edge_agent import compliance as compliance_part
+    from edge_agent import telemetry as telemetry_part
+    from edge_agent.agent import Agent
+    from pishkhan.boards.installed import install_board
+    from pishkhan.boards.signing import SigningKey
+    from pishkhan.boards.trust import trust_key
+    from pishkhan.exc import QueueError
+    from pishkhan.hardware.clock import FakeClock
+    from pishkhan.hardware.health import FakeHealth, decode_throttled
+    from pishkhan.protocol import payloads
+    from pishkhan.queue.core import Queue
+    from pishkhan.store.database import Store
+    from pishkhan.text.jalali import TEHRAN
+    from importlib import resources
+
+    rng = random.Random(seed)
+    day = dt.date(2026, 11, 28)
+    clock = FakeClock(dt.datetime.combine(day, dt.time(0, 0), TEHRAN), synced=True)
+    cfg = parse_config({"device": {"id": DEVICE, "state_dir": str(tmp / "teleday")},
+                        "hardware": {"health": "fake", "clock": "trusted"}, "mqtt": {"enabled": False}})
+    store = Store(cfg.store_path, clock=clock.now, boot=clock)
+    key = SigningKey.generate()
+    trust_key(store, key.public, label="bench", actor="bench")
+    board = json.loads(resources.files("pishkhan.data").joinpath("sample_board.json").read_text(encoding="utf-8"))
+    install_board(store, key.sign(board), source="cli", actor="bench")
+    health = FakeHealth(uptime_s=3 * 86400.0, cpu_temp_c=52.0, throttled=decode_throttled(0), load_1m=0.3,
+                        mem_total_kb=1_900_000, mem_available_kb=1_200_000, disk_free_bytes=20_000_000_000,
+                        disk_total_bytes=31_000_000_000, storage_written_bytes=9_000_000_000, fs_errors=0,
+                        net_iface="wlan0", net_addr="192.168.1.23", wifi_signal_dbm=-62.0)
+    agent = Agent(cfg, store=store)
+    telemetry_part.register(agent, health=health, services=lambda: {"kiosk": health.readings["uptime_s"] - 40,
+                                                                   "display": health.readings["uptime_s"] - 35,
+                                                                   "panel": health.readings["uptime_s"] - 30})
+    mono = {"t": 0.0}
+    agent.telemetry_changes = telemetry_part.Changes(clock=lambda: mono["t"])
+    part = compliance_part.register(agent)
+    queue = Queue(store, cfg)
+    codes = ["ID-01", "VEH-01", "POST-01"]
+    topic = len(TOPICS.device(DEVICE, "telemetry").encode())
+    sizes, full_sizes, fulls, ticks, reads = [], [], 0, [], []
+    store.record_state("printer", "ok")
+    store.record_state("kiosk", "not_accepting", "closed")
+    for minute in range(24 * 60):
+        now = clock.now()
+        hhmm = now.hour * 60 + now.minute
+        if hhmm == 7 * 60 + 30:
+            for n in (1, 2, 3):
+                queue.open_counter(n, actor="bench")
+            store.record_state("kiosk", "accepting")
+        if hhmm == 14 * 60 + 30:
+            for n in (1, 2, 3):
+                queue.close_counter(n, actor="bench")
+            store.record_state("kiosk", "not_accepting", "closed")
+        if 7 * 60 + 30 <= hhmm < 14 * 60 + 30:
+            if rng.random() < 1 / 3:
+                try:
+                    queue.issue(rng.choice(codes))
+                except QueueError:
+                    pass
+            if minute % 3 == 0:
+                for n in (1, 2, 3):
+                    queue.finish(n)
+                    queue.call_next(n)
+        if hhmm == 10 * 60:
+            store.record_state("printer", "paper_out", "paper out")
+        if hhmm == 10 * 60 + 25:
+            store.record_state("printer", "ok")
+        r = health.readings
+        busy = 7 * 60 <= hhmm < 15 * 60
+        r["uptime_s"] += 60
+        r["cpu_temp_c"] = round(min(70.0, max(40.0, r["cpu_temp_c"] + rng.gauss(0.25 if busy else -0.25, 0.4))), 1)
+        r["load_1m"] = round(max(0.0, (0.6 if busy else 0.2) + rng.gauss(0, 0.15)), 2)
+        r["mem_available_kb"] = int(1_200_000 + rng.gauss(0, 12_000))
+        r["storage_written_bytes"] += int((600_000 if busy else 80_000) * (1 + rng.random()))
+        r["disk_free_bytes"] -= int(300_000 * rng.random())
+        r["wifi_signal_dbm"] = round(-62.0 + rng.gauss(0, 1.5), 0)
+        started = time.perf_counter()
+        part.tick()
+        ticks.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        readings = {name: fn() for name, fn in agent.telemetry_parts.items()}
+        figures = {"uptime_s": round(minute * 60.0, 1),
+                   "outbox": {"depth": rng.choice((0, 0, 0, 1)), "bytes": 0, "oldest_age_s": None, "in_flight": 1,
+                              "dropped": {}, "refused": 0}}
+        sent, full = agent.telemetry_changes.filter(readings, figures)
+        reads.append(time.perf_counter() - started)
+        message = payloads.telemetry(device=DEVICE, seq=100_000 + minute, sent_at=clock.now(), agent=figures,
+                                     readings=sent, full=full)
+        sizes.append(len(payloads.encode(message)))
+        full_sizes.append(len(payloads.encode(payloads.telemetry(device=DEVICE, seq=100_000 + minute,
+                                                                 sent_at=clock.now(), agent=figures,
+                                                                 readings=readings, full=True))))
+        fulls += full
+        clock.advance(minutes=1)
+        mono["t"] += 60
+    agent.outbox.close()
+    store.close()
+    return {"messages": len(sizes), "full_messages": fulls, "payload_bytes": sum(sizes),
+            "wire_bytes": sum(sizes) + len(sizes) * (topic + 2 + 2 + 5),  # topic, its length, packet id, header
+            "mean_bytes": sum(sizes) / len(sizes), "max_bytes": max(sizes),
+            "all_full_bytes": sum(full_sizes), "tick_ms": statistics.mean(ticks) * 1e3,
+            "tick_max_ms": max(ticks) * 1e3, "readings_ms": statistics.mean(reads) * 1e3}
 
 
 # -- 3. placement: store file or its own -------------------------------------------------
@@ -308,7 +429,7 @@ def main(argv=None):
     ap.add_argument("--restarts", type=int, default=5, help="broker restarts during drain (the issue asks 20)")
     ap.add_argument("--prefill", type=int, default=20000, help="events in the outbox before the kills")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["drain", "week", "placement", "idle", "kills"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["drain", "week", "telemetry", "placement", "idle", "kills"])
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="pishkhan-bench-agent-"))
     broker = MosquittoBroker(tmp / "broker")
@@ -324,6 +445,14 @@ def main(argv=None):
             print(f"7 days offline: {r['telemetry_messages']} telemetry ({r['telemetry_bytes_each']} B of body each) "
                   f"+ {r['events']} events: {r['payload_bytes'] / 1e6:.1f} MB of messages, "
                   f"{r['file_bytes'] / 1e6:.1f} MB on disk (target < 50 MB); dropped {r['dropped'] or 'none'}")
+        if "telemetry" not in args.skip:
+            r = bench_telemetry_day(tmp, args.seed)
+            print(f"telemetry per day at 60 s: {r['messages']} messages ({r['full_messages']} full), "
+                  f"{r['payload_bytes'] / 1e6:.2f} MB of payload, {r['wire_bytes'] / 1e6:.2f} MB with topic and "
+                  f"MQTT header (target < 1 MB); mean {r['mean_bytes']:.0f} B, largest {r['max_bytes']} B; "
+                  f"every message full would be {r['all_full_bytes'] / 1e6:.2f} MB; compliance minute "
+                  f"(beat + judge + events) mean {r['tick_ms']:.0f} ms, max {r['tick_max_ms']:.0f} ms; "
+                  f"reading the groups {r['readings_ms']:.0f} ms")
         if "placement" not in args.skip:
             r = bench_placement(tmp)
             for where in ("store file", "own file"):

@@ -22,7 +22,8 @@ disconnects cleanly (so the broker drops the will).
 
 Other parts plug in without changing this module: :meth:`Agent.add_birth_part`,
 :meth:`Agent.add_telemetry_part`, :meth:`Agent.subscribe`, :meth:`Agent.every`,
-and :attr:`Agent.publisher` to send events, reports, results and reported state.
+and :attr:`Agent.publisher` to send events, reports, results and reported state;
+``pishkhan agent`` registers the modules named in :data:`PARTS` (:func:`add_parts`).
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class Agent:
         self._tasks: list[list] = []  # [interval, next_at, fn]
         self.birth_parts: dict[str, object] = {"schedule": lambda: None, "clock": unknown_clock}
         self.telemetry_parts: dict[str, object] = {}
+        #: ``.filter(readings, agent_figures) -> (readings, full)``: changes only (edge_agent.telemetry.Changes)
+        self.telemetry_changes = None
         self._will_lock = threading.Lock()
         self._will_seq: int | None = None
         self._will_state = "none"  # none | reserved | live | used
@@ -197,7 +200,10 @@ class Agent:
                 readings[name] = fn()
             except Exception as e:  # noqa: BLE001 - a broken reading is absent, never invented
                 log.warning("telemetry part %s failed: %s", name, e)
-        return self.publisher.telemetry(agent=self.agent_figures(), readings=readings)
+        figures, full = self.agent_figures(), None
+        if self.telemetry_changes is not None:
+            readings, full = self.telemetry_changes.filter(readings, figures)
+        return self.publisher.telemetry(agent=figures, readings=readings, full=full)
 
     # -- health --------------------------------------------------------------------
     def health(self) -> list[str]:
@@ -320,12 +326,20 @@ class Agent:
         log.info("agent stopped")
 
 
+#: The parts ``pishkhan agent`` plugs in, each a module with ``register(agent)``.
+PARTS = ("telemetry", "compliance", "sync", "commands")
+
+
+def add_parts(agent: Agent, parts=PARTS) -> Agent:
+    """Plug each of *parts* (modules of this package) into *agent*."""
+    import importlib
+
+    for name in parts:
+        importlib.import_module(f"{__package__}.{name}").register(agent)
+    return agent
+
+
 def run_agent(config, *, seconds: float | None = None) -> int:
     logging.basicConfig(level=os.environ.get("PISHKHAN_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    agent = Agent(config)
-    from . import commands, sync  # the parts that plug in (issue 13 §6, §8)
-
-    sync.attach(agent)
-    commands.attach(agent)
-    return agent.run(seconds=seconds)
+    return add_parts(Agent(config)).run(seconds=seconds)

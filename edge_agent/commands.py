@@ -252,3 +252,7 @@ def attach(agent, *, runner=run_command) -> Commands:
     commands.attach()
     agent.commands = commands
     return commands
+
+
+#: The name ``add_parts`` (edge_agent.agent) plugs a part in by.
+register = attach

@@ -37,8 +37,10 @@ class Publisher:
     def offline(self, *, reason: str, boot_id: str, seq: int | None = None) -> int:
         return self._put("status", payloads.offline, retain=True, seq=seq, reason=reason, boot_id=boot_id)
 
-    def telemetry(self, *, agent: dict, readings: dict | None = None, coalesce: str = "telemetry") -> int:
-        return self._put("telemetry", payloads.telemetry, coalesce=coalesce, agent=agent, readings=readings)
+    def telemetry(self, *, agent: dict, readings: dict | None = None, coalesce: str = "telemetry",
+                  full: bool | None = None) -> int:
+        return self._put("telemetry", payloads.telemetry, coalesce=coalesce, agent=agent, readings=readings,
+                         full=full)
 
     def event(self, event: str, *, at=None, detail: dict | None = None, key: str | None = None) -> int:
         return self._put("event", payloads.event, key=key, event=event, at=at, detail=detail)

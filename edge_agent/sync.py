@@ -322,3 +322,7 @@ def attach(agent) -> ConfigSync:
     sync.attach()
     agent.config_sync = sync
     return sync
+
+
+#: The name ``add_parts`` (edge_agent.agent) plugs a part in by.
+register = attach

@@ -80,9 +80,16 @@ def offline(*, device, seq, sent_at, reason: str, boot_id: str) -> dict:
                     boot_id=boot_id)
 
 
-def telemetry(*, device, seq, sent_at, agent: dict, readings: dict | None = None) -> dict:
-    """The agent's own figures, and the readings by group (``device``, ``peripherals``, ``office``, ``clock`` …)."""
-    return envelope("telemetry", device=device, seq=seq, sent_at=sent_at, agent=agent, readings=readings or {})
+def telemetry(*, device, seq, sent_at, agent: dict, readings: dict | None = None, full: bool | None = None) -> dict:
+    """The agent's own figures, and the readings by group (``device``, ``peripherals``, ``office``, ``clock`` …).
+
+    *full*: True when every group and key is there, False when only what
+    changed is (``edge_agent.telemetry``); None leaves it unsaid.
+    """
+    body = {"agent": agent, "readings": readings or {}}
+    if full is not None:
+        body["full"] = full
+    return envelope("telemetry", device=device, seq=seq, sent_at=sent_at, **body)
 
 
 def event(*, device, seq, sent_at, event: str, at=None, detail: dict | None = None) -> dict:

@@ -11,6 +11,7 @@ from edge_agent.publish import Publisher
 from pishkhan.boards.installed import install_board
 from pishkhan.boards.trust import trust_key
 from pishkhan.config import load_config
+from pishkhan.hardware.clock import SystemClock
 from pishkhan.protocol.payloads import problems
 from pishkhan.protocol.topics import Topics
 from pishkhan.store.database import Store
@@ -52,7 +53,7 @@ def test_retained_birth_then_will_on_sigkill(mqtt_broker, agent_config, start_ag
     assert birth["board"]["verification_code"] == installed.verification_code
     assert birth["board"]["version"] == str(sample_doc["version"])
     assert birth["protocol"] == "5" and birth["schedule"] is None
-    assert birth["clock"] == {"synchronized": None, "source": None}
+    assert birth["clock"] == {"synchronized": SystemClock().synced(), "source": "adjtimex"}  # hardware.clock = "system"
     assert birth["will_seq"] != birth["seq"]
 
     late = mqtt_broker.capture(filters=[TOPICS.status("dev-0001")])
