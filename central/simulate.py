@@ -150,8 +150,10 @@ class SimDevice:
             agent={"uptime_s": round(time.time() - self.started_at, 1),
                    "outbox": {"depth": 0, "bytes": 0, "oldest_age_s": None, "in_flight": 0, "dropped": {},
                               "refused": 0}},
-            office={"open": self.open}, queue={"waiting": self.waiting, "served_today": self.served},
-            printer={"ok": self.printer_ok})
+            readings={"office": {"open": self.open, "waiting": {"A": self.waiting}, "served_today": self.served},
+                      "peripherals": {"printer": {"state": "ok" if self.printer_ok else "paper_out",
+                                                  "reason": "" if self.printer_ok else "paper out",
+                                                  "at": payloads.format_time(time.time())}}})
 
     def event(self, name: str, **detail) -> dict:
         return payloads.event(device=self.id, seq=self.next_seq(), sent_at=time.time(), event=name, detail=detail)

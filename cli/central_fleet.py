@@ -38,6 +38,10 @@ def register_fleet(sub, common):
     p.add_argument("--batch", type=int, default=1000, help="most messages written in one transaction")
     p.add_argument("--batch-ms", type=int, default=100, help="longest wait to fill a batch, in ms")
     p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--listen", default=None, metavar="HOST:PORT",
+                   help="also serve the web dashboard from this process (e.g. 127.0.0.1:8080)")
+    p.add_argument("--secret-file", default=None, metavar="FILE",
+                   help="the dashboard's session-signing secret (made, mode 0600, if missing)")
     p.set_defaults(handler=run_monitor)
 
     p = sub.add_parser("simulate", parents=[common], help="run simulated offices against a broker",
@@ -110,6 +114,8 @@ def run_monitor(args) -> int:
                       topics=Topics(cfg.get("mqtt.topic_root")), trust=trust, batch_size=args.batch,
                       batch_ms=args.batch_ms)
     monitor.start(wait=None)
+    if args.listen:
+        _serve_dashboard(db, cfg, args)
     log = logging.getLogger("pishkhan.central.monitor")
     last = [time.monotonic(), 0]
 
@@ -123,6 +129,23 @@ def run_monitor(args) -> int:
         monitor.stop()
         db.close()
     return 0
+
+
+def _serve_dashboard(db, cfg, args):
+    """The dashboard on the monitor's own database, served by uvicorn on a thread of this process."""
+    import threading
+
+    import uvicorn
+
+    from central.fleet import Fleet
+    from central.web.app import create_app
+    from cli.central import _listen, _secret
+
+    host, port = _listen(args.listen)
+    app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    threading.Thread(target=server.run, name="dashboard", daemon=True).start()
+    print(f"dashboard on http://{host}:{port}/", file=sys.stderr, flush=True)
 
 
 def run_simulate(args) -> int:

@@ -3,10 +3,10 @@
 # and the Vazirmatn font. Safe to run again. Without root (and no sudo) it
 # only checks and tells what is missing.
 set -euo pipefail
-mode="${1:-run}"   # run | test (test adds OCR, broker, Xvfb, Chromium for benchmarks)
+mode="${1:-run}"   # run | test (run: the demo's broker and browser too; test adds OCR, Xvfb, PostgreSQL)
 
 pkgs=(python3-venv libfribidi0 libraqm0 libmtdev1 libgl1 libegl1 libsdl2-2.0-0 xclip
-      espeak-ng sox v4l-utils)
+      espeak-ng sox v4l-utils xvfb xauth mosquitto mosquitto-clients chromium chromium-driver)
 test_pkgs=(xvfb xauth mosquitto mosquitto-clients tesseract-ocr tesseract-ocr-fas poppler-utils
            xdotool imagemagick zbar-tools libzbar0 postgresql chromium chromium-driver)
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -29,8 +29,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
-# The test suite needs no running system broker or database; tests start their own.
-if [ "$mode" = test ] && [ "$SUDO" != none ] && command -v systemctl >/dev/null 2>&1; then
+# Neither the demo nor the tests need a running system broker or database: they start their own.
+if [ "$SUDO" != none ] && command -v systemctl >/dev/null 2>&1; then
   $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
   $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
 fi
