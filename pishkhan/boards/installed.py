@@ -120,7 +120,9 @@ def install_board(store: Store, envelope: dict, *, source: str, actor: str,
                 "verification_code, envelope, source, installed_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (board.scope.key, board.version, board.effective_from.isoformat(), board.issuer, fingerprint,
                  code, text, source, store.now_iso()))
-            tokens.append(_token(cur.lastrowid, text, _trust_hash(store)))
+            tokens.append(_token({"id": cur.lastrowid, "scope_key": board.scope.key, "version": board.version,
+                                  "verification_code": code, "key_fingerprint": fingerprint, "envelope": text},
+                                 _trust_hash(store)))
             store.audit(actor, "board.install", board.scope.key, version=board.version, source=source,
                         effective_from=board.effective_from.isoformat(), verification_code=code,
                         key=fingerprint)
@@ -172,8 +174,11 @@ def verified_path(store_path) -> Path:
 KEEP_VERIFIED = 256
 
 
-def _token(row_id: int, envelope_text: str, trust: str) -> str:
-    return hashlib.sha256(f"{row_id}\n{trust}\n".encode() + str(envelope_text).encode()).hexdigest()
+def _token(row, trust: str) -> str:
+    """What a sound answer is remembered by: the row's recorded columns, its envelope and the trust list."""
+    head = json.dumps([row["id"], row["scope_key"], row["version"], row["verification_code"],
+                       row["key_fingerprint"], trust])
+    return hashlib.sha256(head.encode() + b"\n" + str(row["envelope"]).encode()).hexdigest()
 
 
 def _verified_tokens(store: Store) -> list[str]:
@@ -201,7 +206,7 @@ def _remember(store: Store, token: str):
 
 
 def _sound(store: Store, row, trust: str) -> bool:
-    token = _token(row["id"], row["envelope"], trust)
+    token = _token(row, trust)
     key = (str(store.path), token)
     with _checked_lock:
         known = key in _checked

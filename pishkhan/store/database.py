@@ -73,8 +73,6 @@ APPLICATION_ID = 0x50534B4E
 #: id was set is a Pishkhan store when it holds them all.
 CORE_TABLES = frozenset({"audit_log", "state_log", "settings", "trusted_keys", "boards"})
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
 
 class Store:
     """The device's SQLite file, used through units of work.
@@ -180,10 +178,15 @@ class Store:
             "again")
 
     def _create_or_check_header(self):
-        """Make a missing store whole, or refuse a file that is not a SQLite database at all."""
+        """Make a missing store whole, or refuse an empty file.
+
+        Only ``stat`` looks at the file here: opening and closing it would drop
+        this process's SQLite locks on it (POSIX locks belong to the process),
+        and another process could then delete the journal under a store open
+        here. SQLite itself refuses what is not a database.
+        """
         try:
-            with open(self.path, "rb") as f:
-                head = f.read(100)
+            size = self.path.stat().st_size
         except FileNotFoundError:
             wal = self.path.with_name(self.path.name + "-wal")
             if wal.exists() and wal.stat().st_size > 0:
@@ -194,10 +197,8 @@ class Store:
             return
         except OSError as e:
             raise StoreError(f"cannot read the store {self.path}: {e}") from None
-        if not head:
+        if size == 0:
             raise self._refused("the file is empty (0 bytes), so it holds none of the store's data")
-        if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
-            raise self._refused(f"it is not a SQLite database (its {len(head)}-byte header is not SQLite's)")
 
     def _create_fresh(self):
         """Build an empty store beside :attr:`path` and link it into place whole."""
@@ -302,7 +303,7 @@ class Store:
             return StoreCorrupt(f"the store {self.path} is damaged ({text}); keep the damaged file aside "
                                 "(move it away, never overwrite it) and restore a backup; a new empty store "
                                 "is made at the next start only when no file is there")
-        if name.startswith("SQLITE_READONLY"):
+        if name.startswith("SQLITE_READONLY") or name.startswith("SQLITE_CANTOPEN") and not _writable(self.path):
             return StoreReadOnly(f"the store {self.path} cannot be written ({text}); check the permissions of "
                                  "the file and its folder, and that the disk is not mounted read-only")
         if name.startswith("SQLITE_FULL") or "disk is full" in text:
@@ -552,6 +553,16 @@ def open_store(config, **kw) -> Store:
 
     kw.setdefault("boot", clock_from_config(config))
     return Store(config.store_path, **kw)
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write *path* and its folder (False on a read-only mount)."""
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return False
+        return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+    except OSError:
+        return False
 
 
 def fsync_dir(folder):
