@@ -95,7 +95,8 @@ def main():
             print(f"  {size:6.1f} MB   open {opened:7.1f} ms   quick_check alone {checked:7.1f} ms")
         print(f"issue a ticket (median of {args.tickets}):")
         for mark in (True, False):
-            print(f"  {'with the mark   ' if mark else 'without the mark'}  {_issue_ms(folder, args.tickets, mark=mark):6.2f} ms")
+            label = "with the mark   " if mark else "without the mark"
+            print(f"  {label}  {_issue_ms(folder, args.tickets, mark=mark):6.2f} ms")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ is left byte for byte as it was (nothing is written before the checks pass),
 so the damaged copy can be kept aside and a backup restored. A missing file
 whose ``-wal`` journal is still there is refused too (the journal would be
 replayed onto an empty file). ``quick_check`` reads every page once, so
-opening costs about one read of the file (milliseconds for the few MB a
-device holds).
+opening costs about one read of the file: ``bench/store_guard.py`` measured
+an open at 5 ms for 1 MB, 13 ms for 10 MB and 41 ms for 50 MB on the build
+machine. Before SQLite opens the file only ``stat`` looks at it: opening and
+closing it from Python would drop this process's POSIX locks on it.
 """
 
 from __future__ import annotations

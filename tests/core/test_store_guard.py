@@ -34,7 +34,7 @@ from pishkhan.exc import StoreCorrupt, StoreError, StoreLocked, StoreReadOnly
 from pishkhan.hardware.printer import FakePrinter
 from pishkhan.queue.core import Queue
 from pishkhan.queue.issuing import issue_and_print
-from pishkhan.store.database import APPLICATION_ID, Store
+from pishkhan.store.database import APPLICATION_ID, Store, utc_now
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -77,7 +77,8 @@ def test_a_zero_byte_file_is_refused_not_replaced_by_an_empty_store(tmp_path):
 @pytest.mark.parametrize("variant", ["random", "text", "short", "nul"])
 def test_bytes_that_are_not_sqlite_are_refused(tmp_path, variant):
     path = tmp_path / "pishkhan.db"
-    data = {"random": random.Random(7).randbytes(8192), "text": "این یک پایگاه داده نیست\n".encode() * 300,
+    data = {"random": random.Random(7).randbytes(8192),
+            "text": "این یک پایگاه داده نیست\n".encode() * 300,
             "short": b"SQLite format 3\x00", "nul": b"\x00" * 4096}[variant]
     path.write_bytes(data)
     _refused_untouched(path, "" if variant == "short" else "not a database")
@@ -423,8 +424,7 @@ def _world_readable_state(issuer_key, signed_board):
         state = base / "state"
         state.mkdir(mode=0o755)
         cfg = parse_config({"device": {"state_dir": str(state)}, "hours": {"always_open": True}})
-        with make_store(cfg.store_path, clock=lambda: __import__("datetime").datetime.now(
-                __import__("datetime").timezone.utc), issuer_key=issuer_key, signed_board=signed_board) as s:
+        with make_store(cfg.store_path, clock=utc_now, issuer_key=issuer_key, signed_board=signed_board) as s:
             Queue(s, cfg).open_counter(1, actor="test")
         for p in state.iterdir():
             p.chmod(0o644)
