@@ -10,17 +10,39 @@ then writes. A refused board leaves everything as it was and says why.
 :func:`board_signature` is the one answer to "may the effective board have
 changed?" (a board installed, a service marked, a new day); the queue and
 the wall compare it before re-reading the board.
+
+**A stored board is checked again when it is loaded.** The file may be
+edited behind the device's back or damaged on the card, so every row read
+from ``boards`` is verified once more: its envelope's signature against the
+keys trusted now, its key's scope, and its verification code against the one
+recorded at install. A row that fails is treated as not installed (the
+previous version for its scope shows instead), and the refusal is logged and
+recorded as a state-log fact (component ``board:<row id>``, state
+``refused``). Verifying costs an Ed25519 check and loading ``cryptography``
+(8 MB the kiosk does not carry day to day), so a sound answer is remembered
+by the row's id, a hash of its stored envelope and a hash of the trust list:
+in the process, and in a small file beside the store
+(``<store stem>.boards.verified``, written by whoever verified, the install
+included). A changed envelope or trust list misses and is verified again;
+an unchanged one never is. A key no longer trusted thus withdraws the boards
+it signed. (The remembered answers only spare work: a fee edited in the file
+changes the envelope's hash, so it is always checked.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import logging
+import os
+import threading
+from pathlib import Path
 from dataclasses import dataclass
 
 from pishkhan.text import jalali
 from pishkhan.boards.document import MAX_VERSION_STEP, Board, parse_board
-from pishkhan.exc import BoardError, BoardRefused, SignatureInvalid
+from pishkhan.exc import BoardError, BoardRefused, PishkhanError, SignatureInvalid, StoreError
 from pishkhan.boards.layering import EffectiveBoard, Layer, layer_boards
 from pishkhan.boards.signing import verification_code, verify
 from pishkhan.store.database import Store, parse_iso
@@ -92,20 +114,132 @@ def install_board(store: Store, envelope: dict, *, source: str, actor: str,
                     f"board version {board.version:,} for {board.scope.key} is {board.version - installed:,} "
                     f"above the installed version {installed}; a board may go at most {MAX_VERSION_STEP:,} "
                     "versions up, so that a mistyped version cannot leave no room for later boards")
+            text = json.dumps(envelope, ensure_ascii=False)
             cur = c.execute(
                 "INSERT INTO boards(scope_key, version, effective_from, issuer, key_fingerprint, "
                 "verification_code, envelope, source, installed_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (board.scope.key, board.version, board.effective_from.isoformat(), board.issuer, fingerprint,
-                 code, json.dumps(envelope, ensure_ascii=False), source, store.now_iso()))
+                 code, text, source, store.now_iso()))
+            tokens.append(_token({"id": cur.lastrowid, "scope_key": board.scope.key, "version": board.version,
+                                  "verification_code": code, "key_fingerprint": fingerprint, "envelope": text},
+                                 _trust_hash(store)))
             store.audit(actor, "board.install", board.scope.key, version=board.version, source=source,
                         effective_from=board.effective_from.isoformat(), verification_code=code,
                         key=fingerprint)
             return InstalledBoard(cur.lastrowid, board, code, fingerprint, source, store.now_iso(), envelope)
 
-        return store.write(install)
+        tokens: list[str] = []
+        installed = store.write(install)
+        _remember(store, tokens[0])  # verified just now: loading it need not verify again
+        return installed
     except BoardError as e:
         store.audit(actor, "board.refused", source, reason=str(e))
         raise
+
+
+log = logging.getLogger(__name__)
+
+#: (store file, row id, envelope hash, trust list hash) -> None (sound) or the refusal.
+_checked: dict[tuple, str | None] = {}
+_checked_lock = threading.Lock()
+
+
+def _trust_hash(store: Store) -> str:
+    rows = store.query("SELECT fingerprint, pem, scope FROM trusted_keys ORDER BY fingerprint")
+    return hashlib.sha256(json.dumps([tuple(r) for r in rows]).encode()).hexdigest()
+
+
+def _recheck(store: Store, row) -> str | None:
+    """Why the stored board *row* may not be shown, or None when it verifies as installed."""
+    try:
+        envelope = json.loads(row["envelope"])
+        board, fingerprint = check_signed_board(store, envelope)
+        code = verification_code(envelope)
+    except (PishkhanError, ValueError, TypeError, RecursionError) as e:
+        return str(e).splitlines()[0][:300] or type(e).__name__
+    recorded = (row["scope_key"], row["version"], row["verification_code"], row["key_fingerprint"])
+    if (board.scope.key, board.version, code, fingerprint) != recorded:
+        return (f"the stored envelope does not match what was installed (verification code {code}, "
+                f"recorded {row['verification_code']})")
+    return None
+
+
+def verified_path(store_path) -> Path:
+    """The file of board rows known to verify, beside the store at *store_path*."""
+    store_path = Path(store_path)
+    return store_path.with_name(f"{store_path.stem}.boards.verified")
+
+
+#: Sound rows remembered in the file (the newest kept).
+KEEP_VERIFIED = 256
+
+
+def _token(row, trust: str) -> str:
+    """What a sound answer is remembered by: the row's recorded columns, its envelope and the trust list."""
+    head = json.dumps([row["id"], row["scope_key"], row["version"], row["verification_code"],
+                       row["key_fingerprint"], trust])
+    return hashlib.sha256(head.encode() + b"\n" + str(row["envelope"]).encode()).hexdigest()
+
+
+def _verified_tokens(store: Store) -> list[str]:
+    try:
+        tokens = json.loads(verified_path(store.path).read_text(encoding="ascii"))
+        return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
+    except (OSError, ValueError):
+        return []  # missing or damaged: verify again
+
+
+def _remember(store: Store, token: str):
+    """Add *token* to the verified file (best effort: it only spares work)."""
+    path = verified_path(store.path)
+    tokens = [t for t in _verified_tokens(store) if t != token][-(KEEP_VERIFIED - 1):] + [token]
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(json.dumps(tokens), encoding="ascii")
+        os.replace(tmp, path)
+    except OSError as e:
+        log.warning("could not remember a verified board in %s: %s", path, e)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _sound(store: Store, row, trust: str) -> bool:
+    token = _token(row, trust)
+    key = (str(store.path), token)
+    with _checked_lock:
+        known = key in _checked
+        refusal = _checked.get(key)
+    if not known:
+        if token in _verified_tokens(store):
+            refusal = None
+        else:
+            refusal = _recheck(store, row)
+            if refusal is None:
+                _remember(store, token)
+        with _checked_lock:
+            if len(_checked) > 1024:
+                _checked.clear()
+            _checked[key] = refusal
+        if refusal is not None:
+            log.error("installed board %s (row %s, version %s) refused on loading: %s",
+                      row["scope_key"], row["id"], row["version"], refusal)
+            try:
+                store.record_state(f"board:{row['id']}", "refused", refusal, scope=row["scope_key"],
+                                   version=row["version"])
+            except StoreError as e:  # a read-only store, or loaded inside a read: the log line stays
+                log.error("could not record the refused board: %s", e)
+    return refusal is None
+
+
+def _rows(store: Store, sql: str, params=()) -> list[InstalledBoard]:
+    """The stored boards *sql* selects that still verify (see the module's docstring)."""
+    rows = store.query(sql, params)
+    if not rows:
+        return []
+    trust = _trust_hash(store)
+    return [_row(r) for r in rows if _sound(store, r, trust)]
 
 
 def _row(row) -> InstalledBoard:
@@ -115,27 +249,32 @@ def _row(row) -> InstalledBoard:
 
 
 def history(store: Store, scope_key: str | None = None) -> list[InstalledBoard]:
-    """Every installed board, oldest first (the full list ever communicated)."""
+    """Every installed board that still verifies, oldest first (the full list ever communicated)."""
     if scope_key:
-        rows = store.query("SELECT * FROM boards WHERE scope_key = ? ORDER BY id", (scope_key,))
-    else:
-        rows = store.query("SELECT * FROM boards ORDER BY id")
-    return [_row(r) for r in rows]
+        return _rows(store, "SELECT * FROM boards WHERE scope_key = ? ORDER BY id", (scope_key,))
+    return _rows(store, "SELECT * FROM boards ORDER BY id")
 
 
 def current_board(store: Store, scope_key: str, on: dt.date | None = None) -> InstalledBoard | None:
-    """The highest version for *scope_key* already in effect on *on* (Tehran date)."""
+    """The highest version for *scope_key* already in effect on *on* (Tehran date) that still verifies."""
     on = on or jalali.today()
-    row = store.query_one("SELECT * FROM boards WHERE scope_key = ? AND effective_from <= ? "
-                          "ORDER BY version DESC LIMIT 1", (scope_key, on.isoformat()))
-    return _row(row) if row else None
+    rows = store.query("SELECT id FROM boards WHERE scope_key = ? AND effective_from <= ? "
+                       "ORDER BY version DESC", (scope_key, on.isoformat()))
+    if not rows:
+        return None
+    trust = _trust_hash(store)
+    for slim in rows:  # the newest sound one; usually the first, and verified once per process
+        row = store.query_one("SELECT * FROM boards WHERE id = ?", (slim["id"],))
+        if row is not None and _sound(store, row, trust):
+            return _row(row)
+    return None
 
 
 def pending_boards(store: Store, on: dt.date | None = None) -> list[InstalledBoard]:
-    """Boards installed with a future effective date, soonest first."""
+    """Boards installed with a future effective date that still verify, soonest first."""
     on = on or jalali.today()
-    rows = store.query("SELECT * FROM boards WHERE effective_from > ? ORDER BY effective_from, id", (on.isoformat(),))
-    return [_row(r) for r in rows]
+    return _rows(store, "SELECT * FROM boards WHERE effective_from > ? ORDER BY effective_from, id",
+                 (on.isoformat(),))
 
 
 def board_signature(store: Store, day: dt.date | None = None) -> tuple:

@@ -5,12 +5,29 @@ the agent, the kiosk and the display can each open it and write. A process
 notices another's commit through :meth:`Store.changed` (``PRAGMA
 data_version``). The schema is versioned with ``PRAGMA user_version`` and
 upgraded by the numbered SQL files in ``pishkhan/store/schema/``.
+
+**Opening is guarded.** Only a missing file is made fresh, and it is built
+aside and linked into place whole, so no process ever sees a half-made
+store. An existing file is used only when it is a Pishkhan store: it must
+be a SQLite file (a 0-byte file is *not* a missing one), carry Pishkhan's
+``application_id`` (or, made before it was set, hold the core tables), and
+pass ``PRAGMA quick_check``. Anything else is refused with
+:exc:`~pishkhan.exc.StoreCorrupt` naming the file and what to do; the file
+is left byte for byte as it was (nothing is written before the checks pass),
+so the damaged copy can be kept aside and a backup restored. A missing file
+whose ``-wal`` journal is still there is refused too (the journal would be
+replayed onto an empty file). ``quick_check`` reads every page once, so
+opening costs about one read of the file: ``bench/store_guard.py`` measured
+an open at 5 ms for 1 MB, 13 ms for 10 MB and 41 ms for 50 MB on the build
+machine. Before SQLite opens the file only ``stat`` looks at it: opening and
+closing it from Python would drop this process's POSIX locks on it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -50,6 +67,13 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 SCHEMA_VERSION = max(n for n, _, _ in migrations())
+
+#: ``PRAGMA application_id`` of a Pishkhan store ("PSKN").
+APPLICATION_ID = 0x50534B4E
+
+#: The tables of the first schema step: a file made before the application
+#: id was set is a Pishkhan store when it holds them all.
+CORE_TABLES = frozenset({"audit_log", "state_log", "settings", "trusted_keys", "boards"})
 
 
 class Store:
@@ -120,22 +144,111 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot open the store {self.path}: {e}") from None
+        self._create_or_check_header()
         self._writer = self._connect()
         try:
             with self._driver_errors("open"):
-                self._refuse_newer()  # before anything writes to the file
+                self._refuse_newer()  # nothing writes to the file before these checks pass
+                stamp_id = self._recognise()
                 mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode.lower() != "wal":
                     raise StoreError(f"{self.path}: could not switch to WAL mode (got {mode})")
                 self._writer.execute("PRAGMA synchronous = FULL")
+                if stamp_id:
+                    self.write(lambda c: c.execute(f"PRAGMA application_id = {APPLICATION_ID}"))
                 self._migrate()
                 self._seen_version = self._writer.execute("PRAGMA data_version").fetchone()[0]
         except StoreCorrupt as e:
             self._writer.close()
-            raise StoreCorrupt(f"{self.path} is not a usable Pishkhan store: {e.__cause__}") from None
+            if e.__cause__ is None:
+                raise
+            raise self._refused(str(e.__cause__)) from None
         except StoreError:
             self._writer.close()
             raise
+        except Exception as e:  # the driver on a hostile file: still a StoreError, never a traceback
+            self._writer.close()
+            raise self._refused(f"{type(e).__name__}: {e}") from None
+
+    # -- the open guard -------------------------------------------------------
+    def _refused(self, what: str) -> StoreCorrupt:
+        return StoreCorrupt(
+            f"{self.path} is not a usable Pishkhan store: {what}. The file was left as it is. "
+            f"Keep it aside, never overwrite it: move it away (mv {self.path} {self.path}.damaged, with its "
+            "-wal and -shm files if any), then restore a backup in its place, or start again with an empty "
+            "store (one is made only when no file is there); trusted keys and boards must then be installed "
+            "again")
+
+    def _create_or_check_header(self):
+        """Make a missing store whole, or refuse an empty file.
+
+        Only ``stat`` looks at the file here: opening and closing it would drop
+        this process's SQLite locks on it (POSIX locks belong to the process),
+        and another process could then delete the journal under a store open
+        here. SQLite itself refuses what is not a database.
+        """
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise StoreCorrupt(
+                    f"the store {self.path} is missing but its journal {wal} is there; restore the store "
+                    f"file from a backup, or move {wal} aside to start with an empty store") from None
+            self._create_fresh()
+            return
+        except OSError as e:
+            raise StoreError(f"cannot read the store {self.path}: {e}") from None
+        if size == 0:
+            raise self._refused("the file is empty (0 bytes), so it holds none of the store's data")
+
+    def _create_fresh(self):
+        """Build an empty store beside :attr:`path` and link it into place whole."""
+        tmp = self.path.with_name(f".{self.path.name}.new-{os.getpid()}-{threading.get_ident()}")
+        try:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            conn = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute("PRAGMA journal_mode = WAL")
+            finally:
+                conn.close()
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, self.path)  # never replaces: a store another process made meanwhile wins
+            except FileExistsError:
+                pass
+            fsync_dir(self.path.parent)
+        except (OSError, sqlite3.Error) as e:
+            raise _os_error(e, f"create the store {self.path}") from None
+        finally:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+    def _recognise(self) -> bool:
+        """Refuse a SQLite file that is not a sound Pishkhan store; True when its id is still to be set."""
+        c = self._writer
+        app_id = c.execute("PRAGMA application_id").fetchone()[0]
+        if app_id not in (0, APPLICATION_ID):
+            raise self._refused(f"it is the SQLite database of another program (application_id {app_id:#x}, "
+                                f"a Pishkhan store has {APPLICATION_ID:#x})")
+        problems = [r[0] for r in c.execute("PRAGMA quick_check(5)").fetchall()]
+        if problems != ["ok"]:
+            raise self._refused("it fails SQLite's integrity check (" + "; ".join(problems) + ")")
+        if app_id == 0:
+            tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not CORE_TABLES <= tables:
+                shown = ", ".join(sorted(tables)[:8]) or "none"
+                raise self._refused(f"it is a SQLite database without Pishkhan's tables (its tables: {shown})")
+            return True
+        return False
 
     # -- connections --------------------------------------------------------
     def _connect(self, *, reader: bool = False) -> sqlite3.Connection:
@@ -189,12 +302,13 @@ class Store:
                                f"to {doing} and gave up ({text})")
         if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or isinstance(e, sqlite3.DatabaseError) and (
                 "malformed" in text or "not a database" in text):
-            return StoreCorrupt(f"the store {self.path} is damaged ({text}); restore it from a backup, "
-                                "or move it aside and a new empty store is made at the next start")
-        if name.startswith("SQLITE_READONLY"):
+            return StoreCorrupt(f"the store {self.path} is damaged ({text}); keep the damaged file aside "
+                                "(move it away, never overwrite it) and restore a backup; a new empty store "
+                                "is made at the next start only when no file is there")
+        if name.startswith("SQLITE_READONLY") or name.startswith("SQLITE_CANTOPEN") and not _writable(self.path):
             return StoreReadOnly(f"the store {self.path} cannot be written ({text}); check the permissions of "
                                  "the file and its folder, and that the disk is not mounted read-only")
-        if name.startswith("SQLITE_FULL"):
+        if name.startswith("SQLITE_FULL") or "disk is full" in text:
             return StoreError(f"the disk holding the store {self.path} is full ({text}); nothing was written")
         if name.startswith("SQLITE_CONSTRAINT") or isinstance(e, sqlite3.IntegrityError):
             return StoreConstraint(f"the store {self.path} refused the change: {text}")
@@ -441,6 +555,38 @@ def open_store(config, **kw) -> Store:
 
     kw.setdefault("boot", clock_from_config(config))
     return Store(config.store_path, **kw)
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write *path* and its folder (False on a read-only mount)."""
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return False
+        return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+    except OSError:
+        return False
+
+
+def fsync_dir(folder):
+    """Make a rename or link in *folder* durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _os_error(e: Exception, doing: str) -> StoreError:
+    """An OS or driver error met while writing a store's files, in words."""
+    import errno
+
+    code = getattr(e, "errno", None)
+    if code == errno.ENOSPC or "disk is full" in str(e):
+        return StoreError(f"cannot {doing}: the disk is full ({e}); nothing was written. Free some space")
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in str(e):
+        return StoreReadOnly(f"cannot {doing}: it cannot be written ({e}); check the permissions of the "
+                             "file and its folder, and that the disk is not mounted read-only")
+    return StoreError(f"cannot {doing}: {e}")
 
 
 def _has_table(c, name: str) -> bool:
