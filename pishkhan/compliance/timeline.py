@@ -11,7 +11,8 @@ minutes are *unknown*.
 
 **When the device was up.** The ``uptime`` rows (:mod:`.uptime`) give, per
 boot, the first and latest heartbeat; re-dated the same way, they are the
-spans the device was up. A minute outside every span is *unknown*.
+spans the device was up, each lasting until one beat interval (a minute)
+after its latest heartbeat. A minute outside every span is *unknown*.
 
 **A minute's state**, for every minute of the announced hours (minute *m*
 is judged at its start):
@@ -42,6 +43,9 @@ from pishkhan.store.database import parse_iso
 SERVING, DEGRADED, CLOSED, UNKNOWN = "serving", "degraded", "closed", "unknown"
 STATES = (SERVING, DEGRADED, CLOSED, UNKNOWN)
 MINUTE = dt.timedelta(minutes=1)
+#: How often a heartbeat comes (the agent beats every minute): a boot counts as up
+#: until this long after its latest beat.
+BEAT = dt.timedelta(minutes=1)
 PER_BOOT = ("kiosk", "display")
 
 
@@ -181,7 +185,7 @@ def judge_minutes(facts: list[Fact], spans: list[Span], periods, *, until: dt.da
     for m in minutes_of(periods):
         if until is not None and m >= until:
             break
-        span = next((s for s in spans if s.start <= m <= s.end), None)
+        span = next((s for s in spans if s.start <= m < s.end + BEAT), None)
         if span is None:
             out.append(Minute(m, UNKNOWN, "device down or clock not trustworthy"))
             continue
