@@ -283,7 +283,8 @@ class ScreenPowerController:
         """
         with self._lock:
             now = self.clock()
-            wanted = self.should_be_on(now)
+            override = self._override(now)
+            wanted = override["power"] == "on" if override else self.should_be_on(now)
             due = (self._applied_at is None or wanted != self.wanted
                    or now - self._applied_at >= self.reassert or now < self._applied_at)
             if not due:
@@ -292,9 +293,22 @@ class ScreenPowerController:
             self._applied_at = now
             results = [b.set(wanted) for b in self.backends]
             self.state, self.reason = self._judge(wanted, results)
+            if override:  # the centre said so (a signed command), not the schedule
+                self.reason = self.reason.replace("schedule: open hours", "centre: screen on by command").replace(
+                    "schedule: outside open hours", "centre: screen off by command")
             self._detail = {"backends": {r.backend: r.state for r in results}}
             self._record()
             return self.state
+
+    def _override(self, now):
+        """The centre's screen override in force (:mod:`pishkhan.screen_override`), or None."""
+        from pishkhan.exc import PishkhanError
+        from pishkhan.screen_override import screen_override
+
+        try:
+            return screen_override(self.store, now)
+        except PishkhanError:  # an unreadable store: the opening hours decide
+            return None
 
     def record(self):
         """Record the current state again (e.g. after the board on show changed).

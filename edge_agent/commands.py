@@ -26,7 +26,7 @@ The allowed set, each one function here (no shell strings anywhere):
 ``screen``           writes the store setting ``display.screen_override``:
                      ``{"power": "on"|"off", "until": "…Z", "command": id,
                      "set_at": "…Z"}``, audited; the wall honours it until
-                     ``until`` (:data:`SCREEN_OVERRIDE`).
+                     ``until`` (:data:`pishkhan.screen_override.LASTS`).
 """
 
 from __future__ import annotations
@@ -41,13 +41,10 @@ from pathlib import Path
 from pishkhan.boards.jsonlimits import load_json
 from pishkhan.exc import BoardInvalid, PishkhanError
 from pishkhan.protocol.commands import CommandRefused, check_command
-from pishkhan.store.database import iso
+from pishkhan.screen_override import set_override
 
 log = logging.getLogger("pishkhan.agent.commands")
 
-#: How long a screen on/off from the centre holds before the wall's own schedule rules again.
-SCREEN_OVERRIDE = dt.timedelta(hours=12)
-SCREEN_SETTING = "display.screen_override"
 #: The largest snapshot PNG sent in a result (the wall keeps small ones; a larger file is refused).
 MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024
 
@@ -214,13 +211,7 @@ class Commands:
             raise Failed("failed", f"{args[0]} could not run: {e}") from None
 
     def do_screen(self, command) -> dict:
-        now = self.store.now()
-        value = {"power": command.args["power"], "until": iso(now + SCREEN_OVERRIDE), "command": command.id,
-                 "set_at": iso(now)}
-        self.store.set_setting(SCREEN_SETTING, value)
-        self.store.audit("centre", "screen.override", command.args["power"], until=value["until"],
-                         command=command.id)
-        return value
+        return set_override(self.store, command.args["power"], command=command.id)
 
 
 def _flat(config) -> dict:
@@ -230,20 +221,6 @@ def _flat(config) -> dict:
             for key, value in values.items():
                 flat[f"{section}.{key}"] = value
     return flat
-
-
-def screen_override(store, now: dt.datetime | None = None) -> dict | None:
-    """The centre's screen override still in force, or None (for the wall display to honour)."""
-    from pishkhan.store.database import parse_iso
-
-    value = store.get_setting(SCREEN_SETTING)
-    if not isinstance(value, dict) or "until" not in value:
-        return None
-    try:
-        until = parse_iso(value["until"])
-    except (TypeError, ValueError):
-        return None
-    return value if (now or store.now()) < until else None
 
 
 def attach(agent, *, runner=run_command) -> Commands:

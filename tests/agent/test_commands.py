@@ -13,7 +13,8 @@ import pytest
 from centre_helpers import assert_all_valid, central, centre_keys, results, trust_centre
 
 from edge_agent.agent import Agent
-from edge_agent.commands import SCREEN_SETTING, Commands, screen_override
+from edge_agent.commands import Commands
+from pishkhan.screen_override import SETTING as SCREEN_SETTING, screen_override
 from pishkhan.config import load_config
 from pishkhan.protocol.commands import make_command
 from pishkhan.protocol.payloads import problems

@@ -146,3 +146,26 @@ def test_backends_from_config(tmp_path):
     bad.data["display"]["screen_power"] = ["hdmi-magic"]  # and by the backends too, should one slip through
     with pytest.raises(ConfigError, match="hdmi-magic"):
         backends_from_config(bad)
+
+
+def test_the_centres_screen_command_overrides_the_hours_until_it_expires(tmp_path, store):
+    from pishkhan.screen_override import set_override
+
+    config = weekday_config(tmp_path)
+    fake = FakePower()
+    clock = FakeClock(dt.datetime(2026, 11, 28, 10, 0, tzinfo=TEHRAN))  # open hours
+    c = controller(store, config, [fake], clock)
+    assert c.tick() == "on"
+    set_override(store, "off", command="cmd-1", now=clock.at)      # as the agent does for a signed command
+    clock.at = dt.datetime(2026, 11, 28, 10, 1, tzinfo=TEHRAN)
+    assert c.tick() == "off_schedule" and fake.is_on is False
+    assert store.last_state("display")["reason"] == "centre: screen off by command"
+    clock.at = dt.datetime(2026, 11, 28, 23, 0, tzinfo=TEHRAN)      # past the override's 12 hours: closed anyway
+    c.tick()
+    clock.at = dt.datetime(2026, 11, 29, 10, 0, tzinfo=TEHRAN)      # next morning, open: the hours decide again
+    assert c.tick() == "on" and fake.is_on is True
+    assert store.last_state("display")["reason"] == "schedule: open hours"
+    set_override(store, "on", command="cmd-2", now=dt.datetime(2026, 11, 29, 20, 0, tzinfo=TEHRAN))
+    clock.at = dt.datetime(2026, 11, 29, 21, 0, tzinfo=TEHRAN)      # closed, but the centre wants it on
+    assert c.tick() == "on" and store.last_state("display")["reason"] == "centre: screen on by command"
+    assert [a["action"] for a in store.audit_entries(action="screen.override")] == ["screen.override"] * 2
