@@ -151,9 +151,11 @@ def test_a_store_damaged_under_the_wall_is_reported_and_the_wall_goes_on(office,
     wall.wait_for(lambda e: e["event"] == "page", after=error["t"] + 0.5, timeout=10)
     assert wall.proc.poll() is None
     assert len([e for e in wall.events() if e["event"] == "store_error"]) == 1
-def test_a_board_that_cannot_be_drawn_leaves_the_last_one_on_the_wall(office, issuer_key, sample_doc,
-                                                                      display_factory):
-    from test_wall_model import failure_facts, install_unchecked, newer_board
+def test_a_hostile_stored_board_leaves_the_last_one_on_the_wall(office, issuer_key, sample_doc, display_factory):
+    """A board in the store that the rules refuse (written past validation) is refused when
+    loaded: the wall keeps the board it shows, and the refusal is a fact. (A board that passes
+    the rules but fails to draw is the model's tests' case: test_wall_model.py.)"""
+    from test_wall_model import board_refusals, install_unchecked, newer_board
 
     office.install(issuer_key, sample_doc)
     wall = display_factory(office, seconds=60)
@@ -162,16 +164,12 @@ def test_a_board_that_cannot_be_drawn_leaves_the_last_one_on_the_wall(office, is
     hostile = newer_board(sample_doc, 2)
     hostile["categories"][0]["services"][0]["title"] = "گواهی\x00\x1b[2J"
     install_unchecked(office.store, issuer_key, hostile)
-    failed = wall.wait_for(lambda e: e["event"] == "render_failed", timeout=30)
-    assert failed["failed_board"] == "2" and failed["board"] == "1"
-    assert [e for e in wall.events() if e["event"] == "pages"] == [first]   # nothing else was put on show
-    deadline = time.monotonic() + 10
-    while [(office.store.last_state("display") or {}).get(k) for k in ("state", "reason")] != [
-            "on", "board_render_failed"]:
-        assert time.monotonic() < deadline, office.store.state_history("display")
-        time.sleep(0.1)
-    last = office.store.last_state("display")
-    assert last["detail"]["board"] == "1" and last["detail"]["failed_board"] == "2"
-    assert failure_facts(office.store)[0]["state"] == "error"
-    rotated = wall.wait_for(lambda e: e["event"] == "page" and e["reason"] == "rotate", after=failed["t"])
+    installed = time.time()
+    deadline = time.monotonic() + 30
+    while not board_refusals(office.store):
+        assert time.monotonic() < deadline, office.store.state_history()
+        time.sleep(0.2)
+    assert "invalid" in board_refusals(office.store)[0]["reason"]
+    rotated = wall.wait_for(lambda e: e["event"] == "page" and e["reason"] == "rotate", after=installed)
     assert rotated["version"] == "1"
+    assert [e for e in wall.events() if e["event"] == "pages"] == [first]   # nothing else was put on show
