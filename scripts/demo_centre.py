@@ -227,9 +227,9 @@ def main() -> int:
             CENTRE / "board-v2.json", "--scope", "national", "--key", OUT / "keys/ministry.key", *broker_args)
         run("the centre publishes the province's working hours", "central", "publish", "schedule", schedule,
             "--scope", "province:23", "--key", OUT / "keys/ministry.key", *broker_args)
-        show("reported state (what the office applied)",
-             listener.wait("reported", lambda m: ((m.get("applied") or {}).get("board") or {}).get("version") == "2",
-                           timeout=60))
+        reported = listener.wait("reported", lambda m: ((m.get("applied") or {}).get("board") or {}).get("version")
+                                 == "2", timeout=60)
+        show("reported state (what the office applied)", reported)
 
         # A stretch of the office's day.
         run("counter 1 opens", "counter", "open", "1", config=config)
@@ -259,10 +259,8 @@ def main() -> int:
         time.sleep(3)  # the monitor's last batch
 
         print("\n== the dashboard, in headless Chromium (screenshots in demo-out/dashboard/)", flush=True)
-        code = None
-        birth = listener.wait("status", lambda m: m.get("state") == "online", timeout=1)
-        if birth and birth.get("board"):
-            code = birth["board"].get("verification_code")
+        # The code on the wall's QR now: the board the centre published and the office applied.
+        code = (((reported or {}).get("applied") or {}).get("board") or {}).get("verification_code")
         office = dashboard_screenshots(f"http://127.0.0.1:{web}", code)
         print("\n-- the monitor's JSON for this office (/api/device/dev-0001):")
         print(json.dumps(office, ensure_ascii=False, indent=2)[:6000])
