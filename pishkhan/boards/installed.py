@@ -42,11 +42,11 @@ from dataclasses import dataclass
 
 from pishkhan.text import jalali
 from pishkhan.boards.document import MAX_VERSION_STEP, Board, parse_board
-from pishkhan.exc import BoardError, BoardRefused, PishkhanError, SignatureInvalid, StoreError
+from pishkhan.exc import BoardError, BoardRefused, PishkhanError, StoreError
 from pishkhan.boards.layering import EffectiveBoard, Layer, layer_boards
-from pishkhan.boards.signing import verification_code, verify
+from pishkhan.boards.signing import verification_code
 from pishkhan.store.database import Store, parse_iso
-from pishkhan.boards.trust import scope_allows, trusted_keys
+from pishkhan.boards.trust import scope_allows, verify_trusted
 from pishkhan.text.safety import ensure_text
 
 #: Longest reason staff may give for a service being unavailable.
@@ -71,15 +71,11 @@ class InstalledBoard:
 def check_signed_board(store: Store, envelope: dict) -> tuple[Board, str]:
     """Verify and validate *envelope* against the store's trust list.
 
-    Returns ``(board, key_fingerprint)``; raises :exc:`SignatureInvalid`,
+    Returns ``(board, key_fingerprint)``; raises :exc:`~pishkhan.exc.SignatureInvalid`,
     :exc:`~pishkhan.exc.BoardInvalid` or :exc:`BoardRefused`.
     """
-    keys = trusted_keys(store)
-    if not keys:
-        raise SignatureInvalid("no issuer key is trusted on this device yet (add one with `pishkhan keys trust PUB`)")
-    payload, key = verify(envelope, {fp: k for fp, (k, _) in keys.items()})
+    payload, key, key_scope = verify_trusted(store, envelope)
     board = parse_board(payload)
-    key_scope = keys[key.fingerprint][1]
     if not scope_allows(key_scope, board.scope.key):
         raise BoardRefused(f"key {key.fingerprint} may sign only {key_scope} boards, "
                            f"but this board is for {board.scope.key}")

@@ -56,3 +56,21 @@ def trusted_keys(store: Store) -> dict[str, tuple[PublicKey, str]]:
 
 def scope_allows(key_scope: str, board_scope_key: str) -> bool:
     return key_scope == "any" or key_scope == board_scope_key
+
+
+def verify_trusted(store: Store, envelope) -> tuple[dict, PublicKey, str]:
+    """Verify a signed document against the keys this device trusts.
+
+    Returns ``(payload, key, key_scope)``: what the document may sign for is
+    for its own module to check against its scope (:func:`scope_allows`).
+    Raises :exc:`~pishkhan.exc.SignatureInvalid` when no key is trusted, the
+    key is unknown or the signature does not match.
+    """
+    from pishkhan.boards.signing import verify
+    from pishkhan.exc import SignatureInvalid
+
+    keys = trusted_keys(store)
+    if not keys:
+        raise SignatureInvalid("no issuer key is trusted on this device yet (add one with `pishkhan keys trust PUB`)")
+    payload, key = verify(envelope, {fp: k for fp, (k, _) in keys.items()})
+    return payload, key, keys[key.fingerprint][1]

@@ -18,9 +18,9 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from pishkhan.boards.signing import verification_code, verify
-from pishkhan.boards.trust import scope_allows, trusted_keys
-from pishkhan.exc import ScheduleError, ScheduleRefused, SignatureInvalid
+from pishkhan.boards.signing import verification_code
+from pishkhan.boards.trust import scope_allows, verify_trusted
+from pishkhan.exc import ScheduleError, ScheduleRefused
 from pishkhan.schedule.calendar import OfficeCalendar
 from pishkhan.schedule.document import HolidayList, Schedule, parse_document
 from pishkhan.store.database import Store
@@ -56,15 +56,11 @@ class InstalledSchedule:
 def check_signed_schedule(store: Store, envelope: dict) -> tuple[Schedule | HolidayList, str]:
     """Verify and validate *envelope* against the store's trust list.
 
-    Returns ``(document, key_fingerprint)``; raises :exc:`SignatureInvalid`,
+    Returns ``(document, key_fingerprint)``; raises :exc:`~pishkhan.exc.SignatureInvalid`,
     :exc:`~pishkhan.exc.ScheduleInvalid` or :exc:`ScheduleRefused`.
     """
-    keys = trusted_keys(store)
-    if not keys:
-        raise SignatureInvalid("no issuer key is trusted on this device yet (add one with `pishkhan keys trust PUB`)")
-    payload, key = verify(envelope, {fp: k for fp, (k, _) in keys.items()})
+    payload, key, key_scope = verify_trusted(store, envelope)
     document = parse_document(payload)
-    key_scope = keys[key.fingerprint][1]
     if not scope_allows(key_scope, document.scope.key):
         raise ScheduleRefused(f"key {key.fingerprint} may sign only {key_scope} documents, "
                               f"but this {document.kind} is for {document.scope.key}")
