@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -10,21 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from pishkhan.config import load_config
+from pishkhan.config import load_config, toml_value
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(value)
 
 
 def write_config(path: Path, sections: dict) -> Path:
