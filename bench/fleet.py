@@ -87,11 +87,13 @@ def main() -> None:
     ap.add_argument("--keepalive", type=int, default=20)
     ap.add_argument("--db", default=None, help="fleet database URL (default: a SQLite file)")
     ap.add_argument("--cpu", type=int, default=0, help="the CPU the monitor is pinned to")
+    ap.add_argument("--protocol", choices=("3.1.1", "5"), default="3.1.1", help="the monitor's MQTT version")
     args = ap.parse_args()
 
     limit = raise_fd_limit(args.devices + 512)  # Mosquitto inherits it
     work = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
-    print(f"devices {args.devices}, fd limit {limit}, keepalive {args.keepalive} s, cpus {os.cpu_count()}, "
+    print(f"devices {args.devices}, monitor on MQTT {args.protocol}, fd limit {limit}, keepalive {args.keepalive} s, "
+          f"cpus {os.cpu_count()}, "
           f"work dir {work}")
     broker = MosquittoBroker(work / "broker", devices=("dev-0001",))
     ids = [f"sim-{i:05d}" for i in range(1, args.devices + 1)]
@@ -101,11 +103,23 @@ def main() -> None:
     db = open_db(db_url)
     env = dict(os.environ, PYTHONPATH=str(ROOT), PISHKHAN_LOG_LEVEL="WARNING")
     log = open(work / "monitor.log", "ab")
-    monitor = subprocess.Popen([sys.executable, "-m", "cli.main", "fleet", "monitor", "--broker",
-                                f"mqtt://{broker.host}:{broker.port}", "--db", db_url, "--username", "centre",
-                                "--password-file", str(broker.password_file("centre"))],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    os.sched_setaffinity(monitor.pid, {args.cpu % os.cpu_count()})
+    monitor_cpu = args.cpu % os.cpu_count()
+    others = set(range(os.cpu_count())) - {monitor_cpu}
+    if others:  # the broker, the feeder and the simulated fleet keep off the monitor's core
+        os.sched_setaffinity(0, others)
+        os.sched_setaffinity(broker.proc.pid, others)
+
+    def start_monitor():
+        """`pishkhan fleet monitor` pinned to its core, with a session at the broker (a fixed client id)."""
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "fleet", "monitor", "--broker",
+                                 f"mqtt://{broker.host}:{broker.port}", "--db", db_url, "--username", "centre",
+                                 "--password-file", str(broker.password_file("centre")), "--protocol", args.protocol,
+                                 "--client-id", "bench-monitor"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        os.sched_setaffinity(proc.pid, {monitor_cpu})
+        return proc
+
+    monitor = start_monitor()
     time.sleep(2.0)
     fleet = None
 
@@ -129,28 +143,57 @@ def main() -> None:
         def prebuilt(seq0):
             return [(f"pishkhan/v1/dev/{feed_ids[i % len(feed_ids)]}/telemetry",
                      payloads.encode(payloads.telemetry(device=feed_ids[i % len(feed_ids)], seq=seq0 + i,
-                                                        sent_at=now, agent=agent, queue={"waiting": i % 7})))
+                                                        sent_at=now, agent=agent, readings={"office": {"open": True, "waiting": {"A": i % 7}, "served_today": i % 50}, "peripherals": {"printer": {"state": "ok", "reason": "", "at": payloads.format_time(now)}}})))
                     for i in range(args.feed)]
 
+        def publish_all(msgs):
+            """Publish *msgs* at QoS 1; seconds until the broker acknowledged the last one."""
+            start = time.monotonic()
+            infos = [feeder.publish(topic, payload, qos=1) for topic, payload in msgs]
+            infos[-1].wait_for_publish(600)
+            return time.monotonic() - start
+
+        def backlog(label, seq0):
+            """The monitor stopped, *feed* messages queued for its session, the monitor started: its rate."""
+            nonlocal monitor
+            monitor.terminate()
+            monitor.wait(60)
+            msgs = prebuilt(seq0)
+            acked = publish_all(msgs)
+            base = ingested()
+            monitor = start_monitor()
+            wait_for(lambda: ingested() > base, 120, 0.01)
+            t0, cpu0, n0 = time.monotonic(), cpu_seconds(monitor.pid), ingested()
+            finished = wait_for(lambda: ingested() - base >= args.feed, 600, 0.05)
+            took, cpu_used, written = time.monotonic() - t0, cpu_seconds(monitor.pid) - cpu0, ingested() - n0
+            print(f"ingest, backlog ({label}): {args.feed} messages queued at the broker for the stopped monitor "
+                  f"(acknowledged in {acked:.1f} s); restarted, it wrote {written} more after its first in "
+                  f"{took:.1f} s = {written / took:.0f} msg/s on its one core, using {cpu_used:.1f} CPU s = "
+                  f"{written / max(cpu_used, 1e-9):.0f} msg per CPU second"
+                  f"{'' if finished is not None else ' [NOT FINISHED]'}")
+            print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB after the backlog")
+            return msgs
+
         def feed(label, seq0):
+            """*feed* messages published while the monitor runs: bounded by this one publishing client too."""
             msgs = prebuilt(seq0)
             base = ingested()
             start, cpu0 = time.monotonic(), cpu_seconds(monitor.pid)
-            for topic, payload in msgs:
-                feeder.publish(topic, payload, qos=1)
-            sent = time.monotonic() - start
+            sent = publish_all(msgs)
             finished = wait_for(lambda: ingested() - base >= args.feed, 600, 0.05)
             total = time.monotonic() - start
             cpu_used = cpu_seconds(monitor.pid) - cpu0
             written = ingested() - base
-            print(f"ingest alone ({label}): {args.feed} pre-built messages published in {sent:.1f} s; the monitor "
-                  f"wrote {written} in {total:.1f} s = {written / total:.0f} msg/s wall, using {cpu_used:.1f} CPU s "
-                  f"= {written / cpu_used:.0f} msg per CPU second; load average {os.getloadavg()[0]:.1f} on "
+            print(f"ingest, live ({label}): {args.feed} messages from one publishing client (the broker acknowledged "
+                  f"them in {sent:.1f} s = {args.feed / sent:.0f} msg/s offered); the monitor wrote {written} in "
+                  f"{total:.1f} s = {written / total:.0f} msg/s, using {cpu_used:.1f} CPU s = "
+                  f"{written / max(cpu_used, 1e-9):.0f} msg per CPU second; load average {os.getloadavg()[0]:.1f} on "
                   f"{os.cpu_count()} cores{'' if finished is not None else ' [NOT FINISHED]'}")
             print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB after the feed")
             return msgs
 
-        msgs = feed("quiet broker, no fleet yet", 1)
+        msgs = backlog("no fleet yet", 1)
+        feed("quiet broker, no fleet yet", 10_000_000)
         from central.fleet import Fleet as FleetState
         side = open_db(str(work / "direct.db"))
         state = FleetState(side)

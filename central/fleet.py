@@ -38,6 +38,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+from central import codec
 from pishkhan.exc import ProtocolError
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
@@ -83,7 +84,7 @@ class Fleet:
         info = self.topics.parse(topic)
         if info.scope != "dev" or info.kind not in ("status", "telemetry", "event", "report", "reported", "result"):
             raise ProtocolError(f"{topic}: not a device stream the centre reads")
-        message = payloads.decode(payload)
+        message = codec.decode(payload)
         if self.validate:
             payloads.validate(message)
         if message.get("device") != info.device:
@@ -111,21 +112,26 @@ class Fleet:
         self.totals.add(counts)
         return counts
 
+    #: Rows per multi-row statement (SQLite allows 32,766 parameters; three a row here).
+    ROWS_PER_STATEMENT = 500
+
     def _apply(self, c, messages, counts: IngestCounts):
+        devices = list(dict.fromkeys(m["device"] for m, _ in messages))
+        c.executemany("INSERT INTO devices(device_id) VALUES (?) ON CONFLICT (device_id) DO NOTHING",
+                      [(d,) for d in devices])
+        fresh = _first_seen(c, messages, self.ROWS_PER_STATEMENT)
+        batch = _Batch(c, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"], self.ROWS_PER_STATEMENT)
         for message, received_at in messages:
-            device, seq = message["device"], message["seq"]
-            c.execute("INSERT INTO devices(device_id) VALUES (?) ON CONFLICT (device_id) DO NOTHING", (device,))
-            c.execute("INSERT INTO seen(device_id, seq, at) VALUES (?, ?, ?) ON CONFLICT (device_id, seq) DO NOTHING",
-                      (device, seq, received_at))
-            if c.rowcount == 0:
+            key = (message["device"], message["seq"])
+            if key not in fresh:
                 counts.duplicates += 1
-                c.execute("UPDATE devices SET duplicates = duplicates + 1 WHERE device_id = ?", (device,))
+                batch.duplicate(key[0])
                 continue
+            fresh.discard(key)  # a second copy later in the same batch is a duplicate
             counts.accepted += 1
-            c.execute("UPDATE devices SET received = received + 1, "
-                      "highest_seq = CASE WHEN highest_seq < ? THEN ? ELSE highest_seq END, last_seen = ? "
-                      "WHERE device_id = ?", (seq, seq, received_at, device))
-            getattr(self, f"_on_{message['_stream']}")(c, message, received_at)
+            batch.received(key[0], key[1], received_at)
+            getattr(self, f"_on_{message['_stream']}")(c, message, received_at, batch)
+        batch.flush()
 
     def _province(self, c, device) -> str:
         row = c.execute("SELECT province FROM devices WHERE device_id = ?", (device,)).fetchone()
@@ -135,9 +141,9 @@ class Fleet:
         device = message["device"]
         c.execute("INSERT INTO events(device_id, province, seq, kind, at, received_at, detail) VALUES (?,?,?,?,?,?,?)",
                   (device, self._province(c, device), message["seq"], kind, at, received_at,
-                   json.dumps(detail, ensure_ascii=False)))
+                   codec.dumps(detail)))
 
-    def _on_status(self, c, m, received_at):
+    def _on_status(self, c, m, received_at, batch):
         row = c.execute("SELECT status_sent, will_seq FROM devices WHERE device_id = ?", (m["device"],)).fetchone()
         last_sent, will_seq = (row[0], row[1]) if row else (None, None)
         online = m["state"] == "online"
@@ -162,36 +168,32 @@ class Fleet:
                       (received_at, max(m["sent_at"], last_sent or ""), m["reason"], m["device"]))
             self._alert(c, m, "offline", received_at, received_at, {"reason": m["reason"]})
 
-    def _on_telemetry(self, c, m, received_at):
-        row = c.execute("SELECT telemetry, telemetry_at FROM devices WHERE device_id = ?", (m["device"],)).fetchone()
-        if row and row[1] and row[1] > m["sent_at"]:
+    def _on_telemetry(self, c, m, received_at, batch):
+        old, old_at = batch.telemetry(m["device"])
+        if old_at and old_at > m["sent_at"]:
             return
         readings = {k: v for k, v in m.items() if k not in ("schema", "device", "seq", "sent_at", "_stream")}
         groups = readings.pop("readings", None)
         if isinstance(groups, dict):  # the agent's readings by group (device, office, ...), kept at the top
             readings.update(groups)
-        merged = _merge(json.loads(row[0]) if row and row[0] else {}, readings)
-        c.execute("UPDATE devices SET telemetry = ?, telemetry_at = ? WHERE device_id = ?",
-                  (json.dumps(merged, ensure_ascii=False), m["sent_at"], m["device"]))
+        batch.set_telemetry(m["device"], _merge(old, readings), m["sent_at"])
         compliance = readings.get("compliance")
         if isinstance(compliance, dict):
-            c.execute("UPDATE devices SET compliance = ?, compliance_at = ? WHERE device_id = ?",
-                      (json.dumps(compliance, ensure_ascii=False), m["sent_at"], m["device"]))
+            batch.set_compliance(m["device"], compliance, m["sent_at"])
 
-    def _on_event(self, c, m, received_at):
+    def _on_event(self, c, m, received_at, batch):
         self._alert(c, m, m["event"], m.get("at", m["sent_at"]), received_at, m.get("detail") or {})
         if m["event"] in ("compliance", "compliance_state"):
-            c.execute("UPDATE devices SET compliance = ?, compliance_at = ? WHERE device_id = ?",
-                      (json.dumps(m.get("detail") or {}, ensure_ascii=False), m["sent_at"], m["device"]))
+            batch.set_compliance(m["device"], m.get("detail") or {}, m["sent_at"])
 
-    def _on_report(self, c, m, received_at):
+    def _on_report(self, c, m, received_at, batch):
         province = self._province(c, m["device"])
         c.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES (?,?,?,?,?) "
                   "ON CONFLICT (device_id, date) DO UPDATE SET report = excluded.report, "
                   "received_at = excluded.received_at, province = excluded.province",
-                  (m["device"], m["date"], province, json.dumps(m["report"], ensure_ascii=False), received_at))
+                  (m["device"], m["date"], province, codec.dumps(m["report"]), received_at))
 
-    def _on_reported(self, c, m, received_at):
+    def _on_reported(self, c, m, received_at, batch):
         applied = m.get("applied") or {}
         if isinstance(applied.get("board"), dict):
             c.execute("UPDATE devices SET board = ? WHERE device_id = ?", (_json(applied["board"]), m["device"]))
@@ -200,7 +202,7 @@ class Fleet:
         for refusal in m.get("refused") or []:
             self._alert(c, m, "document_refused", m["sent_at"], received_at, refusal)
 
-    def _on_result(self, c, m, received_at):
+    def _on_result(self, c, m, received_at, batch):
         self._alert(c, m, "command_result", m["sent_at"], received_at,
                     {k: m.get(k) for k in ("correlation_id", "command", "ok", "reason", "detail")})
 
@@ -235,14 +237,90 @@ class Fleet:
         return self.db.write(lambda c: c.execute("DELETE FROM seen WHERE at < ?", (before,)).rowcount)
 
 
+def _first_seen(c, messages, rows_per_statement) -> set:
+    """Record each message's (device, seq) in ``seen``; the pairs that were not there before."""
+    pairs = {}
+    for m, at in messages:
+        pairs.setdefault((m["device"], m["seq"]), at)
+    rows = [(d, s, at) for (d, s), at in pairs.items()]
+    fresh = set()
+    for i in range(0, len(rows), rows_per_statement):
+        chunk = rows[i:i + rows_per_statement]
+        c.execute("INSERT INTO seen(device_id, seq, at) VALUES " + ",".join(["(?, ?, ?)"] * len(chunk))
+                  + " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq",
+                  [v for row in chunk for v in row])
+        fresh.update((d, int(s)) for d, s in c.fetchall())
+    return fresh
+
+
+class _Batch:
+    """What one ingest batch changes in ``devices``, written once a device at the end."""
+
+    def __init__(self, c, telemetry_devices, rows_per_statement):
+        self.c = c
+        self.counters: dict[str, list] = {}  # device -> [received, highest seq, last seen, duplicates]
+        self.readings: dict[str, tuple] = {}  # device -> (merged telemetry, telemetry_at), as stored or changed
+        self.changed: set[str] = set()
+        self.compliance: dict[str, tuple] = {}
+        wanted = list(dict.fromkeys(telemetry_devices))
+        for i in range(0, len(wanted), rows_per_statement):
+            chunk = wanted[i:i + rows_per_statement]
+            c.execute("SELECT device_id, telemetry, telemetry_at FROM devices WHERE device_id IN ("
+                      + ",".join("?" * len(chunk)) + ")", chunk)
+            for device, text, at in c.fetchall():
+                self.readings[device] = (codec.loads(text) if text else {}, at)
+
+    def _counter(self, device):
+        return self.counters.setdefault(device, [0, 0, None, 0])
+
+    def duplicate(self, device):
+        self._counter(device)[3] += 1
+
+    def received(self, device, seq, at):
+        row = self._counter(device)
+        row[0] += 1
+        row[1] = max(row[1], seq)
+        row[2] = at if row[2] is None else max(row[2], at)
+
+    def telemetry(self, device) -> tuple[dict, str | None]:
+        return self.readings.get(device, ({}, None))
+
+    def set_telemetry(self, device, readings, at):
+        self.readings[device] = (readings, at)
+        self.changed.add(device)
+
+    def set_compliance(self, device, state, at):
+        self.compliance[device] = (codec.dumps(state), at)
+
+    def flush(self):
+        c = self.c
+        c.executemany("UPDATE devices SET received = received + ?, duplicates = duplicates + ?, "
+                      "highest_seq = CASE WHEN highest_seq < ? THEN ? ELSE highest_seq END, "
+                      "last_seen = CASE WHEN last_seen IS NULL OR last_seen < CAST(? AS TEXT) THEN CAST(? AS TEXT) "
+                      "ELSE last_seen END WHERE device_id = ?",
+                      [(n, dup, top, top, seen, seen, d) for d, (n, top, seen, dup) in self.counters.items()])
+        c.executemany("UPDATE devices SET telemetry = ?, telemetry_at = ? WHERE device_id = ?",
+                      [(codec.dumps(self.readings[d][0]), self.readings[d][1], d)
+                       for d in self.changed])
+        c.executemany("UPDATE devices SET compliance = ?, compliance_at = ? WHERE device_id = ?",
+                      [(text, at, d) for d, (text, at) in self.compliance.items()])
+
+
 def _json(value):
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else codec.dumps(value)
 
 
 def _merge(old: dict, new: dict) -> dict:
-    out = dict(old)
+    """*new* over *old*, dicts merged key by key; neither is changed (parts of them are shared)."""
+    if not old:
+        return new
+    out = old.copy()
     for k, v in new.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        if type(v) is dict:
+            was = out.get(k)
+            if type(was) is dict and was:
+                v = _merge(was, v)
+        out[k] = v
     return out
 
 

@@ -1,6 +1,6 @@
 """The fleet monitor: the centre's MQTT client that keeps the fleet database.
 
-- Subscribes (QoS 1, MQTT 5) to every device stream,
+- Subscribes (QoS 1; MQTT 3.1.1 by default, 5 on request) to every device stream,
   ``{root}/dev/+/{status,telemetry,event,report,reported,result}``; with
   *share* through the shared subscription ``$share/{share}/…``, so several
   monitors split the fleet's messages between them and keep one PostgreSQL
@@ -15,9 +15,19 @@
   :meth:`central.fleet.Fleet.ingest` in one transaction. A malformed message
   is refused, counted (:attr:`Monitor.refused`) and logged; the monitor goes
   on. A database error keeps the batch and tries again.
-- paho reconnects with growing waits (0.5 s to 30 s); subscriptions are made
-  again in every ``on_connect``. Everything the monitor knows is in the
-  database, so a restarted monitor knows the fleet.
+- One network thread drives paho through its external-loop calls
+  (``loop_read``/``loop_write``/``loop_misc`` on ``select``), so an
+  acknowledgement goes straight to the socket (under ``loop_start`` paho
+  also writes a wake-up byte to an internal socket pair for every PUBACK
+  and wakes its own ``select`` for it), and reads what has arrived in
+  bursts with the socket corked, so the PUBACKs of a burst leave together.
+  bench/fleet.py, the monitor on one core draining a backlog: 4,894
+  messages/s under ``loop_start``, 5,511 with this loop, 6,030 corked. It
+  reconnects with growing waits (0.5 s to 30 s); subscriptions are made
+  again in every ``on_connect``. Everything
+  the monitor knows is in the database, so a restarted monitor knows the
+  fleet; with a fixed *client_id* the broker also keeps what the fleet sent
+  while it was away.
 
 Offline: a device's Last Will (sent by the broker after 1.5 × the device's
 keepalive without a packet, or at once when its socket drops) marks it
@@ -29,11 +39,14 @@ one for their scope.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import queue
 import secrets
+import select
+import socket
 import threading
 import time
 from pathlib import Path
@@ -45,6 +58,30 @@ from pishkhan.protocol.payloads import format_time
 from pishkhan.protocol.topics import DEVICE_STREAMS, Topics
 
 log = logging.getLogger("pishkhan.central.monitor")
+
+
+def _pending(sock) -> int:
+    """Bytes a TLS socket has decrypted and kept, which ``select`` cannot see."""
+    pending = getattr(sock, "pending", None)
+    return pending() if pending else 0
+
+
+@contextlib.contextmanager
+def _corked(sock):
+    cork = getattr(socket, "TCP_CORK", None)
+    try:
+        if cork is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, cork, 1)
+    except OSError:
+        cork = None
+    try:
+        yield
+    finally:
+        if cork is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, cork, 0)
+            except OSError:
+                pass  # closed during the burst
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
@@ -84,18 +121,38 @@ class Monitor:
     :param username, password: the centre's broker login.
     :param share: the shared-subscription group, or None for the whole fleet.
     :param trust: fingerprint -> PublicKey for the signed documents, or None (recorded unverified).
+    :param protocol: ``"3.1.1"`` (the default) or ``"5"``, for this subscribing connection only.
+    :param client_id: a fixed client id keeps a session at the broker: what the
+        fleet sends while this monitor is stopped or cut off waits for it
+        there (QoS 1, up to the broker's ``max_queued_messages``) and is
+        written when it connects again. Without one, a random id and a clean
+        session: the retained births and documents still tell a restarted
+        monitor where the fleet stands.
+
+    The monitor subscribes with MQTT 3.1.1 unless told otherwise: it uses
+    nothing of MQTT 5 that 3.1.1 lacks on Mosquitto, EMQX or HiveMQ (they take
+    ``$share/…`` from 3.1.1 clients and refuse a subscription with SUBACK
+    0x80), and paho builds an MQTT 5 ``Properties`` object for every message
+    it receives: bench/fleet.py measured the whole monitor on one core at
+    6,030 messages/s with ``"3.1.1"`` and 4,514 with ``"5"``.
     """
+
+    PROTOCOLS = ("3.1.1", "5")
 
     STREAMS = DEVICE_STREAMS
 
     def __init__(self, db, *, host: str = "127.0.0.1", port: int = 1883, username: str | None = None,
                  password: str | None = None, share: str | None = None, topics: Topics | None = None,
                  trust: dict | None = None, batch_size: int = 1000, batch_ms: int = 100,
-                 keepalive: int = 30, client_id: str | None = None, validate: bool = True):
+                 keepalive: int = 30, client_id: str | None = None, validate: bool = True,
+                 protocol: str = "3.1.1"):
         import paho.mqtt.client as mqtt
 
         if share is not None and (not share or any(c in share for c in "/+#\0")):
             raise ConfigError(f"--share: a group name is one topic level without '/', '+', '#', got {share!r}")
+        if protocol not in self.PROTOCOLS:
+            raise ConfigError(f"--protocol: the monitor speaks MQTT {' or '.join(self.PROTOCOLS)}, got {protocol!r}")
+        self.protocol = protocol
         self.db = db
         self.topics = topics or Topics()
         self.fleet = Fleet(db, topics=self.topics, validate=validate)
@@ -112,14 +169,19 @@ class Monitor:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
+        self._network: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()  # stop() wakes the network thread's select
+        self._wake_r.setblocking(False)
         self._idle = threading.Condition()
         self._pending = 0
+        self.persistent = bool(client_id)
+        v5 = protocol == "5"
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"pishkhan-monitor-{secrets.token_hex(4)}",
-                                  protocol=mqtt.MQTTv5)
+                                  protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+                                  clean_session=None if v5 else not self.persistent)
         if username:
             self.client.username_pw_set(username, password)
-        self.client.reconnect_delay_set(0.5, 30)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
@@ -138,6 +200,7 @@ class Monitor:
         if reason_code.is_failure:
             log.error("the broker refused the monitor: %s", reason_code)
             return
+        self._delay = self.RECONNECT_MIN
         log.info("connected to %s:%d; subscribing to %d filters", self.host, self.port, len(self.filters()))
         client.subscribe([(f, 1) for f in self.filters()])
         self.connected.set()
@@ -164,21 +227,119 @@ class Monitor:
     def start(self, *, wait: float | None = 10.0) -> "Monitor":
         """Connect in the background and start the writer; with *wait*, until subscribed."""
         self._stop.clear()
+        self._delay = self.RECONNECT_MIN
+        try:
+            while self._wake_r.recv(64):  # a wake-up left from an earlier stop()
+                pass
+        except BlockingIOError:
+            pass
         self._writer = threading.Thread(target=self._write_loop, name="monitor-writer", daemon=True)
         self._writer.start()
-        self.client.connect_async(self.host, self.port, self.keepalive)
-        self.client.loop_start()
+        self.client.connect_async(self.host, self.port, self.keepalive, **self._session())
+        self._network = threading.Thread(target=self._network_loop, name="monitor-network", daemon=True)
+        self._network.start()
         if wait and not self.subscribed.wait(wait):
             raise PishkhanError(f"the monitor could not subscribe at {self.host}:{self.port} within {wait} s")
         return self
+
+    #: Waits between attempts to reach the broker, seconds.
+    RECONNECT_MIN, RECONNECT_MAX = 0.5, 30.0
+
+    def _network_loop(self):
+        """Connect, read, acknowledge, ping and reconnect until stopped; then disconnect."""
+        import paho.mqtt.client as mqtt
+
+        client = self.client
+        self._delay = self.RECONNECT_MIN
+        while not self._stop.is_set():
+            sock = client.socket()
+            if sock is None:
+                try:
+                    client.reconnect()
+                except (OSError, ValueError) as e:
+                    log.warning("cannot reach the broker at %s:%d (%s); trying again in %.1f s",
+                                self.host, self.port, e, self._delay)
+                    self._backoff()
+                continue
+            try:
+                readable, writable, _ = select.select([sock, self._wake_r], [sock] if client.want_write() else [],
+                                                      [], 0.0 if _pending(sock) else 1.0)
+            except (OSError, ValueError):  # the socket closed under us: paho notices below
+                readable, writable = [sock], []
+            rc = mqtt.MQTT_ERR_SUCCESS
+            if sock in readable or _pending(sock):
+                rc = self._read_burst(sock)
+            if rc == mqtt.MQTT_ERR_SUCCESS and sock in writable and client.socket() is not None:
+                rc = client.loop_write()
+            if client.socket() is not None:
+                client.loop_misc()
+            if client.socket() is None and not self._stop.is_set():
+                self._backoff()  # the link dropped or the broker refused us: paho said so through its callbacks
+        if client.socket() is not None:
+            client.disconnect()  # queues DISCONNECT and writes it from this thread
+            client.loop_write()
+        client.loop_misc()
+
+    #: Most packets read in one go before the acknowledgements are let out.
+    BURST = 100
+
+    def _read_burst(self, sock):
+        """Read the packets that have arrived, up to :attr:`BURST`, with the socket corked.
+
+        paho writes each PUBACK as it handles its PUBLISH, one ``send`` each;
+        corked (Linux ``TCP_CORK``), the kernel keeps them and lets them out
+        together when the burst ends, instead of a loopback or network round
+        of work per 4-byte packet.
+        """
+        import paho.mqtt.client as mqtt
+
+        rc = mqtt.MQTT_ERR_SUCCESS
+        with _corked(sock):
+            for _ in range(self.BURST):
+                rc = self.client.loop_read()
+                if rc or self.client.socket() is not sock:
+                    break
+                if not _pending(sock) and not select.select([sock], [], [], 0)[0]:
+                    break
+        return rc
+
+    def _backoff(self):
+        """Wait before the next attempt, twice as long as the last (reset by a successful connect)."""
+        self._wait(self._delay)
+        self._delay = min(self._delay * 2, self.RECONNECT_MAX)
+
+    def _wait(self, seconds):
+        readable, _, _ = select.select([self._wake_r], [], [], seconds)
+        if readable:
+            try:
+                self._wake_r.recv(64)
+            except BlockingIOError:
+                pass
+
+    #: How long the broker keeps an MQTT 5 session of a monitor that is away.
+    SESSION_EXPIRY = 7 * 24 * 3600
+
+    def _session(self) -> dict:
+        if self.protocol != "5":
+            return {}  # 3.1.1: clean_session was given to the client
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        if not self.persistent:
+            return {"clean_start": True}
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self.SESSION_EXPIRY
+        return {"clean_start": False, "properties": properties}
 
     def stop(self):
         """Disconnect, write what is queued, and stop the writer."""
         self._stop.set()
         try:
-            self.client.disconnect()
-        finally:
-            self.client.loop_stop()
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        if self._network:
+            self._network.join(30)
         self._queue.put(None)
         if self._writer:
             self._writer.join(60)

@@ -35,6 +35,12 @@ def register_fleet(sub, common):
                    help="take part of the fleet through the MQTT 5 shared subscription $share/GROUP/…")
     p.add_argument("--trust", default=None, metavar="FILE",
                    help="PEM public keys of the centre: documents must verify against them")
+    p.add_argument("--protocol", choices=("3.1.1", "5"), default="3.1.1",
+                   help="MQTT version of the monitor's own connection (default 3.1.1: the same subscriptions, "
+                        "shared ones too, for less CPU a message)")
+    p.add_argument("--client-id", default=None, metavar="ID",
+                   help="keep a session at the broker under this id: what the fleet sends while the monitor is "
+                        "stopped waits for it (default: a random id, no session)")
     p.add_argument("--batch", type=int, default=1000, help="most messages written in one transaction")
     p.add_argument("--batch-ms", type=int, default=100, help="longest wait to fill a batch, in ms")
     p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
@@ -112,7 +118,8 @@ def run_monitor(args) -> int:
     trust = load_trust(args.trust) if args.trust else None
     monitor = Monitor(db, host=host, port=port, username=args.username, password=_password(args), share=args.share,
                       topics=Topics(cfg.get("mqtt.topic_root")), trust=trust, batch_size=args.batch,
-                      batch_ms=args.batch_ms)
+                      batch_ms=args.batch_ms, protocol=args.protocol,
+                      client_id=args.client_id)
     monitor.start(wait=None)
     if args.listen:
         _serve_dashboard(db, cfg, args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from central.db import open_db
 from central.fleet import Fleet
@@ -55,8 +56,8 @@ def test_birth_telemetry_events_and_reports_make_the_device(fleet_db):
     assert (d["highest_seq"], d["received"], d["gaps"], d["duplicates"]) == (5, 4, 1, 0)  # seq 1 is the will
     assert [e["kind"] for e in fleet.events(device="dev-1")] == ["late_opening"]
     assert fleet.events(province="23")[0]["detail"] == {"minutes": 12}
-    assert fleet_db.query_one("SELECT report FROM reports WHERE device_id = ?", ("dev-1",))["report"] == \
-        '{"serving_minutes": 400}'
+    assert json.loads(fleet_db.query_one("SELECT report FROM reports WHERE device_id = ?", ("dev-1",))["report"]) \
+        == {"serving_minutes": 400}
 
 
 def test_duplicates_and_gaps_are_counted(fleet_db):
