@@ -3,8 +3,9 @@
 The centre parses every message the fleet sends and rewrites each device's
 merged telemetry; with the standard library that was a third of the
 monitor's time. Same rules as :func:`pishkhan.protocol.payloads.decode`
-(one UTF-8 JSON object), and stricter where orjson is: ``NaN``, integers
-beyond 64 bits and lone surrogates are refused.
+(one UTF-8 JSON object), and stricter where orjson is: ``NaN`` and lone
+surrogates are refused. An integer beyond 64 bits is read as a float, which
+the schemas refuse wherever an integer belongs (``seq``, counts, fees).
 """
 
 from __future__ import annotations

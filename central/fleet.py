@@ -84,6 +84,9 @@ class Fleet:
         info = self.topics.parse(topic)
         if info.scope != "dev" or info.kind not in ("status", "telemetry", "event", "report", "reported", "result"):
             raise ProtocolError(f"{topic}: not a device stream the centre reads")
+        if (b"\\u0000" if isinstance(payload, (bytes, bytearray)) else "\\u0000") in payload:
+            raise ProtocolError("the payload carries a NUL character (\\u0000), which the fleet database "
+                                "cannot store in text")
         message = codec.decode(payload)
         if self.validate:
             payloads.validate(message)

@@ -392,22 +392,50 @@ class Monitor:
             (devices if "/dev/" in topic else documents).append((topic, payload, format_time(at)))
         for topic, payload, at in documents:
             self._document(topic, payload, at)
-        if not devices:
-            return
+        if devices:
+            self._ingest(devices)
+
+    def _ingest(self, messages):
+        """Write *messages*; a batch the database will not take is split until the message at fault is found.
+
+        A database that is down or locked is waited for (0.5 s, doubling to
+        30 s) and nothing is lost; a message the database refuses while it
+        takes others (a value it cannot store) is refused, counted and
+        logged like a malformed one, so one message never stops the fleet's.
+        """
         wait = 0.5
         while True:
             try:
-                counts = self.fleet.ingest(devices)
-                break
-            except PishkhanError as e:
-                if self._stop.is_set() and wait > 8:
-                    log.error("giving up on %d messages: %s", len(devices), e)
+                counts = self.fleet.ingest(messages)
+            except Exception as e:  # noqa: BLE001 - FleetDBError, or a driver's own (OverflowError …)
+                if self._database_works():
+                    if len(messages) == 1:
+                        self.received += 1
+                        self.refused += 1
+                        log.error("refused a message on %s that the fleet database will not store: %s",
+                                  messages[0][0], e)
+                        return
+                    half = len(messages) // 2
+                    self._ingest(messages[:half])
+                    self._ingest(messages[half:])
                     return
-                log.error("cannot write %d messages, trying again in %.1f s: %s", len(devices), wait, e)
+                if self._stop.is_set() and wait > 8:
+                    log.error("giving up on %d messages: %s", len(messages), e)
+                    return
+                log.error("cannot write %d messages, trying again in %.1f s: %s", len(messages), wait, e)
                 time.sleep(wait)
                 wait = min(wait * 2, 30)
-        self.received += len(devices)
-        self.refused += counts.refused
+                continue
+            self.received += len(messages)
+            self.refused += counts.refused
+            return
+
+    def _database_works(self) -> bool:
+        try:
+            self.db.write(lambda c: c.execute("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001
+            return False
 
     # -- the centre's documents ----------------------------------------------------
     def _document(self, topic, payload, received_at):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from central.db import open_db
 from central.fleet import Fleet
 from pishkhan.protocol import payloads
@@ -113,3 +115,52 @@ def test_a_restarted_monitor_knows_the_fleet(tmp_path):
         fleet = Fleet(db)
         assert len(fleet.devices()) == 30 and len(fleet.devices(province="1")) == 10
         assert all(d["online"] for d in fleet.devices())
+
+
+def test_a_batch_applies_each_devices_messages_in_order(fleet_db):
+    fleet = Fleet(fleet_db)
+    tele = lambda s, sent, readings: msg("telemetry", "dev-5", payloads.telemetry(  # noqa: E731
+        device="dev-5", seq=s, sent_at=at(sent), agent={"uptime_s": s, "outbox": outbox()}, readings=readings))
+    state = lambda name: msg("event", "dev-5", payloads.event(  # noqa: E731
+        device="dev-5", seq=9, sent_at=at(40), event="compliance_state", detail={"state": name}))
+    batch = [
+        tele(1, 10, {"device": {"cpu_temp_c": 50}, "office": {"waiting": {"A": 3}}, "compliance": {"state": "serving"}}),
+        tele(2, 20, {"device": {"cpu_temp_c": 51}}),           # only what changed
+        tele(3, 5, {"device": {"cpu_temp_c": 99}}),            # made before seq 2: older news, not applied
+        state("closed"),
+        msg("telemetry", "dev-6", payloads.telemetry(device="dev-6", seq=1, sent_at=at(1),
+                                                     agent={"uptime_s": 1, "outbox": outbox()})),
+    ]
+    counts = fleet.ingest([(*m, at(100 + i)) for i, m in enumerate(batch)])
+    assert (counts.accepted, counts.duplicates) == (5, 0)
+    d = fleet.device("dev-5")
+    assert d["telemetry"]["device"] == {"cpu_temp_c": 51} and d["telemetry"]["office"] == {"waiting": {"A": 3}}
+    assert d["telemetry_at"] == at(20)
+    assert d["compliance"] == {"state": "closed"}  # the event came after the telemetry
+    assert (d["received"], d["highest_seq"], d["last_seen"]) == (4, 9, at(103))
+    assert fleet.device("dev-6")["received"] == 1
+    # the next batch reads what this one wrote
+    fleet.ingest([(*tele(10, 50, {"office": {"waiting": {"B": 1}}}), at(200))])
+    d = fleet.device("dev-5")
+    assert d["telemetry"]["office"] == {"waiting": {"A": 3, "B": 1}} and d["telemetry"]["device"] == {"cpu_temp_c": 51}
+    assert (d["received"], d["highest_seq"], d["last_seen"], d["gaps"]) == (5, 10, at(200), 5)
+
+
+@pytest.mark.parametrize("payload, why", [
+    (b'{"schema": "telemetry/1", "seq": NaN}', "not UTF-8 JSON"),
+    # orjson reads an integer beyond 64 bits as a float: the schema then refuses it where an integer belongs
+    (payloads.encode(payloads.telemetry(device="dev-7", seq=1, sent_at=at(1), agent={"uptime_s": 1,
+                     "outbox": outbox()})).replace(b'"seq":1,', b'"seq":123456789012345678901234567890,'),
+     "message breaks its schema"),
+    (b'{"device": "\\ud800"}', "not UTF-8 JSON"),
+    (b"\xff\xfe{}", "not UTF-8 JSON"),
+    (b"[1, 2]", "must be a JSON object, got list"),
+    # PostgreSQL cannot keep a NUL in text: refused by name, before it can fail a whole batch
+    (payloads.encode(payloads.telemetry(device="dev-7", seq=1, sent_at=at(1), agent={"uptime_s": 1,
+                     "outbox": outbox()}, readings={"device": {"model": "Pi\x004"}})), "NUL character"),
+])
+def test_payloads_json_cannot_carry_are_refused_by_name(fleet_db, payload, why):
+    fleet = Fleet(fleet_db)
+    counts = fleet.ingest([(T.device("dev-7", "telemetry"), payload, at(1))])
+    assert counts.refused == 1 and counts.accepted == 0
+    assert any(why in reason for reason in counts.reasons), counts.reasons

@@ -17,6 +17,7 @@ from central.fleet import Fleet as FleetState
 from central.monitor import Monitor, late_devices, load_trust, out_of_date
 from central.simulate import Behaviour, Fleet
 from pishkhan.boards.signing import SigningKey
+from pishkhan.exc import ConfigError
 from pishkhan.protocol import payloads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
@@ -40,8 +41,9 @@ def sim_users(broker, n, prefix="sim"):
 
 
 def monitor_for(broker, db, **kwargs) -> Monitor:
+    kwargs = {"batch_ms": 20} | kwargs
     return Monitor(db, host=broker.host, port=broker.port, username="centre", password=broker.passwords["centre"],
-                   batch_ms=20, **kwargs)
+                   **kwargs)
 
 
 def fleet_for(broker, n, password, **kwargs) -> Fleet:
@@ -145,6 +147,94 @@ def test_malformed_messages_are_refused_and_the_monitor_goes_on(mqtt_broker, sql
         device = FleetState(sqlite_db).device("dev-0001")
         assert device["received"] == 1 and device["telemetry"]["agent"]["uptime_s"] == 1
         assert sqlite_db.query_one("SELECT COUNT(*) AS n FROM official")["n"] == 0
+
+
+def _telemetry(device, seq):
+    return payloads.encode(payloads.telemetry(
+        device=device, seq=seq, sent_at=time.time(),
+        agent={"uptime_s": seq, "outbox": {"depth": 0, "bytes": 0, "oldest_age_s": None, "in_flight": 0,
+                                           "dropped": {}, "refused": 0}}))
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_a_monitor_with_a_session_gets_what_the_fleet_sent_while_it_was_stopped(mqtt_broker, sqlite_db, protocol):
+    centre = mqtt_broker.client("centre")
+    topic = "pishkhan/v1/dev/dev-0001/telemetry"
+    with monitor_for(mqtt_broker, sqlite_db, client_id="monitor-a", protocol=protocol):
+        centre.publish(topic, _telemetry("dev-0001", 1), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: (FleetState(sqlite_db).device("dev-0001") or {}).get("received") == 1)
+    for seq in range(2, 31):  # while no monitor runs
+        centre.publish(topic, _telemetry("dev-0001", seq), qos=1).wait_for_publish(5)
+    with monitor_for(mqtt_broker, sqlite_db, client_id="monitor-a", protocol=protocol) as monitor:
+        assert wait_until(lambda: FleetState(sqlite_db).device("dev-0001")["received"] == 30), \
+            FleetState(sqlite_db).device("dev-0001")
+        monitor.drain()
+        d = FleetState(sqlite_db).device("dev-0001")
+        assert (d["highest_seq"], d["gaps"], d["duplicates"]) == (30, 0, 0)
+        assert d["telemetry"]["agent"]["uptime_s"] == 30
+
+
+def test_a_monitor_without_a_session_misses_what_was_sent_while_it_was_stopped(mqtt_broker, sqlite_db):
+    centre = mqtt_broker.client("centre")
+    topic = "pishkhan/v1/dev/dev-0001/telemetry"
+    with monitor_for(mqtt_broker, sqlite_db):
+        centre.publish(topic, _telemetry("dev-0001", 1), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: (FleetState(sqlite_db).device("dev-0001") or {}).get("received") == 1)
+    for seq in range(2, 11):
+        centre.publish(topic, _telemetry("dev-0001", seq), qos=1).wait_for_publish(5)
+    with monitor_for(mqtt_broker, sqlite_db) as monitor:
+        centre.publish(topic, _telemetry("dev-0001", 11), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: FleetState(sqlite_db).device("dev-0001")["received"] == 2)
+        monitor.drain()
+        d = FleetState(sqlite_db).device("dev-0001")
+        assert (d["highest_seq"], d["gaps"]) == (11, 9)  # the loss is visible as a gap
+
+
+def test_the_monitor_reconnects_when_the_broker_comes_back(mqtt_broker, sqlite_db):
+    topic = "pishkhan/v1/dev/dev-0001/telemetry"
+    with monitor_for(mqtt_broker, sqlite_db, keepalive=5) as monitor:
+        mqtt_broker.stop()
+        assert wait_until(lambda: not monitor.connected.is_set(), timeout=15)
+        time.sleep(1.0)  # at least one attempt refused while it is down
+        mqtt_broker.start()
+        assert monitor.subscribed.wait(40), "the monitor did not subscribe again"
+        centre = mqtt_broker.client("centre")
+        centre.publish(topic, _telemetry("dev-0001", 1), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: (FleetState(sqlite_db).device("dev-0001") or {}).get("received") == 1)
+
+
+def test_a_message_the_database_will_not_store_is_refused_alone(mqtt_broker, sqlite_db, monkeypatch, caplog):
+    """A fault planted in the write of one event: the batch around it is written, that one refused."""
+    real = FleetState._on_event
+
+    def on_event(self, c, m, received_at, batch):
+        if m["event"] == "poison":
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return real(self, c, m, received_at, batch)
+    monkeypatch.setattr(FleetState, "_on_event", on_event)
+    centre = mqtt_broker.client("centre")
+    dev = "pishkhan/v1/dev/dev-0001"
+    event = lambda seq, name: payloads.encode(payloads.event(  # noqa: E731
+        device="dev-0001", seq=seq, sent_at=time.time(), event=name))
+    with monitor_for(mqtt_broker, sqlite_db, batch_ms=300) as monitor:
+        for seq, (topic, payload) in enumerate([(f"{dev}/telemetry", None), (f"{dev}/event", "poison"),
+                                                (f"{dev}/event", "printer_out"), (f"{dev}/telemetry", None)], 1):
+            data = _telemetry("dev-0001", seq) if payload is None else event(seq, payload)
+            centre.publish(topic, data, qos=1)
+        assert wait_until(lambda: monitor.received == 4)
+        monitor.drain()
+        assert monitor.refused == 1
+        d = FleetState(sqlite_db).device("dev-0001")
+        assert (d["received"], d["highest_seq"], d["gaps"]) == (3, 4, 1)
+        assert [e["kind"] for e in FleetState(sqlite_db).events(device="dev-0001")] == ["printer_out"]
+        assert "will not store" in caplog.text and "Python int too large" in caplog.text
+        centre.publish(f"{dev}/telemetry", _telemetry("dev-0001", 5), qos=1)  # and it goes on
+        assert wait_until(lambda: FleetState(sqlite_db).device("dev-0001")["received"] == 4)
+
+
+def test_the_monitor_speaks_mqtt_3_1_1_or_5_only(sqlite_db):
+    with pytest.raises(ConfigError, match="--protocol: the monitor speaks MQTT 3.1.1 or 5, got '4'"):
+        Monitor(sqlite_db, protocol="4")
 
 
 def test_a_restarted_monitor_knows_the_fleet(mqtt_broker, tmp_path):
