@@ -124,7 +124,7 @@ def main() -> None:
     fleet = None
 
     def count(sql, params=()):
-        return db.query_one(sql, params)["n"]
+        return int(db.query_one(sql, params)["n"])  # PostgreSQL sums to Decimal
 
     def ingested():
         return count("SELECT COALESCE(SUM(received + duplicates), 0) AS n FROM devices")
@@ -254,8 +254,8 @@ def main() -> None:
               f"{'%.1f s' % caught if caught is not None else 'NOT within 600 s'} after the fleet slowed to "
               f"real time ({args.devices / args.telemetry_seconds:.0f} telemetry/s)")
         def online_sim():
-            row = db.query_one("SELECT device_id FROM devices WHERE online = 1 AND device_id LIKE 'sim-%' "
-                               "ORDER BY last_seen DESC LIMIT 1")
+            row = db.query_one("SELECT device_id FROM devices WHERE online = 1 AND device_id LIKE ? "
+                               "ORDER BY last_seen DESC LIMIT 1", ("sim-%",))
             return row["device_id"]
 
         def offline_after(device, action, timeout, simulated=True):
@@ -297,12 +297,12 @@ def main() -> None:
             agent_proc.close()
 
         # -- 5. broker restart ----------------------------------------------------------------
-        expected = count("SELECT COUNT(*) AS n FROM devices WHERE online = 1 AND device_id LIKE 'sim-%'")
+        expected = count("SELECT COUNT(*) AS n FROM devices WHERE online = 1 AND device_id LIKE ?", ("sim-%",))
         since = payloads.format_time(time.time())
         start = time.monotonic()
         broker.restart()
         back = wait_for(lambda: count("SELECT COUNT(*) AS n FROM devices WHERE online = 1 AND status_since > ? "
-                                      "AND device_id LIKE 'sim-%'", (since,)) >= expected, 300, 0.2)
+                                      "AND device_id LIKE ?", (since, "sim-%")) >= expected, 300, 0.2)
         print(f"broker restart: all {expected} online devices known again (a birth after the restart in the "
               f"database) {'%.1f s' % back if back is not None else 'NOT within 300 s'} after the restart began")
         print(f"memory: monitor PSS {pss_kb(monitor.pid) / 1024:.1f} MB at the end")

@@ -115,15 +115,13 @@ class Fleet:
         self.totals.add(counts)
         return counts
 
-    #: Rows per multi-row statement (SQLite allows 32,766 parameters; three a row here).
-    ROWS_PER_STATEMENT = 500
-
     def _apply(self, c, messages, counts: IngestCounts):
+        db = self.db
         devices = list(dict.fromkeys(m["device"] for m, _ in messages))
-        c.executemany("INSERT INTO devices(device_id) VALUES (?) ON CONFLICT (device_id) DO NOTHING",
-                      [(d,) for d in devices])
-        fresh = _first_seen(c, messages, self.ROWS_PER_STATEMENT)
-        batch = _Batch(c, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"], self.ROWS_PER_STATEMENT)
+        _in_chunks(db, c, "INSERT INTO devices(device_id) SELECT column1 FROM {rows} AS v WHERE true "
+                          "ON CONFLICT (device_id) DO NOTHING", [(d,) for d in devices], ("text",))
+        fresh = _first_seen(db, c, messages)
+        batch = _Batch(db, c, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"])
         for message, received_at in messages:
             key = (message["device"], message["seq"])
             if key not in fresh:
@@ -240,38 +238,46 @@ class Fleet:
         return self.db.write(lambda c: c.execute("DELETE FROM seen WHERE at < ?", (before,)).rowcount)
 
 
-def _first_seen(c, messages, rows_per_statement) -> set:
+#: Rows per statement: SQLite takes at most 32,766 parameters, one a value.
+ROWS_PER_STATEMENT = 500
+
+
+def _in_chunks(db, c, statement, rows, types, *, fetch=False) -> list:
+    """Run *statement*, ``{rows}`` in it standing for *rows* as a table (:meth:`FleetDB.values`), per chunk."""
+    out = []
+    for i in range(0, len(rows), ROWS_PER_STATEMENT):
+        table, params = db.values(rows[i:i + ROWS_PER_STATEMENT], types)
+        c.execute(statement.format(rows=table), params)
+        if fetch:
+            out += c.fetchall()
+    return out
+
+
+def _first_seen(db, c, messages) -> set:
     """Record each message's (device, seq) in ``seen``; the pairs that were not there before."""
     pairs = {}
     for m, at in messages:
         pairs.setdefault((m["device"], m["seq"]), at)
-    rows = [(d, s, at) for (d, s), at in pairs.items()]
-    fresh = set()
-    for i in range(0, len(rows), rows_per_statement):
-        chunk = rows[i:i + rows_per_statement]
-        c.execute("INSERT INTO seen(device_id, seq, at) VALUES " + ",".join(["(?, ?, ?)"] * len(chunk))
-                  + " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq",
-                  [v for row in chunk for v in row])
-        fresh.update((d, int(s)) for d, s in c.fetchall())
-    return fresh
+    rows = _in_chunks(db, c, "INSERT INTO seen(device_id, seq, at) SELECT column1, column2, column3 FROM {rows} AS v "
+                             "WHERE true ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq",
+                      [(d, s, at) for (d, s), at in pairs.items()], ("text", "bigint", "text"), fetch=True)
+    return {(d, int(s)) for d, s in rows}
 
 
 class _Batch:
     """What one ingest batch changes in ``devices``, written once a device at the end."""
 
-    def __init__(self, c, telemetry_devices, rows_per_statement):
-        self.c = c
+    def __init__(self, db, c, telemetry_devices):
+        self.db, self.c = db, c
         self.counters: dict[str, list] = {}  # device -> [received, highest seq, last seen, duplicates]
         self.readings: dict[str, tuple] = {}  # device -> (merged telemetry, telemetry_at), as stored or changed
         self.changed: set[str] = set()
         self.compliance: dict[str, tuple] = {}
-        wanted = list(dict.fromkeys(telemetry_devices))
-        for i in range(0, len(wanted), rows_per_statement):
-            chunk = wanted[i:i + rows_per_statement]
-            c.execute("SELECT device_id, telemetry, telemetry_at FROM devices WHERE device_id IN ("
-                      + ",".join("?" * len(chunk)) + ")", chunk)
-            for device, text, at in c.fetchall():
-                self.readings[device] = (codec.loads(text) if text else {}, at)
+        wanted = [(d,) for d in dict.fromkeys(telemetry_devices)]
+        for device, text, at in _in_chunks(db, c, "SELECT d.device_id, d.telemetry, d.telemetry_at FROM devices d "
+                                                  "JOIN {rows} AS v ON d.device_id = v.column1",
+                                           wanted, ("text",), fetch=True):
+            self.readings[device] = (codec.loads(text) if text else {}, at)
 
     def _counter(self, device):
         return self.counters.setdefault(device, [0, 0, None, 0])
@@ -296,17 +302,20 @@ class _Batch:
         self.compliance[device] = (codec.dumps(state), at)
 
     def flush(self):
-        c = self.c
-        c.executemany("UPDATE devices SET received = received + ?, duplicates = duplicates + ?, "
-                      "highest_seq = CASE WHEN highest_seq < ? THEN ? ELSE highest_seq END, "
-                      "last_seen = CASE WHEN last_seen IS NULL OR last_seen < CAST(? AS TEXT) THEN CAST(? AS TEXT) "
-                      "ELSE last_seen END WHERE device_id = ?",
-                      [(n, dup, top, top, seen, seen, d) for d, (n, top, seen, dup) in self.counters.items()])
-        c.executemany("UPDATE devices SET telemetry = ?, telemetry_at = ? WHERE device_id = ?",
-                      [(codec.dumps(self.readings[d][0]), self.readings[d][1], d)
-                       for d in self.changed])
-        c.executemany("UPDATE devices SET compliance = ?, compliance_at = ? WHERE device_id = ?",
-                      [(text, at, d) for d, (text, at) in self.compliance.items()])
+        db, c = self.db, self.c
+        _in_chunks(db, c, "UPDATE devices SET received = received + v.column2, duplicates = duplicates + v.column3, "
+                          "highest_seq = CASE WHEN highest_seq < v.column4 THEN v.column4 ELSE highest_seq END, "
+                          "last_seen = CASE WHEN last_seen IS NULL OR last_seen < v.column5 THEN v.column5 "
+                          "ELSE last_seen END FROM {rows} AS v WHERE devices.device_id = v.column1",
+                   [(d, n, dup, top, seen) for d, (n, top, seen, dup) in self.counters.items()],
+                   ("text", "bigint", "bigint", "bigint", "text"))
+        _in_chunks(db, c, "UPDATE devices SET telemetry = v.column2, telemetry_at = v.column3 "
+                          "FROM {rows} AS v WHERE devices.device_id = v.column1",
+                   [(d, codec.dumps(self.readings[d][0]), self.readings[d][1]) for d in self.changed],
+                   ("text", "text", "text"))
+        _in_chunks(db, c, "UPDATE devices SET compliance = v.column2, compliance_at = v.column3 "
+                          "FROM {rows} AS v WHERE devices.device_id = v.column1",
+                   [(d, text, at) for d, (text, at) in self.compliance.items()], ("text", "text", "text"))
 
 
 def _json(value):

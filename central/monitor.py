@@ -247,38 +247,52 @@ class Monitor:
 
     def _network_loop(self):
         """Connect, read, acknowledge, ping and reconnect until stopped; then disconnect."""
-        import paho.mqtt.client as mqtt
-
-        client = self.client
         self._delay = self.RECONNECT_MIN
         while not self._stop.is_set():
-            sock = client.socket()
-            if sock is None:
-                try:
-                    client.reconnect()
-                except (OSError, ValueError) as e:
-                    log.warning("cannot reach the broker at %s:%d (%s); trying again in %.1f s",
-                                self.host, self.port, e, self._delay)
-                    self._backoff()
-                continue
             try:
-                readable, writable, _ = select.select([sock, self._wake_r], [sock] if client.want_write() else [],
-                                                      [], 0.0 if _pending(sock) else 1.0)
-            except (OSError, ValueError):  # the socket closed under us: paho notices below
-                readable, writable = [sock], []
-            rc = mqtt.MQTT_ERR_SUCCESS
-            if sock in readable or _pending(sock):
-                rc = self._read_burst(sock)
-            if rc == mqtt.MQTT_ERR_SUCCESS and sock in writable and client.socket() is not None:
-                rc = client.loop_write()
-            if client.socket() is not None:
-                client.loop_misc()
-            if client.socket() is None and not self._stop.is_set():
-                self._backoff()  # the link dropped or the broker refused us: paho said so through its callbacks
+                self._network_step()
+            except Exception:  # noqa: BLE001 - this thread must outlive any one fault; paho reconnects
+                log.exception("the monitor's network loop failed; dropping the connection and starting again")
+                try:
+                    self.client.disconnect()
+                    self.client.loop_write()
+                except Exception:  # noqa: BLE001
+                    pass
+                self._backoff()
+        client = self.client
         if client.socket() is not None:
             client.disconnect()  # queues DISCONNECT and writes it from this thread
             client.loop_write()
         client.loop_misc()
+
+    def _network_step(self):
+        """One turn: connect if need be, else wait for the socket and read, write and ping."""
+        import paho.mqtt.client as mqtt
+
+        client = self.client
+        sock = client.socket()
+        if sock is None:
+            try:
+                client.reconnect()
+            except (OSError, ValueError) as e:
+                log.warning("cannot reach the broker at %s:%d (%s); trying again in %.1f s",
+                            self.host, self.port, e, self._delay)
+                self._backoff()
+            return
+        try:
+            readable, writable, _ = select.select([sock, self._wake_r], [sock] if client.want_write() else [],
+                                                  [], 0.0 if _pending(sock) else 1.0)
+        except (OSError, ValueError):  # the socket closed under us: paho notices below
+            readable, writable = [sock], []
+        rc = mqtt.MQTT_ERR_SUCCESS
+        if sock in readable or _pending(sock):
+            rc = self._read_burst(sock)
+        if rc == mqtt.MQTT_ERR_SUCCESS and sock in writable and client.socket() is not None:
+            rc = client.loop_write()
+        if client.socket() is not None:
+            client.loop_misc()
+        if client.socket() is None and not self._stop.is_set():
+            self._backoff()  # the link dropped or the broker refused us: paho said so through its callbacks
 
     #: Most packets read in one go before the acknowledgements are let out.
     BURST = 100

@@ -164,3 +164,20 @@ def test_payloads_json_cannot_carry_are_refused_by_name(fleet_db, payload, why):
     counts = fleet.ingest([(T.device("dev-7", "telemetry"), payload, at(1))])
     assert counts.refused == 1 and counts.accepted == 0
     assert any(why in reason for reason in counts.reasons), counts.reasons
+
+
+def test_a_batch_larger_than_one_statement_takes_every_device(fleet_db):
+    """1,200 devices in one batch: the statements go in chunks of 500 rows, text of every kind intact."""
+    fleet = Fleet(fleet_db)
+    name = 'دفتر "۱۲" \\ back\\slash, {braces} و ZWNJ\u200cدار'
+    batch = [(*msg("telemetry", f"d-{i:04d}", payloads.telemetry(
+        device=f"d-{i:04d}", seq=i + 1, sent_at=at(i), agent={"uptime_s": i, "outbox": outbox()},
+        readings={"office": {"name": name, "waiting": {"A": i}}})), at(1000 + i)) for i in range(1200)]
+    batch.append(batch[700])  # a repeat inside the batch
+    counts = fleet.ingest(batch)
+    assert (counts.accepted, counts.duplicates, counts.refused) == (1200, 1, 0)
+    devices = fleet.devices()
+    assert len(devices) == 1200
+    assert all(d["telemetry"]["office"] == {"name": name, "waiting": {"A": int(d["device_id"][2:])}} for d in devices)
+    assert [(d["received"], d["highest_seq"]) for d in devices[:3]] == [(1, 1), (1, 2), (1, 3)]
+    assert fleet.device("d-0700")["duplicates"] == 1 and fleet.device("d-0700")["last_seen"] == at(1700)
