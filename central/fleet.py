@@ -2,7 +2,13 @@
 
 :meth:`Fleet.ingest` takes a batch of ``(topic, payload, received_at)`` as
 the monitor's MQTT client hands them on, and applies the whole batch in one
-transaction — that is what lets one core keep up with a national fleet.
+transaction of a few set statements (:meth:`~central.db.FleetDB.values`):
+one insert into ``seen`` that returns the new sequence numbers, one read of
+the batch's devices, and one update each for their counters, telemetry and
+compliance — each device's messages applied in order in memory between
+them. That is what lets one core keep up with a national fleet
+(bench/fleet.py: 13,000–15,000 messages per CPU second on SQLite or
+PostgreSQL, without MQTT).
 
 For each message, in order:
 

@@ -122,6 +122,10 @@ class Monitor:
     :param share: the shared-subscription group, or None for the whole fleet.
     :param trust: fingerprint -> PublicKey for the signed documents, or None (recorded unverified).
     :param protocol: ``"3.1.1"`` (the default) or ``"5"``, for this subscribing connection only.
+    :param max_pending: most messages received and not yet written; above it
+        the monitor stops reading its socket until the database has caught up,
+        so a slow or absent database holds messages at the broker (which
+        resends what was not acknowledged) instead of in this process's memory.
     :param client_id: a fixed client id keeps a session at the broker: what the
         fleet sends while this monitor is stopped or cut off waits for it
         there (QoS 1, up to the broker's ``max_queued_messages``) and is
@@ -143,7 +147,7 @@ class Monitor:
 
     def __init__(self, db, *, host: str = "127.0.0.1", port: int = 1883, username: str | None = None,
                  password: str | None = None, share: str | None = None, topics: Topics | None = None,
-                 trust: dict | None = None, batch_size: int = 1000, batch_ms: int = 100,
+                 trust: dict | None = None, batch_size: int = 1000, batch_ms: int = 100, max_pending: int = 20000,
                  keepalive: int = 30, client_id: str | None = None, validate: bool = True,
                  protocol: str = "3.1.1"):
         import paho.mqtt.client as mqtt
@@ -160,6 +164,7 @@ class Monitor:
         self.trust = trust
         self.batch_size = batch_size
         self.batch_ms = batch_ms
+        self.max_pending = max_pending
         self.host, self.port, self.keepalive = host, port, keepalive
         self.received = 0
         self.refused = 0
@@ -279,13 +284,15 @@ class Monitor:
                             self.host, self.port, e, self._delay)
                 self._backoff()
             return
+        full = self._full()  # the writer is behind: leave new messages in the socket and at the broker
         try:
-            readable, writable, _ = select.select([sock, self._wake_r], [sock] if client.want_write() else [],
-                                                  [], 0.0 if _pending(sock) else 1.0)
+            readable, writable, _ = select.select([self._wake_r] if full else [sock, self._wake_r],
+                                                  [sock] if client.want_write() else [], [],
+                                                  0.05 if full else 0.0 if _pending(sock) else 1.0)
         except (OSError, ValueError):  # the socket closed under us: paho notices below
             readable, writable = [sock], []
         rc = mqtt.MQTT_ERR_SUCCESS
-        if sock in readable or _pending(sock):
+        if not full and (sock in readable or _pending(sock)):
             rc = self._read_burst(sock)
         if rc == mqtt.MQTT_ERR_SUCCESS and sock in writable and client.socket() is not None:
             rc = client.loop_write()
@@ -311,11 +318,14 @@ class Monitor:
         with _corked(sock):
             for _ in range(self.BURST):
                 rc = self.client.loop_read()
-                if rc or self.client.socket() is not sock:
+                if rc or self.client.socket() is not sock or self._full():
                     break
                 if not _pending(sock) and not select.select([sock], [], [], 0)[0]:
                     break
         return rc
+
+    def _full(self) -> bool:
+        return self._pending >= self.max_pending
 
     def _backoff(self):
         """Wait before the next attempt, twice as long as the last (reset by a successful connect)."""

@@ -232,6 +232,32 @@ def test_a_message_the_database_will_not_store_is_refused_alone(mqtt_broker, sql
         assert wait_until(lambda: FleetState(sqlite_db).device("dev-0001")["received"] == 4)
 
 
+def test_a_monitor_whose_database_is_behind_stops_reading_and_loses_nothing(mqtt_broker, sqlite_db, monkeypatch):
+    """The writer held up: what the monitor holds stays near max_pending, the rest waits at the broker."""
+    import threading
+
+    release = threading.Event()
+    real = FleetState.ingest
+
+    def held(self, batch):
+        release.wait(30)
+        return real(self, batch)
+    monkeypatch.setattr(FleetState, "ingest", held)
+    centre = mqtt_broker.client("centre")
+    topic = "pishkhan/v1/dev/dev-0001/telemetry"
+    with monitor_for(mqtt_broker, sqlite_db, max_pending=40, batch_size=10) as monitor:
+        infos = [centre.publish(topic, _telemetry("dev-0001", seq), qos=1) for seq in range(1, 601)]
+        infos[-1].wait_for_publish(10)
+        time.sleep(1.5)
+        held_back = monitor._pending
+        assert 40 <= held_back <= 40 + monitor.BURST, held_back
+        release.set()
+        assert wait_until(lambda: (FleetState(sqlite_db).device("dev-0001") or {}).get("received") == 600,
+                          timeout=30), FleetState(sqlite_db).device("dev-0001")
+        assert monitor.drain()
+        assert FleetState(sqlite_db).device("dev-0001")["gaps"] == 0
+
+
 def test_the_monitor_speaks_mqtt_3_1_1_or_5_only(sqlite_db):
     with pytest.raises(ConfigError, match="--protocol: the monitor speaks MQTT 3.1.1 or 5, got '4'"):
         Monitor(sqlite_db, protocol="4")
