@@ -118,9 +118,9 @@ class Agent:
         if self.session is not None:
             self.session.subscribe(topic_filter, qos)
 
-    def every(self, seconds: float, fn):
-        """Call ``fn()`` on the main loop every *seconds*, the first time after *seconds*."""
-        self._tasks.append([float(seconds), time.monotonic() + seconds, fn])
+    def every(self, seconds: float, fn, *, first: float | None = None):
+        """Call ``fn()`` on the main loop every *seconds*, the first time after *first* (default *seconds*)."""
+        self._tasks.append([float(seconds), time.monotonic() + (seconds if first is None else first), fn])
 
     @property
     def store(self):

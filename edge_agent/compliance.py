@@ -212,7 +212,7 @@ class Compliance:
 def register(agent, *, hours=None) -> Compliance:
     """Plug compliance into *agent*: the minute's tick and the ``compliance`` telemetry group."""
     part = Compliance(agent, hours=hours)
-    agent.every(TICK_SECONDS, part.tick)
+    agent.every(TICK_SECONDS, part.tick, first=0)  # the device is up from the agent's start, not a minute later
     agent.add_telemetry_part("compliance", part.state_now)
     agent.compliance = part
     return part

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from agent_helpers import wait_until, write_config
@@ -79,6 +80,30 @@ def test_pishkhan_agent_birth_and_telemetry_carry_the_office(tmp_path, mqtt_brok
     assert "clock" not in second["readings"] and "office" not in second["readings"]
     assert agent.terminate() == 0
     assert_all_valid(capture.decoded())
+
+
+def test_the_agent_beats_at_once_so_its_first_minute_counts_as_up(tmp_path, mqtt_broker, start_agent):
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "dev.toml", {
+        "device": {"id": "dev-0001", "state_dir": str(state)}, "hours": {"always_open": True},
+        "hardware": {"health": "fake", "clock": "trusted"},
+        "mqtt": mqtt_broker.agent_settings("dev-0001", telemetry_seconds=3600)})
+    capture = mqtt_broker.capture()
+    started = dt.datetime.now(dt.timezone.utc)
+    agent = start_agent(config)
+    assert capture.wait(lambda c: c.decoded("status"), 30), agent.log()
+
+    def first_beat():
+        with Store(load_config(config).store_path) as store:
+            rows = store.query("SELECT first_at FROM uptime WHERE process = 'agent'")
+        row = rows[0] if rows else None
+        return row and dt.datetime.fromisoformat(row["first_at"].replace("Z", "+00:00"))
+    deadline = time.monotonic() + 10
+    while not first_beat() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    beat = first_beat()
+    assert beat and (beat - started).total_seconds() < 15, (beat, started)  # not a minute after the start
+    assert agent.terminate() == 0
 
 
 # -- in-process agents ------------------------------------------------------------------------
