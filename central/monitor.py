@@ -14,7 +14,11 @@
   up to *batch_size* messages or *batch_ms* milliseconds — and hands them to
   :meth:`central.fleet.Fleet.ingest` in one transaction. A malformed message
   is refused, counted (:attr:`Monitor.refused`) and logged; the monitor goes
-  on. A database error keeps the batch and tries again.
+  on. A database that is down keeps the batch and is tried again; a message
+  the database will not store is found by splitting its batch and refused
+  alone. Above *max_pending* messages not yet written, the monitor stops
+  reading its socket until the writer catches up (back-pressure: the rest
+  wait at the broker).
 - One network thread drives paho through its external-loop calls
   (``loop_read``/``loop_write``/``loop_misc`` on ``select``), so an
   acknowledgement goes straight to the socket (under ``loop_start`` paho
@@ -24,10 +28,9 @@
   bench/fleet.py, the monitor on one core draining a backlog: 4,894
   messages/s under ``loop_start``, 5,511 with this loop, 6,030 corked. It
   reconnects with growing waits (0.5 s to 30 s); subscriptions are made
-  again in every ``on_connect``. Everything
-  the monitor knows is in the database, so a restarted monitor knows the
-  fleet; with a fixed *client_id* the broker also keeps what the fleet sent
-  while it was away.
+  again in every ``on_connect``. Everything the monitor knows is in the
+  database, so a restarted monitor knows the fleet; with a fixed
+  *client_id* the broker also keeps what the fleet sent while it was away.
 
 Offline: a device's Last Will (sent by the broker after 1.5 × the device's
 keepalive without a packet, or at once when its socket drops) marks it
