@@ -181,10 +181,11 @@ def judge_minutes(facts: list[Fact], spans: list[Span], periods, *, until: dt.da
     histories = {name: _History(fs, per_boot=name in PER_BOOT) for name, fs in components.items()}
     counters = [h for name, h in histories.items() if name.startswith("counter:")]
     kiosk, printer, display = histories.get("kiosk"), histories.get("printer"), histories.get("display")
+    judged = [m for m in minutes_of(periods) if until is None or m < until]
+    if judged:  # only the boots up on this day: a year of boots made every minute's search 365 long
+        spans = [s for s in spans if s.start <= judged[-1] and s.end + BEAT > judged[0]]
     out = []
-    for m in minutes_of(periods):
-        if until is not None and m >= until:
-            break
+    for m in judged:
         span = next((s for s in spans if s.start <= m < s.end + BEAT), None)
         if span is None:
             out.append(Minute(m, UNKNOWN, "device down or clock not trustworthy"))

@@ -49,6 +49,17 @@ def iso(moment: dt.datetime) -> str:
 
 
 def parse_iso(text: str) -> dt.datetime:
+    """A timestamp as :func:`iso` writes it; :exc:`ValueError` for any other form.
+
+    ``fromisoformat`` on the fixed shape, ``strptime`` (ten times slower: a
+    year of facts took 0.5 s to read) only to word a refusal.
+    """
+    if (len(text) == 27 and text[4] == "-" and text[7] == "-" and text[10] == "T" and text[19] == "."
+            and text[26] == "Z"):
+        try:
+            return dt.datetime.fromisoformat(text[:26]).replace(tzinfo=dt.timezone.utc)
+        except ValueError:
+            pass
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
 
 

@@ -148,3 +148,17 @@ def test_two_processes_write_at_once(tmp_path):
         counts = dict(st.query("SELECT actor, COUNT(*) FROM audit_log GROUP BY actor"))
         assert counts == {"a": 200, "b": 200}
         assert st.query_one("PRAGMA integrity_check")[0] == "ok"
+
+
+def test_timestamps_read_back_exactly_and_only_in_the_stored_form():
+    import datetime as _dt
+
+    from pishkhan.store.database import iso, parse_iso
+
+    moment = _dt.datetime(2026, 11, 28, 7, 30, 0, 123456, tzinfo=_dt.timezone.utc)
+    assert parse_iso(iso(moment)) == moment
+    assert parse_iso(iso(moment.replace(microsecond=0))) == moment.replace(microsecond=0)
+    for other in ("2026-11-28T07:30:00Z", "2026-11-28", "2026-W48-6T07:30:00.123456Z",
+                  "2026-11-28T07:30:00,123456Z", "2026-11-28T07:30:00.123456+00:00", "2026-11-28T07:30:00.12345Zx"):
+        with pytest.raises(ValueError):
+            parse_iso(other)
