@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import orjson
 
-from pishkhan.exc import ProtocolError
+from pishkhan.protocol import payloads
 
 
 def decode(data: bytes | str) -> dict:
     """A payload as a dict; :exc:`ProtocolError` if it is not one JSON object."""
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
-        raise ProtocolError(f"payload is not UTF-8 JSON: {e}") from None
-    if not isinstance(value, dict):
-        raise ProtocolError(f"payload must be a JSON object, got {type(value).__name__}")
-    return value
+    return payloads.decode(data, loads=orjson.loads)
 
 
 def loads(text: str | bytes):

@@ -124,10 +124,14 @@ def encode(message: dict) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
-def decode(data: bytes | str) -> dict:
-    """Parse a payload; :exc:`ProtocolError` if it is not one JSON object."""
+def decode(data: bytes | str, *, loads=json.loads) -> dict:
+    """Parse a payload; :exc:`ProtocolError` if it is not one JSON object.
+
+    *loads* may be a faster parser whose errors are ``json.JSONDecodeError``
+    (orjson's are), as the centre's monitor uses.
+    """
     try:
-        value = json.loads(data)
+        value = loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ProtocolError(f"payload is not UTF-8 JSON: {e}") from None
     if not isinstance(value, dict):
