@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pishkhan.boards.document import scope_key_of
 from pishkhan.boards.signing import ENVELOPE
 from pishkhan.exc import CentralError, PublishRefused
 from pishkhan.protocol.topics import DEFAULT_ROOT, Topics
@@ -240,16 +241,6 @@ def topic_for(topics: Topics, kind: str, scope: str, *, device: str | None = Non
     raise CentralError(f"--scope must be national, province:CODE, office:ID or device:ID, got {scope!r}")
 
 
-def _scope_key(scope) -> str | None:
-    if isinstance(scope, dict):
-        level = scope.get("level")
-        if level == "national":
-            return "national"
-        if level in ("province", "office") and isinstance(scope.get(level), str):
-            return f"{level}:{scope[level]}"
-    return None
-
-
 def prepare(kind: str, data, *, key=None, expected_scope: str | None, device_level: bool = False) -> dict:
     """The signed envelope to publish: *data* signed with *key*, or *data* itself when already signed."""
     if not isinstance(data, dict):
@@ -267,7 +258,7 @@ def prepare(kind: str, data, *, key=None, expected_scope: str | None, device_lev
     if document.get("format") != FORMATS[kind]:
         raise CentralError(f"a {kind} document has format {FORMATS[kind]!r}, this one {document.get('format')!r}")
     if kind != "trust":
-        scope = _scope_key(document.get("scope"))
+        scope = scope_key_of(document.get("scope"))
         if expected_scope is not None and scope != expected_scope:
             raise CentralError(f"the {kind} is for {scope}, but --scope publishes it for {expected_scope}")
         if device_level and (scope is None or not scope.startswith("office:")):

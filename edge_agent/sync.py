@@ -50,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from pishkhan.boards.document import scope_key_of
 from pishkhan.boards.jsonlimits import load_json
 from pishkhan.exc import (BoardError, BoardInvalid, KeyFileError, PishkhanError, ProtocolError, ScheduleError,
                           ScheduleInvalid, SignatureInvalid)
@@ -88,17 +89,6 @@ def classify(error: Exception) -> str:
     if " may sign only " in text or "this office is" in text:
         return "wrong_scope"
     return "refused"
-
-
-def _scope_key(scope) -> str | None:
-    if not isinstance(scope, dict):
-        return None
-    level = scope.get("level")
-    if level == "national":
-        return "national"
-    if level in ("province", "office") and isinstance(scope.get(level), str):
-        return f"{level}:{scope[level]}"
-    return None
 
 
 class ConfigSync:
@@ -206,7 +196,7 @@ class ConfigSync:
         return self.store.query_one(f"SELECT 1 FROM {table} WHERE verification_code = ?", (code,)) is not None
 
     def _check_scope(self, topic, info, document):
-        scope = _scope_key(document.get("scope"))
+        scope = scope_key_of(document.get("scope"))
         if scope is None:
             return  # the install path names what is wrong with the scope
         if info.scope == "all":

@@ -101,6 +101,17 @@ class Scope:
             return f"office:{self.office}"
         return "national"
 
+    def elsewhere(self, *, province: str | None, office: str | None) -> str | None:
+        """Why this scope is not the office's (``"province 23, this office is in province 07"``), or None.
+
+        *province* and *office* are the office's own; None skips that check.
+        """
+        if self.level == "province" and province is not None and self.province != province:
+            return f"province {self.province}, this office is in province {province}"
+        if self.level == "office" and office is not None and self.office != office:
+            return f"office {self.office}, this office is {office}"
+        return None
+
     def to_json(self) -> dict:
         data = {"level": self.level}
         if self.province is not None:
@@ -108,6 +119,18 @@ class Scope:
         if self.office is not None:
             data["office"] = self.office
         return data
+
+
+def scope_key_of(scope) -> str | None:
+    """The :attr:`Scope.key` of a document's ``scope`` as it came (not yet checked), or None when it names none."""
+    if not isinstance(scope, dict):
+        return None
+    level = scope.get("level")
+    if level == "national":
+        return "national"
+    if level in ("province", "office") and isinstance(scope.get(level), str):
+        return f"{level}:{scope[level]}"
+    return None
 
 
 @dataclass(frozen=True)
