@@ -93,10 +93,9 @@ def install_board(store: Store, envelope: dict, *, source: str, actor: str,
     """
     try:
         board, fingerprint = check_signed_board(store, envelope)
-        if board.scope.level == "province" and province is not None and board.scope.province != province:
-            raise BoardRefused(f"board is for province {board.scope.province}, this office is in province {province}")
-        if board.scope.level == "office" and office is not None and board.scope.office != office:
-            raise BoardRefused(f"board is for office {board.scope.office}, this office is {office}")
+        elsewhere = board.scope.elsewhere(province=province, office=office)
+        if elsewhere:
+            raise BoardRefused(f"board is for {elsewhere}")
         code = verification_code(envelope)
 
         def install(c):

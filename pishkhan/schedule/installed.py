@@ -80,11 +80,9 @@ def install_schedule(store: Store, envelope: dict, *, source: str, actor: str,
         if source not in SOURCES:
             raise ScheduleRefused(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         doc, fingerprint = check_signed_schedule(store, envelope)
-        if doc.scope.level == "province" and province is not None and doc.scope.province != province:
-            raise ScheduleRefused(f"{doc.kind} is for province {doc.scope.province}, "
-                                  f"this office is in province {province}")
-        if doc.scope.level == "office" and office is not None and doc.scope.office != office:
-            raise ScheduleRefused(f"{doc.kind} is for office {doc.scope.office}, this office is {office}")
+        elsewhere = doc.scope.elsewhere(province=province, office=office)
+        if elsewhere:
+            raise ScheduleRefused(f"{doc.kind} is for {elsewhere}")
         code = verification_code(envelope)
 
         def install(c):
