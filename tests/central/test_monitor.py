@@ -22,17 +22,13 @@ from pishkhan.protocol import payloads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
 from agent_helpers import AgentProcess, write_config  # noqa: E402
+from agent_helpers import wait_until as agent_wait_until  # noqa: E402
 
 QUIET = Behaviour(telemetry_seconds=60, late_opening=0, printer_faults_per_day=0, outages_per_day=0)
 
 
 def wait_until(predicate, timeout=15.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
+    return agent_wait_until(predicate, timeout, step)
 
 
 def sim_users(broker, n, prefix="sim"):

@@ -9,13 +9,13 @@ decoded page is a Python ``bytes`` object, so the traced memory holds them).
 
 from __future__ import annotations
 
-import copy
 import json
 import tracemalloc
 
 import pytest
 from PIL import Image
 
+from bench.render_limits import big_board  # the same board the bench measures
 from display.page_cache import KEEP_DECODED, PageCache, PageFiles
 from pishkhan.boards.installed import effective_for_config, install_board, set_unavailable
 from pishkhan.boards.trust import trust_key
@@ -25,24 +25,10 @@ SIZE = (960, 540)
 PAGE_BYTES = SIZE[0] * SIZE[1] * 3
 
 
-def big_board(doc: dict, services: int) -> dict:
-    """*doc* grown to *services* services, 25 to a category."""
-    base = [s for c in doc["categories"] for s in c["services"]]
-    categories = []
-    for c in range(-(-services // 25)):
-        rows = []
-        for i in range(min(25, services - 25 * c)):
-            s = copy.deepcopy(base[(25 * c + i) % len(base)])
-            s["code"] = f"S{25 * c + i:05d}"
-            rows.append(s)
-        categories.append({"code": f"group-{c:03d}", "title": f"گروه خدمات {c + 1}", "services": rows})
-    return dict(doc, categories=categories)
-
-
 @pytest.fixture
-def big_store(store, issuer_key, sample_doc):
+def big_store(store, issuer_key):
     trust_key(store, issuer_key.public, label="test issuer", actor="test")
-    install_board(store, issuer_key.sign(big_board(sample_doc, SERVICES)), source="cli", actor="test")
+    install_board(store, issuer_key.sign(big_board(SERVICES)), source="cli", actor="test")
     return store
 
 
