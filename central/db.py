@@ -102,6 +102,33 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     province      TEXT
 );
+-- web
+CREATE TABLE IF NOT EXISTS user_sessions (
+    username   TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS door_failures (
+    id       {serial},
+    at       TEXT NOT NULL,
+    door     TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    username TEXT NOT NULL,
+    reason   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS door_failures_at ON door_failures(at);
+CREATE TABLE IF NOT EXISTS door_locks (
+    lock_key     TEXT PRIMARY KEY,
+    failures     BIGINT NOT NULL DEFAULT 0,
+    lockouts     BIGINT NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    last_wrong   TEXT
+);
+CREATE TABLE IF NOT EXISTS door_known (
+    username TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    last_ok  TEXT NOT NULL,
+    PRIMARY KEY (username, address)
+);
 """
 
 

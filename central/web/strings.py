@@ -176,3 +176,7 @@ OFFICE_FEE = "کارمزد دفتر"
 TOTAL_FEE = "جمع"
 VERIFY_HELP = "اگر مبلغی که دفتر از شما می‌خواهد با این فهرست یکی نیست، با سامانهٔ رسیدگی به شکایات تماس بگیرید."
 DOCUMENT_UNREADABLE = "سند این تابلو خوانا نیست."
+
+# -- the doors (central/web/auth.py, csrf.py)
+LOGIN_LOCKED = "به‌خاطر گذرواژه‌های نادرست پیاپی، ورود تا {minutes} دقیقهٔ دیگر بسته است. Too many wrong passwords: try again later."
+CSRF_REFUSED = "این فرم از صفحهٔ خود داشبورد نیامده یا کهنه است؛ صفحه را دوباره باز کنید. The form's security token is missing or stale: reload the page."
