@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import statistics
 import sys
 import tempfile
@@ -86,7 +87,8 @@ def main(argv=None) -> int:
         print(f"{args.devices} devices ingested in {time.perf_counter() - start:.1f} s")
         Users(db).add("bench", "bench-password")
         client = TestClient(create_app(Fleet(db), now=lambda: F.NOW, metrics_cache_seconds=0))  # every scrape computed
-        client.post("/login", data={"username": "bench", "password": "bench-password"})
+        token = re.search(r'name="csrf_token" value="(\w+)"', client.get("/login").text)[1]  # the form's CSRF token
+        client.post("/login", data={"username": "bench", "password": "bench-password", "csrf_token": token})
         for label, path in (("fleet page, all provinces", "/"), ("fleet page, province 23", "/?province=23"),
                             ("devices late, all", "/devices?state=late"), ("daily report", "/report"),
                             ("report CSV", "/report.csv"), ("/metrics", "/metrics"),

@@ -66,16 +66,16 @@ class Doors:
     def attempt(self, *, door: str, address: str, username: str, check) -> Attempt:
         """Try *check()* (the password check: the user, or None) unless *address* or *username* is locked."""
         address, username = _bound(address or "unknown"), _bound(username)
-        keys = self.db.write(lambda c: self._count(c, address, username))
-        if isinstance(keys, float):
-            return Attempt("locked", locked_seconds=keys)
+        counted = self.db.write(lambda c: self._count(c, address, username))
+        if isinstance(counted, float):
+            return Attempt("locked", locked_seconds=counted)
         user = check()
         now = self.clock()
         if user is not None:
-            self.db.write(lambda c: self._right(c, keys, username, address, now))
+            self.db.write(lambda c: self._right(c, counted, username, address, now))
             return Attempt("ok", user=user)
-        self.db.write(lambda c: self._wrong(c, keys, door, address, username, now))
-        locked = max((self.rule.locked_for(count, now) for count in keys.values()), default=0.0)
+        locked = max(self.rule.locked_for(count, now) for count in counted.values())
+        self.db.write(lambda c: self._wrong(c, door, address, username, now, locked=locked > 0))
         return Attempt("locked", locked_seconds=locked) if locked else Attempt("wrong")
 
     def locked_for(self, *, address: str, username: str) -> float:
@@ -99,29 +99,29 @@ class Doors:
         return keys
 
     def _count(self, c, address: str, username: str):
-        """Locked: the seconds left (float). Else the attempt, counted as wrong: {key: count before}."""
+        """Locked: the seconds left (float). Else the attempt, counted as wrong: {key: count after}."""
         now = self.clock()
         keys = {key: _read(c, key, lock=self.db.dialect != "?") for key in self._keys(c, address, username, now)}
         locked = max(self.rule.locked_for(count, now) for count in keys.values())
         if locked > 0:
             return locked
-        for key, count in keys.items():
-            _write(c, key, self.rule.wrong(count, now))
-        return keys
+        counted = {key: self.rule.wrong(count, now) for key, count in keys.items()}
+        for key, count in counted.items():
+            _write(c, key, count)
+        return counted
 
-    def _right(self, c, keys: dict, username: str, address: str, now):
+    def _right(self, c, keys, username: str, address: str, now):
         for key in keys:
             _write(c, key, self.rule.right())
         c.execute("INSERT INTO door_known(username, address, last_ok) VALUES (?, ?, ?) ON CONFLICT (username, address) "
                   "DO UPDATE SET last_ok = excluded.last_ok", (username, address, _iso(now)))
 
-    def _wrong(self, c, keys: dict, door: str, address: str, username: str, now):
+    @staticmethod
+    def _wrong(c, door: str, address: str, username: str, now, *, locked: bool):
         fact = "INSERT INTO door_failures(at, door, address, username, reason) VALUES (?, ?, ?, ?, ?)"
         c.execute(fact, (_iso(now), door, address, username, "wrong_password"))
-        after = {key: _read(c, key) for key in keys}
-        if any(count.locked_until is not None and count.lockouts > keys[key].lockouts for key, count in after.items()):
+        if locked:  # this wrong password began a lock-out
             c.execute(fact, (_iso(now), door, address, username, "locked"))
-        keys.update(after)
 
 
 def _bound(text: str) -> str:

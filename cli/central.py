@@ -20,6 +20,8 @@ def register(sub, common):
     dash.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="default: 127.0.0.1:8080")
     dash.add_argument("--secret-file", metavar="FILE",
                       help="session-signing secret (made, mode 0600, if missing); default: a new one per run")
+    dash.add_argument("--cookie-secure", action="store_true",
+                      help="cookies only over HTTPS (on anyway when a request comes over HTTPS: docs/dashboard.md)")
     dash.set_defaults(handler=cmd_dashboard)
 
     rep = s.add_parser("report", parents=[common], help="the daily compliance report by province")
@@ -87,7 +89,7 @@ def cmd_dashboard(args):
     cfg = context.config(args)
     db = open_db(args.db)
     try:
-        app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file))
+        app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file), secure_cookie=args.cookie_secure)
         print(f"dashboard on http://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
         serve(app, host, port)
     finally:

@@ -12,6 +12,7 @@ import urllib.request
 
 import dashboard_fleet as F
 import pytest
+from dashboard_client import Client
 from services import chromium, free_port, wait_for_port
 
 from central.db import open_db
@@ -68,18 +69,11 @@ def phone(driver):
 
 
 def cookie_of(site, user) -> str:
-    body = f"username={user}&password={PASSWORDS[user]}&next=/".encode()
-    request = urllib.request.Request(site["url"] + "/login", data=body, method="POST")
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *a, **k):
-            return None
-    try:
-        urllib.request.build_opener(NoRedirect).open(request)
-    except urllib.error.HTTPError as e:
-        assert e.code == 303
-        return e.headers["set-cookie"].split(";")[0]
-    raise AssertionError("login did not redirect")
+    """The session cookie of a login by the form (with its CSRF token), as a Cookie header."""
+    client = Client(site["url"])
+    status, headers, _ = client.login(user, PASSWORDS[user])
+    assert status == 303, status
+    return f"pishkhan_session={client.cookie('pishkhan_session')}"
 
 
 def get(site, path, *, user=None, auth=None):
@@ -144,6 +138,7 @@ class TestLogin:
             WebDriverWait(driver, 10).until(lambda d: d.find_elements("id", "username"))  # the login page
             driver.get(site["url"] + "/")
             assert "/login" in driver.current_url
+        assert get(site, "/logout")[0] == 405  # a link or an image cannot log anyone out
 
 
 class TestFleetPage:

@@ -74,6 +74,8 @@ def test_the_report_command_gives_the_same_in_csv_json_and_html(tmp_path, capsys
 
 
 def test_the_app_answers_on_both_databases(fleet_db):
+    import re
+
     from starlette.testclient import TestClient
 
     from central.users import Users
@@ -82,7 +84,8 @@ def test_the_app_answers_on_both_databases(fleet_db):
     data = F.build(fleet_db)
     Users(fleet_db).add("admin", "centre-pass-1")
     client = TestClient(create_app(data["fleet"], now=lambda: F.NOW))
-    client.post("/login", data={"username": "admin", "password": "centre-pass-1"})
+    token = re.search(r'name="csrf_token" value="(\w+)"', client.get("/login").text)[1]  # the form's CSRF token
+    client.post("/login", data={"username": "admin", "password": "centre-pass-1", "csrf_token": token})
     fleet = client.get("/api/fleet").json()
     assert fleet["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2}
     assert [a["kind"] for a in fleet["alerts"]] == ["offline", "closed_during_hours", "offline", "late_opening",

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from central.users import Sessions, UserError, Users, check_password, hash_password
+from central.users import Sessions, User, UserError, Users, check_password, hash_password
 
 
 def test_hashes_are_salted_scrypt_and_checked():
@@ -41,14 +41,38 @@ def test_users_table(fleet_db):
 
 def test_sessions_are_signed_and_expire():
     s = Sessions(b"k" * 32, max_age=60)
-    cookie = s.make("ops23", now=1000)
-    assert s.read(cookie, now=1030) == "ops23"
+    cookie = s.make(User("ops23", "23", 4), now=1000)
+    assert s.read(cookie, now=1030) == ("ops23", 4)
     assert s.read(cookie, now=1061) is None  # expired
-    name, expires, mac = cookie.split("|")
-    assert s.read(f"admin|{expires}|{mac}", now=1030) is None  # another name, same signature
-    assert s.read(f"{name}|{int(expires) + 9999}|{mac}", now=1030) is None  # a longer life
+    name, generation, expires, mac = cookie.split("|")
+    assert s.read(f"admin|{generation}|{expires}|{mac}", now=1030) is None  # another name, same signature
+    assert s.read(f"{name}|{generation}|{int(expires) + 9999}|{mac}", now=1030) is None  # a longer life
+    assert s.read(f"{name}|5|{expires}|{mac}", now=1030) is None  # another generation
     assert Sessions(b"x" * 32).read(cookie, now=1030) is None  # another secret
     assert s.read("garbage", now=1030) is None and s.read(None) is None
+
+
+def test_a_session_lives_only_in_its_users_generation(fleet_db):
+    """Logout (revoke), a new password and removal each end every session of that user; others keep theirs."""
+    users = Users(fleet_db)
+    users.add("ops23", "tehran-pass", province="23")
+    users.add("admin", "centre-pass")
+    first, second = users.authenticate("ops23", "tehran-pass"), users.authenticate("ops23", "tehran-pass")
+    admin = users.authenticate("admin", "centre-pass")
+    assert first.generation == second.generation == 0
+    assert users.session_user("ops23", 0) == first and users.session_user("ops23", 1) is None
+    assert users.revoke("ops23") == 1  # logout in one browser
+    assert users.session_user("ops23", first.generation) is None and users.session_user("ops23", 1).province == "23"
+    users.add("ops23", "new-tehran-pass", province="23", replace=True)  # a new password
+    assert users.session_user("ops23", 1) is None and users.get("ops23").generation == 2
+    assert users.session_user("admin", admin.generation) == admin  # another user's session is untouched
+    assert users.remove("ops23")
+    assert users.session_user("ops23", 2) is None
+    users.add("ops23", "tehran-pass", province="23")  # the same name again: no old cookie comes back
+    assert users.get("ops23").generation == 3 and users.session_user("ops23", 2) is None
+    with pytest.raises(UserError, match="exists already"):
+        users.add("admin", "another-pass")
+    assert users.session_user("admin", 0) == admin  # a refused add changes nothing
 
 
 def test_users_command_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):

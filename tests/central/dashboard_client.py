@@ -1,0 +1,69 @@
+"""A small HTTP client for the dashboard over a real socket: its own cookies, the login form's CSRF token,
+redirects not followed (so a test sees the 303 and its Set-Cookie)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.error
+import urllib.request
+from http.cookiejar import CookieJar
+from urllib.parse import urlencode
+
+TOKEN = re.compile(r'name="csrf_token" value="(\w*)"')
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+
+
+class Client:
+    """One browser: a cookie jar, and the CSRF token of the last page that had a form."""
+
+    def __init__(self, url: str, *, address: str | None = None):
+        self.url = url
+        self.jar = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
+        self.token = ""
+        self.address = address  # sent as X-Forwarded-For (uvicorn trusts it from 127.0.0.1)
+
+    def request(self, method: str, path: str, *, data: dict | None = None, headers=None, auth: str | None = None):
+        """(status, headers, body) of *method* *path*; *data* is sent as a form."""
+        body = urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.url + path, data=body, method=method)
+        if body is not None:
+            request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        if auth:
+            request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        if self.address:
+            request.add_header("X-Forwarded-For", self.address)
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
+        try:
+            with self.opener.open(request, timeout=30) as r:
+                status, answer_headers, content = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            status, answer_headers, content = e.code, e.headers, e.read()
+        found = TOKEN.search(content.decode("utf-8", "replace")) if b"csrf_token" in content else None
+        if found:
+            self.token = found[1]
+        return status, answer_headers, content
+
+    def get(self, path: str, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, data: dict | None = None, *, token: bool = True, **kw):
+        """POST *data*, with the CSRF token of the last form unless *token* is False."""
+        data = dict(data or {})
+        if token:
+            data.setdefault("csrf_token", self.token)
+        return self.request("POST", path, data=data, **kw)
+
+    def login(self, user: str, password: str):
+        """Open the login form, post it; (status, headers, body) of the post."""
+        self.get("/login")
+        return self.post("/login", {"username": user, "password": password, "next": "/"})
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.jar if c.name == name), None)
