@@ -58,17 +58,27 @@ def serving(app):
         thread.join(timeout=10)
 
 
+class CountingUsers(Users):
+    """The users table, counting the passwords checked."""
+
+    checked = 0
+
+    def authenticate(self, username, password):
+        self.checked += 1
+        return super().authenticate(username, password)
+
+
 @pytest.fixture
 def door(tmp_path):
     """An empty fleet's dashboard with two users, its clock and its database."""
     path = tmp_path / "fleet.db"
     db = open_db(str(path))
-    users = Users(db)
+    users = CountingUsers(db)
     for name, password in PASSWORDS.items():
         users.add(name, password, province="23" if name == "ops23" else None)
     clock = Clock()
-    with serving(create_app(Fleet(db), now=clock)) as url:
-        yield {"url": url, "clock": clock, "db": db, "path": path}
+    with serving(create_app(Fleet(db), now=clock, users=users)) as url:
+        yield {"url": url, "clock": clock, "db": db, "path": path, "users": users}
     db.close()
 
 
@@ -89,6 +99,7 @@ def test_forty_wrong_passwords_at_once_get_five_tries(door):
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(wrong, range(40)))
     assert statuses.count(401) == 4 and statuses.count(429) == 36, statuses
+    assert door["users"].checked == 5  # counted before checked: concurrent guesses do not slip in
     assert len(facts(door["db"], "wrong_password")) == 5 and len(facts(door["db"], "locked")) == 1
     fact = facts(door["db"], "locked")[0]
     assert fact["door"] == "login" and fact["address"] == "127.0.0.1" and fact["username"] == "admin"
