@@ -358,3 +358,22 @@ def test_the_policy_allows_no_inline_script_and_no_framing():
         text = template.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), template.name
         assert not re.search(r"\son[a-z]+\s*=", text), template.name  # no inline event handlers
+
+
+def test_an_internal_error_still_carries_the_headers(tmp_path):
+    """A 500 is answered outside the middleware; it carries the headers all the same."""
+
+    class BrokenFleet(Fleet):
+        def device(self, device_id):
+            raise RuntimeError("planted")
+
+    db = open_db(str(tmp_path / "fleet.db"))
+    Users(db).add("admin", PASSWORDS["admin"])
+    with serving(create_app(BrokenFleet(db))) as url:
+        client = Client(url)
+        assert client.login("admin", PASSWORDS["admin"])[0] == 303
+        status, headers, body = client.get("/api/device/dev-2301")
+        assert status == 500 and b"planted" not in body
+        for name, value in SECURITY_HEADERS.items():
+            assert headers[name] == value, name
+    db.close()
