@@ -26,7 +26,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from central.web import strings
 from central.web.site import LOGGED_IN, html, site_of, wants_json
 
 COOKIE = "pishkhan_session"

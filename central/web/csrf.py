@@ -23,6 +23,8 @@ COOKIE = "pishkhan_csrf"
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Why a request was refused: no seed cookie yet, a token that does not match it, a body too large to read.
+REASONS = ("no_cookie", "bad_token", "too_large")
 #: A form larger than this is refused (the dashboard's forms are a few hundred bytes).
 MAX_BODY = 64 * 1024
 _SEED = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from central.web import strings
+from central.web.csrf import token_of
 from central.web.render import render
 
 #: Every endpoint that needs a login: Starlette's ``@requires`` with this scope; 401 is answered by
@@ -67,8 +68,6 @@ def province_of(request) -> str | None:
 
 def html(request, name: str, *, status_code: int = 200, headers=None, **context) -> HTMLResponse:
     """Template *name* with the request's CSRF token (for the logout and login forms)."""
-    from central.web.csrf import token_of
-
     context.setdefault("query", "")
     context.setdefault("nav", "")
     return HTMLResponse(render(name, csrf_token=token_of(request), **context), status_code=status_code,
