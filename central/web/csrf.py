@@ -1,7 +1,8 @@
 """Cross-site request forgery: no POST (nor any other unsafe method) is obeyed without the page's token.
 
 Every visitor gets a random *seed* in the cookie :data:`COOKIE` (HttpOnly,
-SameSite=Lax) on their first answer, before any login. A form's token
+SameSite=Lax) with the first page that has a form (the login form, before any
+login); a page without one (the public verification page) sets no cookie. A form's token
 (:func:`token_of`, the hidden field :data:`FIELD`, or the header
 :data:`HEADER`) is the HMAC of that seed under the dashboard's secret, so it
 is bound to this browser's cookie: another site can make a browser send the
@@ -35,9 +36,29 @@ def token(secret: bytes, seed: str) -> str:
 
 
 def token_of(request) -> str:
-    """The token a form on this request's page must carry ('' outside the middleware)."""
-    seed = request.scope.get("state", {}).get("csrf_seed")
-    return token(request.app.state.site.secret, seed) if seed else ""
+    """The token a form on this request's page must carry ('' outside the middleware).
+
+    A new visitor's seed cookie is sent only with an answer that asked for the token (a page with a form),
+    so the public verification page and the font set no cookie.
+    """
+    state = request.scope.get("state", {})
+    seed = state.get("csrf_seed")
+    if not seed:
+        return ""
+    state["csrf_wanted"] = True
+    return token(request.app.state.site.secret, seed)
+
+
+class LazyToken:
+    """:func:`token_of` when a template draws it (``{{ csrf_token }}``), not before."""
+
+    def __init__(self, request):
+        self.request = request
+
+    def __str__(self) -> str:
+        return token_of(self.request)
+
+    __html__ = __str__
 
 
 class CSRFMiddleware:
@@ -60,7 +81,8 @@ class CSRFMiddleware:
         fresh = None
         if not seed or not _SEED.fullmatch(seed):
             seed = fresh = secrets.token_urlsafe(32)
-        scope.setdefault("state", {})["csrf_seed"] = seed
+        state = scope.setdefault("state", {})
+        state["csrf_seed"] = seed
         if scope["method"] not in SAFE:
             body, too_big = await _body(receive)
             reason = ("no_cookie" if fresh else "too_large" if too_big
@@ -70,7 +92,7 @@ class CSRFMiddleware:
             receive = _replay(body, receive)
 
         async def send_with_cookie(message):
-            if fresh and message["type"] == "http.response.start":
+            if fresh and state.get("csrf_wanted") and message["type"] == "http.response.start":
                 cookie = f"{COOKIE}={fresh}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self.secure(scope) else "")
                 message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}
             await send(message)

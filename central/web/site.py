@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from central.web import strings
-from central.web.csrf import token_of
+from central.web.csrf import LazyToken
 from central.web.render import render
 
 #: Every endpoint that needs a login: Starlette's ``@requires`` with this scope; 401 is answered by
@@ -70,7 +70,7 @@ def html(request, name: str, *, status_code: int = 200, headers=None, **context)
     """Template *name* with the request's CSRF token (for the logout and login forms)."""
     context.setdefault("query", "")
     context.setdefault("nav", "")
-    return HTMLResponse(render(name, csrf_token=token_of(request), **context), status_code=status_code,
+    return HTMLResponse(render(name, csrf_token=LazyToken(request), **context), status_code=status_code,
                         headers=headers)
 
 

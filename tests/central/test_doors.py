@@ -377,3 +377,12 @@ def test_an_internal_error_still_carries_the_headers(tmp_path):
         for name, value in SECURITY_HEADERS.items():
             assert headers[name] == value, name
     db.close()
+
+
+def test_the_public_page_and_the_font_set_no_cookie(site):
+    """A phone that scans a board's code gets the page and nothing to keep; the login form gets its seed."""
+    visitor = Client(site["url"])
+    for path in (f"/verify/{site['official'].codes[('national', 4)]}", "/verify/ZZZZ-2222", "/font/Vazirmatn-Regular.ttf"):
+        status, headers, _ = visitor.get(path)
+        assert status in (200, 404) and not headers.get_all("Set-Cookie"), path
+    assert "pishkhan_csrf" in set_cookies(visitor.get("/login")[1])
