@@ -79,7 +79,7 @@ class Entry:
         return self.retired_at is None
 
 
-def check(*, device_id: str, office_id: str | None = None, province: str | None = None,
+def check(*, device_id: str | None = None, office_id: str | None = None, province: str | None = None,
           office_name: str | None = None):
     """Raise :exc:`RegistryRefused` for the first value that breaks its rule (None: not checked)."""
     values = {"device_id": device_id, "office_id": office_id, "province": province, "office_name": office_name}

@@ -115,7 +115,7 @@ def cmd_list(args):
     from central.db import open_db
 
     if args.province:
-        _refusals(lambda: registry.check(device_id="x", province=args.province))
+        _refusals(lambda: registry.check(province=args.province))
     with open_db(args.db) as db:
         if args.quarantined:
             for row in registry.quarantined(db):
