@@ -28,6 +28,7 @@ import dashboard_fleet as F  # noqa: E402
 
 from central.db import open_db  # noqa: E402
 from central.fleet import Fleet  # noqa: E402
+from central import registry  # noqa: E402
 from central.users import Users  # noqa: E402
 from central.web.app import create_app  # noqa: E402
 
@@ -40,6 +41,7 @@ def fill(db, n: int) -> F.Official:
     for i in range(n):
         province = str(1 + i % 31)
         dev = F.Device(f"dev-{i:05d}", province, f"دفتر {i}")
+        registry.register(db, device_id=dev.id, office_id=dev.office, province=province, office_name=dev.name)
         layers = [("national", 3 if i % 20 == 0 else 4)]
         if province in ("23", "11"):
             layers.append((f"province:{province}", 2 if province == "23" else 1))

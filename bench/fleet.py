@@ -208,7 +208,7 @@ def main() -> None:
 
 
         # -- 2. connect and steady traffic ------------------------------------------------
-        fleet = Fleet(args.devices, host=broker.host, port=broker.port, passwords=password, speed=args.speed,
+        fleet = Fleet(args.devices, host=broker.host, port=broker.device_port, passwords=password, speed=args.speed,
                       keepalive=args.keepalive,
                       behaviour=Behaviour(telemetry_seconds=args.telemetry_seconds, outages_per_day=0))
         t0 = time.monotonic()

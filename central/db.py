@@ -129,6 +129,27 @@ CREATE TABLE IF NOT EXISTS door_known (
     last_ok  TEXT NOT NULL,
     PRIMARY KEY (username, address)
 );
+-- registry: each device's office and province as the centre says (central/registry.py). A device
+-- row holds no other identity (a database from before the registry loses what births told it)
+CREATE TABLE IF NOT EXISTS registry (
+    device_id     TEXT PRIMARY KEY,
+    province      TEXT NOT NULL,
+    office_id     TEXT NOT NULL,
+    office_name   TEXT NOT NULL DEFAULT '',
+    registered_at TEXT NOT NULL,
+    changed_at    TEXT NOT NULL,
+    retired_at    TEXT
+);
+CREATE INDEX IF NOT EXISTS registry_province ON registry(province);
+CREATE TABLE IF NOT EXISTS claims (
+    device_id   TEXT PRIMARY KEY,
+    province    TEXT NOT NULL DEFAULT '',
+    office_id   TEXT NOT NULL DEFAULT '',
+    office_name TEXT NOT NULL DEFAULT '',
+    at          TEXT NOT NULL
+);
+UPDATE devices SET province = '', office_id = '', office_name = '' WHERE province <> '' AND device_id NOT IN
+    (SELECT device_id FROM registry WHERE retired_at IS NULL);
 """
 
 

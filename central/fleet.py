@@ -29,6 +29,11 @@ For each message, in order:
    date), ``reported`` (applied versions; refusals become alerts),
    ``result`` (command results, kept as events).
 
+A device's province, office and office name come from the registry
+(:mod:`central.registry`), never from its birth: a birth claiming another
+identity raises an ``identity_mismatch`` alert and changes nothing, and a
+device not in the registry is quarantined (its ``province`` stays empty).
+
 A status message older than the one already applied (by ``sent_at``) does
 not overwrite it: a retained birth delivered late must not undo a Last Will.
 The one exception is the Last Will of the connection whose birth is applied
@@ -44,7 +49,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from central import codec
+from central import codec, registry
 from pishkhan.exc import ProtocolError
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
@@ -124,8 +129,7 @@ class Fleet:
     def _apply(self, c, messages, counts: IngestCounts):
         db = self.db
         devices = list(dict.fromkeys(m["device"] for m, _ in messages))
-        _in_chunks(db, c, "INSERT INTO devices(device_id) SELECT column1 FROM {rows} AS v WHERE true "
-                          "ON CONFLICT (device_id) DO NOTHING", [(d,) for d in devices], ("text",))
+        _in_chunks(db, c, registry.NEW_DEVICE_ROWS, [(d,) for d in devices], ("text",))
         fresh = _first_seen(db, c, messages)
         batch = _Batch(db, c, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"])
         for message, received_at in messages:
@@ -160,13 +164,11 @@ class Fleet:
         if online:
             c.execute("UPDATE devices SET online = 1, status_since = ?, status_sent = ?, status_reason = ?, "
                       "will_seq = ?, boot_id = ?, agent_version = ?, software_version = ?, board = ?, schedule = ?, "
-                      "clock = ?, province = CASE WHEN ? != '' THEN ? ELSE province END, "
-                      "office_id = CASE WHEN ? != '' THEN ? ELSE office_id END, "
-                      "office_name = CASE WHEN ? != '' THEN ? ELSE office_name END WHERE device_id = ?",
+                      "clock = ? WHERE device_id = ?",
                       (received_at, m["sent_at"], m["reason"], m["will_seq"], m["boot_id"], m["agent_version"],
                        m["software_version"], _json(m.get("board")), _json(m.get("schedule")), _json(m.get("clock")),
-                       m.get("province", ""), m.get("province", ""), m.get("office", ""), m.get("office", ""),
-                       m.get("office_name", ""), m.get("office_name", ""), m["device"]))
+                       m["device"]))
+            self._check_identity(c, m, received_at)
         else:
             # A Last Will was made at connect time: its sent_at is old, so the
             # centre dates the device offline from when the broker sent it.
@@ -174,6 +176,17 @@ class Fleet:
                       "will_seq = NULL WHERE device_id = ?",
                       (received_at, max(m["sent_at"], last_sent or ""), m["reason"], m["device"]))
             self._alert(c, m, "offline", received_at, received_at, {"reason": m["reason"]})
+
+    def _check_identity(self, c, m, received_at):
+        """Keep what the birth claims; a registered device claiming another identity is an alert, nothing more."""
+        claim = registry.claim_of(m)
+        registry.record_claim(c, m["device"], claim, received_at)
+        registered = registry.identity(c, m["device"])
+        differs = registered and registry.mismatch(registered, claim)
+        if differs:
+            log.warning("device %s claims %s, the registry says %s", m["device"], differs["claimed"],
+                        differs["registered"])
+            self._alert(c, m, registry.MISMATCH, received_at, received_at, differs)
 
     def _on_telemetry(self, c, m, received_at, batch):
         old, old_at = batch.telemetry(m["device"])

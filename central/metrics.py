@@ -92,10 +92,10 @@ class FleetCollector:
             g["pishkhan_board_outdated_devices"].add_metric([code], p["outdated"])
         reports = reports_of_day(self.fleet.db, day, province=self.province)
         sql = "SELECT device_id, province, online, will_seq, compliance, telemetry, highest_seq, received, " \
-              "duplicates FROM devices"
+              "duplicates FROM devices WHERE province <> ''"
         params = []
         if self.province:
-            sql += " WHERE province = ?"
+            sql += " AND province = ?"
             params.append(self.province)
         per: dict[str, dict] = {}
         for row in self.fleet.db.query(sql, params):

@@ -29,13 +29,13 @@ def daily_report(db, day: dt.date, *, province: str | None = None) -> dict:
     """``{"date", "province", "provinces": [...], "totals", "offices": [...]}`` for Tehran *day*."""
     params = [day.isoformat()]
     sql = "SELECT r.device_id, r.province, r.report, d.office_id, d.office_name, d.province AS device_province " \
-          "FROM reports r LEFT JOIN devices d ON d.device_id = r.device_id WHERE r.date = ?"
+          "FROM reports r LEFT JOIN devices d ON d.device_id = r.device_id WHERE r.date = ? AND r.province <> ''"
     if province:
         sql += " AND r.province = ?"
         params.append(province)
-    known_sql, known_params = "SELECT province, COUNT(*) AS n FROM devices", []
+    known_sql, known_params = "SELECT province, COUNT(*) AS n FROM devices WHERE province <> ''", []
     if province:
-        known_sql += " WHERE province = ?"
+        known_sql += " AND province = ?"
         known_params.append(province)
     known = {r["province"]: int(r["n"]) for r in db.query(known_sql + " GROUP BY province", known_params)}
     sums: dict[str, dict] = {}

@@ -30,7 +30,7 @@ CLOSED_KINDS = ("closed_during_hours", "early_closing")
 #: Events shown as alerts on the fleet page.
 ALERT_KINDS = ("late_opening", "closed_during_hours", "early_closing", "printer_out", "display_off", "offline",
                "document_refused", "board_not_current", "schedule_not_current", "clock_not_synchronised",
-               "clock_jumped", "outage")
+               "clock_jumped", "outage", "identity_mismatch")
 
 
 def parse_time(text) -> dt.datetime | None:
@@ -77,7 +77,7 @@ def reports_of_day(db, day: dt.date, *, province: str | None = None, mentioning=
     :param mentioning: only reports whose text names one of these words (event kinds), found by
         the database before any is parsed.
     """
-    sql, params = "SELECT device_id, province, report FROM reports WHERE date = ?", [day.isoformat()]
+    sql, params = "SELECT device_id, province, report FROM reports WHERE date = ? AND province <> ''", [day.isoformat()]
     if province:
         sql += " AND province = ?"
         params.append(province)
@@ -187,9 +187,9 @@ DEVICE_COLUMNS = ("device_id, province, office_id, office_name, online, status_s
 
 def _devices(db, province: str | None) -> list[dict]:
     """The devices with just what a day's row needs (the board decoded; telemetry is not read)."""
-    sql, params = f"SELECT {DEVICE_COLUMNS} FROM devices", []
+    sql, params = f"SELECT {DEVICE_COLUMNS} FROM devices WHERE province <> ''", []  # unregistered: quarantined
     if province:
-        sql += " WHERE province = ?"
+        sql += " AND province = ?"
         params.append(province)
     out = []
     for row in db.query(sql + " ORDER BY device_id", params):
@@ -210,7 +210,7 @@ def alerts(fleet, *, day: dt.date, province: str | None = None, limit: int = 50,
     newest first by when they happened (the window keeps the query on the ``received_at`` index)."""
     marks = ",".join("?" * len(ALERT_KINDS))
     sql = f"SELECT e.*, d.office_name, d.office_id FROM events e LEFT JOIN devices d ON d.device_id = e.device_id " \
-          f"WHERE e.kind IN ({marks}) AND e.received_at >= ?"
+          f"WHERE e.kind IN ({marks}) AND e.received_at >= ? AND e.province <> ''"
     params = [*ALERT_KINDS, day_start_utc(day - dt.timedelta(days=days))]
     if province:
         sql += " AND e.province = ?"

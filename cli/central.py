@@ -53,6 +53,7 @@ def register(sub, common):
     from cli.central_publish import register_publish
 
     register_publish(s, common)
+    __import__("cli.central_devices", fromlist=["_"]).register_devices(s, common)  # devices add|list|move|retire
 
 
 def _listen(text: str) -> tuple[str, int]:

@@ -87,6 +87,20 @@ class StoreReadOnly(StoreError):
     """The store file (or its folder, or its disk) cannot be written."""
 
 
+class StoreUnreadable(StoreError):
+    """A file the store needs cannot be read: the store, its folder, or one of Pishkhan's own files.
+
+    :attr:`path` names it; :attr:`reason` is ``"permission_denied"`` or
+    ``"unreadable"`` (any other error of the system). The store itself is not
+    damaged: the permissions are to be fixed, the file is never to be moved away.
+    """
+
+    def __init__(self, message: str, *, path, reason: str):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
 class StoreConstraint(StoreError):
     """The schema refused a change (a unique number, an append-only table)."""
 

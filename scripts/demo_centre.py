@@ -56,18 +56,20 @@ def run(title: str, *args, config: Path | None = None, stdin: str | None = None,
 
 
 # -- the broker --------------------------------------------------------------------
-def start_broker(port: int) -> subprocess.Popen:
-    from pishkhan.protocol.topics import mosquitto_acl
+def start_broker(port: int, device_port: int) -> subprocess.Popen:
+    """Mosquitto with the centre's listener on *port* and the devices' on *device_port*."""
+    from pishkhan.protocol.topics import mosquitto_acl, mosquitto_listeners
 
     broker = CENTRE / "broker"
     broker.mkdir(parents=True)
-    passwords = broker / "passwords"
-    for i, user in enumerate(("centre", DEVICE)):
-        subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [str(passwords), user, PASSWORD],
-                       check=True, capture_output=True)
+    passwords = {"centre": broker / "centre-passwords", DEVICE: broker / "device-passwords"}
+    for user, path in passwords.items():
+        subprocess.run(["mosquitto_passwd", "-b", "-c", str(path), user, PASSWORD], check=True, capture_output=True)
     (broker / "acl").write_text(mosquitto_acl(), encoding="utf-8")
-    lines = [f"listener {port} 127.0.0.1", "allow_anonymous false", f"password_file {passwords}",
-             f"acl_file {broker / 'acl'}", "persistence false", f"log_dest file {broker / 'mosquitto.log'}"]
+    lines = [*mosquitto_listeners(devices=("127.0.0.1", device_port), centre=("127.0.0.1", port),
+                                  device_passwords=passwords[DEVICE], centre_passwords=passwords["centre"],
+                                  acl_file=broker / "acl"),
+             "persistence false", f"log_dest file {broker / 'mosquitto.log'}"]
     if os.geteuid() == 0:
         lines.append("user root")  # else it drops to its own user and cannot read these files
     (broker / "mosquitto.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -76,7 +78,8 @@ def start_broker(port: int) -> subprocess.Popen:
     for _ in range(100):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                print(f"\n== a local Mosquitto on 127.0.0.1:{port} (password file and ACL in {broker})", flush=True)
+                print(f"\n== a local Mosquitto: the centre's listener on 127.0.0.1:{port}, the devices' on "
+                      f"127.0.0.1:{device_port} (password files and ACL in {broker})", flush=True)
                 return proc
         except OSError:
             time.sleep(0.1)
@@ -190,18 +193,25 @@ def main() -> int:
     if CENTRE.exists():
         shutil.rmtree(CENTRE)
     CENTRE.mkdir(parents=True)
-    port, web = free_port(), free_port()
-    broker = start_broker(port)
+    port, device_port, web = free_port(), free_port(), free_port()
+    broker = start_broker(port, device_port)
     procs: list[subprocess.Popen] = []
     listener = None
     try:
-        config = office_config(port)
+        config = office_config(device_port)
         keys = CENTRE / "keys"
         run("the centre's command key", "central", "keys", "new", "ops", "--kind", "command", "--dir", keys)
         run("the device trusts it for commands", "keys", "trust", keys / "ops.pub", "--scope", "command",
             "--label", "centre commands", config=config)
         run("a dashboard user at the centre", "central", "users", "add", "ops", "--db", CENTRE / "fleet.db",
             stdin=PASSWORD + "\n")
+        from pishkhan.config import load_config
+
+        office = load_config(config)
+        run("the centre registers the office's device (the registry, not the device, says where it belongs)",
+            "central", "devices", "add", DEVICE, "--office", office.get("office.office_id"),
+            "--province", office.get("office.province"), "--name", office.get("office.name"),
+            "--db", CENTRE / "fleet.db")
         print(f"\n== the centre's fleet monitor, with its dashboard on http://127.0.0.1:{web}/", flush=True)
         procs.append(subprocess.Popen(
             [str(BIN), "--config", str(config), "central", "monitor", "--broker", f"mqtt://127.0.0.1:{port}",

@@ -8,6 +8,12 @@ Shared by every test area (the agent's now, the centre's later): the
   devices ``dev-0001`` and ``dev-0002``; :meth:`MosquittoBroker.add_user` adds
   more. Passwords are random; :meth:`password_file` writes one to a file for
   an agent's ``mqtt.password_file``.
+- Two listeners, as the project ships them
+  (:func:`pishkhan.protocol.topics.mosquitto_listeners`): the centre's on
+  :attr:`port` (centre users only) and the devices' on :attr:`device_port`
+  (device users only, the client id tied to the username).
+  :meth:`port_for` says which a user connects to; :meth:`client`,
+  :meth:`capture` and :meth:`agent_settings` choose it.
 - ACL from :func:`pishkhan.protocol.topics.mosquitto_acl`: a device writes
   only its own streams and reads only its inbox, ``all/#`` and ``province/+/#``.
 - Persistence is on, so retained messages and persistent sessions survive
@@ -33,7 +39,7 @@ import threading
 import time
 from pathlib import Path
 
-from pishkhan.protocol.topics import DEFAULT_ROOT, mosquitto_acl
+from pishkhan.protocol.topics import DEFAULT_ROOT, mosquitto_acl, mosquitto_listeners
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
@@ -98,24 +104,25 @@ class MosquittoBroker:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.port = free_port()  # the centre's listener
+        self.device_port = free_port()  # the devices' listener
+        self.centre_users = tuple(centre_users)
         self.passwords: dict[str, str] = {}
         self.proc: subprocess.Popen | None = None
         self._clients: list = []
         self.acl_path = self.dir / "acl"
         self.acl_path.write_text(mosquitto_acl(root, centre_users=centre_users))
-        self.passwd_path = self.dir / "passwd"
+        self.passwd_path = self.dir / "passwd"  # the devices'
+        self.centre_passwd_path = self.dir / "centre-passwd"
         (self.dir / "data").mkdir(exist_ok=True)
         for user in tuple(centre_users) + tuple(devices):
             self.add_user(user)
         self.conf_path = self.dir / "mosquitto.conf"
         self.log_path = self.dir / "mosquitto.log"
         self.conf_path.write_text("\n".join([
-            "per_listener_settings false",
-            f"listener {self.port} {self.host}",
-            "allow_anonymous false",
-            f"password_file {self.passwd_path}",
-            f"acl_file {self.acl_path}",
+            *mosquitto_listeners(devices=(self.host, self.device_port), centre=(self.host, self.port),
+                                 device_passwords=self.passwd_path, centre_passwords=self.centre_passwd_path,
+                                 acl_file=self.acl_path),
             "persistence true",
             f"persistence_location {self.dir / 'data'}/",
             "max_queued_messages 1000000",
@@ -142,7 +149,8 @@ class MosquittoBroker:
                 f"certfile {self.tls_dir / 'server.pem'}",
                 f"keyfile {self.tls_dir / 'server.key'}",
                 "require_certificate true",
-                "use_identity_as_username true", ""]
+                "use_identity_as_username true", "use_username_as_clientid true",
+                "allow_anonymous false", f"acl_file {self.acl_path}", ""]
 
     @property
     def ca_file(self) -> Path:
@@ -164,11 +172,17 @@ class MosquittoBroker:
                 "reconnect_min_seconds": 0.2, "reconnect_max_seconds": 1.0} | extra
 
     # -- users -------------------------------------------------------------------
+    def port_for(self, user: str) -> int:
+        """The listener *user* connects to: the centre's for a centre user, else the devices'."""
+        return self.port if user in self.centre_users else self.device_port
+
     def add_user(self, name: str, password: str | None = None) -> str:
+        """Add *name* to its listener's password file (the centre's for a centre user)."""
         password = password or secrets.token_urlsafe(12)
-        args = [MOSQUITTO_PASSWD, "-b"] + ([] if self.passwd_path.exists() else ["-c"])
-        subprocess.run(args + [str(self.passwd_path), name, password], check=True, capture_output=True)
-        os.chmod(self.passwd_path, 0o600)
+        path = self.centre_passwd_path if name in self.centre_users else self.passwd_path
+        args = [MOSQUITTO_PASSWD, "-b"] + ([] if path.exists() else ["-c"])
+        subprocess.run(args + [str(path), name, password], check=True, capture_output=True)
+        os.chmod(path, 0o600)
         self.passwords[name] = password
         if self.running:
             self.proc.send_signal(signal.SIGHUP)  # reload passwords and ACL
@@ -176,7 +190,7 @@ class MosquittoBroker:
         return password
 
     def add_users(self, names, password: str | None = None) -> str:
-        """Add many users with one password at once (for simulated fleets); returns the password.
+        """Add many device users with one password at once (for simulated fleets); returns the password.
 
         Writes Mosquitto's ``$6$`` entries (SHA-512 of password + salt) directly:
         ``mosquitto_passwd`` once per user is far too slow for ten thousand.
@@ -207,7 +221,7 @@ class MosquittoBroker:
 
     def agent_settings(self, device: str, **extra) -> dict:
         """The ``[mqtt]`` section for an agent of *device* talking to this broker."""
-        return {"host": self.host, "port": self.port, "username": device,
+        return {"host": self.host, "port": self.device_port, "username": device,
                 "password_file": str(self.password_file(device)), "topic_root": self.root,
                 "reconnect_min_seconds": 0.2, "reconnect_max_seconds": 1.0} | extra
 
@@ -229,8 +243,10 @@ class MosquittoBroker:
                 if self.proc.poll() is not None:
                     break
                 try:
-                    with socket.create_connection((self.host, self.port), timeout=0.2):
-                        return
+                    for port in (self.device_port, self.port):
+                        with socket.create_connection((self.host, port), timeout=0.2):
+                            pass
+                    return
                 except OSError:
                     time.sleep(0.05)
             else:
@@ -312,7 +328,7 @@ class MosquittoBroker:
                 props = Properties(PacketTypes.CONNECT)
                 props.SessionExpiryInterval = 3600 if persistent else 0
                 connect_kwargs = {"clean_start": not persistent, "properties": props}
-            client.connect(self.host, self.port, 30, **connect_kwargs)
+            client.connect(self.host, self.port_for(user), 30, **connect_kwargs)
             client.loop_start()
             if not connected.wait(timeout):
                 raise RuntimeError(f"{user} could not connect to the test broker:\n{self.log()}")
@@ -341,7 +357,7 @@ class MosquittoBroker:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = 3600
             kwargs = {"clean_start": mqtt.MQTT_CLEAN_START_FIRST_ONLY, "properties": props}
-        client.connect(self.host, self.port, 30, **kwargs)
+        client.connect(self.host, self.port_for(user), 30, **kwargs)
         client.loop_start()
         if not granted.wait(10):
             raise RuntimeError(f"capture for {user} could not subscribe:\n{self.log()}")

@@ -87,6 +87,7 @@ EVENT_NAMES = {
     "clock_jumped": "پرش ساعت دستگاه",
     "outage": "دستگاه خاموش یا بی‌خبر",
     "command_result": "نتیجهٔ فرمان",
+    "identity_mismatch": "هویت اعلام‌شده با ثبت مرکز نمی‌خواند",
 }
 COL_TIME = "زمان"
 COL_EVENT = "رویداد"

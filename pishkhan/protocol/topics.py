@@ -154,3 +154,27 @@ def mosquitto_acl(root: str = DEFAULT_ROOT, *, centre_users=("centre",)) -> str:
     lines += [f"pattern read {root}/dev/%u/{kind}" for kind in DEVICE_INBOX]
     lines += [f"pattern read {root}/all/#", f"pattern read {root}/province/+/#", ""]
     return "\n".join(lines)
+
+
+def mosquitto_listeners(*, devices: tuple[str, int], centre: tuple[str, int], device_passwords, centre_passwords,
+                        acl_file) -> list[str]:
+    """The Mosquitto listeners, as ``mosquitto.conf`` lines: one for the devices, one for the centre.
+
+    *devices* and *centre* are ``(address, port)``; each listener has its own
+    password file (``per_listener_settings true``), so a device's credentials
+    are refused at the centre's listener and the centre's accounts are not
+    offered to the devices' network. Both use the ACL of :func:`mosquitto_acl`.
+
+    On the devices' listener ``use_username_as_clientid`` ties the client id
+    to the username: a device's credentials cannot take another device's
+    client id, which Mosquitto would otherwise hand over, disconnecting the
+    device that held it and firing its Last Will. The centre's listener does
+    not: its tools keep their own client ids (a monitor's persistent session,
+    several monitors and ``central publish`` under one login at once). Bind it
+    to the centre's own network only.
+    """
+    return ["per_listener_settings true",
+            f"listener {devices[1]} {devices[0]}", "allow_anonymous false", f"password_file {device_passwords}",
+            f"acl_file {acl_file}", "use_username_as_clientid true", "",
+            f"listener {centre[1]} {centre[0]}", "allow_anonymous false", f"password_file {centre_passwords}",
+            f"acl_file {acl_file}", ""]

@@ -26,6 +26,8 @@ closing it from Python would drop this process's POSIX locks on it.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import functools
 import json
 import os
 import sqlite3
@@ -34,7 +36,8 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from pishkhan.exc import SchemaTooNew, StoreConstraint, StoreCorrupt, StoreError, StoreLocked, StoreReadOnly
+from pishkhan.exc import (SchemaTooNew, StoreConstraint, StoreCorrupt, StoreError, StoreLocked, StoreReadOnly,
+                          StoreUnreadable)
 
 
 def utc_now() -> dt.datetime:
@@ -64,17 +67,36 @@ def parse_iso(text: str) -> dt.datetime:
 
 
 def migrations() -> list[tuple[int, str, str]]:
-    """Every schema step as ``(number, name, sql)``, in order."""
+    """Every schema step as ``(number, name, sql)``, in order.
+
+    The steps are read once per process: a process that has dropped its
+    privileges since, or whose package was upgraded under it, still migrates
+    with the steps of the code it runs. A step file that cannot be read is
+    :exc:`~pishkhan.exc.StoreUnreadable` naming it, never a damaged store.
+    """
+    return list(_schema_steps(_schema_folder()))
+
+
+def _schema_folder():
+    """The package folder holding the numbered SQL steps."""
+    return resources.files("pishkhan.store.schema")
+
+
+@functools.lru_cache(maxsize=4)
+def _schema_steps(folder) -> tuple[tuple[int, str, str], ...]:
     steps = []
-    for entry in resources.files("pishkhan.store.schema").iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            steps.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    try:
+        for entry in folder.iterdir():
+            name = entry.name
+            if name.endswith(".sql") and name[:4].isdigit():
+                steps.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    except OSError as e:
+        raise _unreadable(e, what="Pishkhan's own schema files", fallback=folder) from None
     steps.sort()
     numbers = [n for n, _, _ in steps]
     if len(set(numbers)) != len(numbers):
         raise StoreError(f"two schema steps share a number: {numbers}")
-    return steps
+    return tuple(steps)
 
 
 SCHEMA_VERSION = max(n for n, _, _ in migrations())
@@ -177,6 +199,9 @@ class Store:
         except StoreError:
             self._writer.close()
             raise
+        except OSError as e:  # a file that cannot be read is not a damaged store
+            self._writer.close()
+            raise _unreadable(e, what="a file the store needs", fallback=self.path) from None
         except Exception as e:  # the driver on a hostile file: still a StoreError, never a traceback
             self._writer.close()
             raise self._refused(f"{type(e).__name__}: {e}") from None
@@ -209,7 +234,7 @@ class Store:
             self._create_fresh()
             return
         except OSError as e:
-            raise StoreError(f"cannot read the store {self.path}: {e}") from None
+            raise _unreadable(e, what="the store", fallback=self.path) from None
         if size == 0:
             raise self._refused("the file is empty (0 bytes), so it holds none of the store's data")
 
@@ -316,6 +341,9 @@ class Store:
             return StoreCorrupt(f"the store {self.path} is damaged ({text}); keep the damaged file aside "
                                 "(move it away, never overwrite it) and restore a backup; a new empty store "
                                 "is made at the next start only when no file is there")
+        if name.startswith("SQLITE_CANTOPEN") and not _readable(self.path):
+            return _unreadable(PermissionError(errno.EACCES, "permission denied", str(self.path)),
+                               what="the store", fallback=self.path)
         if name.startswith("SQLITE_READONLY") or name.startswith("SQLITE_CANTOPEN") and not _writable(self.path):
             return StoreReadOnly(f"the store {self.path} cannot be written ({text}); check the permissions of "
                                  "the file and its folder, and that the disk is not mounted read-only")
@@ -578,6 +606,26 @@ def _writable(path: Path) -> bool:
         return False
 
 
+def _readable(path: Path) -> bool:
+    """Whether this process may reach and read *path* (a missing file counts as readable)."""
+    try:
+        return os.access(path.parent, os.X_OK) and (not path.exists() or os.access(path, os.R_OK))
+    except OSError:
+        return False
+
+
+def _unreadable(e: OSError, *, what: str, fallback) -> StoreUnreadable:
+    """An :exc:`OSError` met while reading *what*, in words that name the file and send no one to move it."""
+    path = e.filename or fallback
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return StoreUnreadable(
+            f"cannot read {what}: permission denied on {path}. Nothing was changed and the file stays where it is; "
+            "give the user this program runs as read access to it (and to its folders), "
+            "then start again", path=path, reason="permission_denied")
+    return StoreUnreadable(f"cannot read {what}: {path}: {e.strerror or e}. Nothing was changed",
+                           path=path, reason="unreadable")
+
+
 def fsync_dir(folder):
     """Make a rename or link in *folder* durable."""
     fd = os.open(folder, os.O_RDONLY)
@@ -589,8 +637,6 @@ def fsync_dir(folder):
 
 def _os_error(e: Exception, doing: str) -> StoreError:
     """An OS or driver error met while writing a store's files, in words."""
-    import errno
-
     code = getattr(e, "errno", None)
     if code == errno.ENOSPC or "disk is full" in str(e):
         return StoreError(f"cannot {doing}: the disk is full ({e}); nothing was written. Free some space")

@@ -41,7 +41,7 @@ def central(broker, *args, user: str = "centre", timeout: float = 60) -> subproc
     environ = dict(os.environ)
     environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
     command = [sys.executable, "-m", "cli.main", "central", *args,
-               "--broker", f"mqtt://{broker.host}:{broker.port}", "--username", user,
+               "--broker", f"mqtt://{broker.host}:{broker.port_for(user)}", "--username", user,
                "--password-file", str(broker.password_file(user)), "--root", broker.root]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environ, cwd=ROOT)
 

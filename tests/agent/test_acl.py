@@ -1,4 +1,8 @@
-"""The broker's ACL (pishkhan.protocol.topics.mosquitto_acl) with MQTT 5 clients: a device reaches only its own topics."""
+"""The broker's ACL (pishkhan.protocol.topics.mosquitto_acl) with MQTT 5 clients: a device reaches only its own topics.
+
+And its listeners (pishkhan.protocol.topics.mosquitto_listeners): a device's credentials cannot take another
+device's client id, nor log in at the centre's listener.
+"""
 
 from __future__ import annotations
 
@@ -87,21 +91,66 @@ def test_a_device_cannot_read_another_devices_topics(mqtt_broker):
                                             T.device_document("dev-0001", "settings")})
 
 
-def test_wrong_password_and_unknown_user_are_refused(mqtt_broker):
-    for user, password in (("dev-0001", "not-the-password"), ("dev-9999", "x")):
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{user}-bad", protocol=mqtt.MQTTv5)
-        client.username_pw_set(user, password)
-        result = {}
-        done = threading.Event()
+def connect_code(host, port, user, password, *, client_id, will=None, timeout=5.0):
+    """``(client, CONNACK reason code)`` of an MQTT 5 client; the client's loop runs until it is stopped."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, password)
+    if will:
+        client.will_set(*will, qos=1, retain=False)
+    result = {}
+    done = threading.Event()
+    client.user_data_set({"disconnects": []})
 
-        def on_connect(c, userdata, flags, reason_code, properties):
-            result["code"] = reason_code.value
-            done.set()
-        client.on_connect = on_connect
-        client.connect(mqtt_broker.host, mqtt_broker.port)
-        client.loop_start()
-        try:
-            assert done.wait(5)
-            assert result["code"] in (0x86, 0x87), hex(result["code"])  # bad user name or password / not authorized
-        finally:
+    def on_connect(c, userdata, flags, reason_code, properties):
+        result["code"] = reason_code.value
+        done.set()
+
+    def on_disconnect(c, userdata, flags, reason_code, properties):
+        userdata["disconnects"].append(reason_code.value)
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    client.reconnect_delay_set(30, 60)  # a client knocked off stays off for the test to see
+    client.connect(host, port)
+    client.loop_start()
+    assert done.wait(timeout), f"no CONNACK for {user}"
+    return client, result["code"]
+
+
+def test_wrong_password_and_unknown_user_are_refused(mqtt_broker):
+    for port in (mqtt_broker.device_port, mqtt_broker.port):
+        for user, password in (("dev-0001", "not-the-password"), ("dev-9999", "x")):
+            client, code = connect_code(mqtt_broker.host, port, user, password, client_id=f"{user}-bad")
+            client.loop_stop()
+            assert code in (0x86, 0x87), hex(code)  # bad user name or password / not authorized
+
+
+def test_a_device_cannot_log_in_at_the_centres_listener(mqtt_broker):
+    client, code = connect_code(mqtt_broker.host, mqtt_broker.port, "dev-0001", mqtt_broker.passwords["dev-0001"],
+                                client_id="dev-0001")
+    client.loop_stop()
+    assert code in (0x86, 0x87), hex(code)
+    client, code = connect_code(mqtt_broker.host, mqtt_broker.device_port, "centre",
+                                mqtt_broker.passwords["centre"], client_id="centre-x")
+    client.loop_stop()
+    assert code in (0x86, 0x87), hex(code)  # nor the centre's accounts at the devices'
+
+
+def test_a_device_cannot_knock_another_off_by_taking_its_client_id(mqtt_broker):
+    """dev-0002's credentials connecting as client id dev-0001: the broker ties the id to the username."""
+    capture = mqtt_broker.capture(filters=[T.status("dev-0001")])
+    host, port = mqtt_broker.host, mqtt_broker.device_port
+    victim, code = connect_code(host, port, "dev-0001", mqtt_broker.passwords["dev-0001"], client_id="dev-0001",
+                                will=(T.status("dev-0001"), b'{"state": "offline"}'))
+    assert code == 0
+    attacker, code = connect_code(host, port, "dev-0002", mqtt_broker.passwords["dev-0002"], client_id="dev-0001")
+    try:
+        assert code == 0  # let in, but as client dev-0002
+        assert not capture.wait(lambda c: c.messages, 3), "the victim's Last Will fired"
+        assert victim.user_data_get()["disconnects"] == [] and victim.is_connected()
+        assert publish_code(victim, T.device("dev-0001", "telemetry")) < 0x80  # still connected and heard
+        assert publish_code(attacker, T.device("dev-0001", "telemetry")) == 0x87  # still only dev-0002
+        assert publish_code(attacker, T.device("dev-0002", "telemetry")) < 0x80
+    finally:
+        for client in (attacker, victim):
+            client.disconnect()
             client.loop_stop()

@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import json
 
+from central import registry
 from central.fleet import Fleet
 from pishkhan.boards.document import parse_board
 from pishkhan.boards.layering import Layer, layer_boards
@@ -237,6 +238,8 @@ def build(db) -> dict:
     yesterday = TODAY - dt.timedelta(days=1)
     d["dev-1102"].event("late_opening", tehran(8, day=yesterday), tehran(8, 30, day=yesterday))
     d["dev-1102"].offline(d["dev-1102"].will, "stopped", tehran(10, 0))
+    for dev in devices.values():  # the centre's registry says where each device belongs
+        registry.register(db, device_id=dev.id, office_id=dev.office, province=dev.province, office_name=dev.name)
     fleet = Fleet(db)
     batch = sorted((m for dev in devices.values() for m in dev.messages), key=lambda m: m[2])
     counts = fleet.ingest(batch)

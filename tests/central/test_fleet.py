@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from central import registry
 from central.db import open_db
 from central.fleet import Fleet
 from pishkhan.protocol import payloads
@@ -39,6 +40,7 @@ def outbox(seq_ok=True):
 
 
 def test_birth_telemetry_events_and_reports_make_the_device(fleet_db):
+    registry.register(fleet_db, device_id="dev-1", office_id="23-1234", province="23", office_name="دفتر ۱۲۳۴")
     fleet = Fleet(fleet_db)
     batch = [
         msg("status", "dev-1", birth("dev-1", 2, 1, will_seq=1)),
@@ -109,6 +111,8 @@ def test_bad_messages_are_refused_and_the_batch_goes_on(fleet_db):
 def test_a_restarted_monitor_knows_the_fleet(tmp_path):
     path = tmp_path / "fleet.db"
     with open_db(str(path)) as db:
+        for i in range(30):
+            registry.register(db, device_id=f"dev-{i}", office_id=f"{i % 3}-{i}", province=str(i % 3))
         Fleet(db).ingest([(*msg("status", f"dev-{i}", birth(f"dev-{i}", 2, 1, will_seq=1, province=str(i % 3))), at(2))
                           for i in range(30)])
     with open_db(f"sqlite:///{path}") as db:

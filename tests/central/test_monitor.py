@@ -36,6 +36,16 @@ def sim_users(broker, n, prefix="sim"):
     return broker.add_users(ids)
 
 
+def register_sims(db, n, prefix="sim"):
+    """Put the simulated offices in the centre's registry, where the simulator's births say they are."""
+    from central import registry
+    from central.simulate import OFFICE_NAME, PROVINCES
+
+    for i in range(1, n + 1):
+        registry.register(db, device_id=f"{prefix}-{i:05d}", office_id=f"office-{i:05d}",
+                          province=PROVINCES[(i - 1) % len(PROVINCES)], office_name=OFFICE_NAME.format(n=i))
+
+
 def monitor_for(broker, db, **kwargs) -> Monitor:
     kwargs = {"batch_ms": 20} | kwargs
     return Monitor(db, host=broker.host, port=broker.port, username="centre", password=broker.passwords["centre"],
@@ -44,7 +54,7 @@ def monitor_for(broker, db, **kwargs) -> Monitor:
 
 def fleet_for(broker, n, password, **kwargs) -> Fleet:
     kwargs = {"behaviour": QUIET, "speed": 60.0, "keepalive": 5} | kwargs
-    return Fleet(n, host=broker.host, port=broker.port, passwords=password, **kwargs)
+    return Fleet(n, host=broker.host, port=broker.device_port, passwords=password, **kwargs)
 
 
 @pytest.fixture
@@ -60,6 +70,7 @@ def online_count(db):
 
 def test_simulated_births_show_devices_online_with_provinces(mqtt_broker, sqlite_db):
     password = sim_users(mqtt_broker, 20)
+    register_sims(sqlite_db, 20)
     with monitor_for(mqtt_broker, sqlite_db) as monitor:
         fleet = fleet_for(mqtt_broker, 20, password).start()
         try:
@@ -404,10 +415,13 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
     (tmp_path / "devices.password").write_text(shared + "\n")
     url = f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}"
     path = tmp_path / "fleet.db"
+    with open_db(str(path)) as db:
+        register_sims(db, 3, prefix="cli")
     monitor = _pishkhan("fleet", "monitor", "--broker", url, "--db", path, "--username", "centre",
                         "--password-file", mqtt_broker.password_file("centre"), "--seconds", 12)
     time.sleep(3)
-    simulate = _pishkhan("fleet", "simulate", "--devices", 3, "--prefix", "cli", "--broker", url,
+    simulate = _pishkhan("fleet", "simulate", "--devices", 3, "--prefix", "cli",
+                         "--broker", f"mqtt://{mqtt_broker.host}:{mqtt_broker.device_port}",
                          "--password-file", tmp_path / "devices.password", "--seconds", 3)
     out, _ = simulate.communicate(timeout=60)
     assert simulate.returncode == 0, out

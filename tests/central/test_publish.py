@@ -26,7 +26,7 @@ def central(*args, broker=None, user="centre", password_file=None) -> subprocess
     environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
     extra = []
     if broker is not None:
-        extra = ["--broker", f"mqtt://{broker.host}:{broker.port}", "--username", user,
+        extra = ["--broker", f"mqtt://{broker.host}:{broker.port_for(user)}", "--username", user,
                  "--password-file", str(password_file or broker.password_file(user))]
     return subprocess.run([sys.executable, "-m", "cli.main", "central", *args, *extra], capture_output=True,
                           text=True, timeout=60, env=environ, cwd=ROOT)
@@ -113,7 +113,7 @@ def test_publish_denied_by_the_acl_exits_1_with_the_reason_code(mqtt_broker, key
     late = mqtt_broker.capture(filters=[TOPICS.national("board")])
     assert not late.wait(lambda c: c.messages, 2)  # nothing retained
 
-    broker = Broker.from_args(f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}", username="dev-0001",
+    broker = Broker.from_args(f"mqtt://{mqtt_broker.host}:{mqtt_broker.device_port}", username="dev-0001",
                               password_file=mqtt_broker.password_file("dev-0001"))
     with pytest.raises(PublishRefused) as refused:
         publish_document(broker, "board", sample_doc, scope="national", key=keys.load("national"))

@@ -385,9 +385,28 @@ def test_a_lock_held_by_another_process_is_an_error_in_words_and_then_passes(qst
 NOBODY = 65534
 
 
-def _as_nobody(path, state_dir, out):
-    """Child: drop to nobody, issue one ticket, say what happened."""
+def _warm_up(state_dir):
+    """Issue and print one ticket on a scratch copy of *state_dir*, still as root.
+
+    Every module and package file the real attempt needs is then loaded in
+    this process, so the child does not depend on where the checkout, the
+    virtualenv or Python live (under root's 0700 home, nobody can read them).
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="pishkhan-warm-"))
     try:
+        copy = scratch / "state"
+        shutil.copytree(state_dir, copy)
+        cfg = parse_config({"device": {"state_dir": str(copy)}, "hours": {"always_open": True}})
+        with Store(cfg.store_path, timeout=1) as s:
+            issue_and_print(Queue(s, cfg), FakePrinter(), LANE_A, config=cfg)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _as_nobody(path, state_dir, out):
+    """Child: load what the work needs, drop to nobody, issue one ticket, say what happened."""
+    try:
+        _warm_up(state_dir)
         os.setgroups([])
         os.setgid(NOBODY)
         os.setuid(NOBODY)
@@ -449,6 +468,90 @@ def test_a_read_only_store_is_an_error_in_words_and_then_passes(issuer_key, sign
             os.chown(p, NOBODY, NOBODY)  # the cause goes
         assert _run_as_nobody(path, state) == ("ok", "A001", 1)
         assert _tickets(path) == ["A001"]
+
+
+def _open_as_nobody(path, schema, out):
+    """Child: drop to nobody, open the store (its steps read from *schema* when given), say what happened."""
+    try:
+        import pishkhan.store.database as database
+
+        if schema:
+            database._schema_folder = lambda: Path(schema)
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+        with Store(path, timeout=1) as s:
+            s.schema_version()
+        out.put(("ok", "", None, None))
+    except StoreError as e:
+        out.put((type(e).__name__, str(e), getattr(e, "reason", None), str(getattr(e, "path", ""))))
+    except BaseException as e:  # noqa: BLE001 (anything else is the failure under test)
+        out.put(("other", f"{type(e).__name__}: {e}", None, None))
+
+
+def _opened_as_nobody(path, *, schema=None):
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    p = ctx.Process(target=_open_as_nobody, args=(str(path), schema and str(schema), out))
+    p.start()
+    try:
+        return out.get(timeout=60)
+    finally:
+        p.join(30)
+
+
+@pytest.fixture
+def open_base():
+    """A world-traversable folder holding a sound store, ``state/pishkhan.db``, owned by root."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to the nobody user")
+    base = Path(tempfile.mkdtemp(prefix="pishkhan-unreadable-"))
+    try:
+        base.chmod(0o755)
+        (base / "state").mkdir(mode=0o755)
+        with Store(base / "state" / "pishkhan.db") as s:
+            s.set_setting("kept", 1)
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _said_unreadable(result, named):
+    kind, message, reason, path = result
+    assert kind == "StoreUnreadable", message
+    assert reason == "permission_denied" and path == str(named), (reason, path)
+    assert f"permission denied on {named}" in message
+    for advice in ("damaged", "move it away", "mv ", "restore a backup", "not a usable"):
+        assert advice not in message, message  # the store is fine: nobody is sent to move it aside
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_store_that_cannot_be_read_is_called_unreadable_never_damaged(open_base, what):
+    path = open_base / "state" / "pishkhan.db"
+    target = path if what == "file" else path.parent
+    target.chmod(0o600 if what == "file" else 0o700)
+    before = _files(path.parent)
+    _said_unreadable(_opened_as_nobody(path), path)
+    assert _files(path.parent) == before
+    target.chmod(0o666 if what == "file" else 0o777)
+    path.parent.chmod(0o777)
+    for leftover in path.parent.iterdir():
+        leftover.chmod(0o666)
+    assert _opened_as_nobody(path)[0] == "ok"  # the cause goes: it opens
+
+
+def test_a_package_file_that_cannot_be_read_is_named_and_the_store_is_not_called_damaged(open_base):
+    from importlib import resources
+
+    schema = open_base / "schema"  # a copy of the package's steps, as a clone in root's 0700 home holds them
+    shutil.copytree(str(resources.files("pishkhan.store.schema")), schema)
+    schema.chmod(0o700)
+    path = open_base / "state" / "pishkhan.db"
+    for p in [path.parent, *path.parent.iterdir()]:
+        os.chown(p, NOBODY, NOBODY)  # the store itself is nobody's to use
+    _said_unreadable(_opened_as_nobody(path, schema=schema), schema)
+    schema.chmod(0o755)
+    assert _opened_as_nobody(path, schema=schema)[0] == "ok"
 
 
 @contextmanager
