@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from pishkhan.lockout import Count, Lockout
 from pishkhan.staff_pin import (DEFAULT_PIN, SETTING_HASH, check_new_pin, check_pin, default_pin_in_use, hash_pin,
                                 hash_problem, pin_in_force)
 from pishkhan.store.database import iso, parse_iso
@@ -38,10 +39,9 @@ __all__ = ["Attempt", "PinGuard", "set_pin", "hash_pin", "check_pin", "DEFAULT_P
 SETTING_GUARD = "kiosk.pin_guard"
 #: The state log's component for lock-outs.
 COMPONENT = "staff_pin"
-MAX_TRIES = 5
-FIRST_LOCK = 60.0
-MAX_LOCK = 15 * 60.0
-QUIET = 30 * 60.0
+#: The lock-out rule, shared with the centre dashboard's doors.
+RULE = Lockout()
+MAX_TRIES, FIRST_LOCK, MAX_LOCK, QUIET = RULE.max_tries, RULE.first_lock, RULE.max_lock, RULE.quiet
 _RESET = {"failures": 0, "lockouts": 0, "locked_until": None}
 
 
@@ -135,27 +135,24 @@ class PinGuard:
             return Attempt("locked", locked_seconds=left)
         state = self.state()
         now = self.store.now()
-        last_wrong = _moment(state.get("last_wrong"))
-        quiet = last_wrong is None or (now - last_wrong).total_seconds() >= QUIET
-        failures = 0 if quiet else _count(state.get("failures"))
-        lockouts = 0 if quiet else _count(state.get("lockouts"))
         if check_pin(pin, self._hash()):
             self._save(**_RESET)
             self.store.audit("staff", "staff.enter", "kiosk")
             return Attempt("ok")
-        failures += 1
-        if failures >= MAX_TRIES:
-            seconds = min(MAX_LOCK, FIRST_LOCK * 2 ** min(lockouts, 32))
-            until = now + dt.timedelta(seconds=seconds)
-            self._save(failures=0, lockouts=lockouts + 1, locked_until=iso(until), last_wrong=iso(now))
+        count = RULE.wrong(Count(_count(state.get("failures")), _count(state.get("lockouts")), None,
+                                 _moment(state.get("last_wrong"))), now)
+        if count.locked_until is not None:
+            until, lockouts = count.locked_until, count.lockouts
+            seconds = RULE.lock_seconds(lockouts - 1)
+            self._save(failures=0, lockouts=lockouts, locked_until=iso(until), last_wrong=iso(now))
             self.store.record_state(COMPONENT, "locked", "wrong_pins", until=iso(until), seconds=seconds,
-                                    lockouts=lockouts + 1)
-            self.store.audit("staff", "staff.locked", "kiosk", seconds=seconds, lockouts=lockouts + 1,
+                                    lockouts=lockouts)
+            self.store.audit("staff", "staff.locked", "kiosk", seconds=seconds, lockouts=lockouts,
                              until=iso(until))
             return Attempt("locked", locked_seconds=seconds)
-        self._save(failures=failures, lockouts=lockouts, locked_until=None, last_wrong=iso(now))
-        self.store.audit("staff", "staff.pin_wrong", "kiosk", failures=failures)
-        return Attempt("wrong", tries_left=MAX_TRIES - failures)
+        self._save(failures=count.failures, lockouts=count.lockouts, locked_until=None, last_wrong=iso(now))
+        self.store.audit("staff", "staff.pin_wrong", "kiosk", failures=count.failures)
+        return Attempt("wrong", tries_left=MAX_TRIES - count.failures)
 
     def unlock(self, *, actor: str) -> dict:
         """End any lock-out and forget the wrong PINs (``pishkhan kiosk unlock``); audited.
