@@ -24,16 +24,18 @@ _KEY_END = re.compile(rb'"[ \t\r\n]*:')
 def decode(data: bytes | str) -> dict:
     """A payload as a dict; :exc:`ProtocolError` if it is not one JSON object, or has a key twice in one object.
 
-    orjson keeps the last of two equal keys, so the keys are counted: in text
-    without a backslash a quote followed by a colon ends a key and nothing
-    else, and orjson's own compact writing of the value then has exactly as
-    many as the value has keys. Fewer keys in the value than in the text, or
-    a backslash (rare in what devices send), and the payload is read again by
+    orjson keeps the last of two equal keys, so the keys are checked. What
+    orjson writes back of the value never has a key twice: when that is the
+    payload byte for byte (what the agent sends usually is), it had none.
+    Otherwise, in text without a backslash a quote, blanks and a colon end a
+    key and nothing else, so the keys written are counted against the value's;
+    a backslash or a difference, and the payload is read again by
     :func:`payloads.decode`'s strict parser, which names the key.
     """
     value = payloads.decode(data, loads=orjson.loads)
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    if b"\\" in raw or len(_KEY_END.findall(raw)) != orjson.dumps(value).count(b'":'):
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    again = orjson.dumps(value)
+    if again != raw and (b"\\" in raw or len(_KEY_END.findall(raw)) != again.count(b'":')):
         payloads.decode(raw)
     return value
 

@@ -66,6 +66,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from central import codec
 from pishkhan.exc import ProtocolError
@@ -400,11 +401,14 @@ def settle_province(c, devices) -> None:
                       f"(SELECT province FROM devices WHERE device_id = ?) != ''", (device, device, device))
 
 
-def _window(received_at: str) -> tuple[dt.datetime, dt.datetime]:
+@lru_cache(maxsize=4096)
+def _window(received_at: str) -> tuple[str, str]:
+    """The earliest and latest time a message received at *received_at* may carry, as ``YYYY-MM-DDTHH:MM:SS``."""
     now = _parse_time(received_at)
     if now is None:
         raise ProtocolError(f"the receive time {received_at!r} is not a time", reason="time")
-    return now - TIME_BEHIND, now + TIME_AHEAD
+    now = now.astimezone(dt.timezone.utc)
+    return ((now - TIME_BEHIND).strftime("%Y-%m-%dT%H:%M:%S"), (now + TIME_AHEAD).strftime("%Y-%m-%dT%H:%M:%S"))
 
 
 def _parse_time(text) -> dt.datetime | None:
@@ -417,60 +421,78 @@ def _parse_time(text) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _stored_times(message: dict, kind: str):
+def _stored_times(message: dict, kind: str) -> list[tuple[str, object]]:
     """``(path, text)`` of every time of *message* the centre stores or draws."""
-    yield "sent_at", message.get("sent_at")
-    if kind == "event":
-        yield "at", message.get("at")
-        detail = message.get("detail") or {}
-        for key in ("start", "end", "opened_at"):
-            if isinstance(detail.get(key), str):
-                yield f"detail/{key}", detail[key]
-        inner = detail.get("detail")
-        if isinstance(inner, dict) and isinstance(inner.get("opened_at"), str):
-            yield "detail/detail/opened_at", inner["opened_at"]
-    elif kind == "telemetry":
+    out = [("sent_at", message.get("sent_at"))]
+    if kind == "telemetry":
         groups = message.get("readings") or {}
         for name, fact in (groups.get("peripherals") or {}).items():
             if isinstance(fact, dict):
-                yield f"readings/peripherals/{name}/at", fact.get("at")
+                out.append((f"readings/peripherals/{name}/at", fact.get("at")))
         since = (groups.get("compliance") or {}).get("since")
         if since is not None:
-            yield "readings/compliance/since", since
+            out.append(("readings/compliance/since", since))
+    elif kind == "event":
+        out.append(("at", message.get("at")))
+        detail = message.get("detail") or {}
+        inner = detail.get("detail")
+        for path, holder, key in (("detail/start", detail, "start"), ("detail/end", detail, "end"),
+                                  ("detail/opened_at", detail, "opened_at"),
+                                  ("detail/detail/opened_at", inner if isinstance(inner, dict) else {}, "opened_at")):
+            if isinstance(holder.get(key), str):
+                out.append((path, holder[key]))
     elif kind == "report":
         report = message.get("report") or {}
         if "judged_until" in report:
-            yield "report/judged_until", report["judged_until"]
+            out.append(("report/judged_until", report["judged_until"]))
         for key in ("periods", "timeline", "outages", "events"):
             for i, item in enumerate(report.get(key) or []):
-                for end in ("start", "end"):
-                    if isinstance(item, dict) and item.get(end) is not None:
-                        yield f"report/{key}/{i}/{end}", item[end]
+                if isinstance(item, dict):
+                    out += [(f"report/{key}/{i}/{end}", item[end]) for end in ("start", "end")
+                            if item.get(end) is not None]
     elif kind == "result":
         detail = message.get("detail") or {}
         if isinstance(detail.get("at"), str):
-            yield "detail/at", detail["at"]
+            out.append(("detail/at", detail["at"]))
+    return out
 
 
 def _check_times(message: dict, kind: str, received_at: str):
-    """:exc:`ProtocolError` (``time``) if a time the centre keeps is not a time or lies outside the window."""
+    """:exc:`ProtocolError` (``time``) if a time the centre keeps is not a time or lies outside the window.
+
+    The schemas give every time the form ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (UTC), so its first 19
+    characters compare as text.
+    """
     low, high = _window(received_at)
     for path, text in _stored_times(message, kind):
-        moment = _parse_time(text)
-        if moment is None:
-            raise ProtocolError(f"{path}: {text!r} is not a time", reason="time")
-        if not low <= moment <= high:
-            raise ProtocolError(f"{path}: {text} is more than {TIME_AHEAD.days} day ahead of or "
-                                f"{TIME_BEHIND.days} days behind the centre's clock ({received_at})", reason="time")
-    for key, day in (("date", message.get("date")), ("report/date", (message.get("report") or {}).get("date"))):
-        if kind == "report" and day is not None:
-            try:
-                date = dt.date.fromisoformat(day)
-            except (TypeError, ValueError):
-                raise ProtocolError(f"{key}: {day!r} is not a date", reason="time") from None
-            if not low.date() - dt.timedelta(days=1) <= date <= high.date():
+        if type(text) is not str or len(text) < 20 or text[-1] != "Z" or not low <= text[:19] <= high:
+            if _real_time(text):
+                raise ProtocolError(f"{path}: {text} is more than {TIME_AHEAD.days} day ahead of or "
+                                    f"{TIME_BEHIND.days} days behind the centre's clock ({received_at})",
+                                    reason="time")
+            raise ProtocolError(f"{path}: {text!r} is not a UTC time", reason="time")
+        if text[8:10] > "28" and not _real_time(text):
+            raise ProtocolError(f"{path}: {text!r} is not a UTC time", reason="time")
+    if kind == "report":
+        for key, day in (("date", message.get("date")), ("report/date", (message.get("report") or {}).get("date"))):
+            if day is None:
+                continue
+            if not isinstance(day, str) or not _real_time(f"{day}T00:00:00Z"):
+                raise ProtocolError(f"{key}: {day!r} is not a date", reason="time")
+            if not low[:10] <= day <= high[:10]:
                 raise ProtocolError(f"{key}: {day} is outside the window around the centre's clock "
                                     f"({received_at})", reason="time")
+
+
+def _real_time(text) -> bool:
+    """Whether *text* is ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` naming a moment that exists (not 31 February)."""
+    if type(text) is not str or len(text) < 20 or text[-1] != "Z" or text[10] != "T":
+        return False
+    try:
+        dt.datetime.fromisoformat(text[:19])
+    except ValueError:
+        return False
+    return True
 
 
 def _check_snapshot(message: dict):

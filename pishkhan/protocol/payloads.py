@@ -277,11 +277,14 @@ def unsafe_text(value, *, raw: bytes | str | None = None) -> str | None:
     """``path: why`` for the first string or key in *value* with a refused character, or None.
 
     With *raw* (the JSON text *value* was read from) and no escape in it, one
-    pass over the text decides for every string at once.
+    pass over the text decides for every string at once; ASCII text without
+    DEL needs none (JSON keeps raw control characters out of its strings, and
+    every bidi or format character is beyond ASCII).
     """
     if raw is not None:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
-        if "\\" not in text and refused_character(text, lines=True) is None:
+        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+        if b"\\" not in data and ((data.isascii() and b"\x7f" not in data)
+                                   or refused_character(data.decode("utf-8", "replace"), lines=True) is None):
             return None
     stack = [(value, "")]
     while stack:
