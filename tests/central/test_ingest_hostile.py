@@ -239,6 +239,10 @@ def test_a_seq_jump_is_flagged_once_and_not_counted_as_lost(fleet_db):
     row = status.fleet_view(fleet, day=dt.date(2026, 12, 1))["devices"][0]
     assert row["gaps"] == 0
     assert [a["kind"] for a in status.alerts(fleet, day=dt.date(2026, 12, 1))] == ["seq_jumped"]
+    from central.metrics import FleetCollector
+
+    gaps = {m.name: m for m in FleetCollector(fleet, today=lambda: dt.date(2026, 12, 1)).collect()}
+    assert [s.value for s in gaps["pishkhan_sequence_gaps"].samples] == [0]
 
 
 def test_an_ordinary_gap_is_still_counted(fleet_db):
