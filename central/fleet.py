@@ -19,15 +19,15 @@ For each message, in order:
 2. Its sequence number is looked up in ``seen``: already there is a
    duplicate (at-least-once delivery, or a resend after a reconnect) and
    changes nothing more; new, it raises the device's ``received`` count and,
-   if higher, its ``highest_seq``. ``highest_seq − received`` is the number
-   of messages the centre never got (a gap).
+   if higher, its ``highest_seq``. ``highest_seq − received − seq_skipped``
+   is the number of messages the centre never got (a gap).
 3. Its stream updates the device: ``status`` (online with the birth's
    versions, or offline by Last Will or clean stop, and since when — an
-   offline also becomes an alert), ``telemetry`` (the latest readings by group, merged
-   over the previous ones: devices send what changed), ``event`` (kept, and
+   offline also becomes an alert), ``telemetry`` (the latest readings by group: a
+   full message replaces them, a change-only one is merged over them), ``event`` (kept, and
    shown as an alert), ``report`` (the daily report, one per device and
    date), ``reported`` (applied versions; refusals become alerts),
-   ``result`` (command results, kept as events).
+   ``result`` (command results, kept as events; a snapshot's PNG goes to ``snapshots``).
 
 What a device sends is bounded and checked before anything is stored
 (:meth:`Fleet.parse`): the payload's size by kind, strict JSON (a key twice
