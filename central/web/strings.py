@@ -87,6 +87,7 @@ EVENT_NAMES = {
     "clock_jumped": "پرش ساعت دستگاه",
     "outage": "دستگاه خاموش یا بی‌خبر",
     "command_result": "نتیجهٔ فرمان",
+    "seq_jumped": "پرش شمارهٔ پیام‌ها",
 }
 COL_TIME = "زمان"
 COL_EVENT = "رویداد"
