@@ -12,7 +12,6 @@ import pytest
 from test_fleet import T, at, birth, msg, outbox
 
 from central import status
-from central.db import open_db
 from central.fleet import MAX_TELEMETRY_BYTES, SEQ_JUMP, Fleet
 from pishkhan.exc import ProtocolError
 from pishkhan.protocol import payloads
@@ -323,13 +322,11 @@ def test_a_snapshot_that_is_not_what_it_says_is_refused(fleet_db, png, sha, reas
 
 
 # -- the database -----------------------------------------------------------------------------------------------------
-def test_an_existing_database_gets_the_new_column(tmp_path):
-    import sqlite3
-
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path) as c:
-        c.execute("CREATE TABLE devices (device_id TEXT PRIMARY KEY, province TEXT NOT NULL DEFAULT '', "
-                  "highest_seq BIGINT NOT NULL DEFAULT 0, received BIGINT NOT NULL DEFAULT 0)")
-        c.execute("INSERT INTO devices(device_id) VALUES ('dev-old')")
-    with open_db(str(path)) as db:
-        assert db.query_one("SELECT seq_skipped FROM devices WHERE device_id = 'dev-old'")["seq_skipped"] == 0
+def test_an_existing_database_gets_the_new_column(fleet_db):
+    """A database made before ``devices.seq_skipped`` gets it, rows kept, when it is opened (set up) again."""
+    fleet_db.execute("ALTER TABLE devices DROP COLUMN seq_skipped")
+    fleet_db.execute("INSERT INTO devices(device_id, highest_seq, received) VALUES ('dev-old', 9, 7)")
+    fleet_db.setup()
+    row = fleet_db.query_one("SELECT * FROM devices WHERE device_id = 'dev-old'")
+    assert (row["seq_skipped"], status.lost_messages(row)) == (0, 2)
+    fleet_db.setup()  # and again: nothing to add
