@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "agent"))
 
 from central.db import open_db  # noqa: E402
-from central.simulate import Behaviour, Fleet, raise_fd_limit  # noqa: E402
+from central.simulate import Behaviour, SimulatedFleet, raise_fd_limit  # noqa: E402
 from mqtt_broker import MosquittoBroker  # noqa: E402
 from pishkhan.protocol import payloads  # noqa: E402
 
@@ -208,7 +208,7 @@ def main() -> None:
 
 
         # -- 2. connect and steady traffic ------------------------------------------------
-        fleet = Fleet(args.devices, host=broker.host, port=broker.device_port, passwords=password, speed=args.speed,
+        fleet = SimulatedFleet(args.devices, host=broker.host, port=broker.device_port, passwords=password, speed=args.speed,
                       keepalive=args.keepalive,
                       behaviour=Behaviour(telemetry_seconds=args.telemetry_seconds, outages_per_day=0))
         t0 = time.monotonic()

@@ -150,7 +150,20 @@ CREATE TABLE IF NOT EXISTS claims (
 );
 UPDATE devices SET province = '', office_id = '', office_name = '' WHERE province <> '' AND device_id NOT IN
     (SELECT device_id FROM registry WHERE retired_at IS NULL);
+-- ingest: refused messages by device and reason (central.fleet.Fleet.refusals)
+CREATE TABLE IF NOT EXISTS refusals (
+    device_id    TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    refused      BIGINT NOT NULL DEFAULT 0,
+    last_at      TEXT NOT NULL,
+    last_message TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (device_id, reason)
+);
 """
+
+#: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``
+#: where missing. ``devices.seq_skipped``: sequence numbers a flagged jump skipped (not lost; central.fleet).
+ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),)
 
 
 class FleetDBError(PishkhanError):
@@ -283,7 +296,15 @@ class SQLiteFleetDB(FleetDB):
 
     def setup(self):
         ddl = SCHEMA.format(serial="INTEGER PRIMARY KEY", blob="BLOB")
-        self.write(lambda c: [c.execute(s) for s in ddl.split(";") if s.strip()])
+
+        def create(c):
+            for statement in ddl.split(";"):
+                if statement.strip():
+                    c.execute(statement)
+            for table, column, kind in ADDED_COLUMNS:
+                if column not in [row[1] for row in c.execute(f"PRAGMA table_info({table})").fetchall()]:
+                    c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        self.write(create)
 
 
 class PostgresFleetDB(FleetDB):
@@ -338,7 +359,9 @@ class PostgresFleetDB(FleetDB):
         ddl = SCHEMA.format(serial="BIGSERIAL PRIMARY KEY", blob="BYTEA")
         # Two monitors starting together must not race on CREATE: one lock for the schema.
         self.write(lambda c: (c.execute("SELECT pg_advisory_xact_lock(72517)"),
-                              [c.execute(s) for s in ddl.split(";") if s.strip()]))
+                              [c.execute(s) for s in ddl.split(";") if s.strip()],
+                              [c.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+                               for table, column, kind in ADDED_COLUMNS]))
 
 
 class _PgCursor:

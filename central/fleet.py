@@ -19,15 +19,34 @@ For each message, in order:
 2. Its sequence number is looked up in ``seen``: already there is a
    duplicate (at-least-once delivery, or a resend after a reconnect) and
    changes nothing more; new, it raises the device's ``received`` count and,
-   if higher, its ``highest_seq``. ``highest_seq − received`` is the number
-   of messages the centre never got (a gap).
+   if higher, its ``highest_seq``. ``highest_seq − received − seq_skipped``
+   is the number of messages the centre never got (a gap).
 3. Its stream updates the device: ``status`` (online with the birth's
    versions, or offline by Last Will or clean stop, and since when — an
-   offline also becomes an alert), ``telemetry`` (the latest readings by group, merged
-   over the previous ones: devices send what changed), ``event`` (kept, and
+   offline also becomes an alert), ``telemetry`` (the latest readings by group: a
+   full message replaces them, a change-only one is merged over them), ``event`` (kept, and
    shown as an alert), ``report`` (the daily report, one per device and
    date), ``reported`` (applied versions; refusals become alerts),
-   ``result`` (command results, kept as events).
+   ``result`` (command results, kept as events; a snapshot's PNG goes to ``snapshots``).
+
+What a device sends is bounded and checked before anything is stored
+(:meth:`Fleet.parse`): the payload's size by kind, strict JSON (a key twice
+in one object is refused, as at the device), the schema's types and bounds,
+no control or bidi character in any string (:mod:`pishkhan.text.safety`),
+report minutes that add up, every stored time within :data:`TIME_BEHIND` /
+:data:`TIME_AHEAD` of the centre's receive time (which is kept beside it and
+orders the alerts), and a snapshot's PNG against its hash. A refusal is a
+:exc:`~pishkhan.exc.ProtocolError` whose ``reason`` is a code of
+:data:`pishkhan.protocol.payloads.REFUSALS`; it is counted by reason, and by
+device in ``refusals`` (:meth:`Fleet.refusals`). A ``seq`` more than
+:data:`SEQ_JUMP` above the device's highest is flagged once (a ``seq_jumped``
+alert) and the numbers it skipped are kept in ``devices.seq_skipped``, not
+counted as lost. ``full: true`` telemetry replaces the stored readings; a
+change-only one is merged over them, and refused (``too_large``) if the
+readings kept would pass :data:`MAX_TELEMETRY_BYTES`. A report or event that
+comes before the device's province is known (it is not registered yet) is
+stored under ``''`` and filed under the province when the device is
+registered (:meth:`Fleet.province_of`, :func:`central.registry.settle_province`).
 
 A device's province, office and office name come from the registry
 (:mod:`central.registry`), never from its birth: a birth claiming another
@@ -45,9 +64,14 @@ that news.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from central import codec, registry
 from pishkhan.exc import ProtocolError
@@ -58,6 +82,22 @@ log = logging.getLogger(__name__)
 
 ALERT_EVENTS = ("late_opening", "closed_during_hours", "early_closing", "printer_out", "display_off",
                 "board_not_current", "schedule_not_current", "clock_not_synchronised", "clock_jumped", "outage")
+
+
+#: How far a device's times may lie from the centre's receive time: a clock a little fast, and a message held
+#: in the outbox (``mqtt.outbox_max_age_days`` is at most 365) or a report sent again.
+TIME_AHEAD = dt.timedelta(days=1)
+TIME_BEHIND = dt.timedelta(days=366)
+#: A ``seq`` further than this above the device's highest is a jump: flagged once, its hole not counted as lost
+#: (a year of one message a minute is 525,600).
+SEQ_JUMP = 1_000_000
+#: The most bytes of readings the centre keeps for one device.
+MAX_TELEMETRY_BYTES = 65_536
+#: The largest snapshot PNG kept (as the agent's ``edge_agent.commands.MAX_SNAPSHOT_BYTES``).
+MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: The longest sentence kept with a refusal.
+MAX_REFUSAL_TEXT = 300
 
 
 @dataclass
@@ -80,7 +120,9 @@ class Fleet:
 
     :param db: the fleet database.
     :param topics: the topic names (root ``pishkhan/v1`` by default).
-    :param validate: check every message against its JSON Schema (on by default).
+    :param validate: check every message (its schema, text, times, snapshot); on by default, and in
+        service always: off, only the topic, the device and the kind are checked (a measurement of the
+        database alone).
     """
 
     def __init__(self, db, *, topics: Topics | None = None, validate: bool = True):
@@ -90,48 +132,62 @@ class Fleet:
         self.totals = IngestCounts()
 
     # -- ingest ---------------------------------------------------------------
-    def parse(self, topic: str, payload: bytes) -> dict:
-        """The message on *topic*, checked; :exc:`ProtocolError` saying why not."""
-        info = self.topics.parse(topic)
-        if info.scope != "dev" or info.kind not in ("status", "telemetry", "event", "report", "reported", "result"):
-            raise ProtocolError(f"{topic}: not a device stream the centre reads")
+    def parse(self, topic: str, payload: bytes, *, received_at: str | None = None) -> dict:
+        """The message on *topic*, checked; :exc:`ProtocolError` with a ``reason`` saying why not.
+
+        *received_at*: the centre's receive time; every time the message
+        carries must lie within the window around it.
+        """
+        try:
+            info = self.topics.parse(topic)
+        except ProtocolError as e:
+            raise ProtocolError(str(e), reason="not_device_stream") from None
+        if info.scope != "dev" or info.kind not in payloads.MAX_PAYLOAD_BYTES:
+            raise ProtocolError(f"{topic}: not a device stream the centre reads", reason="not_device_stream")
+        limit = payloads.MAX_PAYLOAD_BYTES[info.kind]
+        if len(payload) > limit:
+            raise ProtocolError(f"a {info.kind} payload of {len(payload):,} bytes; at most {limit:,} are allowed",
+                                reason="too_large")
         if (b"\\u0000" if isinstance(payload, (bytes, bytearray)) else "\\u0000") in payload:
             raise ProtocolError("the payload carries a NUL character (\\u0000), which the fleet database "
-                                "cannot store in text")
+                                "cannot store in text", reason="unsafe_text")
         message = codec.decode(payload)
         if self.validate:
-            payloads.validate(message)
+            payloads.validate(message, raw=payload)
         if message.get("device") != info.device:
-            raise ProtocolError(f"{topic}: message says device {message.get('device')!r}")
+            raise ProtocolError(f"{topic}: message says device {message.get('device')!r}", reason="wrong_device")
         expected = payloads.schema_id(info.kind)
         if message.get("schema") != expected:
-            raise ProtocolError(f"{topic}: a {info.kind} topic carries {expected}, got {message.get('schema')!r}")
-        message["_stream"] = info.kind
+            raise ProtocolError(f"{topic}: a {info.kind} topic carries {expected}, got {message.get('schema')!r}",
+                                reason="wrong_kind")
+        if self.validate and received_at is not None:
+            _check_times(message, info.kind, received_at)
+        if self.validate and info.kind == "result":
+            _check_snapshot(message)
+        message["_stream"], message["_bytes"] = info.kind, len(payload)
         return message
 
     def ingest(self, batch) -> IngestCounts:
         """Apply ``(topic, payload, received_at)`` messages in one transaction."""
         counts = IngestCounts()
-        messages = []
+        messages, refusals = [], []
         for topic, payload, received_at in batch:
             try:
-                messages.append((self.parse(topic, payload), received_at))
+                messages.append((self.parse(topic, payload, received_at=received_at), received_at))
             except ProtocolError as e:
-                counts.refused += 1
-                key = str(e).split(":")[0] if ":" in str(e) else str(e)
-                counts.reasons[key[:80]] = counts.reasons.get(key[:80], 0) + 1
-                log.warning("refused a message on %s: %s", topic, e)
-        if messages:
-            self.db.write(lambda c: self._apply(c, messages, counts))
+                refusals.append(Refusal(_topic_device(self.topics, topic), e.reason, str(e), received_at))
+                log.warning("refused a message on %s (%s): %s", topic, e.reason, e)
+        if messages or refusals:
+            self.db.write(lambda c: self._apply(c, messages, counts, refusals))
         self.totals.add(counts)
         return counts
 
-    def _apply(self, c, messages, counts: IngestCounts):
+    def _apply(self, c, messages, counts: IngestCounts, refusals: list):
         db = self.db
         devices = list(dict.fromkeys(m["device"] for m, _ in messages))
         _in_chunks(db, c, registry.NEW_DEVICE_ROWS, [(d,) for d in devices], ("text",))
         fresh = _first_seen(db, c, messages)
-        batch = _Batch(db, c, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"])
+        batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"])
         for message, received_at in messages:
             key = (message["device"], message["seq"])
             if key not in fresh:
@@ -139,19 +195,34 @@ class Fleet:
                 batch.duplicate(key[0])
                 continue
             fresh.discard(key)  # a second copy later in the same batch is a duplicate
+            jump = batch.received(key[0], key[1], received_at)
+            if jump:
+                self._alert(c, message, "seq_jumped", received_at, received_at,
+                            {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
+            try:
+                getattr(self, f"_on_{message['_stream']}")(c, message, received_at, batch)
+            except ProtocolError as e:  # what it would leave stored is refused (received, not applied)
+                refusals.append(Refusal(key[0], e.reason, str(e), received_at))
+                log.warning("refused %s seq %s (%s): %s", key[0], key[1], e.reason, e)
+                continue
             counts.accepted += 1
-            batch.received(key[0], key[1], received_at)
-            getattr(self, f"_on_{message['_stream']}")(c, message, received_at, batch)
         batch.flush()
+        _record_refusals(db, c, refusals, counts)
 
-    def _province(self, c, device) -> str:
+    def province_of(self, c, device: str) -> str:
+        """The province the centre files *device*'s rows (events, reports) under; ``''`` while unknown.
+
+        The one place that decides it: the device row's province, which only the
+        registry sets; rows filed under ``''`` are moved by
+        :func:`central.registry.settle_province` when the device is registered.
+        """
         row = c.execute("SELECT province FROM devices WHERE device_id = ?", (device,)).fetchone()
         return row[0] if row else ""
 
     def _alert(self, c, message, kind, at, received_at, detail):
         device = message["device"]
         c.execute("INSERT INTO events(device_id, province, seq, kind, at, received_at, detail) VALUES (?,?,?,?,?,?,?)",
-                  (device, self._province(c, device), message["seq"], kind, at, received_at,
+                  (device, self.province_of(c, device), message["seq"], kind, at, received_at,
                    codec.dumps(detail)))
 
     def _on_status(self, c, m, received_at, batch):
@@ -192,11 +263,20 @@ class Fleet:
         old, old_at = batch.telemetry(m["device"])
         if old_at and old_at > m["sent_at"]:
             return
-        readings = {k: v for k, v in m.items() if k not in ("schema", "device", "seq", "sent_at", "_stream")}
+        readings = {k: v for k, v in m.items() if k not in ("schema", "device", "seq", "sent_at") and k[0] != "_"}
         groups = readings.pop("readings", None)
         if isinstance(groups, dict):  # the agent's readings by group (device, office, ...), kept at the top
             readings.update(groups)
-        batch.set_telemetry(m["device"], _merge(old, readings), m["sent_at"])
+        if m.get("full") is True:  # every group and key: what is not here any more is gone
+            kept, size = readings, m["_bytes"]
+        else:  # the merge is at most as large as both together; measured only when that passes the bound
+            kept, size = _merge(old, readings), batch.telemetry_size(m["device"]) + m["_bytes"]
+            if size > MAX_TELEMETRY_BYTES:
+                size = len(codec.dumps(kept).encode("utf-8"))
+                if size > MAX_TELEMETRY_BYTES:
+                    raise ProtocolError(f"the readings kept would pass {MAX_TELEMETRY_BYTES:,} bytes; a full "
+                                        f"telemetry replaces them", reason="too_large")
+        batch.set_telemetry(m["device"], kept, m["sent_at"], size=size)
         compliance = readings.get("compliance")
         if isinstance(compliance, dict):
             batch.set_compliance(m["device"], compliance, m["sent_at"])
@@ -207,7 +287,7 @@ class Fleet:
             batch.set_compliance(m["device"], m.get("detail") or {}, m["sent_at"])
 
     def _on_report(self, c, m, received_at, batch):
-        province = self._province(c, m["device"])
+        province = self.province_of(c, m["device"])
         c.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES (?,?,?,?,?) "
                   "ON CONFLICT (device_id, date) DO UPDATE SET report = excluded.report, "
                   "received_at = excluded.received_at, province = excluded.province",
@@ -223,8 +303,18 @@ class Fleet:
             self._alert(c, m, "document_refused", m["sent_at"], received_at, refusal)
 
     def _on_result(self, c, m, received_at, batch):
+        detail = m.get("detail")
+        png = m.get("_png")
+        if png is not None:  # the snapshot goes to its table; the event keeps what it says of it
+            detail = {k: v for k, v in detail.items() if k != "png_base64"}
+            c.execute("INSERT INTO snapshots(device_id, at, sha256, board_version, png) VALUES (?,?,?,?,?) "
+                      "ON CONFLICT (device_id) DO UPDATE SET at = excluded.at, sha256 = excluded.sha256, "
+                      "board_version = excluded.board_version, png = excluded.png",
+                      (m["device"], detail.get("at") if isinstance(detail.get("at"), str) else received_at,
+                       detail["sha256"], _text_or_none(detail.get("board_version")), png))
         self._alert(c, m, "command_result", m["sent_at"], received_at,
-                    {k: m.get(k) for k in ("correlation_id", "command", "ok", "reason", "detail")})
+                    {"correlation_id": m.get("correlation_id"), "command": m.get("command"), "ok": m.get("ok"),
+                     "reason": m.get("reason"), "detail": detail})
 
     # -- reading ----------------------------------------------------------------
     def device(self, device_id: str) -> dict | None:
@@ -252,9 +342,193 @@ class Fleet:
         rows = self.db.query(sql + " ORDER BY received_at DESC, id DESC LIMIT ?", (*params, limit))
         return [r | {"detail": json.loads(r["detail"])} for r in rows]
 
+    def refusals(self, *, device: str | None = None) -> list[dict]:
+        """Each device's refused messages: ``device_id``, ``refused`` (in all), ``last_reason``, ``last_at``,
+        ``last_message`` and ``by_reason`` ``{reason: count}``; most recently refused first."""
+        sql, params = "SELECT * FROM refusals", ()
+        if device is not None:
+            sql, params = sql + " WHERE device_id = ?", (device,)
+        out: dict[str, dict] = {}
+        for r in self.db.query(sql + " ORDER BY last_at DESC, reason", params):
+            d = out.setdefault(r["device_id"], {"device_id": r["device_id"], "refused": 0, "last_reason": r["reason"],
+                                                "last_at": r["last_at"], "last_message": r["last_message"],
+                                                "by_reason": {}})
+            d["refused"] += int(r["refused"])
+            d["by_reason"][r["reason"]] = int(r["refused"])
+        return list(out.values())
+
     def prune_seen(self, before: str) -> int:
         """Forget sequence numbers received before *before* (ISO); duplicates older than that go uncounted."""
         return self.db.write(lambda c: c.execute("DELETE FROM seen WHERE at < ?", (before,)).rowcount)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One refused message: the device its topic names (``''`` if none), the reason code, the sentence, when."""
+
+    device: str
+    reason: str
+    message: str
+    at: str
+
+
+def _topic_device(topics: Topics, topic: str) -> str:
+    try:
+        info = topics.parse(topic)
+    except ProtocolError:
+        return ""
+    return info.device if info.scope == "dev" and info.device else ""
+
+
+def _record_refusals(db, c, refusals: list[Refusal], counts: IngestCounts):
+    """Count *refusals* by reason in *counts*, and by device and reason in ``refusals``."""
+    per: dict[tuple, list] = {}
+    for r in refusals:
+        counts.refused += 1
+        counts.reasons[r.reason] = counts.reasons.get(r.reason, 0) + 1
+        if r.device:
+            row = per.setdefault((_safe_sentence(r.device)[:200], r.reason), [0, r.at, r.message])
+            row[0] += 1
+            if r.at >= row[1]:
+                row[1:] = [r.at, r.message]
+    _in_chunks(db, c, "INSERT INTO refusals(device_id, reason, refused, last_at, last_message) "
+                      "SELECT column1, column2, column3, column4, column5 FROM {rows} AS v WHERE true "
+                      "ON CONFLICT (device_id, reason) DO UPDATE SET refused = refusals.refused + excluded.refused, "
+                      "last_at = excluded.last_at, last_message = excluded.last_message",
+               [(d, reason, n, at, _safe_sentence(text)) for (d, reason), (n, at, text) in per.items()],
+               ("text", "text", "bigint", "text", "text"))
+
+
+def _safe_sentence(text: str) -> str:
+    """*text* cut to :data:`MAX_REFUSAL_TEXT` characters, controls and bidi characters escaped."""
+    from pishkhan.text.safety import terminal_safe
+
+    return terminal_safe(text.replace("\x00", ""), newlines=False)[:MAX_REFUSAL_TEXT]
+
+
+@lru_cache(maxsize=4096)
+def _window(received_at: str) -> tuple[str, str]:
+    """The earliest and latest time a message received at *received_at* may carry, as ``YYYY-MM-DDTHH:MM:SS``."""
+    now = _parse_time(received_at)
+    if now is None:
+        raise ProtocolError(f"the receive time {received_at!r} is not a time", reason="time")
+    now = now.astimezone(dt.timezone.utc)
+    return ((now - TIME_BEHIND).strftime("%Y-%m-%dT%H:%M:%S"), (now + TIME_AHEAD).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def _parse_time(text) -> dt.datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _stored_times(message: dict, kind: str) -> list[tuple[str, object]]:
+    """``(path, text)`` of every time of *message* the centre stores or draws."""
+    out = [("sent_at", message.get("sent_at"))]
+    if kind == "telemetry":
+        groups = message.get("readings") or {}
+        for name, fact in (groups.get("peripherals") or {}).items():
+            if isinstance(fact, dict):
+                out.append((f"readings/peripherals/{name}/at", fact.get("at")))
+        since = (groups.get("compliance") or {}).get("since")
+        if since is not None:
+            out.append(("readings/compliance/since", since))
+    elif kind == "event":
+        out.append(("at", message.get("at")))
+        detail = message.get("detail") or {}
+        inner = detail.get("detail")
+        for path, holder, key in (("detail/start", detail, "start"), ("detail/end", detail, "end"),
+                                  ("detail/opened_at", detail, "opened_at"),
+                                  ("detail/detail/opened_at", inner if isinstance(inner, dict) else {}, "opened_at")):
+            if isinstance(holder.get(key), str):
+                out.append((path, holder[key]))
+    elif kind == "report":
+        report = message.get("report") or {}
+        if "judged_until" in report:
+            out.append(("report/judged_until", report["judged_until"]))
+        for key in ("periods", "timeline", "outages", "events"):
+            for i, item in enumerate(report.get(key) or []):
+                if isinstance(item, dict):
+                    out += [(f"report/{key}/{i}/{end}", item[end]) for end in ("start", "end")
+                            if item.get(end) is not None]
+    elif kind == "result":
+        detail = message.get("detail") or {}
+        if isinstance(detail.get("at"), str):
+            out.append(("detail/at", detail["at"]))
+    return out
+
+
+def _check_times(message: dict, kind: str, received_at: str):
+    """:exc:`ProtocolError` (``time``) if a time the centre keeps is not a time or lies outside the window.
+
+    The schemas give every time the form ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (UTC), so its first 19
+    characters compare as text.
+    """
+    low, high = _window(received_at)
+    for path, text in _stored_times(message, kind):
+        if type(text) is not str or len(text) < 20 or text[-1] != "Z" or not low <= text[:19] <= high:
+            if _real_time(text):
+                raise ProtocolError(f"{path}: {text} is more than {TIME_AHEAD.days} day ahead of or "
+                                    f"{TIME_BEHIND.days} days behind the centre's clock ({received_at})",
+                                    reason="time")
+            raise ProtocolError(f"{path}: {text!r} is not a UTC time", reason="time")
+        if text[8:10] > "28" and not _real_time(text):
+            raise ProtocolError(f"{path}: {text!r} is not a UTC time", reason="time")
+    if kind == "report":
+        for key, day in (("date", message.get("date")), ("report/date", (message.get("report") or {}).get("date"))):
+            if day is None:
+                continue
+            if not isinstance(day, str) or not _real_time(f"{day}T00:00:00Z"):
+                raise ProtocolError(f"{key}: {day!r} is not a date", reason="time")
+            if not low[:10] <= day <= high[:10]:
+                raise ProtocolError(f"{key}: {day} is outside the window around the centre's clock "
+                                    f"({received_at})", reason="time")
+
+
+def _real_time(text) -> bool:
+    """Whether *text* is ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` naming a moment that exists (not 31 February)."""
+    if type(text) is not str or len(text) < 20 or text[-1] != "Z" or text[10] != "T":
+        return False
+    try:
+        dt.datetime.fromisoformat(text[:19])
+    except ValueError:
+        return False
+    return True
+
+
+def _check_snapshot(message: dict):
+    """A snapshot's PNG (``detail.png_base64``), checked, as ``message['_png']``; :exc:`ProtocolError`
+    (``snapshot``) if it is not base64, too large, not a PNG, or not what its ``sha256`` says."""
+    detail = message.get("detail")
+    if not isinstance(detail, dict) or "png_base64" not in detail:
+        return
+    if message.get("command") != "snapshot" or message.get("ok") is not True:
+        raise ProtocolError("a png_base64 in a result that is not a successful snapshot", reason="snapshot")
+    text = detail["png_base64"]
+    if not isinstance(text, str) or len(text) > (MAX_SNAPSHOT_BYTES + 2) // 3 * 4:
+        raise ProtocolError(f"snapshot: the PNG is larger than {MAX_SNAPSHOT_BYTES:,} bytes", reason="snapshot")
+    try:
+        png = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError("snapshot: png_base64 is not base64", reason="snapshot") from None
+    if len(png) > MAX_SNAPSHOT_BYTES:
+        raise ProtocolError(f"snapshot: the PNG is larger than {MAX_SNAPSHOT_BYTES:,} bytes", reason="snapshot")
+    if not png.startswith(PNG_MAGIC):
+        raise ProtocolError("snapshot: the bytes are not a PNG (no PNG signature)", reason="snapshot")
+    said = detail.get("sha256")
+    digest = hashlib.sha256(png).hexdigest()
+    if said != digest:
+        raise ProtocolError(f"snapshot: the PNG's sha256 is {digest[:12]}…, the device said {str(said)[:12]}…",
+                            reason="snapshot")
+    message["_png"] = png
+
+
+def _text_or_none(value) -> str | None:
+    return value[:200] if isinstance(value, str) else None
 
 
 #: Rows per statement: SQLite takes at most 32,766 parameters, one a value.
@@ -286,35 +560,56 @@ def _first_seen(db, c, messages) -> set:
 class _Batch:
     """What one ingest batch changes in ``devices``, written once a device at the end."""
 
-    def __init__(self, db, c, telemetry_devices):
+    def __init__(self, db, c, devices, telemetry_devices):
         self.db, self.c = db, c
-        self.counters: dict[str, list] = {}  # device -> [received, highest seq, last seen, duplicates]
+        # device -> [received, highest seq, last seen, duplicates, seq skipped by jumps]
+        self.counters: dict[str, list] = {}
+        self.highest: dict[str, int] = {}  # device -> its highest seq, as stored then raised by this batch
         self.readings: dict[str, tuple] = {}  # device -> (merged telemetry, telemetry_at), as stored or changed
+        self.sizes: dict[str, int] = {}  # device -> bytes of its stored telemetry
         self.changed: set[str] = set()
         self.compliance: dict[str, tuple] = {}
-        wanted = [(d,) for d in dict.fromkeys(telemetry_devices)]
-        for device, text, at in _in_chunks(db, c, "SELECT d.device_id, d.telemetry, d.telemetry_at FROM devices d "
-                                                  "JOIN {rows} AS v ON d.device_id = v.column1",
-                                           wanted, ("text",), fetch=True):
-            self.readings[device] = (codec.loads(text) if text else {}, at)
+        wanted = set(telemetry_devices)
+        for device, top, text, at in _in_chunks(
+                db, c, "SELECT d.device_id, d.highest_seq, CASE WHEN v.column2 = 1 THEN d.telemetry END, "
+                       "d.telemetry_at FROM devices d JOIN {rows} AS v ON d.device_id = v.column1",
+                [(d, int(d in wanted)) for d in devices], ("text", "bigint"), fetch=True):
+            self.highest[device] = int(top or 0)
+            if device in wanted:
+                self.readings[device] = (codec.loads(text) if text else {}, at)
+                self.sizes[device] = len(text or "")
 
     def _counter(self, device):
-        return self.counters.setdefault(device, [0, 0, None, 0])
+        return self.counters.setdefault(device, [0, 0, None, 0, 0])
 
     def duplicate(self, device):
         self._counter(device)[3] += 1
 
-    def received(self, device, seq, at):
+    def received(self, device, seq, at) -> tuple[int, int] | None:
+        """Count a new message; ``(highest before, seq)`` when *seq* jumps more than :data:`SEQ_JUMP`."""
         row = self._counter(device)
         row[0] += 1
         row[1] = max(row[1], seq)
         row[2] = at if row[2] is None else max(row[2], at)
+        top = self.highest.get(device, 0)
+        if seq <= top:
+            return None
+        self.highest[device] = seq
+        if seq - top > SEQ_JUMP:
+            row[4] += seq - top - 1
+            return top, seq
+        return None
 
     def telemetry(self, device) -> tuple[dict, str | None]:
         return self.readings.get(device, ({}, None))
 
-    def set_telemetry(self, device, readings, at):
+    def telemetry_size(self, device) -> int:
+        """At least the bytes of the device's readings as they stand (stored, or changed by this batch)."""
+        return self.sizes.get(device, 0)
+
+    def set_telemetry(self, device, readings, at, *, size: int):
         self.readings[device] = (readings, at)
+        self.sizes[device] = size
         self.changed.add(device)
 
     def set_compliance(self, device, state, at):
@@ -325,9 +620,10 @@ class _Batch:
         _in_chunks(db, c, "UPDATE devices SET received = received + v.column2, duplicates = duplicates + v.column3, "
                           "highest_seq = CASE WHEN highest_seq < v.column4 THEN v.column4 ELSE highest_seq END, "
                           "last_seen = CASE WHEN last_seen IS NULL OR last_seen < v.column5 THEN v.column5 "
-                          "ELSE last_seen END FROM {rows} AS v WHERE devices.device_id = v.column1",
-                   [(d, n, dup, top, seen) for d, (n, top, seen, dup) in self.counters.items()],
-                   ("text", "bigint", "bigint", "bigint", "text"))
+                          "ELSE last_seen END, seq_skipped = seq_skipped + v.column6 "
+                          "FROM {rows} AS v WHERE devices.device_id = v.column1",
+                   [(d, n, dup, top, seen, skipped) for d, (n, top, seen, dup, skipped) in self.counters.items()],
+                   ("text", "bigint", "bigint", "bigint", "text", "bigint"))
         _in_chunks(db, c, "UPDATE devices SET telemetry = v.column2, telemetry_at = v.column3 "
                           "FROM {rows} AS v WHERE devices.device_id = v.column1",
                    [(d, codec.dumps(self.readings[d][0]), self.readings[d][1]) for d in self.changed],
@@ -360,5 +656,5 @@ def _decode_device(row: dict) -> dict:
     for key in ("board", "schedule", "clock", "telemetry", "compliance"):
         out[key] = json.loads(out[key]) if out.get(key) else None
     out["online"] = bool(out["online"])
-    out["gaps"] = max(0, int(out["highest_seq"]) - int(out["received"]))
+    out["gaps"] = max(0, int(out["highest_seq"]) - int(out["received"]) - int(out.get("seq_skipped") or 0))
     return out

@@ -92,7 +92,7 @@ class FleetCollector:
             g["pishkhan_board_outdated_devices"].add_metric([code], p["outdated"])
         reports = reports_of_day(self.fleet.db, day, province=self.province)
         sql = "SELECT device_id, province, online, will_seq, compliance, telemetry, highest_seq, received, " \
-              "duplicates FROM devices WHERE province <> ''"
+              "duplicates, seq_skipped FROM devices WHERE province <> ''"
         params = []
         if self.province:
             sql += " AND province = ?"
@@ -111,9 +111,9 @@ class FleetCollector:
             depth = _depth(_loads(row["telemetry"]))
             acc["depth"] += depth
             acc["depth_max"] = max(acc["depth_max"], depth)
-            acc["gaps"] += lost_messages({"gaps": max(0, int(row["highest_seq"]) - int(row["received"])),
-                                          "online": bool(row["online"]), "will_seq": row["will_seq"],
-                                          "highest_seq": row["highest_seq"]})
+            acc["gaps"] += lost_messages({"online": bool(row["online"]), "will_seq": row["will_seq"],
+                                          "highest_seq": row["highest_seq"], "received": row["received"],
+                                          "seq_skipped": row["seq_skipped"]})
             acc["dups"] += int(row["duplicates"])
         minutes: dict[str, dict] = {}
         for report in reports.values():

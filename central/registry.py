@@ -241,6 +241,16 @@ def mismatch(registered: tuple[str, str, str], claim: tuple[str, str, str]) -> d
 def _copy_to_device(c, device_id, province, office_id, office_name):
     c.execute("UPDATE devices SET province = ?, office_id = ?, office_name = ? WHERE device_id = ?",
               (province, office_id, office_name, device_id))
+    settle_province(c, [device_id])
+
+
+def settle_province(c, devices) -> None:
+    """File the events and reports of *devices* stored under ``''`` (before their province was known) under it."""
+    for device in devices:
+        for table in ("events", "reports"):
+            c.execute(f"UPDATE {table} SET province = (SELECT province FROM devices WHERE device_id = ?) "
+                      f"WHERE device_id = ? AND province = '' AND "
+                      f"(SELECT province FROM devices WHERE device_id = ?) != ''", (device, device, device))
 
 
 def _entry(c, device_id) -> Entry | None:

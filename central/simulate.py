@@ -21,7 +21,7 @@ and outages happen:
 ``hang``  the device goes silent with its socket open, as when the network
           dies: the broker sends the Will after 1.5 × keepalive;
 
-and after either the device comes back with a new birth. :meth:`Fleet.storm`
+and after either the device comes back with a new birth. :meth:`SimulatedFleet.storm`
 drops every connection at once, and a broker restart does the same: devices
 come back with random waits (a reconnect storm).
 
@@ -95,7 +95,7 @@ class Behaviour:
 class SimDevice:
     """One simulated office's agent."""
 
-    def __init__(self, fleet: "Fleet", index: int, device_id: str, province: str, *, password: str | None,
+    def __init__(self, fleet: "SimulatedFleet", index: int, device_id: str, province: str, *, password: str | None,
                  board: dict | None, schedule: dict | None, rng: random.Random):
         self.fleet = fleet
         self.index = index
@@ -317,7 +317,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 class _Shard:
     """One thread driving many devices' paho clients through a selector."""
 
-    def __init__(self, fleet: "Fleet", name: str):
+    def __init__(self, fleet: "SimulatedFleet", name: str):
         self.fleet = fleet
         self.devices: list[SimDevice] = []
         self.selector = selectors.DefaultSelector()
@@ -400,7 +400,7 @@ class _Shard:
                             device.client.loop_write()
 
 
-class Fleet:
+class SimulatedFleet:
     """*n* simulated offices against the broker at *host*:*port*.
 
     :param passwords: device id -> password, or one password for all, or None (anonymous).
@@ -451,7 +451,7 @@ class Fleet:
     def sim_now(self) -> dt.datetime:
         return self.sim_start + dt.timedelta(seconds=(time.monotonic() - self.wall_start) * self.speed)
 
-    def start(self) -> "Fleet":
+    def start(self) -> "SimulatedFleet":
         """Start the shards and connect every device (at *connect_rate* a second)."""
         for shard in self.shards:
             for k, device in enumerate(shard.devices):

@@ -30,7 +30,7 @@ CLOSED_KINDS = ("closed_during_hours", "early_closing")
 #: Events shown as alerts on the fleet page.
 ALERT_KINDS = ("late_opening", "closed_during_hours", "early_closing", "printer_out", "display_off", "offline",
                "document_refused", "board_not_current", "schedule_not_current", "clock_not_synchronised",
-               "clock_jumped", "outage", "identity_mismatch")
+               "clock_jumped", "outage", "identity_mismatch", "seq_jumped")
 
 
 def parse_time(text) -> dt.datetime | None:
@@ -104,9 +104,15 @@ def lost_messages(device: dict) -> int:
     """Messages the centre never got: the fleet's gaps, less the Last Will a live connection holds back.
 
     A birth reserves the seq of its connection's Last Will; while the
-    connection lives that seq is a hole by design, not a loss.
+    connection lives that seq is a hole by design, not a loss. The numbers a
+    flagged ``seq`` jump skipped (``seq_skipped``, :data:`central.fleet.SEQ_JUMP`)
+    are not losses either.
     """
-    gaps = int(device.get("gaps") or 0)
+    if "highest_seq" in device and "received" in device:
+        gaps = max(0, int(device["highest_seq"] or 0) - int(device["received"] or 0)
+                   - int(device.get("seq_skipped") or 0))
+    else:
+        gaps = int(device.get("gaps") or 0)
     will = device.get("will_seq")
     if device.get("online") and will is not None and int(will) <= int(device.get("highest_seq") or 0) and gaps:
         gaps -= 1
@@ -182,7 +188,7 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
 
 
 DEVICE_COLUMNS = ("device_id, province, office_id, office_name, online, status_since, status_reason, last_seen, "
-                  "board, will_seq, highest_seq, received")
+                  "board, will_seq, highest_seq, received, seq_skipped")
 
 
 def _devices(db, province: str | None) -> list[dict]:
@@ -205,18 +211,27 @@ def _province_order(code: str):
     return (0, int(code), code) if code.isdigit() else (1, 0, code)
 
 
-def alerts(fleet, *, day: dt.date, province: str | None = None, limit: int = 50, days: int = 7) -> list[dict]:
-    """The newest alert events (of :data:`ALERT_KINDS`) received in the *days* up to Tehran *day*,
-    newest first by when they happened (the window keeps the query on the ``received_at`` index)."""
+#: The most alerts of one device on the fleet page's list, so one device cannot fill it.
+ALERTS_PER_DEVICE = 5
+
+
+def alerts(fleet, *, day: dt.date, province: str | None = None, limit: int = 50, days: int = 7,
+           per_device: int = ALERTS_PER_DEVICE) -> list[dict]:
+    """The newest alert events (of :data:`ALERT_KINDS`) received in the *days* up to Tehran *day*, newest
+    first by when the centre received them (a device's own clock orders nothing), at most *per_device* of
+    each device (the window keeps the query on the ``received_at`` index)."""
     marks = ",".join("?" * len(ALERT_KINDS))
-    sql = f"SELECT e.*, d.office_name, d.office_id FROM events e LEFT JOIN devices d ON d.device_id = e.device_id " \
-          f"WHERE e.kind IN ({marks}) AND e.received_at >= ? AND e.province <> ''"
+    where = f"e.kind IN ({marks}) AND e.received_at >= ? AND e.province <> ''"  # unregistered: quarantined
     params = [*ALERT_KINDS, day_start_utc(day - dt.timedelta(days=days))]
     if province:
-        sql += " AND e.province = ?"
+        where += " AND e.province = ?"
         params.append(province)
-    rows = fleet.db.query(sql + " ORDER BY e.at DESC, e.id DESC LIMIT ?", (*params, limit))
-    return [r | {"detail": _loads(r["detail"]) or {}} for r in rows]
+    sql = (f"SELECT r.*, d.office_name, d.office_id FROM (SELECT e.*, ROW_NUMBER() OVER "
+           f"(PARTITION BY e.device_id ORDER BY e.received_at DESC, e.id DESC) AS nth FROM events e WHERE {where}) r "
+           f"LEFT JOIN devices d ON d.device_id = r.device_id WHERE r.nth <= ? "
+           f"ORDER BY r.received_at DESC, r.id DESC LIMIT ?")
+    rows = fleet.db.query(sql, (*params, per_device, limit))
+    return [{k: v for k, v in r.items() if k != "nth"} | {"detail": _loads(r["detail"]) or {}} for r in rows]
 
 
 def today_compliance(db, device: dict, day: dt.date) -> dict | None:

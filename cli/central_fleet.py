@@ -157,13 +157,13 @@ def _serve_dashboard(db, cfg, args):
 
 def run_simulate(args) -> int:
     from central.monitor import parse_broker_url
-    from central.simulate import Behaviour, Fleet
+    from central.simulate import Behaviour, SimulatedFleet
     from pishkhan.protocol.topics import Topics
 
     _logging()
     cfg = context.config(args)
     host, port = parse_broker_url(args.broker)
-    fleet = Fleet(args.devices, host=host, port=port, passwords=_password(args), speed=args.speed,
+    fleet = SimulatedFleet(args.devices, host=host, port=port, passwords=_password(args), speed=args.speed,
                   keepalive=args.keepalive, prefix=args.prefix, topics=Topics(cfg.get("mqtt.topic_root")),
                   behaviour=Behaviour(telemetry_seconds=args.telemetry_seconds)).start()
     last_storm = [time.monotonic()]

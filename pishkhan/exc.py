@@ -139,7 +139,15 @@ class PrinterError(PishkhanError):
 
 
 class ProtocolError(PishkhanError):
-    """An MQTT message does not follow the protocol in docs/mqtt.md."""
+    """An MQTT message does not follow the protocol in docs/mqtt.md.
+
+    :attr:`reason` is a code from :data:`pishkhan.protocol.payloads.REFUSALS`
+    (``malformed`` unless told); callers branch on it, never on the sentence.
+    """
+
+    def __init__(self, message: str, *, reason: str = "malformed"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class AgentError(PishkhanError):

@@ -88,6 +88,7 @@ EVENT_NAMES = {
     "outage": "دستگاه خاموش یا بی‌خبر",
     "command_result": "نتیجهٔ فرمان",
     "identity_mismatch": "هویت اعلام‌شده با ثبت مرکز نمی‌خواند",
+    "seq_jumped": "پرش شمارهٔ پیام‌ها",
 }
 COL_TIME = "زمان"
 COL_EVENT = "رویداد"

@@ -27,9 +27,33 @@ from functools import lru_cache
 from importlib import resources
 
 from pishkhan.exc import ProtocolError
+from pishkhan.text.safety import quoted, refused_character
 
 #: Message kinds a device publishes, with their schema version.
 VERSIONS = {"status": 1, "telemetry": 1, "event": 1, "report": 1, "reported": 1, "result": 1}
+
+#: Why a message is refused: the ``reason`` of a :exc:`ProtocolError`, with what it means.
+REFUSALS = {
+    "malformed": "a message that cannot be built or read as the protocol says",
+    "not_device_stream": "the topic is not a device stream the centre reads",
+    "too_large": "larger than its kind allows (the payload, or the readings it would leave stored)",
+    "not_json": "not one UTF-8 JSON object",
+    "duplicate_key": "a key twice in one object",
+    "schema": "breaks its kind's JSON Schema (types, bounds, lengths)",
+    "unsafe_text": "a string holds a control character or a bidi control (pishkhan.text.safety)",
+    "wrong_device": "the message names another device than its topic",
+    "wrong_kind": "the message's kind is not its topic's",
+    "time": "a time outside the window around the centre's clock",
+    "minutes": "compliance minutes that do not add up or exceed what was scheduled",
+    "snapshot": "a snapshot that is not a PNG, too large, or not the bytes its sha256 names",
+}
+
+#: The largest payload of each kind, in bytes (a snapshot's PNG rides in a ``result``).
+MAX_PAYLOAD_BYTES = {"status": 16_384, "telemetry": 65_536, "event": 16_384, "report": 524_288,
+                     "reported": 65_536, "result": 3_145_728}
+
+#: The compliance minutes of a day's report, by state: they add up to ``judged_minutes``.
+STATE_MINUTES = ("serving_minutes", "degraded_minutes", "closed_minutes", "unknown_minutes")
 #: Every schema file, by name (without .json).
 SCHEMA_FILES = tuple(VERSIONS) + ("envelope", "document")
 
@@ -124,19 +148,38 @@ def encode(message: dict) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
-def decode(data: bytes | str, *, loads=json.loads) -> dict:
-    """Parse a payload; :exc:`ProtocolError` if it is not one JSON object.
+def decode(data: bytes | str, *, loads=None) -> dict:
+    """Parse a payload; :exc:`ProtocolError` if it is not one JSON object, or has a key twice in one object.
 
     *loads* may be a faster parser whose errors are ``json.JSONDecodeError``
-    (orjson's are), as the centre's monitor uses.
+    (orjson's are), as the centre's monitor uses; it must then check the keys
+    itself (orjson keeps the last of two), as :func:`central.codec.decode` does.
     """
     try:
-        value = loads(data)
+        value = json.loads(data, object_pairs_hook=_unique_keys) if loads is None else loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ProtocolError(f"payload is not UTF-8 JSON: {e}") from None
+        raise ProtocolError(f"payload is not UTF-8 JSON: {e}", reason="not_json") from None
+    except _DuplicateKey as e:
+        raise ProtocolError(f"payload has the key {quoted(str(e))} twice in one object; each key may appear once",
+                            reason="duplicate_key") from None
     if not isinstance(value, dict):
-        raise ProtocolError(f"payload must be a JSON object, got {type(value).__name__}")
+        raise ProtocolError(f"payload must be a JSON object, got {type(value).__name__}", reason="not_json")
     return value
+
+
+class _DuplicateKey(Exception):
+    """Raised by :func:`_unique_keys`; its argument is the key."""
+
+
+def _unique_keys(pairs):
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
 
 
 # -- schemas --------------------------------------------------------------------
@@ -195,9 +238,95 @@ def problems(message: dict, name: str | None = None) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path)) or '(message)'}: {e.message}" for e in errors]
 
 
-def validate(message: dict, name: str | None = None) -> dict:
-    """*message* if it follows its schema, else :exc:`ProtocolError` listing every problem."""
+def validate(message: dict, name: str | None = None, *, raw: bytes | str | None = None) -> dict:
+    """*message* if it follows its schema and :func:`content_problem` finds nothing, else :exc:`ProtocolError`.
+
+    *raw*: the payload *message* was read from, when there is one: its strings
+    are then checked in one pass.
+    """
     found = problems(message, name)
     if found:
-        raise ProtocolError("message breaks its schema:\n  " + "\n  ".join(found))
+        raise ProtocolError("message breaks its schema:\n  " + "\n  ".join(found), reason="schema")
+    refusal = content_problem(message, raw=raw)
+    if refusal:
+        raise ProtocolError(refusal[1], reason=refusal[0])
     return message
+
+
+# -- what a schema cannot say -----------------------------------------------------
+def content_problem(message: dict, *, raw: bytes | str | None = None) -> tuple[str, str] | None:
+    """``(reason, sentence)`` for the first rule *message* breaks beyond its schema, or None.
+
+    - ``unsafe_text``: a string or key holds a character a text field may not
+      (:func:`pishkhan.text.safety.refused_character`: control characters but
+      the line feed, bidi controls and marks, invisible format characters);
+    - ``minutes``: a report's minutes by state do not add up to its judged
+      minutes, or exceed what was scheduled.
+    """
+    unsafe = unsafe_text(message, raw=raw)
+    if unsafe:
+        return "unsafe_text", unsafe
+    if isinstance(message.get("report"), dict):
+        wrong = report_minutes_problem(message["report"])
+        if wrong:
+            return "minutes", wrong
+    return None
+
+
+def unsafe_text(value, *, raw: bytes | str | None = None) -> str | None:
+    """``path: why`` for the first string or key in *value* with a refused character, or None.
+
+    With *raw* (the JSON text *value* was read from) and no escape in it, one
+    pass over the text decides for every string at once; ASCII text without
+    DEL needs none (JSON keeps raw control characters out of its strings, and
+    every bidi or format character is beyond ASCII).
+    """
+    if raw is not None:
+        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+        if b"\\" not in data and ((data.isascii() and b"\x7f" not in data)
+                                   or refused_character(data.decode("utf-8", "replace"), lines=True) is None):
+            return None
+    stack = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            why = refused_character(node, lines=True)
+            if why:
+                return f"{path or '(message)'}: {why}"
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                here = f"{path}/{key}" if path else str(key)
+                why = refused_character(key, lines=False) if isinstance(key, str) else None
+                if why:
+                    return f"{here}: the key: {why}"
+                stack.append((child, here))
+        elif isinstance(node, list):
+            stack.extend((child, f"{path}/{i}") for i, child in enumerate(node))
+    return None
+
+
+def report_minutes_problem(report: dict) -> str | None:
+    """Why a day's report's minutes are impossible, or None.
+
+    The minutes by state add up to ``judged_minutes`` (when it is given), and
+    neither they nor the late-opening and early-closing minutes exceed
+    ``scheduled_minutes`` (when it is given; a day has 1,440 minutes in any case).
+    """
+    def number(key):
+        value = report.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    states = sum(number(k) for k in STATE_MINUTES)
+    scheduled = report.get("scheduled_minutes")
+    bound = number("scheduled_minutes") if isinstance(scheduled, int) else 1440
+    judged = report.get("judged_minutes")
+    if isinstance(judged, int) and not isinstance(judged, bool) and judged != states:
+        return f"report: minutes by state add up to {states}, but judged_minutes is {judged}"
+    if states > bound:
+        return f"report: {states} minutes by state, more than the {bound} scheduled"
+    for key in ("judged_minutes", "late_opening_minutes", "early_closing_minutes", "violation_minutes"):
+        if number(key) > bound:
+            return f"report: {key} is {number(key)}, more than the {bound} scheduled"
+    if number("late_opening_minutes") + number("early_closing_minutes") > bound:
+        return f"report: late opening and early closing minutes add up to more than the {bound} scheduled"
+    return None

@@ -162,6 +162,21 @@ def text_problems(value, *, max_len: int, lines: bool = False, allow_empty: bool
     return problems
 
 
+def refused_character(value: str, *, lines: bool = False) -> str | None:
+    """The first character of *value* the rules above refuse, named with its position and why; None if none.
+
+    The character rules alone (no length, emptiness or combining-mark limit):
+    what the centre applies to every string a device sends.
+    """
+    if _FAST_SAFE.fullmatch(value):
+        return None
+    bad = {ch: why for ch in set(value) if (why := refusal(ch, lines=lines))}
+    if not bad:
+        return None
+    first = re.compile("[" + "".join(map(re.escape, bad)) + "]").search(value)
+    return f"{char_name(first.group())} at position {first.start() + 1} is not allowed ({bad[first.group()]})"
+
+
 def check_text(value, path: str, *, max_len: int, lines: bool = False, allow_empty: bool = False) -> list[str]:
     """Check one text field; returns ``"path: problem"`` messages, empty when it is fine.
 

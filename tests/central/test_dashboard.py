@@ -161,10 +161,10 @@ class TestFleetPage:
             # each number is a link to the devices it counts
             link = driver.find_element("css selector", "tr[data-province='23'] td[data-state='late'] a")
             assert link.get_attribute("href").endswith("/devices?province=23&state=late")
-            # alerts, newest first: 1102's stop (10:00), 2304's closure (from 09:30), 2303's Last Will (09:10),
-            # 2302's late opening (from 08:00), 1102's late opening of yesterday
+            # alerts, newest received first: 2304's closure (received 10:10), 1102's stop (10:00), 2303's Last
+            # Will (09:10), 2302's late opening (08:25), 1102's late opening of yesterday
             kinds = [a.get_attribute("data-kind") for a in driver.find_elements("css selector", "table.alerts tr[data-kind]")]
-            assert kinds == ["offline", "closed_during_hours", "offline", "late_opening", "late_opening"]
+            assert kinds == ["closed_during_hours", "offline", "offline", "late_opening", "late_opening"]
             driver.save_screenshot(str(shots / "fleet.png"))
 
     def test_province_23_answers_who_opened_late_and_who_shows_an_old_board(self, site, shots):

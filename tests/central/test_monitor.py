@@ -15,7 +15,7 @@ from mqtt_broker import mqtt_broker  # noqa: F401  (the shared fixture)
 from central.db import open_db
 from central.fleet import Fleet as FleetState
 from central.monitor import Monitor, late_devices, load_trust, out_of_date
-from central.simulate import Behaviour, Fleet
+from central.simulate import Behaviour, SimulatedFleet
 from pishkhan.boards.signing import SigningKey
 from pishkhan.exc import ConfigError
 from pishkhan.protocol import payloads
@@ -52,9 +52,9 @@ def monitor_for(broker, db, **kwargs) -> Monitor:
                    **kwargs)
 
 
-def fleet_for(broker, n, password, **kwargs) -> Fleet:
+def fleet_for(broker, n, password, **kwargs) -> SimulatedFleet:
     kwargs = {"behaviour": QUIET, "speed": 60.0, "keepalive": 5} | kwargs
-    return Fleet(n, host=broker.host, port=broker.device_port, passwords=password, **kwargs)
+    return SimulatedFleet(n, host=broker.host, port=broker.device_port, passwords=password, **kwargs)
 
 
 @pytest.fixture

@@ -207,9 +207,11 @@ def test_registering_twice_moving_or_retiring_the_unknown_are_refused_with_a_rea
     assert again.active and again.province == "24"
 
 
-def test_a_hostile_claim_is_kept_checked_and_shown_as_unreadable(fleet_db):
-    fleet = Fleet(fleet_db)
-    fleet.ingest([Device("dev-9999").birth(0, province="23", office="23-\u202e4321", office_name="x" * 200)])
+def test_a_hostile_claim_is_refused_and_one_stored_past_validation_is_shown_as_unreadable(fleet_db):
+    hostile = Device("dev-9999").birth(0, province="23", office="23-\u202e4321", office_name="x" * 200)
+    assert Fleet(fleet_db).ingest([hostile]).refused == 1
+    assert registry.quarantined(fleet_db) == []
+    Fleet(fleet_db, validate=False).ingest([hostile])  # as if validation had let it through
     [q] = registry.quarantined(fleet_db)
     assert (q["claimed_province"], q["claimed_office_id"], q["claimed_office_name"]) == ("23", "?", "?")
 
