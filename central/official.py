@@ -52,7 +52,7 @@ def applicable_scopes(device: dict) -> list[str]:
     return scopes
 
 
-def board_currency(device: dict, newest: dict[str, dict]) -> dict:
+def board_currency(device: dict, newest: dict[str, dict], *, tally=None) -> dict:
     """``{"state", "layers": [...], "missing": [...]}`` for *device*'s reported board.
 
     :param device: a device as :meth:`central.fleet.Fleet.device` returns it
@@ -62,24 +62,35 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
 
     Each layer: ``{"scope", "version", "verification_code", "state",
     "official_version", "official_code", "official_effective_from"}``.
+    The board comes from a device: ``layers`` that is not a list, a layer
+    that is not an object, a version that is not a whole number or a code
+    that is not text are read as unknown and counted in *tally*
+    (a :class:`central.stored.Tally`, table ``devices``).
     """
     board = device.get("board") if isinstance(device.get("board"), dict) else None
+    reported = (board or {}).get("layers")
+    unreadable = 0
+    if reported is not None and not isinstance(reported, list):
+        reported, unreadable = None, 1
     layers = []
     shown = set()
-    for layer in (board or {}).get("layers") or []:
+    for layer in reported or []:
         if not isinstance(layer, dict):
+            unreadable += 1
             continue
-        scope = str(layer.get("scope", ""))
+        scope = layer.get("scope") if isinstance(layer.get("scope"), str) else ""
+        version, code = _version(layer.get("version")), layer.get("verification_code")
+        code = code if isinstance(code, str) else None
+        unreadable += (version is None) + (code is None) + (not scope)
         shown.add(scope)
         official = newest.get(scope)
-        entry = {"scope": scope, "version": layer.get("version"), "verification_code": layer.get("verification_code"),
+        entry = {"scope": scope, "version": version, "verification_code": code,
                  "official_version": official["version"] if official else None,
                  "official_code": official["verification_code"] if official else None,
                  "official_effective_from": official.get("effective_from") or None if official else None}
         if official is None:
             entry["state"] = UNKNOWN
-        elif _int(layer.get("version")) == int(official["version"]) and \
-                layer.get("verification_code") == official["verification_code"]:
+        elif version == int(official["version"]) and code == official["verification_code"]:
             entry["state"] = CURRENT
         else:
             entry["state"] = OUTDATED
@@ -92,6 +103,8 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
                                 "official_code": newest[scope]["verification_code"],
                                 "official_effective_from": newest[scope].get("effective_from") or None,
                                 "state": MISSING})
+    if unreadable and tally is not None:
+        tally.add("devices", province=device.get("province"), n=unreadable)
     states = {entry["state"] for entry in layers}
     if OUTDATED in states or missing:
         state = OUTDATED
@@ -99,14 +112,18 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
         state = CURRENT
     else:
         state = UNKNOWN
-    return {"state": state, "version": (board or {}).get("version"), "layers": layers, "missing": missing}
+    label = (board or {}).get("version")
+    return {"state": state, "version": label if isinstance(label, (str, int)) and not isinstance(label, bool) else None,
+            "layers": layers, "missing": missing}
 
 
-def _int(value):
-    try:
+def _version(value) -> int | None:
+    """A layer's version as a device reported it: a whole number (or its digits), else None."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
-    except (TypeError, ValueError):
-        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 63:
+        return value
+    return None
 
 
 def resolve_code(db, code: str) -> dict:

@@ -39,10 +39,10 @@ from urllib.parse import parse_qs, quote
 
 from central import report as reports
 from central import status
-from central.official import newest_boards, resolve_code
+from central.official import resolve_code
 from central.users import Sessions, Users
 from central.web import strings
-from central.web.present import readings, timeline, verified_document
+from central.web.present import office_page, verified_document
 from central.web.render import chart, render
 
 COOKIE = "pishkhan_session"
@@ -140,7 +140,7 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         day = today()
         view = status.fleet_view(fleet, day=day, province=province, state=state)
         data = {"date": view["date"], "province": province, "provinces": view["provinces"], "totals": view["totals"],
-                "alerts": status.alerts(fleet, day=day, province=province)}
+                "alerts": status.alerts(fleet, day=day, province=province), "unreadable": view["unreadable"]}
         if province or state:
             data["devices"] = view["devices"]
         return page(request, user, "fleet.html", data, nav="fleet", states=status.STATES, request_state=state)
@@ -152,24 +152,15 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         if state and state not in status.STATES:
             return bad_request(request, user, f"state: expected one of {', '.join(status.STATES)}, got {state!r}")
         view = status.fleet_view(fleet, day=today(), province=province, state=state)
-        data = {"date": view["date"], "province": province, "state": state, "devices": view["devices"]}
+        data = {"date": view["date"], "province": province, "state": state, "devices": view["devices"],
+                "unreadable": view["unreadable"]}
         return page(request, user, "devices.html", data, nav="devices", states=status.STATES)
 
     @login_required
     def device_page(request, user):
-        device = fleet.device(request.path_params["device_id"])
-        if device is None or (user.province and device["province"] != user.province):
+        data = office_page(fleet.db, request.path_params["device_id"], day=today(), province=user.province)
+        if data is None:
             return not_found(request, user)
-        day = today()
-        compliance = status.today_compliance(fleet.db, device, day)
-        snapshot = fleet.db.query_one("SELECT at, sha256, board_version FROM snapshots WHERE device_id = ?",
-                                      (device["device_id"],))
-        mine = [e for e in status.events_of_day(fleet.db, day, province=device["province"] or None)
-                if e["device_id"] == device["device_id"]]
-        row = status.device_day(device, events=mine, report=compliance, newest=newest_boards(fleet.db))
-        data = {"date": day.isoformat(), "device": device, "today": row, "compliance": compliance,
-                "timeline": timeline(compliance), "readings": readings(device.get("telemetry")),
-                "events": fleet.events(device=device["device_id"], limit=100), "snapshot": snapshot}
         return page(request, user, "device.html", data, nav="devices")
 
     @login_required

@@ -30,6 +30,8 @@ ALERTS = "هشدارهای ۷ روز گذشته (تازه‌ترین در بال
 DEVICE_COUNT = "دستگاه‌ها"
 FORBIDDEN = "این صفحه برای استان شما نیست."
 NOT_FOUND = "پیدا نشد."
+#: Shown above a page when some stored values could not be read (they are shown as UNKNOWN).
+UNREADABLE = "{n} مقدار ذخیره‌شده در این صفحه خوانا نبود و «نامعلوم» نشان داده شده است."
 
 #: Column heads of the fleet counts, by state.
 STATE_LABELS = {
