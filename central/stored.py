@@ -58,8 +58,9 @@ class Tally:
 
 
 def loads(text, *, kind: type | tuple = dict, tally: Tally | None = None, table: str = "",
-          province: str | None = ""):
-    """The JSON value stored as *text*, cleaned, if it is a *kind*; else None.
+          province: str | None = "", bounded: bool = True):
+    """The JSON value stored as *text*, cleaned (unless not *bounded*: a signed document whose code
+    is computed from it as it is), if it is a *kind*; else None.
 
     Nothing stored (None or ``""``) is None and not counted; anything else that
     is not a readable *kind* is counted in *tally* under *table*.
@@ -71,6 +72,8 @@ def loads(text, *, kind: type | tuple = dict, tally: Tally | None = None, table:
     except (ValueError, TypeError, RecursionError):
         value = _BAD
     if value is not _BAD and (kind is None or isinstance(value, kind)):
+        if not bounded:
+            return value
         cleaner = _Cleaner()
         value = cleaner.clean(value)
         if tally is not None:

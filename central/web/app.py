@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, quote
 
 from central import report as reports
 from central import status
-from central.official import resolve_code
+from central.official import CodeRefused, resolve_code
 from central.users import Sessions, Users
 from central.web import strings
 from central.web.present import office_page, verified_document
@@ -219,7 +219,13 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
 
     def verify_page(request):
         code = request.path_params["code"].strip().upper()
-        found = resolve_code(fleet.db, code)
+        try:
+            found = resolve_code(fleet.db, code)
+        except CodeRefused as refused:
+            if wants_json(request):
+                return JSONResponse({"error": str(refused), "reason": refused.reason.value}, status_code=400)
+            return HTMLResponse(render("message.html", user=None, standalone=True, nav="", query="",
+                                       message=strings.VERIFY_REFUSED), status_code=400)
         documents = [verified_document(d, unit) for d in found["documents"]]
         data = {"code": code, "found": found["found"], "layered": found["layered"],
                 "superseded": found["superseded"], "documents": documents}
