@@ -50,11 +50,12 @@ def site(tmp_path_factory):
     app = create_app(Fleet(db), now=lambda: NOW, metrics_cache_seconds=0)
     clients = {}
     for name, (password, _) in USERS.items():
-        clients[name] = TestClient(app)
+        # entered: one event loop and its worker threads for all requests (each thread holds a connection)
+        clients[name] = TestClient(app).__enter__()
         login(clients[name], name, password)
     yield {"db": db, "clients": clients}
     for client in clients.values():
-        client.close()
+        client.__exit__(None, None, None)
     db.close()
 
 
