@@ -30,6 +30,7 @@ it vouches only for codes it computes itself from official documents.
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
 
 from central import stored
 from pishkhan.boards.layering import layered_code
@@ -182,11 +183,10 @@ def resolve_code(db, code: str) -> dict:
     layered = False
     if not rows:
         for combination in _combinations(db, code, boards):
-            if layered_code([b["verification_code"] for b in combination]) == code:
-                found = [_official(db, b) for b in combination]
-                if all(found):
-                    rows, layered = found, True
-                    break
+            found = [_official(db, b) for b in combination]
+            if all(found):
+                rows, layered = found, True
+                break
     documents = []
     for row in rows:
         doc = dict(row)
@@ -204,8 +204,8 @@ def _level(scope_key: str) -> int | None:
 
 
 def _combinations(db, code: str, boards: list[dict]):
-    """Official boards (``official`` rows without the envelope) to try together for layered *code*,
-    each list in layer order: first what devices showing *code* report, then national × province."""
+    """Official boards (``official`` rows without the envelope) whose codes give layered *code*,
+    each list in layer order: first the layers devices showing *code* report, then national × province."""
     by_code: dict[str, dict] = {}
     for b in boards:
         by_code.setdefault(b["verification_code"], b)
@@ -219,19 +219,31 @@ def _combinations(db, code: str, boards: list[dict]):
                   isinstance(l.get("verification_code"), str) else None for l in layers]
         if all(hinted):
             levels = [_level(b["scope_key"]) for b in hinted]
-            if None not in levels and levels == sorted(set(levels)):
+            if None not in levels and levels == sorted(set(levels)) and \
+                    layered_code([b["verification_code"] for b in hinted]) == code:
                 yield hinted
+    keys = tuple((b["scope_key"], b["version"], b["verification_code"]) for b in boards)
+    for pair in _national_and_province(keys).get(code, ()):
+        yield [next(b for b in boards if (b["scope_key"], b["version"]) == key) for key in pair]
+
+
+@lru_cache(maxsize=4)
+def _national_and_province(boards: tuple) -> dict[str, list]:
+    """``{layered code: [((scope, version), (scope, version)), …]}`` of every national board with
+    every province board (the :data:`COMBINED_VERSIONS` newest of each scope), for *boards*
+    (``(scope_key, version, code)``, newest first); kept while the official boards stay the same."""
     per_scope: dict[str, list] = {}
-    for b in boards:  # newest first
-        versions = per_scope.setdefault(b["scope_key"], [])
+    for scope, version, code in boards:
+        versions = per_scope.setdefault(scope, [])
         if len(versions) < COMBINED_VERSIONS:
-            versions.append(b)
-    national = per_scope.get("national", [])
+            versions.append(((scope, version), code))
+    out: dict[str, list] = {}
     for scope, versions in per_scope.items():
         if _level(scope) == 1:
-            for n in national:
-                for p in versions:
-                    yield [n, p]
+            for national, national_code in per_scope.get("national", []):
+                for province, province_code in versions:
+                    out.setdefault(layered_code([national_code, province_code]), []).append((national, province))
+    return out
 
 
 def _official(db, board: dict) -> dict | None:

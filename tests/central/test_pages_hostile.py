@@ -333,3 +333,13 @@ def test_a_lone_surrogate_or_nan_in_stored_json_is_not_a_500(site):
     office = site["clients"]["admin"].get("/api/device/dev-2301").json()
     assert office["device"]["telemetry"]["device"] == {"name": "\ufffd", "temp": None, "big": None}
     assert office["unreadable"] >= 3
+
+
+@pytest.mark.parametrize("text", GARBAGE)
+def test_text_that_is_not_the_json_expected_in_every_column(site, text):
+    """Each of these in every JSON column at once: not JSON, 5,000 levels deep, NaN, a lone surrogate, …"""
+    device = a_device(board=text, telemetry=text, compliance=text)[:10] + (text, text) + a_device()[12:]
+    fill(site["db"], [device], [("dev-2301", "23", 4, "late_opening", F.iso(NOW), RECEIVED, text)],
+         [("dev-2301", TODAY.isoformat(), "23", text, RECEIVED)],
+         [REAL_OFFICIAL[0][:7] + (text,)], [])
+    check_every_page(site, ["dev-2301"], [REAL_OFFICIAL[0][3]])
