@@ -5,11 +5,11 @@ change, a row may predate it, or be written by hand; a page must show
 whatever is there and never fail on it. So every stored JSON field is read
 here, with these rules:
 
-- :func:`loads` decodes a JSON text and :func:`clean` bounds what it holds;
+- :func:`loads` decodes a JSON text and bounds what it holds;
   text that is not JSON, nests too deep, or is not of the expected type
   (an object where an object is expected, …) is **unreadable**: the page
   shows «نامعلوم» for it and a :class:`Tally` counts it.
-- :func:`clean` keeps a value JSON can carry and a page can show: at most
+- what it keeps is a value JSON can carry and a page can show: at most
   :data:`MAX_DEPTH` levels, :data:`MAX_ITEMS` items a list or object,
   :data:`MAX_VALUES` values in all and :data:`MAX_TEXT` characters a string; NaN and infinities become None,
   lone surrogates U+FFFD. What it had to change counts as unreadable too.
@@ -50,12 +50,6 @@ class Tally:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def by_table(self) -> dict[str, int]:
-        out: Counter = Counter()
-        for (table, _), n in self.counts.items():
-            out[table] += n
-        return dict(out)
-
 
 def loads(text, *, kind: type | tuple = dict, tally: Tally | None = None, table: str = "",
           province: str | None = "", bounded: bool = True):
@@ -85,15 +79,6 @@ def loads(text, *, kind: type | tuple = dict, tally: Tally | None = None, table:
 
 
 _BAD = object()
-
-
-def clean(value, *, tally: Tally | None = None, table: str = "", province: str | None = ""):
-    """*value* bounded as the module says; what had to change is counted in *tally*."""
-    cleaner = _Cleaner()
-    out = cleaner.clean(value)
-    if tally is not None:
-        tally.add(table, province=province, n=cleaner.changed)
-    return out
 
 
 class _Cleaner:
@@ -148,9 +133,3 @@ def integer(value, *, low: int, high: int) -> int | None:
         return value
     return None
 
-
-def text(value) -> str:
-    """A stored value as text (None is ``""``), cleaned."""
-    if value is None:
-        return ""
-    return _Cleaner().text(value if isinstance(value, str) else json.dumps(clean(value), ensure_ascii=False))

@@ -97,7 +97,7 @@ def readings(telemetry: dict | None, *, tally: stored.Tally | None = None, provi
     (at most :data:`MAX_READINGS`; those left out are counted in *tally*)."""
     telemetry = telemetry if isinstance(telemetry, dict) else {}
     flat = _flatten(telemetry)
-    health = telemetry.get("health") if isinstance(telemetry, dict) and isinstance(telemetry.get("health"), dict) else {}
+    health = telemetry.get("health") if isinstance(telemetry.get("health"), dict) else {}
     rows, used = [], set()
     by_name = {}  # a reading by its own name, in whichever group the agent sent it
     for path, v in flat.items():

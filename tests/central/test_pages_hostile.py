@@ -113,7 +113,8 @@ event_item = shaped_dict({"kind": st.sampled_from(["late_opening", "closed_durin
 report = shaped_dict(
     {"date": st.just(TODAY.isoformat()), "scheduled_minutes": numbers, "serving_minutes": numbers,
      "timeline": st.lists(run, max_size=5), "events": st.lists(event_item, max_size=3)},
-    {"degraded_minutes": numbers, "closed_minutes": numbers, "unknown_minutes": numbers, "late_opening_minutes": numbers,
+    {"degraded_minutes": numbers, "closed_minutes": numbers, "unknown_minutes": numbers,
+     "late_opening_minutes": numbers,
      "complete": json_values, "judged_until": times, "periods": st.lists(shaped_dict({"start": times, "end": times})),
      "office": texts, "province": texts, "state": texts})
 telemetry = shaped_dict({"agent": shaped_dict({"outbox": shaped_dict({"depth": numbers})})},
