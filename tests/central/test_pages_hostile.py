@@ -254,6 +254,11 @@ def test_every_page_answers_whatever_the_database_holds(site, devices, events, r
             pass
     verify = {code for code in verify if isinstance(code, str) and code.strip()}
     check_every_page(site, [row[0] for row in devices] + ["dev-2301"], sorted(verify)[:4] + ["A" * 5000])
+    # no device is lost from the lists, whatever it holds
+    listed = site["clients"]["admin"].get("/api/devices").json()["devices"]
+    assert sorted(d["device_id"] for d in listed) == sorted(row[0] for row in devices)
+    listed = site["clients"]["ops23"].get("/api/devices").json()["devices"]
+    assert sorted(d["device_id"] for d in listed) == sorted(row[0] for row in devices if row[1] == "23")
 
 
 # -- the rows that broke the pages, one by one -----------------------------------------------------------------
