@@ -20,6 +20,8 @@ has only theirs):
 ``pishkhan_sequence_gaps``             messages never received (``highest_seq − received``, less the
                                        Last Will a live connection holds back)
 ``pishkhan_sequence_duplicates``       duplicates received
+``pishkhan_unreadable_values``         stored values the scrape could not read (:mod:`central.stored`),
+                                       by ``table``: what a page shows as «نامعلوم»
 =====================================  =========================================================
 
 :data:`METRIC_NAMES` lists them; the Grafana dashboard shipped beside
@@ -28,14 +30,16 @@ has only theirs):
 
 from __future__ import annotations
 
-import json
-
-from central.status import fleet_view, lost_messages, reports_of_day
+from central import stored
+from central.status import DAY_MINUTES, fleet_view, lost_messages, reports_of_day
 
 METRIC_NAMES = ("pishkhan_devices", "pishkhan_devices_online", "pishkhan_compliance_devices",
                 "pishkhan_compliance_minutes", "pishkhan_late_openings", "pishkhan_board_outdated_devices",
                 "pishkhan_outbox_depth", "pishkhan_outbox_depth_max", "pishkhan_sequence_gaps",
-                "pishkhan_sequence_duplicates")
+                "pishkhan_sequence_duplicates", "pishkhan_unreadable_values")
+#: The deepest outbox a device may report (deeper is unreadable).
+MAX_DEPTH = 10_000_000
+UNREADABLE_TABLES = ("devices", "events", "reports")
 COMPLIANCE_STATES = ("serving", "degraded", "closed", "unknown", "none")
 MINUTE_STATES = ("scheduled", "serving", "degraded", "closed", "unknown")
 
@@ -45,12 +49,12 @@ def current_state(compliance) -> str:
     if not isinstance(compliance, dict):
         return "none"
     state = compliance.get("state")
-    if state in COMPLIANCE_STATES:
+    if isinstance(state, str) and state in COMPLIANCE_STATES:
         return state
     timeline = compliance.get("timeline")
     if isinstance(timeline, list) and timeline and isinstance(timeline[-1], dict):
         state = timeline[-1].get("state")
-        if state in COMPLIANCE_STATES:
+        if isinstance(state, str) and state in COMPLIANCE_STATES:
             return state
     return "none"
 
@@ -70,7 +74,8 @@ class FleetCollector:
         from prometheus_client.core import GaugeMetricFamily
 
         day = self.today()
-        view = fleet_view(self.fleet, day=day, province=self.province)
+        tally = stored.Tally()
+        view = fleet_view(self.fleet, day=day, province=self.province, tally=tally)
         g = {name: GaugeMetricFamily(name, doc, labels=labels) for name, doc, labels in (
             ("pishkhan_devices", "Devices known, by status", ["province", "status"]),
             ("pishkhan_devices_online", "Devices online", ["province"]),
@@ -82,6 +87,8 @@ class FleetCollector:
             ("pishkhan_outbox_depth_max", "The deepest office outbox", ["province"]),
             ("pishkhan_sequence_gaps", "Messages the centre never received", ["province"]),
             ("pishkhan_sequence_duplicates", "Duplicate messages received", ["province"]),
+            ("pishkhan_unreadable_values", "Stored values that could not be read, shown as unknown",
+             ["province", "table"]),
         )}
         for p in view["provinces"]:
             code = p["province"]
@@ -90,7 +97,7 @@ class FleetCollector:
             g["pishkhan_devices_online"].add_metric([code], p["online"])
             g["pishkhan_late_openings"].add_metric([code], p["late"])
             g["pishkhan_board_outdated_devices"].add_metric([code], p["outdated"])
-        reports = reports_of_day(self.fleet.db, day, province=self.province)
+        reports = reports_of_day(self.fleet.db, day, province=self.province)  # counted once, in fleet_view
         sql = "SELECT device_id, province, online, will_seq, compliance, telemetry, highest_seq, received, " \
               "duplicates, seq_skipped FROM devices WHERE province <> ''"
         params = []
@@ -101,14 +108,15 @@ class FleetCollector:
         for row in self.fleet.db.query(sql, params):
             acc = per.setdefault(row["province"], {"states": dict.fromkeys(COMPLIANCE_STATES, 0), "depth": 0,
                                                    "depth_max": 0, "gaps": 0, "dups": 0})
+            code = row["province"]
             if not row["online"]:
                 state = "unknown"  # what it last said is no longer news
             else:
-                state = current_state(_loads(row["compliance"]))
+                state = current_state(stored.loads(row["compliance"], tally=tally, table="devices", province=code))
                 if state == "none":
                     state = current_state(reports.get(row["device_id"]))
             acc["states"][state] += 1
-            depth = _depth(_loads(row["telemetry"]))
+            depth = _depth(stored.loads(row["telemetry"], tally=tally, table="devices", province=code))
             acc["depth"] += depth
             acc["depth_max"] = max(acc["depth_max"], depth)
             acc["gaps"] += lost_messages({"online": bool(row["online"]), "will_seq": row["will_seq"],
@@ -119,8 +127,7 @@ class FleetCollector:
         for report in reports.values():
             m = minutes.setdefault(report["_province"], dict.fromkeys(MINUTE_STATES, 0))
             for state in MINUTE_STATES:
-                value = report.get(f"{state}_minutes")
-                m[state] += value if isinstance(value, int) and not isinstance(value, bool) else 0
+                m[state] += stored.integer(report.get(f"{state}_minutes"), low=0, high=DAY_MINUTES) or 0
         for code, acc in sorted(per.items()):
             for state, n in acc["states"].items():
                 g["pishkhan_compliance_devices"].add_metric([code, state], n)
@@ -130,14 +137,16 @@ class FleetCollector:
             g["pishkhan_sequence_duplicates"].add_metric([code], acc["dups"])
             for state in MINUTE_STATES:
                 g["pishkhan_compliance_minutes"].add_metric([code, state], minutes.get(code, {}).get(state, 0))
+        unreadable = {}
+        for (table, code), n in tally.counts.items():
+            counts = unreadable.setdefault(code, dict.fromkeys(UNREADABLE_TABLES, 0))
+            counts[table] = counts.get(table, 0) + n
+        for code in per:
+            unreadable.setdefault(code, dict.fromkeys(UNREADABLE_TABLES, 0))
+        for code, tables in sorted(unreadable.items()):
+            for table, n in sorted(tables.items()):
+                g["pishkhan_unreadable_values"].add_metric([code, table], n)
         yield from g.values()
-
-
-def _loads(text):
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
 
 
 def _depth(telemetry) -> int:
@@ -145,7 +154,7 @@ def _depth(telemetry) -> int:
         value = telemetry["agent"]["outbox"]["depth"]
     except (TypeError, KeyError):
         return 0
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return stored.integer(value, low=0, high=MAX_DEPTH) or 0
 
 
 def exposition(fleet, *, today, province: str | None = None, extra=None) -> bytes:

@@ -23,12 +23,18 @@ boards, layer by layer:
 
 :func:`resolve_code` turns a verification code (a single layer's, or the
 effective code a layered board shows, which is a hash of its layers' codes)
-into the official documents behind it, for the public verification page.
+into the official documents behind it, for the public verification page;
+it vouches only for codes it computes itself from official documents.
 """
 
 from __future__ import annotations
 
-import json
+from enum import Enum
+from functools import lru_cache
+
+from central import stored
+from pishkhan.boards.layering import layered_code
+from pishkhan.exc import CentralError
 
 CURRENT, OUTDATED, UNKNOWN, MISSING = "current", "outdated", "unknown", "missing"
 
@@ -52,7 +58,7 @@ def applicable_scopes(device: dict) -> list[str]:
     return scopes
 
 
-def board_currency(device: dict, newest: dict[str, dict]) -> dict:
+def board_currency(device: dict, newest: dict[str, dict], *, tally=None) -> dict:
     """``{"state", "layers": [...], "missing": [...]}`` for *device*'s reported board.
 
     :param device: a device as :meth:`central.fleet.Fleet.device` returns it
@@ -62,24 +68,35 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
 
     Each layer: ``{"scope", "version", "verification_code", "state",
     "official_version", "official_code", "official_effective_from"}``.
+    The board comes from a device: ``layers`` that is not a list, a layer
+    that is not an object, a version that is not a whole number or a code
+    that is not text are read as unknown and counted in *tally*
+    (a :class:`central.stored.Tally`, table ``devices``).
     """
     board = device.get("board") if isinstance(device.get("board"), dict) else None
+    reported = (board or {}).get("layers")
+    unreadable = 0
+    if reported is not None and not isinstance(reported, list):
+        reported, unreadable = None, 1
     layers = []
     shown = set()
-    for layer in (board or {}).get("layers") or []:
+    for layer in reported or []:
         if not isinstance(layer, dict):
+            unreadable += 1
             continue
-        scope = str(layer.get("scope", ""))
+        scope = layer.get("scope") if isinstance(layer.get("scope"), str) else ""
+        version, code = _version(layer.get("version")), layer.get("verification_code")
+        code = code if isinstance(code, str) else None
+        unreadable += (version is None) + (code is None) + (not scope)
         shown.add(scope)
         official = newest.get(scope)
-        entry = {"scope": scope, "version": layer.get("version"), "verification_code": layer.get("verification_code"),
+        entry = {"scope": scope, "version": version, "verification_code": code,
                  "official_version": official["version"] if official else None,
                  "official_code": official["verification_code"] if official else None,
                  "official_effective_from": official.get("effective_from") or None if official else None}
         if official is None:
             entry["state"] = UNKNOWN
-        elif _int(layer.get("version")) == int(official["version"]) and \
-                layer.get("verification_code") == official["verification_code"]:
+        elif version == int(official["version"]) and code == official["verification_code"]:
             entry["state"] = CURRENT
         else:
             entry["state"] = OUTDATED
@@ -92,6 +109,8 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
                                 "official_code": newest[scope]["verification_code"],
                                 "official_effective_from": newest[scope].get("effective_from") or None,
                                 "state": MISSING})
+    if unreadable and tally is not None:
+        tally.add("devices", province=device.get("province"), n=unreadable)
     states = {entry["state"] for entry in layers}
     if OUTDATED in states or missing:
         state = OUTDATED
@@ -99,54 +118,146 @@ def board_currency(device: dict, newest: dict[str, dict]) -> dict:
         state = CURRENT
     else:
         state = UNKNOWN
-    return {"state": state, "version": (board or {}).get("version"), "layers": layers, "missing": missing}
+    label = (board or {}).get("version")
+    return {"state": state, "version": label if isinstance(label, (str, int)) and not isinstance(label, bool) else None,
+            "layers": layers, "missing": missing}
 
 
-def _int(value):
-    try:
+def _version(value) -> int | None:
+    """A layer's version as a device reported it: a whole number (or its digits), else None."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
-    except (TypeError, ValueError):
-        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 63:
+        return value
+    return None
+
+
+class CodeRefusal(str, Enum):
+    """Why a verification code is refused before it is looked up."""
+
+    TOO_LONG = "too_long"
+
+
+class CodeRefused(CentralError):
+    """A verification code the centre cannot have made; :attr:`reason` is a :class:`CodeRefusal`."""
+
+    def __init__(self, message: str, *, reason: CodeRefusal):
+        super().__init__(message)
+        self.reason = reason
+
+
+#: Every code the centre makes is ``XXXX-XXXX`` (a document's, or a layered board's).
+MAX_CODE_LENGTH = len("XXXX-XXXX")
+#: The newest versions of each scope combined when a layered code is looked for without a hint.
+COMBINED_VERSIONS = 20
+LEVELS = ("national", "province", "office")
 
 
 def resolve_code(db, code: str) -> dict:
-    """The official documents behind verification *code*.
+    """The official documents behind verification *code*, vouched for only when the centre computes
+    *code* itself from official documents.
 
-    Returns ``{"code", "found", "layered", "documents": [row...], "superseded": [...] }``: each document
-    row is an ``official`` row with ``envelope`` decoded and ``newest_version`` of its scope. A
-    layered board's code is found through the devices that report it.
+    Returns ``{"code", "found", "layered", "documents": [row...], "superseded"}``: each document row
+    is an ``official`` row with ``envelope`` decoded and ``newest_version`` of its scope.
+
+    - A document's own code is found when an official board's code, computed again from its stored
+      envelope (:func:`pishkhan.boards.signing.verification_code`), is *code*.
+    - A layered board's code (:func:`pishkhan.boards.layering.layered_code` of its layers' codes,
+      national first) is found when official boards, at most one a level, give *code*: every
+      national board with every province board (the :data:`COMBINED_VERSIONS` newest of each scope),
+      and the layers that devices showing *code* report. What a device reports only says which
+      layers to try; a layer that is not an official document, or layers whose codes do not give
+      *code*, vouch for nothing (a device's ``FAKE-0000`` stays unknown).
+
+    :raises CodeRefused: *code* is longer than any code the centre makes (``too_long``).
     """
-    rows = db.query("SELECT * FROM official WHERE kind = 'board' AND verification_code = ? "
-                    "ORDER BY version DESC", (code,))
+    if len(code) > MAX_CODE_LENGTH:
+        raise CodeRefused(f"a verification code has {MAX_CODE_LENGTH} characters (XXXX-XXXX); "
+                          f"this one has {len(code):,}", reason=CodeRefusal.TOO_LONG)
+    boards = db.query("SELECT scope_key, version, verification_code FROM official WHERE kind = 'board' "
+                      "ORDER BY version DESC")
+    newest = {}
+    for row in boards:
+        newest.setdefault(row["scope_key"], row)
+    rows = [r for r in (_official(db, b) for b in boards if b["verification_code"] == code) if r][:1]
     layered = False
     if not rows:
-        layer_codes = []
-        for d in db.query("SELECT board FROM devices WHERE board LIKE ?", (f"%{code}%",)):
-            try:
-                board = json.loads(d["board"])
-            except (TypeError, ValueError):
-                continue
-            if isinstance(board, dict) and board.get("verification_code") == code:
-                layer_codes = [str(l.get("verification_code", "")) for l in board.get("layers") or []
-                               if isinstance(l, dict)]
+        for combination in _combinations(db, code, boards):
+            found = [_official(db, b) for b in combination]
+            if all(found):
+                rows, layered = found, True
                 break
-        for layer_code in layer_codes:
-            found = db.query("SELECT * FROM official WHERE kind = 'board' AND verification_code = ? "
-                             "ORDER BY version DESC", (layer_code,))
-            if found:
-                rows.append(found[0])
-                layered = True
-    newest = newest_boards(db)
     documents = []
-    for row in rows[:1] if not layered else rows:
+    for row in rows:
         doc = dict(row)
-        try:
-            doc["envelope"] = json.loads(doc["envelope"])
-        except (TypeError, ValueError):
-            doc["envelope"] = None
         top = newest.get(doc["scope_key"])
         doc["newest_version"] = top["version"] if top else doc["version"]
         doc["superseded"] = int(doc["newest_version"]) > int(doc["version"])
         documents.append(doc)
     return {"code": code, "found": bool(documents), "layered": layered, "documents": documents,
             "superseded": any(d["superseded"] for d in documents)}
+
+
+def _level(scope_key: str) -> int | None:
+    level = scope_key.partition(":")[0]
+    return LEVELS.index(level) if level in LEVELS else None
+
+
+def _combinations(db, code: str, boards: list[dict]):
+    """Official boards (``official`` rows without the envelope) whose codes give layered *code*,
+    each list in layer order: first the layers devices showing *code* report, then national × province."""
+    by_code: dict[str, dict] = {}
+    for b in boards:
+        by_code.setdefault(b["verification_code"], b)
+    escaped = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    for d in db.query("SELECT board FROM devices WHERE board LIKE ? ESCAPE '\\' LIMIT 20", (f"%{escaped}%",)):
+        board = stored.loads(d["board"])
+        layers = board.get("layers") if board and board.get("verification_code") == code else None
+        if not isinstance(layers, list) or not 1 < len(layers) <= len(LEVELS):
+            continue
+        hinted = [by_code.get(l.get("verification_code")) if isinstance(l, dict) and
+                  isinstance(l.get("verification_code"), str) else None for l in layers]
+        if all(hinted):
+            levels = [_level(b["scope_key"]) for b in hinted]
+            if None not in levels and levels == sorted(set(levels)) and \
+                    layered_code([b["verification_code"] for b in hinted]) == code:
+                yield hinted
+    keys = tuple((b["scope_key"], b["version"], b["verification_code"]) for b in boards)
+    for pair in _national_and_province(keys).get(code, ()):
+        yield [next(b for b in boards if (b["scope_key"], b["version"]) == key) for key in pair]
+
+
+@lru_cache(maxsize=4)
+def _national_and_province(boards: tuple) -> dict[str, list]:
+    """``{layered code: [((scope, version), (scope, version)), …]}`` of every national board with
+    every province board (the :data:`COMBINED_VERSIONS` newest of each scope), for *boards*
+    (``(scope_key, version, code)``, newest first); kept while the official boards stay the same."""
+    per_scope: dict[str, list] = {}
+    for scope, version, code in boards:
+        versions = per_scope.setdefault(scope, [])
+        if len(versions) < COMBINED_VERSIONS:
+            versions.append(((scope, version), code))
+    out: dict[str, list] = {}
+    for scope, versions in per_scope.items():
+        if _level(scope) == 1:
+            for national, national_code in per_scope.get("national", []):
+                for province, province_code in versions:
+                    out.setdefault(layered_code([national_code, province_code]), []).append((national, province))
+    return out
+
+
+def _official(db, board: dict) -> dict | None:
+    """The whole ``official`` row of *board* with its envelope decoded, if the code computed again
+    from that envelope is the row's code; else None (a row the centre cannot vouch for)."""
+    from pishkhan.boards.signing import verification_code
+    from pishkhan.exc import PishkhanError
+
+    row = db.query_one("SELECT * FROM official WHERE kind = 'board' AND scope_key = ? AND version = ?",
+                       (board["scope_key"], board["version"]))
+    envelope = stored.loads(row["envelope"], kind=dict, bounded=False) if row else None
+    try:
+        if envelope is None or verification_code(envelope) != row["verification_code"]:
+            return None
+    except PishkhanError:
+        return None
+    return dict(row) | {"envelope": envelope}

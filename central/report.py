@@ -7,6 +7,12 @@ closed and unknown minutes, late openings (offices with a ``late_opening``
 event that day, and their minutes), early closings, offices reporting and
 offices known. The dashboard's report page, its CSV and JSON, and
 ``pishkhan central report`` all come from this one function.
+
+The reports are what devices sent: a report that is not a readable object is
+left out, a count of minutes that is not a whole number from 0 to a day's
+1,440 is read as 0, an ``events`` that is not a list as none; each is counted
+in the report's ``unreadable``. :func:`to_csv` writes no cell a spreadsheet
+would run as a formula.
 """
 
 from __future__ import annotations
@@ -16,17 +22,44 @@ import datetime as dt
 import io
 import json
 
+from central import stored
+from central.status import province_order
+
 MINUTE_KEYS = ("scheduled_minutes", "serving_minutes", "degraded_minutes", "closed_minutes", "unknown_minutes")
 COLUMNS = ("province", "offices_known", "offices_reporting", *MINUTE_KEYS, "late_openings", "late_opening_minutes",
            "early_closings")
+
+
+#: The most minutes one office's day may count.
+DAY_MINUTES = 24 * 60
 
 
 def _int(value) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def daily_report(db, day: dt.date, *, province: str | None = None) -> dict:
-    """``{"date", "province", "provinces": [...], "totals", "offices": [...]}`` for Tehran *day*."""
+class _Minutes:
+    """Reads a report's minute counts: a whole number from 0 to :data:`DAY_MINUTES`, else 0 (counted)."""
+
+    def __init__(self, tally: stored.Tally, province: str):
+        self.tally, self.province = tally, province
+
+    def __call__(self, value) -> int:
+        if value is None:
+            return 0
+        minutes = stored.integer(value, low=0, high=DAY_MINUTES)
+        if minutes is None:
+            self.tally.add("reports", province=self.province)
+            return 0
+        return minutes
+
+
+def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored.Tally | None = None) -> dict:
+    """``{"date", "province", "provinces": [...], "totals", "offices": [...], "unreadable"}`` for Tehran *day*.
+
+    ``unreadable`` counts the stored values that could not be read (in *tally* too, if given).
+    """
+    tally = tally if tally is not None else stored.Tally()
     params = [day.isoformat()]
     sql = "SELECT r.device_id, r.province, r.report, d.office_id, d.office_name, d.province AS device_province " \
           "FROM reports r LEFT JOIN devices d ON d.device_id = r.device_id WHERE r.date = ? AND r.province <> ''"
@@ -41,50 +74,69 @@ def daily_report(db, day: dt.date, *, province: str | None = None) -> dict:
     sums: dict[str, dict] = {}
     offices = []
     for row in db.query(sql + " ORDER BY r.device_id", params):
-        try:
-            report = json.loads(row["report"])
-        except ValueError:
+        report = stored.loads(row["report"], tally=tally, table="reports", province=row["province"])
+        if report is None:
             continue
-        if not isinstance(report, dict):
-            continue
-        code = row["province"] or row["device_province"] or str(report.get("province") or "")
+        named = report.get("province") if isinstance(report.get("province"), str) else ""
+        code = row["province"] or row["device_province"] or named
+        minutes = _Minutes(tally, code)
         p = sums.setdefault(code, _empty(code))
         p["offices_reporting"] += 1
+        counted = {key: minutes(report.get(key)) for key in MINUTE_KEYS}
         for key in MINUTE_KEYS:
-            p[key] += _int(report.get(key))
-        events = [e for e in report.get("events") or [] if isinstance(e, dict)]
+            p[key] += counted[key]
+        events = report.get("events")
+        if events is not None and not isinstance(events, list):
+            tally.add("reports", province=code)
+            events = None
+        events = [e for e in events or [] if isinstance(e, dict)]
         late = [e for e in events if e.get("kind") == "late_opening"]
         early = [e for e in events if e.get("kind") == "early_closing"]
-        late_minutes = _int(report.get("late_opening_minutes")) or sum(_int(e.get("minutes")) for e in late)
+        late_minutes = minutes(report.get("late_opening_minutes")) or \
+            min(DAY_MINUTES, sum(minutes(e.get("minutes")) for e in late))
         if late or late_minutes:
             p["late_openings"] += 1
             p["late_opening_minutes"] += late_minutes
         p["early_closings"] += bool(early)
-        offices.append({"device_id": row["device_id"], "office_id": row["office_id"] or report.get("office") or "",
-                        "office_name": row["office_name"] or "", "province": code,
-                        **{k: _int(report.get(k)) for k in MINUTE_KEYS},
+        office = report.get("office") if isinstance(report.get("office"), str) else ""
+        offices.append({"device_id": row["device_id"], "office_id": row["office_id"] or office,
+                        "office_name": row["office_name"] or "", "province": code, **counted,
                         "late_opening": bool(late or late_minutes), "late_opening_minutes": late_minutes,
-                        "early_closing": bool(early), "complete": bool(report.get("complete"))})
+                        "early_closing": bool(early), "complete": report.get("complete") is True})
     for code, n in known.items():
         sums.setdefault(code, _empty(code))["offices_known"] = n
-    provinces = [sums[c] for c in sorted(sums, key=lambda c: (0, int(c), c) if c.isdigit() else (1, 0, c))]
+    provinces = [sums[c] for c in sorted(sums, key=province_order)]
     totals = {k: sum(p[k] for p in provinces) for k in COLUMNS if k != "province"}
     return {"date": day.isoformat(), "province": province, "provinces": provinces, "totals": totals,
-            "offices": offices}
+            "offices": offices, "unreadable": tally.total}
 
 
 def _empty(code: str) -> dict:
     return {"province": code, **{k: 0 for k in COLUMNS if k != "province"}}
 
 
+#: What a spreadsheet reads as the start of a formula (or of a cell it may run as one).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value):
+    """*value* safe in a CSV cell: a number as it is; text that a spreadsheet would take for a formula
+    gets a leading ``'`` (the OWASP advice), so ``=HYPERLINK(…)`` shows as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def to_csv(report: dict) -> str:
-    """The report as CSV: a header, a row per province, then a total row (province ``all``)."""
+    """The report as CSV: a header, a row per province, then a total row (province ``all``);
+    every text cell through :func:`csv_cell`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["date", *COLUMNS])
     for p in report["provinces"]:
-        writer.writerow([report["date"], *(p[k] for k in COLUMNS)])
-    writer.writerow([report["date"], "all", *(report["totals"][k] for k in COLUMNS[1:])])
+        writer.writerow([csv_cell(report["date"]), *(csv_cell(p[k]) for k in COLUMNS)])
+    writer.writerow([csv_cell(report["date"]), "all", *(csv_cell(report["totals"][k]) for k in COLUMNS[1:])])
     return out.getvalue()
 
 

@@ -14,13 +14,17 @@ A device's flags for a Tehran day (:func:`device_day`):
 :func:`fleet_view` gives the counts by province (``online``, ``offline``,
 ``late``, ``closed``, ``outdated``, ``total``), their totals, and the device
 rows, filtered by province and by one of those states.
+
+Every stored field is read through :mod:`central.stored`: a row or field that
+cannot be read is left out or shown as unknown, and counted in the view's
+``unreadable`` (a :class:`~central.stored.Tally` when the caller passes one).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
+from central import stored
 from central.official import board_currency, newest_boards
 from pishkhan.text import jalali
 
@@ -34,13 +38,15 @@ ALERT_KINDS = ("late_opening", "closed_during_hours", "early_closing", "printer_
 
 
 def parse_time(text) -> dt.datetime | None:
-    """An ISO time (``…Z`` or with an offset; naive is UTC), or None."""
-    if not text or not isinstance(text, str):
+    """An ISO time (``…Z`` or with an offset; naive is UTC) within :data:`central.stored.YEARS`, or None."""
+    if not text or not isinstance(text, str) or len(text) > 64:
         return None
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+    if not stored.YEARS[0] <= moment.year <= stored.YEARS[1]:
+        return None  # Tehran time or a Jalali date of year 9999 overflows
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
@@ -55,8 +61,12 @@ def day_start_utc(day: dt.date) -> str:
     return start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def events_of_day(db, day: dt.date, *, province: str | None = None, kinds=LATE_KINDS + CLOSED_KINDS) -> list[dict]:
-    """Events of *kinds* that happened on Tehran *day* (received from the day before it on)."""
+def events_of_day(db, day: dt.date, *, province: str | None = None, kinds=LATE_KINDS + CLOSED_KINDS,
+                  tally: stored.Tally | None = None) -> list[dict]:
+    """Events of *kinds* that happened on Tehran *day* (received from the day before it on).
+
+    An event whose time cannot be read is counted in *tally* and left out.
+    """
     since = day_start_utc(day - dt.timedelta(days=1))
     marks = ",".join("?" * len(kinds))
     sql = f"SELECT device_id, province, kind, at, detail FROM events WHERE kind IN ({marks}) AND received_at >= ?"
@@ -66,13 +76,19 @@ def events_of_day(db, day: dt.date, *, province: str | None = None, kinds=LATE_K
         params.append(province)
     out = []
     for row in db.query(sql, params):
-        if tehran_day(row["at"]) == day:
-            out.append(row | {"detail": _loads(row["detail"]) or {}})
+        when = tehran_day(row["at"])
+        if when is None and tally is not None:
+            tally.add("events", province=row["province"])
+        if when == day:
+            detail = stored.loads(row["detail"], tally=tally, table="events", province=row["province"])
+            out.append(row | {"detail": detail or {}})
     return out
 
 
-def reports_of_day(db, day: dt.date, *, province: str | None = None, mentioning=()) -> dict[str, dict]:
-    """The day's report each device sent: ``{device_id: report}``.
+def reports_of_day(db, day: dt.date, *, province: str | None = None, mentioning=(),
+                   tally: stored.Tally | None = None) -> dict[str, dict]:
+    """The day's report each device sent: ``{device_id: report}`` (a report that is not a readable
+    object is counted in *tally* and left out).
 
     :param mentioning: only reports whose text names one of these words (event kinds), found by
         the database before any is parsed.
@@ -84,20 +100,31 @@ def reports_of_day(db, day: dt.date, *, province: str | None = None, mentioning=
     if mentioning:
         sql += " AND (" + " OR ".join("report LIKE ?" for _ in mentioning) + ")"
         params += [f'%"{word}"%' for word in mentioning]
-    return {r["device_id"]: (_loads(r["report"]) or {}) | {"_province": r["province"]} for r in db.query(sql, params)}
+    out = {}
+    for r in db.query(sql, params):
+        report = stored.loads(r["report"], tally=tally, table="reports", province=r["province"])
+        if report is not None:
+            out[r["device_id"]] = report | {"_province": r["province"]}
+    return out
 
 
 def _loads(text):
-    try:
-        return json.loads(text) if isinstance(text, str) else text
-    except ValueError:
-        return None
+    """A stored JSON value of any type, cleaned (:func:`central.stored.loads`), or None."""
+    return stored.loads(text, kind=None)
+
+
+#: The most minutes an event or a report may count in a day.
+DAY_MINUTES = 24 * 60
 
 
 def _event_minutes(e: dict):
-    detail = e.get("detail") or {}
-    value = detail.get("minutes", e.get("minutes"))
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    detail = e.get("detail") if isinstance(e.get("detail"), dict) else {}
+    return stored.integer(detail.get("minutes", e.get("minutes")), low=0, high=DAY_MINUTES)
+
+
+def _time_text(value) -> str | None:
+    """A stored time as text, if it reads as one (else None: shown as unknown)."""
+    return value if parse_time(value) else None
 
 
 def lost_messages(device: dict) -> int:
@@ -119,21 +146,34 @@ def lost_messages(device: dict) -> int:
     return gaps
 
 
-def device_day(device: dict, *, events: list[dict], report: dict | None, newest: dict, currency=None) -> dict:
-    """The device's row for the day: its flags and what they come from."""
+def device_day(device: dict, *, events: list[dict], report: dict | None, newest: dict, currency=None,
+               tally: stored.Tally | None = None) -> dict:
+    """The device's row for the day: its flags and what they come from.
+
+    *device* is decoded (:func:`device_row`); a report whose ``events`` is not a list is counted in
+    *tally* and its events are not read.
+    """
     kinds = {}
     for e in events:
-        kinds.setdefault(e["kind"], []).append({"at": e["at"], "minutes": _event_minutes(e),
-                                                "opened_at": (e.get("detail") or {}).get("opened_at")})
-    for e in (report or {}).get("events") or []:
-        if isinstance(e, dict) and e.get("kind") in LATE_KINDS + CLOSED_KINDS:
+        detail = e.get("detail") if isinstance(e.get("detail"), dict) else {}
+        kinds.setdefault(e["kind"], []).append({"at": _time_text(e["at"]), "minutes": _event_minutes(e),
+                                                "opened_at": _time_text(detail.get("opened_at"))})
+    reported = (report or {}).get("events") if isinstance(report, dict) else None
+    if reported is not None and not isinstance(reported, list):
+        if tally is not None:
+            tally.add("reports", province=device.get("province"))
+        reported = None
+    for e in reported or []:
+        if isinstance(e, dict) and isinstance(e.get("kind"), str) and e["kind"] in LATE_KINDS + CLOSED_KINDS:
             seen = kinds.setdefault(e["kind"], [])
-            if not any(x["at"] == e.get("start") for x in seen):
-                seen.append({"at": e.get("start"), "minutes": e.get("minutes"),
-                             "opened_at": (e.get("detail") or {}).get("opened_at")})
+            start = _time_text(e.get("start"))
+            if not any(x["at"] == start for x in seen):
+                detail = e.get("detail") if isinstance(e.get("detail"), dict) else {}
+                seen.append({"at": start, "minutes": _event_minutes(e),
+                             "opened_at": _time_text(detail.get("opened_at"))})
     late = [x for k in LATE_KINDS for x in kinds.get(k, [])]
     closed = [x | {"kind": k} for k in CLOSED_KINDS for x in kinds.get(k, [])]
-    currency = currency or board_currency(device, newest)
+    currency = currency or board_currency(device, newest, tally=tally)
     return {
         "device_id": device["device_id"], "province": device["province"], "office_id": device["office_id"],
         "office_name": device["office_name"], "online": device["online"], "status_since": device["status_since"],
@@ -153,27 +193,32 @@ def matches(row: dict, state: str | None) -> bool:
     return bool(row.get(state))
 
 
-def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str | None = None) -> dict:
-    """Counts by province and the device rows (filtered by *province* and *state*) for Tehran *day*."""
+def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str | None = None,
+               tally: stored.Tally | None = None) -> dict:
+    """Counts by province and the device rows (filtered by *province* and *state*) for Tehran *day*.
+
+    ``unreadable`` is how many stored values could not be read (counted in *tally* too, if given).
+    """
     if state and state not in STATES:
         from pishkhan.exc import PishkhanError
 
         raise PishkhanError(f"state: expected one of {', '.join(STATES)}, got {state!r}")
     db = fleet.db
+    tally = tally if tally is not None else stored.Tally()
     newest = newest_boards(db)
     events: dict[str, list] = {}
-    for e in events_of_day(db, day, province=province):
+    for e in events_of_day(db, day, province=province, tally=tally):
         events.setdefault(e["device_id"], []).append(e)
-    reports = reports_of_day(db, day, province=province, mentioning=LATE_KINDS + CLOSED_KINDS)
+    reports = reports_of_day(db, day, province=province, mentioning=LATE_KINDS + CLOSED_KINDS, tally=tally)
     office_boards = any(scope.startswith("office:") for scope in newest)
     judged: dict[tuple, dict] = {}  # devices showing the same board in the same scopes share a judgement
     rows = []
-    for d in _devices(db, province):
+    for d in _devices(db, province, tally):
         key = (d["board_text"], d["province"], d["office_id"] if office_boards else "")
         if key not in judged:
-            judged[key] = board_currency(d, newest)
+            judged[key] = board_currency(d, newest, tally=tally)
         rows.append(device_day(d, events=events.get(d["device_id"], []), report=reports.get(d["device_id"]),
-                               newest=newest, currency=judged[key]))
+                               newest=newest, currency=judged[key], tally=tally))
     provinces: dict[str, dict] = {}
     for row in rows:
         counts = provinces.setdefault(row["province"], {"province": row["province"], "total": 0,
@@ -181,34 +226,74 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
         counts["total"] += 1
         for s in STATES:
             counts[s] += matches(row, s)
-    ordered = [provinces[p] for p in sorted(provinces, key=_province_order)]
+    ordered = [provinces[p] for p in sorted(provinces, key=province_order)]
     totals = {"total": sum(p["total"] for p in ordered), **{s: sum(p[s] for p in ordered) for s in STATES}}
     return {"date": day.isoformat(), "province": province, "state": state, "provinces": ordered, "totals": totals,
-            "devices": [r for r in rows if matches(r, state)]}
+            "devices": [r for r in rows if matches(r, state)], "unreadable": tally.total}
 
 
 DEVICE_COLUMNS = ("device_id, province, office_id, office_name, online, status_since, status_reason, last_seen, "
                   "board, will_seq, highest_seq, received, seq_skipped")
 
 
-def _devices(db, province: str | None) -> list[dict]:
+def _devices(db, province: str | None, tally: stored.Tally | None = None) -> list[dict]:
     """The devices with just what a day's row needs (the board decoded; telemetry is not read)."""
     sql, params = f"SELECT {DEVICE_COLUMNS} FROM devices WHERE province <> ''", []  # unregistered: quarantined
     if province:
         sql += " AND province = ?"
         params.append(province)
     out = []
+    boards: dict = {}  # offices showing the same board store the same text: read it once
     for row in db.query(sql + " ORDER BY device_id", params):
-        row["board_text"] = row["board"]
-        row["board"] = _loads(row["board"]) if row["board"] else None
+        row["board_text"] = text = row["board"]
+        if text not in boards:
+            boards[text] = stored.loads(text, tally=tally, table="devices", province=row["province"])
+        elif boards[text] is None and text and tally is not None:
+            tally.add("devices", province=row["province"])
+        row["board"] = boards[text]
         row["online"] = bool(row["online"])
         row["gaps"] = max(0, int(row["highest_seq"]) - int(row["received"]))
         out.append(row)
     return out
 
 
-def _province_order(code: str):
-    return (0, int(code), code) if code.isdigit() else (1, 0, code)
+#: A devices row's JSON columns, each an object when readable.
+JSON_COLUMNS = ("board", "schedule", "clock", "telemetry", "compliance")
+
+
+def device_row(row: dict, tally: stored.Tally | None = None) -> dict:
+    """A whole ``devices`` row with its JSON columns decoded: each an object, or None (counted when
+    something unreadable was stored); sequence counts as numbers and ``gaps``."""
+    out = dict(row)
+    for key in JSON_COLUMNS:
+        out[key] = stored.loads(row.get(key), tally=tally, table="devices", province=row.get("province"))
+    out["online"] = bool(row.get("online"))
+    for key in ("highest_seq", "received", "duplicates"):
+        out[key] = int(row.get(key) or 0)
+    out["gaps"] = max(0, out["highest_seq"] - out["received"])
+    return out
+
+
+def device_events(db, device_id: str, *, limit: int = 100, tally: stored.Tally | None = None) -> list[dict]:
+    """A device's newest events (by when the centre received them), each ``detail`` an object
+    (an unreadable one is ``{}``, counted) and ``at`` None when it is not a readable time."""
+    rows = db.query("SELECT * FROM events WHERE device_id = ? ORDER BY received_at DESC, id DESC LIMIT ?",
+                    (device_id, limit))
+    out = []
+    for r in rows:
+        if tally is not None and parse_time(r["at"]) is None:
+            tally.add("events", province=r["province"])
+        detail = stored.loads(r["detail"], tally=tally, table="events", province=r["province"])
+        out.append(r | {"detail": detail or {}})
+    return out
+
+
+def province_order(code: str):
+    """A sort key: province codes in numeric order, then any other text."""
+    try:
+        return (0, int(code), code) if code.isascii() and code.isdigit() and len(code) < 20 else (1, 0, code)
+    except ValueError:
+        return (1, 0, code)
 
 
 #: The most alerts of one device on the fleet page's list, so one device cannot fill it.
@@ -234,12 +319,13 @@ def alerts(fleet, *, day: dt.date, province: str | None = None, limit: int = 50,
     return [{k: v for k, v in r.items() if k != "nth"} | {"detail": _loads(r["detail"]) or {}} for r in rows]
 
 
-def today_compliance(db, device: dict, day: dt.date) -> dict | None:
-    """The latest compliance report of *day* the device sent (its report, else its telemetry's state)."""
+def today_compliance(db, device: dict, day: dt.date, *, tally: stored.Tally | None = None) -> dict | None:
+    """The latest compliance report of *day* the device sent (its report, else its telemetry's state);
+    a report that is not a readable object is counted in *tally* and is None."""
     row = db.query_one("SELECT report FROM reports WHERE device_id = ? AND date = ?",
                        (device["device_id"], day.isoformat()))
     if row:
-        return _loads(row["report"])
+        return stored.loads(row["report"], tally=tally, table="reports", province=device.get("province"))
     compliance = device.get("compliance")
     if isinstance(compliance, dict) and compliance.get("date") in (None, day.isoformat()) and \
             ("timeline" in compliance or "serving_minutes" in compliance):

@@ -26,7 +26,7 @@ def fleet_page(request):
     day = site.today()
     view = status.fleet_view(site.fleet, day=day, province=province, state=state)
     data = {"date": view["date"], "province": province, "provinces": view["provinces"], "totals": view["totals"],
-            "alerts": status.alerts(site.fleet, day=day, province=province)}
+            "alerts": status.alerts(site.fleet, day=day, province=province), "unreadable": view["unreadable"]}
     if province or state:
         data["devices"] = view["devices"]
     return page(request, "fleet.html", data, nav="fleet", states=status.STATES, request_state=state)
@@ -40,7 +40,8 @@ def devices_page(request):
         return refused
     province = province_of(request)
     view = status.fleet_view(site.fleet, day=site.today(), province=province, state=state)
-    data = {"date": view["date"], "province": province, "state": state, "devices": view["devices"]}
+    data = {"date": view["date"], "province": province, "state": state, "devices": view["devices"],
+            "unreadable": view["unreadable"]}
     return page(request, "devices.html", data, nav="devices", states=status.STATES)
 
 

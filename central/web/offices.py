@@ -6,9 +6,8 @@ from starlette.authentication import requires
 from starlette.responses import Response
 from starlette.routing import Route
 
-from central import queries, status
-from central.official import newest_boards
-from central.web.present import readings, timeline
+from central import queries
+from central.web.present import office_page
 from central.web.site import LOGGED_IN, not_found, page, site_of, twin
 
 
@@ -20,18 +19,10 @@ def _theirs(request, province) -> bool:
 @requires(LOGGED_IN, status_code=401)
 def device_page(request):
     site = site_of(request)
-    device = site.fleet.device(request.path_params["device_id"])
-    if device is None or not _theirs(request, device["province"]):
+    data = office_page(site.fleet.db, request.path_params["device_id"], day=site.today(),
+                       province=request.user.province)
+    if data is None:
         return not_found(request)
-    db, day = site.fleet.db, site.today()
-    compliance = status.today_compliance(db, device, day)
-    mine = [e for e in status.events_of_day(db, day, province=device["province"] or None)
-            if e["device_id"] == device["device_id"]]
-    row = status.device_day(device, events=mine, report=compliance, newest=newest_boards(db))
-    data = {"date": day.isoformat(), "device": device, "today": row, "compliance": compliance,
-            "timeline": timeline(compliance), "readings": readings(device.get("telemetry")),
-            "events": site.fleet.events(device=device["device_id"], limit=100),
-            "snapshot": queries.snapshot_of(db, device["device_id"])}
     return page(request, "device.html", data, nav="devices")
 
 

@@ -1,47 +1,103 @@
-"""What a page shows of a stored row: today's timeline, the readings table, a verified board.
+"""What a page shows of a stored row: an office's page, today's timeline, the readings table,
+a verified board.
 
 The rows come from devices, so nothing here may assume a field has the type
-the protocol promises: what does not fit is left out or shown as unknown.
+the protocol promises: what does not fit is left out or shown as unknown, and
+counted (:class:`central.stored.Tally`) where a page says how much it could not read.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+from central import queries, status, stored
+from central.official import newest_boards
 from central.web import strings
 
 READING_KEYS = tuple(strings.READINGS)
+#: The most readings the office page lists (the rest are counted as unreadable).
+MAX_READINGS = 300
 
 
-def timeline(compliance: dict | None) -> dict | None:
-    """Today's runs as bar segments (share of the scheduled minutes), and the minutes by state."""
-    if not compliance:
+def office_page(db, device_id: str, *, day: dt.date, province: str | None = None) -> dict | None:
+    """The office page's data for *device_id* on Tehran *day*, or None when there is no such device
+    (or it is not in *province*, the user's own). ``unreadable`` counts the stored values it could not read."""
+    tally = stored.Tally()
+    row = db.query_one("SELECT * FROM devices WHERE device_id = ?", (device_id,))
+    if row is None or (province and row["province"] != province):
+        return None
+    device = status.device_row(row, tally)
+    compliance = status.today_compliance(db, device, day, tally=tally)
+    snapshot = queries.snapshot_of(db, device_id)
+    mine = [e for e in status.events_of_day(db, day, province=device["province"] or None, tally=tally)
+            if e["device_id"] == device_id]
+    today = status.device_day(device, events=mine, report=compliance, newest=newest_boards(db), tally=tally)
+    shown = timeline(compliance, tally=tally, province=device["province"])
+    table = readings(device.get("telemetry"), tally=tally, province=device["province"])
+    events = status.device_events(db, device_id, limit=100, tally=tally)
+    return {"date": day.isoformat(), "device": device, "today": today, "compliance": compliance,
+            "timeline": shown, "readings": table, "events": events, "snapshot": snapshot,
+            "unreadable": tally.total}
+
+
+def _minutes(value, high: int = status.DAY_MINUTES) -> int | None:
+    return stored.integer(value, low=0, high=high)
+
+
+def timeline(compliance: dict | None, *, tally: stored.Tally | None = None, province: str | None = "") -> dict | None:
+    """Today's runs as bar segments (share of the scheduled minutes), and the minutes by state.
+
+    A run that is not an object with a known state and readable start and end
+    no later than a day after it is left out, and counted in *tally*.
+    """
+    if not compliance or not isinstance(compliance, dict):
         return None
     from central.status import parse_time
 
-    runs = []
-    for run in compliance.get("timeline") or []:
-        start, end = parse_time(run.get("start")), parse_time(run.get("end"))
-        if not start or not end or run.get("state") not in strings.COMPLIANCE_STATES:
+    runs, bad = [], 0
+    listed = compliance.get("timeline")
+    if listed is not None and not isinstance(listed, list):
+        listed, bad = [], 1
+    for run in listed or []:
+        if not isinstance(run, dict):
+            bad += 1
             continue
-        runs.append({"state": run["state"], "start": run["start"], "end": run["end"],
-                     "minutes": int((end - start).total_seconds() // 60), "why": run.get("why", "")})
+        start, end = parse_time(run.get("start")), parse_time(run.get("end"))
+        state = run.get("state") if isinstance(run.get("state"), str) else None
+        if not start or not end or state not in strings.COMPLIANCE_STATES or \
+                not dt.timedelta(0) <= end - start <= dt.timedelta(days=1):
+            bad += 1
+            continue
+        why = run.get("why", "")
+        runs.append({"state": state, "start": run["start"], "end": run["end"],
+                     "minutes": int((end - start).total_seconds() // 60), "why": why if isinstance(why, str) else ""})
     judged = sum(r["minutes"] for r in runs)
-    scheduled = compliance.get("scheduled_minutes") if isinstance(compliance.get("scheduled_minutes"), int) else judged
+    scheduled = _minutes(compliance.get("scheduled_minutes"))
+    scheduled = judged if scheduled is None else scheduled
     scale = max(scheduled, judged, 1)
     for r in runs:
         r["percent"] = round(100 * r["minutes"] / scale, 2)
-    totals = {state: compliance.get(f"{state}_minutes") if isinstance(compliance.get(f"{state}_minutes"), int)
-              else sum(r["minutes"] for r in runs if r["state"] == state) for state in strings.COMPLIANCE_STATES}
+    totals = {}
+    for state in strings.COMPLIANCE_STATES:
+        given = _minutes(compliance.get(f"{state}_minutes"))
+        totals[state] = given if given is not None else sum(r["minutes"] for r in runs if r["state"] == state)
     remaining = max(0, scheduled - judged)
+    periods = compliance.get("periods") if isinstance(compliance.get("periods"), list) else []
+    periods = [p for p in periods if isinstance(p, dict) and parse_time(p.get("start")) and parse_time(p.get("end"))]
+    if tally is not None:
+        tally.add("reports", province=province, n=bad)
     return {"runs": runs, "totals": totals, "scheduled": scheduled, "judged": judged, "remaining": remaining,
-            "remaining_percent": round(100 * remaining / scale, 2), "complete": bool(compliance.get("complete")),
-            "judged_until": compliance.get("judged_until"),
-            "periods": [p for p in compliance.get("periods") or [] if isinstance(p, dict) and "start" in p and "end" in p]}
+            "remaining_percent": round(100 * remaining / scale, 2), "complete": compliance.get("complete") is True,
+            "judged_until": compliance.get("judged_until") if parse_time(compliance.get("judged_until")) else None,
+            "periods": periods}
 
 
-def readings(telemetry: dict | None) -> list[dict]:
-    """The readings table: the known readings first (absent ones None), then the rest as sent."""
-    flat = _flatten(telemetry or {})
-    health = telemetry.get("health") if isinstance(telemetry, dict) and isinstance(telemetry.get("health"), dict) else {}
+def readings(telemetry: dict | None, *, tally: stored.Tally | None = None, province: str | None = "") -> list[dict]:
+    """The readings table: the known readings first (absent ones None), then the rest as sent
+    (at most :data:`MAX_READINGS`; those left out are counted in *tally*)."""
+    telemetry = telemetry if isinstance(telemetry, dict) else {}
+    flat = _flatten(telemetry)
+    health = telemetry.get("health") if isinstance(telemetry.get("health"), dict) else {}
     rows, used = [], set()
     by_name = {}  # a reading by its own name, in whichever group the agent sent it
     for path, v in flat.items():
@@ -55,13 +111,17 @@ def readings(telemetry: dict | None) -> list[dict]:
             used.add(key)
         if f"health.{key}" in flat:
             used.add(f"health.{key}")
-        if isinstance(health.get(key), dict) or isinstance((telemetry or {}).get(key), dict):
-            value = ", ".join(f"{k}={v}" for k, v in ((telemetry or {}).get(key) or health.get(key)).items())
+        group = telemetry.get(key) if isinstance(telemetry.get(key), dict) else health.get(key)
+        if isinstance(group, dict):
+            value = ", ".join(f"{k}={v}" for k, v in group.items())
             used.update(k for k in flat if k.startswith((f"{key}.", f"health.{key}.")))
         rows.append({"key": key, "label": strings.READINGS[key], "value": value})
-    for key in sorted(flat):
-        if key not in used and key != "compliance" and not key.startswith("compliance."):
-            rows.append({"key": key, "label": key, "value": flat[key]})
+    rest = [key for key in sorted(flat) if key not in used and key != "compliance"
+            and not key.startswith("compliance.")]
+    if len(rest) > MAX_READINGS and tally is not None:
+        tally.add("devices", province=province, n=len(rest) - MAX_READINGS)
+    for key in rest[:MAX_READINGS]:
+        rows.append({"key": key, "label": key, "value": flat[key]})
     return rows
 
 

