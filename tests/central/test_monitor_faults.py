@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -217,28 +218,33 @@ def test_a_monitor_killed_at_random_moments_loses_no_message(mqtt_broker, tmp_pa
     devices, per_device = [f"dev-{i:04d}" for i in range(1, 6)], 400
     mqtt_broker.add_users(devices)
     command = [sys.executable, "-m", "cli.main", *_monitor_command(mqtt_broker, tmp_path, "--client-id",
-                                                                   "monitor-killed", "--batch-ms", "50")]
+                                                                   "monitor-killed")]
     log = open(tmp_path / "monitor.log", "ab")
 
     def start():
         return subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT)
     rng = random.Random()
-    monitor = start()
+    monitor = [start()]
     time.sleep(1.5)  # the session exists at the broker before the fleet speaks
     clients = [mqtt_broker.client(d) for d in devices]
     infos = []
-    kills = 0
+    kills = []
+
+    def killer():  # SIGKILL at random moments while the fleet goes on publishing, then start it again
+        for first in (True, False, False):
+            time.sleep(rng.uniform(0.3, 1.0) if first else rng.uniform(1.3, 2.0))  # connected and writing
+            monitor[0].send_signal(signal.SIGKILL)
+            monitor[0].wait(10)
+            kills.append(time.monotonic())
+            monitor[0] = start()
+    thread = threading.Thread(target=killer)
+    thread.start()
     try:
         for seq in range(1, per_device + 1):
             for device, client in zip(devices, clients):
                 infos.append(client.publish(f"pishkhan/v1/dev/{device}/telemetry", _telemetry(device, seq), qos=1))
-            if seq % 100 == 50 and kills < 3:
-                time.sleep(rng.uniform(0.0, 0.4))  # the monitor is mid-batch at some random point
-                monitor.send_signal(signal.SIGKILL)
-                monitor.wait(10)
-                kills += 1
-                monitor = start()
-            time.sleep(0.003)
+            time.sleep(0.01)
+        thread.join(30)
         for info in infos:
             info.wait_for_publish(20)
         db = open_db(str(tmp_path / "fleet.db"))
@@ -253,12 +259,13 @@ def test_a_monitor_killed_at_random_moments_loses_no_message(mqtt_broker, tmp_pa
         finally:
             db.close()
     finally:
-        monitor.terminate()
+        thread.join(30)
+        monitor[0].terminate()
         try:
-            monitor.wait(20)
+            monitor[0].wait(20)
         except subprocess.TimeoutExpired:
-            monitor.kill()
-    assert kills == 3
+            monitor[0].kill()
+    assert len(kills) == 3
 
 
 # -- only what verifies, with a key allowed for its scope ------------------------------------------------
