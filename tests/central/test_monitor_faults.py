@@ -225,7 +225,8 @@ def test_a_monitor_killed_at_random_moments_loses_no_message(mqtt_broker, tmp_pa
         return subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT)
     rng = random.Random()
     monitor = [start()]
-    time.sleep(1.5)  # the session exists at the broker before the fleet speaks
+    assert wait_until(lambda: b"subscribing" in (tmp_path / "monitor.log").read_bytes(), 30)
+    time.sleep(0.3)  # the session exists at the broker before the fleet speaks
     clients = [mqtt_broker.client(d) for d in devices]
     infos = []
     kills = []
@@ -266,6 +267,36 @@ def test_a_monitor_killed_at_random_moments_loses_no_message(mqtt_broker, tmp_pa
         except subprocess.TimeoutExpired:
             monitor[0].kill()
     assert len(kills) == 3
+
+
+def test_a_refused_message_is_acknowledged_once_counted_and_not_sent_again(mqtt_broker, tmp_path):
+    """A refusal is final: SIGKILLed after counting it, the restarted monitor (same session) does not get it again,
+    while the good message after it is in the database."""
+    command = [sys.executable, "-m", "cli.main", *_monitor_command(mqtt_broker, tmp_path, "--client-id",
+                                                                   "monitor-refuses")]
+    log = tmp_path / "monitor.log"
+    with log.open("ab") as out:
+        monitor = subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            db = open_db(str(tmp_path / "fleet.db"))
+            centre = mqtt_broker.client("centre")
+            assert wait_until(lambda: "subscribing" in log.read_text(), 30)  # the session exists at the broker
+            time.sleep(0.3)
+            centre.publish("pishkhan/v1/dev/dev-0001/telemetry", b"[1, 2]", qos=1).wait_for_publish(5)
+            centre.publish("pishkhan/v1/dev/dev-0001/telemetry", _telemetry("dev-0001", 1), qos=1).wait_for_publish(5)
+            assert wait_until(lambda: received(db) == 1, 20)
+            time.sleep(0.5)
+            monitor.send_signal(signal.SIGKILL)
+            monitor.wait(10)
+            first = log.read_text().count("refused a message")
+            monitor = subprocess.Popen(command + ["--seconds", "3"], cwd=ROOT, env=_env(), stdout=out,
+                                       stderr=subprocess.STDOUT)
+            assert monitor.wait(30) == 0
+            assert (first, log.read_text().count("refused a message")) == (1, 1)
+            assert received(db) == 1 and FleetState(db).device("dev-0001")["duplicates"] == 0
+            db.close()
+        finally:
+            monitor.kill()
 
 
 # -- only what verifies, with a key allowed for its scope ------------------------------------------------
