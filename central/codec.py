@@ -24,8 +24,9 @@ import orjson
 from pishkhan.boards.jsonlimits import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from pishkhan.exc import ProtocolError
 
-#: Largest device message the centre reads (a day's report with every event fits many times over).
-MAX_MESSAGE_BYTES = 1024 * 1024
+#: Largest device message the centre reads: a ``snapshot`` result carries a PNG of up to 2 MiB in base64
+#: (edge_agent/commands.py), about 2.7 MiB; everything else is far smaller.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 #: Why a payload was refused before any schema saw it.
 REASONS = ("too_large", "too_deep", "not_json", "not_object")
 

@@ -100,7 +100,7 @@ def test_a_deeply_nested_document_is_refused_and_the_monitor_goes_on_writing(mqt
 
 def test_every_topic_is_bounded_in_size(mqtt_broker, sqlite_db):
     centre = mqtt_broker.client("centre")
-    big = b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    big = b'{"x": "' + b"a" * (5 * 1024 * 1024) + b'"}'
     with monitor_for(mqtt_broker, sqlite_db) as monitor:
         centre.publish("pishkhan/v1/dev/dev-0001/event", big, qos=1).wait_for_publish(5)
         centre.publish("pishkhan/v1/province/23/board", b'{"x": "' + b"a" * (5 * 1024 * 1024) + b'"}',
