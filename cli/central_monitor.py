@@ -154,6 +154,7 @@ class Watchdog:
         self.notifier = notifier
         self.every = min(1.0, notifier.watchdog_interval or 1.0)
         self._logged = time.monotonic()
+        self._reasons: tuple = ()
         self.log = logging.getLogger("pishkhan.central.monitor")
 
     def describe(self) -> str:
@@ -168,9 +169,15 @@ class Watchdog:
             self.notifier.status("failed: " + said)
             self.log.critical("ending the monitor: %s", said)
             return 1
+        reasons = tuple(reason for reason, _ in problems)
+        if reasons != self._reasons:  # logged when it changes, not every second
+            if problems:
+                self.log.error("the monitor is unhealthy: %s", said)
+            else:
+                self.log.info("the monitor is healthy again")
+            self._reasons = reasons
         if problems:
             self.notifier.status("unhealthy: " + said)
-            self.log.error("the monitor is unhealthy: %s", said)
         else:
             self.notifier.status(self.describe())
             self.notifier.watchdog()
