@@ -5,7 +5,8 @@ topic becomes a row of ``official`` (kind, scope, version, verification
 code, effective date, issuer, the envelope as verified) only if, in order:
 
 1. the topic is ``all/{kind}`` or ``province/{P}/{kind}`` of a kind the
-   centre records (``board``, ``schedule``, ``holidays``);
+   centre records (``board``, ``schedule``, ``holidays``; a trust list on
+   ``all/trust`` is refused as ``not_recorded``);
 2. the payload passes the monitor's strict loader (:func:`central.codec.decode`,
    with the document bounds: 4 MiB, 16 levels);
 3. it verifies against the centre's trust list with a key whose scope
@@ -28,7 +29,7 @@ from pishkhan.exc import PishkhanError, ProtocolError, SignatureInvalid
 from pishkhan.protocol.topics import Topics
 
 #: Why a document was not recorded: the loader's reasons, then these.
-REASONS = codec.REASONS + ("not_a_document_topic", "untrusted", "key_not_allowed", "invalid", "wrong_kind",
+REASONS = codec.REASONS + ("not_a_document_topic", "not_recorded", "untrusted", "key_not_allowed", "invalid", "wrong_kind",
                            "wrong_scope")
 KINDS = ("board", "schedule", "holidays")
 
@@ -59,9 +60,11 @@ class OfficialRecord:
             info = self.topics.parse(topic)
         except ProtocolError as e:
             raise DocumentRefused(str(e), reason="not_a_document_topic") from None
-        if info.scope not in ("all", "province") or info.kind not in KINDS:
-            raise DocumentRefused(f"{topic}: not a national or provincial board, schedule or holiday list",
-                                  reason="not_a_document_topic")
+        if info.scope not in ("all", "province"):
+            raise DocumentRefused(f"{topic}: not a national or provincial document", reason="not_a_document_topic")
+        if info.kind not in KINDS:
+            raise DocumentRefused(f"{topic}: the centre records boards, schedules and holiday lists, not "
+                                  f"{info.kind} documents", reason="not_recorded")
         expected = "national" if info.scope == "all" else f"province:{info.province}"
         try:
             envelope = codec.decode(payload, max_bytes=codec.MAX_DOCUMENT_BYTES)
