@@ -1,4 +1,4 @@
-"""The fleet monitor at scale: a local Mosquitto, N simulated offices, a real `pishkhan fleet monitor` process.
+"""The fleet monitor at scale: a local Mosquitto, N simulated offices, a real `pishkhan central monitor` process.
 
 Prints figures, never asserts. Targets (issue 14 §5): ingest ≥ 5,000
 messages/s on one core, monitor memory (PSS) < 200 MB, a SIGKILLed device
@@ -42,7 +42,9 @@ sys.path.insert(0, str(ROOT / "tests" / "agent"))
 
 from central.db import open_db  # noqa: E402
 from central.simulate import Behaviour, SimulatedFleet, raise_fd_limit  # noqa: E402
+from central.trust import TrustList  # noqa: E402
 from mqtt_broker import MosquittoBroker  # noqa: E402
+from pishkhan.boards.signing import SigningKey  # noqa: E402
 from pishkhan.protocol import payloads  # noqa: E402
 
 
@@ -109,9 +111,13 @@ def main() -> None:
         os.sched_setaffinity(0, others)
         os.sched_setaffinity(broker.proc.pid, others)
 
+    trust = work / "centre-trust.pem"  # the bench publishes no document; the monitor needs a trust list
+    trust.write_text(TrustList.entry(SigningKey.generate().public, "national"), encoding="ascii")
+
     def start_monitor():
-        """`pishkhan fleet monitor` pinned to its core, with a session at the broker (a fixed client id)."""
-        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "fleet", "monitor", "--broker",
+        """`pishkhan central monitor` pinned to its core, with a session at the broker (a fixed client id)."""
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "central", "monitor", "--trust", str(trust),
+                                 "--broker",
                                  f"mqtt://{broker.host}:{broker.port}", "--db", db_url, "--username", "centre",
                                  "--password-file", str(broker.password_file("centre")), "--protocol", args.protocol,
                                  "--client-id", "bench-monitor"],

@@ -1,5 +1,12 @@
 """The fleet monitor: the centre's MQTT client that keeps the fleet database.
 
+This module is the MQTT side — subscriptions, the network thread,
+acknowledgements and back-pressure. What is written lives elsewhere: the
+writer thread (:mod:`central.monitor_writer`), the fleet's state
+(:mod:`central.fleet`), the official documents
+(:mod:`central.official_record`; the questions about them in
+:mod:`central.official`).
+
 - Subscribes (QoS 1; MQTT 3.1.1 by default, 5 on request) to every device stream,
   ``{root}/dev/+/{status,telemetry,event,report,reported,result}``; with
   *share* through the shared subscription ``$share/{share}/…``, so several
@@ -7,60 +14,64 @@
   database (the database, not the monitor, counts duplicates and gaps).
 - Subscribes, never shared (a shared subscription gets no retained
   messages), to the centre's retained signed documents, ``{root}/all/#`` and
-  ``{root}/province/+/#``, and records each (kind, scope, version,
-  verification code, effective date, issuer, envelope) in ``official``. With
-  a trust list, a document whose signature does not verify is refused.
-- ``on_message`` only appends to a queue. One writer thread takes batches —
-  up to *batch_size* messages or *batch_ms* milliseconds — and hands them to
-  :meth:`central.fleet.Fleet.ingest` in one transaction. A malformed message
-  is refused, counted (:attr:`Monitor.refused`) and logged; the monitor goes
-  on. A database that is down keeps the batch and is tried again; a message
-  the database will not store is found by splitting its batch and refused
-  alone. Above *max_pending* messages not yet written, the monitor stops
-  reading its socket until the writer catches up (back-pressure: the rest
-  wait at the broker).
+  ``{root}/province/+/#``: recorded as official only when they verify
+  against the centre's trust list (*trust*, required) with a key allowed
+  for their scope.
+- **A message is acknowledged only once the writer is done with it**
+  (paho's manual acknowledgements): its row committed, or its refusal
+  counted. ``on_message`` only hands the message to the writer; the
+  writer's "done" comes back to the network thread, which sends the
+  PUBACKs. A PUBACK is sent only on the connection that received the
+  message (a later connection's packet ids name other messages); what was
+  not acknowledged is sent again by the broker to a monitor with a session
+  (a fixed *client_id*), and written twice is a duplicate the database
+  already counts. So a monitor killed at any moment loses nothing the
+  broker held for it.
+- Above *max_pending* messages handed over and not yet done, the monitor
+  stops reading its socket until the writer catches up (back-pressure: the
+  rest wait at the broker, which also sends no more than its in-flight
+  window — Mosquitto's ``max_inflight_messages`` for 3.1.1, the client's
+  Receive Maximum for 5 — before the acknowledgements come).
 - One network thread drives paho through its external-loop calls
-  (``loop_read``/``loop_write``/``loop_misc`` on ``select``), so an
-  acknowledgement goes straight to the socket (under ``loop_start`` paho
-  also writes a wake-up byte to an internal socket pair for every PUBACK
-  and wakes its own ``select`` for it), and reads what has arrived in
-  bursts with the socket corked, so the PUBACKs of a burst leave together.
-  bench/fleet.py, the monitor on one core draining a backlog: 4,894
-  messages/s under ``loop_start``, 5,511 with this loop, 6,030 corked. It
-  reconnects with growing waits (0.5 s to 30 s); subscriptions are made
-  again in every ``on_connect``. Everything the monitor knows is in the
-  database, so a restarted monitor knows the fleet; with a fixed
-  *client_id* the broker also keeps what the fleet sent while it was away.
+  (``loop_read``/``loop_write``/``loop_misc`` on ``select``): an
+  acknowledgement goes straight to the socket, and both the packets read in
+  a burst and the acknowledgements of a written batch are sent with the
+  socket corked, so they leave together. It reconnects with growing waits
+  (0.5 s to 30 s); subscriptions are made again in every ``on_connect``.
+- :meth:`Monitor.problems` is empty while both threads are alive and the
+  writer is not stuck; the command ends the process when a thread has died
+  and feeds systemd's watchdog only while it is empty
+  (systemd/pishkhan-monitor.service).
 
 Offline: a device's Last Will (sent by the broker after 1.5 × the device's
 keepalive without a packet, or at once when its socket drops) marks it
-offline through :class:`~central.fleet.Fleet`. :func:`late_devices` names the
-online devices that have said nothing for 3 × their telemetry interval, and
-:func:`out_of_date` those whose board or schedule is older than the official
-one for their scope.
+offline through :class:`~central.fleet.Fleet`.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import datetime as dt
-import json
 import logging
-import queue
 import secrets
 import select
 import socket
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from central.fleet import Fleet
-from pishkhan.exc import ConfigError, KeyFileError, PishkhanError, ProtocolError
-from pishkhan.protocol.payloads import format_time
+from central.monitor_writer import WRITER_DEAD, Message, Writer
+from central.official_record import OfficialRecord
+from central.trust import TrustList
+from pishkhan.exc import ConfigError, PishkhanError
 from pishkhan.protocol.topics import DEVICE_STREAMS, Topics
 
 log = logging.getLogger("pishkhan.central.monitor")
+
+NETWORK_DEAD = "network_dead"
+
+__all__ = ["Monitor", "parse_broker_url"]
 
 
 def _pending(sock) -> int:
@@ -99,63 +110,50 @@ def parse_broker_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def load_trust(path) -> dict:
-    """The centre's public keys in *path* (one or more PEM blocks), by fingerprint."""
-    from pishkhan.boards.signing import PublicKey
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as e:
-        raise KeyFileError(f"--trust: cannot read {path}: {e}") from None
-    end = "-----END PUBLIC KEY-----"
-    blocks = [b.strip() + "\n" + end + "\n" for b in text.split(end) if b.strip()]
-    if not blocks:
-        raise KeyFileError(f"--trust: {path} holds no PEM public key (-----BEGIN PUBLIC KEY-----)")
-    keys = [PublicKey.from_pem(b, source=f"{path} key {i + 1}") for i, b in enumerate(blocks)]
-    return {k.fingerprint: k for k in keys}
-
-
 class Monitor:
     """The centre's subscriber, writing the fleet's messages into *db*.
 
     :param db: a :class:`~central.db.FleetDB`.
+    :param trust: the centre's :class:`~central.trust.TrustList` (required:
+        a document is official only if it verifies against it).
     :param host, port: the broker.
     :param username, password: the centre's broker login.
     :param share: the shared-subscription group, or None for the whole fleet.
-    :param trust: fingerprint -> PublicKey for the signed documents, or None (recorded unverified).
     :param protocol: ``"3.1.1"`` (the default) or ``"5"``, for this subscribing connection only.
-    :param max_pending: most messages received and not yet written; above it
+    :param max_pending: most messages received and not yet done; above it
         the monitor stops reading its socket until the database has caught up,
         so a slow or absent database holds messages at the broker (which
         resends what was not acknowledged) instead of in this process's memory.
     :param client_id: a fixed client id keeps a session at the broker: what the
-        fleet sends while this monitor is stopped or cut off waits for it
-        there (QoS 1, up to the broker's ``max_queued_messages``) and is
-        written when it connects again. Without one, a random id and a clean
-        session: the retained births and documents still tell a restarted
-        monitor where the fleet stands.
+        fleet sends while this monitor is stopped or cut off, and what it
+        received and had not yet acknowledged, waits for it there (QoS 1, up
+        to the broker's ``max_queued_messages``) and is written when it
+        connects again. Without one, a random id and a clean session: the
+        retained births and documents still tell a restarted monitor where
+        the fleet stands.
+    :param stuck_after: seconds one write may run before the writer counts as stuck.
 
     The monitor subscribes with MQTT 3.1.1 unless told otherwise: it uses
     nothing of MQTT 5 that 3.1.1 lacks on Mosquitto, EMQX or HiveMQ (they take
     ``$share/…`` from 3.1.1 clients and refuse a subscription with SUBACK
     0x80), and paho builds an MQTT 5 ``Properties`` object for every message
-    it receives: bench/fleet.py (``--devices 300 --feed 30000``) measured the
-    whole monitor on one core at 5,965 messages/s with ``"3.1.1"`` and 4,563
-    and 4,585 with ``"5"``.
+    it receives (bench/fleet.py measured the monitor about a quarter slower on 5).
     """
 
     PROTOCOLS = ("3.1.1", "5")
 
     STREAMS = DEVICE_STREAMS
 
-    def __init__(self, db, *, host: str = "127.0.0.1", port: int = 1883, username: str | None = None,
-                 password: str | None = None, share: str | None = None, topics: Topics | None = None,
-                 trust: dict | None = None, batch_size: int = 1000, batch_ms: int = 100, max_pending: int = 20000,
-                 keepalive: int = 30, client_id: str | None = None, validate: bool = True,
-                 protocol: str = "3.1.1"):
+    def __init__(self, db, *, trust: TrustList, host: str = "127.0.0.1", port: int = 1883,
+                 username: str | None = None, password: str | None = None, share: str | None = None,
+                 topics: Topics | None = None, batch_size: int = 1000, batch_ms: int = 100,
+                 max_pending: int = 20000, keepalive: int = 30, client_id: str | None = None, validate: bool = True,
+                 protocol: str = "3.1.1", stuck_after: float = 120.0):
         import paho.mqtt.client as mqtt
 
+        if not isinstance(trust, TrustList):
+            raise ConfigError("--trust: the monitor needs the centre's trust list (a file of PEM public keys, "
+                              "each after a 'Scope:' line); a document is official only if it verifies against it")
         if share is not None and (not share or any(c in share for c in "/+#\0")):
             raise ConfigError(f"--share: a group name is one topic level without '/', '+', '#', got {share!r}")
         if protocol not in self.PROTOCOLS:
@@ -164,31 +162,26 @@ class Monitor:
         self.db = db
         self.topics = topics or Topics()
         self.fleet = Fleet(db, topics=self.topics, validate=validate)
+        self.writer = Writer(self.fleet, OfficialRecord(db, trust=trust, topics=self.topics),
+                             on_done=self._done, batch_size=batch_size, batch_ms=batch_ms, stuck_after=stuck_after)
         self.share = share
-        self.trust = trust
-        self.batch_size = batch_size
-        self.batch_ms = batch_ms
         self.max_pending = max_pending
         self.host, self.port, self.keepalive = host, port, keepalive
-        self.received = 0
-        self.refused = 0
-        self.documents = 0
         self.connected = threading.Event()
         self.subscribed = threading.Event()
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._writer: threading.Thread | None = None
         self._network: threading.Thread | None = None
-        self._wake_r, self._wake_w = socket.socketpair()  # stop() wakes the network thread's select
+        self._wake_r, self._wake_w = socket.socketpair()  # stop() and the writer wake the network thread's select
         self._wake_r.setblocking(False)
-        self._idle = threading.Condition()
-        self._pending = 0
+        self._wake_w.setblocking(False)
+        self._acks: collections.deque = collections.deque()
+        self._connection = 0  # which connection a message came on; its PUBACK goes only there
         self.persistent = bool(client_id)
         v5 = protocol == "5"
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"pishkhan-monitor-{secrets.token_hex(4)}",
                                   protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-                                  clean_session=None if v5 else not self.persistent)
+                                  clean_session=None if v5 else not self.persistent, manual_ack=True)
         if username:
             self.client.username_pw_set(username, password)
         self.client.max_inflight_messages_set(1000)
@@ -197,6 +190,13 @@ class Monitor:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+
+    # -- what the writer counted ------------------------------------------------------
+    received = property(lambda self: self.writer.received, doc="Messages done: written or refused.")
+    refused = property(lambda self: self.writer.refused, doc="Messages refused.")
+    documents = property(lambda self: self.writer.documents, doc="Documents recorded as official.")
+    refusals = property(lambda self: self.writer.refusals, doc="Refusals by reason.")
+    _pending = property(lambda self: self.writer.pending)
 
     # -- subscriptions ------------------------------------------------------------
     def filters(self) -> list[str]:
@@ -209,6 +209,7 @@ class Monitor:
         if reason_code.is_failure:
             log.error("the broker refused the monitor: %s", reason_code)
             return
+        self._connection += 1
         self._delay = self.RECONNECT_MIN
         log.info("connected to %s:%d; subscribing to %d filters", self.host, self.port, len(self.filters()))
         client.subscribe([(f, 1) for f in self.filters()])
@@ -224,26 +225,39 @@ class Monitor:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self.connected.clear()
         self.subscribed.clear()
+        self._connection += 1  # no PUBACK of the lost connection goes out on the next
         if not self._stop.is_set():
             log.warning("lost the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message):
-        with self._idle:
-            self._pending += 1
-        self._queue.put((message.topic, message.payload, time.time()))
+        ack = (self._connection, message.mid, message.qos) if message.qos else None
+        self.writer.put(Message(message.topic, message.payload, time.time(), ack))
+
+    def _done(self, messages):
+        """The writer's call: *messages* are committed or refused; acknowledge them from the network thread."""
+        self._acks.extend(m.ack for m in messages if m.ack is not None)
+        try:
+            self._wake_w.send(b"a")
+        except (BlockingIOError, OSError):
+            pass  # a wake-up is already waiting
+
+    def _send_acks(self, sock):
+        """Send the PUBACKs the writer has released, together, on the connection they belong to."""
+        if not self._acks:
+            return
+        with _corked(sock):
+            while self._acks:
+                connection, mid, qos = self._acks.popleft()
+                if connection == self._connection and self.client.socket() is sock:
+                    self.client.ack(mid, qos)
 
     # -- running ---------------------------------------------------------------
     def start(self, *, wait: float | None = 10.0) -> "Monitor":
         """Connect in the background and start the writer; with *wait*, until subscribed."""
         self._stop.clear()
         self._delay = self.RECONNECT_MIN
-        try:
-            while self._wake_r.recv(64):  # a wake-up left from an earlier stop()
-                pass
-        except BlockingIOError:
-            pass
-        self._writer = threading.Thread(target=self._write_loop, name="monitor-writer", daemon=True)
-        self._writer.start()
+        self._clear_wake()
+        self.writer.start()
         self.client.connect_async(self.host, self.port, self.keepalive, **self._session())
         self._network = threading.Thread(target=self._network_loop, name="monitor-network", daemon=True)
         self._network.start()
@@ -251,11 +265,22 @@ class Monitor:
             raise PishkhanError(f"the monitor could not subscribe at {self.host}:{self.port} within {wait} s")
         return self
 
+    #: The problems no waiting cures: the process must end (and systemd start it again).
+    FATAL = (NETWORK_DEAD, WRITER_DEAD)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """``(reason, sentence)`` for what is wrong now — ``network_dead``, ``writer_dead``,
+        ``writer_stuck`` (:data:`FATAL` are the first two). Empty when all is well."""
+        alive = self._network is not None and self._network.is_alive()
+        found = [] if alive else [(NETWORK_DEAD, "the network thread is dead")]
+        return found + self.writer.problems()
+
     #: Waits between attempts to reach the broker, seconds.
     RECONNECT_MIN, RECONNECT_MAX = 0.5, 30.0
 
     def _network_loop(self):
-        """Connect, read, acknowledge, ping and reconnect until stopped; then disconnect."""
+        """Connect, read, acknowledge, ping and reconnect until stopped; then acknowledge what the writer
+        finishes and disconnect."""
         while not self._stop.is_set():
             try:
                 self._network_step()
@@ -266,7 +291,22 @@ class Monitor:
                 except Exception:  # noqa: BLE001
                     pass
                 self._backoff()
-        if self.client.socket() is not None:
+        self._finish()
+
+    def _finish(self):
+        """Read no more; let the writer finish what it holds, acknowledge it, disconnect."""
+        self.writer.finish_soon()
+        while self.writer.alive() and self.client.socket() is not None:
+            self._wait(0.05)
+            sock = self.client.socket()
+            if sock is not None:
+                self._send_acks(sock)
+                if self.client.want_write():
+                    self.client.loop_write()
+                self.client.loop_misc()
+        sock = self.client.socket()
+        if sock is not None:
+            self._send_acks(sock)
             self._disconnect()
 
     def _disconnect(self):
@@ -275,7 +315,7 @@ class Monitor:
         self.client.loop_write()
 
     def _network_step(self):
-        """One turn: connect if need be, else wait for the socket and read, write and ping."""
+        """One turn: connect if need be, else wait for the socket and read, acknowledge, write and ping."""
         import paho.mqtt.client as mqtt
 
         client = self.client
@@ -292,9 +332,12 @@ class Monitor:
         try:
             readable, writable, _ = select.select([self._wake_r] if full else [sock, self._wake_r],
                                                   [sock] if client.want_write() else [], [],
-                                                  0.05 if full else 0.0 if _pending(sock) else 1.0)
+                                                  0.05 if full else 0.0 if _pending(sock) or self._acks else 1.0)
         except (OSError, ValueError):  # the socket closed under us: paho notices below
             readable, writable = [sock], []
+        if self._wake_r in readable:
+            self._clear_wake()
+        self._send_acks(sock)
         rc = mqtt.MQTT_ERR_SUCCESS
         if not full and (sock in readable or _pending(sock)):
             rc = self._read_burst(sock)
@@ -309,13 +352,7 @@ class Monitor:
     BURST = 100
 
     def _read_burst(self, sock):
-        """Read the packets that have arrived, up to :attr:`BURST`, with the socket corked.
-
-        paho writes each PUBACK as it handles its PUBLISH, one ``send`` each;
-        corked (Linux ``TCP_CORK``), the kernel keeps them and lets them out
-        together when the burst ends, instead of a loopback or network round
-        of work per 4-byte packet.
-        """
+        """Read the packets that have arrived, up to :attr:`BURST`, with the socket corked."""
         import paho.mqtt.client as mqtt
 
         rc = mqtt.MQTT_ERR_SUCCESS
@@ -329,7 +366,7 @@ class Monitor:
         return rc
 
     def _full(self) -> bool:
-        return self._pending >= self.max_pending
+        return self.writer.pending >= self.max_pending
 
     def _backoff(self):
         """Wait before the next attempt, twice as long as the last (reset by a successful connect)."""
@@ -339,10 +376,14 @@ class Monitor:
     def _wait(self, seconds):
         readable, _, _ = select.select([self._wake_r], [], [], seconds)
         if readable:
-            try:
-                self._wake_r.recv(64)
-            except BlockingIOError:
+            self._clear_wake()
+
+    def _clear_wake(self):
+        try:
+            while self._wake_r.recv(4096):
                 pass
+        except (BlockingIOError, OSError):
+            pass
 
     #: How long the broker keeps an MQTT 5 session of a monitor that is away.
     SESSION_EXPIRY = 7 * 24 * 3600
@@ -360,17 +401,15 @@ class Monitor:
         return {"clean_start": False, "properties": properties}
 
     def stop(self):
-        """Disconnect, write what is queued, and stop the writer."""
+        """Stop reading, write and acknowledge what was received, disconnect, and stop the writer."""
         self._stop.set()
         try:
             self._wake_w.send(b"x")
         except OSError:
             pass
         if self._network:
-            self._network.join(30)
-        self._queue.put(None)
-        if self._writer:
-            self._writer.join(60)
+            self._network.join(90)
+        self.writer.finish()
 
     def __enter__(self):
         return self.start()
@@ -379,195 +418,5 @@ class Monitor:
         self.stop()
 
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until every message received so far is in the database."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(min(left, 0.1))
-        return True
-
-    def _write_loop(self):
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            deadline = time.monotonic() + self.batch_ms / 1000
-            done = False
-            while len(batch) < self.batch_size:
-                left = deadline - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    done = True
-                    break
-                batch.append(item)
-            self._write(batch)
-            with self._idle:
-                self._pending -= len(batch)
-                self._idle.notify_all()
-            if done:
-                return
-
-    def _write(self, batch):
-        devices, documents = [], []
-        for topic, payload, at in batch:
-            (devices if "/dev/" in topic else documents).append((topic, payload, format_time(at)))
-        for topic, payload, at in documents:
-            self._document(topic, payload, at)
-        if devices:
-            self._ingest(devices)
-
-    def _ingest(self, messages):
-        """Write *messages*; a batch the database will not take is split until the message at fault is found.
-
-        A database that is down or locked is waited for (0.5 s, doubling to
-        30 s) and nothing is lost; a message the database refuses while it
-        takes others (a value it cannot store) is refused, counted and
-        logged like a malformed one, so one message never stops the fleet's.
-        """
-        wait = 0.5
-        while True:
-            try:
-                counts = self.fleet.ingest(messages)
-            except Exception as e:  # noqa: BLE001 - FleetDBError, or a driver's own (OverflowError …)
-                if self._database_works():
-                    if len(messages) == 1:
-                        self.received += 1
-                        self.refused += 1
-                        log.error("refused a message on %s that the fleet database will not store: %s",
-                                  messages[0][0], e)
-                        return
-                    half = len(messages) // 2
-                    self._ingest(messages[:half])
-                    self._ingest(messages[half:])
-                    return
-                if self._stop.is_set() and wait > 8:
-                    log.error("giving up on %d messages: %s", len(messages), e)
-                    return
-                log.error("cannot write %d messages, trying again in %.1f s: %s", len(messages), wait, e)
-                time.sleep(wait)
-                wait = min(wait * 2, 30)
-                continue
-            self.received += len(messages)
-            self.refused += counts.refused
-            return
-
-    def _database_works(self) -> bool:
-        try:
-            self.db.write(lambda c: c.execute("SELECT 1"))
-            return True
-        except Exception:  # noqa: BLE001
-            return False
-
-    # -- the centre's documents ----------------------------------------------------
-    def _document(self, topic, payload, received_at):
-        self.received += 1
-        if not payload:
-            return  # a retained document cleared
-        try:
-            row = official_row(topic, payload, topics=self.topics, trust=self.trust)
-        except PishkhanError as e:
-            self.refused += 1
-            log.warning("refused a document on %s: %s", topic, e)
-            return
-        self.db.write(lambda c: c.execute(
-            "INSERT INTO official(scope_key, kind, version, verification_code, effective_from, issuer, "
-            "published_at, envelope) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (kind, scope_key, version) DO NOTHING",
-            (row["scope_key"], row["kind"], row["version"], row["verification_code"], row["effective_from"],
-             row["issuer"], received_at, row["envelope"])))
-        self.documents += 1
-        log.info("official %s for %s: version %s (%s)", row["kind"], row["scope_key"], row["version"],
-                 row["verification_code"])
-
-
-def official_row(topic: str, payload: bytes, *, topics: Topics, trust: dict | None) -> dict:
-    """The ``official`` row for a signed document on *topic*; :exc:`PishkhanError` saying why not."""
-    from pishkhan.boards.signing import verification_code, verify
-
-    info = topics.parse(topic)
-    if info.scope not in ("all", "province"):
-        raise ProtocolError(f"{topic}: not a national or provincial document")
-    try:
-        envelope = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ProtocolError(f"{topic}: the document is not UTF-8 JSON: {e}") from None
-    if trust is not None:
-        document, _key = verify(envelope, trust)
-    else:
-        document = envelope.get("payload") if isinstance(envelope, dict) else None
-        if not isinstance(document, dict):
-            raise ProtocolError(f"{topic}: not a signed envelope (no payload object)")
-    if info.kind == "board":
-        from pishkhan.boards.document import parse_board
-        parsed = parse_board(document)
-    elif info.kind in ("schedule", "holidays"):
-        from pishkhan.schedule.document import parse_document
-        parsed = parse_document(document)
-        if getattr(parsed, "kind", info.kind) != info.kind:
-            raise ProtocolError(f"{topic}: a {info.kind} topic carries a {parsed.kind} document")
-    else:
-        raise ProtocolError(f"{topic}: the monitor does not record {info.kind} documents")
-    expected = "national" if info.scope == "all" else f"province:{info.province}"
-    if parsed.scope.key != expected:
-        raise ProtocolError(f"{topic}: the document's scope is {parsed.scope.key}, the topic's {expected}")
-    return {"kind": info.kind, "scope_key": parsed.scope.key, "version": int(parsed.version),
-            "verification_code": verification_code(envelope), "effective_from": parsed.effective_from.isoformat(),
-            "issuer": parsed.issuer, "envelope": json.dumps(envelope, ensure_ascii=False)}
-
-
-# -- questions the dashboard asks ------------------------------------------------
-def late_devices(db, *, telemetry_seconds: float = 60, now: dt.datetime | None = None) -> list[str]:
-    """Online devices whose last message is older than 3 × *telemetry_seconds* (their telemetry interval)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    before = format_time(now - dt.timedelta(seconds=3 * telemetry_seconds))
-    rows = db.query("SELECT device_id FROM devices WHERE online = 1 AND (last_seen IS NULL OR last_seen < ?) "
-                    "ORDER BY device_id", (before,))
-    return [r["device_id"] for r in rows]
-
-
-def current_official(db, *, kind: str, today: dt.date | None = None) -> dict[str, dict]:
-    """scope key -> the newest official *kind* in force on *today* (version, verification_code, …)."""
-    today = (today or dt.date.today()).isoformat()
-    rows = db.query("SELECT scope_key, version, verification_code, effective_from, issuer FROM official "
-                    "WHERE kind = ? AND effective_from <= ? ORDER BY scope_key, version", (kind, today))
-    return {r["scope_key"]: r for r in rows}  # the last (highest version) of each scope wins
-
-
-def out_of_date(db, *, kind: str = "board", today: dt.date | None = None) -> list[dict]:
-    """Devices whose *kind* (``board`` or ``schedule``) is older than the official one for their scope.
-
-    A board is out of date when, for the national scope or the device's
-    province, the centre has published a higher version than the layer the
-    device shows (or it shows none). A schedule is compared with its
-    province's official schedule, else the national one. Each item:
-    ``{"device_id", "province", "scope", "shows", "official", "official_code"}``.
-    """
-    if kind not in ("board", "schedule"):
-        raise ProtocolError(f"out_of_date: kind must be board or schedule, got {kind!r}")
-    official = current_official(db, kind=kind, today=today)
-    out = []
-    for row in db.query(f"SELECT device_id, province, {kind} AS shown FROM devices ORDER BY device_id"):
-        shown = json.loads(row["shown"]) if row["shown"] else None
-        province_key = f"province:{row['province']}" if row["province"] else None
-        if kind == "board":
-            layers = {l.get("scope"): l.get("version") for l in (shown or {}).get("layers") or []}
-            for scope in ("national", province_key):
-                if scope and scope in official and (layers.get(scope) or 0) < official[scope]["version"]:
-                    out.append({"device_id": row["device_id"], "province": row["province"], "scope": scope,
-                                "shows": layers.get(scope), "official": official[scope]["version"],
-                                "official_code": official[scope]["verification_code"]})
-                    break
-        else:
-            scope = province_key if province_key in official else ("national" if "national" in official else None)
-            version = (shown or {}).get("version")
-            if scope and (version or 0) < official[scope]["version"]:
-                out.append({"device_id": row["device_id"], "province": row["province"], "scope": scope,
-                            "shows": version, "official": official[scope]["version"],
-                            "official_code": official[scope]["verification_code"]})
-    return out
+        """Wait until every message received so far is written or refused."""
+        return self.writer.drain(timeout)

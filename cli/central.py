@@ -1,11 +1,14 @@
-"""``pishkhan central``: the centre's tools — the fleet monitor and simulator (cli/central_fleet.py),
+"""``pishkhan central``: the centre's tools — the fleet monitor and simulator (cli/central_monitor.py),
 publishing documents, keys and commands (cli/central_publish.py), the dashboard, the daily report,
-dashboard users."""
+dashboard users. Each sub-command module is registered here, and only here."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+
+from cli.central_serve import listen_address as _listen
+from cli.central_serve import session_secret as _secret
 
 DEFAULT_DB = "fleet.db"
 
@@ -47,37 +50,13 @@ def register(sub, common):
     rm.add_argument("--db", metavar="URL", default=DEFAULT_DB)
     rm.set_defaults(handler=cmd_users_remove)
 
-    from cli.central_fleet import register_fleet
+    from cli.central_monitor import register_monitor
 
-    register_fleet(s, common)
+    register_monitor(s, common)
     from cli.central_publish import register_publish
 
     register_publish(s, common)
     __import__("cli.central_devices", fromlist=["_"]).register_devices(s, common)  # devices add|list|move|retire
-
-
-def _listen(text: str) -> tuple[str, int]:
-    from pishkhan.exc import ConfigError
-
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--listen: expected HOST:PORT, e.g. 127.0.0.1:8080, got {text!r}")
-    return host.strip("[]"), int(port)
-
-
-def _secret(path) -> bytes | None:
-    import os
-    import secrets
-    from pathlib import Path
-
-    if not path:
-        return None
-    path = Path(path)
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32) + "\n")
-    return path.read_text().strip().encode()
 
 
 def cmd_dashboard(args):

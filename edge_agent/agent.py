@@ -41,7 +41,7 @@ from pishkhan.protocol.topics import Topics
 
 from . import __version__ as agent_version
 from .drain import Drainer
-from .notify import Notifier
+from pishkhan.notify import Notifier
 from .outbox import Outbox, boot_id
 from .publish import Publisher
 from .session import MqttSettings, Session

@@ -212,11 +212,16 @@ def main() -> int:
             "central", "devices", "add", DEVICE, "--office", office.get("office.office_id"),
             "--province", office.get("office.province"), "--name", office.get("office.name"),
             "--db", CENTRE / "fleet.db")
-        print(f"\n== the centre's fleet monitor, with its dashboard on http://127.0.0.1:{web}/", flush=True)
+        # The centre's trust list: the ministry key may sign any scope's documents (as the device trusts it).
+        trust = CENTRE / "centre-trust.pem"
+        trust.write_text("Scope: any\nLabel: ministry\n" + (OUT / "keys/ministry.pub").read_text(encoding="ascii"),
+                         encoding="ascii")
+        print(f"\n== the centre's fleet monitor, with its dashboard on http://127.0.0.1:{web}/ "
+              f"(official documents: those that verify against {trust})", flush=True)
         procs.append(subprocess.Popen(
             [str(BIN), "--config", str(config), "central", "monitor", "--broker", f"mqtt://127.0.0.1:{port}",
              "--db", str(CENTRE / "fleet.db"), "--username", "centre", "--password-file",
-             str(CENTRE / "device.password"), "--listen", f"127.0.0.1:{web}"],
+             str(CENTRE / "device.password"), "--trust", str(trust), "--listen", f"127.0.0.1:{web}"],
             env=ENV, stdout=subprocess.DEVNULL, stderr=open(CENTRE / "monitor.log", "w")))
         listener = Listener(port)
         print("\n== the office's edge agent (pishkhan agent)", flush=True)

@@ -25,6 +25,7 @@ TOOLS = {
     "tesseract": "tesseract-ocr, tesseract-ocr-fas",
     "pdfinfo": "poppler-utils",
     "zbar": "libzbar0 (and the pyzbar package of the test extra)",
+    "systemd-analyze": "systemd",
 }
 
 
@@ -52,6 +53,8 @@ def missing(name: str) -> str | None:
         except (ImportError, OSError) as e:
             return f"pyzbar cannot load zbar ({e})"
         return None
+    if name == "systemd-analyze":
+        return None if shutil.which("systemd-analyze") else "the systemd-analyze command is not installed"
     raise ValueError(f"unknown tool {name!r}; known: {', '.join(TOOLS)}")
 
 

@@ -13,7 +13,7 @@ from pishkhan.boards.signing import PublicKey
 from pishkhan.store.database import Store
 
 
-def _check_scope(scope: str) -> str:
+def check_scope(scope: str) -> str:
     """``any``, ``national``, ``province:CODE``, ``office:CODE`` (CODE as a board's scope id) or ``command``."""
     from pishkhan.boards.document import _CODE
     from pishkhan.text.safety import quoted
@@ -27,7 +27,7 @@ def _check_scope(scope: str) -> str:
 
 def trust_key(store: Store, key: PublicKey, *, scope: str = "any", label: str = "", actor: str = "cli") -> str:
     """Add *key* to the trust list (recorded in the audit log); returns its fingerprint."""
-    scope = _check_scope(scope)
+    scope = check_scope(scope)
     def trust(c):
         c.execute("INSERT INTO trusted_keys(fingerprint, pem, scope, label, added_at) VALUES (?,?,?,?,?) "
                   "ON CONFLICT(fingerprint) DO UPDATE SET scope = excluded.scope, label = excluded.label",
@@ -66,11 +66,17 @@ def verify_trusted(store: Store, envelope) -> tuple[dict, PublicKey, str]:
     Raises :exc:`~pishkhan.exc.SignatureInvalid` when no key is trusted, the
     key is unknown or the signature does not match.
     """
-    from pishkhan.boards.signing import verify
     from pishkhan.exc import SignatureInvalid
 
     keys = trusted_keys(store)
     if not keys:
         raise SignatureInvalid("no issuer key is trusted on this device yet (add one with `pishkhan keys trust PUB`)")
+    return verify_with(keys, envelope)
+
+
+def verify_with(keys: dict[str, tuple[PublicKey, str]], envelope) -> tuple[dict, PublicKey, str]:
+    """:func:`verify_trusted` against *keys* (fingerprint -> (key, scope)) held elsewhere than a store."""
+    from pishkhan.boards.signing import verify
+
     payload, key = verify(envelope, {fp: k for fp, (k, _) in keys.items()})
     return payload, key, keys[key.fingerprint][1]

@@ -38,6 +38,7 @@ REFUSALS = {
     "not_device_stream": "the topic is not a device stream the centre reads",
     "too_large": "larger than its kind allows (the payload, or the readings it would leave stored)",
     "not_json": "not one UTF-8 JSON object",
+    "too_deep": "nested deeper than the documents' depth limit (pishkhan.boards.jsonlimits)",
     "duplicate_key": "a key twice in one object",
     "schema": "breaks its kind's JSON Schema (types, bounds, lengths)",
     "unsafe_text": "a string holds a control character or a bidi control (pishkhan.text.safety)",

@@ -10,7 +10,7 @@ import pytest
 from agent_helpers import wait_until
 
 from edge_agent.agent import Agent
-from edge_agent.notify import Notifier
+from pishkhan.notify import Notifier
 
 
 class NotifyListener:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import time
@@ -14,7 +13,9 @@ from mqtt_broker import mqtt_broker  # noqa: F401  (the shared fixture)
 
 from central.db import open_db
 from central.fleet import Fleet as FleetState
-from central.monitor import Monitor, late_devices, load_trust, out_of_date
+from central.monitor import Monitor
+from central.official import OUTDATED, board_currency, newest_boards
+from central.trust import TrustList
 from central.simulate import Behaviour, SimulatedFleet
 from pishkhan.boards.signing import SigningKey
 from pishkhan.exc import ConfigError
@@ -46,8 +47,12 @@ def register_sims(db, n, prefix="sim"):
                           province=PROVINCES[(i - 1) % len(PROVINCES)], office_name=OFFICE_NAME.format(n=i))
 
 
+#: A trust list for tests that publish no document: a national key nobody signs with.
+NO_DOCUMENTS = TrustList.of((SigningKey.generate().public, "national"))
+
+
 def monitor_for(broker, db, **kwargs) -> Monitor:
-    kwargs = {"batch_ms": 20} | kwargs
+    kwargs = {"batch_ms": 20, "trust": NO_DOCUMENTS} | kwargs
     return Monitor(db, host=broker.host, port=broker.port, username="centre", password=broker.passwords["centre"],
                    **kwargs)
 
@@ -267,7 +272,12 @@ def test_a_monitor_whose_database_is_behind_stops_reading_and_loses_nothing(mqtt
 
 def test_the_monitor_speaks_mqtt_3_1_1_or_5_only(sqlite_db):
     with pytest.raises(ConfigError, match="--protocol: the monitor speaks MQTT 3.1.1 or 5, got '4'"):
-        Monitor(sqlite_db, protocol="4")
+        Monitor(sqlite_db, protocol="4", trust=NO_DOCUMENTS)
+
+
+def test_the_monitor_has_no_mode_without_a_trust_list(sqlite_db):
+    with pytest.raises(ConfigError, match="--trust: the monitor needs the centre's trust list"):
+        Monitor(sqlite_db, trust=None)
 
 
 def test_a_restarted_monitor_knows_the_fleet(mqtt_broker, tmp_path):
@@ -350,9 +360,10 @@ def test_two_monitors_sharing_a_subscription_see_every_message_once(mqtt_broker,
 
 
 def test_official_board_and_out_of_date_devices(mqtt_broker, sqlite_db, tmp_path):
+    """Only the trusted national board is official; "out of date" is central.official.board_currency's answer."""
     key = SigningKey.generate()
     trust_path = tmp_path / "trust.pem"
-    trust_path.write_text(key.public.pem())
+    trust_path.write_text(TrustList.entry(key.public, "national", "ministry"))
     stranger = SigningKey.generate()
     board = json.loads((Path(__file__).resolve().parents[2] / "pishkhan/data/sample_board.json").read_text())
     board = board | {"version": 2}
@@ -364,13 +375,16 @@ def test_official_board_and_out_of_date_devices(mqtt_broker, sqlite_db, tmp_path
     envelope = key.sign(board)
     centre.publish("pishkhan/v1/all/board", json.dumps(envelope), qos=1, retain=True).wait_for_publish(5)
     password = sim_users(mqtt_broker, 2)
+    from pishkhan.boards.signing import verification_code
+    code = verification_code(envelope)
 
     def shows(index, province):
         version = 1 if index == 1 else 2  # sim-00001 still shows version 1
-        return {"version": str(version), "verification_code": "XXXX-XXXX", "effective_from": "2026-03-21",
-                "layers": [{"scope": "national", "version": version, "verification_code": "XXXX-XXXX"}]}
-    with monitor_for(mqtt_broker, sqlite_db, trust=load_trust(trust_path)) as monitor:
+        return {"version": str(version), "verification_code": code, "effective_from": "2026-03-21",
+                "layers": [{"scope": "national", "version": version, "verification_code": code}]}
+    with monitor_for(mqtt_broker, sqlite_db, trust=TrustList.load(trust_path)) as monitor:
         assert wait_until(lambda: monitor.documents == 1 and monitor.refused == 1)
+        assert monitor.refusals == {"untrusted": 1}
         fleet = fleet_for(mqtt_broker, 2, password, boards=shows).start()
         try:
             assert wait_until(lambda: online_count(sqlite_db) == 2)
@@ -378,25 +392,13 @@ def test_official_board_and_out_of_date_devices(mqtt_broker, sqlite_db, tmp_path
             fleet.stop()
         monitor.drain()
     rows = sqlite_db.query("SELECT kind, scope_key, version, verification_code, effective_from, issuer FROM official")
-    from pishkhan.boards.signing import verification_code
-    assert rows == [{"kind": "board", "scope_key": "national", "version": 2,
-                     "verification_code": verification_code(envelope), "effective_from": "2026-03-21",
-                     "issuer": board["issuer"]}]
-    stale = out_of_date(sqlite_db, kind="board", today=dt.date(2026, 12, 1))
-    assert [(s["device_id"], s["shows"], s["official"]) for s in stale] == [("sim-00001", 1, 2)]
-    assert stale[0]["official_code"] == verification_code(envelope)
-    assert out_of_date(sqlite_db, kind="board", today=dt.date(2026, 3, 1)) == []  # not yet in force
-
-
-def test_late_devices_are_those_silent_for_three_telemetry_intervals(sqlite_db):
-    now = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
-    rows = [("a", 1, now - dt.timedelta(seconds=100)), ("b", 1, now - dt.timedelta(seconds=200)),
-            ("c", 0, now - dt.timedelta(seconds=900))]
-    for device, online, seen in rows:
-        sqlite_db.execute("INSERT INTO devices(device_id, online, last_seen) VALUES (?, ?, ?)",
-                          (device, online, payloads.format_time(seen)))
-    assert late_devices(sqlite_db, telemetry_seconds=60, now=now) == ["b"]
-    assert late_devices(sqlite_db, telemetry_seconds=30, now=now) == ["a", "b"]
+    assert rows == [{"kind": "board", "scope_key": "national", "version": 2, "verification_code": code,
+                     "effective_from": "2026-03-21", "issuer": board["issuer"]}]
+    newest = newest_boards(sqlite_db)
+    states = {d["device_id"]: board_currency(d, newest) for d in FleetState(sqlite_db).devices()}
+    assert {device: s["state"] for device, s in states.items()} == {"sim-00001": OUTDATED, "sim-00002": "current"}
+    layer = states["sim-00001"]["layers"][0]
+    assert (layer["version"], layer["official_version"], layer["official_code"]) == (1, 2, code)
 
 
 def _pishkhan(*args, timeout=60, **kwargs):
@@ -417,10 +419,12 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
     path = tmp_path / "fleet.db"
     with open_db(str(path)) as db:
         register_sims(db, 3, prefix="cli")
-    monitor = _pishkhan("fleet", "monitor", "--broker", url, "--db", path, "--username", "centre",
-                        "--password-file", mqtt_broker.password_file("centre"), "--seconds", 12)
+    trust = tmp_path / "trust.pem"
+    trust.write_text(TrustList.entry(SigningKey.generate().public, "national"))
+    monitor = _pishkhan("central", "monitor", "--broker", url, "--db", path, "--username", "centre",
+                        "--password-file", mqtt_broker.password_file("centre"), "--trust", trust, "--seconds", 12)
     time.sleep(3)
-    simulate = _pishkhan("fleet", "simulate", "--devices", 3, "--prefix", "cli",
+    simulate = _pishkhan("central", "simulate", "--devices", 3, "--prefix", "cli",
                          "--broker", f"mqtt://{mqtt_broker.host}:{mqtt_broker.device_port}",
                          "--password-file", tmp_path / "devices.password", "--seconds", 3)
     out, _ = simulate.communicate(timeout=60)
@@ -436,6 +440,12 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
         assert [d["province"] for d in devices] == ["01", "02", "03"]
     finally:
         db.close()
-    bad = _pishkhan("fleet", "monitor", "--broker", "http://x", "--db", tmp_path / "other.db")
+    bad = _pishkhan("central", "monitor", "--broker", "http://x", "--db", tmp_path / "other.db", "--trust", trust)
     out, _ = bad.communicate(timeout=30)
     assert bad.returncode == 1 and "--broker: expected mqtt://HOST[:PORT]" in out, out
+    untrusting = _pishkhan("central", "monitor", "--db", tmp_path / "other.db")
+    out, _ = untrusting.communicate(timeout=30)
+    assert untrusting.returncode == 2 and "--trust" in out and "required" in out, out
+    gone = _pishkhan("fleet", "monitor", "--trust", trust)  # one name for one command
+    out, _ = gone.communicate(timeout=30)
+    assert gone.returncode == 2 and "invalid choice: 'fleet'" in out, out

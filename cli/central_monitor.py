@@ -1,7 +1,13 @@
 """``pishkhan central monitor`` and ``pishkhan central simulate``: the fleet monitor and simulated offices.
 
-:func:`register_fleet` adds both to the ``pishkhan central`` parser.
-:func:`register` (listed in cli/main.py) also offers them as ``pishkhan fleet monitor|simulate``.
+:func:`register_monitor` adds both to the ``pishkhan central`` parser (cli/central.py); they have no
+other name.
+
+The monitor runs until stopped (SIGTERM, Ctrl-C) or ``--seconds``. Under systemd
+(systemd/pishkhan-monitor.service) it says READY once started and feeds the
+watchdog while :meth:`central.monitor.Monitor.problems` is empty; when its
+network or writer thread has died it ends with exit status 1, so systemd
+starts it again (what it had not acknowledged is still at the broker).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ def _broker_args(p):
     p.add_argument("--password-file", default=None, metavar="FILE", help="file holding the broker password")
 
 
-def register_fleet(sub, common):
+def register_monitor(sub, common):
     """Add ``monitor`` and ``simulate`` to *sub* (the subparsers of ``pishkhan central``)."""
     p = sub.add_parser("monitor", parents=[common], help="keep the fleet database from the fleet's MQTT messages",
                        description="Subscribe to every device's streams and the centre's retained documents and keep "
@@ -33,8 +39,10 @@ def register_fleet(sub, common):
                         "(default: fleet.db in the state directory)")
     p.add_argument("--share", default=None, metavar="GROUP",
                    help="take part of the fleet through the MQTT 5 shared subscription $share/GROUP/…")
-    p.add_argument("--trust", default=None, metavar="FILE",
-                   help="PEM public keys of the centre: documents must verify against them")
+    p.add_argument("--trust", required=True, metavar="FILE",
+                   help="the centre's trust list: PEM public keys, each after a 'Scope: national|province:CODE|"
+                        "office:CODE|any' line; a document is official only if it verifies with a key allowed "
+                        "for its scope")
     p.add_argument("--protocol", choices=("3.1.1", "5"), default="3.1.1",
                    help="MQTT version of the monitor's own connection (default 3.1.1: the same subscriptions, "
                         "shared ones too, for less CPU a message)")
@@ -65,13 +73,6 @@ def register_fleet(sub, common):
     p.set_defaults(handler=run_simulate)
 
 
-def register(sub, common):
-    p = sub.add_parser("fleet", parents=[common], help="the centre's fleet monitor and simulated offices",
-                       description="The centre's fleet monitor and the office simulator "
-                                   "(the same as pishkhan central monitor|simulate).")
-    register_fleet(p.add_subparsers(dest="fleet_command", metavar="COMMAND", required=True), common)
-
-
 def _password(args) -> str | None:
     if not args.password_file:
         return None
@@ -85,7 +86,8 @@ def _password(args) -> str | None:
         raise ConfigError(f"--password-file: cannot read {args.password_file}: {e}") from None
 
 
-def _until_stopped(seconds, report):
+def _until_stopped(seconds, report, *, every: float = 1.0):
+    """Call *report* every *every* seconds until SIGTERM, Ctrl-C, *seconds*, or *report* returns a status."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -93,10 +95,13 @@ def _until_stopped(seconds, report):
         while not stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            stop.wait(1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic())))
-            report()
+            stop.wait(every if deadline is None else max(0.0, min(every, deadline - time.monotonic())))
+            status = report()
+            if status is not None:
+                return status
     except KeyboardInterrupt:
         pass
+    return 0
 
 
 def _logging():
@@ -108,34 +113,78 @@ def _logging():
 
 def run_monitor(args) -> int:
     from central.db import open_db
-    from central.monitor import Monitor, load_trust, parse_broker_url
+    from central.monitor import Monitor, parse_broker_url
+    from central.trust import TrustList
+    from pishkhan.notify import Notifier
     from pishkhan.protocol.topics import Topics
 
     _logging()
     cfg = context.config(args)
     host, port = parse_broker_url(args.broker)
+    trust = TrustList.load(args.trust)
     db = open_db(args.db or str(cfg.state_dir / "fleet.db"))
-    trust = load_trust(args.trust) if args.trust else None
     monitor = Monitor(db, host=host, port=port, username=args.username, password=_password(args), share=args.share,
                       topics=Topics(cfg.get("mqtt.topic_root")), trust=trust, batch_size=args.batch,
-                      batch_ms=args.batch_ms, protocol=args.protocol,
-                      client_id=args.client_id)
+                      batch_ms=args.batch_ms, protocol=args.protocol, client_id=args.client_id)
+    notifier = Notifier()
+    watchdog = Watchdog(monitor, notifier)
     monitor.start(wait=None)
     if args.listen:
         _serve_dashboard(db, cfg, args)
-    log = logging.getLogger("pishkhan.central.monitor")
-    last = [time.monotonic(), 0]
-
-    def report():
-        if time.monotonic() - last[0] >= 60:
-            log.info("%d messages (%d refused) so far", monitor.received, monitor.refused)
-            last[0] = time.monotonic()
+    notifier.ready(watchdog.describe())
     try:
-        _until_stopped(args.seconds, report)
+        status = _until_stopped(args.seconds, watchdog.tend, every=watchdog.every)
     finally:
+        notifier.stopping("stopping: writing and acknowledging what was received")
         monitor.stop()
         db.close()
-    return 0
+    return status
+
+
+class Watchdog:
+    """systemd's watchdog and status line for a running monitor, and the verdict that it must end.
+
+    :meth:`tend` sends ``WATCHDOG=1`` only while :meth:`Monitor.problems` is
+    empty; it returns 1 (the exit status) once a thread of the monitor has
+    died, which no waiting can cure. A stuck writer is left to the watchdog.
+    """
+
+    def __init__(self, monitor, notifier):
+        self.monitor = monitor
+        self.notifier = notifier
+        self.every = min(1.0, notifier.watchdog_interval or 1.0)
+        self._logged = time.monotonic()
+        self._reasons: tuple = ()
+        self.log = logging.getLogger("pishkhan.central.monitor")
+
+    def describe(self) -> str:
+        m = self.monitor
+        link = "connected" if m.connected.is_set() else "not connected"
+        return f"{link}; {m.received} messages ({m.refused} refused), {m.documents} official documents"
+
+    def tend(self) -> int | None:
+        problems = self.monitor.problems()
+        said = "; ".join(sentence for _, sentence in problems)
+        if any(reason in self.monitor.FATAL for reason, _ in problems):
+            self.notifier.status("failed: " + said)
+            self.log.critical("ending the monitor: %s", said)
+            return 1
+        reasons = tuple(reason for reason, _ in problems)
+        if reasons != self._reasons:  # logged when it changes, not every second
+            if problems:
+                self.log.error("the monitor is unhealthy: %s", said)
+            else:
+                self.log.info("the monitor is healthy again")
+            self._reasons = reasons
+        if problems:
+            self.notifier.status("unhealthy: " + said)
+        else:
+            self.notifier.status(self.describe())
+            self.notifier.watchdog()
+        if time.monotonic() - self._logged >= 60:
+            self.log.info("%d messages (%d refused) so far", self.monitor.received, self.monitor.refused)
+            self._logged = time.monotonic()
+        return None
 
 
 def _serve_dashboard(db, cfg, args):
@@ -146,10 +195,10 @@ def _serve_dashboard(db, cfg, args):
 
     from central.fleet import Fleet
     from central.web.app import create_app
-    from cli.central import _listen, _secret
+    from cli.central_serve import listen_address, session_secret
 
-    host, port = _listen(args.listen)
-    app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file))
+    host, port = listen_address(args.listen)
+    app = create_app(Fleet(db), config=cfg, secret=session_secret(args.secret_file))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     threading.Thread(target=server.run, name="dashboard", daemon=True).start()
     print(f"dashboard on http://{host}:{port}/", file=sys.stderr, flush=True)

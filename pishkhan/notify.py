@@ -1,10 +1,10 @@
 """systemd's notify protocol without a dependency: one datagram to ``$NOTIFY_SOCKET``.
 
-``READY=1`` once the agent has started locally, ``WATCHDOG=1`` while it is
-healthy, ``STATUS=…`` a line for ``systemctl status``, ``STOPPING=1`` on the
-way out. Without ``$NOTIFY_SOCKET`` (not run by systemd) every call does
+Used by the edge agent and the centre's fleet monitor: ``READY=1`` once the
+service has started, ``WATCHDOG=1`` while it is healthy, ``STATUS=…`` a line
+for ``systemctl status``, ``STOPPING=1`` on the way out. Without ``$NOTIFY_SOCKET`` (not run by systemd) every call does
 nothing. A socket name starting with ``@`` is in the abstract namespace.
-A failed send is ignored: notifying must never stop the agent.
+A failed send is ignored: notifying must never stop the service.
 """
 
 from __future__ import annotations
