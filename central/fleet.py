@@ -44,7 +44,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from central import codec
+from central import codec, verification
 from pishkhan.exc import ProtocolError
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
@@ -88,7 +88,8 @@ class Fleet:
     def parse(self, topic: str, payload: bytes) -> dict:
         """The message on *topic*, checked; :exc:`ProtocolError` saying why not."""
         info = self.topics.parse(topic)
-        if info.scope != "dev" or info.kind not in ("status", "telemetry", "event", "report", "reported", "result"):
+        if info.scope != "dev" or info.kind not in ("status", "telemetry", "event", "report", "reported", "result",
+                                                  "facts"):
             raise ProtocolError(f"{topic}: not a device stream the centre reads")
         if (b"\\u0000" if isinstance(payload, (bytes, bytearray)) else "\\u0000") in payload:
             raise ProtocolError("the payload carries a NUL character (\\u0000), which the fleet database "
@@ -151,6 +152,7 @@ class Fleet:
                    codec.dumps(detail)))
 
     def _on_status(self, c, m, received_at, batch):
+        verification.record_presence(c, m, received_at)
         row = c.execute("SELECT status_sent, will_seq FROM devices WHERE device_id = ?", (m["device"],)).fetchone()
         last_sent, will_seq = (row[0], row[1]) if row else (None, None)
         online = m["state"] == "online"
@@ -208,6 +210,9 @@ class Fleet:
             c.execute("UPDATE devices SET schedule = ? WHERE device_id = ?", (_json(applied["schedule"]), m["device"]))
         for refusal in m.get("refused") or []:
             self._alert(c, m, "document_refused", m["sent_at"], received_at, refusal)
+
+    def _on_facts(self, c, m, received_at, batch):
+        verification.apply_facts(c, m, received_at)
 
     def _on_result(self, c, m, received_at, batch):
         self._alert(c, m, "command_result", m["sent_at"], received_at,

@@ -29,7 +29,7 @@ from importlib import resources
 from pishkhan.exc import ProtocolError
 
 #: Message kinds a device publishes, with their schema version.
-VERSIONS = {"status": 1, "telemetry": 1, "event": 1, "report": 1, "reported": 1, "result": 1}
+VERSIONS = {"status": 1, "telemetry": 1, "event": 1, "report": 1, "reported": 1, "result": 1, "facts": 1}
 #: Every schema file, by name (without .json).
 SCHEMA_FILES = tuple(VERSIONS) + ("envelope", "document")
 
@@ -117,6 +117,12 @@ def result(*, device, seq, sent_at, correlation_id: str, command: str, ok: bool,
     if detail is not None:
         body["detail"] = detail
     return envelope("result", device=device, seq=seq, sent_at=sent_at, **body)
+
+
+def facts(*, device, seq, sent_at, chain: str, links: list[dict]) -> dict:
+    """Links of the device's fact chain (:mod:`pishkhan.compliance.chain`), in order; a link's hash is not sent."""
+    return envelope("facts", device=device, seq=seq, sent_at=sent_at, chain=chain,
+                    links=[{"n": l["n"], "prev": l["prev"], "fact": l["fact"]} for l in links])
 
 
 # -- wire format ----------------------------------------------------------------

@@ -1,0 +1,326 @@
+"""Is an office's daily report what the centre itself finds? The fact chain, re-judged; and what the broker saw.
+
+The device is in the hands of the office it reports on, so the centre checks
+the report three ways, each from something the device cannot quietly change
+afterwards:
+
+**The chain** (:func:`apply_facts`, from ``dev/{id}/facts``). Each link is
+stored once per (device, chain, n) with the hash the centre computes itself
+(:mod:`pishkhan.compliance.chain`). ``fact_heads`` keeps, per chain, how far
+the links are contiguous from the genesis and the hash they reach. A
+*break* (``fact_breaks``) is recorded when a link's ``prev`` is not the hash
+of the link before it (a fact changed or a link missing at that point), when
+a link comes again with other content (``changed``), or when the state facts
+skip a ``state_log`` id (a row deleted before it was streamed: the store
+numbers its rows without holes). A link that never comes shows as the
+contiguous run stopping while later links are there: after
+:data:`MISSING_AFTER` it is a break, before it the day is still *pending*.
+
+**The same judge** (:func:`verify_day`). The device's facts around the day
+(a day either side, found by their synchronised times, everything between
+them in chain order, and each component's last state before) are loaded
+into an in-memory store shaped as the judge reads one
+(:class:`~pishkhan.compliance.chain.FactStore`) and judged by
+:func:`pishkhan.compliance.judge.judge_day` over the report's own periods,
+up to the report's ``judged_until``. The minutes by state (and scheduled and
+violation minutes) must equal the report's.
+
+**What the broker saw** (:func:`record_presence`, from every new ``status``
+message: a birth, a Last Will, a clean offline, at the centre's receive
+time). The device was *gone* from an offline until its next birth. A device
+cut off from the broker can still serve — its kiosk works offline and its
+facts wait in the outbox — so being gone is not itself a fault. What the
+outbox explains is this: the agent beats every minute and streams each beat,
+so a device that was really up while gone has a heartbeat streamed for each
+of those minutes, made while it was gone and delivered after it came back.
+A minute the centre's own judgement counts as serving or degraded, inside a
+gone stretch, with no streamed heartbeat within :data:`BEAT_SLACK` of it, is
+*unexplained*: the device claims it served while the broker saw it gone and
+it sent no heartbeat for that time either (the agent stopped, the device
+off, or an up-span pieced together from beats before and after). More than
+:data:`TOLERATED_MINUTES` of them flag the report.
+
+:func:`verify_day` gives a :class:`Verdict` — ``ok``, a ``reason`` from
+:data:`REASONS` and a ``detail`` — and :attr:`Verdict.text` the Persian
+sentence for the dashboard.
+
+What this does not do: the hours are the report's own periods (which
+schedule was in force is the board and schedule currency checks' question),
+and a device whose owner fabricates a consistent chain from the start — fake
+facts and beats, streamed on time — is not caught by the chain; the broker's
+presence bounds what such a chain can claim while the device was gone
+(docs/security.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from pishkhan.compliance import chain as fact_chain
+from pishkhan.compliance.judge import judge_day
+from pishkhan.compliance.timeline import MINUTE
+from pishkhan.exc import ProtocolError
+from pishkhan.schedule.hours import Hours
+from pishkhan.store.database import iso, parse_iso
+from pishkhan.text import jalali
+
+#: A link missing this long after a later one arrived is a break, not a delay.
+MISSING_AFTER = dt.timedelta(minutes=10)
+#: A heartbeat this close to a minute's start explains it (the agent beats every minute).
+BEAT_SLACK = dt.timedelta(seconds=90)
+#: Unexplained minutes forgiven (a birth or a will crossing a minute's edge).
+TOLERATED_MINUTES = 2
+#: Minutes compared between the report and the centre's judgement.
+COMPARED = ("scheduled_minutes", "serving_minutes", "degraded_minutes", "closed_minutes", "unknown_minutes",
+            "violation_minutes")
+
+#: reason -> (Persian for the dashboard, English for ops)
+REASONS = {
+    "verified": ("گزارش به تأیید مرکز رسید",
+                 "report verified: the centre's own judgement of the device's fact chain agrees"),
+    "no_report": ("گزارش این روز به مرکز نرسیده است", "no daily report for this day"),
+    "no_facts": ("مرکز از این روز داده‌ای ندارد", "the centre holds no streamed facts of this day"),
+    "pending": ("داده‌های این روز هنوز کامل به مرکز نرسیده است",
+                "the fact chain does not yet reach the end of this day's hours"),
+    "chain_broken": ("زنجیرهٔ داده‌ها گسسته است: داده‌ای حذف یا دستکاری شده است",
+                     "the fact chain is broken: a fact missing or changed after it was streamed"),
+    "report_differs": ("گزارش دفتر با داوری مرکز یکی نیست",
+                       "the report's minutes differ from the centre's judgement of the same facts"),
+    "served_while_gone": ("ادعای خدمت در دقایقی که دستگاه از دید مرکز قطع بود",
+                          "minutes claimed serving while the broker saw the device gone, with no heartbeat"),
+    "unreadable": ("گزارش یا داده‌های این روز خوانا نیست", "the report or the day's facts cannot be read"),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the centre vouches for a device's report of a day, and if not why."""
+
+    ok: bool
+    reason: str
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return REASONS[self.reason][0]
+
+    @property
+    def text_en(self) -> str:
+        return REASONS[self.reason][1]
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "reason": self.reason, "text": self.text, "text_en": self.text_en,
+                "detail": self.detail}
+
+
+def _no(reason: str, **detail) -> Verdict:
+    return Verdict(False, reason, detail)
+
+
+# -- ingest ------------------------------------------------------------------------
+def record_presence(c, message: dict, received_at: str):
+    """Record a new ``status`` message as the broker delivered it: online, or gone (``lost``, ``stopped``)."""
+    state = "online" if message.get("state") == "online" else str(message.get("reason", "lost"))[:16]
+    c.execute("INSERT INTO presence(device_id, state, boot_id, seq, received_at) VALUES (?,?,?,?,?)",
+              (message["device"], state, str(message.get("boot_id", ""))[:64], message["seq"], received_at))
+
+
+def apply_facts(c, message: dict, received_at: str):
+    """Store a ``facts`` message's links and carry the chain's contiguous head forward, recording breaks."""
+    device, chain = message["device"], message["chain"]
+    row = c.execute("SELECT highest_n FROM fact_heads WHERE device_id = ? AND chain = ?", (device, chain)).fetchone()
+    if row is None:
+        c.execute("INSERT INTO fact_heads(device_id, chain, first_received, contiguous_n, contiguous_hash, "
+                  "highest_n, state_id, last_received) VALUES (?,?,?,0,?,0,0,?)",
+                  (device, chain, received_at, fact_chain.genesis(device, chain), received_at))
+    highest = row[0] if row else 0
+    for link in message["links"]:
+        n, fact = link["n"], link["fact"]
+        try:
+            h = fact_chain.link_hash(n, link["prev"], fact)
+            body = fact_chain.canonical(fact).decode("utf-8")
+        except ProtocolError as e:
+            _break(c, device, chain, n, "unreadable", received_at, error=str(e)[:200])
+            continue
+        known = c.execute("SELECT hash FROM fact_links WHERE device_id = ? AND chain = ? AND n = ?",
+                          (device, chain, n)).fetchone()
+        if known is not None:
+            if known[0] != h:
+                _break(c, device, chain, n, "changed", received_at, first=known[0], again=h)
+            continue
+        c.execute("INSERT INTO fact_links(device_id, chain, n, prev, hash, kind, component, at, synced, body, "
+                  "received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                  (device, chain, n, link["prev"], h, fact["kind"],
+                   fact.get("component") or fact.get("process") or "", fact["at"], int(bool(fact["synced"])), body,
+                   received_at))
+        highest = max(highest, n)
+    _advance(c, device, chain, highest, received_at)
+
+
+def _break(c, device, chain, n, reason, received_at, **detail):
+    c.execute("INSERT INTO fact_breaks(device_id, chain, n, reason, received_at, detail) VALUES (?,?,?,?,?,?)",
+              (device, chain, n, reason, received_at, json.dumps(detail)))
+
+
+def _advance(c, device, chain, highest, received_at):
+    n, h, state_id = c.execute("SELECT contiguous_n, contiguous_hash, state_id FROM fact_heads "
+                               "WHERE device_id = ? AND chain = ?", (device, chain)).fetchone()
+    rows = c.execute("SELECT n, prev, hash, kind, body FROM fact_links WHERE device_id = ? AND chain = ? AND n > ? "
+                     "ORDER BY n LIMIT 5000", (device, chain, n)).fetchall()
+    for link_n, prev, link_hash, kind, body in rows:
+        if link_n != n + 1:
+            break
+        if prev != h:
+            _break(c, device, chain, link_n, "mismatch", received_at, expected=h, prev=prev)
+        if kind == "state":
+            fact_id = json.loads(body).get("id", 0)
+            if fact_id != state_id + 1:
+                _break(c, device, chain, link_n, "state_skipped", received_at, after=state_id, id=fact_id)
+            state_id = max(state_id, fact_id)
+        n, h = link_n, link_hash
+    c.execute("UPDATE fact_heads SET contiguous_n = ?, contiguous_hash = ?, state_id = ?, "
+              "highest_n = CASE WHEN highest_n < ? THEN ? ELSE highest_n END, last_received = ? "
+              "WHERE device_id = ? AND chain = ?", (n, h, state_id, highest, highest, received_at, device, chain))
+
+
+# -- verifying a day -------------------------------------------------------------------
+class ReportHours(Hours):
+    """The periods a report states, for its own day only."""
+
+    def __init__(self, day: dt.date, periods: list[tuple[dt.datetime, dt.datetime]]):
+        self.day, self._periods = day, periods
+
+    def periods(self, day):
+        return list(self._periods) if day == self.day else []
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(0, 0), jalali.TEHRAN)
+    return start, start + dt.timedelta(days=1)
+
+
+def _read_report(text: str, day: dt.date):
+    report = json.loads(text)
+    periods = [(parse_iso(p["start"]), parse_iso(p["end"])) for p in report["periods"]]
+    day_start, day_end = _day_bounds(day)
+    if any(not (day_start <= s <= e <= day_end) for s, e in periods):
+        raise ValueError("a period outside its day")
+    until = parse_iso(report["judged_until"]) if report.get("judged_until") else day_end
+    return report, periods, min(until, day_end)
+
+
+def verify_day(db, device_id: str, day: dt.date, *, now: dt.datetime | None = None) -> Verdict:
+    """The centre's :class:`Verdict` on *device_id*'s report of Tehran date *day*."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    row = db.query_one("SELECT report FROM reports WHERE device_id = ? AND date = ?", (device_id, day.isoformat()))
+    if row is None:
+        return _no("no_report")
+    try:
+        report, periods, until = _read_report(row["report"], day)
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        return _no("unreadable", error=str(e)[:200])
+    day_start, day_end = _day_bounds(day)
+    chains = db.query("SELECT chain, MIN(n) AS lo, MAX(n) AS hi FROM fact_links WHERE device_id = ? AND synced = 1 "
+                      "AND at >= ? AND at < ? GROUP BY chain",
+                      (device_id, iso(day_start - dt.timedelta(days=1)), iso(day_end + dt.timedelta(days=1))))
+    if not chains:
+        return _no("no_facts")
+    if len(chains) > 1:
+        return _no("chain_broken", why="restarted", chains=sorted(r["chain"] for r in chains))
+    chain, lo, hi = chains[0]["chain"], int(chains[0]["lo"]), int(chains[0]["hi"])
+    head = db.query_one("SELECT * FROM fact_heads WHERE device_id = ? AND chain = ?", (device_id, chain))
+    earlier = db.query("SELECT f.n, f.body FROM fact_links f JOIN (SELECT component, MAX(n) AS n FROM fact_links "
+                       "WHERE device_id = ? AND chain = ? AND kind = 'state' AND n < ? GROUP BY component) m "
+                       "ON f.n = m.n WHERE f.device_id = ? AND f.chain = ?", (device_id, chain, lo, device_id, chain))
+    first = min([lo] + [int(r["n"]) for r in earlier])
+    breaks = db.query("SELECT n, reason, detail FROM fact_breaks WHERE device_id = ? AND chain = ? AND n <= ? "
+                      "ORDER BY n", (device_id, chain, hi))
+    if breaks:
+        return _no("chain_broken", chain=chain, breaks=[{"n": int(b["n"]), "why": b["reason"]} for b in breaks[:10]])
+    if int(head["contiguous_n"]) < hi:
+        later = db.query_one("SELECT MIN(received_at) AS at FROM fact_links WHERE device_id = ? AND chain = ? "
+                             "AND n > ?", (device_id, chain, int(head["contiguous_n"]) + 1))
+        if later and later["at"] and parse_iso(later["at"]) + MISSING_AFTER < now:
+            return _no("chain_broken", chain=chain, breaks=[{"n": int(head["contiguous_n"]) + 1, "why": "missing"}])
+        return _no("pending", chain=chain, contiguous=int(head["contiguous_n"]))
+    needed = max([e for _, e in periods], default=day_start)
+    needed = min(needed, until)
+    reached = db.query_one("SELECT MAX(at) AS at FROM fact_links WHERE device_id = ? AND chain = ? AND synced = 1 "
+                           "AND n <= ?", (device_id, chain, int(head["contiguous_n"])))
+    if periods and (not reached or not reached["at"] or reached["at"] < iso(needed)):
+        return _no("pending", chain=chain, reached=reached["at"] if reached else None)
+
+    store = fact_chain.FactStore()
+    try:
+        for r in sorted(earlier, key=lambda r: int(r["n"])):
+            store.add(json.loads(r["body"]))
+        for r in db.query("SELECT body FROM fact_links WHERE device_id = ? AND chain = ? AND n >= ? AND n <= ? "
+                          "ORDER BY n", (device_id, chain, lo, hi)):
+            store.add(json.loads(r["body"]))
+        if store.unreadable:
+            return _no("unreadable", facts=store.unreadable)
+        mine = judge_day(store, ReportHours(day, periods), day, until=until)
+        beats = store.beat_times()
+    finally:
+        store.close()
+    differs = {k: {"report": report.get(k), "centre": mine[k]} for k in COMPARED if report.get(k) != mine[k]}
+    if differs:
+        return _no("report_differs", minutes=differs)
+    gone = gone_stretches(db, device_id, day_start, min(day_end, now))
+    unexplained = _unexplained(mine["timeline"], gone, beats)
+    if unexplained > TOLERATED_MINUTES:
+        return _no("served_while_gone", minutes=unexplained,
+                   gone=[{"from": iso(a), "to": iso(b), "why": why} for a, b, why in gone])
+    return Verdict(True, "verified", {"chain": chain, "links": [first, hi],
+                                      "minutes": {k: mine[k] for k in COMPARED}})
+
+
+def gone_stretches(db, device_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple]:
+    """When the broker saw *device_id* gone between *start* and *end*: ``(from, to, why)`` by receive time."""
+    rows = db.query("SELECT state, received_at FROM presence WHERE device_id = ? AND received_at < ? "
+                    "ORDER BY received_at, id", (device_id, iso(end)))
+    out, gone_since, why = [], None, ""
+    for r in rows:
+        at = parse_iso(r["received_at"])
+        if r["state"] == "online":
+            if gone_since is not None and at > start:
+                out.append((max(gone_since, start), at, why))
+            gone_since = None
+        elif gone_since is None:
+            gone_since, why = at, r["state"]
+    if gone_since is not None:
+        out.append((max(gone_since, start), end, why))
+    return [(a, b, w) for a, b, w in out if b > a]
+
+
+def _unexplained(timeline: list[dict], gone: list[tuple], beats: list[dt.datetime]) -> int:
+    """Minutes judged serving or degraded inside *gone* with no heartbeat within :data:`BEAT_SLACK`."""
+    from bisect import bisect_left
+
+    count = 0
+    for run in timeline:
+        if run["state"] not in ("serving", "degraded"):
+            continue
+        m, run_end = parse_iso(run["start"]), parse_iso(run["end"])
+        while m < run_end:
+            if any(a <= m < b for a, b, _ in gone):
+                i = bisect_left(beats, m - BEAT_SLACK)
+                if not (i < len(beats) and beats[i] <= m + BEAT_SLACK):
+                    count += 1
+            m += MINUTE
+    return count
+
+
+def recent(db, device_id: str, *, today: dt.date, days: int = 7, now: dt.datetime | None = None) -> list[dict]:
+    """The verdicts of *device_id*'s last *days* days up to *today*, newest first, for the office page."""
+    out = []
+    for back in range(days):
+        day = today - dt.timedelta(days=back)
+        try:
+            verdict = verify_day(db, device_id, day, now=now)
+        except Exception as e:  # noqa: BLE001 - no stored row may break the office page
+            verdict = _no("unreadable", error=f"{type(e).__name__}: {str(e)[:200]}")
+        out.append({"date": day.isoformat(), **verdict.as_dict()})
+    return out
