@@ -38,7 +38,7 @@ import secrets
 from urllib.parse import parse_qs, quote
 
 from central import report as reports
-from central import status
+from central import status, verification
 from central.official import newest_boards, resolve_code
 from central.users import Sessions, Users
 from central.web import strings
@@ -169,7 +169,8 @@ def create_app(fleet, *, config=None, users: Users | None = None, metrics=None, 
         row = status.device_day(device, events=mine, report=compliance, newest=newest_boards(fleet.db))
         data = {"date": day.isoformat(), "device": device, "today": row, "compliance": compliance,
                 "timeline": timeline(compliance), "readings": readings(device.get("telemetry")),
-                "events": fleet.events(device=device["device_id"], limit=100), "snapshot": snapshot}
+                "events": fleet.events(device=device["device_id"], limit=100), "snapshot": snapshot,
+                "verdicts": verification.recent(fleet.db, device["device_id"], today=day)}
         return page(request, user, "device.html", data, nav="devices")
 
     @login_required

@@ -176,3 +176,7 @@ OFFICE_FEE = "کارمزد دفتر"
 TOTAL_FEE = "جمع"
 VERIFY_HELP = "اگر مبلغی که دفتر از شما می‌خواهد با این فهرست یکی نیست، با سامانهٔ رسیدگی به شکایات تماس بگیرید."
 DOCUMENT_UNREADABLE = "سند این تابلو خوانا نیست."
+
+#: The office page: does the centre vouch for each day's report (central.verification)?
+VERIFIED_HEADING = "تأیید گزارش روزانه در مرکز"
+VERIFIED_HELP = "مرکز هر روز را خودش از زنجیرهٔ داده‌های دستگاه و آنچه کارگزار دیده است دوباره داوری می‌کند."
