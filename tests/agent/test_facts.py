@@ -1,0 +1,111 @@
+"""The fact stream through a real Mosquitto (the project's ACL) to the centre's monitor and Fleet.
+
+An in-process agent on a fake clock lives an office day in seconds: each
+minute the compliance part beats (and sends the report when due) and the
+fact stream chains what is new; the agent's outbox drains through the broker
+to a real :class:`central.monitor.Monitor`, and the centre verifies the day.
+A real ``pishkhan agent`` process shows the presence the centre records from
+the broker (birth, Last Will, clean stop) and a chain that resumes after
+SIGKILL.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from agent_helpers import wait_until
+from fact_helpers import DAY, OneShift, at
+
+from central import verification
+from central.db import open_db
+from central.monitor import Monitor
+from edge_agent import compliance as compliance_part
+from edge_agent.agent import Agent
+from edge_agent.facts import FactStream
+from pishkhan.config import parse_config
+from pishkhan.hardware.clock import FakeClock
+from pishkhan.store.database import Store
+
+
+@pytest.fixture
+def centre(tmp_path, mqtt_broker):
+    db = open_db(str(tmp_path / "fleet.db"))
+    monitor = Monitor(db, host=mqtt_broker.host, port=mqtt_broker.port, username="centre",
+                      password=mqtt_broker.passwords["centre"], batch_ms=20).start(wait=15)
+    yield monitor
+    monitor.stop()
+    db.close()
+
+
+def test_a_day_streamed_through_the_broker_is_verified_by_the_centre(tmp_path, mqtt_broker, centre):
+    clock = FakeClock(at(6, 50), synced=True, boot_id="boot-1")
+    config = parse_config({"device": {"id": "dev-0001", "state_dir": str(tmp_path / "state")},
+                           "mqtt": mqtt_broker.agent_settings("dev-0001", telemetry_seconds=3600)})
+    store = Store(config.store_path, clock=clock.now, boot=clock)
+    agent = Agent(config, store=store, validate=True)
+    part = compliance_part.Compliance(agent, hours=OneShift())
+    facts = FactStream(store=store, publisher=agent.publisher, device_id="dev-0001")
+    thread = threading.Thread(target=agent.run, kwargs={"handle_signals": False}, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: agent.session.connected, 15)
+
+        def until(hh, mm):
+            while clock.now() < at(hh, mm):
+                part.tick()
+                facts.tick()
+                clock.advance(minutes=1)
+        store.record_state("kiosk", "not_accepting", "closed")
+        store.record_state("printer", "ok")
+        store.record_state("counter:1", "closed")
+        until(7, 40)
+        store.record_state("counter:1", "open")
+        store.record_state("kiosk", "accepting")  # ten minutes late
+        until(14, 30)
+        store.record_state("kiosk", "not_accepting", "closed")
+        until(15, 0)  # the report went out at 14:30
+        db = centre.db
+
+        def verdict():
+            centre.drain()
+            return verification.verify_day(db, "dev-0001", DAY, now=at(23, 0))
+        assert wait_until(lambda: verdict().ok, 30), verdict()
+        v = verdict()
+        assert v.detail["minutes"]["closed_minutes"] == 10 and v.detail["minutes"]["serving_minutes"] == 410
+        head = db.query_one("SELECT * FROM fact_heads WHERE device_id = 'dev-0001'")
+        assert head["contiguous_n"] == head["highest_n"] == facts.n
+        assert db.query("SELECT * FROM fact_breaks") == []
+        assert [r["state"] for r in db.query("SELECT state FROM presence WHERE device_id = 'dev-0001'")] == ["online"]
+    finally:
+        agent.stop()
+        thread.join(20)
+        store.close()
+
+
+def test_the_centre_records_what_the_broker_saw_and_the_chain_survives_sigkill(agent_config, start_agent, centre):
+    config = agent_config("dev-0001")
+    db = centre.db
+
+    def presence():
+        centre.drain()
+        return [r["state"] for r in db.query("SELECT state FROM presence WHERE device_id = 'dev-0001' ORDER BY id")]
+
+    def head():
+        centre.drain()
+        return db.query_one("SELECT * FROM fact_heads WHERE device_id = 'dev-0001'")
+    agent = start_agent(config)
+    assert wait_until(lambda: presence() == ["online"] and head() and head()["contiguous_n"] >= 1, 30), agent.log()
+    first = head()
+    agent.kill()  # no clean stop: the broker publishes the Last Will when the socket closes
+    assert wait_until(lambda: presence() == ["online", "lost"], 30)
+    agent = start_agent(config)
+    assert wait_until(lambda: presence() == ["online", "lost", "online"], 30), agent.log()
+    assert wait_until(lambda: head()["contiguous_n"] > first["contiguous_n"], 30), agent.log()
+    assert agent.terminate() == 0
+    assert wait_until(lambda: presence() == ["online", "lost", "online", "stopped"], 30)
+    again = head()
+    assert again["chain"] == first["chain"] and again["contiguous_n"] == again["highest_n"]
+    assert db.query("SELECT * FROM fact_breaks") == []
+    received = [r["received_at"] for r in db.query("SELECT received_at FROM presence ORDER BY id")]
+    assert received == sorted(received)
