@@ -130,12 +130,13 @@ def record_presence(c, message: dict, received_at: str):
 def apply_facts(c, message: dict, received_at: str):
     """Store a ``facts`` message's links and carry the chain's contiguous head forward, recording breaks."""
     device, chain = message["device"], message["chain"]
-    row = c.execute("SELECT highest_n FROM fact_heads WHERE device_id = ? AND chain = ?", (device, chain)).fetchone()
-    if row is None:
-        c.execute("INSERT INTO fact_heads(device_id, chain, first_received, contiguous_n, contiguous_hash, "
-                  "highest_n, state_id, last_received) VALUES (?,?,?,0,?,0,0,?)",
-                  (device, chain, received_at, fact_chain.genesis(device, chain), received_at))
-    highest = row[0] if row else 0
+    c.execute("INSERT INTO fact_heads(device_id, chain, first_received, contiguous_n, contiguous_hash, highest_n, "
+              "state_id, last_received) VALUES (?,?,?,0,?,0,0,?) ON CONFLICT (device_id, chain) DO NOTHING",
+              (device, chain, received_at, fact_chain.genesis(device, chain), received_at))
+    # Updating the head first holds its row until commit: two monitors never interleave one chain's links.
+    c.execute("UPDATE fact_heads SET last_received = ? WHERE device_id = ? AND chain = ?", (received_at, device, chain))
+    highest = c.execute("SELECT highest_n FROM fact_heads WHERE device_id = ? AND chain = ?",
+                        (device, chain)).fetchone()[0]
     for link in message["links"]:
         n, fact = link["n"], link["fact"]
         try:
@@ -151,7 +152,7 @@ def apply_facts(c, message: dict, received_at: str):
                 _break(c, device, chain, n, "changed", received_at, first=known[0], again=h)
             continue
         c.execute("INSERT INTO fact_links(device_id, chain, n, prev, hash, kind, component, at, synced, body, "
-                  "received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                  "received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device_id, chain, n) DO NOTHING",
                   (device, chain, n, link["prev"], h, fact["kind"],
                    fact.get("component") or fact.get("process") or "", fact["at"], int(bool(fact["synced"])), body,
                    received_at))
@@ -167,8 +168,9 @@ def _break(c, device, chain, n, reason, received_at, **detail):
 def _advance(c, device, chain, highest, received_at):
     n, h, state_id = c.execute("SELECT contiguous_n, contiguous_hash, state_id FROM fact_heads "
                                "WHERE device_id = ? AND chain = ?", (device, chain)).fetchone()
-    rows = c.execute("SELECT n, prev, hash, kind, body FROM fact_links WHERE device_id = ? AND chain = ? AND n > ? "
-                     "ORDER BY n LIMIT 5000", (device, chain, n)).fetchall()
+    rows = c.execute("SELECT n, prev, hash, kind, body FROM fact_links WHERE device_id = ? AND chain = ? "
+                     "AND n > ? AND n <= ? ORDER BY n", (device, chain, n, n + 5000)).fetchall()
+    rows = rows if rows and rows[0][0] == n + 1 else []  # the next link has not come: nothing to carry forward
     for link_n, prev, link_hash, kind, body in rows:
         if link_n != n + 1:
             break
@@ -181,8 +183,8 @@ def _advance(c, device, chain, highest, received_at):
             state_id = max(state_id, fact_id)
         n, h = link_n, link_hash
     c.execute("UPDATE fact_heads SET contiguous_n = ?, contiguous_hash = ?, state_id = ?, "
-              "highest_n = CASE WHEN highest_n < ? THEN ? ELSE highest_n END, last_received = ? "
-              "WHERE device_id = ? AND chain = ?", (n, h, state_id, highest, highest, received_at, device, chain))
+              "highest_n = CASE WHEN highest_n < ? THEN ? ELSE highest_n END WHERE device_id = ? AND chain = ?",
+              (n, h, state_id, highest, highest, device, chain))
 
 
 # -- verifying a day -------------------------------------------------------------------

@@ -79,18 +79,22 @@ class FactStream:
         return seqs
 
     def pending(self, limit: int) -> tuple[list[dict], int, dict]:
-        """Up to *limit* facts not streamed yet, with the head they leave: (facts, last state id, beat marks)."""
-        rows = self.store.query("SELECT id, at, component, state, reason, detail, boot_id, mono, clock_synced "
-                                "FROM state_log WHERE id > ? ORDER BY id LIMIT ?", (self.state_id, limit))
-        facts = [fact_chain.state_fact(r) for r in rows]
-        state_id = rows[-1]["id"] if rows else self.state_id
-        beats = {}
+        """Up to *limit* facts not streamed yet, with the head they leave: (facts, last state id, beat marks).
+
+        The beats first (each would be lost if the next one overwrote its
+        ``uptime`` row before it went), then ``state_log`` rows in id order.
+        """
+        facts, beats = [], {}
         for row in self.store.query("SELECT * FROM uptime ORDER BY first_at"):
             key = (row["boot_id"], row["process"])
             new = fact_chain.uptime_beats(row, self.beats.get(key))
             if new and len(facts) + len(new) <= limit:
                 facts += new
                 beats[key] = new[-1]["mono"]
+        rows = self.store.query("SELECT id, at, component, state, reason, detail, boot_id, mono, clock_synced "
+                                "FROM state_log WHERE id > ? ORDER BY id LIMIT ?", (self.state_id, limit - len(facts)))
+        facts += [fact_chain.state_fact(r) for r in rows]
+        state_id = rows[-1]["id"] if rows else self.state_id
         return facts, state_id, beats
 
     def _send(self, facts: list[dict], state_id: int, beats: dict) -> int:

@@ -109,3 +109,71 @@ def test_the_centre_records_what_the_broker_saw_and_the_chain_survives_sigkill(a
     assert db.query("SELECT * FROM fact_breaks") == []
     received = [r["received_at"] for r in db.query("SELECT received_at FROM presence ORDER BY id")]
     assert received == sorted(received)
+
+
+# -- the stream on its own -----------------------------------------------------------------
+def _office(tmp_path, *, max_bytes=50_000_000):
+    from edge_agent.outbox import Outbox
+    from edge_agent.publish import Publisher
+    from pishkhan.protocol.topics import Topics
+
+    clock = FakeClock(at(7, 0), synced=True, boot_id="boot-1")
+    store = Store(tmp_path / "pishkhan.db", clock=clock.now, boot=clock)
+    outbox = Outbox(tmp_path / "outbox.db", max_bytes=max_bytes)
+    publisher = Publisher(outbox, Topics(), "dev-0001", validate=True)
+    return clock, store, outbox, publisher
+
+
+def _links(outbox):
+    from pishkhan.protocol.payloads import decode
+
+    return [l for p in outbox.pending(1000) if p.stream == "facts" for l in decode(p.payload)["links"]]
+
+
+def test_a_backlog_goes_out_in_bounded_messages_as_one_unbroken_chain(tmp_path):
+    from pishkhan.compliance import chain
+    from pishkhan.compliance.uptime import beat
+
+    clock, store, outbox, publisher = _office(tmp_path)
+    for i in range(450):
+        store.record_state("counter:1", "open" if i % 2 else "closed")
+    beat(store, "agent")
+    stream = FactStream(store=store, publisher=publisher, device_id="dev-0001")
+    assert len(stream.tick()) == 3  # 452 facts (a beat, the clock's fact, 450 counters), 200 a message
+    links = _links(outbox)
+    assert [l["n"] for l in links] == list(range(1, 453))
+    assert links[0]["fact"]["kind"] == "beat"  # beats first: the next beat overwrites the uptime row
+    prev = chain.genesis("dev-0001", stream.chain)
+    for l in links:
+        assert l["prev"] == prev
+        prev = chain.link_hash(l["n"], l["prev"], l["fact"])
+    assert [l["fact"]["id"] for l in links if l["fact"]["kind"] == "state"] == list(range(1, 452))
+    assert stream.tick() == []  # nothing new
+    clock.advance(minutes=1)
+    beat(store, "agent")
+    stream.tick()
+    assert [(l["n"], l["fact"]["kind"]) for l in _links(outbox)[452:]] == [(453, "beat")]
+    outbox.close()
+    store.close()
+
+
+def test_a_message_the_outbox_refuses_leaves_the_chain_head_where_it_was(tmp_path):
+    from pishkhan.exc import OutboxError
+
+    clock, store, outbox, publisher = _office(tmp_path, max_bytes=1024)  # at most 102 bytes a message
+    store.record_state("kiosk", "accepting")
+    stream = FactStream(store=store, publisher=publisher, device_id="dev-0001")
+    with pytest.raises(OutboxError, match="too large"):
+        stream.tick()
+    assert (stream.n, stream.state_id) == (0, 0)
+    outbox.close()
+    # the agent starts again with room: the chain starts at link 1, the refused facts in it
+    from edge_agent.outbox import Outbox
+
+    again = FactStream(store=store, publisher=type(publisher)(Outbox(tmp_path / "outbox.db"), publisher.topics,
+                                                             "dev-0001", validate=True), device_id="dev-0001")
+    assert (again.n, again.state_id, again.chain) == (0, 0, stream.chain)
+    again.tick()
+    assert [l["n"] for l in _links(again.outbox)] == [1]
+    again.outbox.close()
+    store.close()

@@ -72,6 +72,9 @@ def test_a_fact_changed_in_a_resend_breaks_the_chain(fleet_db, tmp_path):
     # the same link sent again, with the kiosk "accepting" where it was closed
     topic, payload = next((t, p) for t, p in messages if t.endswith("/facts"))
     message = decode(payload)
+    message["seq"] += 50_000  # the same links again under another seq (an outbox resent after a restore): harmless
+    fleet.ingest([(topic, encode(message), "2026-11-28T12:00:00.500Z")])
+    assert verdict(fleet, office).ok
     link = next(l for l in message["links"] if l["fact"]["kind"] == "state")
     link["fact"]["state"] = "accepting"
     message["seq"] += 100_000
