@@ -44,9 +44,14 @@ off, or an up-span pieced together from beats before and after). More than
 :data:`REASONS` and a ``detail`` — and :attr:`Verdict.text` the Persian
 sentence for the dashboard.
 
-What this does not do: the hours are the report's own periods (which
-schedule was in force is the board and schedule currency checks' question),
-and a device whose owner fabricates a consistent chain from the start — fake
+**The hours.** The judge runs over the report's own periods; where the
+centre holds official schedules or holiday lists that decide the day for
+the device's office (:func:`official_periods`, the same calendar the device
+runs), those periods must be the report's.
+
+What this does not do: a day no official document decides is judged over
+the hours the device states (its configuration's weekly hours), and a
+device whose owner fabricates a consistent chain from the start — fake
 facts and beats, streamed on time — is not caught by the chain; the broker's
 presence bounds what such a chain can claim while the device was gone
 (docs/security.md).
@@ -90,6 +95,8 @@ REASONS = {
                        "the report's minutes differ from the centre's judgement of the same facts"),
     "served_while_gone": ("ادعای خدمت در دقایقی که دستگاه از دید مرکز قطع بود",
                           "minutes claimed serving while the broker saw the device gone, with no heartbeat"),
+    "hours_differ": ("ساعت‌های کاری گزارش با برنامهٔ رسمی این دفتر یکی نیست",
+                     "the report is judged over hours that are not the office's official schedule for the day"),
     "unreadable": ("گزارش یا داده‌های این روز خوانا نیست", "the report or the day's facts cannot be read"),
 }
 
@@ -254,6 +261,10 @@ def verify_day(db, device_id: str, day: dt.date, *, now: dt.datetime | None = No
     if periods and (not reached or not reached["at"] or reached["at"] < iso(needed)):
         return _no("pending", chain=chain, reached=reached["at"] if reached else None)
 
+    official = official_periods(db, device_id, day)
+    if official is not None and official != periods:
+        return _no("hours_differ", report=[[iso(a), iso(b)] for a, b in periods],
+                   official=[[iso(a), iso(b)] for a, b in official])
     store = fact_chain.FactStore()
     try:
         for r in sorted(earlier, key=lambda r: int(r["n"])):
@@ -277,6 +288,36 @@ def verify_day(db, device_id: str, day: dt.date, *, now: dt.datetime | None = No
                    gone=[{"from": iso(a), "to": iso(b), "why": why} for a, b, why in gone])
     return Verdict(True, "verified", {"chain": chain, "links": [first, hi],
                                       "minutes": {k: mine[k] for k in COMPARED}})
+
+
+def official_periods(db, device_id: str, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]] | None:
+    """The day's periods by the official schedules and holiday lists for the device's office, or None.
+
+    None when no official document decides the day (the device then keeps
+    its configuration's weekly hours, which the centre does not know). The
+    same :class:`~pishkhan.schedule.calendar.OfficeCalendar` the device runs
+    decides, over the documents the centre recorded as official.
+    """
+    from pishkhan.schedule.calendar import OfficeCalendar
+    from pishkhan.schedule.defaults import CALENDAR
+    from pishkhan.schedule.document import parse_document
+
+    device = db.query_one("SELECT province, office_id FROM devices WHERE device_id = ?", (device_id,))
+    province, office = (device["province"] or None, device["office_id"] or None) if device else (None, None)
+    scopes = ["national"] + ([f"province:{province}"] if province else []) + ([f"office:{office}"] if office else [])
+    rows = db.query(f"SELECT envelope FROM official WHERE kind IN ('schedule', 'holidays') "
+                    f"AND scope_key IN ({','.join('?' * len(scopes))}) ORDER BY version", tuple(scopes))
+    docs = []
+    for r in rows:
+        try:
+            docs.append(parse_document(json.loads(r["envelope"])["payload"]))
+        except Exception:  # noqa: BLE001 - a row the centre cannot read decides nothing
+            continue
+    calendar = OfficeCalendar(schedules=[d for d in docs if d.kind == "schedule"],
+                              holiday_lists=[d for d in docs if d.kind == "holidays"], province=province,
+                              office=office, fallback_week={}, defaults=CALENDAR)
+    decided = calendar.day(day)
+    return None if decided.source == "config" else decided.periods
 
 
 def gone_stretches(db, device_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple]:

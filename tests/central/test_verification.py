@@ -220,3 +220,36 @@ def test_the_office_page_lists_the_verdicts_and_never_breaks(fleet_db, tmp_path)
     assert [(d["date"], d["reason"]) for d in days] == [("2026-11-28", "verified"), ("2026-11-27", "unreadable"),
                                                         ("2026-11-26", "no_report")]
     office.close()
+
+
+def _official_schedule(db, *, week: str, version: int = 1):
+    days = ("saturday", "sunday", "monday", "tuesday", "wednesday", "thursday")
+    doc = {"format": "pishkhan.schedule/1", "issuer": "مرکز", "scope": {"level": "national"}, "version": version,
+           "effective_from": "2026-03-21", "week": {**{d: [week] for d in days}, "friday": []}, "exceptions": []}
+    envelope = {"format": "pishkhan.signed/1", "payload": doc, "signature": {"alg": "ed25519", "key": "k", "value": "v"}}
+    db.execute("INSERT INTO official(scope_key, kind, version, verification_code, effective_from, issuer, published_at, "
+               "envelope) VALUES (?,?,?,?,?,?,?,?)", ("national", "schedule", version, f"CODE-{version}", "2026-03-21",
+                                                      "مرکز", "2026-03-21T00:00:00.000Z", json.dumps(envelope)))
+
+
+def test_a_report_judged_over_other_hours_than_the_official_schedule_is_flagged(fleet_db, tmp_path):
+    from fact_helpers import FactOffice as Office
+
+    class Shorter(OneShift):
+        """The owner's own hours: opening at 08:00 hides a late opening."""
+
+        def periods(self, day):
+            return [(at(8, 0, day), at(14, 30, day))]
+
+    fleet, office = Fleet(fleet_db), Office(tmp_path)
+    ordinary_day(office)
+    office.publisher.report(DAY.isoformat(), judge_day(office.store, Shorter(), DAY))
+    office.deliver(fleet)
+    assert verdict(fleet, office).ok  # no official schedule: the centre cannot know the hours
+    _official_schedule(fleet.db, week="07:30-14:30")
+    v = verdict(fleet, office)
+    assert (v.ok, v.reason) == (False, "hours_differ")
+    assert v.detail["official"] == [["2026-11-28T04:00:00.000000Z", "2026-11-28T11:00:00.000000Z"]]
+    _official_schedule(fleet.db, week="08:00-14:30", version=2)  # the official hours change: the report agrees
+    assert verdict(fleet, office).ok
+    office.close()
