@@ -12,13 +12,17 @@ the links are contiguous from the genesis and the hash they reach. A
 of the link before it (a fact changed or a link missing at that point), when
 a link comes again with other content (``changed``), or when the state facts
 skip a ``state_log`` id (a row deleted before it was streamed: the store
-numbers its rows without holes). A link that never comes shows as the
-contiguous run stopping while later links are there: after
-:data:`MISSING_AFTER` it is a break, before it the day is still *pending*.
+numbers its rows without holes). When a day is verified the links it is
+judged from (:class:`DayLinks`) are checked again, whole: every *n*
+there, each ``prev`` the hash before it, no state id skipped. A link that
+never comes is a hole: :data:`MISSING_AFTER` after a later link arrived it
+is a break, before that the day is still *pending*. A day is judged on its
+own links: a link lost on Monday makes Monday unverifiable, not every day
+after it.
 
 **The same judge** (:func:`verify_day`). The device's facts around the day
-(a day either side, found by their synchronised times, everything between
-them in chain order, and each component's last state before) are loaded
+(:data:`MARGIN` either side, found by their synchronised times, everything
+between them in chain order, and each component's last state before) are loaded
 into an in-memory store shaped as the judge reads one
 (:class:`~pishkhan.compliance.chain.FactStore`) and judged by
 :func:`pishkhan.compliance.judge.judge_day` over the report's own periods,
@@ -71,6 +75,8 @@ from pishkhan.schedule.hours import Hours
 from pishkhan.store.database import iso, parse_iso
 from pishkhan.text import jalali
 
+#: How far either side of a day its facts are read (beats, re-dating anchors).
+MARGIN = dt.timedelta(hours=3)
 #: A link missing this long after a later one arrived is a break, not a delay.
 MISSING_AFTER = dt.timedelta(minutes=10)
 #: A heartbeat this close to a minute's start explains it (the agent beats every minute).
@@ -220,6 +226,92 @@ def _read_report(text: str, day: dt.date):
     return report, periods, min(until, day_end)
 
 
+class DayLinks:
+    """The links of one chain a day is judged from, and whether they are whole.
+
+    The range is every link from the first to the last *synchronised* fact
+    within the window (facts on an unsynchronised clock between them come
+    with them, by chain order), and before it the last state of each
+    component (a counter opened a month ago is still open).
+    """
+
+    def __init__(self, db, device_id, chain, lo, hi):
+        self.db, self.device_id, self.chain, self.lo, self.hi = db, device_id, chain, lo, hi
+        key = (device_id, chain)
+        self.earlier = db.query("SELECT f.n, f.body FROM fact_links f JOIN (SELECT component, MAX(n) AS n "
+                                "FROM fact_links WHERE device_id = ? AND chain = ? AND kind = 'state' AND n < ? "
+                                "GROUP BY component) m ON f.n = m.n WHERE f.device_id = ? AND f.chain = ? "
+                                "ORDER BY f.n", (*key, lo, *key))
+        self.first = min([lo] + [int(r["n"]) for r in self.earlier])
+        self.rows = db.query("SELECT n, prev, hash, kind, body, received_at FROM fact_links WHERE device_id = ? "
+                             "AND chain = ? AND n >= ? AND n <= ? ORDER BY n", (*key, lo, hi))
+
+    @classmethod
+    def find(cls, db, device_id: str, start: dt.datetime, end: dt.datetime):
+        """The links for the window *start*–*end*, or the :class:`Verdict` saying why there are none to judge."""
+        chains = db.query("SELECT chain, MIN(n) AS lo, MAX(n) AS hi FROM fact_links WHERE device_id = ? "
+                          "AND synced = 1 AND at >= ? AND at < ? GROUP BY chain", (device_id, iso(start), iso(end)))
+        if not chains:
+            return _no("no_facts")
+        if len(chains) > 1:
+            return _no("chain_broken", why="restarted", chains=sorted(r["chain"] for r in chains))
+        return cls(db, device_id, chains[0]["chain"], int(chains[0]["lo"]), int(chains[0]["hi"]))
+
+    def problem(self, *, now: dt.datetime, needed: dt.datetime | None) -> Verdict | None:
+        """Why these links cannot be judged yet or at all, or None.
+
+        A break recorded at ingest in the window or at a link used from
+        before it; in the window, a link whose ``prev`` is not the hash before it, a state fact
+        that skips a ``state_log`` id, or a hole — ``pending`` while it may
+        still come, ``missing`` once a later link has been here
+        :data:`MISSING_AFTER`; and ``pending`` while the synchronised facts
+        do not reach *needed* (the end of the hours). A hole *before* the
+        window is that earlier day's break, not this one's: what it could
+        hide from this day is a component's state, and the report's minutes
+        would then not be the centre's.
+        """
+        key = (self.device_id, self.chain)
+        used = {int(r["n"]) for r in self.earlier}
+        breaks = [{"n": int(b["n"]), "why": b["reason"]} for b in self.db.query(
+            "SELECT n, reason FROM fact_breaks WHERE device_id = ? AND chain = ? AND n >= ? AND n <= ? ORDER BY n",
+            (*key, self.first, self.hi)) if int(b["n"]) >= self.lo or int(b["n"]) in used]
+        holes = False
+        last_n, last_hash, last_id, reached = None, None, None, None
+        for r in self.rows:
+            n = int(r["n"])
+            if last_n is not None and n != last_n + 1:
+                holes = True
+            elif last_n is not None and r["prev"] != last_hash:
+                breaks.append({"n": n, "why": "mismatch"})
+            if r["kind"] == "state":
+                fact = json.loads(r["body"])
+                if last_id is not None and fact.get("id") != last_id + 1:
+                    breaks.append({"n": n, "why": "state_skipped"})
+                last_id = fact.get("id")
+                reached = max(reached or "", fact.get("at", "") if fact.get("synced") else "")
+            elif json.loads(r["body"]).get("synced"):
+                reached = max(reached or "", json.loads(r["body"]).get("at", ""))
+            last_n, last_hash = n, r["hash"]
+        if breaks:
+            unique = {(b["n"], b["why"]): b for b in breaks}
+            return _no("chain_broken", chain=self.chain, breaks=sorted(unique.values(), key=lambda b: b["n"])[:10])
+        if holes:
+            received = max(parse_iso(r["received_at"]) for r in self.rows)
+            if received + MISSING_AFTER < now:
+                return _no("chain_broken", chain=self.chain, breaks=[{"n": None, "why": "missing"}])
+            return _no("pending", chain=self.chain, why="links on their way")
+        if needed is not None and (reached or "") < iso(needed):
+            return _no("pending", chain=self.chain, reached=reached)
+        return None
+
+    def bodies(self):
+        """The facts' texts, in chain order."""
+        for r in self.earlier:
+            yield r["body"]
+        for r in self.rows:
+            yield r["body"]
+
+
 def verify_day(db, device_id: str, day: dt.date, *, now: dt.datetime | None = None) -> Verdict:
     """The centre's :class:`Verdict` on *device_id*'s report of Tehran date *day*."""
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -231,47 +323,21 @@ def verify_day(db, device_id: str, day: dt.date, *, now: dt.datetime | None = No
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         return _no("unreadable", error=str(e)[:200])
     day_start, day_end = _day_bounds(day)
-    chains = db.query("SELECT chain, MIN(n) AS lo, MAX(n) AS hi FROM fact_links WHERE device_id = ? AND synced = 1 "
-                      "AND at >= ? AND at < ? GROUP BY chain",
-                      (device_id, iso(day_start - dt.timedelta(days=1)), iso(day_end + dt.timedelta(days=1))))
-    if not chains:
-        return _no("no_facts")
-    if len(chains) > 1:
-        return _no("chain_broken", why="restarted", chains=sorted(r["chain"] for r in chains))
-    chain, lo, hi = chains[0]["chain"], int(chains[0]["lo"]), int(chains[0]["hi"])
-    head = db.query_one("SELECT * FROM fact_heads WHERE device_id = ? AND chain = ?", (device_id, chain))
-    earlier = db.query("SELECT f.n, f.body FROM fact_links f JOIN (SELECT component, MAX(n) AS n FROM fact_links "
-                       "WHERE device_id = ? AND chain = ? AND kind = 'state' AND n < ? GROUP BY component) m "
-                       "ON f.n = m.n WHERE f.device_id = ? AND f.chain = ?", (device_id, chain, lo, device_id, chain))
-    first = min([lo] + [int(r["n"]) for r in earlier])
-    breaks = db.query("SELECT n, reason, detail FROM fact_breaks WHERE device_id = ? AND chain = ? AND n <= ? "
-                      "ORDER BY n", (device_id, chain, hi))
-    if breaks:
-        return _no("chain_broken", chain=chain, breaks=[{"n": int(b["n"]), "why": b["reason"]} for b in breaks[:10]])
-    if int(head["contiguous_n"]) < hi:
-        later = db.query_one("SELECT MIN(received_at) AS at FROM fact_links WHERE device_id = ? AND chain = ? "
-                             "AND n > ?", (device_id, chain, int(head["contiguous_n"]) + 1))
-        if later and later["at"] and parse_iso(later["at"]) + MISSING_AFTER < now:
-            return _no("chain_broken", chain=chain, breaks=[{"n": int(head["contiguous_n"]) + 1, "why": "missing"}])
-        return _no("pending", chain=chain, contiguous=int(head["contiguous_n"]))
-    needed = max([e for _, e in periods], default=day_start)
-    needed = min(needed, until)
-    reached = db.query_one("SELECT MAX(at) AS at FROM fact_links WHERE device_id = ? AND chain = ? AND synced = 1 "
-                           "AND n <= ?", (device_id, chain, int(head["contiguous_n"])))
-    if periods and (not reached or not reached["at"] or reached["at"] < iso(needed)):
-        return _no("pending", chain=chain, reached=reached["at"] if reached else None)
-
+    links = DayLinks.find(db, device_id, day_start - MARGIN, day_end + MARGIN)
+    if isinstance(links, Verdict):
+        return links
+    problem = links.problem(now=now, needed=min(max([e for _, e in periods], default=day_start), until)
+                            if periods else None)
+    if problem is not None:
+        return problem
     official = official_periods(db, device_id, day)
     if official is not None and official != periods:
         return _no("hours_differ", report=[[iso(a), iso(b)] for a, b in periods],
                    official=[[iso(a), iso(b)] for a, b in official])
     store = fact_chain.FactStore()
     try:
-        for r in sorted(earlier, key=lambda r: int(r["n"])):
-            store.add(json.loads(r["body"]))
-        for r in db.query("SELECT body FROM fact_links WHERE device_id = ? AND chain = ? AND n >= ? AND n <= ? "
-                          "ORDER BY n", (device_id, chain, lo, hi)):
-            store.add(json.loads(r["body"]))
+        for body in links.bodies():
+            store.add(json.loads(body))
         if store.unreadable:
             return _no("unreadable", facts=store.unreadable)
         mine = judge_day(store, ReportHours(day, periods), day, until=until)
@@ -286,7 +352,7 @@ def verify_day(db, device_id: str, day: dt.date, *, now: dt.datetime | None = No
     if unexplained > TOLERATED_MINUTES:
         return _no("served_while_gone", minutes=unexplained,
                    gone=[{"from": iso(a), "to": iso(b), "why": why} for a, b, why in gone])
-    return Verdict(True, "verified", {"chain": chain, "links": [first, hi],
+    return Verdict(True, "verified", {"chain": links.chain, "links": [links.first, links.hi],
                                       "minutes": {k: mine[k] for k in COMPARED}})
 
 

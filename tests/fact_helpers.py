@@ -56,9 +56,9 @@ class FactOffice:
     def fact(self, component, state, reason="", **detail):
         self.store.record_state(component, state, reason, **detail)
 
-    def run_until(self, hh, mm, *, agent: bool = True):
+    def run_until(self, hh, mm, *, agent: bool = True, day: dt.date = DAY):
         """Minutes pass; with *agent*, it beats and streams at the start of each (else it is stopped)."""
-        target = at(hh, mm)
+        target = at(hh, mm, day)
         while self.clock.now() < target:
             if agent:
                 beat(self.store, "agent")

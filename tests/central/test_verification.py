@@ -116,6 +116,28 @@ def test_a_removed_link_is_pending_then_broken(fleet_db, tmp_path):
     office.close()
 
 
+def test_a_link_lost_one_day_does_not_make_the_next_day_unverifiable(fleet_db, tmp_path):
+    fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
+    ordinary_day(office)
+    office.report()
+    messages = office.take()
+    facts = [i for i, (t, _) in enumerate(messages) if t.endswith("/facts")]
+    lost = facts[len(facts) // 2]
+    fleet.ingest([(t, p, "2026-11-28T12:00:00.000Z") for i, (t, p) in enumerate(messages) if i != lost])
+    nextday = DAY + dt.timedelta(days=1)
+    office.run_until(7, 30, day=nextday)
+    office.fact("counter:1", "open")
+    office.fact("kiosk", "accepting")
+    office.run_until(15, 0, day=nextday)
+    office.report(day=nextday)
+    office.deliver(fleet)
+    later = at(23, 0, nextday)
+    assert verdict(fleet, office, now=later).reason == "chain_broken"
+    v = verification.verify_day(fleet.db, office.device, nextday, now=later)
+    assert v.ok, v
+    office.close()
+
+
 def test_a_row_deleted_before_it_was_streamed_is_a_skip_in_the_chain(fleet_db, tmp_path):
     fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
     office.fact("kiosk", "not_accepting", "closed")
