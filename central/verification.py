@@ -353,6 +353,7 @@ def verify_day(db, device_id: str, day: dt.date, *, now: dt.datetime | None = No
         return _no("served_while_gone", minutes=unexplained,
                    gone=[{"from": iso(a), "to": iso(b), "why": why} for a, b, why in gone])
     return Verdict(True, "verified", {"chain": links.chain, "links": [links.first, links.hi],
+                                      "judged_until": mine["judged_until"],
                                       "minutes": {k: mine[k] for k in COMPARED}})
 
 
