@@ -5,7 +5,7 @@ the facts not streamed yet — new ``state_log`` rows by id, and each
 ``uptime`` row's beats since the last one streamed — are chained
 (:mod:`pishkhan.compliance.chain`) and written to the outbox as ``facts``
 messages of at most :data:`~pishkhan.compliance.chain.LINKS_PER_MESSAGE`
-links. A long backlog (the first start on a device with history) goes out a
+links and about :data:`~pishkhan.compliance.chain.BYTES_PER_MESSAGE` bytes. A long backlog (the first start on a device with history) goes out a
 few messages a minute.
 
 The chain's head — its id, the last link's number and hash, the last
@@ -84,17 +84,25 @@ class FactStream:
         The beats first (each would be lost if the next one overwrote its
         ``uptime`` row before it went), then ``state_log`` rows in id order.
         """
-        facts, beats = [], {}
+        facts, beats, size = [], {}, 0
         for row in self.store.query("SELECT * FROM uptime ORDER BY first_at"):
             key = (row["boot_id"], row["process"])
             new = fact_chain.uptime_beats(row, self.beats.get(key))
-            if new and len(facts) + len(new) <= limit:
+            grow = sum(fact_chain.link_size(f) for f in new)
+            if new and len(facts) + len(new) <= limit and size + grow <= fact_chain.BYTES_PER_MESSAGE:
                 facts += new
                 beats[key] = new[-1]["mono"]
-        rows = self.store.query("SELECT id, at, component, state, reason, detail, boot_id, mono, clock_synced "
-                                "FROM state_log WHERE id > ? ORDER BY id LIMIT ?", (self.state_id, limit - len(facts)))
-        facts += [fact_chain.state_fact(r) for r in rows]
-        state_id = rows[-1]["id"] if rows else self.state_id
+                size += grow
+        state_id = self.state_id
+        for row in self.store.query("SELECT id, at, component, state, reason, detail, boot_id, mono, clock_synced "
+                                    "FROM state_log WHERE id > ? ORDER BY id LIMIT ?",
+                                    (self.state_id, limit - len(facts))):
+            fact = fact_chain.state_fact(row)
+            size += fact_chain.link_size(fact)
+            if facts and size > fact_chain.BYTES_PER_MESSAGE:
+                break
+            facts.append(fact)
+            state_id = row["id"]
         return facts, state_id, beats
 
     def _send(self, facts: list[dict], state_id: int, beats: dict) -> int:

@@ -16,10 +16,11 @@ streamed and how it is chained, used by the agent and the centre alike.
   ``mono``, ``synced``: the first and every later beat of a boot's
   ``uptime`` row, as the agent sees it change each minute.
 
-Text fields are clipped to :data:`LIMITS` before chaining, so a stored row
-of any size gives a fact the schema accepts (numbers are text, so the
-encoding of a fact is exact on both sides, whatever a JSON library does
-with floats).
+Text fields are clipped to :data:`LIMITS`, and control and bidi characters
+in them (not in ``detail``, which is JSON text) replaced by U+FFFD, before
+chaining, so a stored row of any content gives a fact the schema accepts
+(numbers are text, so the encoding of a fact is exact on both sides,
+whatever a JSON library does with floats).
 
 **The chain.** Link *n* (from 1) is ``{"n", "prev", "fact"}``; its hash is
 SHA-256 over the :func:`canonical` encoding of that object (hex), and
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 
 from pishkhan.exc import ProtocolError
@@ -49,8 +51,11 @@ CHAIN_VERSION = "pishkhan.facts/1"
 #: Longest text of each fact field; longer values are clipped before chaining.
 LIMITS = {"at": 40, "component": 64, "state": 64, "reason": 200, "detail": 2000, "boot": 64, "process": 32,
           "mono": 32}
-#: Most links in one ``facts`` message.
+#: Most links in one ``facts`` message, and about the most bytes of their facts (one fact is at most ~2.5 kB).
 LINKS_PER_MESSAGE = 200
+BYTES_PER_MESSAGE = 32_000
+#: What a link adds to its fact's encoding: ``n``, the 64-digit ``prev``, keys and punctuation.
+LINK_OVERHEAD = 100
 
 
 def canonical(value) -> bytes:
@@ -88,6 +93,11 @@ def link_hash(n: int, prev: str, fact: dict) -> str:
     return sha256({"n": n, "prev": prev, "fact": fact})
 
 
+def link_size(fact: dict) -> int:
+    """About how many bytes *fact* takes in a ``facts`` message."""
+    return len(canonical(fact)) + LINK_OVERHEAD
+
+
 def chain_links(facts: list[dict], *, n: int, prev: str) -> list[dict]:
     """*facts* as links numbered from *n*, the first chained to *prev*; each with its ``hash`` (not sent)."""
     out = []
@@ -99,8 +109,13 @@ def chain_links(facts: list[dict], *, n: int, prev: str) -> list[dict]:
 
 
 # -- facts from stored rows ----------------------------------------------------
+#: Characters a fact's text may not carry (controls, bidi controls): each becomes U+FFFD before chaining.
+_UNSAFE = re.compile("[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(value, field: str) -> str:
-    return str(value)[:LIMITS[field]]
+    text = str(value)[:LIMITS[field]]
+    return text if field == "detail" else _UNSAFE.sub("\ufffd", text)
 
 
 def _mono(value) -> str | None:

@@ -139,7 +139,11 @@ def test_a_backlog_goes_out_in_bounded_messages_as_one_unbroken_chain(tmp_path):
         store.record_state("counter:1", "open" if i % 2 else "closed")
     beat(store, "agent")
     stream = FactStream(store=store, publisher=publisher, device_id="dev-0001")
-    assert len(stream.tick()) == 3  # 452 facts (a beat, the clock's fact, 450 counters), 200 a message
+    sent = stream.tick()  # 452 facts (a beat, the clock's fact, 450 counters): 200 or ~32 kB a message
+    from pishkhan.protocol.payloads import decode
+
+    per_message = [len(decode(p.payload)["links"]) for p in outbox.pending(1000)]
+    assert len(sent) == len(per_message) >= 3 and max(per_message) <= 200 and sum(per_message) == 452
     links = _links(outbox)
     assert [l["n"] for l in links] == list(range(1, 453))
     assert links[0]["fact"]["kind"] == "beat"  # beats first: the next beat overwrites the uptime row
@@ -153,6 +157,24 @@ def test_a_backlog_goes_out_in_bounded_messages_as_one_unbroken_chain(tmp_path):
     beat(store, "agent")
     stream.tick()
     assert [(l["n"], l["fact"]["kind"]) for l in _links(outbox)[452:]] == [(453, "beat")]
+    outbox.close()
+    store.close()
+
+
+def test_large_facts_go_out_in_messages_of_about_32_kb(tmp_path):
+    from pishkhan.compliance import chain
+
+    clock, store, outbox, publisher = _office(tmp_path)
+    for i in range(60):
+        store.record_state("display", "on", "x\n\u202e" * 250, note=f"{i:04d}" + "y" * 3000)  # clipped, made safe
+    stream = FactStream(store=store, publisher=publisher, device_id="dev-0001")
+    stream.tick()
+    sizes = [len(p.payload) for p in outbox.pending(100)]
+    assert len(sizes) > 1 and max(sizes) < chain.BYTES_PER_MESSAGE + 2_000
+    links = _links(outbox)
+    assert [l["n"] for l in links] == list(range(1, 61))
+    assert {len(l["fact"]["detail"]) for l in links} == {2000} and {len(l["fact"]["reason"]) for l in links} == {200}
+    assert set(links[0]["fact"]["reason"]) == {"x", "\ufffd"}
     outbox.close()
     store.close()
 
