@@ -199,3 +199,29 @@ def test_a_message_the_outbox_refuses_leaves_the_chain_head_where_it_was(tmp_pat
     assert [l["n"] for l in _links(again.outbox)] == [1]
     again.outbox.close()
     store.close()
+
+
+def test_a_store_started_afresh_starts_a_new_chain_from_its_first_row(tmp_path):
+    clock, store, outbox, publisher = _office(tmp_path)
+    for i in range(30):
+        store.record_state("counter:1", "open" if i % 2 else "closed")
+    stream = FactStream(store=store, publisher=publisher, device_id="dev-0001")
+    stream.tick()
+    old_chain = stream.chain
+    store.close()
+    (tmp_path / "pishkhan.db").rename(tmp_path / "pishkhan.db.damaged")  # the store moved aside, as the guard advises
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"pishkhan.db{suffix}").unlink(missing_ok=True)
+    fresh = Store(tmp_path / "pishkhan.db", clock=clock.now, boot=clock)
+    fresh.record_state("kiosk", "accepting")
+    stream._store = fresh
+    outbox.ack([p.id for p in outbox.pending(1000)])
+    stream.tick()
+    links = _links(outbox)
+    assert stream.chain != old_chain and [l["n"] for l in links] == [1]
+    assert links[0]["fact"]["id"] == 1 and links[0]["fact"]["component"] == "kiosk"
+    # and the new head is durable: an agent started now goes on with it
+    again = FactStream(store=fresh, publisher=publisher, device_id="dev-0001")
+    assert (again.chain, again.n, again.state_id) == (stream.chain, 1, 1)
+    outbox.close()
+    fresh.close()
