@@ -138,6 +138,32 @@ def test_a_link_lost_one_day_does_not_make_the_next_day_unverifiable(fleet_db, t
     office.close()
 
 
+def test_a_new_chain_in_the_day_is_a_break_of_that_day_only(fleet_db, tmp_path):
+    from edge_agent.facts import FactStream
+    from edge_agent.outbox import Outbox
+    from edge_agent.publish import Publisher
+
+    fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
+    ordinary_day(office)
+    office.report()
+    office.deliver(fleet)
+    office.outbox.close()  # the outbox file is lost: a new one, a new chain (streamed from the store's first row)
+    office.outbox = Outbox(tmp_path / "outbox-2.db", clock=lambda: office.clock.now().timestamp(),
+                           boot_clock=office.clock.mono, boot="boot-1")
+    office.outbox.conn.execute("UPDATE state SET next_seq = 100000")  # past the old file's: not duplicates
+    office.publisher = Publisher(office.outbox, office.publisher.topics, office.device, validate=True)
+    office.facts = FactStream(store=office.store, publisher=office.publisher, device_id=office.device)
+    nextday = DAY + dt.timedelta(days=1)
+    office.run_until(15, 0, day=nextday)
+    office.report(day=nextday)
+    office.deliver(fleet, at(15, 1, nextday))
+    later = at(23, 0, nextday)
+    v = verdict(fleet, office, now=later)
+    assert v.reason == "chain_broken" and v.detail["why"] == "restarted"
+    assert verification.verify_day(fleet.db, office.device, nextday, now=later).ok
+    office.close()
+
+
 def test_a_row_deleted_before_it_was_streamed_is_a_skip_in_the_chain(fleet_db, tmp_path):
     fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
     office.fact("kiosk", "not_accepting", "closed")
