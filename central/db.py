@@ -145,6 +145,7 @@ CREATE TABLE IF NOT EXISTS presence (
     state       TEXT NOT NULL,
     boot_id     TEXT NOT NULL DEFAULT '',
     seq         BIGINT NOT NULL,
+    will_seq    BIGINT,
     received_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS presence_device ON presence(device_id, received_at);

@@ -134,10 +134,24 @@ def _no(reason: str, **detail) -> Verdict:
 
 # -- ingest ------------------------------------------------------------------------
 def record_presence(c, message: dict, received_at: str):
-    """Record a new ``status`` message as the broker delivered it: online, or gone (``lost``, ``stopped``)."""
-    state = "online" if message.get("state") == "online" else str(message.get("reason", "lost"))[:16]
-    c.execute("INSERT INTO presence(device_id, state, boot_id, seq, received_at) VALUES (?,?,?,?,?)",
-              (message["device"], state, str(message.get("boot_id", ""))[:64], message["seq"], received_at))
+    """Record a new ``status`` message as the broker delivered it: online, or gone (``lost``, ``stopped``).
+
+    An offline whose ``seq`` is not the ``will_seq`` of the latest birth is
+    the will of an older connection, delivered after a newer one began (the
+    broker fires it when the new connection takes over): it is kept as
+    ``stale`` and does not make the device gone.
+    """
+    device = message["device"]
+    if message.get("state") == "online":
+        state, will_seq = "online", message.get("will_seq")
+    else:
+        state, will_seq = ("stopped" if message.get("reason") == "stopped" else "lost"), None
+        latest = c.execute("SELECT state, will_seq FROM presence WHERE device_id = ? AND state != 'stale' "
+                           "ORDER BY received_at DESC, id DESC LIMIT 1", (device,)).fetchone()
+        if latest and latest[0] == "online" and latest[1] is not None and int(latest[1]) != message["seq"]:
+            state = "stale"
+    c.execute("INSERT INTO presence(device_id, state, boot_id, seq, will_seq, received_at) VALUES (?,?,?,?,?,?)",
+              (device, state, str(message.get("boot_id", ""))[:64], message["seq"], will_seq, received_at))
 
 
 def apply_facts(c, message: dict, received_at: str):
@@ -398,7 +412,7 @@ def gone_stretches(db, device_id: str, start: dt.datetime, end: dt.datetime) -> 
             if gone_since is not None and at > start:
                 out.append((max(gone_since, start), at, why))
             gone_since = None
-        elif gone_since is None:
+        elif r["state"] in ("lost", "stopped") and gone_since is None:
             gone_since, why = at, r["state"]
     if gone_since is not None:
         out.append((max(gone_since, start), end, why))

@@ -301,3 +301,20 @@ def test_a_report_judged_over_other_hours_than_the_official_schedule_is_flagged(
     _official_schedule(fleet.db, week="08:00-14:30", version=2)  # the official hours change: the report agrees
     assert verdict(fleet, office).ok
     office.close()
+
+
+def test_the_will_of_an_older_connection_delivered_late_does_not_make_the_device_gone(fleet_db, tmp_path):
+    fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
+    first = office.birth()
+    office.deliver(fleet, at(9, 0))
+    second = office.birth()  # a new connection took over the old one (a reconnect before the broker noticed)
+    office.deliver(fleet, at(9, 1))
+    office.offline("lost", seq=first)  # the broker fires the old connection's will only now
+    office.deliver(fleet, at(9, 2))
+    states = [r["state"] for r in fleet.db.query("SELECT state FROM presence ORDER BY id")]
+    assert states == ["online", "online", "stale"]
+    assert verification.gone_stretches(fleet.db, office.device, at(0, 0), at(23, 0)) == []
+    office.offline("stopped", seq=second)  # the live connection's clean stop
+    office.deliver(fleet, at(12, 0))
+    assert [w for *_, w in verification.gone_stretches(fleet.db, office.device, at(0, 0), at(23, 0))] == ["stopped"]
+    office.close()
