@@ -225,3 +225,16 @@ def test_a_store_started_afresh_starts_a_new_chain_from_its_first_row(tmp_path):
     assert (again.chain, again.n, again.state_id) == (stream.chain, 1, 1)
     outbox.close()
     fresh.close()
+
+
+def test_the_acl_lets_a_device_write_its_own_facts_and_no_one_elses(mqtt_broker):
+    from test_acl import publish_code
+
+    from pishkhan.protocol.topics import Topics
+
+    topics = Topics()
+    capture = mqtt_broker.capture()
+    device = mqtt_broker.client("dev-0001", protocol="5")
+    assert publish_code(device, topics.facts("dev-0001")) < 0x80
+    assert publish_code(device, topics.facts("dev-0002")) == 0x87  # not authorised
+    assert capture.wait(lambda c: c.topics() == [topics.facts("dev-0001")], 5), capture.topics()
