@@ -362,12 +362,12 @@ def verify_day(db, device_id: str, day: dt.date, *, now: dt.datetime | None = No
     if differs:
         return _no("report_differs", minutes=differs)
     gone = gone_stretches(db, device_id, day_start, min(day_end, now))
-    unexplained = _unexplained(mine["timeline"], gone, beats)
+    offline, unexplained = _served_while_gone(mine["timeline"], gone, beats)
     if unexplained > TOLERATED_MINUTES:
         return _no("served_while_gone", minutes=unexplained,
                    gone=[{"from": iso(a), "to": iso(b), "why": why} for a, b, why in gone])
     return Verdict(True, "verified", {"chain": links.chain, "links": [links.first, links.hi],
-                                      "judged_until": mine["judged_until"],
+                                      "judged_until": mine["judged_until"], "served_offline": offline,
                                       "minutes": {k: mine[k] for k in COMPARED}})
 
 
@@ -419,22 +419,23 @@ def gone_stretches(db, device_id: str, start: dt.datetime, end: dt.datetime) -> 
     return [(a, b, w) for a, b, w in out if b > a]
 
 
-def _unexplained(timeline: list[dict], gone: list[tuple], beats: list[dt.datetime]) -> int:
-    """Minutes judged serving or degraded inside *gone* with no heartbeat within :data:`BEAT_SLACK`."""
+def _served_while_gone(timeline: list[dict], gone: list[tuple], beats: list[dt.datetime]) -> tuple[int, int]:
+    """Minutes judged serving or degraded inside *gone*: (all of them, those with no heartbeat near them)."""
     from bisect import bisect_left
 
-    count = 0
+    served = unexplained = 0
     for run in timeline:
         if run["state"] not in ("serving", "degraded"):
             continue
         m, run_end = parse_iso(run["start"]), parse_iso(run["end"])
         while m < run_end:
             if any(a <= m < b for a, b, _ in gone):
+                served += 1
                 i = bisect_left(beats, m - BEAT_SLACK)
                 if not (i < len(beats) and beats[i] <= m + BEAT_SLACK):
-                    count += 1
+                    unexplained += 1
             m += MINUTE
-    return count
+    return served, unexplained
 
 
 def recent(db, device_id: str, *, today: dt.date, days: int = 7, now: dt.datetime | None = None) -> list[dict]:

@@ -242,7 +242,8 @@ def test_serving_while_gone_is_explained_by_the_outbox_heartbeats(fleet_db, tmp_
     _gone_day(office, fleet, agent_runs=True)
     gone = verification.gone_stretches(fleet.db, office.device, at(0, 0), at(23, 0))
     assert [(a, b, why) for a, b, why in gone] == [(at(9, 0), at(11, 0), "lost")]
-    assert verdict(fleet, office).ok
+    v = verdict(fleet, office)
+    assert v.ok and v.detail["served_offline"] == 120  # shown, for people to look into a pattern of them
     office.close()
 
 
