@@ -159,6 +159,53 @@ CREATE TABLE IF NOT EXISTS refusals (
     last_message TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (device_id, reason)
 );
+-- facts: each device's fact chain as received (central.verification), and what the broker saw of it
+CREATE TABLE IF NOT EXISTS fact_links (
+    device_id   TEXT NOT NULL,
+    chain       TEXT NOT NULL,
+    n           BIGINT NOT NULL,
+    prev        TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    component   TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    synced      INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, chain, n)
+);
+CREATE INDEX IF NOT EXISTS fact_links_at ON fact_links(device_id, synced, at);
+CREATE TABLE IF NOT EXISTS fact_heads (
+    device_id       TEXT NOT NULL,
+    chain           TEXT NOT NULL,
+    first_received  TEXT NOT NULL,
+    contiguous_n    BIGINT NOT NULL DEFAULT 0,
+    contiguous_hash TEXT NOT NULL,
+    highest_n       BIGINT NOT NULL DEFAULT 0,
+    state_id        BIGINT NOT NULL DEFAULT 0,
+    last_received   TEXT NOT NULL,
+    PRIMARY KEY (device_id, chain)
+);
+CREATE TABLE IF NOT EXISTS fact_breaks (
+    id          {serial},
+    device_id   TEXT NOT NULL,
+    chain       TEXT NOT NULL,
+    n           BIGINT NOT NULL,
+    reason      TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    detail      TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX IF NOT EXISTS fact_breaks_device ON fact_breaks(device_id, chain, n);
+CREATE TABLE IF NOT EXISTS presence (
+    id          {serial},
+    device_id   TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    boot_id     TEXT NOT NULL DEFAULT '',
+    seq         BIGINT NOT NULL,
+    will_seq    BIGINT,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS presence_device ON presence(device_id, received_at);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

@@ -73,7 +73,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from central import codec, registry
+from central import codec, registry, verification
 from pishkhan.exc import ProtocolError
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
@@ -226,6 +226,7 @@ class Fleet:
                    codec.dumps(detail)))
 
     def _on_status(self, c, m, received_at, batch):
+        verification.record_presence(c, m, received_at)
         row = c.execute("SELECT status_sent, will_seq FROM devices WHERE device_id = ?", (m["device"],)).fetchone()
         last_sent, will_seq = (row[0], row[1]) if row else (None, None)
         online = m["state"] == "online"
@@ -301,6 +302,9 @@ class Fleet:
             c.execute("UPDATE devices SET schedule = ? WHERE device_id = ?", (_json(applied["schedule"]), m["device"]))
         for refusal in m.get("refused") or []:
             self._alert(c, m, "document_refused", m["sent_at"], received_at, refusal)
+
+    def _on_facts(self, c, m, received_at, batch):
+        verification.apply_facts(c, m, received_at)
 
     def _on_result(self, c, m, received_at, batch):
         detail = m.get("detail")

@@ -327,7 +327,7 @@ class Agent:
 
 
 #: The parts ``pishkhan agent`` plugs in, each a module with ``register(agent)``.
-PARTS = ("telemetry", "compliance", "sync", "commands")
+PARTS = ("telemetry", "compliance", "facts", "sync", "commands")  # facts after compliance: it streams its beat
 
 
 def add_parts(agent: Agent, parts=PARTS) -> Agent:

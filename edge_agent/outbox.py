@@ -51,7 +51,9 @@ Bounds and what goes first when full
     2. drop the oldest telemetry;
     3. drop the oldest ``status`` and ``reported`` messages (a later one
        replaces their content);
-    4. only then the oldest events, daily reports and command results.
+    4. only then the oldest events, daily reports and command results;
+    5. last of all the oldest ``facts`` (a dropped link breaks the fact
+       chain: the centre can no longer verify those days).
 
     The message being enqueued is never the one dropped. Every drop is
     counted by stream and reason (``coalesced``, ``full``, ``age``) in the
@@ -89,6 +91,7 @@ STREAMS = {s.name: s for s in (
     Stream("reported", 3, 1),
     Stream("report", 4, 2),
     Stream("telemetry", 5, 0),
+    Stream("facts", 2, 3),  # the fact chain: a dropped link breaks it at the centre, so it goes last
 )}
 
 LOW_WATER = 0.9
@@ -248,13 +251,21 @@ class Outbox:
         return c.execute("UPDATE state SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1").fetchone()[0]
 
     # -- producing --------------------------------------------------------------
+    def transact(self, fn):
+        """Run ``fn(connection)`` in one durable transaction of this file (a producer's own tables)."""
+        try:
+            with self._transaction() as c:
+                return fn(c)
+        except sqlite3.Error as e:
+            raise OutboxError(f"cannot use the outbox {self.path}: {e}") from None
+
     def reserve_seq(self) -> int:
         """Allocate a sequence number without a message (for a Last Will, which the broker holds)."""
         with self._transaction() as c:
             return self._allocate(c)
 
     def enqueue(self, stream: str, topic: str, build, *, retain: bool = False, key: str | None = None,
-                coalesce: str | None = None, seq: int | None = None) -> int:
+                coalesce: str | None = None, seq: int | None = None, also=None) -> int:
         """Write a message durably and return its sequence number.
 
         :param build: ``build(seq, sent_at) -> bytes``, the payload for the
@@ -263,6 +274,9 @@ class Outbox:
             seq is returned and nothing is written.
         :param coalesce: telemetry with the same key may be coalesced to the latest when full.
         :param seq: use this number, reserved earlier with :meth:`reserve_seq`.
+        :param also: ``also(connection)`` runs in the same transaction after the
+            message is written: a producer's own bookkeeping in this file (the
+            fact chain's head), kept or lost together with the message.
         """
         if stream not in STREAMS:
             raise OutboxError(f"unknown stream {stream!r}; known: {sorted(STREAMS)}")
@@ -288,6 +302,8 @@ class Outbox:
                      self.boot, self.boot_clock(), size, coalesce))
                 if key is not None:
                     c.execute("INSERT INTO keys(key, seq, created_at) VALUES (?,?,?)", (key, number, now))
+                if also is not None:
+                    also(c)
                 if c.execute("SELECT bytes FROM state").fetchone()[0] > self.max_bytes:
                     self._make_room(c, keep=cur.lastrowid)
         except sqlite3.Error as e:
@@ -307,6 +323,7 @@ class Outbox:
             ("full", f"drop_class = 0 AND id != {keep}"),
             ("full", f"drop_class = 1 AND id != {keep}"),
             ("full", f"drop_class = 2 AND id != {keep}"),
+            ("full", f"drop_class = 3 AND id != {keep}"),
         ]
         for reason, where in steps:
             after = 0

@@ -22,14 +22,15 @@ class Publisher:
         self.device_id = device_id
         self.validate = validate
 
-    def _put(self, stream: str, builder, *, retain=False, key=None, coalesce=None, seq=None, **body) -> int:
+    def _put(self, stream: str, builder, *, retain=False, key=None, coalesce=None, seq=None, also=None,
+             **body) -> int:
         def build(number, sent_at):
             message = builder(device=self.device_id, seq=number, sent_at=sent_at, **body)
             if self.validate:
                 payloads.validate(message)
             return payloads.encode(message)
         return self.outbox.enqueue(stream, self.topics.device(self.device_id, stream), build,
-                                   retain=retain, key=key, coalesce=coalesce, seq=seq)
+                                   retain=retain, key=key, coalesce=coalesce, seq=seq, also=also)
 
     def birth(self, **body) -> int:
         return self._put("status", payloads.birth, retain=True, **body)
@@ -47,6 +48,10 @@ class Publisher:
 
     def report(self, date: str, report: dict, *, key: str | None = None) -> int:
         return self._put("report", payloads.report, key=key, date=date, report=report)
+
+    def facts(self, chain: str, links: list[dict], *, also=None) -> int:
+        """Links of the fact chain; *also* records the chain's new head in the same outbox transaction."""
+        return self._put("facts", payloads.facts, also=also, chain=chain, links=links)
 
     def reported(self, applied: dict, refused: list | None = None) -> int:
         return self._put("reported", payloads.reported, applied=applied, refused=refused)

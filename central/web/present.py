@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from central import queries, status, stored
+from central import queries, status, stored, verification
 from central.official import newest_boards
 from central.web import strings
 
@@ -37,7 +37,7 @@ def office_page(db, device_id: str, *, day: dt.date, province: str | None = None
     events = status.device_events(db, device_id, limit=100, tally=tally)
     return {"date": day.isoformat(), "device": device, "today": today, "compliance": compliance,
             "timeline": shown, "readings": table, "events": events, "snapshot": snapshot,
-            "unreadable": tally.total}
+            "verdicts": verification.recent(db, device_id, today=day), "unreadable": tally.total}
 
 
 def _minutes(value, high: int = status.DAY_MINUTES) -> int | None:

@@ -185,3 +185,6 @@ DOCUMENT_UNREADABLE = "سند این تابلو خوانا نیست."
 # -- the doors (central/web/auth.py, csrf.py)
 LOGIN_LOCKED = "به‌خاطر گذرواژه‌های نادرست پیاپی، ورود تا {minutes} دقیقهٔ دیگر بسته است. Too many wrong passwords: try again later."
 CSRF_REFUSED = "این فرم از صفحهٔ خود داشبورد نیامده یا کهنه است؛ صفحه را دوباره باز کنید. The form's security token is missing or stale: reload the page."
+#: The office page: does the centre vouch for each day's report (central.verification)?
+VERIFIED_HEADING = "تأیید گزارش روزانه در مرکز"
+VERIFIED_HELP = "مرکز هر روز را خودش از زنجیرهٔ داده‌های دستگاه و آنچه کارگزار دیده است دوباره داوری می‌کند."

@@ -30,7 +30,7 @@ from pishkhan.exc import ProtocolError
 from pishkhan.text.safety import quoted, refused_character
 
 #: Message kinds a device publishes, with their schema version.
-VERSIONS = {"status": 1, "telemetry": 1, "event": 1, "report": 1, "reported": 1, "result": 1}
+VERSIONS = {"status": 1, "telemetry": 1, "event": 1, "report": 1, "reported": 1, "result": 1, "facts": 1}
 
 #: Why a message is refused: the ``reason`` of a :exc:`ProtocolError`, with what it means.
 REFUSALS = {
@@ -51,7 +51,7 @@ REFUSALS = {
 
 #: The largest payload of each kind, in bytes (a snapshot's PNG rides in a ``result``).
 MAX_PAYLOAD_BYTES = {"status": 16_384, "telemetry": 65_536, "event": 16_384, "report": 524_288,
-                     "reported": 65_536, "result": 3_145_728}
+                     "reported": 65_536, "result": 3_145_728, "facts": 65_536}
 
 #: The compliance minutes of a day's report, by state: they add up to ``judged_minutes``.
 STATE_MINUTES = ("serving_minutes", "degraded_minutes", "closed_minutes", "unknown_minutes")
@@ -142,6 +142,12 @@ def result(*, device, seq, sent_at, correlation_id: str, command: str, ok: bool,
     if detail is not None:
         body["detail"] = detail
     return envelope("result", device=device, seq=seq, sent_at=sent_at, **body)
+
+
+def facts(*, device, seq, sent_at, chain: str, links: list[dict]) -> dict:
+    """Links of the device's fact chain (:mod:`pishkhan.compliance.chain`), in order; a link's hash is not sent."""
+    return envelope("facts", device=device, seq=seq, sent_at=sent_at, chain=chain,
+                    links=[{"n": l["n"], "prev": l["prev"], "fact": l["fact"]} for l in links])
 
 
 # -- wire format ----------------------------------------------------------------

@@ -7,7 +7,8 @@ Every topic starts with the root (``mqtt.topic_root``, default
     What one device publishes, one topic per stream: ``status`` (retained:
     birth, or offline by the Last Will or a clean stop), ``telemetry``,
     ``event``, ``report`` (daily reports), ``reported`` (what config the
-    device has applied or refused) and ``result`` (command results).
+    device has applied or refused), ``result`` (command results) and
+    ``facts`` (the compliance facts, hash-chained: :mod:`pishkhan.compliance.chain`).
 ``dev/{device_id}/cmd``
     Commands from the centre to one device.
 ``all/{kind}``, ``province/{code}/{kind}``, ``dev/{device_id}/{kind}``
@@ -29,7 +30,7 @@ from pishkhan.exc import ProtocolError
 DEFAULT_ROOT = "pishkhan/v1"
 
 #: Streams a device publishes on ``dev/{id}/{stream}``.
-DEVICE_STREAMS = ("status", "telemetry", "event", "report", "reported", "result")
+DEVICE_STREAMS = ("status", "telemetry", "event", "report", "reported", "result", "facts")
 #: Streams whose messages the broker keeps (retained).
 RETAINED_STREAMS = ("status",)
 #: Signed documents the centre publishes, retained, by scope.
@@ -90,6 +91,9 @@ class Topics:
 
     def result(self, device_id: str) -> str:
         return self.device(device_id, "result")
+
+    def facts(self, device_id: str) -> str:
+        return self.device(device_id, "facts")
 
     def cmd(self, device_id: str) -> str:
         return self.device(device_id, "cmd")

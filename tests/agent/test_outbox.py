@@ -181,7 +181,7 @@ def test_stats_give_depth_bytes_and_oldest_age(make_outbox, clocks):
 def test_unknown_stream_is_refused(make_outbox):
     with pytest.raises(OutboxError, match="unknown stream 'gossip'"):
         put(make_outbox(), "gossip")
-    assert set(STREAMS) == {"status", "telemetry", "event", "report", "reported", "result"}
+    assert set(STREAMS) == {"status", "telemetry", "event", "report", "reported", "result", "facts"}
 
 
 def test_publisher_messages_follow_their_schemas(make_outbox):
