@@ -19,9 +19,27 @@ Where a document goes (:func:`topic_for`) follows its scope:
 ==================  ===========================  ==================================
 
 Trust lists are national only. :func:`prepare` signs a document (or keeps a
-signed envelope as it is), refusing one whose format is not the kind's or
-whose scope is not the one asked for, so a mistake is caught before the
-fleet sees it; devices check everything again.
+signed envelope as it is) and checks it before the broker sees anything, so a
+mistake or a forgery is caught before the fleet sees it (devices check
+everything again). It raises :exc:`NotPublished` with a :attr:`~NotPublished.reason`
+from :data:`REASONS`:
+
+- ``not_an_object``, ``not_signed`` (no envelope and no ``--key``),
+  ``wrong_format`` (not the kind's format), ``wrong_scope`` (not the scope
+  ``--scope`` asks for; a device's document needs an office scope),
+  ``invalid`` (breaks the kind's schema);
+- ``signature_invalid``: the envelope does not verify against the centre's
+  trust list (:class:`central.trust.TrustList`, the file ``central monitor
+  --trust`` reads): a key not in it, or a document changed after signing;
+- ``key_not_allowed``: it verifies, but the key's scope in the trust list
+  does not cover the document's scope (:meth:`TrustList.verify`, the
+  devices' own rule). A trust list is signed only by a key listed with scope
+  ``national`` (devices take a trust list from no other key, not even ``any``).
+
+There is no mode without the trust list: a document is checked whether it is
+signed here (``--key``) or came signed. Commands are not checked against it:
+the trust list holds no command keys (:meth:`TrustList.load` refuses them),
+and :func:`send_command` signs each command itself.
 
 :func:`send_command` subscribes to the device's ``result`` first, sends the
 signed command (not retained), and waits for the result with its id.
@@ -37,14 +55,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from central.trust import KeyNotAllowed, TrustList
 from pishkhan.boards.document import scope_key_of
 from pishkhan.boards.signing import ENVELOPE
-from pishkhan.exc import CentralError, PublishRefused
+from pishkhan.exc import CentralError, PishkhanError, PublishRefused, SignatureInvalid
 from pishkhan.protocol.topics import DEFAULT_ROOT, Topics
 
 KINDS = ("board", "schedule", "holidays", "trust")
 FORMATS = {"board": "pishkhan.board/1", "schedule": "pishkhan.schedule/1", "holidays": "pishkhan.holidays/1",
            "trust": "pishkhan.trust/1"}
+NAMES = {"board": "board", "schedule": "schedule", "holidays": "holiday list", "trust": "trust list"}
+#: Why :func:`prepare` refused to publish a document (see the module's docstring).
+REASONS = ("not_an_object", "not_signed", "wrong_format", "wrong_scope", "invalid", "signature_invalid",
+           "key_not_allowed")
+#: The only key scope a trust list may be signed with (devices: edge_agent/sync.py).
+TRUST_SIGNER = "national"
+
+
+class NotPublished(CentralError):
+    """A document refused before the broker saw it: :attr:`reason` is one of :data:`REASONS`."""
+
+    def __init__(self, message: str, *, reason: str):
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason {reason!r}")
+        super().__init__(f"not published ({reason}): {message}")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -241,32 +276,67 @@ def topic_for(topics: Topics, kind: str, scope: str, *, device: str | None = Non
     raise CentralError(f"--scope must be national, province:CODE, office:ID or device:ID, got {scope!r}")
 
 
-def prepare(kind: str, data, *, key=None, expected_scope: str | None, device_level: bool = False) -> dict:
-    """The signed envelope to publish: *data* signed with *key*, or *data* itself when already signed."""
+def prepare(kind: str, data, *, key=None, expected_scope: str | None, device_level: bool = False,
+            trust: TrustList) -> dict:
+    """The signed envelope to publish: *data* signed with *key*, or *data* itself when already signed.
+
+    Either way it must verify against *trust*, the centre's trust list, with a
+    key allowed for the document's scope; :exc:`NotPublished` says why not.
+    """
+    if not isinstance(trust, TrustList):
+        raise CentralError("--trust: `central publish` needs the centre's trust list (a file of PEM public keys, "
+                           "each after a 'Scope:' line); a document is published only if it verifies against it")
     if not isinstance(data, dict):
-        raise CentralError(f"a {kind} document is a JSON object, got {type(data).__name__}")
+        raise NotPublished(f"a {kind} document is a JSON object, got {type(data).__name__}", reason="not_an_object")
     if data.get("format") == ENVELOPE:
         envelope = data
         document = data.get("payload")
         if not isinstance(document, dict):
-            raise CentralError("the signed envelope has no payload object")
+            raise NotPublished("the signed envelope has no payload object", reason="not_an_object")
     else:
         if key is None:
-            raise CentralError(f"the {kind} is not signed: give --key KEY to sign it")
+            raise NotPublished(f"the {kind} is not signed: give --key KEY to sign it", reason="not_signed")
         document = data
         envelope = None
     if document.get("format") != FORMATS[kind]:
-        raise CentralError(f"a {kind} document has format {FORMATS[kind]!r}, this one {document.get('format')!r}")
-    if kind != "trust":
+        raise NotPublished(f"a {kind} document has format {FORMATS[kind]!r}, this one {document.get('format')!r}",
+                           reason="wrong_format")
+    if kind == "trust":
+        scope = TRUST_SIGNER
+    else:
         scope = scope_key_of(document.get("scope"))
         if expected_scope is not None and scope != expected_scope:
-            raise CentralError(f"the {kind} is for {scope}, but --scope publishes it for {expected_scope}")
+            raise NotPublished(f"the {kind} is for {scope}, but --scope publishes it for {expected_scope}",
+                               reason="wrong_scope")
         if device_level and (scope is None or not scope.startswith("office:")):
-            raise CentralError(f"a {kind} sent to one device must have an office scope, this one is for {scope}")
+            raise NotPublished(f"a {kind} sent to one device must have an office scope, this one is for {scope}",
+                               reason="wrong_scope")
         _check_document(kind, document)
     if envelope is None:
         envelope = key.sign(document)
+    _check_signature(kind, envelope, scope=scope, trust=trust)
     return envelope
+
+
+def _check_signature(kind: str, envelope: dict, *, scope: str, trust: TrustList):
+    """Refuse *envelope* unless it verifies against *trust* with a key allowed for *scope*."""
+    where = f"the centre's trust list {trust.source}".rstrip()
+    name = NAMES[kind]
+    try:
+        _payload, signer = trust.verify(envelope, scope_key=scope)
+    except KeyNotAllowed as e:
+        if kind == "trust":
+            raise NotPublished(f"a trust list is signed only by a key with scope {TRUST_SIGNER} in {where}: {e} "
+                               "(devices would refuse it)", reason="key_not_allowed") from None
+        raise NotPublished(f"the {name} is signed by a key {where} does not allow for it: {e}",
+                           reason="key_not_allowed") from None
+    except (SignatureInvalid, PishkhanError) as e:
+        raise NotPublished(f"the {name} does not verify against {where}: {e}", reason="signature_invalid") from None
+    signer_scope = trust.keys[signer.fingerprint][1]
+    if kind == "trust" and signer_scope != TRUST_SIGNER:
+        raise NotPublished(f"a trust list is signed only by a key with scope {TRUST_SIGNER} in {where}: key "
+                           f"{signer.fingerprint} has scope {signer_scope} (devices would refuse it)",
+                           reason="key_not_allowed")
 
 
 def _check_document(kind: str, document: dict):
@@ -281,26 +351,31 @@ def _check_document(kind: str, document: dict):
             from pishkhan.schedule.document import parse_document
             parse_document(document)
     except (BoardInvalid, ScheduleInvalid) as e:
-        raise CentralError(f"the {kind} breaks its schema, not published:\n{e}") from None
+        raise NotPublished(f"the {kind} breaks its schema:\n{e}", reason="invalid") from None
 
 
 def encode(envelope: dict) -> bytes:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def publish_document(broker: Broker, kind: str, data, *, scope: str, key=None, device: str | None = None,
-                     timeout: float = 10.0) -> dict:
-    """Sign (if needed) and publish one document retained; returns what was done, with the PUBACK code."""
+def publish_document(broker: Broker, kind: str, data, *, scope: str, trust: TrustList, key=None,
+                     device: str | None = None, timeout: float = 10.0) -> dict:
+    """Sign (if needed), check against *trust* and publish one document retained; what was done, with the PUBACK code.
+
+    Nothing is sent unless :func:`prepare` passes it (:exc:`NotPublished`).
+    """
     from pishkhan.boards.signing import verification_code
 
     topic, expected = topic_for(broker.topics, kind, scope, device=device)
-    envelope = prepare(kind, data, key=key, expected_scope=expected, device_level=scope.startswith("device:"))
+    envelope = prepare(kind, data, key=key, expected_scope=expected, device_level=scope.startswith("device:"),
+                       trust=trust)
     payload = encode(envelope)
     with Connection(broker, timeout=timeout) as conn:
         code = conn.publish(topic, payload, retain=True)
     document = envelope["payload"]
     return {"kind": kind, "topic": topic, "version": document.get("version"),
             "verification_code": verification_code(envelope), "key": envelope["signature"]["key"],
+            "key_scope": trust.keys[envelope["signature"]["key"]][1], "trust": trust.source,
             "bytes": len(payload), "reason_code": code}
 
 

@@ -36,14 +36,21 @@ def register_publish(central_subparsers, common):
     """Add ``publish``, ``keys`` and ``command`` under ``pishkhan central``."""
     s = central_subparsers
     p = s.add_parser("publish", parents=[common], help="sign and publish a board, schedule, holiday or trust list",
-                     description="Sign the document (unless it is a signed envelope already), publish it retained "
-                                 "at QoS 1 over MQTT 5 to its scope's topic, and check the broker accepted it.")
+                     description="Sign the document (unless it is a signed envelope already), check it against "
+                                 "the centre's trust list (the signature, and the key's scope against the "
+                                 "document's), publish it retained at QoS 1 over MQTT 5 to its scope's topic, and "
+                                 "check the broker accepted it. A document that fails the check is not published "
+                                 "(exit 1, with a reason: signature_invalid, key_not_allowed, wrong_scope, …).")
     p.add_argument("kind", choices=("board", "schedule", "holidays", "trust"))
     p.add_argument("file", metavar="FILE", help="the document (JSON), or a signed envelope")
     p.add_argument("--scope", required=True, help="national, province:CODE, office:ID (with --device) or device:ID")
     p.add_argument("--device", default=None, help="the device that serves office:ID")
     p.add_argument("--key", default=None, metavar="K", help="private key file, or a key name in --keys-dir")
     p.add_argument("--keys-dir", default="keys", metavar="DIR", help="the keys folder (default: ./keys)")
+    p.add_argument("--trust", required=True, metavar="FILE",
+                   help="the centre's trust list (the file `central monitor --trust` reads): PEM public keys, each "
+                        "after a 'Scope: national|province:CODE|office:CODE|any' line; a document is published only "
+                        "if it verifies with a key allowed for its scope")
     _broker_args(p)
     p.set_defaults(handler=cmd_publish)
 
@@ -84,18 +91,21 @@ def _load_key(args):
 
 def cmd_publish(args) -> int:
     from central.publish import publish_document
+    from central.trust import TrustList
     from pishkhan.boards.jsonlimits import load_json_file
     from pishkhan.exc import BoardInvalid, CentralError
 
+    trust = TrustList.load(args.trust)
     try:
         data = load_json_file(args.file)
     except BoardInvalid as e:
         raise CentralError(f"{args.file}: {e}") from None
     key = _load_key(args) if args.key else None
-    done = publish_document(_broker(args), args.kind, data, scope=args.scope, key=key, device=args.device,
-                            timeout=args.timeout)
-    print(f"published {done['kind']} v{done['version']} ({done['verification_code']}, key {done['key']}) "
-          f"to {done['topic']}, retained; the broker accepted it (reason code 0x{done['reason_code']:02x})")
+    done = publish_document(_broker(args), args.kind, data, scope=args.scope, trust=trust, key=key,
+                            device=args.device, timeout=args.timeout)
+    print(f"published {done['kind']} v{done['version']} ({done['verification_code']}, key {done['key']}, "
+          f"verified against {done['trust']} with scope {done['key_scope']}) to {done['topic']}, retained; "
+          f"the broker accepted it (reason code 0x{done['reason_code']:02x})")
     return 0
 
 
