@@ -12,20 +12,40 @@ from pathlib import Path
 from agent_helpers import ROOT
 
 from central.keys import KeyRing
-from pishkhan.boards.signing import SigningKey
+from central.trust import TrustList
+from pishkhan.boards.signing import PublicKey, SigningKey
 from pishkhan.boards.trust import trust_key
 from pishkhan.config import load_config
 from pishkhan.protocol.payloads import problems
 from pishkhan.store.database import Store
 
 
+#: The centre's trust list in the keys folder (what `central publish --trust` and `central monitor --trust` read).
+TRUST_FILE = "centre-trust.pem"
+
+
 def centre_keys(directory: Path) -> dict[str, SigningKey]:
-    """A keys folder with ``national``, ``province`` (23) and ``command`` keys, made by the centre's key ring."""
+    """A keys folder with ``national``, ``province`` (23) and ``command`` keys, made by the centre's key ring,
+    and the centre's trust list (:func:`centre_trust`) holding the two issuer keys with their scopes."""
     ring = KeyRing(directory)
     ring.new("national", kind="issuer", scope="national")
     ring.new("province", kind="issuer", scope="province:23")
     ring.new("command", kind="command")
-    return {name: ring.load(name) for name in ("national", "province", "command")}
+    keys = {name: ring.load(name) for name in ("national", "province", "command")}
+    centre_trusts(directory, keys["national"].public, scope="national", label="national")
+    centre_trusts(directory, keys["province"].public, scope="province:23", label="province 23")
+    return keys
+
+
+def centre_trust(directory: Path) -> str:
+    """The path of the centre's trust list in the keys folder *directory*, for ``--trust``."""
+    return str(Path(directory) / TRUST_FILE)
+
+
+def centre_trusts(directory: Path, key: PublicKey, *, scope: str, label: str = "") -> None:
+    """Add *key* with *scope* to the centre's trust list in *directory*."""
+    with open(centre_trust(directory), "a", encoding="ascii") as f:
+        f.write(TrustList.entry(key, scope, label))
 
 
 def trust_centre(config_path: Path, keys: dict[str, SigningKey]):

@@ -8,7 +8,8 @@ import json
 from importlib import resources
 
 import pytest
-from centre_helpers import assert_all_valid, central, centre_keys, quiet_for, reported, trust_centre, write_json
+from centre_helpers import (assert_all_valid, central, centre_keys, centre_trust, centre_trusts, quiet_for, reported,
+                            trust_centre, write_json)
 
 from central.publish import trust_list
 from pishkhan.boards.signing import SigningKey
@@ -46,7 +47,7 @@ def test_board_and_schedule_installed_refusals_reported_once(tmp_path, mqtt_brok
     # A board and a schedule, signed and published by the centre's CLI, are installed and reported.
     board = write_json(tmp_path / "board.json", sample_doc)
     done = central(mqtt_broker, "publish", "board", str(board), "--scope", "national", "--key", "national",
-                   "--keys-dir", str(keys))
+                   "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     assert "pishkhan/v1/all/board" in done.stdout and "accepted" in done.stdout
     assert capture.wait(lambda c: reported(c), 20), agent.log()
@@ -57,7 +58,7 @@ def test_board_and_schedule_installed_refusals_reported_once(tmp_path, mqtt_brok
 
     schedule = write_json(tmp_path / "schedule.json", sample_schedule)
     done = central(mqtt_broker, "publish", "schedule", str(schedule), "--scope", "province:23",
-                   "--key", "province", "--keys-dir", str(keys))
+                   "--key", "province", "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     assert capture.wait(lambda c: len(reported(c)) >= 2, 20), agent.log()
     second = reported(capture)[1]
@@ -68,19 +69,23 @@ def test_board_and_schedule_installed_refusals_reported_once(tmp_path, mqtt_brok
         assert {e["detail"]["source"] for e in installs} == {"centre"}
         assert store.query_one("SELECT COUNT(*) FROM boards")[0] == 1
 
-    # Forged: signed by a key the device does not trust.
+    # Forged: signed by a key nobody trusts. The centre's CLI refuses it; put on the broker anyway, the device too.
     newer = copy.deepcopy(sample_doc) | {"version": sample_doc["version"] + 1}
     SigningKey.generate().save(keys, "stranger")
     done = central(mqtt_broker, "publish", "board", str(write_json(tmp_path / "b2.json", newer)),
-                   "--scope", "national", "--key", "stranger", "--keys-dir", str(keys))
-    assert done.returncode == 0, done.stderr  # the broker takes it; the device refuses it
+                   "--scope", "national", "--key", "stranger", "--keys-dir", str(keys), "--trust", centre_trust(keys))
+    assert done.returncode == 1 and "not published (signature_invalid)" in done.stderr, done.stdout
+    raw = mqtt_broker.client("centre")
+    stranger_envelope = SigningKey.load(keys / "stranger.key").sign(newer)
+    stranger_bytes = json.dumps(stranger_envelope, ensure_ascii=False, separators=(",", ":"))
+    raw.publish(TOPICS.national("board"), stranger_bytes, qos=1, retain=True).wait_for_publish(10)
     assert capture.wait(lambda c: len(refusals(c)) >= 1, 20), agent.log()
     assert refusals(capture)[0]["reason"] == "forged"
     assert refusals(capture)[0]["topic"] == TOPICS.national("board")
 
     # Newer and genuine: installed.
     done = central(mqtt_broker, "publish", "board", str(tmp_path / "b2.json"), "--scope", "national",
-                   "--key", "national", "--keys-dir", str(keys))
+                   "--key", "national", "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     assert capture.wait(lambda c: any(m["applied"]["board"]["version"] == str(newer["version"])
                                       for m in reported(c)), 20), agent.log()
@@ -88,7 +93,7 @@ def test_board_and_schedule_installed_refusals_reported_once(tmp_path, mqtt_brok
     # Older: a genuine board of the first version, but not the bytes already handled.
     older = copy.deepcopy(sample_doc) | {"effective_from": "2026-04-01"}
     done = central(mqtt_broker, "publish", "board", str(write_json(tmp_path / "b1.json", older)),
-                   "--scope", "national", "--key", "national", "--keys-dir", str(keys))
+                   "--scope", "national", "--key", "national", "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     assert capture.wait(lambda c: len(refusals(c)) >= 2, 20), agent.log()
     assert refusals(capture)[1]["reason"] == "older"
@@ -96,7 +101,6 @@ def test_board_and_schedule_installed_refusals_reported_once(tmp_path, mqtt_brok
 
     # Wrong scope: a province board (signed by the province's own key) on the national topic.
     province_board = copy.deepcopy(sample_doc) | {"scope": {"level": "province", "province": "23"}, "version": 1}
-    raw = mqtt_broker.client("centre")
     raw.publish(TOPICS.national("board"), json.dumps(centre["province"].sign(province_board)), qos=1,
                 retain=True).wait_for_publish(10)
     assert capture.wait(lambda c: len(refusals(c)) >= 3, 20), agent.log()
@@ -111,9 +115,7 @@ def test_board_and_schedule_installed_refusals_reported_once(tmp_path, mqtt_brok
 
     # Replay: the forged board's exact bytes again (not retained): ignored, not reported again.
     count = len(reported(capture))
-    stranger_envelope = SigningKey.load(keys / "stranger.key").sign(newer)
-    raw.publish(TOPICS.national("board"), json.dumps(stranger_envelope, ensure_ascii=False,
-                                                     separators=(",", ":")), qos=1).wait_for_publish(10)
+    raw.publish(TOPICS.national("board"), stranger_bytes, qos=1).wait_for_publish(10)
     assert quiet_for(capture, 3, lambda c: len(reported(c)) > count), reported(capture)[count:]
 
     # A restart: every retained document comes again; nothing is applied or reported again.
@@ -145,10 +147,12 @@ def test_trust_list_only_from_a_national_key(tmp_path, mqtt_broker, agent_config
                           revoke=[centre["province"].public.fingerprint])
     path = write_json(tmp_path / "trust.json", document)
 
-    # Signed by a province's key: refused, nothing changes.
+    # Signed by a province's key: the centre's CLI refuses it; put on the broker anyway, the device refuses it too.
     done = central(mqtt_broker, "publish", "trust", str(path), "--scope", "national", "--key", "province",
-                   "--keys-dir", str(keys))
-    assert done.returncode == 0, done.stderr
+                   "--keys-dir", str(keys), "--trust", centre_trust(keys))
+    assert done.returncode == 1 and "not published (key_not_allowed)" in done.stderr, done.stdout
+    mqtt_broker.client("centre").publish(TOPICS.national("trust"), json.dumps(centre["province"].sign(document)),
+                                         qos=1, retain=True).wait_for_publish(10)
     assert capture.wait(lambda c: refusals(c), 20), agent.log()
     assert refusals(capture)[0]["kind"] == "trust" and refusals(capture)[0]["reason"] == "forged"
     with Store(load_config(config).store_path) as store:
@@ -157,7 +161,7 @@ def test_trust_list_only_from_a_national_key(tmp_path, mqtt_broker, agent_config
 
     # Signed by the national key: the newcomer is trusted for its province, the province key revoked.
     done = central(mqtt_broker, "publish", "trust", str(path), "--scope", "national", "--key", "national",
-                   "--keys-dir", str(keys))
+                   "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     assert capture.wait(lambda c: any(m["applied"]["trust"]["version"] == 1 for m in reported(c)), 20), agent.log()
     with Store(load_config(config).store_path) as store:
@@ -171,7 +175,7 @@ def test_trust_list_only_from_a_national_key(tmp_path, mqtt_broker, agent_config
     # The same version again, re-signed differently (a new list, same number): refused as older.
     again = trust_list(issuer="وزارت", version=1, add=[(centre["province"].public, "province:23", "back")])
     done = central(mqtt_broker, "publish", "trust", str(write_json(tmp_path / "t2.json", again)),
-                   "--scope", "national", "--key", "national", "--keys-dir", str(keys))
+                   "--scope", "national", "--key", "national", "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     assert capture.wait(lambda c: len(refusals(c)) >= 2, 20), agent.log()
     assert refusals(capture)[1]["reason"] == "older"
@@ -224,16 +228,17 @@ def test_a_document_refused_as_forged_is_installed_once_its_key_is_trusted(tmp_p
     keys = tmp_path / "keys"
     successor = SigningKey.generate()
     successor.save(keys, "successor")
+    centre_trusts(keys, successor.public, scope="national", label="successor")  # the centre's, not yet the device's
     board = write_json(tmp_path / "board.json", sample_doc)
     done = central(mqtt_broker, "publish", "board", str(board), "--scope", "national", "--key", "successor",
-                   "--keys-dir", str(keys))
+                   "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     assert capture.wait(lambda c: refusals(c), 20), agent.log()
     assert refusals(capture)[0]["reason"] == "forged"
 
     document = trust_list(issuer="وزارت", version=1, add=[(successor.public, "national", "successor")])
     done = central(mqtt_broker, "publish", "trust", str(write_json(tmp_path / "t.json", document)),
-                   "--scope", "national", "--key", "national", "--keys-dir", str(keys))
+                   "--scope", "national", "--key", "national", "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     # The retained board comes again after the trust change, and now verifies.
     assert capture.wait(lambda c: any((m["applied"]["board"] or {}).get("version") == str(sample_doc["version"])
