@@ -212,7 +212,8 @@ def main() -> int:
             "central", "devices", "add", DEVICE, "--office", office.get("office.office_id"),
             "--province", office.get("office.province"), "--name", office.get("office.name"),
             "--db", CENTRE / "fleet.db")
-        # The centre's trust list: the ministry key may sign any scope's documents (as the device trusts it).
+        # The centre's trust list (the monitor's and `central publish`'s): the ministry key may sign any scope's
+        # documents (as the device trusts it).
         trust = CENTRE / "centre-trust.pem"
         trust.write_text("Scope: any\nLabel: ministry\n" + (OUT / "keys/ministry.pub").read_text(encoding="ascii"),
                          encoding="ascii")
@@ -239,9 +240,10 @@ def main() -> int:
         broker_args = ["--broker", f"mqtt://127.0.0.1:{port}", "--username", "centre", "--password-file",
                        CENTRE / "device.password"]
         run("the centre publishes board version 2 (national, retained)", "central", "publish", "board",
-            CENTRE / "board-v2.json", "--scope", "national", "--key", OUT / "keys/ministry.key", *broker_args)
+            CENTRE / "board-v2.json", "--scope", "national", "--key", OUT / "keys/ministry.key", "--trust", trust,
+            *broker_args)
         run("the centre publishes the province's working hours", "central", "publish", "schedule", schedule,
-            "--scope", "province:23", "--key", OUT / "keys/ministry.key", *broker_args)
+            "--scope", "province:23", "--key", OUT / "keys/ministry.key", "--trust", trust, *broker_args)
         reported = listener.wait("reported", lambda m: ((m.get("applied") or {}).get("board") or {}).get("version")
                                  == "2", timeout=60)
         show("reported state (what the office applied)", reported)
