@@ -240,6 +240,18 @@ def test_screenshots_of_the_quarantine_and_the_refusals(site, tmp_path):
         assert table.is_displayed() and "duplicate_key" in table.text
         driver.execute_script("document.getElementById('refusals').scrollIntoView()")
         driver.save_screenshot(str(tmp_path / "office-refusals.png"))
+    with chromium(width=390, height=844) as driver:  # a phone: the quarantine fits its width
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        driver.get(site["url"] + "/login")
+        driver.find_element("id", "username").send_keys("admin")
+        driver.find_element("id", "password").send_keys(PASSWORDS["admin"])
+        driver.find_element("id", "login").click()
+        WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
+        driver.get(site["url"] + "/")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+        driver.execute_script("document.getElementById('quarantine').scrollIntoView()")
+        driver.save_screenshot(str(tmp_path / "fleet-quarantine-phone.png"))
     if keep:
-        for name in ("fleet-quarantine.png", "office-refusals.png"):
+        for name in ("fleet-quarantine.png", "office-refusals.png", "fleet-quarantine-phone.png"):
             shutil.copy(tmp_path / name, os.path.join(keep, name))
