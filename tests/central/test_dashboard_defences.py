@@ -204,6 +204,21 @@ def test_the_device_rows_count_refused_messages(site):
     assert '<td class="num wide refused ">۳</td>' in row.replace('" style="font-size:1rem"', '"')
 
 
+def test_what_the_pages_ask_the_database_on_sqlite_and_postgresql(fleet_db):
+    from central.fleet import Fleet
+    from central.web.present import quarantine, refusals, refused_counts
+
+    defences(fleet_db, Fleet(fleet_db))  # here dev-2302 is not registered either: quarantined too
+    assert [d["device_id"] for d in quarantine(fleet_db)["devices"]] == ["dev-2302", "dev-9901"]
+    found = refusals(fleet_db, "dev-2302")
+    assert (found["refused"], found["last_reason"]) == (3, "schema")
+    assert [(r["reason"], r["refused"]) for r in found["by_reason"]] == [("schema", 2), ("duplicate_key", 1)]
+    assert refused_counts(fleet_db) == {"dev-2302": 3} and refused_counts(fleet_db, province="23") == {}
+    registry.register(fleet_db, device_id="dev-2302", office_id="23-2302", province="23")
+    assert refused_counts(fleet_db, province="23") == {"dev-2302": 3}
+    assert quarantine(fleet_db)["count"] == 1 and refusals(fleet_db, "dev-2301") is None
+
+
 # -- the snapshot the monitor stored -----------------------------------------------------------------------------
 @pytest.mark.parametrize("user, expected", [("admin", 200), ("ops23", 200), ("ops11", 404)])
 def test_the_stored_snapshot_is_served_to_whom_may_see_the_office(site, user, expected):
