@@ -55,6 +55,33 @@ PROVINCES = tuple(f"{n:02d}" for n in range(1, 32))
 LATE_START = ("05", "11", "21")
 OFFICE_NAME = "دفتر پیشخوان دولت {n}"
 
+
+def office_of(index: int, *, prefix: str = "sim") -> dict:
+    """Simulated office *index* (from 1) as its births say it is: ``device_id``, ``province``, ``office_id``
+    and ``office_name``."""
+    return {"device_id": f"{prefix}-{index:05d}", "province": PROVINCES[(index - 1) % len(PROVINCES)],
+            "office_id": f"office-{index:05d}", "office_name": OFFICE_NAME.format(n=index)}
+
+
+def register_offices(db, n: int, *, prefix: str = "sim") -> list[str]:
+    """Put simulated offices 1…*n* in the centre's registry where their births say they are
+    (``pishkhan central simulate --register``), so a demo fleet is not all quarantined.
+
+    One already registered the same way is left as it is; one registered elsewhere (moved by hand) is
+    kept there. Returns the ids of those kept elsewhere.
+    """
+    from central import registry
+
+    kept = []
+    for i in range(1, n + 1):
+        try:
+            registry.register(db, **office_of(i, prefix=prefix))
+        except registry.RegistryRefused as e:
+            if e.reason != "already_registered":
+                raise
+            kept.append(office_of(i, prefix=prefix)["device_id"])
+    return kept
+
 try:
     from zoneinfo import ZoneInfo
     TEHRAN = ZoneInfo("Asia/Tehran")
@@ -142,7 +169,8 @@ class SimDevice:
                               software_version="sim", boot_id=self.boot_id, started_at=self.started_at,
                               will_seq=self.will_seq, protocol="5", board=self.board, schedule=self.schedule,
                               clock={"synchronized": True, "source": "simulated"}, province=self.province,
-                              office=f"office-{self.index:05d}", office_name=OFFICE_NAME.format(n=self.index))
+                              office=office_of(self.index)["office_id"],
+                              office_name=office_of(self.index)["office_name"])
 
     def telemetry(self) -> dict:
         return payloads.telemetry(

@@ -1,5 +1,8 @@
 """``pishkhan central monitor`` and ``pishkhan central simulate``: the fleet monitor and simulated offices.
 
+``simulate --register`` first puts its offices in the centre's registry
+(:func:`central.simulate.register_offices`), so a demo fleet is not all quarantined.
+
 :func:`register_monitor` adds both to the ``pishkhan central`` parser (cli/central.py); they have no
 other name.
 
@@ -70,6 +73,11 @@ def register_monitor(sub, common):
     p.add_argument("--telemetry-seconds", type=float, default=60.0, help="simulated seconds between telemetry")
     p.add_argument("--storm-every", type=float, default=None, metavar="SECONDS",
                    help="drop every connection every this many wall seconds (a reconnect storm)")
+    p.add_argument("--register", action="store_true",
+                   help="first put the simulated offices in the centre's registry (--db), where their births say "
+                        "they are, so the demo fleet is counted rather than quarantined")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="with --register: the fleet database (default: fleet.db in the state directory)")
     p.set_defaults(handler=run_simulate)
 
 
@@ -204,6 +212,24 @@ def _serve_dashboard(db, cfg, args):
     print(f"dashboard on http://{host}:{port}/", file=sys.stderr, flush=True)
 
 
+def _register_simulated(args, cfg):
+    """``simulate --register``: the simulated offices into the registry of the fleet database."""
+    from central.db import open_db
+    from central.registry import RegistryRefused
+    from central.simulate import register_offices
+    from pishkhan.exc import CentralError
+
+    db = open_db(args.db or str(cfg.state_dir / "fleet.db"))
+    try:
+        kept = register_offices(db, args.devices, prefix=args.prefix)
+    except RegistryRefused as e:
+        raise CentralError(f"--register: {e.reason}: {e}") from None
+    finally:
+        db.close()
+    print(f"registered {args.devices - len(kept)} simulated offices"
+          + (f"; {len(kept)} kept where the registry has them: {' '.join(kept[:10])}" if kept else ""), flush=True)
+
+
 def run_simulate(args) -> int:
     from central.monitor import parse_broker_url
     from central.simulate import Behaviour, SimulatedFleet
@@ -212,6 +238,8 @@ def run_simulate(args) -> int:
     _logging()
     cfg = context.config(args)
     host, port = parse_broker_url(args.broker)
+    if args.register:
+        _register_simulated(args, cfg)
     fleet = SimulatedFleet(args.devices, host=host, port=port, passwords=_password(args), speed=args.speed,
                   keepalive=args.keepalive, prefix=args.prefix, topics=Topics(cfg.get("mqtt.topic_root")),
                   behaviour=Behaviour(telemetry_seconds=args.telemetry_seconds)).start()

@@ -1,10 +1,15 @@
-"""The fleet: counts by province and the alerts (``/``), and the devices by province and state (``/devices``)."""
+"""The fleet: counts by province and the alerts (``/``), and the devices by province and state (``/devices``).
+
+A national user's fleet page also lists the quarantined devices (heard from, not in the registry,
+counted nowhere); every device row carries how many of its messages the centre refused.
+"""
 
 from __future__ import annotations
 
 from starlette.authentication import requires
 
 from central import status
+from central.web import present
 from central.web.site import LOGGED_IN, bad_request, page, province_of, site_of, twin
 
 
@@ -16,6 +21,12 @@ def _state(request):
     return state, None
 
 
+def _with_refusals(db, devices: list[dict], *, province: str | None) -> list[dict]:
+    """*devices* each with ``refused``: how many of its messages the centre refused."""
+    counts = present.refused_counts(db, province=province) if devices else {}
+    return [d | {"refused": counts.get(d["device_id"], 0)} for d in devices]
+
+
 @requires(LOGGED_IN, status_code=401)
 def fleet_page(request):
     site = site_of(request)
@@ -25,10 +36,13 @@ def fleet_page(request):
     province = province_of(request)
     day = site.today()
     view = status.fleet_view(site.fleet, day=day, province=province, state=state)
+    alerts = present.with_mismatches(status.alerts(site.fleet, day=day, province=province))
     data = {"date": view["date"], "province": province, "provinces": view["provinces"], "totals": view["totals"],
-            "alerts": status.alerts(site.fleet, day=day, province=province), "unreadable": view["unreadable"]}
+            "alerts": alerts, "unreadable": view["unreadable"]}
     if province or state:
-        data["devices"] = view["devices"]
+        data["devices"] = _with_refusals(site.fleet.db, view["devices"], province=province)
+    if not request.user.province:  # a province user never sees devices no province holds
+        data["quarantine"] = present.quarantine(site.fleet.db)
     return page(request, "fleet.html", data, nav="fleet", states=status.STATES, request_state=state)
 
 
@@ -40,7 +54,8 @@ def devices_page(request):
         return refused
     province = province_of(request)
     view = status.fleet_view(site.fleet, day=site.today(), province=province, state=state)
-    data = {"date": view["date"], "province": province, "state": state, "devices": view["devices"],
+    devices = _with_refusals(site.fleet.db, view["devices"], province=province)
+    data = {"date": view["date"], "province": province, "state": state, "devices": devices,
             "unreadable": view["unreadable"]}
     return page(request, "devices.html", data, nav="devices", states=status.STATES)
 

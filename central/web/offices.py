@@ -1,4 +1,9 @@
-"""An office's page (``/device/{id}``) and its last proof-of-display snapshot."""
+"""An office's page (``/device/{id}``) and its last proof-of-display snapshot.
+
+The page also says what the centre's defences found of the device: whether it is quarantined (not in
+the registry), the messages of it the centre refused (by reason), and what an ``identity_mismatch``
+alert claimed against the registry.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from starlette.authentication import requires
 from starlette.responses import Response
 from starlette.routing import Route
 
-from central import queries
+from central import queries, stored
+from central.web import present
 from central.web.present import office_page
 from central.web.site import LOGGED_IN, not_found, page, site_of, twin
 
@@ -23,6 +29,13 @@ def device_page(request):
                        province=request.user.province)
     if data is None:
         return not_found(request)
+    device = data["device"]
+    tally = stored.Tally()
+    data["refusals"] = present.refusals(site.fleet.db, device["device_id"], tally=tally, province=device["province"])
+    data["unreadable"] += tally.total
+    data["quarantined"] = not device["province"]
+    data["command_id"] = present.command_id(device["device_id"]) if data["quarantined"] else None
+    data["events"] = present.with_mismatches(data["events"])
     return page(request, "device.html", data, nav="devices")
 
 

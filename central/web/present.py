@@ -160,3 +160,134 @@ def verified_document(doc: dict, unit: str) -> dict:
              "office_fee_text": format_money(s.office_fee, unit=unit),
              "total_fee_text": format_money(s.total_fee, unit=unit)} for s in category.services]})
     return out
+
+
+# -- what the defences found: quarantine, identity claims, refused messages ------------------------------------
+#: The most quarantined devices the fleet page lists (the rest are counted).
+MAX_QUARANTINED = 200
+#: The most refusal rows read for one page.
+MAX_REFUSAL_ROWS = 20_000
+#: The largest refused count shown (a stored count beyond it is unreadable).
+MAX_COUNT = 2 ** 53
+
+
+def _text(value, limit: int = 300) -> str | None:
+    """A stored text as shown (cut at *limit*), a stored number as text, anything else None."""
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)[:limit]
+    return None
+
+
+def command_id(device_id) -> str | None:
+    """*device_id* if it may be pasted into ``pishkhan central devices add`` (a valid device id), else None."""
+    from central.registry import RegistryRefused, check
+
+    if not isinstance(device_id, str):
+        return None
+    try:
+        check(device_id=device_id)
+    except RegistryRefused:
+        return None
+    return device_id
+
+
+def quarantine(db, *, limit: int = MAX_QUARANTINED) -> dict:
+    """The devices heard from but not in the registry (:func:`central.registry.quarantined`), as the fleet
+    page shows them: ``count`` (all of them), ``devices`` (newest heard first, at most *limit*), each with
+    what its last birth claimed and ``command_id`` (its id when it can be pasted into the registration
+    command). Only a national user is shown this."""
+    from central import registry
+
+    count = db.query_one("SELECT COUNT(*) AS n FROM devices WHERE province = ''")["n"]
+    rows = []
+    for r in registry.quarantined(db, limit=limit):
+        rows.append({"device_id": _text(r.get("device_id"), 200) or "", "online": bool(r.get("online")),
+                     "last_seen": r.get("last_seen"), "status_since": r.get("status_since"),
+                     "claimed": {"province": _text(r.get("claimed_province")),
+                                 "office_id": _text(r.get("claimed_office_id")),
+                                 "office_name": _text(r.get("claimed_office_name")),
+                                 "at": r.get("claimed_at")},
+                     "retired_at": r.get("retired_at"), "command_id": command_id(r.get("device_id"))})
+    return {"count": int(count or 0), "devices": rows, "shown": len(rows)}
+
+
+def identity_mismatch(detail) -> list[dict] | None:
+    """An ``identity_mismatch`` alert's *detail* (``fields``, ``registered``, ``claimed``) as rows of
+    ``field``, ``label``, ``registered`` and ``claimed``; None when it is not that shape."""
+    if not isinstance(detail, dict):
+        return None
+    fields, registered, claimed = detail.get("fields"), detail.get("registered"), detail.get("claimed")
+    if not isinstance(fields, list) or not isinstance(registered, dict) or not isinstance(claimed, dict):
+        return None
+    rows = []
+    for name in fields[:len(strings.IDENTITY_FIELDS) + 2]:
+        if not isinstance(name, str):
+            continue
+        rows.append({"field": name[:60], "label": strings.IDENTITY_FIELDS.get(name),
+                     "registered": _text(registered.get(name)), "claimed": _text(claimed.get(name))})
+    return rows or None
+
+
+def with_mismatches(alerts: list[dict]) -> list[dict]:
+    """*alerts* with ``mismatch`` (:func:`identity_mismatch`) on each ``identity_mismatch`` alert."""
+    from central.registry import MISMATCH
+
+    return [a | {"mismatch": identity_mismatch(a.get("detail"))} if a.get("kind") == MISMATCH else a
+            for a in alerts]
+
+
+def _count(value) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return stored.integer(value, low=0, high=MAX_COUNT)
+
+
+def refusals(db, device_id: str, *, tally: stored.Tally | None = None, province: str | None = "") -> dict | None:
+    """*device_id*'s refused messages, as :meth:`central.fleet.Fleet.refusals` gives them but read
+    as untrusted rows: ``refused`` (in all), ``last_reason``, ``last_label``, ``last_at``,
+    ``last_message`` and ``by_reason`` (a list of ``reason``, ``label``, ``refused``, ``last_at``, most
+    refused first); None when none was refused. A count that is not a whole number is left out and
+    counted in *tally*."""
+    rows = db.query("SELECT reason, refused, last_at, last_message FROM refusals WHERE device_id = ? LIMIT ?",
+                    (device_id, MAX_REFUSAL_ROWS))
+    if not rows:
+        return None
+    from central.status import parse_time
+
+    by_reason, last = [], None
+    for r in rows:
+        reason = _text(r.get("reason"), 60) or ""
+        n = _count(r.get("refused"))
+        if n is None:
+            if tally is not None:
+                tally.add("refusals", province=province)
+            continue
+        at = r.get("last_at") if parse_time(r.get("last_at")) else None
+        item = {"reason": reason, "label": strings.REFUSAL_REASONS.get(reason), "refused": n, "last_at": at,
+                "last_message": _text(r.get("last_message"))}
+        by_reason.append(item)
+        if at and (last is None or parse_time(at) > parse_time(last["last_at"])):
+            last = item
+    if not by_reason:
+        return None
+    last = last or by_reason[0]
+    by_reason.sort(key=lambda i: (-i["refused"], i["reason"]))
+    return {"refused": sum(i["refused"] for i in by_reason), "last_reason": last["reason"],
+            "last_label": last["label"], "last_at": last["last_at"], "last_message": last["last_message"],
+            "by_reason": by_reason}
+
+
+def refused_counts(db, *, province: str | None = None) -> dict[str, int]:
+    """How many messages each device (of *province*) had refused, by device id (unreadable counts left out)."""
+    sql, params = "SELECT device_id, refused FROM refusals", []
+    if province:
+        sql += " WHERE device_id IN (SELECT device_id FROM devices WHERE province = ?)"
+        params.append(province)
+    out: dict[str, int] = {}
+    for r in db.query(sql + " LIMIT ?", (*params, MAX_REFUSAL_ROWS)):
+        n = _count(r.get("refused"))
+        if n is not None and isinstance(r.get("device_id"), str):
+            out[r["device_id"]] = out.get(r["device_id"], 0) + n
+    return out

@@ -188,3 +188,52 @@ CSRF_REFUSED = "این فرم از صفحهٔ خود داشبورد نیامده
 #: The office page: does the centre vouch for each day's report (central.verification)?
 VERIFIED_HEADING = "تأیید گزارش روزانه در مرکز"
 VERIFIED_HELP = "مرکز هر روز را خودش از زنجیرهٔ داده‌های دستگاه و آنچه کارگزار دیده است دوباره داوری می‌کند."
+
+# -- what the centre's defences found (central/registry.py, central/fleet.py) --
+#: The fleet page, for a national user only: devices heard from but not in the registry.
+QUARANTINE_HEADING = "دستگاه‌های ثبت‌نشده (قرنطینه)"
+QUARANTINE_HELP = ("این دستگاه‌ها به کارگزار وصل می‌شوند ولی در ثبت مرکز نیستند؛ در هیچ شمارش، گزارش یا سنجه‌ای "
+                   "نمی‌آیند. آنچه خودشان دربارهٔ استان و دفتر می‌گویند فقط برای راهنمایی است و پذیرفته نمی‌شود. "
+                   "اگر دستگاه از آنِ دفتری است، پس از تأیید استان، آن را ثبت کنید:")
+QUARANTINE_COMMAND = "pishkhan central devices add DEVICE --office OFFICE_ID --province CODE --name NAME --db URL"
+QUARANTINE_OTHERWISE = "اگر دستگاه شناخته نیست، گذرواژهٔ آن را در کارگزار باطل کنید."
+QUARANTINE_EN = ("Not in the registry: counted nowhere. Register it (after checking with the province) "
+                 "or revoke its broker credential.")
+QUARANTINE_COUNT = "{n} دستگاه ثبت‌نشده"
+QUARANTINE_MORE = "{shown} مورد از {n} نشان داده شده است؛ همه: pishkhan central devices list --quarantined"
+QUARANTINE_NONE = "همهٔ دستگاه‌هایی که پیام فرستاده‌اند در ثبت مرکز هستند."
+QUARANTINED_DEVICE = "این دستگاه در ثبت مرکز نیست (قرنطینه) و در هیچ شمارشی نمی‌آید."
+QUARANTINED_DEVICE_EN = "Not in the registry (quarantined): pishkhan central devices add"
+COL_CLAIMED = "ادعای خود دستگاه"
+COL_CLAIMED_AT = "زمان ادعا"
+COL_REGISTER = "فرمان ثبت"
+RETIRED = "بازنشسته"
+#: An identity_mismatch alert: what the birth claimed against the registry.
+IDENTITY_FIELDS = {"province": "استان", "office_id": "شناسهٔ دفتر", "office_name": "نام دفتر"}
+REGISTERED = "ثبت مرکز"
+CLAIMED = "ادعا"
+#: Refused messages (central.fleet: pishkhan.protocol.payloads.REFUSALS), by reason code.
+REFUSALS_HEADING = "پیام‌های ردشدهٔ این دستگاه"
+REFUSALS_HELP = ("مرکز این پیام‌ها را نپذیرفت و ذخیره نکرد (شکل، اندازه یا زمانشان درست نبود). "
+                 "پیام‌های ردشدهٔ پیاپی یعنی نرم‌افزار دستگاه خراب یا دست‌کاری شده است.")
+REFUSALS_NONE = "پیامی از این دستگاه رد نشده است."
+REFUSALS_LINE = "{n} پیام رد شد؛ آخرین: {when}"
+COL_REFUSED = "پیام‌های ردشده"
+COL_REASON = "دلیل"
+COL_COUNT = "تعداد"
+COL_LAST = "آخرین"
+REFUSAL_REASONS = {
+    "malformed": "پیام ناقص یا نخوانا",
+    "not_device_stream": "موضوع MQTT نادرست",
+    "too_large": "بزرگ‌تر از اندازهٔ مجاز",
+    "not_json": "متن پیام JSON نیست",
+    "too_deep": "تودرتوی بیش از حد",
+    "duplicate_key": "یک کلید دو بار در یک شیء",
+    "schema": "ناسازگار با قالب پیام",
+    "unsafe_text": "نویسهٔ کنترلی یا جهت‌نما در متن",
+    "wrong_device": "نام دستگاهی دیگر در پیام",
+    "wrong_kind": "نوع پیام با موضوع نمی‌خواند",
+    "time": "زمان پیام دور از ساعت مرکز",
+    "minutes": "دقایق گزارش جمع نمی‌شود",
+    "snapshot": "تصویر نمایشگر نادرست",
+}

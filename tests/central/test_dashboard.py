@@ -193,6 +193,14 @@ class TestFleetPage:
         status, _, body = get(site, "/devices?state=nonsense&format=json", user="admin")
         assert status == 400 and "state" in json.loads(body)["error"]
 
+    def test_a_registered_fleet_has_nothing_quarantined_or_refused(self, site):
+        fleet = json.loads(get(site, "/api/fleet?province=23", user="admin")[2])
+        assert fleet["quarantine"] == {"count": 0, "devices": [], "shown": 0}
+        assert {d["device_id"]: d["refused"] for d in fleet["devices"]} == dict.fromkeys(
+            ("dev-2301", "dev-2302", "dev-2303", "dev-2304"), 0)
+        assert "quarantine" not in json.loads(get(site, "/api/fleet", user="ops23")[2])
+        assert json.loads(get(site, "/api/device/dev-2301", user="ops23")[2])["refusals"] is None
+
     def test_phone_size(self, site, shots):
         with chromium(width=390, height=844) as driver:
             phone(driver)

@@ -39,12 +39,9 @@ def sim_users(broker, n, prefix="sim"):
 
 def register_sims(db, n, prefix="sim"):
     """Put the simulated offices in the centre's registry, where the simulator's births say they are."""
-    from central import registry
-    from central.simulate import OFFICE_NAME, PROVINCES
+    from central.simulate import register_offices
 
-    for i in range(1, n + 1):
-        registry.register(db, device_id=f"{prefix}-{i:05d}", office_id=f"office-{i:05d}",
-                          province=PROVINCES[(i - 1) % len(PROVINCES)], office_name=OFFICE_NAME.format(n=i))
+    assert register_offices(db, n, prefix=prefix) == []
 
 
 #: A trust list for tests that publish no document: a national key nobody signs with.
@@ -417,14 +414,12 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
     (tmp_path / "devices.password").write_text(shared + "\n")
     url = f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}"
     path = tmp_path / "fleet.db"
-    with open_db(str(path)) as db:
-        register_sims(db, 3, prefix="cli")
     trust = tmp_path / "trust.pem"
     trust.write_text(TrustList.entry(SigningKey.generate().public, "national"))
     monitor = _pishkhan("central", "monitor", "--broker", url, "--db", path, "--username", "centre",
                         "--password-file", mqtt_broker.password_file("centre"), "--trust", trust, "--seconds", 12)
     time.sleep(3)
-    simulate = _pishkhan("central", "simulate", "--devices", 3, "--prefix", "cli",
+    simulate = _pishkhan("central", "simulate", "--devices", 3, "--prefix", "cli", "--register", "--db", path,
                          "--broker", f"mqtt://{mqtt_broker.host}:{mqtt_broker.device_port}",
                          "--password-file", tmp_path / "devices.password", "--seconds", 3)
     out, _ = simulate.communicate(timeout=60)
@@ -437,7 +432,8 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
         devices = FleetState(db).devices()
         assert [(d["device_id"], d["online"], d["status_reason"]) for d in devices] == \
             [(f"cli-{i:05d}", False, "stopped") for i in range(1, 4)], log
-        assert [d["province"] for d in devices] == ["01", "02", "03"]
+        assert [d["province"] for d in devices] == ["01", "02", "03"]  # registered by simulate --register
+        assert "registered 3 simulated offices" in out, out
     finally:
         db.close()
     bad = _pishkhan("central", "monitor", "--broker", "http://x", "--db", tmp_path / "other.db", "--trust", trust)
