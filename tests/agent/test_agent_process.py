@@ -146,7 +146,10 @@ def test_agent_killed_while_draining_loses_nothing(mqtt_broker, agent_config, st
         agent.kill()
         kills += 1
     agent = start_agent(config)
-    assert capture.wait(lambda c: seen(c) >= set(made), 60), agent.log()
+
+    def births(c):  # one per connection: the last agent is up (its SIGTERM handler set) once its own is seen
+        return {m["will_seq"] for m in c.decoded("status") if m["state"] == "online"}
+    assert capture.wait(lambda c: seen(c) >= set(made) and len(births(c)) > kills, 60), agent.log()
     assert agent.terminate() == 0
     got = [m["seq"] for m in capture.decoded("event")]
     assert set(made) <= set(got)
