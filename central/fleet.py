@@ -480,7 +480,8 @@ def _check_times(message: dict, kind: str, received_at: str):
                                     f"{TIME_BEHIND.days} days behind the centre's clock ({received_at})",
                                     reason="time")
             raise ProtocolError(f"{path}: {text!r} is not a UTC time", reason="time")
-        if text[8:10] > "28" and not _real_time(text):
+        if (text[8:10] > "28" or text[11:13] > "23" or text[14:16] > "59" or text[17:19] > "59") \
+                and not _real_time(text):  # the pattern's digits: 31 February, 99:99, a leap second
             raise ProtocolError(f"{path}: {text!r} is not a UTC time", reason="time")
     if kind == "report":
         for key, day in (("date", message.get("date")), ("report/date", (message.get("report") or {}).get("date"))):

@@ -1,0 +1,497 @@
+"""Issue 18 tried again as an attacker would, against the real thing: a real Mosquitto with the project's
+listeners and ACL, the monitor writing a real fleet database, and the dashboard under uvicorn over HTTP.
+
+Each test is one attack (or a family of them at each bound). An attack that still succeeds is marked
+``xfail(strict=True)`` with the reason; the rest must fail for the attacker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import socket
+import threading
+import time
+from urllib.parse import quote
+
+import pytest
+from dashboard_client import Client
+from mqtt_broker import MosquittoBroker
+from services import free_port, wait_for_port
+
+from central import registry
+from central.db import open_db
+from central.fleet import SEQ_JUMP, TIME_AHEAD, TIME_BEHIND, Fleet
+from central.monitor import Monitor
+from central.trust import TrustList
+from central.users import Users
+from central.web.app import create_app
+from pishkhan.boards.jsonlimits import MAX_DEPTH
+from pishkhan.boards.signing import SigningKey
+from pishkhan.protocol import payloads
+from pishkhan.protocol.topics import Topics
+
+T = Topics()
+ROOT = T.root
+DEVICES = ("dev-0001", "dev-0002", "dev-0003", "dev-0004")
+PASSWORDS = {"admin": "centre-pass-1", "ops23": "tehran-pass-2"}
+SEQ_MAX = 2 ** 63 - 1
+KEY = SigningKey.generate()
+
+
+def now_iso(offset: float = 0.0) -> str:
+    return payloads.format_time(time.time() + offset)
+
+
+def outbox():
+    return {"depth": 0, "bytes": 0, "oldest_age_s": None, "in_flight": 0, "dropped": {}, "refused": 0}
+
+
+def birth(device, seq, *, province="23", office="23-1234", office_name="دفتر ۱۲۳۴", code="ABCD-EFGH", **extra):
+    return payloads.birth(device=device, seq=seq, sent_at=now_iso(), agent_version="0.1.0",
+                          software_version="0.1.0", boot_id="b1", started_at=now_iso(-60), will_seq=seq - 1,
+                          protocol="5",
+                          board={"version": "3", "verification_code": code, "effective_from": "2026-11-01",
+                                 "layers": [{"scope": "national", "version": 3, "verification_code": code}]},
+                          schedule=None, clock={"synchronized": True, "source": "adjtimex"},
+                          province=province, office=office, office_name=office_name, **extra)
+
+
+def tele(device, seq, *, readings=None, full=None, sent_at=None):
+    return payloads.telemetry(device=device, seq=seq, sent_at=sent_at or now_iso(),
+                              agent={"uptime_s": 1, "outbox": outbox()}, readings=readings, full=full)
+
+
+def event(device, seq, kind="late_opening", *, when=None, detail=None, sent_at=None):
+    sent = sent_at or now_iso()
+    return payloads.event(device=device, seq=seq, sent_at=sent, event=kind, at=when or sent, detail=detail or {})
+
+
+# -- the services ------------------------------------------------------------------------------------------------
+class Centre:
+    """A broker, a fleet database and the monitor writing it; device clients on the devices' listener."""
+
+    def __init__(self, directory):
+        self.broker = MosquittoBroker(directory / "broker", devices=DEVICES)
+        self.broker.start()
+        self.db = open_db(str(directory / "fleet.db"))
+        registry.register(self.db, device_id="dev-0001", office_id="23-1234", province="23", office_name="دفتر ۱۲۳۴")
+        registry.register(self.db, device_id="dev-0002", office_id="23-5678", province="23", office_name="دفتر ۵۶۷۸")
+        self.trust = TrustList.of((KEY.public, "national"))
+        self.monitor = None
+        self.clients = {}
+        self.seqs = dict.fromkeys(DEVICES, 10)
+
+    def start_monitor(self, **kwargs) -> Monitor:
+        self.monitor = Monitor(self.db, host=self.broker.host, port=self.broker.port, username="centre",
+                               password=self.broker.passwords["centre"], trust=self.trust, batch_ms=10,
+                               **kwargs).start()
+        return self.monitor
+
+    def device(self, name: str):
+        if name not in self.clients:
+            self.clients[name] = self.broker.client(name, client_id=name)
+        return self.clients[name]
+
+    def seq(self, device: str) -> int:
+        self.seqs[device] += 1
+        return self.seqs[device]
+
+    def publish(self, user: str, topic: str, payload, *, retain=False, client=None):
+        """Publish as *user* (QoS 1) and wait until the broker has taken it."""
+        client = client or self.device(user)
+        data = payloads.encode(payload) if isinstance(payload, dict) else payload
+        info = client.publish(topic, data, qos=1, retain=retain)
+        info.wait_for_publish(10)
+
+    def send(self, device: str, stream: str, payload, **kw) -> None:
+        """*device* publishes on its own *stream*; returns once the monitor has written or refused it."""
+        done = self.monitor.received
+        self.publish(device, T.device(device, stream), payload, **kw)
+        assert wait_until(lambda: self.monitor.received > done), f"the monitor never took {stream}"
+        self.monitor.drain()
+
+    def marker(self, device: str):
+        """A good telemetry from *device* after whatever it published before, written (same client: in order)."""
+        self.send(device, "telemetry", tele(device, self.seq(device)))
+
+    def row(self, device: str):
+        return self.db.query_one("SELECT * FROM devices WHERE device_id = ?", (device,))
+
+    def refused_since(self, before) -> dict:
+        return {k: v - before.get(k, 0) for k, v in self.monitor.refusals.items() if v - before.get(k, 0)}
+
+    def close(self):
+        if self.monitor:
+            self.monitor.stop()
+        self.broker.close()
+        self.db.close()
+
+
+def wait_until(predicate, timeout=10.0, step=0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+@pytest.fixture
+def centre(tmp_path):
+    c = Centre(tmp_path)
+    c.start_monitor()
+    yield c
+    c.close()
+
+
+@contextlib.contextmanager
+def serving(app):
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def dashboard(centre):
+    """The dashboard over the centre's fleet database; ``(url, users)``."""
+    users = Users(centre.db)
+    for name, password in PASSWORDS.items():
+        users.add(name, password, province="23" if name == "ops23" else None)
+    with serving(create_app(Fleet(centre.db), users=users, metrics_cache_seconds=0)) as url:
+        yield url, users
+
+
+def logged_in(url, user="admin", *, address=None) -> Client:
+    client = Client(url, address=address)
+    status, _, _ = client.login(user, PASSWORDS[user])
+    assert status == 303
+    return client
+
+
+# == §2: identity and the broker ==================================================================================
+def test_a_device_cannot_write_another_devices_streams(centre):
+    """dev-0002 publishes an event, a Last-Will-like offline and a report on dev-0001's topics: the ACL drops them."""
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    assert centre.row("dev-0001")["online"] == 1
+    victim = "dev-0001"
+    centre.publish("dev-0002", T.device(victim, "event"), event(victim, 900))
+    centre.publish("dev-0002", T.device(victim, "status"),
+                   payloads.offline(device=victim, seq=901, sent_at=now_iso(), reason="lost", boot_id="b1"),
+                   retain=True)
+    centre.publish("dev-0002", T.device(victim, "telemetry"), tele(victim, 902, readings={"x": {"y": 1}}, full=True))
+    centre.marker("dev-0002")
+    time.sleep(0.3)
+    centre.monitor.drain()
+    assert centre.row(victim)["online"] == 1
+    assert centre.db.query("SELECT seq FROM seen WHERE device_id = ? AND seq >= 900", (victim,)) == []
+
+
+@pytest.mark.parametrize("topic", ["all/board", "all/trust", "province/23/board", "province/24/schedule",
+                                   "dev/dev-0001/inbox", "dev/dev-0001/cmd", "all/#", "$SYS/broker/x"])
+def test_a_device_cannot_write_the_centres_topics(centre, topic):
+    watcher = centre.broker.capture("centre", [f"{ROOT}/#"])
+    try:
+        full = topic if topic.startswith("$") else f"{ROOT}/{topic}".replace("/#", "/x")
+        centre.publish("dev-0002", full, {"schema": "pishkhan.board/1", "fee": 1}, retain=True)
+        centre.marker("dev-0002")
+        time.sleep(0.3)
+        assert full not in watcher.topics()
+    finally:
+        watcher.stop()
+
+
+def test_a_client_id_takeover_does_not_knock_the_victim_off(centre):
+    """dev-0002 connects with dev-0001's client id: the broker makes it dev-0002's, dev-0001 stays connected."""
+    victim = centre.device("dev-0001")
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    lost = threading.Event()
+    victim.on_disconnect = lambda *a: lost.set()
+    for _ in range(3):
+        thief = centre.broker.client("dev-0002", client_id="dev-0001")
+        time.sleep(0.3)
+        thief.disconnect()
+        thief.loop_stop()
+    assert not lost.is_set()
+    centre.monitor.drain()
+    assert centre.row("dev-0001")["online"] == 1
+
+
+def test_a_last_will_spoofed_on_another_devices_topic_is_not_delivered(centre):
+    import paho.mqtt.client as mqtt
+
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    watcher = centre.broker.capture("centre", [T.device("dev-0001", "status")])
+    watcher.wait(lambda w: w.messages)  # the retained birth
+    watcher.clear()
+    thief = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dev-0002", protocol=mqtt.MQTTv311)
+    thief.username_pw_set("dev-0002", centre.broker.passwords["dev-0002"])
+    will = payloads.offline(device="dev-0001", seq=99_999, sent_at=now_iso(), reason="lost", boot_id="b1")
+    thief.will_set(T.device("dev-0001", "status"), payloads.encode(will), qos=1, retain=True)
+    try:
+        thief.connect(centre.broker.host, centre.broker.device_port, 30)
+        thief.loop(1.0)
+        thief.socket().close()  # dropped without DISCONNECT: the broker sends the will, if it took it
+    except (OSError, AttributeError):
+        pass
+    time.sleep(1.0)
+    try:
+        assert watcher.messages == []
+    finally:
+        watcher.stop()
+    centre.monitor.drain()
+    assert centre.row("dev-0001")["online"] == 1
+
+
+def test_a_birth_without_a_registry_entry_counts_nowhere(centre, dashboard):
+    url, _ = dashboard
+    centre.send("dev-0003", "status", birth("dev-0003", centre.seq("dev-0003"), province="24", office="24-9999"),
+                retain=True)
+    centre.send("dev-0003", "event", event("dev-0003", centre.seq("dev-0003")))
+    assert centre.row("dev-0003")["province"] == ""
+    admin = logged_in(url)
+    status, _, body = admin.get("/api/fleet")
+    assert status == 200
+    fleet = json.loads(body)
+    assert "24" not in {p["province"] for p in fleet["provinces"]}
+    assert all(a.get("device_id") != "dev-0003" for a in fleet["alerts"])
+    status, _, body = admin.get("/api/devices?province=24")
+    assert status == 200 and json.loads(body)["devices"] == []
+
+
+def test_a_birth_claiming_another_province_changes_nothing(centre, dashboard):
+    url, _ = dashboard
+    centre.send("dev-0002", "status", birth("dev-0002", centre.seq("dev-0002"), province="24", office="24-5678",
+                                            office_name="دفتر جعلی"), retain=True)
+    row = centre.row("dev-0002")
+    assert (row["province"], row["office_id"]) == ("23", "23-5678")
+    kinds = [e["kind"] for e in Fleet(centre.db).events(device="dev-0002")]
+    assert "identity_mismatch" in kinds
+    status, _, body = logged_in(url).get("/api/devices?province=24")
+    assert json.loads(body)["devices"] == []
+
+
+# == §1: hostile documents on every topic the monitor reads, retained ===========================================
+def _nested(levels: int) -> bytes:
+    return b'{"a":' * levels + b"1" + b"}" * levels
+
+
+HOSTILE = {
+    "nested_5000": _nested(5000),
+    "nested_just_over": _nested(MAX_DEPTH + 1),
+    "not_utf8": b'{"a":"\xff\xfe"}',
+    "overlong_utf8": b'{"a":"\xc0\xaf"}',
+    "lone_surrogate": b'{"a":"\\ud800"}',
+    "nan": b'{"a":NaN}',
+    "infinity": b'{"a":Infinity}',
+    "huge_float": b'{"a":1e400}',
+    "huge_int": b'{"seq":' + b"9" * 5000 + b"}",
+    "list": b"[" * 3000 + b"]" * 3000,
+    "duplicate": b'{"a":1,"a":2}',
+    "empty": b" ",
+}
+
+
+def test_hostile_retained_documents_on_every_subscribed_topic_leave_the_monitor_writing(tmp_path):
+    """Before the monitor starts, every topic it subscribes to holds a hostile retained message (the centre's
+    document topics by the centre's own login, each device stream by its device); it starts, refuses each,
+    and goes on writing."""
+    c = Centre(tmp_path)
+    try:
+        centre_client = c.broker.client("centre")
+        topics = [f"{ROOT}/all/board", f"{ROOT}/all/schedule", f"{ROOT}/all/holidays", f"{ROOT}/all/trust",
+                  f"{ROOT}/all/whatever/deeper", f"{ROOT}/province/23/board", f"{ROOT}/province/23/x/y"]
+        names = list(HOSTILE)
+        for i, topic in enumerate(topics):
+            c.publish("centre", topic, HOSTILE[names[i % len(names)]], retain=True, client=centre_client)
+        streams = ("status", "telemetry", "event", "report", "reported", "result", "facts")
+        for i, stream in enumerate(streams):
+            c.publish("dev-0001", T.device("dev-0001", stream), HOSTILE[names[(i + 7) % len(names)]], retain=True)
+        retained = len(topics) + len(streams)
+        monitor = c.start_monitor()
+        assert wait_until(lambda: monitor.received >= retained), (monitor.received, monitor.refusals)
+        monitor.drain()
+        assert monitor.problems() == []
+        assert monitor.refused == retained, monitor.refusals
+        c.marker("dev-0002")
+        assert c.row("dev-0002")["received"] >= 1
+        # and once more live, the worst one on each
+        for topic in topics:
+            c.publish("centre", topic, HOSTILE["nested_5000"], client=centre_client)
+        c.marker("dev-0002")
+        assert wait_until(lambda: monitor.received >= retained + len(topics) + 2)
+        assert monitor.problems() == []
+    finally:
+        c.close()
+
+
+# == §3: every bound, through the monitor ==========================================================================
+def outcome(centre, device, stream, payload) -> str:
+    """What the monitor made of *payload* on *device*'s *stream*: ``accepted`` or the refusal's reason."""
+    before = dict(centre.monitor.refusals)
+    centre.send(device, stream, payload)
+    refused = centre.refused_since(before)
+    assert len(refused) <= 1, refused
+    return next(iter(refused), "accepted")
+
+
+def padded(message: dict, size: int) -> bytes:
+    """*message* as JSON padded with blanks to exactly *size* bytes."""
+    data = payloads.encode(message)
+    assert len(data) <= size
+    return data[:-1] + b" " * (size - len(data)) + b"}"
+
+
+@pytest.mark.parametrize("stream", ["status", "telemetry", "event", "reported"])
+def test_each_kind_at_its_size_bound_and_one_byte_over(centre, stream):
+    limit = payloads.MAX_PAYLOAD_BYTES[stream]
+    seq = centre.seq
+    make = {"status": lambda: birth("dev-0001", seq("dev-0001")),
+            "telemetry": lambda: tele("dev-0001", seq("dev-0001")),
+            "event": lambda: event("dev-0001", seq("dev-0001")),
+            "reported": lambda: payloads.reported(device="dev-0001", seq=seq("dev-0001"), sent_at=now_iso(),
+                                                  applied={})}[stream]
+    assert outcome(centre, "dev-0001", stream, padded(make(), limit)) == "accepted"
+    assert outcome(centre, "dev-0001", stream, padded(make(), limit + 1)) == "too_large"
+
+
+def test_a_message_larger_than_any_the_centre_reads_is_stopped_at_the_broker(centre):
+    """A device may publish (and retain) 20 MB on its own stream: the broker must not take it, keep it and hand
+    it to every monitor that starts."""
+    watcher = centre.broker.capture("centre", [T.device("dev-0003", "status")])
+    try:
+        client = centre.device("dev-0003")
+        client.publish(T.device("dev-0003", "status"), b"{" + b" " * (20 * 1024 * 1024) + b"}", qos=1, retain=True)
+        time.sleep(1.5)
+        assert watcher.messages == []
+    finally:
+        watcher.stop()
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("nested_5000", HOSTILE["nested_5000"]), ("not_utf8", None), ("overlong_utf8", None), ("nan", None),
+    ("infinity", None), ("huge_float", None), ("huge_int", None), ("lone_surrogate", None), ("duplicate", None),
+])
+def test_hostile_json_on_a_device_stream_is_refused_by_reason(centre, name, raw):
+    body = payloads.encode(tele("dev-0001", centre.seq("dev-0001"), readings={"device": {"cpu_temp_c": 1}}))
+    hostile = HOSTILE[name]
+    inner = hostile[hostile.index(b":") + 1:-1]  # the hostile value, put where a reading goes
+    data = raw or body.replace(b'"cpu_temp_c":1', b'"cpu_temp_c":' + inner if name != "duplicate"
+                               else b'"cpu_temp_c":1,"cpu_temp_c":2')
+    reason = outcome(centre, "dev-0001", "telemetry", data)
+    assert reason in ("not_json", "too_deep", "duplicate_key", "schema"), reason
+    assert centre.monitor.problems() == []
+
+
+@pytest.mark.parametrize("seq, expected", [(SEQ_MAX, "accepted"), (SEQ_MAX + 1, "schema"), (0, "schema"),
+                                           (-1, "schema"), (10 ** 30, "schema")])
+def test_seq_at_and_beyond_its_bounds(centre, dashboard, seq, expected):
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    message = tele("dev-0001", 5)
+    data = payloads.encode(message).replace(b'"seq":5', b'"seq":' + str(seq).encode())
+    assert outcome(centre, "dev-0001", "telemetry", data) == expected
+    row = centre.row("dev-0001")
+    status, _, body = logged_in(dashboard[0]).get("/api/device/dev-0001")
+    assert status == 200
+    assert row["highest_seq"] - row["received"] - row["seq_skipped"] < SEQ_JUMP
+    assert str(SEQ_MAX - 20) not in body.decode()  # no page shows 9.2·10^18 lost messages
+    if expected == "accepted":
+        kinds = [e["kind"] for e in Fleet(centre.db).events(device="dev-0001")]
+        assert kinds.count("seq_jumped") == 1
+
+
+def _today_at(clock: str) -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT") + clock
+
+
+@pytest.mark.parametrize("when, expected", [
+    (lambda: now_iso(TIME_AHEAD.total_seconds() - 120), "accepted"),
+    (lambda: now_iso(TIME_AHEAD.total_seconds() + 120), "time"),
+    (lambda: now_iso(-TIME_BEHIND.total_seconds() + 120), "accepted"),
+    (lambda: now_iso(-TIME_BEHIND.total_seconds() - 120), "time"),
+    (lambda: "9999-12-31T23:59:59Z", "time"),
+    (lambda: "0001-01-01T00:00:00Z", "time"),
+    (lambda: _today_at("99:99:99Z"), "time"),          # the pattern's digits, not a time
+    (lambda: _today_at("24:00:00Z"), "time"),
+    (lambda: _today_at("00:00:60Z"), "time"),          # no leap second in a UTC time the centre reads
+    (lambda: _today_at("00:00:00.0000001Z"), "schema"),
+], ids=["ahead_edge", "ahead_over", "behind_edge", "behind_over", "year_9999", "year_1", "hour_99", "hour_24",
+        "second_60", "seven_digits"])
+@pytest.mark.parametrize("field", ["sent_at", "at"])
+def test_event_times_at_each_edge_of_the_window(centre, dashboard, when, expected, field):
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    message = event("dev-0001", centre.seq("dev-0001"), **{("sent_at" if field == "sent_at" else "when"): when()})
+    assert outcome(centre, "dev-0001", "event", message) == expected
+    admin = logged_in(dashboard[0])
+    for path in ("/", "/api/fleet", "/device/dev-0001", "/api/device/dev-0001", "/report.csv", "/metrics"):
+        assert admin.get(path)[0] == 200, path
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59Z", "2026-01-05T99:99:99Z", "2026-01-05T23:59:60Z"])
+def test_a_birth_with_an_impossible_time_is_refused_and_breaks_no_page(centre, dashboard, value):
+    """(A birth's ``started_at`` is not stored, so only its ``sent_at`` matters.)"""
+    field = "sent_at"
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    message = birth("dev-0001", centre.seq("dev-0001"))
+    message[field] = value
+    assert outcome(centre, "dev-0001", "status", message) == "time"
+    admin = logged_in(dashboard[0])
+    for path in ("/", "/devices", "/device/dev-0001", "/api/device/dev-0001"):
+        assert admin.get(path)[0] == 200, path
+
+
+@pytest.mark.parametrize("readings", [
+    {"office": {"\u202ekey": 1}},                     # bidi in a key
+    {"\u2066group": {"a": 1}},                        # bidi in a group's name
+    {"office": {"a\u200bb": 1}},                      # an invisible character in a key
+    {"office": {"k": "\u202e4321"}},                  # and in a value
+    {"office": {"a\nb": 1}},                          # a line feed is allowed in text, not in a key
+])
+def test_bidi_and_invisible_characters_in_keys_are_refused(centre, readings):
+    assert outcome(centre, "dev-0001", "telemetry", tele("dev-0001", centre.seq("dev-0001"), readings=readings)) \
+        == "unsafe_text"
+
+
+def test_bidi_in_an_event_detail_key_is_refused(centre):
+    message = event("dev-0001", centre.seq("dev-0001"), detail={"\u202ewhy": "x"})
+    assert outcome(centre, "dev-0001", "event", message) == "unsafe_text"
+
+
+def test_an_escaped_bidi_key_is_refused(centre):
+    data = payloads.encode(tele("dev-0001", centre.seq("dev-0001"), readings={"office": {"XXkey": 1}}))
+    assert outcome(centre, "dev-0001", "telemetry", data.replace(b"XX", b"\\u202e")) == "unsafe_text"
+
+
+def test_strings_and_key_counts_at_their_bounds(centre):
+    seq = lambda: centre.seq("dev-0001")  # noqa: E731
+    assert outcome(centre, "dev-0001", "event", event("dev-0001", seq(), detail={"why": "ی" * 2000})) == "accepted"
+    assert outcome(centre, "dev-0001", "event", event("dev-0001", seq(), detail={"why": "ی" * 2001})) == "schema"
+    at_bound = {"office": {f"k{i}": i for i in range(64)}}
+    assert outcome(centre, "dev-0001", "telemetry", tele("dev-0001", seq(), readings=at_bound)) == "accepted"
+    over = {"office": {f"k{i}": i for i in range(65)}}
+    assert outcome(centre, "dev-0001", "telemetry", tele("dev-0001", seq(), readings=over)) == "schema"
+    long_key = {"office": {"k" * 101: 1}}
+    assert outcome(centre, "dev-0001", "telemetry", tele("dev-0001", seq(), readings=long_key)) == "schema"
+
+
+def test_huge_numbers_as_readings_break_no_page(centre, dashboard):
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    data = payloads.encode(tele("dev-0001", centre.seq("dev-0001"), full=True,
+                                readings={"device": {"cpu_temp_c": 1, "load_1m": 2, "uptime_s": 3}}))
+    data = data.replace(b'"cpu_temp_c":1', b'"cpu_temp_c":1.7976931348623157e308')
+    data = data.replace(b'"load_1m":2', b'"load_1m":-1e-320').replace(b'"uptime_s":3', b'"uptime_s":' + b"9" * 30)
+    centre.send("dev-0001", "telemetry", data)
+    admin = logged_in(dashboard[0])
+    for path in ("/", "/devices", "/device/dev-0001", "/api/device/dev-0001", "/metrics", "/report.csv"):
+        assert admin.get(path)[0] == 200, path
