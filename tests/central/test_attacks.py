@@ -495,3 +495,198 @@ def test_huge_numbers_as_readings_break_no_page(centre, dashboard):
     admin = logged_in(dashboard[0])
     for path in ("/", "/devices", "/device/dev-0001", "/api/device/dev-0001", "/metrics", "/report.csv"):
         assert admin.get(path)[0] == 200, path
+
+
+# == §6: the dashboard's doors ===================================================================================
+class CountingUsers(Users):
+    checked = 0
+
+    def authenticate(self, username, password):
+        self.checked += 1
+        return super().authenticate(username, password)
+
+
+def test_forty_guesses_at_once_from_forty_addresses_check_five_passwords(centre):
+    from concurrent.futures import ThreadPoolExecutor
+
+    users = CountingUsers(centre.db)
+    users.add("admin", PASSWORDS["admin"])
+    with serving(create_app(Fleet(centre.db), users=users)) as url:
+        def guess(i):
+            return Client(url, address=f"10.{i // 200}.{i % 200}.9").login("admin", f"guess-{i}")[0]
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(guess, range(40)))
+        assert users.checked == 5, statuses
+        assert statuses.count(429) == 36
+        # nor does a name spelled otherwise get five more: it names no user
+        for name in ("Admin", "ADMIN", "admin\u200b", "admin%00", "ａｄｍｉｎ"):
+            assert Client(url, address="10.99.0.1").login(name, PASSWORDS["admin"])[0] in (401, 429)
+
+
+def test_a_session_cookie_is_dead_after_logout_even_replayed_elsewhere(centre, dashboard):
+    url, _ = dashboard
+    a = logged_in(url)
+    cookie = a.cookie("pishkhan_session")
+    assert a.get("/api/fleet")[0] == 200
+    a.get("/")
+    assert a.post("/logout")[0] == 303
+    replay = Client(url, address="10.1.2.3")
+    assert replay.get("/api/fleet", headers={"Cookie": f"pishkhan_session={cookie}"})[0] == 401
+    # nor is a cookie of another dashboard (another secret), nor one edited to name another user
+    other = create_app(Fleet(centre.db), users=Users(centre.db))
+    forged = other.state.site.sessions.make(Users(centre.db).get("admin"))
+    assert replay.get("/api/fleet", headers={"Cookie": f"pishkhan_session={forged}"})[0] == 401
+    b = logged_in(url, "ops23")
+    mine = b.cookie("pishkhan_session")
+    edited = mine.replace("ops23", "admin")
+    assert replay.get("/api/fleet", headers={"Cookie": f"pishkhan_session={edited}"})[0] == 401
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_every_unsafe_method_on_every_route_needs_the_token(centre, dashboard, method):
+    url, _ = dashboard
+    a = logged_in(url)
+    app = create_app(Fleet(centre.db))
+    paths = {re.sub(r"\{[^}]+\}", "dev-0001", r.path) for r in app.routes if hasattr(r, "path")}
+    for path in sorted(paths) + ["/verify/ABCD-EFGH", "/nowhere"]:
+        status, headers, _ = a.request(method, path, data={"username": "admin", "password": PASSWORDS["admin"]})
+        assert status == 403, (method, path, status)
+        assert headers["X-Frame-Options"] == "DENY"
+        # a cross-site form: the victim's cookies come along, a token of the attacker's own browser does not do
+        attacker = Client(url)
+        attacker.get("/login")
+        status = a.request(method, path, data={"csrf_token": attacker.token})[0]
+        assert status == 403, (method, path, status)
+    assert a.get("/api/fleet")[0] == 200  # nothing was obeyed: logout included
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/",
+                                    "/\t/evil.example", "/%2F/evil.example", "\\\\evil.example", "/\r\n/evil"])
+def test_login_never_redirects_off_the_site(dashboard, target):
+    url, _ = dashboard
+    client = Client(url)
+    client.get("/login")
+    status, headers, _ = client.post("/login", {"username": "admin", "password": PASSWORDS["admin"], "next": target})
+    assert status == 303
+    location = headers["Location"]
+    browser = re.sub(r"[\t\r\n]", "", location).replace("\\", "/")  # what a browser makes of it
+    assert browser.startswith("/") and not browser.startswith("//"), location  # (%2F in a path stays a path)
+
+
+def test_the_error_answers_carry_the_security_headers(dashboard):
+    url, _ = dashboard
+    a = logged_in(url)
+    answers = [a.get("/nowhere"), a.get("/device/nobody"), a.get("/logout"), a.post("/logout", token=False),
+               a.get("/report?date=not-a-date"), a.get("/api/devices?state=x"), Client(url).get("/api/fleet"),
+               a.get("/verify/" + "A" * 100)]
+    for status, headers, _ in answers:
+        assert status >= 400
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff", status
+        assert "script-src" in headers["Content-Security-Policy"] or "default-src" in headers["Content-Security-Policy"]
+
+
+def test_a_province_user_sees_nothing_of_another_province(centre, dashboard):
+    url, _ = dashboard
+    registry.register(centre.db, device_id="dev-0004", office_id="24-0001", province="24", office_name="دفتر ۲۴")
+    centre.send("dev-0004", "status", birth("dev-0004", centre.seq("dev-0004"), province="24", office="24-0001"),
+                retain=True)
+    centre.send("dev-0004", "event", event("dev-0004", centre.seq("dev-0004")))
+    ops = logged_in(url, "ops23")
+    for path in ("/api/device/dev-0004", "/device/dev-0004", "/device/dev-0004/snapshot.png"):
+        assert ops.get(path)[0] == 404, path
+    for path in ("/api/devices?province=24", "/api/fleet?province=24", "/api/fleet", "/report.csv?province=24",
+                 "/api/report?province=24", "/metrics"):
+        status, _, body = ops.get(path)
+        assert status == 200, path
+        assert b"dev-0004" not in body and b"24-0001" not in body, path
+    assert b"dev-0004" in logged_in(url).get("/api/devices?province=24")[2]
+
+
+# == the pages a device's text reaches ===========================================================================
+FORMULAS = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\uff1d1+1", " =1+1", "\u00a0=1+1"]
+
+
+def test_no_device_text_reaches_the_csv_as_a_formula(centre, dashboard):
+    url, _ = dashboard
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001"), office=FORMULAS[0],
+                                            office_name=FORMULAS[1]), retain=True)
+    for text in FORMULAS:
+        for stream, message in (
+                ("event", event("dev-0001", centre.seq("dev-0001"), detail={"why": text, "reason": text})),
+                ("telemetry", tele("dev-0001", centre.seq("dev-0001"), readings={"office": {"k": text}})),
+                ("report", payloads.report(device="dev-0001", seq=centre.seq("dev-0001"), sent_at=now_iso(),
+                                           date=dt.datetime.now(dt.timezone.utc).date().isoformat(),
+                                           report={"scheduled_minutes": 60, "serving_minutes": 60,
+                                                   "judged_minutes": 60}))):
+            centre.send("dev-0001", stream, message)
+    import csv
+    import io
+    admin = logged_in(url)
+    for day in ("", "?date=" + dt.date.today().isoformat()):
+        status, _, body = admin.get("/report.csv" + day)
+        assert status == 200
+        for row in csv.reader(io.StringIO(body.decode("utf-8"))):
+            for cell in row:
+                assert not cell.lstrip(" \u00a0").startswith(("=", "+", "-", "@", "\uff1d", "\t", "\r")) \
+                    or re.fullmatch(r"-?\d+(\.\d+)?", cell), (row, cell)
+
+
+ODD_CODES = ["۱۲۳۴-۵۶۷۸", "١٢٣٤-٥٦٧٨", "abcd-efgh", " ABCD-EFGH ", "ABCD EFGH", "ABCD%2FEFGH", "%00", "A" * 10_000,
+             "ß" * 9, "ﬃ" * 9, "\u202eHGFE-DCBA", "..", "ABCD-EFG\u0307", "<script>", "ABCD-EFGH\x00"]
+
+
+@pytest.mark.parametrize("code", ODD_CODES)
+def test_verify_with_odd_codes_never_fails_and_vouches_for_nothing(centre, dashboard, code):
+    url, _ = dashboard
+    # a device claims the code FAKE-0000 and any odd code: a device's word is never evidence
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001"), code="ABCD-EFGH"), retain=True)
+    client = Client(url)
+    for path in (f"/verify/{quote(code, safe='')}", f"/api/verify/{quote(code, safe='')}"):
+        status, headers, body = client.get(path)
+        assert status in ((200, 400) if path.startswith("/api/") else (400, 404)), (path, status)
+        assert headers["X-Frame-Options"] == "DENY"
+        if status == 200:
+            assert json.loads(body)["found"] is False and json.loads(body)["documents"] == []
+        assert b"<script>" not in body
+
+
+ODD_IDS = ["a/b", "..", "../..", "%00", "dev-0001%00", "dev-0001\u202e", "\u202e1000-ved", "x" * 5000,
+           "dev-0001/../dev-0001", "%2e%2e", "dev%2F0001", "<b>", "'; DROP TABLE devices; --"]
+
+
+@pytest.mark.parametrize("device", ODD_IDS)
+def test_the_office_page_for_an_odd_id_is_not_found_never_an_error(centre, dashboard, device):
+    url, _ = dashboard
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    admin = logged_in(url)
+    quoted = quote(device, safe="/%")
+    for path in (f"/device/{quoted}", f"/api/device/{quoted}", f"/device/{quoted}/snapshot.png"):
+        status, headers, body = admin.get(path)
+        assert status in (404, 400) or (status == 200 and "dev-0001" in path.replace("%00", "x")), (path, status)
+        assert status != 500 and headers["X-Content-Type-Options"] == "nosniff"
+        assert b"<b>" not in body
+    assert centre.db.query_one("SELECT COUNT(*) AS n FROM devices")["n"] >= 1
+
+
+def test_a_real_code_vouches_only_as_itself(centre, dashboard):
+    """A genuine national board comes over MQTT and is recorded; its code vouches, look-alikes of it do not."""
+    import dashboard_fleet as F
+    from pishkhan.boards.signing import verification_code
+
+    envelope = KEY.sign(F.national_board(4, fee_step=0))
+    code = verification_code(envelope)
+    done = centre.monitor.received
+    centre.publish("centre", f"{ROOT}/all/board", json.dumps(envelope).encode(), retain=True,
+                   client=centre.broker.client("centre"))
+    assert wait_until(lambda: centre.monitor.received > done)
+    centre.monitor.drain()
+    assert centre.monitor.documents == 1, centre.monitor.refusals
+    client = Client(dashboard[0])
+    assert client.get(f"/verify/{code}")[0] == 200
+    assert client.get(f"/verify/{quote(' ' + code.lower() + ' ')}")[0] == 200  # the same code, as typed
+    fullwidth = "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in code)
+    persian = code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    for twin in (code.replace("-", ""), code.replace("-", " "), code + "\u200b", "\u202e" + code, fullwidth,
+                 code[:-1] + code[-1] + "\u0307", code.replace("-", "\u2010")) + ((persian,) if persian != code else ()):
+        status, _, body = client.get(f"/api/verify/{quote(twin, safe='')}")
+        assert status in (200, 400) and (status == 400 or json.loads(body)["found"] is False), twin
