@@ -688,3 +688,178 @@ def test_a_real_code_vouches_only_as_itself(centre, dashboard):
                  code[:-1] + code[-1] + "\u0307", code.replace("-", "\u2010")) + ((persian,) if persian != code else ()):
         status, _, body = client.get(f"/api/verify/{quote(twin, safe='')}")
         assert status in (200, 400) and (status == 400 or json.loads(body)["found"] is False), twin
+
+
+# == more of §3: what one device can do to the numbers and the lists ============================================
+def today() -> str:
+    return dt.datetime.now(dt.timezone.utc).date().isoformat()
+
+
+def day_report(device, seq, *, date=None, body_date=None, serving=60):
+    body = {"scheduled_minutes": 60, "serving_minutes": serving, "closed_minutes": 60 - serving,
+            "judged_minutes": 60}
+    if body_date:
+        body["date"] = body_date
+    return payloads.report(device=device, seq=seq, sent_at=now_iso(), date=date or today(), report=body)
+
+
+def test_a_report_whose_body_names_another_day_is_refused(centre):
+    yesterday = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+    message = day_report("dev-0001", centre.seq("dev-0001"), body_date=yesterday)
+    assert outcome(centre, "dev-0001", "report", message) != "accepted"
+    assert centre.db.query("SELECT * FROM reports") == []
+
+
+def test_a_report_before_the_birth_is_filed_under_the_registry_province(centre):
+    centre.send("dev-0001", "report", day_report("dev-0001", centre.seq("dev-0001")))
+    assert [r["province"] for r in centre.db.query("SELECT province FROM reports")] == ["23"]
+
+
+def test_one_device_cannot_fill_the_alert_list(centre, dashboard):
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    centre.send("dev-0002", "status", birth("dev-0002", centre.seq("dev-0002"), office="23-5678"), retain=True)
+    centre.send("dev-0001", "event", event("dev-0001", centre.seq("dev-0001"), "printer_out"))
+    client = centre.device("dev-0002")
+    for _ in range(300):  # then a flood, each dated as late as the window allows
+        client.publish(T.device("dev-0002", "event"),
+                       payloads.encode(event("dev-0002", centre.seq("dev-0002"), sent_at=now_iso(80_000))), qos=1)
+    centre.marker("dev-0002")
+    assert wait_until(lambda: centre.row("dev-0002")["received"] >= 302)
+    centre.monitor.drain()
+    alerts = json.loads(logged_in(dashboard[0]).get("/api/fleet")[2])["alerts"]
+    assert any(a.get("device_id") == "dev-0001" for a in alerts), alerts[:3]
+
+
+def test_a_retired_device_counts_nowhere(centre, dashboard):
+    centre.send("dev-0002", "status", birth("dev-0002", centre.seq("dev-0002"), office="23-5678"), retain=True)
+    registry.retire(centre.db, device_id="dev-0002")
+    centre.send("dev-0002", "event", event("dev-0002", centre.seq("dev-0002"), "printer_out"))
+    centre.send("dev-0002", "report", day_report("dev-0002", centre.seq("dev-0002")))
+    admin = logged_in(dashboard[0])
+    fleet = json.loads(admin.get("/api/fleet")[2])
+    assert all(a.get("device_id") != "dev-0002" for a in fleet["alerts"]), fleet["alerts"]
+    report = json.loads(admin.get("/api/report")[2])
+    assert report["totals"]["offices_reporting"] == 0, report["totals"]
+
+
+def test_full_telemetry_replaces_and_change_only_cannot_grow_without_bound(centre, dashboard):
+    send = lambda readings, full: centre.send("dev-0001", "telemetry",  # noqa: E731
+                                              tele("dev-0001", centre.seq("dev-0001"), readings=readings, full=full))
+    send({"office": {"old": 1}}, True)
+    send({"office": {"new": 2}}, True)
+    assert json.loads(centre.row("dev-0001")["telemetry"])["readings"]["office"] == {"new": 2} \
+        if "readings" in json.loads(centre.row("dev-0001")["telemetry"]) else True
+    assert "old" not in centre.row("dev-0001")["telemetry"]
+    for i in range(40):  # change-only, each new groups and keys: what is kept stays bounded
+        send({f"g{i}-{j}": {f"k{k:02d}": "x" * 40 for k in range(30)} for j in range(2)}, False)
+    assert len(centre.row("dev-0001")["telemetry"].encode()) <= 70_000
+    assert logged_in(dashboard[0]).get("/device/dev-0001")[0] == 200
+
+
+def test_seq_jumps_at_the_bound(centre):
+    first = centre.seq("dev-0001")
+    centre.send("dev-0001", "telemetry", tele("dev-0001", first))
+    centre.send("dev-0001", "telemetry", tele("dev-0001", first + SEQ_JUMP))        # a hole, counted as lost
+    centre.send("dev-0001", "telemetry", tele("dev-0001", first + 2 * SEQ_JUMP + 1))  # a jump, flagged
+    row = centre.row("dev-0001")
+    assert row["highest_seq"] - row["received"] - row["seq_skipped"] == SEQ_JUMP - 1
+    kinds = [e["kind"] for e in Fleet(centre.db).events(device="dev-0001")]
+    assert kinds.count("seq_jumped") == 1
+
+
+def test_an_empty_retained_payload_on_a_device_stream_is_refused_and_harmless(centre):
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    before = centre.monitor.refused
+    centre.send("dev-0001", "status", b"", retain=True)
+    assert centre.monitor.refused == before + 1 and centre.monitor.problems() == []
+    assert centre.row("dev-0001")["online"] == 1
+
+
+def test_an_old_genuine_board_replayed_or_moved_changes_nothing(centre, dashboard):
+    import dashboard_fleet as F
+    from central.official import newest_boards
+
+    centre_client = centre.broker.client("centre")
+    old, new = KEY.sign(F.national_board(3, fee_step=0)), KEY.sign(F.national_board(4, fee_step=5))
+    for topic, envelope in ((f"{ROOT}/all/board", new), (f"{ROOT}/all/board", old),
+                            (f"{ROOT}/province/23/board", new), (f"{ROOT}/all/schedule", new)):
+        done = centre.monitor.received
+        centre.publish("centre", topic, json.dumps(envelope).encode(), client=centre_client)
+        assert wait_until(lambda: centre.monitor.received > done)
+    centre.monitor.drain()
+    assert centre.monitor.documents == 2, centre.monitor.refusals  # v4, then v3 as the older version it is
+    assert centre.monitor.refusals.get("wrong_scope", 0) + centre.monitor.refusals.get("key_not_allowed", 0) >= 1
+    rows = centre.db.query("SELECT scope_key, kind, version FROM official ORDER BY version")
+    assert [(r["scope_key"], r["kind"], r["version"]) for r in rows] == [("national", "board", 3),
+                                                                         ("national", "board", 4)]
+
+
+ODD_QUERIES = ["province=%00", "province=" + "9" * 5000, "province=..%2F", "date=9999-12-31", "date=0001-01-01",
+               "date=2026-02-30", "date=" + "1" * 5000, "state=%F0%9F", "date=2026-13-01", "format=json&date=x",
+               "province=23&province=24", "date=%D9%A1%D9%A4%D9%A0%D9%A5-%D9%A0%D9%A9-%D9%A1%D9%A6"]
+
+
+def test_odd_query_parameters_on_every_page_are_never_an_error(centre, dashboard):
+    url, _ = dashboard
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    for user in ("admin", "ops23"):
+        client = logged_in(url, user)
+        for path in ("/", "/api/fleet", "/devices", "/api/devices", "/report", "/api/report", "/report.csv",
+                     "/device/dev-0001", "/metrics"):
+            for query in ODD_QUERIES:
+                status, headers, _ = client.get(f"{path}?{query}")
+                assert status in (200, 400, 404), (user, path, query, status)
+    # the province names the CSV file: it cannot add a parameter to Content-Disposition
+    status, headers, _ = logged_in(url).get("/report.csv?province=" + quote('1"; filename="evil.exe'))
+    assert status == 400 or headers["Content-Disposition"].count("filename") == 1
+
+
+def test_odd_basic_auth_and_forms_are_refused_not_an_error(centre, dashboard):
+    import base64
+
+    url, _ = dashboard
+    client = Client(url)
+    for header in ("Basic " + "A" * 100_000, "Basic !!!", "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),
+                   "Basic " + base64.b64encode(b"admin").decode(), "Basic " + base64.b64encode(b":").decode(),
+                   "Basic " + base64.b64encode(("a" * 10_000 + ":" + "b" * 10_000).encode()).decode(), "Bearer x"):
+        try:
+            status = client.get("/metrics", headers={"Authorization": header})[0]
+        except (ConnectionError, OSError):  # uvicorn's own header limit (16 kB) answers 400 and closes
+            assert len(header) > 16_000
+            continue
+        assert status in (401, 429, 431, 400), (header[:20], status)
+    client.get("/login")
+    for form in ({"username": "u" * 10_000, "password": "p"}, {"username": "admin\x00", "password": "x" * 60_000},
+                 {"username": "\ud800", "password": "x"}):
+        try:
+            status = client.post("/login", form)[0]
+        except UnicodeEncodeError:
+            continue
+        assert status in (401, 403, 429), status
+    assert all(len(r["username"]) <= 64 and len(r["address"]) <= 64
+               for r in centre.db.query("SELECT username, address FROM door_failures"))
+    long_address = Client(url, address="1" * 5000)
+    long_address.get("/login")
+    assert long_address.post("/login", {"username": "admin", "password": "wrong-one"})[0] in (401, 429)
+    assert all(len(r["address"]) <= 64 for r in centre.db.query("SELECT address FROM door_failures"))
+
+
+def test_a_snapshot_is_served_as_an_image_and_nothing_else(centre, dashboard):
+    import base64
+    import hashlib
+
+    png = b"\x89PNG\r\n\x1a\n" + b"<html><script>alert(1)</script></html>" * 10
+    detail = {"png_base64": base64.b64encode(png).decode(), "sha256": hashlib.sha256(png).hexdigest(),
+              "bytes": len(png)}
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    message = payloads.result(device="dev-0001", seq=centre.seq("dev-0001"), sent_at=now_iso(),
+                              correlation_id="c1", command="snapshot", ok=True, detail=detail)
+    reason = outcome(centre, "dev-0001", "result", message)
+    status, headers, body = logged_in(dashboard[0]).get("/device/dev-0001/snapshot.png")
+    if reason == "accepted":
+        assert status == 200 and headers["Content-Type"] == "image/png" and body == png
+        assert headers["X-Content-Type-Options"] == "nosniff" and "sandbox" in headers["Content-Security-Policy"] \
+            or "default-src 'none'" in headers["Content-Security-Policy"] or "default-src 'self'" in \
+            headers["Content-Security-Policy"]
+    else:
+        assert status == 404
