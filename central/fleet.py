@@ -492,6 +492,10 @@ def _check_times(message: dict, kind: str, received_at: str):
             if not low[:10] <= day <= high[:10]:
                 raise ProtocolError(f"{key}: {day} is outside the window around the centre's clock "
                                     f"({received_at})", reason="time")
+        inner = (message.get("report") or {}).get("date")
+        if inner is not None and inner != message.get("date"):  # stored as one day's, judged as another's
+            raise ProtocolError(f"report/date: {inner} is not the message's date {message.get('date')}",
+                                reason="malformed")
 
 
 def _real_time(text) -> bool:
