@@ -84,6 +84,11 @@ ALERT_EVENTS = ("late_opening", "closed_during_hours", "early_closing", "printer
                 "board_not_current", "schedule_not_current", "clock_not_synchronised", "clock_jumped", "outage")
 
 
+#: The alerts the centre raises itself (a Last Will or clean stop seen, a birth that disagrees with the registry,
+#: a ``seq`` jump, a refusal in a ``reported``): a device's event of one of these names is refused (``wrong_kind``),
+#: or it would read as the centre's own finding.
+CENTRE_ALERTS = ("offline", registry.MISMATCH, "seq_jumped", "document_refused")
+
 #: How far a device's times may lie from the centre's receive time: a clock a little fast, and a message held
 #: in the outbox (``mqtt.outbox_max_age_days`` is at most 365) or a report sent again.
 TIME_AHEAD = dt.timedelta(days=1)
@@ -159,6 +164,9 @@ class Fleet:
         expected = payloads.schema_id(info.kind)
         if message.get("schema") != expected:
             raise ProtocolError(f"{topic}: a {info.kind} topic carries {expected}, got {message.get('schema')!r}",
+                                reason="wrong_kind")
+        if info.kind == "event" and message.get("event") in CENTRE_ALERTS:
+            raise ProtocolError(f"{topic}: {message['event']!r} is an alert only the centre raises",
                                 reason="wrong_kind")
         if self.validate and received_at is not None:
             _check_times(message, info.kind, received_at)

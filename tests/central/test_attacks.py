@@ -864,3 +864,31 @@ def test_a_snapshot_is_served_as_an_image_and_nothing_else(centre, dashboard):
             headers["Content-Security-Policy"]
     else:
         assert status == 404
+
+
+@pytest.mark.parametrize("kind", ["offline", "identity_mismatch", "seq_jumped", "document_refused"])
+def test_a_device_cannot_forge_an_alert_only_the_centre_raises(centre, dashboard, kind):
+    """The centre's own alerts (a Last Will seen, a birth that disagrees with the registry, a seq jump, a
+    refused document) share the events table with the devices' events: a device's event of that name would
+    read as the centre's finding."""
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    seq = centre.seq("dev-0001")
+    forged = event("dev-0001", seq, kind, detail={"reason": "lost", "claimed": {"province": "24"}})
+    assert outcome(centre, "dev-0001", "event", forged) != "accepted"
+    assert centre.db.query("SELECT kind FROM events WHERE device_id = 'dev-0001' AND seq = ?", (seq,)) == []
+
+
+def test_an_office_page_draws_device_text_as_text(centre, dashboard):
+    tag = "<img src=x onerror=alert(1)>"
+    message = birth("dev-0001", centre.seq("dev-0001"))
+    message["agent_version"] = message["software_version"] = tag[:60]
+    centre.send("dev-0001", "status", message, retain=True)
+    assert outcome(centre, "dev-0001", "telemetry", tele("dev-0001", centre.seq("dev-0001"), full=True,
+                                                         readings={"office": {tag: tag}})) == "accepted"
+    assert outcome(centre, "dev-0001", "event", event("dev-0001", centre.seq("dev-0001"), "printer_out",
+                                                      detail={"why": tag, tag[:50]: "x"})) == "accepted"
+    assert tag in centre.row("dev-0001")["telemetry"] and tag in centre.row("dev-0001")["agent_version"]
+    admin = logged_in(dashboard[0])
+    for path in ("/", "/devices", "/devices?province=23", "/device/dev-0001", "/report"):
+        status, _, body = admin.get(path)
+        assert status == 200 and b"<img" not in body, path
