@@ -892,3 +892,95 @@ def test_an_office_page_draws_device_text_as_text(centre, dashboard):
     for path in ("/", "/devices", "/devices?province=23", "/device/dev-0001", "/report"):
         status, _, body = admin.get(path)
         assert status == 200 and b"<img" not in body, path
+
+
+def test_seq_holes_just_under_the_jump_bound_add_up_to_any_number_of_lost_messages(centre, dashboard):
+    """Each hole of exactly SEQ_JUMP is not a jump, so it is counted as lost: 20 messages make 20 million."""
+    first = centre.seq("dev-0001")
+    for i in range(20):
+        centre.publish("dev-0001", T.device("dev-0001", "telemetry"), tele("dev-0001", first + i * SEQ_JUMP))
+    centre.marker("dev-0001")  # seq first + 1: below the highest, after the others
+    row = centre.row("dev-0001")
+    kinds = [e["kind"] for e in Fleet(centre.db).events(device="dev-0001")]
+    lost = row["highest_seq"] - row["received"] - row["seq_skipped"]
+    assert kinds.count("seq_jumped") >= 1 or lost <= SEQ_JUMP, (lost, kinds)
+
+
+test_seq_holes_just_under_the_jump_bound_add_up_to_any_number_of_lost_messages = pytest.mark.xfail(
+    strict=True, reason="central/fleet.py judges a jump by one hole (> SEQ_JUMP), not by what the device's holes "
+    "add up to: a device stepping its seq by exactly SEQ_JUMP is never flagged and each step is counted as a million "
+    "lost messages in its province's gaps (page and /metrics). Which rule (cumulative holes, or holes beyond what "
+    "its outbox can have dropped) is a protocol decision, not a small fix."
+)(test_seq_holes_just_under_the_jump_bound_add_up_to_any_number_of_lost_messages)
+
+
+# == the real commands ============================================================================================
+def _command_env():
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    return root, dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def test_the_monitor_command_survives_hostile_retained_messages_on_every_topic(tmp_path):
+    """``pishkhan central monitor`` started over a broker whose every subscribed topic holds something hostile:
+    it runs its seconds and ends with 0, having written the good message after them."""
+    import subprocess
+    import sys
+
+    c = Centre(tmp_path)
+    try:
+        centre_client = c.broker.client("centre")
+        for i, topic in enumerate(["all/board", "all/schedule", "all/holidays", "all/trust", "province/23/board",
+                                   "province/99/schedule/x"]):
+            c.publish("centre", f"{ROOT}/{topic}", list(HOSTILE.values())[i], retain=True, client=centre_client)
+        for i, stream in enumerate(("status", "telemetry", "event", "report", "reported", "result", "facts")):
+            c.publish("dev-0001", T.device("dev-0001", stream), list(HOSTILE.values())[-1 - i], retain=True)
+        c.publish("dev-0002", T.device("dev-0002", "status"), birth("dev-0002", 50, office="23-5678"), retain=True)
+        trust = tmp_path / "trust.pem"
+        trust.write_text(TrustList.entry(KEY.public, "national"), encoding="utf-8")
+        root, env = _command_env()
+        command = [sys.executable, "-m", "cli.main", "central", "monitor", "--broker",
+                   f"mqtt://{c.broker.host}:{c.broker.port}", "--db", str(tmp_path / "own.db"), "--username",
+                   "centre", "--password-file", str(c.broker.password_file("centre")), "--trust", str(trust),
+                   "--seconds", "4"]
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        db = open_db(str(tmp_path / "own.db"))
+        try:
+            assert db.query_one("SELECT online FROM devices WHERE device_id = 'dev-0002'") == {"online": 1}
+        finally:
+            db.close()
+    finally:
+        c.close()
+
+
+def test_the_dashboard_command_answers_every_attack_without_an_error(centre):
+    """``pishkhan central dashboard`` over the attacked database: odd paths, odd queries, forged forms."""
+    import subprocess
+    import sys
+
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    Users(centre.db).add("admin", PASSWORDS["admin"])
+    root, env = _command_env()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "central", "dashboard", "--db",
+                             str(centre.db.path if hasattr(centre.db, "path") else ""), "--listen",
+                             f"127.0.0.1:{port}"], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=30)
+        url = f"http://127.0.0.1:{port}"
+        admin = logged_in(url)
+        for path in ["/report.csv?province=%00", "/report.csv?province=" + quote('1"; filename="x.exe'),
+                     "/device/%00", "/device/..%2F..", "/verify/" + "A" * 10_000, "/verify/%D9%A1",
+                     "/api/fleet?province=" + "9" * 3000, "/report?date=9999-12-31"]:
+            status = admin.get(path)[0]
+            assert status in (200, 400, 404), (path, status)
+        assert admin.post("/logout", token=False)[0] == 403
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=15)[0].decode(errors="replace")
+    assert "Traceback" not in out and "Exception in ASGI" not in out, out[-3000:]
