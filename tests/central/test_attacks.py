@@ -1009,3 +1009,31 @@ def test_a_connection_without_a_last_will_still_shows_the_device_gone(centre):
     centre.monitor.drain()
     gone = centre.db.query("SELECT state FROM presence WHERE device_id = 'dev-0001' AND state <> 'online'")
     assert centre.row("dev-0001")["online"] == 0 or gone
+
+
+def test_what_a_refusal_keeps_of_the_hostile_text_is_safe_and_bounded(centre):
+    from pishkhan.text.safety import refused_character
+
+    for key in ("\u202e" + "k" * 90, "a\u2066b", "x\u200fy"):
+        assert outcome(centre, "dev-0001", "telemetry",
+                       tele("dev-0001", centre.seq("dev-0001"), readings={"office": {key: "\u202e" * 50}})) \
+            == "unsafe_text"
+    rows = centre.db.query("SELECT last_message FROM refusals")
+    assert rows
+    for row in rows:
+        assert len(row["last_message"]) <= 300 and refused_character(row["last_message"], lines=False) is None, row
+
+
+def test_nothing_a_visitor_types_comes_back_as_markup(dashboard):
+    url, _ = dashboard
+    tag = "<img src=x onerror=alert(1)>"
+    anonymous = Client(url)
+    for path in (f"/login?next={quote(tag)}", f"/login?next=/{quote(tag)}", f"/verify/{quote(tag[:9])}",
+                 f"/nowhere/{quote(tag)}"):
+        status, _, body = anonymous.get(path)
+        assert b"<img" not in body, (path, status)
+    admin = logged_in(url)
+    for path in (f"/device/{quote(tag)}", f"/devices?state={quote(tag)}", f"/report?date={quote(tag)}",
+                 f"/?province={quote(tag)}"):
+        status, _, body = admin.get(path)
+        assert status != 500 and b"<img" not in body, (path, status)
