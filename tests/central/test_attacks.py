@@ -1056,3 +1056,31 @@ def test_one_device_flooding_its_event_stream_stores_a_bounded_number(centre):
     assert wait_until(lambda: centre.row("dev-0001")["received"] >= 601)
     stored = centre.db.query_one("SELECT COUNT(*) AS n FROM events WHERE device_id = 'dev-0001'")["n"]
     assert stored <= 120, f"{stored} events of one device stored within seconds"
+
+
+def test_a_device_reads_no_other_devices_streams_and_cannot_log_in_at_the_centres_listener(centre):
+    import paho.mqtt.client as mqtt
+
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    spy = centre.broker.client("dev-0002", client_id="dev-0002")
+    got = []
+    spy.on_message = lambda c, u, m: got.append(m.topic)
+    for topic_filter in (f"{ROOT}/dev/dev-0001/#", f"{ROOT}/dev/+/status", f"{ROOT}/#", "#", "$SYS/#",
+                         f"$share/g/{ROOT}/dev/+/event"):
+        spy.subscribe(topic_filter, 1)
+    time.sleep(0.5)
+    centre.marker("dev-0001")
+    centre.send("dev-0001", "event", event("dev-0001", centre.seq("dev-0001")))
+    time.sleep(0.5)
+    assert [t for t in got if "/dev/dev-0001/" in t or t.startswith("$SYS")] == [], got
+    # the device's password at the centre's listener
+    refused = threading.Event()
+    intruder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="pishkhan-monitor-x", protocol=mqtt.MQTTv311)
+    intruder.username_pw_set("dev-0002", centre.broker.passwords["dev-0002"])
+    intruder.on_connect = lambda c, u, f, rc, p: refused.set() if rc.is_failure else None
+    intruder.connect(centre.broker.host, centre.broker.port, 30)
+    intruder.loop_start()
+    try:
+        assert refused.wait(5)
+    finally:
+        intruder.loop_stop()
