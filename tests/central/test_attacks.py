@@ -1084,3 +1084,43 @@ def test_a_device_reads_no_other_devices_streams_and_cannot_log_in_at_the_centre
         assert refused.wait(5)
     finally:
         intruder.loop_stop()
+
+
+# == §5: what becomes official ===================================================================================
+def test_only_a_genuine_document_with_a_key_for_its_scope_becomes_official(tmp_path):
+    import copy
+    import subprocess
+    import sys
+
+    import dashboard_fleet as F
+
+    province_key = SigningKey.generate()
+    c = Centre(tmp_path)
+    c.trust = TrustList.of((KEY.public, "national"), (province_key.public, "province:23"))
+    try:
+        monitor = c.start_monitor()
+        sender = c.broker.client("centre")
+        tampered = copy.deepcopy(KEY.sign(F.national_board(5, fee_step=0)))
+        tampered["payload"]["categories"][0]["services"][0]["government_fee"] = 1  # a 1-rial fee
+        attempts = [
+            (f"{ROOT}/all/board", tampered),                                          # edited after signing
+            (f"{ROOT}/province/24/board", province_key.sign(F.province_board("24", 1))),  # 23's key, 24's board
+            (f"{ROOT}/province/23/board", province_key.sign(F.province_board("24", 1))),  # 24's board on 23's topic
+            (f"{ROOT}/all/board", province_key.sign(F.national_board(6, fee_step=0))),    # a province key, national
+            (f"{ROOT}/all/board", SigningKey.generate().sign(F.national_board(7, fee_step=0))),  # nobody's key
+        ]
+        for topic, envelope in attempts:
+            done = monitor.received
+            c.publish("centre", topic, json.dumps(envelope).encode(), client=sender)
+            assert wait_until(lambda: monitor.received > done)
+        monitor.drain()
+        assert monitor.documents == 0 and monitor.refused == len(attempts), monitor.refusals
+        assert {"untrusted", "key_not_allowed"} <= set(monitor.refusals), monitor.refusals
+        assert c.db.query("SELECT * FROM official") == []
+    finally:
+        c.close()
+    root, env = _command_env()
+    done = subprocess.run([sys.executable, "-m", "cli.main", "central", "monitor", "--broker", "mqtt://127.0.0.1:1",
+                           "--db", str(tmp_path / "x.db"), "--seconds", "1"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "trust" in (done.stdout + done.stderr).lower()
