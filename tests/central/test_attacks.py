@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import json
 import re
-import socket
 import threading
 import time
 from urllib.parse import quote
