@@ -1119,3 +1119,63 @@ def test_only_a_genuine_document_with_a_key_for_its_scope_becomes_official(tmp_p
                            "--db", str(tmp_path / "x.db"), "--seconds", "1"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "trust" in (done.stdout + done.stderr).lower()
+
+
+# == §7: the fact chain ============================================================================================
+def facts_message(device, seq, chain, facts, *, n=1, prev=None):
+    from pishkhan.compliance import chain as fact_chain
+
+    links = fact_chain.chain_links(facts, n=n, prev=prev or fact_chain.genesis(device, chain))
+    return payloads.facts(device=device, seq=seq, sent_at=now_iso(), chain=chain, links=links), links[-1]["hash"]
+
+
+ODD_FACT_TIMES = ["9999-99-99T99:99:99+99:99", "0", "-", "T", "2026-13-45T25:61:61Z", "99999999999999999999999",
+                  "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59-23:59", "2026-12-07T10:00:00.0000000000001Z"]
+
+
+def test_facts_with_odd_times_break_no_page_and_verify_nothing(centre, dashboard):
+    """A fact's ``at`` has only a loose pattern in the schema (digits, T, Z, :, ., +, -), and is stored as sent
+    (an honest agent's are always the store's own form; a window would refuse a year-old store's first chain):
+    what passes it must not make the office page fail, nor a day verify."""
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    stamp = dt.datetime.now(dt.timezone.utc).isoformat()
+    good = {"kind": "beat", "process": "agent", "boot": "b1", "at": stamp, "mono": "1.0", "synced": True}
+    day = stamp[:10]
+    odd = ODD_FACT_TIMES + [f"{day}T08:99:99+00:00", f"{day}T24:00:00+00:00", f"{day}T09:00:00+99:99",
+                            f"{day}T09:00:00", f"{day}T09:00:00-", f"{day}T10:00:00+00:00+00:00"]
+    facts = [good] + [{**good, "at": when, "mono": str(i + 2)} for i, when in enumerate(odd)]
+    message, _ = facts_message("dev-0001", centre.seq("dev-0001"), "chainAAAA1", facts)
+    reason = outcome(centre, "dev-0001", "facts", message)
+    admin = logged_in(dashboard[0])
+    centre.send("dev-0001", "report", day_report("dev-0001", centre.seq("dev-0001")))
+    for path in ("/device/dev-0001", "/api/device/dev-0001", "/", "/report", "/metrics"):
+        status, _, _ = admin.get(path)
+        assert status == 200, (path, status, reason)
+    verdicts = json.loads(admin.get("/api/device/dev-0001")[2])["verdicts"]
+    assert verdicts and not any(v["ok"] for v in verdicts), (reason, verdicts)
+
+
+def test_a_day_of_many_facts_does_not_hold_the_office_page(centre, dashboard):
+    """One device streams 20,000 beats dated today (a beat a minute is 1,440): its office page still answers
+    within seconds."""
+    from pishkhan.store.database import iso
+
+    centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
+    start = dt.datetime.now(dt.timezone.utc).replace(hour=5, minute=0, second=0, microsecond=0)
+    client = centre.device("dev-0001")
+    n, prev = 1, None
+    for m in range(100):
+        facts = [{"kind": "beat", "process": "agent", "boot": "b1",
+                  "at": iso(start + dt.timedelta(seconds=m * 200 + i)), "mono": f"{m * 200 + i + 1}.0",
+                  "synced": True} for i in range(200)]
+        message, prev = facts_message("dev-0001", centre.seq("dev-0001"), "chainBBBB1", facts, n=n, prev=prev)
+        n += 200
+        client.publish(T.device("dev-0001", "facts"), payloads.encode(message), qos=1)
+    centre.marker("dev-0001")
+    assert wait_until(lambda: centre.db.query_one("SELECT COUNT(*) AS n FROM fact_links")["n"] == 20_000, 60)
+    centre.send("dev-0001", "report", day_report("dev-0001", centre.seq("dev-0001")))
+    admin = logged_in(dashboard[0])
+    began = time.monotonic()
+    status, _, _ = admin.get("/device/dev-0001")
+    took = time.monotonic() - began
+    assert status == 200 and took < 5, took
