@@ -41,7 +41,9 @@ orders the alerts), and a snapshot's PNG against its hash. A refusal is a
 device in ``refusals`` (:meth:`Fleet.refusals`). A ``seq`` more than
 :data:`SEQ_JUMP` above the device's highest is flagged once (a ``seq_jumped``
 alert) and the numbers it skipped are kept in ``devices.seq_skipped``, not
-counted as lost. ``full: true`` telemetry replaces the stored readings; a
+counted as lost; so is a smaller hole that would take the device's lost
+messages past :data:`SEQ_JUMP` (holes just under the bound would otherwise
+add up to any number). ``full: true`` telemetry replaces the stored readings; a
 change-only one is merged over them, and refused (``too_large``) if the
 readings kept would pass :data:`MAX_TELEMETRY_BYTES`. A report or event that
 comes before the device's province is known (it is not registered yet) is
@@ -83,6 +85,11 @@ log = logging.getLogger(__name__)
 ALERT_EVENTS = ("late_opening", "closed_during_hours", "early_closing", "printer_out", "display_off",
                 "board_not_current", "schedule_not_current", "clock_not_synchronised", "clock_jumped", "outage")
 
+
+#: The alerts the centre raises itself (a Last Will or clean stop seen, a birth that disagrees with the registry,
+#: a ``seq`` jump, a refusal in a ``reported``): a device's event of one of these names is refused (``wrong_kind``),
+#: or it would read as the centre's own finding.
+CENTRE_ALERTS = ("offline", registry.MISMATCH, "seq_jumped", "document_refused")
 
 #: How far a device's times may lie from the centre's receive time: a clock a little fast, and a message held
 #: in the outbox (``mqtt.outbox_max_age_days`` is at most 365) or a report sent again.
@@ -159,6 +166,9 @@ class Fleet:
         expected = payloads.schema_id(info.kind)
         if message.get("schema") != expected:
             raise ProtocolError(f"{topic}: a {info.kind} topic carries {expected}, got {message.get('schema')!r}",
+                                reason="wrong_kind")
+        if info.kind == "event" and message.get("event") in CENTRE_ALERTS:
+            raise ProtocolError(f"{topic}: {message['event']!r} is an alert only the centre raises",
                                 reason="wrong_kind")
         if self.validate and received_at is not None:
             _check_times(message, info.kind, received_at)
@@ -480,7 +490,8 @@ def _check_times(message: dict, kind: str, received_at: str):
                                     f"{TIME_BEHIND.days} days behind the centre's clock ({received_at})",
                                     reason="time")
             raise ProtocolError(f"{path}: {text!r} is not a UTC time", reason="time")
-        if text[8:10] > "28" and not _real_time(text):
+        if (text[8:10] > "28" or text[11:13] > "23" or text[14:16] > "59" or text[17:19] > "59") \
+                and not _real_time(text):  # the pattern's digits: 31 February, 99:99, a leap second
             raise ProtocolError(f"{path}: {text!r} is not a UTC time", reason="time")
     if kind == "report":
         for key, day in (("date", message.get("date")), ("report/date", (message.get("report") or {}).get("date"))):
@@ -491,6 +502,10 @@ def _check_times(message: dict, kind: str, received_at: str):
             if not low[:10] <= day <= high[:10]:
                 raise ProtocolError(f"{key}: {day} is outside the window around the centre's clock "
                                     f"({received_at})", reason="time")
+        inner = (message.get("report") or {}).get("date")
+        if inner is not None and inner != message.get("date"):  # stored as one day's, judged as another's
+            raise ProtocolError(f"report/date: {inner} is not the message's date {message.get('date')}",
+                                reason="malformed")
 
 
 def _real_time(text) -> bool:
@@ -574,11 +589,14 @@ class _Batch:
         self.changed: set[str] = set()
         self.compliance: dict[str, tuple] = {}
         wanted = set(telemetry_devices)
-        for device, top, text, at in _in_chunks(
+        self.lost: dict[str, int] = {}  # device -> messages it has not sent (its holes less flagged jumps)
+        for device, top, text, at, received, skipped in _in_chunks(
                 db, c, "SELECT d.device_id, d.highest_seq, CASE WHEN v.column2 = 1 THEN d.telemetry END, "
-                       "d.telemetry_at FROM devices d JOIN {rows} AS v ON d.device_id = v.column1",
+                       "d.telemetry_at, d.received, d.seq_skipped FROM devices d JOIN {rows} AS v "
+                       "ON d.device_id = v.column1",
                 [(d, int(d in wanted)) for d in devices], ("text", "bigint"), fetch=True):
             self.highest[device] = int(top or 0)
+            self.lost[device] = max(0, int(top or 0) - int(received or 0) - int(skipped or 0))
             if device in wanted:
                 self.readings[device] = (codec.loads(text) if text else {}, at)
                 self.sizes[device] = len(text or "")
@@ -590,18 +608,24 @@ class _Batch:
         self._counter(device)[3] += 1
 
     def received(self, device, seq, at) -> tuple[int, int] | None:
-        """Count a new message; ``(highest before, seq)`` when *seq* jumps more than :data:`SEQ_JUMP`."""
+        """Count a new message; ``(highest before, seq)`` when *seq* jumps: more than :data:`SEQ_JUMP` above
+        the highest, or a hole that would take the device's lost messages past :data:`SEQ_JUMP` (holes just
+        under the bound, one after another, would add up to any number)."""
         row = self._counter(device)
         row[0] += 1
         row[1] = max(row[1], seq)
         row[2] = at if row[2] is None else max(row[2], at)
         top = self.highest.get(device, 0)
+        lost = self.lost.get(device, 0)
         if seq <= top:
+            self.lost[device] = max(0, lost - 1)  # a hole filled
             return None
         self.highest[device] = seq
-        if seq - top > SEQ_JUMP:
-            row[4] += seq - top - 1
+        hole = seq - top - 1
+        if hole >= SEQ_JUMP or lost + hole > SEQ_JUMP:
+            row[4] += hole
             return top, seq
+        self.lost[device] = lost + hole
         return None
 
     def telemetry(self, device) -> tuple[dict, str | None]:

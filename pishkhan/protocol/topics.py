@@ -160,6 +160,12 @@ def mosquitto_acl(root: str = DEFAULT_ROOT, *, centre_users=("centre",)) -> str:
     return "\n".join(lines)
 
 
+#: The largest MQTT packet the broker takes from anyone: twice the largest message sent (a signed document of
+#: 4 MiB, pishkhan.boards.jsonlimits; a device's snapshot result of about 3 MiB), so each side's own bound refuses
+#: what lies between with its reason.
+MAX_PACKET_BYTES = 8 * 1024 * 1024
+
+
 def mosquitto_listeners(*, devices: tuple[str, int], centre: tuple[str, int], device_passwords, centre_passwords,
                         acl_file) -> list[str]:
     """The Mosquitto listeners, as ``mosquitto.conf`` lines: one for the devices, one for the centre.
@@ -176,8 +182,13 @@ def mosquitto_listeners(*, devices: tuple[str, int], centre: tuple[str, int], de
     not: its tools keep their own client ids (a monitor's persistent session,
     several monitors and ``central publish`` under one login at once). Bind it
     to the centre's own network only.
+
+    ``max_packet_size`` (:data:`MAX_PACKET_BYTES`; Mosquitto has it for every
+    listener at once) disconnects a client sending a larger packet: without it
+    a device could publish, and retain, up to 256 MB on its own streams, which
+    the broker would keep and hand to every monitor that starts.
     """
-    return ["per_listener_settings true",
+    return ["per_listener_settings true", f"max_packet_size {MAX_PACKET_BYTES}",
             f"listener {devices[1]} {devices[0]}", "allow_anonymous false", f"password_file {device_passwords}",
             f"acl_file {acl_file}", "use_username_as_clientid true", "",
             f"listener {centre[1]} {centre[0]}", "allow_anonymous false", f"password_file {centre_passwords}",
