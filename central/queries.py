@@ -1,5 +1,7 @@
 """What the dashboard reads from the fleet database that is not already a function of the fleet, the
-status or the report: the proof-of-display snapshots."""
+status, the registry or the report: a device's row, the proof-of-display snapshots, the refused
+messages by device. Rows come back as stored: the pages read them as untrusted
+(:mod:`central.web.present`)."""
 
 from __future__ import annotations
 
@@ -14,3 +16,28 @@ def snapshot_png(db, device_id: str) -> tuple[bytes, str] | None:
     row = db.query_one("SELECT s.png, d.province FROM snapshots s LEFT JOIN devices d "
                        "ON d.device_id = s.device_id WHERE s.device_id = ?", (device_id,))
     return (bytes(row["png"]), row["province"] or "") if row else None
+
+
+def device_row(db, device_id: str) -> dict | None:
+    """*device_id*'s ``devices`` row as stored, or None."""
+    return db.query_one("SELECT * FROM devices WHERE device_id = ?", (device_id,))
+
+
+def quarantined_count(db) -> int:
+    """How many devices the centre has heard from that no province holds (not in the registry)."""
+    return int(db.query_one("SELECT COUNT(*) AS n FROM devices WHERE province = ''")["n"] or 0)
+
+
+def refusal_rows(db, device_id: str, *, limit: int) -> list[dict]:
+    """*device_id*'s refused messages by reason (``reason``, ``refused``, ``last_at``, ``last_message``)."""
+    return db.query("SELECT reason, refused, last_at, last_message FROM refusals WHERE device_id = ? LIMIT ?",
+                    (device_id, limit))
+
+
+def refusal_counts(db, *, province: str | None = None, limit: int) -> list[dict]:
+    """``device_id`` and ``refused`` rows (one a reason) of the devices of *province*, or of all."""
+    sql, params = "SELECT device_id, refused FROM refusals", []
+    if province:
+        sql += " WHERE device_id IN (SELECT device_id FROM devices WHERE province = ?)"
+        params.append(province)
+    return db.query(sql + " LIMIT ?", (*params, limit))

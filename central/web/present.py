@@ -23,7 +23,7 @@ def office_page(db, device_id: str, *, day: dt.date, province: str | None = None
     """The office page's data for *device_id* on Tehran *day*, or None when there is no such device
     (or it is not in *province*, the user's own). ``unreadable`` counts the stored values it could not read."""
     tally = stored.Tally()
-    row = db.query_one("SELECT * FROM devices WHERE device_id = ?", (device_id,))
+    row = queries.device_row(db, device_id)
     if row is None or (province and row["province"] != province):
         return None
     device = status.device_row(row, tally)
@@ -200,7 +200,7 @@ def quarantine(db, *, limit: int = MAX_QUARANTINED) -> dict:
     command). Only a national user is shown this."""
     from central import registry
 
-    count = db.query_one("SELECT COUNT(*) AS n FROM devices WHERE province = ''")["n"]
+    count = queries.quarantined_count(db)
     rows = []
     for r in registry.quarantined(db, limit=limit):
         rows.append({"device_id": _text(r.get("device_id"), 200) or "", "online": bool(r.get("online")),
@@ -210,7 +210,7 @@ def quarantine(db, *, limit: int = MAX_QUARANTINED) -> dict:
                                  "office_name": _text(r.get("claimed_office_name")),
                                  "at": r.get("claimed_at")},
                      "retired_at": r.get("retired_at"), "command_id": command_id(r.get("device_id"))})
-    return {"count": int(count or 0), "devices": rows, "shown": len(rows)}
+    return {"count": count, "devices": rows, "shown": len(rows)}
 
 
 def identity_mismatch(detail) -> list[dict] | None:
@@ -250,8 +250,7 @@ def refusals(db, device_id: str, *, tally: stored.Tally | None = None, province:
     ``last_message`` and ``by_reason`` (a list of ``reason``, ``label``, ``refused``, ``last_at``, most
     refused first); None when none was refused. A count that is not a whole number is left out and
     counted in *tally*."""
-    rows = db.query("SELECT reason, refused, last_at, last_message FROM refusals WHERE device_id = ? LIMIT ?",
-                    (device_id, MAX_REFUSAL_ROWS))
+    rows = queries.refusal_rows(db, device_id, limit=MAX_REFUSAL_ROWS)
     if not rows:
         return None
     from central.status import parse_time
@@ -281,12 +280,8 @@ def refusals(db, device_id: str, *, tally: stored.Tally | None = None, province:
 
 def refused_counts(db, *, province: str | None = None) -> dict[str, int]:
     """How many messages each device (of *province*) had refused, by device id (unreadable counts left out)."""
-    sql, params = "SELECT device_id, refused FROM refusals", []
-    if province:
-        sql += " WHERE device_id IN (SELECT device_id FROM devices WHERE province = ?)"
-        params.append(province)
     out: dict[str, int] = {}
-    for r in db.query(sql + " LIMIT ?", (*params, MAX_REFUSAL_ROWS)):
+    for r in queries.refusal_counts(db, province=province, limit=MAX_REFUSAL_ROWS):
         n = _count(r.get("refused"))
         if n is not None and isinstance(r.get("device_id"), str):
             out[r["device_id"]] = out.get(r["device_id"], 0) + n
