@@ -74,6 +74,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from central import codec, registry, verification
 from pishkhan.exc import ProtocolError
@@ -89,7 +90,7 @@ ALERT_EVENTS = ("late_opening", "closed_during_hours", "early_closing", "printer
 #: The alerts the centre raises itself (a Last Will or clean stop seen, a birth that disagrees with the registry,
 #: a ``seq`` jump, a refusal in a ``reported``): a device's event of one of these names is refused (``wrong_kind``),
 #: or it would read as the centre's own finding.
-CENTRE_ALERTS = ("offline", registry.MISMATCH, "seq_jumped", "document_refused")
+CENTRE_ALERTS = ("offline", registry.MISMATCH, "seq_jumped", "document_refused", "over_budget")
 
 #: How far a device's times may lie from the centre's receive time: a clock a little fast, and a message held
 #: in the outbox (``mqtt.outbox_max_age_days`` is at most 365) or a report sent again.
@@ -105,6 +106,19 @@ MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: The longest sentence kept with a refusal.
 MAX_REFUSAL_TEXT = 300
+#: The most events the centre stores of one device for one Tehran day (the day of the event's ``at``); more are
+#: refused (``over_budget``). A real agent sends each of its judge's events once, ever (edge_agent/compliance.py):
+#: a late opening, an early closing, and runs of at least 5–10 minutes closed, printer out, display off or outage
+#: within the day's hours — a bad day has a dozen or two. A hundred is several times any real day, and keeps a
+#: flooding credential to 100 × 16 KiB (1.6 MB) a day, where the broker's speed would store gigabytes. Counted by
+#: the event's own day, not the day it arrives, so a device back after weeks offline sends its whole outbox.
+EVENTS_PER_DAY = 100
+#: How many days before the centre's Tehran day a report's date may be; an older one is refused
+#: (``over_budget``). The agent sends a day's report that evening or the next morning, and its outbox keeps it
+#: ``mqtt.outbox_max_age_days`` (14 by default) while the broker cannot be reached: 14 + 1, and a day for the clocks.
+#: Without it one device could store a 512 KiB report for each of the ~367 dates the time window allows (188 MB).
+REPORT_DAYS = 16
+TEHRAN = ZoneInfo("Asia/Tehran")
 
 
 @dataclass
@@ -197,7 +211,9 @@ class Fleet:
         devices = list(dict.fromkeys(m["device"] for m, _ in messages))
         _in_chunks(db, c, registry.NEW_DEVICE_ROWS, [(d,) for d in devices], ("text",))
         fresh = _first_seen(db, c, messages)
-        batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"])
+        batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"],
+                       [(m["device"], day) for m, at in messages if m["_stream"] == "event"
+                        for day in (_event_day(m, at), tehran_day(at))])
         for message, received_at in messages:
             key = (message["device"], message["seq"])
             if key not in fresh:
@@ -293,6 +309,16 @@ class Fleet:
             batch.set_compliance(m["device"], compliance, m["sent_at"])
 
     def _on_event(self, c, m, received_at, batch):
+        day = _event_day(m, received_at)
+        if not batch.charge_event(m["device"], day):
+            today = tehran_day(received_at)
+            if batch.first_alert(m["device"], today):  # once a device and day: the flood shows, the list stays
+                log.warning("device %s sent more than %d events of %s; the rest of them are refused", m["device"],
+                            EVENTS_PER_DAY, day)
+                self._alert(c, m, "over_budget", received_at, received_at,
+                            {"stream": "event", "day": day, "limit": EVENTS_PER_DAY})
+            raise ProtocolError(f"more than {EVENTS_PER_DAY} events of {day} (Tehran) from this device; the centre "
+                                f"stores no more of that day", reason="over_budget")
         self._alert(c, m, m["event"], m.get("at", m["sent_at"]), received_at, m.get("detail") or {})
         if m["event"] in ("compliance", "compliance_state"):
             batch.set_compliance(m["device"], m.get("detail") or {}, m["sent_at"])
@@ -421,6 +447,27 @@ def _safe_sentence(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
+def _tehran_day_of_minute(minute: str) -> str | None:
+    try:
+        moment = dt.datetime.fromisoformat(minute).replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+    return moment.astimezone(TEHRAN).date().isoformat()
+
+
+def tehran_day(text, default: str = "") -> str:
+    """The Tehran date (ISO) of the UTC time *text* (``YYYY-MM-DDTHH:MM…``); *default* if it is not one."""
+    if not isinstance(text, str) or len(text) < 16:
+        return default
+    return _tehran_day_of_minute(text[:16]) or default
+
+
+def _event_day(message: dict, received_at: str) -> str:
+    """The Tehran day an event counts against: its ``at`` (else ``sent_at``), else the day it was received."""
+    return tehran_day(message.get("at", message.get("sent_at")), tehran_day(received_at, "?"))
+
+
+@lru_cache(maxsize=4096)
 def _window(received_at: str) -> tuple[str, str]:
     """The earliest and latest time a message received at *received_at* may carry, as ``YYYY-MM-DDTHH:MM:SS``."""
     now = _parse_time(received_at)
@@ -502,10 +549,20 @@ def _check_times(message: dict, kind: str, received_at: str):
             if not low[:10] <= day <= high[:10]:
                 raise ProtocolError(f"{key}: {day} is outside the window around the centre's clock "
                                     f"({received_at})", reason="time")
+        oldest = _oldest_report_day(received_at)
+        if isinstance(message.get("date"), str) and message["date"] < oldest:
+            raise ProtocolError(f"date: a report of {message['date']} is more than {REPORT_DAYS} days before the "
+                                f"centre's day; the centre stores reports from {oldest} on", reason="over_budget")
         inner = (message.get("report") or {}).get("date")
         if inner is not None and inner != message.get("date"):  # stored as one day's, judged as another's
             raise ProtocolError(f"report/date: {inner} is not the message's date {message.get('date')}",
                                 reason="malformed")
+
+
+@lru_cache(maxsize=1024)
+def _oldest_report_day(received_at: str) -> str:
+    """The earliest report date the centre stores when it receives a report at *received_at*."""
+    return (dt.date.fromisoformat(tehran_day(received_at)) - dt.timedelta(days=REPORT_DAYS)).isoformat()
 
 
 def _real_time(text) -> bool:
@@ -577,10 +634,18 @@ def _first_seen(db, c, messages) -> set:
 
 
 class _Batch:
-    """What one ingest batch changes in ``devices``, written once a device at the end."""
+    """What one ingest batch changes in ``devices`` and ``budgets``, written once a row at the end."""
 
-    def __init__(self, db, c, devices, telemetry_devices):
+    def __init__(self, db, c, devices, telemetry_devices, budget_keys=()):
         self.db, self.c = db, c
+        # (device, Tehran day) -> [events stored, over_budget alert raised], as stored then changed; and the change
+        self.budgets: dict[tuple, list] = {}
+        self.budget_changes: dict[tuple, list] = {}
+        keys = list(dict.fromkeys(budget_keys))
+        for device, day, events, alerted in _in_chunks(
+                db, c, "SELECT b.device_id, b.day, b.events, b.alerted FROM budgets b JOIN {rows} AS v "
+                       "ON b.device_id = v.column1 AND b.day = v.column2", keys, ("text", "text"), fetch=True):
+            self.budgets[(device, day)] = [int(events), int(alerted)]
         # device -> [received, highest seq, last seen, duplicates, seq skipped by jumps]
         self.counters: dict[str, list] = {}
         self.highest: dict[str, int] = {}  # device -> its highest seq, as stored then raised by this batch
@@ -628,6 +693,24 @@ class _Batch:
         self.lost[device] = lost + hole
         return None
 
+    def charge_event(self, device, day) -> bool:
+        """Count one event of *device* for Tehran *day*; False, counting nothing, once it has :data:`EVENTS_PER_DAY`."""
+        row = self.budgets.setdefault((device, day), [0, 0])
+        if row[0] >= EVENTS_PER_DAY:
+            return False
+        row[0] += 1
+        self.budget_changes.setdefault((device, day), [0, 0])[0] += 1
+        return True
+
+    def first_alert(self, device, day) -> bool:
+        """Whether *device*'s ``over_budget`` alert is still to be raised on Tehran *day*; it is then marked raised."""
+        row = self.budgets.setdefault((device, day), [0, 0])
+        if row[1]:
+            return False
+        row[1] = 1
+        self.budget_changes.setdefault((device, day), [0, 0])[1] = 1
+        return True
+
     def telemetry(self, device) -> tuple[dict, str | None]:
         return self.readings.get(device, ({}, None))
 
@@ -659,6 +742,13 @@ class _Batch:
         _in_chunks(db, c, "UPDATE devices SET compliance = v.column2, compliance_at = v.column3 "
                           "FROM {rows} AS v WHERE devices.device_id = v.column1",
                    [(d, text, at) for d, (text, at) in self.compliance.items()], ("text", "text", "text"))
+        _in_chunks(db, c, "INSERT INTO budgets(device_id, day, events, alerted) "
+                          "SELECT column1, column2, column3, column4 FROM {rows} AS v WHERE true "
+                          "ON CONFLICT (device_id, day) DO UPDATE SET events = budgets.events + excluded.events, "
+                          "alerted = CASE WHEN excluded.alerted > budgets.alerted THEN excluded.alerted "
+                          "ELSE budgets.alerted END",
+                   [(d, day, n, alerted) for (d, day), (n, alerted) in self.budget_changes.items()],
+                   ("text", "text", "bigint", "bigint"))
 
 
 def _json(value):
