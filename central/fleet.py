@@ -38,7 +38,12 @@ report minutes that add up, every stored time within :data:`TIME_BEHIND` /
 orders the alerts), and a snapshot's PNG against its hash. A refusal is a
 :exc:`~pishkhan.exc.ProtocolError` whose ``reason`` is a code of
 :data:`pishkhan.protocol.payloads.REFUSALS`; it is counted by reason, and by
-device in ``refusals`` (:meth:`Fleet.refusals`). A ``seq`` more than
+device in ``refusals`` (:meth:`Fleet.refusals`). What one device stores is
+bounded over time too: at most :data:`EVENTS_PER_DAY` events of one Tehran
+day and reports of the last :data:`REPORT_DAYS` dates; more is refused
+(``over_budget``), and a device's first such refusal of a day raises an
+``over_budget`` alert (once a device and day; the counts are kept in
+``budgets``, read and written once a batch). A ``seq`` more than
 :data:`SEQ_JUMP` above the device's highest is flagged once (a ``seq_jumped``
 alert) and the numbers it skipped are kept in ``devices.seq_skipped``, not
 counted as lost; so is a smaller hole that would take the device's lost
@@ -212,8 +217,7 @@ class Fleet:
         _in_chunks(db, c, registry.NEW_DEVICE_ROWS, [(d,) for d in devices], ("text",))
         fresh = _first_seen(db, c, messages)
         batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"],
-                       [(m["device"], day) for m, at in messages if m["_stream"] == "event"
-                        for day in (_event_day(m, at), tehran_day(at))])
+                       _budget_keys(messages))
         for message, received_at in messages:
             key = (message["device"], message["seq"])
             if key not in fresh:
@@ -311,19 +315,25 @@ class Fleet:
     def _on_event(self, c, m, received_at, batch):
         day = _event_day(m, received_at)
         if not batch.charge_event(m["device"], day):
-            today = tehran_day(received_at)
-            if batch.first_alert(m["device"], today):  # once a device and day: the flood shows, the list stays
-                log.warning("device %s sent more than %d events of %s; the rest of them are refused", m["device"],
-                            EVENTS_PER_DAY, day)
-                self._alert(c, m, "over_budget", received_at, received_at,
-                            {"stream": "event", "day": day, "limit": EVENTS_PER_DAY})
+            self._over_budget(c, m, received_at, batch, {"stream": "event", "day": day, "limit": EVENTS_PER_DAY})
             raise ProtocolError(f"more than {EVENTS_PER_DAY} events of {day} (Tehran) from this device; the centre "
                                 f"stores no more of that day", reason="over_budget")
         self._alert(c, m, m["event"], m.get("at", m["sent_at"]), received_at, m.get("detail") or {})
         if m["event"] in ("compliance", "compliance_state"):
             batch.set_compliance(m["device"], m.get("detail") or {}, m["sent_at"])
 
+    def _over_budget(self, c, m, received_at, batch, detail):
+        """Raise the device's ``over_budget`` alert, if it has not been raised on the centre's Tehran day yet."""
+        if batch.first_alert(m["device"], tehran_day(received_at)):  # once: the flood shows, the list stays
+            log.warning("device %s is over its budget (%s); what passes it is refused", m["device"], detail)
+            self._alert(c, m, "over_budget", received_at, received_at, detail)
+
     def _on_report(self, c, m, received_at, batch):
+        oldest = _oldest_report_day(received_at)
+        if isinstance(m.get("date"), str) and m["date"] < oldest:
+            self._over_budget(c, m, received_at, batch, {"stream": "report", "day": m["date"], "oldest": oldest})
+            raise ProtocolError(f"date: a report of {m['date']} is more than {REPORT_DAYS} days before the centre's "
+                                f"day; the centre stores reports from {oldest} on", reason="over_budget")
         province = self.province_of(c, m["device"])
         c.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES (?,?,?,?,?) "
                   "ON CONFLICT (device_id, date) DO UPDATE SET report = excluded.report, "
@@ -397,6 +407,11 @@ class Fleet:
             d["by_reason"][r["reason"]] = int(r["refused"])
         return list(out.values())
 
+    def prune_budgets(self, before: str) -> int:
+        """Forget the event counts of Tehran days before *before* (ISO date); events that old are refused anyway
+        (:data:`TIME_BEHIND`)."""
+        return self.db.write(lambda c: c.execute("DELETE FROM budgets WHERE day < ?", (before,)).rowcount)
+
     def prune_seen(self, before: str) -> int:
         """Forget sequence numbers received before *before* (ISO); duplicates older than that go uncounted."""
         return self.db.write(lambda c: c.execute("DELETE FROM seen WHERE at < ?", (before,)).rowcount)
@@ -460,6 +475,17 @@ def tehran_day(text, default: str = "") -> str:
     if not isinstance(text, str) or len(text) < 16:
         return default
     return _tehran_day_of_minute(text[:16]) or default
+
+
+def _budget_keys(messages) -> list[tuple[str, str]]:
+    """The ``budgets`` rows a batch may read: ``(device, day)`` of each event's day and of the day it arrived."""
+    keys = []
+    for m, at in messages:
+        if m["_stream"] == "event":
+            keys.append((m["device"], _event_day(m, at)))
+        if m["_stream"] in ("event", "report"):
+            keys.append((m["device"], tehran_day(at, "?")))
+    return keys
 
 
 def _event_day(message: dict, received_at: str) -> str:
@@ -549,10 +575,6 @@ def _check_times(message: dict, kind: str, received_at: str):
             if not low[:10] <= day <= high[:10]:
                 raise ProtocolError(f"{key}: {day} is outside the window around the centre's clock "
                                     f"({received_at})", reason="time")
-        oldest = _oldest_report_day(received_at)
-        if isinstance(message.get("date"), str) and message["date"] < oldest:
-            raise ProtocolError(f"date: a report of {message['date']} is more than {REPORT_DAYS} days before the "
-                                f"centre's day; the centre stores reports from {oldest} on", reason="over_budget")
         inner = (message.get("report") or {}).get("date")
         if inner is not None and inner != message.get("date"):  # stored as one day's, judged as another's
             raise ProtocolError(f"report/date: {inner} is not the message's date {message.get('date')}",
@@ -561,8 +583,9 @@ def _check_times(message: dict, kind: str, received_at: str):
 
 @lru_cache(maxsize=1024)
 def _oldest_report_day(received_at: str) -> str:
-    """The earliest report date the centre stores when it receives a report at *received_at*."""
-    return (dt.date.fromisoformat(tehran_day(received_at)) - dt.timedelta(days=REPORT_DAYS)).isoformat()
+    """The earliest report date the centre stores when it receives a report at *received_at* (``''``: not a time)."""
+    today = tehran_day(received_at)
+    return (dt.date.fromisoformat(today) - dt.timedelta(days=REPORT_DAYS)).isoformat() if today else ""
 
 
 def _real_time(text) -> bool:

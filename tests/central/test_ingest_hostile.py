@@ -208,6 +208,9 @@ def test_a_report_of_a_date_long_ago_is_refused(fleet_db):
                 "dev-r")
     assert [r["date"] for r in fleet_db.query("SELECT date FROM reports WHERE device_id = 'dev-r'")] \
         == [oldest.isoformat()]
+    assert ingest(fleet, report("dev-r", 5, {}, date="2026-01-01"), received=200).reasons == {"over_budget": 1}
+    [alert] = [e for e in fleet.events(device="dev-r") if e["kind"] == "over_budget"]  # once a device and day
+    assert alert["detail"] == {"stream": "report", "day": too_old, "oldest": oldest.isoformat()}
 
 
 # -- minutes ----------------------------------------------------------------------------------------------------
