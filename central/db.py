@@ -159,6 +159,15 @@ CREATE TABLE IF NOT EXISTS refusals (
     last_message TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (device_id, reason)
 );
+-- ingest: how many events each device sent for each Tehran day, and whether its over_budget alert was raised that
+-- day (central.fleet.EVENTS_PER_DAY)
+CREATE TABLE IF NOT EXISTS budgets (
+    device_id TEXT NOT NULL,
+    day       TEXT NOT NULL,
+    events    BIGINT NOT NULL DEFAULT 0,
+    alerted   BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, day)
+);
 -- facts: each device's fact chain as received (central.verification), and what the broker saw of it
 CREATE TABLE IF NOT EXISTS fact_links (
     device_id   TEXT NOT NULL,

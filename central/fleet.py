@@ -38,7 +38,12 @@ report minutes that add up, every stored time within :data:`TIME_BEHIND` /
 orders the alerts), and a snapshot's PNG against its hash. A refusal is a
 :exc:`~pishkhan.exc.ProtocolError` whose ``reason`` is a code of
 :data:`pishkhan.protocol.payloads.REFUSALS`; it is counted by reason, and by
-device in ``refusals`` (:meth:`Fleet.refusals`). A ``seq`` more than
+device in ``refusals`` (:meth:`Fleet.refusals`). What one device stores is
+bounded over time too: at most :data:`EVENTS_PER_DAY` events of one Tehran
+day and reports of the last :data:`REPORT_DAYS` dates; more is refused
+(``over_budget``), and a device's first such refusal of a day raises an
+``over_budget`` alert (once a device and day; the counts are kept in
+``budgets``, read and written once a batch). A ``seq`` more than
 :data:`SEQ_JUMP` above the device's highest is flagged once (a ``seq_jumped``
 alert) and the numbers it skipped are kept in ``devices.seq_skipped``, not
 counted as lost; so is a smaller hole that would take the device's lost
@@ -74,6 +79,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from central import codec, registry, verification
 from pishkhan.exc import ProtocolError
@@ -89,7 +95,7 @@ ALERT_EVENTS = ("late_opening", "closed_during_hours", "early_closing", "printer
 #: The alerts the centre raises itself (a Last Will or clean stop seen, a birth that disagrees with the registry,
 #: a ``seq`` jump, a refusal in a ``reported``): a device's event of one of these names is refused (``wrong_kind``),
 #: or it would read as the centre's own finding.
-CENTRE_ALERTS = ("offline", registry.MISMATCH, "seq_jumped", "document_refused")
+CENTRE_ALERTS = ("offline", registry.MISMATCH, "seq_jumped", "document_refused", "over_budget")
 
 #: How far a device's times may lie from the centre's receive time: a clock a little fast, and a message held
 #: in the outbox (``mqtt.outbox_max_age_days`` is at most 365) or a report sent again.
@@ -105,6 +111,19 @@ MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: The longest sentence kept with a refusal.
 MAX_REFUSAL_TEXT = 300
+#: The most events the centre stores of one device for one Tehran day (the day of the event's ``at``); more are
+#: refused (``over_budget``). A real agent sends each of its judge's events once, ever (edge_agent/compliance.py):
+#: a late opening, an early closing, and runs of at least 5–10 minutes closed, printer out, display off or outage
+#: within the day's hours — a bad day has a dozen or two. A hundred is several times any real day, and keeps a
+#: flooding credential to 100 × 16 KiB (1.6 MB) a day, where the broker's speed would store gigabytes. Counted by
+#: the event's own day, not the day it arrives, so a device back after weeks offline sends its whole outbox.
+EVENTS_PER_DAY = 100
+#: How many days before the centre's Tehran day a report's date may be; an older one is refused
+#: (``over_budget``). The agent sends a day's report that evening or the next morning, and its outbox keeps it
+#: ``mqtt.outbox_max_age_days`` (14 by default) while the broker cannot be reached: 14 + 1, and a day for the clocks.
+#: Without it one device could store a 512 KiB report for each of the ~367 dates the time window allows (188 MB).
+REPORT_DAYS = 16
+TEHRAN = ZoneInfo("Asia/Tehran")
 
 
 @dataclass
@@ -197,7 +216,8 @@ class Fleet:
         devices = list(dict.fromkeys(m["device"] for m, _ in messages))
         _in_chunks(db, c, registry.NEW_DEVICE_ROWS, [(d,) for d in devices], ("text",))
         fresh = _first_seen(db, c, messages)
-        batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"])
+        batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"],
+                       _budget_keys(messages))
         for message, received_at in messages:
             key = (message["device"], message["seq"])
             if key not in fresh:
@@ -293,11 +313,27 @@ class Fleet:
             batch.set_compliance(m["device"], compliance, m["sent_at"])
 
     def _on_event(self, c, m, received_at, batch):
+        day = _event_day(m, received_at)
+        if not batch.charge_event(m["device"], day):
+            self._over_budget(c, m, received_at, batch, {"stream": "event", "day": day, "limit": EVENTS_PER_DAY})
+            raise ProtocolError(f"more than {EVENTS_PER_DAY} events of {day} (Tehran) from this device; the centre "
+                                f"stores no more of that day", reason="over_budget")
         self._alert(c, m, m["event"], m.get("at", m["sent_at"]), received_at, m.get("detail") or {})
         if m["event"] in ("compliance", "compliance_state"):
             batch.set_compliance(m["device"], m.get("detail") or {}, m["sent_at"])
 
+    def _over_budget(self, c, m, received_at, batch, detail):
+        """Raise the device's ``over_budget`` alert, if it has not been raised on the centre's Tehran day yet."""
+        if batch.first_alert(m["device"], tehran_day(received_at)):  # once: the flood shows, the list stays
+            log.warning("device %s is over its budget (%s); what passes it is refused", m["device"], detail)
+            self._alert(c, m, "over_budget", received_at, received_at, detail)
+
     def _on_report(self, c, m, received_at, batch):
+        oldest = _oldest_report_day(received_at)
+        if isinstance(m.get("date"), str) and m["date"] < oldest:
+            self._over_budget(c, m, received_at, batch, {"stream": "report", "day": m["date"], "oldest": oldest})
+            raise ProtocolError(f"date: a report of {m['date']} is more than {REPORT_DAYS} days before the centre's "
+                                f"day; the centre stores reports from {oldest} on", reason="over_budget")
         province = self.province_of(c, m["device"])
         c.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES (?,?,?,?,?) "
                   "ON CONFLICT (device_id, date) DO UPDATE SET report = excluded.report, "
@@ -371,6 +407,11 @@ class Fleet:
             d["by_reason"][r["reason"]] = int(r["refused"])
         return list(out.values())
 
+    def prune_budgets(self, before: str) -> int:
+        """Forget the event counts of Tehran days before *before* (ISO date); events that old are refused anyway
+        (:data:`TIME_BEHIND`)."""
+        return self.db.write(lambda c: c.execute("DELETE FROM budgets WHERE day < ?", (before,)).rowcount)
+
     def prune_seen(self, before: str) -> int:
         """Forget sequence numbers received before *before* (ISO); duplicates older than that go uncounted."""
         return self.db.write(lambda c: c.execute("DELETE FROM seen WHERE at < ?", (before,)).rowcount)
@@ -418,6 +459,38 @@ def _safe_sentence(text: str) -> str:
     from pishkhan.text.safety import terminal_safe
 
     return terminal_safe(text.replace("\x00", ""), newlines=False)[:MAX_REFUSAL_TEXT]
+
+
+@lru_cache(maxsize=4096)
+def _tehran_day_of_minute(minute: str) -> str | None:
+    try:
+        moment = dt.datetime.fromisoformat(minute).replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+    return moment.astimezone(TEHRAN).date().isoformat()
+
+
+def tehran_day(text, default: str = "") -> str:
+    """The Tehran date (ISO) of the UTC time *text* (``YYYY-MM-DDTHH:MM…``); *default* if it is not one."""
+    if not isinstance(text, str) or len(text) < 16:
+        return default
+    return _tehran_day_of_minute(text[:16]) or default
+
+
+def _budget_keys(messages) -> list[tuple[str, str]]:
+    """The ``budgets`` rows a batch may read: ``(device, day)`` of each event's day and of the day it arrived."""
+    keys = []
+    for m, at in messages:
+        if m["_stream"] == "event":
+            keys.append((m["device"], _event_day(m, at)))
+        if m["_stream"] in ("event", "report"):
+            keys.append((m["device"], tehran_day(at, "?")))
+    return keys
+
+
+def _event_day(message: dict, received_at: str) -> str:
+    """The Tehran day an event counts against: its ``at`` (else ``sent_at``), else the day it was received."""
+    return tehran_day(message.get("at", message.get("sent_at")), tehran_day(received_at, "?"))
 
 
 @lru_cache(maxsize=4096)
@@ -508,6 +581,13 @@ def _check_times(message: dict, kind: str, received_at: str):
                                 reason="malformed")
 
 
+@lru_cache(maxsize=1024)
+def _oldest_report_day(received_at: str) -> str:
+    """The earliest report date the centre stores when it receives a report at *received_at* (``''``: not a time)."""
+    today = tehran_day(received_at)
+    return (dt.date.fromisoformat(today) - dt.timedelta(days=REPORT_DAYS)).isoformat() if today else ""
+
+
 def _real_time(text) -> bool:
     """Whether *text* is ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` naming a moment that exists (not 31 February)."""
     if type(text) is not str or len(text) < 20 or text[-1] != "Z" or text[10] != "T":
@@ -577,10 +657,18 @@ def _first_seen(db, c, messages) -> set:
 
 
 class _Batch:
-    """What one ingest batch changes in ``devices``, written once a device at the end."""
+    """What one ingest batch changes in ``devices`` and ``budgets``, written once a row at the end."""
 
-    def __init__(self, db, c, devices, telemetry_devices):
+    def __init__(self, db, c, devices, telemetry_devices, budget_keys=()):
         self.db, self.c = db, c
+        # (device, Tehran day) -> [events stored, over_budget alert raised], as stored then changed; and the change
+        self.budgets: dict[tuple, list] = {}
+        self.budget_changes: dict[tuple, list] = {}
+        keys = list(dict.fromkeys(budget_keys))
+        for device, day, events, alerted in _in_chunks(
+                db, c, "SELECT b.device_id, b.day, b.events, b.alerted FROM budgets b JOIN {rows} AS v "
+                       "ON b.device_id = v.column1 AND b.day = v.column2", keys, ("text", "text"), fetch=True):
+            self.budgets[(device, day)] = [int(events), int(alerted)]
         # device -> [received, highest seq, last seen, duplicates, seq skipped by jumps]
         self.counters: dict[str, list] = {}
         self.highest: dict[str, int] = {}  # device -> its highest seq, as stored then raised by this batch
@@ -628,6 +716,24 @@ class _Batch:
         self.lost[device] = lost + hole
         return None
 
+    def charge_event(self, device, day) -> bool:
+        """Count one event of *device* for Tehran *day*; False, counting nothing, once it has :data:`EVENTS_PER_DAY`."""
+        row = self.budgets.setdefault((device, day), [0, 0])
+        if row[0] >= EVENTS_PER_DAY:
+            return False
+        row[0] += 1
+        self.budget_changes.setdefault((device, day), [0, 0])[0] += 1
+        return True
+
+    def first_alert(self, device, day) -> bool:
+        """Whether *device*'s ``over_budget`` alert is still to be raised on Tehran *day*; it is then marked raised."""
+        row = self.budgets.setdefault((device, day), [0, 0])
+        if row[1]:
+            return False
+        row[1] = 1
+        self.budget_changes.setdefault((device, day), [0, 0])[1] = 1
+        return True
+
     def telemetry(self, device) -> tuple[dict, str | None]:
         return self.readings.get(device, ({}, None))
 
@@ -659,6 +765,13 @@ class _Batch:
         _in_chunks(db, c, "UPDATE devices SET compliance = v.column2, compliance_at = v.column3 "
                           "FROM {rows} AS v WHERE devices.device_id = v.column1",
                    [(d, text, at) for d, (text, at) in self.compliance.items()], ("text", "text", "text"))
+        _in_chunks(db, c, "INSERT INTO budgets(device_id, day, events, alerted) "
+                          "SELECT column1, column2, column3, column4 FROM {rows} AS v WHERE true "
+                          "ON CONFLICT (device_id, day) DO UPDATE SET events = budgets.events + excluded.events, "
+                          "alerted = CASE WHEN excluded.alerted > budgets.alerted THEN excluded.alerted "
+                          "ELSE budgets.alerted END",
+                   [(d, day, n, alerted) for (d, day), (n, alerted) in self.budget_changes.items()],
+                   ("text", "text", "bigint", "bigint"))
 
 
 def _json(value):

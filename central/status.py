@@ -34,7 +34,8 @@ CLOSED_KINDS = ("closed_during_hours", "early_closing")
 #: Events shown as alerts on the fleet page.
 ALERT_KINDS = ("late_opening", "closed_during_hours", "early_closing", "printer_out", "display_off", "offline",
                "document_refused", "board_not_current", "schedule_not_current", "clock_not_synchronised",
-               "clock_jumped", "outage", "identity_mismatch", "seq_jumped")
+               "clock_jumped", "outage", "identity_mismatch", "seq_jumped",
+               "over_budget")
 
 
 def parse_time(text) -> dt.datetime | None:

@@ -91,6 +91,7 @@ EVENT_NAMES = {
     "command_result": "نتیجهٔ فرمان",
     "identity_mismatch": "هویت اعلام‌شده با ثبت مرکز نمی‌خواند",
     "seq_jumped": "پرش شمارهٔ پیام‌ها",
+    "over_budget": "پیام‌های بیش از سهمیهٔ روزانهٔ دستگاه رد شد",
 }
 COL_TIME = "زمان"
 COL_EVENT = "رویداد"

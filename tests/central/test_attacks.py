@@ -1034,11 +1034,6 @@ def test_nothing_a_visitor_types_comes_back_as_markup(dashboard):
         assert status != 500 and b"<img" not in body, (path, status)
 
 
-@pytest.mark.xfail(strict=True, reason="Nothing bounds how much one device stores over time: every event (16 kB "
-                   "each), and a report for each of the ~367 dates the time window allows (512 kB each, ~188 MB), is "
-                   "kept; one credential flooding its own event stream at broker speed fills the fleet database's disk. "
-                   "Mosquitto 2.0 has no per-client rate limit; a per-device budget in central/fleet.py (refused with "
-                   "a new reason, shown in the refusals) is a design choice beyond a small fix.")
 def test_one_device_flooding_its_event_stream_stores_a_bounded_number(centre):
     client = centre.device("dev-0001")
     first = centre.seq("dev-0001")

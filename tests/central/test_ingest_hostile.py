@@ -12,7 +12,7 @@ import pytest
 from test_fleet import T, at, birth, msg, outbox
 
 from central import registry, status
-from central.fleet import MAX_TELEMETRY_BYTES, SEQ_JUMP, Fleet
+from central.fleet import EVENTS_PER_DAY, MAX_TELEMETRY_BYTES, REPORT_DAYS, SEQ_JUMP, Fleet
 from pishkhan.exc import ProtocolError
 from pishkhan.protocol import payloads
 
@@ -155,6 +155,62 @@ def test_one_device_cannot_fill_the_alert_list(fleet_db):
     assert devices.count("dev-n") == status.ALERTS_PER_DEVICE and devices[-1] == "dev-o"
     assert "nth" not in rows[0] and rows[0]["detail"] == {}
     assert [r["received_at"] for r in rows] == sorted((r["received_at"] for r in rows), reverse=True)
+
+
+# -- how much one device stores -----------------------------------------------------------------------------------
+def stored_events(fleet_db, device, kind=None) -> int:
+    sql, params = "SELECT COUNT(*) AS n FROM events WHERE device_id = ?", [device]
+    if kind:
+        sql, params = sql + " AND kind = ?", params + [kind]
+    return int(fleet_db.query_one(sql, tuple(params))["n"])
+
+
+def test_one_device_stores_at_most_a_days_budget_of_events_and_is_flagged_once(fleet_db):
+    fleet = Fleet(fleet_db)
+    register(fleet_db, "dev-f", "dev-g")
+    ingest(fleet, ("status", "dev-f", birth("dev-f", 2, 1, will_seq=1)))
+    flood = [event("dev-f", 3 + i, "printer_out", sent=100 + i, detail={"why": "x" * 1500})
+             for i in range(EVENTS_PER_DAY + 60)]
+    first = ingest(fleet, *flood[:EVENTS_PER_DAY - 10], received=200)
+    second = ingest(fleet, *flood[EVENTS_PER_DAY - 10:], received=400)  # the budget crosses batches
+    assert first.refused == 0 and second.accepted == 10 and second.reasons == {"over_budget": 60}
+    assert stored_events(fleet_db, "dev-f", "printer_out") == EVENTS_PER_DAY
+    assert fleet.refusals(device="dev-f")[0]["by_reason"] == {"over_budget": 60}
+    assert status.alerts(fleet, day=dt.date(2026, 12, 1))[0]["kind"] == "over_budget"  # ops sees the flood
+    # more of the flood, of this day and of the day before, later that day: refused, and no second alert
+    again = ingest(fleet, *[event("dev-f", 200 + i, "display_off", sent=500 + i) for i in range(30)],
+                   *[event("dev-f", 300 + i, when=at(-86400 + i)) for i in range(EVENTS_PER_DAY + 5)], received=600)
+    assert again.reasons == {"over_budget": 35} and again.accepted == EVENTS_PER_DAY
+    [alert] = [e for e in fleet.events(device="dev-f", limit=1000) if e["kind"] == "over_budget"]
+    assert alert["detail"] == {"stream": "event", "day": "2026-12-01", "limit": EVENTS_PER_DAY}
+    assert stored_events(fleet_db, "dev-f") == 2 * EVENTS_PER_DAY + 1
+    # another device's events, and this device's of the next day, are their own budget
+    assert ingest(fleet, event("dev-g", 3), received=700).accepted == 1
+    assert ingest(fleet, event("dev-f", 500, when=at(86400)), received=86400).accepted == 1
+
+
+def test_a_device_back_after_days_offline_sends_its_whole_outbox(fleet_db):
+    """Events count against the day they happened on, not the day they arrive."""
+    fleet = Fleet(fleet_db)
+    backlog = [event("dev-b", 3 + d * 20 + i, "closed_during_hours", sent=-86400 * d + i, when=at(-86400 * d + i))
+               for d in range(14) for i in range(20)]
+    counts = ingest(fleet, *backlog)
+    assert (counts.accepted, counts.refused) == (280, 0)
+
+
+def test_a_report_of_a_date_long_ago_is_refused(fleet_db):
+    """Reports only of the last days (REPORT_DAYS): not one for each of the ~367 dates the time window allows."""
+    fleet = Fleet(fleet_db)
+    oldest = dt.date(2026, 12, 1) - dt.timedelta(days=REPORT_DAYS)  # received 2026-12-01 08:31 in Tehran
+    assert ingest(fleet, report("dev-r", 3, {"serving_minutes": 10}, date=oldest.isoformat())).accepted == 1
+    too_old = (oldest - dt.timedelta(days=1)).isoformat()
+    refused_for(fleet, ingest(fleet, report("dev-r", 4, {"serving_minutes": 10}, date=too_old)), "over_budget",
+                "dev-r")
+    assert [r["date"] for r in fleet_db.query("SELECT date FROM reports WHERE device_id = 'dev-r'")] \
+        == [oldest.isoformat()]
+    assert ingest(fleet, report("dev-r", 5, {}, date="2026-01-01"), received=200).reasons == {"over_budget": 1}
+    [alert] = [e for e in fleet.events(device="dev-r") if e["kind"] == "over_budget"]  # once a device and day
+    assert alert["detail"] == {"stream": "report", "day": too_old, "oldest": oldest.isoformat()}
 
 
 # -- minutes ----------------------------------------------------------------------------------------------------
