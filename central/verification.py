@@ -466,14 +466,20 @@ def silences(db, device_id: str, start: dt.datetime, end: dt.datetime) -> list[t
     """
     before = db.query_one("SELECT MAX(at) AS at FROM seen WHERE device_id = ? AND at < ?",
                           (device_id, iso(start)))
-    heard = [parse_iso(before["at"])] if before and before["at"] else []
-    heard += [parse_iso(r["at"]) for r in db.query("SELECT at FROM seen WHERE device_id = ? AND at >= ? AND at < ? "
+    heard = [_received(before["at"])] if before and before["at"] else []
+    heard += [_received(r["at"]) for r in db.query("SELECT at FROM seen WHERE device_id = ? AND at >= ? AND at < ? "
                                                    "ORDER BY at", (device_id, iso(start), iso(end)))]
     out = []
     for a, b in zip(heard, heard[1:] + [end]):
         if b - a > SILENT_AFTER and b > start:
             out.append((max(a, start), b, "silent"))
     return out
+
+
+def _received(text: str) -> dt.datetime:
+    """A receive time as the monitor stores it (``…T08:30:00.123Z``, :func:`pishkhan.protocol.payloads.format_time`)."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _served_while_gone(timeline: list[dict], gone: list[tuple], beats: list[dt.datetime]) -> tuple[int, int]:

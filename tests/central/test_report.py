@@ -33,10 +33,15 @@ def test_daily_report_sums_by_province(fleet_db):
 
 def test_fleet_view_counts(fleet_db):
     data = F.build(fleet_db)
-    view = fleet_view(data["fleet"], day=F.TODAY)
+    view = fleet_view(data["fleet"], day=F.TODAY, now=F.NOW)
     by = {p["province"]: p for p in view["provinces"]}
     assert by["23"] == {"province": "23", "total": 4, "online": 3, "offline": 1, "late": 1, "closed": 1, "outdated": 2}
     assert view["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2}
+    # ten minutes on, nothing more heard: the five that set a will and never lost it are silent, so offline too
+    quiet = fleet_view(data["fleet"], day=F.TODAY, now=F.NOW + dt.timedelta(minutes=10))
+    assert quiet["totals"]["online"] == 0 and quiet["totals"]["offline"] == 7
+    assert sorted(d["device_id"] for d in quiet["devices"] if d["silent"]) == \
+        ["dev-0501", "dev-1101", "dev-2301", "dev-2302", "dev-2304"]
     late = fleet_view(data["fleet"], day=F.TODAY, province="23", state="late")
     assert [d["device_id"] for d in late["devices"]] == ["dev-2302"]
     assert late["devices"][0]["late_events"][0]["minutes"] == 25
