@@ -31,6 +31,28 @@ def test_daily_report_sums_by_province(fleet_db):
     assert empty["totals"]["offices_reporting"] == 0
 
 
+def test_a_silent_device_is_offline_on_the_office_page_and_in_the_metrics(fleet_db):
+    """Its birth says online and no will came, but nothing of it past SILENT_AFTER: offline since its last message."""
+    from central.metrics import exposition
+    from central.verification import SILENT_AFTER
+    from central.web.present import office_page
+
+    F.build(fleet_db)
+    fleet = F.Fleet(fleet_db)
+    later = F.NOW + SILENT_AFTER + dt.timedelta(minutes=1)
+    page = office_page(fleet_db, "dev-2301", day=F.TODAY, now=F.NOW)["device"]
+    assert (page["online"], page["silent"]) == (True, False)
+    page = office_page(fleet_db, "dev-2301", day=F.TODAY, now=later)
+    assert (page["device"]["online"], page["device"]["status_reason"], page["today"]["online"]) == \
+        (False, "silent", False)
+    assert page["device"]["status_since"] == page["device"]["last_seen"]
+    now = exposition(fleet, today=lambda: F.TODAY, now=lambda: F.NOW).decode()
+    assert 'pishkhan_devices_online{province="23"} 3.0' in now
+    text = exposition(fleet, today=lambda: F.TODAY, now=lambda: later).decode()
+    assert 'pishkhan_devices_online{province="23"} 0.0' in text
+    assert 'pishkhan_devices{province="23",status="offline"} 4.0' in text
+
+
 def test_fleet_view_counts(fleet_db):
     data = F.build(fleet_db)
     view = fleet_view(data["fleet"], day=F.TODAY, now=F.NOW)
