@@ -185,7 +185,8 @@ def device_day(device: dict, *, events: list[dict], report: dict | None, newest:
         "status_since": device["last_seen"] if quiet else device["status_since"],
         "status_reason": "silent" if quiet else device["status_reason"], "last_seen": device["last_seen"],
         "late": bool(late), "late_events": late, "closed": bool(closed), "closed_events": closed,
-        "outdated": currency["state"] == "outdated", "board": currency, "gaps": lost_messages(device),
+        "outdated": currency["state"] == "outdated", "board": currency,
+        "gaps": lost_messages(device | {"online": bool(device["online"]) or quiet}),  # its will may yet come
     }
 
 
