@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS seen (
     PRIMARY KEY (device_id, seq)
 );
 CREATE INDEX IF NOT EXISTS seen_at ON seen(at);
+CREATE INDEX IF NOT EXISTS seen_device_at ON seen(device_id, at);
 CREATE TABLE IF NOT EXISTS events (
     id          {serial},
     device_id   TEXT NOT NULL,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from central import stored
 from central.status import DAY_MINUTES, fleet_view, lost_messages, reports_of_day
+from central.verification import silent
 
 METRIC_NAMES = ("pishkhan_devices", "pishkhan_devices_online", "pishkhan_compliance_devices",
                 "pishkhan_compliance_minutes", "pishkhan_late_openings", "pishkhan_board_outdated_devices",
@@ -62,9 +63,10 @@ def current_state(compliance) -> str:
 class FleetCollector:
     """A prometheus-client collector reading *fleet*'s database on every scrape."""
 
-    def __init__(self, fleet, *, today, province: str | None = None):
+    def __init__(self, fleet, *, today, province: str | None = None, now=None):
         self.fleet = fleet
         self.today = today  # a function returning the Tehran date
+        self.now = now  # a function returning the current aware time (None: the clock)
         self.province = province
 
     def describe(self):
@@ -75,7 +77,8 @@ class FleetCollector:
 
         day = self.today()
         tally = stored.Tally()
-        view = fleet_view(self.fleet, day=day, province=self.province, tally=tally)
+        now = self.now() if self.now else None
+        view = fleet_view(self.fleet, day=day, province=self.province, tally=tally, now=now)
         g = {name: GaugeMetricFamily(name, doc, labels=labels) for name, doc, labels in (
             ("pishkhan_devices", "Devices known, by status", ["province", "status"]),
             ("pishkhan_devices_online", "Devices online", ["province"]),
@@ -98,7 +101,7 @@ class FleetCollector:
             g["pishkhan_late_openings"].add_metric([code], p["late"])
             g["pishkhan_board_outdated_devices"].add_metric([code], p["outdated"])
         reports = reports_of_day(self.fleet.db, day, province=self.province)  # counted once, in fleet_view
-        sql = "SELECT device_id, province, online, will_seq, compliance, telemetry, highest_seq, received, " \
+        sql = "SELECT device_id, province, online, last_seen, will_seq, compliance, telemetry, highest_seq, received, " \
               "duplicates, seq_skipped FROM devices WHERE province <> ''"
         params = []
         if self.province:
@@ -109,7 +112,7 @@ class FleetCollector:
             acc = per.setdefault(row["province"], {"states": dict.fromkeys(COMPLIANCE_STATES, 0), "depth": 0,
                                                    "depth_max": 0, "gaps": 0, "dups": 0})
             code = row["province"]
-            if not row["online"]:
+            if not row["online"] or silent(row["last_seen"], now):
                 state = "unknown"  # what it last said is no longer news
             else:
                 state = current_state(stored.loads(row["compliance"], tally=tally, table="devices", province=code))
@@ -157,12 +160,12 @@ def _depth(telemetry) -> int:
     return stored.integer(value, low=0, high=MAX_DEPTH) or 0
 
 
-def exposition(fleet, *, today, province: str | None = None, extra=None) -> bytes:
+def exposition(fleet, *, today, province: str | None = None, extra=None, now=None) -> bytes:
     """The Prometheus text of the fleet's metrics (and of *extra*, a registry, e.g. the monitor's counters)."""
     from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(FleetCollector(fleet, today=today, province=province))
+    registry.register(FleetCollector(fleet, today=today, province=province, now=now))
     text = generate_latest(registry)
     if extra is not None and province is None:
         text += generate_latest(extra)

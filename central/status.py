@@ -2,7 +2,10 @@
 
 A device's flags for a Tehran day (:func:`device_day`):
 
-- ``online`` / ``offline``: its last status (birth, Last Will or clean stop);
+- ``online`` / ``offline``: its last status (birth, Last Will or clean stop),
+  and offline whatever that said once nothing of it has come for longer than
+  :data:`central.verification.SILENT_AFTER` (``silent``: a device that set no
+  Last Will and dropped, :func:`central.verification.silent`);
 - ``late``: it opened late that day — a ``late_opening`` event dated that
   day (Tehran time), or one in the day's report it sent;
 - ``closed``: closed during announced hours that day — a
@@ -25,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 
 from central import stored
+from central.verification import silent
 from central.official import board_currency, newest_boards
 from pishkhan.text import jalali
 
@@ -148,8 +152,8 @@ def lost_messages(device: dict) -> int:
 
 
 def device_day(device: dict, *, events: list[dict], report: dict | None, newest: dict, currency=None,
-               tally: stored.Tally | None = None) -> dict:
-    """The device's row for the day: its flags and what they come from.
+               tally: stored.Tally | None = None, now: dt.datetime | None = None) -> dict:
+    """The device's row for the day (as of *now*): its flags and what they come from.
 
     *device* is decoded (:func:`device_row`); a report whose ``events`` is not a list is counted in
     *tally* and its events are not read.
@@ -175,12 +179,15 @@ def device_day(device: dict, *, events: list[dict], report: dict | None, newest:
     late = [x for k in LATE_KINDS for x in kinds.get(k, [])]
     closed = [x | {"kind": k} for k in CLOSED_KINDS for x in kinds.get(k, [])]
     currency = currency or board_currency(device, newest, tally=tally)
+    quiet = bool(device.get("silent")) or (bool(device["online"]) and silent(device["last_seen"], now))
     return {
         "device_id": device["device_id"], "province": device["province"], "office_id": device["office_id"],
-        "office_name": device["office_name"], "online": device["online"], "status_since": device["status_since"],
-        "status_reason": device["status_reason"], "last_seen": device["last_seen"],
+        "office_name": device["office_name"], "online": bool(device["online"]) and not quiet, "silent": quiet,
+        "status_since": device["last_seen"] if quiet else device["status_since"],
+        "status_reason": "silent" if quiet else device["status_reason"], "last_seen": device["last_seen"],
         "late": bool(late), "late_events": late, "closed": bool(closed), "closed_events": closed,
-        "outdated": currency["state"] == "outdated", "board": currency, "gaps": lost_messages(device),
+        "outdated": currency["state"] == "outdated", "board": currency,
+        "gaps": lost_messages(device | {"online": bool(device["online"]) or quiet}),  # its will may yet come
     }
 
 
@@ -195,8 +202,8 @@ def matches(row: dict, state: str | None) -> bool:
 
 
 def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str | None = None,
-               tally: stored.Tally | None = None) -> dict:
-    """Counts by province and the device rows (filtered by *province* and *state*) for Tehran *day*.
+               tally: stored.Tally | None = None, now: dt.datetime | None = None) -> dict:
+    """Counts by province and the device rows (filtered by *province* and *state*) for Tehran *day*, as of *now*.
 
     ``unreadable`` is how many stored values could not be read (counted in *tally* too, if given).
     """
@@ -219,7 +226,7 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
         if key not in judged:
             judged[key] = board_currency(d, newest, tally=tally)
         rows.append(device_day(d, events=events.get(d["device_id"], []), report=reports.get(d["device_id"]),
-                               newest=newest, currency=judged[key], tally=tally))
+                               newest=newest, currency=judged[key], tally=tally, now=now))
     provinces: dict[str, dict] = {}
     for row in rows:
         counts = provinces.setdefault(row["province"], {"province": row["province"], "total": 0,
@@ -262,13 +269,17 @@ def _devices(db, province: str | None, tally: stored.Tally | None = None) -> lis
 JSON_COLUMNS = ("board", "schedule", "clock", "telemetry", "compliance")
 
 
-def device_row(row: dict, tally: stored.Tally | None = None) -> dict:
+def device_row(row: dict, tally: stored.Tally | None = None, *, now: dt.datetime | None = None) -> dict:
     """A whole ``devices`` row with its JSON columns decoded: each an object, or None (counted when
-    something unreadable was stored); sequence counts as numbers and ``gaps``."""
+    something unreadable was stored); sequence counts as numbers and ``gaps``; offline (``silent``, since
+    its last message) when nothing of it has come for longer than :data:`central.verification.SILENT_AFTER`."""
     out = dict(row)
     for key in JSON_COLUMNS:
         out[key] = stored.loads(row.get(key), tally=tally, table="devices", province=row.get("province"))
-    out["online"] = bool(row.get("online"))
+    out["silent"] = bool(row.get("online")) and silent(row.get("last_seen"), now)
+    out["online"] = bool(row.get("online")) and not out["silent"]
+    if out["silent"]:
+        out["status_since"], out["status_reason"] = row.get("last_seen"), "silent"
     for key in ("highest_seq", "received", "duplicates"):
         out[key] = int(row.get(key) or 0)
     out["gaps"] = max(0, out["highest_seq"] - out["received"])

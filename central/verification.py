@@ -31,7 +31,13 @@ violation minutes) must equal the report's.
 
 **What the broker saw** (:func:`record_presence`, from every new ``status``
 message: a birth, a Last Will, a clean offline, at the centre's receive
-time). The device was *gone* from an offline until its next birth. A device
+time). The device was *gone* from an offline until its next birth, and —
+Last Will or not — whenever nothing of it reached the centre for longer
+than :data:`SILENT_AFTER` (:func:`silent`): gone from its last message
+until its next one. The will is the device's own choice (a modified agent
+connects without one, and Mosquitto tells no one of a disconnect without
+a will); its silence is not: a connected agent streams its facts, a
+heartbeat among them, every minute. A device
 cut off from the broker can still serve — its kiosk works offline and its
 facts wait in the outbox — so being gone is not itself a fault. What the
 outbox explains is this: the agent beats every minute and streams each beat,
@@ -81,6 +87,10 @@ MARGIN = dt.timedelta(hours=3)
 MISSING_AFTER = dt.timedelta(minutes=10)
 #: A heartbeat this close to a minute's start explains it (the agent beats every minute).
 BEAT_SLACK = dt.timedelta(seconds=90)
+#: Nothing received from a device this long and it is gone from its last message, Last Will or not: three of
+#: the minutes in each of which a connected agent streams its facts (edge_agent.facts.TICK_SECONDS), its heartbeat
+#: among them. The broker's own verdict, with a will, comes after 1.5 × keepalive (45 s by default).
+SILENT_AFTER = dt.timedelta(minutes=3)
 #: Unexplained minutes forgiven (a birth or a will crossing a minute's edge).
 TOLERATED_MINUTES = 2
 #: Minutes compared between the report and the centre's judgement.
@@ -401,8 +411,29 @@ def official_periods(db, device_id: str, day: dt.date) -> list[tuple[dt.datetime
     return None if decided.source == "config" else decided.periods
 
 
+def silent(last_seen, now: dt.datetime | None = None) -> bool:
+    """True when the centre heard nothing of a device for more than :data:`SILENT_AFTER` before *now*.
+
+    *last_seen*: the centre's receive time of the device's last message (``devices.last_seen``); None (never
+    heard) is not silent, a text that is not a time is (nothing vouches for the device).
+    """
+    if last_seen is None:
+        return False
+    try:
+        heard = dt.datetime.fromisoformat(last_seen[:40])
+    except (TypeError, ValueError):
+        return True
+    heard = heard if heard.tzinfo else heard.replace(tzinfo=dt.timezone.utc)
+    return (now or dt.datetime.now(dt.timezone.utc)) - heard > SILENT_AFTER
+
+
 def gone_stretches(db, device_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple]:
-    """When the broker saw *device_id* gone between *start* and *end*: ``(from, to, why)`` by receive time."""
+    """When the broker saw *device_id* gone between *start* and *end*: ``(from, to, why)`` by receive time.
+
+    *why* is ``lost`` (its Last Will), ``stopped`` (a clean offline) or ``silent`` (nothing received for
+    longer than :data:`SILENT_AFTER`, :func:`silences`); overlapping stretches are joined, named by what the
+    broker said when it said anything.
+    """
     rows = db.query("SELECT state, received_at FROM presence WHERE device_id = ? AND received_at < ? "
                     "ORDER BY received_at, id", (device_id, iso(end)))
     out, gone_since, why = [], None, ""
@@ -416,7 +447,39 @@ def gone_stretches(db, device_id: str, start: dt.datetime, end: dt.datetime) -> 
             gone_since, why = at, r["state"]
     if gone_since is not None:
         out.append((max(gone_since, start), end, why))
-    return [(a, b, w) for a, b, w in out if b > a]
+    joined: list[tuple] = []
+    stretches = [s for s in out if s[1] > s[0]] + silences(db, device_id, start, end)
+    for a, b, w in sorted(stretches, key=lambda s: (s[0], s[2] == "silent", s[1])):
+        if joined and a < joined[-1][1]:
+            why = joined[-1][2] if joined[-1][2] != "silent" else w
+            joined[-1] = (joined[-1][0], max(b, joined[-1][1]), why)
+        else:
+            joined.append((a, b, w))
+    return joined
+
+
+def silences(db, device_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple]:
+    """The stretches between *start* and *end* longer than :data:`SILENT_AFTER` with no message of *device_id*
+    received (``seen``, every first receipt): ``(from, to, "silent")``, from the message before to the one after.
+
+    A device never heard before *end* has none (there is nothing it could claim).
+    """
+    before = db.query_one("SELECT MAX(at) AS at FROM seen WHERE device_id = ? AND at < ?",
+                          (device_id, iso(start)))
+    heard = [_received(before["at"])] if before and before["at"] else []
+    heard += [_received(r["at"]) for r in db.query("SELECT at FROM seen WHERE device_id = ? AND at >= ? AND at < ? "
+                                                   "ORDER BY at", (device_id, iso(start), iso(end)))]
+    out = []
+    for a, b in zip(heard, heard[1:] + [end]):
+        if b - a > SILENT_AFTER and b > start:
+            out.append((max(a, start), b, "silent"))
+    return out
+
+
+def _received(text: str) -> dt.datetime:
+    """A receive time as the monitor stores it (``…T08:30:00.123Z``, :func:`pishkhan.protocol.payloads.format_time`)."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _served_while_gone(timeline: list[dict], gone: list[tuple], beats: list[dt.datetime]) -> tuple[int, int]:

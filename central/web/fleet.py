@@ -35,7 +35,7 @@ def fleet_page(request):
         return refused
     province = province_of(request)
     day = site.today()
-    view = status.fleet_view(site.fleet, day=day, province=province, state=state)
+    view = status.fleet_view(site.fleet, day=day, province=province, state=state, now=site.clock())
     alerts = present.with_mismatches(status.alerts(site.fleet, day=day, province=province))
     data = {"date": view["date"], "province": province, "provinces": view["provinces"], "totals": view["totals"],
             "alerts": alerts, "unreadable": view["unreadable"]}
@@ -53,7 +53,7 @@ def devices_page(request):
     if refused:
         return refused
     province = province_of(request)
-    view = status.fleet_view(site.fleet, day=site.today(), province=province, state=state)
+    view = status.fleet_view(site.fleet, day=site.today(), province=province, state=state, now=site.clock())
     devices = _with_refusals(site.fleet.db, view["devices"], province=province)
     data = {"date": view["date"], "province": province, "state": state, "devices": devices,
             "unreadable": view["unreadable"]}

@@ -22,7 +22,7 @@ def metrics_page(request):
     if cached and time.monotonic() - cached[0] < site.metrics_cache_seconds:
         body = cached[1]
     else:
-        body = exposition(site.fleet, today=site.today, province=province, extra=site.metrics)
+        body = exposition(site.fleet, today=site.today, province=province, extra=site.metrics, now=site.clock)
         site.metrics_cache[province] = (time.monotonic(), body)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 

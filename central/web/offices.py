@@ -26,7 +26,7 @@ def _theirs(request, province) -> bool:
 def device_page(request):
     site = site_of(request)
     data = office_page(site.fleet.db, request.path_params["device_id"], day=site.today(),
-                       province=request.user.province)
+                       province=request.user.province, now=site.clock())
     if data is None:
         return not_found(request)
     device = data["device"]

@@ -19,14 +19,15 @@ READING_KEYS = tuple(strings.READINGS)
 MAX_READINGS = 300
 
 
-def office_page(db, device_id: str, *, day: dt.date, province: str | None = None) -> dict | None:
+def office_page(db, device_id: str, *, day: dt.date, province: str | None = None,
+                now: dt.datetime | None = None) -> dict | None:
     """The office page's data for *device_id* on Tehran *day*, or None when there is no such device
     (or it is not in *province*, the user's own). ``unreadable`` counts the stored values it could not read."""
     tally = stored.Tally()
     row = queries.device_row(db, device_id)
     if row is None or (province and row["province"] != province):
         return None
-    device = status.device_row(row, tally)
+    device = status.device_row(row, tally, now=now)
     compliance = status.today_compliance(db, device, day, tally=tally)
     snapshot = queries.snapshot_of(db, device_id)
     mine = [e for e in status.events_of_day(db, day, province=device["province"] or None, tally=tally)

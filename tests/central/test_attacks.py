@@ -981,14 +981,13 @@ def test_the_dashboard_command_answers_every_attack_without_an_error(centre):
     assert "Traceback" not in out and "Exception in ASGI" not in out, out[-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="The centre learns of a dropped connection only from the Last Will the device "
-                   "itself chose to set (central/verification.py record_presence, central/fleet.py _on_status): a "
-                   "modified agent that connects without a will and then drops leaves the device 'online' with no "
-                   "gone stretch in presence, so 'what the broker saw' (§7) sees nothing. Mosquitto 2.0 cannot "
-                   "require a will, and tells subscribers of no disconnect without one (a broker plugin, or treating "
-                   "a device silent past its telemetry interval as gone, would be needed).")
 def test_a_connection_without_a_last_will_still_shows_the_device_gone(centre):
+    """A modified agent connects without a will and drops: the broker tells no one, yet once nothing of the device
+    has come for longer than SILENT_AFTER it is offline on the pages and gone for verification, from its last
+    message."""
     import paho.mqtt.client as mqtt
+
+    from central import status, verification
 
     liar = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dev-0001", protocol=mqtt.MQTTv311)
     liar.username_pw_set("dev-0001", centre.broker.passwords["dev-0001"])
@@ -1002,8 +1001,22 @@ def test_a_connection_without_a_last_will_still_shows_the_device_gone(centre):
     liar.socket().close()  # gone, without DISCONNECT: the broker notices within 1.5 × keepalive (3 s)
     time.sleep(4)
     centre.monitor.drain()
-    gone = centre.db.query("SELECT state FROM presence WHERE device_id = 'dev-0001' AND state <> 'online'")
-    assert centre.row("dev-0001")["online"] == 0 or gone
+    row = centre.row("dev-0001")
+    last = dt.datetime.fromisoformat(row["last_seen"].replace("Z", "+00:00"))
+    fleet = centre.monitor.fleet
+    day = dt.datetime.now(dt.timezone.utc).date()
+
+    def shown(now):
+        view = status.fleet_view(fleet, day=day, now=now)
+        device = status.device_row(row, now=now)
+        return [d["online"] for d in view["devices"] if d["device_id"] == "dev-0001"] + [device["online"]]
+
+    assert shown(last + dt.timedelta(seconds=30)) == [True, True]  # not yet past its heartbeat's minutes
+    later = last + verification.SILENT_AFTER + dt.timedelta(seconds=1)
+    assert shown(later) == [False, False]
+    assert status.fleet_view(fleet, day=day, now=later, state="offline")["totals"]["offline"] >= 1
+    gone = verification.gone_stretches(centre.db, "dev-0001", last - dt.timedelta(hours=1), later)
+    assert [(a, w) for a, _, w in gone] == [(last, "silent")] and gone[0][1] == later
 
 
 def test_what_a_refusal_keeps_of_the_hostile_text_is_safe_and_bounded(centre):

@@ -24,6 +24,8 @@ from pishkhan.protocol.topics import Topics
 
 T = Topics()
 T0 = dt.datetime(2026, 12, 1, 5, 0, tzinfo=dt.timezone.utc)  # 08:30 in Tehran
+#: The pages' "now": soon after the messages below (a device silent past SILENT_AFTER would be offline).
+NOW = T0 + dt.timedelta(minutes=2)
 DAY = dt.date(2026, 12, 1)
 
 
@@ -68,7 +70,7 @@ class Device:
 
 
 def _totals(fleet, province):
-    view = fleet_view(fleet, day=DAY)
+    view = fleet_view(fleet, day=DAY, now=NOW)
     return next((p for p in view["provinces"] if p["province"] == province), {"total": 0})
 
 
@@ -92,13 +94,13 @@ def test_a_device_claiming_another_province_stays_where_the_registry_puts_it_and
         "province", "office_id", "office_name"}
     assert "identity_mismatch" in [a["kind"] for a in alerts(fleet, day=DAY, province="23")]  # the page shows it
     assert _totals(fleet, "24")["total"] == 1 and _totals(fleet, "23")["total"] == 1
-    assert [r["device_id"] for r in fleet_view(fleet, day=DAY, province="24")["devices"]] == ["dev-2401"]
+    assert [r["device_id"] for r in fleet_view(fleet, day=DAY, now=NOW, province="24")["devices"]] == ["dev-2401"]
     report = daily_report(fleet_db, DAY)
     by = {p["province"]: p for p in report["provinces"]}
     assert by["24"]["serving_minutes"] == 100 and by["24"]["offices_known"] == 1  # not 500, not 2 offices
     assert by["23"]["serving_minutes"] == 400
     assert {o["office_id"] for o in report["offices"]} == {"23-0003", "24-0001"}  # never 24-5678
-    text = exposition(fleet, today=lambda: DAY).decode()
+    text = exposition(fleet, today=lambda: DAY, now=lambda: NOW).decode()
     assert 'pishkhan_devices_online{province="24"} 1.0' in text
 
 
@@ -124,23 +126,23 @@ def test_a_device_not_in_the_registry_is_quarantined_shown_apart_and_counted_now
     assert q["device_id"] == "dev-9999" and q["retired_at"] is None and not q["online"]
     assert (q["claimed_province"], q["claimed_office_id"], q["claimed_office_name"]) == ("23", "23-7777",
                                                                                          "دفتر ناشناس")
-    view = fleet_view(fleet, day=DAY)
+    view = fleet_view(fleet, day=DAY, now=NOW)
     assert view["totals"]["total"] == 1 and [r["device_id"] for r in view["devices"]] == ["dev-2301"]
-    assert fleet_view(fleet, day=DAY, state="offline")["devices"] == []
+    assert fleet_view(fleet, day=DAY, now=NOW, state="offline")["devices"] == []
     report = daily_report(fleet_db, DAY)
     assert report["totals"]["serving_minutes"] == 200 and report["totals"]["offices_known"] == 1
     assert [o["device_id"] for o in report["offices"]] == ["dev-2301"]
     assert all(a["device_id"] != "dev-9999" for a in alerts(fleet, day=DAY))
-    text = exposition(fleet, today=lambda: DAY).decode()
+    text = exposition(fleet, today=lambda: DAY, now=lambda: NOW).decode()
     assert 'province=""' not in text and "999" not in text
 
     registry.register(fleet_db, device_id="dev-9999", office_id="23-0009", province="23")  # ops decides
     assert registry.quarantined(fleet_db) == []
-    assert fleet_view(fleet, day=DAY)["totals"]["total"] == 2
+    assert fleet_view(fleet, day=DAY, now=NOW)["totals"]["total"] == 2
     registry.retire(fleet_db, device_id="dev-9999")
     [q] = registry.quarantined(fleet_db)
     assert q["device_id"] == "dev-9999" and q["retired_at"]
-    assert fleet_view(fleet, day=DAY)["totals"]["total"] == 1
+    assert fleet_view(fleet, day=DAY, now=NOW)["totals"]["total"] == 1
 
 
 def test_a_device_registered_before_it_is_first_heard_takes_the_registrys_identity(fleet_db):

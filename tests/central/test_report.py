@@ -31,12 +31,40 @@ def test_daily_report_sums_by_province(fleet_db):
     assert empty["totals"]["offices_reporting"] == 0
 
 
+def test_a_silent_device_is_offline_on_the_office_page_and_in_the_metrics(fleet_db):
+    """Its birth says online and no will came, but nothing of it past SILENT_AFTER: offline since its last message."""
+    from central.metrics import exposition
+    from central.verification import SILENT_AFTER
+    from central.web.present import office_page
+
+    F.build(fleet_db)
+    fleet = F.Fleet(fleet_db)
+    later = F.NOW + SILENT_AFTER + dt.timedelta(minutes=1)
+    page = office_page(fleet_db, "dev-2301", day=F.TODAY, now=F.NOW)["device"]
+    assert (page["online"], page["silent"]) == (True, False)
+    page = office_page(fleet_db, "dev-2301", day=F.TODAY, now=later)
+    assert (page["device"]["online"], page["device"]["status_reason"], page["today"]["online"]) == \
+        (False, "silent", False)
+    assert page["device"]["status_since"] == page["device"]["last_seen"]
+    assert page["today"]["gaps"] == 0  # the will its birth reserved is not counted lost: it may yet come
+    now = exposition(fleet, today=lambda: F.TODAY, now=lambda: F.NOW).decode()
+    assert 'pishkhan_devices_online{province="23"} 3.0' in now
+    text = exposition(fleet, today=lambda: F.TODAY, now=lambda: later).decode()
+    assert 'pishkhan_devices_online{province="23"} 0.0' in text
+    assert 'pishkhan_devices{province="23",status="offline"} 4.0' in text
+
+
 def test_fleet_view_counts(fleet_db):
     data = F.build(fleet_db)
-    view = fleet_view(data["fleet"], day=F.TODAY)
+    view = fleet_view(data["fleet"], day=F.TODAY, now=F.NOW)
     by = {p["province"]: p for p in view["provinces"]}
     assert by["23"] == {"province": "23", "total": 4, "online": 3, "offline": 1, "late": 1, "closed": 1, "outdated": 2}
     assert view["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2}
+    # ten minutes on, nothing more heard: the five that set a will and never lost it are silent, so offline too
+    quiet = fleet_view(data["fleet"], day=F.TODAY, now=F.NOW + dt.timedelta(minutes=10))
+    assert quiet["totals"]["online"] == 0 and quiet["totals"]["offline"] == 7
+    assert sorted(d["device_id"] for d in quiet["devices"] if d["silent"]) == \
+        ["dev-0501", "dev-1101", "dev-2301", "dev-2302", "dev-2304"]
     late = fleet_view(data["fleet"], day=F.TODAY, province="23", state="late")
     assert [d["device_id"] for d in late["devices"]] == ["dev-2302"]
     assert late["devices"][0]["late_events"][0]["minutes"] == 25

@@ -219,20 +219,29 @@ def test_a_report_edited_on_its_way_is_flagged(fleet_db, tmp_path):
     office.close()
 
 
-def _gone_day(office, fleet, *, agent_runs: bool):
-    """Online until 09:00, gone (the broker's Last Will) until 11:00, online again; serving all day."""
-    will = office.birth()
+def _streaming_until(office, fleet, hh, mm):
+    """Minutes pass with the agent connected: each minute's beat and facts reach the centre that minute."""
+    while office.now() < at(hh, mm):
+        nxt = office.now().astimezone(at(0, 0).tzinfo) + dt.timedelta(minutes=1)
+        office.run_until(nxt.hour, nxt.minute)
+        office.deliver(fleet)
+
+
+def _gone_day(office, fleet, *, agent_runs: bool, will: bool = True, back: tuple = (11, 0)):
+    """Online until 09:00, gone until *back* (the broker's Last Will, or with no *will* just silence), online
+    again; serving all day."""
+    seq = office.birth()
     office.deliver(fleet, at(6, 50))
     office.fact("kiosk", "accepting")
     office.fact("counter:1", "open")
-    office.run_until(9, 0)
-    office.deliver(fleet)
-    office.offline("lost", seq=will)
-    office.deliver(fleet, at(9, 0), stream="status")  # the broker publishes the will
-    office.run_until(11, 0, agent=agent_runs)  # the kiosk serves; the agent beats into its outbox, or not at all
+    _streaming_until(office, fleet, 9, 0)
+    if will:
+        office.offline("lost", seq=seq)
+        office.deliver(fleet, at(9, 0), stream="status")  # the broker publishes the will
+    office.run_until(*back, agent=agent_runs)  # the kiosk serves; the agent beats into its outbox, or not at all
     office.birth()
-    office.deliver(fleet, at(11, 0))  # back: the birth, then the outbox's backlog
-    office.run_until(15, 0)
+    office.deliver(fleet, at(*back))  # back: the birth, then the outbox's backlog
+    _streaming_until(office, fleet, 15, 0)
     office.report()
     office.deliver(fleet)
 
@@ -241,7 +250,8 @@ def test_serving_while_gone_is_explained_by_the_outbox_heartbeats(fleet_db, tmp_
     fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
     _gone_day(office, fleet, agent_runs=True)
     gone = verification.gone_stretches(fleet.db, office.device, at(0, 0), at(23, 0))
-    assert [(a, b, why) for a, b, why in gone] == [(at(9, 0), at(11, 0), "lost")]
+    # the will's stretch; and from its last message on, silence (the day's facts are all in by 15:00)
+    assert [(a, b, why) for a, b, why in gone] == [(at(9, 0), at(11, 0), "lost"), (at(15, 0), at(23, 0), "silent")]
     v = verdict(fleet, office)
     assert v.ok and v.detail["served_offline"] == 120  # shown, for people to look into a pattern of them
     office.close()
@@ -256,6 +266,36 @@ def test_minutes_claimed_serving_while_the_broker_saw_the_device_gone_are_flagge
     assert (v.ok, v.reason) == (False, "served_while_gone")
     assert v.detail["minutes"] == 120 - 2  # 09:00-11:00, less the minute at each end a beat just outside covers
     office.close()
+
+
+def test_a_device_silent_for_an_hour_without_a_will_is_gone_from_its_last_message(fleet_db, tmp_path):
+    """No Last Will (a modified agent): an hour with nothing streamed is still a stretch the device was gone, and
+    the minutes it claims serving there are flagged unless heartbeats streamed afterwards explain them."""
+    for agent_runs in (False, True):
+        (tmp_path / str(agent_runs)).mkdir()
+        fleet, office = Fleet(fleet_db), FactOffice(tmp_path / str(agent_runs), device=f"dev-{int(agent_runs)}")
+        _gone_day(office, fleet, agent_runs=agent_runs, will=False, back=(10, 0))
+        assert not fleet.db.query("SELECT 1 FROM presence WHERE device_id = ? AND state <> 'online'",
+                                  (office.device,))  # the broker said nothing
+        gone = verification.gone_stretches(fleet.db, office.device, at(0, 0), at(15, 0))
+        assert gone == [(at(9, 0), at(10, 0), "silent")]
+        v = verdict(fleet, office)
+        if agent_runs:  # the outbox's beats, made while it was cut off and streamed on its return
+            assert (v.ok, v.detail["served_offline"]) == (True, 60), v.detail
+        else:
+            assert (v.ok, v.reason, v.detail["minutes"]) == (False, "served_while_gone", 60 - 2), v.detail
+            assert v.detail["gone"][0] == {"from": "2026-11-28T05:30:00.000000Z", "to": "2026-11-28T06:30:00.000000Z",
+                                           "why": "silent"}
+        office.close()
+
+
+def test_a_device_is_silent_only_past_silent_after():
+    heard = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.timezone.utc)
+    last = "2026-11-28T06:00:00.000Z"
+    assert not verification.silent(last, heard + verification.SILENT_AFTER)
+    assert verification.silent(last, heard + verification.SILENT_AFTER + dt.timedelta(seconds=1))
+    assert not verification.silent(None, heard)  # never heard: nothing to be silent about
+    assert verification.silent("not a time", heard) and verification.silent(12, heard)
 
 
 def test_the_office_page_lists_the_verdicts_and_never_breaks(fleet_db, tmp_path):
@@ -314,8 +354,10 @@ def test_the_will_of_an_older_connection_delivered_late_does_not_make_the_device
     office.deliver(fleet, at(9, 2))
     states = [r["state"] for r in fleet.db.query("SELECT state FROM presence ORDER BY id")]
     assert states == ["online", "online", "stale"]
-    assert verification.gone_stretches(fleet.db, office.device, at(0, 0), at(23, 0)) == []
+    said = lambda: [(a, w) for a, _, w in verification.gone_stretches(  # noqa: E731 - what the broker said
+        fleet.db, office.device, at(0, 0), at(23, 0)) if w != "silent"]
+    assert said() == []
     office.offline("stopped", seq=second)  # the live connection's clean stop
     office.deliver(fleet, at(12, 0))
-    assert [w for *_, w in verification.gone_stretches(fleet.db, office.device, at(0, 0), at(23, 0))] == ["stopped"]
+    assert said() == [(at(12, 0), "stopped")]
     office.close()
