@@ -1,14 +1,19 @@
 """A small HTTP client for the dashboard over a real socket: its own cookies, the login form's CSRF token,
-redirects not followed (so a test sees the 303 and its Set-Cookie)."""
+redirects not followed (so a test sees the 303 and its Set-Cookie); and :func:`serving`, an app under a
+real uvicorn on a free loopback port."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
+import threading
 import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 from urllib.parse import urlencode
+
+from services import free_port, wait_for_port
 
 TOKEN = re.compile(r'name="csrf_token" value="(\w*)"')
 
@@ -67,3 +72,20 @@ class Client:
 
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.jar if c.name == name), None)
+
+
+@contextlib.contextmanager
+def serving(app):
+    """*app* served by uvicorn on a free loopback port while the block runs; yields its URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

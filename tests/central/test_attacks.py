@@ -7,16 +7,17 @@ Each test is one attack (or a family of them at each bound). An attack that stil
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
+import sys
 import threading
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from dashboard_client import Client
+from dashboard_client import Client, serving
 from mqtt_broker import MosquittoBroker
 from services import free_port, wait_for_port
 
@@ -31,6 +32,9 @@ from pishkhan.boards.jsonlimits import MAX_DEPTH
 from pishkhan.boards.signing import SigningKey
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
+from agent_helpers import wait_until as agent_wait_until  # noqa: E402
 
 T = Topics()
 ROOT = T.root
@@ -130,12 +134,7 @@ class Centre:
 
 
 def wait_until(predicate, timeout=10.0, step=0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
+    return agent_wait_until(predicate, timeout=timeout, step=step)
 
 
 @pytest.fixture
@@ -144,22 +143,6 @@ def centre(tmp_path):
     c.start_monitor()
     yield c
     c.close()
-
-
-@contextlib.contextmanager
-def serving(app):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture

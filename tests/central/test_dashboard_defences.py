@@ -15,9 +15,8 @@ import shutil
 
 import dashboard_fleet as F
 import pytest
-from dashboard_client import Client
+from dashboard_client import Client, serving
 from services import chromium
-from test_doors import serving
 
 from central import registry
 from central.db import open_db

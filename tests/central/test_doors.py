@@ -3,17 +3,15 @@ sessions that end, CSRF on every POST, Secure cookies, and the security headers 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dashboard_fleet as F
 import pytest
-from dashboard_client import Client
+from dashboard_client import Client, serving
 from services import free_port, wait_for_port
 
 from central.db import open_db
@@ -40,22 +38,6 @@ class Clock:
 
     def advance(self, seconds: float):
         self.now += dt.timedelta(seconds=seconds)
-
-
-@contextlib.contextmanager
-def serving(app):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class CountingUsers(Users):
