@@ -19,6 +19,7 @@ the actual state (``on``, ``off_schedule``, ``blank``, ``no_signal``,
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 import subprocess
@@ -26,7 +27,9 @@ import threading
 from dataclasses import dataclass
 
 from pishkhan.text import jalali
-from pishkhan.exc import ConfigError
+from pishkhan.exc import ConfigError, PishkhanError
+
+log = logging.getLogger("pishkhan.display.screen_power")
 
 #: Screen states recorded for the ``display`` component.
 ON, OFF_SCHEDULE, BLANK, NO_SIGNAL, TV_NOT_ANSWERING = "on", "off_schedule", "blank", "no_signal", "tv_not_answering"
@@ -313,10 +316,15 @@ class ScreenPowerController:
     def record(self):
         """Record the current state again (e.g. after the board on show changed).
 
-        Does not wait for a backend that is busy switching the screen.
+        Does not wait for a backend that is busy switching the screen. A store
+        that cannot be written is logged, not raised: the wall goes on, and its
+        poll of the store reports the problem (once).
         """
         if self.state is not None:
-            self._record()
+            try:
+                self._record()
+            except PishkhanError as e:
+                log.warning("cannot record the screen's state: %s", e)
 
     def _record(self):
         version = self.board_version()
@@ -355,7 +363,10 @@ class ScreenPowerController:
             try:
                 self.tick()
             except Exception as e:  # a failing backend must not stop the schedule
-                self.store.record_state("display", "error", f"screen power: {e}")
+                try:
+                    self.store.record_state("display", "error", f"screen power: {e}")
+                except PishkhanError as stored:  # nor a store that cannot be written
+                    log.warning("screen power: %s; and it cannot be recorded: %s", e, stored)
             stop.wait(interval)
 
     def close(self):

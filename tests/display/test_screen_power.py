@@ -169,3 +169,18 @@ def test_the_centres_screen_command_overrides_the_hours_until_it_expires(tmp_pat
     clock.at = dt.datetime(2026, 11, 29, 21, 0, tzinfo=TEHRAN)      # closed, but the centre wants it on
     assert c.tick() == "on" and store.last_state("display")["reason"] == "centre: screen on by command"
     assert [a["action"] for a in store.audit_entries(action="screen.override")] == ["screen.override"] * 2
+
+
+def test_a_store_that_cannot_be_written_does_not_stop_the_wall(tmp_path, store, monkeypatch):
+    """The page cache may meet a damaged store before the wall's poll does; the wall then records the
+    screen's state again, and that write must not end the display (the poll reports the store)."""
+    from pishkhan.exc import StoreCorrupt
+
+    c = controller(store, weekday_config(tmp_path), [FakePower()],
+                   FakeClock(dt.datetime(2026, 11, 28, 9, 0, tzinfo=TEHRAN)))
+    assert c.tick() == "on"
+
+    def damaged(*args, **kwargs):
+        raise StoreCorrupt("planted: the store is damaged")
+    monkeypatch.setattr(store, "record_state", damaged)
+    c.record()  # logged, not raised
