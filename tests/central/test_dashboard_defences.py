@@ -230,17 +230,22 @@ def test_the_stored_snapshot_is_served_to_whom_may_see_the_office(site, user, ex
     assert Client(site["url"]).get("/device/dev-2302/snapshot.png")[0] != 200  # nobody logged in
 
 
-# -- how it reads, right to left -------------------------------------------------------------------------------
-def test_screenshots_of_the_quarantine_and_the_refusals(site, tmp_path):
+def browser_login(driver, url: str):
+    """Log the headless browser in as the national user through the login form."""
     from selenium.webdriver.support.ui import WebDriverWait
 
+    driver.get(url + "/login")
+    driver.find_element("id", "username").send_keys("admin")
+    driver.find_element("id", "password").send_keys(PASSWORDS["admin"])
+    driver.find_element("id", "login").click()
+    WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
+
+
+# -- how it reads, right to left -------------------------------------------------------------------------------
+def test_screenshots_of_the_quarantine_and_the_refusals(site, tmp_path):
     keep = os.environ.get("PISHKHAN_SCREENSHOTS")
     with chromium(height=1400) as driver:
-        driver.get(site["url"] + "/login")
-        driver.find_element("id", "username").send_keys("admin")
-        driver.find_element("id", "password").send_keys(PASSWORDS["admin"])
-        driver.find_element("id", "login").click()
-        WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
+        browser_login(driver, site["url"])
         driver.get(site["url"] + "/")
         assert driver.execute_script("return getComputedStyle(document.body).direction") == "rtl"
         box = driver.find_element("id", "quarantine")
@@ -257,11 +262,7 @@ def test_screenshots_of_the_quarantine_and_the_refusals(site, tmp_path):
     with chromium(width=390, height=844) as driver:  # a phone: the quarantine fits its width
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
-        driver.get(site["url"] + "/login")
-        driver.find_element("id", "username").send_keys("admin")
-        driver.find_element("id", "password").send_keys(PASSWORDS["admin"])
-        driver.find_element("id", "login").click()
-        WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
+        browser_login(driver, site["url"])
         driver.get(site["url"] + "/")
         assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
         driver.execute_script("document.getElementById('quarantine').scrollIntoView()")

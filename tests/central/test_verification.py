@@ -102,14 +102,19 @@ def test_a_changed_fact_that_arrives_first_breaks_the_next_link(fleet_db, tmp_pa
     office.close()
 
 
-def test_a_removed_link_is_pending_then_broken(fleet_db, tmp_path):
-    fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
-    ordinary_day(office)
-    office.report()
+def deliver_all_but_one_link(fleet, office):
+    """What *office* has sent so far into *fleet*, less one facts message in the middle of its chain."""
     messages = office.take()
     facts = [i for i, (t, _) in enumerate(messages) if t.endswith("/facts")]
     lost = facts[len(facts) // 2]
     fleet.ingest([(t, p, "2026-11-28T12:00:00.000Z") for i, (t, p) in enumerate(messages) if i != lost])
+
+
+def test_a_removed_link_is_pending_then_broken(fleet_db, tmp_path):
+    fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
+    ordinary_day(office)
+    office.report()
+    deliver_all_but_one_link(fleet, office)
     assert verdict(fleet, office, now=at(15, 35)).reason == "pending"  # 5 minutes after: it may be on its way
     v = verdict(fleet, office, now=at(16, 0))
     assert v.reason == "chain_broken" and v.detail["breaks"][0]["why"] == "missing"
@@ -120,10 +125,7 @@ def test_a_link_lost_one_day_does_not_make_the_next_day_unverifiable(fleet_db, t
     fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
     ordinary_day(office)
     office.report()
-    messages = office.take()
-    facts = [i for i, (t, _) in enumerate(messages) if t.endswith("/facts")]
-    lost = facts[len(facts) // 2]
-    fleet.ingest([(t, p, "2026-11-28T12:00:00.000Z") for i, (t, p) in enumerate(messages) if i != lost])
+    deliver_all_but_one_link(fleet, office)
     nextday = DAY + dt.timedelta(days=1)
     office.run_until(7, 30, day=nextday)
     office.fact("counter:1", "open")
