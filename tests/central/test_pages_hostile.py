@@ -142,7 +142,10 @@ def not_null(strategy):
 
 
 DEVICE_IDS = ["dev-2301", "dev-2302", "dev-1101", "dev 23/?", "dev-\u202e1032", "=cmd"]
-device_ids = st.one_of(st.sampled_from(DEVICE_IDS), texts.filter(lambda t: 0 < len(t) < 100))
+#: Drawn, never filtered: with the lists' unique ids, filtering made hypothesis's filter_too_much health check
+#: fail now and then (CI, stop 25).
+device_ids = st.one_of(st.sampled_from(DEVICE_IDS),
+                       st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30))
 provinces = st.one_of(st.sampled_from(["23", "23", "11", ""]), texts)
 bigint = st.integers(min_value=0, max_value=2 ** 63 - 1)
 
@@ -197,9 +200,7 @@ def with_its_code(row):
 
 official_rows = official_rows.map(lambda rows: [with_its_code(r) for r in rows])
 #: The registry, what births claimed, and refused messages (central/registry.py, central.fleet.Fleet.refusals).
-#: (Their device ids are drawn without a filter: three more filtered lists would fail hypothesis's health check.)
-listed_ids = st.one_of(st.sampled_from(DEVICE_IDS), st.text(alphabet=st.characters(blacklist_categories=("Cs",)),
-                                                          min_size=1, max_size=30))
+listed_ids = device_ids
 registry_rows = st.lists(st.tuples(listed_ids, not_null(provinces), not_null(texts), not_null(texts), not_null(times),
                                    not_null(times), st.one_of(st.none(), times)), max_size=4, unique_by=lambda r: r[0])
 claim_rows = st.lists(st.tuples(listed_ids, not_null(provinces), not_null(texts), not_null(texts), not_null(times)),
@@ -268,7 +269,7 @@ def check_every_page(site, device_ids, verify_codes):
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")  # the long texts' reprs
 @settings(max_examples=30, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
+                                 HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(devices=device_rows, events=event_rows, reports=report_rows, officials=official_rows, snapshots=snapshot_rows,
        registry=registry_rows, claims=claim_rows, refusals=refusal_rows)
 def test_every_page_answers_whatever_the_database_holds(site, devices, events, reports, officials, snapshots,
