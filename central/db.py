@@ -216,6 +216,29 @@ CREATE TABLE IF NOT EXISTS presence (
     received_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS presence_device ON presence(device_id, received_at);
+CREATE TABLE IF NOT EXISTS certificates (
+    serial      TEXT PRIMARY KEY,
+    device_id   TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    not_before  TEXT NOT NULL,
+    not_after   TEXT NOT NULL,
+    issued_at   TEXT NOT NULL,
+    how         TEXT NOT NULL,
+    revoked_at  TEXT,
+    revoked_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS certificates_device ON certificates(device_id, not_after);
+CREATE TABLE IF NOT EXISTS enrolment_log (
+    id          {serial},
+    at          TEXT NOT NULL,
+    device_id   TEXT NOT NULL DEFAULT '',
+    office_id   TEXT NOT NULL DEFAULT '',
+    kind        TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    address     TEXT NOT NULL DEFAULT '',
+    detail      TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX IF NOT EXISTS enrolment_log_device ON enrolment_log(device_id, at);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``
