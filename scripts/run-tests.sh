@@ -17,6 +17,8 @@ fi
 export KIVY_TEXT=pil KIVY_NO_ARGS=1 KIVY_NO_CONSOLELOG=1 KIVY_HOME="$tmp/kivy" KIVY_LOG_MODE=PYTHON
 export PISHKHAN_STATE_DIR="$tmp/state"
 export PYTHONDONTWRITEBYTECODE=1
+# Under pytest-xdist (-n N) each worker starts its own Xvfb (tests/conftest.py).
+export PISHKHAN_TEST_XVFB_PER_WORKER=1
 # The checkout being tested comes first (a git worktree may share the venv of another).
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 .venv/bin/python -m pytest "$@"

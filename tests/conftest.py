@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from importlib import resources
 
 import pytest
@@ -15,6 +16,27 @@ from pishkhan.queue.core import Queue
 from pishkhan.boards.signing import SigningKey
 from pishkhan.store.database import Store
 from pishkhan.boards.trust import trust_key
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs two workers) each worker gets its own Xvfb, state and Kivy folder.
+
+    Two workers' Kivy windows on one X screen would overlap, and a screenshot
+    of one would show the other; two workers sharing ``PISHKHAN_STATE_DIR`` or
+    ``KIVY_HOME`` would write the same files.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    for name in ("PISHKHAN_STATE_DIR", "KIVY_HOME"):
+        if os.environ.get(name):
+            os.environ[name] = f"{os.environ[name].rstrip('/')}-{worker}"
+    if os.environ.get("PISHKHAN_TEST_XVFB_PER_WORKER"):
+        from cli.headless import VirtualDisplay
+
+        screen = VirtualDisplay((1920, 1920), force=True, first=150 + 20 * int(worker[2:] or 0))
+        screen.start()
+        config.add_cleanup(screen.stop)
 
 
 @pytest.fixture(scope="session")

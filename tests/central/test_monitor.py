@@ -78,6 +78,8 @@ def test_simulated_births_show_devices_online_with_provinces(mqtt_broker, sqlite
         try:
             assert fleet.wait_connected(timeout=20), fleet.stats()
             assert wait_until(lambda: online_count(sqlite_db) == 20), sqlite_db.query("SELECT * FROM devices")
+            # a device's telemetry follows its birth (on a loaded machine, a little later)
+            assert wait_until(lambda: all(d["telemetry"] for d in FleetState(sqlite_db).devices()))
             devices = FleetState(sqlite_db).devices()
             assert [d["device_id"] for d in devices] == [f"sim-{i:05d}" for i in range(1, 21)]
             assert {d["province"] for d in devices} == {f"{i:02d}" for i in range(1, 21)}

@@ -200,9 +200,12 @@ def test_a_dead_thread_ends_the_process_with_a_failure(mqtt_broker, tmp_path, th
                             cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         if thread == "writer":
+            # one message to write, sent again until the monitor (slow to subscribe on a loaded machine) takes it
             centre = mqtt_broker.client("centre")
-            time.sleep(1.5)
-            centre.publish("pishkhan/v1/dev/dev-0001/telemetry", _telemetry("dev-0001", 1), qos=1)
+            deadline = time.monotonic() + 30
+            while proc.poll() is None and time.monotonic() < deadline:
+                centre.publish("pishkhan/v1/dev/dev-0001/telemetry", _telemetry("dev-0001", 1), qos=1)
+                time.sleep(0.5)
         out, _ = proc.communicate(timeout=30)
     finally:
         proc.kill()
