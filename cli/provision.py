@@ -1,0 +1,44 @@
+"""``pishkhan provision``: bring a device up — check it (and enrol it, cli/provision_enroll.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+from . import context
+
+
+def register(sub, common):
+    p = sub.add_parser("provision", parents=[common], help="check and enrol this device",
+                       description="Bring an office device up: `check` says what is missing or wrong, each with "
+                                   "its fix; `enroll` enrols the device with the centre by claim code.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    c = actions.add_parser("check", parents=[common], help="what is missing or wrong on this device, with the fix",
+                           description="Check shaping libraries, font, groups, printer, both screens, clock, "
+                                       "enrolment and certificate, the broker over TLS, disk, SD card and power. "
+                                       "One line per check in Persian and English with its fix. Exit status: "
+                                       "0 the office can open, 1 it cannot (a blocker failed), 2 usage error.")
+    c.add_argument("--json", action="store_true", help="print the report as JSON (for the centre)")
+    c.set_defaults(handler=check)
+    # The enrolment engineer's subcommand joins this group when its module is there.
+    if importlib.util.find_spec("cli.provision_enroll") is not None:
+        importlib.import_module("cli.provision_enroll").register(actions, common)
+
+
+def check(args, *, machine=None) -> int:
+    from pishkhan.text.safety import terminal_safe
+    from provisioning.check import record_report, run_checks
+    from provisioning.machine import RealMachine
+
+    cfg = context.config(args)
+    machine = machine or RealMachine(state_dir=cfg.state_dir)
+    report = run_checks(config=cfg, machine=machine)
+    problem = record_report(report, config=cfg)
+    if args.json:
+        context.print_json(report.as_json())
+    else:
+        for line in report.lines():
+            print(terminal_safe(line))
+    if problem:
+        print(terminal_safe(f"pishkhan: note: the result was not recorded in the store: {problem}"), file=sys.stderr)
+    return 0 if report.can_open else 1
