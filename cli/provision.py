@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+from pathlib import Path
 
 from . import context
+
+#: The device's configuration as the package lays it; a provision command run without
+#: ``--config`` or ``PISHKHAN_CONFIG`` checks this file when it is there.
+DEVICE_CONFIG = Path("/etc/pishkhan/pishkhan.toml")
 
 
 def register(sub, common):
@@ -17,7 +23,9 @@ def register(sub, common):
                            description="Check shaping libraries, font, groups, printer, both screens, clock, "
                                        "enrolment and certificate, the broker over TLS, disk, SD card and power. "
                                        "One line per check in Persian and English with its fix. Exit status: "
-                                       "0 the office can open, 1 it cannot (a blocker failed), 2 usage error.")
+                                       "0 the office can open, 1 it cannot (a blocker failed), 2 usage error. "
+                                       f"Without --config it reads $PISHKHAN_CONFIG, else {DEVICE_CONFIG} when "
+                                       "present.")
     c.add_argument("--json", action="store_true", help="print the report as JSON (for the centre)")
     c.set_defaults(handler=check)
     # The enrolment engineer's subcommand joins this group when its module is there.
@@ -25,18 +33,25 @@ def register(sub, common):
         importlib.import_module("cli.provision_enroll").register(actions, common)
 
 
-def check(args, *, machine=None) -> int:
-    from pishkhan.text.safety import terminal_safe
-    from provisioning.check import record_report, run_checks
-    from provisioning.machine import RealMachine
+def device_config(args):
+    """The configuration to check: ``--config``, else ``$PISHKHAN_CONFIG``, else the device's file."""
+    if not getattr(args, "config", None) and not os.environ.get("PISHKHAN_CONFIG") and DEVICE_CONFIG.is_file():
+        args.config = str(DEVICE_CONFIG)
+    return context.config(args)
 
-    cfg = context.config(args)
-    machine = machine or RealMachine(state_dir=cfg.state_dir)
-    report = run_checks(config=cfg, machine=machine)
+
+def check(args) -> int:
+    from pishkhan.text.safety import terminal_safe
+    from provisioning import machine
+    from provisioning.check import record_report, run_checks
+
+    cfg = device_config(args)
+    report = run_checks(config=cfg, machine=machine.RealMachine(state_dir=cfg.state_dir))
     problem = record_report(report, config=cfg)
     if args.json:
         context.print_json(report.as_json())
     else:
+        print(terminal_safe(f"پیکربندی | configuration: {cfg.path or 'built-in defaults'}"))
         for line in report.lines():
             print(terminal_safe(line))
     if problem:

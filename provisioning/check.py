@@ -209,8 +209,15 @@ class PrinterCheck(Check):
 
 
 class ScreenCheck(Check):
-    """A screen on the output named by ``[section] output``; with none named, the kiosk
-    takes any connected screen and the display is optional."""
+    """The screen on the output ``[section] output`` names (a DRM connector, ``HDMI-A-1``).
+
+    ``""`` says the office has no such screen: a warning (the office works with
+    one screen), but no screen at all is a blocker. A configuration without the
+    setting (made before it existed) lets the kiosk take any connected screen,
+    and says nothing of the TV.
+    """
+
+    EXAMPLES = {"kiosk": "DSI-1", "display": "HDMI-A-1"}
 
     def __init__(self, *, name: str, section: str, required: bool):
         self.name, self.section, self.required = name, section, required
@@ -218,28 +225,31 @@ class ScreenCheck(Check):
         self.severity = Severity.BLOCKER if required else Severity.WARNING
 
     def run(self, *, config, machine):
-        output = setting(config, f"{self.section}.output", "")
-        other = setting(config, f"{'display' if self.section == 'kiosk' else 'kiosk'}.output", "")
+        output = setting(config, f"{self.section}.output", None)
+        other = setting(config, f"{'display' if self.section == 'kiosk' else 'kiosk'}.output", None)
+        where = {"section": self.section, "example": self.EXAMPLES[self.section]}
+        if output == "":
+            if other == "":
+                return failed(Severity.BLOCKER, Reason.NO_SCREEN, **where, present="-")
+            return failed(Severity.WARNING, Reason.SCREEN_NOT_CONFIGURED, **where)
+        if output is None and not self.required:
+            return failed(Severity.WARNING, Reason.SCREEN_NOT_CONFIGURED, **where)
         connectors = machine.drm_connectors()
         if connectors is None:
-            return self.failed(Reason.DRM_UNAVAILABLE, section=self.section)
+            return self.failed(Reason.DRM_UNAVAILABLE, **where)
         connected = sorted(name for name, status in connectors.items() if status == "connected")
         present = ", ".join(sorted(connectors)) or "-"
-        if not output:
-            if not self.required:
-                return failed(Severity.WARNING, Reason.SCREEN_NOT_CONFIGURED, section=self.section,
-                              connected=" ".join(connected))
+        if output is None:
             if not connected:
-                return self.failed(Reason.NO_SCREEN, section=self.section, present=present)
-            return self.passed(section=self.section, output=connected[0])
+                return self.failed(Reason.NO_SCREEN, **where, present=present)
+            return self.passed(**where, output=connected[0])
         if output == other and not self.required:
-            return self.failed(Reason.SAME_OUTPUT, section=self.section, output=output)
+            return self.failed(Reason.SAME_OUTPUT, **where, output=output)
         if output not in connectors:
-            return self.failed(Reason.SCREEN_MISSING, section=self.section, output=output, present=present)
+            return self.failed(Reason.SCREEN_MISSING, **where, output=output, present=present)
         if connectors[output] != "connected":
-            return self.failed(Reason.SCREEN_DISCONNECTED, section=self.section, output=output,
-                               status=connectors[output])
-        return self.passed(section=self.section, output=output)
+            return self.failed(Reason.SCREEN_DISCONNECTED, **where, output=output, status=connectors[output])
+        return self.passed(**where, output=output)
 
 
 class ClockCheck(Check):

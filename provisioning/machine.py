@@ -256,8 +256,8 @@ class FakeMachine(Machine):
         "pishkhan": frozenset({"pishkhan", "video", "render", "input", "gpio", "lp", "audio", "dialout"})})
     groups: frozenset[str] = frozenset({"pishkhan", "video", "render", "input", "gpio", "lp", "audio", "dialout"})
     printer: str = "ok"
-    connectors: dict[str, str] | None = field(default_factory=lambda: {"HDMI-A-1": "connected",
-                                                                       "HDMI-A-2": "connected"})
+    connectors: dict[str, str] | None = field(default_factory=lambda: {
+        "DSI-1": "connected", "HDMI-A-1": "connected", "HDMI-A-2": "disconnected"})
     synced: bool | None = True
     clock: dt.datetime = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.timezone.utc)
     files: dict[str, bytes] = field(default_factory=dict)

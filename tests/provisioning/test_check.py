@@ -80,16 +80,20 @@ def enrolled_files(device, ca, **override):
 
 # -- configuration and machine -----------------------------------------------------------------
 
-def device_config(tmp_path, *, outputs=("HDMI-A-1", "HDMI-A-2"), **sections):
+def device_config(tmp_path, *, outputs=("DSI-1", "HDMI-A-1"), **sections):
     """An enrolled device's configuration; the screens' outputs are set whether or not this
-    version of the settings table declares them (the checks read them with a fallback)."""
+    version of the settings table declares them (the checks read them with a fallback);
+    *outputs* None: a configuration without the settings."""
     data = {"device": {"state_dir": str(tmp_path / "state")},
             "printer": {"uri": "lp:/dev/pishkhan-printer"},
             "mqtt": {"url": "mqtts://broker.example.ir:8883", "cert_file": CERT, "key_file": KEY, "ca_file": CA}}
     for section, values in sections.items():
         data[section] = data.get(section, {}) | values
     cfg = parse_config(data)
-    if outputs:
+    if outputs is None:
+        cfg.data["kiosk"].pop("output", None)
+        cfg.data["display"].pop("output", None)
+    else:
         cfg.data["kiosk"]["output"], cfg.data["display"]["output"] = outputs
     return cfg
 
@@ -110,7 +114,7 @@ def test_a_healthy_device_passes_every_check_and_can_open(tmp_path, healthy):
     assert report.can_open
     assert healthy.handshakes == [("broker.example.ir", 8883, CA, CERT, KEY)]
     assert result(report, "enrolment").outcome.detail["days_left"] == 89
-    assert result(report, "kiosk_screen").outcome.detail["output"] == "HDMI-A-1"
+    assert result(report, "kiosk_screen").outcome.detail["output"] == "DSI-1"
 
 
 def _other_key_cert(ca):
@@ -144,13 +148,13 @@ BROKEN = {
                        Reason.PRINTER_STATUS_UNKNOWN, "warning"),
     "no drm": (lambda m, ca: setattr(m, "connectors", None), {}, ("kiosk_screen", "display_screen"),
                Reason.DRM_UNAVAILABLE, "blocker"),
-    "touchscreen unplugged": (lambda m, ca: m.connectors.update({"HDMI-A-1": "disconnected"}), {}, "kiosk_screen",
+    "touchscreen unplugged": (lambda m, ca: m.connectors.update({"DSI-1": "disconnected"}), {}, "kiosk_screen",
                               Reason.SCREEN_DISCONNECTED, "blocker"),
-    "touchscreen output absent": (lambda m, ca: m.connectors.pop("HDMI-A-1"), {}, "kiosk_screen",
+    "touchscreen output absent": (lambda m, ca: m.connectors.pop("DSI-1"), {}, "kiosk_screen",
                                   Reason.SCREEN_MISSING, "blocker"),
-    "tv unplugged": (lambda m, ca: m.connectors.update({"HDMI-A-2": "disconnected"}), {}, "display_screen",
+    "tv unplugged": (lambda m, ca: m.connectors.update({"HDMI-A-1": "disconnected"}), {}, "display_screen",
                      Reason.SCREEN_DISCONNECTED, "warning"),
-    "tv output absent": (lambda m, ca: m.connectors.pop("HDMI-A-2"), {}, "display_screen", Reason.SCREEN_MISSING,
+    "tv output absent": (lambda m, ca: m.connectors.pop("HDMI-A-1"), {}, "display_screen", Reason.SCREEN_MISSING,
                          "warning"),
     "clock unsynced": (lambda m, ca: setattr(m, "synced", False), {}, "clock", Reason.CLOCK_NOT_SYNCED, "warning"),
     "clock unknown": (lambda m, ca: setattr(m, "synced", None), {}, "clock", Reason.CLOCK_UNKNOWN, "warning"),
@@ -210,14 +214,20 @@ def test_each_broken_thing_fails_its_own_check_with_its_reason_and_fix(case, tmp
     assert texts["fix_en"] in r.line() and texts["message_fa"] in r.line()
 
 
-def test_screens_without_named_outputs_and_one_output_for_both(tmp_path, healthy):
-    report = run_checks(config=device_config(tmp_path, outputs=None), machine=healthy)
-    assert result(report, "kiosk_screen").ok  # any connected screen serves the kiosk
-    tv = result(report, "display_screen")
-    assert (tv.ok, tv.outcome.reason) == (False, Reason.SCREEN_NOT_CONFIGURED) and report.can_open
+def test_screens_unnamed_none_and_one_output_for_both(tmp_path, healthy):
+    older = run_checks(config=device_config(tmp_path, outputs=None), machine=healthy)  # no such settings yet
+    assert result(older, "kiosk_screen").ok  # any connected screen serves the kiosk
+    tv = result(older, "display_screen")
+    assert (tv.ok, tv.outcome.reason) == (False, Reason.SCREEN_NOT_CONFIGURED) and older.can_open
     healthy.connectors = {"HDMI-A-1": "disconnected", "DSI-1": "disconnected"}
     kiosk = result(run_checks(config=device_config(tmp_path, outputs=None), machine=healthy), "kiosk_screen")
     assert kiosk.outcome.reason is Reason.NO_SCREEN and kiosk.blocks
+    only_tv = run_checks(config=device_config(tmp_path, outputs=("", "HDMI-A-1")),
+                         machine=FakeMachine(connectors={"HDMI-A-1": "connected"}, files=healthy.files, clock=NOW))
+    assert result(only_tv, "kiosk_screen").outcome.reason is Reason.SCREEN_NOT_CONFIGURED and only_tv.can_open
+    assert result(only_tv, "display_screen").ok
+    neither = run_checks(config=device_config(tmp_path, outputs=("", "")), machine=healthy)
+    assert result(neither, "kiosk_screen").outcome.reason is Reason.NO_SCREEN and not neither.can_open
     healthy.connectors = {"HDMI-A-1": "connected"}
     same = run_checks(config=device_config(tmp_path, outputs=("HDMI-A-1", "HDMI-A-1")), machine=healthy)
     assert result(same, "kiosk_screen").ok
@@ -296,11 +306,17 @@ def test_command_exit_status_json_and_human_lines(tmp_path, monkeypatch, healthy
 
     healthy.raqm = False
     code, out, _ = run_command(["--config", str(path), "provision", "check"], monkeypatch, healthy)
-    lines = out.splitlines()
+    header, *lines = out.splitlines()
+    assert header.endswith(f"configuration: {path}")
     assert code == 1 and len(lines) == len(CHECKS) + 1 and "the office cannot open" in lines[-1]
     assert lines[0].startswith("FAIL shaping:") and "libraqm" in lines[0] and "apt install libraqm0" in lines[0]
     assert "کتابخانهٔ libraqm" in lines[0] and lines[0].index("کتابخانهٔ") < lines[0].index("libraqm is missing")
     assert not any(line.startswith("FAIL") for line in lines[1:-1])  # the TV may warn: no output named
+
+    monkeypatch.delenv("PISHKHAN_CONFIG", raising=False)
+    monkeypatch.setattr("cli.provision.DEVICE_CONFIG", path)  # the device's own file, without --config
+    code, out, _ = run_command(["provision", "check"], monkeypatch, healthy)
+    assert code == 1 and out.splitlines()[0].endswith(f"configuration: {path}")
 
     code, out, _ = run_command(["--config", str(path), "provision", "check", "--jsn"], monkeypatch, healthy)
     assert code == 2
