@@ -27,6 +27,8 @@ from pathlib import Path
 
 #: How a TLS handshake to the broker went (:meth:`Machine.tls_handshake`).
 TLS_OUTCOMES = ("ok", "unreachable", "tls_refused", "ca_unreadable")
+#: Seconds to wait after the handshake for the server's refusal of our certificate.
+POST_HANDSHAKE_WAIT = 0.5
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,16 @@ class RealMachine(Machine):
         try:
             with socket.create_connection((host, port), timeout=timeout) as raw:
                 with context.wrap_socket(raw, server_hostname=host) as tls:
-                    return TlsOutcome("ok", f"{tls.version()} with {host}:{port}")
+                    version = tls.version()
+                    # With TLS 1.3 the server judges the client's certificate after the
+                    # handshake: a refusal (unknown, revoked, expired) arrives as an alert.
+                    tls.settimeout(POST_HANDSHAKE_WAIT)
+                    try:
+                        if not tls.recv(1):
+                            return TlsOutcome("tls_refused", f"{host}:{port}: closed the connection after the handshake")
+                    except (socket.timeout, TimeoutError):
+                        pass  # the broker waits for our CONNECT: it accepted us
+                    return TlsOutcome("ok", f"{version} with {host}:{port}")
         except ssl.SSLError as e:
             return TlsOutcome("tls_refused", f"{host}:{port}: {e.reason or e}")
         except (OSError, socket.timeout) as e:

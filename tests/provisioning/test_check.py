@@ -347,51 +347,68 @@ def test_the_installed_command_runs_on_this_machine(tmp_path):
 
 # -- the real machine's readings ---------------------------------------------------------------
 
+def _serve(listener, context):
+    """Accept TLS connections on *listener* until it closes; each is held until the client leaves."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn, contextlib.suppress(OSError, ssl.SSLError):
+            conn.settimeout(3)
+            with context.wrap_socket(conn, server_side=True) as tls:
+                while tls.recv(64):
+                    pass
+
+
 @pytest.fixture(scope="module")
-def tls_server(tmp_path_factory):
-    """A TLS server on a loopback port, its certificate from its own CA; yields (port, ca path, other CA path)."""
+def tls_servers(tmp_path_factory):
+    """Two TLS servers on loopback ports with a certificate from their own CA, the second
+    requiring a client certificate from another CA; yields their ports and the files."""
     now = dt.datetime.now(dt.timezone.utc)
+    start = now - dt.timedelta(days=1)
     folder = tmp_path_factory.mktemp("tls")
-    server_ca = make_cert("broker CA", ca=True, start=now - dt.timedelta(days=1))
-    key, cert = make_cert("localhost", issuer=server_ca, start=now - dt.timedelta(days=1), san="localhost")
-    (folder / "server.pem").write_bytes(pem(cert) + pem_key(key))
-    (folder / "ca.pem").write_bytes(pem(server_ca[1]))
-    (folder / "other.pem").write_bytes(pem(make_cert("other CA", ca=True, start=now - dt.timedelta(days=1))[1]))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "server.pem")
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                with contextlib.suppress(OSError, ssl.SSLError):
-                    conn.settimeout(2)
-                    with context.wrap_socket(conn, server_side=True):
-                        pass
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], str(folder / "ca.pem"), str(folder / "other.pem")
-    stop.set()
-    listener.close()
+    server_ca = make_cert("broker CA", ca=True, start=start)
+    client_ca = make_cert("device CA", ca=True, start=start)
+    key, cert = make_cert("localhost", issuer=server_ca, start=start, san="localhost")
+    client_key, client_cert = make_cert("dev-0001", issuer=client_ca, start=start)
+    files = {"server": pem(cert) + pem_key(key), "ca": pem(server_ca[1]), "client_ca": pem(client_ca[1]),
+             "other": pem(make_cert("other CA", ca=True, start=start)[1]),
+             "client_crt": pem(client_cert), "client_key": pem_key(client_key)}
+    paths = {}
+    for name, data in files.items():
+        paths[name] = str(folder / f"{name}.pem")
+        (folder / f"{name}.pem").write_bytes(data)
+    listeners = []
+    for require_client in (False, True):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(paths["server"])
+        if require_client:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(paths["client_ca"])
+        listener = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=_serve, args=(listener, context), daemon=True).start()
+        listeners.append(listener)
+    yield [lst.getsockname()[1] for lst in listeners], paths
+    for listener in listeners:
+        listener.close()
 
 
-def test_real_tls_handshake_ok_wrong_ca_and_nobody_listening(tls_server, tmp_path):
-    port, ca_path, other_ca = tls_server
+def test_real_tls_handshake_ok_refused_and_nobody_listening(tls_servers, tmp_path):
+    (plain, mutual), f = tls_servers
     machine = RealMachine(state_dir=tmp_path)
-    shake = lambda port, ca: machine.tls_handshake("localhost", port, ca_file=ca, cert_file="", key_file="",
-                                                    timeout=3)
-    assert shake(port, ca_path).outcome == "ok"
-    assert shake(port, other_ca).outcome == "tls_refused"
-    assert shake(port, str(tmp_path / "absent.pem")).outcome == "ca_unreadable"
+
+    def shake(port, ca, cert="", key=""):
+        return machine.tls_handshake("localhost", port, ca_file=ca, cert_file=cert, key_file=key, timeout=3).outcome
+    assert shake(plain, f["ca"]) == "ok"
+    assert shake(plain, f["other"]) == "tls_refused"  # the broker's certificate is not from the pinned CA
+    assert shake(mutual, f["ca"], f["client_crt"], f["client_key"]) == "ok"
+    assert shake(mutual, f["ca"]) == "tls_refused"  # no client certificate: refused after the handshake
+    assert shake(plain, str(tmp_path / "absent.pem")) == "ca_unreadable"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    assert shake(closed, ca_path).outcome == "unreachable"
+    assert shake(closed, f["ca"]) == "unreachable"
 
 
 def test_real_drm_connectors_from_sys(tmp_path):
