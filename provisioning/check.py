@@ -189,8 +189,7 @@ class PrinterCheck(Check):
     _STATES = {"offline": (Severity.BLOCKER, Reason.PRINTER_UNREACHABLE),
                "paper_out": (Severity.BLOCKER, Reason.PRINTER_PAPER_OUT),
                "cover_open": (Severity.BLOCKER, Reason.PRINTER_COVER_OPEN),
-               "paper_near_end": (Severity.WARNING, Reason.PRINTER_PAPER_NEAR_END),
-               "unknown": (Severity.WARNING, Reason.PRINTER_STATUS_UNKNOWN)}
+               "paper_near_end": (Severity.WARNING, Reason.PRINTER_PAPER_NEAR_END)}
 
     def run(self, *, config, machine):
         from pishkhan.exc import PrinterError
@@ -202,9 +201,11 @@ class PrinterCheck(Check):
             state = machine.printer_state(uri)
         except PrinterError as e:
             return self.failed(Reason.PRINTER_BAD_URI, uri=uri, error=str(e))
-        if state == "ok":
+        if state in ("ok", "busy"):  # busy: the kiosk holds it, so it is there
             return self.passed(uri=uri, state=state)
-        severity, reason = self._STATES.get(state, (Severity.WARNING, Reason.PRINTER_STATUS_UNKNOWN))
+        if state not in self._STATES:  # there, but it reports no paper or cover state
+            return self.passed(Reason.PRINTER_STATUS_UNKNOWN, uri=uri, state=state)
+        severity, reason = self._STATES[state]
         return failed(severity, reason, uri=uri, state=state)
 
 

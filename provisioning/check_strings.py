@@ -63,9 +63,8 @@ MESSAGES = {
                            "درِ چاپگر را ببندید", "close the printer's cover"),
     "printer_paper_near_end": ("کاغذ چاپگر رو به پایان است", "the printer's paper is nearly out",
                                "رول کاغذ یدکی آماده کنید", "have a spare paper roll ready"),
-    "printer_status_unknown": ("چاپگر وضعیت خود را گزارش نمی‌کند", "the printer does not report its status",
-                               "یک نوبت آزمایشی از کیوسک بگیرید تا چاپ شود",
-                               "take a test ticket at the kiosk and see that it prints"),
+    "printer_status_unknown": ("در دسترس است؛ وضعیت کاغذ و درِ خود را گزارش نمی‌کند",
+                               "reachable; it does not report its paper and cover state", "", ""),
 
     "drm_unavailable": ("گرافیک دستگاه (DRM/KMS) در دسترس نیست", "the graphics driver (DRM/KMS) is not available",
                         "در /boot/firmware/config.txt خط dtoverlay=vc4-kms-v3d باشد؛ سپس راه‌اندازی دوباره",

@@ -14,6 +14,7 @@ None (or an empty answer), and :mod:`provisioning.check` judges it.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import grp
 import os
 import pwd
@@ -66,7 +67,8 @@ class Machine:
         raise NotImplementedError
 
     def printer_state(self, uri: str) -> str:
-        """The printer's state (:data:`pishkhan.hardware.printer.STATES`); raises PrinterError for a bad URI."""
+        """The printer's state (:data:`pishkhan.hardware.printer.STATES`, or ``busy``: held by
+        another process, so there); raises PrinterError for a bad URI."""
         raise NotImplementedError
 
     def drm_connectors(self) -> dict[str, str] | None:
@@ -150,8 +152,18 @@ class RealMachine(Machine):
         return frozenset(g.gr_name for g in grp.getgrall())
 
     def printer_state(self, uri: str) -> str:
+        """The printer's state; an ``lp:`` device is opened and closed only (the kernel's
+        usblp lets one process hold it: ``busy`` when the kiosk has it open)."""
         from pishkhan.hardware.printer import open_printer
 
+        kind, _, path = uri.strip().partition(":")
+        if kind == "lp" and path:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as e:
+                return "busy" if e.errno == errno.EBUSY else "offline"
+            os.close(fd)
+            return "unknown"  # there and writable; usblp answers no status request
         with open_printer(uri) as printer:
             return printer.status().state
 

@@ -144,8 +144,6 @@ BROKEN = {
                    "blocker"),
     "paper near end": (lambda m, ca: setattr(m, "printer", "paper_near_end"), {}, "printer",
                        Reason.PRINTER_PAPER_NEAR_END, "warning"),
-    "printer silent": (lambda m, ca: setattr(m, "printer", "unknown"), {}, "printer",
-                       Reason.PRINTER_STATUS_UNKNOWN, "warning"),
     "no drm": (lambda m, ca: setattr(m, "connectors", None), {}, ("kiosk_screen", "display_screen"),
                Reason.DRM_UNAVAILABLE, "blocker"),
     "touchscreen unplugged": (lambda m, ca: m.connectors.update({"DSI-1": "disconnected"}), {}, "kiosk_screen",
@@ -234,6 +232,23 @@ def test_screens_unnamed_none_and_one_output_for_both(tmp_path, healthy):
     assert result(same, "display_screen").outcome.reason is Reason.SAME_OUTPUT and same.can_open
 
 
+@pytest.mark.parametrize("state", ["unknown", "busy"])
+def test_a_printer_that_is_there_but_silent_or_held_by_the_kiosk_passes(state, tmp_path, healthy):
+    healthy.printer = state
+    printer = result(run_checks(config=device_config(tmp_path), machine=healthy), "printer")
+    assert printer.ok and printer.outcome.detail["state"] == state
+    assert printer.outcome.reason is (Reason.PRINTER_STATUS_UNKNOWN if state == "unknown" else Reason.OK)
+
+
+def test_real_lp_printer_there_gone_and_held(tmp_path):
+    machine = RealMachine(state_dir=tmp_path)
+    node = tmp_path / "lp0"
+    assert machine.printer_state(f"lp:{node}") == "offline"  # unplugged: no device node
+    node.write_bytes(b"")
+    assert machine.printer_state(f"lp:{node}") == "unknown"  # there and writable
+    assert node.read_bytes() == b""  # nothing was sent to it
+
+
 def test_a_trusted_clock_setting_passes_and_a_check_that_raises_is_a_warning_not_a_crash(tmp_path, healthy):
     healthy.synced = False
     assert result(run_checks(config=device_config(tmp_path, hardware={"clock": "trusted"}), machine=healthy),
@@ -253,7 +268,7 @@ def test_every_reason_has_its_sentences_and_every_check_its_title():
     assert set(check_strings.TITLES) == {c.name for c in CHECKS}
     for reason, (fa, en, fix_fa, fix_en) in check_strings.MESSAGES.items():
         assert fa and en and any("\u0600" <= ch <= "\u06ff" for ch in fa), reason
-        assert bool(fix_fa) == bool(fix_en) == (reason not in ("ok", "not_measured")), reason
+        assert bool(fix_fa) == bool(fix_en) == (reason not in ("ok", "not_measured", "printer_status_unknown")), reason
 
 
 # -- the store ---------------------------------------------------------------------------------
