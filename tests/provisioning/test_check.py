@@ -371,7 +371,6 @@ def test_the_installed_command_runs_on_this_machine(tmp_path):
     proc = run_cli("provision", "check", "--json", env=env, ok=None)
     assert proc.returncode in (0, 1), proc.stderr
     assert set(json.loads(proc.stdout)) == {"can_open", "checked_at", "checks"}
-    assert run_cli("provision", "check", "--nonsense", env=env, ok=None).returncode == 2
 
 
 # -- the real machine's readings ---------------------------------------------------------------
@@ -423,8 +422,9 @@ def tls_servers(tmp_path_factory):
         listener.close()
 
 
-def test_real_tls_handshake_ok_refused_and_nobody_listening(tls_servers, tmp_path):
+def test_real_tls_handshake_ok_refused_and_nobody_listening(tls_servers, tmp_path, monkeypatch):
     (plain, mutual), f = tls_servers
+    monkeypatch.setattr("provisioning.machine.POST_HANDSHAKE_WAIT", 0.2)  # loopback answers at once
     machine = RealMachine(state_dir=tmp_path)
 
     def shake(port, ca, cert="", key=""):
