@@ -42,7 +42,7 @@ def device_config(args):
 
 def check(args) -> int:
     from pishkhan.text.safety import terminal_safe
-    from provisioning import machine
+    from provisioning import check_strings, machine
     from provisioning.check import record_report, run_checks
 
     cfg = device_config(args)
@@ -51,7 +51,7 @@ def check(args) -> int:
     if args.json:
         context.print_json(report.as_json())
     else:
-        print(terminal_safe(f"پیکربندی | configuration: {cfg.path or 'built-in defaults'}"))
+        print(terminal_safe(check_strings.CONFIGURATION.format(path=cfg.path or check_strings.BUILT_IN)))
         for line in report.lines():
             print(terminal_safe(line))
     if problem:

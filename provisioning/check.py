@@ -424,7 +424,7 @@ class CheckResult:
         t = self.texts()
         text = f"{mark} {self.name}: {t['message_fa']} | {t['message_en']}"
         if not self.ok:
-            text += f" — راه‌حل: {t['fix_fa']} | fix: {t['fix_en']}"
+            text += strings.FIX.format(fix_fa=t["fix_fa"], fix_en=t["fix_en"])
         return text
 
 
@@ -442,9 +442,7 @@ class Report:
                 "checks": [r.as_json() for r in self.results]}
 
     def lines(self) -> list[str]:
-        verdict = ("دفتر می‌تواند باز شود | the office can open" if self.can_open else
-                   "دفتر نمی‌تواند باز شود | the office cannot open")
-        return [r.line() for r in self.results] + [verdict]
+        return [r.line() for r in self.results] + [strings.VERDICT[self.can_open]]
 
     def fact(self) -> dict:
         """The compact fact recorded in the store: what failed, by reason (fits a streamed fact's limits).

@@ -164,6 +164,16 @@ MESSAGES = {
 }
 
 
+#: The last line: whether the office can open.
+VERDICT = {True: "دفتر می‌تواند باز شود | the office can open",
+           False: "دفتر نمی‌تواند باز شود | the office cannot open"}
+#: The first line: which configuration was checked.
+CONFIGURATION = "پیکربندی | configuration: {path}"
+BUILT_IN = "built-in defaults"
+#: Between a failure and its fix.
+FIX = " — راه‌حل: {fix_fa} | fix: {fix_en}"
+
+
 class _Blank(dict):
     """Format fields a detail lacks stay visible as ``{name}`` instead of failing."""
 
