@@ -44,7 +44,7 @@ MESSAGES = {
                              "sudo apt install ./pishkhan_VERSION_arm64.deb", "sudo apt install ./pishkhan_VERSION_arm64.deb"),
     "groups_missing": ("کاربر «{user}» عضو این گروه‌ها نیست: {missing}",
                        "the user '{user}' is not in these groups: {missing}",
-                       "sudo usermod -aG {missing_comma} {user} و سپس راه‌اندازی دوباره",
+                       "sudo usermod -aG {missing_comma} {user}؛ سپس دستگاه را دوباره راه‌اندازی کنید",
                        "sudo usermod -aG {missing_comma} {user}, then reboot"),
 
     "printer_not_configured": ("چاپگر واقعی تنظیم نشده است (printer.uri = {uri})",
