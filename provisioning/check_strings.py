@@ -119,8 +119,10 @@ MESSAGES = {
                             "از مرکز کد ادعای تازه بگیرید و دوباره ثبت کنید",
                             "get a new claim code from the centre and enrol again"),
     "certificate_expiring": ("گواهی دستگاه {days_left} روز دیگر منقضی می‌شود", "the device certificate expires in {days_left} days",
-                             "دستگاه را به شبکه وصل نگه دارید تا گواهی خودکار تمدید شود",
-                             "keep the device online: the agent renews its certificate by itself"),
+                             "عامل ارتباطی گواهی را از ۳۰ روز پیش از انقضا خودکار تمدید می‌کند و هنوز نکرده است: "
+                             "شبکه را وصل کنید؛ اگر بررسی کارگزار درست است، به کارگروه استانی خبر دهید",
+                             "the agent renews it from 30 days before expiry and has not yet: connect the network; "
+                             "if the broker check passes, call the provincial working group"),
 
     "mqtt_disabled": ("ارتباط با مرکز خاموش است (mqtt.enabled = false)", "the link to the centre is off (mqtt.enabled = false)",
                       "در /etc/pishkhan/pishkhan.toml بنویسید: mqtt.enabled = true",
