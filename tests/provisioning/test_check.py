@@ -10,9 +10,12 @@ import datetime as dt
 import io
 import json
 import os
+import pathlib
+import re
 import socket
 import ssl
 import threading
+import xml.etree.ElementTree as ET
 
 import pytest
 from cli_runner import run as run_cli
@@ -451,3 +454,38 @@ def test_real_drm_connectors_from_sys(tmp_path):
     machine = RealMachine(state_dir=tmp_path, root=str(tmp_path))
     assert machine.drm_connectors() == {"DSI-1": "unknown", "HDMI-A-1": "connected", "HDMI-A-2": "disconnected"}
     assert RealMachine(state_dir=tmp_path, root=str(tmp_path / "nowhere")).drm_connectors() is None
+
+
+# -- the install and operations docs ---------------------------------------------------------------
+
+DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
+#: BCM GPIO number → physical pin of the 40-pin header.
+PHYSICAL = {2: 3, 3: 5, 4: 7, 17: 11, 27: 13, 22: 15, 10: 19, 9: 21, 11: 23, 0: 27, 5: 29, 6: 31, 13: 33, 19: 35,
+            26: 37, 14: 8, 15: 10, 18: 12, 23: 16, 24: 18, 25: 22, 8: 24, 7: 26, 1: 28, 12: 32, 16: 36, 20: 38, 21: 40}
+
+
+def test_the_install_guide_pin_table_and_picture_follow_the_default_configuration():
+    from pishkhan.config import COUNTERS, SETTINGS
+
+    defaults = {s.name: s.default for s in SETTINGS if s.section == "hardware" and s.key.endswith("_pin")}
+    for i, row in enumerate(COUNTERS.defaults):
+        defaults |= {f"counters[{i}].button_pin": row["button_pin"], f"counters[{i}].led_pin": row["led_pin"]}
+    guide = (DOCS / "install-on-pi.md").read_text(encoding="utf-8")
+    table = dict((name, (int(bcm), int(pin))) for name, bcm, pin in
+                 re.findall(r"\| `([a-z_\[\]0-9.]+_pin)` \| GPIO (\d+) \| (\d+) \|", guide))
+    assert table == {name: (bcm, PHYSICAL[bcm]) for name, bcm in defaults.items()}
+    picture = (DOCS / "images" / "gpio-header.svg").read_text(encoding="utf-8")
+    ET.fromstring(picture)  # well-formed
+    marked = [t for t in re.findall(r'<text [^>]*font-weight="bold">([^<]*)</text>', picture) if "GPIO" in t]
+    assert sorted((int(re.search(r"\bGPIO(\d+)\b", t)[1]), int(re.search(r"\bpin (\d+)\b", t)[1]))
+                  for t in marked) == sorted(table.values()), "redraw: .venv/bin/python docs/images/gpio_header.py"
+    assert "images/gpio-header.svg" in guide
+
+
+def test_the_docs_link_only_inside_the_repository():
+    for name in ("install-on-pi.md", "operations.md"):
+        text = (DOCS / name).read_text(encoding="utf-8")
+        for link in re.findall(r"\]\(([^)\s]+)\)", text):
+            assert "://" not in link and not link.startswith("/"), (name, link)
+            target = link.partition("#")[0]
+            assert not target or (DOCS / target).resolve().is_file(), (name, link)
