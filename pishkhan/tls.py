@@ -35,6 +35,10 @@ def key_pem(key) -> bytes:
                              serialization.NoEncryption())
 
 
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
 def load_key(data: bytes):
     return serialization.load_pem_private_key(data, password=None)
 

@@ -91,4 +91,5 @@ def uvicorn_config(app, *, host: str, port: int, tls_cert, tls_key, log_level: s
 
     return uvicorn.Config(app, host=host, port=port, ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key),
                           ssl_version=ssl.PROTOCOL_TLS_SERVER, log_level=log_level, access_log=False,
-                          limit_concurrency=64, timeout_keep_alive=5, server_header=False)
+                          limit_concurrency=64, timeout_keep_alive=5, timeout_graceful_shutdown=5,
+                          server_header=False, lifespan="off")
