@@ -235,6 +235,8 @@ class Enroller:
             tls.install_pair(p.key, p.cert, key=tls.key_pem(key), cert=answer["certificate"].encode("ascii"),
                              owner=self.owner)
             p.drop_in.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+            if self.owner:  # root's folder, readable by the service user's group
+                os.chown(p.drop_in.parent, 0, self.owner[1])
             tls.write_file(p.drop_in, self._drop_in(answer).encode("utf-8"), mode=0o640,
                            owner=(0, self.owner[1]) if self.owner else None)
         except OSError as e:

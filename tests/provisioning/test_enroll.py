@@ -271,3 +271,43 @@ def test_the_session_reloads_a_renewed_certificate(centre, device):
     device.key.write_bytes(tls.key_pem(tls.new_key()))  # a key that is not the certificate's
     with pytest.raises(Exception):
         session.reload_certificate()
+
+
+def test_the_claim_file_is_read_line_by_line_and_a_wrong_line_is_named(tmp_path):
+    from pishkhan.exc import ConfigError
+    from provisioning import claim_file
+
+    path = tmp_path / "pishkhan-claim.txt"
+    path.write_bytes("\ufeffserver = https://enrol.test:8443\r\nclaim = \"7k2m 9qxd 4htv\"  # read over the phone\r\n"
+                     .encode("utf-8"))
+    read = claim_file.read(path)
+    assert (read.server, read.claim, read.ca) == ("https://enrol.test:8443", "7k2m 9qxd 4htv", "")
+    path.write_text("server = https://enrol.test\ncode = X\n")
+    with pytest.raises(ConfigError, match="line 2"):
+        claim_file.read(path)
+    path.write_text("server = https://enrol.test\n")
+    with pytest.raises(ConfigError, match="no claim"):
+        claim_file.read(path)
+    claim_file.erase(path)
+    assert not path.exists()
+    claim_file.erase(path)  # gone already: nothing to do
+
+
+def test_the_boot_unit_verifies_and_runs_only_until_the_device_is_enrolled(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from required_tools import require_tool
+
+    require_tool("systemd-analyze")
+    text = (Path(__file__).resolve().parents[2] / "systemd" / "pishkhan-enroll.service").read_text(encoding="utf-8")
+    assert "ConditionPathExists=/boot/firmware/pishkhan-claim.txt" in text
+    assert "ConditionPathExists=!/etc/pishkhan/pishkhan.d/enrolment.toml" in text
+    assert "--claim-file /boot/firmware/pishkhan-claim.txt --wait" in text
+    assert "RestartPreventExitStatus=10 11 12 13 16" in text
+    unit = tmp_path / "pishkhan-enroll.service"  # the installed binary stands in for /opt/pishkhan's
+    unit.write_text(text.replace("/opt/pishkhan/.venv/bin/pishkhan ", f"{os.path.realpath(sys.executable)} "))
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
