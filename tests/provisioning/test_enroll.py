@@ -311,3 +311,18 @@ def test_the_boot_unit_verifies_and_runs_only_until_the_device_is_enrolled(tmp_p
     unit.write_text(text.replace("/opt/pishkhan/.venv/bin/pishkhan ", f"{os.path.realpath(sys.executable)} "))
     proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+
+
+def test_run_as_root_the_secrets_and_the_store_belong_to_the_service_user(centre, device):
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("giving files away needs root")
+    nobody = (65534, 65534)
+    with centre.serve() as url:
+        Enroller(server=url, ca_file=centre.ca_file, serial=FakeSerial(), places=device, owner=nobody).enroll(
+            centre.claim())
+    for path in (device.tls_dir, device.key, device.cert, device.ca, load_config(device.config).store_path):
+        assert (path.stat().st_uid, path.stat().st_gid) == nobody, path
+    assert (device.drop_in.stat().st_uid, device.drop_in.stat().st_gid) == (0, 65534)
+    assert (device.drop_in.parent.stat().st_uid, device.drop_in.parent.stat().st_gid) == (0, 65534)
