@@ -34,7 +34,8 @@ def register_enrolment(s, common):
     srv.add_argument("--tls-key", metavar="FILE", required=True, help="this server's private key (PEM)")
     srv.add_argument("--broker-url", metavar="URL", required=True, help="mqtts://HOST:PORT devices connect to")
     srv.add_argument("--public-url", metavar="URL",
-                     help="this server's URL as devices reach it, for renewals (default: from --listen)")
+                     help="this server's URL as devices reach it, for renewals (default: https://, the first "
+                          "name in --tls-cert and the port of --listen)")
     srv.add_argument("--keys", metavar="DIR", help="the centre's key folder: its issuer and command public keys "
                                                    "are handed to enrolling devices")
     srv.set_defaults(handler=cmd_enroll_server)
@@ -95,7 +96,7 @@ def cmd_enroll_server(args):
         raise ConfigError(f"--broker-url: devices connect over TLS only: expected mqtts://HOST:PORT, "
                           f"got {args.broker_url!r}")
     ca = CertificateAuthority.open(args.ca)
-    public = args.public_url or f"https://{host}:{port}"
+    public = args.public_url or _public_url(args.tls_cert, port)
     db = open_db(args.db)
     try:
         service = Enrolment(db, ca=ca, broker_url=args.broker_url, renew_url=public.rstrip("/"), keys_dir=args.keys)
@@ -105,6 +106,22 @@ def cmd_enroll_server(args):
     finally:
         db.close()
     return 0
+
+
+def _public_url(cert_file, port: int) -> str:
+    """``https://NAME:PORT`` with the first name the server certificate holds."""
+    from cryptography import x509
+
+    from pishkhan.exc import ConfigError
+
+    try:
+        cert = x509.load_pem_x509_certificate(open(cert_file, "rb").read())
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        first = next(iter(names)).value
+    except (OSError, ValueError, StopIteration, x509.ExtensionNotFound) as e:
+        raise ConfigError(f"--tls-cert: cannot read a host name from {cert_file} ({e}); give --public-url") from None
+    host = f"[{first}]" if ":" in str(first) else str(first)
+    return f"https://{host}:{port}"
 
 
 def cmd_ca_init(args):

@@ -4,6 +4,7 @@ per-address limit, renewal (tests/enrolment_helpers.py starts uvicorn with TLS).
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import requests
@@ -214,3 +215,43 @@ def test_renewal_needs_this_cas_live_unrevoked_certificate_and_the_current_keys_
     assert [k for k in kinds if k[0] == "renewal_refused"] == [
         ("renewal_refused", "bad_signature"), ("renewal_refused", "not_ours"), ("renewal_refused", "expired"),
         ("renewal_refused", "revoked")]
+
+
+def test_the_commands_make_a_ca_and_a_server_certificate_and_serve_enrolment(tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cli.main import main
+    from services import free_port
+
+    assert main(["central", "ca", "init", "--dir", str(tmp_path / "ca")]) == 0
+    assert main(["central", "ca", "server-cert", "--dir", str(tmp_path / "ca"), "--host", "127.0.0.1",
+                 "--host", "localhost", "--out", str(tmp_path / "enrol")]) == 0
+    assert oct((tmp_path / "enrol.key").stat().st_mode & 0o777) == "0o600"
+    db_url = str(tmp_path / "fleet.db")
+    assert main(["central", "claims", "new", "--office", "23-5", "--province", "23", "--db", db_url]) == 0
+    code = capsys.readouterr().out.strip().splitlines()[-1]
+    port = free_port()
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "central", "enroll-server", "--ca", str(tmp_path / "ca"),
+         "--listen", f"127.0.0.1:{port}", "--db", db_url, "--tls-cert", str(tmp_path / "enrol.pem"),
+         "--tls-key", str(tmp_path / "enrol.key"), "--broker-url", "mqtts://127.0.0.1:8883"],
+        cwd=root, env=os.environ | {"PYTHONPATH": str(root)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        ca = str(tmp_path / "ca" / "ca.pem")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = post(f"https://127.0.0.1:{port}", ca, "/v1/enroll", enrol_body(code)[0])
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None, server.stdout.read().decode()
+                time.sleep(0.1)
+        assert r.status_code == 200, r.text
+        assert r.json()["renew_url"] == f"https://127.0.0.1:{port}"
+    finally:
+        server.kill()  # a graceful stop waits up to 5 s for idle TLS connections
+        server.wait(10)
