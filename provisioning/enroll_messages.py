@@ -17,7 +17,7 @@ EXIT_CODES = {
 
 #: reason -> (Persian, English), for failures found by the device.
 LOCAL = {
-    "claim_invalid": ("کد ثبت درست خوانده نشد: دوازده نویسه است و یک نویسه اشتباه نوشته شده است؛ کد را دوباره بخوانید.",
+    "claim_invalid": ("کد ثبت درست خوانده نشد (کد دوازده نویسه است)؛ نویسه‌ها را یک‌به‌یک دوباره بررسی کنید.",
                       "the claim code does not read: {detail}"),
     "server_certificate": ("گواهی سرور ثبت با گواهی مرکز که روی دستگاه است نمی‌خواند؛ نشانی سرور یا فایل CA را بررسی کنید.",
                            "the enrolment server's certificate is not from the centre's CA this device trusts; "

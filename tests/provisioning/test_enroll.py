@@ -12,7 +12,6 @@ from enrolment_helpers import BROKER, make_ca, serving
 from services import free_port
 
 from central import certificates
-from central.ca import CertificateAuthority
 from central.db import open_db
 from central.enrolment import claims
 from central.enrolment.service import Enrolment
@@ -20,7 +19,7 @@ from central.keys import KeyRing
 from cli.main import main
 from pishkhan import claimcode, tls
 from pishkhan.config import load_config
-from provisioning.enroll import Enroller, EnrolmentFailed, Places
+from provisioning.enroll import Enroller, Places
 from provisioning.hardware_serial import FakeSerial, PiSerial
 
 SCHEDULE = {"format": "pishkhan.schedule/1", "issuer": "کارگروه استان", "scope": {"level": "province", "province": "23"},
@@ -326,3 +325,48 @@ def test_run_as_root_the_secrets_and_the_store_belong_to_the_service_user(centre
         assert (path.stat().st_uid, path.stat().st_gid) == nobody, path
     assert (device.drop_in.stat().st_uid, device.drop_in.stat().st_gid) == (0, 65534)
     assert (device.drop_in.parent.stat().st_uid, device.drop_in.parent.stat().st_gid) == (0, 65534)
+
+
+def test_after_renewal_the_session_reconnects_to_a_real_broker_with_the_new_pair(centre, device, tmp_path):
+    """Mosquitto with require_certificate and use_identity_as_username, trusting the centre's CA."""
+    from mqtt_broker import MOSQUITTO, MosquittoBroker
+
+    from central.ca import cert_pem, key_pem
+    from edge_agent.renewal import Renewal
+    from edge_agent.session import MqttSettings, Session
+    from pishkhan.config import parse_config
+
+    if not __import__("os").path.exists(MOSQUITTO):
+        pytest.fail("mosquitto is not installed: run `bash scripts/install-system.sh test`")
+    answer = _enrolled_device(centre, device, days_ago=65)
+    broker = MosquittoBroker(tmp_path / "broker", tls=True)
+    server_cert, server_key = centre.ca.issue_server(["127.0.0.1"])
+    (broker.tls_dir / "ca.pem").write_bytes(centre.ca.cert_file.read_bytes())  # the centre's CA, not the test one
+    (broker.tls_dir / "server.pem").write_bytes(cert_pem(server_cert))
+    (broker.tls_dir / "server.key").write_bytes(key_pem(server_key))
+    broker.start()
+    session = None
+    try:
+        config = parse_config({"device": {"id": answer["device_id"], "state_dir": str(device.state_dir)},
+                               "mqtt": {"url": f"mqtts://127.0.0.1:{broker.tls_port}", "ca_file": centre.ca_file,
+                                        "cert_file": str(device.cert), "key_file": str(device.key),
+                                        "reconnect_min_seconds": 0.2, "reconnect_max_seconds": 1.0}})
+        session = Session(MqttSettings.from_config(config))
+        session.start()
+        deadline = time.monotonic() + 10
+        while not session.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert session.connected, session.describe() + broker.log()[-500:]
+        with centre.serve() as url:
+            renewal = Renewal(cert_file=device.cert, key_file=device.key, ca_file=centre.ca_file, server=url,
+                              on_renewed=session.reload_certificate)
+            assert renewal.run_once() == "renewed"
+        deadline = time.monotonic() + 10
+        while not (session.connected and session.connections == 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert session.connected and session.connections == 2, session.describe()
+        assert broker.log().count(f"u'{answer['device_id']}')") == 2  # the broker took the certificate's name twice
+    finally:
+        if session is not None:
+            session.stop()
+        broker.close()
