@@ -24,12 +24,10 @@ import threading
 from pathlib import Path
 
 from pishkhan import tls
-from pishkhan.enrolment import MAX_ANSWER_BYTES, REFUSALS, RENEW_PATH
+from pishkhan.enrolment import MAX_ANSWER_BYTES, REFUSALS, RENEW_PATH, RENEW_WHEN_LEFT_DAYS
 
 log = logging.getLogger("pishkhan.agent.renewal")
 
-#: Renew when fewer days than this remain (the centre's ``central.ca.RENEW_WHEN_LEFT_DAYS``).
-RENEW_WHEN_LEFT_DAYS = 30
 CHECK_SECONDS = 3600
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 ENROLL_PATH = "/v1/enroll"
 RENEW_PATH = "/v1/renew"
+#: A device renews its certificate when fewer days than this remain (the centre's central.ca says the same).
+RENEW_WHEN_LEFT_DAYS = 30
 #: The largest request body either side accepts (a CSR is under 1 KiB; an answer carries a schedule).
 MAX_REQUEST_BYTES = 32 * 1024
 MAX_ANSWER_BYTES = 4 * 1024 * 1024

@@ -240,6 +240,15 @@ def test_the_agent_renews_a_certificate_near_expiry_and_a_revoked_one_is_refused
     assert renewal.run_once() == "failed:no_network"  # the server is gone: logged, retried later, never raised
 
 
+def test_the_device_and_the_centre_agree_when_to_renew():
+    from central.ca import RENEW_WHEN_LEFT_DAYS as centre_says
+    from edge_agent.renewal import Renewal
+    from pishkhan.enrolment import RENEW_WHEN_LEFT_DAYS as device_does
+
+    assert device_does == centre_says
+    assert Renewal(cert_file="c", key_file="k", ca_file="a", server="https://x").left_days == device_does
+
+
 def test_a_renewal_cut_by_a_power_cut_settles_to_one_whole_pair(tmp_path):
     key_path, cert_path = tmp_path / "device.key", tmp_path / "device.pem"
     tls.install_pair(key_path, cert_path, key=b"old key", cert=b"old cert")
