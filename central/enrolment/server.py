@@ -55,10 +55,11 @@ def _endpoint(method_name: str):
         address = request.client.host if request.client else "unknown"
         try:
             body = codec.decode(await _body(request), max_bytes=MAX_REQUEST_BYTES)
-        except _TooLarge:
-            return _refused("too_large")
-        except codec.PayloadRefused as e:
-            return _refused("bad_request", str(e))
+        except (_TooLarge, codec.PayloadRefused) as e:
+            reason, message = ("too_large", "") if isinstance(e, _TooLarge) else ("bad_request", str(e))
+            reason = await run_in_threadpool(service.refuse_unread, method_name, reason=reason, address=address,
+                                             message=message)
+            return _refused(reason, message if reason == "bad_request" else "")
         try:
             answer = await run_in_threadpool(getattr(service, method_name), body, address=address)
         except EnrolmentRefused as e:

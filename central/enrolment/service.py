@@ -227,6 +227,17 @@ class Enrolment:
         return {"certificate": self.db.write(work)}
 
     # -- both --------------------------------------------------------------------------
+    def refuse_unread(self, method: str, *, reason: str, address: str, message: str = "") -> str:
+        """A request refused before it was read (*reason* ``too_large``, ``bad_request``): counted against the
+        address and logged like the others. Returns the reason to answer (``rate_limited`` while locked)."""
+        kind = "enrolment_refused" if method == "enroll" else "renewal_refused"
+        now = self.clock()
+        if self.limit.begin(address) > 0:
+            reason = "rate_limited"
+        self.db.write(lambda c: certificates.log(c, kind, reason=reason, address=address, now=now,
+                                                 detail={"message": message[:300]}))
+        return reason
+
     def _guarded(self, refused_kind: str, address: str, attempt) -> dict:
         """Run *attempt(now)* under the address's limit; log and re-raise a refusal."""
         now = self.clock()

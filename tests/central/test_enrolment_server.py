@@ -150,13 +150,15 @@ def test_every_refusal_has_its_reason_and_is_logged(centre):
         r = post(url, ca, "/v1/enroll", body)
         assert (r.status_code, r.json()["reason"]) == (code, reason)
         assert r.json()["message_fa"] and r.json()["message_en"]
+    db.write(lambda c: c.execute("DELETE FROM door_locks"))  # four refusals so far: below the limit again
     raw = requests.post(url + "/v1/enroll", data=b'{"claim": 1, "claim": 2}', verify=ca, timeout=10)
     assert raw.status_code == 400 and raw.json()["reason"] == "bad_request"
     big = requests.post(url + "/v1/enroll", data=b"{" + b" " * 40_000 + b"}", verify=ca, timeout=10)
     assert big.status_code == 413 and big.json()["reason"] == "too_large"
     logged = [r for r in log_kinds(db) if r[0] == "enrolment_refused"]
     assert logged == [("enrolment_refused", "claim_expired"), ("enrolment_refused", "claim_invalid"),
-                      ("enrolment_refused", "claim_invalid"), ("enrolment_refused", "bad_csr")]
+                      ("enrolment_refused", "claim_invalid"), ("enrolment_refused", "bad_csr"),
+                      ("enrolment_refused", "bad_request"), ("enrolment_refused", "too_large")]
     assert db.query("SELECT DISTINCT address FROM enrolment_log WHERE kind = 'enrolment_refused'") == \
         [{"address": "127.0.0.1"}]
 
