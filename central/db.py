@@ -239,6 +239,22 @@ CREATE TABLE IF NOT EXISTS enrolment_log (
     detail      TEXT NOT NULL DEFAULT '{{}}'
 );
 CREATE INDEX IF NOT EXISTS enrolment_log_device ON enrolment_log(device_id, at);
+CREATE TABLE IF NOT EXISTS enrolment_claims (
+    code_hash       TEXT PRIMARY KEY,
+    claim_id        TEXT NOT NULL UNIQUE,
+    office_id       TEXT NOT NULL,
+    province        TEXT NOT NULL,
+    office_name     TEXT NOT NULL DEFAULT '',
+    licence         TEXT NOT NULL DEFAULT '',
+    created_at      TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    used_at         TEXT,
+    device_id       TEXT NOT NULL DEFAULT '',
+    key_fingerprint TEXT NOT NULL DEFAULT '',
+    hardware_serial TEXT NOT NULL DEFAULT '',
+    certificate     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS enrolment_claims_office ON enrolment_claims(office_id, created_at);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

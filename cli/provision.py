@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -28,9 +27,9 @@ def register(sub, common):
                                        "present.")
     c.add_argument("--json", action="store_true", help="print the report as JSON (for the centre)")
     c.set_defaults(handler=check)
-    # The enrolment engineer's subcommand joins this group when its module is there.
-    if importlib.util.find_spec("cli.provision_enroll") is not None:
-        importlib.import_module("cli.provision_enroll").register(actions, common)
+    from cli.provision_enroll import register as register_enroll
+
+    register_enroll(actions, common)
 
 
 def device_config(args):

@@ -327,7 +327,7 @@ class Agent:
 
 
 #: The parts ``pishkhan agent`` plugs in, each a module with ``register(agent)``.
-PARTS = ("telemetry", "compliance", "facts", "sync", "commands")  # facts after compliance: it streams its beat
+PARTS = ("telemetry", "compliance", "facts", "sync", "commands", "renewal")  # facts after compliance: it streams its beat
 
 
 def add_parts(agent: Agent, parts=PARTS) -> Agent:
@@ -342,4 +342,5 @@ def add_parts(agent: Agent, parts=PARTS) -> Agent:
 def run_agent(config, *, seconds: float | None = None) -> int:
     logging.basicConfig(level=os.environ.get("PISHKHAN_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    __import__(f"{__package__}.renewal", fromlist=["_"]).settle(config)  # a renewal a power cut cut short
     return add_parts(Agent(config)).run(seconds=seconds)

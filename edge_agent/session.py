@@ -238,6 +238,16 @@ class Session:
         done.wait(timeout)
         self.connected = False
 
+    def reload_certificate(self):
+        """Load the client certificate and key again (renewed) and reconnect with them."""
+        context = self._client._ssl_context  # paho keeps the context tls_set made; new connections use it
+        if context is None or not self.settings.cert_file:
+            return
+        context.load_cert_chain(self.settings.cert_file, self.settings.key_file or None)
+        if self._started:
+            self.stop()
+            self.start()
+
     # -- use ---------------------------------------------------------------------
     def subscribe(self, topic_filter: str, qos: int = 1):
         """Subscribe now if connected, and again on every connect."""

@@ -318,6 +318,7 @@ SECTIONS = {
     "mqtt": "The edge agent's connection to the centre's MQTT broker.",
     "compliance": "Working-hours compliance: how long a fault lasts before it is an event.",
     "centre": "The centre's public services.",
+    "enrolment": "Enrolment with the centre (written by `pishkhan provision enroll` to pishkhan.d/enrolment.toml).",
 }
 
 _WEEK = ("saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "friday")
@@ -458,6 +459,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("centre", "verify_url", "https://pishkhan.example.ir/verify/",
       Text(max_len=300, pattern=r"https?://[^\s\"'<>]+", form="a URL starting with https:// or http://", empty=False),
       "Base of the public board-verification URL put in board QR codes."),
+
+    S("enrolment", "server", "", Text(max_len=300, pattern=r"https://[^\s\"'<>]+", form="a URL starting with https://"),
+      "The centre's enrolment server, where the agent renews the device certificate; empty: no renewal."),
 )
 del S
 
@@ -781,7 +785,7 @@ def _copy(value):
 
 
 def load_config(path=None) -> Config:
-    """Load *path*, else ``$PISHKHAN_CONFIG``, else the embedded defaults."""
+    """Load *path*, else ``$PISHKHAN_CONFIG``, else the embedded defaults; then the drop-ins beside the file."""
     path = path or os.environ.get("PISHKHAN_CONFIG")
     if not path:
         return parse_config({})
@@ -794,7 +798,39 @@ def load_config(path=None) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the configuration file: {e.strerror or e}") from None
-    return parse_config(data, path)
+    return parse_config(_with_drop_ins(data, path), path)
+
+
+def drop_in_dir(path) -> Path:
+    """The drop-in folder of the configuration file *path*: ``pishkhan.toml`` → ``pishkhan.d/``."""
+    return Path(path).with_suffix(".d")
+
+
+def _with_drop_ins(data: dict, path: Path) -> dict:
+    """*data* with each ``*.toml`` of :func:`drop_in_dir` merged over it, in name order.
+
+    A section a drop-in gives is merged key by key (its keys win); an array
+    of tables (``[[lanes]]``) it gives replaces the file's. The main file is
+    never written by a program: files a program owns whole (enrolment's
+    ``enrolment.toml``) go here.
+    """
+    folder = drop_in_dir(path)
+    if not folder.is_dir():
+        return data
+    merged = dict(data)
+    for extra in sorted(folder.glob("*.toml")):
+        try:
+            more = tomllib.loads(extra.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{extra}: not valid TOML: {e}") from None
+        except OSError as e:
+            raise ConfigError(f"{extra}: cannot read the configuration file: {e.strerror or e}") from None
+        for section, values in more.items():
+            if isinstance(values, dict) and isinstance(merged.get(section), dict):
+                merged[section] = {**merged[section], **values}
+            else:
+                merged[section] = values
+    return merged
 
 
 # -- for the agent --------------------------------------------------------------------------
@@ -896,6 +932,10 @@ def docs_markdown() -> str:
            "`pishkhan config init --out FILE` writes it with every setting at its default and a comment;",
            "`pishkhan config check` loads it and lists every problem. The kiosk, display, panel and agent",
            "refuse to start with a bad file, naming each key and what was expected.", "",
+           "Every `*.toml` in the folder beside the file named after it (`pishkhan.toml` → `pishkhan.d/`)",
+           "is read after it, in name order, and wins key by key: files a program owns whole go there",
+           "(enrolment writes `pishkhan.d/enrolment.toml`: docs/enrolment.md); the main file is never",
+           "written by a program.", "",
            "Rules for every value: an unknown section, key or field is refused (with a \"did you mean\" hint);",
            "types are strict (`true` is not a number, `\"5\"` is not a number; a whole number is accepted",
            "where a decimal one is expected); decimal numbers must be finite; text holds no control",

@@ -1,0 +1,52 @@
+"""Failed enrolment and renewal attempts, limited per client address.
+
+The rule is the dashboard's (:mod:`pishkhan.lockout`, as :mod:`central.doors`
+applies it): 5 refusals in a row from one address lock it for a minute,
+each further lock-out doubling up to 15 minutes; a success or 30 quiet
+minutes start the count again. The counts live in the fleet database's
+``door_locks`` table under the key ``enrol:ADDRESS``, so every server
+process sharing the database shares them.
+
+An attempt is counted as a refusal *before* it is tried (one transaction),
+so a burst cannot slip in before the first refusal is counted; a success
+takes the count back.
+"""
+
+from __future__ import annotations
+
+from central.doors import _read, _write
+from pishkhan.lockout import Count, Lockout
+
+MAX_ADDRESS = 64
+
+
+class AttemptLimit:
+    """Counts of refused attempts per address in *db*; *clock* returns the aware time now."""
+
+    def __init__(self, db, *, clock, rule: Lockout | None = None):
+        self.db = db
+        self.clock = clock
+        self.rule = rule or Lockout()
+
+    @staticmethod
+    def _key(address: str) -> str:
+        return f"enrol:{str(address or 'unknown')[:MAX_ADDRESS]}"
+
+    def begin(self, address: str) -> float:
+        """Count an attempt from *address* as refused; the seconds it stays locked (0: go ahead)."""
+        key, now = self._key(address), self.clock()
+
+        def work(c):
+            count = _read(c, key, lock=self.db.dialect != "?")
+            locked = self.rule.locked_for(count, now)
+            if locked > 0:
+                return locked
+            _write(c, key, self.rule.wrong(count, now))
+            return 0.0
+
+        return self.db.write(work)
+
+    def succeeded(self, address: str):
+        """The attempt from *address* succeeded: its count starts again."""
+        key = self._key(address)
+        self.db.write(lambda c: _write(c, key, Count()))

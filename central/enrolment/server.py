@@ -1,0 +1,96 @@
+"""The enrolment server: :class:`~central.enrolment.service.Enrolment` over HTTPS (Starlette under uvicorn).
+
+Two JSON endpoints, ``POST /v1/enroll`` and ``POST /v1/renew``
+(:mod:`pishkhan.enrolment`). A body is read up to
+:data:`~pishkhan.enrolment.MAX_REQUEST_BYTES` and no further (a longer
+``Content-Length`` is refused before reading), then parsed by the centre's
+strict loader (:func:`central.codec.decode`: one JSON object, no key twice,
+bounded depth). A refusal is its status code and ``{"reason", "message_fa",
+"message_en"}``; anything unforeseen is a 500 of the same shape, never a
+traceback. The database work runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from central import codec
+from central.enrolment.service import Enrolment, EnrolmentRefused
+from pishkhan.enrolment import ENROLL_PATH, MAX_REQUEST_BYTES, RENEW_PATH, refusal, status
+
+log = logging.getLogger("pishkhan.central.enrolment")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _body(request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES):
+        raise _TooLarge()
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_REQUEST_BYTES:
+            raise _TooLarge()
+    return bytes(data)
+
+
+def _refused(reason: str, message: str = ""):
+    from starlette.responses import JSONResponse
+
+    body = refusal(reason)
+    if message:
+        body["detail"] = message[:300]
+    return JSONResponse(body, status_code=status(reason), headers={"Cache-Control": "no-store"})
+
+
+def _endpoint(method_name: str):
+    async def endpoint(request):
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        service: Enrolment = request.app.state.enrolment
+        address = request.client.host if request.client else "unknown"
+        try:
+            body = codec.decode(await _body(request), max_bytes=MAX_REQUEST_BYTES)
+        except (_TooLarge, codec.PayloadRefused) as e:
+            reason, message = ("too_large", "") if isinstance(e, _TooLarge) else ("bad_request", str(e))
+            reason = await run_in_threadpool(service.refuse_unread, method_name, reason=reason, address=address,
+                                             message=message)
+            return _refused(reason, message if reason == "bad_request" else "")
+        try:
+            answer = await run_in_threadpool(getattr(service, method_name), body, address=address)
+        except EnrolmentRefused as e:
+            log.info("%s from %s refused: %s (%s)", method_name, address, e.reason, e)
+            return _refused(e.reason, str(e) if e.reason in ("bad_request", "bad_csr") else "")
+        except Exception:  # noqa: BLE001 — the device gets a reason, the log gets the traceback
+            log.exception("%s from %s failed", method_name, address)
+            return _refused("server_error")
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+    return endpoint
+
+
+def create_app(service: Enrolment):
+    """The Starlette app serving *service*."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    app = Starlette(routes=[Route(ENROLL_PATH, _endpoint("enroll"), methods=["POST"]),
+                            Route(RENEW_PATH, _endpoint("renew"), methods=["POST"])])
+    app.state.enrolment = service
+    return app
+
+
+def uvicorn_config(app, *, host: str, port: int, tls_cert, tls_key, log_level: str = "info"):
+    """uvicorn's configuration for *app* over HTTPS only (TLS 1.2 or newer)."""
+    import ssl
+
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key),
+                          ssl_version=ssl.PROTOCOL_TLS_SERVER, log_level=log_level, access_log=False,
+                          limit_concurrency=64, timeout_keep_alive=5, timeout_graceful_shutdown=5,
+                          server_header=False, lifespan="off")

@@ -1,0 +1,46 @@
+"""What ``pishkhan provision enroll`` tells the technician, in Persian and English, and its exit codes.
+
+The centre's refusals carry their own two sentences (:mod:`pishkhan.enrolment`);
+the failures found on the device itself are worded here.
+"""
+
+#: reason -> exit status. The centre's other refusals (rate_limited, bad_csr, …) exit with ``refused``.
+EXIT_CODES = {
+    "claim_invalid": 10,
+    "claim_expired": 11,
+    "claim_used": 12,
+    "server_certificate": 13,
+    "no_network": 14,
+    "refused": 15,
+    "local": 16,
+}
+
+#: reason -> (Persian, English), for failures found by the device.
+LOCAL = {
+    "claim_invalid": ("کد ثبت درست خوانده نشد (کد دوازده نویسه است)؛ نویسه‌ها را یک‌به‌یک دوباره بررسی کنید.",
+                      "the claim code does not read: {detail}"),
+    "server_certificate": ("گواهی سرور ثبت با گواهی مرکز که روی دستگاه است نمی‌خواند؛ نشانی سرور یا فایل CA را بررسی کنید.",
+                           "the enrolment server's certificate is not from the centre's CA this device trusts; "
+                           "check the server address or the CA file"),
+    "no_network": ("به سرور ثبت نمی‌توان رسید: شبکه، کابل یا نشانی سرور را بررسی کنید.",
+                   "cannot reach the enrolment server: check the network, the cable and the server address"),
+    "refused": ("مرکز پاسخ نادرستی داد: {detail}", "the centre's answer was not usable: {detail}"),
+    "local": ("نوشتن پیکربندی یا کلیدها روی دستگاه ممکن نشد: {detail}",
+              "could not write the configuration or keys on this device: {detail}"),
+}
+
+ENROLLED = "دستگاه ثبت شد: {device_id} — دفتر {office}، استان {province}"
+ENROLLED_EN = "enrolled as {device_id}: office {office}, province {province}"
+WAITING = "شبکه در دسترس نیست؛ {seconds:.0f} ثانیهٔ دیگر دوباره تلاش می‌شود."
+WAITING_EN = "no network; trying again in {seconds:.0f} s"
+
+EPILOG = """exit status:
+  0   enrolled
+  10  the claim code is invalid (unknown, or a character mistyped) / کد ثبت نادرست
+  11  the claim code has expired / مهلت کد گذشته
+  12  the claim code was used by another device / کد پیش‌تر به کار رفته
+  13  the server's certificate is not from the centre's CA / گواهی سرور نامعتبر
+  14  no network, or the server does not answer / شبکه در دسترس نیست
+  15  the centre refused for another reason, or its answer was unusable / رد از سوی مرکز
+  16  this device could not write its configuration or keys / خطای نوشتن روی دستگاه
+"""
