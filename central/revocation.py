@@ -9,7 +9,13 @@
    (:func:`central.certificates.revoked_in`), signed by the CA, to the file
    Mosquitto's ``crlfile`` names (a temporary file renamed over it, under a
    lock, so two revocations at once cannot leave one of them out);
-3. the broker is made to read it (a :class:`Reloader`).
+3. the broker is made to read it (a :class:`Reloader`);
+4. with a :class:`Disconnect`, the device's connection still open is closed:
+   the centre connects to its own listener with the device's id as client
+   id, Mosquitto hands the id over and closes the device's connection (on the
+   certificate listener the client id is the certificate's name,
+   ``use_username_as_clientid``); the device's reconnection then meets the
+   new CRL and is refused.
 
 A step that fails after step 1 leaves the revocation recorded: running the
 command again (or :func:`refresh_crl`) writes the CRL and reloads, and logs
@@ -18,8 +24,8 @@ nothing twice. A device already revoked is revoked again without a new fact.
 What Mosquitto 2.0.11 does (measured; tests/central/test_revocation.py):
 SIGHUP makes it read every listener's ``crlfile`` again, so a new TLS
 handshake with a revoked certificate is refused with ``certificate revoked``;
-a connection already open stays open until the device disconnects (a broker
-restart cuts every connection). The CRL has a ``next_update``
+a connection already open stays open until the device disconnects (hence
+step 4; a broker restart would cut every device's). The CRL has a ``next_update``
 (:data:`CRL_DAYS`); OpenSSL refuses **every** client once it is past, so
 :func:`refresh_crl` must run before then (docs/broker.md: a daily timer).
 
@@ -41,7 +47,7 @@ from central import certificates
 from pishkhan.exc import CentralError
 
 #: Why a revocation was refused or could not be finished.
-REASONS = ("unknown_device", "bad_reason", "reload_failed")
+REASONS = ("unknown_device", "bad_reason", "reload_failed", "disconnect_failed")
 #: Days a CRL is valid (its ``next_update``); refresh it well before (daily).
 CRL_DAYS = 30
 _MAX_REASON = 300
@@ -105,6 +111,25 @@ class CommandReload(Reloader):
         return f"ran {self.command}"
 
 
+class Disconnect:
+    """Closes a device's open connection by taking over its client id on the centre's listener
+    (*broker*: a :class:`central.publish.Broker` for a centre account)."""
+
+    def __init__(self, broker, *, timeout: float = 10.0):
+        self.broker = broker
+        self.timeout = timeout
+
+    def disconnect(self, device_id: str) -> str:
+        from central.publish import Connection
+
+        try:
+            Connection(self.broker, timeout=self.timeout, client_id=device_id).close()
+        except CentralError as e:
+            raise RevocationRefused(f"the revocation is recorded and the CRL written, but the device's open "
+                                    f"connection was not closed: {e}", reason="disconnect_failed") from None
+        return f"closed its open connection (client id {device_id} taken over at {self.broker.address})"
+
+
 @dataclass(frozen=True)
 class Revocation:
     """What :func:`revoke` did: the serials it revoked now (empty if already revoked), the CRL written
@@ -115,10 +140,11 @@ class Revocation:
     crl_path: Path | None = None
     listed: int = 0
     reloaded: str = ""
+    disconnected: str = ""
 
 
 def revoke(db, ca, *, device_id: str, reason: str, crl_path=None, reloader: Reloader | None = None,
-           now: dt.datetime | None = None) -> Revocation:
+           disconnect: Disconnect | None = None, now: dt.datetime | None = None) -> Revocation:
     """Revoke *device_id* (see the module's docstring); *crl_path* defaults to the CA's ``crl.pem``."""
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > _MAX_REASON or any(ord(ch) < 32 for ch in reason):
@@ -142,7 +168,9 @@ def revoke(db, ca, *, device_id: str, reason: str, crl_path=None, reloader: Relo
                                 "(check the device id with `pishkhan central devices list`)",
                                 reason="unknown_device")
     path, listed = refresh_crl(db, ca, crl_path=crl_path, now=now)
-    return Revocation(device_id, serials, path, listed, (reloader or NoReload()).reload())
+    reloaded = (reloader or NoReload()).reload()
+    return Revocation(device_id, serials, path, listed, reloaded,
+                      disconnect.disconnect(device_id) if disconnect else "")
 
 
 def refresh_crl(db, ca, *, crl_path=None, now: dt.datetime | None = None) -> tuple[Path, int]:

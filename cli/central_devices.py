@@ -39,15 +39,16 @@ def register_devices(sub, common):
     revoke = s.add_parser("revoke", parents=[common], help="revoke a device's certificates: the broker refuses it",
                           description="Mark every certificate of the device revoked, write the broker's CRL again "
                                       "from every revoked certificate, and make the broker read it. Mosquitto "
-                                      "reads it on SIGHUP for new connections; a connection already open stays "
-                                      "until the device disconnects (docs/broker.md).")
+                                      "reads it on SIGHUP for new connections; a connection already open stays, "
+                                      "unless --broker names the centre's listener: then the device's client id "
+                                      "is taken over there, which closes it (docs/broker.md).")
     revoke.add_argument("device", help="the device id")
     _revocation(revoke, required=True)
     _db(revoke)
     revoke.set_defaults(handler=cmd_revoke)
 
     crl = s.add_parser("crl", parents=[common], help="write the broker's CRL again (daily: it is valid 30 days)")
-    _broker(crl)
+    _crl_args(crl)
     _db(crl)
     crl.set_defaults(handler=cmd_crl)
 
@@ -67,10 +68,16 @@ def _db(p):
 
 def _revocation(p, *, required: bool):
     p.add_argument("--reason", required=required, metavar="TEXT", help="why (kept in the enrolment log)")
-    _broker(p, required=required)
+    _crl_args(p, required=required)
+    g = p.add_argument_group("closing the device's open connection (Mosquitto keeps it after a reload)")
+    g.add_argument("--broker", metavar="URL", help="the centre's listener, mqtt://HOST:PORT or mqtts://HOST:PORT; "
+                                                   "given: the device's open connection is closed after the reload")
+    g.add_argument("--username", metavar="U", help="a centre account on that listener")
+    g.add_argument("--password-file", metavar="F", help="file whose first line is its password")
+    g.add_argument("--ca-file", metavar="F", help="CA certificate for mqtts://")
 
 
-def _broker(p, *, required: bool = True):
+def _crl_args(p, *, required: bool = True):
     p.add_argument("--ca", required=required, metavar="DIR", help="the centre's CA folder (central/ca.py)")
     p.add_argument("--crl", metavar="FILE", help="the CRL file Mosquitto's crlfile names (default: DIR/crl.pem)")
     how = p.add_mutually_exclusive_group()
@@ -170,14 +177,22 @@ def _revoke(db, args):
 
     def work():
         ca = CertificateAuthority.open(args.ca)
+        disconnect = None
+        if args.broker:
+            from central.publish import Broker
+
+            disconnect = revocation.Disconnect(Broker.from_args(args.broker, username=args.username,
+                                                                password_file=args.password_file,
+                                                                ca_file=args.ca_file))
         return revocation.revoke(db, ca, device_id=args.device, reason=args.reason, crl_path=args.crl,
-                                 reloader=_reloader(args))
+                                 reloader=_reloader(args), disconnect=disconnect)
     return _refusals(work)
 
 
 def _print_revocation(done):
     what = f"revoked {len(done.serials)} certificate(s)" if done.serials else "already revoked"
-    print(_line(done.device_id, what, f"CRL {done.crl_path} lists {done.listed}", done.reloaded))
+    print(_line(done.device_id, what, f"CRL {done.crl_path} lists {done.listed}", done.reloaded,
+                *([done.disconnected] if done.disconnected else [])))
 
 
 def cmd_revoke(args):

@@ -135,9 +135,19 @@ def test_a_revoked_device_is_refused_after_revoke(fleet, capsys):
     assert _waited(lambda: broker.log().count("Reloading config") > before)
     assert broker.handshake(*revoked_files) == "SSLV3_ALERT_CERTIFICATE_REVOKED"
     assert broker.handshake(*kept_files) == "accepted"  # the others go on
-    # Mosquitto 2.0.11 does not cut a connection already open on SIGHUP (docs/broker.md)
+    # Mosquitto 2.0.11 does not cut a connection already open on SIGHUP (docs/broker.md) ...
     assert publish(open_before, T.event("dev-2305")) == ACCEPTED
-    open_before.disconnect()
+    # ... so --broker closes it: the centre takes over the device's client id on its own listener
+    closed = threading.Event()
+    open_before.on_disconnect = lambda *a: closed.set()
+    password = broker.password_file("centre")
+    assert pishkhan(["central", "devices", "revoke", "dev-2305", "--reason", "stolen", "--ca", str(fleet["ca"].directory),
+                     "--db", str(fleet["dir"] / "fleet.db"), "--crl", str(broker.crl_path),
+                     "--broker", f"mqtt://{broker.host}:{broker.port}", "--username", "centre",
+                     "--password-file", str(password)]) == 0
+    assert closed.wait(5) and "closed its open connection" in capsys.readouterr().out
+    assert broker.handshake(*revoked_files) == "SSLV3_ALERT_CERTIFICATE_REVOKED"  # and it cannot come back
+    open_before.loop_stop()
     assert fleet["db"].read(lambda c: certificates.state_in(c, "dev-2305")).state == "revoked"
     kinds = [r["kind"] for r in fleet["db"].query("SELECT kind FROM enrolment_log WHERE device_id = 'dev-2305'")]
     assert kinds == ["revoked"]

@@ -100,6 +100,11 @@ def test_the_command_reloads_the_broker_by_its_pid_file_or_a_command(centre, tmp
     assert pishkhan(args + ["--reload-command", "false"]) == 1
     assert "reload_failed:" in capsys.readouterr().err
     assert pishkhan(args + ["--reload-broker", str(tmp_path / "no.pid")]) == 1
+    assert "reload_failed:" in capsys.readouterr().err
+    from services import free_port
+
+    assert pishkhan(args + ["--broker", f"mqtt://127.0.0.1:{free_port()}"]) == 1  # no broker there
+    assert "disconnect_failed:" in capsys.readouterr().err
     assert crl_serials(centre["ca"].crl_file) and capsys.readouterr()
 
 
