@@ -151,3 +151,17 @@ def test_hostile_rows_are_bounded_escaped_and_counted(site, tmp_path):
     assert log["enrolled"]["at"] is None  # shown as unknown
     assert tally.total == 3  # the unreadable end, the detail that is not JSON, the NaN
     db.close()
+
+
+def test_what_the_pages_read_on_sqlite_and_postgresql(fleet_db, tmp_path):
+    ca = CertificateAuthority.create(tmp_path / "ca", now=ENROLLED_AT - dt.timedelta(days=1))
+    fleet_db.write(lambda c: c.execute("INSERT INTO devices(device_id, province, office_id, office_name) VALUES "
+                                       "('dev-2301', '23', '23-2301', 'x'), ('dev-2302', '23', '23-2302', 'y')"))
+    enrolment_story(fleet_db, ca)
+    cert = shown.certificate(fleet_db, "dev-2301", now=NOW)
+    assert cert["state"] == "valid" and [c["how"] for c in cert["certificates"]] == ["renewed", "enrolled"]
+    log = shown.enrolment(fleet_db, "dev-2301", "23-2301")
+    assert [e["kind"] for e in log["log"]] == ["renewed", "enrolled", "enrolment_refused"]
+    assert log["enrolled"]["address"] == "10.23.0.7"
+    assert shown.states(fleet_db, province="23", now=NOW) == {"dev-2301": "valid", "dev-2302": "revoked"}
+    assert shown.states(fleet_db, now=NOW)["dev-2303"] == "expired"
