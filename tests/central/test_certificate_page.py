@@ -48,7 +48,8 @@ def enrolment_story(db, ca):
     log("renewed", NOW - dt.timedelta(days=1), device_id="dev-2301", office_id="23-2301", address="10.23.0.7")
     issue(db, ca, "dev-2302")
     log("enrolled", ENROLLED_AT, device_id="dev-2302", office_id="23-2302", address="10.23.0.8")
-    revocation.revoke(db, ca, device_id="dev-2302", reason="دستگاه دزدیده شد (stolen)", now=NOW - dt.timedelta(hours=2))
+    revocation.revoke(db, ca, device_id="dev-2302", reason="دستگاه دزدیده شد (stolen)",
+                      now=NOW - dt.timedelta(hours=2))
     issue(db, ca, "dev-2303", at=NOW - dt.timedelta(days=100))
     issue(db, ca, "dev-1101", at=NOW - dt.timedelta(days=85))
     # another office's refusal: not shown on dev-2301's page
