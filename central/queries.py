@@ -41,3 +41,26 @@ def refusal_counts(db, *, province: str | None = None, limit: int) -> list[dict]
         sql += " WHERE device_id IN (SELECT device_id FROM devices WHERE province = ?)"
         params.append(province)
     return db.query(sql + " LIMIT ?", (*params, limit))
+
+
+def certificate_rows(db, device_id: str, *, limit: int) -> list[dict]:
+    """*device_id*'s certificates as stored (central/certificates.py), newest issued first."""
+    return db.query("SELECT serial, not_before, not_after, issued_at, how, revoked_at, revoked_reason FROM certificates "
+                    "WHERE device_id = ? ORDER BY issued_at DESC LIMIT ?", (device_id, limit))
+
+
+def certificate_ends(db, *, province: str | None = None, limit: int) -> list[dict]:
+    """``device_id``, ``not_after`` and ``revoked_at`` of every certificate (of the devices of *province*)."""
+    sql, params = "SELECT device_id, not_after, revoked_at FROM certificates", []
+    if province:
+        sql += " WHERE device_id IN (SELECT device_id FROM devices WHERE province = ?)"
+        params.append(province)
+    return db.query(sql + " LIMIT ?", (*params, limit))
+
+
+def enrolment_rows(db, device_id: str, office_id: str, *, limit: int) -> list[dict]:
+    """The enrolment log of *device_id* and, when *office_id* is not empty, of its office (a refused
+    enrolment names the claim's office, not yet a device), newest first."""
+    return db.query("SELECT at, device_id, office_id, kind, reason, address, detail FROM enrolment_log "
+                    "WHERE device_id = ? OR (office_id = ? AND office_id <> '') ORDER BY at DESC, id DESC LIMIT ?",
+                    (device_id, office_id or "", limit))

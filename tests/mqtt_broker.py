@@ -21,6 +21,13 @@ Shared by every test area (the agent's now, the centre's later): the
 - ``tls=True`` adds a TLS listener on :attr:`tls_port` with a test CA; a
   client there must show a certificate from that CA, and its common name is
   its username (:meth:`tls_settings` gives an agent's ``[mqtt]`` for it).
+- ``ca=`` (a :class:`central.ca.CertificateAuthority`) makes that TLS
+  listener the fleet's, as central/broker ships it
+  (:func:`pishkhan.protocol.topics.mosquitto_certificate_listener`): the CA's
+  certificate as ``cafile``, a ``crlfile`` (:attr:`crl_path`), a server
+  certificate from the CA, TLS 1.2+; :meth:`sign` gives a device certificate
+  from the CA, :meth:`tls_client` an MQTT client by certificate and
+  :meth:`reload` a SIGHUP the broker has read.
 - :meth:`capture` subscribes a client that keeps a persistent session and
   reconnects at once, so it misses nothing across broker restarts (MQTT
   3.1.1: Mosquitto 2.0 does not restore MQTT 5 sessions after a restart).
@@ -39,7 +46,8 @@ import threading
 import time
 from pathlib import Path
 
-from pishkhan.protocol.topics import DEFAULT_ROOT, mosquitto_acl, mosquitto_listeners
+from pishkhan.protocol.topics import (DEFAULT_ROOT, mosquitto_acl, mosquitto_certificate_listener,
+                                      mosquitto_listeners)
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
@@ -99,7 +107,9 @@ class MosquittoBroker:
     """One Mosquitto process in *directory*."""
 
     def __init__(self, directory, *, root: str = DEFAULT_ROOT, centre_users=("centre",), devices=DEVICES,
-                 tls: bool = False):
+                 tls: bool = False, ca=None):
+        self.ca = ca
+        tls = tls or ca is not None
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.root = root
@@ -119,6 +129,7 @@ class MosquittoBroker:
             self.add_user(user)
         self.conf_path = self.dir / "mosquitto.conf"
         self.log_path = self.dir / "mosquitto.log"
+        self.pid_path = self.dir / "mosquitto.pid"
         self.conf_path.write_text("\n".join([
             *mosquitto_listeners(devices=(self.host, self.device_port), centre=(self.host, self.port),
                                  device_passwords=self.passwd_path, centre_passwords=self.centre_passwd_path,
@@ -131,6 +142,7 @@ class MosquittoBroker:
             "user root",
             f"log_dest file {self.log_path}",
             "log_type error", "log_type warning", "log_type notice", "log_type information",
+            f"pid_file {self.pid_path}",
             "",
         ] + (self._tls_listener() if tls else [])))
 
@@ -139,6 +151,8 @@ class MosquittoBroker:
         self.tls_dir = self.dir / "tls"
         self.tls_dir.mkdir(exist_ok=True)
         self.tls_port = free_port()
+        if self.ca is not None:
+            return self._fleet_listener()
         self._ca_key, self._ca_cert = _make_cert("Pishkhan test CA", None, ca=True)
         (self.tls_dir / "ca.pem").write_bytes(_pem(self._ca_cert))
         key, cert = _make_cert("127.0.0.1", (self._ca_key, self._ca_cert), server=True)
@@ -152,12 +166,107 @@ class MosquittoBroker:
                 "use_identity_as_username true", "use_username_as_clientid true",
                 "allow_anonymous false", f"acl_file {self.acl_path}", ""]
 
+    def _fleet_listener(self) -> list[str]:
+        from central.ca import cert_pem, key_pem
+
+        cert, key = self.ca.issue_server([self.host, "localhost"])
+        (self.tls_dir / "server.pem").write_bytes(cert_pem(cert))
+        (self.tls_dir / "server.key").write_bytes(key_pem(key))
+        self.crl_path = self.tls_dir / "crl.pem"
+        self.ca.write_crl((), path=self.crl_path)
+        return mosquitto_certificate_listener(
+            address=self.host, port=self.tls_port, cafile=self.ca.cert_file, crlfile=self.crl_path,
+            certfile=self.tls_dir / "server.pem", keyfile=self.tls_dir / "server.key", acl_file=self.acl_path)
+
     @property
     def ca_file(self) -> Path:
-        return self.tls_dir / "ca.pem"
+        return self.ca.cert_file if self.ca is not None else self.tls_dir / "ca.pem"
+
+    def sign(self, device: str, *, now=None, days: int | None = None):
+        """A certificate for *device* from the fleet CA: ``(certificate, cert_path, key_path)``."""
+        from central.ca import DEVICE_DAYS, cert_pem, key_pem, make_csr, new_device_key
+
+        key = new_device_key()
+        cert = self.ca.sign_device(make_csr(key), device_id=device, days=days or DEVICE_DAYS, now=now)
+        stem = f"{device}-{secrets.token_hex(3)}"
+        cert_path, key_path = self.tls_dir / f"{stem}.pem", self.tls_dir / f"{stem}.key"
+        cert_path.write_bytes(cert_pem(cert))
+        key_path.write_bytes(key_pem(key))
+        return cert, cert_path, key_path
+
+    def reload(self, timeout: float = 5.0):
+        """SIGHUP, and wait until the broker says it reloaded its configuration."""
+        before = self.log().count("Reloading config")
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self.log().count("Reloading config") <= before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not reload within {timeout} s:\n{self.log()}")
+            time.sleep(0.02)
+
+    def handshake(self, cert_path, key_path, *, port: int | None = None, timeout: float = 5.0) -> str:
+        """``"accepted"`` when the broker answers an MQTT CONNECT over TLS with this certificate by a CONNACK
+        of success; else what refused it: the TLS alert's name (``"SSLV3_ALERT_CERTIFICATE_REVOKED"``,
+        ``"TLSV1_ALERT_UNKNOWN_CA"``, …), ``"connack N"`` or the socket error's class."""
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        context.load_cert_chain(str(cert_path), str(key_path))
+        # TLS 1.2 (the listener's lowest): the server's verdict on the client's certificate comes within the
+        # handshake. With TLS 1.3 it comes after, as an alert that a write racing the server's close can turn
+        # into a bare EOF.
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        connect = bytes([0x10, 12, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 60, 0, 0])  # MQTT 3.1.1, empty client id
+        try:
+            with socket.create_connection((self.host, port or self.tls_port), timeout=timeout) as raw, \
+                    context.wrap_socket(raw, server_hostname=self.host) as tls:
+                tls.sendall(connect)
+                answer = tls.recv(4)
+        except ssl.SSLError as e:
+            return e.reason or type(e).__name__
+        except OSError as e:
+            return type(e).__name__
+        if len(answer) == 4 and answer[0] == 0x20 and answer[3] == 0:
+            return "accepted"
+        return f"connack {answer.hex()}"
+
+    def tls_client(self, cert_path, key_path, *, port: int | None = None, timeout: float = 5.0):
+        """An MQTT 5 paho client by certificate on the TLS listener (or *port*), connected and looping;
+        raises the TLS or connection error, or ``ConnectionRefusedError`` with the CONNACK reason."""
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv5)
+        client.tls_set(ca_certs=str(self.ca_file), certfile=str(cert_path), keyfile=str(key_path))
+        answer, connected = {}, threading.Event()
+
+        def on_connect(c, userdata, flags, reason_code, properties):
+            answer.setdefault("reason", reason_code)
+            connected.set()
+
+        def on_disconnect(c, userdata, flags, reason_code, properties):
+            # TLS 1.3: the server checks the client's certificate after the client's side of the handshake,
+            # so a refused certificate arrives as an alert on the first read, a disconnection here.
+            answer.setdefault("reason", reason_code)
+            connected.set()
+
+        client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
+        self._clients.append(client)
+        client.connect(self.host, port or self.tls_port, 30)  # the TLS handshake: its errors are raised here
+        client.loop_start()
+        if not connected.wait(timeout):
+            raise TimeoutError(f"no CONNACK within {timeout} s:\n{self.log()[-2000:]}")
+        if answer["reason"].is_failure:
+            client.disconnect()
+            client.loop_stop()
+            raise ConnectionRefusedError(str(answer["reason"]))
+        return client
 
     def client_cert(self, name: str, *, ca=None) -> tuple[Path, Path]:
-        """A client certificate and key with common name *name*, from the test CA (or *ca*)."""
+        """A client certificate and key with common name *name*, from the test CA (or *ca*; from the
+        fleet CA when the broker has one and *ca* is not given)."""
+        if ca is None and self.ca is not None:
+            return self.sign(name)[1:]
         key, cert = _make_cert(name, ca or (self._ca_key, self._ca_cert))
         cert_path, key_path = self.tls_dir / f"{name}.pem", self.tls_dir / f"{name}.key"
         cert_path.write_bytes(_pem(cert))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.authentication import requires
 
 from central import status
-from central.web import present
+from central.web import certificates, present
 from central.web.site import LOGGED_IN, bad_request, page, province_of, site_of, twin
 
 
@@ -40,7 +40,8 @@ def fleet_page(request):
     data = {"date": view["date"], "province": province, "provinces": view["provinces"], "totals": view["totals"],
             "alerts": alerts, "unreadable": view["unreadable"]}
     if province or state:
-        data["devices"] = _with_refusals(site.fleet.db, view["devices"], province=province)
+        data["devices"] = certificates.with_states(site.fleet.db, _with_refusals(site.fleet.db, view["devices"],
+                                                   province=province), province=province, now=site.clock())
     if not request.user.province:  # a province user never sees devices no province holds
         data["quarantine"] = present.quarantine(site.fleet.db)
     return page(request, "fleet.html", data, nav="fleet", states=status.STATES, request_state=state)
@@ -54,7 +55,8 @@ def devices_page(request):
         return refused
     province = province_of(request)
     view = status.fleet_view(site.fleet, day=site.today(), province=province, state=state, now=site.clock())
-    devices = _with_refusals(site.fleet.db, view["devices"], province=province)
+    devices = certificates.with_states(site.fleet.db, _with_refusals(site.fleet.db, view["devices"],
+                                       province=province), province=province, now=site.clock())
     data = {"date": view["date"], "province": province, "state": state, "devices": devices,
             "unreadable": view["unreadable"]}
     return page(request, "devices.html", data, nav="devices", states=status.STATES)

@@ -2,7 +2,9 @@
 
 The page also says what the centre's defences found of the device: whether it is quarantined (not in
 the registry), the messages of it the centre refused (by reason), and what an ``identity_mismatch``
-alert claimed against the registry.
+alert claimed against the registry; and its certificate's state and its enrolment log (when, from which
+address and by which claim's office it enrolled, renewals, refusals for its office, revocation:
+central/web/certificates.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from central import queries, stored
-from central.web import present
+from central.web import certificates, present
 from central.web.present import office_page
 from central.web.site import LOGGED_IN, not_found, page, site_of, twin
 
@@ -32,10 +34,14 @@ def device_page(request):
     device = data["device"]
     tally = stored.Tally()
     data["refusals"] = present.refusals(site.fleet.db, device["device_id"], tally=tally, province=device["province"])
-    data["unreadable"] += tally.total
     data["quarantined"] = not device["province"]
     data["command_id"] = present.command_id(device["device_id"]) if data["quarantined"] else None
     data["events"] = present.with_mismatches(data["events"])
+    data["certificate"] = certificates.certificate(site.fleet.db, device["device_id"], now=site.clock(), tally=tally,
+                                                   province=device["province"])
+    data["enrolment"] = certificates.enrolment(site.fleet.db, device["device_id"], device.get("office_id") or "",
+                                               tally=tally, province=device["province"])
+    data["unreadable"] += tally.total
     return page(request, "device.html", data, nav="devices")
 
 

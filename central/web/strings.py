@@ -238,3 +238,25 @@ REFUSAL_REASONS = {
     "minutes": "دقایق گزارش جمع نمی‌شود",
     "snapshot": "تصویر نمایشگر نادرست",
 }
+
+# -- the device's certificate and enrolment (central/web/certificates.py) --------------------------------
+CERT_HEADING = "گواهی دستگاه"
+CERT_STATES = {"valid": "معتبر", "expiring": "رو به انقضا", "expired": "منقضی", "revoked": "باطل‌شده",
+               "none": "بدون گواهی", "unknown": "نامعلوم"}
+CERT_VALID_UNTIL = "معتبر تا {when}"
+CERT_REVOKED_AT = "باطل‌شده در {when}"
+CERT_REASON = "علت"
+CERT_HOW = {"enrolled": "ثبت‌نام", "renewed": "تمدید"}
+CERT_NONE = "مرکز برای این دستگاه گواهی صادر نکرده است (با رمز عبور وصل می‌شود یا هنوز ثبت‌نام نکرده است)."
+COL_CERT = "گواهی"
+COL_SERIAL = "شمارهٔ گواهی"
+COL_ISSUED = "صدور"
+COL_EXPIRES = "پایان اعتبار"
+ENROLMENT_HEADING = "ثبت‌نام و گواهی‌ها"
+ENROLMENT_HELP = "هر ثبت‌نام، تمدید، ردّ درخواست و ابطال گواهی این دستگاه و درخواست‌های ردشدهٔ دفتر آن."
+ENROLLED_LINE = "ثبت‌نام در {when} از نشانی {address}، با کد دعوت دفتر {office}"
+NOT_ENROLLED = "ثبت‌نامی از این دستگاه ثبت نشده است."
+ENROLMENT_KINDS = {"claim_made": "صدور کد دعوت", "enrolled": "ثبت‌نام", "enrolment_repeated": "تکرار ثبت‌نام",
+                   "enrolment_refused": "ردّ ثبت‌نام", "renewed": "تمدید گواهی", "renewal_refused": "ردّ تمدید",
+                   "revoked": "ابطال گواهی"}
+COL_ADDRESS = "نشانی"

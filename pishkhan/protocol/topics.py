@@ -191,5 +191,36 @@ def mosquitto_listeners(*, devices: tuple[str, int], centre: tuple[str, int], de
     return ["per_listener_settings true", f"max_packet_size {MAX_PACKET_BYTES}",
             f"listener {devices[1]} {devices[0]}", "allow_anonymous false", f"password_file {device_passwords}",
             f"acl_file {acl_file}", "use_username_as_clientid true", "",
-            f"listener {centre[1]} {centre[0]}", "allow_anonymous false", f"password_file {centre_passwords}",
+            *_centre_listener(centre, centre_passwords, acl_file)]
+
+
+def _centre_listener(centre: tuple[str, int], centre_passwords, acl_file) -> list[str]:
+    return [f"listener {centre[1]} {centre[0]}", "allow_anonymous false", f"password_file {centre_passwords}",
             f"acl_file {acl_file}", ""]
+
+
+def mosquitto_certificate_listener(*, address: str, port: int, cafile, crlfile, certfile, keyfile,
+                                   acl_file) -> list[str]:
+    """The devices' listener by client certificate, as ``mosquitto.conf`` lines (with ``per_listener_settings``).
+
+    A device shows a certificate from the centre's CA (*cafile*, central/ca.py)
+    that is not in *crlfile*; its common name is its username
+    (``use_identity_as_username``), so the ACL of :func:`mosquitto_acl`
+    (``%u`` patterns) gives it only its own streams and inbox, and
+    ``use_username_as_clientid`` ties its client id to that name. TLS 1.2 or
+    later. Mosquitto reads *crlfile* at start and again on SIGHUP (for new
+    handshakes; a connection already open is not cut: docs/mqtt.md).
+    """
+    return [f"listener {port} {address}", f"cafile {cafile}", f"crlfile {crlfile}", f"certfile {certfile}",
+            f"keyfile {keyfile}", "tls_version tlsv1.2", "require_certificate true", "use_identity_as_username true",
+            "use_username_as_clientid true", "allow_anonymous false", f"acl_file {acl_file}", ""]
+
+
+def mosquitto_certificate_config(*, devices: tuple[str, int], centre: tuple[str, int], cafile, crlfile, certfile,
+                                 keyfile, centre_passwords, acl_file) -> list[str]:
+    """A broker whose devices log in by certificate only: the centre's listener (passwords, as in
+    :func:`mosquitto_listeners`) and the devices' of :func:`mosquitto_certificate_listener`."""
+    return ["per_listener_settings true", f"max_packet_size {MAX_PACKET_BYTES}",
+            *mosquitto_certificate_listener(address=devices[0], port=devices[1], cafile=cafile, crlfile=crlfile,
+                                            certfile=certfile, keyfile=keyfile, acl_file=acl_file),
+            *_centre_listener(centre, centre_passwords, acl_file)]

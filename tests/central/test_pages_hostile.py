@@ -31,7 +31,8 @@ USERS = {"admin": ("centre-pass-1", None), "ops23": ("tehran-pass-2", "23")}
 NOW = F.NOW
 TODAY = F.TODAY
 RECEIVED = F.iso(NOW - dt.timedelta(minutes=30))
-TABLES = ("devices", "events", "reports", "official", "snapshots", "seen", "registry", "claims", "refusals")
+TABLES = ("devices", "events", "reports", "official", "snapshots", "seen", "registry", "claims", "refusals",
+          "certificates", "enrolment_log")
 
 
 def login(client, username: str, password: str):
@@ -209,11 +210,23 @@ REASONS = list(payloads.REFUSALS)
 counts = st.one_of(bigint, st.integers(-5, 5), st.floats(allow_nan=False), not_null(texts))
 refusal_rows = st.lists(st.tuples(listed_ids, st.sampled_from(REASONS) | not_null(texts), counts, not_null(times),
                                   not_null(texts)), max_size=6, unique_by=lambda r: (r[0], r[1]))
+#: Issued certificates and the enrolment log (central/certificates.py), as the dashboard reads them.
+LOG_KINDS = ["claim_made", "enrolled", "enrolment_repeated", "enrolment_refused", "renewed", "renewal_refused",
+             "revoked"]
+certificate_rows = st.lists(st.tuples(not_null(texts), listed_ids, not_null(texts), not_null(times), not_null(times),
+                                      not_null(times), st.sampled_from(["enrolled", "renewed"]) | not_null(texts),
+                                      st.one_of(st.none(), times), not_null(texts)),
+                            max_size=4, unique_by=lambda r: r[0])
+enrolment_rows = st.lists(st.tuples(not_null(times), not_null(listed_ids | texts), not_null(texts),
+                                    st.sampled_from(LOG_KINDS) | not_null(texts), not_null(texts), not_null(texts),
+                                    not_null(stored_json(shaped_dict({}, {"claim": texts, "serial": texts})))),
+                          max_size=5)
 snapshot_rows = st.lists(st.tuples(device_ids, times, not_null(texts), st.one_of(st.none(), texts),
                                    st.binary(max_size=64)), max_size=2, unique_by=lambda r: r[0])
 
 
-def fill(db, devices, events, reports, officials, snapshots, registry=(), claims=(), refusals=()):
+def fill(db, devices, events, reports, officials, snapshots, registry=(), claims=(), refusals=(), certificates=(),
+         enrolment=()):
     """Replace the fleet database's rows with these, by plain SQL."""
     def work(c):
         for table in TABLES:
@@ -235,6 +248,10 @@ def fill(db, devices, events, reports, officials, snapshots, registry=(), claims
         c.executemany("INSERT INTO claims(device_id, province, office_id, office_name, at) VALUES (?,?,?,?,?)", claims)
         c.executemany("INSERT INTO refusals(device_id, reason, refused, last_at, last_message) VALUES (?,?,?,?,?)",
                       refusals)
+        c.executemany("INSERT INTO certificates(serial, device_id, fingerprint, not_before, not_after, issued_at, how, "
+                      "revoked_at, revoked_reason) VALUES (?,?,?,?,?,?,?,?,?)", certificates)
+        c.executemany("INSERT INTO enrolment_log(at, device_id, office_id, kind, reason, address, detail) "
+                      "VALUES (?,?,?,?,?,?,?)", enrolment)
     db.write(work)
 
 
@@ -271,10 +288,12 @@ def check_every_page(site, device_ids, verify_codes):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(devices=device_rows, events=event_rows, reports=report_rows, officials=official_rows, snapshots=snapshot_rows,
-       registry=registry_rows, claims=claim_rows, refusals=refusal_rows)
+       registry=registry_rows, claims=claim_rows, refusals=refusal_rows, certificates=certificate_rows,
+       enrolment=enrolment_rows)
 def test_every_page_answers_whatever_the_database_holds(site, devices, events, reports, officials, snapshots,
-                                                        registry, claims, refusals):
-    fill(site["db"], devices, events, reports, officials, snapshots, registry, claims, refusals)
+                                                        registry, claims, refusals, certificates, enrolment):
+    fill(site["db"], devices, events, reports, officials, snapshots, registry, claims, refusals, certificates,
+         enrolment)
     verify = {row[3] for row in officials}
     for row in devices:
         try:
