@@ -135,6 +135,10 @@ class Enrolment:
                                   province=claim.province, office_name=claim.office_name, now=now)
             except registry.RegistryRefused as e:
                 raise EnrolmentRefused(str(e), reason="not_registered", office_id=claim.office_id) from None
+            # the device is on the dashboard from its enrolment on, "never seen" until its birth
+            c.execute("INSERT INTO devices(device_id, province, office_id, office_name) VALUES (?,?,?,?) "
+                      "ON CONFLICT (device_id) DO NOTHING",
+                      (device_id, claim.province, claim.office_id, claim.office_name))
             cert = self.ca.sign_device(csr_pem, device_id=device_id, now=now)
             pem = cert_pem(cert).decode("ascii")
             claims.use_in(c, normalised, device_id=device_id, key_fingerprint=fingerprint, hardware_serial=serial,

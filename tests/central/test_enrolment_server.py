@@ -127,6 +127,8 @@ def test_enrolment_signs_registers_records_and_a_retry_gets_the_same_answer(back
     assert tls.common_name(issued) == device and ca.verify_issued(issued)
     assert tls.public_fingerprint(issued.public_key()) == tls.public_fingerprint(key.public_key())
     assert registry.entry(db, device).office_id == "23-1234"
+    assert db.query("SELECT province, office_id, online, last_seen FROM devices WHERE device_id = ?", (device,)) == [
+        {"province": "23", "office_id": "23-1234", "online": 0, "last_seen": None}]  # on the dashboard, never seen
     assert db.query("SELECT device_id, how FROM certificates") == [{"device_id": device, "how": "enrolled"}]
     assert log_kinds(db) == [("claim_made", ""), ("enrolled", ""), ("enrolment_repeated", ""),
                              ("enrolment_refused", "claim_used")]
