@@ -14,7 +14,7 @@ import sys
 from pishkhan.exc import PishkhanError
 
 #: Modules under cli/ that add subcommands, in the order --help lists them.
-COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "kiosk", "compliance", "agent", "central"]
+COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "kiosk", "screens", "compliance", "agent", "central"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -154,10 +154,17 @@ def app_outputs(config) -> dict[str, str]:
     return {app: config.get(f"{app}.output") for app in APPS}
 
 
-def x_screen(config, app: str) -> int | None:
-    """The X screen number *app* is on (None when the office has no screen for it)."""
-    screens = [a for a, name in app_outputs(config).items() if name]
-    return screens.index(app) if app in screens else None
+def screens(config, *, outputs: Outputs | None = None) -> list[tuple[str, str]]:
+    """``[(app, output)]`` in X screen order: the configured outputs this device has (not ABSENT)."""
+    found = outputs if outputs is not None else open_outputs()
+    return [(app, name) for app, name in app_outputs(config).items()
+            if name and found.status(name) is not OutputStatus.ABSENT]
+
+
+def x_screen(config, app: str, *, outputs: Outputs | None = None) -> int | None:
+    """The X screen number *app* is on (None when the office or this device has no screen for it)."""
+    order = [a for a, _ in screens(config, outputs=outputs)]
+    return order.index(app) if app in order else None
 
 
 def x_display(base: str, screen: int) -> str:
@@ -174,13 +181,13 @@ def modesetting_name(name: str) -> str:
 
 
 def xorg_conf(config, *, outputs: Outputs | None = None) -> str:
-    """The Xorg configuration giving each configured output its own X screen, kiosk first.
+    """The Xorg configuration giving each output of :func:`screens` its own X screen, kiosk first.
 
     :param outputs: where to find each connector's card (default :func:`open_outputs`);
         a connector not found is looked for on ``/dev/dri/card1`` (the Pi's display controller since bookworm).
     """
     found = outputs if outputs is not None else open_outputs()
-    outputs_ = [(app, name) for app, name in app_outputs(config).items() if name]
+    outputs_ = screens(config, outputs=found)
     lines = ["# Written by `pishkhan screens xorg-conf` from [kiosk] output and [display] output.",
              "# One X screen per output (modesetting ZaphodHeads), no desktop, no window manager.",
              'Section "ServerFlags"', '    Option "AutoAddGPU" "false"', '    Option "DontVTSwitch" "true"',
