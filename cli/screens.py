@@ -28,6 +28,7 @@ def register(sub, common):
     c.add_argument("app", choices=("kiosk", "display"))
     c.set_defaults(handler=cmd_check)
     x = s.add_parser("xorg-conf", parents=[common], help="print the Xorg configuration: one X screen per output")
+    x.add_argument("--out", metavar="FILE", help="write it to FILE instead (pishkhan-x.service does)")
     x.set_defaults(handler=cmd_xorg_conf)
     st = s.add_parser("status", parents=[common], help="each app's output, its X screen, and whether it is plugged in")
     st.set_defaults(handler=cmd_status)
@@ -93,7 +94,13 @@ def cmd_check(args) -> int:
 def cmd_xorg_conf(args) -> int:
     from pishkhan.hardware.outputs import xorg_conf
 
-    sys.stdout.write(xorg_conf(context.config(args)))
+    text = xorg_conf(context.config(args))
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
