@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
 from pishkhan.exc import PishkhanError
 
@@ -34,18 +35,27 @@ def register(sub, common):
     st.set_defaults(handler=cmd_status)
 
 
-def no_screen_reason(cfg, app: str, outputs=None) -> str | None:
-    """Why *app* has no screen on this device (in Persian and English), or None when it has one."""
+@dataclass(frozen=True)
+class NoScreen:
+    """Why an app has no screen here: *reason* is ``no_output`` (the setting is empty) or
+    ``output_absent`` (this device has no such connector); *text* says it in Persian and English."""
+
+    reason: str
+    text: str
+
+
+def no_screen(cfg, app: str, outputs=None) -> NoScreen | None:
+    """Why *app* has no screen on this device, or None when it has one."""
     from pishkhan.hardware.outputs import OutputStatus, open_outputs
 
     name = cfg.get(f"{app}.output")
     if not name:
-        return (f"این دفتر برای {'کیوسک' if app == 'kiosk' else 'نمایشگر دیواری'} صفحه‌ای ندارد — "
-                f"{app}.output is empty: this office has no screen for the {app}; its unit does not start")
-    status = (outputs or open_outputs()).status(name)
-    if status is OutputStatus.ABSENT:
-        return (f"خروجی {name} روی این دستگاه نیست — {app}.output is {name!r}, and this device has no such "
-                "connector (see `pishkhan screens status`)")
+        who = "کیوسک" if app == "kiosk" else "نمایشگر دیواری"
+        return NoScreen("no_output", f"این دفتر برای {who} صفحه‌ای ندارد — {app}.output is empty: "
+                                     f"this office has no screen for the {app}; its unit does not start")
+    if (outputs or open_outputs()).status(name) is OutputStatus.ABSENT:
+        return NoScreen("output_absent", f"خروجی {name} روی این دستگاه نیست — {app}.output is {name!r}, and "
+                                         "this device has no such connector (see `pishkhan screens status`)")
     return None
 
 
@@ -59,9 +69,9 @@ def output_window(cfg, app: str) -> tuple[int, int]:
     """
     from pishkhan.hardware.outputs import x_display, x_screen, x_screen_size
 
-    why = no_screen_reason(cfg, app)
+    why = no_screen(cfg, app)
     if why:
-        raise PishkhanError(why)
+        raise PishkhanError(why.text)
     screen = x_screen(cfg, app)
     os.environ["DISPLAY"] = x_display(os.environ.get("DISPLAY") or ":0", screen)
     os.environ["SDL_VIDEO_X11_XRANDR"] = "0"
@@ -84,9 +94,9 @@ def borderless_at_origin() -> None:
 
 def cmd_check(args) -> int:
     cfg = context.config(args)
-    why = no_screen_reason(cfg, args.app)
+    why = no_screen(cfg, args.app)
     if why:
-        print(why, file=sys.stderr)
+        print(f"{why.reason}: {why.text}", file=sys.stderr)
         return NO_SCREEN
     return 0
 

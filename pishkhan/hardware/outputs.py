@@ -209,7 +209,7 @@ def xorg_conf(config, *, outputs: Outputs | None = None) -> str:
 # -- the size of an X screen -------------------------------------------------------------
 
 def x_screen_size(display: str | None = None) -> tuple[int, int] | None:
-    """``(width, height)`` of the default screen of *display* (default ``DISPLAY``), or None when it cannot be opened."""
+    """``(width, height)`` of the default screen of *display* (default ``DISPLAY``); None if it cannot be opened."""
     name = ctypes.util.find_library("X11")
     if not name:
         return None

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from cli.screens import NO_SCREEN, no_screen_reason
+from cli.screens import NO_SCREEN, no_screen
 from display.output_watch import OutputWatch
 from display.screen_power import FakePower, ScreenPowerController
 from pishkhan.config import parse_config
@@ -61,12 +61,19 @@ def test_the_xorg_configuration_has_one_zaphod_screen_per_output(tmp_path):
     assert modesetting_name("HDMI-A-2") == "HDMI-2" and modesetting_name("DSI-1") == "DSI-1"
 
 
-def test_an_office_without_a_screen_says_why_its_unit_does_not_start(tmp_path):
+def test_an_office_without_a_screen_says_why_its_unit_does_not_start(tmp_path, capsys):
+    from cli.main import main
+
     assert NO_SCREEN == 1  # ExecCondition: 1-254 skips the unit, it is not a failure
-    assert no_screen_reason(config(tmp_path), "display", FakeOutputs({"HDMI-A-1": C})) is None
-    why = no_screen_reason(config(tmp_path, display=""), "display", FakeOutputs({"HDMI-A-1": C}))
-    assert "display.output is empty" in why
-    assert "no such connector" in no_screen_reason(config(tmp_path), "kiosk", FakeOutputs({"HDMI-A-1": C}))
+    assert no_screen(config(tmp_path), "display", FakeOutputs({"HDMI-A-1": C})) is None
+    why = no_screen(config(tmp_path, display=""), "display", FakeOutputs({"HDMI-A-1": C}))
+    assert why.reason == "no_output" and "display.output is empty" in why.text
+    assert no_screen(config(tmp_path), "kiosk", FakeOutputs({"HDMI-A-1": C})).reason == "output_absent"
+    path = tmp_path / "one-screen.toml"
+    path.write_text('[kiosk]\noutput = ""\n')
+    assert main(["screens", "check", "kiosk", "--config", str(path)]) == NO_SCREEN
+    assert capsys.readouterr().err.startswith("no_output: ")
+    assert main(["screens", "check", "display", "--config", str(path)]) == 0
 
 
 def test_config_refuses_one_output_for_both_apps_and_a_malformed_name(tmp_path):
