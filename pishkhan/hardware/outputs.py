@@ -195,8 +195,13 @@ def xorg_conf(config, *, outputs: Outputs | None = None) -> str:
              '    Option "OffTime" "0"', "EndSection", ""]
     for i, (app, name) in enumerate(outputs_):
         device = (found.device(name) if isinstance(found, DrmOutputs) else None) or "/dev/dri/card1"
+        portrait = app == "display" and config.get("display.orientation") == "portrait"
+        if portrait:  # a TV hung on its side: X turns the picture, the wall lays out 1080x1920
+            lines += ['Section "Monitor"', f'    Identifier "{app}-monitor"', '    Option "Rotate" "left"',
+                      "EndSection", ""]
         lines += ['Section "Device"', f'    Identifier "{app}-card"', '    Driver "modesetting"',
                   f'    Option "kmsdev" "{device}"', f'    Option "ZaphodHeads" "{modesetting_name(name)}"',
+                  *([f'    Option "Monitor-{modesetting_name(name)}" "{app}-monitor"'] if portrait else []),
                   f"    Screen {i}", "EndSection", "",
                   'Section "Screen"', f'    Identifier "{app}-screen"', f'    Device "{app}-card"', "EndSection", ""]
     lines += ['Section "ServerLayout"', '    Identifier "pishkhan"']

@@ -59,6 +59,10 @@ def test_the_xorg_configuration_has_one_zaphod_screen_per_output(tmp_path):
     one = xorg_conf(config(tmp_path, kiosk=""), outputs=FakeOutputs({"HDMI-A-1": C}))
     assert one.count("Option \"ZaphodHeads\"") == 1 and 'Screen 0 "display-screen"' in one
     assert modesetting_name("HDMI-A-2") == "HDMI-2" and modesetting_name("DSI-1") == "DSI-1"
+    portrait = parse_config({"device": {"state_dir": str(tmp_path)}, "display": {"orientation": "portrait"}})
+    turned = xorg_conf(portrait, outputs=FakeOutputs({"DSI-1": C, "HDMI-A-1": C}))
+    assert '"Monitor-HDMI-1" "display-monitor"' in turned and '"Rotate" "left"' in turned
+    assert "Rotate" not in text
 
 
 def test_an_office_without_a_screen_says_why_its_unit_does_not_start(tmp_path, capsys):
