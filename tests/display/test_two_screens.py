@@ -74,7 +74,7 @@ def wait_until(check, timeout, every=0.2):
 class Office:
     """Xvfb with two screens, a fake /sys/class/drm, one office's config; the two apps as processes."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, screens=(KIOSK_SIZE, WALL_SIZE), kiosk_output="DSI-1"):
         self.root = root
         self.drm = root / "drm"
         for name in ("DSI-1", "HDMI-A-1"):
@@ -85,14 +85,15 @@ class Office:
         toml = toml.replace('screen_power = ["cec", "blank"]', 'screen_power = ["fake", "blank"]')
         toml = toml.replace('audio = "auto"', 'audio = "none"').replace('voice = "espeak"', 'voice = "none"')
         assert 'output = "DSI-1"' in toml and 'output = "HDMI-A-1"' in toml  # the defaults: a Pi's two screens
+        toml = toml.replace('output = "DSI-1"', f'output = "{kiosk_output}"')
         self.config = root / "pishkhan.toml"
         self.config.write_text(toml, encoding="utf-8")
         self.store = state / "pishkhan.db"
         n = next(n for n in range(140, 240) if not Path(f"/tmp/.X11-unix/X{n}").exists()
                  and not Path(f"/tmp/.X{n}-lock").exists())
         self.display = f":{n}"
-        self.xvfb = subprocess.Popen(["Xvfb", self.display, "-screen", "0", "{}x{}x24".format(*KIOSK_SIZE),
-                                      "-screen", "1", "{}x{}x24".format(*WALL_SIZE), "-nolisten", "tcp"],
+        layout = [arg for i, size in enumerate(screens) for arg in ("-screen", str(i), "{}x{}x24".format(*size))]
+        self.xvfb = subprocess.Popen(["Xvfb", self.display, *layout, "-nolisten", "tcp"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert wait_until(lambda: Path(f"/tmp/.X11-unix/X{n}").exists(), 10), "Xvfb did not start"
         self.procs: dict[str, subprocess.Popen] = {}
@@ -100,9 +101,11 @@ class Office:
     def plug(self, name: str, connected: bool):
         (self.drm / f"card1-{name}" / "status").write_text("connected\n" if connected else "disconnected\n")
 
+    def env(self) -> dict:
+        return dict(os.environ, DISPLAY=self.display, PISHKHAN_DRM_ROOT=str(self.drm), PYTHONPATH=str(ROOT))
+
     def start(self, app: str, *extra: str):
-        env = dict(os.environ, DISPLAY=self.display, PISHKHAN_DRM_ROOT=str(self.drm), KIVY_NO_ARGS="1",
-                   KIVY_HOME=str(self.root / f"kivy-{app}"), PYTHONPATH=str(ROOT))
+        env = dict(self.env(), KIVY_NO_ARGS="1", KIVY_HOME=str(self.root / f"kivy-{app}"))
         env.pop("SDL_VIDEO_X11_XRANDR", None)
         log = open(self.root / f"{app}.log", "wb")
         self.procs[app] = subprocess.Popen([sys.executable, "-m", "cli.main", app, "--config", str(self.config),
@@ -173,3 +176,16 @@ def test_unplugging_the_tv_records_display_off_and_the_kiosk_goes_on(office):
     assert shows_kiosk_only(office.shot(0)), office.shot(0)  # the kiosk goes on, on its own screen
     office.plug("HDMI-A-1", True)
     assert wait_until(lambda: office.display_states()[-1]["state"] == "on", 10), office.display_states()
+
+
+def test_an_office_with_only_a_wall_tv_shows_the_wall_on_screen_0_and_skips_the_kiosk(tmp_path):
+    office = Office(tmp_path, screens=(WALL_SIZE,), kiosk_output="")
+    try:
+        check = subprocess.run([sys.executable, "-m", "cli.main", "screens", "check", "kiosk", "--config",
+                                str(office.config)], cwd=ROOT, env=office.env(), capture_output=True, text=True)
+        assert check.returncode == 1 and check.stderr.startswith("no_output: ")  # the kiosk's unit is skipped
+        office.start("display", "--seconds", "60")
+        assert wait_until(lambda: shows_wall_only(office.shot(0)), 25, every=0.5), \
+            (office.shot(0), office.log("display"))
+    finally:
+        office.close()
