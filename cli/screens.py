@@ -26,7 +26,8 @@ def register(sub, common):
     c = s.add_parser("check", parents=[common],
                      help=f"exit 0 when APP has an output on this device, else say why and exit {NO_SCREEN} "
                           "(the units' ExecCondition)")
-    c.add_argument("app", choices=("kiosk", "display"))
+    c.add_argument("app", choices=("kiosk", "display", "any"),
+                   help="kiosk, display, or any (the X server's unit: is there a screen at all?)")
     c.set_defaults(handler=cmd_check)
     x = s.add_parser("xorg-conf", parents=[common], help="print the Xorg configuration: one X screen per output")
     x.add_argument("--out", metavar="FILE", help="write it to FILE instead (pishkhan-x.service does)")
@@ -94,7 +95,13 @@ def borderless_at_origin() -> None:
 
 def cmd_check(args) -> int:
     cfg = context.config(args)
-    why = no_screen(cfg, args.app)
+    if args.app == "any":
+        reasons = [no_screen(cfg, app) for app in ("kiosk", "display")]
+        why = None if None in reasons else NoScreen(
+            reasons[0].reason, "این دستگاه صفحه‌ای ندارد — neither the kiosk nor the wall display has a screen "
+                               "here; the X server does not start (" + "; ".join(r.text for r in reasons) + ")")
+    else:
+        why = no_screen(cfg, args.app)
     if why:
         print(f"{why.reason}: {why.text}", file=sys.stderr)
         return NO_SCREEN

@@ -78,6 +78,11 @@ def test_an_office_without_a_screen_says_why_its_unit_does_not_start(tmp_path, c
     assert main(["screens", "check", "kiosk", "--config", str(path)]) == NO_SCREEN
     assert capsys.readouterr().err.startswith("no_output: ")
     assert main(["screens", "check", "display", "--config", str(path)]) == 0
+    assert main(["screens", "check", "any", "--config", str(path)]) == 0  # the X server starts for the wall
+    path.write_text('[kiosk]\noutput = ""\n[display]\noutput = ""\n')
+    capsys.readouterr()
+    assert main(["screens", "check", "any", "--config", str(path)]) == NO_SCREEN
+    assert "the X server does not start" in capsys.readouterr().err
 
 
 def test_config_refuses_one_output_for_both_apps_and_a_malformed_name(tmp_path):

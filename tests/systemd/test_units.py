@@ -126,8 +126,9 @@ def test_each_screen_app_is_on_its_own_output_of_the_x_server_and_bounded_in_mem
     assert s["DevicePolicy"] == "closed"  # the devices it needs, not the whole /dev
     assert "char-drm rw" in (UNITS / f"pishkhan-{app}.service").read_text()
     assert re.fullmatch(r"[0-9]+M", s["MemoryMax"])
-    assert "ExecStartPre=/opt/pishkhan/.venv/bin/pishkhan screens xorg-conf --out /run/pishkhan-x/xorg.conf" in \
-        (UNITS / "pishkhan-x.service").read_text()
+    x = (UNITS / "pishkhan-x.service").read_text()
+    assert "ExecStartPre=/opt/pishkhan/.venv/bin/pishkhan screens xorg-conf --out /run/pishkhan-x/xorg.conf" in x
+    assert "ExecCondition=/opt/pishkhan/.venv/bin/pishkhan screens check any" in x
 
 
 def exposure(root: Path, unit: str) -> tuple[float, str]:
