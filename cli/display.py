@@ -15,7 +15,9 @@ def register(sub, common):
     p = sub.add_parser("display", parents=[common], help="run the wall display (board pages, calls, screen power)",
                        description="Open the wall display. With --screenshots it saves what it shows "
                                    "(starting a virtual X server when there is no display).")
-    p.add_argument("--fullscreen", action="store_true", help="fill the screen (as on the wall TV)")
+    p.add_argument("--fullscreen", action="store_true",
+                   help="fill the wall's own output ([display] output; as on the wall TV), and record "
+                        "display off while that output is unplugged")
     p.add_argument("--size", metavar="WxH", default=None,
                    help="window size, e.g. 1920x1080 or 1080x1920 (default by display.orientation)")
     p.add_argument("--screenshots", metavar="DIR", type=Path, default=None,
@@ -41,16 +43,25 @@ def run(args) -> int:
         size = (1080, 1920) if cfg.get("display.orientation") == "portrait" else (1920, 1080)
     if args.screenshots is not None and args.seconds is None:
         raise PishkhanError("--screenshots needs --seconds N (how long to run before stopping)")
-    screen = VirtualDisplay(size).start() if args.screenshots is not None else None
+    screen = VirtualDisplay(size).start() if args.screenshots is not None and not args.fullscreen else None
     try:
         from display import WALL_WINDOW
         from pishkhan.runtime.kivy_env import prepare_kivy
 
-        prepare_kivy(size=size, fullscreen=args.fullscreen, **WALL_WINDOW)
+        output = ""
+        if args.fullscreen:  # on its own X screen, watching its output (docs/two-screens.md)
+            from cli.screens import borderless_at_origin, output_window
+
+            size = output_window(cfg, "display")
+            output = cfg.get("display.output")
+            prepare_kivy(size=size, **WALL_WINDOW)
+            borderless_at_origin()
+        else:
+            prepare_kivy(size=size, **WALL_WINDOW)
         from display.app import run_display
 
         code = run_display(cfg, size=size, events_path=args.events, screenshots=args.screenshots,
-                           seconds=args.seconds)
+                           seconds=args.seconds, output=output)
         if args.screenshots is not None:
             shots = sorted(p.name for p in Path(args.screenshots).glob("*.png"))
             print(f"saved {len(shots)} screenshots in {args.screenshots}")

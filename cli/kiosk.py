@@ -14,7 +14,8 @@ from . import context
 
 def register(sub, common):
     p = sub.add_parser("kiosk", parents=[common], help="the customer touchscreen (Kivy), with staff mode")
-    p.add_argument("--fullscreen", action="store_true", help="take the whole screen (as on the device)")
+    p.add_argument("--fullscreen", action="store_true",
+                   help="take the whole of the kiosk's own output ([kiosk] output; as on the device)")
     p.add_argument("--size", default="1280x800", metavar="WxH", help="window size, e.g. 1280x800 or 800x1280")
     p.add_argument("--script", choices=["journey"], help="play a scripted customer journey and exit")
     p.add_argument("--screenshots", metavar="DIR", default="demo-out",
@@ -79,7 +80,13 @@ def cmd_kiosk(args):
     size = _size(args.size)
     screen = VirtualDisplay(size).start() if args.script else None
     try:
-        prepare_kivy(size=None if args.fullscreen else size, fullscreen=args.fullscreen)
+        if args.fullscreen and not args.script:  # on its own X screen (docs/two-screens.md)
+            from cli.screens import borderless_at_origin, output_window
+
+            prepare_kivy(size=output_window(cfg, "kiosk"), show_cursor=False)
+            borderless_at_origin()
+        else:
+            prepare_kivy(size=None if args.fullscreen else size, fullscreen=args.fullscreen)
         if args.script:
             return _play_journey(cfg, Path(args.screenshots))
         from kiosk.app import run

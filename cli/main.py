@@ -14,7 +14,8 @@ import sys
 from pishkhan.exc import PishkhanError
 
 #: Modules under cli/ that add subcommands, in the order --help lists them.
-COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "kiosk", "compliance", "agent", "central", "provision"]
+COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "kiosk", "screens", "compliance",
+                   "agent", "central", "provision"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,6 +42,7 @@ from display.announce import Announcer, EspeakSynth, call_phrase, sink_from_conf
 from display.events import EventLog, FrameReporter  # noqa: E402
 from display.geometry import WallLayout  # noqa: E402
 from display.model import HIGHLIGHT_SECONDS, WallModel, WallUpdate  # noqa: E402
+from display.output_watch import OutputWatch  # noqa: E402
 from display.screen_power import BlankPower, ScreenPowerController, backends_from_config  # noqa: E402
 from display.snapshot import Snapshots  # noqa: E402
 from display.widgets import WallScreen  # noqa: E402
@@ -58,8 +59,11 @@ class WallApp(App):
     title = "Pishkhan — wall display"
 
     def __init__(self, config, *, store=None, announcer=None, power=None, events=None,
-                 screenshots: Path | None = None, seconds: float | None = None, clock=jalali.now, **kw):
+                 screenshots: Path | None = None, seconds: float | None = None, clock=jalali.now,
+                 output: str = "", outputs=None, **kw):
         super().__init__(**kw)
+        self.output = output
+        self._outputs = outputs
         self.config_ = config
         self._store = store
         self._announcer = announcer
@@ -99,12 +103,20 @@ class WallApp(App):
             backends = list(self._power_backends)
             if "blank" in config.get("display.screen_power"):
                 backends.append(BlankPower(self._blank_from_thread))
+        if self._outputs is None:
+            from pishkhan.hardware.outputs import open_outputs
+
+            self._outputs = open_outputs()
+        self.output_watch = OutputWatch(self._outputs, self.output, on_change=self._output_changed)
         self.power = ScreenPowerController.from_config(self.store, config, backends, clock=clock,
                                                        board_version=self.model.board_version,
-                                                       board_problem=self.model.board_problem)
+                                                       board_problem=self.model.board_problem,
+                                                       output_problem=self.output_watch.problem)
         self._halt = threading.Event()
         self._power_thread = threading.Thread(target=self.power.run, args=(self._halt,), name="screen-power",
                                               daemon=True)
+        self._watch_thread = threading.Thread(target=self.output_watch.run, args=(self._halt,),
+                                              name="output-watch", daemon=True)
 
         # Boot: the last verified board from the store (or the pages kept on
         # disk) at once; nothing waits for the network, the broker or the clock.
@@ -155,6 +167,7 @@ class WallApp(App):
         self._refresh_footer()
         if reason == "first":
             self._power_thread.start()
+            self._watch_thread.start()
         else:
             self.power.record()
         self.events("pages", key=ps.key, count=ps.count, version=ps.version, verified=ps.verified,
@@ -205,7 +218,13 @@ class WallApp(App):
             return
         self.screen.move_ticker(dt_)
 
-    # -- screen power: local blanking --------------------------------------------------
+    # -- screen power: local blanking, the output --------------------------------------
+    def _output_changed(self):
+        """From the watching thread: record the state again, and say so in the events."""
+        self.power.record()
+        problem = self.output_watch.problem()
+        self.events("output", output=self.output, problem=problem["reason"] if problem else None)
+
     def _blank_from_thread(self, blank: bool):
         Clock.schedule_once(lambda dt: self._set_blank(blank), 0)
 
@@ -249,7 +268,8 @@ class WallApp(App):
 
 
 def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=None, events=None,
-              screenshots: Path | None = None, seconds: float | None = None, clock=None) -> WallApp:
+              screenshots: Path | None = None, seconds: float | None = None, clock=None, output: str = "",
+              outputs=None) -> WallApp:
     """Create the Kivy app.
 
     :param config: the :class:`~pishkhan.config.Config`.
@@ -262,22 +282,27 @@ def build_app(config, *, store=None, size=(1920, 1080), announcer=None, power=No
     :param screenshots: save full-size screenshots of each new page and call here.
     :param seconds: stop after this many seconds.
     :param clock: returns the aware current time (default: Tehran now).
+    :param output: the connector the wall is on, watched for being unplugged ("" watches nothing).
+    :param outputs: a :class:`pishkhan.hardware.outputs.Outputs` (default: the device's).
     """
     return WallApp(config, store=store, announcer=announcer, power=power, events=events,
-                   screenshots=screenshots, seconds=seconds, clock=clock or jalali.now)
+                   screenshots=screenshots, seconds=seconds, clock=clock or jalali.now, output=output,
+                   outputs=outputs)
 
 
-def run_display(config, *, size=(1920, 1080), events_path=None, screenshots=None, seconds=None) -> int:
+def run_display(config, *, size=(1920, 1080), events_path=None, screenshots=None, seconds=None,
+                output: str = "") -> int:
     """Open the wall display (blocks until the window closes or *seconds* pass).
 
     Kivy must have been prepared for *size* (see the module's docstring).
+    *output* is the connector the wall is on (watched); "" for a window on a desktop.
     """
     if screenshots is not None:
         Path(screenshots).mkdir(parents=True, exist_ok=True)
     events = EventLog(events_path)
     events("starting", pid=os.getpid(), size=list(size))
     app = build_app(config, size=size, events=events, screenshots=Path(screenshots) if screenshots else None,
-                    seconds=seconds)
+                    seconds=seconds, output=output)
     try:
         app.run()
     finally:

@@ -33,6 +33,8 @@ log = logging.getLogger("pishkhan.display.screen_power")
 
 #: Screen states recorded for the ``display`` component.
 ON, OFF_SCHEDULE, BLANK, NO_SIGNAL, TV_NOT_ANSWERING = "on", "off_schedule", "blank", "no_signal", "tv_not_answering"
+#: The wall's output is gone (unplugged, or no such connector): ``display off`` with the output's reason.
+OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -240,11 +242,16 @@ class ScreenPowerController:
     :param board_problem: returns why the installed board is not on show (a dict
         with ``reason`` and details, e.g. a board that could not be drawn), or
         None; while the screen is on, that reason is recorded.
+    :param output_problem: returns why the wall's output shows nothing (a dict
+        with ``reason``, e.g. ``output_disconnected``, and ``output``), or None;
+        while it does, the state recorded is ``off`` with that reason, whatever
+        the backends said (:class:`display.output_watch.OutputWatch`).
     """
 
     def __init__(self, store, hours, backends, *, clock=jalali.now,
                  on_before=dt.timedelta(minutes=15), off_after=dt.timedelta(minutes=15),
-                 reassert=dt.timedelta(minutes=5), board_version=lambda: None, board_problem=lambda: None):
+                 reassert=dt.timedelta(minutes=5), board_version=lambda: None, board_problem=lambda: None,
+                 output_problem=lambda: None):
         self.store = store
         self.hours = hours
         self.backends = list(backends)
@@ -254,6 +261,7 @@ class ScreenPowerController:
         self.reassert = reassert
         self.board_version = board_version
         self.board_problem = board_problem
+        self.output_problem = output_problem
         self.wanted: bool | None = None
         self.state: str | None = None
         self.reason = ""
@@ -328,6 +336,10 @@ class ScreenPowerController:
 
     def _record(self):
         version = self.board_version()
+        gone = dict(self.output_problem() or {})
+        if gone:
+            self.store.record_state("display", OFF, gone.pop("reason"), board=version, **self._detail, **gone)
+            return
         reason = self.reason
         problem = dict(self.board_problem() or {})
         problem_reason = problem.pop("reason", None)

@@ -325,6 +325,7 @@ _WEEK = ("saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "fr
 _MINUTES = Int(0, 240)
 _PIN = Int(*GPIO_PINS)
 _PATH = Text(max_len=4096)
+_OUTPUT = Text(pattern=r"[A-Za-z]+(-[A-Za-z])?-[0-9]{1,2}", form='a DRM connector name like "HDMI-A-1" or "DSI-1", or ""')
 
 S = Setting
 #: Every setting of the file except the lanes and counters, in file order.
@@ -389,6 +390,10 @@ SETTINGS: tuple[Setting, ...] = (
     S("kiosk", "language", "fa", Text(choices=("fa", "en")), '"fa" or "en"; customers can switch.'),
     S("kiosk", "text_scale", 1.0, Float(0.5, 3.0), "Text size factor, 1.0 normal; customers can enlarge."),
     S("kiosk", "usb_mount", "/media", _PATH, "Folder where a USB stick is mounted, for board import."),
+    S("kiosk", "output", "DSI-1", _OUTPUT,
+      'The touchscreen\'s output, as the kernel names it (/sys/class/drm/card*-NAME):\n'
+      '"DSI-1" (the Pi\'s touch display), "HDMI-A-1", "HDMI-A-2", ...; "" = this\n'
+      "office has no touchscreen (the kiosk's unit does not start). See docs/two-screens.md."),
 
     S("display", "seconds_per_page", 12, Int(1, 3600), "Seconds each board page is shown on the wall screen."),
     S("display", "screen_power", ["cec", "blank"],
@@ -412,6 +417,10 @@ SETTINGS: tuple[Setting, ...] = (
       "HDMI-CEC device of the wall TV's port (/dev/cec1 for a Pi's second HDMI)."),
     S("display", "orientation", "landscape", Text(choices=("landscape", "portrait")),
       'Wall layout: "landscape" (1920x1080) or "portrait" (1080x1920).'),
+    S("display", "output", "HDMI-A-1", _OUTPUT,
+      'The wall TV\'s output, as the kernel names it: "HDMI-A-1", "HDMI-A-2", ...;\n'
+      '"" = this office has no wall TV (the display\'s unit does not start). While\n'
+      "the display runs full screen, a TV unplugged from it is recorded as `display off`."),
 
     S("mqtt", "enabled", True, Bool(), "Whether the agent connects to the broker at all."),
     S("mqtt", "url", "", Text(max_len=300, rule=_mqtt_url,
@@ -601,6 +610,13 @@ def _pin_rules(c: Checked):
     return errors
 
 
+def _output_rules(c: Checked):
+    kiosk, display = c.data["kiosk"]["output"], c.data["display"]["output"]
+    if kiosk and kiosk == display:
+        return [f"display.output: {display!r} is already kiosk.output; each app needs its own output"]
+    return []
+
+
 def _mqtt_rules(c: Checked):
     mqtt, errors = c.data["mqtt"], []
     if bool(mqtt["cert_file"]) != bool(mqtt["key_file"]):
@@ -623,6 +639,7 @@ RULES = (
          "`button_pin` and `led_pin`.", _pin_rules),
     Rule("`mqtt.cert_file` and `mqtt.key_file` go together; `mqtt.username` needs `mqtt.password_file`; "
          "`mqtt.reconnect_min_seconds` ≤ `mqtt.reconnect_max_seconds`.", _mqtt_rules),
+    Rule("`kiosk.output` and `display.output` name different outputs (or one of them is empty).", _output_rules),
     Rule("At agent start only (not by `config check`): with `mqtt.tls`, `mqtt.ca_file` (when set) must exist; "
          "`mqtt.cert_file`, `mqtt.key_file` and `mqtt.password_file` (when set) must exist.", lambda c: []),
 )
