@@ -1,6 +1,6 @@
 # The maintainer scripts' shared pieces. build-deb.sh puts this text in place
-# of the line "#PISHKHAN-LIB#" in postinst, prerm and postrm (postrm runs on
-# purge, after the package's files are gone, so nothing can be sourced).
+# of the marker line in postinst, prerm and postrm (postrm runs on purge,
+# after the package's files are gone, so nothing can be sourced).
 # Every path is under $DPKG_ROOT: empty on a normal install; a folder when
 # dpkg installs into another root (`dpkg --root DIR --force-script-chrootless`,
 # as tests/packaging does), where nothing of the running machine is touched.
@@ -57,8 +57,8 @@ pk_make_dirs() {
 pk_make_venv() {
 	venv="$opt/venv-$PISHKHAN_VERSION"
 	rm -rf "$venv"
-	python3 -m venv "$venv"
-	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT -u PIP_REQUIREMENT \
+	/usr/bin/python3 -m venv "$venv"
+	env -u PYTHONPATH -u PYTHONHOME -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT -u PIP_REQUIREMENT \
 		PIP_CONFIG_FILE=/dev/null PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
 		"$venv/bin/python" -m pip install --no-index --find-links "$wheels" --no-cache-dir --quiet \
 		--log "$venv/pip-install.log" $(cat "$wheels/wheels.list")
