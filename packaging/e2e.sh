@@ -70,7 +70,10 @@ builds() {
 }
 
 fresh_root() {
-  command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
+  local need=()
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+  command -v ip >/dev/null || need+=(iproute2)
+  [ "${#need[@]}" = 0 ] || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q "${need[@]}" >/dev/null
   rm -rf "$root"
   if [ ! -f "$cache" ]; then
     debootstrap --variant=minbase --arch="$arch" bookworm "$root" "$(mirror)" >"$build/debootstrap.log"
