@@ -76,9 +76,13 @@ if [ "$wheelhouse" = yes ]; then
   extra=()
   # gpiozero's pin library on the Pi 5 (and the Pi 4): only for the Pi.
   [ "$arch" = arm64 ] && extra+=(lgpio)
-  "$PY" -m pip download -q --dest "$wheels" --only-binary=:all: "${platforms[@]}" \
+  if ! "$PY" -m pip download -q --dest "$wheels" --only-binary=:all: "${platforms[@]}" \
       --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
-      --constraint "$constraints" "$own" "${extra[@]}" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+      --constraint "$constraints" "$own" "${extra[@]}" 2>"$work/pip.err"; then
+    grep -v "^WARNING: Location" "$work/pip.err" >&2 || true
+    echo "build-deb.sh: a dependency has no binary wheel for cp311 on $machine (pip's words above)" >&2
+    exit 1
+  fi
   ls "$wheels"/*.whl >/dev/null
   # One line per wheel, NAME==VERSION: postinst installs exactly these.
   for w in "$wheels"/*.whl; do
