@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test system system-test venv clean
+.PHONY: demo test system system-test venv clean deb package-e2e
 
 demo: system venv
 	$(BIN)/python -m scripts.demo
@@ -25,6 +25,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
+
+# Release tools (not set-up): docs/release.md.
+ARCH            ?= $(shell dpkg --print-architecture)
+# 1 once `pishkhan provision check` is merged: package-e2e runs it (else `config check`).
+PROVISION_CHECK ?= 0
+
+deb: system-test venv
+	ARCH=$(ARCH) bash packaging/build-deb.sh --lintian
+
+package-e2e: system-test venv
+	ARCH=$(ARCH) PROVISION_CHECK=$(PROVISION_CHECK) bash packaging/e2e.sh
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info

@@ -8,8 +8,25 @@ mode="${1:-run}"   # run | test (run: the demo's broker and browser too; test ad
 pkgs=(python3-venv libfribidi0 libraqm0 libmtdev1 libgl1 libegl1 libsdl2-2.0-0 xclip
       espeak-ng sox v4l-utils xvfb xauth mosquitto mosquitto-clients chromium chromium-driver)
 test_pkgs=(xvfb xauth mosquitto mosquitto-clients tesseract-ocr tesseract-ocr-fas poppler-utils
-           xdotool imagemagick zbar-tools libzbar0 postgresql chromium chromium-driver)
+           xdotool imagemagick zbar-tools libzbar0 postgresql chromium chromium-driver lintian)
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+
+# On a Pi's first boot unattended-upgrades holds the dpkg lock for minutes:
+# apt waits for it (up to PISHKHAN_APT_LOCK_WAIT seconds) instead of failing at once.
+# DPkg::Lock::Timeout covers dpkg's lock; `apt-get update` takes the package
+# lists' lock, which that option does not cover, so update is tried again.
+lock_wait="${PISHKHAN_APT_LOCK_WAIT:-900}"
+apt_get() { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$lock_wait" "$@"; }
+apt_update() {
+  local until=$((SECONDS + lock_wait)) err
+  err=$(mktemp)
+  until apt_get update -q >/dev/null 2>"$err"; do
+    if ! grep -q -i "lock" "$err" || [ "$SECONDS" -ge "$until" ]; then cat "$err" >&2; rm -f "$err"; return 1; fi
+    echo "waiting for the package lists' lock (another apt, e.g. unattended-upgrades)…" >&2
+    sleep "${PISHKHAN_APT_RETRY_SECONDS:-5}"
+  done
+  rm -f "$err"
+}
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -25,8 +42,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "missing system packages (install them as root): ${missing[*]}" >&2
   else
     echo "installing: ${missing[*]}"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    apt_update
+    apt_get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
 # Neither the demo nor the tests need a running system broker or database: they start their own.
@@ -44,12 +61,12 @@ have_font() {
 }
 if ! have_font; then
   if [ "$SUDO" != none ] && apt-cache show fonts-vazirmatn >/dev/null 2>&1; then
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-vazirmatn >/dev/null
+    apt_get install -y -q fonts-vazirmatn >/dev/null
   fi
 fi
 if ! have_font; then
   if ! command -v npm >/dev/null; then
-    [ "$SUDO" != none ] && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm >/dev/null
+    [ "$SUDO" != none ] && apt_get install -y -q npm >/dev/null
   fi
   if [ "$(id -u)" -eq 0 ]; then dest=/usr/local/share/fonts/vazirmatn; else dest="$HOME/.local/share/fonts/vazirmatn"; fi
   tmp=$(mktemp -d)
