@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 # Release tools (not set-up): docs/release.md.
 ARCH            ?= $(shell dpkg --print-architecture)
 # 1 once `pishkhan provision check` is merged: package-e2e runs it (else `config check`).
-PROVISION_CHECK ?= 0
+PROVISION_CHECK ?= 1
 
 deb: system-test venv
 	ARCH=$(ARCH) bash packaging/build-deb.sh --lintian

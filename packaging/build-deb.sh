@@ -7,6 +7,10 @@
 #   COMPRESS=xz|fast   dpkg-deb's compression: xz (default), fast = gzip -1 (tests)
 #   PY=…               the Python that builds the wheel and runs pip download
 #                      (default: .venv/bin/python, else python3)
+#   CENTRE_CA=FILE     the centre's CA certificate (PEM): laid as the conffile
+#                      /etc/pishkhan/centre-ca.pem, the pin `provision enroll`
+#                      trusts (docs/enrolment.md). Without it a technician puts
+#                      the CA beside the claim file (its `ca =` line).
 #
 #   --out DIR          where the .deb goes (default build/)
 #   --no-wheelhouse    a stand-in for content tests: only the project's own
@@ -127,6 +131,19 @@ done
 # 4. udev rule for USB ESC/POS printers.
 install -D -m 0644 packaging/debian/60-pishkhan-printer.rules "$pkg/lib/udev/rules.d/60-pishkhan-printer.rules"
 
+# 4b. The centre's CA, pinned by enrolment (a conffile: an upgrade keeps a CA a technician replaced).
+conffiles=()
+if [ -n "${CENTRE_CA:-}" ]; then
+  "$PY" - "$CENTRE_CA" <<'PYCA'
+import sys
+from cryptography import x509
+cert = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+print(f"   centre CA: {cert.subject.rfc4514_string()}, until {cert.not_valid_after_utc:%Y-%m-%d}")
+PYCA
+  install -D -m 0644 "$CENTRE_CA" "$pkg/etc/pishkhan/centre-ca.pem"
+  conffiles+=(/etc/pishkhan/centre-ca.pem)
+fi
+
 # 5. The Vazirmatn font: Debian 12 has no fonts-vazirmatn, so it travels inside.
 fontdir=""
 for d in /usr/share/fonts/truetype/vazirmatn /usr/local/share/fonts/vazirmatn "$HOME/.local/share/fonts/vazirmatn"; do
@@ -171,6 +188,7 @@ for s in postinst prerm postrm; do
   awk -v lib="$lib" '$0 == "#PISHKHAN-LIB#" { print lib; next } { print }' "packaging/debian/$s" >"$pkg/DEBIAN/$s"
   chmod 0755 "$pkg/DEBIAN/$s"
 done
+if [ ${#conffiles[@]} -gt 0 ]; then printf '%s\n' "${conffiles[@]}" >"$pkg/DEBIAN/conffiles"; fi
 (cd "$pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) \
   >"$pkg/DEBIAN/md5sums"
 chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/md5sums"

@@ -17,7 +17,7 @@
 # apt's downloads in build/e2e-apt-cache, so a second run is faster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PROVISION_CHECK=${PROVISION_CHECK:-0}
+PROVISION_CHECK=${PROVISION_CHECK:-1}
 arch=${ARCH:-amd64}
 [ "$(id -u)" = 0 ] || { echo "package-e2e: run as root (debootstrap, chroot, mounts)" >&2; exit 2; }
 [ "$arch" = "$(dpkg --print-architecture)" ] || { echo "package-e2e: ARCH=$arch cannot run on this machine" >&2; exit 2; }

@@ -28,7 +28,8 @@ BUILD = ROOT / "packaging" / "build-deb.sh"
 ALLOW = "PISHKHAN_ALLOW_MISSING_TOOLS"
 #: What the device needs at run time, as control's Depends must name it.
 NEEDED = ("python3", "python3-venv", "libraqm0", "libfribidi0", "libsdl2-2.0-0", "libgl1", "libegl1",
-          "libmtdev1", "libusb-1.0-0", "espeak-ng", "init-system-helpers")
+          "libmtdev1", "libusb-1.0-0", "espeak-ng", "init-system-helpers", "xserver-xorg-core",
+          "xserver-xorg-input-libinput", "xauth")
 GROUPS = ("video", "render", "input", "gpio", "lp", "audio", "dialout")
 UDEV_RULE = "lib/udev/rules.d/60-pishkhan-printer.rules"
 
@@ -51,7 +52,11 @@ def debs(tmp_path_factory):
     """A stand-in build and the same repacked as a later build: {"old": path, "new": path}."""
     _require(shutil.which("dpkg-deb") is not None, "dpkg-deb is missing")
     out = tmp_path_factory.mktemp("deb")
-    env = dict(os.environ, ARCH="amd64", COMPRESS="fast", BUILD_STAMP="20000101000000", TMPDIR=str(out))
+    from central.ca import CertificateAuthority
+
+    centre = CertificateAuthority.create(out / "centre-ca")
+    env = dict(os.environ, ARCH="amd64", COMPRESS="fast", BUILD_STAMP="20000101000000", TMPDIR=str(out),
+               CENTRE_CA=str(centre.cert_file))
     done = subprocess.run(["bash", str(BUILD), "--out", str(out), "--no-wheelhouse"], env=env,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
@@ -98,7 +103,20 @@ def test_every_unit_and_the_udev_rule_are_laid_root_owned_and_read_only(debs):
     assert "usr/share/fonts/truetype/vazirmatn/Vazirmatn-Regular.ttf" in entries
     assert entries["usr/bin/pishkhan"][0].startswith("l")
     assert "usr/share/doc/pishkhan/copyright" in entries
-    assert not any(p.startswith(("opt/", "etc/", "var/")) for p in entries), "state and the venv are made at install"
+
+    laid_in_etc = {"etc", "etc/pishkhan", "etc/pishkhan/centre-ca.pem"}  # the CA only: CENTRE_CA below
+    assert not any(p.startswith(("opt/", "etc/", "var/")) and p not in laid_in_etc for p in entries), \
+        "state and the venv are made at install"
+
+
+def test_the_centres_ca_is_a_conffile_enrolment_pins(debs, tmp_path):
+    """CENTRE_CA lays the centre's CA where `provision enroll` looks by default, kept across upgrades."""
+    from provisioning.enroll import DEFAULT_CA
+
+    entries = _contents(debs["new"])
+    assert entries[str(DEFAULT_CA).lstrip("/")] == ("-rw-r--r--", "root/root")
+    subprocess.run(["dpkg-deb", "--control", str(debs["new"]), str(tmp_path / "control")], check=True)
+    assert (tmp_path / "control" / "conffiles").read_text().split() == [str(DEFAULT_CA)]
 
 
 def test_the_udev_rule_names_usb_printers_for_the_lp_group_and_the_stable_link(debs, tmp_path):
