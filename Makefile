@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 
 # Release tools (not set-up): docs/release.md.
 ARCH            ?= $(shell dpkg --print-architecture)
-# 1 once `pishkhan provision check` is merged: package-e2e runs it (else `config check`).
+# package-e2e runs `pishkhan provision check --json` in the installed root (0: `config check` instead).
 PROVISION_CHECK ?= 1
 
 deb: system-test venv

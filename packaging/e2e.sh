@@ -148,7 +148,8 @@ device_check() {
 import json, sys
 d = json.load(sys.stdin)
 assert isinstance(d["can_open"], bool) and isinstance(d["checks"], list), d
-print(f"   provision check: can_open={d[\"can_open\"]}, {len(d[\"checks\"])} checks")'
+failed = [c["name"] + ":" + c["reason"] for c in d["checks"] if not c["ok"]]
+print("   provision check: can_open=%s, %d checks; not ok: %s" % (d["can_open"], len(d["checks"]), ", ".join(failed)))'
   else
     in_root env PISHKHAN_CONFIG=/etc/pishkhan/pishkhan.toml pishkhan config check
     echo "   (provision check off: PROVISION_CHECK=1 runs it)"
