@@ -200,6 +200,7 @@ def dashboard_screenshots(url: str, device: str, code: str | None) -> dict | Non
         if code:
             pages.append(("verify", f"/verify/{code}"))
         for name, path in pages:
+            driver.set_window_size(1366, 900)
             driver.get(url + path)
             time.sleep(0.8)
             for _ in range(3):  # the whole page: a taller window can lay it out taller still
@@ -297,6 +298,9 @@ def main() -> int:
         procs.append(subprocess.Popen([str(BIN), "--config", str(CONFIG), "agent"], env=ENV,
                                       stdout=subprocess.DEVNULL, stderr=open(CENTRE / "agent.log", "w")))
         show("birth (retained status)", listener.wait("status", lambda m: m.get("state") == "online"))
+        seen = [line.split(": ", 1)[-1] for line in (CENTRE / "broker" / "mosquitto.log").read_text(
+            encoding="utf-8", errors="replace").splitlines() if "New client connected" in line and device in line]
+        print(f"\n-- the broker's log: {seen[0] if seen else '(no connection of ' + device + ' logged)'}")
 
         # The centre publishes a newer national board and the province's schedule.
         board = json.loads((OUT / "sample-board.json").read_text(encoding="utf-8"))
