@@ -49,8 +49,9 @@ def main() -> int:
     # A development machine or container often has a clock its host keeps, which the kernel still calls
     # unsynchronised; the demo says so in its configuration (a Pi keeps "system": NTP tells).
     toml = OUT / "pishkhan.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace('\nclock = "system"', '\nclock = "trusted"', 1),
-                    encoding="utf-8")
+    # Its state folder is the demo's (as /var/lib/pishkhan on a device): the store, and the keys enrolment makes.
+    text = toml.read_text(encoding="utf-8").replace('\nclock = "system"', '\nclock = "trusted"', 1)
+    toml.write_text(text.replace('\nstate_dir = ""', f'\nstate_dir = "{state.resolve()}"', 1), encoding="utf-8")
 
     step("issuer keys", "keys", "new", "--out", OUT / "keys", "--name", "ministry")
     step("validate the sample board", "board", "validate", sample)
