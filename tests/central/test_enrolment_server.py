@@ -91,6 +91,25 @@ def test_claims_are_stored_hashed_expire_and_are_listed(tmp_path, capsys):
                  "--db", url]) == 1
 
 
+def test_a_replacement_claim_keeps_the_offices_name_and_licence_and_an_unnamed_one_is_warned(tmp_path, capsys):
+    """docs/operations.md's replacement step gives only --office and --province: the new device must still
+    show the office's name on its board."""
+    from cli.main import main
+
+    url = str(tmp_path / "fleet.db")
+    new = ["central", "claims", "new", "--province", "23", "--db", url]
+    assert main(new + ["--office", "23-7", "--office-name", "دفتر ۷", "--licence", "۲۳-۷"]) == 0
+    capsys.readouterr()
+    assert main(new + ["--office", "23-7"]) == 0
+    assert "(دفتر ۷, licence ۲۳-۷)" in capsys.readouterr().err
+    assert main(new + ["--office", "23-8"]) == 0  # never named: nothing to take, and ops is told
+    err = capsys.readouterr().err
+    assert "warning: no office name" in err and "هشدار: نام دفتر داده نشده است" in err
+    with open_db(url) as db:
+        assert sorted((c.office_id, c.office_name, c.licence) for c in claims.list_claims(db)) == [
+            ("23-7", "دفتر ۷", "۲۳-۷"), ("23-7", "دفتر ۷", "۲۳-۷"), ("23-8", "", "")]
+
+
 # -- enrolment ---------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_enrolment_signs_registers_records_and_a_retry_gets_the_same_answer(backend, tmp_path, request):
