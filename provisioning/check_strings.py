@@ -135,6 +135,13 @@ MESSAGES = {
     "broker_tls_refused": ("دست‌دهی TLS با کارگزار پذیرفته نشد: {error}", "the TLS handshake with the broker failed: {error}",
                            "ساعت را همگام کنید؛ اگر درست بود، با کد ادعای تازه دوباره ثبت کنید",
                            "synchronise the clock; if it is right, enrol again with a new claim code"),
+    "broker_certificate_revoked": ("کارگزار گواهی این دستگاه را باطل‌شده می‌داند: مرکز دستگاه را باطل کرده است ({error})",
+                                   "the broker says this device's certificate is revoked: the centre revoked the "
+                                   "device ({error})",
+                                   "به کارگروه استانی زنگ بزنید، کد ثبت تازه بگیرید و دستگاه را دوباره ثبت کنید "
+                                   "(docs/operations.md)",
+                                   "call the provincial working group for a new claim code and enrol the device "
+                                   "again (docs/operations.md)"),
     "broker_ca_unreadable": ("گواهی مرکز یا کلید دستگاه خوانده نمی‌شود: {error}",
                              "the centre's CA or the device key cannot be read: {error}",
                              "با sudo اجرا کنید؛ اگر باز هم نشد، دوباره ثبت کنید",
