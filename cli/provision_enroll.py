@@ -42,7 +42,7 @@ def cmd_enroll(args):
     from pishkhan.text.safety import terminal_safe
     from provisioning import claim_file
     from provisioning.enroll import DEFAULT_CA, Enroller, EnrolmentFailed
-    from provisioning.enroll_messages import ENROLLED, ENROLLED_EN, EXIT_CODES
+    from provisioning.enroll_messages import ENROLLED, ENROLLED_EN, EXIT_CODES, NEXT, NEXT_EN
     from provisioning.hardware_serial import FakeSerial, PiSerial
 
     server, claim, ca = args.server, args.claim, args.ca
@@ -69,8 +69,12 @@ def cmd_enroll(args):
         return e.exit_code
     if source is not None:
         claim_file.erase(source.path)
-    fields = {"device_id": answer["device_id"], "office": answer["office"]["office_id"],
+    office = answer["office"]
+    named = f"{office['office_id']} ({office['name']})" if office.get("name") else office["office_id"]
+    fields = {"device_id": answer["device_id"], "office": terminal_safe(named, newlines=False),
               "province": answer["province"]}
     print(ENROLLED.format(**fields))
     print(ENROLLED_EN.format(**fields))
+    print(NEXT)
+    print(NEXT_EN)
     return 0

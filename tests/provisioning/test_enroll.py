@@ -104,6 +104,8 @@ def test_a_device_enrols_from_the_claim_file_and_writes_everything_whole(centre,
     config = load_config(device.config)
     device_id = config.device_id
     assert device_id.startswith("23-1234-") and device_id in out and "دستگاه ثبت شد" in out
+    assert "23-1234 (دفتر ۱۲۳۴)" in out  # the technician sees the office's name, and what to do next
+    assert "گام بعد:" in out and "next: sudo systemctl restart pishkhan-agent" in out
     assert device.config.read_bytes() == main_text
     assert (config.get("office.office_id"), config.get("office.province"), config.get("office.name")) == \
         ("23-1234", "23", "دفتر ۱۲۳۴")
@@ -160,7 +162,16 @@ def test_used_expired_invalid_and_mistyped_claims_each_have_their_exit_code(cent
             assert "خطا:" in err and "error:" in err
     closed = f"https://127.0.0.1:{free_port()}"
     assert enroll(device, "--server", closed, "--claim", mistyped, "--ca", centre.ca_file) == 10  # no network needed
-    assert "mistyped" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "mistyped" in err and "اشتباه نوشته شده" in err and "کارگروه استانی" in err
+    assert enroll(device, "--server", closed, "--claim", good[:9], "--ca", centre.ca_file) == 10
+    err = capsys.readouterr().err
+    assert "این کد ثبت نیست" in err and "three groups of four" in err
+    # the centre's CA file missing on the device: named, with where it comes from, in both languages
+    missing = str(device.state_dir / "centre-ca.pem")
+    assert enroll(device, "--server", closed, "--claim", good, "--ca", missing) == 13
+    err = capsys.readouterr().err
+    assert f"فایل گواهی مرکز ({missing}) روی دستگاه نیست" in err and "install the package" in err and "--ca" in err
     assert not device.drop_in.exists() and not device.cert.exists()
 
 
