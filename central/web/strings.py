@@ -254,9 +254,9 @@ COL_ISSUED = "صدور"
 COL_EXPIRES = "پایان اعتبار"
 ENROLMENT_HEADING = "ثبت‌نام و گواهی‌ها"
 ENROLMENT_HELP = "هر ثبت‌نام، تمدید، ردّ درخواست و ابطال گواهی این دستگاه و درخواست‌های ردشدهٔ دفتر آن."
-ENROLLED_LINE = "ثبت‌نام در {when} از نشانی {address}، با کد دعوت دفتر {office}"
+ENROLLED_LINE = "ثبت‌نام در {when} از نشانی {address}، با کد ثبت دفتر {office}"
 NOT_ENROLLED = "ثبت‌نامی از این دستگاه ثبت نشده است."
-ENROLMENT_KINDS = {"claim_made": "صدور کد دعوت", "enrolled": "ثبت‌نام", "enrolment_repeated": "تکرار ثبت‌نام",
+ENROLMENT_KINDS = {"claim_made": "صدور کد ثبت", "enrolled": "ثبت‌نام", "enrolment_repeated": "تکرار ثبت‌نام",
                    "enrolment_refused": "ردّ ثبت‌نام", "renewed": "تمدید گواهی", "renewal_refused": "ردّ تمدید",
                    "revoked": "ابطال گواهی"}
 COL_ADDRESS = "نشانی"
