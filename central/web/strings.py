@@ -205,6 +205,9 @@ QUARANTINE_MORE = "{shown} مورد از {n} نشان داده شده است؛ �
 QUARANTINE_NONE = "همهٔ دستگاه‌هایی که پیام فرستاده‌اند در ثبت مرکز هستند."
 QUARANTINED_DEVICE = "این دستگاه در ثبت مرکز نیست (قرنطینه) و در هیچ شمارشی نمی‌آید."
 QUARANTINED_DEVICE_EN = "Not in the registry (quarantined): pishkhan central devices add"
+#: A device retired from the registry (``devices retire``): not offered for registering again.
+RETIRED_DEVICE = "این دستگاه در {when} از ثبت مرکز کنار گذاشته (بازنشسته) شده است و در هیچ شمارشی نمی‌آید."
+RETIRED_DEVICE_EN = "Retired from the registry: counted nowhere. A replacement enrols with a new claim code."
 COL_CLAIMED = "ادعای خود دستگاه"
 COL_CLAIMED_AT = "زمان ادعا"
 COL_REGISTER = "فرمان ثبت"
