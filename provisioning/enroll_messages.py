@@ -43,6 +43,14 @@ LOCAL = {
               "could not write the configuration or keys on this device: {detail}"),
 }
 
+#: The command line or the claim file is wrong (the English line after it names what).
+BAD_INPUT = ("فرمان یا فایل pishkhan-claim.txt درست نیست (جزئیات در خط بعد): نشانی سرور با https:// آغاز می‌شود و "
+             "فایل دو خط server = … و claim = … دارد.")
+#: A claim refused as used while this device is enrolled already: most likely by this very device.
+ALREADY = "این دستگاه پیش‌تر ثبت شده است: {device_id}؛ کاری لازم نیست — sudo pishkhan provision check"
+ALREADY_EN = ("this device is enrolled already, as {device_id}: nothing to do (a new enrolment needs a new claim "
+              "code) — sudo pishkhan provision check")
+
 ENROLLED = "دستگاه ثبت شد: {device_id} — دفتر {office}، استان {province}"
 ENROLLED_EN = "enrolled as {device_id}: office {office}, province {province}"
 #: What the technician does next (the boot unit restarts the services itself).

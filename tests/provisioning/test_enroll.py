@@ -95,8 +95,9 @@ def test_a_device_enrols_from_the_claim_file_and_writes_everything_whole(centre,
     boot = tmp_path / "boot"
     boot.mkdir()
     claim_file = boot / "pishkhan-claim.txt"
+    code = centre.claim()
     with centre.serve() as url:
-        claim_file.write_text(f"# from the working group\nserver = {url}\nclaim = {centre.claim().lower()}\n"
+        claim_file.write_text(f"# from the working group\nserver = {url}\nclaim = {code.lower()}\n"
                               f"ca = {centre.ca_file}\n", encoding="utf-8")
         assert enroll(device, "--claim-file", str(claim_file)) == 0
     out = capsys.readouterr().out
@@ -136,6 +137,14 @@ def test_a_device_enrols_from_the_claim_file_and_writes_everything_whole(centre,
         assert [r["version"] for r in store.query("SELECT version FROM schedule_documents")] == [3]
         [fact] = store.audit_entries(action="device.enrolled")
         assert fact["subject"] == device_id and fact["at"]
+    # the technician runs it again: the claim is used — by this device, which is told it is enrolled
+    with centre.serve() as url:
+        assert enroll(device, "--server", url, "--claim", code, "--ca", centre.ca_file) == 12
+    err = capsys.readouterr().err
+    assert f"this device is enrolled already, as {device_id}" in err and "این دستگاه پیش‌تر ثبت شده است" in err
+    assert enroll(device, "--server", "http://enrol.example.ir", "--claim", code) == 16
+    err = capsys.readouterr().err
+    assert err.startswith("خطا: فرمان یا فایل pishkhan-claim.txt درست نیست") and "expected https://" in err
 
 
 def test_a_retry_after_a_lost_answer_gets_the_same_device(centre, device):
