@@ -151,7 +151,9 @@ def cmd_ca_server_cert(args):
     ca = CertificateAuthority.open(args.dir)
     cert, key = ca.issue_server(args.host)
     prefix = Path(args.out)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
     write_file(prefix.with_name(prefix.name + ".key"), key_pem(key), mode=0o600)
     write_file(prefix.with_name(prefix.name + ".pem"), cert_pem(cert), mode=0o644)
     print(f"{prefix}.pem")
+    print(f"{prefix}.key (mode 0600)", file=sys.stderr)
     return 0

@@ -253,6 +253,10 @@ def test_the_commands_make_a_ca_and_a_server_certificate_and_serve_enrolment(tmp
     assert main(["central", "ca", "server-cert", "--dir", str(tmp_path / "ca"), "--host", "127.0.0.1",
                  "--host", "localhost", "--out", str(tmp_path / "enrol")]) == 0
     assert oct((tmp_path / "enrol.key").stat().st_mode & 0o777) == "0o600"
+    # the broker's, into a folder not made yet (docs/broker.md: /etc/mosquitto/certs/broker)
+    assert main(["central", "ca", "server-cert", "--dir", str(tmp_path / "ca"), "--host", "127.0.0.1",
+                 "--out", str(tmp_path / "mosquitto" / "certs" / "broker")]) == 0
+    assert (tmp_path / "mosquitto" / "certs" / "broker.pem").is_file()
     db_url = str(tmp_path / "fleet.db")
     assert main(["central", "claims", "new", "--office", "23-5", "--province", "23", "--db", db_url]) == 0
     code = capsys.readouterr().out.strip().splitlines()[-1]

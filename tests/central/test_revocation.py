@@ -121,6 +121,17 @@ def test_a_revocation_the_broker_was_not_told_of_says_so_in_both_languages(centr
     assert "not told" not in err and "open connection stays" in err and "--broker mqtt://" in err
 
 
+def test_a_crl_that_cannot_be_written_is_a_refusal_and_running_again_finishes(centre, capsys):
+    issue(centre, "dev-2301")
+    args = ["central", "devices", "revoke", "dev-2301", "--reason", "stolen", "--ca", str(centre["ca"].directory),
+            "--db", centre["url"], "--reload-command", "true"]
+    assert pishkhan(args + ["--crl", str(centre["dir"] / "no-such-folder" / "crl.pem")]) == 1
+    assert "error: crl_unwritable: cannot write the CRL" in capsys.readouterr().err
+    assert centre["db"].read(lambda c: certificates.state_in(c, "dev-2301", now=NOW)).state == "revoked"
+    crl = centre["dir"] / "crl.pem"
+    assert pishkhan(args + ["--crl", str(crl)]) == 0 and crl_serials(crl)
+
+
 def test_retire_offers_revoking(centre, capsys):
     issue(centre, "dev-2301")
     issue(centre, "dev-2302")
