@@ -193,13 +193,13 @@ def _print_revocation(done, args):
     what = f"revoked {len(done.serials)} certificate(s)" if done.serials else "already revoked"
     print(_line(done.device_id, what, f"CRL {done.crl_path} lists {done.listed}", done.reloaded,
                 *([done.disconnected] if done.disconnected else [])))
-    for line in _broker_not_told(args, done.crl_path):
+    for line in _broker_not_told(args, done.crl_path, newly=bool(done.serials)):
         print(line, file=sys.stderr)
 
 
-def _broker_not_told(args, crl_path) -> list[str]:
+def _broker_not_told(args, crl_path, *, newly: bool) -> list[str]:
     """Warnings, Persian then English, for what the broker was not told: without a reload it still accepts
-    the device; without --broker the device's open connection stays."""
+    the device; without --broker the device's open connection, if it was just revoked (*newly*), stays."""
     crl = _line(crl_path)
     if not (args.reload_broker or args.reload_command):
         return [f"هشدار: کارگزار خبردار نشد و تا فهرست ابطال ({crl}) را نخوانَد این دستگاه را می‌پذیرد؛ دوباره اجرا "
@@ -208,7 +208,7 @@ def _broker_not_told(args, crl_path) -> list[str]:
                 f"warning: the broker was not told: it accepts this device until it reads the CRL ({crl}); run "
                 "again with --crl (the file Mosquitto's crlfile names) and --reload-broker PIDFILE or "
                 "--reload-command 'systemctl reload mosquitto' (docs/broker.md)."]
-    if not args.broker:
+    if newly and not args.broker:
         return ["هشدار: اتصالِ باز دستگاه تا وقتی خودش قطع شود می‌ماند؛ برای بستن آن دوباره اجرا کنید با "
                 "--broker mqtt://HOST:PORT --username U --password-file F (شنوندهٔ مرکز).",
                 "warning: the device's open connection stays until it disconnects; to close it, run again with "
