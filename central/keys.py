@@ -87,6 +87,16 @@ class KeyRing:
                                  meta.get("created_at", ""), private))
         return found
 
+    def trust_list(self) -> str:
+        """The text of a trust list (:mod:`central.trust`) of every issuer key here, each with its scope."""
+        from central.trust import TrustList
+
+        entries = [TrustList.entry(SigningKey.load(k.path).public, k.scope, k.name)
+                   for k in self.list() if k.kind == "issuer"]
+        if not entries:
+            raise CentralError(f"no issuer keys in {self.directory}: make one with `pishkhan central keys new`")
+        return "".join(entries)
+
     def load(self, name_or_path) -> SigningKey:
         """The private key *name_or_path*: a file, or a key name in this folder."""
         path = Path(name_or_path)

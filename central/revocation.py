@@ -47,7 +47,7 @@ from central import certificates
 from pishkhan.exc import CentralError
 
 #: Why a revocation was refused or could not be finished.
-REASONS = ("unknown_device", "bad_reason", "reload_failed", "disconnect_failed")
+REASONS = ("unknown_device", "bad_reason", "crl_unwritable", "reload_failed", "disconnect_failed")
 #: Days a CRL is valid (its ``next_update``); refresh it well before (daily).
 CRL_DAYS = 30
 _MAX_REASON = 300
@@ -176,8 +176,13 @@ def revoke(db, ca, *, device_id: str, reason: str, crl_path=None, reloader: Relo
 def refresh_crl(db, ca, *, crl_path=None, now: dt.datetime | None = None) -> tuple[Path, int]:
     """Write the CRL whole from every revoked certificate in *db*; returns its path and how many it lists."""
     target = Path(crl_path) if crl_path else ca.crl_file
-    with open(target.with_name(f".{target.name}.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        revoked = db.read(certificates.revoked_in)
-        ca.write_crl(revoked, now=now, path=target)
+    try:
+        with open(target.with_name(f".{target.name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            revoked = db.read(certificates.revoked_in)
+            ca.write_crl(revoked, now=now, path=target)
+    except OSError as e:
+        raise RevocationRefused(f"cannot write the CRL {target}: {e.strerror or e}; the folder must exist and be "
+                                "writable by this user (docs/broker.md); run the command again once it is",
+                                reason="crl_unwritable") from None
     return target, len(revoked)

@@ -164,7 +164,7 @@ def cmd_retire(args):
         entry = _refusals(lambda: registry.retire(db, device_id=args.device))
         print(f"retired {_show(entry)}")
         if args.revoke:
-            _print_revocation(_revoke(db, args))
+            _print_revocation(_revoke(db, args), args)
         else:
             print("its certificates are still valid: revoke them with `pishkhan central devices revoke "
                   f"{_line(args.device)} --reason … --ca …` (or retire with --revoke)")
@@ -189,17 +189,38 @@ def _revoke(db, args):
     return _refusals(work)
 
 
-def _print_revocation(done):
+def _print_revocation(done, args):
     what = f"revoked {len(done.serials)} certificate(s)" if done.serials else "already revoked"
     print(_line(done.device_id, what, f"CRL {done.crl_path} lists {done.listed}", done.reloaded,
                 *([done.disconnected] if done.disconnected else [])))
+    for line in _broker_not_told(args, done.crl_path, newly=bool(done.serials)):
+        print(line, file=sys.stderr)
+
+
+def _broker_not_told(args, crl_path, *, newly: bool) -> list[str]:
+    """Warnings, Persian then English, for what the broker was not told: without a reload it still accepts
+    the device; without --broker the device's open connection, if it was just revoked (*newly*), stays."""
+    crl = _line(crl_path)
+    if not (args.reload_broker or args.reload_command):
+        return [f"هشدار: کارگزار خبردار نشد و تا فهرست ابطال ({crl}) را نخوانَد این دستگاه را می‌پذیرد؛ دوباره اجرا "
+                "کنید با --crl (همان پرونده‌ای که crlfile در Mosquitto نام می‌برد) و --reload-broker PIDFILE یا "
+                "--reload-command 'systemctl reload mosquitto' (docs/broker.md).",
+                f"warning: the broker was not told: it accepts this device until it reads the CRL ({crl}); run "
+                "again with --crl (the file Mosquitto's crlfile names) and --reload-broker PIDFILE or "
+                "--reload-command 'systemctl reload mosquitto' (docs/broker.md)."]
+    if newly and not args.broker:
+        return ["هشدار: اتصالِ باز دستگاه تا وقتی خودش قطع شود می‌ماند؛ برای بستن آن دوباره اجرا کنید با "
+                "--broker mqtt://HOST:PORT --username U --password-file F (شنوندهٔ مرکز).",
+                "warning: the device's open connection stays until it disconnects; to close it, run again with "
+                "--broker mqtt://HOST:PORT --username U --password-file F (the centre's listener)."]
+    return []
 
 
 def cmd_revoke(args):
     from central.db import open_db
 
     with open_db(args.db) as db:
-        _print_revocation(_revoke(db, args))
+        _print_revocation(_revoke(db, args), args)
     return 0
 
 

@@ -62,8 +62,16 @@ def cmd_claims_new(args):
         code, claim = claims.new_claim(db, office_id=args.office, province=args.province,
                                        office_name=args.office_name, licence=args.licence, expires=span)
     print(code)
-    print(f"claim {claim.claim_id}: office {claim.office_id}, province {claim.province}, "
+    from pishkhan.text.safety import terminal_safe
+
+    named = f" ({terminal_safe(claim.office_name)}, licence {terminal_safe(claim.licence) or '-'})" \
+        if claim.office_name or claim.licence else ""
+    print(f"claim {claim.claim_id}: office {claim.office_id}{named}, province {claim.province}, "
           f"expires {claim.expires_at} (the code is shown only now)", file=sys.stderr)
+    if not claim.office_name:
+        print("هشدار: نام دفتر داده نشده است؛ تابلوی دستگاه نام پیش‌فرض را نشان می‌دهد: --office-name و --licence را "
+              "بدهید.\nwarning: no office name: the device's board shows the package's default name; give "
+              "--office-name and --licence.", file=sys.stderr)
     return 0
 
 
@@ -143,7 +151,9 @@ def cmd_ca_server_cert(args):
     ca = CertificateAuthority.open(args.dir)
     cert, key = ca.issue_server(args.host)
     prefix = Path(args.out)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
     write_file(prefix.with_name(prefix.name + ".key"), key_pem(key), mode=0o600)
     write_file(prefix.with_name(prefix.name + ".pem"), cert_pem(cert), mode=0o644)
     print(f"{prefix}.pem")
+    print(f"{prefix}.key (mode 0600)", file=sys.stderr)
     return 0

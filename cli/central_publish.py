@@ -66,6 +66,11 @@ def register_publish(central_subparsers, common):
     ls.add_argument("--dir", default="keys", metavar="DIR", help="the keys folder (default: ./keys)")
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.set_defaults(handler=cmd_keys_list)
+    tl = ks.add_parser("trust-list", parents=[common],
+                       help="write the trust list (`monitor --trust`, `publish --trust`) of the folder's issuer keys")
+    tl.add_argument("--dir", default="keys", metavar="DIR", help="the keys folder (default: ./keys)")
+    tl.add_argument("--out", required=True, metavar="FILE", help="the trust list file to write")
+    tl.set_defaults(handler=cmd_keys_trust_list)
 
     c = s.add_parser("command", parents=[common], help="send a signed command to a device and wait for its result",
                      description="Sign a command with an expiry and a nonce, send it to dev/DEVICE/cmd and wait "
@@ -129,6 +134,17 @@ def cmd_keys_list(args) -> int:
         print(f"{k.name:20} {k.kind:8} {k.scope:16} {k.fingerprint}  {k.created_at}")
     if not keys:
         print(f"no keys in {args.dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_keys_trust_list(args) -> int:
+    from central.keys import KeyRing
+    from central.trust import TrustList
+    from pishkhan.tls import write_file
+
+    text = KeyRing(args.dir).trust_list()
+    write_file(args.out, text.encode("ascii"), mode=0o644)
+    print(f"{args.out}: {len(TrustList.load(args.out).keys)} issuer key(s) with their scopes")
     return 0
 
 

@@ -37,12 +37,27 @@ def _places(args):
     return Places(config=path, state_dir=load_config(path).state_dir)
 
 
+def _enrolled_as(places) -> str | None:
+    """This device's id when it is enrolled already, else None."""
+    from pishkhan.config import load_config
+    from pishkhan.exc import PishkhanError
+    from pishkhan.text.safety import terminal_safe
+
+    if not places.enrolled():
+        return None
+    try:
+        return terminal_safe(load_config(places.config).device_id, newlines=False)
+    except PishkhanError:
+        return None
+
+
 def cmd_enroll(args):
     from pishkhan.exc import ConfigError
     from pishkhan.text.safety import terminal_safe
     from provisioning import claim_file
     from provisioning.enroll import DEFAULT_CA, Enroller, EnrolmentFailed
-    from provisioning.enroll_messages import ENROLLED, ENROLLED_EN, EXIT_CODES
+    from provisioning.enroll_messages import (ALREADY, ALREADY_EN, BAD_INPUT, ENROLLED, ENROLLED_EN, EXIT_CODES, NEXT,
+                                              NEXT_EN)
     from provisioning.hardware_serial import FakeSerial, PiSerial
 
     server, claim, ca = args.server, args.claim, args.ca
@@ -57,7 +72,7 @@ def cmd_enroll(args):
             raise ConfigError(f"--server: expected https://HOST:PORT, got {server!r}")
         places = _places(args)
     except ConfigError as e:
-        print(f"pishkhan: error: {terminal_safe(str(e))}", file=sys.stderr)
+        print(f"خطا: {BAD_INPUT}\npishkhan: error: {terminal_safe(str(e))}", file=sys.stderr)
         return EXIT_CODES["local"]
     serial = FakeSerial(args.fake_serial) if args.fake_serial else PiSerial()
     enroller = Enroller(server=server, ca_file=ca or DEFAULT_CA, serial=serial, places=places)
@@ -66,11 +81,19 @@ def cmd_enroll(args):
     except EnrolmentFailed as e:
         print(f"خطا: {e.message_fa}\nerror: {terminal_safe(e.message_en)}"
               + (f" ({terminal_safe(e.detail)})" if e.detail else ""), file=sys.stderr)
+        enrolled_as = _enrolled_as(places) if e.reason == "claim_used" else None
+        if enrolled_as:
+            print(ALREADY.format(device_id=enrolled_as) + "\n" + ALREADY_EN.format(device_id=enrolled_as),
+                  file=sys.stderr)
         return e.exit_code
     if source is not None:
         claim_file.erase(source.path)
-    fields = {"device_id": answer["device_id"], "office": answer["office"]["office_id"],
+    office = answer["office"]
+    named = f"{office['office_id']} ({office['name']})" if office.get("name") else office["office_id"]
+    fields = {"device_id": answer["device_id"], "office": terminal_safe(named, newlines=False),
               "province": answer["province"]}
     print(ENROLLED.format(**fields))
     print(ENROLLED_EN.format(**fields))
+    print(NEXT)
+    print(NEXT_EN)
     return 0

@@ -91,6 +91,7 @@ class Reason(StrEnum):
     BROKER_NOT_TLS = "broker_not_tls"
     BROKER_UNREACHABLE = "broker_unreachable"
     BROKER_TLS_REFUSED = "broker_tls_refused"
+    BROKER_CERTIFICATE_REVOKED = "broker_certificate_revoked"
     BROKER_CA_UNREADABLE = "broker_ca_unreadable"
     DISK_FULL = "disk_full"
     DISK_LOW = "disk_low"
@@ -326,7 +327,7 @@ class BrokerCheck(Check):
                                         cert_file=setting(config, "mqtt.cert_file"),
                                         key_file=setting(config, "mqtt.key_file"), timeout=BROKER_TIMEOUT)
         reason = {"ok": Reason.OK, "unreachable": Reason.BROKER_UNREACHABLE, "tls_refused": Reason.BROKER_TLS_REFUSED,
-                  "ca_unreadable": Reason.BROKER_CA_UNREADABLE}.get(outcome.outcome, Reason.BROKER_UNREACHABLE)
+                  "revoked": Reason.BROKER_CERTIFICATE_REVOKED, "ca_unreadable": Reason.BROKER_CA_UNREADABLE}.get(outcome.outcome, Reason.BROKER_UNREACHABLE)
         if reason is Reason.OK:
             return self.passed(**where, handshake=outcome.detail)
         return self.failed(reason, **where, error=outcome.detail[:200])

@@ -69,8 +69,9 @@ class EnrolmentFailed(PishkhanError):
         return msg.EXIT_CODES.get(self.reason, msg.EXIT_CODES["refused"])
 
     @classmethod
-    def local(cls, reason: str, detail: str = "") -> "EnrolmentFailed":
-        fa, en = msg.LOCAL[reason]
+    def local(cls, reason: str, detail: str = "", *, words: str = "") -> "EnrolmentFailed":
+        """A failure found on the device; *words* picks a finer wording of *reason* from ``msg.LOCAL``."""
+        fa, en = msg.LOCAL[words or reason]
         return cls(reason=reason, message_fa=fa.format(detail=detail), message_en=en.format(detail=detail),
                    detail=detail if "{detail}" not in en else "")
 
@@ -146,7 +147,7 @@ class Enroller:
         """Enrol with *claim*; returns the centre's answer once everything is written."""
         code = self._read_claim(claim)
         if not self.ca_file.is_file():
-            raise EnrolmentFailed.local("server_certificate", f"no CA file {self.ca_file}")
+            raise EnrolmentFailed.local("server_certificate", str(self.ca_file), words="ca_missing")
         key = self._pending_key()
         delay = backoff[0]
         while True:
@@ -168,7 +169,8 @@ class Enroller:
         try:
             return claimcode.normalise(claim)
         except claimcode.CodeUnreadable as e:
-            raise EnrolmentFailed.local("claim_invalid", str(e)) from None
+            words = "claim_mistyped" if e.reason == "mistyped" else "claim_malformed"
+            raise EnrolmentFailed.local("claim_invalid", str(e), words=words) from None
 
     def _pending_key(self):
         """The key this enrolment sends, kept (0600) until it ends so that a retry sends the same one."""

@@ -15,10 +15,24 @@ EXIT_CODES = {
     "local": 16,
 }
 
-#: reason -> (Persian, English), for failures found by the device.
+#: reason (or a finer wording of one: claim_mistyped and claim_malformed of claim_invalid, ca_missing of
+#: server_certificate) -> (Persian, English),
+#: for failures found by the device.
 LOCAL = {
-    "claim_invalid": ("کد ثبت درست خوانده نشد (کد دوازده نویسه است)؛ نویسه‌ها را یک‌به‌یک دوباره بررسی کنید.",
-                      "the claim code does not read: {detail}"),
+    "claim_mistyped": ("یکی از نویسه‌های کد ثبت اشتباه نوشته شده است (نویسهٔ وارسی نمی‌خواند)؛ کد را نویسه‌به‌نویسه "
+                       "با کارگروه استانی دوباره بخوانید.",
+                       "a character of the claim code is mistyped (its check character does not match); read the "
+                       "code back to the working group character by character"),
+    "claim_malformed": ("این کد ثبت نیست: کد ثبت دوازده نویسه در سه گروه چهارتایی است، مانند 7K2M-9QXD-4HTV؛ "
+                        "آن را دوباره از کارگروه استانی بپرسید.",
+                        "this is not a claim code ({detail}): a claim code is 12 characters in three groups of "
+                        "four, like 7K2M-9QXD-4HTV; ask the working group for it again"),
+    "ca_missing": ("فایل گواهی مرکز ({detail}) روی دستگاه نیست: بستهٔ پیشخوان آن را در /etc/pishkhan/centre-ca.pem "
+                   "می‌گذارد؛ بسته را نصب کنید، یا فایل centre-ca.pem کارگروه را با --ca (یا خط ca = در فایل "
+                   "pishkhan-claim.txt) بدهید.",
+                   "the centre's CA file ({detail}) is not on this device: the pishkhan package installs "
+                   "/etc/pishkhan/centre-ca.pem; install the package, or give the working group's centre-ca.pem "
+                   "with --ca (or a `ca =` line in pishkhan-claim.txt)"),
     "server_certificate": ("گواهی سرور ثبت با گواهی مرکز که روی دستگاه است نمی‌خواند؛ نشانی سرور یا فایل CA را بررسی کنید.",
                            "the enrolment server's certificate is not from the centre's CA this device trusts; "
                            "check the server address or the CA file"),
@@ -29,8 +43,21 @@ LOCAL = {
               "could not write the configuration or keys on this device: {detail}"),
 }
 
+#: The command line or the claim file is wrong (the English line after it names what).
+BAD_INPUT = ("فرمان یا فایل pishkhan-claim.txt درست نیست (جزئیات در خط بعد): نشانی سرور با https:// آغاز می‌شود و "
+             "فایل دو خط server = … و claim = … دارد.")
+#: A claim refused as used while this device is enrolled already: most likely by this very device.
+ALREADY = "این دستگاه پیش‌تر ثبت شده است: {device_id}؛ کاری لازم نیست — sudo pishkhan provision check"
+ALREADY_EN = ("this device is enrolled already, as {device_id}: nothing to do (a new enrolment needs a new claim "
+              "code) — sudo pishkhan provision check")
+
 ENROLLED = "دستگاه ثبت شد: {device_id} — دفتر {office}، استان {province}"
 ENROLLED_EN = "enrolled as {device_id}: office {office}, province {province}"
+#: What the technician does next (the boot unit restarts the services itself).
+NEXT = ("گام بعد: sudo systemctl restart pishkhan-agent pishkhan-kiosk pishkhan-display pishkhan-panel "
+        "و سپس sudo pishkhan provision check")
+NEXT_EN = ("next: sudo systemctl restart pishkhan-agent pishkhan-kiosk pishkhan-display pishkhan-panel, "
+           "then sudo pishkhan provision check")
 WAITING = "شبکه در دسترس نیست؛ {seconds:.0f} ثانیهٔ دیگر دوباره تلاش می‌شود."
 WAITING_EN = "no network; trying again in {seconds:.0f} s"
 

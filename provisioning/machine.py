@@ -217,6 +217,8 @@ class RealMachine(Machine):
                         pass  # the broker waits for our CONNECT: it accepted us
                     return TlsOutcome("ok", f"{version} with {host}:{port}")
         except ssl.SSLError as e:
+            if e.reason == "SSLV3_ALERT_CERTIFICATE_REVOKED":  # the broker's CRL lists this device
+                return TlsOutcome("revoked", f"{host}:{port}: {e.reason}")
             return TlsOutcome("tls_refused", f"{host}:{port}: {e.reason or e}")
         except (OSError, socket.timeout) as e:
             return TlsOutcome("unreachable", f"{host}:{port}: {e.strerror or e}")

@@ -84,8 +84,15 @@ def _now(now):
 
 def new_claim(db, *, office_id: str, province: str, office_name: str = "", licence: str = "",
               expires: dt.timedelta = DEFAULT_EXPIRY, now: dt.datetime | None = None) -> tuple[str, Claim]:
-    """Make a claim; returns ``(code, claim)`` — the code is shown once and kept nowhere."""
+    """Make a claim; returns ``(code, claim)`` — the code is shown once and kept nowhere.
+
+    An office name or licence not given is the one the office's newest earlier claim gave (a replacement
+    device shows the same name on its board); an office never named before keeps them empty.
+    """
     check_identity(office_id=office_id, province=province, office_name=office_name or None)
+    if not (office_name and licence):
+        known = _known_office(db, office_id=office_id, province=province)
+        office_name, licence = office_name or known[0], licence or known[1]
     from pishkhan.config import SETTINGS
 
     licence_rule = next(s.kind for s in SETTINGS if s.name == "office.licence")
@@ -106,6 +113,16 @@ def new_claim(db, *, office_id: str, province: str, office_name: str = "", licen
 
     db.write(work)
     return code, claim
+
+
+def _known_office(db, *, office_id: str, province: str) -> tuple[str, str]:
+    """``(name, licence)`` the newest earlier claim gave the office (each the newest not empty), or ``("", "")``."""
+    def newest(column):
+        row = db.read(lambda c: c.execute(
+            f"SELECT {column} FROM enrolment_claims WHERE office_id = ? AND province = ? AND {column} <> '' "
+            "ORDER BY created_at DESC, claim_id LIMIT 1", (office_id, province)).fetchone())
+        return row[0] if row else ""
+    return newest("office_name"), newest("licence")
 
 
 def find_in(c, normalised: str, *, lock: bool = False) -> Claim | None:

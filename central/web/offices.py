@@ -35,7 +35,9 @@ def device_page(request):
     tally = stored.Tally()
     data["refusals"] = present.refusals(site.fleet.db, device["device_id"], tally=tally, province=device["province"])
     data["quarantined"] = not device["province"]
-    data["command_id"] = present.command_id(device["device_id"]) if data["quarantined"] else None
+    data["retired_at"] = present.retired_at(site.fleet.db, device["device_id"]) if data["quarantined"] else None
+    data["command_id"] = present.command_id(device["device_id"]) if data["quarantined"] and not data["retired_at"] \
+        else None
     data["events"] = present.with_mismatches(data["events"])
     data["certificate"] = certificates.certificate(site.fleet.db, device["device_id"], now=site.clock(), tally=tally,
                                                    province=device["province"])

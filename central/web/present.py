@@ -194,6 +194,14 @@ def command_id(device_id) -> str | None:
     return device_id
 
 
+def retired_at(db, device_id: str) -> str | None:
+    """When the registry retired *device_id* (``devices retire``), or None."""
+    from central import registry
+
+    entry = registry.entry(db, device_id)
+    return entry.retired_at if entry else None
+
+
 def quarantine(db, *, limit: int = MAX_QUARANTINED) -> dict:
     """The devices heard from but not in the registry (:func:`central.registry.quarantined`), as the fleet
     page shows them: ``count`` (all of them), ``devices`` (newest heard first, at most *limit*), each with
@@ -210,7 +218,8 @@ def quarantine(db, *, limit: int = MAX_QUARANTINED) -> dict:
                                  "office_id": _text(r.get("claimed_office_id")),
                                  "office_name": _text(r.get("claimed_office_name")),
                                  "at": r.get("claimed_at")},
-                     "retired_at": r.get("retired_at"), "command_id": command_id(r.get("device_id"))})
+                     "retired_at": r.get("retired_at"),  # retired on purpose: not offered for registering again
+                     "command_id": None if r.get("retired_at") else command_id(r.get("device_id"))})
     return {"count": count, "devices": rows, "shown": len(rows)}
 
 

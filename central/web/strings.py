@@ -205,6 +205,9 @@ QUARANTINE_MORE = "{shown} مورد از {n} نشان داده شده است؛ �
 QUARANTINE_NONE = "همهٔ دستگاه‌هایی که پیام فرستاده‌اند در ثبت مرکز هستند."
 QUARANTINED_DEVICE = "این دستگاه در ثبت مرکز نیست (قرنطینه) و در هیچ شمارشی نمی‌آید."
 QUARANTINED_DEVICE_EN = "Not in the registry (quarantined): pishkhan central devices add"
+#: A device retired from the registry (``devices retire``): not offered for registering again.
+RETIRED_DEVICE = "این دستگاه در {when} از ثبت مرکز کنار گذاشته (بازنشسته) شده است و در هیچ شمارشی نمی‌آید."
+RETIRED_DEVICE_EN = "Retired from the registry: counted nowhere. A replacement enrols with a new claim code."
 COL_CLAIMED = "ادعای خود دستگاه"
 COL_CLAIMED_AT = "زمان ادعا"
 COL_REGISTER = "فرمان ثبت"
@@ -254,9 +257,9 @@ COL_ISSUED = "صدور"
 COL_EXPIRES = "پایان اعتبار"
 ENROLMENT_HEADING = "ثبت‌نام و گواهی‌ها"
 ENROLMENT_HELP = "هر ثبت‌نام، تمدید، ردّ درخواست و ابطال گواهی این دستگاه و درخواست‌های ردشدهٔ دفتر آن."
-ENROLLED_LINE = "ثبت‌نام در {when} از نشانی {address}، با کد دعوت دفتر {office}"
+ENROLLED_LINE = "ثبت‌نام در {when} از نشانی {address}، با کد ثبت دفتر {office}"
 NOT_ENROLLED = "ثبت‌نامی از این دستگاه ثبت نشده است."
-ENROLMENT_KINDS = {"claim_made": "صدور کد دعوت", "enrolled": "ثبت‌نام", "enrolment_repeated": "تکرار ثبت‌نام",
+ENROLMENT_KINDS = {"claim_made": "صدور کد ثبت", "enrolled": "ثبت‌نام", "enrolment_repeated": "تکرار ثبت‌نام",
                    "enrolment_refused": "ردّ ثبت‌نام", "renewed": "تمدید گواهی", "renewal_refused": "ردّ تمدید",
                    "revoked": "ابطال گواهی"}
 COL_ADDRESS = "نشانی"

@@ -166,3 +166,21 @@ def test_what_the_pages_read_on_sqlite_and_postgresql(fleet_db, tmp_path):
     assert log["enrolled"]["address"] == "10.23.0.7"
     assert shown.states(fleet_db, province="23", now=NOW) == {"dev-2301": "valid", "dev-2302": "revoked"}
     assert shown.states(fleet_db, now=NOW)["dev-2303"] == "expired"
+
+
+def test_a_retired_device_is_not_offered_for_registering_again(site):
+    """A device retired (and revoked) when it was replaced shows as retired, not as a stray to `devices add`."""
+    from central import registry
+
+    db = site["db"]
+    registry.register(db, device_id="dev-2399", office_id="23-2399", province="23")
+    db.write(lambda c: c.execute("INSERT INTO devices(device_id, province, office_id, office_name) VALUES (?,?,?,?) "
+                                 "ON CONFLICT (device_id) DO NOTHING", ("dev-2399", "23", "23-2399", "")))
+    registry.retire(db, device_id="dev-2399")
+    html = get(site, "admin", "/device/dev-2399")
+    assert 'id="retired"' in html and 'id="quarantined"' not in html and "devices add" not in html
+    fleet = get(site, "admin", "/")
+    assert "dev-2399" in fleet and "devices add dev-2399" not in fleet
+    [row] = [d for d in json.loads(get(site, "admin", "/api/fleet"))["quarantine"]["devices"]
+             if d["device_id"] == "dev-2399"]
+    assert row["retired_at"] and row["command_id"] is None

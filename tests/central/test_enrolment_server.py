@@ -91,6 +91,25 @@ def test_claims_are_stored_hashed_expire_and_are_listed(tmp_path, capsys):
                  "--db", url]) == 1
 
 
+def test_a_replacement_claim_keeps_the_offices_name_and_licence_and_an_unnamed_one_is_warned(tmp_path, capsys):
+    """docs/operations.md's replacement step gives only --office and --province: the new device must still
+    show the office's name on its board."""
+    from cli.main import main
+
+    url = str(tmp_path / "fleet.db")
+    new = ["central", "claims", "new", "--province", "23", "--db", url]
+    assert main(new + ["--office", "23-7", "--office-name", "دفتر ۷", "--licence", "۲۳-۷"]) == 0
+    capsys.readouterr()
+    assert main(new + ["--office", "23-7"]) == 0
+    assert "(دفتر ۷, licence ۲۳-۷)" in capsys.readouterr().err
+    assert main(new + ["--office", "23-8"]) == 0  # never named: nothing to take, and ops is told
+    err = capsys.readouterr().err
+    assert "warning: no office name" in err and "هشدار: نام دفتر داده نشده است" in err
+    with open_db(url) as db:
+        assert sorted((c.office_id, c.office_name, c.licence) for c in claims.list_claims(db)) == [
+            ("23-7", "دفتر ۷", "۲۳-۷"), ("23-7", "دفتر ۷", "۲۳-۷"), ("23-8", "", "")]
+
+
 # -- enrolment ---------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_enrolment_signs_registers_records_and_a_retry_gets_the_same_answer(backend, tmp_path, request):
@@ -234,6 +253,10 @@ def test_the_commands_make_a_ca_and_a_server_certificate_and_serve_enrolment(tmp
     assert main(["central", "ca", "server-cert", "--dir", str(tmp_path / "ca"), "--host", "127.0.0.1",
                  "--host", "localhost", "--out", str(tmp_path / "enrol")]) == 0
     assert oct((tmp_path / "enrol.key").stat().st_mode & 0o777) == "0o600"
+    # the broker's, into a folder not made yet (docs/broker.md: /etc/mosquitto/certs/broker)
+    assert main(["central", "ca", "server-cert", "--dir", str(tmp_path / "ca"), "--host", "127.0.0.1",
+                 "--out", str(tmp_path / "mosquitto" / "certs" / "broker")]) == 0
+    assert (tmp_path / "mosquitto" / "certs" / "broker.pem").is_file()
     db_url = str(tmp_path / "fleet.db")
     assert main(["central", "claims", "new", "--office", "23-5", "--province", "23", "--db", db_url]) == 0
     code = capsys.readouterr().out.strip().splitlines()[-1]

@@ -85,6 +85,22 @@ def test_keys_new_and_list(tmp_path):
     assert done.returncode == 1 and "national, province:CODE or office:CODE" in done.stderr
 
 
+def test_keys_trust_list_writes_the_issuer_keys_with_their_scopes(keys, tmp_path, capsys):
+    """The monitor's --trust file from the keys folder, not typed by hand."""
+    from cli.main import main
+
+    out = tmp_path / "trust.pem"
+    assert main(["central", "keys", "trust-list", "--dir", str(keys.directory), "--out", str(out)]) == 0
+    assert "3 issuer key(s)" in capsys.readouterr().out
+    listed = TrustList.load(out).keys
+    scopes = {fingerprint: scope for fingerprint, (_key, scope) in listed.items()}
+    assert scopes == {keys.load("national").public.fingerprint: "national",
+                      keys.load("tehran").public.fingerprint: "province:23",
+                      keys.load("ministry").public.fingerprint: "national"}  # the command key is not one
+    assert main(["central", "keys", "trust-list", "--dir", str(tmp_path / "empty"), "--out", str(out)]) == 1
+    assert "no issuer keys" in capsys.readouterr().err
+
+
 def test_topics_by_scope():
     assert topic_for(TOPICS, "board", "national") == ("pishkhan/v1/all/board", "national")
     assert topic_for(TOPICS, "schedule", "province:23") == ("pishkhan/v1/province/23/schedule", "province:23")

@@ -108,6 +108,34 @@ def test_the_command_reloads_the_broker_by_its_pid_file_or_a_command(centre, tmp
     assert crl_serials(centre["ca"].crl_file) and capsys.readouterr()
 
 
+def test_a_revocation_the_broker_was_not_told_of_says_so_in_both_languages(centre, tmp_path, capsys):
+    """docs/operations.md's short form (no --crl, no reload): the broker still accepts the device, and ops is told."""
+    issue(centre, "dev-2301")
+    issue(centre, "dev-2302")
+    args = ["central", "devices", "revoke", "--reason", "stolen", "--ca", str(centre["ca"].directory),
+            "--db", centre["url"]]
+    assert pishkhan(args + ["dev-2301"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the broker was not told" in err and "هشدار: کارگزار خبردار نشد" in err and "--reload-broker" in err
+    reload = ["--reload-command", f"touch {tmp_path / 'reloaded'}"]
+    assert pishkhan(args + ["dev-2302"] + reload) == 0
+    err = capsys.readouterr().err
+    assert "not told" not in err and "open connection stays" in err and "--broker mqtt://" in err
+    assert pishkhan(args + ["dev-2301"] + reload) == 0  # revoked before: the broker refused it since; quiet
+    assert capsys.readouterr().err == ""
+
+
+def test_a_crl_that_cannot_be_written_is_a_refusal_and_running_again_finishes(centre, capsys):
+    issue(centre, "dev-2301")
+    args = ["central", "devices", "revoke", "dev-2301", "--reason", "stolen", "--ca", str(centre["ca"].directory),
+            "--db", centre["url"], "--reload-command", "true"]
+    assert pishkhan(args + ["--crl", str(centre["dir"] / "no-such-folder" / "crl.pem")]) == 1
+    assert "error: crl_unwritable: cannot write the CRL" in capsys.readouterr().err
+    assert centre["db"].read(lambda c: certificates.state_in(c, "dev-2301", now=NOW)).state == "revoked"
+    crl = centre["dir"] / "crl.pem"
+    assert pishkhan(args + ["--crl", str(crl)]) == 0 and crl_serials(crl)
+
+
 def test_retire_offers_revoking(centre, capsys):
     issue(centre, "dev-2301")
     issue(centre, "dev-2302")

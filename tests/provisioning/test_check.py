@@ -179,6 +179,8 @@ BROKEN = {
                     Reason.BROKER_UNREACHABLE, "warning"),
     "broker refuses": (lambda m, ca: setattr(m, "tls", TlsOutcome("tls_refused", "CERTIFICATE_VERIFY_FAILED")), {},
                        "broker", Reason.BROKER_TLS_REFUSED, "warning"),
+    "broker revoked us": (lambda m, ca: setattr(m, "tls", TlsOutcome("revoked", "SSLV3_ALERT_CERTIFICATE_REVOKED")),
+                          {}, "broker", Reason.BROKER_CERTIFICATE_REVOKED, "warning"),
     "ca unreadable": (lambda m, ca: setattr(m, "tls", TlsOutcome("ca_unreadable", "no such file")), {}, "broker",
                       Reason.BROKER_CA_UNREADABLE, "warning"),
     "disk full": (lambda m, ca: setattr(m, "disk", (50 * 2**20, 31 * 2**30)), {}, "disk", Reason.DISK_FULL, "blocker"),
@@ -389,8 +391,9 @@ def _serve(listener, context):
 
 @pytest.fixture(scope="module")
 def tls_servers(tmp_path_factory):
-    """Two TLS servers on loopback ports with a certificate from their own CA, the second
-    requiring a client certificate from another CA; yields their ports and the files."""
+    """Three TLS servers on loopback ports with a certificate from their own CA, the second
+    requiring a client certificate from another CA, the third the same with a CRL that revokes the
+    client's certificate (as the fleet's Mosquitto after `devices revoke`); yields their ports and the files."""
     now = dt.datetime.now(dt.timezone.utc)
     start = now - dt.timedelta(days=1)
     folder = tmp_path_factory.mktemp("tls")
@@ -400,18 +403,25 @@ def tls_servers(tmp_path_factory):
     client_key, client_cert = make_cert("dev-0001", issuer=client_ca, start=start)
     files = {"server": pem(cert) + pem_key(key), "ca": pem(server_ca[1]), "client_ca": pem(client_ca[1]),
              "other": pem(make_cert("other CA", ca=True, start=start)[1]),
-             "client_crt": pem(client_cert), "client_key": pem_key(client_key)}
+             "client_crt": pem(client_cert), "client_key": pem_key(client_key),
+             "crl": x509.CertificateRevocationListBuilder().issuer_name(client_ca[1].subject).last_update(start)
+             .next_update(now + dt.timedelta(days=30)).add_revoked_certificate(
+                 x509.RevokedCertificateBuilder().serial_number(client_cert.serial_number).revocation_date(start)
+                 .build()).sign(client_ca[0], hashes.SHA256()).public_bytes(serialization.Encoding.PEM)}
     paths = {}
     for name, data in files.items():
         paths[name] = str(folder / f"{name}.pem")
         (folder / f"{name}.pem").write_bytes(data)
     listeners = []
-    for require_client in (False, True):
+    for require_client, crl in ((False, False), (True, False), (True, True)):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(paths["server"])
         if require_client:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(paths["client_ca"])
+        if crl:
+            context.load_verify_locations(paths["crl"])
+            context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
         listener = socket.create_server(("127.0.0.1", 0))
         threading.Thread(target=_serve, args=(listener, context), daemon=True).start()
         listeners.append(listener)
@@ -421,7 +431,7 @@ def tls_servers(tmp_path_factory):
 
 
 def test_real_tls_handshake_ok_refused_and_nobody_listening(tls_servers, tmp_path, monkeypatch):
-    (plain, mutual), f = tls_servers
+    (plain, mutual, revoking), f = tls_servers
     monkeypatch.setattr("provisioning.machine.POST_HANDSHAKE_WAIT", 0.2)  # loopback answers at once
     machine = RealMachine(state_dir=tmp_path)
 
@@ -431,6 +441,7 @@ def test_real_tls_handshake_ok_refused_and_nobody_listening(tls_servers, tmp_pat
     assert shake(plain, f["other"]) == "tls_refused"  # the broker's certificate is not from the pinned CA
     assert shake(mutual, f["ca"], f["client_crt"], f["client_key"]) == "ok"
     assert shake(mutual, f["ca"]) == "tls_refused"  # no client certificate: refused after the handshake
+    assert shake(revoking, f["ca"], f["client_crt"], f["client_key"]) == "revoked"  # the CRL lists us
     assert shake(plain, str(tmp_path / "absent.pem")) == "ca_unreadable"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -95,8 +95,9 @@ def test_a_device_enrols_from_the_claim_file_and_writes_everything_whole(centre,
     boot = tmp_path / "boot"
     boot.mkdir()
     claim_file = boot / "pishkhan-claim.txt"
+    code = centre.claim()
     with centre.serve() as url:
-        claim_file.write_text(f"# from the working group\nserver = {url}\nclaim = {centre.claim().lower()}\n"
+        claim_file.write_text(f"# from the working group\nserver = {url}\nclaim = {code.lower()}\n"
                               f"ca = {centre.ca_file}\n", encoding="utf-8")
         assert enroll(device, "--claim-file", str(claim_file)) == 0
     out = capsys.readouterr().out
@@ -104,6 +105,8 @@ def test_a_device_enrols_from_the_claim_file_and_writes_everything_whole(centre,
     config = load_config(device.config)
     device_id = config.device_id
     assert device_id.startswith("23-1234-") and device_id in out and "دستگاه ثبت شد" in out
+    assert "23-1234 (دفتر ۱۲۳۴)" in out  # the technician sees the office's name, and what to do next
+    assert "گام بعد:" in out and "next: sudo systemctl restart pishkhan-agent" in out
     assert device.config.read_bytes() == main_text
     assert (config.get("office.office_id"), config.get("office.province"), config.get("office.name")) == \
         ("23-1234", "23", "دفتر ۱۲۳۴")
@@ -134,6 +137,14 @@ def test_a_device_enrols_from_the_claim_file_and_writes_everything_whole(centre,
         assert [r["version"] for r in store.query("SELECT version FROM schedule_documents")] == [3]
         [fact] = store.audit_entries(action="device.enrolled")
         assert fact["subject"] == device_id and fact["at"]
+    # the technician runs it again: the claim is used — by this device, which is told it is enrolled
+    with centre.serve() as url:
+        assert enroll(device, "--server", url, "--claim", code, "--ca", centre.ca_file) == 12
+    err = capsys.readouterr().err
+    assert f"this device is enrolled already, as {device_id}" in err and "این دستگاه پیش‌تر ثبت شده است" in err
+    assert enroll(device, "--server", "http://enrol.example.ir", "--claim", code) == 16
+    err = capsys.readouterr().err
+    assert err.startswith("خطا: فرمان یا فایل pishkhan-claim.txt درست نیست") and "expected https://" in err
 
 
 def test_a_retry_after_a_lost_answer_gets_the_same_device(centre, device):
@@ -160,7 +171,16 @@ def test_used_expired_invalid_and_mistyped_claims_each_have_their_exit_code(cent
             assert "خطا:" in err and "error:" in err
     closed = f"https://127.0.0.1:{free_port()}"
     assert enroll(device, "--server", closed, "--claim", mistyped, "--ca", centre.ca_file) == 10  # no network needed
-    assert "mistyped" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "mistyped" in err and "اشتباه نوشته شده" in err and "کارگروه استانی" in err
+    assert enroll(device, "--server", closed, "--claim", good[:9], "--ca", centre.ca_file) == 10
+    err = capsys.readouterr().err
+    assert "این کد ثبت نیست" in err and "three groups of four" in err
+    # the centre's CA file missing on the device: named, with where it comes from, in both languages
+    missing = str(device.state_dir / "centre-ca.pem")
+    assert enroll(device, "--server", closed, "--claim", good, "--ca", missing) == 13
+    err = capsys.readouterr().err
+    assert f"فایل گواهی مرکز ({missing}) روی دستگاه نیست" in err and "install the package" in err and "--ca" in err
     assert not device.drop_in.exists() and not device.cert.exists()
 
 
