@@ -1,6 +1,7 @@
 """The office's customers, staff and centre, as one process the power cut kills with the rest.
 
-Run by :class:`power_office.PowerOffice`: ``python office_driver.py CONFIG KEY SEED [RATE]``.
+Run by :class:`power_office.PowerOffice`:
+``python office_driver.py CONFIG KEY SEED [RATE [BOARD_SHARE [CALL_SHARE]]]``.
 It plays, in a loop, what the office's people and the centre do:
 
 - a customer takes a ticket: the kiosk's path (``issue_and_print`` on the
@@ -52,6 +53,7 @@ def main(argv) -> int:
     config_path, key_path, seed = argv[1], argv[2], int(argv[3])
     rate = float(argv[4]) if len(argv) > 4 else 25.0
     board_share = float(argv[5]) if len(argv) > 5 else BOARD_SHARE
+    call_share = float(argv[6]) if len(argv) > 6 else CALL_SHARE
     rng = random.Random(seed)
     cfg = load_config(config_path)
     key = SigningKey.load(key_path)
@@ -71,7 +73,7 @@ def main(argv) -> int:
                 fresh["version"] = version
                 installed = install_board(store, key.sign(fresh), source="centre", actor="power-cut driver")
                 say(f"B {version} {installed.verification_code}")
-            elif roll < board_share + CALL_SHARE:
+            elif roll < board_share + call_share:
                 queue.call_next(rng.choice(cfg.counters).number)
             else:
                 result = issue_and_print(queue, printer, rng.choice(SERVICES), config=cfg)

@@ -116,7 +116,7 @@ class PowerOffice:
 
     def __init__(self, root: Path, broker, *, seed: int = 1, rate: float = 25.0, telemetry_seconds: float = 1,
                  display_size: str = "1280x720", snapshot_seconds: int = 300, board_share: float = 0.03,
-                 extra_config: dict | None = None):
+                 call_share: float = 0.25, extra_config: dict | None = None):
         from pishkhan.boards.installed import effective_for_config, install_board
         from pishkhan.boards.signing import SigningKey
         from pishkhan.boards.trust import trust_key
@@ -130,6 +130,7 @@ class PowerOffice:
         self.seed = seed
         self.rate = rate
         self.board_share = board_share
+        self.call_share = call_share
         self.display_size = display_size
         self.state = self.root / "state"
         self.logs = self.root / "logs"
@@ -223,7 +224,8 @@ class PowerOffice:
             "panel": cli + ["panel", *conf, "--pin-factory", "mock"],
             "agent": cli + ["agent", *conf],
             "driver": [sys.executable, str(DRIVER), str(self.config_path), str(self.key_path),
-                       str(self.seed * 1000 + self.round), str(self.rate), str(self.board_share)],
+                       str(self.seed * 1000 + self.round), str(self.rate), str(self.board_share),
+                       str(self.call_share)],
         }
         return {name: every[name] for name in parts}
 
