@@ -40,7 +40,7 @@ from pishkhan.store.database import open_store  # noqa: E402
 
 SERVICES = ("ID-01", "VEH-01", "POST-01")
 #: Share of actions that install a newer board (about one every few seconds at the default rate).
-BOARD_SHARE = 0.03
+BOARD_SHARE = 0.01
 CALL_SHARE = 0.25
 
 

@@ -23,8 +23,10 @@ What is checked after each cut (:class:`CutReport`):
 - ``PRAGMA integrity_check`` of the store and of the outbox, and the store
   opened by the project's own guard (:class:`~pishkhan.store.database.Store`);
 - every ticket the driver was told was issued is in the store with its
-  number, no day/lane/number twice, and the numbering mark is not below the store;
+  number, no day/lane/number twice, and the numbering mark is not below an issued number;
 - every board install that returned is still installed;
+- every proof-of-display snapshot the store records matches its PNG, and
+  every page set the wall marked complete (``meta.json``) has all its pages;
 - the outbox's messages (what the agent has queued) are remembered by seq;
   :meth:`PowerOffice.finish` drains the outbox with a last agent and checks
   that the centre received each of them, and that no seq arrived with two
@@ -86,6 +88,8 @@ class CutReport:
     board: tuple | None = None  # (version label, verification code) the store holds now
     driver_errors: list = field(default_factory=list)
     exited: dict = field(default_factory=dict)  # processes that had stopped by themselves before the cut
+    snapshots_bad: list = field(default_factory=list)  # recorded snapshots whose file is gone or differs
+    pages_bad: list = field(default_factory=list)  # page sets said complete (meta.json) with a page missing
     network_down: bool = False
     shown_after: float | None = None  # seconds from this round's start to the wall showing the board
 
@@ -98,7 +102,8 @@ class CutReport:
             out.append(f"outbox integrity: {self.outbox_integrity}")
         if self.guard != "ok":
             out.append(f"store guard: {self.guard}")
-        for name in ("lost", "duplicated", "mark_below", "boards_lost", "seq_reused", "driver_errors", "exited"):
+        for name in ("lost", "duplicated", "mark_below", "boards_lost", "seq_reused", "driver_errors", "exited",
+                     "snapshots_bad", "pages_bad"):
             if getattr(self, name):
                 out.append(f"{name}: {getattr(self, name)[:5]}")
         return out
@@ -115,7 +120,7 @@ class PowerOffice:
     """
 
     def __init__(self, root: Path, broker, *, seed: int = 1, rate: float = 25.0, telemetry_seconds: float = 1,
-                 display_size: str = "1280x720", snapshot_seconds: int = 300, board_share: float = 0.03,
+                 display_size: str = "1280x720", snapshot_seconds: int = 300, board_share: float = 0.01,
                  call_share: float = 0.25, extra_config: dict | None = None):
         from pishkhan.boards.installed import effective_for_config, install_board
         from pishkhan.boards.signing import SigningKey
@@ -320,15 +325,47 @@ class PowerOffice:
         report.lost = sorted(tid for tid, value in self.issued.items() if stored.get(tid) != value)
         keys = list(stored.values())
         report.duplicated = sorted({k for k in keys if keys.count(k) > 1}) if len(keys) != len(set(keys)) else []
+        # The mark is written after the commit and before the ticket is returned: a cut in between
+        # leaves the store one above the mark, for a ticket never returned (nor printed); the next
+        # number is the larger of the two. Below an *issued* ticket's number it must never be.
         mark = HighWaterMark(mark_path(self.config.store_path))
-        for day, lane in {(d, l) for d, l, _ in keys}:
-            top = max(n for d, l, n in keys if (d, l) == (day, lane))
+        issued = list(self.issued.values())
+        for day, lane in {(d, l) for d, l, _ in issued}:
+            top = max(n for d, l, n in issued if (d, l) == (day, lane))
             if (mark.last(day, lane) or 0) < top:
                 report.mark_below.append((day, lane, top, mark.last(day, lane)))
         report.boards_lost = [b for b in self.boards if b not in boards]
+        self._read_wall_files(report)
         self._read_outbox(report)
         self.rounds.append(report)
         return report
+
+    def _read_wall_files(self, report: CutReport):
+        """Every snapshot the store records matches its file; every set marked complete has its pages."""
+        import hashlib
+
+        conn = sqlite3.connect(f"file:{self.config.store_path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT path, sha256 FROM display_snapshots").fetchall()
+        finally:
+            conn.close()
+        for path, digest in rows:
+            try:
+                ok = hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
+            except OSError:
+                ok = False
+            if not ok:
+                report.snapshots_bad.append(Path(path).name)
+        for meta in (self.state / "pages").glob("*/meta.json"):
+            try:
+                count = json.loads(meta.read_text())["count"]
+            except (OSError, ValueError, KeyError) as e:
+                report.pages_bad.append(f"{meta.parent.name}: meta.json {e}")
+                continue
+            pages = [meta.parent / f"{i:04d}.png" for i in range(count)]
+            missing = [p.name for p in pages if not p.exists() or p.stat().st_size == 0]
+            if missing:
+                report.pages_bad.append(f"{meta.parent.name}: pages {missing}")
 
     def _read_outbox(self, report: CutReport):
         path = self.state / "outbox.db"
@@ -370,7 +407,8 @@ class PowerOffice:
 
     # -- the wall after a restart ------------------------------------------------------------
     def restart_shows_board(self, expected: tuple | None, *, timeout: float = 10.0, until: float | None = None):
-        """Seconds from this round's start until the wall showed *expected* (version label, code), verified.
+        """Seconds from this round's start until the wall showed *expected* (version label, code), verified,
+        or a newer board the driver installed since (the wall rightly goes straight to that one).
 
         Reads the display's own report of what reached the screen (a ``pages``
         event for the set, then a ``page`` event of it shown). None when it did
@@ -397,8 +435,7 @@ class PowerOffice:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("event") == "pages" and expected and event.get("version") == expected[0] \
-                    and event.get("verified"):
+            if event.get("event") == "pages" and event.get("verified") and _not_older(event.get("version"), expected):
                 verified_keys.add(event.get("key"))
             if event.get("event") == "page" and event.get("key") in verified_keys:
                 return float(event["shown_at"])
@@ -436,6 +473,18 @@ class PowerOffice:
         return {"queued": len(self.queued), "received": len(received), "depth_left": depth,
                 "missing": missing, "seq_with_two_payloads": changed, "payload_differs": differs,
                 "sent_under_two_seqs": twice, "deliveries": sum(1 for _ in self.capture.messages)}
+
+
+def _not_older(version, expected) -> bool:
+    """Whether the board *version* shown is the *expected* one (version label, code) or a newer one."""
+    if expected is None or version is None:
+        return False
+    if str(version) == expected[0]:
+        return True
+    try:
+        return int(version) > int(expected[0])
+    except ValueError:
+        return False
 
 
 def _integrity(path: Path) -> str:
