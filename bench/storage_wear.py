@@ -86,6 +86,8 @@ def file_class(path: str, office: PowerOffice) -> str | None:
         return "state/pages/*"
     if len(parts) >= 2 and parts[1] == "snapshots":
         return "state/snapshots/*.png"
+    if parts[0] == "home":
+        return "home/.kivy/" + ("logs/*" if "logs" in parts else "/".join(parts[2:]))
     return "/".join(parts)
 
 
@@ -105,7 +107,7 @@ def main(argv=None) -> int:
         broker.start()
         office = PowerOffice(Path(tmp) / "office", broker, rate=rate, board_share=0.0, call_share=0.5,
                              telemetry_seconds=max(1, round(60 / k)), snapshot_seconds=max(5, round(300 / k)),
-                             display_size="1920x1080")
+                             display_size="1920x1080", as_device=True)
         try:
             office.start()
             shown = office.restart_shows_board(office.expected, timeout=60)

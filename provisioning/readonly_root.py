@@ -15,7 +15,7 @@ twice changes nothing the second time):
    device's key and certificate, which enrolment writes and the agent renews,
    must outlive a reboot under the overlay);
 2. the journal lives in RAM: ``/etc/systemd/journald.conf.d/pishkhan.conf``
-   (``systemd/journald/pishkhan.conf`` of this repository);
+   (:data:`JOURNALD_CONF`, which is ``systemd/journald/pishkhan.conf``);
 3. the swap file is off (``dphys-swapfile``), when there is one;
 4. on the running system only: the services are stopped, the current state
    and config are copied onto the partition if it is empty, it is mounted;
@@ -47,7 +47,22 @@ JOURNALD_DROPIN = "etc/systemd/journald.conf.d/pishkhan.conf"
 CMDLINES = ("boot/firmware/cmdline.txt", "boot/cmdline.txt")
 OVERLAY = "overlayroot=tmpfs:recurse=0"
 UNITS = ("pishkhan-agent", "pishkhan-display", "pishkhan-kiosk", "pishkhan-panel")
-JOURNALD_SOURCE = Path(__file__).resolve().parent.parent / "systemd" / "journald" / "pishkhan.conf"
+#: The journald drop-in: ``systemd/journald/pishkhan.conf`` of the repository, carried here so the script
+#: works from the installed package too (tests/power/test_readonly_root.py keeps the two the same).
+JOURNALD_CONF = """\
+# Pishkhan Edge: the journal in RAM (installed as /etc/systemd/journald.conf.d/pishkhan.conf
+# by provisioning/readonly_root.py). An office device is switched off at the wall every
+# evening and its SD card wears with every write: the logs live in /run and are lost at
+# power-off. What must outlive a power cut is not a log line but a fact in the store
+# (/var/lib/pishkhan), which is fsynced. See docs/power-and-storage.md.
+[Journal]
+Storage=volatile
+# At most 32 MB of RAM for the journal (a Pi 4/5 with 2 GB or more; the office's
+# processes log well under 1 MB an hour at INFO: bench/storage_wear.py).
+RuntimeMaxUse=32M
+RuntimeMaxFileSize=8M
+ForwardToSyslog=no
+"""
 
 #: Reason codes of a refusal, with what the technician reads (Persian, then English).
 REASONS = {
@@ -107,7 +122,7 @@ def plan(root: Path, *, state_uuid: str | None, live: bool) -> list[Change]:
             changes.append(Change(f"make the mount point {folder}", command=("mkdir", "-p", str(root / folder.lstrip("/")))))
 
     dropin = root / JOURNALD_DROPIN
-    wanted = JOURNALD_SOURCE.read_text(encoding="utf-8")
+    wanted = JOURNALD_CONF
     if not dropin.exists() or dropin.read_text(encoding="utf-8") != wanted:
         changes.append(Change("the journal in RAM: /" + JOURNALD_DROPIN + " (Storage=volatile)", dropin, wanted))
         changes.append(Change("restart journald with it", command=("systemctl", "restart", "systemd-journald"),

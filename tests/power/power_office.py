@@ -117,11 +117,13 @@ class PowerOffice:
     :param seed: seeds the driver and the cut instants.
     :param rate: driver actions a second.
     :param telemetry_seconds: the agent's telemetry interval.
+    :param as_device: run the Kivy apps with the environment the units give them
+        (Kivy then keeps its own log files under ``home/.kivy``).
     """
 
     def __init__(self, root: Path, broker, *, seed: int = 1, rate: float = 25.0, telemetry_seconds: float = 1,
                  display_size: str = "1280x720", snapshot_seconds: int = 300, board_share: float = 0.01,
-                 call_share: float = 0.25, extra_config: dict | None = None):
+                 call_share: float = 0.25, extra_config: dict | None = None, as_device: bool = False):
         from pishkhan.boards.installed import effective_for_config, install_board
         from pishkhan.boards.signing import SigningKey
         from pishkhan.boards.trust import trust_key
@@ -136,6 +138,7 @@ class PowerOffice:
         self.rate = rate
         self.board_share = board_share
         self.call_share = call_share
+        self.as_device = as_device
         self.display_size = display_size
         self.state = self.root / "state"
         self.logs = self.root / "logs"
@@ -215,6 +218,10 @@ class PowerOffice:
         env = dict(os.environ, KIVY_TEXT="pil", KIVY_NO_ARGS="1", PISHKHAN_LOG_LEVEL="INFO")
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         env.pop("PISHKHAN_STATE_DIR", None)
+        env["KIVY_HOME"] = str(self.root / "home" / ".kivy")  # Kivy's config and log files, in the office's folder
+        if self.as_device:  # the environment the units give (systemd/pishkhan-*.service): Kivy's own log files
+            for name in ("KIVY_LOG_MODE", "KIVY_NO_CONSOLELOG", "KIVY_NO_FILELOG"):
+                env.pop(name, None)
         return env
 
     def events_path(self, round_: int | None = None) -> Path:
@@ -243,12 +250,11 @@ class PowerOffice:
         self.started_at = time.time()
         self._lines = []
         for name, argv in self.commands(parts).items():
-            out = subprocess.PIPE if name == "driver" else open(self.logs / f"{name}-{self.round}.log", "ab")
-            self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-                                                if name != "driver" else open(self.logs / f"driver-{self.round}.log", "ab"),
-                                                process_group=group)
-            if out is not subprocess.PIPE:
-                out.close()
+            driver = name == "driver"  # its stdout says what returned; everyone's log goes to a file
+            with open(self.logs / f"{name}-{self.round}.log", "ab") as log:
+                self.procs[name] = subprocess.Popen(
+                    argv, cwd=ROOT, env=env, stdout=subprocess.PIPE if driver else log,
+                    stderr=log if driver else subprocess.STDOUT, process_group=group)
         if "driver" in self.procs:
             self._reader = threading.Thread(target=self._read_driver, args=(self.procs["driver"].stdout,), daemon=True)
             self._reader.start()

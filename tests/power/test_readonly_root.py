@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from provisioning import readonly_root
-from provisioning.readonly_root import JOURNALD_DROPIN, OVERLAY, main
+from provisioning.readonly_root import JOURNALD_CONF, JOURNALD_DROPIN, OVERLAY, main
 
 ROOT = Path(__file__).resolve().parents[2]
 CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=3a6e5b8c-02 rootfstype=ext4 fsck.repair=yes rootwait"
@@ -35,6 +35,10 @@ def fake_root(tmp_path):
 def tree(root: Path) -> dict:
     return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
             for p in sorted(root.rglob("*"))}
+
+
+def test_the_script_carries_the_repositorys_journald_dropin():
+    assert JOURNALD_CONF == (ROOT / "systemd/journald/pishkhan.conf").read_text(encoding="utf-8")
 
 
 def test_dry_run_prints_every_step_and_changes_nothing(fake_root, capsys):
