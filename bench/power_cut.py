@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     print(f"office on per round: {min(r.alive_seconds for r in rounds):.1f}-{max(r.alive_seconds for r in rounds):.1f} s")
     print(f"tickets issued (the issue call returned): {len(office.issued)}; lost: "
           f"{sum(len(r.lost) for r in rounds)}; numbered twice: {sum(len(r.duplicated) for r in rounds)}; "
-          f"mark below the store: {sum(len(r.mark_below) for r in rounds)}")
+          f"numbering mark below an issued number: {sum(len(r.mark_below) for r in rounds)}")
     print(f"board installs that returned: {len(office.boards)}; lost: {sum(len(r.boards_lost) for r in rounds)}")
     print(f"integrity: store {sum(r.store_integrity == 'ok' for r in rounds)}/{len(rounds)} ok, "
           f"outbox {sum(r.outbox_integrity == 'ok' for r in rounds)}/{len(rounds)} ok, "

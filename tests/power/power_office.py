@@ -56,13 +56,17 @@ DRIVER = Path(__file__).with_name("office_driver.py")
 DEVICE = "dev-0001"
 
 
-def toml_file(path: Path, sections: dict) -> Path:
+def toml_file(path: Path, sections: dict, *, lanes=()) -> Path:
     from pishkhan.config import toml_value
 
     lines = []
     for section, values in sections.items():
         lines.append(f"[{section}]")
         lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
+        lines.append("")
+    for lane in lanes:
+        lines.append("[[lanes]]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in lane.items()]
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
@@ -153,9 +157,13 @@ class PowerOffice:
             "mqtt": broker.agent_settings(DEVICE, telemetry_seconds=telemetry_seconds),
             "compliance": {"report_time": "00:00"},
         }
+        # the default lanes, with room in the range lane for the thousands of tickets of a long bench
+        lanes = [{"code": "A", "prefix": "A", "categories": ["id-card", "passport", "driving"]},
+                 {"code": "B", "range": [101, 99999], "categories": ["vehicle", "judicial"]},
+                 {"code": "C", "prefix": "C", "categories": ["*"]}]
         for section, values in (extra_config or {}).items():
             sections.setdefault(section, {}).update(values)
-        self.config_path = toml_file(self.root / "pishkhan.toml", sections)
+        self.config_path = toml_file(self.root / "pishkhan.toml", sections, lanes=lanes)
         self.config = load_config(self.config_path)
         key = SigningKey.generate()
         self.key_path = key.save(self.root / "keys", "issuer")[0]
