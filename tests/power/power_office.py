@@ -109,7 +109,8 @@ class CutReport:
         for name in ("lost", "duplicated", "mark_below", "boards_lost", "seq_reused", "driver_errors", "exited",
                      "snapshots_bad", "pages_bad"):
             if getattr(self, name):
-                out.append(f"{name}: {getattr(self, name)[:5]}")
+                value = getattr(self, name)
+                out.append(f"{name}: {value if isinstance(value, dict) else value[:5]}")
         return out
 
 
@@ -147,6 +148,7 @@ class PowerOffice:
         self.state = self.root / "state"
         self.logs = self.root / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
+        (self.root / "home").mkdir(exist_ok=True)  # Kivy makes its KIVY_HOME folder, not the ones above it
         sections = {
             "device": {"id": DEVICE, "state_dir": str(self.state)},
             "hours": {"always_open": True},
