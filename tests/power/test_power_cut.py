@@ -37,3 +37,6 @@ def test_the_office_survives_power_cuts(tmp_path, mqtt_broker):
     assert end["missing"] == [] and end["payload_differs"] == [], end
     assert end["seq_with_two_payloads"] == [] and end["sent_under_two_seqs"] == [], end
     assert end["queued"] >= rounds[1].outbox_depth
+    # the wall's own fact of what it showed: its proof-of-display snapshot names a verified board that was installed
+    snap = office.last_snapshot()
+    assert snap is not None and (int(snap["board_version"]), snap["verification_code"]) in office.boards, snap
