@@ -30,6 +30,7 @@ import time
 import wave
 from pathlib import Path
 
+from pishkhan.store.files import write_whole
 from pishkhan.text.persian import to_latin_digits, to_persian_digits
 
 from display import wall_strings as S
@@ -107,14 +108,15 @@ class EspeakSynth:
             frames = speech.readframes(speech.getnframes())
         if self.with_chime and (rate, width, channels) == (RATE, 2, 1):
             frames = self._chime + frames
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with wave.open(str(tmp), "wb") as out:
-            out.setnchannels(channels)
-            out.setsampwidth(width)
-            out.setframerate(rate)
-            out.writeframes(frames)
-        os.replace(tmp, path)
-        return path
+
+        def write(f):
+            with wave.open(f, "wb") as out:
+                out.setnchannels(channels)
+                out.setsampwidth(width)
+                out.setframerate(rate)
+                out.writeframes(frames)
+
+        return write_whole(path, write)  # a cut never leaves an empty WAV cached for this phrase
 
 
 class NullSink:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import threading
@@ -53,6 +52,7 @@ from PIL import Image
 from pishkhan.text import jalali
 from pishkhan.boards.installed import board_day, effective_for_config
 from pishkhan.exc import RenderError
+from pishkhan.store.files import write_whole
 
 
 #: Pages a set keeps decoded (raw RGB) in memory: the one on show, the next
@@ -111,9 +111,8 @@ class PageFiles:
     def append(self, image: Image.Image) -> None:
         """Write the next page (an RGB image of the set's size)."""
         index = self._count
-        tmp = self.folder / f".{index:04d}.png.tmp"
-        image.save(tmp, format="PNG", compress_level=1)
-        os.replace(tmp, self.path(index))
+        # fsynced before meta.json says the set is complete: a cut never leaves a blank page behind it
+        write_whole(self.path(index), lambda f: image.save(f, format="PNG", compress_level=1), sync_folder=False)
         if index < self.keep:  # the first pages are shown first: keep them at hand
             self._remember(index, image.tobytes())
         self._count = index + 1
@@ -449,12 +448,10 @@ class PageCache:
         """Mark the set complete on disk, and remove the folders of sets
         neither on show nor just before it."""
         try:
-            tmp = pages.pages.folder / "meta.json.tmp"
-            tmp.write_text(json.dumps({
+            write_whole(pages.pages.folder / "meta.json", json.dumps({
                 "key": pages.key, "size": pages.size, "count": len(pages.pages), "version": pages.version,
                 "verification_code": pages.verification_code, "verified": pages.verified,
-                "notices": list(pages.notices)}, ensure_ascii=False))
-            os.replace(tmp, pages.pages.folder / "meta.json")
+                "notices": list(pages.notices)}, ensure_ascii=False).encode())
         except OSError as e:
             self.errors.append(f"could not keep the pages on disk: {e}")
         self._prune()

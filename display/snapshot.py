@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
+
+from pishkhan.store.files import write_whole
 
 #: Width of the stored snapshot; enough to recognise the board and the calls.
 SNAPSHOT_WIDTH = 480
@@ -73,9 +74,7 @@ class Snapshots:
         self.directory.mkdir(parents=True, exist_ok=True)
         at = self.store.now_iso()
         path = self.directory / f"{at.replace(':', '').replace('-', '')[:15]}-{digest[:12]}.png"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_whole(path, data)  # the store's row below must never name a file a power cut emptied
 
         def record(c):
             cur = c.execute("INSERT INTO display_snapshots(at, path, sha256, board_version, verification_code, "

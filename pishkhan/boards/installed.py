@@ -35,7 +35,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from pishkhan.exc import BoardError, BoardRefused, PishkhanError, StoreError
 from pishkhan.boards.layering import EffectiveBoard, Layer, layer_boards
 from pishkhan.boards.signing import verification_code
 from pishkhan.store.database import Store, parse_iso
+from pishkhan.store.files import write_whole
 from pishkhan.boards.trust import scope_allows, verify_trusted
 from pishkhan.text.safety import ensure_text
 
@@ -188,16 +188,10 @@ def _remember(store: Store, token: str):
     """Add *token* to the verified file (best effort: it only spares work)."""
     path = verified_path(store.path)
     tokens = [t for t in _verified_tokens(store) if t != token][-(KEEP_VERIFIED - 1):] + [token]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
-        tmp.write_text(json.dumps(tokens), encoding="ascii")
-        os.replace(tmp, path)
+        write_whole(path, json.dumps(tokens).encode("ascii"))
     except OSError as e:
         log.warning("could not remember a verified board in %s: %s", path, e)
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 def _sound(store: Store, row, trust: str) -> bool:
