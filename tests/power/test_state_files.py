@@ -26,7 +26,7 @@ import pytest
 from pishkhan.store import files
 
 ROOT = Path(__file__).resolve().parents[2]
-DEVICE_PACKAGES = ("pishkhan", "kiosk", "display", "panel", "edge_agent")
+DEVICE_PACKAGES = ("pishkhan", "kiosk", "display", "panel", "edge_agent", "provisioning")
 
 #: Writers that do not write the device's state, each with why it is allowed.
 NOT_STATE = {
@@ -38,9 +38,11 @@ NOT_STATE = {
                                                        "paper, not state",
     "display/announce.py:FileSink.play": 'the "file:PATH" sound sink of tests and demos, not device state',
     "pishkhan/render/poster.py:write_poster": "the printable poster the CLI writes where it is told, not state",
+    "provisioning/machine.py:RealMachine.printer_state": "opens the printer's device node to ask its state, "
+                                                         "not a file",
 }
 
-FLUSHES = {"fsync", "write_whole", "fdatasync"}
+FLUSHES = {"fsync", "write_whole", "fdatasync", "fsync_dir"}  # fsync_dir: renames of files already synced
 
 
 def _attr_chain(node) -> str:
