@@ -156,7 +156,7 @@ print("   provision check: can_open=%s, %d checks; not ok: %s" % (d["can_open"],
   fi
   in_root id pishkhan
   in_root stat -c '   %n %a %U:%G' /etc/pishkhan /etc/pishkhan/pishkhan.toml /var/lib/pishkhan
-  in_root ls /etc/systemd/system/multi-user.target.wants /etc/systemd/system/graphical.target.wants
+  in_root sh -c "ls -d /etc/systemd/system/*.wants/pishkhan-*"
 }
 
 issue_ticket() {
