@@ -230,6 +230,7 @@ class Enroller:
         """Check *answer* and write the secrets, the drop-in and the store (see the module's docstring)."""
         checked = _check_answer(answer, key)
         p = self.places
+        drop_in = self._drop_in(answer).encode("utf-8", "strict")  # checked whole before anything is written
         try:
             tls.write_file(p.ca, answer["ca_certificate"].encode("ascii"), mode=0o644, owner=self.owner)
             tls.install_pair(p.key, p.cert, key=tls.key_pem(key), cert=answer["certificate"].encode("ascii"),
@@ -237,7 +238,7 @@ class Enroller:
             p.drop_in.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
             if self.owner:  # root's folder, readable by the service user's group
                 os.chown(p.drop_in.parent, 0, self.owner[1])
-            tls.write_file(p.drop_in, self._drop_in(answer).encode("utf-8"), mode=0o640,
+            tls.write_file(p.drop_in, drop_in, mode=0o640,
                            owner=(0, self.owner[1]) if self.owner else None)
         except OSError as e:
             raise EnrolmentFailed.local("local", f"{e.filename or ''}: {e.strerror or e}") from None
@@ -245,22 +246,30 @@ class Enroller:
         p.pending_key.unlink(missing_ok=True)
 
     def _drop_in(self, answer: dict) -> str:
-        from pishkhan.config import toml_value as v
+        """The drop-in's text, once it is known to read back as exactly what is meant (else refused)."""
+        import tomllib
+
+        from pishkhan import config as config_module
 
         office, p = answer["office"], self.places
+        meant = {"device": {"id": answer["device_id"]},
+                 "office": {"office_id": office["office_id"], "province": answer["province"]}}
+        meant["office"] |= {k: office[k] for k in ("name", "licence") if office.get(k)}
+        meant["mqtt"] = {"enabled": True, "url": answer["broker_url"], "tls": True, "ca_file": str(p.ca),
+                         "cert_file": str(p.cert), "key_file": str(p.key), "username": "", "password_file": ""}
+        meant["enrolment"] = {"server": answer.get("renew_url") or self.server}
         lines = ["# Written by `pishkhan provision enroll`; it owns this file whole and rewrites it on enrolment.",
-                 "# Put your own settings in pishkhan.toml: a setting here wins over the same one there.",
-                 "", "[device]", f"id = {v(answer['device_id'])}",
-                 "", "[office]", f"office_id = {v(office['office_id'])}", f"province = {v(answer['province'])}"]
-        if office.get("name"):
-            lines.append(f"name = {v(office['name'])}")
-        if office.get("licence"):
-            lines.append(f"licence = {v(office['licence'])}")
-        lines += ["", "[mqtt]", "enabled = true", f"url = {v(answer['broker_url'])}", "tls = true",
-                  f"ca_file = {v(str(p.ca))}", f"cert_file = {v(str(p.cert))}", f"key_file = {v(str(p.key))}",
-                  'username = ""', 'password_file = ""',
-                  "", "[enrolment]", f"server = {v(answer.get('renew_url') or self.server)}", ""]
-        return "\n".join(lines)
+                 "# Put your own settings in pishkhan.toml: a setting here wins over the same one there."]
+        for section, values in meant.items():
+            lines += ["", f"[{section}]", *(f"{k} = {config_module.toml_value(v)}" for k, v in values.items())]
+        text = "\n".join(lines) + "\n"
+        try:
+            read_back = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError) as e:
+            raise EnrolmentFailed.local("refused", f"the configuration would not read back: {e}") from None
+        if read_back != meant:
+            raise EnrolmentFailed.local("refused", "the configuration would not read back as the centre's answer")
+        return text
 
     def _store(self, answer: dict, cert) -> None:
         from pishkhan.boards.signing import PublicKey
@@ -323,6 +332,7 @@ def _check_answer(answer: dict, key):
                   ("office.province", province), ("mqtt.url", answer["broker_url"])]
         checks += [("office.name", office["name"])] if office.get("name") else []
         checks += [("office.licence", office["licence"])] if office.get("licence") else []
+        checks += [("enrolment.server", answer["renew_url"])] if answer.get("renew_url") is not None else []
         for name, value in checks:
             problems = rules[name].check(value, name)
             if problems:
