@@ -1,0 +1,198 @@
+"""Attacks on the device's side of enrolment: a hostile or buggy centre (one that holds a valid certificate),
+a hostile claim file on the boot partition, a hostile renewal answer. Real HTTPS (tests/enrolment_helpers.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from enrolment_helpers import BROKER, make_ca, serving
+
+from central.db import open_db
+from central.enrolment import claims
+from central.enrolment.service import Enrolment
+from pishkhan import tls
+from pishkhan.config import load_config
+from pishkhan.exc import ConfigError
+from provisioning import claim_file
+from provisioning.enroll import Enroller, EnrolmentFailed, Places
+from provisioning.hardware_serial import FakeSerial
+
+MAIN_TOML = '[device]\nstate_dir = "{state}"\n\n[hours]\nalways_open = true\n'
+
+
+class HostileEnrolment(Enrolment):
+    """The real service whose answer is then changed by :attr:`tamper` (``f(answer) -> answer``)."""
+
+    tamper = staticmethod(lambda answer: answer)
+
+    def answer(self, claim, *, device_id, certificate):
+        return self.tamper(super().answer(claim, device_id=device_id, certificate=certificate))
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """One hostile centre over real TLS for the whole module: ``(url, ca_file, service, db)``."""
+    root = tmp_path_factory.mktemp("hostile")
+    db = open_db(str(root / "fleet.db"))
+    ca, cert, key = make_ca(root)
+    service = HostileEnrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:9")
+    service.limit.rule = type(service.limit.rule)(max_tries=10_000)
+    with serving(service, tls_cert=cert, tls_key=key) as url:
+        yield url, str(ca.cert_file), service, db
+    db.close()
+
+
+def _device(tmp_path) -> Places:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    config = etc / "pishkhan.toml"
+    config.write_text(MAIN_TOML.format(state=tmp_path / "state"), encoding="utf-8")
+    return Places(config=config, state_dir=tmp_path / "state")
+
+
+def _set(path: str, value):
+    def tamper(answer):
+        *parents, last = path.split(".")
+        where = answer
+        for p in parents:
+            where = where[p]
+        where[last] = value
+        return answer
+    return tamper
+
+
+OTHER_KEY_CERT = "other key"  # replaced by a real certificate for another key in the test
+
+HOSTILE_ANSWERS = {
+    # the renewal server is written into [enrolment] server: unchecked, it broke the whole config
+    "renew url over plain http": _set("renew_url", "http://evil.test/"),
+    "renew url with a newline": _set("renew_url", "https://a.test\n[mqtt]\nurl = \"mqtt://evil\""),
+    "renew url with DEL": _set("renew_url", "https://a.test/\x7f"),
+    "renew url not text": _set("renew_url", 5),
+    "renew url a table": _set("renew_url", {"x": 1}),
+    "renew url a lone surrogate": _set("renew_url", "https://a.test/\ud800"),
+    "office name breaking out of its quotes": _set("office.name", 'x"\n[mqtt]\nurl = "mqtt://evil.test"\n#'),
+    "office name with DEL and NUL": _set("office.name", "دفتر\x7f\x00"),
+    "office name with a lone surrogate": _set("office.name", "دفتر \ud800"),
+    "office name with a bidi override": _set("office.name", "دفتر \u202e1234"),
+    "broker not mqtts": _set("broker_url", "mqtt://broker.test:1883"),
+    "device id with a path": _set("device_id", "../../etc/passwd"),
+    "province not text": _set("province", ["23"]),
+    "office not a table": _set("office", "23-1234"),
+    "certificate for another key": _set("certificate", OTHER_KEY_CERT),
+    "certificate not PEM": _set("certificate", "\u06f1" * 10),
+}
+
+
+@pytest.mark.parametrize("attack", HOSTILE_ANSWERS)
+def test_a_hostile_answer_is_refused_or_written_so_that_it_reads_back_exactly(hostile, tmp_path, attack):
+    url, ca_file, service, db = hostile
+    tamper = HOSTILE_ANSWERS[attack]
+    if attack == "certificate for another key":
+        other = service.ca.sign_device(tls.make_csr(tls.new_key()), device_id="23-1234-00000000")
+        tamper = _set("certificate", tls.cert_pem(other).decode())
+    service.tamper = staticmethod(tamper)
+    device = _device(tmp_path)
+    code = claims.new_claim(db, office_id="23-1234", province="23", office_name="دفتر ۱۲۳۴")[0]
+    enroller = Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=device)
+    try:
+        answer = enroller.enroll(code)
+    except EnrolmentFailed as e:
+        assert e.reason == "refused" and e.exit_code == 15, e
+        assert not device.drop_in.exists() and not device.key.exists() and not device.cert.exists()
+        assert device.pending_key.exists()  # the same key is sent again once the centre is fixed
+        load_config(device.config)  # the device's configuration still loads
+        return
+    config = load_config(device.config)  # what was written reads back as the answer said, or was refused
+    assert (config.device_id, config.get("office.name"), config.get("office.province"), config.get("mqtt.url"),
+            config.get("enrolment.server")) == (answer["device_id"], answer["office"]["name"], answer["province"],
+                                                answer["broker_url"], answer["renew_url"])
+    assert config.get("mqtt.url").startswith("mqtts://")
+
+
+def test_a_planted_drop_in_that_does_not_read_back_is_refused(hostile, tmp_path, monkeypatch):
+    """The round trip itself is checked: a writer that loses a value is caught before the file is written."""
+    from pishkhan import config as config_module
+
+    url, ca_file, service, db = hostile
+    service.tamper = staticmethod(lambda answer: answer)
+    device = _device(tmp_path)
+    real = config_module.toml_value
+    monkeypatch.setattr(config_module, "toml_value", lambda v: real(v.replace("۱", "1") if isinstance(v, str) else v))
+    code = claims.new_claim(db, office_id="23-1234", province="23", office_name="دفتر ۱۲۳۴")[0]
+    with pytest.raises(EnrolmentFailed) as e:
+        Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=device).enroll(code)
+    assert e.value.reason == "refused" and not device.drop_in.exists()
+
+
+# -- the claim file on the boot partition ------------------------------------------------------
+def test_a_claim_file_that_is_a_symlink_or_not_a_file_is_refused_and_never_followed_when_erased(tmp_path):
+    precious = tmp_path / "pishkhan.toml"
+    precious.write_text("server = https://a.test\nclaim = 7K2M-9QXD-4HTV\n")
+    link = tmp_path / "pishkhan-claim.txt"
+    link.symlink_to(precious)
+    with pytest.raises(ConfigError, match="regular file"):
+        claim_file.read(link)
+    claim_file.erase(link)  # erasing the link must not zero what it points at
+    assert precious.read_text().startswith("server = ") and not link.is_symlink()
+    endless = tmp_path / "endless.txt"
+    endless.symlink_to("/dev/zero")
+    with pytest.raises(ConfigError):
+        claim_file.read(endless)  # /dev/zero is never read to the end
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="regular file"):
+        claim_file.read(fifo)  # a FIFO would block the boot unit forever
+
+
+def test_a_claim_file_with_a_key_twice_or_binary_is_refused(tmp_path):
+    path = tmp_path / "pishkhan-claim.txt"
+    path.write_text("server = https://enrol.test\nclaim = 7K2M-9QXD-4HTV\nserver = https://evil.test\n")
+    with pytest.raises(ConfigError, match="line 3"):
+        claim_file.read(path)
+    path.write_bytes(b"server = https://enrol.test\nclaim = 7K2M\x00-9QXD-4HTV\n")
+    with pytest.raises(ConfigError, match="line 2"):
+        claim_file.read(path)
+    path.write_bytes(b"server = https://enrol.test\xff\nclaim = 7K2M-9QXD-4HTV\n")
+    with pytest.raises(ConfigError, match="line 1"):
+        claim_file.read(path)
+    path.write_bytes(b"x" * (16 * 1024 * 1024))
+    with pytest.raises(ConfigError, match="a few lines"):
+        claim_file.read(path)
+
+
+# -- renewal ----------------------------------------------------------------------------------
+class HostileRenewal(Enrolment):
+    certificate = None  # f(service, csr_pem, device_id) -> PEM the renewal answers
+
+    def renew(self, body, *, address):
+        return {"certificate": self.certificate(body["csr"], "23-1234-0000000a")}
+
+
+@pytest.mark.parametrize("attack", ["already expired", "from another CA", "not yet valid"])
+def test_a_renewal_answer_that_would_cut_the_device_off_is_not_installed(tmp_path, attack):
+    from central.ca import CertificateAuthority
+    from edge_agent.renewal import Renewal
+
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, cert, key = make_ca(tmp_path)
+    other = CertificateAuthority.create(tmp_path / "other")
+    now = dt.datetime.now(dt.timezone.utc)
+    device_key = tls.new_key()
+    current = ca.sign_device(tls.make_csr(device_key), device_id="23-1234-0000000a", now=now - dt.timedelta(days=80))
+    key_path, cert_path = tmp_path / "device.key", tmp_path / "device.pem"
+    tls.install_pair(key_path, cert_path, key=tls.key_pem(device_key), cert=tls.cert_pem(current))
+    signer, when = {"already expired": (ca, now - dt.timedelta(days=200)), "from another CA": (other, now),
+                    "not yet valid": (ca, now + dt.timedelta(days=30))}[attack]
+    service = HostileRenewal(db, ca=ca, broker_url=BROKER, renew_url="x")
+    service.certificate = lambda csr, device_id: tls.cert_pem(signer.sign_device(csr, device_id=device_id,
+                                                                                 now=when)).decode()
+    try:
+        with serving(service, tls_cert=cert, tls_key=key) as url:
+            renewal = Renewal(cert_file=cert_path, key_file=key_path, ca_file=ca.cert_file, server=url)
+            assert renewal.run_once() == "failed:bad_answer"
+    finally:
+        db.close()
+    assert cert_path.read_bytes() == tls.cert_pem(current) and key_path.read_bytes() == tls.key_pem(device_key)
