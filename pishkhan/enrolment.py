@@ -28,6 +28,9 @@ REFUSALS = {
                    "the claim code was already used by another device; ask for a new one"),
     "rate_limited": (429, "تلاش‌های نادرست زیاد بوده است؛ چند دقیقه بعد دوباره بکوشید.",
                      "too many failed attempts from this address; try again in a few minutes"),
+    "key_reused": (409, "کلید این دستگاه پیش‌تر برای دستگاه دیگری ثبت شده است (کارت حافظهٔ کپی‌شده؟)؛ کارت را از نو بنویسید.",
+                   "this device's key is already enrolled for another device (a copied SD card?); flash the card "
+                   "afresh"),
     "bad_request": (400, "درخواست درست نیست.", "the request is malformed"),
     "too_large": (413, "درخواست بیش از اندازه بزرگ است.", "the request is too large"),
     "bad_csr": (400, "درخواست گواهی (CSR) پذیرفته نشد.", "the certificate signing request was refused"),

@@ -84,13 +84,22 @@ def create_app(service: Enrolment):
     return app
 
 
-def uvicorn_config(app, *, host: str, port: int, tls_cert, tls_key, log_level: str = "info"):
-    """uvicorn's configuration for *app* over HTTPS only (TLS 1.2 or newer)."""
+def uvicorn_config(app, *, host: str, port: int, tls_cert, tls_key, log_level: str = "info",
+                   trusted_proxies: str = ""):
+    """uvicorn's configuration for *app* over HTTPS only (TLS 1.2 or newer).
+
+    The client's address (the per-address limit's key, the audit log's) is the
+    connection's own: ``X-Forwarded-For`` and ``Forwarded`` are ignored unless
+    *trusted_proxies* names the proxies (comma-separated addresses) whose
+    headers are believed — uvicorn otherwise believes any from 127.0.0.1, so a
+    local TCP forwarder would let every client pick its own address."""
     import ssl
 
     import uvicorn
 
+    proxy = {"proxy_headers": True, "forwarded_allow_ips": trusted_proxies} if trusted_proxies else \
+        {"proxy_headers": False}
     return uvicorn.Config(app, host=host, port=port, ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key),
-                          ssl_version=ssl.PROTOCOL_TLS_SERVER, log_level=log_level, access_log=False,
+                          ssl_version=ssl.PROTOCOL_TLS_SERVER, log_level=log_level, access_log=False, **proxy,
                           limit_concurrency=64, timeout_keep_alive=5, timeout_graceful_shutdown=5,
                           server_header=False, lifespan="off")

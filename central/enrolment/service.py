@@ -32,6 +32,7 @@ against the address (:class:`~central.enrolment.limits.AttemptLimit`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from pishkhan.exc import CentralError
 from pishkhan.tls import common_name, public_fingerprint, signature_holds
 
 MAX_SERIAL = 200
+_SERIAL = re.compile(r"[0-9A-Za-z._:-]{0,%d}" % MAX_SERIAL, re.ASCII)
 
 
 class EnrolmentRefused(CentralError):
@@ -105,6 +107,9 @@ class Enrolment:
     def _enroll(self, body: dict, address: str, now: dt.datetime) -> dict:
         code, csr_pem = _text(body, "claim", limit=64), _text(body, "csr", limit=16_384)
         serial = _text(body, "hardware_serial", limit=MAX_SERIAL, required=False)
+        if not _SERIAL.fullmatch(serial):  # NUL breaks PostgreSQL; bidi and control characters mislead ops
+            raise EnrolmentRefused(f"hardware_serial: expected up to {MAX_SERIAL} letters, digits, '.', '_', ':' "
+                                   "or '-'", reason="bad_request")
         try:
             normalised = claimcode.normalise(code)
         except claimcode.CodeUnreadable as e:
@@ -129,6 +134,11 @@ class Enrolment:
             if claim.state(now) == "expired":
                 raise EnrolmentRefused(f"claim {claim.claim_id} expired at {claim.expires_at}",
                                        reason="claim_expired", office_id=claim.office_id)
+            other = c.execute("SELECT device_id FROM enrolment_claims WHERE key_fingerprint = ? AND used_at IS NOT NULL",
+                              (fingerprint,)).fetchone()
+            if other:  # a cloned SD card, or a key taken from another device
+                raise EnrolmentRefused(f"this key is already device {other[0]}'s", reason="key_reused",
+                                       office_id=claim.office_id)
             device_id = f"{claim.office_id}-{secrets.token_hex(4)}"
             try:
                 registry.register(_Joined(c), device_id=device_id, office_id=claim.office_id,
@@ -141,8 +151,10 @@ class Enrolment:
                       (device_id, claim.province, claim.office_id, claim.office_name))
             cert = self.ca.sign_device(csr_pem, device_id=device_id, now=now)
             pem = cert_pem(cert).decode("ascii")
-            claims.use_in(c, normalised, device_id=device_id, key_fingerprint=fingerprint, hardware_serial=serial,
-                          certificate=pem, now=now)
+            if not claims.use_in(c, normalised, device_id=device_id, key_fingerprint=fingerprint,
+                                 hardware_serial=serial, certificate=pem, now=now):
+                raise EnrolmentRefused(f"claim {claim.claim_id} was used meanwhile", reason="claim_used",
+                                       office_id=claim.office_id)  # the transaction rolls back the rest
             certificates.record_issued(c, cert, device_id=device_id, how="enrolled", now=now)
             certificates.log(c, "enrolled", device_id=device_id, office_id=claim.office_id, address=address, now=now,
                              detail={"claim": claim.claim_id, "hardware_serial": serial,

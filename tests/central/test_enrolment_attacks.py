@@ -1,0 +1,163 @@
+"""Attacks on the centre's enrolment server: a forged client address, hostile hardware serials, one key on two
+devices, one claim raced by two devices, a renewal that tries to rename the device, names the broker's ACL would
+read as wildcards. Real HTTPS (tests/enrolment_helpers.py), SQLite and PostgreSQL where the store matters."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+from cryptography import x509
+from enrolment_helpers import BROKER, make_ca, serving
+
+from central.ca import CertificateRefused
+from central.db import open_db
+from central.enrolment import claims
+from central.enrolment.service import Enrolment, EnrolmentRefused
+from pishkhan import claimcode, tls
+from pishkhan.exc import CentralError
+
+
+def _body(code, key=None, serial="10000000abcdef01"):
+    return {"claim": code, "csr": tls.make_csr(key or tls.new_key()).decode(), "hardware_serial": serial}
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_per_address_limit(tmp_path):
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, cert, key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    try:
+        with serving(service, tls_cert=cert, tls_key=key) as url, requests.Session() as s:
+            answers = [s.post(url + "/v1/enroll", json=_body(claimcode.new_code()), verify=str(ca.cert_file),
+                              headers={"X-Forwarded-For": f"198.51.100.{i}", "Forwarded": f"for=198.51.100.{i}"},
+                              timeout=10).json()["reason"] for i in range(6)]
+        assert answers == ["claim_invalid"] * 5 + ["rate_limited"]
+        assert db.query("SELECT DISTINCT address FROM enrolment_log WHERE kind = 'enrolment_refused'") == \
+            [{"address": "127.0.0.1"}]
+    finally:
+        db.close()
+
+
+def test_behind_a_configured_proxy_its_forwarded_address_is_the_clients():
+    from central.enrolment.server import create_app, uvicorn_config
+
+    plain = uvicorn_config(create_app(None), host="127.0.0.1", port=1, tls_cert="c", tls_key="k")
+    proxied = uvicorn_config(create_app(None), host="127.0.0.1", port=1, tls_cert="c", tls_key="k",
+                             trusted_proxies="10.0.0.5")
+    assert (plain.proxy_headers, proxied.proxy_headers, proxied.forwarded_allow_ips) == (False, True, "10.0.0.5")
+
+
+BAD_SERIALS = ["10000000\x00abcdef", "1000\u202e0000", "10000000\nEVIL", "\u2066abc\u2069", "\x7f", "a\u200fb",
+               "<script>", "x" * 201]
+
+
+def test_a_hardware_serial_with_nul_bidi_or_control_characters_is_refused(fleet_db, tmp_path):
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(fleet_db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    service.limit.rule = type(service.limit.rule)(max_tries=10_000)
+    code, _ = claims.new_claim(fleet_db, office_id="23-5", province="23")
+    for serial in BAD_SERIALS:
+        with pytest.raises(EnrolmentRefused) as e:
+            service.enroll(_body(code, serial=serial), address="10.0.0.1")
+        assert e.value.reason == "bad_request", serial
+    assert claims.list_claims(fleet_db)[0].used_at is None
+    assert service.enroll(_body(code, serial="10000000abcdef01"), address="10.0.0.1")["device_id"]
+
+
+def test_the_device_sends_a_serial_only_when_it_is_plain_letters_and_digits(tmp_path):
+    from provisioning.hardware_serial import PiSerial
+
+    tree, cpuinfo = tmp_path / "serial-number", tmp_path / "cpuinfo"
+    cpuinfo.write_text("Serial\t\t: 10000000abcdef01\n")
+    tree.write_bytes(b"0000\xe2\x80\xae0000\0")  # a bidi override in the device tree
+    assert PiSerial(device_tree=tree, cpuinfo=cpuinfo).read() == "10000000abcdef01"
+    tree.write_bytes(b"\x00\x01\x02\0")
+    assert PiSerial(device_tree=tree, cpuinfo=tmp_path / "none").read() == ""
+
+
+def test_one_key_cannot_enrol_two_devices(tmp_path):
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    key = tls.new_key()
+    first = service.enroll(_body(claims.new_claim(db, office_id="23-1", province="23")[0], key), address="10.0.0.1")
+    second_code = claims.new_claim(db, office_id="23-2", province="23")[0]
+    with pytest.raises(EnrolmentRefused) as e:  # a cloned SD card, or a key copied off another device
+        service.enroll(_body(second_code, key), address="10.0.0.2")
+    assert e.value.reason == "key_reused"
+    assert [r["device_id"] for r in db.query("SELECT device_id FROM certificates")] == [first["device_id"]]
+    assert service.enroll(_body(second_code), address="10.0.0.2")["device_id"].startswith("23-2-")  # a new key: fine
+    db.close()
+
+
+def test_one_claim_raced_by_two_devices_enrols_exactly_one(fleet_db, tmp_path):
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(fleet_db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    code, _ = claims.new_claim(fleet_db, office_id="23-6", province="23")
+    bodies = [_body(code) for _ in range(4)]
+    results, start = [None] * 4, threading.Barrier(4)
+
+    def go(i):
+        start.wait()
+        try:
+            results[i] = service.enroll(bodies[i], address=f"10.0.1.{i}")["device_id"]
+        except EnrolmentRefused as e:
+            results[i] = e.reason
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [r for r in results if r.startswith("23-6-")]
+    assert len(winners) == 1 and sorted(r for r in results if r not in winners) == ["claim_used"] * 3, results
+    assert [r["device_id"] for r in fleet_db.query("SELECT device_id FROM certificates")] == winners
+    assert [r["device_id"] for r in fleet_db.query("SELECT device_id FROM registry")] == winners
+
+
+def test_a_claim_is_never_spent_twice_even_if_its_row_was_read_stale(tmp_path, monkeypatch):
+    """The UPDATE that spends a claim is the last word: a stale read (a lost lock) must not enrol a second device."""
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    code, _ = claims.new_claim(db, office_id="23-8", province="23")
+    stale = claims.find_in.__wrapped__ if hasattr(claims.find_in, "__wrapped__") else claims.find_in
+    fresh = db.read(lambda c: stale(c, claimcode.normalise(code)))
+    first = service.enroll(_body(code), address="10.0.0.1")
+    monkeypatch.setattr(claims, "find_in", lambda c, normalised, lock=False: fresh)
+    with pytest.raises(EnrolmentRefused) as e:
+        service.enroll(_body(code), address="10.0.0.2")
+    assert e.value.reason == "claim_used"
+    assert [r["device_id"] for r in db.query("SELECT device_id FROM registry")] == [first["device_id"]]
+    db.close()
+
+
+def test_a_renewal_cannot_rename_the_device_and_a_csr_over_other_bytes_is_refused(tmp_path):
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    key = tls.new_key()
+    answer = service.enroll(_body(claims.new_claim(db, office_id="23-9", province="23")[0], key), address="10.0.0.1")
+    csr = tls.make_csr(tls.new_key(), common_name="23-1-00000000")
+    renewed = service.renew({"certificate": answer["certificate"], "csr": csr.decode(),
+                             "signature": tls.sign_with(key, csr)}, address="10.0.0.1")
+    assert tls.common_name(x509.load_pem_x509_certificate(renewed["certificate"].encode())) == answer["device_id"]
+    other = tls.make_csr(tls.new_key())
+    with pytest.raises(EnrolmentRefused) as e:
+        service.renew({"certificate": answer["certificate"], "csr": other.decode(),
+                       "signature": tls.sign_with(key, csr)}, address="10.0.0.1")
+    assert e.value.reason == "bad_signature"
+    db.close()
+
+
+@pytest.mark.parametrize("name", ["23-1/#", "23-1+", "#", "+", "23-1/x", "23-1\x00", "%u", "23 1"])
+def test_no_certificate_or_claim_names_an_mqtt_wildcard_or_a_topic_level(tmp_path, name):
+    """Mosquitto's ACL substitutes the certificate's name for %u; a '/', '+' or '#' in it would widen the pattern."""
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, _cert, _key = make_ca(tmp_path)
+    with pytest.raises(CertificateRefused):
+        ca.sign_device(tls.make_csr(tls.new_key()), device_id=name)
+    with pytest.raises(CentralError):
+        claims.new_claim(db, office_id=name, province="23")
+    db.close()
