@@ -154,6 +154,8 @@ class Enroller:
                 answer = self.request(code, key)
                 break
             except EnrolmentFailed as e:
+                if e.reason == "key_reused":  # a copied card's key: the next attempt makes this device its own
+                    self.places.pending_key.unlink(missing_ok=True)
                 if not wait or e.reason not in RETRY:
                     raise
                 pause = delay * random.uniform(0.8, 1.2)

@@ -46,7 +46,7 @@ def hostile(tmp_path_factory):
 
 def _device(tmp_path) -> Places:
     etc = tmp_path / "etc"
-    etc.mkdir()
+    etc.mkdir(parents=True)
     config = etc / "pishkhan.toml"
     config.write_text(MAIN_TOML.format(state=tmp_path / "state"), encoding="utf-8")
     return Places(config=config, state_dir=tmp_path / "state")
@@ -196,3 +196,21 @@ def test_a_renewal_answer_that_would_cut_the_device_off_is_not_installed(tmp_pat
     finally:
         db.close()
     assert cert_path.read_bytes() == tls.cert_pem(current) and key_path.read_bytes() == tls.key_pem(device_key)
+
+
+def test_a_copied_card_whose_key_is_another_devices_makes_its_own_key_on_the_next_attempt(hostile, tmp_path):
+    url, ca_file, service, db = hostile
+    service.tamper = staticmethod(lambda answer: answer)
+    first, copy = _device(tmp_path / "first"), _device(tmp_path / "copy")
+    Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=first)._pending_key()
+    copy.tls_dir.mkdir(parents=True)
+    copy.pending_key.write_bytes(first.pending_key.read_bytes())  # the card was imaged after its key was made
+    code = lambda: claims.new_claim(db, office_id="23-1234", province="23")[0]  # noqa: E731
+    Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=first).enroll(code())
+    enroller = Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=copy)
+    claim = code()
+    with pytest.raises(EnrolmentFailed) as e:
+        enroller.enroll(claim)
+    assert e.value.reason == "key_reused" and e.value.exit_code == 15 and not copy.pending_key.exists()
+    answer = enroller.enroll(claim)
+    assert answer["device_id"] != load_config(first.config).device_id and copy.enrolled()
