@@ -161,3 +161,29 @@ def test_no_certificate_or_claim_names_an_mqtt_wildcard_or_a_topic_level(tmp_pat
     with pytest.raises(CentralError):
         claims.new_claim(db, office_id=name, province="23")
     db.close()
+
+
+def test_a_certificate_named_like_a_centre_account_gets_only_a_devices_rights(tmp_path):
+    """The centre's accounts (``user centre`` in the ACL) must not be reachable by a certificate's name on the
+    devices' listener: that listener reads an ACL of device patterns alone."""
+    import threading as th
+
+    from mqtt_broker import MosquittoBroker
+
+    from central.ca import CertificateAuthority
+
+    ca = CertificateAuthority.create(tmp_path / "ca")
+    broker = MosquittoBroker(tmp_path / "broker", ca=ca)
+    broker.start()
+    try:
+        _cert, cert_path, key_path = broker.sign("centre")  # an operator's slip, or a CA used for more than devices
+        client = broker.tls_client(cert_path, key_path)
+        done, codes = th.Event(), []
+        client.on_publish = lambda c, u, mid, reason_code, props: (codes.append(reason_code.value), done.set())
+        client.publish("pishkhan/v1/dev/23-1234-0000000a/report", b"{}", qos=1)  # another device's stream
+        assert done.wait(5), "no PUBACK"
+        assert codes == [0x87]
+        client.disconnect()
+        client.loop_stop()
+    finally:
+        broker.close()
