@@ -43,6 +43,8 @@ REFUSALS = {
                 "this device's certificate has expired; the device must be enrolled again"),
     "bad_signature": (403, "امضای درخواست تمدید با کلید کنونی دستگاه نمی‌خواند.",
                       "the renewal request is not signed by the device's current key"),
+    "not_due": (409, "گواهی این دستگاه هنوز به تمدید نیاز ندارد.",
+                "this device's certificate is not yet due for renewal"),
     "server_error": (500, "خطای داخلی مرکز؛ بعداً دوباره بکوشید.", "the centre failed; try again later"),
 }
 REASONS = tuple(REFUSALS)

@@ -9,7 +9,7 @@ process sharing the database shares them.
 
 An attempt is counted as a refusal *before* it is tried (one transaction),
 so a burst cannot slip in before the first refusal is counted; a success
-takes the count back.
+takes back its own count (only its own: see :meth:`AttemptLimit.succeeded`).
 """
 
 from __future__ import annotations
@@ -47,6 +47,15 @@ class AttemptLimit:
         return self.db.write(work)
 
     def succeeded(self, address: str):
-        """The attempt from *address* succeeded: its count starts again."""
+        """The attempt from *address* succeeded: that one attempt is taken back, the others stay.
+
+        Not a reset: an idempotent repeat of an enrolment, or a renewal, would
+        otherwise let whoever holds one enrolled device clear its count between
+        guesses of claim codes."""
         key = self._key(address)
-        self.db.write(lambda c: _write(c, key, Count()))
+
+        def work(c):
+            count = _read(c, key, lock=self.db.dialect != "?")
+            _write(c, key, Count(max(0, count.failures - 1), count.lockouts, count.locked_until, count.last_wrong))
+
+        self.db.write(work)

@@ -20,7 +20,9 @@ gets the same answer (logged ``enrolment_repeated``); with another key,
 **Renewal** (:meth:`Enrolment.renew`) takes the device's current
 certificate, a CSR for its new key and the current key's signature over the
 CSR's bytes. The certificate must be this CA's, unexpired and not revoked,
-the signature must hold, and the device must still be registered; the new
+the signature must hold, the device must still be registered, and the
+certificate must be due (fewer than ``RENEW_WHEN_LEFT_DAYS`` days left, two
+days' slack; else ``not_due``); the new
 certificate names the same device (``how = renewed``, logged ``renewed``).
 
 Every refusal is :exc:`EnrolmentRefused` with a ``reason`` from
@@ -42,12 +44,15 @@ from central import certificates, registry
 from central.ca import CertificateAuthority, CertificateRefused, cert_pem, load_csr
 from central.enrolment import claims
 from central.enrolment.limits import AttemptLimit
-from pishkhan import claimcode
-from pishkhan.enrolment import REASONS
+from pishkhan import claimcode, tls
+from pishkhan.enrolment import REASONS, RENEW_WHEN_LEFT_DAYS
 from pishkhan.exc import CentralError
 from pishkhan.tls import common_name, public_fingerprint, signature_holds
 
 MAX_SERIAL = 200
+#: A renewal is refused while more than RENEW_WHEN_LEFT_DAYS and this many days remain (a device's clock may be
+#: ahead).
+NOT_DUE_SLACK_DAYS = 2
 _SERIAL = re.compile(r"[0-9A-Za-z._:-]{0,%d}" % MAX_SERIAL, re.ASCII)
 
 
@@ -233,6 +238,10 @@ class Enrolment:
             if identity is None:
                 raise EnrolmentRefused(f"device {device_id} is not in the registry", reason="not_registered",
                                        device_id=device_id)
+            left = tls.days_left(current, now=now)
+            if left > RENEW_WHEN_LEFT_DAYS + NOT_DUE_SLACK_DAYS:  # each renewal is a row, and a CRL entry one day
+                raise EnrolmentRefused(f"the certificate has {left:.0f} days left; renew when fewer than "
+                                       f"{RENEW_WHEN_LEFT_DAYS} remain", reason="not_due", device_id=device_id)
             cert = self.ca.sign_device(csr_pem, device_id=device_id, now=now)
             certificates.record_issued(c, cert, device_id=device_id, how="renewed", now=now)
             certificates.log(c, "renewed", device_id=device_id, office_id=identity[1], address=address, now=now,

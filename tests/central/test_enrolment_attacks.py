@@ -4,6 +4,7 @@ read as wildcards. Real HTTPS (tests/enrolment_helpers.py), SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -138,7 +139,10 @@ def test_a_renewal_cannot_rename_the_device_and_a_csr_over_other_bytes_is_refuse
     ca, _cert, _key = make_ca(tmp_path)
     service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
     key = tls.new_key()
-    answer = service.enroll(_body(claims.new_claim(db, office_id="23-9", province="23")[0], key), address="10.0.0.1")
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=70)
+    then = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1", clock=lambda: past)
+    answer = then.enroll(_body(claims.new_claim(db, office_id="23-9", province="23", now=past)[0], key),
+                         address="10.0.0.1")
     csr = tls.make_csr(tls.new_key(), common_name="23-1-00000000")
     renewed = service.renew({"certificate": answer["certificate"], "csr": csr.decode(),
                              "signature": tls.sign_with(key, csr)}, address="10.0.0.1")
@@ -187,3 +191,50 @@ def test_a_certificate_named_like_a_centre_account_gets_only_a_devices_rights(tm
         client.loop_stop()
     finally:
         broker.close()
+
+
+def test_a_repeated_enrolment_or_a_renewal_does_not_wipe_an_addresss_refusals(tmp_path):
+    """Anyone holding one enrolled device could otherwise guess claim codes without limit: four guesses, then
+    the same (idempotent) enrolment again to clear the count, and so on."""
+    import datetime as dt
+
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, _cert, _key = make_ca(tmp_path)
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=70)
+    then = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1", clock=lambda: past)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    key = tls.new_key()
+    mine = _body(claims.new_claim(db, office_id="23-4", province="23", now=past)[0], key)
+    answer = then.enroll(mine, address="203.0.113.9")
+    reasons = []
+    for _round in range(3):
+        for attempt in ("guess", "guess", "repeat", "renew"):
+            try:
+                if attempt == "guess":
+                    service.enroll(_body(claimcode.new_code()), address="203.0.113.9")
+                elif attempt == "repeat":  # the same device again: a success, but not a new one
+                    service.enroll(mine, address="203.0.113.9")
+                else:
+                    csr = tls.make_csr(tls.new_key())
+                    service.renew({"certificate": answer["certificate"], "csr": csr.decode(),
+                                   "signature": tls.sign_with(key, csr)}, address="203.0.113.9")
+            except EnrolmentRefused as e:
+                reasons.append(e.reason)
+    assert reasons[:4] == ["claim_invalid"] * 4 and "rate_limited" in reasons, reasons
+    db.close()
+
+
+def test_a_certificate_far_from_expiry_is_not_renewed_again_and_again(tmp_path):
+    """Each renewal is a new certificate row, and a revocation lists them all in the CRL every broker loads."""
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    key = tls.new_key()
+    answer = service.enroll(_body(claims.new_claim(db, office_id="23-3", province="23")[0], key), address="10.0.0.1")
+    csr = tls.make_csr(tls.new_key())
+    with pytest.raises(EnrolmentRefused) as e:
+        service.renew({"certificate": answer["certificate"], "csr": csr.decode(),
+                       "signature": tls.sign_with(key, csr)}, address="10.0.0.1")
+    assert e.value.reason == "not_due"
+    assert db.query("SELECT COUNT(*) AS n FROM certificates") == [{"n": 1}]
+    db.close()
