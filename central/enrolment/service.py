@@ -231,6 +231,8 @@ class Enrolment:
             raise EnrolmentRefused(f"{e} ({e.reason})", reason="bad_csr", device_id=device_id) from None
 
         def work(c):
+            if self.db.dialect != "?":  # PostgreSQL: a revocation now waits for this renewal, or this for it
+                c.execute("SELECT serial FROM certificates WHERE device_id = ? FOR UPDATE", (device_id,)).fetchall()
             if certificates.is_revoked_in(c, current):
                 raise EnrolmentRefused(f"certificate {format(current.serial_number, 'x')} is revoked",
                                        reason="revoked", device_id=device_id)

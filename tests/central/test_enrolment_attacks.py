@@ -238,3 +238,54 @@ def test_a_certificate_far_from_expiry_is_not_renewed_again_and_again(tmp_path):
     assert e.value.reason == "not_due"
     assert db.query("SELECT COUNT(*) AS n FROM certificates") == [{"n": 1}]
     db.close()
+
+
+def test_a_renewal_racing_a_revocation_on_postgresql_leaves_no_unrevoked_certificate(postgres_url, tmp_path,
+                                                                                        monkeypatch):
+    """The renewal has read "not revoked"; the revocation commits; the renewal then issues a new certificate,
+    which the revocation never saw. Both must take the device's certificate rows in turn."""
+    import psycopg
+
+    from central import registry, revocation
+
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS fleet_race")
+        c.execute("CREATE DATABASE fleet_race")
+    url = postgres_url.rsplit("/", 1)[0] + "/fleet_race"
+    db = open_db(url)
+    ca, _cert, _key = make_ca(tmp_path)
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=70)
+    then = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1", clock=lambda: past)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    key = tls.new_key()
+    answer = then.enroll(_body(claims.new_claim(db, office_id="23-2", province="23", now=past)[0], key),
+                         address="10.0.0.1")
+    device_id = answer["device_id"]
+    real_identity, done = registry.identity, {}
+
+    def identity_while_revoking(c, wanted):
+        revoking = threading.Thread(target=lambda: done.update(r=revocation.revoke(
+            db, ca, device_id=device_id, reason="stolen", crl_path=tmp_path / "crl.pem")))
+        revoking.start()
+        with psycopg.connect(url, autocommit=True) as watch:  # until it has finished, or waits for our lock
+            for _ in range(500):
+                if not revoking.is_alive() or watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'fleet_race' AND "
+                        "wait_event_type = 'Lock'").fetchone()[0]:
+                    break
+                revoking.join(0.01)
+        done["thread"] = revoking
+        return real_identity(c, wanted)
+
+    monkeypatch.setattr(registry, "identity", identity_while_revoking)
+    csr = tls.make_csr(tls.new_key())
+    try:
+        service.renew({"certificate": answer["certificate"], "csr": csr.decode(),
+                       "signature": tls.sign_with(key, csr)}, address="10.0.0.1")
+    except EnrolmentRefused as e:
+        assert e.reason == "revoked"
+    done["thread"].join(10)
+    assert "r" in done
+    assert db.query("SELECT serial FROM certificates WHERE device_id = ? AND revoked_at IS NULL",
+                    (device_id,)) == []
+    db.close()
