@@ -19,7 +19,8 @@
    ``/etc/pishkhan/pishkhan.d/enrolment.toml`` (0640; device id, office,
    MQTT over TLS with the certificate, the enrolment server). The
    technician's own ``pishkhan.toml`` is not touched.
-5. In the store: the issuer and command keys are trusted
+5. In the store (before the drop-in, which marks the device enrolled: a
+   power cut before it leaves the enrolment to be done again): the issuer and command keys are trusted
    (:func:`pishkhan.boards.trust.trust_key`), the province's signed schedule
    installed (:func:`pishkhan.schedule.installed.install_schedule`), and
    ``device.enrolled`` recorded in the audit log with the time.
@@ -237,6 +238,12 @@ class Enroller:
             tls.write_file(p.ca, answer["ca_certificate"].encode("ascii"), mode=0o644, owner=self.owner)
             tls.install_pair(p.key, p.cert, key=tls.key_pem(key), cert=answer["certificate"].encode("ascii"),
                              owner=self.owner)
+        except OSError as e:
+            raise EnrolmentFailed.local("local", f"{e.filename or ''}: {e.strerror or e}") from None
+        # the store before the drop-in: the drop-in makes the device enrolled (the boot unit stops), so a power
+        # cut before it leaves the whole enrolment to be done again (the same key, the same answer)
+        self._store(answer, checked)
+        try:
             p.drop_in.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
             if self.owner:  # root's folder, readable by the service user's group
                 os.chown(p.drop_in.parent, 0, self.owner[1])
@@ -244,7 +251,6 @@ class Enroller:
                            owner=(0, self.owner[1]) if self.owner else None)
         except OSError as e:
             raise EnrolmentFailed.local("local", f"{e.filename or ''}: {e.strerror or e}") from None
-        self._store(answer, checked)
         p.pending_key.unlink(missing_ok=True)
 
     def _drop_in(self, answer: dict) -> str:

@@ -214,3 +214,31 @@ def test_a_copied_card_whose_key_is_another_devices_makes_its_own_key_on_the_nex
     assert e.value.reason == "key_reused" and e.value.exit_code == 15 and not copy.pending_key.exists()
     answer = enroller.enroll(claim)
     assert answer["device_id"] != load_config(first.config).device_id and copy.enrolled()
+
+
+class PowerCut(BaseException):
+    """The process stops here (nothing after it runs, no handler catches it)."""
+
+
+def test_a_power_cut_before_the_store_is_written_leaves_the_device_not_yet_enrolled(hostile, tmp_path, monkeypatch):
+    """The drop-in is what makes the device enrolled (the boot unit stops once it exists): it is written last, so a
+    cut before the store has the centre's keys and schedule makes the boot unit try again."""
+    url, ca_file, service, db = hostile
+    service.tamper = staticmethod(lambda answer: answer)
+    device = _device(tmp_path)
+    code = claims.new_claim(db, office_id="23-1234", province="23")[0]
+
+    def cut(self, answer, cert):
+        raise PowerCut()
+
+    monkeypatch.setattr(Enroller, "_store", cut)
+    with pytest.raises(PowerCut):
+        Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=device).enroll(code)
+    assert not device.enrolled() and device.pending_key.exists()
+    monkeypatch.undo()
+    answer = Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=device).enroll(code)  # at next boot
+    from pishkhan.store.database import open_store
+
+    with open_store(load_config(device.config)) as store:
+        assert [f["subject"] for f in store.audit_entries(action="device.enrolled")] == [answer["device_id"]]
+    assert device.enrolled() and not device.pending_key.exists()
