@@ -289,3 +289,24 @@ def test_a_renewal_racing_a_revocation_on_postgresql_leaves_no_unrevoked_certifi
     assert db.query("SELECT serial FROM certificates WHERE device_id = ? AND revoked_at IS NULL",
                     (device_id,)) == []
     db.close()
+
+
+def test_addresses_of_one_ipv6_network_share_one_count(tmp_path):
+    """One IPv6 customer holds a /64 (2^64 addresses): counted per address, each guess could come from a new one."""
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    reasons = []
+    for i in range(6):
+        try:
+            service.enroll(_body(claimcode.new_code()), address=f"2001:db8:1:2::{i + 1:x}")
+        except EnrolmentRefused as e:
+            reasons.append(e.reason)
+    assert reasons == ["claim_invalid"] * 5 + ["rate_limited"]
+    with pytest.raises(EnrolmentRefused) as e:  # another network, and the IPv4 of one address, are counted apart
+        service.enroll(_body(claimcode.new_code()), address="2001:db8:1:3::1")
+    assert e.value.reason == "claim_invalid"
+    with pytest.raises(EnrolmentRefused) as e:
+        service.enroll(_body(claimcode.new_code()), address="::ffff:192.0.2.1")
+    assert e.value.reason == "claim_invalid"
+    db.close()
