@@ -83,6 +83,8 @@ HOSTILE_ANSWERS = {
     "office not a table": _set("office", "23-1234"),
     "certificate for another key": _set("certificate", OTHER_KEY_CERT),
     "certificate not PEM": _set("certificate", "\u06f1" * 10),
+    "another device's id than the certificate's": _set("device_id", "23-1234-ffffffff"),
+    "an answer over 4 MiB": _set("schedule", {"padding": "x" * (5 * 1024 * 1024)}),
 }
 
 
