@@ -310,3 +310,41 @@ def test_addresses_of_one_ipv6_network_share_one_count(tmp_path):
         service.enroll(_body(claimcode.new_code()), address="::ffff:192.0.2.1")
     assert e.value.reason == "claim_invalid"
     db.close()
+
+
+def test_idle_connections_from_one_address_do_not_shut_the_server_for_every_device(tmp_path, monkeypatch):
+    """uvicorn counts open connections against its limit of 64 and never times out one that sends nothing."""
+    import socket
+    import ssl
+    import time
+
+    from central.enrolment import server
+
+    monkeypatch.setattr(server, "CONNECTION_SECONDS", 1.0)
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, cert, key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    context = ssl.create_default_context(cafile=str(ca.cert_file))
+    held = []
+    try:
+        with serving(service, tls_cert=cert, tls_key=key) as url:
+            port = int(url.rsplit(":", 1)[1])
+            for _ in range(64):  # from another loopback address than the devices' below
+                raw = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0))
+                try:
+                    held.append(context.wrap_socket(raw, server_hostname="127.0.0.1"))
+                except OSError:
+                    raw.close()
+            r = requests.post(url + "/v1/enroll", json={}, verify=str(ca.cert_file), timeout=10)
+            assert r.status_code == 400 and r.json()["reason"] == "bad_request"
+            started = time.monotonic()
+            held[0].settimeout(5)
+            try:
+                assert held[0].recv(10) == b""  # closed by the server at its deadline
+            except (ConnectionResetError, ssl.SSLError):
+                pass
+            assert time.monotonic() - started < 3
+    finally:
+        for s in held:
+            s.close()
+        db.close()
