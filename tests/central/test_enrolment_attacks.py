@@ -348,3 +348,26 @@ def test_idle_connections_from_one_address_do_not_shut_the_server_for_every_devi
         for s in held:
             s.close()
         db.close()
+
+
+def test_the_crl_is_written_again_daily_by_a_shipped_timer(tmp_path):
+    """A CRL past its next_update (30 days) makes OpenSSL refuse every device: a timer ships to rewrite it."""
+    import os
+    import subprocess
+    import sys
+
+    from required_tools import require_tool
+
+    from central.broker import HERE
+
+    require_tool("systemd-analyze")
+    service = (HERE / "pishkhan-crl.service").read_text(encoding="utf-8")
+    timer = (HERE / "pishkhan-crl.timer").read_text(encoding="utf-8")
+    assert "pishkhan central devices crl " in service and "--crl /etc/mosquitto/certs/pishkhan-crl.pem" in service
+    assert "OnCalendar=daily" in timer and "Persistent=true" in timer
+    (tmp_path / "pishkhan-crl.service").write_text(
+        service.replace("/opt/pishkhan/.venv/bin/pishkhan ", f"{os.path.realpath(sys.executable)} "))
+    (tmp_path / "pishkhan-crl.timer").write_text(timer)
+    proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "pishkhan-crl.service"),
+                           str(tmp_path / "pishkhan-crl.timer")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
