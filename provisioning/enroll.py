@@ -32,6 +32,7 @@ A failure is :exc:`EnrolmentFailed` with a ``reason`` and its exit code
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import random
@@ -187,14 +188,24 @@ class Enroller:
         return key
 
     def _make_tls_dir(self):
+        """The key folder, 0750 and the service user's — itself, never what a symbolic link there points at
+        (the state folder is the service user's: root's enrolment must not chmod or chown for it)."""
         folder = self.places.tls_dir
         try:
             folder.mkdir(mode=0o750, parents=True, exist_ok=True)
-            os.chmod(folder, 0o750)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as e:
+            what = "is not a folder (a symbolic link?)" if e.errno in (errno.ELOOP, errno.ENOTDIR) else \
+                (e.strerror or str(e))
+            raise EnrolmentFailed.local("local", f"{folder}: {what}") from None
+        try:
+            os.fchmod(fd, 0o750)
             if self.owner:
-                os.chown(folder, *self.owner)
+                os.fchown(fd, *self.owner)
         except OSError as e:
             raise EnrolmentFailed.local("local", f"{folder}: {e.strerror or e}") from None
+        finally:
+            os.close(fd)
 
     # -- the request ---------------------------------------------------------------------
     def request(self, code: str, key) -> dict:
@@ -289,6 +300,9 @@ class Enroller:
 
         try:
             config = load_config(self.places.config)
+        except PishkhanError as e:
+            raise EnrolmentFailed.local("local", str(e)) from None
+        try:
             store = open_store(config)
         except PishkhanError as e:
             raise EnrolmentFailed.local("local", str(e)) from None
@@ -319,9 +333,13 @@ class Enroller:
         """The store made by root belongs to the service user."""
         if not self.owner:
             return
-        for path in (store_path, Path(f"{store_path}-wal"), Path(f"{store_path}-shm")):
-            if path.exists():
-                os.chown(path, *self.owner)
+        for path in _store_files(store_path):
+            if path.exists() and not path.is_symlink():
+                os.chown(path, *self.owner, follow_symlinks=False)
+
+
+def _store_files(store_path: Path) -> tuple[Path, ...]:
+    return store_path, Path(f"{store_path}-wal"), Path(f"{store_path}-shm")
 
 
 def _check_answer(answer: dict, key):
@@ -347,6 +365,10 @@ def _check_answer(answer: dict, key):
                 raise bad(problems[0])
         if not str(answer["broker_url"]).startswith("mqtts://"):
             raise bad("the broker URL is not mqtts://")
+        scopes = ("national", f"province:{province}", f"office:{office['office_id']}")
+        for item in answer.get("issuer_keys") or []:  # never "any", never another office's or province's
+            if item["scope"] not in scopes or not isinstance(item["pem"], str):
+                raise bad(f"an issuer key for a scope not this office's: {str(item['scope'])[:80]!r}")
         cert = x509.load_pem_x509_certificate(answer["certificate"].encode("ascii"))
         ca = x509.load_pem_x509_certificate(answer["ca_certificate"].encode("ascii"))
     except EnrolmentFailed:

@@ -85,6 +85,8 @@ HOSTILE_ANSWERS = {
     "certificate not PEM": _set("certificate", "\u06f1" * 10),
     "another device's id than the certificate's": _set("device_id", "23-1234-ffffffff"),
     "an answer over 4 MiB": _set("schedule", {"padding": "x" * (5 * 1024 * 1024)}),
+    "an issuer key for any scope": "issuer key any",
+    "an issuer key for another province": "issuer key province:99",
 }
 
 
@@ -92,6 +94,10 @@ HOSTILE_ANSWERS = {
 def test_a_hostile_answer_is_refused_or_written_so_that_it_reads_back_exactly(hostile, tmp_path, attack):
     url, ca_file, service, db = hostile
     tamper = HOSTILE_ANSWERS[attack]
+    if tamper in ("issuer key any", "issuer key province:99"):
+        from pishkhan.boards.signing import SigningKey
+
+        tamper = _set("issuer_keys", [{"pem": SigningKey.generate().public.pem(), "scope": tamper.split()[-1]}])
     if attack == "certificate for another key":
         other = service.ca.sign_device(tls.make_csr(tls.new_key()), device_id="23-1234-00000000")
         tamper = _set("certificate", tls.cert_pem(other).decode())
@@ -108,6 +114,11 @@ def test_a_hostile_answer_is_refused_or_written_so_that_it_reads_back_exactly(ho
         load_config(device.config)  # the device's configuration still loads
         return
     config = load_config(device.config)  # what was written reads back as the answer said, or was refused
+    from pishkhan.store.database import open_store
+
+    with open_store(config) as store:  # and the store trusts no key beyond the office's own scopes
+        assert {r["scope"] for r in store.query("SELECT scope FROM trusted_keys")} <= {"national", "province:23",
+                                                                                     "office:23-1234", "command"}
     assert (config.device_id, config.get("office.name"), config.get("office.province"), config.get("mqtt.url"),
             config.get("enrolment.server")) == (answer["device_id"], answer["office"]["name"], answer["province"],
                                                 answer["broker_url"], answer["renew_url"])
@@ -244,3 +255,24 @@ def test_a_power_cut_before_the_store_is_written_leaves_the_device_not_yet_enrol
     with open_store(load_config(device.config)) as store:
         assert [f["subject"] for f in store.audit_entries(action="device.enrolled")] == [answer["device_id"]]
     assert device.enrolled() and not device.pending_key.exists()
+
+
+def test_run_as_root_enrolment_never_gives_away_what_a_symlink_in_the_state_folder_points_at(hostile, tmp_path):
+    """The state folder belongs to the service user: if that user (an agent or kiosk taken over) plants symlinks
+    there, root's enrolment must not chmod/chown their targets (/etc, /etc/shadow: root for the taker)."""
+    if os.geteuid() != 0:
+        pytest.skip("giving files away needs root")
+    url, ca_file, service, db = hostile
+    service.tamper = staticmethod(lambda answer: answer)
+    nobody = (65534, 65534)
+    victim_dir, victim_file = tmp_path / "etc", tmp_path / "shadow"
+    victim_dir.mkdir(mode=0o755)
+    victim_file.write_text("root:x:0:0\n")
+    device = _device(tmp_path / "device")
+    device.state_dir.mkdir(parents=True)
+    device.tls_dir.symlink_to(victim_dir)
+    with pytest.raises(EnrolmentFailed) as e:
+        Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=device, owner=nobody).enroll(
+            claims.new_claim(db, office_id="23-1234", province="23")[0])
+    assert e.value.reason == "local"
+    assert (victim_dir.stat().st_uid, oct(victim_dir.stat().st_mode & 0o777)) == (0, "0o755")
