@@ -242,13 +242,16 @@ class Enroller:
     # -- writing it all ------------------------------------------------------------------
     def install(self, answer: dict, key) -> None:
         """Check *answer* and write the secrets, the drop-in and the store (see the module's docstring)."""
+        from cryptography import x509
+
         checked = _check_answer(answer, key)
         p = self.places
         drop_in = self._drop_in(answer).encode("utf-8", "strict")  # checked whole before anything is written
         try:
-            tls.write_file(p.ca, answer["ca_certificate"].encode("ascii"), mode=0o644, owner=self.owner)
-            tls.install_pair(p.key, p.cert, key=tls.key_pem(key), cert=answer["certificate"].encode("ascii"),
-                             owner=self.owner)
+            # what was checked, written anew: not the answer's text, which may carry more than that one certificate
+            ca = x509.load_pem_x509_certificate(answer["ca_certificate"].encode("ascii"))
+            tls.write_file(p.ca, tls.cert_pem(ca), mode=0o644, owner=self.owner)
+            tls.install_pair(p.key, p.cert, key=tls.key_pem(key), cert=tls.cert_pem(checked), owner=self.owner)
         except OSError as e:
             raise EnrolmentFailed.local("local", f"{e.filename or ''}: {e.strerror or e}") from None
         # the store before the drop-in: the drop-in makes the device enrolled (the boot unit stops), so a power

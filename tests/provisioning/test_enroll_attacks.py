@@ -63,6 +63,7 @@ def _set(path: str, value):
     return tamper
 
 
+BROKEN_PEM = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
 OTHER_KEY_CERT = "other key"  # replaced by a real certificate for another key in the test
 
 HOSTILE_ANSWERS = {
@@ -85,6 +86,8 @@ HOSTILE_ANSWERS = {
     "certificate not PEM": _set("certificate", "\u06f1" * 10),
     "another device's id than the certificate's": _set("device_id", "23-1234-ffffffff"),
     "an answer over 4 MiB": _set("schedule", {"padding": "x" * (5 * 1024 * 1024)}),
+    "a certificate followed by a broken PEM block": "append broken:certificate",
+    "a CA followed by a broken PEM block": "append broken:ca_certificate",
     "an issuer key for any scope": "issuer key any",
     "an issuer key for another province": "issuer key province:99",
 }
@@ -94,6 +97,9 @@ HOSTILE_ANSWERS = {
 def test_a_hostile_answer_is_refused_or_written_so_that_it_reads_back_exactly(hostile, tmp_path, attack):
     url, ca_file, service, db = hostile
     tamper = HOSTILE_ANSWERS[attack]
+    if isinstance(tamper, str) and tamper.startswith("append broken:"):
+        field = tamper.split(":")[1]
+        tamper = lambda answer: answer | {field: answer[field] + BROKEN_PEM}  # noqa: E731
     if tamper in ("issuer key any", "issuer key province:99"):
         from pishkhan.boards.signing import SigningKey
 
@@ -113,6 +119,11 @@ def test_a_hostile_answer_is_refused_or_written_so_that_it_reads_back_exactly(ho
         assert device.pending_key.exists()  # the same key is sent again once the centre is fixed
         load_config(device.config)  # the device's configuration still loads
         return
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # what the agent's MQTT session loads
+    context.load_cert_chain(str(device.cert), str(device.key))
+    context.load_verify_locations(str(device.ca))
     config = load_config(device.config)  # what was written reads back as the answer said, or was refused
     from pishkhan.store.database import open_store
 
