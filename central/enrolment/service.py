@@ -139,6 +139,8 @@ class Enrolment:
             if claim.state(now) == "expired":
                 raise EnrolmentRefused(f"claim {claim.claim_id} expired at {claim.expires_at}",
                                        reason="claim_expired", office_id=claim.office_id)
+            if self.db.dialect != "?":  # PostgreSQL: two copied cards at once take this key's check in turn
+                c.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"pishkhan-enrol-key:{fingerprint}",))
             other = c.execute("SELECT device_id FROM enrolment_claims WHERE key_fingerprint = ? AND used_at IS NOT NULL",
                               (fingerprint,)).fetchone()
             if other:  # a cloned SD card, or a key taken from another device

@@ -371,3 +371,43 @@ def test_the_crl_is_written_again_daily_by_a_shipped_timer(tmp_path):
     proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "pishkhan-crl.service"),
                            str(tmp_path / "pishkhan-crl.timer")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+
+
+def test_two_copied_cards_enrolling_at_once_on_postgresql_get_one_certificate_for_their_key(postgres_url, tmp_path,
+                                                                                             monkeypatch):
+    import time
+
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS fleet_clones")
+        c.execute("CREATE DATABASE fleet_clones")
+    db = open_db(postgres_url.rsplit("/", 1)[0] + "/fleet_clones")
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    sign = ca.sign_device
+
+    def slow_sign(*args, **kw):  # both past the key check before either commits, without the fix
+        time.sleep(0.3)
+        return sign(*args, **kw)
+
+    monkeypatch.setattr(ca, "sign_device", slow_sign)
+    key = tls.new_key()
+    codes = [claims.new_claim(db, office_id=f"23-{i}", province="23")[0] for i in (1, 2)]
+    results, start = [None, None], threading.Barrier(2)
+
+    def go(i):
+        start.wait()
+        try:
+            results[i] = service.enroll(_body(codes[i], key), address=f"10.0.2.{i}")["device_id"]
+        except EnrolmentRefused as e:
+            results[i] = e.reason
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r == "key_reused" for r in results) == [False, True], results
+    assert db.query("SELECT COUNT(*) AS n FROM certificates") == [{"n": 1}]
+    db.close()
