@@ -287,3 +287,32 @@ def test_run_as_root_enrolment_never_gives_away_what_a_symlink_in_the_state_fold
             claims.new_claim(db, office_id="23-1234", province="23")[0])
     assert e.value.reason == "local"
     assert (victim_dir.stat().st_uid, oct(victim_dir.stat().st_mode & 0o777)) == (0, "0o755")
+
+
+def test_the_key_is_never_readable_by_others_at_any_instant_even_under_umask_0(hostile, tmp_path, monkeypatch):
+    """Every file a private key passes through (pending, temporary, ``.next``, the key) is 0600 when its bytes
+    reach the disk; the centre never receives more of it than the CSR's public key."""
+    import stat
+
+    url, ca_file, service, db = hostile
+    service.tamper = staticmethod(lambda answer: answer)
+    device = _device(tmp_path)
+    seen, real_fsync = [], os.fsync
+
+    def watching_fsync(fd):
+        real_fsync(fd)
+        info = os.fstat(fd)
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if stat.S_ISREG(info.st_mode) and "device.key" in name:  # device.key, .pending, .next and their temporaries
+            seen.append(stat.S_IMODE(info.st_mode))
+
+    monkeypatch.setattr(os, "fsync", watching_fsync)
+    old = os.umask(0)
+    try:
+        Enroller(server=url, ca_file=ca_file, serial=FakeSerial(), places=device).enroll(
+            claims.new_claim(db, office_id="23-1234", province="23")[0])
+    finally:
+        os.umask(old)
+    assert len(seen) >= 2 and set(seen) == {0o600}, seen
+    secret = b"".join(device.key.read_bytes().splitlines()[1:-1])
+    assert secret[:40] not in b"".join(r["detail"].encode() for r in db.query("SELECT detail FROM enrolment_log"))
