@@ -411,3 +411,32 @@ def test_two_copied_cards_enrolling_at_once_on_postgresql_get_one_certificate_fo
     assert sorted(r == "key_reused" for r in results) == [False, True], results
     assert db.query("SELECT COUNT(*) AS n FROM certificates") == [{"n": 1}]
     db.close()
+
+
+def test_a_csr_asking_to_be_a_ca_or_for_other_names_gets_only_a_device_certificate(tmp_path):
+    """The CSR only proves and brings the key: its subject (here 100 attributes) and extensions are ignored."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, _cert, _key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    key = tls.new_key()
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "centre")]
+                                   + [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "A" * 60)] * 100))
+           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+           .add_extension(x509.SubjectAlternativeName([x509.DNSName("broker.example.ir")]), critical=False)
+           .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    body = {"claim": claims.new_claim(db, office_id="23-7", province="23")[0], "csr": csr.decode()}
+    cert = x509.load_pem_x509_certificate(service.enroll(body, address="10.0.0.1")["certificate"].encode())
+    assert cert.subject == x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, tls.common_name(cert))])
+    assert tls.common_name(cert).startswith("23-7-")
+    names = {e.oid for e in cert.extensions}
+    assert x509.oid.ExtensionOID.SUBJECT_ALTERNATIVE_NAME not in names
+    assert not (x509.oid.ExtensionOID.BASIC_CONSTRAINTS in names
+                and cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == \
+        [ExtendedKeyUsageOID.CLIENT_AUTH]
+    db.close()
