@@ -26,6 +26,11 @@ class HostileEnrolment(Enrolment):
     """The real service whose answer is then changed by :attr:`tamper` (``f(answer) -> answer``)."""
 
     tamper = staticmethod(lambda answer: answer)
+    last_body: dict = {}
+
+    def enroll(self, body, *, address):
+        HostileEnrolment.last_body = body
+        return super().enroll(body, address=address)
 
     def answer(self, claim, *, device_id, certificate):
         return self.tamper(super().answer(claim, device_id=device_id, certificate=certificate))
@@ -314,5 +319,7 @@ def test_the_key_is_never_readable_by_others_at_any_instant_even_under_umask_0(h
     finally:
         os.umask(old)
     assert len(seen) >= 2 and set(seen) == {0o600}, seen
+    body = HostileEnrolment.last_body
+    assert sorted(body) == ["claim", "csr", "hardware_serial"] and not any("PRIVATE" in v for v in body.values())
     secret = b"".join(device.key.read_bytes().splitlines()[1:-1])
     assert secret[:40] not in b"".join(r["detail"].encode() for r in db.query("SELECT detail FROM enrolment_log"))
