@@ -17,6 +17,10 @@
    ``use_username_as_clientid``); the device's reconnection then meets the
    new CRL and is refused.
 
+On PostgreSQL step 1 first locks the device's certificate rows, as renewal
+does (central/enrolment/service.py): a renewal under way finishes first and
+its new certificate is revoked too; one that comes after sees the revocation.
+
 A step that fails after step 1 leaves the revocation recorded: running the
 command again (or :func:`refresh_crl`) writes the CRL and reloads, and logs
 nothing twice. A device already revoked is revoked again without a new fact.
@@ -152,6 +156,8 @@ def revoke(db, ca, *, device_id: str, reason: str, crl_path=None, reloader: Relo
                                 reason="bad_reason")
 
     def work(c):
+        if db.dialect != "?":  # PostgreSQL: a renewal under way finishes first, and its certificate is seen
+            c.execute("SELECT serial FROM certificates WHERE device_id = ? FOR UPDATE", (device_id,)).fetchall()
         known = c.execute("SELECT COUNT(*) FROM certificates WHERE device_id = ?", (device_id,)).fetchone()[0]
         if not known:
             return None

@@ -38,6 +38,9 @@ def register_enrolment(s, common):
                           "name in --tls-cert and the port of --listen)")
     srv.add_argument("--keys", metavar="DIR", help="the centre's key folder: its issuer and command public keys "
                                                    "are handed to enrolling devices")
+    srv.add_argument("--trusted-proxy", metavar="ADDR", default="",
+                     help="a reverse proxy in front (comma-separated addresses) whose X-Forwarded-For is believed; "
+                          "default: none, the connection's own address counts")
     srv.set_defaults(handler=cmd_enroll_server)
 
     ca = s.add_parser("ca", parents=[common], help="the centre's certificate authority")
@@ -110,7 +113,7 @@ def cmd_enroll_server(args):
         service = Enrolment(db, ca=ca, broker_url=args.broker_url, renew_url=public.rstrip("/"), keys_dir=args.keys)
         print(f"enrolment server on https://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
         uvicorn.Server(uvicorn_config(create_app(service), host=host, port=port, tls_cert=args.tls_cert,
-                                      tls_key=args.tls_key)).run()
+                                      tls_key=args.tls_key, trusted_proxies=args.trusted_proxy)).run()
     finally:
         db.close()
     return 0

@@ -156,6 +156,7 @@ class Renewal:
         if tls.public_fingerprint(cert.public_key()) != tls.public_fingerprint(key.public_key()) \
                 or tls.common_name(cert) != tls.common_name(old):
             raise RenewalFailed("the new certificate is not for this key and device", reason="bad_answer")
+        self._check_usable(cert)
         owner = None
         stat = self.key_file.stat()
         if stat.st_uid != 0 or stat.st_gid != 0:
@@ -163,6 +164,23 @@ class Renewal:
         tls.install_pair(self.key_file, self.cert_file, key=tls.key_pem(key), cert=tls.cert_pem(cert),
                          owner=owner if _may_chown(owner) else None)
         return cert
+
+
+    def _check_usable(self, cert):
+        """*cert* is the centre's (``ca_file``) and valid now: else :exc:`RenewalFailed` and the old pair stays."""
+        import datetime as dt
+
+        from cryptography import x509
+
+        try:
+            cert.verify_directly_issued_by(x509.load_pem_x509_certificate(self.ca_file.read_bytes()))
+        except Exception:  # noqa: BLE001 — any failure: not the centre's
+            raise RenewalFailed("the new certificate is not signed by the centre's CA", reason="bad_answer") \
+                from None
+        now = self.clock()  # a day's slack before: this device's clock may be behind the centre's
+        if not cert.not_valid_before_utc - dt.timedelta(days=1) <= now < cert.not_valid_after_utc:
+            raise RenewalFailed(f"the new certificate is valid from {cert.not_valid_before_utc} to "
+                                f"{cert.not_valid_after_utc}, not now", reason="bad_answer")
 
 
 def _may_chown(owner) -> bool:

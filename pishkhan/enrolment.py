@@ -28,6 +28,9 @@ REFUSALS = {
                    "the claim code was already used by another device; ask for a new one"),
     "rate_limited": (429, "تلاش‌های نادرست زیاد بوده است؛ چند دقیقه بعد دوباره بکوشید.",
                      "too many failed attempts from this address; try again in a few minutes"),
+    "key_reused": (409, "کلید این دستگاه پیش‌تر برای دستگاه دیگری ثبت شده است (کارت حافظهٔ کپی‌شده؟)؛ کارت را از نو بنویسید.",
+                   "this device's key is already enrolled for another device (a copied SD card?); flash the card "
+                   "afresh"),
     "bad_request": (400, "درخواست درست نیست.", "the request is malformed"),
     "too_large": (413, "درخواست بیش از اندازه بزرگ است.", "the request is too large"),
     "bad_csr": (400, "درخواست گواهی (CSR) پذیرفته نشد.", "the certificate signing request was refused"),
@@ -40,6 +43,8 @@ REFUSALS = {
                 "this device's certificate has expired; the device must be enrolled again"),
     "bad_signature": (403, "امضای درخواست تمدید با کلید کنونی دستگاه نمی‌خواند.",
                       "the renewal request is not signed by the device's current key"),
+    "not_due": (409, "گواهی این دستگاه هنوز به تمدید نیاز ندارد.",
+                "this device's certificate is not yet due for renewal"),
     "server_error": (500, "خطای داخلی مرکز؛ بعداً دوباره بکوشید.", "the centre failed; try again later"),
 }
 REASONS = tuple(REFUSALS)

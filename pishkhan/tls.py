@@ -99,12 +99,12 @@ def write_file(path, data: bytes, *, mode: int, owner: tuple[int, int] | None = 
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)  # by descriptor: the folder may be another user's, who could swap the name
+            if owner is not None:
+                os.fchown(f.fileno(), *owner)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        if owner is not None:
-            os.chown(tmp, *owner)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -19,7 +19,8 @@
    ``/etc/pishkhan/pishkhan.d/enrolment.toml`` (0640; device id, office,
    MQTT over TLS with the certificate, the enrolment server). The
    technician's own ``pishkhan.toml`` is not touched.
-5. In the store: the issuer and command keys are trusted
+5. In the store (before the drop-in, which marks the device enrolled: a
+   power cut before it leaves the enrolment to be done again): the issuer and command keys are trusted
    (:func:`pishkhan.boards.trust.trust_key`), the province's signed schedule
    installed (:func:`pishkhan.schedule.installed.install_schedule`), and
    ``device.enrolled`` recorded in the audit log with the time.
@@ -31,6 +32,7 @@ A failure is :exc:`EnrolmentFailed` with a ``reason`` and its exit code
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import random
@@ -155,6 +157,8 @@ class Enroller:
                 answer = self.request(code, key)
                 break
             except EnrolmentFailed as e:
+                if e.reason == "key_reused":  # a copied card's key: the next attempt makes this device its own
+                    self.places.pending_key.unlink(missing_ok=True)
                 if not wait or e.reason not in RETRY:
                     raise
                 pause = delay * random.uniform(0.8, 1.2)
@@ -186,14 +190,24 @@ class Enroller:
         return key
 
     def _make_tls_dir(self):
+        """The key folder, 0750 and the service user's — itself, never what a symbolic link there points at
+        (the state folder is the service user's: root's enrolment must not chmod or chown for it)."""
         folder = self.places.tls_dir
         try:
             folder.mkdir(mode=0o750, parents=True, exist_ok=True)
-            os.chmod(folder, 0o750)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as e:
+            what = "is not a folder (a symbolic link?)" if e.errno in (errno.ELOOP, errno.ENOTDIR) else \
+                (e.strerror or str(e))
+            raise EnrolmentFailed.local("local", f"{folder}: {what}") from None
+        try:
+            os.fchmod(fd, 0o750)
             if self.owner:
-                os.chown(folder, *self.owner)
+                os.fchown(fd, *self.owner)
         except OSError as e:
             raise EnrolmentFailed.local("local", f"{folder}: {e.strerror or e}") from None
+        finally:
+            os.close(fd)
 
     # -- the request ---------------------------------------------------------------------
     def request(self, code: str, key) -> dict:
@@ -230,39 +244,56 @@ class Enroller:
     # -- writing it all ------------------------------------------------------------------
     def install(self, answer: dict, key) -> None:
         """Check *answer* and write the secrets, the drop-in and the store (see the module's docstring)."""
+        from cryptography import x509
+
         checked = _check_answer(answer, key)
         p = self.places
+        drop_in = self._drop_in(answer).encode("utf-8", "strict")  # checked whole before anything is written
         try:
-            tls.write_file(p.ca, answer["ca_certificate"].encode("ascii"), mode=0o644, owner=self.owner)
-            tls.install_pair(p.key, p.cert, key=tls.key_pem(key), cert=answer["certificate"].encode("ascii"),
-                             owner=self.owner)
+            # what was checked, written anew: not the answer's text, which may carry more than that one certificate
+            ca = x509.load_pem_x509_certificate(answer["ca_certificate"].encode("ascii"))
+            tls.write_file(p.ca, tls.cert_pem(ca), mode=0o644, owner=self.owner)
+            tls.install_pair(p.key, p.cert, key=tls.key_pem(key), cert=tls.cert_pem(checked), owner=self.owner)
+        except OSError as e:
+            raise EnrolmentFailed.local("local", f"{e.filename or ''}: {e.strerror or e}") from None
+        # the store before the drop-in: the drop-in makes the device enrolled (the boot unit stops), so a power
+        # cut before it leaves the whole enrolment to be done again (the same key, the same answer)
+        self._store(answer, checked)
+        try:
             p.drop_in.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
             if self.owner:  # root's folder, readable by the service user's group
                 os.chown(p.drop_in.parent, 0, self.owner[1])
-            tls.write_file(p.drop_in, self._drop_in(answer).encode("utf-8"), mode=0o640,
+            tls.write_file(p.drop_in, drop_in, mode=0o640,
                            owner=(0, self.owner[1]) if self.owner else None)
         except OSError as e:
             raise EnrolmentFailed.local("local", f"{e.filename or ''}: {e.strerror or e}") from None
-        self._store(answer, checked)
         p.pending_key.unlink(missing_ok=True)
 
     def _drop_in(self, answer: dict) -> str:
-        from pishkhan.config import toml_value as v
+        """The drop-in's text, once it is known to read back as exactly what is meant (else refused)."""
+        import tomllib
+
+        from pishkhan import config as config_module
 
         office, p = answer["office"], self.places
+        meant = {"device": {"id": answer["device_id"]},
+                 "office": {"office_id": office["office_id"], "province": answer["province"]}}
+        meant["office"] |= {k: office[k] for k in ("name", "licence") if office.get(k)}
+        meant["mqtt"] = {"enabled": True, "url": answer["broker_url"], "tls": True, "ca_file": str(p.ca),
+                         "cert_file": str(p.cert), "key_file": str(p.key), "username": "", "password_file": ""}
+        meant["enrolment"] = {"server": answer.get("renew_url") or self.server}
         lines = ["# Written by `pishkhan provision enroll`; it owns this file whole and rewrites it on enrolment.",
-                 "# Put your own settings in pishkhan.toml: a setting here wins over the same one there.",
-                 "", "[device]", f"id = {v(answer['device_id'])}",
-                 "", "[office]", f"office_id = {v(office['office_id'])}", f"province = {v(answer['province'])}"]
-        if office.get("name"):
-            lines.append(f"name = {v(office['name'])}")
-        if office.get("licence"):
-            lines.append(f"licence = {v(office['licence'])}")
-        lines += ["", "[mqtt]", "enabled = true", f"url = {v(answer['broker_url'])}", "tls = true",
-                  f"ca_file = {v(str(p.ca))}", f"cert_file = {v(str(p.cert))}", f"key_file = {v(str(p.key))}",
-                  'username = ""', 'password_file = ""',
-                  "", "[enrolment]", f"server = {v(answer.get('renew_url') or self.server)}", ""]
-        return "\n".join(lines)
+                 "# Put your own settings in pishkhan.toml: a setting here wins over the same one there."]
+        for section, values in meant.items():
+            lines += ["", f"[{section}]", *(f"{k} = {config_module.toml_value(v)}" for k, v in values.items())]
+        text = "\n".join(lines) + "\n"
+        try:
+            read_back = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError) as e:
+            raise EnrolmentFailed.local("refused", f"the configuration would not read back: {e}") from None
+        if read_back != meant:
+            raise EnrolmentFailed.local("refused", "the configuration would not read back as the centre's answer")
+        return text
 
     def _store(self, answer: dict, cert) -> None:
         from pishkhan.boards.signing import PublicKey
@@ -274,6 +305,9 @@ class Enroller:
 
         try:
             config = load_config(self.places.config)
+        except PishkhanError as e:
+            raise EnrolmentFailed.local("local", str(e)) from None
+        try:
             store = open_store(config)
         except PishkhanError as e:
             raise EnrolmentFailed.local("local", str(e)) from None
@@ -304,9 +338,13 @@ class Enroller:
         """The store made by root belongs to the service user."""
         if not self.owner:
             return
-        for path in (store_path, Path(f"{store_path}-wal"), Path(f"{store_path}-shm")):
-            if path.exists():
-                os.chown(path, *self.owner)
+        for path in _store_files(store_path):
+            if path.exists() and not path.is_symlink():
+                os.chown(path, *self.owner, follow_symlinks=False)
+
+
+def _store_files(store_path: Path) -> tuple[Path, ...]:
+    return store_path, Path(f"{store_path}-wal"), Path(f"{store_path}-shm")
 
 
 def _check_answer(answer: dict, key):
@@ -325,12 +363,17 @@ def _check_answer(answer: dict, key):
                   ("office.province", province), ("mqtt.url", answer["broker_url"])]
         checks += [("office.name", office["name"])] if office.get("name") else []
         checks += [("office.licence", office["licence"])] if office.get("licence") else []
+        checks += [("enrolment.server", answer["renew_url"])] if answer.get("renew_url") is not None else []
         for name, value in checks:
             problems = rules[name].check(value, name)
             if problems:
                 raise bad(problems[0])
         if not str(answer["broker_url"]).startswith("mqtts://"):
             raise bad("the broker URL is not mqtts://")
+        scopes = ("national", f"province:{province}", f"office:{office['office_id']}")
+        for item in answer.get("issuer_keys") or []:  # never "any", never another office's or province's
+            if item["scope"] not in scopes or not isinstance(item["pem"], str):
+                raise bad(f"an issuer key for a scope not this office's: {str(item['scope'])[:80]!r}")
         cert = x509.load_pem_x509_certificate(answer["certificate"].encode("ascii"))
         ca = x509.load_pem_x509_certificate(answer["ca_certificate"].encode("ascii"))
     except EnrolmentFailed:

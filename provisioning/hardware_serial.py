@@ -13,6 +13,7 @@ from pathlib import Path
 
 DEVICE_TREE = Path("/sys/firmware/devicetree/base/serial-number")
 CPUINFO = Path("/proc/cpuinfo")
+_PLAIN = re.compile(r"[0-9A-Za-z]{1,64}", re.ASCII)
 _SERIAL = re.compile(r"^Serial\s*:\s*([0-9A-Za-z]+)\s*$", re.MULTILINE)
 
 
@@ -32,9 +33,9 @@ class PiSerial(HardwareSerial):
 
     def read(self) -> str:
         try:
-            text = self.device_tree.read_bytes().rstrip(b"\0").decode("ascii", "replace").strip()
-            if text:
-                return text[:64]
+            text = self.device_tree.read_bytes()[:256].rstrip(b"\0").decode("ascii", "replace").strip()
+            if _PLAIN.fullmatch(text):  # only letters and digits are sent: anything else is not a serial
+                return text
         except OSError:
             pass
         try:

@@ -174,9 +174,11 @@ class MosquittoBroker:
         (self.tls_dir / "server.key").write_bytes(key_pem(key))
         self.crl_path = self.tls_dir / "crl.pem"
         self.ca.write_crl((), path=self.crl_path)
+        device_acl = self.dir / "devices.acl"  # as shipped: no centre account on the devices' listener
+        device_acl.write_text(mosquitto_acl(self.root, centre_users=()))
         return mosquitto_certificate_listener(
             address=self.host, port=self.tls_port, cafile=self.ca.cert_file, crlfile=self.crl_path,
-            certfile=self.tls_dir / "server.pem", keyfile=self.tls_dir / "server.key", acl_file=self.acl_path)
+            certfile=self.tls_dir / "server.pem", keyfile=self.tls_dir / "server.key", acl_file=device_acl)
 
     @property
     def ca_file(self) -> Path:

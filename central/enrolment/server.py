@@ -84,13 +84,60 @@ def create_app(service: Enrolment):
     return app
 
 
-def uvicorn_config(app, *, host: str, port: int, tls_cert, tls_key, log_level: str = "info"):
-    """uvicorn's configuration for *app* over HTTPS only (TLS 1.2 or newer)."""
+#: Longest a connection stays open: a device's one request takes well under a second, even over GPRS.
+CONNECTION_SECONDS = 30.0
+#: Connections one client address may hold open at once (not behind a trusted proxy).
+CONNECTIONS_PER_ADDRESS = 4
+
+
+def _guarded_protocol(*, per_address: bool):
+    """uvicorn's HTTP/1.1 protocol with a deadline per connection and, when *per_address*, a cap per address.
+
+    uvicorn sets no timeout before a request is whole (an idle TLS connection, half a header, half a body
+    stay open for good) and counts every open connection against ``limit_concurrency``: 64 idle connections
+    from one address made it answer every device 503."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11(H11Protocol):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._deadline = self.loop.call_later(CONNECTION_SECONDS, self._expire)
+            host = self.client[0] if self.client else None
+            if per_address and host is not None and sum(
+                    1 for other in list(self.connections)
+                    if getattr(other, "client", None) and other.client[0] == host) > CONNECTIONS_PER_ADDRESS:
+                log.info("closing a connection from %s: more than %d open", host, CONNECTIONS_PER_ADDRESS)
+                transport.abort()
+
+        def connection_lost(self, exc):
+            self._deadline.cancel()
+            super().connection_lost(exc)
+
+        def _expire(self):
+            if not self.transport.is_closing():
+                log.info("closing a connection from %s: open over %.0f s", self.client, CONNECTION_SECONDS)
+                self.transport.abort()
+
+    return GuardedH11
+
+
+def uvicorn_config(app, *, host: str, port: int, tls_cert, tls_key, log_level: str = "info",
+                   trusted_proxies: str = ""):
+    """uvicorn's configuration for *app* over HTTPS only (TLS 1.2 or newer).
+
+    The client's address (the per-address limit's key, the audit log's) is the
+    connection's own: ``X-Forwarded-For`` and ``Forwarded`` are ignored unless
+    *trusted_proxies* names the proxies (comma-separated addresses) whose
+    headers are believed — uvicorn otherwise believes any from 127.0.0.1, so a
+    local TCP forwarder would let every client pick its own address."""
     import ssl
 
     import uvicorn
 
+    proxy = {"proxy_headers": True, "forwarded_allow_ips": trusted_proxies} if trusted_proxies else \
+        {"proxy_headers": False}
     return uvicorn.Config(app, host=host, port=port, ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key),
-                          ssl_version=ssl.PROTOCOL_TLS_SERVER, log_level=log_level, access_log=False,
+                          ssl_version=ssl.PROTOCOL_TLS_SERVER, log_level=log_level, access_log=False, **proxy,
+                          http=_guarded_protocol(per_address=not trusted_proxies),
                           limit_concurrency=64, timeout_keep_alive=5, timeout_graceful_shutdown=5,
                           server_header=False, lifespan="off")

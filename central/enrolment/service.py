@@ -20,7 +20,9 @@ gets the same answer (logged ``enrolment_repeated``); with another key,
 **Renewal** (:meth:`Enrolment.renew`) takes the device's current
 certificate, a CSR for its new key and the current key's signature over the
 CSR's bytes. The certificate must be this CA's, unexpired and not revoked,
-the signature must hold, and the device must still be registered; the new
+the signature must hold, the device must still be registered, and the
+certificate must be due (fewer than ``RENEW_WHEN_LEFT_DAYS`` days left, two
+days' slack; else ``not_due``); the new
 certificate names the same device (``how = renewed``, logged ``renewed``).
 
 Every refusal is :exc:`EnrolmentRefused` with a ``reason`` from
@@ -32,6 +34,7 @@ against the address (:class:`~central.enrolment.limits.AttemptLimit`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from pathlib import Path
 
@@ -41,12 +44,16 @@ from central import certificates, registry
 from central.ca import CertificateAuthority, CertificateRefused, cert_pem, load_csr
 from central.enrolment import claims
 from central.enrolment.limits import AttemptLimit
-from pishkhan import claimcode
-from pishkhan.enrolment import REASONS
+from pishkhan import claimcode, tls
+from pishkhan.enrolment import REASONS, RENEW_WHEN_LEFT_DAYS
 from pishkhan.exc import CentralError
 from pishkhan.tls import common_name, public_fingerprint, signature_holds
 
 MAX_SERIAL = 200
+#: A renewal is refused while more than RENEW_WHEN_LEFT_DAYS and this many days remain (a device's clock may be
+#: ahead).
+NOT_DUE_SLACK_DAYS = 2
+_SERIAL = re.compile(r"[0-9A-Za-z._:-]{0,%d}" % MAX_SERIAL, re.ASCII)
 
 
 class EnrolmentRefused(CentralError):
@@ -105,6 +112,9 @@ class Enrolment:
     def _enroll(self, body: dict, address: str, now: dt.datetime) -> dict:
         code, csr_pem = _text(body, "claim", limit=64), _text(body, "csr", limit=16_384)
         serial = _text(body, "hardware_serial", limit=MAX_SERIAL, required=False)
+        if not _SERIAL.fullmatch(serial):  # NUL breaks PostgreSQL; bidi and control characters mislead ops
+            raise EnrolmentRefused(f"hardware_serial: expected up to {MAX_SERIAL} letters, digits, '.', '_', ':' "
+                                   "or '-'", reason="bad_request")
         try:
             normalised = claimcode.normalise(code)
         except claimcode.CodeUnreadable as e:
@@ -129,6 +139,13 @@ class Enrolment:
             if claim.state(now) == "expired":
                 raise EnrolmentRefused(f"claim {claim.claim_id} expired at {claim.expires_at}",
                                        reason="claim_expired", office_id=claim.office_id)
+            if self.db.dialect != "?":  # PostgreSQL: two copied cards at once take this key's check in turn
+                c.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"pishkhan-enrol-key:{fingerprint}",))
+            other = c.execute("SELECT device_id FROM enrolment_claims WHERE key_fingerprint = ? AND used_at IS NOT NULL",
+                              (fingerprint,)).fetchone()
+            if other:  # a cloned SD card, or a key taken from another device
+                raise EnrolmentRefused(f"this key is already device {other[0]}'s", reason="key_reused",
+                                       office_id=claim.office_id)
             device_id = f"{claim.office_id}-{secrets.token_hex(4)}"
             try:
                 registry.register(_Joined(c), device_id=device_id, office_id=claim.office_id,
@@ -141,8 +158,10 @@ class Enrolment:
                       (device_id, claim.province, claim.office_id, claim.office_name))
             cert = self.ca.sign_device(csr_pem, device_id=device_id, now=now)
             pem = cert_pem(cert).decode("ascii")
-            claims.use_in(c, normalised, device_id=device_id, key_fingerprint=fingerprint, hardware_serial=serial,
-                          certificate=pem, now=now)
+            if not claims.use_in(c, normalised, device_id=device_id, key_fingerprint=fingerprint,
+                                 hardware_serial=serial, certificate=pem, now=now):
+                raise EnrolmentRefused(f"claim {claim.claim_id} was used meanwhile", reason="claim_used",
+                                       office_id=claim.office_id)  # the transaction rolls back the rest
             certificates.record_issued(c, cert, device_id=device_id, how="enrolled", now=now)
             certificates.log(c, "enrolled", device_id=device_id, office_id=claim.office_id, address=address, now=now,
                              detail={"claim": claim.claim_id, "hardware_serial": serial,
@@ -214,6 +233,8 @@ class Enrolment:
             raise EnrolmentRefused(f"{e} ({e.reason})", reason="bad_csr", device_id=device_id) from None
 
         def work(c):
+            if self.db.dialect != "?":  # PostgreSQL: a revocation now waits for this renewal, or this for it
+                c.execute("SELECT serial FROM certificates WHERE device_id = ? FOR UPDATE", (device_id,)).fetchall()
             if certificates.is_revoked_in(c, current):
                 raise EnrolmentRefused(f"certificate {format(current.serial_number, 'x')} is revoked",
                                        reason="revoked", device_id=device_id)
@@ -221,6 +242,10 @@ class Enrolment:
             if identity is None:
                 raise EnrolmentRefused(f"device {device_id} is not in the registry", reason="not_registered",
                                        device_id=device_id)
+            left = tls.days_left(current, now=now)
+            if left > RENEW_WHEN_LEFT_DAYS + NOT_DUE_SLACK_DAYS:  # each renewal is a row, and a CRL entry one day
+                raise EnrolmentRefused(f"the certificate has {left:.0f} days left; renew when fewer than "
+                                       f"{RENEW_WHEN_LEFT_DAYS} remain", reason="not_due", device_id=device_id)
             cert = self.ca.sign_device(csr_pem, device_id=device_id, now=now)
             certificates.record_issued(c, cert, device_id=device_id, how="renewed", now=now)
             certificates.log(c, "renewed", device_id=device_id, office_id=identity[1], address=address, now=now,

@@ -217,10 +217,14 @@ def mosquitto_certificate_listener(*, address: str, port: int, cafile, crlfile, 
 
 
 def mosquitto_certificate_config(*, devices: tuple[str, int], centre: tuple[str, int], cafile, crlfile, certfile,
-                                 keyfile, centre_passwords, acl_file) -> list[str]:
+                                 keyfile, centre_passwords, acl_file, device_acl_file) -> list[str]:
     """A broker whose devices log in by certificate only: the centre's listener (passwords, as in
-    :func:`mosquitto_listeners`) and the devices' of :func:`mosquitto_certificate_listener`."""
+    :func:`mosquitto_listeners`) and the devices' of :func:`mosquitto_certificate_listener`.
+
+    The devices' listener reads *device_acl_file* (``mosquitto_acl(centre_users=())``: device patterns
+    alone): with the centre's ``user`` lines there, a certificate whose name is a centre account's would
+    have that account's rights."""
     return ["per_listener_settings true", f"max_packet_size {MAX_PACKET_BYTES}",
             *mosquitto_certificate_listener(address=devices[0], port=devices[1], cafile=cafile, crlfile=crlfile,
-                                            certfile=certfile, keyfile=keyfile, acl_file=acl_file),
+                                            certfile=certfile, keyfile=keyfile, acl_file=device_acl_file),
             *_centre_listener(centre, centre_passwords, acl_file)]
