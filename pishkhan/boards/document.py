@@ -40,7 +40,7 @@ Numbers: ``government_fee`` and ``office_fee`` are whole rials from 0 to
 10^13 (ten trillion rials; so a total is below 2^53 and exact everywhere).
 ``version`` is a whole number from 1 to 2^31-1 and counts up per scope; to
 keep a mistyped version from locking a scope (no later board could be
-newer), :func:`~pishkhan.boards.installed.install_board` also refuses a
+newer), :func:`~pishkhan.boards.install.install_signed` also refuses a
 board more than :data:`MAX_VERSION_STEP` (10,000) versions above the one
 installed for its scope (the first board of a scope counts from 0), so
 versions are 1, 2, 3, …, not dates. ``effective_from`` is a Gregorian date
@@ -72,8 +72,10 @@ MAX_SERVICES = 500
 MAX_DOCUMENTS = 10
 MAX_NOTICES = 10
 MAX_FEE = 10 ** 13
+#: Versions a signed document (a board, a schedule, a holiday or trust list) may carry.
 MAX_VERSION = 2 ** 31 - 1
-#: How far above the installed version of its scope a new board may go.
+#: How far above the installed version of its scope a new signed document may go, so that a
+#: mistyped version cannot leave no room for later ones (the first of a scope counts from 0).
 MAX_VERSION_STEP = 10_000
 #: Errors listed in one :exc:`BoardInvalid`; the rest are counted.
 MAX_ERRORS = 100
