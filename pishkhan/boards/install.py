@@ -5,8 +5,9 @@ descriptor each kind of document declares beside its model) and, for every
 kind alike, in this order:
 
 1. the source is one of :data:`SOURCES`;
-2. the envelope is an object whose payload is an object (else ``malformed``);
-3. the signature verifies against the keys this device trusts (``forged``);
+2. the envelope is an object holding exactly format, payload (an object) and
+   signature (else ``malformed``), and
+3. its signature verifies against the keys this device trusts (``forged``);
 4. the payload parses as the kind's document (``invalid``, or ``malformed``);
 5. its version lies within the kind's bounds (``invalid``);
 6. the signing key may sign the document's scope, and the scope is this
@@ -24,7 +25,7 @@ with the message and the reason code) and is raised as the kind's
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from pishkhan.boards.document import MAX_VERSION, MAX_VERSION_STEP
@@ -48,8 +49,8 @@ class Shelf:
         raise NotImplementedError
 
     def put(self, c, store: Store, kind: "Kind", doc, envelope: dict, *, code: str, key: str, source: str,
-            now: str) -> tuple[int, dict]:
-        """Store *doc*; returns (its id, what the install's audit entry adds)."""
+            actor: str, now: str) -> tuple[Any, dict]:
+        """Store *doc*; returns (what :attr:`Kind.result` takes as its id, what the install's audit entry adds)."""
         raise NotImplementedError
 
 
@@ -74,7 +75,7 @@ class TableShelf(Shelf):
         return c.execute(f"SELECT 1 FROM {self.table} WHERE {where} AND verification_code = ?",
                          params + (code,)).fetchone() is not None
 
-    def put(self, c, store, kind, doc, envelope, *, code, key, source, now):
+    def put(self, c, store, kind, doc, envelope, *, code, key, source, actor, now):
         columns = ["scope_key", "version", "effective_from", "issuer", "key_fingerprint", "verification_code",
                    "envelope", "source", "installed_at"]
         values = [doc.scope.key, doc.version, doc.effective_from.isoformat(), doc.issuer, key, code,
@@ -114,7 +115,6 @@ class Kind:
     min_version: int = 1
     max_version: int = MAX_VERSION
     max_step: int = MAX_VERSION_STEP
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def words(self) -> str:
@@ -175,7 +175,7 @@ def install_signed(store: Store, envelope, kind: Kind, *, source: str, actor: st
                               f"leave no room for later {kind.plural}")
             now = store.now_iso()
             row_id, detail = kind.shelf.put(c, store, kind, doc, envelope, code=code, key=fingerprint,
-                                            source=source, now=now)
+                                            source=source, actor=actor, now=now)
             store.audit(actor, kind.install_action or f"{kind.name}.install", doc.scope.key, version=doc.version,
                         source=source, verification_code=code, key=fingerprint, **detail)
             return kind.result(row_id, doc, code, fingerprint, source, now, envelope)
