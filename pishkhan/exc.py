@@ -110,6 +110,16 @@ class BoardFileError(BoardError, Refused):
         self.errors = [message]
 
 
+class ImportRefused(Refused):
+    """A board from the USB stick was refused; :attr:`reason` is the install path's code, :attr:`kind` the staff
+    screen's words for it: signature, version, scope, invalid, file (not a regular file on the stick, too large,
+    unreadable) or error (anything unforeseen, reason ``refused``)."""
+
+    def __init__(self, message: str, *, kind: str, reason: str = "refused"):
+        super().__init__(message, reason=reason)
+        self.kind = kind
+
+
 class LayeringError(BoardError):
     """An office or province board tried to change what it may not."""
 

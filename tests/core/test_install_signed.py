@@ -165,3 +165,16 @@ def test_a_refusal_names_a_listed_reason_or_is_a_mistake():
     with pytest.raises(ValueError, match="unknown refusal reason"):
         Refused("whatever", reason="not_newer")
     assert all(len(words) == 2 and all(words) for words in REASONS.values())
+
+
+def test_the_staff_screen_reads_the_reason_not_the_message():
+    from kiosk.staff import refusal_kind
+    from pishkhan.exc import BoardFileError, BoardInvalid, BoardRefused, SignatureInvalid
+
+    assert refusal_kind(BoardRefused("board version 9 … is not newer than …", reason="wrong_scope")) == "scope"
+    assert refusal_kind(BoardRefused("board version 20,000 is 19,999 above …", reason="too_far")) == "version"
+    assert refusal_kind(BoardRefused("…", reason="replayed")) == refusal_kind(BoardRefused("…", reason="older")) \
+        == "version"
+    assert refusal_kind(SignatureInvalid("…")) == "signature"
+    assert refusal_kind(BoardFileError("…")) == refusal_kind(OSError("…")) == "file"
+    assert refusal_kind(BoardInvalid(["…"])) == "invalid"
