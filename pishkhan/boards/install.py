@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from pishkhan.boards.document import MAX_VERSION, MAX_VERSION_STEP
+from pishkhan.boards.checker import MAX_VERSION, MAX_VERSION_STEP
 from pishkhan.boards.signing import verification_code
 from pishkhan.boards.trust import scope_allows, verify_trusted
 from pishkhan.exc import Refused
