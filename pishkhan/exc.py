@@ -27,6 +27,18 @@ REASONS: dict[str, tuple[str, str]] = {
     "not_a_file": ("فایل خوانده نشد", "not a regular file that may be read (on the stick, in time, in size)"),
     "not_accepted": ("این نوع سند از شبکه پذیرفته نمی‌شود", "this kind of document is not taken from the network"),
     "refused": ("پذیرفته نشد", "any other refusal (a trust list revoking the key that signed it)"),
+    # commands from the centre (pishkhan.protocol.commands), besides malformed, forged, replayed:
+    "unsigned": ("فرمان امضا نشده است", "not a signed envelope at all"),
+    "wrong_device": ("فرمان برای دستگاه دیگری است", "addressed to another device"),
+    "expired": ("زمان فرمان گذشته است", "past its expiry, or living longer than a command may"),
+    "not_yet_valid": ("زمان صدور فرمان در آینده است", "issued further in the future than the clocks may differ"),
+    "unknown": ("چنین فرمانی نیست", "no command of that name"),
+    "bad_args": ("ورودی‌های فرمان نادرست است", "arguments that command does not take"),
+    # a command accepted that could not be carried out (edge_agent.commands):
+    "no_snapshot": ("عکسی از نمایشگر نیست", "the wall display has recorded no snapshot, or it cannot be read"),
+    "snapshot_too_large": ("عکس نمایشگر بزرگ است", "the snapshot is larger than a result may carry"),
+    "snapshot_corrupt": ("عکس نمایشگر خراب است", "the snapshot does not match its recorded hash"),
+    "failed": ("اجرای فرمان ناموفق بود", "the command ran and failed"),
 }
 
 
@@ -205,6 +217,21 @@ class ProtocolError(PishkhanError):
     def __init__(self, message: str, *, reason: str = "malformed"):
         super().__init__(message)
         self.reason = reason
+
+
+class CommandRefused(Refused):
+    """A command the device will not run; :attr:`reason` is the code, the message says why."""
+
+    def __init__(self, reason: str, message: str, *, command_id: str | None = None):
+        super().__init__(f"{reason}: {message}", reason=reason)
+        self.command_id = command_id
+
+
+class CommandFailed(Refused):
+    """A command that was accepted but could not be carried out; :attr:`reason` is the code."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message, reason=reason)
 
 
 class AgentError(PishkhanError):
