@@ -178,3 +178,12 @@ def test_the_staff_screen_reads_the_reason_not_the_message():
     assert refusal_kind(SignatureInvalid("…")) == "signature"
     assert refusal_kind(BoardFileError("…")) == refusal_kind(OSError("…")) == "file"
     assert refusal_kind(BoardInvalid(["…"])) == "invalid"
+
+
+def test_every_refusal_reason_is_documented_once_in_the_protocol():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "mqtt.md").read_text(encoding="utf-8")
+    table = text[text.index("### Refusal reasons"):]
+    rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines() if line.startswith("| `")]
+    assert sorted(rows) == sorted(REASONS)
