@@ -5,9 +5,9 @@ descriptor each kind of document declares beside its model) and, for every
 kind alike, in this order:
 
 1. the source is one of :data:`SOURCES`;
-2. the envelope is an object holding exactly format, payload (an object) and
-   signature (else ``malformed``), and
-3. its signature verifies against the keys this device trusts (``forged``);
+2. the envelope is a signed envelope whose payload is an object (``malformed``);
+3. it holds exactly format, payload and signature, and its signature
+   verifies against the keys this device trusts (``forged``);
 4. the payload parses as the kind's document (``invalid``, or ``malformed``);
 5. its version lies within the kind's bounds (``invalid``);
 6. the signing key may sign the document's scope, and the scope is this
