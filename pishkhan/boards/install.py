@@ -38,6 +38,26 @@ from pishkhan.store.database import Store
 SOURCES = ("cli", "usb", "centre")
 
 
+@dataclass(frozen=True)
+class Installed:
+    """A signed document as installed: the document and where it came from."""
+
+    id: int
+    document: Any
+    verification_code: str
+    key_fingerprint: str
+    source: str
+    installed_at: str
+    envelope: dict
+
+    @classmethod
+    def from_row(cls, row, parse: Callable[[dict], Any]):
+        """The installed document of a stored *row* (its envelope parsed again by *parse*)."""
+        envelope = json.loads(row["envelope"])
+        return cls(row["id"], parse(envelope["payload"]), row["verification_code"], row["key_fingerprint"],
+                   row["source"], row["installed_at"], envelope)
+
+
 class Shelf:
     """Where installed documents of one kind live: what is installed, and how a new one is put."""
 

@@ -39,11 +39,10 @@ import logging
 import os
 import threading
 from pathlib import Path
-from dataclasses import dataclass
 
 from pishkhan.text import jalali
 from pishkhan.boards.document import Board, parse_board
-from pishkhan.boards.install import Kind, TableShelf, check_signed, install_signed
+from pishkhan.boards.install import Installed, Kind, TableShelf, check_signed, install_signed
 from pishkhan.exc import BoardRefused, PishkhanError, StoreError
 from pishkhan.boards.layering import EffectiveBoard, Layer, layer_boards
 from pishkhan.boards.signing import verification_code
@@ -54,28 +53,21 @@ from pishkhan.text.safety import ensure_text
 MAX_REASON = 120
 
 
-@dataclass(frozen=True)
-class InstalledBoard:
-    id: int
-    board: Board
-    verification_code: str
-    key_fingerprint: str
-    source: str
-    installed_at: str
-    envelope: dict
+class InstalledBoard(Installed):
+    """A board as installed (:attr:`board` is its document)."""
+
+    @property
+    def board(self) -> Board:
+        return self.document
 
     @property
     def layer(self) -> Layer:
         return Layer(self.board, self.verification_code, self.key_fingerprint)
 
 
-def _installed(row_id, board, code, fingerprint, source, at, envelope) -> InstalledBoard:
-    return InstalledBoard(row_id, board, code, fingerprint, source, at, envelope)
-
-
 #: Boards, to :func:`~pishkhan.boards.install.install_signed`.
 BOARD = Kind(name="board", parse=parse_board, shelf=TableShelf("boards"), refused=BoardRefused,
-             refused_action="board.refused", result=_installed, plural="boards")
+             refused_action="board.refused", result=InstalledBoard, plural="boards")
 
 
 def check_signed_board(store: Store, envelope: dict) -> tuple[Board, str]:
@@ -201,9 +193,7 @@ def _rows(store: Store, sql: str, params=()) -> list[InstalledBoard]:
 
 
 def _row(row) -> InstalledBoard:
-    envelope = json.loads(row["envelope"])
-    return InstalledBoard(row["id"], parse_board(envelope["payload"]), row["verification_code"],
-                          row["key_fingerprint"], row["source"], row["installed_at"], envelope)
+    return InstalledBoard.from_row(row, parse_board)
 
 
 def history(store: Store, scope_key: str | None = None) -> list[InstalledBoard]:

@@ -15,10 +15,8 @@ a :exc:`~pishkhan.exc.ScheduleError` whose ``reason`` says why.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 
-from pishkhan.boards.install import Kind, TableShelf, check_signed, install_signed
+from pishkhan.boards.install import Installed, Kind, TableShelf, check_signed, install_signed
 from pishkhan.exc import ScheduleRefused
 from pishkhan.schedule.calendar import OfficeCalendar
 from pishkhan.schedule.document import HOLIDAYS_FORMAT, HolidayList, Schedule, parse_document
@@ -26,17 +24,8 @@ from pishkhan.store.database import Store
 from pishkhan.text import jalali
 
 
-@dataclass(frozen=True)
-class InstalledSchedule:
+class InstalledSchedule(Installed):
     """A schedule or holiday list as installed: the document and where it came from."""
-
-    id: int
-    document: Schedule | HolidayList
-    verification_code: str
-    key_fingerprint: str
-    source: str
-    installed_at: str
-    envelope: dict
 
     @property
     def kind(self) -> str:
@@ -50,13 +39,9 @@ class InstalledSchedule:
                 "key": self.key_fingerprint}
 
 
-def _installed(row_id, doc, code, fingerprint, source, at, envelope) -> InstalledSchedule:
-    return InstalledSchedule(row_id, doc, code, fingerprint, source, at, envelope)
-
-
 def _kind(name: str) -> Kind:
     return Kind(name=name, parse=parse_document, shelf=TableShelf("schedule_documents", by_kind=True),
-                refused=ScheduleRefused, refused_action="schedule.refused", result=_installed)
+                refused=ScheduleRefused, refused_action="schedule.refused", result=InstalledSchedule)
 
 
 #: Schedules and holiday lists, to :func:`~pishkhan.boards.install.install_signed`.
@@ -84,9 +69,7 @@ def install_schedule(store: Store, envelope: dict, *, source: str, actor: str,
 
 
 def _row(row) -> InstalledSchedule:
-    envelope = json.loads(row["envelope"])
-    return InstalledSchedule(row["id"], parse_document(envelope["payload"]), row["verification_code"],
-                             row["key_fingerprint"], row["source"], row["installed_at"], envelope)
+    return InstalledSchedule.from_row(row, parse_document)
 
 
 def history(store: Store, kind: str | None = None) -> list[InstalledSchedule]:
