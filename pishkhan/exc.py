@@ -39,6 +39,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "snapshot_too_large": ("عکس نمایشگر بزرگ است", "the snapshot is larger than a result may carry"),
     "snapshot_corrupt": ("عکس نمایشگر خراب است", "the snapshot does not match its recorded hash"),
     "failed": ("اجرای فرمان ناموفق بود", "the command ran and failed"),
+    # a ticket refused by the queue (pishkhan.queue.core):
+    "closed": ("دفتر بسته است", "the office is closed now"),
+    "cutoff": ("نوبت‌دهی امروز به پایان رسیده است", "too close to closing time for a new ticket"),
+    "no_counter": ("باجه‌ای باز نیست", "no counter is open for the service"),
 }
 
 
@@ -190,12 +194,12 @@ class QueueError(PishkhanError):
     """A queue operation is not possible in the queue's current state."""
 
 
-class OfficeClosed(QueueError):
-    """No ticket can be issued now; ``reason`` and ``next_open`` say why and when."""
+class OfficeClosed(QueueError, Refused):
+    """No ticket can be issued now; :attr:`reason` (``closed``, ``cutoff``, ``no_counter``) and
+    :attr:`next_open` say why and when."""
 
     def __init__(self, message: str, *, reason: str, next_open=None):
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(message, reason=reason)
         self.next_open = next_open
 
 
