@@ -39,22 +39,14 @@ import subprocess
 from pathlib import Path
 
 from pishkhan.boards.jsonlimits import load_json
-from pishkhan.exc import BoardInvalid, PishkhanError
-from pishkhan.protocol.commands import CommandRefused, check_command
+from pishkhan.exc import CommandFailed, CommandRefused
+from pishkhan.protocol.commands import check_command
 from pishkhan.screen_override import set_override
 
 log = logging.getLogger("pishkhan.agent.commands")
 
 #: The largest snapshot PNG sent in a result (the wall keeps small ones; a larger file is refused).
 MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024
-
-
-class Failed(PishkhanError):
-    """A command that was accepted but could not be carried out; :attr:`reason` is the code."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 def run_command(args: list[str]) -> subprocess.CompletedProcess:
@@ -82,9 +74,12 @@ class Commands:
         if not payload:
             return None
         try:
-            envelope = load_json(payload, source=f"mqtt:{topic}")
-        except BoardInvalid as e:
-            return self._result("", "", False, "malformed", {"message": str(e)})
+            envelope = load_json(payload, source=f"mqtt:{topic}",
+                                 error=lambda errors: CommandRefused("malformed", "; ".join(errors)))
+        except CommandRefused as refusal:  # before its signature is read: audited like every refusal
+            self.store.audit("centre", "command.refuse", "", reason=refusal.reason, message=str(refusal))
+            log.warning("refused a command on %s: %s", topic, refusal)
+            return self._result("", "", False, refusal.reason, {"message": str(refusal)})
         name = ""
         if isinstance(envelope, dict) and isinstance(envelope.get("payload"), dict):
             raw = envelope["payload"].get("name")
@@ -96,7 +91,7 @@ class Commands:
             return self._result(refusal.command_id or "", name, False, refusal.reason, {"message": str(refusal)})
         try:
             detail = getattr(self, f"do_{command.name}")(command)
-        except Failed as e:
+        except CommandFailed as e:
             log.warning("command %s %s failed: %s", command.id, command.name, e)
             self.store.audit("agent", "command.failed", command.id, name=command.name, reason=e.reason,
                              message=str(e))
@@ -129,19 +124,19 @@ class Commands:
     def do_snapshot(self, command) -> dict:
         row = self.store.query_one("SELECT * FROM display_snapshots ORDER BY id DESC LIMIT 1")
         if row is None:
-            raise Failed("no_snapshot", "the wall display has recorded no snapshot yet")
+            raise CommandFailed("no_snapshot", "the wall display has recorded no snapshot yet")
         path = Path(row["path"])
         if not path.is_absolute():
             path = self.agent.config.state_dir / "snapshots" / path
         try:
             if path.stat().st_size > MAX_SNAPSHOT_BYTES:
-                raise Failed("snapshot_too_large", f"{path} is larger than {MAX_SNAPSHOT_BYTES:,} bytes")
+                raise CommandFailed("snapshot_too_large", f"{path} is larger than {MAX_SNAPSHOT_BYTES:,} bytes")
             data = path.read_bytes()
         except OSError as e:
-            raise Failed("no_snapshot", f"the snapshot file {path} cannot be read: {e.strerror or e}") from None
+            raise CommandFailed("no_snapshot", f"the snapshot file {path} cannot be read: {e.strerror or e}") from None
         digest = hashlib.sha256(data).hexdigest()
         if digest != row["sha256"]:
-            raise Failed("snapshot_corrupt", f"{path} does not match its recorded hash "
+            raise CommandFailed("snapshot_corrupt", f"{path} does not match its recorded hash "
                                              f"({digest[:12]}… instead of {row['sha256'][:12]}…)")
         return {"at": row["at"], "sha256": digest, "board_version": row["board_version"],
                 "verification_code": row["verification_code"], "screen_state": row["screen_state"],
@@ -163,7 +158,7 @@ class Commands:
         try:
             date = dt.date.fromisoformat(day)
         except ValueError:
-            raise Failed("bad_args", f"date: {day!r} is not a calendar date") from None
+            raise CommandFailed("bad_args", f"date: {day!r} is not a calendar date") from None
         hours = hours_from_config(self.agent.config, store=self.store)
         report = day_report(self.store, self.agent.config, hours, date)
         seq = self.agent.publisher.report(day, report)  # no key: a re-send is a new message
@@ -200,7 +195,7 @@ class Commands:
             return {"service": service, "args": args, "restarting": True}
         done = self._run(args)
         if done.returncode != 0:
-            raise Failed("failed", f"{' '.join(args)} exited with {done.returncode}: "
+            raise CommandFailed("failed", f"{' '.join(args)} exited with {done.returncode}: "
                                    f"{(done.stderr or '').strip()[:500]}")
         return {"service": service, "args": args, "returncode": done.returncode}
 
@@ -208,7 +203,7 @@ class Commands:
         try:
             return self.runner(args)
         except (OSError, subprocess.SubprocessError) as e:
-            raise Failed("failed", f"{args[0]} could not run: {e}") from None
+            raise CommandFailed("failed", f"{args[0]} could not run: {e}") from None
 
     def do_screen(self, command) -> dict:
         return set_override(self.store, command.args["power"], command=command.id)

@@ -14,7 +14,7 @@ import platform
 from pishkhan import __version__ as pishkhan_version
 from pishkhan.text import jalali
 from pishkhan.boards.installed import set_unavailable
-from pishkhan.exc import BoardError, PishkhanError
+from pishkhan.exc import BoardError, ImportRefused, PishkhanError
 from pishkhan.boards.notices import post_notice, remove_notice
 from pishkhan.text.persian import ltr, to_persian_digits
 
@@ -24,25 +24,20 @@ ACTOR = "staff"
 log = logging.getLogger(__name__)
 
 
-class ImportRefused(PishkhanError):
-    """A board from the USB stick was refused; ``kind`` is signature, version, scope, invalid, file
-    (not a regular file on the stick, too large, unreadable) or error (anything unforeseen)."""
-
-    def __init__(self, message: str, *, kind: str):
-        super().__init__(message)
-        self.kind = kind
+#: The staff screen's words (``refused_<kind>`` in kiosk/strings.py) for each refusal reason.
+_KINDS = {"not_a_file": "file", "forged": "signature", "older": "version", "replayed": "version",
+          "too_far": "version", "wrong_scope": "scope"}
 
 
 def refusal_kind(error: Exception) -> str:
-    from pishkhan.exc import BoardFileError, BoardRefused, SignatureInvalid
+    """The staff screen's kind of *error*, from its class and :attr:`~pishkhan.exc.Refused.reason`."""
+    from pishkhan.exc import SignatureInvalid
 
-    if isinstance(error, (BoardFileError, OSError)):
+    if isinstance(error, OSError):
         return "file"
     if isinstance(error, SignatureInvalid):
         return "signature"
-    if isinstance(error, BoardRefused):
-        return "version" if "not newer" in str(error) else "scope"
-    return "invalid"
+    return _KINDS.get(getattr(error, "reason", None), "invalid")
 
 
 class StaffActions:
@@ -69,6 +64,8 @@ class StaffActions:
             result = fn()
         except (PishkhanError, OSError) as e:
             self._audit(action, subject, ok=False, error=str(e), **detail)
+            if isinstance(e, PishkhanError):
+                raise  # its class and reason stay readable
             raise PishkhanError(str(e)) from e
         self._audit(action, subject, ok=True, **detail)
         self.model.reload()
@@ -145,9 +142,10 @@ class StaffActions:
         try:
             installed = usb_import.import_board(self.store, path, config=self.model.config, actor=self.actor)
         except (BoardError, OSError) as e:
-            reason = e.errors[0] if getattr(e, "errors", None) else str(e)
-            self._audit("board_import", str(path), ok=False, error=str(e))
-            raise ImportRefused(reason, kind=refusal_kind(e)) from e
+            message = e.errors[0] if getattr(e, "errors", None) else str(e)
+            code = "not_a_file" if isinstance(e, OSError) else getattr(e, "reason", "refused")
+            self._audit("board_import", str(path), ok=False, error=str(e), code=code)
+            raise ImportRefused(message, kind=refusal_kind(e), reason=code) from e
         except Exception as e:  # whatever a stick holds, the staff screen answers and the old board stays
             log.exception("importing %s failed", path)
             try:

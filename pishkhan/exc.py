@@ -9,6 +9,61 @@ class PishkhanError(Exception):
     """Base of every Pishkhan error."""
 
 
+#: Why something was refused: code -> (Persian, English). The one list of refusal
+#: reasons; a :exc:`Refused` carries one of these codes, and the MQTT ``reported``
+#: payload sends it (docs/mqtt.md, Refusal reasons).
+REASONS: dict[str, tuple[str, str]] = {
+    "malformed": ("سند خوانا نیست", "not a readable document: not strict JSON, not an envelope, unknown fields"),
+    "forged": ("امضا با کلیدی مورد اعتماد تأیید نمی‌شود",
+               "the signature does not verify against a key this device trusts (a stranger's key, or changed "
+               "after signing)"),
+    "invalid": ("سند با قالب خود نمی‌خواند", "breaks its kind's schema (a version out of bounds included)"),
+    "wrong_scope": ("سند یا کلید آن برای این دفتر نیست",
+                    "for another scope, province or office, or signed by a key that may not sign that scope"),
+    "older": ("نسخه از نسخه نصب‌شده جدیدتر نیست", "the version is not newer than the installed one"),
+    "replayed": ("همین سند پیش‌تر نصب شده است", "these exact signed bytes are installed already"),
+    "too_far": ("نسخه بیش از اندازه از نسخه نصب‌شده بالاتر است",
+                "the version jumps further above the installed one than a document may"),
+    "not_a_file": ("فایل خوانده نشد", "not a regular file that may be read (on the stick, in time, in size)"),
+    "not_accepted": ("این نوع سند از شبکه پذیرفته نمی‌شود", "this kind of document is not taken from the network"),
+    "refused": ("پذیرفته نشد", "any other refusal (a trust list revoking the key that signed it)"),
+    # commands from the centre (pishkhan.protocol.commands), besides malformed, forged, replayed:
+    "unsigned": ("فرمان امضا نشده است", "not a signed envelope at all"),
+    "wrong_device": ("فرمان برای دستگاه دیگری است", "addressed to another device"),
+    "expired": ("زمان فرمان گذشته است", "past its expiry, or living longer than a command may"),
+    "not_yet_valid": ("زمان صدور فرمان در آینده است", "issued further in the future than the clocks may differ"),
+    "unknown": ("چنین فرمانی نیست", "no command of that name"),
+    "bad_args": ("ورودی‌های فرمان نادرست است", "arguments that command does not take"),
+    # a command accepted that could not be carried out (edge_agent.commands):
+    "no_snapshot": ("عکسی از نمایشگر نیست", "the wall display has recorded no snapshot, or it cannot be read"),
+    "snapshot_too_large": ("عکس نمایشگر بزرگ است", "the snapshot is larger than a result may carry"),
+    "snapshot_corrupt": ("عکس نمایشگر خراب است", "the snapshot does not match its recorded hash"),
+    "failed": ("اجرای فرمان ناموفق بود", "the command ran and failed"),
+    # a ticket refused by the queue (pishkhan.queue.core):
+    "closed": ("دفتر بسته است", "the office is closed now"),
+    "cutoff": ("نوبت‌دهی امروز به پایان رسیده است", "too close to closing time for a new ticket"),
+    "no_counter": ("باجه‌ای باز نیست", "no counter is open for the service"),
+}
+
+
+class Refused(PishkhanError):
+    """Something refused; :attr:`reason` is a code of :data:`REASONS`, the message says why in full.
+
+    Callers branch on :attr:`reason`, never on the message.
+    """
+
+    def __init__(self, message: str, *, reason: str):
+        if reason not in REASONS:
+            raise ValueError(f"unknown refusal reason {reason!r}; add it to pishkhan.exc.REASONS")
+        super().__init__(message)
+        self.reason = reason
+
+    @property
+    def sentence(self) -> tuple[str, str]:
+        """The reason in words: (Persian, English)."""
+        return REASONS[self.reason]
+
+
 class ConfigError(PishkhanError):
     """The configuration file is missing, unreadable or has a bad value."""
 
@@ -21,46 +76,64 @@ class BoardError(PishkhanError):
     """A board cannot be used."""
 
 
-class BoardInvalid(BoardError):
-    """A board document breaks the schema; ``errors`` lists every problem."""
+class BoardInvalid(BoardError, Refused):
+    """A board document breaks the schema; ``errors`` lists every problem (reason ``invalid``)."""
 
-    def __init__(self, errors: list[str]):
+    def __init__(self, errors: list[str], *, reason: str = "invalid"):
         self.errors = list(errors)
         head = f"board is invalid ({len(self.errors)} error{'s' if len(self.errors) != 1 else ''})"
-        super().__init__(head + ":\n  " + "\n  ".join(self.errors))
+        super().__init__(head + ":\n  " + "\n  ".join(self.errors), reason=reason)
 
 
 class ScheduleError(PishkhanError):
     """A working-hours schedule or holiday list cannot be used."""
 
 
-class ScheduleInvalid(ScheduleError):
-    """A schedule or holiday-list document breaks the schema; ``errors`` lists every problem."""
+class ScheduleInvalid(ScheduleError, Refused):
+    """A schedule or holiday-list document breaks the schema; ``errors`` lists every problem (reason ``invalid``)."""
 
-    def __init__(self, errors: list[str], *, what: str = "schedule"):
+    def __init__(self, errors: list[str], *, what: str = "schedule", reason: str = "invalid"):
         self.errors = list(errors)
         head = f"{what} is invalid ({len(self.errors)} error{'s' if len(self.errors) != 1 else ''})"
-        super().__init__(head + ":\n  " + "\n  ".join(self.errors))
+        super().__init__(head + ":\n  " + "\n  ".join(self.errors), reason=reason)
 
 
-class ScheduleRefused(ScheduleError):
+class ScheduleRefused(ScheduleError, Refused):
     """A valid, signed schedule or holiday list that may not be installed (old version, wrong scope)."""
 
 
-class SignatureInvalid(BoardError, ScheduleError):
-    """A signed document's signature does not verify against a trusted key."""
+class SignatureInvalid(BoardError, ScheduleError, Refused):
+    """A signed document's signature does not verify against a trusted key (reason ``forged``),
+    or it is not a signed envelope at all (reason ``malformed``)."""
+
+    def __init__(self, message: str, *, reason: str = "forged"):
+        super().__init__(message, reason=reason)
 
 
-class BoardRefused(BoardError):
+class BoardRefused(BoardError, Refused):
     """A valid, signed board that may not be installed (old version, wrong scope)."""
 
 
-class BoardFileError(BoardError):
+class TrustListRefused(Refused):
+    """A signed trust list that may not be applied (old version, a key it may not add, its signer revoked)."""
+
+
+class BoardFileError(BoardError, Refused):
     """A board file that may not be read: not a regular file on the stick, too large, unreadable or too slow."""
 
     def __init__(self, message: str):
-        super().__init__(message)
+        super().__init__(message, reason="not_a_file")
         self.errors = [message]
+
+
+class ImportRefused(Refused):
+    """A board from the USB stick was refused; :attr:`reason` is the install path's code, :attr:`kind` the staff
+    screen's words for it: signature, version, scope, invalid, file (not a regular file on the stick, too large,
+    unreadable) or error (anything unforeseen, reason ``refused``)."""
+
+    def __init__(self, message: str, *, kind: str, reason: str = "refused"):
+        super().__init__(message, reason=reason)
+        self.kind = kind
 
 
 class LayeringError(BoardError):
@@ -121,12 +194,12 @@ class QueueError(PishkhanError):
     """A queue operation is not possible in the queue's current state."""
 
 
-class OfficeClosed(QueueError):
-    """No ticket can be issued now; ``reason`` and ``next_open`` say why and when."""
+class OfficeClosed(QueueError, Refused):
+    """No ticket can be issued now; :attr:`reason` (``closed``, ``cutoff``, ``no_counter``) and
+    :attr:`next_open` say why and when."""
 
     def __init__(self, message: str, *, reason: str, next_open=None):
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(message, reason=reason)
         self.next_open = next_open
 
 
@@ -148,6 +221,21 @@ class ProtocolError(PishkhanError):
     def __init__(self, message: str, *, reason: str = "malformed"):
         super().__init__(message)
         self.reason = reason
+
+
+class CommandRefused(Refused):
+    """A command the device will not run; :attr:`reason` is the code, the message says why."""
+
+    def __init__(self, reason: str, message: str, *, command_id: str | None = None):
+        super().__init__(f"{reason}: {message}", reason=reason)
+        self.command_id = command_id
+
+
+class CommandFailed(Refused):
+    """A command that was accepted but could not be carried out; :attr:`reason` is the code."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message, reason=reason)
 
 
 class AgentError(PishkhanError):

@@ -40,7 +40,7 @@ Numbers: ``government_fee`` and ``office_fee`` are whole rials from 0 to
 10^13 (ten trillion rials; so a total is below 2^53 and exact everywhere).
 ``version`` is a whole number from 1 to 2^31-1 and counts up per scope; to
 keep a mistyped version from locking a scope (no later board could be
-newer), :func:`~pishkhan.boards.installed.install_board` also refuses a
+newer), :func:`~pishkhan.boards.install.install_signed` also refuses a
 board more than :data:`MAX_VERSION_STEP` (10,000) versions above the one
 installed for its scope (the first board of a scope counts from 0), so
 versions are 1, 2, 3, …, not dates. ``effective_from`` is a Gregorian date
@@ -50,16 +50,15 @@ from 2000 to 2199.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import re
 from dataclasses import dataclass, field
 
+from pishkhan.boards.checker import (CODE as _CODE, MAX_ERRORS, MAX_VERSION, MAX_VERSION_STEP,  # noqa: F401
+                                     Checker)
 from pishkhan.exc import BoardInvalid
-from pishkhan.text.safety import check_text, describe as _describe, quoted, terminal_safe
+from pishkhan.text.safety import check_text, describe as _describe
 
 FORMAT = "pishkhan.board/1"
 LEVELS = ("national", "province", "office")
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", re.ASCII)  # used with fullmatch
 
 MAX_ISSUER = 120
 MAX_CATEGORY_TITLE = 120
@@ -72,11 +71,6 @@ MAX_SERVICES = 500
 MAX_DOCUMENTS = 10
 MAX_NOTICES = 10
 MAX_FEE = 10 ** 13
-MAX_VERSION = 2 ** 31 - 1
-#: How far above the installed version of its scope a new board may go.
-MAX_VERSION_STEP = 10_000
-#: Errors listed in one :exc:`BoardInvalid`; the rest are counted.
-MAX_ERRORS = 100
 
 BOARD_KEYS = ("format", "issuer", "scope", "version", "effective_from", "categories", "hide", "notices")
 SCOPE_KEYS = {"national": ("level",), "province": ("level", "province"), "office": ("level", "office")}
@@ -180,42 +174,8 @@ class Board:
         return next((s for s in self.services() if s.code == code), None)
 
 
-class _Checker:
-    """Collects errors while walking a document (at most :data:`MAX_ERRORS` listed)."""
-
-    def __init__(self):
-        self.errors: list[str] = []
-        self.unlisted = 0
-
-    def error(self, path: str, message: str):
-        self.extend([f"{path}: {message}"])
-
-    def extend(self, messages: list[str]):
-        """Add messages already written as ``path: problem``."""
-        for message in messages:
-            if len(self.errors) < MAX_ERRORS:
-                self.errors.append(message)
-            else:
-                self.unlisted += 1
-
-    def result(self) -> list[str]:
-        more = [f"(document): {self.unlisted:,} more error(s) not listed"] if self.unlisted else []
-        return self.errors + more
-
-    def keys(self, obj: dict, known, path: str, *, elsewhere=()):
-        """Refuse keys of *obj* not in *known*, naming the closest known one."""
-        for key in obj:
-            if key in known:
-                continue
-            name = key if isinstance(key, str) else str(key)
-            short = terminal_safe(name[:40], newlines=False) + ("…" if len(name) > 40 else "")
-            where = f"{path}.{short}" if path else short
-            if key in elsewhere:
-                self.error(where, f"is not used {elsewhere[key]}")
-                continue
-            close = difflib.get_close_matches(name[:64], known, n=1, cutoff=0.6)
-            hint = f"; did you mean {quoted(close[0])}?" if close else f"; known keys: {', '.join(known)}"
-            self.error(where, f"unknown key {_describe(key) if isinstance(key, str) else repr(key)}{hint}")
+class _Checker(Checker):
+    """The board's own fields on top of the shared :class:`~pishkhan.boards.checker.Checker`."""
 
     def text(self, obj: dict, key: str, path: str, *, max_len: int, required=True, allow_empty=False) -> str:
         where = f"{path}.{key}" if path else key
@@ -228,33 +188,8 @@ class _Checker:
         self.extend(problems)
         return value if isinstance(value, str) else ""
 
-    def integer(self, obj: dict, key: str, path: str, *, low: int, high: int, what: str, unit: str = "") -> int:
-        where = f"{path}.{key}" if path else key
-        if key not in obj:
-            self.error(where, "is required")
-            return 0
-        value = obj[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            self.error(where, f"must be {what}, got {_describe(value)}")
-            return 0
-        if value > high:
-            self.error(where, f"must be at most {high:,}{unit}, got {_describe(value)}")
-            return 0
-        return value
-
     def fee(self, obj: dict, key: str, path: str) -> int:
         return self.integer(obj, key, path, low=0, high=MAX_FEE, what="a non-negative integer", unit=" rials")
-
-    def code_value(self, value, where: str) -> bool:
-        if not isinstance(value, str):
-            self.error(where, f"must be a string, got {_describe(value)}")
-        elif not value.strip():
-            self.error(where, "must not be empty")
-        elif not _CODE.fullmatch(value):
-            self.error(where, f"must be 1-32 ASCII letters, digits, '.', '_' or '-', got {_describe(value)}")
-        else:
-            return True
-        return False
 
     def code(self, obj: dict, path: str, seen: dict[str, str], key: str = "code") -> str:
         where = f"{path}.{key}" if path else key
@@ -361,21 +296,6 @@ def _category(c: _Checker, raw, path: str, seen_cat: dict, seen_svc: dict, room:
                     c.text(raw, "title_en", path, max_len=MAX_CATEGORY_TITLE, required=False))
 
 
-def _date(c: _Checker, raw_eff) -> dt.date:
-    if not isinstance(raw_eff, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw_eff):
-        c.error("effective_from", f"must be a date as YYYY-MM-DD, got {_describe(raw_eff)}")
-        return dt.date.min
-    try:
-        effective = dt.date.fromisoformat(raw_eff)
-    except ValueError:
-        c.error("effective_from", f"must be a date as YYYY-MM-DD, got {_describe(raw_eff)}")
-        return dt.date.min
-    if not 2000 <= effective.year <= 2199:
-        c.error("effective_from", f"must be a Gregorian date (2000-2199), got {_describe(raw_eff)}"
-                + (", which looks like a Jalali date" if 1300 <= effective.year <= 1500 else ""))
-    return effective
-
-
 def parse_board(data) -> Board:
     """Validate a board document (a dict) and return the typed :class:`Board`.
 
@@ -394,9 +314,9 @@ def parse_board(data) -> Board:
     issuer = c.text(data, "issuer", "", max_len=MAX_ISSUER)
     scope = _scope(c, data)
 
-    version = c.integer(data, "version", "", low=1, high=MAX_VERSION, what="a positive integer")
+    version = c.version(data)
 
-    effective = _date(c, data.get("effective_from"))
+    effective = c.date(data, "effective_from", "") or dt.date.min
 
     categories = []
     seen_cat: dict[str, str] = {}

@@ -1,11 +1,12 @@
 """Installed boards: install a signed board, keep history, find the current one.
 
-:func:`install_board` is the one path for every source — the CLI, a USB
-stick in staff mode, and the centre through the agent. It verifies the
-signature against the trusted keys, validates the schema, checks the scope
-and version (newer than the installed one for its scope, and at most
-:data:`~pishkhan.boards.document.MAX_VERSION_STEP` above it), and only
-then writes. A refused board leaves everything as it was and says why.
+:func:`install_board` installs a board by the one install path of every
+signed document (:func:`pishkhan.boards.install.install_signed`) and for
+every source — the CLI, a USB stick in staff mode, and the centre through
+the agent: signature, schema, scope, version (newer than the installed one
+for its scope, at most :data:`~pishkhan.boards.document.MAX_VERSION_STEP`
+above it), and only then a write. A refused board leaves everything as it
+was and says why (:attr:`~pishkhan.exc.Refused.reason`).
 
 :func:`board_signature` is the one answer to "may the effective board have
 changed?" (a board installed, a service marked, a new day); the queue and
@@ -37,99 +38,53 @@ import json
 import logging
 import threading
 from pathlib import Path
-from dataclasses import dataclass
 
 from pishkhan.text import jalali
-from pishkhan.boards.document import MAX_VERSION_STEP, Board, parse_board
-from pishkhan.exc import BoardError, BoardRefused, PishkhanError, StoreError
+from pishkhan.boards.document import Board, parse_board
+from pishkhan.boards.install import Installed, Kind, TableShelf, check_signed, install_signed
+from pishkhan.exc import BoardRefused, PishkhanError, StoreError
 from pishkhan.boards.layering import EffectiveBoard, Layer, layer_boards
 from pishkhan.boards.signing import verification_code
 from pishkhan.store.database import Store, parse_iso
 from pishkhan.store.files import write_whole
-from pishkhan.boards.trust import scope_allows, verify_trusted
 from pishkhan.text.safety import ensure_text
 
 #: Longest reason staff may give for a service being unavailable.
 MAX_REASON = 120
 
 
-@dataclass(frozen=True)
-class InstalledBoard:
-    id: int
-    board: Board
-    verification_code: str
-    key_fingerprint: str
-    source: str
-    installed_at: str
-    envelope: dict
+class InstalledBoard(Installed):
+    """A board as installed (:attr:`board` is its document)."""
+
+    @property
+    def board(self) -> Board:
+        return self.document
 
     @property
     def layer(self) -> Layer:
         return Layer(self.board, self.verification_code, self.key_fingerprint)
 
 
-def check_signed_board(store: Store, envelope: dict) -> tuple[Board, str]:
-    """Verify and validate *envelope* against the store's trust list.
+#: Boards, to :func:`~pishkhan.boards.install.install_signed`.
+BOARD = Kind(name="board", parse=parse_board, shelf=TableShelf("boards"), refused=BoardRefused,
+             refused_action="board.refused", result=InstalledBoard, plural="boards")
 
-    Returns ``(board, key_fingerprint)``; raises :exc:`~pishkhan.exc.SignatureInvalid`,
-    :exc:`~pishkhan.exc.BoardInvalid` or :exc:`BoardRefused`.
-    """
-    payload, key, key_scope = verify_trusted(store, envelope)
-    board = parse_board(payload)
-    if not scope_allows(key_scope, board.scope.key):
-        raise BoardRefused(f"key {key.fingerprint} may sign only {key_scope} boards, "
-                           f"but this board is for {board.scope.key}")
-    return board, key.fingerprint
+
+def check_signed_board(store: Store, envelope: dict) -> tuple[Board, str]:
+    """Verify and validate *envelope* against the store's trust list: ``(board, key_fingerprint)``,
+    or a :exc:`~pishkhan.exc.Refused` board error."""
+    return check_signed(store, envelope, BOARD)
 
 
 def install_board(store: Store, envelope: dict, *, source: str, actor: str,
                   province: str | None = None, office: str | None = None) -> InstalledBoard:
-    """Install a signed board for good, or raise a :exc:`BoardError` saying why not.
-
-    :param source: where it came from: ``cli``, ``usb`` or ``centre``.
-    :param actor: who did it, for the audit log.
-    :param province: this office's province; a board for another is refused.
-    :param office: this office's id; a board for another office is refused.
-    """
-    try:
-        board, fingerprint = check_signed_board(store, envelope)
-        elsewhere = board.scope.elsewhere(province=province, office=office)
-        if elsewhere:
-            raise BoardRefused(f"board is for {elsewhere}")
-        code = verification_code(envelope)
-
-        def install(c):
-            row = c.execute("SELECT MAX(version) FROM boards WHERE scope_key = ?", (board.scope.key,)).fetchone()
-            installed = row[0] or 0
-            if board.version <= installed:
-                raise BoardRefused(f"board version {board.version} for {board.scope.key} is not newer than "
-                                   f"the installed version {installed}; the installed board stays")
-            if board.version > installed + MAX_VERSION_STEP:
-                raise BoardRefused(
-                    f"board version {board.version:,} for {board.scope.key} is {board.version - installed:,} "
-                    f"above the installed version {installed}; a board may go at most {MAX_VERSION_STEP:,} "
-                    "versions up, so that a mistyped version cannot leave no room for later boards")
-            text = json.dumps(envelope, ensure_ascii=False)
-            cur = c.execute(
-                "INSERT INTO boards(scope_key, version, effective_from, issuer, key_fingerprint, "
-                "verification_code, envelope, source, installed_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (board.scope.key, board.version, board.effective_from.isoformat(), board.issuer, fingerprint,
-                 code, text, source, store.now_iso()))
-            tokens.append(_token({"id": cur.lastrowid, "scope_key": board.scope.key, "version": board.version,
-                                  "verification_code": code, "key_fingerprint": fingerprint, "envelope": text},
-                                 _trust_hash(store)))
-            store.audit(actor, "board.install", board.scope.key, version=board.version, source=source,
-                        effective_from=board.effective_from.isoformat(), verification_code=code,
-                        key=fingerprint)
-            return InstalledBoard(cur.lastrowid, board, code, fingerprint, source, store.now_iso(), envelope)
-
-        tokens: list[str] = []
-        installed = store.write(install)
-        _remember(store, tokens[0])  # verified just now: loading it need not verify again
-        return installed
-    except BoardError as e:
-        store.audit(actor, "board.refused", source, reason=str(e))
-        raise
+    """Install a signed board for good (:func:`~pishkhan.boards.install.install_signed`), or raise a
+    :exc:`BoardError` saying why not; a sound install is remembered as verified."""
+    done = install_signed(store, envelope, BOARD, source=source, actor=actor, province=province, office=office)
+    _remember(store, _token({"id": done.id, "scope_key": done.board.scope.key, "version": done.board.version,
+                             "verification_code": done.verification_code, "key_fingerprint": done.key_fingerprint,
+                             "envelope": json.dumps(envelope, ensure_ascii=False)}, _trust_hash(store)))
+    return done
 
 
 log = logging.getLogger(__name__)
@@ -232,9 +187,7 @@ def _rows(store: Store, sql: str, params=()) -> list[InstalledBoard]:
 
 
 def _row(row) -> InstalledBoard:
-    envelope = json.loads(row["envelope"])
-    return InstalledBoard(row["id"], parse_board(envelope["payload"]), row["verification_code"],
-                          row["key_fingerprint"], row["source"], row["installed_at"], envelope)
+    return InstalledBoard.from_row(row, parse_board)
 
 
 def history(store: Store, scope_key: str | None = None) -> list[InstalledBoard]:

@@ -93,13 +93,18 @@ def _walk(value, max_depth: int):
             raise _Refused(f"{_path(parts)}: holds an unpaired surrogate (not a character)")
 
 
+def malformed(errors: list[str]) -> BoardInvalid:
+    """The default refusal of the strict loader: :exc:`BoardInvalid` with reason ``malformed``."""
+    return BoardInvalid(errors, reason="malformed")
+
+
 def load_json(data: bytes | str, *, source: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES,
-              max_depth: int = MAX_DEPTH, error=BoardInvalid):
+              max_depth: int = MAX_DEPTH, error=malformed):
     """Parse *data* strictly (the rules are in this module's docstring).
 
     *source* names the input in messages (a file name, ``mqtt:office/…``):
     they start ``(file): SOURCE``, or ``(document):`` without one. Raises
-    ``error([message])``: :exc:`BoardInvalid` unless told otherwise.
+    ``error([message])``: :exc:`BoardInvalid` (reason ``malformed``) unless told otherwise.
     """
     def refuse(message: str):
         return error([f"(file): {source} {message}" if source else f"(document): {message}"])
@@ -133,7 +138,7 @@ def load_json(data: bytes | str, *, source: str | None = None, max_bytes: int = 
 
 
 def load_json_file(path, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH,
-                   error=BoardInvalid):
+                   error=malformed):
     """Read and :func:`load_json` the regular file *path*, reading at most *max_bytes* + 1 bytes."""
     path = Path(path)
     shown = quoted(str(path), limit=200)[1:-1]

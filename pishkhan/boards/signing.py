@@ -203,14 +203,15 @@ def verify(envelope, trusted) -> tuple[dict, PublicKey]:
         trusted = {k.fingerprint: k for k in trusted}
     if not isinstance(envelope, dict) or envelope.get("format") != ENVELOPE:
         got = describe(envelope.get("format")) if isinstance(envelope, dict) else type(envelope).__name__
-        raise SignatureInvalid(f"not a signed document: format must be {ENVELOPE!r}, got {got}")
+        raise SignatureInvalid(f"not a signed document: format must be {ENVELOPE!r}, got {got}", reason="malformed")
     _unknown_keys(envelope, ENVELOPE_KEYS, "(envelope)")
     sig = envelope.get("signature")
     if not isinstance(sig, dict) or sig.get("alg") != "ed25519":
         raise SignatureInvalid("signature: must be an object with alg \"ed25519\"")
     _unknown_keys(sig, SIGNATURE_KEYS, "signature")
     if not isinstance(envelope.get("payload"), dict):
-        raise SignatureInvalid(f"payload: must be an object, got {describe(envelope.get('payload'))}")
+        raise SignatureInvalid(f"payload: must be an object, got {describe(envelope.get('payload'))}",
+                               reason="malformed")
     fp = sig.get("key")
     key = trusted.get(fp) if isinstance(fp, str) else None
     if key is None:

@@ -37,7 +37,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from pishkhan.exc import PishkhanError, SignatureInvalid
+from pishkhan.exc import CommandRefused, SignatureInvalid
 from pishkhan.boards.signing import ENVELOPE, verify
 from pishkhan.boards.trust import trusted_keys
 from pishkhan.store.database import iso, parse_iso
@@ -78,15 +78,6 @@ COMMANDS = {
 }
 FIELDS = {"format": str, "id": str, "device": str, "name": str, "args": dict, "nonce": str,
           "issued_at": str, "expires_at": str}
-
-
-class CommandRefused(PishkhanError):
-    """A command the device will not run; :attr:`reason` is the code, the message says why."""
-
-    def __init__(self, reason: str, message: str, *, command_id: str | None = None):
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
-        self.command_id = command_id
 
 
 @dataclass(frozen=True)

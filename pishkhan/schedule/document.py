@@ -44,8 +44,9 @@ Rules:
   every holiday lies inside it.
 - Dates are Gregorian ``YYYY-MM-DD`` in Asia/Tehran, as for boards; a date
   that looks Jalali (year 1300-1500) is refused with that hint.
-- ``version`` is a positive integer; a newer version of the same kind and
-  scope replaces the older one from its ``effective_from``.
+- ``version`` is a whole number from 1 to 2^31-1; a newer version of the
+  same kind and scope replaces the older one from its ``effective_from``
+  (at most 10,000 above it, like every signed document's).
 - Unknown keys are errors at every level, so a misspelt key is never ignored.
 
 :func:`parse_schedule`, :func:`parse_holidays` and :func:`parse_document`
@@ -60,8 +61,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pishkhan.boards.checker import Checker
 from pishkhan.boards.document import Scope
 from pishkhan.exc import ScheduleInvalid
+from pishkhan.text.safety import describe
 
 FORMAT = "pishkhan.schedule/1"
 HOLIDAYS_FORMAT = "pishkhan.holidays/1"
@@ -75,7 +78,6 @@ MAX_REASON = 200
 MAX_EXCEPTIONS = 500
 
 _SHIFT = re.compile(r"^([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})$")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _SCHEDULE_KEYS = {"format", "issuer", "scope", "version", "effective_from", "week", "exceptions"}
 _HOLIDAYS_KEYS = {"format", "issuer", "scope", "version", "effective_from", "covers", "holidays"}
 _EXCEPTION_KEYS = {"kind", "date", "from", "to", "reason", "shifts"}
@@ -167,19 +169,6 @@ class HolidayList:
         return _find(self.holidays, day)
 
 
-def describe(value) -> str:
-    """*value* as it would be quoted in an error message."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return "an array" if isinstance(value, list) else "an object"
-    return repr(value)
-
-
 def reason_problem(text: str, *, limit: int = MAX_REASON) -> str | None:
     """Why *text* cannot be shown to customers as a reason, or None when it can.
 
@@ -197,14 +186,8 @@ def reason_problem(text: str, *, limit: int = MAX_REASON) -> str | None:
     return "; ".join(problems) if problems else None
 
 
-class _Checker:
-    """Collects errors while walking a document."""
-
-    def __init__(self):
-        self.errors: list[str] = []
-
-    def error(self, path: str, message: str):
-        self.errors.append(f"{path}: {message}")
+class _Checker(Checker):
+    """Schedules' and holiday lists' own fields on top of the shared :class:`~pishkhan.boards.checker.Checker`."""
 
     def only(self, obj: dict, allowed: set[str], path: str):
         for key in obj:
@@ -224,23 +207,6 @@ class _Checker:
         problem = reason_problem(value, limit=limit)
         if problem:
             self.error(where, problem)
-        return value
-
-    def date(self, obj: dict, key: str, path: str) -> dt.date | None:
-        where = f"{path}.{key}" if path else key
-        raw = obj.get(key)
-        if not isinstance(raw, str) or not _DATE.fullmatch(raw):
-            self.error(where, f"must be a date as YYYY-MM-DD, got {describe(raw)}")
-            return None
-        try:
-            value = dt.date.fromisoformat(raw)
-        except ValueError:
-            self.error(where, f"must be a date as YYYY-MM-DD, got {describe(raw)}")
-            return None
-        if not 2000 <= value.year <= 2199:
-            self.error(where, f"must be a Gregorian date (2000-2199), got {describe(raw)}"
-                       + (", which looks like a Jalali date" if 1300 <= value.year <= 1500 else ""))
-            return None
         return value
 
     def span(self, obj: dict, path: str, *, limit: int) -> tuple[dt.date, dt.date] | None:
@@ -296,13 +262,6 @@ class _Checker:
                 continue
             out.append(shift)
         return tuple(out)
-
-    def version(self, data: dict) -> int:
-        version = data.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            self.error("version", f"must be a positive integer, got {describe(version)}")
-            return 0
-        return version
 
     def scope(self, data: dict, levels: tuple[str, ...]) -> Scope:
         raw = data.get("scope")
@@ -389,7 +348,7 @@ def parse_schedule(data) -> Schedule:
         c.no_overlap(exceptions)
 
     if c.errors:
-        raise ScheduleInvalid(c.errors, what="schedule")
+        raise ScheduleInvalid(c.result(), what="schedule")
     return Schedule(issuer, scope, version, effective, week,
                     tuple(sorted((s for s, _ in exceptions), key=lambda s: s.first)), raw=data)
 
@@ -467,7 +426,7 @@ def parse_holidays(data) -> HolidayList:
         c.no_overlap(holidays)
 
     if c.errors:
-        raise ScheduleInvalid(c.errors, what="holiday list")
+        raise ScheduleInvalid(c.result(), what="holiday list")
     return HolidayList(issuer, scope, version, effective, covers[0], covers[1],
                        tuple(sorted((h for h, _ in holidays), key=lambda h: h.first)), raw=data)
 

@@ -1,45 +1,31 @@
 """Installed schedules and holiday lists: install a signed one, keep history.
 
-:func:`install_schedule` is the one path for every source — the CLI, a USB
-stick in staff mode, and the centre through the agent — and for both kinds
-of document (``pishkhan.schedule/1`` and ``pishkhan.holidays/1``). Like
-:func:`pishkhan.boards.installed.install_board` it verifies the signature
-against the trusted keys, validates the schema, checks the key's scope, the
-office's province and office id and the version (newer than every installed
-version of the same kind and scope), and only then writes the envelope
-exactly as received, with an audit entry. A refusal leaves everything as it
-was, is audited (``schedule.refused``) and raised as a
-:exc:`~pishkhan.exc.ScheduleError` saying why.
+:func:`install_schedule` installs both kinds of document
+(``pishkhan.schedule/1`` and ``pishkhan.holidays/1``) by the one install
+path of every signed document (:func:`pishkhan.boards.install.install_signed`),
+for every source — the CLI, a USB stick in staff mode, and the centre
+through the agent: signature, schema, the key's scope, the office's
+province and office id and the version (newer than every installed version
+of the same kind and scope, at most 10,000 above it), and only then the
+envelope is written exactly as received, with an audit entry. A refusal
+leaves everything as it was, is audited (``schedule.refused``) and raised as
+a :exc:`~pishkhan.exc.ScheduleError` whose ``reason`` says why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 
-from pishkhan.boards.signing import verification_code
-from pishkhan.boards.trust import scope_allows, verify_trusted
-from pishkhan.exc import ScheduleError, ScheduleRefused
+from pishkhan.boards.install import Installed, Kind, TableShelf, check_signed, install_signed
+from pishkhan.exc import ScheduleRefused
 from pishkhan.schedule.calendar import OfficeCalendar
-from pishkhan.schedule.document import HolidayList, Schedule, parse_document
+from pishkhan.schedule.document import HOLIDAYS_FORMAT, HolidayList, Schedule, parse_document
 from pishkhan.store.database import Store
 from pishkhan.text import jalali
 
-SOURCES = ("cli", "usb", "centre")
 
-
-@dataclass(frozen=True)
-class InstalledSchedule:
+class InstalledSchedule(Installed):
     """A schedule or holiday list as installed: the document and where it came from."""
-
-    id: int
-    document: Schedule | HolidayList
-    verification_code: str
-    key_fingerprint: str
-    source: str
-    installed_at: str
-    envelope: dict
 
     @property
     def kind(self) -> str:
@@ -53,65 +39,37 @@ class InstalledSchedule:
                 "key": self.key_fingerprint}
 
 
-def check_signed_schedule(store: Store, envelope: dict) -> tuple[Schedule | HolidayList, str]:
-    """Verify and validate *envelope* against the store's trust list.
+def _kind(name: str) -> Kind:
+    return Kind(name=name, parse=parse_document, shelf=TableShelf("schedule_documents", by_kind=True),
+                refused=ScheduleRefused, refused_action="schedule.refused", result=InstalledSchedule)
 
-    Returns ``(document, key_fingerprint)``; raises :exc:`~pishkhan.exc.SignatureInvalid`,
-    :exc:`~pishkhan.exc.ScheduleInvalid` or :exc:`ScheduleRefused`.
-    """
-    payload, key, key_scope = verify_trusted(store, envelope)
-    document = parse_document(payload)
-    if not scope_allows(key_scope, document.scope.key):
-        raise ScheduleRefused(f"key {key.fingerprint} may sign only {key_scope} documents, "
-                              f"but this {document.kind} is for {document.scope.key}")
-    return document, key.fingerprint
+
+#: Schedules and holiday lists, to :func:`~pishkhan.boards.install.install_signed`.
+SCHEDULE, HOLIDAYS = _kind("schedule"), _kind("holidays")
+
+
+def kind_of(envelope) -> Kind:
+    """:data:`HOLIDAYS` for a signed holiday list, else :data:`SCHEDULE` (whose parser names a wrong format)."""
+    payload = envelope.get("payload") if isinstance(envelope, dict) else None
+    return HOLIDAYS if isinstance(payload, dict) and payload.get("format") == HOLIDAYS_FORMAT else SCHEDULE
+
+
+def check_signed_schedule(store: Store, envelope: dict) -> tuple[Schedule | HolidayList, str]:
+    """Verify and validate *envelope* against the store's trust list: ``(document, key_fingerprint)``,
+    or a :exc:`~pishkhan.exc.Refused` schedule error."""
+    return check_signed(store, envelope, kind_of(envelope))
 
 
 def install_schedule(store: Store, envelope: dict, *, source: str, actor: str,
                      province: str | None = None, office: str | None = None) -> InstalledSchedule:
-    """Install a signed schedule or holiday list for good, or raise a :exc:`ScheduleError` saying why not.
-
-    :param source: where it came from: ``cli``, ``usb`` or ``centre``.
-    :param actor: who did it, for the audit log.
-    :param province: this office's province; a document for another is refused.
-    :param office: this office's id; a document for another office is refused.
-    """
-    try:
-        if source not in SOURCES:
-            raise ScheduleRefused(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
-        doc, fingerprint = check_signed_schedule(store, envelope)
-        elsewhere = doc.scope.elsewhere(province=province, office=office)
-        if elsewhere:
-            raise ScheduleRefused(f"{doc.kind} is for {elsewhere}")
-        code = verification_code(envelope)
-
-        def install(c):
-            row = c.execute("SELECT MAX(version) FROM schedule_documents WHERE kind = ? AND scope_key = ?",
-                            (doc.kind, doc.scope.key)).fetchone()
-            installed = row[0] or 0
-            if doc.version <= installed:
-                raise ScheduleRefused(f"{doc.kind} version {doc.version} for {doc.scope.key} is not newer than "
-                                      f"the installed version {installed}; the installed {doc.kind} stays")
-            now = store.now_iso()
-            cur = c.execute(
-                "INSERT INTO schedule_documents(kind, scope_key, version, effective_from, issuer, key_fingerprint, "
-                "verification_code, envelope, source, installed_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (doc.kind, doc.scope.key, doc.version, doc.effective_from.isoformat(), doc.issuer, fingerprint,
-                 code, json.dumps(envelope, ensure_ascii=False), source, now))
-            store.audit(actor, f"{doc.kind}.install", doc.scope.key, version=doc.version, source=source,
-                        effective_from=doc.effective_from.isoformat(), verification_code=code, key=fingerprint)
-            return InstalledSchedule(cur.lastrowid, doc, code, fingerprint, source, now, envelope)
-
-        return store.write(install)
-    except ScheduleError as e:
-        store.audit(actor, "schedule.refused", source, reason=str(e))
-        raise
+    """Install a signed schedule or holiday list for good (:func:`~pishkhan.boards.install.install_signed`),
+    or raise a :exc:`ScheduleError` saying why not."""
+    return install_signed(store, envelope, kind_of(envelope), source=source, actor=actor, province=province,
+                          office=office)
 
 
 def _row(row) -> InstalledSchedule:
-    envelope = json.loads(row["envelope"])
-    return InstalledSchedule(row["id"], parse_document(envelope["payload"]), row["verification_code"],
-                             row["key_fingerprint"], row["source"], row["installed_at"], envelope)
+    return InstalledSchedule.from_row(row, parse_document)
 
 
 def history(store: Store, kind: str | None = None) -> list[InstalledSchedule]:

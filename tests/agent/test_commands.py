@@ -157,6 +157,18 @@ def test_restart_service_runs_systemctl_as_a_list(local):
     assert result["reason"] == "bad_args" and len(runner.calls) == 2
 
 
+@pytest.mark.parametrize("payload", [b"\xff\xfe not utf-8", b"not json", b"[" * 100 + b"]" * 100,
+                                     b" " * (4 * 1024 * 1024 + 1)])
+def test_a_command_refused_before_its_signature_is_read_is_audited_and_not_called_a_board(local, payload):
+    agent, commands, runner, key = local
+    result = commands.handle(TOPICS.cmd("dev-0001"), payload)
+    assert result["ok"] is False and result["reason"] == "malformed"
+    assert "board" not in result["detail"]["message"]
+    audit = agent.store.audit_entries(action="command.refuse")
+    assert [e["detail"]["reason"] for e in audit] == ["malformed"]
+    assert runner.calls == []
+
+
 def test_restart_of_the_agent_itself_runs_after_its_result(local):
     agent, commands, runner, key = local
     order = []

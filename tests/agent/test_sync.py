@@ -154,7 +154,7 @@ def test_trust_list_only_from_a_national_key(tmp_path, mqtt_broker, agent_config
     mqtt_broker.client("centre").publish(TOPICS.national("trust"), json.dumps(centre["province"].sign(document)),
                                          qos=1, retain=True).wait_for_publish(10)
     assert capture.wait(lambda c: refusals(c), 20), agent.log()
-    assert refusals(capture)[0]["kind"] == "trust" and refusals(capture)[0]["reason"] == "forged"
+    assert refusals(capture)[0]["kind"] == "trust" and refusals(capture)[0]["reason"] == "wrong_scope"
     with Store(load_config(config).store_path) as store:
         assert newcomer.public.fingerprint not in trusted_keys(store)
         assert centre["province"].public.fingerprint in trusted_keys(store)

@@ -123,4 +123,4 @@ def test_trust_list_rules(sync):
         ("refused", "malformed")
     assert handle(trust_list(issuer="x", version=2, add=[(anyone, "command", "ops")])) == ("applied", None)
     assert handle(trust_list(issuer="x", version=2, revoke=["abc"])) == ("refused", "older")
-    assert handle(trust_list(issuer="x", version=3, revoke=["abc"]), key="command") == ("refused", "forged")
+    assert handle(trust_list(issuer="x", version=3, revoke=["abc"]), key="command") == ("refused", "wrong_scope")
