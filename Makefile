@@ -9,8 +9,9 @@ STAMP   := $(VENV)/.installed
 demo: system venv
 	$(BIN)/python -m scripts.demo
 
+# Two pytest-xdist workers, a test file each at a time (module fixtures stay whole); each has its own Xvfb.
 test: system-test venv
-	bash scripts/run-tests.sh
+	bash scripts/run-tests.sh -n 2 --dist loadfile
 
 system:
 	bash scripts/install-system.sh run

@@ -23,6 +23,8 @@ def register(sub, common):
     dash.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080", help="default: 127.0.0.1:8080")
     dash.add_argument("--secret-file", metavar="FILE",
                       help="session-signing secret (made, mode 0600, if missing); default: a new one per run")
+    dash.add_argument("--trusted-proxy", metavar="ADDR", default="",
+                      help="believe X-Forwarded-For only from this proxy address (default: from nobody)")
     dash.add_argument("--cookie-secure", action="store_true",
                       help="cookies only over HTTPS (on anyway when a request comes over HTTPS: docs/dashboard.md)")
     dash.set_defaults(handler=cmd_dashboard)
@@ -72,7 +74,7 @@ def cmd_dashboard(args):
     try:
         app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file), secure_cookie=args.cookie_secure)
         print(f"dashboard on http://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
-        serve(app, host, port)
+        serve(app, host, port, trusted_proxy=args.trusted_proxy)
     finally:
         db.close()
     return 0

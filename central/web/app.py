@@ -130,9 +130,22 @@ def _setting(config, key, default):
         return default
 
 
-def serve(app, host: str = "127.0.0.1", port: int = 8080, **options):
+def uvicorn_options(*, trusted_proxy: str = "") -> dict:
+    """uvicorn's settings for the dashboard: ``X-Forwarded-For`` believed only from *trusted_proxy*.
+
+    uvicorn believes it from 127.0.0.1 by default, so anything forwarding on
+    the same host would let each request pick the address the login lock-out
+    counts (docs/dashboard.md).
+    """
+    if trusted_proxy:
+        return {"proxy_headers": True, "forwarded_allow_ips": trusted_proxy}
+    return {"proxy_headers": False}
+
+
+def serve(app, host: str = "127.0.0.1", port: int = 8080, *, trusted_proxy: str = "", **options):
     """Run *app* under uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level=options.pop("log_level", "info"), **options)
+    uvicorn.run(app, host=host, port=port, log_level=options.pop("log_level", "info"),
+                **uvicorn_options(trusted_proxy=trusted_proxy), **options)
 

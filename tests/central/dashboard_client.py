@@ -31,7 +31,7 @@ class Client:
         self.jar = CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
         self.token = ""
-        self.address = address  # sent as X-Forwarded-For (uvicorn trusts it from 127.0.0.1)
+        self.address = address  # sent as X-Forwarded-For (believed when serving(trusted_proxy=…))
 
     def request(self, method: str, path: str, *, data: dict | None = None, headers=None, auth: str | None = None):
         """(status, headers, body) of *method* *path*; *data* is sent as a form."""
@@ -75,12 +75,18 @@ class Client:
 
 
 @contextlib.contextmanager
-def serving(app):
-    """*app* served by uvicorn on a free loopback port while the block runs; yields its URL."""
+def serving(app, *, trusted_proxy: str = "127.0.0.1"):
+    """*app* served by uvicorn on a free loopback port while the block runs, as `central dashboard
+    --trusted-proxy` serves it (central.web.app.uvicorn_options); yields its URL. The tests play the proxy
+    on loopback: :class:`Client` ``address=`` is sent as X-Forwarded-For; ``trusted_proxy=""`` serves as
+    the dashboard does by default, believing no such header."""
     import uvicorn
 
+    from central.web.app import uvicorn_options
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           **uvicorn_options(trusted_proxy=trusted_proxy)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for_port(port)

@@ -116,6 +116,17 @@ def test_an_address_guessing_many_users_is_locked(door):
     assert Client(door["url"], address="10.7.7.8").login("admin", PASSWORDS["admin"])[0] == 303
 
 
+def test_without_a_trusted_proxy_a_forged_forwarded_for_does_not_escape_the_lock(tmp_path):
+    """As `central dashboard` serves by default: X-Forwarded-For is nobody's word, even from loopback."""
+    db = open_db(str(tmp_path / "fleet.db"))
+    users = Users(db)
+    users.add("admin", PASSWORDS["admin"])
+    with serving(create_app(Fleet(db), now=Clock(), users=users), trusted_proxy="") as url:
+        codes = [Client(url, address=f"10.9.9.{i}").login(f"user{i}", "not-the-password")[0] for i in range(6)]
+    assert codes == [401, 401, 401, 401, 429, 429]
+    db.close()
+
+
 def test_metrics_basic_auth_shares_the_lock(door):
     scraper = Client(door["url"], address="10.5.5.5")
     assert scraper.get("/metrics", auth=f"admin:{PASSWORDS['admin']}")[0] == 200
