@@ -1,4 +1,4 @@
-"""JSON for the monitor, through orjson (four to ten times faster than :mod:`json` here).
+"""JSON for the monitor, through orjson (faster than :mod:`json` here: docs/performance.md).
 
 :func:`decode` is the one loader for everything the monitor reads — the
 device streams and the centre's signed documents on ``all/#`` and
