@@ -26,41 +26,37 @@ class UserError(PishkhanError):
     """A user could not be added or a password is not acceptable."""
 
 
-class CertificateRefused(CentralError):
+class _Refusal(CentralError):
+    """A centre refusal whose :attr:`reason` is one of its class's :attr:`reasons`."""
+
+    reasons: tuple[str, ...] = ()
+
+    def __init__(self, message: str, *, reason: str):
+        assert reason in self.reasons, reason
+        super().__init__(message)
+        self.reason = reason
+
+
+class CertificateRefused(_Refusal):
     """The CA refused; :attr:`reason` is one of :attr:`reasons`."""
 
     #: Why a certificate was refused or could not be made.
     reasons = ("bad_csr", "weak_key", "bad_device_id", "no_ca", "ca_exists", "unknown_serial")
 
-    def __init__(self, message: str, *, reason: str):
-        assert reason in self.reasons, reason
-        super().__init__(message)
-        self.reason = reason
 
-
-class RevocationRefused(CentralError):
+class RevocationRefused(_Refusal):
     """A revocation was refused or not finished; :attr:`reason` is one of :attr:`reasons`."""
 
     #: Why a revocation was refused or could not be finished.
     reasons = ("unknown_device", "bad_reason", "crl_unwritable", "reload_failed", "disconnect_failed")
 
-    def __init__(self, message: str, *, reason: str):
-        assert reason in self.reasons, reason
-        super().__init__(message)
-        self.reason = reason
 
-
-class RegistryRefused(CentralError):
+class RegistryRefused(_Refusal):
     """The registry refused a change; :attr:`reason` is one of :attr:`reasons`."""
 
     #: Why the registry refused.
     reasons = ("bad_device_id", "bad_office_id", "bad_province", "bad_office_name", "already_registered",
                "not_registered")
-
-    def __init__(self, message: str, *, reason: str):
-        assert reason in self.reasons, reason
-        super().__init__(message)
-        self.reason = reason
 
 
 class NotPublished(CentralError):
