@@ -1,4 +1,4 @@
-"""Figures for the edge agent (issue 13 §11); prints them, never fails on them.
+"""Figures for the edge agent; prints them, never fails on them.
 
 1. Outbox drain rate to a local Mosquitto at QoS 1 (target >= 2,000 msg/s):
    N events in the outbox, drained by the real Drainer + Session, timed
@@ -11,10 +11,10 @@
 3. Outbox placement: a kiosk-like write's latency into the store while an
    outbox drains in the store file vs in its own file; bytes written per
    enqueue (FULL) and per ack batch (NORMAL), the SD-card wear.
-4. Idle agent with the broker up: RSS and CPU over --idle-seconds (the issue
-   asks 5 minutes; the default here is shorter, say so when you quote it).
+4. Idle agent with the broker up: RSS and CPU over --idle-seconds (the target
+   is 5 minutes; the default here is shorter, say so when you quote it).
 5. Loss and duplication over --kills SIGKILLs of a real `pishkhan agent`
-   during drain and --restarts broker restarts (the issue asks 200 and 20),
+   during drain and --restarts broker restarts (the targets are 200 and 20),
    with a producer enqueuing all the while: lost (target 0) and duplicated
    at the subscriber before dedupe.
 
@@ -68,7 +68,7 @@ def write_toml(path: Path, broker, state: Path, **mqtt) -> Path:
 
 
 def full_telemetry_reading() -> dict:
-    """A plausible full telemetry reading (issue 13 §4), not a delta: the worst case for size."""
+    """A plausible full telemetry reading (every group), not a delta: the worst case for size."""
     return {
         "device": {"uptime_s": 86400, "services": {"kiosk": 86000, "display": 86100, "panel": 86390, "agent": 86395},
                    "cpu_temp_c": 58.4, "throttled": {"under_voltage": False, "throttled": False,
@@ -424,9 +424,9 @@ def bench_kills(broker, tmp: Path, kills: int, restarts: int, prefill: int, rng:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--drain", type=int, default=20000, help="messages for the drain-rate figure")
-    ap.add_argument("--idle-seconds", type=float, default=60.0, help="idle window (the issue asks 300)")
-    ap.add_argument("--kills", type=int, default=20, help="SIGKILLs during drain (the issue asks 200)")
-    ap.add_argument("--restarts", type=int, default=5, help="broker restarts during drain (the issue asks 20)")
+    ap.add_argument("--idle-seconds", type=float, default=60.0, help="idle window (the target is 300)")
+    ap.add_argument("--kills", type=int, default=20, help="SIGKILLs during drain (the target is 200)")
+    ap.add_argument("--restarts", type=int, default=5, help="broker restarts during drain (the target is 20)")
     ap.add_argument("--prefill", type=int, default=20000, help="events in the outbox before the kills")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip", nargs="*", default=[], choices=["drain", "week", "telemetry", "placement", "idle", "kills"])

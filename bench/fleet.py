@@ -1,6 +1,6 @@
 """The fleet monitor at scale: a local Mosquitto, N simulated offices, a real `pishkhan central monitor` process.
 
-Prints figures, never asserts. Targets (issue 14 §5): ingest ≥ 5,000
+Prints figures, never asserts. Targets: ingest ≥ 5,000
 messages/s on one core, monitor memory (PSS) < 200 MB, a SIGKILLed device
 shown offline within 1.5 × keepalive. Steps:
 

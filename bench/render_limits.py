@@ -1,4 +1,4 @@
-"""Input size against time and memory: long titles, big boards (issue 12 §2).
+"""Input size against time and memory: long titles, big boards.
 
 Prints, never asserts:
 

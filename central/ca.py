@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pishkhan.exc import CentralError
+from central.errors import CertificateRefused
 
 #: A device certificate's life, and when the agent renews it (see the module's docstring).
 DEVICE_DAYS = 90
@@ -44,18 +44,9 @@ CA_DAYS = 20 * 365
 SERVER_DAYS = 825
 
 #: Why a certificate was refused or could not be made.
-REASONS = ("bad_csr", "weak_key", "bad_device_id", "no_ca", "ca_exists", "unknown_serial")
+REASONS = CertificateRefused.reasons
 
 _MAX_CSR_BYTES = 16_384
-
-
-class CertificateRefused(CentralError):
-    """The CA refused; :attr:`reason` is one of :data:`REASONS`."""
-
-    def __init__(self, message: str, *, reason: str):
-        assert reason in REASONS, reason
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""JSON for the monitor, through orjson (four to ten times faster than :mod:`json` here).
+"""JSON for the monitor, through orjson (faster than :mod:`json` here: docs/performance.md).
 
 :func:`decode` is the one loader for everything the monitor reads — the
 device streams and the centre's signed documents on ``all/#`` and
@@ -25,6 +25,7 @@ import re
 
 import orjson
 
+from central.errors import PayloadRefused
 from pishkhan.boards.jsonlimits import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from pishkhan.exc import ProtocolError
 from pishkhan.protocol import payloads
@@ -38,13 +39,6 @@ REASONS = ("too_large", "too_deep", "not_json", "duplicate_key")
 _KEY_END = re.compile(rb'"[ \t\r\n]*:')
 
 __all__ = ["MAX_DEPTH", "MAX_DOCUMENT_BYTES", "MAX_MESSAGE_BYTES", "REASONS", "PayloadRefused", "decode"]
-
-
-class PayloadRefused(ProtocolError):
-    """A payload the centre does not read: :attr:`reason` is one of :data:`REASONS`."""
-
-    def __init__(self, message: str, *, reason: str):
-        super().__init__(message, reason=reason)
 
 
 def decode(data: bytes | str, *, max_bytes: int = MAX_MESSAGE_BYTES, max_depth: int = MAX_DEPTH) -> dict:

@@ -21,7 +21,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from pishkhan.exc import PishkhanError
+from central.errors import FleetDBError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -260,10 +260,6 @@ CREATE INDEX IF NOT EXISTS enrolment_claims_office ON enrolment_claims(office_id
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``
 #: where missing. ``devices.seq_skipped``: sequence numbers a flagged jump skipped (not lost; central.fleet).
 ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),)
-
-
-class FleetDBError(PishkhanError):
-    """The fleet database could not be opened or used."""
 
 
 class FleetDB:

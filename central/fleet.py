@@ -7,8 +7,7 @@ one insert into ``seen`` that returns the new sequence numbers, one read of
 the batch's devices, and one update each for their counters, telemetry and
 compliance — each device's messages applied in order in memory between
 them. That is what lets one core keep up with a national fleet
-(bench/fleet.py: 13,000–15,000 messages per CPU second on SQLite or
-PostgreSQL, without MQTT).
+(bench/fleet.py; its figures are in docs/scale.md).
 
 For each message, in order:
 

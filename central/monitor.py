@@ -137,7 +137,7 @@ class Monitor:
     nothing of MQTT 5 that 3.1.1 lacks on Mosquitto, EMQX or HiveMQ (they take
     ``$share/…`` from 3.1.1 clients and refuse a subscription with SUBACK
     0x80), and paho builds an MQTT 5 ``Properties`` object for every message
-    it receives (bench/fleet.py measured the monitor about a quarter slower on 5).
+    it receives, which makes the monitor slower on 5 (bench/fleet.py; docs/scale.md).
     """
 
     PROTOCOLS = ("3.1.1", "5")

@@ -33,8 +33,8 @@ from enum import Enum
 from functools import lru_cache
 
 from central import stored
+from central.errors import CodeRefused
 from pishkhan.boards.layering import layered_code
-from pishkhan.exc import CentralError
 
 CURRENT, OUTDATED, UNKNOWN, MISSING = "current", "outdated", "unknown", "missing"
 
@@ -136,14 +136,6 @@ class CodeRefusal(str, Enum):
     """Why a verification code is refused before it is looked up."""
 
     TOO_LONG = "too_long"
-
-
-class CodeRefused(CentralError):
-    """A verification code the centre cannot have made; :attr:`reason` is a :class:`CodeRefusal`."""
-
-    def __init__(self, message: str, *, reason: CodeRefusal):
-        super().__init__(message)
-        self.reason = reason
 
 
 #: Every code the centre makes is ``XXXX-XXXX`` (a document's, or a layered board's).

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from central import codec
 from central.trust import KeyNotAllowed, TrustList
+from central.errors import DocumentRefused
 from pishkhan.exc import PishkhanError, ProtocolError, SignatureInvalid
 from pishkhan.protocol.topics import Topics
 
@@ -32,14 +33,6 @@ from pishkhan.protocol.topics import Topics
 REASONS = codec.REASONS + ("not_a_document_topic", "not_recorded", "untrusted", "key_not_allowed", "invalid", "wrong_kind",
                            "wrong_scope")
 KINDS = ("board", "schedule", "holidays")
-
-
-class DocumentRefused(ProtocolError):
-    """A document not recorded as official: :attr:`reason` is one of :data:`REASONS`."""
-
-    def __init__(self, message: str, *, reason: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 class OfficialRecord:

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from central.errors import NotPublished
 from central.trust import KeyNotAllowed, TrustList
 from pishkhan.boards.document import scope_key_of
 from pishkhan.boards.signing import ENVELOPE
@@ -66,20 +67,9 @@ FORMATS = {"board": "pishkhan.board/1", "schedule": "pishkhan.schedule/1", "holi
            "trust": "pishkhan.trust/1"}
 NAMES = {"board": "board", "schedule": "schedule", "holidays": "holiday list", "trust": "trust list"}
 #: Why :func:`prepare` refused to publish a document (see the module's docstring).
-REASONS = ("not_an_object", "not_signed", "wrong_format", "wrong_scope", "invalid", "signature_invalid",
-           "key_not_allowed")
+REASONS = NotPublished.reasons
 #: The only key scope a trust list may be signed with (devices: edge_agent/sync.py).
 TRUST_SIGNER = "national"
-
-
-class NotPublished(CentralError):
-    """A document refused before the broker saw it: :attr:`reason` is one of :data:`REASONS`."""
-
-    def __init__(self, message: str, *, reason: str):
-        if reason not in REASONS:
-            raise ValueError(f"unknown reason {reason!r}")
-        super().__init__(f"not published ({reason}): {message}")
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from central.errors import RegistryRefused
 from pishkhan.config import SETTINGS
-from pishkhan.exc import CentralError
 from pishkhan.protocol.payloads import format_time
 
 #: Why the registry refused.
-REASONS = ("bad_device_id", "bad_office_id", "bad_province", "bad_office_name", "already_registered",
-           "not_registered")
+REASONS = RegistryRefused.reasons
 
 #: The alert a birth raises when it claims an identity other than the registry's.
 MISMATCH = "identity_mismatch"
@@ -51,15 +50,6 @@ NEW_DEVICE_ROWS = ("INSERT INTO devices(device_id, province, office_id, office_n
 _RULES = {s.name: s.kind for s in SETTINGS}
 _FIELDS = (("device_id", "device.id", "bad_device_id"), ("office_id", "office.office_id", "bad_office_id"),
            ("province", "office.province", "bad_province"), ("office_name", "office.name", "bad_office_name"))
-
-
-class RegistryRefused(CentralError):
-    """The registry refused a change; :attr:`reason` is one of :data:`REASONS`."""
-
-    def __init__(self, message: str, *, reason: str):
-        assert reason in REASONS, reason
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -48,22 +48,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from central import certificates
+from central.errors import RevocationRefused
 from pishkhan.exc import CentralError
 
 #: Why a revocation was refused or could not be finished.
-REASONS = ("unknown_device", "bad_reason", "crl_unwritable", "reload_failed", "disconnect_failed")
+REASONS = RevocationRefused.reasons
 #: Days a CRL is valid (its ``next_update``); refresh it well before (daily).
 CRL_DAYS = 30
 _MAX_REASON = 300
-
-
-class RevocationRefused(CentralError):
-    """A revocation was refused or not finished; :attr:`reason` is one of :data:`REASONS`."""
-
-    def __init__(self, message: str, *, reason: str):
-        assert reason in REASONS, reason
-        super().__init__(message)
-        self.reason = reason
 
 
 class Reloader:

@@ -26,15 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from central.errors import KeyNotAllowed
 from pishkhan.boards.signing import PublicKey
 from pishkhan.boards.trust import check_scope, scope_allows, verify_with
 from pishkhan.exc import KeyFileError, SignatureInvalid
 
 _BEGIN, _END = "-----BEGIN PUBLIC KEY-----", "-----END PUBLIC KEY-----"
-
-
-class KeyNotAllowed(SignatureInvalid):
-    """A signature that verifies, by a key whose scope does not cover the document's."""
 
 
 @dataclass(frozen=True)

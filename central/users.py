@@ -27,16 +27,12 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pishkhan.exc import PishkhanError
+from central.errors import UserError
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", re.ASCII)
 PROVINCE = re.compile(r"[0-9]{1,3}", re.ASCII)
 MIN_PASSWORD = 8
-
-
-class UserError(PishkhanError):
-    """A user could not be added or a password is not acceptable."""
 
 
 @dataclass(frozen=True)

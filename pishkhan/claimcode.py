@@ -19,19 +19,13 @@ from __future__ import annotations
 
 import secrets
 
+from pishkhan.exc import CodeUnreadable
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 12
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _READ_AS = {"O": "0", "I": "1", "L": "1"}
 _POLY = 0b100101  # x^5 + x^2 + 1
-
-
-class CodeUnreadable(ValueError):
-    """Not a claim code: :attr:`reason` is ``malformed`` (length, characters) or ``mistyped`` (check character)."""
-
-    def __init__(self, message: str, *, reason: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 def _times2(x: int) -> int:

@@ -140,6 +140,15 @@ class LayeringError(BoardError):
     """An office or province board tried to change what it may not."""
 
 
+class CodeUnreadable(PishkhanError, ValueError):
+    """Not a claim code (``pishkhan.claimcode``): :attr:`reason` is ``malformed`` (length, characters) or
+    ``mistyped`` (check character)."""
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class KeyFileError(PishkhanError):
     """A key file is missing or is not an Ed25519 key."""
 

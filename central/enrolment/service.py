@@ -44,9 +44,9 @@ from central import certificates, registry
 from central.ca import CertificateAuthority, CertificateRefused, cert_pem, load_csr
 from central.enrolment import claims
 from central.enrolment.limits import AttemptLimit
+from central.errors import EnrolmentRefused
 from pishkhan import claimcode, tls
-from pishkhan.enrolment import REASONS, RENEW_WHEN_LEFT_DAYS
-from pishkhan.exc import CentralError
+from pishkhan.enrolment import RENEW_WHEN_LEFT_DAYS
 from pishkhan.tls import common_name, public_fingerprint, signature_holds
 
 MAX_SERIAL = 200
@@ -54,17 +54,6 @@ MAX_SERIAL = 200
 #: ahead).
 NOT_DUE_SLACK_DAYS = 2
 _SERIAL = re.compile(r"[0-9A-Za-z._:-]{0,%d}" % MAX_SERIAL, re.ASCII)
-
-
-class EnrolmentRefused(CentralError):
-    """A refused enrolment or renewal: :attr:`reason` is one of :data:`pishkhan.enrolment.REASONS`."""
-
-    def __init__(self, message: str, *, reason: str, device_id: str = "", office_id: str = ""):
-        assert reason in REASONS, reason
-        super().__init__(message)
-        self.reason = reason
-        self.device_id = device_id
-        self.office_id = office_id
 
 
 class _Joined:

@@ -65,8 +65,8 @@ def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | 
     :param now: a function returning the current aware time (default: the clock).
     :param secure_cookie: cookies are ``Secure`` (``--cookie-secure``); they are anyway on a request that came
         over HTTPS (directly or through a proxy uvicorn trusts).
-    :param metrics_cache_seconds: ``/metrics`` is computed from the whole database (about a second for
-        10,000 devices); scrapes within this many seconds of the last get the same text.
+    :param metrics_cache_seconds: ``/metrics`` is computed from the whole database (slow on a large fleet:
+        docs/performance.md); scrapes within this many seconds of the last get the same text.
     :param doors: the login and basic-auth lock-outs (default: :class:`central.doors.Doors` on the fleet
         database, with *now*).
     """

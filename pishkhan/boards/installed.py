@@ -20,7 +20,7 @@ recorded at install. A row that fails is treated as not installed (the
 previous version for its scope shows instead), and the refusal is logged and
 recorded as a state-log fact (component ``board:<row id>``, state
 ``refused``). Verifying costs an Ed25519 check and loading ``cryptography``
-(8 MB the kiosk does not carry day to day), so a sound answer is remembered
+(memory the kiosk does not carry day to day: docs/performance.md), so a sound answer is remembered
 by the row's id, a hash of its stored envelope and a hash of the trust list:
 in the process, and in a small file beside the store
 (``<store stem>.boards.verified``, written by whoever verified, the install

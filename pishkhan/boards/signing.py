@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from pishkhan.exc import KeyFileError, SignatureInvalid
 
-# cryptography is imported where it is used: about 8 MB resident, which the
+# cryptography is imported where it is used: its memory (docs/performance.md) the
 # kiosk and the display need only when a board is installed.
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey

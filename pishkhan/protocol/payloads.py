@@ -215,7 +215,7 @@ def _validator(name: str):
 
 @lru_cache(maxsize=None)
 def _fast_validator(name: str):
-    """The same schema compiled by jsonschema-rs (about 100 times faster), or None if it is not installed.
+    """The same schema compiled by jsonschema-rs (far faster: docs/performance.md), or None if it is not installed.
 
     Used only to pass valid messages quickly (the centre checks thousands a
     second); a message it refuses is checked again by :func:`_validator`, whose

@@ -25,7 +25,7 @@ fail after the commit, the ticket is cancelled (never printed) and the
 error raised. A damaged mark is refused rather than guessed. A restored store resumes after the mark:
 ``A001``–``A005`` issued, the file restored from a copy taken after
 ``A002``, the next ticket is ``A006``. The mark's fsync and rename about
-double a ticket's write (``bench/store_guard.py``: 2.1 ms against 1.05 ms).
+double a ticket's write (``bench/store_guard.py``; docs/performance.md).
 
 **States.** ``waiting`` → ``called`` → (``serving``) → ``done``; or
 ``no_show`` (recalled too often), ``cancelled``, ``transferred`` (the

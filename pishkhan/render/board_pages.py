@@ -96,7 +96,7 @@ def qr_image(data: str, size: int) -> Image.Image:
     import qrcode
 
     # A fixed mask pattern: any mask scans, and choosing the "best" of eight
-    # costs ~50 ms of pure Python on a Pi for nothing a reader would notice.
+    # costs pure Python time on a Pi (docs/performance.md) for nothing a reader would notice.
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=1, mask_pattern=0)
     qr.add_data(data)
     qr.make(fit=True)

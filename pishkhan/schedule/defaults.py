@@ -5,8 +5,8 @@ dates no installed national holiday list covers. Names are the package's
 Persian ones (``fa_IR``); lunar holidays the package could only estimate
 keep its «(تخمینی)» mark.
 
-Importing ``holidays`` costs about 13 MB of resident memory for good (it
-loads every country), more than the kiosk, the display or the agent should
+Importing ``holidays`` costs resident memory for good (it loads every
+country; docs/performance.md), more than the kiosk, the display or the agent should
 carry for a few dozen dates. So the tables are computed in a short-lived
 child process (``python -I -c ...``), a few years at a time, and only the
 dates come back. A year that cannot be computed (package missing, child

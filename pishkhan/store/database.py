@@ -17,9 +17,8 @@ is left byte for byte as it was (nothing is written before the checks pass),
 so the damaged copy can be kept aside and a backup restored. A missing file
 whose ``-wal`` journal is still there is refused too (the journal would be
 replayed onto an empty file). ``quick_check`` reads every page once, so
-opening costs about one read of the file: ``bench/store_guard.py`` measured
-an open at 5 ms for 1 MB, 13 ms for 10 MB and 41 ms for 50 MB on the build
-machine. Before SQLite opens the file only ``stat`` looks at it: opening and
+opening costs about one read of the file (``bench/store_guard.py``; figures
+in docs/performance.md). Before SQLite opens the file only ``stat`` looks at it: opening and
 closing it from Python would drop this process's POSIX locks on it.
 """
 
@@ -54,8 +53,8 @@ def iso(moment: dt.datetime) -> str:
 def parse_iso(text: str) -> dt.datetime:
     """A timestamp as :func:`iso` writes it; :exc:`ValueError` for any other form.
 
-    ``fromisoformat`` on the fixed shape, ``strptime`` (ten times slower: a
-    year of facts took 0.5 s to read) only to word a refusal.
+    ``fromisoformat`` on the fixed shape, ``strptime`` (far slower over a
+    year of facts: docs/performance.md) only to word a refusal.
     """
     if (len(text) == 27 and text[4] == "-" and text[7] == "-" and text[10] == "T" and text[19] == "."
             and text[26] == "Z"):
@@ -128,19 +127,10 @@ class Store:
     **Threads.** Every write goes to one writer connection, one thread at a
     time (a lock); each read takes a read connection of its own from a small
     pool (opened when needed, ``query_only``), so a read never waits for a
-    write or for another read, as WAL allows. ``bench/store.py`` measured it
-    against one connection shared behind a lock (the store before), on the
-    2-core build machine while other work ran (four runs, load 2 to 10; ms
-    are p50 / p95)::
-
-                                            locked            readers (this)
-        reads/s, 1, 2 or 4 threads          490-3500          650-3600
-        writes/s, 1, 2 or 4 threads         140-470           200-430
-        ticket write while a thread reads   2.6-6.5 / 15-214  1.2-8.1 / 6-28
-        poll read while a thread writes     3.0-7.0 / 10-94   0.9-1.7 / 2-8
-
-    Throughput is the same (the GIL and the disk bound it, threads add
-    nothing), but behind one lock a read waits for a whole write and its
+    write or for another read, as WAL allows. Against one connection shared
+    behind a lock (the store before; ``bench/store.py``, figures in
+    docs/performance.md) throughput is the same (the GIL and the disk bound
+    it, threads add nothing), but behind one lock a read waits for a whole write and its
     fsync, and a thread reading in a loop starves a writer (the lock is not
     fair: a ticket once waited half a second while the wall polled). Hence
     this design; paho's network thread, the page cache's worker and the

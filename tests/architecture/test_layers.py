@@ -56,3 +56,19 @@ def test_the_store_importing_boards_is_caught(tmp_path):
     proc = lint(tmp_path)
     assert proc.returncode != 0
     assert "pishkhan.store.database -> pishkhan.boards.trust" in proc.stdout
+
+
+def test_every_core_room_keeps_its_layer(tmp_path):
+    """The core's layers are exhaustive, siblings on one layer stay apart, and the bottom imports nothing above."""
+    _copy_tree(tmp_path)
+    (tmp_path / "pishkhan" / "newroom.py").write_text('"""A room placed in no layer."""\n', encoding="utf-8")
+    _plant(tmp_path / "pishkhan" / "protocol" / "topics.py", "from pishkhan import config  # planted")
+    _plant(tmp_path / "pishkhan" / "tls.py", "from pishkhan.store import database  # planted")
+    _plant(tmp_path / "pishkhan" / "hardware" / "clock.py", "from pishkhan.boards import trust  # planted")
+    proc = lint(tmp_path)
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "pishkhan.newroom" in out
+    assert "pishkhan.protocol.topics -> pishkhan.config" in out
+    assert "pishkhan.tls -> pishkhan.store.database" in out
+    assert "pishkhan.hardware.clock -> pishkhan.boards.trust" in out

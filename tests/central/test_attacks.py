@@ -1,4 +1,4 @@
-"""Issue 18 tried again as an attacker would, against the real thing: a real Mosquitto with the project's
+"""The centre's defences tried as an attacker would, against the real thing: a real Mosquitto with the project's
 listeners and ACL, the monitor writing a real fleet database, and the dashboard under uvicorn over HTTP.
 
 Each test is one attack (or a family of them at each bound). An attack that still succeeds is marked
@@ -162,7 +162,7 @@ def logged_in(url, user="admin", *, address=None) -> Client:
     return client
 
 
-# == §2: identity and the broker ==================================================================================
+# == identity and the broker ==================================================================================
 def test_a_device_cannot_write_another_devices_streams(centre):
     """dev-0002 publishes an event, a Last-Will-like offline and a report on dev-0001's topics: the ACL drops them."""
     centre.send("dev-0001", "status", birth("dev-0001", centre.seq("dev-0001")), retain=True)
@@ -264,7 +264,7 @@ def test_a_birth_claiming_another_province_changes_nothing(centre, dashboard):
     assert json.loads(body)["devices"] == []
 
 
-# == §1: hostile documents on every topic the monitor reads, retained ===========================================
+# == hostile documents on every topic the monitor reads, retained ===========================================
 def _nested(levels: int) -> bytes:
     return b'{"a":' * levels + b"1" + b"}" * levels
 
@@ -318,7 +318,7 @@ def test_hostile_retained_documents_on_every_subscribed_topic_leave_the_monitor_
         c.close()
 
 
-# == §3: every bound, through the monitor ==========================================================================
+# == every bound, through the monitor ==========================================================================
 def outcome(centre, device, stream, payload) -> str:
     """What the monitor made of *payload* on *device*'s *stream*: ``accepted`` or the refusal's reason."""
     before = dict(centre.monitor.refusals)
@@ -479,7 +479,7 @@ def test_huge_numbers_as_readings_break_no_page(centre, dashboard):
         assert admin.get(path)[0] == 200, path
 
 
-# == §6: the dashboard's doors ===================================================================================
+# == the dashboard's doors ===================================================================================
 class CountingUsers(Users):
     checked = 0
 
@@ -672,7 +672,7 @@ def test_a_real_code_vouches_only_as_itself(centre, dashboard):
         assert status in (200, 400) and (status == 400 or json.loads(body)["found"] is False), twin
 
 
-# == more of §3: what one device can do to the numbers and the lists ============================================
+# == more bounds: what one device can do to the numbers and the lists ============================================
 def today() -> str:
     return dt.datetime.now(dt.timezone.utc).date().isoformat()
 
@@ -1072,7 +1072,7 @@ def test_a_device_reads_no_other_devices_streams_and_cannot_log_in_at_the_centre
         intruder.loop_stop()
 
 
-# == §5: what becomes official ===================================================================================
+# == what becomes official ===================================================================================
 def test_only_a_genuine_document_with_a_key_for_its_scope_becomes_official(tmp_path):
     import copy
     import subprocess
@@ -1112,7 +1112,7 @@ def test_only_a_genuine_document_with_a_key_for_its_scope_becomes_official(tmp_p
     assert done.returncode != 0 and "trust" in (done.stdout + done.stderr).lower()
 
 
-# == §7: the fact chain ============================================================================================
+# == the fact chain ============================================================================================
 def facts_message(device, seq, chain, facts, *, n=1, prev=None):
     from pishkhan.compliance import chain as fact_chain
 
@@ -1172,7 +1172,7 @@ def test_a_day_of_many_facts_does_not_hold_the_office_page(centre, dashboard):
     assert status == 200 and took < 5, took
 
 
-# == §1 again: nothing acknowledged is lost while the database is held ==========================================
+# == nothing acknowledged is lost while the database is held ==========================================
 def test_messages_that_arrive_while_another_process_holds_the_database_are_all_written(centre):
     """Another process (a CLI command, the dashboard's doors) holds the SQLite file's write lock for 2 s while
     a device sends 50 messages: none is refused or lost, every one is in the database after."""

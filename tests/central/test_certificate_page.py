@@ -1,4 +1,4 @@
-"""The dashboard shows each device's certificate and enrolment (issue 19): the office page says when, from which
+"""The dashboard shows each device's certificate and enrolment: the office page says when, from which
 address and by which claim's office its device enrolled, its renewals, refused enrolments for its office and
 its revocation; the fleet lists mark a revoked or expired device — against a real uvicorn over HTTP, the rows
 written by the functions the enrolment service and `devices revoke` use (central/certificates.py,

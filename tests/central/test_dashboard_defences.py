@@ -1,4 +1,4 @@
-"""What the centre's defences found, on the dashboard (issue 18): devices not in the registry shown apart
+"""What the centre's defences found, on the dashboard: devices not in the registry shown apart
 to a national user only, an identity_mismatch alert's claim against the registry, each device's refused
 messages by reason, and a snapshot the monitor stored served to those who may see its office — against a
 real uvicorn over HTTP, over a fleet made of real protocol messages through Fleet.ingest.

@@ -1,4 +1,4 @@
-"""What one device can send the centre, tried as an attacker would (issue 18 §3): every message goes through
+"""What one device can send the centre, tried as an attacker would: every message goes through
 Fleet.ingest into a real SQLite and PostgreSQL database, and each refusal is checked by its reason code."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def refused_for(fleet, counts, reason, device):
 
 # -- types and bounds of what is stored or drawn -------------------------------------------------------------
 @pytest.mark.parametrize("message", [
-    report("dev-h", 5, {"events": 7}),                                       # a page's 500 in §4
+    report("dev-h", 5, {"events": 7}),                                       # once a page's 500
     report("dev-h", 5, {"timeline": [{"state": "serving", "start": 1, "end": 2}]}),
     report("dev-h", 5, {"timeline": [{"state": "serving", "start": at(0), "end": at(60)}] * 1441}),
     ("reported", "dev-h", payloads.reported(device="dev-h", seq=5, sent_at=at(60),

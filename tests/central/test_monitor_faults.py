@@ -1,4 +1,4 @@
-"""The monitor never loses what it acknowledged (issue 18 §1) and records only what verifies (§5).
+"""The monitor never loses what it acknowledged and records only what verifies.
 
 Against a real Mosquitto (passwords, ACL): hostile documents, faults planted
 in the writer, dead threads in a real `pishkhan central monitor` process, and

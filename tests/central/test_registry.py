@@ -1,4 +1,4 @@
-"""Device identity comes from the centre's registry, never from the device (issue 18 §2).
+"""Device identity comes from the centre's registry, never from the device.
 
 Real protocol messages through Fleet.ingest, on SQLite and PostgreSQL; the CLI through the
 installed ``pishkhan`` command.

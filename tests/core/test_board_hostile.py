@@ -1,4 +1,4 @@
-"""Hostile and broken boards, envelopes, notices and CLI arguments (issue 12, §1 and §2).
+"""Hostile and broken boards, envelopes, notices and CLI arguments.
 
 Every class of trick is refused at validation with the path and what was
 wrong, never a traceback: text that would read differently from what was
@@ -74,7 +74,7 @@ def test_the_good_board_and_the_sample_pass(sample_doc):
     parse_board(sample_doc)
 
 
-# --------------------------------------------------------------------- §1 text
+# --------------------------------------------------------------------- text
 
 BIDI = {"\u202a": "LEFT-TO-RIGHT EMBEDDING", "\u202b": "RIGHT-TO-LEFT EMBEDDING",
         "\u202c": "POP DIRECTIONAL FORMATTING", "\u202d": "LEFT-TO-RIGHT OVERRIDE",
@@ -200,7 +200,7 @@ def test_an_unavailable_reason_shown_to_customers_is_checked(store):
     set_unavailable(store, "ID-1", "سامانه\u200cی ثبت قطع است", actor="test")
 
 
-# --------------------------------------------------------------------- §1 amounts
+# --------------------------------------------------------------------- amounts
 
 @pytest.mark.parametrize("value", ["4250000", "۴۲۵۰۰۰۰", 4250000.0, True, None, b"1"])
 def test_an_amount_is_formatted_only_from_a_number(value):
@@ -230,7 +230,7 @@ def render_config(tmp_path):
     return parse_config({"device": {"state_dir": str(tmp_path / "state")}})
 
 
-# --------------------------------------------------------------------- §1 terminal
+# --------------------------------------------------------------------- terminal
 
 def test_terminal_safe_escapes_what_a_terminal_acts_on():
     assert terminal_safe("a\x1b[31mb\u202ec\x00\nd\ud800") == "a\\x1b[31mb\\u202ec\\x00\nd\\ud800"
@@ -291,7 +291,7 @@ def test_board_show_and_validate_print_control_characters_escaped(tmp_path, cli_
     assert 'unknown key "x\\u001b[31m"' in proc.stdout and "bad\\x1b[0m.json" in proc.stdout
 
 
-# --------------------------------------------------------------------- §2 sizes
+# --------------------------------------------------------------------- sizes
 
 LIMITS = [("issuer", D.MAX_ISSUER), ("categories[0].title", D.MAX_CATEGORY_TITLE),
           ("categories[0].title_en", D.MAX_CATEGORY_TITLE), ("categories[0].services[0].title", D.MAX_TITLE),
@@ -360,7 +360,7 @@ def test_many_errors_are_counted_not_all_listed():
     assert len(errors) == D.MAX_ERRORS + 1 and errors[-1] == "(document): 700 more error(s) not listed"
 
 
-# --------------------------------------------------------------------- §2 numbers
+# --------------------------------------------------------------------- numbers
 
 @pytest.mark.parametrize("field", ["government_fee", "office_fee"])
 def test_fees_have_a_range(field):
@@ -432,7 +432,7 @@ def test_queue_cli_refuses_ids_out_of_range_without_a_traceback(cli_env):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
 
 
-# --------------------------------------------------------------------- §2 parsers
+# --------------------------------------------------------------------- parsers
 
 @pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000,
                                   "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),

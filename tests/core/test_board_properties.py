@@ -1,4 +1,4 @@
-"""Property-based tests of the board validator and the strict JSON loader (issue 12 §9).
+"""Property-based tests of the board validator and the strict JSON loader.
 
 Whatever JSON-ish value or bytes come in, the answer is a valid :class:`Board`
 (or a parsed value) or a :exc:`BoardInvalid` / :exc:`PishkhanError` — never

@@ -1,4 +1,4 @@
-"""The store is never silently lost or doubled (issue 12 §4).
+"""The store is never silently lost or doubled.
 
 - a file that is not a sound Pishkhan store is refused at open, named, and left byte for byte;
   only a missing file is made fresh;

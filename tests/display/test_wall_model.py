@@ -269,7 +269,7 @@ def test_the_clock_to_the_minute_and_a_new_day(make_wall, clock):
     assert wall.pages._wake.is_set()                 # a new day may bring a board into effect
 
 
-# -- a board that installs can always be shown (issue 12 §3) ------------------------------
+# -- a board that installs can always be shown ------------------------------
 @pytest.fixture
 def failing_draw(monkeypatch):
     """Make the page drawer raise for pages of the board versions (and page numbers) listed."""
