@@ -95,3 +95,24 @@ def serving(app, *, trusted_proxy: str = "127.0.0.1"):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+#: Dashboard users the site tests log in as: a national user and two provinces' (name: password, province).
+PASSWORDS = {"admin": "centre-pass-1", "ops23": "tehran-pass-2", "ops11": "tabriz-pass-3"}
+PROVINCES = {"admin": None, "ops23": "23", "ops11": "11"}
+
+
+@contextlib.contextmanager
+def logged_in(db, app):
+    """*app* served with :data:`PASSWORDS`' users added to *db*, each logged in; yields (url, {name: Client})."""
+    from central.users import Users
+
+    users = Users(db)
+    for name, password in PASSWORDS.items():
+        users.add(name, password, province=PROVINCES[name])
+    with serving(app) as url:
+        clients = {}
+        for name, password in PASSWORDS.items():
+            clients[name] = Client(url)
+            assert clients[name].login(name, password)[0] == 303
+        yield url, clients

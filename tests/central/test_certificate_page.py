@@ -11,18 +11,15 @@ import json
 
 import dashboard_fleet as F
 import pytest
-from dashboard_client import Client, serving
+from dashboard_client import logged_in
 
 from central import certificates, revocation
 from central.ca import CertificateAuthority, make_csr, new_device_key
 from central.db import open_db
-from central.users import Users
 from central.web import certificates as shown
 from central.web import strings
 from central.web.app import create_app
 
-PASSWORDS = {"admin": "centre-pass-1", "ops23": "tehran-pass-2", "ops11": "tabriz-pass-3"}
-PROVINCES = {"admin": None, "ops23": "23", "ops11": "11"}
 NOW = F.NOW.astimezone(dt.timezone.utc)
 ENROLLED_AT = NOW - dt.timedelta(days=40)
 
@@ -63,14 +60,7 @@ def site(tmp_path_factory):
     data = F.build(db)
     ca = CertificateAuthority.create(base / "ca", now=ENROLLED_AT - dt.timedelta(days=1))
     enrolment_story(db, ca)
-    users = Users(db)
-    for name, password in PASSWORDS.items():
-        users.add(name, password, province=PROVINCES[name])
-    with serving(create_app(data["fleet"], now=lambda: F.NOW)) as url:
-        clients = {}
-        for name, password in PASSWORDS.items():
-            clients[name] = Client(url)
-            assert clients[name].login(name, password)[0] == 303
+    with logged_in(db, create_app(data["fleet"], now=lambda: F.NOW)) as (_url, clients):
         yield {"db": db, "clients": clients}
     db.close()
 

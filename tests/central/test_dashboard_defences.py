@@ -15,18 +15,15 @@ import shutil
 
 import dashboard_fleet as F
 import pytest
-from dashboard_client import Client, serving
+from dashboard_client import PASSWORDS, Client, logged_in
 from services import chromium
 
 from central import registry
 from central.db import open_db
-from central.users import Users
 from central.web import strings
 from central.web.app import create_app
 from pishkhan.protocol import payloads
 
-PASSWORDS = {"admin": "centre-pass-1", "ops23": "tehran-pass-2", "ops11": "tabriz-pass-3"}
-PROVINCES = {"admin": None, "ops23": "23", "ops11": "11"}
 #: When the defences' messages were received: a little before the dashboard's now.
 RECEIVED = F.NOW - F.dt.timedelta(minutes=20)
 
@@ -80,14 +77,7 @@ def site(tmp_path_factory):
     db = open_db(str(path))
     data = F.build(db)
     data.update(defences(db, data["fleet"]))
-    users = Users(db)
-    for name, password in PASSWORDS.items():
-        users.add(name, password, province=PROVINCES[name])
-    with serving(create_app(data["fleet"], now=lambda: F.NOW)) as url:
-        clients = {}
-        for name, password in PASSWORDS.items():
-            clients[name] = Client(url)
-            assert clients[name].login(name, password)[0] == 303
+    with logged_in(db, create_app(data["fleet"], now=lambda: F.NOW)) as (url, clients):
         yield {"url": url, "db": db, "path": path, "clients": clients, **data}
     db.close()
 
