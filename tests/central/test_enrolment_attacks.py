@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -20,14 +21,22 @@ from pishkhan import claimcode, tls
 from pishkhan.exc import CentralError
 
 
+@pytest.fixture
+def centre(tmp_path):
+    """A fleet database, the centre's CA (with its server certificate and key) and the enrolment service."""
+    db = open_db(str(tmp_path / "fleet.db"))
+    ca, cert, key = make_ca(tmp_path)
+    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    yield SimpleNamespace(db=db, ca=ca, cert=cert, key=key, service=service)
+    db.close()
+
+
 def _body(code, key=None, serial="10000000abcdef01"):
     return {"claim": code, "csr": tls.make_csr(key or tls.new_key()).decode(), "hardware_serial": serial}
 
 
-def test_a_forged_x_forwarded_for_does_not_escape_the_per_address_limit(tmp_path):
-    db = open_db(str(tmp_path / "fleet.db"))
-    ca, cert, key = make_ca(tmp_path)
-    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+def test_a_forged_x_forwarded_for_does_not_escape_the_per_address_limit(centre, tmp_path):
+    db, ca, service, cert, key = centre.db, centre.ca, centre.service, centre.cert, centre.key
     try:
         with serving(service, tls_cert=cert, tls_key=key) as url, requests.Session() as s:
             answers = [s.post(url + "/v1/enroll", json=_body(claimcode.new_code()), verify=str(ca.cert_file),
@@ -77,10 +86,8 @@ def test_the_device_sends_a_serial_only_when_it_is_plain_letters_and_digits(tmp_
     assert PiSerial(device_tree=tree, cpuinfo=tmp_path / "none").read() == ""
 
 
-def test_one_key_cannot_enrol_two_devices(tmp_path):
-    db = open_db(str(tmp_path / "fleet.db"))
-    ca, _cert, _key = make_ca(tmp_path)
-    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+def test_one_key_cannot_enrol_two_devices(centre, tmp_path):
+    db, ca, service = centre.db, centre.ca, centre.service
     key = tls.new_key()
     first = service.enroll(_body(claims.new_claim(db, office_id="23-1", province="23")[0], key), address="10.0.0.1")
     second_code = claims.new_claim(db, office_id="23-2", province="23")[0]
@@ -117,11 +124,9 @@ def test_one_claim_raced_by_two_devices_enrols_exactly_one(fleet_db, tmp_path):
     assert [r["device_id"] for r in fleet_db.query("SELECT device_id FROM registry")] == winners
 
 
-def test_a_claim_is_never_spent_twice_even_if_its_row_was_read_stale(tmp_path, monkeypatch):
+def test_a_claim_is_never_spent_twice_even_if_its_row_was_read_stale(centre, tmp_path, monkeypatch):
     """The UPDATE that spends a claim is the last word: a stale read (a lost lock) must not enrol a second device."""
-    db = open_db(str(tmp_path / "fleet.db"))
-    ca, _cert, _key = make_ca(tmp_path)
-    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    db, ca, service = centre.db, centre.ca, centre.service
     code, _ = claims.new_claim(db, office_id="23-8", province="23")
     stale = claims.find_in.__wrapped__ if hasattr(claims.find_in, "__wrapped__") else claims.find_in
     fresh = db.read(lambda c: stale(c, claimcode.normalise(code)))
@@ -134,10 +139,8 @@ def test_a_claim_is_never_spent_twice_even_if_its_row_was_read_stale(tmp_path, m
     db.close()
 
 
-def test_a_renewal_cannot_rename_the_device_and_a_csr_over_other_bytes_is_refused(tmp_path):
-    db = open_db(str(tmp_path / "fleet.db"))
-    ca, _cert, _key = make_ca(tmp_path)
-    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+def test_a_renewal_cannot_rename_the_device_and_a_csr_over_other_bytes_is_refused(centre, tmp_path):
+    db, ca, service = centre.db, centre.ca, centre.service
     key = tls.new_key()
     past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=70)
     then = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1", clock=lambda: past)
@@ -224,11 +227,9 @@ def test_a_repeated_enrolment_or_a_renewal_does_not_wipe_an_addresss_refusals(tm
     db.close()
 
 
-def test_a_certificate_far_from_expiry_is_not_renewed_again_and_again(tmp_path):
+def test_a_certificate_far_from_expiry_is_not_renewed_again_and_again(centre, tmp_path):
     """Each renewal is a new certificate row, and a revocation lists them all in the CRL every broker loads."""
-    db = open_db(str(tmp_path / "fleet.db"))
-    ca, _cert, _key = make_ca(tmp_path)
-    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    db, ca, service = centre.db, centre.ca, centre.service
     key = tls.new_key()
     answer = service.enroll(_body(claims.new_claim(db, office_id="23-3", province="23")[0], key), address="10.0.0.1")
     csr = tls.make_csr(tls.new_key())
@@ -291,11 +292,9 @@ def test_a_renewal_racing_a_revocation_on_postgresql_leaves_no_unrevoked_certifi
     db.close()
 
 
-def test_addresses_of_one_ipv6_network_share_one_count(tmp_path):
+def test_addresses_of_one_ipv6_network_share_one_count(centre, tmp_path):
     """One IPv6 customer holds a /64 (2^64 addresses): counted per address, each guess could come from a new one."""
-    db = open_db(str(tmp_path / "fleet.db"))
-    ca, _cert, _key = make_ca(tmp_path)
-    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    db, ca, service = centre.db, centre.ca, centre.service
     reasons = []
     for i in range(6):
         try:
@@ -312,7 +311,7 @@ def test_addresses_of_one_ipv6_network_share_one_count(tmp_path):
     db.close()
 
 
-def test_idle_connections_from_one_address_do_not_shut_the_server_for_every_device(tmp_path, monkeypatch):
+def test_idle_connections_from_one_address_do_not_shut_the_server_for_every_device(centre, tmp_path, monkeypatch):
     """uvicorn counts open connections against its limit of 64 and never times out one that sends nothing."""
     import socket
     import ssl
@@ -321,9 +320,7 @@ def test_idle_connections_from_one_address_do_not_shut_the_server_for_every_devi
     from central.enrolment import server
 
     monkeypatch.setattr(server, "CONNECTION_SECONDS", 1.0)
-    db = open_db(str(tmp_path / "fleet.db"))
-    ca, cert, key = make_ca(tmp_path)
-    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    db, ca, service, cert, key = centre.db, centre.ca, centre.service, centre.cert, centre.key
     context = ssl.create_default_context(cafile=str(ca.cert_file))
     held = []
     try:
@@ -413,14 +410,12 @@ def test_two_copied_cards_enrolling_at_once_on_postgresql_get_one_certificate_fo
     db.close()
 
 
-def test_a_csr_asking_to_be_a_ca_or_for_other_names_gets_only_a_device_certificate(tmp_path):
+def test_a_csr_asking_to_be_a_ca_or_for_other_names_gets_only_a_device_certificate(centre, tmp_path):
     """The CSR only proves and brings the key: its subject (here 100 attributes) and extensions are ignored."""
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    db = open_db(str(tmp_path / "fleet.db"))
-    ca, _cert, _key = make_ca(tmp_path)
-    service = Enrolment(db, ca=ca, broker_url=BROKER, renew_url="https://127.0.0.1:1")
+    db, ca, service = centre.db, centre.ca, centre.service
     key = tls.new_key()
     csr = (x509.CertificateSigningRequestBuilder()
            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "centre")]
