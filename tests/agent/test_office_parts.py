@@ -263,10 +263,10 @@ def test_send_report_sends_again_on_request(office, mqtt_broker):
     running = Running(config, store=store)
     try:
         running.compliance.tick()  # after closing: today's report is due
-        compliance_part.send_report(running.agent, DAY.isoformat())  # the centre's resend_report
+        compliance_part.send_report(running.agent.context, DAY.isoformat())  # the centre's resend_report
         assert capture.wait(lambda c: len(c.decoded("report")) >= 2, 15)
         with pytest.raises(Exception, match="after today"):
-            compliance_part.send_report(running.agent, DAY + dt.timedelta(days=1))
+            compliance_part.send_report(running.agent.context, DAY + dt.timedelta(days=1))
     finally:
         running.stop()
     reports = capture.decoded("report")
