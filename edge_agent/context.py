@@ -82,6 +82,12 @@ class PartContext:
         self.board_state = board_state
         #: ``reload_config() -> dict``: read the configuration file again and apply it (the command's detail).
         self.reload_config = reload_config
+        self._frozen = True
+
+    def __setattr__(self, name, value):
+        if getattr(self, "_frozen", False):
+            raise AttributeError(f"a part's context is read-only (tried to set {name!r})")
+        super().__setattr__(name, value)
 
     @property
     def store(self):
