@@ -408,14 +408,13 @@ class Agent:
 
 
 def flat_settings(config) -> dict:
-    """*config*'s settings by ``section.key`` (a section that is a list, such as ``lanes``, under its name)."""
+    """*config*'s settings by ``section.key``, and its ``lanes`` and ``counters`` (lists of tables) by name."""
     flat = {}
     for section, values in config.data.items():
         if isinstance(values, dict):
             for key, value in values.items():
                 flat[f"{section}.{key}"] = value
-        else:
-            flat[section] = values
+    flat["lanes"], flat["counters"] = list(config.lanes), list(config.counters)
     return flat
 
 

@@ -120,3 +120,23 @@ def test_reload_config_reaches_every_part_or_asks_for_a_restart(tmp_path, mqtt_b
     assert not thread.is_alive()
     for message in [m for m in capture.decoded() if m.get("device") == "dev-0001"]:  # the agent's, not the centre's
         assert problems(message) == [], message
+
+
+def test_a_reload_without_a_broker_counts_lanes_and_counters_and_lists_the_device_for_a_restart(tmp_path):
+    state = tmp_path / "state"
+    path = tmp_path / "agent.toml"
+    head = f'[device]\nid = "dev-0001"\nstate_dir = "{state}"\n[mqtt]\nenabled = false\n'
+    path.write_text(head, encoding="utf-8")
+    agent = add_parts(Agent(load_config(path)))
+    try:
+        path.write_text(head.replace('id = "dev-0001"', 'id = "dev-0002"') + '[office]\nprovince = "24"\n'
+                        '[[lanes]]\ncode = "A"\ntitle = "همه"\nprefix = "A"\ncategories = ["*"]\n'
+                        '[[counters]]\nnumber = 1\nlanes = ["A"]\n', encoding="utf-8")
+        detail = agent.context.reload_config()
+        assert detail["changed"] == ["counters", "device.id", "lanes", "office.province"]
+        assert detail["applied"] == ["counters", "lanes", "office.province"]
+        assert detail["restart_needed"] == ["device.id"]
+        assert agent.parts["telemetry"].office()["waiting"] == {"A": 0}  # the new lanes, at once
+    finally:
+        agent.outbox.close()
+        agent.store.close()
