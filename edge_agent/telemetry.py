@@ -1,7 +1,8 @@
 """What the agent tells the centre about the office: birth extras and telemetry readings.
 
-**Birth** (every connect): ``province``, ``office`` and ``office_name`` (the
-``[office]`` settings, which the centre groups devices by), ``schedule`` (the
+**Birth** (every connect, and again when a reload changes one of
+:data:`BIRTH`): ``province``, ``office`` and ``office_name`` (the
+``[office]`` settings in force, which the centre groups devices by), ``schedule`` (the
 working-hours schedule in effect: version, verification code, scope and
 effective date, with the holiday list in effect under ``holidays``; null
 until one is installed) and ``clock`` (``synchronized`` true/false/null and
