@@ -50,11 +50,12 @@ from pishkhan.protocol.topics import Topics
 
 from . import __version__ as agent_version
 from . import commands, compliance, facts, renewal, sync, telemetry
-from .context import LiveSettings, PartContext, matches
+from .context import LiveSettings, PartContext
 from .drain import Drainer
 from pishkhan.notify import Notifier
 from .outbox import Outbox, boot_id
 from .publish import Publisher
+from .reload import InForce
 from .session import MqttSettings, Session
 
 log = logging.getLogger("pishkhan.agent")
@@ -70,7 +71,7 @@ class Agent:
 
     def __init__(self, config, *, notifier: Notifier | None = None, session_factory=Session,
                  outbox: Outbox | None = None, store=None, clock=time.time, validate: bool = False):
-        self.config = config
+        self._in_force = InForce(config)
         self.settings = MqttSettings.from_config(config)
         telemetry_seconds = config.get("mqtt.telemetry_seconds")
         if not (isinstance(telemetry_seconds, (int, float)) and telemetry_seconds >= 1):
@@ -112,22 +113,21 @@ class Agent:
         self.exit_code = 0
         #: The parts plugged in by :func:`add_parts`, by name.
         self.parts: dict[str, object] = {}
-        self._live: list[str] = list(LIVE)
-        self._reload_listeners: list = [self._resubscribe_inbox]
+        self._in_force.live(LIVE, on_change=self._resubscribe_inbox)
         self.settings_view = LiveSettings(lambda: self.config)
         self.context = PartContext(
             store=lambda: self.store, publisher=self.publisher, topics=self.topics, device_id=self.device_id,
             boot_id=self.boot_id, settings=self.settings_view, session=self.session, every=self.every,
             subscribe=self.subscribe, unsubscribe=self.unsubscribe, add_birth_part=self.add_birth_part,
             add_telemetry_part=self.add_telemetry_part, filter_telemetry=self._filter_telemetry,
-            live=self.live, rebirth=self.rebirth, figures=self.agent_figures, board_state=self.board_state,
+            live=self._in_force.live, rebirth=self.rebirth, figures=self.agent_figures, board_state=self.board_state,
             reload_config=self.reload_config)
         for topic_filter in self.topics.inbox(self.device_id, config.get("office.province")):
             self.subscribe(topic_filter, self._unhandled)
 
     # -- plug-in points ----------------------------------------------------------
     def add_birth_part(self, name: str, fn):
-        """``fn() -> JSON value`` goes into every birth under *name* (``schedule`` and ``clock`` are defined)."""
+        """``fn() -> JSON value`` goes into every birth under *name* (without one, ``schedule`` is null, ``clock`` unknown)."""
         self.birth_parts[name] = fn
 
     def add_telemetry_part(self, name: str, fn):
@@ -151,39 +151,18 @@ class Agent:
         """Call ``fn()`` on the main loop every *seconds*, the first time after *first* (default *seconds*)."""
         self._tasks.append([float(seconds), time.monotonic() + (seconds if first is None else first), fn])
 
-    def live(self, patterns, *, on_change=None):
-        """A part applies changes of the settings matching *patterns* at once; ``on_change(changed)`` after a reload."""
-        self._live.extend(patterns)
-        if on_change is not None:
-            self._reload_listeners.append(on_change)
-
     def _filter_telemetry(self, changes):
         self.telemetry_changes = changes
 
-    # -- reloading the configuration -----------------------------------------------
+    # -- the configuration in force ------------------------------------------------
+    @property
+    def config(self):
+        """The configuration in force (a reload replaces it)."""
+        return self._in_force.config
+
     def reload_config(self) -> dict:
-        """Read the configuration file again and put it in force; what changed and what needs a restart.
-
-        A :class:`~pishkhan.exc.ConfigError` (the file unreadable or invalid) leaves the old one in force.
-        """
-        from pishkhan.config import load_config
-
-        path = getattr(self.config, "path", None)
-        if path is None:
-            return {"reloaded": False, "message": "the agent runs on the built-in defaults; nothing to reload"}
-        new = load_config(path)
-        before, after = flat_settings(self.config), flat_settings(new)
-        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-        old, self.config = self.config, new
-        if changed:
-            for listener in list(self._reload_listeners):
-                try:
-                    listener(set(changed), old)
-                except Exception as e:  # noqa: BLE001 - one part failing must not keep the others on old values
-                    log.exception("applying the reloaded configuration failed in %s: %s", listener, e)
-        applied = [k for k in changed if matches(k, self._live)]
-        return {"reloaded": True, "path": str(path), "changed": changed, "applied": applied,
-                "restart_needed": [k for k in changed if k not in applied]}
+        """Read the configuration file again and put it in force (:meth:`edge_agent.reload.InForce.reload`)."""
+        return self._in_force.reload()
 
     def _resubscribe_inbox(self, changed: set, old):
         if "office.province" not in changed:
@@ -405,17 +384,6 @@ class Agent:
         if self._store is not None:
             self._store.close()
         log.info("agent stopped")
-
-
-def flat_settings(config) -> dict:
-    """*config*'s settings by ``section.key``, and its ``lanes`` and ``counters`` (lists of tables) by name."""
-    flat = {}
-    for section, values in config.data.items():
-        if isinstance(values, dict):
-            for key, value in values.items():
-                flat[f"{section}.{key}"] = value
-    flat["lanes"], flat["counters"] = list(config.lanes), list(config.counters)
-    return flat
 
 
 #: The parts ``pishkhan agent`` plugs in, by name: each ``register(context) -> part`` (facts after
