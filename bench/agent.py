@@ -189,12 +189,12 @@ def bench_telemetry_day(tmp: Path, seed: int = 1) -> dict:
                         disk_total_bytes=31_000_000_000, storage_written_bytes=9_000_000_000, fs_errors=0,
                         net_iface="wlan0", net_addr="192.168.1.23", wifi_signal_dbm=-62.0)
     agent = Agent(cfg, store=store)
-    telemetry_part.register(agent, health=health, services=lambda: {"kiosk": health.readings["uptime_s"] - 40,
+    telemetry_part.register(agent.context, health=health, services=lambda: {"kiosk": health.readings["uptime_s"] - 40,
                                                                    "display": health.readings["uptime_s"] - 35,
                                                                    "panel": health.readings["uptime_s"] - 30})
     mono = {"t": 0.0}
     agent.telemetry_changes = telemetry_part.Changes(clock=lambda: mono["t"])
-    part = compliance_part.register(agent)
+    part = compliance_part.register(agent.context)
     queue = Queue(store, cfg)
     codes = ["ID-01", "VEH-01", "POST-01"]
     topic = len(TOPICS.device(DEVICE, "telemetry").encode())

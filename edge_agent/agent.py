@@ -20,10 +20,19 @@ clean stop the agent itself publishes offline with reason ``stopped`` and
 the same sequence number, waits briefly for the broker's ack, then
 disconnects cleanly (so the broker drops the will).
 
-Other parts plug in without changing this module: :meth:`Agent.add_birth_part`,
-:meth:`Agent.add_telemetry_part`, :meth:`Agent.subscribe`, :meth:`Agent.every`,
-and :attr:`Agent.publisher` to send events, reports, results and reported state;
-``pishkhan agent`` registers the modules named in :data:`PARTS` (:func:`add_parts`).
+Parts plug in without changing this module. Each is given
+:attr:`Agent.context`, a :class:`~edge_agent.context.PartContext` (store,
+publisher, topics, device id, scheduling, subscribing, birth and telemetry
+hooks, and a live view of the settings), never the agent itself;
+``pishkhan agent`` registers the parts listed in :data:`PARTS`
+(:func:`add_parts`) and keeps them by name in :attr:`Agent.parts`.
+
+:meth:`Agent.reload_config` (the centre's ``reload_config`` command) reads
+the configuration file again and puts it in force: every part reads the new
+values from then on, a part that must act on a change does (a new province:
+its documents' filter is subscribed instead of the old one; a new office
+name, code or province: a new birth), and each changed key that no part
+applies is listed in ``restart_needed``.
 """
 
 from __future__ import annotations
@@ -40,18 +49,21 @@ from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
 
 from . import __version__ as agent_version
+from . import commands, compliance, facts, renewal, sync, telemetry
+from .context import LiveSettings, PartContext
 from .drain import Drainer
 from pishkhan.notify import Notifier
 from .outbox import Outbox, boot_id
 from .publish import Publisher
+from .reload import InForce
 from .session import MqttSettings, Session
 
 log = logging.getLogger("pishkhan.agent")
 
-
-def unknown_clock() -> dict:
-    """Clock state until the clock part (issue 13 §5) plugs in: not known, never invented."""
-    return {"synchronized": None, "source": None}
+#: The birth's clock when no part can say (a failing clock reading): not known, never invented.
+CLOCK_UNKNOWN = {"synchronized": None, "source": None}
+#: Settings the agent itself applies on a reload: its province's inbox filter is subscribed anew.
+LIVE = ("office.province",)
 
 
 class Agent:
@@ -59,7 +71,7 @@ class Agent:
 
     def __init__(self, config, *, notifier: Notifier | None = None, session_factory=Session,
                  outbox: Outbox | None = None, store=None, clock=time.time, validate: bool = False):
-        self.config = config
+        self._in_force = InForce(config)
         self.settings = MqttSettings.from_config(config)
         telemetry_seconds = config.get("mqtt.telemetry_seconds")
         if not (isinstance(telemetry_seconds, (int, float)) and telemetry_seconds >= 1):
@@ -79,7 +91,7 @@ class Agent:
         self._stop = threading.Event()
         self._handlers: list[tuple[str, object]] = []
         self._tasks: list[list] = []  # [interval, next_at, fn]
-        self.birth_parts: dict[str, object] = {"schedule": lambda: None, "clock": unknown_clock}
+        self.birth_parts: dict[str, object] = {}
         self.telemetry_parts: dict[str, object] = {}
         #: ``.filter(readings, agent_figures) -> (readings, full)``: changes only (edge_agent.telemetry.Changes)
         self.telemetry_changes = None
@@ -99,12 +111,23 @@ class Agent:
         self._watchdog_next = 0.0
         self.loop_heartbeat = time.monotonic()
         self.exit_code = 0
+        #: The parts plugged in by :func:`add_parts`, by name.
+        self.parts: dict[str, object] = {}
+        self._in_force.live(LIVE, on_change=self._resubscribe_inbox)
+        self.settings_view = LiveSettings(lambda: self.config)
+        self.context = PartContext(
+            store=lambda: self.store, publisher=self.publisher, topics=self.topics, device_id=self.device_id,
+            boot_id=self.boot_id, settings=self.settings_view, session=self.session, every=self.every,
+            subscribe=self.subscribe, unsubscribe=self.unsubscribe, add_birth_part=self.add_birth_part,
+            add_telemetry_part=self.add_telemetry_part, filter_telemetry=self._filter_telemetry,
+            live=self._in_force.live, rebirth=self.rebirth, figures=self.agent_figures, board_state=self.board_state,
+            reload_config=self.reload_config)
         for topic_filter in self.topics.inbox(self.device_id, config.get("office.province")):
             self.subscribe(topic_filter, self._unhandled)
 
     # -- plug-in points ----------------------------------------------------------
     def add_birth_part(self, name: str, fn):
-        """``fn() -> JSON value`` goes into every birth under *name* (``schedule`` and ``clock`` are defined)."""
+        """``fn() -> JSON value`` goes into every birth under *name* (without one, ``schedule`` is null, ``clock`` unknown)."""
         self.birth_parts[name] = fn
 
     def add_telemetry_part(self, name: str, fn):
@@ -118,9 +141,47 @@ class Agent:
         if self.session is not None:
             self.session.subscribe(topic_filter, qos)
 
+    def unsubscribe(self, topic_filter: str, handler):
+        """Stop calling *handler* for *topic_filter*; the session drops the filter once no handler is left."""
+        self._handlers = [(f, h) for f, h in self._handlers if not (f == topic_filter and h == handler)]
+        if self.session is not None and all(f != topic_filter for f, _ in self._handlers):
+            self.session.unsubscribe(topic_filter)
+
     def every(self, seconds: float, fn, *, first: float | None = None):
         """Call ``fn()`` on the main loop every *seconds*, the first time after *first* (default *seconds*)."""
         self._tasks.append([float(seconds), time.monotonic() + (seconds if first is None else first), fn])
+
+    def _filter_telemetry(self, changes):
+        self.telemetry_changes = changes
+
+    # -- the configuration in force ------------------------------------------------
+    @property
+    def config(self):
+        """The configuration in force (a reload replaces it)."""
+        return self._in_force.config
+
+    def reload_config(self) -> dict:
+        """Read the configuration file again and put it in force (:meth:`edge_agent.reload.InForce.reload`)."""
+        return self._in_force.reload()
+
+    def _resubscribe_inbox(self, changed: set, old):
+        if "office.province" not in changed:
+            return
+        before = set(self.topics.inbox(self.device_id, old.get("office.province")))
+        now = self.topics.inbox(self.device_id, self.config.get("office.province"))
+        for topic_filter in before - set(now):
+            self.unsubscribe(topic_filter, self._unhandled)
+        for topic_filter in now:
+            if topic_filter not in before:
+                self.subscribe(topic_filter, self._unhandled)
+
+    def rebirth(self) -> int | None:
+        """A new birth now, on the live connection, because what it says changed (None when not connected)."""
+        with self._will_lock:
+            will_seq = self._will_seq if self._will_state == "live" else None
+        if will_seq is None or self.session is None or not self.session.connected:
+            return None
+        return self.send_birth(will_seq)
 
     @property
     def store(self):
@@ -164,7 +225,7 @@ class Agent:
         """The effective board's version and verification code, or None (no board, or the store unreadable)."""
         try:
             from pishkhan.boards.installed import effective_for_config
-            board = effective_for_config(self.store, self.config)
+            board = effective_for_config(self.store, self.config)  # the config in force now
         except Exception as e:  # noqa: BLE001 - the birth goes out without the board, saying so in the log
             log.warning("cannot read the installed board for the birth: %s", e)
             return None
@@ -176,16 +237,15 @@ class Agent:
                             "verification_code": l.verification_code} for l in board.layers]}
 
     def send_birth(self, will_seq: int) -> int:
-        parts = {}
+        parts = {"schedule": None, "clock": None}
         for name, fn in self.birth_parts.items():
             try:
                 parts[name] = fn()
             except Exception as e:  # noqa: BLE001
                 log.warning("birth part %s failed: %s", name, e)
                 parts[name] = None
-        parts.setdefault("clock", unknown_clock())
         if parts["clock"] is None:
-            parts["clock"] = unknown_clock()
+            parts["clock"] = dict(CLOCK_UNKNOWN)
         return self.publisher.birth(agent_version=agent_version, software_version=software_version,
                                     boot_id=self.boot_id, started_at=self.started_at, will_seq=will_seq,
                                     protocol=self.settings.protocol, board=self.board_state(), **parts)
@@ -326,21 +386,21 @@ class Agent:
         log.info("agent stopped")
 
 
-#: The parts ``pishkhan agent`` plugs in, each a module with ``register(agent)``.
-PARTS = ("telemetry", "compliance", "facts", "sync", "commands", "renewal")  # facts after compliance: it streams its beat
+#: The parts ``pishkhan agent`` plugs in, by name: each ``register(context) -> part`` (facts after
+#: compliance: it streams its beat).
+PARTS = {"telemetry": telemetry.register, "compliance": compliance.register, "facts": facts.register,
+         "sync": sync.register, "commands": commands.register, "renewal": renewal.register}
 
 
 def add_parts(agent: Agent, parts=PARTS) -> Agent:
-    """Plug each of *parts* (modules of this package) into *agent*."""
-    import importlib
-
-    for name in parts:
-        importlib.import_module(f"{__package__}.{name}").register(agent)
+    """Plug each of *parts* into *agent* through its context; ``agent.parts`` keeps what each returned."""
+    for name, register in parts.items():
+        agent.parts[name] = register(agent.context)
     return agent
 
 
 def run_agent(config, *, seconds: float | None = None) -> int:
     logging.basicConfig(level=os.environ.get("PISHKHAN_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    __import__(f"{__package__}.renewal", fromlist=["_"]).settle(config)  # a renewal a power cut cut short
+    renewal.settle(config)  # a renewal a power cut cut short
     return add_parts(Agent(config)).run(seconds=seconds)

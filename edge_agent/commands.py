@@ -17,8 +17,9 @@ The allowed set, each one function here (no shell strings anywhere):
                      ``verification_code``, ``at``, size. None recorded: ``ok``
                      false, reason ``no_snapshot``.
 ``resend_report``    the daily report of ``date`` again on ``report``.
-``reload_config``    re-reads the configuration file; what changed is in the
-                     result (connection settings take effect at the next restart).
+``reload_config``    re-reads the configuration file and puts it in force
+                     (:meth:`edge_agent.agent.Agent.reload_config`): ``changed``,
+                     ``applied`` (in force now) and ``restart_needed`` (the rest).
 ``set_log_level``    the agent's log level, until it restarts.
 ``restart_service``  ``systemctl restart pishkhan-{service}.service`` as an
                      argument list; restarting the agent itself runs after its
@@ -43,6 +44,8 @@ from pishkhan.exc import CommandFailed, CommandRefused
 from pishkhan.protocol.commands import check_command
 from pishkhan.screen_override import set_override
 
+from .compliance import send_report
+
 log = logging.getLogger("pishkhan.agent.commands")
 
 #: The largest snapshot PNG sent in a result (the wall keeps small ones; a larger file is refused).
@@ -55,19 +58,19 @@ def run_command(args: list[str]) -> subprocess.CompletedProcess:
 
 
 class Commands:
-    """Runs the centre's commands for *agent*. *runner* runs a process (tests pass a fake)."""
+    """Runs the centre's commands through *context* (a PartContext). *runner* runs a process (tests pass a fake)."""
 
-    def __init__(self, agent, *, runner=run_command):
-        self.agent = agent
+    def __init__(self, context, *, runner=run_command):
+        self.context = context
         self.runner = runner
         self._after = []  # what runs once a result is in the outbox (restarting the agent itself)
 
     @property
     def store(self):
-        return self.agent.store
+        return self.context.store
 
     def attach(self):
-        self.agent.subscribe(self.agent.topics.cmd(self.agent.device_id), self.handle)
+        self.context.subscribe(self.context.topics.cmd(self.context.device_id), self.handle)
 
     def handle(self, topic: str, payload: bytes, retained: bool = False) -> dict | None:
         """Check and run one command; publish and return its result (None for an empty payload)."""
@@ -85,7 +88,7 @@ class Commands:
             raw = envelope["payload"].get("name")
             name = raw if isinstance(raw, str) else ""
         try:
-            command = check_command(self.store, envelope, device_id=self.agent.device_id)
+            command = check_command(self.store, envelope, device_id=self.context.device_id)
         except CommandRefused as refusal:
             log.warning("refused command %s (%s): %s", refusal.command_id, name, refusal)
             return self._result(refusal.command_id or "", name, False, refusal.reason, {"message": str(refusal)})
@@ -108,7 +111,7 @@ class Commands:
         return result
 
     def _result(self, correlation_id, command, ok, reason, detail) -> dict:
-        self.agent.publisher.result(correlation_id, command, ok, reason=reason, detail=detail)
+        self.context.publisher.result(correlation_id, command, ok, reason=reason, detail=detail)
         body = {"correlation_id": correlation_id, "command": command, "ok": ok, "detail": detail}
         return body | ({"reason": reason} if reason else {})
 
@@ -119,7 +122,7 @@ class Commands:
         from . import __version__ as agent_version
 
         return {"pong": True, "agent_version": agent_version, "software_version": software_version,
-                "boot_id": self.agent.boot_id, **self.agent.agent_figures()}
+                "boot_id": self.context.boot_id, **self.context.figures()}
 
     def do_snapshot(self, command) -> dict:
         row = self.store.query_one("SELECT * FROM display_snapshots ORDER BY id DESC LIMIT 1")
@@ -127,7 +130,7 @@ class Commands:
             raise CommandFailed("no_snapshot", "the wall display has recorded no snapshot yet")
         path = Path(row["path"])
         if not path.is_absolute():
-            path = self.agent.config.state_dir / "snapshots" / path
+            path = self.context.settings.config.state_dir / "snapshots" / path
         try:
             if path.stat().st_size > MAX_SNAPSHOT_BYTES:
                 raise CommandFailed("snapshot_too_large", f"{path} is larger than {MAX_SNAPSHOT_BYTES:,} bytes")
@@ -146,38 +149,18 @@ class Commands:
     def do_resend_report(self, command) -> dict:
         day = command.args["date"]
         try:
-            from . import compliance  # the compliance part (issue 13 §4), when it is there
-        except ImportError:
-            compliance = None
-        if compliance is not None and hasattr(compliance, "send_report"):
-            compliance.send_report(self.agent, day)
-            return {"date": day}
-        from pishkhan.compliance.judge import day_report
-        from pishkhan.schedule.hours import hours_from_config
-
-        try:
             date = dt.date.fromisoformat(day)
         except ValueError:
             raise CommandFailed("bad_args", f"date: {day!r} is not a calendar date") from None
-        hours = hours_from_config(self.agent.config, store=self.store)
-        report = day_report(self.store, self.agent.config, hours, date)
-        seq = self.agent.publisher.report(day, report)  # no key: a re-send is a new message
-        return {"date": day, "seq": seq}
+        send_report(self.context, date)  # no key: a re-send is a new message
+        return {"date": day}
 
     def do_reload_config(self, command) -> dict:
-        from pishkhan.config import load_config
-
-        old = self.agent.config
-        path = getattr(old, "path", None)
-        if path is None:
-            return {"reloaded": False, "message": "the agent runs on the built-in defaults; nothing to reload"}
-        new = load_config(path)  # a ConfigError is the result's reason
-        before, after = _flat(old), _flat(new)
-        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-        self.agent.config = new
-        self.store.audit("centre", "config.reload", str(path), changed=changed)
-        return {"reloaded": True, "path": str(path), "changed": changed,
-                "restart_needed": [k for k in changed if k.startswith("mqtt.") or k.startswith("device.")]}
+        detail = self.context.reload_config()  # a ConfigError is the result's reason
+        if detail.get("reloaded"):
+            self.store.audit("centre", "config.reload", detail["path"], changed=detail["changed"],
+                             restart_needed=detail["restart_needed"])
+        return detail
 
     def do_set_log_level(self, command) -> dict:
         level = command.args["level"]
@@ -209,22 +192,8 @@ class Commands:
         return set_override(self.store, command.args["power"], command=command.id)
 
 
-def _flat(config) -> dict:
-    flat = {}
-    for section, values in config.data.items():
-        if isinstance(values, dict):
-            for key, value in values.items():
-                flat[f"{section}.{key}"] = value
-    return flat
-
-
-def attach(agent, *, runner=run_command) -> Commands:
-    """Plug the commands into *agent* (called from :func:`edge_agent.agent.run_agent`)."""
-    commands = Commands(agent, runner=runner)
+def register(context, *, runner=run_command) -> Commands:
+    """Plug the commands in through *context* (listed in :data:`edge_agent.agent.PARTS`)."""
+    commands = Commands(context, runner=runner)
     commands.attach()
-    agent.commands = commands
     return commands
-
-
-#: The name ``add_parts`` (edge_agent.agent) plugs a part in by.
-register = attach

@@ -48,6 +48,8 @@ from pishkhan.text import jalali
 log = logging.getLogger("pishkhan.agent.compliance")
 
 TICK_SECONDS = 60
+#: Settings read when used, so a reload is in force from the next minute (the hours are read again).
+LIVE = ("compliance.*", "hours.*", "office.province", "office.office_id")
 
 
 def _day(date) -> dt.date:
@@ -73,14 +75,14 @@ def remember(store, kind: str, key: str, seq: int):
                   (kind, key, seq, store.now_iso()))
 
 
-def send_report(agent, date, *, key: str | None = None) -> int:
+def send_report(context, date, *, key: str | None = None) -> int:
     """Send Tehran date *date*'s report (so far, if it is today) now; returns its seq.
 
     Without *key* it is always sent (a re-send on request); with one, the
     outbox sends it once.
     """
     day = _day(date)
-    store, config = agent.store, agent.config
+    store, config = context.store, context.settings.config
     now = store.now()
     today = jalali.today(now)
     if day > today:
@@ -90,32 +92,48 @@ def send_report(agent, date, *, key: str | None = None) -> int:
 
     hours = hours_from_config(config, store=store)
     report = day_report(store, config, hours, day, until=now if day == today else None)
-    return agent.publisher.report(day.isoformat(), report, key=key)
+    return context.publisher.report(day.isoformat(), report, key=key)
 
 
 class Compliance:
-    """The agent's compliance part; :meth:`tick` every minute."""
+    """The agent's compliance part; :meth:`tick` every minute. *hours*: fixed hours (else the settings')."""
 
-    def __init__(self, agent, *, hours=None):
-        self.agent = agent
-        self.config = agent.config
-        self.limits = Thresholds.from_config(agent.config)
-        self.jump_seconds = agent.config.get("compliance.clock_jump_seconds")
-        self.report_time = agent.config.get("compliance.report_time") or ""
+    def __init__(self, context, *, hours=None):
+        self.context = context
+        self.settings = context.settings
+        self._fixed_hours = hours
         self._hours = hours
         self.latest: dict | None = None
         self._latest_at = 0.0
+        context.live(LIVE, on_change=self.reloaded)
 
     @property
     def store(self):
-        return self.agent.store
+        return self.context.store
+
+    @property
+    def limits(self) -> Thresholds:
+        return Thresholds.from_config(self.settings.config)
+
+    @property
+    def jump_seconds(self):
+        return self.settings.get("compliance.clock_jump_seconds")
+
+    @property
+    def report_time(self) -> str:
+        return self.settings.get("compliance.report_time") or ""
 
     @property
     def hours(self):
         if self._hours is None:
             from pishkhan.schedule.hours import hours_from_config
-            self._hours = hours_from_config(self.config, store=self.store)
+            self._hours = hours_from_config(self.settings.config, store=self.store)
         return self._hours
+
+    def reloaded(self, changed: set, old=None):
+        """After a reload: the hours are made again from the new settings; the latest judgement is stale."""
+        self._hours = self._fixed_hours
+        self.latest = None
 
     # -- the minute ----------------------------------------------------------------
     def tick(self):
@@ -150,7 +168,7 @@ class Compliance:
             if published(self.store, "event", event["id"]):
                 continue
             detail = dict(event, start=_utc(event["start"]), end=_utc(event["end"]))
-            seq = self.agent.publisher.event(event["kind"], at=parse_iso(event["start"]), detail=detail,
+            seq = self.context.publisher.event(event["kind"], at=parse_iso(event["start"]), detail=detail,
                                              key=f"event:{event['id']}")
             remember(self.store, "event", event["id"], seq)
             log.info("compliance event %s sent (seq %d)", event["id"], seq)
@@ -186,7 +204,7 @@ class Compliance:
                 continue
             self.publish_events(judge_day(self.store, self.hours, day, limits=self.limits,
                                           until=now if day == today else None))
-            seq = send_report(self.agent, day, key=f"report:{key}")
+            seq = send_report(self.context, day, key=f"report:{key}")
             remember(self.store, "report", key, seq)
             log.info("daily report for %s sent (seq %d)", key, seq)
             seqs.append(seq)
@@ -209,10 +227,9 @@ class Compliance:
         return {"in_hours": True, "state": last["state"], "why": last["why"], "since": _utc(last["start"])}
 
 
-def register(agent, *, hours=None) -> Compliance:
-    """Plug compliance into *agent*: the minute's tick and the ``compliance`` telemetry group."""
-    part = Compliance(agent, hours=hours)
-    agent.every(TICK_SECONDS, part.tick, first=0)  # the device is up from the agent's start, not a minute later
-    agent.add_telemetry_part("compliance", part.state_now)
-    agent.compliance = part
+def register(context, *, hours=None) -> Compliance:
+    """Plug compliance in through *context*: the minute's tick and the ``compliance`` telemetry group."""
+    part = Compliance(context, hours=hours)
+    context.every(TICK_SECONDS, part.tick, first=0)  # the device is up from the agent's start, not a minute later
+    context.add_telemetry_part("compliance", part.state_now)
     return part

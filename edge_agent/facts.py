@@ -142,9 +142,8 @@ class FactStream:
         return seq
 
 
-def register(agent) -> FactStream:
-    """Plug the fact stream into *agent*: every minute, registered after compliance so it follows its beat."""
-    part = FactStream(store=lambda: agent.store, publisher=agent.publisher, device_id=agent.device_id)
-    agent.every(TICK_SECONDS, part.tick, first=0)
-    agent.facts = part
+def register(context) -> FactStream:
+    """Plug the fact stream in through *context*: every minute, registered after compliance so it follows its beat."""
+    part = FactStream(store=lambda: context.store, publisher=context.publisher, device_id=context.device_id)
+    context.every(TICK_SECONDS, part.tick, first=0)
     return part

@@ -199,18 +199,23 @@ def settle(config) -> None:
             log.warning("cannot settle the certificate pair: %s", e)
 
 
-def register(agent) -> Renewal | None:
-    """Check the certificate every :data:`CHECK_SECONDS` (first a minute after start) when enrolled."""
-    config = agent.config
-    server, cert, key = config.get("enrolment.server"), config.get("mqtt.cert_file"), config.get("mqtt.key_file")
-    if not (server and cert and key and agent.session is not None):
+def register(context) -> Renewal | None:
+    """Check the certificate every :data:`CHECK_SECONDS` (first a minute after start) when enrolled.
+
+    The server and the files are the settings at the agent's start (``enrolment.*`` and ``mqtt.*``
+    changed by a reload are reported as needing a restart).
+    """
+    settings = context.settings
+    server, cert, key = (settings.get("enrolment.server"), settings.get("mqtt.cert_file"),
+                         settings.get("mqtt.key_file"))
+    if not (server and cert and key and context.session is not None):
         return None
 
     def record(action, **detail):
-        agent.store.audit("agent", action, agent.device_id, **detail)
+        context.store.audit("agent", action, context.device_id, **detail)
 
     renewal = Renewal(cert_file=Path(cert).expanduser(), key_file=Path(key).expanduser(),
-                      ca_file=Path(config.get("mqtt.ca_file")).expanduser(), server=server,
-                      on_renewed=agent.session.reload_certificate, record=record)
-    agent.every(CHECK_SECONDS, renewal.check, first=60)
+                      ca_file=Path(settings.get("mqtt.ca_file")).expanduser(), server=server,
+                      on_renewed=context.session.reload_certificate, record=record)
+    context.every(CHECK_SECONDS, renewal.check, first=60)
     return renewal

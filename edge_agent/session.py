@@ -256,6 +256,13 @@ class Session:
         if self.connected:
             self._client.subscribe(topic_filter, qos)
 
+    def unsubscribe(self, topic_filter: str):
+        """Stop subscribing to *topic_filter*, now if connected and on every later connect."""
+        with self._lock:
+            known = self._subscriptions.pop(topic_filter, None) is not None
+        if known and self.connected:
+            self._client.unsubscribe(topic_filter)
+
     @property
     def subscriptions(self) -> dict[str, int]:
         with self._lock:

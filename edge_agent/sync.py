@@ -58,32 +58,56 @@ SETTINGS_FORMAT = "pishkhan.settings/1"
 #: Which document format each topic kind carries.
 FORMATS = {"board": "pishkhan.board/1", "schedule": "pishkhan.schedule/1", "holidays": "pishkhan.holidays/1",
            "trust": TRUST_FORMAT, "settings": SETTINGS_FORMAT}
+#: Settings read when used; a new province or office is subscribed to and reported at once.
+LIVE = ("office.province", "office.office_id")
 
 
 class ConfigSync:
-    """Installs the centre's documents for *agent* and reports what is in force."""
+    """Installs the centre's documents for the office of *context* (a PartContext) and reports what is in force."""
 
-    def __init__(self, agent):
-        self.agent = agent
-        self.config = agent.config
-        self.province = agent.config.get("office.province")
-        self.office = agent.config.get("office.office_id")
+    def __init__(self, context):
+        self.context = context
+        self.settings = context.settings
+        context.live(LIVE, on_change=self.reloaded)
 
     @property
     def store(self):
-        return self.agent.store
+        return self.context.store
 
-    def filters(self) -> list[str]:
-        topics, root = self.agent.topics, self.agent.topics.root
-        found = [topics.device_document(self.agent.device_id, kind) for kind in DEVICE_DOCUMENTS]
+    @property
+    def province(self) -> str:
+        return self.settings.get("office.province")
+
+    @property
+    def office(self) -> str:
+        return self.settings.get("office.office_id")
+
+    def filters(self, province: str | None = None) -> list[str]:
+        """The filters of this office's documents (of *province*, default the one in force)."""
+        province = self.province if province is None else province
+        topics, root = self.context.topics, self.context.topics.root
+        found = [topics.device_document(self.context.device_id, kind) for kind in DEVICE_DOCUMENTS]
         found.append(f"{root}/all/#")
-        if self.province:
-            found.append(f"{root}/province/{self.province}/#")
+        if province:
+            found.append(f"{root}/province/{province}/#")
         return found
 
     def attach(self):
         for topic_filter in self.filters():
-            self.agent.subscribe(topic_filter, self.handle)
+            self.context.subscribe(topic_filter, self.handle)
+
+    def reloaded(self, changed: set, old):
+        """After a reload: the new province's documents subscribed instead of the old one's; the state reported."""
+        if not changed & set(LIVE):
+            return
+        before, now = self.filters(old.get("office.province")), self.filters()
+        for topic_filter in before:
+            if topic_filter not in now:
+                self.context.unsubscribe(topic_filter, self.handle)
+        for topic_filter in now:
+            if topic_filter not in before:
+                self.context.subscribe(topic_filter, self.handle)  # the broker sends its retained documents
+        self.report()
 
     # -- one message ---------------------------------------------------------------
     def handle(self, topic: str, payload: bytes, retained: bool = False) -> str | None:
@@ -91,7 +115,7 @@ class ConfigSync:
         if not payload:
             return None
         try:
-            info = self.agent.topics.parse(topic)
+            info = self.context.topics.parse(topic)
         except ProtocolError:
             log.warning("ignoring a message on %s: not a document topic", topic)
             return None
@@ -170,7 +194,7 @@ class ConfigSync:
     def _forget_forged(self):
         """After a trust change, documents refused as forged may verify now: handle them again when they come."""
         self.store.execute("DELETE FROM sync_documents WHERE reason = 'forged'")
-        session = self.agent.session
+        session = self.context.session
         if session is not None:
             for topic_filter in self.filters():
                 session.subscribe(topic_filter, 1)  # the broker sends the retained documents again
@@ -200,21 +224,16 @@ class ConfigSync:
                      "effective_from": doc.document.effective_from.isoformat()})
         except PishkhanError as e:
             log.warning("cannot read the installed schedules for the report: %s", e)
-        return {"board": self.agent.board_state(), "schedule": schedules.get("schedule", []),
+        return {"board": self.context.board_state(), "schedule": schedules.get("schedule", []),
                 "holidays": schedules.get("holidays", []),
                 "trust": {"version": self.store.get_setting(_TRUST_VERSION, 0)}}
 
     def report(self, refused: list | None = None) -> int:
-        return self.agent.publisher.reported(self.applied(), refused)
+        return self.context.publisher.reported(self.applied(), refused)
 
 
-def attach(agent) -> ConfigSync:
-    """Plug config sync into *agent* (called from :func:`edge_agent.agent.run_agent`)."""
-    sync = ConfigSync(agent)
+def register(context) -> ConfigSync:
+    """Plug config sync in through *context* (listed in :data:`edge_agent.agent.PARTS`)."""
+    sync = ConfigSync(context)
     sync.attach()
-    agent.config_sync = sync
     return sync
-
-
-#: The name ``add_parts`` (edge_agent.agent) plugs a part in by.
-register = attach

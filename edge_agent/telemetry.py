@@ -1,7 +1,8 @@
 """What the agent tells the centre about the office: birth extras and telemetry readings.
 
-**Birth** (every connect): ``province``, ``office`` and ``office_name`` (the
-``[office]`` settings, which the centre groups devices by), ``schedule`` (the
+**Birth** (every connect, and again when a reload changes one of
+:data:`BIRTH`): ``province``, ``office`` and ``office_name`` (the
+``[office]`` settings in force, which the centre groups devices by), ``schedule`` (the
 working-hours schedule in effect: version, verification code, scope and
 effective date, with the holiday list in effect under ``holidays``; null
 until one is installed) and ``clock`` (``synchronized`` true/false/null and
@@ -60,6 +61,10 @@ STEADY_SLACK = 30.0
 SERVICES = {"kiosk": "pishkhan-kiosk.service", "display": "pishkhan-display.service",
             "panel": "pishkhan-panel.service"}
 PERIPHERALS = ("printer", "display", "audio")
+#: Settings read when used (a reload is in force at once); the birth is sent again when one of :data:`BIRTH` changes.
+LIVE = ("office.name", "office.province", "office.office_id", "hardware.health", "queue.*", "lanes", "counters",
+        "hours.*")
+BIRTH = ("office.name", "office.province", "office.office_id")
 
 
 # -- birth -----------------------------------------------------------------------
@@ -135,29 +140,37 @@ def parse_systemctl_show(text: str, units: dict[str, str], *, now_us: float) -> 
 
 
 class Readings:
-    """The telemetry groups of one office, each a method returning a dict."""
+    """The telemetry groups of one office, each a method returning a dict. *health*: a fixed health source."""
 
-    def __init__(self, agent, *, health=None, services=service_uptimes):
-        self.agent = agent
-        self.config = agent.config
+    def __init__(self, context, *, health=None, services=service_uptimes):
+        self.context = context
+        self.settings = context.settings
+        self._fixed_health = health
         self._health = health
         self._services = services
 
     @property
     def store(self):
-        return self.agent.store
+        return self.context.store
 
     @property
     def health(self):
         if self._health is None:
             from pishkhan.hardware.health import health_from_config
-            self._health = health_from_config(self.config)
+            self._health = health_from_config(self.settings.config)
         return self._health
+
+    def reloaded(self, changed: set, old=None):
+        """After a reload: a new ``hardware.health`` source; a new birth when what it says changed."""
+        if "hardware.health" in changed:
+            self._health = self._fixed_health
+        if changed & set(BIRTH):
+            self.context.rebirth()
 
     def device(self) -> dict:
         readings = dict(self.health.read())
         services = self._services()
-        services["agent"] = self.agent.agent_figures()["uptime_s"]
+        services["agent"] = self.context.figures()["uptime_s"]
         readings["services"] = services
         return readings
 
@@ -178,9 +191,10 @@ class Readings:
         from pishkhan.queue.kpi import day_report
         from pishkhan.text import jalali
 
-        queue = Queue(self.store, self.config, board=lambda: None)
-        waiting = {lane.code: queue.waiting(lane.code) for lane in self.config.lanes}
-        total = day_report(self.store, self.config, jalali.today(self.store.now()).isoformat())["total"]
+        config = self.settings.config
+        queue = Queue(self.store, config, board=lambda: None)
+        waiting = {lane.code: queue.waiting(lane.code) for lane in config.lanes}
+        total = day_report(self.store, config, jalali.today(self.store.now()).isoformat())["total"]
         return {"waiting": waiting, "counters_open": queue.open_counters(),
                 "issued_today": total["issued"], "served_today": total["served"]}
 
@@ -250,17 +264,18 @@ class Changes:
         return out, False
 
 
-def register(agent, *, health=None, services=service_uptimes) -> Readings:
-    """Plug the office's birth extras and telemetry groups into *agent*."""
-    config = agent.config
-    agent.add_birth_part("province", lambda: config.get("office.province"))
-    agent.add_birth_part("office", lambda: config.get("office.office_id"))
-    agent.add_birth_part("office_name", lambda: config.get("office.name"))
-    agent.add_birth_part("schedule", lambda: schedule_state(agent.store, config))
-    agent.add_birth_part("clock", lambda: clock_state(agent.store))
-    readings = Readings(agent, health=health, services=services)
+def register(context, *, health=None, services=service_uptimes) -> Readings:
+    """Plug the office's birth extras and telemetry groups in through *context* (a PartContext)."""
+    settings = context.settings
+    context.add_birth_part("province", lambda: settings.get("office.province"))
+    context.add_birth_part("office", lambda: settings.get("office.office_id"))
+    context.add_birth_part("office_name", lambda: settings.get("office.name"))
+    context.add_birth_part("schedule", lambda: schedule_state(context.store, settings.config))
+    context.add_birth_part("clock", lambda: clock_state(context.store))
+    readings = Readings(context, health=health, services=services)
     for name in ("device", "peripherals", "office", "clock"):
-        agent.add_telemetry_part(name, getattr(readings, name))
-    agent.telemetry_changes = Changes()
+        context.add_telemetry_part(name, getattr(readings, name))
+    context.filter_telemetry(Changes())
+    context.live(LIVE, on_change=readings.reloaded)
     return readings
 

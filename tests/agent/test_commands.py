@@ -134,7 +134,7 @@ def local(tmp_path, centre):
     trust_centre(cfg_path, centre)
     agent = Agent(load_config(cfg_path), validate=True)
     runner = FakeRunner()
-    commands = Commands(agent, runner=runner)
+    commands = Commands(agent.context, runner=runner)
     yield agent, commands, runner, centre["command"]
     agent.outbox.close()
     agent.store.close()

@@ -50,7 +50,7 @@ def test_a_day_streamed_through_the_broker_is_verified_by_the_centre(tmp_path, m
                            "mqtt": mqtt_broker.agent_settings("dev-0001", telemetry_seconds=3600)})
     store = Store(config.store_path, clock=clock.now, boot=clock)
     agent = Agent(config, store=store, validate=True)
-    part = compliance_part.Compliance(agent, hours=OneShift())
+    part = compliance_part.Compliance(agent.context, hours=OneShift())
     facts = FactStream(store=store, publisher=agent.publisher, device_id="dev-0001")
     thread = threading.Thread(target=agent.run, kwargs={"handle_signals": False}, daemon=True)
     thread.start()

@@ -112,8 +112,8 @@ class Running:
 
     def __init__(self, config, *, store, health=None):
         self.agent = Agent(config, store=store, validate=True)
-        self.readings = telemetry_part.register(self.agent, health=health, services=lambda: {})
-        self.compliance = compliance_part.Compliance(self.agent)  # its minute is moved by the test
+        self.readings = telemetry_part.register(self.agent.context, health=health, services=lambda: {})
+        self.compliance = compliance_part.Compliance(self.agent.context)  # its minute is moved by the test
         self.agent.add_telemetry_part("compliance", self.compliance.state_now)
         self.thread = threading.Thread(target=self.agent.run, kwargs={"handle_signals": False}, daemon=True)
         self.thread.start()
@@ -263,10 +263,10 @@ def test_send_report_sends_again_on_request(office, mqtt_broker):
     running = Running(config, store=store)
     try:
         running.compliance.tick()  # after closing: today's report is due
-        compliance_part.send_report(running.agent, DAY.isoformat())  # the centre's resend_report
+        compliance_part.send_report(running.agent.context, DAY.isoformat())  # the centre's resend_report
         assert capture.wait(lambda c: len(c.decoded("report")) >= 2, 15)
         with pytest.raises(Exception, match="after today"):
-            compliance_part.send_report(running.agent, DAY + dt.timedelta(days=1))
+            compliance_part.send_report(running.agent.context, DAY + dt.timedelta(days=1))
     finally:
         running.stop()
     reports = capture.decoded("report")
@@ -285,7 +285,7 @@ def test_what_was_published_is_remembered_in_the_store_not_only_the_outbox(tmp_p
     store.record_state("kiosk", "not_accepting", "closed")
     store.record_state("counter:1", "closed")
     agent = Agent(config, store=store, validate=True)
-    part = compliance_part.Compliance(agent)
+    part = compliance_part.Compliance(agent.context)
     while clock.now() < at(7, 40):
         part.tick()
         clock.advance(minutes=1)
@@ -293,7 +293,7 @@ def test_what_was_published_is_remembered_in_the_store_not_only_the_outbox(tmp_p
     agent.outbox.close()
     # a fresh outbox file (the old one moved aside): the store still knows what went out
     fresh = Agent(config, store=store, outbox=Outbox(tmp_path / "other-outbox.db"))
-    again = compliance_part.Compliance(fresh)
+    again = compliance_part.Compliance(fresh.context)
     again.tick()
     assert fresh.outbox.pending(100) == []
     fresh.outbox.close()
@@ -307,7 +307,7 @@ def test_no_judgement_on_a_clock_that_is_not_synchronised(tmp_path):
     store = Store(config.store_path, clock=clock.now, boot=clock)
     store.record_state("kiosk", "not_accepting", "closed")
     agent = Agent(config, store=store)
-    part = compliance_part.Compliance(agent)
+    part = compliance_part.Compliance(agent.context)
     part.tick()
     assert agent.outbox.pending(100) == []
     assert part.state_now() == {"in_hours": None, "state": "unknown", "why": "clock not synchronised", "since": None}
@@ -362,6 +362,6 @@ def test_pishkhan_agent_plugs_in_the_office_parts(tmp_path):
         assert {"province", "office", "office_name", "schedule", "clock"} <= set(agent.birth_parts)
         assert list(agent.telemetry_parts) == ["device", "peripherals", "office", "clock", "compliance"]
         assert isinstance(agent.telemetry_changes, Changes)
-        assert [t[0] for t in agent._tasks if getattr(t[2], "__self__", None) is agent.compliance] == [60.0]
+        assert [t[0] for t in agent._tasks if getattr(t[2], "__self__", None) is agent.parts["compliance"]] == [60.0]
     finally:
         agent.outbox.close()

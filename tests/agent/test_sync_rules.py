@@ -34,7 +34,7 @@ def sync(tmp_path):
 
     def sent():
         return [json.loads(r.payload) for r in agent.outbox.pending(1000) if r.stream == "reported"]
-    yield ConfigSync(agent), keys, sent
+    yield ConfigSync(agent.context), keys, sent
     agent.outbox.close()
     agent.store.close()
 
