@@ -24,19 +24,12 @@ import threading
 from pathlib import Path
 
 from pishkhan import tls
+from pishkhan.exc import RenewalFailed
 from pishkhan.enrolment import MAX_ANSWER_BYTES, REFUSALS, RENEW_PATH, RENEW_WHEN_LEFT_DAYS
 
 log = logging.getLogger("pishkhan.agent.renewal")
 
 CHECK_SECONDS = 3600
-
-
-class RenewalFailed(Exception):
-    """A renewal that did not happen: :attr:`reason` is the centre's, or ``no_network``, ``bad_answer``, ``local``."""
-
-    def __init__(self, message: str, *, reason: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 class Renewal:

@@ -149,6 +149,15 @@ class CodeUnreadable(PishkhanError, ValueError):
         self.reason = reason
 
 
+class RenewalFailed(PishkhanError):
+    """A device certificate's renewal did not happen (``edge_agent/renewal.py``): :attr:`reason` is the centre's
+    refusal code, or ``no_network``, ``server_certificate``, ``bad_answer``, ``local``."""
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class KeyFileError(PishkhanError):
     """A key file is missing or is not an Ed25519 key."""
 

@@ -23,7 +23,6 @@ STAYING = {
     # its reasons are the read-only root installer's own table
     "provisioning/readonly_root.py": {"Refused"},
     # the agent's parts are being reshaped; it moves with them
-    "edge_agent/renewal.py": {"RenewalFailed"},
     # Starlette's AuthenticationError: the web framework's signal, not one of ours
     "central/web/auth.py": {"Locked"},
 }

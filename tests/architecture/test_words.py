@@ -15,11 +15,7 @@ ENDINGS = {".py", ".md", ".json", ".sh", ".toml", ".service", ".conf", ".txt", "
 #: "issue 12", "issue #12", "issue-12", "(CI, stop 25)"; not "paho issue 893".
 MENTION = re.compile(r"(?<![\w-]mqtt )(?<!paho )\bissues?[ -]?#?\d+|\bCI, stop \d+", re.IGNORECASE)
 #: file -> why its mention may stay for now.
-STAYING = {
-    # the build-up's scaffolding that the agent's reshaping removes
-    "edge_agent/agent.py": "clock part",
-    "edge_agent/commands.py": "compliance part",
-}
+STAYING: dict[str, str] = {}
 
 
 def mentions(root: Path) -> list[str]:
