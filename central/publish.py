@@ -196,7 +196,8 @@ class Connection:
         if code.value >= 0x80:
             raise PublishRefused(f"the broker refused the publish to {topic}"
                                  f"{' by user ' + self.broker.username if self.broker.username else ''}: "
-                                 f"{code} (reason code 0x{code.value:02x})", reason_code=code.value)
+                                 f"{code} (reason code 0x{code.value:02x})",
+                                 reason="_".join(str(code).lower().split()), mqtt_code=code.value)
         return code.value
 
     def subscribe(self, topic_filter: str):

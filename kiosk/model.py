@@ -47,18 +47,18 @@ class KioskModel:
     def reload(self) -> None:
         """Read the board and notices again; sets :attr:`problem` when unusable."""
         if self.store is None:
-            self.record("out_of_service", self.problem or "store")
+            self.record("out_of_service", "store")
             return
         try:
             self.board = effective_for_config(self.store, self.config, jalali.today(self.store.now()))
             self.notices = active_notices(self.store)
         except (PishkhanError, ValueError, KeyError) as e:
             log.exception("the store or board cannot be read")
-            self.board, self.problem = None, f"store: {e}"
+            self.board, self.problem, reason = None, f"store: {e}", "store"
         else:
-            self.problem = "" if self.board is not None else "no_board"
+            self.problem, reason = ("", "") if self.board is not None else ("no_board", "no_board")
         if self.problem:
-            self.record("out_of_service", self.problem.split(":")[0])
+            self.record("out_of_service", reason)
 
     @property
     def out_of_service(self) -> bool:

@@ -269,8 +269,10 @@ class CentralError(PishkhanError):
 
 
 class PublishRefused(CentralError):
-    """The broker refused a publish; :attr:`reason_code` is its MQTT 5 reason code."""
+    """The broker refused a publish: :attr:`reason` is the MQTT 5 reason's name in snake case
+    (``not_authorized``, ``quota_exceeded``, …), :attr:`mqtt_code` its number."""
 
-    def __init__(self, message: str, *, reason_code: int):
+    def __init__(self, message: str, *, reason: str, mqtt_code: int):
         super().__init__(message)
-        self.reason_code = reason_code
+        self.reason = reason
+        self.mqtt_code = mqtt_code

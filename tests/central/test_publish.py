@@ -265,7 +265,7 @@ def test_publish_denied_by_the_acl_exits_1_with_the_reason_code(mqtt_broker, key
     with pytest.raises(PublishRefused) as refused:
         publish_document(broker, "board", sample_doc, scope="national", key=keys.load("national"),
                          trust=TrustList.load(trust_file))
-    assert refused.value.reason_code == 0x87
+    assert (refused.value.reason, refused.value.mqtt_code) == ("not_authorized", 0x87)
 
 
 def test_wrong_password_and_no_broker_are_clear_errors(mqtt_broker, keys, trust_file, sample_doc, tmp_path):
