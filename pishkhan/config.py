@@ -685,11 +685,11 @@ class Config(Sections):
 
     @property
     def device_id(self) -> str:
-        return self.get("device.id")
+        return self.device.id
 
     @property
     def state_dir(self) -> Path:
-        configured = self.get("device.state_dir")
+        configured = self.device.state_dir
         if configured:
             return Path(configured).expanduser()
         if os.environ.get("PISHKHAN_STATE_DIR"):
@@ -864,21 +864,23 @@ class MqttEndpoint:
 def mqtt_endpoint(config: Config) -> MqttEndpoint:
     """Where the broker is: ``mqtt.url`` when set (port default 1883, or 8883 for
     mqtts), else ``mqtt.host``, ``mqtt.port`` and ``mqtt.tls``."""
-    url = config.get("mqtt.url")
+    mqtt = config.mqtt
+    url = mqtt.url
     if url:
         m = _MQTT_URL.fullmatch(url)
         tls = m.group(1) == "mqtts"
         return MqttEndpoint(m.group(2).strip("[]"), int(m.group(3) or (8883 if tls else 1883)), tls)
-    return MqttEndpoint(config.get("mqtt.host"), config.get("mqtt.port"), config.get("mqtt.tls"))
+    return MqttEndpoint(mqtt.host, mqtt.port, mqtt.tls)
 
 
 def check_agent_files(config: Config) -> None:
     """At agent start: the files the ``[mqtt]`` settings name must exist (raise :exc:`ConfigError`)."""
-    wanted = ["cert_file", "key_file", "password_file"]
+    mqtt = config.mqtt
+    wanted = [("cert_file", mqtt.cert_file), ("key_file", mqtt.key_file), ("password_file", mqtt.password_file)]
     if mqtt_endpoint(config).tls:
-        wanted.insert(0, "ca_file")
-    missing = [f"mqtt.{key}: no such file {config.get('mqtt.' + key)!r}" for key in wanted
-               if config.get(f"mqtt.{key}") and not Path(config.get(f"mqtt.{key}")).expanduser().is_file()]
+        wanted.insert(0, ("ca_file", mqtt.ca_file))
+    missing = [f"mqtt.{key}: no such file {name!r}" for key, name in wanted
+               if name and not Path(name).expanduser().is_file()]
     if missing:
         raise ConfigError("the agent cannot start:\n  " + "\n  ".join(missing))
 
