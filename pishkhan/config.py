@@ -6,13 +6,16 @@ either, the embedded defaults are used.
 Every setting is one row of :data:`SETTINGS` (section, key, default, kind,
 comment), and the two arrays of tables, ``[[lanes]]`` and ``[[counters]]``,
 are described by :data:`LANES` and :data:`COUNTERS` (their fields and their
-default rows). Three things are made from these tables and nothing else:
+default rows). Four things are made from these tables and nothing else:
 
 - the commented file ``pishkhan config init`` writes (:func:`default_toml`);
 - the validation at start-up and by ``pishkhan config check``
   (:func:`parse_config`);
 - ``docs/configuration.md`` (:func:`docs_markdown`, ``pishkhan config docs``;
   a test keeps the committed file equal to it).
+- ``pishkhan/settings.py`` (:func:`settings_module`, ``pishkhan config typed``;
+  a test keeps it equal too): a frozen class per section, so code reads
+  ``config.kiosk.idle_timeout`` and a mistyped key is an unknown attribute.
 
 Validation rules, each refused with the key named and what was expected, all
 problems listed together in one :exc:`~pishkhan.exc.ConfigError`:
