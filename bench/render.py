@@ -209,7 +209,7 @@ def board_html(font_dir: Path) -> str:
         weight, size = STYLES[style]
         return f"font-weight:{weights[weight]};font-size:{size}px"
 
-    unit = unit_name(cfg.get("office.currency_unit"))
+    unit = unit_name(cfg.office.currency_unit)
     rows = []
     for row in page.rows:
         if row.kind == "heading":

@@ -130,7 +130,7 @@ def cmd_install(args):
     envelope = load_board_file(args.file)
     with context.store(cfg) as st:
         installed = install_board(st, envelope, source="cli", actor=context.actor(),
-                                  province=cfg.get("office.province"), office=cfg.get("office.office_id"))
+                                  province=cfg.office.province, office=cfg.office.office_id)
     b = installed.board
     when = "now in effect" if b.effective_from <= jalali.today() else f"takes effect {b.effective_from}"
     say(f"installed {b.scope.key} v{b.version} ({when}); verification code {installed.verification_code}")

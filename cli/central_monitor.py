@@ -132,7 +132,7 @@ def run_monitor(args) -> int:
     trust = TrustList.load(args.trust)
     db = open_db(args.db or str(cfg.state_dir / "fleet.db"))
     monitor = Monitor(db, host=host, port=port, username=args.username, password=_password(args), share=args.share,
-                      topics=Topics(cfg.get("mqtt.topic_root")), trust=trust, batch_size=args.batch,
+                      topics=Topics(cfg.mqtt.topic_root), trust=trust, batch_size=args.batch,
                       batch_ms=args.batch_ms, protocol=args.protocol, client_id=args.client_id)
     notifier = Notifier()
     watchdog = Watchdog(monitor, notifier)
@@ -243,7 +243,7 @@ def run_simulate(args) -> int:
     if args.register:
         _register_simulated(args, cfg)
     fleet = SimulatedFleet(args.devices, host=host, port=port, passwords=_password(args), speed=args.speed,
-                  keepalive=args.keepalive, prefix=args.prefix, topics=Topics(cfg.get("mqtt.topic_root")),
+                  keepalive=args.keepalive, prefix=args.prefix, topics=Topics(cfg.mqtt.topic_root),
                   behaviour=Behaviour(telemetry_seconds=args.telemetry_seconds)).start()
     last_storm = [time.monotonic()]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pishkhan.config import default_toml, docs_markdown, load_config
+from pishkhan.config import default_toml, docs_markdown, load_config, settings_module
 from pishkhan.exc import ConfigError
 
 
@@ -24,6 +24,9 @@ def register(sub, common):
     docs = s.add_parser("docs", parents=[common], help="write the settings reference (docs/configuration.md)")
     docs.add_argument("--out", metavar="FILE", help="where to write it (default: standard output)")
     docs.set_defaults(handler=cmd_docs)
+    typed = s.add_parser("typed", parents=[common], help="write the typed sections (pishkhan/settings.py)")
+    typed.add_argument("--out", metavar="FILE", help="where to write it (default: standard output)")
+    typed.set_defaults(handler=cmd_typed)
 
 
 def cmd_init(args):
@@ -49,6 +52,14 @@ def cmd_docs(args):
         print(f"wrote {args.out}")
     else:
         print(docs_markdown(), end="")
+
+
+def cmd_typed(args):
+    if args.out:
+        Path(args.out).write_text(settings_module(), encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(settings_module(), end="")
 
 
 def _staff_pin_warnings(cfg) -> list[str]:

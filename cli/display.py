@@ -40,7 +40,7 @@ def run(args) -> int:
     if args.size:
         size = parse_size(args.size)
     else:
-        size = (1080, 1920) if cfg.get("display.orientation") == "portrait" else (1920, 1080)
+        size = (1080, 1920) if cfg.display.orientation == "portrait" else (1920, 1080)
     if args.screenshots is not None and args.seconds is None:
         raise PishkhanError("--screenshots needs --seconds N (how long to run before stopping)")
     screen = VirtualDisplay(size).start() if args.screenshots is not None and not args.fullscreen else None
@@ -53,7 +53,7 @@ def run(args) -> int:
             from cli.screens import borderless_at_origin, output_window
 
             size = output_window(cfg, "display")
-            output = cfg.get("display.output")
+            output = cfg.display.output
             prepare_kivy(size=size, **WALL_WINDOW)
             borderless_at_origin()
         else:

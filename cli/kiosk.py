@@ -106,7 +106,7 @@ def _play_journey(cfg, out: Path) -> int:
     from pishkhan.hardware.printer import open_printer
 
     EventLoop.ensure_window()
-    model = open_model(cfg, printer=open_printer(cfg.get("printer.uri")))
+    model = open_model(cfg, printer=open_printer(cfg.printer.uri))
     if model.queue is not None and not model.queue.open_counters():
         for counter in cfg.counters:
             model.queue.open_counter(counter.number, actor="demo")

@@ -103,7 +103,7 @@ def _show(args, ticket, *, extra=None, empty="nobody is waiting"):
 def _printer(cfg, uri):
     from pishkhan.hardware.printer import open_printer
 
-    return open_printer(uri or cfg.get("printer.uri"))
+    return open_printer(uri or cfg.printer.uri)
 
 
 def cmd_issue(args):

@@ -95,7 +95,7 @@ def cmd_install(args):
     envelope = load_document_file(args.file)
     with context.store(cfg) as st:
         installed = install_schedule(st, envelope, source="cli", actor=context.actor(),
-                                     province=cfg.get("office.province"), office=cfg.get("office.office_id"))
+                                     province=cfg.office.province, office=cfg.office.office_id)
     d = installed.document
     when = "now in effect" if d.effective_from <= jalali.today() else f"takes effect {d.effective_from}"
     print(f"installed {d.kind} {d.scope.key} v{d.version} ({when}); verification code {installed.verification_code}")
@@ -124,7 +124,7 @@ def cmd_show(args):
     at, given = _moment(args.at)
     if not 1 <= args.days <= 366:
         raise PishkhanError(f"--days must be 1 to 366, got {args.days}")
-    province, office = cfg.get("office.province"), cfg.get("office.office_id")
+    province, office = cfg.office.province, cfg.office.office_id
     with context.store(cfg) as st:
         hours = ScheduleHours(st, province=province, office=office, fallback=weekly_from_config(cfg))
         docs = in_effect(st, province=province, office=office, on=at.date())
@@ -135,7 +135,7 @@ def cmd_show(args):
         now = {"at": at.isoformat(), "open": hours.is_open(at),
                "closes_at": (c := hours.closes_at(at)) and c.isoformat(),
                "next_open": (n := hours.next_open(at)) and n.isoformat()}
-    always_open = bool(cfg.get("hours.always_open"))
+    always_open = bool(cfg.hours.always_open)
     if args.json:
         data = {"in_effect": [d.to_json() for d in docs], "pending": [p.to_json() for p in waiting],
                 "always_open": always_open, "now": now,

@@ -47,9 +47,9 @@ class NoScreen:
 
 def no_screen(cfg, app: str, outputs=None) -> NoScreen | None:
     """Why *app* has no screen on this device, or None when it has one."""
-    from pishkhan.hardware.outputs import OutputStatus, open_outputs
+    from pishkhan.hardware.outputs import OutputStatus, app_outputs, open_outputs
 
-    name = cfg.get(f"{app}.output")
+    name = app_outputs(cfg)[app]
     if not name:
         who = "کیوسک" if app == "kiosk" else "نمایشگر دیواری"
         return NoScreen("no_output", f"این دفتر برای {who} صفحه‌ای ندارد — {app}.output is empty: "

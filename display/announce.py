@@ -200,8 +200,8 @@ class DeviceSink:
 
 def sink_from_config(config):
     """The sink named by ``display.audio`` (``none`` also when ``voice = "none"``)."""
-    audio = config.get("display.audio")
-    if config.get("display.voice") == "none" or audio == "none":
+    audio = config.display.audio
+    if config.display.voice == "none" or audio == "none":
         return NullSink()
     if audio.startswith("file:"):
         return FileSink(audio[5:])

@@ -84,13 +84,13 @@ class WallApp(App):
 
             self.store = open_store(config)
         layout = WallLayout.for_size(tuple(Window.size))
-        self.screen = WallScreen(layout, office=config.get("office.name"), licence=config.get("office.licence"))
+        self.screen = WallScreen(layout, office=config.office.name, licence=config.office.licence)
         self.model = WallModel(self.store, config, board_size=(int(layout.board.w), int(layout.board.h)),
                                pages_dir=config.state_dir / "pages", clock=clock)
 
         # Announcer, snapshots, frame reports, screen power.
         self.announcer = self._announcer or Announcer(
-            synth=EspeakSynth(config.state_dir / "audio") if config.get("display.voice") != "none" else None,
+            synth=EspeakSynth(config.state_dir / "audio") if config.display.voice != "none" else None,
             sink=sink_from_config(config), store=self.store)
         self.snapshots = Snapshots.from_config(self.store, config)
         self.reporter = FrameReporter(events=self.events, grab=self.screen.grab, announce=self.announcer.announce,
@@ -101,7 +101,7 @@ class WallApp(App):
             backends = backends_from_config(config, blank_apply=self._blank_from_thread)
         else:  # given backends, plus the local blank when configured
             backends = list(self._power_backends)
-            if "blank" in config.get("display.screen_power"):
+            if "blank" in config.display.screen_power:
                 backends.append(BlankPower(self._blank_from_thread))
         if self._outputs is None:
             from pishkhan.hardware.outputs import open_outputs
@@ -132,7 +132,7 @@ class WallApp(App):
         Clock.schedule_interval(self._tick_clock, 1.0)
         Clock.schedule_interval(self._tick_ticker, 1 / 30)
         Clock.schedule_interval(self._rotate, 0.25)
-        Clock.schedule_interval(self._snapshot_due, config.get("display.snapshot_seconds"))
+        Clock.schedule_interval(self._snapshot_due, config.display.snapshot_seconds)
         Clock.schedule_interval(lambda dt: release_free_memory(), MEMORY_RELEASE_SECONDS)
         Clock.schedule_once(lambda dt: self._request_snapshot(), 2.0)
         if self.seconds:

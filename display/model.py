@@ -246,7 +246,7 @@ class WallModel:
         ps = self.page_set
         if self.blank or ps is None or len(ps.pages) < 2:
             return False
-        if self.monotonic() - self.page_shown_at < self.config.get("display.seconds_per_page"):
+        if self.monotonic() - self.page_shown_at < self.config.display.seconds_per_page:
             return False
         self.page_index = (self.page_index + 1) % len(ps.pages)
         self.page_shown_at = self.monotonic()

@@ -211,11 +211,11 @@ class DpmsPower(ScreenPower):
 
 def backends_from_config(config, *, blank_apply=None, fake: FakePower | None = None) -> list[ScreenPower]:
     """The backends named in ``display.screen_power``, in order."""
-    names = config.get("display.screen_power")
+    names = config.display.screen_power
     out: list[ScreenPower] = []
     for name in names:
         if name == "cec":
-            out.append(CecPower(device=config.get("display.cec_device")))
+            out.append(CecPower(device=config.display.cec_device))
         elif name == "blank":
             if blank_apply is not None:
                 out.append(BlankPower(blank_apply))
@@ -274,9 +274,9 @@ class ScreenPowerController:
         from pishkhan.schedule.hours import hours_from_config
 
         return cls(store, hours_from_config(config, store=store), backends,
-                   on_before=dt.timedelta(minutes=config.get("display.power_on_before_minutes")),
-                   off_after=dt.timedelta(minutes=config.get("display.power_off_after_minutes")),
-                   reassert=dt.timedelta(seconds=config.get("display.power_reassert_seconds")), **kw)
+                   on_before=dt.timedelta(minutes=config.display.power_on_before_minutes),
+                   off_after=dt.timedelta(minutes=config.display.power_off_after_minutes),
+                   reassert=dt.timedelta(seconds=config.display.power_reassert_seconds), **kw)
 
     def should_be_on(self, at: dt.datetime) -> bool:
         """True when *at* falls within opening hours widened by the margins."""

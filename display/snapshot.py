@@ -58,7 +58,7 @@ class Snapshots:
 
     @classmethod
     def from_config(cls, store, config):
-        return cls(store, config.state_dir / "snapshots", keep=config.get("display.snapshot_keep"))
+        return cls(store, config.state_dir / "snapshots", keep=config.display.snapshot_keep)
 
     def take(self, image: Image.Image, *, board_version: str | None, verification_code: str | None = None,
              screen_state: str = "") -> Snapshot:

@@ -132,8 +132,8 @@ class Kiosk(FloatLayout):
 
     def reset_customer(self):
         """Back to the office's language and text size, for the next customer."""
-        self.lang = self.config.get("kiosk.language") if self.config.get("kiosk.language") in ("fa", "en") else "fa"
-        self.scale = float(self.config.get("kiosk.text_scale"))
+        self.lang = self.config.kiosk.language if self.config.kiosk.language in ("fa", "en") else "fa"
+        self.scale = float(self.config.kiosk.text_scale)
 
     def finish(self):
         """The customer is done (ticket taken, or gone): start afresh."""
@@ -266,12 +266,12 @@ class Kiosk(FloatLayout):
         idle = now - self.last_touch
         name = self.current
         if self.staff_mode or name == "pin":
-            if idle > float(self.config.get("kiosk.staff_timeout")):
+            if idle > float(self.config.kiosk.staff_timeout):
                 self.leave_staff("timeout")
                 return
         elif name not in ("attract", "out"):
             printed = name == "ticket" and self.screen.params.get("print_state") == "printed"
-            if idle > float(self.config.get("kiosk.idle_timeout")) or (
+            if idle > float(self.config.kiosk.idle_timeout) or (
                     printed and now - self.shown_at > TICKET_SECONDS and idle > TICKET_SECONDS):
                 self.finish()
                 return
@@ -335,7 +335,7 @@ class KioskApp(App):
         from pishkhan.hardware.printer import open_printer
 
         cfg = self.pishkhan_config
-        printer = self.printer if self.printer is not None else open_printer(cfg.get("printer.uri"))
+        printer = self.printer if self.printer is not None else open_printer(cfg.printer.uri)
         self.kiosk = Kiosk(open_model(cfg, printer=printer), config=cfg)
         return self.kiosk
 

@@ -114,7 +114,7 @@ class KioskModel:
         return self.board.service(code) if self.board else None
 
     def currency(self) -> str:
-        return self.config.get("office.currency_unit")
+        return self.config.office.currency_unit
 
     # -- issuing ------------------------------------------------------------------
     def issue(self, code: str, *, priority: bool = False):

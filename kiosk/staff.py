@@ -131,7 +131,7 @@ class StaffActions:
     # -- boards ------------------------------------------------------------------------
     def usb_files(self) -> usb_import.Scan:
         """What is on the USB stick (never raises: a failed scan says why in ``problem``)."""
-        found = usb_import.scan(self.model.config.get("kiosk.usb_mount"))
+        found = usb_import.scan(self.model.config.kiosk.usb_mount)
         if found.problem or found.skipped or found.truncated:
             log.warning("USB scan of %s: %s, %d left out%s %s", found.mount, found.problem or "ok", found.skipped,
                         ", truncated" if found.truncated else "", found.detail)
@@ -182,7 +182,7 @@ class StaffActions:
 
         return [
             (t("info_device", lang), cfg.device_id),
-            (t("info_office", lang), f"{cfg.get('office.name')} ({ltr(cfg.get('office.office_id'))})"),
+            (t("info_office", lang), f"{cfg.office.name} ({ltr(cfg.office.office_id)})"),
             (t("info_versions", lang), f"pishkhan {pishkhan_version}, kivy {kivy.__version__}, "
                                        f"python {platform.python_version()}"),
             (t("info_broker", lang), str(broker)),

@@ -305,7 +305,7 @@ def read_board_file(mount, path, *, max_bytes: int = MAX_BYTES, seconds: float =
 
 def import_board(store, path, *, config, actor: str = "staff") -> InstalledBoard:
     """Install the signed board in *path* on the stick; raises a :exc:`~pishkhan.exc.BoardError` saying why not."""
-    mount = config.get("kiosk.usb_mount")
+    mount = config.kiosk.usb_mount
     data = read_board_file(mount, path)
     name = _shown("/".join(_parts_under(mount, path)))
     try:
@@ -315,4 +315,4 @@ def import_board(store, path, *, config, actor: str = "staff") -> InstalledBoard
     except ValueError as e:  # e.g. a number with more digits than Python converts
         raise BoardInvalid([f"(file): {name} cannot be read as a board: {e}"]) from None
     return install_board(store, envelope, source="usb", actor=actor,
-                         province=config.get("office.province"), office=config.get("office.office_id"))
+                         province=config.office.province, office=config.office.office_id)

@@ -91,7 +91,7 @@ class Panel:
         self._closed = False
         self._printer_state = None
         self._last_buzz = 0.0
-        hold = float(config.get("hardware.hold_seconds"))
+        hold = float(config.hardware.hold_seconds)
         self.counters: dict[int, CounterControls] = {}
         try:
             for counter in config.counters:
@@ -100,8 +100,8 @@ class Panel:
                 controls.on_press = self.call_next
                 controls.on_hold = self.recall
                 self.counters[counter.number] = controls
-            buzzer_pin = config.get("hardware.buzzer_pin")
-            status_pin = config.get("hardware.status_led_pin")
+            buzzer_pin = config.hardware.buzzer_pin
+            status_pin = config.hardware.status_led_pin
             self.buzzer = Buzzer(buzzer_pin, pin_factory=pin_factory) if buzzer_pin is not None else None
             self.status_led = LED(status_pin, pin_factory=pin_factory) if status_pin is not None else None
         except Exception:
@@ -221,7 +221,7 @@ def run_panel(config, *, pin_factory: str | None = None) -> int:
     from pishkhan.store.database import open_store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    factory = pin_factory_named(pin_factory if pin_factory is not None else config.get("hardware.pin_factory"))
+    factory = pin_factory_named(pin_factory if pin_factory is not None else config.hardware.pin_factory)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     from gpiozero.exc import GPIOZeroError

@@ -6,13 +6,16 @@ either, the embedded defaults are used.
 Every setting is one row of :data:`SETTINGS` (section, key, default, kind,
 comment), and the two arrays of tables, ``[[lanes]]`` and ``[[counters]]``,
 are described by :data:`LANES` and :data:`COUNTERS` (their fields and their
-default rows). Three things are made from these tables and nothing else:
+default rows). Four things are made from these tables and nothing else:
 
 - the commented file ``pishkhan config init`` writes (:func:`default_toml`);
 - the validation at start-up and by ``pishkhan config check``
   (:func:`parse_config`);
 - ``docs/configuration.md`` (:func:`docs_markdown`, ``pishkhan config docs``;
   a test keeps the committed file equal to it).
+- ``pishkhan/settings.py`` (:func:`settings_module`, ``pishkhan config typed``;
+  a test keeps it equal too): a frozen class per section, so code reads
+  ``config.kiosk.idle_timeout`` and a mistyped key is an unknown attribute.
 
 Validation rules, each refused with the key named and what was expected, all
 problems listed together in one :exc:`~pishkhan.exc.ConfigError`:
@@ -51,6 +54,7 @@ from pathlib import Path
 from typing import Callable
 
 from pishkhan.exc import ConfigError
+from pishkhan.settings import Sections
 
 DEVICE_STATE_DIR = Path("/var/lib/pishkhan")
 
@@ -665,9 +669,10 @@ class Counter:
 
 
 @dataclass
-class Config:
-    """The parsed configuration. Sections are plain dicts except lanes and
-    counters; :meth:`get` reads ``section.key`` with the default filled in."""
+class Config(Sections):
+    """The parsed configuration. Sections are plain dicts in :attr:`data`, read typed
+    as ``config.kiosk.idle_timeout`` (:mod:`pishkhan.settings`); lanes and counters
+    are lists; :meth:`get` reads ``"section.key"`` (for code that names a setting in data)."""
 
     data: dict
     path: Path | None = None
@@ -683,11 +688,11 @@ class Config:
 
     @property
     def device_id(self) -> str:
-        return self.get("device.id")
+        return self.device.id
 
     @property
     def state_dir(self) -> Path:
-        configured = self.get("device.state_dir")
+        configured = self.device.state_dir
         if configured:
             return Path(configured).expanduser()
         if os.environ.get("PISHKHAN_STATE_DIR"):
@@ -862,21 +867,23 @@ class MqttEndpoint:
 def mqtt_endpoint(config: Config) -> MqttEndpoint:
     """Where the broker is: ``mqtt.url`` when set (port default 1883, or 8883 for
     mqtts), else ``mqtt.host``, ``mqtt.port`` and ``mqtt.tls``."""
-    url = config.get("mqtt.url")
+    mqtt = config.mqtt
+    url = mqtt.url
     if url:
         m = _MQTT_URL.fullmatch(url)
         tls = m.group(1) == "mqtts"
         return MqttEndpoint(m.group(2).strip("[]"), int(m.group(3) or (8883 if tls else 1883)), tls)
-    return MqttEndpoint(config.get("mqtt.host"), config.get("mqtt.port"), config.get("mqtt.tls"))
+    return MqttEndpoint(mqtt.host, mqtt.port, mqtt.tls)
 
 
 def check_agent_files(config: Config) -> None:
     """At agent start: the files the ``[mqtt]`` settings name must exist (raise :exc:`ConfigError`)."""
-    wanted = ["cert_file", "key_file", "password_file"]
+    mqtt = config.mqtt
+    wanted = [("cert_file", mqtt.cert_file), ("key_file", mqtt.key_file), ("password_file", mqtt.password_file)]
     if mqtt_endpoint(config).tls:
-        wanted.insert(0, "ca_file")
-    missing = [f"mqtt.{key}: no such file {config.get('mqtt.' + key)!r}" for key in wanted
-               if config.get(f"mqtt.{key}") and not Path(config.get(f"mqtt.{key}")).expanduser().is_file()]
+        wanted.insert(0, ("ca_file", mqtt.ca_file))
+    missing = [f"mqtt.{key}: no such file {name!r}" for key, name in wanted
+               if name and not Path(name).expanduser().is_file()]
     if missing:
         raise ConfigError("the agent cannot start:\n  " + "\n  ".join(missing))
 
@@ -984,3 +991,63 @@ def _array_md(array: TableArray) -> list[str]:
         out.append(f"| `{f.key}`{' (required)' if f.required else ''} | {_md(f.kind.describe())} | {_md(f.comment)} |")
     out += ["", "Defaults:", "", "```toml", *_rows_toml(array), "```", ""]
     return out
+
+
+# -- the typed sections (pishkhan/settings.py) -----------------------------------------------
+
+def _python_type(kind: Kind) -> tuple[str, str]:
+    """The annotation of a setting of *kind*, and how a parsed value becomes it (``{}`` is the value)."""
+    if isinstance(kind, Bool):
+        return "bool", "{}"
+    if isinstance(kind, Int):
+        return "int", "{}"
+    if isinstance(kind, Float):
+        return "float", "float({})"
+    if isinstance(kind, Text):
+        return "str", "{}"
+    if isinstance(kind, (ListOf, Shifts)):
+        return "tuple[str, ...]", "tuple({})"
+    raise TypeError(f"no Python type for {kind!r}")
+
+
+def _class_name(section: str) -> str:
+    return section.title().replace("_", "")
+
+
+def settings_module() -> str:
+    """``pishkhan/settings.py``: one frozen class per section of :data:`SETTINGS`, and the
+    :class:`Sections` base that gives :class:`Config` a typed attribute per section."""
+    import keyword
+
+    out = ['"""The configuration\'s sections as typed, frozen objects: ``config.kiosk.idle_timeout``.',
+           "",
+           "Generated by `pishkhan config typed --out pishkhan/settings.py` from the table in",
+           "pishkhan/config.py; tests/core/test_config_typed.py fails when this file differs.",
+           "A mistyped key is an unknown attribute: the type checker and that test name it.",
+           '"""',
+           "",
+           "from __future__ import annotations",
+           "",
+           "from dataclasses import dataclass",
+           "from typing import Any, Mapping"]
+    for section, comment in SECTIONS.items():
+        rows = [s for s in SETTINGS if s.section == section]
+        out += ["", "", "@dataclass(frozen=True, slots=True)", f"class {_class_name(section)}:",
+                f'    """[{section}]: {comment.replace(chr(96), "")}"""', ""]
+        for s in rows:
+            if not s.key.isidentifier() or keyword.iskeyword(s.key):
+                raise ValueError(f"{s.name}: a key must be a Python name to be typed")
+            out.append(f"    {s.key}: {_python_type(s.kind)[0]}")
+        out += ["", "    @classmethod", f"    def of(cls, values: Mapping[str, Any]) -> {_class_name(section)}:",
+                f'        """The section from its parsed values (``Config.data["{section}"]``)."""',
+                "        return cls("]
+        out += ["            {}={},".format(s.key, _python_type(s.kind)[1].format(f'values["{s.key}"]'))
+                for s in rows]
+        out.append("        )")
+    out += ["", "", "class Sections:",
+            '    """A typed attribute per section, read from ``self.data`` at each use."""', "",
+            "    data: dict", ""]
+    for section in SECTIONS:
+        out += ["    @property", f"    def {section}(self) -> {_class_name(section)}:",
+                f'        return {_class_name(section)}.of(self.data["{section}"])', ""]
+    return "\n".join(out).rstrip("\n") + "\n"

@@ -189,7 +189,7 @@ def pin_in_force(store, config) -> tuple[str, str]:
     stored = store.get_setting(SETTING_HASH) if store is not None else None
     if stored:
         return stored, "store"
-    configured = config.get(CONFIG_HASH)
+    configured = config.kiosk.staff_pin_hash
     if configured:
         return configured, "config"
     return default_hash(), "default"
@@ -198,7 +198,7 @@ def pin_in_force(store, config) -> tuple[str, str]:
 def default_pin_in_use(store, config) -> bool:
     """True when neither the store nor the configuration holds a PIN hash: the PIN is 1234."""
     stored = store.get_setting(SETTING_HASH) if store is not None else None
-    return not stored and not config.get(CONFIG_HASH)
+    return not stored and not config.kiosk.staff_pin_hash
 
 
 def check_configured_pin(config, *, store=None) -> list[str]:
@@ -208,7 +208,7 @@ def check_configured_pin(config, *, store=None) -> list[str]:
 
     :raises ConfigError: the configuration's ``kiosk.staff_pin_hash`` is not of the stored form.
     """
-    configured = config.get(CONFIG_HASH)
+    configured = config.kiosk.staff_pin_hash
     if configured:
         problem = hash_problem(configured)
         if problem:

@@ -195,7 +195,7 @@ class PrinterCheck(Check):
     def run(self, *, config, machine):
         from pishkhan.exc import PrinterError
 
-        uri = setting(config, "printer.uri", "fake")
+        uri = config.printer.uri
         if uri == "fake" or uri.startswith("file:"):
             return failed(Severity.WARNING, Reason.PRINTER_NOT_CONFIGURED, uri=uri)
         try:
@@ -258,7 +258,7 @@ class ClockCheck(Check):
     name, what, severity = "clock", "the wall clock is synchronised (NTP)", Severity.WARNING
 
     def run(self, *, config, machine):
-        if setting(config, "hardware.clock", "system") == "trusted":
+        if config.hardware.clock == "trusted":
             return self.passed(source="trusted (hardware.clock)")
         synced = machine.clock_synced()
         if synced is None:
@@ -276,7 +276,7 @@ class EnrolmentCheck(Check):
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization
 
-        cert_file, key_file = setting(config, "mqtt.cert_file"), setting(config, "mqtt.key_file")
+        cert_file, key_file = config.mqtt.cert_file, config.mqtt.key_file
         if not cert_file or not key_file:
             return self.failed(Reason.NOT_ENROLLED)
         try:
@@ -317,15 +317,15 @@ class BrokerCheck(Check):
     def run(self, *, config, machine):
         from pishkhan.config import mqtt_endpoint
 
-        if not setting(config, "mqtt.enabled", True):
+        mqtt = config.mqtt
+        if not mqtt.enabled:
             return self.failed(Reason.MQTT_DISABLED)
         endpoint = mqtt_endpoint(config)
         where = {"host": endpoint.host, "port": endpoint.port}
         if not endpoint.tls:
             return self.failed(Reason.BROKER_NOT_TLS, **where)
-        outcome = machine.tls_handshake(endpoint.host, endpoint.port, ca_file=setting(config, "mqtt.ca_file"),
-                                        cert_file=setting(config, "mqtt.cert_file"),
-                                        key_file=setting(config, "mqtt.key_file"), timeout=BROKER_TIMEOUT)
+        outcome = machine.tls_handshake(endpoint.host, endpoint.port, ca_file=mqtt.ca_file,
+                                        cert_file=mqtt.cert_file, key_file=mqtt.key_file, timeout=BROKER_TIMEOUT)
         reason = {"ok": Reason.OK, "unreachable": Reason.BROKER_UNREACHABLE, "tls_refused": Reason.BROKER_TLS_REFUSED,
                   "revoked": Reason.BROKER_CERTIFICATE_REVOKED, "ca_unreadable": Reason.BROKER_CA_UNREADABLE}.get(outcome.outcome, Reason.BROKER_UNREACHABLE)
         if reason is Reason.OK:

@@ -258,11 +258,11 @@ def main() -> int:
         # The province's working group makes a claim code for the office and reads it to the technician.
         from pishkhan.config import drop_in_dir, load_config
 
-        office = load_config(CONFIG)
+        office = load_config(CONFIG).office
         code = run("the working group makes a claim code for the office (it is read over the phone)", "central",
-                   "claims", "new", "--office", office.get("office.office_id"), "--province",
-                   office.get("office.province"), "--office-name", office.get("office.name"), "--licence",
-                   office.get("office.licence"), "--expires", "1d", "--db", fleet_db).strip()
+                   "claims", "new", "--office", office.office_id, "--province",
+                   office.province, "--office-name", office.name, "--licence",
+                   office.licence, "--expires", "1d", "--db", fleet_db).strip()
         print(f"   the technician hears: {' - '.join(' '.join(group) for group in code.split('-'))}")
 
         # The technician enrols the device: its own key, a CSR, the claim, over HTTPS with the centre's CA pinned.

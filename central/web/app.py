@@ -87,7 +87,7 @@ def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | 
     secret = secret or _secrets.token_bytes(32)
     site = Site(fleet=fleet, users=users or Users(fleet.db), sessions=Sessions(secret),
                 doors=doors or Doors(fleet.db, clock=clock), clock=clock, secret=secret,
-                unit=_setting(config, "office.currency_unit", "rial"), metrics=metrics,
+                unit="rial" if config is None else config.office.currency_unit, metrics=metrics,
                 secure_cookie=secure_cookie, metrics_cache_seconds=metrics_cache_seconds)
     routes = [route for name in RESOURCES for route in import_module(f"central.web.{name}").routes]
     middleware = [
@@ -119,15 +119,6 @@ async def _server_error(request, exc):
     from central.web.headers import HEADERS
 
     return PlainTextResponse("internal error\n", status_code=500, headers=HEADERS)
-
-
-def _setting(config, key, default):
-    if config is None:
-        return default
-    try:
-        return config.get(key)
-    except Exception:
-        return default
 
 
 def uvicorn_options(*, trusted_proxy: str = "") -> dict:

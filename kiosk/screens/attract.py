@@ -25,7 +25,7 @@ class AttractScreen(KioskScreen):
         self._cycle = None
 
     def title(self):
-        return self.kiosk.config.get("office.name") if self.rtl else "Government services office"
+        return self.kiosk.config.office.name if self.rtl else "Government services office"
 
     def board_pages(self, per_page: int) -> list[tuple[str, list]]:
         """(category title, services) pages of the board, *per_page* services each."""

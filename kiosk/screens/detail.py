@@ -53,7 +53,7 @@ class DetailScreen(KioskScreen):
             widgets.append(self.text(wait, 1.05, bold=True, name="wait", fit=True))
         buttons = [Btn(self.t("take_ticket"), kind="primary", size=self.fs(1.5), name="take-ticket",
                        on_press=lambda: self.kiosk.take_ticket(s.code, priority=False))]
-        if self.kiosk.config.get("office.allow_priority"):
+        if self.kiosk.config.office.allow_priority:
             buttons.append(Btn(self.t("priority_ticket"), size=self.fs(0.95), name="priority-ticket",
                                on_press=lambda: self.kiosk.take_ticket(s.code, priority=True), size_hint_x=0.6))
         widgets.append(self.row(buttons, size_hint_y=None, height=max(MIN_TARGET * 1.3, self.fs(1.5) * 2)))

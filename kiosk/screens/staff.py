@@ -381,7 +381,7 @@ class StaffUsbScreen(StaffScreen):
         self.kiosk.update(message=done(installed))
 
     def rows(self):
-        mount = self.kiosk.config.get("kiosk.usb_mount")
+        mount = self.kiosk.config.kiosk.usb_mount
         try:
             found = self.staff.usb_files()
         except Exception:  # scan() itself never raises; this is the last guard

@@ -298,5 +298,5 @@ def effective_board(store: Store, *, province: str | None, office: str | None,
 
 def effective_for_config(store: Store, config, on: dt.date | None = None) -> EffectiveBoard | None:
     """:func:`effective_board` for the office named in *config*."""
-    return effective_board(store, province=config.get("office.province"),
-                           office=config.get("office.office_id"), on=on)
+    return effective_board(store, province=config.office.province,
+                           office=config.office.office_id, on=on)

@@ -55,7 +55,10 @@ class Thresholds:
 
     @classmethod
     def from_config(cls, config) -> Thresholds:
-        return cls(**{name: config.get(f"compliance.{name}") for name in cls.__dataclass_fields__})
+        c = config.compliance
+        return cls(late_opening_minutes=c.late_opening_minutes, early_closing_minutes=c.early_closing_minutes,
+                   closed_minutes=c.closed_minutes, printer_out_minutes=c.printer_out_minutes,
+                   display_off_minutes=c.display_off_minutes, clock_jump_seconds=c.clock_jump_seconds)
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,8 @@ def day_report(store, config, hours, day: dt.date, *, until: dt.datetime | None 
 
     report = judge_day(store, hours, day, limits=Thresholds.from_config(config), until=until)
     queue = queue_report(store, config, day.isoformat())["total"]
-    report.update(device=config.device_id, office=config.get("office.office_id"),
-                  province=config.get("office.province"),
+    report.update(device=config.device_id, office=config.office.office_id,
+                  province=config.office.province,
                   tickets_issued=queue["issued"], tickets_served=queue["served"],
                   wait_mean=queue["wait_mean"], wait_p90=queue["wait_p90"])
     return report

@@ -190,4 +190,4 @@ def system_clock() -> ClockStatus:
 
 def clock_from_config(config) -> ClockStatus:
     """``hardware.clock``: "system" (the kernel says) or "trusted"."""
-    return TrustedClock() if config.get("hardware.clock") == "trusted" else SystemClock()
+    return TrustedClock() if config.hardware.clock == "trusted" else SystemClock()

@@ -218,7 +218,7 @@ class FakeHealth(Health):
 
 def health_from_config(config) -> Health:
     """``hardware.health``: "pi" (the real machine) or "fake"."""
-    name = config.get("hardware.health")
+    name = config.hardware.health
     if name == "pi":
         return PiHealth(config.state_dir)
     if name == "fake":

@@ -151,7 +151,7 @@ def open_outputs() -> Outputs:
 
 def app_outputs(config) -> dict[str, str]:
     """``{"kiosk": NAME, "display": NAME}`` from ``[kiosk] output`` and ``[display] output`` ("" for none)."""
-    return {app: config.get(f"{app}.output") for app in APPS}
+    return {"kiosk": config.kiosk.output, "display": config.display.output}
 
 
 def screens(config, *, outputs: Outputs | None = None) -> list[tuple[str, str]]:
@@ -195,7 +195,7 @@ def xorg_conf(config, *, outputs: Outputs | None = None) -> str:
              '    Option "OffTime" "0"', "EndSection", ""]
     for i, (app, name) in enumerate(outputs_):
         device = (found.device(name) if isinstance(found, DrmOutputs) else None) or "/dev/dri/card1"
-        portrait = app == "display" and config.get("display.orientation") == "portrait"
+        portrait = app == "display" and config.display.orientation == "portrait"
         if portrait:  # a TV hung on its side: X turns the picture, the wall lays out 1080x1920
             lines += ['Section "Monitor"', f'    Identifier "{app}-monitor"', '    Option "Rotate" "left"',
                       "EndSection", ""]

@@ -198,9 +198,6 @@ class Queue:
         except KeyError:
             raise QueueError(f"unknown lane {code!r}; configured lanes: {sorted(self._lanes)}") from None
 
-    def _setting(self, key: str):
-        return self.config.get(f"queue.{key}")
-
     def _event(self, c, ticket_id: int, event: str, *, counter=None, actor: str = "", **detail):
         c.execute("INSERT INTO ticket_events(ticket_id, at, event, counter, actor, detail) VALUES (?,?,?,?,?,?)",
                   (ticket_id, self.store.now_iso(), event, counter, actor,
@@ -256,7 +253,7 @@ class Queue:
         closing = self._closing(now)
         if closing is None:
             return
-        margin = dt.timedelta(minutes=self.config.get("hours.cutoff_margin_minutes"))
+        margin = dt.timedelta(minutes=self.config.hours.cutoff_margin_minutes)
         if now + dt.timedelta(minutes=minutes) > closing - margin:
             self._refuse("cutoff", now)
 
@@ -290,7 +287,7 @@ class Queue:
 
     def _service_minutes(self, c, lane: str) -> float:
         row = c.execute("SELECT service_minutes FROM lane_stats WHERE lane = ?", (lane,)).fetchone()
-        return row[0] if row else float(self._setting("default_service_minutes"))
+        return row[0] if row else float(self.config.queue.default_service_minutes)
 
     def _estimate_lane(self, c, lane: str, priority: bool) -> Estimate:
         """What :func:`~pishkhan.queue.estimate.estimate_wait` needs, read on *c*, and its answer."""
@@ -333,7 +330,7 @@ class Queue:
         ``no_counter``, with ``next_open``) or :exc:`QueueError` (unknown or
         unavailable service, lane's range used up). Nothing is written then.
         """
-        if priority and not self.config.get("office.allow_priority"):
+        if priority and not self.config.office.allow_priority:
             raise QueueError("priority tickets are turned off (office.allow_priority = false)")
         service = self._service(service_code)
         lane = self.config.lane_for_category(service.category)
@@ -448,7 +445,7 @@ class Queue:
                                    "AND priority = 1 ORDER BY arrived_at, id LIMIT 1", (day, lane)).fetchone()
         if first_priority is None:
             return oldest
-        limit = int(self._setting("normal_per_priority"))
+        limit = int(self.config.queue.normal_per_priority)
         recent = c.execute("SELECT t.priority FROM calls k JOIN tickets t ON t.id = k.ticket_id "
                            "WHERE t.day = ? AND t.lane = ? AND k.recall = 0 ORDER BY k.id DESC",
                            (day, lane)).fetchall()
@@ -502,7 +499,7 @@ class Queue:
 
         def work(c):
             ticket = self._need_current(c, counter, ("called",))
-            if ticket.recalls >= int(self._setting("no_show_after_recalls")):
+            if ticket.recalls >= int(self.config.queue.no_show_after_recalls):
                 return self._finish(c, ticket, "no_show", recalls=ticket.recalls)
             n = ticket.recalls + 1
             c.execute("UPDATE tickets SET recalls = ? WHERE id = ?", (n, ticket.id))

@@ -40,7 +40,7 @@ def ticket_bytes(ticket, *, queue, config, now=None) -> bytes:
     """The ESC/POS bytes of *ticket* (render, threshold, encode)."""
     from pishkhan.hardware.printer import encode_image
 
-    image = render_ticket(ticket, config=config, paper=config.get("printer.paper"), now=now,
+    image = render_ticket(ticket, config=config, paper=config.printer.paper, now=now,
                           advice=advice_for(queue, ticket.service_code))
     return encode_image(image)
 

@@ -311,27 +311,19 @@ class Facts:
     verify_url: str = strings.VERIFY_URL
 
 
-def _setting(config, dotted: str, default):
-    if config is None:
-        return default
-    try:
-        value = config.get(dotted)
-    except Exception:
-        return default
-    return default if value is None else value
-
-
 def facts_for(board, config, *, now: dt.datetime | None = None, notices=None) -> Facts:
-    office = str(_setting(config, "office.name", "")).strip()
-    licence = to_persian_digits(str(_setting(config, "office.licence", "")).strip())
-    unit = str(_setting(config, "office.currency_unit", "rial"))
+    if config is None:
+        office, licence, unit, verify_url = "", "", "rial", strings.VERIFY_URL
+    else:
+        named = config.office
+        office, licence, unit, verify_url = named.name, named.licence, named.currency_unit, config.centre.verify_url
+    office, licence = office.strip(), to_persian_digits(licence.strip())
     date = jalali.format_date(jalali.today(now))
     texts: list[str] = []
     for n in list(getattr(board, "notices", None) or []) + list(notices or []):
         text = " ".join(str(getattr(n, "text", n)).split())
         if text and text not in texts:
             texts.append(text)
-    verify_url = str(_setting(config, "centre.verify_url", strings.VERIFY_URL))
     if board is None:
         return Facts(office, licence, date, unit, notices=tuple(texts), verify_url=verify_url)
     return Facts(office, licence, date, unit,

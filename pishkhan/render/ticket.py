@@ -106,7 +106,7 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
         draw.line((margin, y, width - margin, y), fill=0, width=max(1, int(round(2 * k))))
         y += int(round(12 * k))
 
-    line(config.get("office.name"), 26, "Bold", max_lines=2)
+    line(config.office.name, 26, "Bold", max_lines=2)
     rule()
     line(ticket.service_title, 32, "Bold", max_lines=3)
     line(text.TICKET_NUMBER, 24, "Medium", gap=6)
@@ -132,7 +132,7 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
     moment = jalali.to_tehran(now or dt.datetime.now(dt.timezone.utc))
     line(f"{jalali.format_date(moment.date())} - {jalali.format_time(moment)}", 22, "Medium", max_lines=1,
          keep=False)
-    qr = _qr_image(qr_payload(ticket, office_id=config.get("office.office_id")), 5 if width >= 576 else 4)
+    qr = _qr_image(qr_payload(ticket, office_id=config.office.office_id), 5 if width >= 576 else 4)
     image.paste(qr, (centre - qr.width // 2, y))
     y += qr.height + int(round(4 * k))
     line(text.FOOTER, 20, "Regular", max_lines=1, gap=8)

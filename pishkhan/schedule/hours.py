@@ -199,8 +199,9 @@ class ScheduleHours(Hours):
 
 def weekly_from_config(config) -> WeeklyHours:
     """The ``[hours]`` section's weekly hours (ignoring ``always_open``)."""
-    return WeeklyHours({index: [parse_span(span) for span in config.get(f"hours.{key}")]
-                        for index, key in enumerate(DAY_KEYS)})
+    week = config.hours
+    days = (week.monday, week.tuesday, week.wednesday, week.thursday, week.friday, week.saturday, week.sunday)
+    return WeeklyHours({index: [parse_span(span) for span in spans] for index, spans in enumerate(days)})
 
 
 def hours_from_config(config, *, store=None) -> Hours:
@@ -210,10 +211,10 @@ def hours_from_config(config, *, store=None) -> Hours:
     hours until a schedule or holiday list is installed, and from those once one
     is (no restart needed). ``hours.always_open`` wins over everything (demos, tests).
     """
-    if config.get("hours.always_open"):
+    if config.hours.always_open:
         return AlwaysOpen()
     weekly = weekly_from_config(config)
     if store is None:
         return weekly
-    return ScheduleHours(store, province=config.get("office.province"), office=config.get("office.office_id"),
+    return ScheduleHours(store, province=config.office.province, office=config.office.office_id,
                          fallback=weekly)
