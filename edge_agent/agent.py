@@ -73,7 +73,7 @@ class Agent:
                  outbox: Outbox | None = None, store=None, clock=time.time, validate: bool = False):
         self._in_force = InForce(config)
         self.settings = MqttSettings.from_config(config)
-        telemetry_seconds = config.get("mqtt.telemetry_seconds")
+        telemetry_seconds = config.mqtt.telemetry_seconds
         if not (isinstance(telemetry_seconds, (int, float)) and telemetry_seconds >= 1):
             from pishkhan.exc import ConfigError
             raise ConfigError(f"mqtt.telemetry_seconds: must be at least 1, got {telemetry_seconds!r}")
@@ -122,7 +122,7 @@ class Agent:
             add_telemetry_part=self.add_telemetry_part, filter_telemetry=self._filter_telemetry,
             live=self._in_force.live, rebirth=self.rebirth, figures=self.agent_figures, board_state=self.board_state,
             reload_config=self.reload_config)
-        for topic_filter in self.topics.inbox(self.device_id, config.get("office.province")):
+        for topic_filter in self.topics.inbox(self.device_id, config.office.province):
             self.subscribe(topic_filter, self._unhandled)
 
     # -- plug-in points ----------------------------------------------------------
@@ -167,8 +167,8 @@ class Agent:
     def _resubscribe_inbox(self, changed: set, old):
         if "office.province" not in changed:
             return
-        before = set(self.topics.inbox(self.device_id, old.get("office.province")))
-        now = self.topics.inbox(self.device_id, self.config.get("office.province"))
+        before = set(self.topics.inbox(self.device_id, old.office.province))
+        now = self.topics.inbox(self.device_id, self.config.office.province)
         for topic_filter in before - set(now):
             self.unsubscribe(topic_filter, self._unhandled)
         for topic_filter in now:

@@ -117,11 +117,11 @@ class Compliance:
 
     @property
     def jump_seconds(self):
-        return self.settings.get("compliance.clock_jump_seconds")
+        return self.settings.compliance.clock_jump_seconds
 
     @property
     def report_time(self) -> str:
-        return self.settings.get("compliance.report_time") or ""
+        return self.settings.compliance.report_time or ""
 
     @property
     def hours(self):

@@ -23,12 +23,19 @@ from __future__ import annotations
 import fnmatch
 from typing import Callable
 
+from pishkhan.settings import Sections
 
-class LiveSettings:
-    """Reads the agent's configuration in force now (``get("section.key")``, :attr:`config`)."""
+
+class LiveSettings(Sections):
+    """Reads the agent's configuration in force now: typed sections (``settings.office.province``), :attr:`config`,
+    and ``get("section.key")`` for code that names a setting in data."""
 
     def __init__(self, current: Callable[[], object]):
         self._current = current
+
+    @property
+    def data(self) -> dict:
+        return self._current().data
 
     @property
     def config(self):

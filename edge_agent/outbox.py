@@ -197,8 +197,8 @@ class Outbox:
 
     @classmethod
     def for_config(cls, config, **kwargs) -> "Outbox":
-        return cls(config.state_dir / "outbox.db", max_bytes=config.get("mqtt.outbox_max_bytes"),
-                   max_age_days=config.get("mqtt.outbox_max_age_days"), **kwargs)
+        return cls(config.state_dir / "outbox.db", max_bytes=config.mqtt.outbox_max_bytes,
+                   max_age_days=config.mqtt.outbox_max_age_days, **kwargs)
 
     # -- plumbing -------------------------------------------------------------
     def close(self):

@@ -184,7 +184,7 @@ def _may_chown(owner) -> bool:
 
 def settle(config) -> None:
     """Before the session loads the pair: finish or undo a renewal a power cut interrupted."""
-    cert, key = config.get("mqtt.cert_file"), config.get("mqtt.key_file")
+    cert, key = config.mqtt.cert_file, config.mqtt.key_file
     if cert and key:
         try:
             tls.settle_pair(Path(key).expanduser(), Path(cert).expanduser())
@@ -199,8 +199,8 @@ def register(context) -> Renewal | None:
     changed by a reload are reported as needing a restart).
     """
     settings = context.settings
-    server, cert, key = (settings.get("enrolment.server"), settings.get("mqtt.cert_file"),
-                         settings.get("mqtt.key_file"))
+    server, cert, key = (settings.enrolment.server, settings.mqtt.cert_file,
+                         settings.mqtt.key_file)
     if not (server and cert and key and context.session is not None):
         return None
 
@@ -208,7 +208,7 @@ def register(context) -> Renewal | None:
         context.store.audit("agent", action, context.device_id, **detail)
 
     renewal = Renewal(cert_file=Path(cert).expanduser(), key_file=Path(key).expanduser(),
-                      ca_file=Path(settings.get("mqtt.ca_file")).expanduser(), server=server,
+                      ca_file=Path(settings.mqtt.ca_file).expanduser(), server=server,
                       on_renewed=context.session.reload_certificate, record=record)
     context.every(CHECK_SECONDS, renewal.check, first=60)
     return renewal

@@ -71,10 +71,10 @@ class MqttSettings:
 
     @classmethod
     def from_config(cls, config) -> "MqttSettings":
-        get = lambda key: config.get(f"mqtt.{key}")  # noqa: E731
+        mqtt = config.mqtt
         errors = []
-        host, port, tls = get("host"), get("port"), get("tls")
-        url = get("url")
+        host, port, tls = mqtt.host, mqtt.port, mqtt.tls
+        url = mqtt.url
         if url:
             parts = urlsplit(url)
             if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
@@ -93,45 +93,45 @@ class MqttSettings:
             errors.append("mqtt.host: must not be empty (or give mqtt.url)")
         if not (isinstance(port, int) and 0 < port < 65536):
             errors.append(f"mqtt.port: must be 1-65535, got {port!r}")
-        protocol = str(get("protocol"))
+        protocol = str(mqtt.protocol)
         if protocol not in PROTOCOLS:
             errors.append(f"mqtt.protocol: must be \"5\" or \"3.1.1\", got {protocol!r}")
-        for key in ("ca_file", "cert_file", "key_file"):
-            if get(key) and not Path(get(key)).expanduser().is_file():
-                errors.append(f"mqtt.{key}: no such file {get(key)!r}")
-        if bool(get("cert_file")) != bool(get("key_file")):
+        for key, path in (("ca_file", mqtt.ca_file), ("cert_file", mqtt.cert_file), ("key_file", mqtt.key_file)):
+            if path and not Path(path).expanduser().is_file():
+                errors.append(f"mqtt.{key}: no such file {path!r}")
+        if bool(mqtt.cert_file) != bool(mqtt.key_file):
             errors.append("mqtt.cert_file and mqtt.key_file: give both (the client certificate and its key) or neither")
-        if (get("ca_file") or get("cert_file")) and not tls:
+        if (mqtt.ca_file or mqtt.cert_file) and not tls:
             errors.append("mqtt.tls: must be true when mqtt.ca_file or mqtt.cert_file is set (or use an mqtts:// url)")
         password = None
-        if get("password_file"):
-            if not get("username"):
+        if mqtt.password_file:
+            if not mqtt.username:
                 errors.append("mqtt.username: must be set when mqtt.password_file is")
             try:
-                lines = Path(get("password_file")).expanduser().read_text(encoding="utf-8").splitlines()
+                lines = Path(mqtt.password_file).expanduser().read_text(encoding="utf-8").splitlines()
                 password = lines[0].strip() if lines else ""
                 if not password:
-                    errors.append(f"mqtt.password_file: {get('password_file')!r} is empty")
+                    errors.append(f"mqtt.password_file: {mqtt.password_file!r} is empty")
             except OSError as e:
-                errors.append(f"mqtt.password_file: cannot read {get('password_file')!r}: {e.strerror or e}")
-        if not (isinstance(get("keepalive"), int) and 5 <= get("keepalive") <= 65535):
-            errors.append(f"mqtt.keepalive: must be 5-65535 seconds, got {get('keepalive')!r}")
-        lo, hi = get("reconnect_min_seconds"), get("reconnect_max_seconds")
+                errors.append(f"mqtt.password_file: cannot read {mqtt.password_file!r}: {e.strerror or e}")
+        if not (isinstance(mqtt.keepalive, int) and 5 <= mqtt.keepalive <= 65535):
+            errors.append(f"mqtt.keepalive: must be 5-65535 seconds, got {mqtt.keepalive!r}")
+        lo, hi = mqtt.reconnect_min_seconds, mqtt.reconnect_max_seconds
         if not (0 < lo <= hi):
             errors.append(f"mqtt.reconnect_min_seconds and reconnect_max_seconds: need 0 < min <= max, got {lo!r}, {hi!r}")
-        window = get("inflight_window")
+        window = mqtt.inflight_window
         if not (isinstance(window, int) and 1 <= window <= 1000):
             errors.append(f"mqtt.inflight_window: must be 1-1000, got {window!r}")
-        root = get("topic_root")
+        root = mqtt.topic_root
         if not root or any(c in root for c in "+#\0"):
             errors.append(f"mqtt.topic_root: must be non-empty, without '+', '#' or NUL, got {root!r}")
         if errors:
             where = f"{config.path}: " if getattr(config, "path", None) else ""
             raise ConfigError(f"{where}bad [mqtt] settings:\n  " + "\n  ".join(errors))
-        return cls(enabled=get("enabled"), host=host, port=port, protocol=protocol, tls=tls,
-                   ca_file=get("ca_file"), cert_file=get("cert_file"), key_file=get("key_file"),
-                   username=get("username"), password=password, client_id=get("client_id") or config.device_id,
-                   keepalive=get("keepalive"), reconnect_min=float(lo), reconnect_max=float(hi),
+        return cls(enabled=mqtt.enabled, host=host, port=port, protocol=protocol, tls=tls,
+                   ca_file=mqtt.ca_file, cert_file=mqtt.cert_file, key_file=mqtt.key_file,
+                   username=mqtt.username, password=password, client_id=mqtt.client_id or config.device_id,
+                   keepalive=mqtt.keepalive, reconnect_min=float(lo), reconnect_max=float(hi),
                    inflight_window=window, topic_root=root.strip("/"))
 
     @property

@@ -76,11 +76,11 @@ class ConfigSync:
 
     @property
     def province(self) -> str:
-        return self.settings.get("office.province")
+        return self.settings.office.province
 
     @property
     def office(self) -> str:
-        return self.settings.get("office.office_id")
+        return self.settings.office.office_id
 
     def filters(self, province: str | None = None) -> list[str]:
         """The filters of this office's documents (of *province*, default the one in force)."""
@@ -100,7 +100,7 @@ class ConfigSync:
         """After a reload: the new province's documents subscribed instead of the old one's; the state reported."""
         if not changed & set(LIVE):
             return
-        before, now = self.filters(old.get("office.province")), self.filters()
+        before, now = self.filters(old.office.province), self.filters()
         for topic_filter in before:
             if topic_filter not in now:
                 self.context.unsubscribe(topic_filter, self.handle)

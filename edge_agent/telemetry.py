@@ -73,7 +73,7 @@ def schedule_state(store, config) -> dict | None:
     from pishkhan.schedule.installed import in_effect
     from pishkhan.text import jalali
 
-    docs = in_effect(store, province=config.get("office.province"), office=config.get("office.office_id"),
+    docs = in_effect(store, province=config.office.province, office=config.office.office_id,
                      on=jalali.today(store.now()))
 
     def brief(doc):
@@ -267,9 +267,9 @@ class Changes:
 def register(context, *, health=None, services=service_uptimes) -> Readings:
     """Plug the office's birth extras and telemetry groups in through *context* (a PartContext)."""
     settings = context.settings
-    context.add_birth_part("province", lambda: settings.get("office.province"))
-    context.add_birth_part("office", lambda: settings.get("office.office_id"))
-    context.add_birth_part("office_name", lambda: settings.get("office.name"))
+    context.add_birth_part("province", lambda: settings.office.province)
+    context.add_birth_part("office", lambda: settings.office.office_id)
+    context.add_birth_part("office_name", lambda: settings.office.name)
     context.add_birth_part("schedule", lambda: schedule_state(context.store, settings.config))
     context.add_birth_part("clock", lambda: clock_state(context.store))
     readings = Readings(context, health=health, services=services)

@@ -16,7 +16,7 @@ from pishkhan.config import SECTIONS, SETTINGS, Float, ListOf, Shifts, parse_con
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN = {(s.section, s.key) for s in SETTINGS}
 #: Folders whose ``config.get("section.key")`` calls are not yet typed (being restructured elsewhere).
-UNTYPED = ("edge_agent",)
+UNTYPED: tuple[str, ...] = ()
 
 
 #: Text a file must hold to be parsed: a typed read or a ``.get("section.key")`` (parsing all is slow).
