@@ -69,15 +69,20 @@ def main() -> int:
 
     kiosk_and_display()
 
+    failed = []
     for extra in sorted(Path(__file__).parent.glob("demo_*.py")):
         print(f"\n== {extra.stem}", flush=True)
-        subprocess.run([sys.executable, str(extra), str(OUT.resolve())], env=ENV, check=False)
+        if subprocess.run([sys.executable, str(extra), str(OUT.resolve())], env=ENV, check=False).returncode != 0:
+            failed.append(extra.stem)
 
     print("\nMade in demo-out/:")
     for path in sorted(OUT.rglob("*")):
         if path.is_file() and "state" not in path.parts and "keys" not in path.parts:
             print(f"  {path}")
     print("  demo-out/keys/ (the demo issuer key pair), demo-out/state/ (the device's store)")
+    if failed:
+        print(f"\ndemo failed in: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

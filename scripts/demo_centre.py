@@ -86,10 +86,14 @@ def start_broker(port: int, device_port: int) -> subprocess.Popen:
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(broker / "centre-passwords"), "centre", PASSWORD],
                    check=True, capture_output=True)
     (broker / "pishkhan.acl").write_text(mosquitto_acl(), encoding="utf-8")
+    # the devices' listener reads an ACL without the centre's accounts (a device certificate named "centre" gets
+    # only a device's rights: docs/broker.md)
+    (broker / "pishkhan-devices.acl").write_text(mosquitto_acl(centre_users=()), encoding="utf-8")
     lines = [fleet_config(devices=("127.0.0.1", device_port), centre=("127.0.0.1", port),
                           cafile=broker / "pishkhan-ca.pem", crlfile=broker / "pishkhan-crl.pem",
                           certfile=broker / "broker.pem", keyfile=broker / "broker.key",
-                          centre_passwords=broker / "centre-passwords", acl_file=broker / "pishkhan.acl"),
+                          centre_passwords=broker / "centre-passwords", acl_file=broker / "pishkhan.acl",
+                          device_acl_file=broker / "pishkhan-devices.acl"),
              "persistence false", f"log_dest file {broker / 'mosquitto.log'}", f"pid_file {broker / 'mosquitto.pid'}"]
     if os.geteuid() == 0:
         lines.append("user root")  # else it drops to its own user and cannot read these files
