@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +33,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from central.errors import CertificateRefused
+# The device's own key, CSR and file helpers serve the CA too (one implementation; the device never imports central/).
+from pishkhan.enrolment import RENEW_WHEN_LEFT_DAYS
+from pishkhan.tls import cert_pem, key_pem, make_csr, write_file
+from pishkhan.tls import new_key as new_device_key
 
-#: A device certificate's life, and when the agent renews it (see the module's docstring).
+#: A device certificate's life; the agent renews it when RENEW_WHEN_LEFT_DAYS remain (see the module's docstring).
 DEVICE_DAYS = 90
-RENEW_WHEN_LEFT_DAYS = 30
 #: The CA's own life and a server certificate's (the broker's, the enrolment server's).
 CA_DAYS = 20 * 365
 SERVER_DAYS = 825
@@ -55,28 +56,6 @@ class Revoked:
 
     serial: int
     at: dt.datetime
-
-
-def new_device_key() -> ec.EllipticCurvePrivateKey:
-    """A device's private key: ECDSA P-256 (what Mosquitto's OpenSSL and every TLS stack take)."""
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def make_csr(key, *, device_id: str = "") -> bytes:
-    """A PEM certificate signing request for *key* (the subject is a courtesy; the CA sets its own)."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_id)] if device_id else [])
-    return x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256()).public_bytes(
-        serialization.Encoding.PEM)
-
-
-def key_pem(key) -> bytes:
-    """*key* as unencrypted PKCS#8 PEM (written only to a file of mode 0600)."""
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def cert_pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def load_csr(pem: bytes | str) -> x509.CertificateSigningRequest:
@@ -107,22 +86,6 @@ def load_csr(pem: bytes | str) -> x509.CertificateSigningRequest:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(microsecond=0)
-
-
-def _write(path: Path, data: bytes, mode: int):
-    """Write *data* to *path* whole: a temporary file, fsynced, renamed over it."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class CertificateAuthority:
@@ -161,8 +124,8 @@ class CertificateAuthority:
                                              encipher_only=False, decipher_only=False), critical=True)
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                 .sign(key, hashes.SHA384()))
-        _write(directory / "ca.key", key_pem(key), 0o600)
-        _write(directory / "ca.pem", cert_pem(cert), 0o644)
+        write_file(directory / "ca.key", key_pem(key), mode=0o600)
+        write_file(directory / "ca.pem", cert_pem(cert), mode=0o644)
         ca = cls(directory, certificate=cert, key=key)
         ca.write_crl((), now=now)
         return ca
@@ -243,7 +206,7 @@ class CertificateAuthority:
     def write_crl(self, revoked, *, now=None, path=None) -> Path:
         """Write the CRL for *revoked* to ``crl.pem`` (or *path*), whole; the broker reads it on restart/reload."""
         target = Path(path) if path else self.crl_file
-        _write(target, self.crl(revoked, now=now).public_bytes(serialization.Encoding.PEM), 0o644)
+        write_file(target, self.crl(revoked, now=now).public_bytes(serialization.Encoding.PEM), mode=0o644)
         return target
 
 

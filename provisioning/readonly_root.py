@@ -40,6 +40,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pishkhan.store.files import write_whole
+
 STATE = "/var/lib/pishkhan"
 CONFIG = "/etc/pishkhan"
 STATE_OPTIONS = "defaults,noatime,commit=60,errors=remount-ro"
@@ -210,12 +212,7 @@ def apply(changes: list[Change], *, live: bool, out=print) -> None:
             continue
         change.path.parent.mkdir(parents=True, exist_ok=True)
         content = change.edit(change.path.read_text(encoding="utf-8")) if change.edit else change.content
-        tmp = change.path.with_name(f".{change.path.name}.pishkhan-tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, change.path)
+        write_whole(change.path, content.encode("utf-8"))
 
 
 def main(argv=None) -> int:

@@ -22,7 +22,7 @@ def openssl(*args, stdin=None):
 
 
 def test_a_device_certificate_names_the_device_and_verifies_against_the_ca(ca, tmp_path):
-    cert = ca.sign_device(make_csr(new_device_key(), device_id="someone-else"), device_id="dev-2301", now=NOW)
+    cert = ca.sign_device(make_csr(new_device_key(), common_name="someone-else"), device_id="dev-2301", now=NOW)
     assert cert.subject.rfc4514_string() == "CN=dev-2301"  # the CA's choice, not the CSR's
     assert cert.not_valid_after_utc - NOW == dt.timedelta(days=DEVICE_DAYS)
     path = tmp_path / "dev.pem"
