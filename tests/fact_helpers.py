@@ -81,6 +81,15 @@ class FactOffice:
         self.publisher.report(day.isoformat(), report)
         return report
 
+    def edited_report(self, minutes: int, hours=None, day=DAY) -> dict:
+        """The day's report with *minutes* moved from serving to closed (they still add up, but are not the
+        centre's judgement), sent through the outbox as a device could."""
+        report = judge_day(self.store, hours or OneShift(), day)
+        report["serving_minutes"] -= minutes
+        report["closed_minutes"] += minutes
+        self.publisher.report(day.isoformat(), report)
+        return report
+
     def take(self, stream: str | None = None) -> list[tuple[str, bytes]]:
         """The outbox's messages (of *stream*, or all), in sending order, removed as if acknowledged."""
         pending = [p for p in self.outbox.pending(100_000) if stream is None or p.stream == stream]

@@ -212,10 +212,7 @@ def test_a_report_edited_on_its_way_is_flagged(fleet_db, tmp_path):
     fleet, office = Fleet(fleet_db), FactOffice(tmp_path)
     ordinary_day(office)
     office.deliver(fleet)
-    report = judge_day(office.store, OneShift(), DAY)
-    report["serving_minutes"] -= 5  # minutes that still add up, but not the centre's judgement
-    report["closed_minutes"] += 5
-    office.publisher.report(DAY.isoformat(), report)
+    office.edited_report(5)
     office.deliver(fleet)
     assert verdict(fleet, office).reason == "report_differs"
     office.close()

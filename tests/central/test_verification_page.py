@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from fact_helpers import DAY, FactOffice, OneShift, at, ordinary_day
+from fact_helpers import DAY, FactOffice, at, ordinary_day
 from services import free_port, wait_for_port
 from test_dashboard import PASSWORDS, get
 
@@ -14,7 +14,6 @@ from central.db import open_db
 from central.fleet import Fleet
 from central.users import Users
 from central.web.app import create_app
-from pishkhan.compliance.judge import judge_day
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +32,7 @@ def site(tmp_path_factory):
     cheat = FactOffice(tmp / "b", device="dev-0002")
     ordinary_day(cheat)
     cheat.deliver(fleet)
-    report = judge_day(cheat.store, OneShift(), DAY)
-    report["serving_minutes"] -= 30  # minutes that still add up, but not the centre's judgement
-    report["closed_minutes"] += 30
-    cheat.publisher.report(DAY.isoformat(), report)
+    cheat.edited_report(30)
     cheat.deliver(fleet)
     Users(db).add("admin", PASSWORDS["admin"])
     app = create_app(fleet, now=lambda: at(23, 0))
