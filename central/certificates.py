@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from central.ca import Revoked, fingerprint, serial_text
+from central.status import parse_time
 from pishkhan.protocol.payloads import format_time
 
 #: How a certificate came to a device.
@@ -112,10 +113,7 @@ def state_in(c, device_id: str, *, now: dt.datetime | None = None) -> CertState:
         return CertState("none")
     serial, not_after, how, revoked_at = row
     now = now or dt.datetime.now(dt.timezone.utc)
-    try:
-        end = dt.datetime.fromisoformat(str(not_after).replace("Z", "+00:00"))
-    except ValueError:
-        end = now
+    end = parse_time(not_after) or now  # the project's one bounded reading of a stored time; unreadable: ended
     if revoked_at:
         state = "revoked"
     elif end <= now:

@@ -44,3 +44,13 @@ def test_the_log_bounds_what_it_keeps(setup):
     row = db.query("SELECT * FROM enrolment_log")[0]
     assert row["kind"] == "enrolment_refused" and len(row["address"]) == 300 and len(row["detail"]) <= 4000
     assert __import__("json").loads(row["detail"]) == {"truncated": 10012}
+
+
+@pytest.mark.parametrize("not_after, state", [("2027-01-31T00:00:00", "valid"), ("2026-12-01T00:00:00", "expired"),
+                                              ("not a time", "expired"), ("9999-12-31T23:59:59+14:00", "expired")])
+def test_a_stored_end_is_read_as_every_stored_time_is(setup, not_after, state):
+    """Naive is UTC; unreadable or out of the stored years counts as ended (central.status.parse_time)."""
+    _, db = setup
+    db.write(lambda c: c.execute("INSERT INTO certificates(serial, device_id, fingerprint, not_before, not_after, "
+                                 "issued_at, how) VALUES ('ab', 'dev-1', 'f', '', ?, '', 'enrolled')", (not_after,)))
+    assert db.read(lambda c: certs.state_in(c, "dev-1", now=NOW)).state == state
