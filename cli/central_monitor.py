@@ -207,9 +207,9 @@ def _serve_dashboard(db, cfg, args):
 
     host, port = listen_address(args.listen)
     app = create_app(Fleet(db), config=cfg, secret=session_secret(args.secret_file))
-    from central.web.app import uvicorn_options
+    from central.web.headers import proxy_options
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", **uvicorn_options()))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", **proxy_options()))
     threading.Thread(target=server.run, name="dashboard", daemon=True).start()
     print(f"dashboard on http://{host}:{port}/", file=sys.stderr, flush=True)
 

@@ -134,8 +134,9 @@ def uvicorn_config(app, *, host: str, port: int, tls_cert, tls_key, log_level: s
 
     import uvicorn
 
-    proxy = {"proxy_headers": True, "forwarded_allow_ips": trusted_proxies} if trusted_proxies else \
-        {"proxy_headers": False}
+    from central.web.headers import proxy_options
+
+    proxy = proxy_options(trusted_proxies)
     return uvicorn.Config(app, host=host, port=port, ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key),
                           ssl_version=ssl.PROTOCOL_TLS_SERVER, log_level=log_level, access_log=False, **proxy,
                           http=_guarded_protocol(per_address=not trusted_proxies),

@@ -48,6 +48,7 @@ import datetime as dt
 import secrets as _secrets
 
 from central.web import strings
+from central.web.headers import proxy_options
 
 #: The resource modules under central/web/, each with its ``routes``.
 RESOURCES = ("fleet", "offices", "reports", "metrics", "verify", "auth", "assets")
@@ -121,22 +122,10 @@ async def _server_error(request, exc):
     return PlainTextResponse("internal error\n", status_code=500, headers=HEADERS)
 
 
-def uvicorn_options(*, trusted_proxy: str = "") -> dict:
-    """uvicorn's settings for the dashboard: ``X-Forwarded-For`` believed only from *trusted_proxy*.
-
-    uvicorn believes it from 127.0.0.1 by default, so anything forwarding on
-    the same host would let each request pick the address the login lock-out
-    counts (docs/dashboard.md).
-    """
-    if trusted_proxy:
-        return {"proxy_headers": True, "forwarded_allow_ips": trusted_proxy}
-    return {"proxy_headers": False}
-
-
 def serve(app, host: str = "127.0.0.1", port: int = 8080, *, trusted_proxy: str = "", **options):
     """Run *app* under uvicorn until interrupted."""
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level=options.pop("log_level", "info"),
-                **uvicorn_options(trusted_proxy=trusted_proxy), **options)
+                **proxy_options(trusted_proxy), **options)
 

@@ -53,3 +53,16 @@ class SecurityHeadersMiddleware:
                 message = {**message, "headers": add_headers(list(message.get("headers", [])), https=https)}
             await send(message)
         await self.app(scope, receive, send_with_headers)
+
+
+def proxy_options(trusted_proxy: str = "") -> dict:
+    """uvicorn's settings for forwarded headers: ``X-Forwarded-For``/``-Proto`` believed only from
+    *trusted_proxy* (comma-separated addresses).
+
+    uvicorn believes them from 127.0.0.1 by default, so anything forwarding on
+    the same host would let each request pick the address a per-address limit
+    counts (the dashboard's login lock-out, the enrolment server's attempts).
+    """
+    if trusted_proxy:
+        return {"proxy_headers": True, "forwarded_allow_ips": trusted_proxy}
+    return {"proxy_headers": False}

@@ -77,16 +77,16 @@ class Client:
 @contextlib.contextmanager
 def serving(app, *, trusted_proxy: str = "127.0.0.1"):
     """*app* served by uvicorn on a free loopback port while the block runs, as `central dashboard
-    --trusted-proxy` serves it (central.web.app.uvicorn_options); yields its URL. The tests play the proxy
+    --trusted-proxy` serves it (central.web.headers.proxy_options); yields its URL. The tests play the proxy
     on loopback: :class:`Client` ``address=`` is sent as X-Forwarded-For; ``trusted_proxy=""`` serves as
     the dashboard does by default, believing no such header."""
     import uvicorn
 
-    from central.web.app import uvicorn_options
+    from central.web.headers import proxy_options
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           **uvicorn_options(trusted_proxy=trusted_proxy)))
+                                           **proxy_options(trusted_proxy)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for_port(port)
