@@ -8,16 +8,12 @@
 # (state gone). Prints how long each step took and the package's size.
 #
 #   ARCH                only amd64 runs here (the root is this machine's arch)
-#   PROVISION_CHECK=1   run `pishkhan provision check --json` (the lead flips
-#                       the default to 1 once that command is merged); with 0,
-#                       `pishkhan config check` stands in for it
 #   DEB1, DEB2          use these two builds instead of building them
 #   E2E_KEEP=1          keep the root afterwards (build/e2e-root)
 # Needs root. The debootstrap root is cached in build/ as a tarball, and
 # apt's downloads in build/e2e-apt-cache, so a second run is faster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PROVISION_CHECK=${PROVISION_CHECK:-1}
 arch=${ARCH:-amd64}
 [ "$(id -u)" = 0 ] || { echo "package-e2e: run as root (debootstrap, chroot, mounts)" >&2; exit 2; }
 [ "$arch" = "$(dpkg --print-architecture)" ] || { echo "package-e2e: ARCH=$arch cannot run on this machine" >&2; exit 2; }
@@ -142,18 +138,13 @@ while True:
 }
 
 device_check() {
-  if [ "$PROVISION_CHECK" = 1 ]; then
-    local out; out=$(in_root env PISHKHAN_CONFIG=/etc/pishkhan/pishkhan.toml pishkhan provision check --json || true)
-    echo "$out" | python3 -c '
+  local out; out=$(in_root env PISHKHAN_CONFIG=/etc/pishkhan/pishkhan.toml pishkhan provision check --json || true)
+  echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert isinstance(d["can_open"], bool) and isinstance(d["checks"], list), d
 failed = [c["name"] + ":" + c["reason"] for c in d["checks"] if not c["ok"]]
 print("   provision check: can_open=%s, %d checks; not ok: %s" % (d["can_open"], len(d["checks"]), ", ".join(failed)))'
-  else
-    in_root env PISHKHAN_CONFIG=/etc/pishkhan/pishkhan.toml pishkhan config check
-    echo "   (provision check off: PROVISION_CHECK=1 runs it)"
-  fi
   in_root id pishkhan
   in_root stat -c '   %n %a %U:%G' /etc/pishkhan /etc/pishkhan/pishkhan.toml /var/lib/pishkhan
   in_root sh -c "ls -d /etc/systemd/system/*.wants/pishkhan-*"
