@@ -159,7 +159,7 @@ class Commands:
         detail = self.context.reload_config()  # a ConfigError is the result's reason
         if detail.get("reloaded"):
             self.store.audit("centre", "config.reload", detail["path"], changed=detail["changed"],
-                             restart_needed=detail["restart_needed"])
+                             restart_needed=detail["restart_needed"], restart=detail["restart"])
         return detail
 
     def do_set_log_level(self, command) -> dict:

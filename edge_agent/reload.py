@@ -5,8 +5,12 @@ its settings through the live view (:class:`edge_agent.context.LiveSettings`),
 so from then on it sees the new values; a part that must act on a change
 registered ``on_change`` with :meth:`InForce.live` and is called with the
 changed keys and the old configuration. A changed key is *applied* when a
-part declared it live, else it is listed in ``restart_needed``: nothing is
-kept at an old value without saying so.
+part declared it live in the agent. The office's other services read the
+file when they start, so a changed key one of them reads (:data:`SERVICES`)
+is listed in ``restart_needed`` even when the agent applied it, and
+``restart`` names the unit to restart for it (``pishkhan-agent`` for a key
+no part of the agent applies): nothing is kept at an old value without saying
+so.
 """
 
 from __future__ import annotations
@@ -16,6 +20,17 @@ import logging
 from .context import matches
 
 log = logging.getLogger("pishkhan.agent.reload")
+
+#: The office's other services and the settings they read (at start only): sections, and the lists
+#: ``lanes`` and ``counters``. tests/agent/test_reload.py checks every setting their code names is here.
+SERVICES = {
+    "pishkhan-kiosk": ("device.*", "office.*", "kiosk.*", "printer.*", "queue.*", "hours.*", "hardware.*",
+                       "lanes", "counters"),
+    "pishkhan-display": ("device.*", "office.*", "display.*", "queue.*", "hours.*", "hardware.*", "lanes",
+                         "counters"),
+    "pishkhan-panel": ("device.*", "office.*", "hardware.*", "queue.*", "hours.*", "lanes", "counters"),
+}
+AGENT = "pishkhan-agent"
 
 
 def flat_settings(config) -> dict:
@@ -44,7 +59,8 @@ class InForce:
             self._listeners.append(on_change)
 
     def reload(self) -> dict:
-        """Read the file again and put it in force: ``reloaded``, ``path``, ``changed``, ``applied``, ``restart_needed``.
+        """Read the file again and put it in force: ``reloaded``, ``path``, ``changed``, ``applied``,
+        ``restart_needed`` and ``restart`` (unit -> the changed keys it still runs on the old values of).
 
         A :class:`~pishkhan.exc.ConfigError` (the file unreadable or invalid) leaves the old one in force.
         """
@@ -64,5 +80,10 @@ class InForce:
                 except Exception as e:  # noqa: BLE001 - one part failing must not keep the others on old values
                     log.exception("applying the reloaded configuration failed in %s: %s", listener, e)
         applied = [k for k in changed if matches(k, self._live)]
+        restart = {AGENT: [k for k in changed if k not in applied]}
+        for unit, patterns in SERVICES.items():
+            restart[unit] = [k for k in changed if matches(k, patterns)]
+        restart = {unit: keys for unit, keys in restart.items() if keys}
+        needed = sorted({k for keys in restart.values() for k in keys})
         return {"reloaded": True, "path": str(path), "changed": changed, "applied": applied,
-                "restart_needed": [k for k in changed if k not in applied]}
+                "restart_needed": needed, "restart": restart}

@@ -87,9 +87,15 @@ def test_reload_config_reaches_every_part_or_asks_for_a_restart(tmp_path, mqtt_b
         assert result["ok"] is True, result
         assert result["detail"]["changed"] == ["compliance.closed_minutes", "kiosk.idle_timeout", "mqtt.telemetry_seconds",
                                                "office.name", "office.office_id", "office.province"]
-        assert result["detail"]["restart_needed"] == ["kiosk.idle_timeout", "mqtt.telemetry_seconds"]
         assert result["detail"]["applied"] == ["compliance.closed_minutes", "office.name", "office.office_id",
                                                "office.province"]
+        # Applied in the agent, but the kiosk, the wall and the panel read the office at start: listed too.
+        assert result["detail"]["restart_needed"] == ["kiosk.idle_timeout", "mqtt.telemetry_seconds", "office.name",
+                                                      "office.office_id", "office.province"]
+        office = ["office.name", "office.office_id", "office.province"]
+        assert result["detail"]["restart"] == {"pishkhan-agent": ["kiosk.idle_timeout", "mqtt.telemetry_seconds"],
+                                               "pishkhan-kiosk": ["kiosk.idle_timeout"] + office,
+                                               "pishkhan-display": office, "pishkhan-panel": office}
 
         # The name, office and province: a new birth says them.
         assert capture.wait(lambda c: c.decoded("status")[-1].get("office_name") == "دفتر تازه", 10)
@@ -135,8 +141,37 @@ def test_a_reload_without_a_broker_counts_lanes_and_counters_and_lists_the_devic
         detail = agent.context.reload_config()
         assert detail["changed"] == ["counters", "device.id", "lanes", "office.province"]
         assert detail["applied"] == ["counters", "lanes", "office.province"]
-        assert detail["restart_needed"] == ["device.id"]
+        assert detail["restart_needed"] == ["counters", "device.id", "lanes", "office.province"]
+        assert detail["restart"]["pishkhan-agent"] == ["device.id"]
+        assert detail["restart"]["pishkhan-panel"] == ["counters", "device.id", "lanes", "office.province"]
         assert agent.parts["telemetry"].office()["waiting"] == {"A": 0}  # the new lanes, at once
     finally:
         agent.outbox.close()
         agent.store.close()
+
+
+def test_every_setting_the_office_services_read_is_in_their_restart_list():
+    """A setting the kiosk, wall or panel code names (``config.office.name``) must be in reload.SERVICES,
+    or a reload would call it applied while that service still runs on the old value."""
+    import re
+    from pathlib import Path
+
+    from edge_agent.context import matches
+    from edge_agent.reload import SERVICES
+    from pishkhan.config import SETTINGS
+
+    sections = sorted({s.section for s in SETTINGS})
+    named = re.compile(r"\.(" + "|".join(sections) + r")\.([a-z_]+)\b")
+    root = Path(__file__).resolve().parents[2]
+    units = {"kiosk": "pishkhan-kiosk", "display": "pishkhan-display", "panel": "pishkhan-panel"}
+    known = {f"{s.section}.{s.key}" for s in SETTINGS}
+    found = {}
+    for folder, unit in units.items():
+        cli = root / "cli" / f"{folder}.py"
+        for path in [*(root / folder).rglob("*.py"), *([cli] if cli.exists() else [])]:
+            for section, key in named.findall(path.read_text(encoding="utf-8")):
+                if f"{section}.{key}" in known:
+                    found.setdefault(unit, set()).add(f"{section}.{key}")
+    assert set(found) == set(units.values())  # the scan sees each service's code
+    missing = {unit: sorted(k for k in keys if not matches(k, SERVICES[unit])) for unit, keys in found.items()}
+    assert missing == {unit: [] for unit in found}
