@@ -192,8 +192,8 @@ class ConfigSync:
 
     # -- trust lists ---------------------------------------------------------------
     def _forget_forged(self):
-        """After a trust change, documents refused as forged may verify now: handle them again when they come."""
-        self.store.execute("DELETE FROM sync_documents WHERE reason = 'forged'")
+        """After a trust change, documents refused for their key may verify now: handle them again when they come."""
+        self.store.execute("DELETE FROM sync_documents WHERE reason IN ('forged', 'untrusted_key')")
         session = self.context.session
         if session is not None:
             for topic_filter in self.filters():

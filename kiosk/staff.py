@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 #: The staff screen's words (``refused_<kind>`` in kiosk/strings.py) for each refusal reason.
-_KINDS = {"not_a_file": "file", "forged": "signature", "older": "version", "replayed": "version",
+_KINDS = {"not_a_file": "file", "forged": "signature", "untrusted_key": "signature", "older": "version", "replayed": "version",
           "too_far": "version", "wrong_scope": "scope"}
 
 

@@ -17,6 +17,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "forged": ("امضا با کلیدی مورد اعتماد تأیید نمی‌شود",
                "the signature does not verify against a key this device trusts (a stranger's key, or changed "
                "after signing)"),
+    "untrusted_key": ("کلید امضاکننده در فهرست کلیدهای مورد اعتماد این دستگاه نیست",
+                      "signed by a key this device does not trust (a stranger's key, or none trusted yet)"),
     "invalid": ("سند با قالب خود نمی‌خواند", "breaks its kind's schema (a version out of bounds included)"),
     "wrong_scope": ("سند یا کلید آن برای این دفتر نیست",
                     "for another scope, province or office, or signed by a key that may not sign that scope"),
@@ -103,8 +105,8 @@ class ScheduleRefused(ScheduleError, Refused):
 
 
 class SignatureInvalid(BoardError, ScheduleError, Refused):
-    """A signed document's signature does not verify against a trusted key (reason ``forged``),
-    or it is not a signed envelope at all (reason ``malformed``)."""
+    """A signed document's signature does not verify against a trusted key (reason ``forged``), its key is
+    not trusted at all (``untrusted_key``), or it is not a signed envelope at all (``malformed``)."""
 
     def __init__(self, message: str, *, reason: str = "forged"):
         super().__init__(message, reason=reason)

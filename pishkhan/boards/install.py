@@ -6,8 +6,9 @@ kind alike, in this order:
 
 1. the source is one of :data:`SOURCES`;
 2. the envelope is a signed envelope whose payload is an object (``malformed``);
-3. it holds exactly format, payload and signature, and its signature
-   verifies against the keys this device trusts (``forged``);
+3. it holds exactly format, payload and signature, its key is one this
+   device trusts (``untrusted_key``), and its signature verifies against that
+   key (``forged``);
 4. the payload parses as the kind's document (``invalid``, or ``malformed``);
 5. its version lies within the kind's bounds (``invalid``);
 6. the signing key may sign the document's scope, and the scope is this

@@ -217,7 +217,7 @@ def verify(envelope, trusted) -> tuple[dict, PublicKey]:
     if key is None:
         shown = quoted(fp) if isinstance(fp, str) else describe(fp)
         raise SignatureInvalid(f"signature.key: {shown} is not a trusted issuer key "
-                               f"(trusted: {', '.join(sorted(trusted)) or 'none'})")
+                               f"(trusted: {', '.join(sorted(trusted)) or 'none'})", reason="untrusted_key")
     signed = _canonical_checked(envelope["payload"])
     raw = sig.get("value", "")
     try:

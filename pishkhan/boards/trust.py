@@ -70,7 +70,8 @@ def verify_trusted(store: Store, envelope) -> tuple[dict, PublicKey, str]:
 
     keys = trusted_keys(store)
     if not keys:
-        raise SignatureInvalid("no issuer key is trusted on this device yet (add one with `pishkhan keys trust PUB`)")
+        raise SignatureInvalid("no issuer key is trusted on this device yet (add one with `pishkhan keys trust PUB`)",
+                               reason="untrusted_key")
     return verify_with(keys, envelope)
 
 

@@ -80,7 +80,7 @@ def test_board_and_schedule_installed_refusals_reported_once(tmp_path, mqtt_brok
     stranger_bytes = json.dumps(stranger_envelope, ensure_ascii=False, separators=(",", ":"))
     raw.publish(TOPICS.national("board"), stranger_bytes, qos=1, retain=True).wait_for_publish(10)
     assert capture.wait(lambda c: len(refusals(c)) >= 1, 20), agent.log()
-    assert refusals(capture)[0]["reason"] == "forged"
+    assert refusals(capture)[0]["reason"] == "untrusted_key"
     assert refusals(capture)[0]["topic"] == TOPICS.national("board")
 
     # Newer and genuine: installed.
@@ -129,9 +129,9 @@ def test_board_and_schedule_installed_refusals_reported_once(tmp_path, mqtt_brok
     with Store(load_config(config).store_path) as store:
         assert [r["version"] for r in store.query("SELECT version FROM boards ORDER BY id")] == \
             [sample_doc["version"], newer["version"]]
-        assert len(store.audit_entries(action="board.refused")) == 2  # the install path's: forged, older
+        assert len(store.audit_entries(action="board.refused")) == 2  # the install path's: untrusted_key, older
         assert [e["detail"]["reason"] for e in reversed(store.audit_entries(action="sync.refused"))] == \
-            ["forged", "older", "wrong_scope", "malformed"]
+            ["untrusted_key", "older", "wrong_scope", "malformed"]
     assert_all_valid(capture)
 
 
@@ -218,7 +218,7 @@ def test_a_board_already_installed_from_usb_counts_as_applied(tmp_path, mqtt_bro
     assert reported(capture)[0]["applied"]["board"]["version"] == str(sample_doc["version"])
 
 
-def test_a_document_refused_as_forged_is_installed_once_its_key_is_trusted(tmp_path, mqtt_broker, agent_config,
+def test_a_document_refused_for_its_untrusted_key_is_installed_once_the_key_is_trusted(tmp_path, mqtt_broker, agent_config,
                                                                           start_agent, centre, sample_doc):
     config = agent_config("dev-0001")
     trust_centre(config, centre)
@@ -234,7 +234,7 @@ def test_a_document_refused_as_forged_is_installed_once_its_key_is_trusted(tmp_p
                    "--keys-dir", str(keys), "--trust", centre_trust(keys))
     assert done.returncode == 0, done.stderr
     assert capture.wait(lambda c: refusals(c), 20), agent.log()
-    assert refusals(capture)[0]["reason"] == "forged"
+    assert refusals(capture)[0]["reason"] == "untrusted_key"
 
     document = trust_list(issuer="وزارت", version=1, add=[(successor.public, "national", "successor")])
     done = central(mqtt_broker, "publish", "trust", str(write_json(tmp_path / "t.json", document)),
