@@ -110,6 +110,17 @@ def test_a_release_document_becomes_a_request_only_in_the_window_and_the_journal
         part.poll()  # nothing new: nothing sent again
         assert store.get_setting(updates.JOURNAL_SETTING) == 1
         assert len(capture.decoded("event")) == 1
+
+        # On the device's own topic: a document naming another device is refused, one naming this device installed.
+        topic = Topics(mqtt_broker.root).device_document("dev-0001", "release")
+        other = national.sign(release_doc(1, scope={"level": "device", "device": "dev-0002"}))
+        raw.publish(topic, json.dumps(other), qos=1, retain=True).wait_for_publish(10)
+        assert capture.wait(lambda c: any(r["reason"] == "wrong_scope" for m in reported(c)
+                                          for r in m.get("refused", [])), 10)
+        mine = national.sign(release_doc(1, scope={"level": "device", "device": "dev-0001"}, halted=True))
+        raw.publish(topic, json.dumps(mine), qos=1, retain=True).wait_for_publish(10)
+        assert wait_until(lambda: store.query_one("SELECT COUNT(*) FROM release_documents")[0] == 2, 10)
+        assert part.tick()["scope"] == "device:dev-0001" and part.state["reason"] == "halted"
         assert_all_valid(capture)
     finally:
         agent.stop()
