@@ -136,3 +136,27 @@ def test_health_with_services_reads_the_facts_after_since(tmp_path, device, monk
         store.audit("display", "display.board_shown", "12", software_version="0.8.0")
         assert all(check().values())
         assert check(**{"pishkhan-display.service": ("failed", "notify")})["units"] is False
+
+
+def test_the_wire_schemas_check_the_update_fields():
+    from pishkhan.protocol import payloads
+
+    common = {"device": "dev-1", "seq": 1, "sent_at": 0.0}
+    row = {"step": "rolled_back", "rollout": "R-1", "document_code": "abc", "from_version": "0.9.0",
+           "to_version": "0.8.0", "reason": "unhealthy", "detail": "units: pishkhan-kiosk.service failed"}
+    assert payloads.problems(payloads.event(**common, event="update", detail=row)) == []
+    assert payloads.problems(payloads.event(**common, event="update", detail=row | {"step": "exploded"}))
+    assert payloads.problems(payloads.event(**common, event="update", detail=row | {"detail": "x" * 2001}))
+    assert payloads.problems(payloads.event(**common, event="late_opening", detail={"step": "exploded"})) == []
+    release = {"rollout": "R-1", "document_code": "abc", "scope": "national", "package_version": "0.9.0",
+               "state": "waiting", "reason": "in_hours", "running_version": "0.8.0"}
+    assert payloads.problems(payloads.reported(**common, applied={"release": release})) == []
+    assert payloads.problems(payloads.reported(**common, applied={"release": None})) == []
+    assert payloads.problems(payloads.reported(**common, applied={"release": release | {"state": "sleeping"}}))
+    telemetry = payloads.telemetry(**common, agent={}, readings={"update": {"software_version": "0.9.0",
+                                                                            "update_state": "healthy"}})
+    def about_readings(message):
+        return [p for p in payloads.problems(message) if p.startswith("readings")]
+    assert about_readings(telemetry) == []
+    telemetry["readings"]["update"]["update_state"] = "sleeping"
+    assert about_readings(telemetry)
