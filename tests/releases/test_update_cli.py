@@ -160,3 +160,29 @@ def test_the_wire_schemas_check_the_update_fields():
     assert about_readings(telemetry) == []
     telemetry["readings"]["update"]["update_state"] = "sleeping"
     assert about_readings(telemetry)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, as the updater runs it")
+def test_run_as_root_verify_becomes_the_store_owner(national):
+    import shutil
+    import tempfile
+
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                            "import ctypes, cryptography.hazmat.primitives.asymmetric.ed25519, debian, pishkhan"],
+                           capture_output=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if probe.returncode != 0:
+        pytest.skip("this machine's Python cannot be read by another user (on a device it can)")
+    home = Path(tempfile.mkdtemp(prefix="pishkhan-owner-"))
+    try:
+        home.chmod(0o755)
+        config, version = device.__wrapped__(home, national)
+        state = home / "state"
+        for path in [state, *state.iterdir()]:
+            os.chown(path, 65534, 65534)  # nobody: the store belongs to the agent's user, not root
+        path = request(home, national.sign(release_doc(1) | live_dates()))
+        path.chmod(0o644)
+        done = pishkhan("update", "verify", "--config", config, "--request", path, version_file=version)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert {p.name: p.stat().st_uid for p in state.iterdir()} == {p.name: 65534 for p in state.iterdir()}
+    finally:
+        shutil.rmtree(home)
