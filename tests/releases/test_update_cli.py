@@ -184,5 +184,8 @@ def test_run_as_root_verify_becomes_the_store_owner(national):
         done = pishkhan("update", "verify", "--config", config, "--request", path, version_file=version)
         assert done.returncode == 0, done.stdout + done.stderr
         assert {p.name: p.stat().st_uid for p in state.iterdir()} == {p.name: 65534 for p in state.iterdir()}
+        path.chmod(0o600)  # root's alone: the store's owner cannot read it, so verify did not read it as root
+        done = pishkhan("update", "verify", "--config", config, "--request", path, version_file=version)
+        assert done.returncode == 3 and json.loads(done.stdout)["reason"] == "not_a_file", done.stdout + done.stderr
     finally:
         shutil.rmtree(home)
