@@ -65,6 +65,9 @@ def test_a_release_document_becomes_a_request_only_in_the_window_and_the_journal
     thread.start()
     try:
         assert wait_until(lambda: agent.session.connected, 15)
+        # the birth is a fact in the store, for the update's health gate (once per process)
+        assert wait_until(lambda: store.audit_entries(action="agent.birth"), 10)
+        assert [e["detail"]["software_version"] for e in store.audit_entries(action="agent.birth")] == ["0.1.0"]
         envelope = national.sign(release_doc(1))
         raw = mqtt_broker.client("centre")
         raw.publish(Topics(mqtt_broker.root).national("release"), json.dumps(envelope), qos=1,
