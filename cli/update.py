@@ -38,6 +38,9 @@ def register(sub, common):
     v = s.add_parser("verify", parents=[common],
                      help="check the release the agent's request file asks for (exit 0 yes, 3 refused, 2 usage)")
     v.add_argument("--request", required=True, metavar="FILE", help="the request file the agent wrote")
+    v.add_argument("--check-window", action="store_true",
+                   help="also refuse outside the release's window or in the office's working hours (in_hours, "
+                        "outside_window), as the agent decided")
     v.set_defaults(handler=cmd_verify)
 
     h = s.add_parser("health", parents=[common],
@@ -101,7 +104,7 @@ def cmd_verify(args) -> int:
         print(f"pishkhan update verify: {e}", file=sys.stderr)
         return USAGE
     try:
-        _line(verify_request(cfg, store, args.request))
+        _line(verify_request(cfg, store, args.request, check_window=args.check_window))
         return OK
     except VerifyRefusal as e:
         _line({"reason": e.reason, "message": str(e)[:1000]})

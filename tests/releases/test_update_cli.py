@@ -189,3 +189,22 @@ def test_run_as_root_verify_becomes_the_store_owner(national):
         assert done.returncode == 3 and json.loads(done.stdout)["reason"] == "not_a_file", done.stdout + done.stderr
     finally:
         shutil.rmtree(home)
+
+
+def test_verify_may_check_the_window_again(tmp_path, device, national, monkeypatch):
+    from pishkhan.releases.verify import VerifyRefusal, verify_request
+    from pishkhan.text.jalali import TEHRAN
+
+    config, version = device
+    cfg = load_config(config)  # the default weekly hours: open Saturday to Wednesday from 08:00
+    path = request(tmp_path, national.sign(release_doc(1)))
+    with Store(cfg.store_path) as store:
+        def verify(hh, **kw):
+            return verify_request(cfg, store, path, running="0.8.0", architecture="arm64",
+                                  now=dt.datetime(2026, 12, 12, hh, 0, tzinfo=TEHRAN), **kw)
+        assert verify(11)["version"] == "0.9.0"  # the agent decides; verify alone does not judge the hours
+        assert verify(23, check_window=True)["version"] == "0.9.0"
+        for hh, reason in ((11, "in_hours"), (16, "outside_window")):
+            with pytest.raises(VerifyRefusal) as refused:
+                verify(hh, check_window=True)
+            assert refused.value.reason == reason
