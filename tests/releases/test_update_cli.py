@@ -208,3 +208,17 @@ def test_verify_may_check_the_window_again(tmp_path, device, national, monkeypat
             with pytest.raises(VerifyRefusal) as refused:
                 verify(hh, check_window=True)
             assert refused.value.reason == reason
+
+
+def test_status_names_the_document_in_force_and_the_decision(tmp_path, device, national, monkeypatch, capsys):
+    from cli.main import main
+    from pishkhan.releases.installed import install_release
+
+    config, version = device
+    monkeypatch.setenv("PISHKHAN_VERSION_FILE", str(version))
+    with Store(load_config(config).store_path) as store:
+        install_release(store, national.sign(release_doc(1) | live_dates()), source="cli", actor="test")
+    assert main(["update", "status", "--config", str(config)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["running_version"] == "0.8.0" and shown["document"]["package_version"] == "0.9.0"
+    assert shown["decision"]["state"] in ("start", "waiting")
