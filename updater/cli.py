@@ -15,21 +15,22 @@ import os
 import sys
 from pathlib import Path
 
-from updater.download import HttpsTransport
-from updater.health import CommandHealth, JournalctlLogs
 from updater.journal import Journal
 from updater.kept import Kept, sha256_of
 from updater.killswitch import KillSwitch
-from updater.packages import Dpkg
 from updater.recover import Recoverer
-from updater.services import Systemctl
 from updater.settings import FIELDS, Settings, SettingsError, load
 from updater.update import BUSY, DONE, USAGE, Parts, Updater, running_version
-from updater.verify import CommandVerifier
 
 
 def real_parts(settings: Settings, kill: KillSwitch) -> Parts:
     """The device's parts: the installed command, HTTPS with the pinned CA, dpkg, systemctl, journalctl."""
+    from updater.download import HttpsTransport
+    from updater.health import CommandHealth, JournalctlLogs
+    from updater.packages import Dpkg
+    from updater.services import Systemctl
+    from updater.verify import CommandVerifier
+
     return Parts(
         verifier=CommandVerifier(pishkhan=settings.pishkhan, config=settings.config, user=settings.as_user),
         transport=HttpsTransport(ca_file=settings.ca_file),

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import ssl
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from updater.kept import sync_dir
@@ -28,6 +25,10 @@ class HttpsTransport:
         self.timeout = timeout
 
     def open(self, url: str):
+        import ssl
+        import urllib.error
+        import urllib.request
+
         if not url.startswith("https://"):
             raise Refusal(f"{url}: not an https:// URL", reason="download_failed")
         try:
@@ -61,7 +62,7 @@ class Downloader:
                 while True:
                     try:
                         block = stream.read(CHUNK)
-                    except (OSError, ValueError) as e:
+                    except (OSError, ValueError) as e:  # ssl.SSLError and http.client errors are OSErrors
                         raise Refusal(f"{url}: the download broke off after {got} bytes: {e}",
                                       reason="download_failed") from None
                     if not block:

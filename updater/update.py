@@ -11,10 +11,10 @@ A document for the running version stops at ``kept`` (its package is kept as the
 from __future__ import annotations
 
 import errno
-import stat
 import json
 import os
 import pwd
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
