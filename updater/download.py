@@ -8,6 +8,7 @@ are :class:`Downloader`'s, the same for both.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class Downloader:
                 while True:
                     try:
                         block = stream.read(CHUNK)
-                    except (OSError, ValueError) as e:  # ssl.SSLError and http.client errors are OSErrors
+                    except (OSError, ValueError, http.client.HTTPException) as e:
                         raise Refusal(f"{url}: the download broke off after {got} bytes: {e}",
                                       reason="download_failed") from None
                     if not block:
