@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 
 import pytest
@@ -35,6 +36,10 @@ def test_an_upgrade_records_every_step_and_ends_healthy(world):
     copies = list((world.folder / "update/requests").glob("*.json"))
     assert [c.stem for c in copies] == [rows[0]["attempt"]]
     assert stat.S_IMODE(os.stat(world.journal).st_mode) == 0o644
+    reader = sqlite3.connect(f"file:{world.journal}?mode=ro", uri=True)
+    assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "delete", "no -wal/-shm a reader must create"
+    reader.close()
+    assert not list(world.journal.parent.glob("journal.sqlite-*"))
     assert (world.folder / "update/kept" / f"pishkhan_{NEW}.deb").exists(), "the new version is the next way back"
     assert release["sha256"] in rows[2]["detail"]
 
