@@ -1,4 +1,4 @@
-"""The journal: one SQLite row per step of each update attempt (design21 §2, docs/updates-on-device.md).
+"""The journal: one SQLite row per step of each update attempt (docs/updates-on-device.md).
 
 Written by the updater only (root), read by the agent with a read-only connection
 (``sqlite3.connect("file:…?mode=ro", uri=True)``): so ``journal_mode=DELETE`` (no -wal/-shm a reader of

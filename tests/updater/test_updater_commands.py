@@ -1,5 +1,5 @@
 """pishkhan-update is standard library only and runs as one zip under ``python3 -I``; it speaks to
-``pishkhan update verify|health`` through their exit codes and JSON lines (design21 §2), checked here
+``pishkhan update verify|health`` through their exit codes and JSON lines (docs/updates-on-device.md), checked here
 against a stand-in command."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_the_zip_runs_isolated(tmp_path):
 
 
 STAND_IN = """#!/bin/sh
-# pishkhan update verify|health as the core engineer's command answers (design21 §2)
+# pishkhan update verify|health as the installed command answers them
 case "$2" in
 verify) [ -f "$4" ] || exit 2
         case "$(cat "$4")" in
