@@ -59,6 +59,13 @@ def test_the_zip_runs_isolated(tmp_path):
     assert done.returncode == 0 and "nothing to do" in done.stdout, done.stderr
     done = subprocess.run([str(zipped), "status", "--json"], env=env, capture_output=True, text=True, timeout=30)
     assert json.loads(done.stdout) == {"attempt": "", "steps": []}
+    # Every module of the zip is loaded before anything is installed (dpkg replaces the zip under a running update).
+    done = subprocess.run(["/usr/bin/python3", "-I", "-X", "importtime", str(zipped), "run"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    shipped = {"updater." + n.split("/")[1][:-3] for n in names if n.startswith("updater/") and n.endswith(".py")}
+    assert shipped - {"updater.__main__", "updater.__init__"} <= loaded, sorted(shipped - loaded)
+    assert "updater" in loaded
 
 
 STAND_IN = """#!/bin/sh
