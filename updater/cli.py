@@ -24,7 +24,11 @@ from updater.update import BUSY, DONE, USAGE, Parts, Updater, running_version
 
 
 def real_parts(settings: Settings, kill: KillSwitch) -> Parts:
-    """The device's parts: the installed command, HTTPS with the pinned CA, dpkg, systemctl, journalctl."""
+    """The device's parts: the installed command, HTTPS with the pinned CA, dpkg, systemctl, journalctl.
+
+    Built (so every module of the zip imported) before anything is installed: dpkg replaces the zip under a
+    running update, and a module first imported after that would come from the other version's archive.
+    """
     from updater.download import HttpsTransport
     from updater.health import CommandHealth, JournalctlLogs
     from updater.packages import Dpkg
