@@ -102,13 +102,22 @@ def test_refused_when_the_download_fails(world):
     assert world.device.runs() == OLD
 
 
-def test_the_verifiers_refusal_is_recorded_with_its_reason(world):
+def test_the_verifiers_refusal_is_recorded_with_its_reason_and_the_requests_labels(world):
+    """Before verify answers, the rows carry the rollout and the verification code the request's envelope
+    names (labels, as the agent computes them), so the agent can match a refusal to what it asked for."""
+    from pishkhan.boards.signing import verification_code
+
+    envelope = {"format": "pishkhan.envelope/1", "payload": {"format": "pishkhan.release/1", "issuer": "مرکز ملی",
+                                                             "rollout": "R-20261207-1", "version": 3},
+                "signature": {"alg": "ed25519", "key": "k", "value": "c2lnbmF0dXJl"}}
     world.keep_running()
     world.device.answer({"reason": "downgrade", "message": "0.8.0 is lower than the running version"})
-    world.request()
+    world.request(envelope)
     assert run_here(world, "run") == 3
     assert world.steps() == [("requested", ""), ("refused", "downgrade")]
-    assert "lower" in world.rows()[-1]["detail"]
+    rows = world.rows()
+    assert "lower" in rows[-1]["detail"]
+    assert {(r["rollout"], r["document_code"]) for r in rows} == {("R-20261207-1", verification_code(envelope))}
 
 
 def test_a_symlinked_request_is_deleted_not_followed(world, tmp_path):
