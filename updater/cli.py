@@ -142,8 +142,10 @@ def main(argv: list[str] | None = None, *, parts: Parts | None = None, env=os.en
             print(f"pishkhan-update: {e}", file=sys.stderr)
             return BUSY if args.command == "run" else DONE
         try:
+            recovered = Recoverer(settings, parts=parts, journal=journal, kill=kill).recover()
             if args.command == "recover":
-                return Recoverer(settings, parts=parts, journal=journal, kill=kill).recover()
+                return recovered
+            # An attempt cut short without a reboot (the unit stopped or timed out) is mended first.
             return Updater(settings, parts=parts, journal=journal, kill=kill).run()
         finally:
             os.close(lock)

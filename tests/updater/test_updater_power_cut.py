@@ -83,3 +83,15 @@ def test_an_uncut_run_apart_is_the_same_as_in_process(tmp_path):
     done = run_apart(world, "run")
     assert done.returncode == 4, done.stdout + done.stderr
     assert world.steps()[-1] == ("rolled_back", "unhealthy") and world.device.runs() == OLD
+
+
+def test_a_run_mends_an_attempt_cut_short_without_a_reboot_first(tmp_path):
+    """The unit stopped or timed out mid-update, no reboot: the next run finishes that attempt, then its own."""
+    world = _cut(tmp_path, "dpkg-half", broken=True)
+    world.publish(NEW)
+    world.request()
+    assert run_here(world, "run") == 0
+    attempts = [r["attempt"] for r in world.rows()]
+    first = [s for (s, _), a in zip(world.steps(), attempts) if a == attempts[0]]
+    assert first[-1] == "rolled_back" and world.steps()[-1] == ("healthy", "")
+    assert world.device.runs() == NEW
