@@ -10,7 +10,8 @@ The folder (:class:`FakeDevice`):
 A fake package is a JSON file ``{"Package", "Version", "Architecture", "broken", "fails_configure",
 "sick_services"}``: a ``broken`` one installs but is never healthy (its command exits on import), a
 ``fails_configure`` one stops half-configured (its postinst fails), a ``sick_services`` one is healthy by
-itself but its services fail.
+itself but its services fail, a ``locked`` one meets dpkg's lock held by another program (nothing changes).
+``installs`` lists each version dpkg was asked to install.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from updater.release import Refusal
 
 
 def fake_deb(path: Path, *, version: str, broken: bool = False, fails_configure: bool = False,
-             sick_services: bool = False, architecture: str = "arm64") -> tuple[Path, str, int]:
+             sick_services: bool = False, locked: bool = False, architecture: str = "arm64") -> tuple[Path, str, int]:
     """A fake package file at *path*; (path, sha256, size)."""
     data = json.dumps({"Package": "pishkhan", "Version": version, "Architecture": architecture, "broken": broken,
-                       "fails_configure": fails_configure, "sick_services": sick_services,
+                       "fails_configure": fails_configure, "sick_services": sick_services, "locked": locked,
                        "pad": "x" * 200}).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -69,6 +70,10 @@ class FakeDevice:
     def answer(self, verdict: dict) -> None:
         (self.folder / "verdict.json").write_text(json.dumps(verdict))
 
+    def installs(self) -> list[str]:
+        path = self.folder / "installs"
+        return path.read_text().split() if path.exists() else []
+
     def restarts(self) -> list[str]:
         path = self.folder / "restarts"
         return path.read_text().split() if path.exists() else []
@@ -95,8 +100,12 @@ class FakeDpkg:
             version = pkg["Version"]
         except (OSError, ValueError, KeyError, TypeError):
             return Done(2, "", f"dpkg-deb: error: '{deb}' is not a Debian format archive")
-        mid = self.kill.dpkg_mid()
         d = self.device
+        with open(d.folder / "installs", "a") as f:
+            f.write(version + "\n")
+        if pkg.get("locked"):
+            return Done(2, "", "dpkg: error: dpkg frontend lock was locked by another process")
+        mid = self.kill.dpkg_mid()
         kinds = {k: pkg.get(k, False) for k in ("broken", "fails_configure", "sick_services")}
         d.write_state(version=version, status="half-installed", **kinds)
         if self.kill.spec == "dpkg-half":

@@ -97,19 +97,24 @@ def take_request(request: Path, *, into: Path, name: str) -> Path | None:
 
 
 def roll_back(attempt: Attempt, *, parts: Parts, kept: Kept, reason: str, detail: str) -> int:
-    """Install the kept package of the version the attempt moved from again; rolled_back, or failed."""
+    """Install the kept package of the version the attempt moved from again; rolled_back, or failed.
+
+    When dpkg never changed the package (it could not take its lock, say) there is nothing to install again.
+    """
     attempt.step("rolling_back", reason=reason)
     old = attempt.from_version
-    if not kept.has(old):
-        attempt.step("failed", reason="no_rollback_package", detail=f"no intact kept package of {old}")
-        return FAILED
-    done = parts.packages.install(kept.path(old))
     state = parts.packages.state()
-    if done.code != 0 or not state.configured or state.version != old:
-        attempt.step("failed", reason="install_failed",
-                     detail=f"reinstalling {old}: dpkg exit {done.code}, pishkhan {state.version} {state.status}; "
-                            f"{done.tail(2000)}")
-        return FAILED
+    if not (state.configured and state.version == old):
+        if not kept.has(old):
+            attempt.step("failed", reason="no_rollback_package", detail=f"no intact kept package of {old}")
+            return FAILED
+        done = parts.packages.install(kept.path(old))
+        state = parts.packages.state()
+        if done.code != 0 or not state.configured or state.version != old:
+            attempt.step("failed", reason="install_failed",
+                         detail=f"reinstalling {old}: dpkg exit {done.code}, pishkhan {state.version} "
+                                f"{state.status}; {done.tail(2000)}")
+            return FAILED
     parts.services.restart_enabled()
     if attempt.to_version and attempt.to_version != old:
         kept.forget(attempt.to_version)

@@ -180,6 +180,42 @@ def test_a_failed_dpkg_is_rolled_back_as_install_failed(world):
     assert world.device.runs() == OLD
 
 
+def test_dpkg_that_changed_nothing_is_not_undone_by_reinstalling(world):
+    """dpkg refused at once (its lock held by another program): the old version is still configured, so the
+    rollback installs nothing."""
+    world.keep_running()
+    world.publish(NEW, locked=True)
+    world.request()
+    assert run_here(world, "run") == 4
+    assert world.steps()[-2:] == [("rolling_back", "install_failed"), ("rolled_back", "install_failed")]
+    assert "lock" in world.rows()[-1]["detail"] and world.device.installs() == [NEW]
+    assert world.device.runs() == OLD
+
+
+def test_dpkg_waits_for_its_lock(tmp_path):
+    """Dpkg.install first waits while another program (apt, unattended-upgrades) holds dpkg's lock."""
+    import subprocess
+    import sys
+    import time
+
+    from updater.packages import Dpkg
+
+    admin = tmp_path / "var/lib/dpkg"
+    admin.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time\n"
+                               f"fd = os.open({str(admin / 'lock-frontend')!r}, os.O_RDWR | os.O_CREAT)\n"
+                               "fcntl.lockf(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(0.6)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    dpkg = Dpkg(command=f"dpkg --root={tmp_path}")
+    assert dpkg.admindir() == admin
+    t0 = time.monotonic()
+    assert dpkg.wait_for_lock(seconds=0.1, every=0.05) is False, "held: not free within 0.1 s"
+    assert dpkg.wait_for_lock(seconds=10, every=0.05) is True
+    assert time.monotonic() - t0 >= 0.4
+    holder.wait(timeout=5)
+
+
 def test_status_prints_the_last_attempt(world, capsys):
     world.keep_running()
     world.publish(NEW)
