@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from updater.journal import Journal
+from updater.journal import STEP_WORDS, Journal
 from updater.kept import Kept, sha256_of
 from updater.killswitch import KillSwitch
 from updater.recover import Recoverer
@@ -102,7 +102,8 @@ def _status(journal: Journal, *, as_json: bool) -> int:
     print(f"attempt {first['attempt']}  rollout {first['rollout'] or '-'}  "
           f"{rows[-1]['from_version'] or '?'} → {rows[-1]['to_version'] or '?'}")
     for r in rows:
-        print(f"  {r['at']}  {r['step']:<12} {r['reason']:<20} {r['detail'][:200]}")
+        print(f"  {r['at']}  {r['step']:<12} {STEP_WORDS.get(r['step'], ''):<22} {r['reason']:<20} "
+              f"{r['detail'][:200]}")
     return DONE
 
 

@@ -16,6 +16,11 @@ from pathlib import Path
 
 STEPS = ("requested", "refused", "downloading", "downloaded", "kept", "installing", "installed", "healthy",
          "unhealthy", "rolling_back", "rolled_back", "failed", "recovered")
+#: Each step in Persian, for a technician reading ``pishkhan-update status``.
+STEP_WORDS = {"requested": "درخواست شد", "refused": "پذیرفته نشد", "downloading": "در حال دریافت",
+              "downloaded": "دریافت شد", "kept": "نگه داشته شد", "installing": "در حال نصب", "installed": "نصب شد",
+              "healthy": "سالم", "unhealthy": "ناسالم", "rolling_back": "در حال بازگشت",
+              "rolled_back": "به نسخهٔ پیشین بازگشت", "failed": "ناموفق", "recovered": "پس از قطع برق کامل شد"}
 #: An attempt whose last row is one of these is over; any other last row means it was cut short.
 FINAL = frozenset({"refused", "healthy", "rolled_back", "failed", "recovered"})
 DETAIL_MAX = 4000

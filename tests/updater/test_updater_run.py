@@ -226,6 +226,27 @@ def test_status_prints_the_last_attempt(world, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert [s["step"] for s in shown["steps"]][-1] == "healthy"
     assert {s["attempt"] for s in shown["steps"]} == {shown["attempt"]}
+    assert run_here(world, "status") == 0
+    text = capsys.readouterr().out
+    assert f"{OLD} → {NEW}" in text and "healthy      سالم" in text
+
+
+def test_settings_flag_over_environment_over_file_over_default(tmp_path):
+    from updater.settings import SettingsError, load
+
+    config = tmp_path / "pishkhan.toml"
+    config.write_text('[update]\nhealth_seconds = 120\nkept = "/from/file"\n'
+                      '[enrolment]\nserver = "https://centre.example:8443/enrol"\n')
+    env = {"PISHKHAN_UPDATE_KEPT": "/from/env"}
+    s = load(config=str(config), overrides={"kept": "/from/flag"}, env=env)
+    assert str(s.kept) == "/from/flag" and s.health_seconds == 120
+    assert str(load(config=str(config), env=env).kept) == "/from/env"
+    assert str(load(config=str(config), env={}).kept) == "/from/file"
+    assert load(config=str(config), env={}).repository == "https://centre.example:8443/", "enrolment.server's origin"
+    assert str(load(config=str(tmp_path / "none.toml"), env={}).journal) == "/var/lib/pishkhan-update/journal.sqlite"
+    assert str(load(config=str(tmp_path / "none.toml"), env={}).state) == "/var/lib/pishkhan-update"
+    with pytest.raises(SettingsError):
+        load(config=str(config), overrides={"repository": "http://plain.example/"}, env={})
 
 
 def test_the_journal_knows_only_the_designs_steps(world):
