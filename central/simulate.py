@@ -155,6 +155,8 @@ class ReleaseActor:
         self.started: set[str] = set()  # rollouts this device began
         self.failed: set[str] = set()  # package hashes it rolled back (failed_here)
         self.hashes: dict[str, str] = {}  # rollout -> its package's hash
+        self.halted: set[str] = set()  # rollouts seen halted
+        self.begun: set[str] = set()  # rollouts whose first step was sent
         self.offline = False
 
     def consider(self, envelope) -> list[tuple[float, str, dict]]:
@@ -165,7 +167,10 @@ class ReleaseActor:
         if not isinstance(doc, dict) or doc.get("format") != "pishkhan.release/1" or self.offline:
             return []
         package, rollout = doc.get("package") or {}, doc.get("rollout", "")
-        if doc.get("halted") or rollout in self.started or package.get("sha256") in self.failed \
+        if doc.get("halted"):
+            self.halted.add(rollout)  # a start still to come is called off; one under way goes on
+            return []
+        if rollout in self.started or package.get("sha256") in self.failed \
                 or package.get("version") == self.running:
             return []
         if doc.get("canary_percent", 0) < 100 and not is_canary(self.device_id, doc.get("canary_percent", 0)):
@@ -190,6 +195,13 @@ class ReleaseActor:
         else:
             plan.append((t, "healthy", fields))
         return plan
+
+    def due(self, step: str, fields: dict) -> bool:
+        """Whether a planned step still happens: not when its rollout halted before the device began it."""
+        if fields["rollout"] in self.halted and fields["rollout"] not in self.begun:
+            return False
+        self.begun.add(fields["rollout"])
+        return True
 
     def applied(self, step: str, fields: dict):
         """Follow a step as it is sent: the running version, what rolled back, going silent."""
@@ -338,6 +350,8 @@ class SimDevice:
             self.shard.after(delay / self.fleet.speed, lambda step=step, fields=fields: self._step(step, fields))
 
     def _step(self, step: str, fields: dict):
+        if not self.release.due(step, fields):
+            return
         self.release.applied(step, fields)
         if step == "_offline":
             self.down_until = time.time() + 86400
