@@ -82,6 +82,7 @@ def create_app(service: Enrolment, *, pool=None):
     routes = [Route(ENROLL_PATH, _endpoint("enroll"), methods=["POST"]),
               Route(RENEW_PATH, _endpoint("renew"), methods=["POST"])]
     app = Starlette(routes=routes + (pool_routes(pool) if pool is not None else []))
+    app.router.redirect_slashes = False  # one name per resource: ``<sha256>.deb/`` is not found, not redirected
     app.state.enrolment = service
     return app
 
@@ -125,7 +126,9 @@ def pool_app(folder):
     """A Starlette app serving only the release pool *folder* (``pishkhan central release serve``)."""
     from starlette.applications import Starlette
 
-    return Starlette(routes=pool_routes(folder))
+    app = Starlette(routes=pool_routes(folder))
+    app.router.redirect_slashes = False
+    return app
 
 
 #: Longest a connection stays open: a device's one request takes well under a second, even over GPRS.
