@@ -240,6 +240,15 @@ def test_a_device_gone_offline_mid_update_counts_against_the_rollout(rollout_sit
     assert decisions[0].action == "halted" and decisions[0].detail["offline"] == 1
 
 
+def test_an_older_step_delivered_late_changes_nothing(rollout_site):
+    s = rollout_site
+    r, devices, device = s["rollout"], s["devices"], s["canaries"][0]
+    devices.step(device, r, "healthy")
+    s["clock"][0] -= dt.timedelta(minutes=5)  # sent earlier, out of the outbox later
+    assert devices.step(device, r, "installing").accepted == 1
+    assert s["db"].query("SELECT state, step FROM release_devices") == [{"state": "healthy", "step": "healthy"}]
+
+
 # -- what devices send ----------------------------------------------------------------------------
 HOSTILE = [
     ({"step": "exploded"}, "schema"),                                       # a step outside the enumeration
