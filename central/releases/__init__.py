@@ -1,4 +1,4 @@
-"""Fleet updates at the centre (issue 21; the design and the choices: docs/updates.md).
+"""Fleet updates at the centre (the design and the choices: docs/updates.md).
 
 - :mod:`central.releases.pool`: the package pool, ``<sha256>.deb`` files in one folder and their index;
 - :mod:`central.releases.document`: the signed release document (``pishkhan.release/1``), built and checked;

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from central import codec
-from central.errors import NotPublished
+from central.errors import NotPublished, RolloutError
 from central.releases import STAGES, document as release_document
 from central.releases.pool import Pool
 from pishkhan.exc import CentralError
@@ -73,17 +73,6 @@ def iso(moment: dt.datetime) -> str:
 
 def parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-class RolloutError(CentralError):
-    """A rollout operation refused; :attr:`reason` is one of :attr:`reasons`."""
-
-    reasons = ("unknown_rollout", "not_active", "no_device", "bad_option")
-
-    def __init__(self, message: str, *, reason: str):
-        assert reason in self.reasons, reason
-        super().__init__(message)
-        self.reason = reason
 
 
 # -- publishing ---------------------------------------------------------------------------

@@ -264,7 +264,7 @@ ENROLMENT_KINDS = {"claim_made": "صدور کد ثبت", "enrolled": "ثبت‌�
                    "revoked": "ابطال گواهی"}
 COL_ADDRESS = "نشانی"
 
-# -- releases (issue 21) --
+# -- releases (central/releases) --
 RELEASES = "به‌روزرسانی‌ها"
 RELEASES_EN = "Releases"
 VERSIONS_BY_PROVINCE = "نسخه‌های در حال اجرا به تفکیک استان"
