@@ -79,6 +79,13 @@ def test_publish_pools_the_package_and_publishes_a_retained_signed_document(mqtt
                              str(db_file)], capture_output=True, text=True, cwd=ROOT, timeout=60,
                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert json.loads(status.stdout)[0]["stage"] == "canary", status.stderr
+    halted = central("halt", document["rollout"], "--why", "kiosk slow", "--key", "tehran", "--keys-dir",
+                     str(ring.directory), "--trust", str(trust_file), "--db", str(db_file), broker=mqtt_broker)
+    assert halted.returncode == 0, halted.stderr
+    late = mqtt_broker.capture(user="dev-0001", filters=[TOPICS.province("23", "release")])
+    assert late.wait(lambda c: c.messages, 10)
+    document, _ = verify(json.loads(late.messages[0][1]), [ring.load("tehran").public])
+    assert (document["version"], document["halted"]) == (2, True)
 
 
 def test_publish_refuses_what_devices_would_refuse(tmp_path):
@@ -335,3 +342,34 @@ def test_metrics_expose_versions_rollout_progress_and_halts(rollout_site):
     assert f'pishkhan_rollout_devices{{rollout="{r.rollout}",state="rolled_back"}} 1.0' in text
     assert f'pishkhan_rollout_devices{{rollout="{r.rollout}",state="pending"}} 38.0' in text
     assert f'pishkhan_rollout_halted{{reason="failures_over_threshold",rollout="{r.rollout}"}} 1.0' in text
+
+
+# -- the simulator ----------------------------------------------------------------------------------
+def test_simulated_devices_act_on_a_release_as_the_design_says(tmp_path):
+    import random
+
+    from central.simulate import ReleaseActor, ReleaseBehaviour
+
+    ring, trust_file = keys_and_trust(tmp_path)
+    publisher = MemoryPublisher(trust=TrustList.load(trust_file))
+    db = open_db(str(tmp_path / "fleet.db"))
+    rollouts = Rollouts(db, publisher=publisher, pool=Pool(tmp_path / "pool"), clock=lambda: NOW)
+    r = rollouts.start(build_deb(tmp_path, "0.9.0"), scope="national", key=ring.load("national"), canary_percent=50)
+    envelope = publisher.retained["pishkhan/v1/all/release"]
+    bad = ReleaseBehaviour(bad_versions=("0.9.0",))
+    ids = [f"pi-{i:04d}" for i in range(20)]
+    plans = {d: ReleaseActor(d, behaviour=bad, rng=random.Random(1)).consider(envelope) for d in ids}
+    assert {d for d, plan in plans.items() if plan} == {d for d in ids if is_canary(d, 50)}  # canaries only
+    canary = next(d for d, plan in plans.items() if plan)
+    assert [step for _, step, _ in plans[canary]][-1] == "rolled_back"
+    good = ReleaseActor(canary, behaviour=ReleaseBehaviour(), rng=random.Random(1))
+    assert [step for _, step, _ in good.consider(envelope)][-1] == "healthy"
+    # a halt calls off a start still to come; the events pass the centre's checks
+    actor = ReleaseActor(canary, behaviour=bad, rng=random.Random(1))
+    first = actor.consider(envelope)[0]
+    rollouts.halt(r.rollout, key=ring.load("national"))
+    actor.consider(publisher.retained["pishkhan/v1/all/release"])
+    assert not actor.due(first[1], first[2])
+    message = actor.event(seq=1, sent_at=NOW.timestamp(), step="rolled_back", fields=plans[canary][-1][2])
+    assert Devices(Fleet(db), lambda: NOW).send(canary, "event", message).accepted == 1
+    db.close()
