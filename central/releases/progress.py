@@ -94,7 +94,7 @@ def versions_by_province(db, *, province: str | None = None) -> dict[str, dict[s
     out: dict[str, dict[str, int]] = {}
     for row in db.query(sql + " GROUP BY d.province, COALESCE(NULLIF(r.running_version, ''), d.software_version)",
                         params):
-        version = str(row["version"] or "")[:128] or "?"
+        version = str(row["version"] or "")[:128]  # '' : not known yet
         out.setdefault(str(row["province"]), {})[version] = out.get(str(row["province"]), {}).get(version, 0) \
             + int(row["n"])
     return out

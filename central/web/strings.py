@@ -173,6 +173,7 @@ VERIFY_REFUSED = "این کد استعلام نیست: کد استعلام ۹ ن
 VERIFY_LAYERED = "این تابلو از چند لایهٔ رسمی ساخته شده است:"
 ISSUER = "صادرکننده"
 VERSION = "نسخه"
+DEVICE_COUNT = "دستگاه‌ها"
 EFFECTIVE_FROM = "اجرا از"
 PUBLISHED_AT = "تاریخ انتشار"
 SCOPE = "دامنه"

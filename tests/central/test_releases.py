@@ -373,3 +373,49 @@ def test_simulated_devices_act_on_a_release_as_the_design_says(tmp_path):
     message = actor.event(seq=1, sent_at=NOW.timestamp(), step="rolled_back", fields=plans[canary][-1][2])
     assert Devices(Fleet(db), lambda: NOW).send(canary, "event", message).accepted == 1
     db.close()
+
+
+@pytest.mark.parametrize("fleet_db", ["sqlite"], indirect=True)
+def test_the_releases_page_on_a_phone_says_why_a_rollout_halted(rollout_site, tmp_path):
+    import uvicorn
+
+    from central.users import Users
+    from central.web.app import create_app
+    from services import chromium, wait_for_port
+
+    s = rollout_site
+    r, devices = s["rollout"], s["devices"]
+    devices.step(s["canaries"][0], r, "healthy")
+    devices.step(s["canaries"][1], r, "rolled_back", reason="unhealthy",
+                 detail="pishkhan-display.service: failed\n" + "Traceback … " * 60)
+    s["rollouts"].advance(key=s["key"])
+    Users(s["db"]).add("admin", "centre-pass-1")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Fleet(s["db"]), now=lambda: NOW), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    try:
+        with chromium() as driver:
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+            driver.get(f"http://127.0.0.1:{port}/login?next=/releases")
+            driver.find_element("id", "username").send_keys("admin")
+            driver.find_element("id", "password").send_keys("centre-pass-1")
+            driver.find_element("id", "login").click()
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/releases"))
+            notice = driver.find_element("css selector", f"#rollout-{r.rollout} .halted")
+            assert notice.is_displayed() and notice.get_attribute("data-reason") == "failures_over_threshold"
+            assert "1 of 2 updated devices" in notice.text
+            assert driver.find_element("css selector", f"tr[data-device='{s['canaries'][1]}']").is_displayed()
+            assert driver.execute_script("return getComputedStyle(document.body).direction") == "rtl"
+            assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+            driver.save_screenshot(str(tmp_path / "releases-phone.png"))
+            if os.environ.get("SHOTS"):
+                driver.save_screenshot(os.environ["SHOTS"])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
