@@ -419,3 +419,23 @@ def test_the_releases_page_on_a_phone_says_why_a_rollout_halted(rollout_site, tm
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_the_monitor_records_a_retained_release_as_official_and_the_next_version_follows_it(tmp_path):
+    from central.official_record import OfficialRecord
+    from central.publish import encode
+
+    ring, trust_file = keys_and_trust(tmp_path)
+    trust = TrustList.load(trust_file)
+    publisher = MemoryPublisher(trust=trust)
+    db = open_db(str(tmp_path / "fleet.db"))
+    rollouts = Rollouts(db, publisher=publisher, pool=Pool(tmp_path / "pool"), clock=lambda: NOW)
+    deb = build_deb(tmp_path, "0.9.0")
+    rollouts.start(deb, scope="province:23", key=ring.load("tehran"))
+    topic = "pishkhan/v1/province/23/release"
+    record = OfficialRecord(db, trust=trust)
+    row = record.check(topic, encode(publisher.retained[topic]))
+    assert (row["kind"], row["scope_key"], row["version"]) == ("release", "province:23", 1)
+    record.record(dict(row, version=7), received_at="2026-12-07T18:30:00Z")  # a version this centre did not keep
+    assert rollouts.start(deb, scope="province:23", key=ring.load("tehran")).doc_version == 8
+    db.close()
