@@ -439,3 +439,17 @@ def test_the_monitor_records_a_retained_release_as_official_and_the_next_version
     record.record(dict(row, version=7), received_at="2026-12-07T18:30:00Z")  # a version this centre did not keep
     assert rollouts.start(deb, scope="province:23", key=ring.load("tehran")).doc_version == 8
     db.close()
+
+
+def test_sign_pools_the_package_and_writes_a_signed_document_without_a_broker(tmp_path):
+    ring, trust_file = keys_and_trust(tmp_path)
+    deb = build_deb(tmp_path, "0.9.1")
+    done = subprocess.run([sys.executable, "-m", "cli.main", "central", "release", "sign", str(deb), "--scope",
+                           "national", "--key", "national", "--keys-dir", str(ring.directory), "--trust",
+                           str(trust_file), "--pool", str(tmp_path / "pool"), "--version", "4", "--rollback",
+                           "--out", str(tmp_path / "release.json")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    document, _ = verify(json.loads((tmp_path / "release.json").read_text()), [ring.load("national").public])
+    assert (document["version"], document["rollback"], document["canary_percent"]) == (4, True, 100)
+    assert (tmp_path / "pool" / f"{document['package']['sha256']}.deb").read_bytes() == deb.read_bytes()
