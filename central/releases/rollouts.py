@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,6 +51,8 @@ from central.errors import NotPublished, RolloutError
 from central.releases import STAGES, document as release_document
 from central.releases.pool import Pool
 from pishkhan.exc import CentralError
+
+log = logging.getLogger(__name__)
 
 #: Why a rollout halted.
 HALT_REASONS = ("failures_over_threshold", "manual")
@@ -259,7 +262,12 @@ class Rollouts:
 
         now = self.clock()
         decisions = []
-        for r in [r for r in self.list() if r.stage in ACTIVE]:
+        for row in self.db.query("SELECT * FROM rollouts WHERE stage IN ('canary', 'promoted') ORDER BY created_at"):
+            try:
+                r = Rollout.of_row(row)
+            except Exception as e:  # noqa: BLE001 — one unreadable record must not stop the others
+                log.error("rollout %r cannot be read, left as it is: %s", str(row.get("rollout"))[:40], e)
+                continue
             p = rollout_progress(self.db, r)
             counts = {"touched": p.touched, "failures": p.failures, "by_state": p.by_state, "offline": p.offline,
                       "in_scope": p.in_scope, "canaries": p.canaries, "threshold_percent": r.halt_threshold}
