@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-#: The steps of an update a device's journal records (design21 §2), as the ``update`` event carries them.
+#: The steps of an update a device's journal records (docs/updates.md), as the ``update`` event carries them.
 STEPS = ("requested", "refused", "downloading", "downloaded", "kept", "installing", "installed", "healthy",
          "unhealthy", "rolling_back", "rolled_back", "failed", "recovered")
 #: The states ``reported.release.state`` may take.

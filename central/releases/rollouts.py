@@ -60,7 +60,7 @@ ACTIVE = ("canary", "promoted")
 
 
 def is_canary(device_id: str, canary_percent: float) -> bool:
-    """Whether *device_id* is in the canary group of a document with *canary_percent* (design21 §1)."""
+    """Whether *device_id* is in the canary group of a document with *canary_percent* (docs/updates.md)."""
     return bucket(device_id) < canary_percent * 100
 
 
