@@ -228,7 +228,11 @@ def cmd_status(args) -> int:
         print(f"{item['rollout']}  {item['stage']:10} {item['package_version']} → {item['scope_key']} "
               f"v{item['doc_version']}  {states}  offline={item['offline']}")
         if item["halted_reason"]:
-            print(f"  halted: {item['halted_reason']}: {json.loads(item['halted_detail'] or '{}').get('message', '')}")
+            try:
+                why = json.loads(item["halted_detail"] or "{}").get("message", "")
+            except (ValueError, AttributeError):
+                why = ""
+            print(f"  halted: {item['halted_reason']}: {why}")
         for d in item["failed_devices"][:20] if args.rollout else []:
             print(f"  {d['device_id']}: {d['state']} {d['reason']} {d['detail'][:120]!r}")
         for fact in item.get("log", []):
