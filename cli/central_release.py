@@ -207,6 +207,7 @@ def cmd_status(args) -> int:
     from central.db import open_db
     from central.releases.progress import rollout_progress
     from central.releases.rollouts import Rollouts
+    from pishkhan.text.safety import terminal_safe
 
     with open_db(args.db) as db:
         rollouts = Rollouts(db)
@@ -234,7 +235,7 @@ def cmd_status(args) -> int:
                 why = ""
             print(f"  halted: {item['halted_reason']}: {why}")
         for d in item["failed_devices"][:20] if args.rollout else []:
-            print(f"  {d['device_id']}: {d['state']} {d['reason']} {d['detail'][:120]!r}")
+            print(terminal_safe(f"  {d['device_id']}: {d['state']} {d['reason']} {d['detail'][:120]!r}"))
         for fact in item.get("log", []):
             print(f"  {fact['at']} {fact['action']} {fact['reason']}")
     if not out:
