@@ -84,14 +84,17 @@ class TrustList:
         """A trust list of ``(key, scope)`` pairs (tests, tools)."""
         return cls(keys={key.fingerprint: (key, check_scope(scope)) for key, scope in entries})
 
-    def verify(self, envelope, *, scope_key: str) -> tuple[dict, PublicKey]:
+    def verify(self, envelope, *, scope_key: str, may_sign=scope_allows) -> tuple[dict, PublicKey]:
         """``(payload, key)`` if *envelope* verifies with a listed key allowed to sign for *scope_key*.
+
+        *may_sign* is the devices' rule for the document's kind (``(key scope, scope key) -> bool``; boards'
+        :func:`scope_allows` by default).
 
         Raises :exc:`~pishkhan.exc.SignatureInvalid` (an unknown key, a
         signature that does not match) or :exc:`KeyNotAllowed`.
         """
         payload, key, key_scope = verify_with(self.keys, envelope)
-        if not scope_allows(key_scope, scope_key):
+        if not may_sign(key_scope, scope_key):
             raise KeyNotAllowed(f"key {key.fingerprint} may sign only {key_scope} documents, "
                                 f"but this document is for {scope_key}")
         return payload, key

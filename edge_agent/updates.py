@@ -59,11 +59,12 @@ STEP_STATES = {"requested": "requested", "refused": "refused", "downloading": "d
                "downloaded": "downloading", "kept": "downloading", "installing": "installing",
                "installed": "installed", "healthy": "healthy", "unhealthy": "installing",
                "rolling_back": "installing", "rolled_back": "rolled_back", "failed": "failed",
-               "recovered": "failed"}
+               "recovered": "installed"}
 REQUESTED_SETTING = "update.requested"
 #: A request whose attempt failed for one of these reasons is made again after :data:`RETRY_SECONDS`, at most
 #: :data:`MAX_REQUESTS` times per document (a new document starts again).
-RETRY_REASONS = ("download_failed", "interrupted")
+#: (The window's reasons: the updater judges the window again, and the two clocks may differ at its edge.)
+RETRY_REASONS = ("download_failed", "interrupted", "in_hours", "outside_window", "not_yet")
 RETRY_SECONDS = 1800
 MAX_REQUESTS = 3
 JOURNAL_SETTING = "update.journal_id"

@@ -35,7 +35,8 @@ class CommandVerifier:
         self.timeout = timeout
 
     def verify(self, request: Path) -> Release:
-        done = run([*self.argv, "--request", str(request)], timeout=self.timeout, env=self.env)
+        # --check-window: the request file is the agent's word only; the window is judged again here.
+        done = run([*self.argv, "--request", str(request), "--check-window"], timeout=self.timeout, env=self.env)
         try:
             answer = _last_json(done.out)
         except ValueError:

@@ -4,7 +4,7 @@
 - :mod:`central.releases.document`: the signed release document (``pishkhan.release/1``), built and checked;
 - :mod:`central.releases.rollouts`: the rollout records (timestamped facts) and the controller
   (canary → soak → promote, or halt itself, saying why);
-- :mod:`central.releases.wire`: what a device says of its updates (``update`` events, ``reported.release``),
+- :mod:`central.releases.wire`: what a device says of its updates (``update`` events, ``reported.applied.release``),
   bounded and checked before the monitor stores it;
 - :mod:`central.releases.progress`: each rollout's devices by state, the fleet's versions, for pages and metrics.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 #: The steps of an update a device's journal records (docs/updates.md), as the ``update`` event carries them.
 STEPS = ("requested", "refused", "downloading", "downloaded", "kept", "installing", "installed", "healthy",
          "unhealthy", "rolling_back", "rolled_back", "failed", "recovered")
-#: The states ``reported.release.state`` may take.
+#: The states ``reported.applied.release.state`` may take.
 REPORTED_STATES = ("waiting", "requested", "downloading", "installing", "installed", "healthy", "rolled_back",
                    "failed", "refused", "up_to_date")
 #: A rollout's progress on one device, as the dashboard and the metrics show it.

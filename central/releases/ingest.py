@@ -1,4 +1,4 @@
-"""The monitor's part of fleet updates: a device's checked update steps and ``reported.release``, stored.
+"""The monitor's part of fleet updates: a device's checked update steps and ``reported.applied.release``, stored.
 
 Called by :class:`central.fleet.Fleet` inside its batch transaction with fields
 :mod:`central.releases.wire` has already checked. Per device and rollout one
@@ -31,7 +31,7 @@ def record_step(c, *, device: str, province: str, update: dict, at: str, receive
 
 
 def record_reported(c, *, device: str, province: str, release: dict, at: str, received_at: str):
-    """Keep *device*'s checked ``reported.release``; its rollout's row too, when it names one."""
+    """Keep *device*'s checked ``reported.applied.release``; its rollout's row too, when it names one."""
     c.execute("INSERT INTO device_release(device_id, rollout, document_code, scope, package_version, state, reason, "
               "running_version, at, received_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device_id) DO UPDATE SET "
               "rollout = excluded.rollout, document_code = excluded.document_code, scope = excluded.scope, "

@@ -6,7 +6,7 @@ Two things arrive (docs/updates.md, docs/mqtt.md):
   journal. Its fields — ``step``, ``rollout``, ``document_code``, ``from_version``, ``to_version``,
   ``reason``, ``detail`` — are read from the event's ``detail`` object when it holds a ``step``, else from
   the message's top level (both forms are taken; the event's own ``at`` is the step's time);
-- ``reported.release``: ``{rollout, document_code, scope, package_version, state, reason, running_version}``.
+- ``reported.applied.release``: ``{rollout, document_code, scope, package_version, state, reason, running_version}``.
 
 Every field is bounded and checked here (:func:`update_of`, :func:`release_of`): a step or a state outside
 its enumeration, a value of the wrong type, an unknown key, a code or version that is not one, a detail longer
@@ -87,10 +87,11 @@ def update_of(message: dict) -> dict | None:
 
 
 def release_of(message: dict) -> dict | None:
-    """The checked ``reported.release`` (None when there is none); :exc:`ProtocolError` if hostile."""
-    if "release" not in message or message["release"] is None:
+    """The checked ``reported.applied.release`` (None when there is none); :exc:`ProtocolError` if hostile."""
+    applied = message.get("applied")
+    if not isinstance(applied, dict) or applied.get("release") is None:
         return None
-    release = message["release"]
+    release = applied["release"]
     if type(release) is not dict:
         raise _refuse(f"release: an object, got {type(release).__name__}")
     unknown = set(release) - set(RELEASE_FIELDS)

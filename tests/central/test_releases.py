@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from enrolment_helpers import make_ca
-from release_helpers import NOW, Devices, build_deb, keys_and_trust
+from rollout_helpers import NOW, Devices, build_deb, keys_and_trust
 from services import free_port
 
 from central import registry
@@ -104,6 +104,22 @@ def test_publish_refuses_what_devices_would_refuse(tmp_path):
         rollouts.start(deb, scope="national", key=ring.load("national"), canary_percent=5.001)
     assert e.value.reason == "invalid"
     assert not publisher.retained and not db.query("SELECT * FROM rollouts")
+    db.close()
+
+
+def test_a_national_key_may_publish_a_release_for_a_province_and_a_device_as_devices_accept(tmp_path):
+    """The centre checks a release with the devices' own rule (a national key signs every scope), not boards'."""
+    from pishkhan.releases.installed import RELEASE
+
+    ring, trust_file = keys_and_trust(tmp_path)
+    db = open_db(str(tmp_path / "fleet.db"))
+    publisher = MemoryPublisher(trust=TrustList.load(trust_file))
+    rollouts = Rollouts(db, publisher=publisher, pool=Pool(tmp_path / "pool"), clock=lambda: NOW)
+    deb = build_deb(tmp_path, "0.7.0")
+    for scope in ("province:23", "device:dev-0001"):
+        rollouts.start(deb, scope=scope, key=ring.load("national"))
+    assert len(publisher.retained) == 2
+    assert RELEASE.key_may_sign("national", "device:dev-0001") and not RELEASE.key_may_sign("province:23", "national")
     db.close()
 
 
@@ -266,7 +282,7 @@ HOSTILE = [
     ({"step": "healthy", "to_version": "1.0 <script>"}, "schema"),
     ({"step": "healthy", "reason": "Not A Code"}, "schema"),
     ({"step": "healthy", "detail": "x" * 2001}, "schema"),                   # longer than the wire allows
-    ({"step": "healthy", "detail": "ok\u202etxt.exe"}, "unsafe_text"),      # a bidi override
+    ({"step": "healthy", "detail": "ok\u202etxt.exe"}, "schema"),           # a bidi override (the event schema)
     ({"step": "healthy", "owner": "me"}, "schema"),                          # an unknown field
 ]
 

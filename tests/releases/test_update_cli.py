@@ -66,7 +66,7 @@ def test_verify(tmp_path, device, national):
                                        "document_code": verification_code(envelope), "urgent": False,
                                        "rollback": False}
 
-    # Refused, exit 3 and {"reason", "message"}: a downgrade, an architecture not this one, a forged document.
+    # Refused, exit 3 and {"reason", "message"}: a downgrade, an architecture not this one, a stranger's key.
     version.write_text("1.0.0\n")
     refusals = []
     for name, env in (("downgrade", envelope),
@@ -76,7 +76,7 @@ def test_verify(tmp_path, device, national):
                         version_file=version)
         assert done.returncode == 3, done.stdout + done.stderr
         refusals.append(json.loads(done.stdout))
-    assert [r["reason"] for r in refusals] == ["downgrade", "wrong_architecture", "forged"]
+    assert [r["reason"] for r in refusals] == ["downgrade", "wrong_architecture", "untrusted_key"]
     assert all(set(r) == {"reason", "message"} and r["message"] for r in refusals)
 
     # Usage: exit 2.

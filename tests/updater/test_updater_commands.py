@@ -71,7 +71,7 @@ def test_the_zip_runs_isolated(tmp_path):
 STAND_IN = """#!/bin/sh
 # pishkhan update verify|health as the installed command answers them
 case "$2" in
-verify) [ -f "$4" ] || exit 2
+verify) [ -f "$4" ] && [ "$5" = "--check-window" ] || exit 2
         case "$(cat "$4")" in
         *expired*) echo '{"reason": "expired", "message": "expired at 2026-12-01"}'; exit 3 ;;
         *crash*) echo 'Traceback (most recent call last): ...' >&2; exit 1 ;;

@@ -66,9 +66,13 @@ class Devices:
                                                          detail=detail) | top)
 
     def reported(self, device: str, release):
+        """``reported`` with *release* in ``applied`` (an object: the fields it leaves out are sent empty)."""
+        if isinstance(release, dict):
+            release = dict.fromkeys(("rollout", "document_code", "scope", "package_version", "reason",
+                                     "running_version"), "") | release
         return self.send(device, "reported", payloads.envelope("reported", device=device, seq=self._next(device),
-                                                               sent_at=self.clock().timestamp(), applied={},
-                                                               release=release))
+                                                               sent_at=self.clock().timestamp(),
+                                                               applied={"release": release}))
 
     def offline(self, device: str):
         return self.send(device, "status", payloads.offline(device=device, seq=self._next(device),
