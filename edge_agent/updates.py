@@ -44,6 +44,7 @@ from pishkhan.releases import decide, running_version
 from pishkhan.releases.installed import generation, in_force
 from pishkhan.store.database import iso
 from pishkhan.store.files import write_whole
+from pishkhan.text.safety import terminal_safe
 
 log = logging.getLogger("pishkhan.agent.updates")
 
@@ -115,6 +116,15 @@ class Journal:
             "(SELECT attempt FROM update_steps WHERE step = 'rolled_back')")}
 
 
+def event_detail(row: dict) -> dict:
+    """A journal row as an ``update`` event's detail: bounded, and every control or bidi character of a log's tail
+    (a tab, an escape) written out (``\\x09``), which the wire refuses as it is."""
+    detail = {k: terminal_safe(str(row[k] or ""))[:300] for k in ("step", "rollout", "document_code", "from_version",
+                                                                  "to_version", "reason", "attempt")}
+    detail["detail"] = terminal_safe(str(row["detail"] or ""))[:MAX_DETAIL]
+    return detail
+
+
 def write_request(path, envelope: dict, *, device_id: str, now: str) -> Path:
     """The request file at *path*, written whole (a power cut leaves the old one or the new), mode 0640."""
     path = Path(path)
@@ -182,9 +192,7 @@ class Updates:
             log.warning("cannot read the updater's journal %s: %s", self.settings.update.journal, e)
             return 0
         for row in rows:
-            detail = {k: str(row[k] or "")[:300] for k in ("step", "rollout", "document_code", "from_version",
-                                                           "to_version", "reason", "attempt")}
-            detail["detail"] = str(row["detail"] or "")[:MAX_DETAIL]
+            detail = event_detail(row)
             self.context.publisher.event("update", at=row["at"], detail=detail,
                                          key=f"update:{row['attempt']}:{row['id']}")
             self.store.set_setting(JOURNAL_SETTING, row["id"])

@@ -186,3 +186,16 @@ def test_a_passing_failure_is_asked_again_and_a_rolled_back_version_never(tmp_pa
     finally:
         agent.outbox.close()
         store.close()
+
+
+def test_a_log_tail_with_tabs_escapes_and_bidi_controls_goes_out_as_a_valid_event():
+    """The updater's detail carries a journal's tail as it was logged; the wire refuses control characters."""
+    from edge_agent.updates import event_detail
+    from pishkhan.protocol import payloads
+
+    row = {"step": "rolled_back", "rollout": "R-1", "document_code": "c", "from_version": "1", "to_version": "2",
+           "reason": "unhealthy", "attempt": "a", "detail": "kiosk\tfailed\x1b[31m\u202etxt\n" + "x" * 3000}
+    detail = event_detail(row)
+    assert detail["detail"].startswith("kiosk\\x09failed\\x1b[31m\\u202etxt\n") and len(detail["detail"]) == 2000
+    message = payloads.event(device="dev-0001", seq=1, sent_at=1_800_000_000.0, event="update", detail=detail)
+    assert payloads.problems(message) == []
