@@ -458,11 +458,13 @@ class PowerOffice:
         return None
 
     def last_snapshot(self) -> dict | None:
-        """The newest proof-of-display snapshot row the wall recorded in the store."""
+        """The newest proof-of-display snapshot row the wall recorded of a board (one taken before the board
+        was up after a cut, of the waiting screen, names none: a loaded machine makes that the last one)."""
         conn = sqlite3.connect(f"file:{self.config.store_path}?mode=ro", uri=True)
         try:
             conn.row_factory = sqlite3.Row
-            row = conn.execute("SELECT * FROM display_snapshots ORDER BY id DESC LIMIT 1").fetchone()
+            row = conn.execute("SELECT * FROM display_snapshots WHERE board_version IS NOT NULL "
+                               "ORDER BY id DESC LIMIT 1").fetchone()
             return dict(row) if row else None
         finally:
             conn.close()
