@@ -1,0 +1,73 @@
+"""Attacks on the rollout controller by devices that lie (issue 21's threat model: the centre trusts a device no
+more than the office owner holding it): only the devices a rollout reaches, and in its canary stage only its
+canaries, count towards halting or promoting it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from rollout_helpers import NOW, Devices, build_deb, keys_and_trust
+
+from central import registry
+from central.db import open_db
+from central.fleet import Fleet
+from central.releases.pool import Pool
+from central.releases.rollouts import MemoryPublisher, Rollouts, is_canary
+from central.trust import TrustList
+
+
+@pytest.fixture
+def site(tmp_path):
+    """20 devices in province 23, 10 in province 05; a province-23 rollout at 30 % canaries, on a moved clock."""
+    db = open_db(str(tmp_path / "fleet.db"))
+    ring, trust_file = keys_and_trust(tmp_path)
+    clock = [NOW]
+    rollouts = Rollouts(db, publisher=MemoryPublisher(trust=TrustList.load(trust_file)), pool=Pool(tmp_path / "pool"),
+                        clock=lambda: clock[0])
+    for i in range(20):
+        registry.register(db, device_id=f"pi-{i:04d}", office_id=f"OFF-{i}", province="23")
+    for i in range(10):
+        registry.register(db, device_id=f"px-{i:04d}", office_id=f"OFX-{i}", province="05")
+    r = rollouts.start(build_deb(tmp_path, "0.9.0"), scope="province:23", key=ring.load("tehran"),
+                       canary_percent=30, soak_seconds=3600, halt_threshold=10)
+    inside = [f"pi-{i:04d}" for i in range(20)]
+    yield {"db": db, "rollouts": rollouts, "rollout": r, "clock": clock, "key": ring.load("tehran"),
+           "canaries": [d for d in inside if is_canary(d, 30)], "others": [d for d in inside if not is_canary(d, 30)],
+           "outside": [f"px-{i:04d}" for i in range(10)], "devices": Devices(Fleet(db), lambda: clock[0])}
+    db.close()
+
+
+def test_a_device_of_another_province_cannot_halt_a_province_rollout(site):
+    s = site
+    assert s["canaries"] and s["others"]
+    s["devices"].step(s["canaries"][0], s["rollout"], "healthy")
+    for d in s["outside"][:3]:
+        s["devices"].step(d, s["rollout"], "rolled_back", reason="unhealthy")
+    assert [d.action for d in s["rollouts"].advance(key=s["key"])] == ["waiting"]
+    assert s["rollouts"].get(s["rollout"].rollout).stage == "canary"
+
+
+def test_a_device_that_is_not_a_canary_cannot_halt_the_canary_stage(site):
+    s = site
+    s["devices"].step(s["canaries"][0], s["rollout"], "healthy")
+    s["devices"].reported(s["others"][0], {"rollout": s["rollout"].rollout, "state": "refused", "reason": "unhealthy"})
+    s["devices"].step(s["others"][1], s["rollout"], "rolled_back", reason="unhealthy")
+    assert [d.action for d in s["rollouts"].advance(key=s["key"])] == ["waiting"]
+
+
+def test_devices_outside_the_canaries_cannot_promote_a_rollout_no_canary_passed(site):
+    s = site
+    s["devices"].step(s["canaries"][0], s["rollout"], "installing")
+    for d in s["others"][:5] + s["outside"][:5]:
+        s["devices"].step(d, s["rollout"], "healthy")
+    s["clock"][0] += dt.timedelta(minutes=61)
+    decisions = s["rollouts"].advance(key=s["key"])
+    assert [(d.action, d.reason) for d in decisions] == [("waiting", "no_healthy_canary")]
+    assert decisions[0].detail["touched"] == 1
+
+
+def test_a_real_canary_rolling_back_still_halts(site):
+    s = site
+    s["devices"].step(s["canaries"][0], s["rollout"], "rolled_back", reason="unhealthy")
+    assert [d.action for d in s["rollouts"].advance(key=s["key"])] == ["halted"]
