@@ -63,20 +63,36 @@ def take_request(request: Path, *, into: Path, name: str) -> Path | None:
     refused (``malformed``), never followed. The copy is 0644: verify reads it as the store's owner, and
     it holds nothing secret (a published release document and the device's id).
     """
+    try:  # the agent's folder itself swapped for a link (to a folder of root's) is not followed either
+        folder = os.open(request.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise Refusal(f"{request.parent}: not a folder (a symbolic link?), not followed: {e.strerror}",
+                      reason="malformed") from None
     try:
-        fd = os.open(request, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        return _take(request, folder, into=into, name=name)
+    finally:
+        os.close(folder)
+
+
+def _take(request: Path, folder: int, *, into: Path, name: str) -> Path | None:
+    unlink = lambda: _unlink(request.name, folder)  # noqa: E731
+    try:
+        fd = os.open(request.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
     except FileNotFoundError:
         return None
     except OSError as e:
         if e.errno == errno.ELOOP:
-            request.unlink(missing_ok=True)
+            unlink()
             raise Refusal(f"{request} is a symbolic link; deleted, not followed", reason="malformed") from None
         raise Refusal(f"{request}: cannot be read: {e.strerror}", reason="malformed") from None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > REQUEST_MAX:
-            request.unlink(missing_ok=True)
-            raise Refusal(f"{request} is not a regular file of at most {REQUEST_MAX} bytes", reason="malformed")
+        if not stat.S_ISREG(st.st_mode) or st.st_size > REQUEST_MAX or st.st_nlink != 1:
+            unlink()
+            raise Refusal(f"{request} is not a regular file of at most {REQUEST_MAX} bytes with one name (a hard "
+                          "link to another file is not read)", reason="malformed")
         data = os.read(fd, REQUEST_MAX + 1)
     finally:
         os.close(fd)
@@ -90,10 +106,17 @@ def take_request(request: Path, *, into: Path, name: str) -> Path | None:
         os.close(out)
     os.chmod(copy, 0o644)
     sync_dir(into)
-    request.unlink(missing_ok=True)
+    unlink()
     for old in sorted(into.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-KEEP_REQUESTS]:
         old.unlink(missing_ok=True)
     return copy
+
+
+def _unlink(name: str, folder: int) -> None:
+    try:
+        os.unlink(name, dir_fd=folder)
+    except FileNotFoundError:
+        pass
 
 
 def roll_back(attempt: Attempt, *, parts: Parts, kept: Kept, reason: str, detail: str) -> int:

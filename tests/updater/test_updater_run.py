@@ -255,3 +255,38 @@ def test_the_journal_knows_only_the_designs_steps(world):
     with pytest.raises(ValueError):
         Journal(world.journal).record(attempt="a", step="exploded")
     assert len(STEPS) == 13
+
+
+def test_a_hard_link_to_another_file_as_the_request_is_refused_not_copied(world, tmp_path):
+    """Where links to others' files are allowed (fs.protected_hardlinks=0), the agent could link root's secret as its
+    request: root would copy it 0644 where the agent reads it."""
+    secret = tmp_path / "secret"
+    secret.write_text('{"envelope": {"root": "secret"}}')
+    os.chmod(secret, 0o600)
+    world.keep_running()
+    world.publish(NEW)
+    request = world.request()
+    request.unlink()
+    os.link(secret, request)
+    assert run_here(world, "run") == 3
+    assert world.steps()[-1] == ("refused", "malformed")
+    assert secret.read_text() == '{"envelope": {"root": "secret"}}'
+    assert not list((world.folder / "update").glob("requests/*.json"))
+
+
+def test_a_request_folder_swapped_for_a_symlink_is_not_followed(world, tmp_path):
+    """The agent owns the folder of its request: replaced by a link to root's folder, root neither reads nor
+    deletes the file of that name there."""
+    root_folder = tmp_path / "roots"
+    root_folder.mkdir()
+    world.keep_running()
+    world.publish(NEW)
+    request = world.request()
+    (root_folder / request.name).write_text('{"root": "secret"}')
+    folder = request.parent
+    os.rename(folder, tmp_path / "moved")
+    folder.symlink_to(root_folder)
+    assert run_here(world, "run") == 3
+    assert world.steps()[-1] == ("refused", "malformed")
+    assert (root_folder / request.name).read_text() == '{"root": "secret"}'
+    assert not list((world.folder / "update").glob("requests/*.json"))
