@@ -272,29 +272,38 @@ class Rollouts:
             counts = {"touched": p.touched, "failures": p.failures, "by_state": p.by_state, "offline": p.offline,
                       "in_scope": p.in_scope, "canaries": p.canaries, "threshold_percent": r.halt_threshold}
             soaked = now >= parse_iso(r.stage_since) + dt.timedelta(seconds=r.soak_seconds)
-            if p.touched and p.failures * 100 > r.halt_threshold * p.touched:
-                detail = counts | {"message": f"{p.failures} of {p.touched} updated devices rolled back, failed or "
-                                              f"went offline ({p.failures * 100 / p.touched:.1f}% > "
-                                              f"{r.halt_threshold:g}%)",
-                                   "devices": p.failed_devices[:20]}
-                self._republish(r, key=key, stage="halted", changes={"halted": True},
-                                reason="failures_over_threshold", detail=detail)
-                decisions.append(Decision(r.rollout, "halted", "failures_over_threshold", detail))
-            elif r.stage == "canary" and soaked and (p.by_state.get("healthy", 0) or not p.canaries):
-                detail = counts | {"message": f"soaked {r.soak_seconds} s: {p.by_state.get('healthy', 0)} healthy, "
-                                              f"{p.failures} failures of {p.touched}"}
-                self._republish(r, key=key, stage="promoted", changes={"canary_percent": 100}, reason="soaked",
-                                detail=detail)
-                decisions.append(Decision(r.rollout, "promoted", "soaked", detail))
-            elif r.stage == "promoted" and soaked:
-                self.db.write(lambda c, r=r: (c.execute("UPDATE rollouts SET stage = 'complete', stage_since = ? "
-                                                        "WHERE rollout = ?", (iso(now), r.rollout)),
-                                              _fact(c, r.rollout, now, "complete", "soaked", counts)))
-                decisions.append(Decision(r.rollout, "completed", "soaked", counts))
-            else:
-                decisions.append(Decision(r.rollout, "waiting", "soaking" if not soaked else "no_healthy_canary",
-                                          counts))
+            try:
+                decisions.append(self._step(r, p, counts, soaked, now, key=key))
+            except RolloutError as e:  # another controller or ops moved it meanwhile: the next step sees it
+                decisions.append(Decision(r.rollout, "waiting", "changed_meanwhile", counts | {"message": str(e)}))
         return decisions
+
+    def _step(self, r: Rollout, p, counts: dict, soaked: bool, now, *, key) -> Decision:
+        """The controller's decision about one rollout, carried out."""
+        if p.touched and p.failures * 100 > r.halt_threshold * p.touched:
+            detail = counts | {"message": f"{p.failures} of {p.touched} updated devices rolled back, failed or "
+                                          f"went offline ({p.failures * 100 / p.touched:.1f}% > "
+                                          f"{r.halt_threshold:g}%)",
+                               "devices": p.failed_devices[:20]}
+            self._republish(r, key=key, stage="halted", changes={"halted": True},
+                            reason="failures_over_threshold", detail=detail)
+            return Decision(r.rollout, "halted", "failures_over_threshold", detail)
+        if r.stage == "canary" and soaked and (p.by_state.get("healthy", 0) or not p.canaries):
+            detail = counts | {"message": f"soaked {r.soak_seconds} s: {p.by_state.get('healthy', 0)} healthy, "
+                                          f"{p.failures} failures of {p.touched}"}
+            self._republish(r, key=key, stage="promoted", changes={"canary_percent": 100}, reason="soaked",
+                            detail=detail)
+            return Decision(r.rollout, "promoted", "soaked", detail)
+        if r.stage == "promoted" and soaked:
+            def complete(c):  # only as still promoted at this version: a halt meanwhile stands
+                c.execute("UPDATE rollouts SET stage = 'complete', stage_since = ? WHERE rollout = ? AND "
+                          "stage = 'promoted' AND doc_version = ?", (iso(now), r.rollout, r.doc_version))
+                if c.rowcount != 1:
+                    raise RolloutError(f"rollout {r.rollout} changed meanwhile", reason="not_active")
+                _fact(c, r.rollout, now, "complete", "soaked", counts)
+            self.db.write(complete)
+            return Decision(r.rollout, "completed", "soaked", counts)
+        return Decision(r.rollout, "waiting", "soaking" if not soaked else "no_healthy_canary", counts)
 
     # -- inside --
     def _active(self, rollout: str) -> Rollout:
@@ -329,25 +338,41 @@ class Rollouts:
         return {"topics": topics, "code": code}
 
     def _republish(self, r: Rollout, *, key, stage: str, changes: dict, reason: str, detail: dict) -> Rollout:
+        """Publish and record *r*'s next document, holding the rollout's row from reading it to recording: a second
+        controller or ops acting on the same rollout at once waits, then finds it changed (``not_active``) —
+        never two documents of one version, never a record saying other than the retained document."""
         now = self.clock()
-        document = dict(r.document, version=self._next_version(r.scope_key), **changes)
-        release_document.check(document)
-        level, _, value = r.scope_key.partition(":")
-        devices = [t.split("/")[-2] for t in r.topics] if level == "office" else [None]
-        topics, code = [], ""
-        for d in devices:
-            done = self.publisher.publish(document, scope=r.scope_key, key=key, device=d)
-            topics.append(done["topic"])
-            code = done["verification_code"]
 
-        def record(c):
+        def locked(c):
+            c.execute("SELECT stage, doc_version FROM rollouts WHERE rollout = ?"
+                      + (" FOR UPDATE" if self.db.dialect == "%s" else ""), (r.rollout,))
+            current = c.fetchone()
+            if current is None or (current[0], int(current[1])) != (r.stage, r.doc_version):
+                raise RolloutError(f"rollout {r.rollout} changed meanwhile (another controller or ops); nothing "
+                                   "published", reason="not_active")
+            top = c.execute("SELECT MAX(doc_version) FROM rollouts WHERE scope_key = ?", (r.scope_key,)).fetchone()
+            official = c.execute("SELECT MAX(version) FROM official WHERE kind = 'release' AND scope_key = ?",
+                                 (r.scope_key,)).fetchone()
+            version = max(int(top[0] or 0), int(official[0] or 0)) + 1
+            document = dict(r.document, version=version, **changes)
+            release_document.check(document)
+            level, _, value = r.scope_key.partition(":")
+            devices = [t.split("/")[-2] for t in r.topics] if level == "office" else [None]
+            topics, code = [], ""
+            for d in devices:
+                done = self.publisher.publish(document, scope=r.scope_key, key=key, device=d)
+                topics.append(done["topic"])
+                code = done["verification_code"]
+            record(c, document, topics, code)
+
+        def record(c, document, topics, code):
             c.execute("UPDATE rollouts SET stage = ?, stage_since = ?, doc_version = ?, document_code = ?, "
                       "document = ?, halted_reason = ?, halted_detail = ? WHERE rollout = ?",
                       (stage, iso(now), document["version"], code, codec.dumps(document),
                        reason if stage == "halted" else r.halted_reason,
                        codec.dumps(detail) if stage == "halted" else r.halted_detail, r.rollout))
             _fact(c, r.rollout, now, stage, reason, detail | {"version": document["version"], "topics": topics})
-        self.db.write(record)
+        self.db.write(locked)
         return self.get(r.rollout)
 
 

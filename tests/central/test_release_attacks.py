@@ -71,3 +71,52 @@ def test_a_real_canary_rolling_back_still_halts(site):
     s = site
     s["devices"].step(s["canaries"][0], s["rollout"], "rolled_back", reason="unhealthy")
     assert [d.action for d in s["rollouts"].advance(key=s["key"])] == ["halted"]
+
+
+def test_the_controller_and_a_manual_halt_at_once_publish_one_story(site, tmp_path):
+    """The controller promotes while ops halts the same rollout: both may not publish the same next version (devices
+    would split between them) and the record must say what the retained document says."""
+    import threading
+
+    from central.trust import TrustList as _TL
+
+    s = site
+    s["devices"].step(s["canaries"][0], s["rollout"], "healthy")
+    s["clock"][0] += dt.timedelta(minutes=61)
+    published, entered, go = [], threading.Event(), threading.Event()
+    base = s["rollouts"].publisher
+
+    class Slow:
+        """The broker, slow on the controller's publish: ops acts meanwhile."""
+
+        def publish(self, document, **kw):
+            if threading.current_thread().name == "controller" and not entered.is_set():
+                entered.set()
+                go.wait(5)
+            published.append((document["version"], document["halted"], document["canary_percent"]))
+            return base.publish(document, **kw)
+
+    s["rollouts"].publisher = Slow()
+    ops = Rollouts(s["db"], publisher=Slow(), pool=None, clock=lambda: s["clock"][0])
+    errors = []
+    controller = threading.Thread(target=lambda: s["rollouts"].advance(key=s["key"]), name="controller")
+    controller.start()
+    assert entered.wait(5)
+
+    def halt():
+        try:
+            ops.halt(s["rollout"].rollout, key=s["key"])
+        except Exception as e:  # noqa: BLE001 - refused as changed meanwhile is an honest answer
+            errors.append(e)
+    halter = threading.Thread(target=halt)
+    halter.start()
+    halter.join(0.5)
+    go.set()
+    controller.join(10)
+    halter.join(10)
+    versions = [v for v, _, _ in published]
+    assert len(versions) == len(set(versions)), f"two documents of one version published: {published}"
+    retained = base.retained[s["rollout"].topics[0]]["payload"]
+    stage = s["rollouts"].get(s["rollout"].rollout).stage
+    assert (stage == "halted") == retained["halted"], (stage, published)
+    assert retained["version"] == max(versions)
