@@ -120,3 +120,33 @@ def test_the_controller_and_a_manual_halt_at_once_publish_one_story(site, tmp_pa
     stage = s["rollouts"].get(s["rollout"].rollout).stage
     assert (stage == "halted") == retained["halted"], (stage, published)
     assert retained["version"] == max(versions)
+
+
+def test_the_releases_page_and_metrics_survive_hostile_rows(site):
+    """Rows no ingest would store (an old version's, a hand edit): the page escapes them, the metrics stay parseable,
+    nothing raises."""
+    from prometheus_client.parser import text_string_to_metric_families
+    from test_releases import dashboard
+
+    s = site
+    db, r = s["db"], s["rollout"]
+    evil = '<script>alert(1)</script>"}\n\u202e'
+    d = s["canaries"][0]
+    db.execute("INSERT INTO release_devices(rollout, device_id, province, state, step, reason, detail, first_at, at, "
+               "received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+               (r.rollout, d, "23", "rolled_back", "rolled_back", evil, evil * 500, "x", evil, "x"))
+    db.execute("INSERT INTO release_devices(rollout, device_id, province, state, first_at, at, received_at) "
+               "VALUES (?,?,?,?,?,?,?)", (r.rollout, s["canaries"][1], "23", evil, "x", "x", "x"))
+    db.execute("INSERT INTO device_release(device_id, running_version, state, at, received_at) VALUES (?,?,?,?,?)",
+               (d, evil, evil, "x", "x"))
+    db.execute("INSERT INTO devices(device_id, province, software_version) VALUES (?,?,?)", (d, "23", evil)) \
+        if not db.query_one("SELECT 1 FROM devices WHERE device_id = ?", (d,)) else \
+        db.execute("UPDATE devices SET software_version = ? WHERE device_id = ?", (evil, d))
+    db.execute("UPDATE rollouts SET halted_detail = ?, stage = 'halted', halted_reason = ?", ('{"message": 5', evil))
+    client = dashboard(db)
+    page = client.get("/releases")
+    assert page.status_code == 200 and "<script>alert(1)" not in page.text
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    families = {f.name: f for f in text_string_to_metric_families(metrics.text)}
+    assert "pishkhan_rollout_devices" in families
