@@ -19,8 +19,8 @@ after they started and before they were healthy. Then:
    why is recorded (reason ``failures_over_threshold``, the counts and the
    devices) — the Releases page shows it;
 2. else, in stage ``canary`` once the soak has passed since the canary
-   document was published, and at least one canary is healthy (or the scope
-   has no canary device): **promote** — the next version with
+   document was published, and at least half the canaries are healthy
+   (:data:`PROMOTE_QUORUM`; or the scope has no canary device): **promote** — the next version with
    ``canary_percent: 100``; everyone in scope may start it in their window;
 3. else, in stage ``promoted`` once a soak has passed since promotion:
    ``complete`` (nothing more is published).
@@ -42,6 +42,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,16 @@ log = logging.getLogger(__name__)
 #: Why a rollout halted.
 HALT_REASONS = ("failures_over_threshold", "manual")
 ACTIVE = ("canary", "promoted")
+
+
+#: The share of a rollout's canaries that must be healthy before it is promoted: one device (its owner lying, or one
+#: that ran the version already) does not send a release to the whole scope.
+PROMOTE_QUORUM = 0.5
+
+
+def promote_quorum(canaries: int) -> int:
+    """How many healthy canaries promote a rollout of *canaries* canaries (at least one)."""
+    return max(1, math.ceil(canaries * PROMOTE_QUORUM))
 
 
 def is_canary(device_id: str, canary_percent: float) -> bool:
@@ -288,7 +299,8 @@ class Rollouts:
             self._republish(r, key=key, stage="halted", changes={"halted": True},
                             reason="failures_over_threshold", detail=detail)
             return Decision(r.rollout, "halted", "failures_over_threshold", detail)
-        if r.stage == "canary" and soaked and (p.by_state.get("healthy", 0) or not p.canaries):
+        if r.stage == "canary" and soaked and (p.by_state.get("healthy", 0) >= promote_quorum(p.canaries)
+                                               or not p.canaries):
             detail = counts | {"message": f"soaked {r.soak_seconds} s: {p.by_state.get('healthy', 0)} healthy, "
                                           f"{p.failures} failures of {p.touched}"}
             self._republish(r, key=key, stage="promoted", changes={"canary_percent": 100}, reason="soaked",

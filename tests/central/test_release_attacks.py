@@ -81,7 +81,8 @@ def test_the_controller_and_a_manual_halt_at_once_publish_one_story(site, tmp_pa
     from central.trust import TrustList as _TL
 
     s = site
-    s["devices"].step(s["canaries"][0], s["rollout"], "healthy")
+    for d in s["canaries"]:
+        s["devices"].step(d, s["rollout"], "healthy")
     s["clock"][0] += dt.timedelta(minutes=61)
     published, entered, go = [], threading.Event(), threading.Event()
     base = s["rollouts"].publisher
@@ -150,3 +151,16 @@ def test_the_releases_page_and_metrics_survive_hostile_rows(site):
     assert metrics.status_code == 200
     families = {f.name: f for f in text_string_to_metric_families(metrics.text)}
     assert "pishkhan_rollout_devices" in families
+
+
+def test_one_canary_saying_healthy_before_the_others_started_does_not_promote(site):
+    """Published at 18:30, soaked by 19:30, before any window opens: one canary (its owner lying, or one that ran the
+    version already) saying healthy must not send the release to the whole scope."""
+    s = site
+    assert len(s["canaries"]) >= 3
+    s["devices"].reported(s["canaries"][0], {"rollout": s["rollout"].rollout, "state": "healthy"})
+    s["clock"][0] += dt.timedelta(minutes=61)
+    assert [(d.action, d.reason) for d in s["rollouts"].advance(key=s["key"])] == [("waiting", "no_healthy_canary")]
+    for d in s["canaries"][1:(len(s["canaries"]) + 1) // 2]:
+        s["devices"].step(d, s["rollout"], "healthy")
+    assert [d.action for d in s["rollouts"].advance(key=s["key"])] == ["promoted"]
