@@ -117,6 +117,11 @@ def _unlink(name: str, folder: int) -> None:
         os.unlink(name, dir_fd=folder)
     except FileNotFoundError:
         pass
+    except IsADirectoryError:  # a folder in the request's place: taken away when empty, refused either way
+        try:
+            os.rmdir(name, dir_fd=folder)
+        except OSError:
+            pass
 
 
 def roll_back(attempt: Attempt, *, parts: Parts, kept: Kept, reason: str, detail: str) -> int:

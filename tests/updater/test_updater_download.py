@@ -47,7 +47,7 @@ def pool(tmp_path_factory):
     (folder / f"releases/pool/{sha}.deb").write_bytes(data)
     with https_pool(folder, cert, key) as url:
         yield {"url": url, "ca": ca.cert_file, "stranger": stranger.cert_file, "sha": sha, "size": len(data),
-               "folder": folder}
+               "folder": folder, "cert": cert, "key": key}
 
 
 def test_fetched_with_the_pinned_ca(pool, tmp_path):
@@ -132,7 +132,7 @@ def redirecting(cert, key, location):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield f"https://127.0.0.1:{server.server_address[1]}/"
     finally:
@@ -146,13 +146,12 @@ def test_a_redirect_away_from_the_pinned_server_is_not_followed(pool, tmp_path):
     plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(
         http.server.SimpleHTTPRequestHandler, directory=str(pool["folder"])))
     plain.RequestHandlerClass.log_message = lambda *a: None
-    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    threading.Thread(target=plain.serve_forever, args=(0.05,), daemon=True).start()
     try:
         target = f"http://127.0.0.1:{plain.server_address[1]}/releases/pool/{pool['sha']}.deb"
-        ca, cert, key = make_ca(tmp_path / "tls")
-        with redirecting(cert, key, target) as url:
+        with redirecting(pool["cert"], pool["key"], target) as url:
             with pytest.raises(Refusal) as refused:
-                Downloader(HttpsTransport(ca_file=ca.cert_file)).fetch(
+                Downloader(HttpsTransport(ca_file=pool["ca"])).fetch(
                     f"{url}releases/pool/{pool['sha']}.deb", tmp_path / "p.deb", size=pool["size"],
                     sha256=pool["sha"])
     finally:

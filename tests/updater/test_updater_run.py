@@ -290,3 +290,21 @@ def test_a_request_folder_swapped_for_a_symlink_is_not_followed(world, tmp_path)
     assert world.steps()[-1] == ("refused", "malformed")
     assert (root_folder / request.name).read_text() == '{"root": "secret"}'
     assert not list((world.folder / "update").glob("requests/*.json"))
+
+
+@pytest.mark.parametrize("kind", ["huge", "fifo", "folder"])
+def test_a_request_that_is_not_a_small_file_is_refused_and_deleted(world, kind):
+    world.keep_running()
+    world.publish(NEW)
+    request = world.request()
+    request.unlink()
+    if kind == "huge":
+        request.write_bytes(b" " * ((1 << 20) + 1))
+    elif kind == "fifo":
+        os.mkfifo(request)
+    else:
+        request.mkdir()
+    assert run_here(world, "run") == 3
+    assert world.steps()[-1] == ("refused", "malformed")
+    assert not os.path.lexists(request)
+    assert not list((world.folder / "update").glob("requests/*.json"))
