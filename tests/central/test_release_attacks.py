@@ -164,3 +164,48 @@ def test_one_canary_saying_healthy_before_the_others_started_does_not_promote(si
     for d in s["canaries"][1:(len(s["canaries"]) + 1) // 2]:
         s["devices"].step(d, s["rollout"], "healthy")
     assert [d.action for d in s["rollouts"].advance(key=s["key"])] == ["promoted"]
+
+
+def test_a_package_download_longer_than_the_connection_deadline_is_served_whole(tmp_path, monkeypatch):
+    """The enrolment server cuts every connection open over CONNECTION_SECONDS (30 s: idle TLS, half a request). A
+    55 MB package takes minutes on an office line: a connection whose pool request is whole may take its time."""
+    import hashlib
+    import os
+    import threading
+    import time
+
+    import uvicorn
+    from enrolment_helpers import make_ca
+    from services import free_port, wait_for_port
+
+    from central.enrolment import server
+    from updater.download import Downloader, HttpsTransport
+
+    monkeypatch.setattr(server, "CONNECTION_SECONDS", 0.3)
+    ca, cert, key = make_ca(tmp_path / "tls")
+    data = os.urandom(8 << 20)
+    sha = hashlib.sha256(data).hexdigest()
+    (tmp_path / "pool").mkdir()
+    (tmp_path / "pool" / f"{sha}.deb").write_bytes(data)
+    port = free_port()
+    web = uvicorn.Server(server.uvicorn_config(server.pool_app(tmp_path / "pool"), host="127.0.0.1", port=port,
+                                              tls_cert=cert, tls_key=key, log_level="warning"))
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+
+    class Slow(HttpsTransport):
+        """An office line: the device reads slower than the server sends."""
+
+        def open(self, url):
+            stream = super().open(url)
+            read = stream.read
+            stream.read = lambda n: (time.sleep(0.01), read(n))[1]
+            return stream
+    try:
+        got = Downloader(Slow(ca_file=ca.cert_file)).fetch(f"https://127.0.0.1:{port}/releases/pool/{sha}.deb",
+                                                           tmp_path / "p.deb", size=len(data), sha256=sha)
+        assert got.stat().st_size == len(data)
+    finally:
+        web.should_exit = True
+        thread.join(10)
