@@ -112,6 +112,15 @@ def _take(request: Path, folder: int, *, into: Path, name: str) -> Path | None:
     return copy
 
 
+def rolled_back_versions(journal: Journal) -> set[str]:
+    """Versions an attempt here moved to and then rolled back for a verdict on them (unhealthy, dpkg failed; not a
+    power cut: ``interrupted``), read from the attempt's forward steps as the agent does."""
+    rows = journal.rows()
+    back = {r.attempt for r in rows if r.step == "rolled_back" and r.reason != "interrupted"}
+    return {r.to_version for r in rows if r.attempt in back and r.to_version and r.to_version != r.from_version
+            and r.step in ("downloading", "downloaded", "kept", "installing", "installed", "unhealthy")}
+
+
 def _unlink(name: str, folder: int) -> None:
     try:
         os.unlink(name, dir_fd=folder)
@@ -187,6 +196,9 @@ class Updater:
         try:
             if release.version == attempt.from_version:
                 return self._keep_running(attempt, release)
+            if release.version in rolled_back_versions(self.journal):
+                raise Refusal(f"{release.version} was rolled back on this device already (the journal says so); "
+                              "not installed again", reason="failed_here")
             if not self.kept.has(attempt.from_version):
                 raise Refusal(f"no intact kept package of the running version {attempt.from_version}: never "
                               "install without a way back", reason="no_rollback_package")

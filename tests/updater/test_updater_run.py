@@ -308,3 +308,17 @@ def test_a_request_that_is_not_a_small_file_is_refused_and_deleted(world, kind):
     assert world.steps()[-1] == ("refused", "malformed")
     assert not os.path.lexists(request)
     assert not list((world.folder / "update").glob("requests/*.json"))
+
+
+def test_a_version_rolled_back_here_is_not_installed_again_on_the_agents_word(world):
+    """The agent's user writes the request for a version this device already rolled back, again and again: root
+    does not reinstall it (and restart every service, and roll back) each night."""
+    world.keep_running()
+    world.publish(NEW, broken=True)
+    world.request()
+    assert run_here(world, "run") == 4
+    installs = world.device.installs()
+    world.request()
+    assert run_here(world, "run") == 3
+    assert world.steps()[-1] == ("refused", "failed_here")
+    assert world.device.installs() == installs and world.device.runs() == OLD
