@@ -226,13 +226,16 @@ class Rollouts:
             (package.sha256, package.name, package.version, package.architecture, package.size, package.added_at)))
         rollout_id = f"R-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         begin = not_before or now
-        document = release_document.build(
-            issuer=self.issuer, version=self._next_version(scope), scope=scope, rollout=rollout_id, package=package,
-            not_before=begin, expires=begin + dt.timedelta(days=expires_days), window=tuple(window),
-            canary_percent=canary_percent, min_from=min_from, rollback=rollback, urgent=urgent)
-        published = self._publish(document, scope=scope, key=key, device=device)
+        targets = self._targets(scope, device)
 
         def record(c):
+            self._lock_scope(c, scope)
+            document = release_document.build(
+                issuer=self.issuer, version=self._version_in(c, scope), scope=scope, rollout=rollout_id,
+                package=package, not_before=begin, expires=begin + dt.timedelta(days=expires_days),
+                window=tuple(window), canary_percent=canary_percent, min_from=min_from, rollback=rollback,
+                urgent=urgent)
+            published = self._publish(document, scope=scope, key=key, devices=targets)
             for (old,) in c.execute("SELECT rollout FROM rollouts WHERE scope_key = ? AND stage IN ('canary', "
                                     "'promoted')", (scope,)).fetchall():
                 c.execute("UPDATE rollouts SET stage = 'superseded', stage_since = ? WHERE rollout = ?",
@@ -324,14 +327,22 @@ class Rollouts:
             raise RolloutError(f"rollout {rollout} is {r.stage}, not running", reason="not_active")
         return r
 
-    def _next_version(self, scope: str) -> int:
-        row = self.db.query_one("SELECT MAX(doc_version) AS top FROM rollouts WHERE scope_key = ?", (scope,))
-        official = self.db.query_one("SELECT MAX(version) AS top FROM official WHERE kind = 'release' AND "
-                                     "scope_key = ?", (scope,))
-        return max(int((row or {}).get("top") or 0), int((official or {}).get("top") or 0)) + 1
+    def _lock_scope(self, c, scope: str) -> None:
+        """Hold *scope* until the transaction ends: whatever publishes the scope's next document (a new rollout, a
+        halt, a promotion) does so one at a time (SQLite's BEGIN IMMEDIATE already queues every writer)."""
+        if self.db.dialect == "%s":
+            c.execute("SELECT pg_advisory_xact_lock(?)", (int(hashlib.sha256(scope.encode()).hexdigest()[:15], 16),))
 
-    def _publish(self, document: dict, *, scope: str, key, device: str | None) -> dict:
-        """Publish *document* to every topic its scope reaches; ``{"topics", "code"}``."""
+    @staticmethod
+    def _version_in(c, scope: str) -> int:
+        """The scope's next document version, read inside the transaction *c*."""
+        top = c.execute("SELECT MAX(doc_version) FROM rollouts WHERE scope_key = ?", (scope,)).fetchone()
+        official = c.execute("SELECT MAX(version) FROM official WHERE kind = 'release' AND scope_key = ?",
+                             (scope,)).fetchone()
+        return max(int(top[0] or 0), int(official[0] or 0)) + 1
+
+    def _targets(self, scope: str, device: str | None) -> list:
+        """The devices whose own topics a *scope* document goes to ([None]: the scope's shared topic)."""
         if self.publisher is None:
             raise CentralError("no publisher: give the broker (--broker …)")
         level, _, value = scope.partition(":")
@@ -342,6 +353,10 @@ class Rollouts:
             devices = scope_devices(self.db, scope)
             if not devices:
                 raise RolloutError(f"office {value} has no registered device to publish to", reason="no_device")
+        return devices
+
+    def _publish(self, document: dict, *, scope: str, key, devices: list) -> dict:
+        """Publish *document* to the topics of *devices* (:meth:`_targets`); ``{"topics", "code"}``."""
         topics, code = [], ""
         for d in devices:
             done = self.publisher.publish(document, scope=scope, key=key, device=d)
@@ -356,17 +371,14 @@ class Rollouts:
         now = self.clock()
 
         def locked(c):
+            self._lock_scope(c, r.scope_key)
             c.execute("SELECT stage, doc_version FROM rollouts WHERE rollout = ?"
                       + (" FOR UPDATE" if self.db.dialect == "%s" else ""), (r.rollout,))
             current = c.fetchone()
             if current is None or (current[0], int(current[1])) != (r.stage, r.doc_version):
                 raise RolloutError(f"rollout {r.rollout} changed meanwhile (another controller or ops); nothing "
                                    "published", reason="not_active")
-            top = c.execute("SELECT MAX(doc_version) FROM rollouts WHERE scope_key = ?", (r.scope_key,)).fetchone()
-            official = c.execute("SELECT MAX(version) FROM official WHERE kind = 'release' AND scope_key = ?",
-                                 (r.scope_key,)).fetchone()
-            version = max(int(top[0] or 0), int(official[0] or 0)) + 1
-            document = dict(r.document, version=version, **changes)
+            document = dict(r.document, version=self._version_in(c, r.scope_key), **changes)
             release_document.check(document)
             level, _, value = r.scope_key.partition(":")
             devices = [t.split("/")[-2] for t in r.topics] if level == "office" else [None]

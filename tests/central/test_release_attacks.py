@@ -18,9 +18,19 @@ from central.trust import TrustList
 
 
 @pytest.fixture
-def site(tmp_path):
-    """20 devices in province 23, 10 in province 05; a province-23 rollout at 30 % canaries, on a moved clock."""
-    db = open_db(str(tmp_path / "fleet.db"))
+def site(request, tmp_path):
+    """20 devices in province 23, 10 in province 05; a province-23 rollout at 30 % canaries, on a moved clock.
+    On SQLite; on PostgreSQL for a test that asks (``indirect``: there writers do not queue for one lock)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        import psycopg
+
+        base, name = request.getfixturevalue("postgres_url"), f"attack_{abs(hash(request.node.nodeid)) % 10**9}"
+        with psycopg.connect(base, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name}")
+            c.execute(f"CREATE DATABASE {name}")
+        db = open_db(base.rsplit("/", 1)[0] + f"/{name}")
+    else:
+        db = open_db(str(tmp_path / "fleet.db"))
     ring, trust_file = keys_and_trust(tmp_path)
     clock = [NOW]
     rollouts = Rollouts(db, publisher=MemoryPublisher(trust=TrustList.load(trust_file)), pool=Pool(tmp_path / "pool"),
@@ -73,6 +83,7 @@ def test_a_real_canary_rolling_back_still_halts(site):
     assert [d.action for d in s["rollouts"].advance(key=s["key"])] == ["halted"]
 
 
+@pytest.mark.parametrize("site", ["sqlite", "postgresql"], indirect=True)
 def test_the_controller_and_a_manual_halt_at_once_publish_one_story(site, tmp_path):
     """The controller promotes while ops halts the same rollout: both may not publish the same next version (devices
     would split between them) and the record must say what the retained document says."""
@@ -209,3 +220,40 @@ def test_a_package_download_longer_than_the_connection_deadline_is_served_whole(
     finally:
         web.should_exit = True
         thread.join(10)
+
+
+@pytest.mark.parametrize("site", ["sqlite", "postgresql"], indirect=True)
+def test_a_new_rollout_published_while_the_controller_halts_the_last_one_gets_its_own_version(site, tmp_path):
+    """Ops publishes the next release of a scope while the controller halts the rollout running there: two documents
+    of one version of the scope would split the devices between them."""
+    import threading
+
+    s = site
+    s["devices"].step(s["canaries"][0], s["rollout"], "rolled_back", reason="unhealthy")
+    published, entered, go = [], threading.Event(), threading.Event()
+    base = s["rollouts"].publisher
+
+    class Slow:
+        def publish(self, document, **kw):
+            if threading.current_thread().name == "controller" and not entered.is_set():
+                entered.set()
+                go.wait(5)
+            published.append((document["version"], document["rollout"], document["halted"]))
+            return base.publish(document, **kw)
+
+    s["rollouts"].publisher = Slow()
+    ops = Rollouts(s["db"], publisher=Slow(), pool=s["rollouts"].pool, clock=lambda: s["clock"][0])
+    controller = threading.Thread(target=lambda: s["rollouts"].advance(key=s["key"]), name="controller")
+    controller.start()
+    assert entered.wait(5)
+    deb = build_deb(tmp_path, "0.9.1")
+    starter = threading.Thread(target=lambda: ops.start(deb, scope="province:23", key=s["key"], canary_percent=30))
+    starter.start()
+    starter.join(0.5)
+    go.set()
+    controller.join(10)
+    starter.join(10)
+    versions = [v for v, _, _ in published]
+    assert len(published) == 2 and len(set(versions)) == 2, published
+    retained = base.retained[s["rollout"].topics[0]]["payload"]
+    assert retained["version"] == max(versions) and retained["rollout"] != s["rollout"].rollout, published
