@@ -116,7 +116,8 @@ def rolled_back_versions(journal: Journal) -> set[str]:
     """Versions an attempt here moved to and then rolled back for a verdict on them (unhealthy, dpkg failed; not a
     power cut: ``interrupted``), read from the attempt's forward steps as the agent does."""
     rows = journal.rows()
-    back = {r.attempt for r in rows if r.step == "rolled_back" and r.reason != "interrupted"}
+    judged = {r.attempt for r in rows if r.step == "unhealthy" or r.reason in ("unhealthy", "install_failed")}
+    back = {r.attempt for r in rows if r.step == "rolled_back" and r.attempt in judged}
     return {r.to_version for r in rows if r.attempt in back and r.to_version and r.to_version != r.from_version
             and r.step in ("downloading", "downloaded", "kept", "installing", "installed", "unhealthy")}
 
