@@ -108,12 +108,14 @@ class Journal:
         return rows[0] if rows else None
 
     def rolled_back(self) -> set[str]:
-        """Package versions this device rolled back: the target of every attempt with a ``rolled_back`` row (read
-        from that attempt's forward steps, whichever way the rollback row itself names its versions)."""
+        """Package versions this device rolled back for a verdict on them (unhealthy, dpkg failed; not a power cut
+        alone): the target of such an attempt with a ``rolled_back`` row (read from that attempt's forward steps,
+        whichever way the rollback row itself names its versions)."""
         return {r["to_version"] for r in self._query(
             "SELECT DISTINCT to_version FROM update_steps WHERE step IN ('requested', 'downloading', 'downloaded', "
             "'kept', 'installing', 'installed', 'healthy', 'unhealthy') AND to_version != '' AND attempt IN "
-            "(SELECT attempt FROM update_steps WHERE step = 'rolled_back')")}
+            "(SELECT attempt FROM update_steps WHERE step = 'rolled_back') AND attempt IN (SELECT attempt FROM "
+            "update_steps WHERE step = 'unhealthy' OR reason IN ('unhealthy', 'install_failed'))")}
 
 
 def event_detail(row: dict) -> dict:
@@ -235,7 +237,8 @@ class Updates:
         asked = self.store.get_setting(REQUESTED_SETTING) or {}
         if not isinstance(asked, dict) or asked.get("code") != doc.verification_code:
             return True
-        if last is None or last["step"] not in ("failed", "refused") or last["reason"] not in RETRY_REASONS:
+        if last is None or last["step"] not in ("failed", "refused", "rolled_back") or \
+                last["reason"] not in RETRY_REASONS:
             return False
         from pishkhan.store.database import parse_iso
 

@@ -10,12 +10,21 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import time
+import urllib.request
 from pathlib import Path
 
 from updater.kept import sync_dir
 from updater.release import Refusal
 
 CHUNK = 1 << 16
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """The pool is static and addressed by hash: a redirect (to plain HTTP, FTP, another host) is an error."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
 
 
 class HttpsTransport:
@@ -37,7 +46,7 @@ class HttpsTransport:
         except (OSError, ssl.SSLError) as e:
             raise Refusal(f"the pinned CA {self.ca_file} cannot be read: {e}", reason="download_failed") from None
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                             urllib.request.HTTPSHandler(context=context))
+                                             urllib.request.HTTPSHandler(context=context), _NoRedirect)
         try:
             return opener.open(urllib.request.Request(url, headers={"User-Agent": "pishkhan-update"}),
                                timeout=self.timeout)
@@ -50,14 +59,16 @@ class HttpsTransport:
 class Downloader:
     """Fetch through *transport* with the checks."""
 
-    def __init__(self, transport):
+    def __init__(self, transport, *, seconds: float = 3600, clock=time.monotonic):
         self.transport = transport
+        self.seconds, self.clock = seconds, clock  # the whole download's bound: a trickling server is cut off
 
     def fetch(self, url: str, dest: Path, *, size: int, sha256: str) -> Path:
         """*url* at *dest*, exactly *size* bytes hashing to *sha256*; Refusal wrong_hash or download_failed."""
         dest.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         h, got = hashlib.sha256(), 0
+        deadline = self.clock() + self.seconds
         try:
             with self.transport.open(url) as stream, open(part, "wb") as out:
                 while True:
@@ -68,6 +79,9 @@ class Downloader:
                                       reason="download_failed") from None
                     if not block:
                         break
+                    if self.clock() > deadline:
+                        raise Refusal(f"{url}: not done after {self.seconds:g} s ({got} bytes)",
+                                      reason="download_failed")
                     got += len(block)
                     if got > size:
                         raise Refusal(f"{url}: more than the {size} bytes the document gives", reason="wrong_hash")

@@ -63,20 +63,36 @@ def take_request(request: Path, *, into: Path, name: str) -> Path | None:
     refused (``malformed``), never followed. The copy is 0644: verify reads it as the store's owner, and
     it holds nothing secret (a published release document and the device's id).
     """
+    try:  # the agent's folder itself swapped for a link (to a folder of root's) is not followed either
+        folder = os.open(request.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise Refusal(f"{request.parent}: not a folder (a symbolic link?), not followed: {e.strerror}",
+                      reason="malformed") from None
     try:
-        fd = os.open(request, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        return _take(request, folder, into=into, name=name)
+    finally:
+        os.close(folder)
+
+
+def _take(request: Path, folder: int, *, into: Path, name: str) -> Path | None:
+    unlink = lambda: _unlink(request.name, folder)  # noqa: E731
+    try:
+        fd = os.open(request.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
     except FileNotFoundError:
         return None
     except OSError as e:
         if e.errno == errno.ELOOP:
-            request.unlink(missing_ok=True)
+            unlink()
             raise Refusal(f"{request} is a symbolic link; deleted, not followed", reason="malformed") from None
         raise Refusal(f"{request}: cannot be read: {e.strerror}", reason="malformed") from None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > REQUEST_MAX:
-            request.unlink(missing_ok=True)
-            raise Refusal(f"{request} is not a regular file of at most {REQUEST_MAX} bytes", reason="malformed")
+        if not stat.S_ISREG(st.st_mode) or st.st_size > REQUEST_MAX or st.st_nlink != 1:
+            unlink()
+            raise Refusal(f"{request} is not a regular file of at most {REQUEST_MAX} bytes with one name (a hard "
+                          "link to another file is not read)", reason="malformed")
         data = os.read(fd, REQUEST_MAX + 1)
     finally:
         os.close(fd)
@@ -90,10 +106,32 @@ def take_request(request: Path, *, into: Path, name: str) -> Path | None:
         os.close(out)
     os.chmod(copy, 0o644)
     sync_dir(into)
-    request.unlink(missing_ok=True)
+    unlink()
     for old in sorted(into.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-KEEP_REQUESTS]:
         old.unlink(missing_ok=True)
     return copy
+
+
+def rolled_back_versions(journal: Journal) -> set[str]:
+    """Versions an attempt here moved to and then rolled back for a verdict on them (unhealthy, dpkg failed; not a
+    power cut: ``interrupted``), read from the attempt's forward steps as the agent does."""
+    rows = journal.rows()
+    judged = {r.attempt for r in rows if r.step == "unhealthy" or r.reason in ("unhealthy", "install_failed")}
+    back = {r.attempt for r in rows if r.step == "rolled_back" and r.attempt in judged}
+    return {r.to_version for r in rows if r.attempt in back and r.to_version and r.to_version != r.from_version
+            and r.step in ("downloading", "downloaded", "kept", "installing", "installed", "unhealthy")}
+
+
+def _unlink(name: str, folder: int) -> None:
+    try:
+        os.unlink(name, dir_fd=folder)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:  # a folder in the request's place: taken away when empty, refused either way
+        try:
+            os.rmdir(name, dir_fd=folder)
+        except OSError:
+            pass
 
 
 def roll_back(attempt: Attempt, *, parts: Parts, kept: Kept, reason: str, detail: str) -> int:
@@ -159,6 +197,9 @@ class Updater:
         try:
             if release.version == attempt.from_version:
                 return self._keep_running(attempt, release)
+            if release.version in rolled_back_versions(self.journal):
+                raise Refusal(f"{release.version} was rolled back on this device already (the journal says so); "
+                              "not installed again", reason="failed_here")
             if not self.kept.has(attempt.from_version):
                 raise Refusal(f"no intact kept package of the running version {attempt.from_version}: never "
                               "install without a way back", reason="no_rollback_package")

@@ -133,6 +133,9 @@ def pool_app(folder):
 
 #: Longest a connection stays open: a device's one request takes well under a second, even over GPRS.
 CONNECTION_SECONDS = 30.0
+#: Longest a connection whose whole request is for a pool package stays open: 55 MB over an office line takes
+#: minutes (the device gives up after an hour itself).
+DOWNLOAD_SECONDS = 2 * 3600.0
 #: Connections one client address may hold open at once (not behind a trusted proxy).
 CONNECTIONS_PER_ADDRESS = 4
 
@@ -156,13 +159,24 @@ def _guarded_protocol(*, per_address: bool):
                 log.info("closing a connection from %s: more than %d open", host, CONNECTIONS_PER_ADDRESS)
                 transport.abort()
 
+        def handle_events(self):
+            super().handle_events()
+            scope = getattr(self, "scope", None)
+            if (not getattr(self, "_downloading", False) and isinstance(scope, dict)
+                    and str(scope.get("path", "")).startswith(POOL_PATH)):
+                # The request is whole and asks for a package: its body may take minutes, not CONNECTION_SECONDS.
+                self._downloading = True
+                self._deadline.cancel()
+                self._deadline = self.loop.call_later(DOWNLOAD_SECONDS, self._expire)
+
         def connection_lost(self, exc):
             self._deadline.cancel()
             super().connection_lost(exc)
 
         def _expire(self):
             if not self.transport.is_closing():
-                log.info("closing a connection from %s: open over %.0f s", self.client, CONNECTION_SECONDS)
+                log.info("closing a connection from %s: open over %.0f s", self.client,
+                         DOWNLOAD_SECONDS if getattr(self, "_downloading", False) else CONNECTION_SECONDS)
                 self.transport.abort()
 
     return GuardedH11

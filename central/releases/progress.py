@@ -56,14 +56,19 @@ def rollout_progress(db, rollout, *, province: str | None = None) -> Progress:
     p = Progress()
     devices = scope_devices(db, rollout.scope_key, province=province)
     p.in_scope = len(devices)
-    p.canaries = sum(1 for d in devices if is_canary(d, rollout.canary_percent)) \
-        if rollout.stage == "canary" or rollout.document.get("canary_percent", 100) < 100 else len(devices)
+    canary_only = rollout.stage == "canary" or rollout.document.get("canary_percent", 100) < 100
+    # Only what the devices the rollout reaches say counts (in its canary stage, only its canaries): a device of
+    # another scope, or one that was never asked to start, cannot halt or promote it by what it reports.
+    counted = {d for d in devices if not canary_only or is_canary(d, rollout.canary_percent)}
+    p.canaries = len(counted)
     rows = db.query("SELECT r.device_id, r.state, r.reason, r.detail, r.first_at, r.at, d.online, d.status_since "
                     "FROM release_devices r LEFT JOIN devices d ON d.device_id = r.device_id WHERE r.rollout = ?"
                     + (" AND d.province = ?" if province else ""), (rollout.rollout, province) if province
                     else (rollout.rollout,))
     touched = 0
     for row in rows:
+        if row["device_id"] not in counted:
+            continue
         state = row["state"] if row["state"] in PROGRESS else "failed"
         if state == "pending":
             continue

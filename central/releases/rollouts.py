@@ -19,8 +19,8 @@ after they started and before they were healthy. Then:
    why is recorded (reason ``failures_over_threshold``, the counts and the
    devices) — the Releases page shows it;
 2. else, in stage ``canary`` once the soak has passed since the canary
-   document was published, and at least one canary is healthy (or the scope
-   has no canary device): **promote** — the next version with
+   document was published, and at least half the canaries are healthy
+   (:data:`PROMOTE_QUORUM`; or the scope has no canary device): **promote** — the next version with
    ``canary_percent: 100``; everyone in scope may start it in their window;
 3. else, in stage ``promoted`` once a soak has passed since promotion:
    ``complete`` (nothing more is published).
@@ -42,6 +42,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,16 @@ log = logging.getLogger(__name__)
 #: Why a rollout halted.
 HALT_REASONS = ("failures_over_threshold", "manual")
 ACTIVE = ("canary", "promoted")
+
+
+#: The share of a rollout's canaries that must be healthy before it is promoted: one device (its owner lying, or one
+#: that ran the version already) does not send a release to the whole scope.
+PROMOTE_QUORUM = 0.5
+
+
+def promote_quorum(canaries: int) -> int:
+    """How many healthy canaries promote a rollout of *canaries* canaries (at least one)."""
+    return max(1, math.ceil(canaries * PROMOTE_QUORUM))
 
 
 def is_canary(device_id: str, canary_percent: float) -> bool:
@@ -215,13 +226,16 @@ class Rollouts:
             (package.sha256, package.name, package.version, package.architecture, package.size, package.added_at)))
         rollout_id = f"R-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         begin = not_before or now
-        document = release_document.build(
-            issuer=self.issuer, version=self._next_version(scope), scope=scope, rollout=rollout_id, package=package,
-            not_before=begin, expires=begin + dt.timedelta(days=expires_days), window=tuple(window),
-            canary_percent=canary_percent, min_from=min_from, rollback=rollback, urgent=urgent)
-        published = self._publish(document, scope=scope, key=key, device=device)
+        targets = self._targets(scope, device)
 
         def record(c):
+            self._lock_scope(c, scope)
+            document = release_document.build(
+                issuer=self.issuer, version=self._version_in(c, scope), scope=scope, rollout=rollout_id,
+                package=package, not_before=begin, expires=begin + dt.timedelta(days=expires_days),
+                window=tuple(window), canary_percent=canary_percent, min_from=min_from, rollback=rollback,
+                urgent=urgent)
+            published = self._publish(document, scope=scope, key=key, devices=targets)
             for (old,) in c.execute("SELECT rollout FROM rollouts WHERE scope_key = ? AND stage IN ('canary', "
                                     "'promoted')", (scope,)).fetchall():
                 c.execute("UPDATE rollouts SET stage = 'superseded', stage_since = ? WHERE rollout = ?",
@@ -272,29 +286,39 @@ class Rollouts:
             counts = {"touched": p.touched, "failures": p.failures, "by_state": p.by_state, "offline": p.offline,
                       "in_scope": p.in_scope, "canaries": p.canaries, "threshold_percent": r.halt_threshold}
             soaked = now >= parse_iso(r.stage_since) + dt.timedelta(seconds=r.soak_seconds)
-            if p.touched and p.failures * 100 > r.halt_threshold * p.touched:
-                detail = counts | {"message": f"{p.failures} of {p.touched} updated devices rolled back, failed or "
-                                              f"went offline ({p.failures * 100 / p.touched:.1f}% > "
-                                              f"{r.halt_threshold:g}%)",
-                                   "devices": p.failed_devices[:20]}
-                self._republish(r, key=key, stage="halted", changes={"halted": True},
-                                reason="failures_over_threshold", detail=detail)
-                decisions.append(Decision(r.rollout, "halted", "failures_over_threshold", detail))
-            elif r.stage == "canary" and soaked and (p.by_state.get("healthy", 0) or not p.canaries):
-                detail = counts | {"message": f"soaked {r.soak_seconds} s: {p.by_state.get('healthy', 0)} healthy, "
-                                              f"{p.failures} failures of {p.touched}"}
-                self._republish(r, key=key, stage="promoted", changes={"canary_percent": 100}, reason="soaked",
-                                detail=detail)
-                decisions.append(Decision(r.rollout, "promoted", "soaked", detail))
-            elif r.stage == "promoted" and soaked:
-                self.db.write(lambda c, r=r: (c.execute("UPDATE rollouts SET stage = 'complete', stage_since = ? "
-                                                        "WHERE rollout = ?", (iso(now), r.rollout)),
-                                              _fact(c, r.rollout, now, "complete", "soaked", counts)))
-                decisions.append(Decision(r.rollout, "completed", "soaked", counts))
-            else:
-                decisions.append(Decision(r.rollout, "waiting", "soaking" if not soaked else "no_healthy_canary",
-                                          counts))
+            try:
+                decisions.append(self._step(r, p, counts, soaked, now, key=key))
+            except RolloutError as e:  # another controller or ops moved it meanwhile: the next step sees it
+                decisions.append(Decision(r.rollout, "waiting", "changed_meanwhile", counts | {"message": str(e)}))
         return decisions
+
+    def _step(self, r: Rollout, p, counts: dict, soaked: bool, now, *, key) -> Decision:
+        """The controller's decision about one rollout, carried out."""
+        if p.touched and p.failures * 100 > r.halt_threshold * p.touched:
+            detail = counts | {"message": f"{p.failures} of {p.touched} updated devices rolled back, failed or "
+                                          f"went offline ({p.failures * 100 / p.touched:.1f}% > "
+                                          f"{r.halt_threshold:g}%)",
+                               "devices": p.failed_devices[:20]}
+            self._republish(r, key=key, stage="halted", changes={"halted": True},
+                            reason="failures_over_threshold", detail=detail)
+            return Decision(r.rollout, "halted", "failures_over_threshold", detail)
+        if r.stage == "canary" and soaked and (p.by_state.get("healthy", 0) >= promote_quorum(p.canaries)
+                                               or not p.canaries):
+            detail = counts | {"message": f"soaked {r.soak_seconds} s: {p.by_state.get('healthy', 0)} healthy, "
+                                          f"{p.failures} failures of {p.touched}"}
+            self._republish(r, key=key, stage="promoted", changes={"canary_percent": 100}, reason="soaked",
+                            detail=detail)
+            return Decision(r.rollout, "promoted", "soaked", detail)
+        if r.stage == "promoted" and soaked:
+            def complete(c):  # only as still promoted at this version: a halt meanwhile stands
+                c.execute("UPDATE rollouts SET stage = 'complete', stage_since = ? WHERE rollout = ? AND "
+                          "stage = 'promoted' AND doc_version = ?", (iso(now), r.rollout, r.doc_version))
+                if c.rowcount != 1:
+                    raise RolloutError(f"rollout {r.rollout} changed meanwhile", reason="not_active")
+                _fact(c, r.rollout, now, "complete", "soaked", counts)
+            self.db.write(complete)
+            return Decision(r.rollout, "completed", "soaked", counts)
+        return Decision(r.rollout, "waiting", "soaking" if not soaked else "no_healthy_canary", counts)
 
     # -- inside --
     def _active(self, rollout: str) -> Rollout:
@@ -303,14 +327,22 @@ class Rollouts:
             raise RolloutError(f"rollout {rollout} is {r.stage}, not running", reason="not_active")
         return r
 
-    def _next_version(self, scope: str) -> int:
-        row = self.db.query_one("SELECT MAX(doc_version) AS top FROM rollouts WHERE scope_key = ?", (scope,))
-        official = self.db.query_one("SELECT MAX(version) AS top FROM official WHERE kind = 'release' AND "
-                                     "scope_key = ?", (scope,))
-        return max(int((row or {}).get("top") or 0), int((official or {}).get("top") or 0)) + 1
+    def _lock_scope(self, c, scope: str) -> None:
+        """Hold *scope* until the transaction ends: whatever publishes the scope's next document (a new rollout, a
+        halt, a promotion) does so one at a time (SQLite's BEGIN IMMEDIATE already queues every writer)."""
+        if self.db.dialect == "%s":
+            c.execute("SELECT pg_advisory_xact_lock(?)", (int(hashlib.sha256(scope.encode()).hexdigest()[:15], 16),))
 
-    def _publish(self, document: dict, *, scope: str, key, device: str | None) -> dict:
-        """Publish *document* to every topic its scope reaches; ``{"topics", "code"}``."""
+    @staticmethod
+    def _version_in(c, scope: str) -> int:
+        """The scope's next document version, read inside the transaction *c*."""
+        top = c.execute("SELECT MAX(doc_version) FROM rollouts WHERE scope_key = ?", (scope,)).fetchone()
+        official = c.execute("SELECT MAX(version) FROM official WHERE kind = 'release' AND scope_key = ?",
+                             (scope,)).fetchone()
+        return max(int(top[0] or 0), int(official[0] or 0)) + 1
+
+    def _targets(self, scope: str, device: str | None) -> list:
+        """The devices whose own topics a *scope* document goes to ([None]: the scope's shared topic)."""
         if self.publisher is None:
             raise CentralError("no publisher: give the broker (--broker …)")
         level, _, value = scope.partition(":")
@@ -321,6 +353,10 @@ class Rollouts:
             devices = scope_devices(self.db, scope)
             if not devices:
                 raise RolloutError(f"office {value} has no registered device to publish to", reason="no_device")
+        return devices
+
+    def _publish(self, document: dict, *, scope: str, key, devices: list) -> dict:
+        """Publish *document* to the topics of *devices* (:meth:`_targets`); ``{"topics", "code"}``."""
         topics, code = [], ""
         for d in devices:
             done = self.publisher.publish(document, scope=scope, key=key, device=d)
@@ -329,25 +365,38 @@ class Rollouts:
         return {"topics": topics, "code": code}
 
     def _republish(self, r: Rollout, *, key, stage: str, changes: dict, reason: str, detail: dict) -> Rollout:
+        """Publish and record *r*'s next document, holding the rollout's row from reading it to recording: a second
+        controller or ops acting on the same rollout at once waits, then finds it changed (``not_active``) —
+        never two documents of one version, never a record saying other than the retained document."""
         now = self.clock()
-        document = dict(r.document, version=self._next_version(r.scope_key), **changes)
-        release_document.check(document)
-        level, _, value = r.scope_key.partition(":")
-        devices = [t.split("/")[-2] for t in r.topics] if level == "office" else [None]
-        topics, code = [], ""
-        for d in devices:
-            done = self.publisher.publish(document, scope=r.scope_key, key=key, device=d)
-            topics.append(done["topic"])
-            code = done["verification_code"]
 
-        def record(c):
+        def locked(c):
+            self._lock_scope(c, r.scope_key)
+            c.execute("SELECT stage, doc_version FROM rollouts WHERE rollout = ?"
+                      + (" FOR UPDATE" if self.db.dialect == "%s" else ""), (r.rollout,))
+            current = c.fetchone()
+            if current is None or (current[0], int(current[1])) != (r.stage, r.doc_version):
+                raise RolloutError(f"rollout {r.rollout} changed meanwhile (another controller or ops); nothing "
+                                   "published", reason="not_active")
+            document = dict(r.document, version=self._version_in(c, r.scope_key), **changes)
+            release_document.check(document)
+            level, _, value = r.scope_key.partition(":")
+            devices = [t.split("/")[-2] for t in r.topics] if level == "office" else [None]
+            topics, code = [], ""
+            for d in devices:
+                done = self.publisher.publish(document, scope=r.scope_key, key=key, device=d)
+                topics.append(done["topic"])
+                code = done["verification_code"]
+            record(c, document, topics, code)
+
+        def record(c, document, topics, code):
             c.execute("UPDATE rollouts SET stage = ?, stage_since = ?, doc_version = ?, document_code = ?, "
                       "document = ?, halted_reason = ?, halted_detail = ? WHERE rollout = ?",
                       (stage, iso(now), document["version"], code, codec.dumps(document),
                        reason if stage == "halted" else r.halted_reason,
                        codec.dumps(detail) if stage == "halted" else r.halted_detail, r.rollout))
             _fact(c, r.rollout, now, stage, reason, detail | {"version": document["version"], "topics": topics})
-        self.db.write(record)
+        self.db.write(locked)
         return self.get(r.rollout)
 
 

@@ -9,7 +9,9 @@ this device), then that no newer version of its scope is installed
 (``older``), its expiry (``expired``), ``not_before`` (``not_yet``), a
 halted rollout (``halted``), the architecture (``wrong_architecture``,
 ``dpkg --print-architecture``), and against the running version the downgrade
-rule (``downgrade``) and ``min_version_to_upgrade_from`` (``too_old``). The
+rule (``downgrade``) and ``min_version_to_upgrade_from`` (``too_old``), and that
+this device (by root's configuration) is among the document's canaries
+(``not_canary``). The
 working-hours window is the agent's decision; with *check_window*
 (``--check-window``) it is checked again here (``in_hours``,
 ``outside_window``), so a request written out of time by anyone able to write
@@ -80,9 +82,17 @@ def verify_request(config, store, path, *, running: str | None = None, architect
     if doc.package.architecture not in (arch, "all"):
         raise ReleaseRefused(f"the package is for {doc.package.architecture}, this system is {arch}",
                              reason="wrong_architecture")
-    refusal = upgrade_refusal(doc, running or running_version())
+    running = running or running_version()
+    refusal = upgrade_refusal(doc, running)
     if refusal is not None:
         raise refusal
+    from pishkhan.releases.document import compare_versions
+    from pishkhan.releases.installed import is_canary
+
+    # The device's id is root's configuration, not the agent's word: a device outside the canaries asking for
+    # a release still in its canary stage does not get it before the centre promotes it.
+    if compare_versions(doc.package.version, running) != 0 and not is_canary(config.device_id, doc.canary_percent):
+        raise _Wait("not_canary", f"canary_percent {doc.canary_percent}: not this device yet")
     if check_window:
         from pishkhan.releases.window import may_start
         from pishkhan.schedule.hours import hours_from_config

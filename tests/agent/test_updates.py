@@ -199,3 +199,37 @@ def test_a_log_tail_with_tabs_escapes_and_bidi_controls_goes_out_as_a_valid_even
     assert detail["detail"].startswith("kiosk\\x09failed\\x1b[31m\\u202etxt\n") and len(detail["detail"]) == 2000
     message = payloads.event(device="dev-0001", seq=1, sent_at=1_800_000_000.0, event="update", detail=detail)
     assert payloads.problems(message) == []
+
+
+def test_a_power_cut_mid_install_is_asked_again_not_taken_for_a_verdict(tmp_path, monkeypatch):
+    """Recovery undid an install a power cut interrupted (rolled_back, reason interrupted): no verdict on the version,
+    so the agent asks again later, as after any passing failure — never once is not "rolled back here"."""
+    (tmp_path / "VERSION").write_text("0.1.0\n")
+    monkeypatch.setenv("PISHKHAN_VERSION_FILE", str(tmp_path / "VERSION"))
+    clock = Clock(dt.datetime(2026, 12, 10, 23, 0, tzinfo=TEHRAN))
+    request, journal = tmp_path / "request.json", tmp_path / "journal.sqlite"
+    config = parse_config({"device": {"id": "dev-0001", "state_dir": str(tmp_path / "state")},
+                           "update": {"request": str(request), "journal": str(journal)},
+                           "mqtt": {"enabled": False}})
+    national = SigningKey.generate()
+    store = Store(config.store_path, clock=clock)
+    trust_key(store, national.public, scope="national", actor="test")
+    agent = Agent(config, store=store)
+    try:
+        part = updates.Updates(agent.context, hours=HOURS)
+        from pishkhan.releases.installed import install_release
+        code = install_release(store, national.sign(release_doc(1)), source="centre", actor="test").verification_code
+        part.tick()
+        assert request.exists()
+        request.unlink()
+        common = {"attempt": "a-1", "rollout": "R-20261207-1", "document_code": code, "from_version": "0.1.0",
+                  "to_version": "0.9.0"}
+        for minute, step, reason in ((31, "requested", ""), (32, "installing", ""), (40, "rolling_back", "interrupted"),
+                                     (41, "rolled_back", "interrupted")):
+            journal_row(journal, at=f"2026-12-10T19:{minute}:00Z", step=step, reason=reason, **common)
+        clock.at += dt.timedelta(minutes=31)
+        part.tick()
+        assert request.exists(), part.state
+    finally:
+        agent.outbox.close()
+        store.close()

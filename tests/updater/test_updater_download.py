@@ -47,7 +47,7 @@ def pool(tmp_path_factory):
     (folder / f"releases/pool/{sha}.deb").write_bytes(data)
     with https_pool(folder, cert, key) as url:
         yield {"url": url, "ca": ca.cert_file, "stranger": stranger.cert_file, "sha": sha, "size": len(data),
-               "folder": folder}
+               "folder": folder, "cert": cert, "key": key}
 
 
 def test_fetched_with_the_pinned_ca(pool, tmp_path):
@@ -113,3 +113,73 @@ def test_a_server_sending_without_end_is_cut_off_at_the_documents_size(tmp_path)
         Downloader(type("T", (), {"open": lambda self, url: stream})()).fetch(
             "https://centre.test/releases/pool/x.deb", tmp_path / "p.deb", size=1000, sha256="0" * 64)
     assert refused.value.reason == "wrong_hash" and not list(tmp_path.iterdir())
+
+
+@contextlib.contextmanager
+def redirecting(cert, key, location):
+    """An HTTPS server (the pinned CA's certificate) answering every GET with a redirect to *location*."""
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirect_away_from_the_pinned_server_is_not_followed(pool, tmp_path):
+    """The pool is static and addressed by hash: a redirect (here to plain HTTP serving the right bytes, where
+    anyone on the way reads and could change them) is refused, never followed."""
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(pool["folder"])))
+    plain.RequestHandlerClass.log_message = lambda *a: None
+    threading.Thread(target=plain.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        target = f"http://127.0.0.1:{plain.server_address[1]}/releases/pool/{pool['sha']}.deb"
+        with redirecting(pool["cert"], pool["key"], target) as url:
+            with pytest.raises(Refusal) as refused:
+                Downloader(HttpsTransport(ca_file=pool["ca"])).fetch(
+                    f"{url}releases/pool/{pool['sha']}.deb", tmp_path / "p.deb", size=pool["size"],
+                    sha256=pool["sha"])
+    finally:
+        plain.shutdown()
+        plain.server_close()
+    assert refused.value.reason == "download_failed"
+    assert not (tmp_path / "p.deb").exists()
+
+
+def test_a_server_trickling_bytes_is_cut_off_at_the_downloads_time_bound(tmp_path):
+    """A pool server that sends a byte just before every read's timeout would hold the update (and its lock) for
+    days: the whole download has a bound."""
+    now = [0.0]
+
+    class Trickle:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n):
+            now[0] += 29.0  # one byte every 29 s, under the 30 s socket timeout
+            return b"x"
+
+    with pytest.raises(Refusal) as refused:
+        Downloader(type("T", (), {"open": lambda self, url: Trickle()})(), seconds=3600,
+                   clock=lambda: now[0]).fetch("https://centre.test/releases/pool/x.deb", tmp_path / "p.deb",
+                                               size=10_000, sha256="0" * 64)
+    assert refused.value.reason == "download_failed" and now[0] <= 3600 + 29
+    assert not list(tmp_path.iterdir())

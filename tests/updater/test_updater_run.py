@@ -255,3 +255,70 @@ def test_the_journal_knows_only_the_designs_steps(world):
     with pytest.raises(ValueError):
         Journal(world.journal).record(attempt="a", step="exploded")
     assert len(STEPS) == 13
+
+
+def test_a_hard_link_to_another_file_as_the_request_is_refused_not_copied(world, tmp_path):
+    """Where links to others' files are allowed (fs.protected_hardlinks=0), the agent could link root's secret as its
+    request: root would copy it 0644 where the agent reads it."""
+    secret = tmp_path / "secret"
+    secret.write_text('{"envelope": {"root": "secret"}}')
+    os.chmod(secret, 0o600)
+    world.keep_running()
+    world.publish(NEW)
+    request = world.request()
+    request.unlink()
+    os.link(secret, request)
+    assert run_here(world, "run") == 3
+    assert world.steps()[-1] == ("refused", "malformed")
+    assert secret.read_text() == '{"envelope": {"root": "secret"}}'
+    assert not list((world.folder / "update").glob("requests/*.json"))
+
+
+def test_a_request_folder_swapped_for_a_symlink_is_not_followed(world, tmp_path):
+    """The agent owns the folder of its request: replaced by a link to root's folder, root neither reads nor
+    deletes the file of that name there."""
+    root_folder = tmp_path / "roots"
+    root_folder.mkdir()
+    world.keep_running()
+    world.publish(NEW)
+    request = world.request()
+    (root_folder / request.name).write_text('{"root": "secret"}')
+    folder = request.parent
+    os.rename(folder, tmp_path / "moved")
+    folder.symlink_to(root_folder)
+    assert run_here(world, "run") == 3
+    assert world.steps()[-1] == ("refused", "malformed")
+    assert (root_folder / request.name).read_text() == '{"root": "secret"}'
+    assert not list((world.folder / "update").glob("requests/*.json"))
+
+
+@pytest.mark.parametrize("kind", ["huge", "fifo", "folder"])
+def test_a_request_that_is_not_a_small_file_is_refused_and_deleted(world, kind):
+    world.keep_running()
+    world.publish(NEW)
+    request = world.request()
+    request.unlink()
+    if kind == "huge":
+        request.write_bytes(b" " * ((1 << 20) + 1))
+    elif kind == "fifo":
+        os.mkfifo(request)
+    else:
+        request.mkdir()
+    assert run_here(world, "run") == 3
+    assert world.steps()[-1] == ("refused", "malformed")
+    assert not os.path.lexists(request)
+    assert not list((world.folder / "update").glob("requests/*.json"))
+
+
+def test_a_version_rolled_back_here_is_not_installed_again_on_the_agents_word(world):
+    """The agent's user writes the request for a version this device already rolled back, again and again: root
+    does not reinstall it (and restart every service, and roll back) each night."""
+    world.keep_running()
+    world.publish(NEW, broken=True)
+    world.request()
+    assert run_here(world, "run") == 4
+    installs = world.device.installs()
+    world.request()
+    assert run_here(world, "run") == 3
+    assert world.steps()[-1] == ("refused", "failed_here")
+    assert world.device.installs() == installs and world.device.runs() == OLD
