@@ -106,7 +106,7 @@ def register_release(central_subparsers, common):
     st.set_defaults(handler=cmd_status)
 
     for name, helptext in (("halt", "halt a rollout: publish its next document with halted: true"),
-                           ("promote", "promote a canary rollout now: publish its next document at 100%")):
+                           ("promote", "promote a canary rollout now: publish its next document at 100%%")):
         a = s.add_parser(name, parents=[common], help=helptext)
         a.add_argument("rollout", metavar="ROLLOUT")
         a.add_argument("--why", default="", help="a sentence kept with the record")
