@@ -237,10 +237,26 @@ def cmd_status(args) -> int:
         for d in item["failed_devices"][:20] if args.rollout else []:
             print(terminal_safe(f"  {d['device_id']}: {d['state']} {d['reason']} {d['detail'][:120]!r}"))
         for fact in item.get("log", []):
-            print(f"  {fact['at']} {fact['action']} {fact['reason']}")
+            print(terminal_safe(f"  {fact['at']} {fact['action']} {_log_line(fact)}"))
     if not out:
         print("no rollouts", file=sys.stderr)
     return 0
+
+
+def _log_line(fact: dict) -> str:
+    """A record's reason, document version, canary share and the sentence kept with it (``--why``)."""
+    try:
+        detail = json.loads(fact["detail"] or "{}")
+    except ValueError:
+        detail = {}
+    detail = detail if isinstance(detail, dict) else {}
+    parts = [fact["reason"]] if fact["reason"] else []
+    if "version" in detail:
+        parts.append(f"document v{detail['version']}")
+    if "canary_percent" in detail:
+        parts.append(f"canary {detail['canary_percent']}%")
+    line = " ".join(parts)
+    return line + (f" — {detail['message']}" if detail.get("message") else "")
 
 
 def cmd_halt(args) -> int:

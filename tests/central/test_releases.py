@@ -86,6 +86,11 @@ def test_publish_pools_the_package_and_publishes_a_retained_signed_document(mqtt
     assert late.wait(lambda c: c.messages, 10)
     document, _ = verify(json.loads(late.messages[0][1]), [ring.load("tehran").public])
     assert (document["version"], document["halted"]) == (2, True)
+    text = subprocess.run([sys.executable, "-m", "cli.main", "central", "release", "status", document["rollout"],
+                           "--db", str(db_file)], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert "published document v1 canary 5%" in text.stdout, text.stdout  # the record, with the why ops gave
+    assert "halted manual document v2 — kiosk slow" in text.stdout, text.stdout
 
 
 def test_publish_refuses_what_devices_would_refuse(tmp_path):
