@@ -217,6 +217,8 @@ def test_dpkg_waits_for_its_lock(tmp_path):
 
 
 def test_status_prints_the_last_attempt(world, capsys):
+    assert run_here(world, "status") == 0  # nothing yet: said in Persian and English, with where to look next
+    assert "(no update attempt yet)" in capsys.readouterr().out
     world.keep_running()
     world.publish(NEW)
     world.request()
