@@ -431,7 +431,14 @@ def test_the_releases_page_on_a_phone_says_why_a_rollout_halted(rollout_site, tm
             notice = driver.find_element("css selector", f"#rollout-{r.rollout} .halted")
             assert notice.is_displayed() and notice.get_attribute("data-reason") == "failures_over_threshold"
             assert "1 of 2 updated devices" in notice.text
-            assert driver.find_element("css selector", f"tr[data-device='{s['canaries'][1]}']").is_displayed()
+            row = driver.find_element("css selector", f"tr[data-device='{s['canaries'][1]}']")
+            assert row.is_displayed()
+            assert "نسخهٔ نو سالم بالا نیامد unhealthy" in row.find_element("css selector", ".reason").text
+            heading = driver.find_element("css selector", f"#rollout-{r.rollout} h3").text
+            assert "برای" in heading and "→" not in heading  # no arrow pointing backwards in a right-to-left line
+            assert driver.execute_script(  # the rollouts come first; the long versions table after them
+                "return document.querySelector('section.rollout').getBoundingClientRect().top"
+                " < document.getElementById('versions').getBoundingClientRect().top")
             assert driver.execute_script("return getComputedStyle(document.body).direction") == "rtl"
             assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
             driver.save_screenshot(str(tmp_path / "releases-phone.png"))
