@@ -393,6 +393,16 @@ def test_simulated_devices_act_on_a_release_as_the_design_says(tmp_path):
     assert not actor.due(first[1], first[2])
     message = actor.event(seq=1, sent_at=NOW.timestamp(), step="rolled_back", fields=plans[canary][-1][2])
     assert Devices(Fleet(db), lambda: NOW).send(canary, "event", message).accepted == 1
+    # and, as an agent, what it runs after a final step: the version the Releases page counts
+    fresh = ReleaseActor(canary, behaviour=ReleaseBehaviour(), rng=random.Random(1))
+    healthy = fresh.consider(envelope)[-1]
+    fresh.applied("healthy", healthy[2])
+    reported = fresh.reported(seq=2, sent_at=NOW.timestamp(), step="healthy", fields=healthy[2])
+    assert reported["applied"]["release"]["running_version"] == "0.9.0"
+    assert reported["applied"]["release"]["scope"] == "national"
+    assert Devices(Fleet(db), lambda: NOW).send(canary, "reported", reported).accepted == 1
+    assert db.query_one("SELECT running_version FROM device_release WHERE device_id = ?",
+                        (canary,))["running_version"] == "0.9.0"
     db.close()
 
 
@@ -466,6 +476,10 @@ def test_the_monitor_records_a_retained_release_as_official_and_the_next_version
     assert (row["kind"], row["scope_key"], row["version"]) == ("release", "province:23", 1)
     record.record(dict(row, version=7), received_at="2026-12-07T18:30:00Z")  # a version this centre did not keep
     assert rollouts.start(deb, scope="province:23", key=ring.load("tehran")).doc_version == 8
+    # a national key signs a province's release (a rollback, say), as devices accept: the monitor records it too
+    rollouts.start(build_deb(tmp_path, "0.8.5"), scope="province:23", key=ring.load("national"), rollback=True)
+    row = record.check(topic, encode(publisher.retained[topic]))
+    assert (row["kind"], row["scope_key"], row["version"]) == ("release", "province:23", 9)
     db.close()
 
 
