@@ -284,8 +284,9 @@ class SimDevice:
         self.fleet.published += 1
 
     def birth(self) -> dict:
+        running = self.release.running if self.release else "sim"  # with --releases, the version it runs
         return payloads.birth(device=self.id, seq=self.next_seq(), sent_at=time.time(), agent_version="sim",
-                              software_version=self.release.running if self.release else "sim", boot_id=self.boot_id, started_at=self.started_at,
+                              software_version=running, boot_id=self.boot_id, started_at=self.started_at,
                               will_seq=self.will_seq, protocol="5", board=self.board, schedule=self.schedule,
                               clock={"synchronized": True, "source": "simulated"}, province=self.province,
                               office=office_of(self.index)["office_id"],

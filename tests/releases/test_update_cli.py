@@ -244,7 +244,8 @@ def test_status_says_in_words_why_a_device_has_not_updated(tmp_path, device, nat
         install_release(store, envelope, source="cli", actor="test")
     for step in ("requested", "installing", "unhealthy", "rolled_back"):
         UpdaterJournal(journal).record(attempt="a1", step=step, from_version="0.8.0", to_version="0.9.0",
-                                       document_code=verification_code(envelope), reason="unhealthy" if step == "rolled_back" else "")
+                                       document_code=verification_code(envelope),
+                                       reason="unhealthy" if step == "rolled_back" else "")
     assert main(["update", "status", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "نسخهٔ در حال اجرا (running): 0.8.0" in out
