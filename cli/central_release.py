@@ -13,22 +13,22 @@ DEFAULT_DB = "fleet.db"
 DEFAULT_POOL = "releases/pool"
 
 
-def _percent(text: str) -> float:
+def _percent(text: str, *, option: str) -> float:
     from pishkhan.exc import ConfigError
 
     m = re.fullmatch(r"\s*([0-9]{1,3}(?:\.[0-9]{1,2})?)\s*%?\s*", str(text))
     if not m or float(m.group(1)) > 100:
-        raise ConfigError(f"expected a percentage 0-100 with at most 2 decimals (5%, 12.5%), got {text!r}")
+        raise ConfigError(f"{option}: expected a percentage 0-100 with at most 2 decimals (5%, 12.5%), got {text!r}")
     value = float(m.group(1))
     return int(value) if value == int(value) else value
 
 
-def _span(text: str) -> int:
+def _span(text: str, *, option: str) -> int:
     from pishkhan.exc import ConfigError
 
     m = re.fullmatch(r"\s*([0-9]+)\s*([smhd]?)\s*", str(text))
     if not m:
-        raise ConfigError(f"expected a span like 90s, 30m, 2h or 1d, got {text!r}")
+        raise ConfigError(f"{option}: expected a span like 90s, 30m, 2h or 1d, got {text!r}")
     return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
@@ -178,8 +178,8 @@ def cmd_sign(args) -> int:
         issuer="مرکز پیشخوان / Pishkhan centre", version=args.version, scope=args.scope,
         rollout=args.rollout or f"R-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}", package=package,
         not_before=begin, expires=begin + dt.timedelta(days=args.expires_days), window=_window(args.window),
-        canary_percent=_percent(args.canary), min_from=args.min_from, rollback=args.rollback, urgent=args.urgent,
-        halted=args.halted)
+        canary_percent=_percent(args.canary, option="--canary"), min_from=args.min_from, rollback=args.rollback,
+        urgent=args.urgent, halted=args.halted)
     envelope = prepare("release", payload, key=_key(args), expected_scope=args.scope, trust=TrustList.load(args.trust))
     write_file(args.out, encode(envelope), mode=0o644)
     print(f"{args.out}: release v{payload['version']} ({verification_code(envelope)}) of {package.name} "
@@ -192,10 +192,12 @@ def cmd_publish(args) -> int:
     key = _key(args)
     db, rollouts = _rollouts(args, publish=True)
     with db:
-        r = rollouts.start(args.package, scope=args.scope, key=key, canary_percent=_percent(args.canary),
+        r = rollouts.start(args.package, scope=args.scope, key=key,
+                           canary_percent=_percent(args.canary, option="--canary"),
                            window=_window(args.window), not_before=not_before, expires_days=args.expires_days,
                            min_from=args.min_from, urgent=args.urgent, rollback=args.rollback,
-                           soak_seconds=_span(args.soak), halt_threshold=float(_percent(args.halt_threshold)),
+                           soak_seconds=_span(args.soak, option="--soak"),
+                           halt_threshold=float(_percent(args.halt_threshold, option="--halt-threshold")),
                            device=args.device)
     print(f"rollout {r.rollout}: {r.package_version} ({r.sha256}) to {r.scope_key}, document v{r.doc_version} "
           f"({r.document_code}), canaries {r.canary_percent:g}%, soak {r.soak_seconds} s, halt above "

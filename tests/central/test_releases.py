@@ -495,3 +495,15 @@ def test_sign_pools_the_package_and_writes_a_signed_document_without_a_broker(tm
     document, _ = verify(json.loads((tmp_path / "release.json").read_text()), [ring.load("national").public])
     assert (document["version"], document["rollback"], document["canary_percent"]) == (4, True, 100)
     assert (tmp_path / "pool" / f"{document['package']['sha256']}.deb").read_bytes() == deb.read_bytes()
+
+
+def test_a_bad_share_or_span_names_its_option():
+    """Three options take a percentage or a span: the refusal says which one was wrong."""
+    from cli.central_release import _percent, _span
+    from pishkhan.exc import ConfigError
+
+    with pytest.raises(ConfigError, match="^--halt-threshold: expected a percentage"):
+        _percent("150%", option="--halt-threshold")
+    with pytest.raises(ConfigError, match="^--soak: expected a span"):
+        _span("2x", option="--soak")
+    assert (_percent("12.5%", option="--canary"), _span("2h", option="--soak")) == (12.5, 7200)
