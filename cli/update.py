@@ -169,6 +169,7 @@ def cmd_status(args) -> int:
     from . import context
 
     cfg = context.config(args)
+    as_store_owner(cfg)  # a technician runs it with sudo: no store file may become root's
     journal = Journal(cfg.update.journal)
     with context.store(cfg) as store:
         doc = in_force(store, device=cfg.device_id, office=cfg.office.office_id, province=cfg.office.province)
