@@ -128,13 +128,27 @@ def register_release(central_subparsers, common):
     srv.set_defaults(handler=cmd_serve)
 
 
-def _rollouts(args, *, publish: bool):
+def _existing_db(url: str):
+    """The fleet database at *url*, refused when it is a file that does not exist: watching or acting on rollouts
+    in a database made empty on the spot would say "no rollouts" of the wrong one."""
+    from pathlib import Path
+
+    from central.db import open_db
+    from pishkhan.exc import ConfigError
+
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    if "://" not in path and not Path(path).exists():
+        raise ConfigError(f"--db: no fleet database at {path} (give --db the database the monitor keeps)")
+    return open_db(url)
+
+
+def _rollouts(args, *, publish: bool, existing: bool = True):
     from central.db import open_db
     from central.releases.pool import Pool
     from central.releases.rollouts import BrokerPublisher, Rollouts
     from central.trust import TrustList
 
-    db = open_db(args.db)
+    db = _existing_db(args.db) if existing else open_db(args.db)
     publisher = BrokerPublisher(_broker(args), trust=TrustList.load(args.trust), timeout=args.timeout) \
         if publish else None
     return db, Rollouts(db, publisher=publisher, pool=Pool(getattr(args, "pool", DEFAULT_POOL)))
@@ -190,7 +204,7 @@ def cmd_sign(args) -> int:
 def cmd_publish(args) -> int:
     not_before = _not_before(args)
     key = _key(args)
-    db, rollouts = _rollouts(args, publish=True)
+    db, rollouts = _rollouts(args, publish=True, existing=False)
     with db:
         r = rollouts.start(args.package, scope=args.scope, key=key,
                            canary_percent=_percent(args.canary, option="--canary"),
@@ -206,12 +220,11 @@ def cmd_publish(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from central.db import open_db
     from central.releases.progress import rollout_progress
     from central.releases.rollouts import Rollouts
     from pishkhan.text.safety import terminal_safe
 
-    with open_db(args.db) as db:
+    with _existing_db(args.db) as db:
         rollouts = Rollouts(db)
         chosen = [rollouts.get(args.rollout)] if args.rollout else rollouts.list()
         out = []

@@ -507,3 +507,12 @@ def test_a_bad_share_or_span_names_its_option():
     with pytest.raises(ConfigError, match="^--soak: expected a span"):
         _span("2x", option="--soak")
     assert (_percent("12.5%", option="--canary"), _span("2h", option="--soak")) == (12.5, 7200)
+
+
+def test_watching_a_fleet_database_that_is_not_there_is_refused_not_made_empty(tmp_path, capsys):
+    from cli.main import main
+
+    missing = tmp_path / "fleet.db"
+    assert main(["central", "release", "status", "--db", str(missing)]) == 1
+    assert "--db: no fleet database at" in capsys.readouterr().err
+    assert not missing.exists()
