@@ -298,8 +298,17 @@ def cmd_advance(args) -> int:
     with db:
         decisions = rollouts.advance(key=key)
     for d in decisions:
-        print(f"{d.rollout}: {d.action} ({d.reason}) {d.detail.get('message', '')}")
+        print(_decision_line(d))
     return 0
+
+
+def _decision_line(d) -> str:
+    """One controller decision: the action, its reason, and the controller's sentence or else the counts."""
+    detail = d.detail or {}
+    said = detail.get("message") or (f"{detail.get('by_state', {}).get('healthy', 0)} healthy, "
+                                     f"{detail['failures']} failures of {detail['touched']} updated devices"
+                                     if "touched" in detail else "")
+    return f"{d.rollout}: {d.action} ({d.reason})" + (f": {said}" if said else "")
 
 
 def cmd_serve(args) -> int:

@@ -516,3 +516,13 @@ def test_watching_a_fleet_database_that_is_not_there_is_refused_not_made_empty(t
     assert main(["central", "release", "status", "--db", str(missing)]) == 1
     assert "--db: no fleet database at" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_the_controllers_waiting_line_gives_the_counts():
+    from central.releases.rollouts import Decision
+    from cli.central_release import _decision_line
+
+    waiting = Decision("R-1", "waiting", "soaking", {"touched": 3, "failures": 0, "by_state": {"healthy": 2}})
+    assert _decision_line(waiting) == "R-1: waiting (soaking): 2 healthy, 0 failures of 3 updated devices"
+    halted = Decision("R-2", "halted", "failures_over_threshold", {"touched": 3, "failures": 2, "message": "2 of 3"})
+    assert _decision_line(halted) == "R-2: halted (failures_over_threshold): 2 of 3"
