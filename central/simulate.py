@@ -157,6 +157,7 @@ class ReleaseActor:
         self.failed: set[str] = set()  # package hashes it rolled back (failed_here)
         self.hashes: dict[str, str] = {}  # rollout -> its package's hash
         self.halted: set[str] = set()  # rollouts seen halted
+        self.scopes: dict[str, str] = {}  # rollout -> its document's scope (national, province:CODE, …)
         self.begun: set[str] = set()  # rollouts whose first step was sent
         self.offline = False
 
@@ -178,6 +179,7 @@ class ReleaseActor:
             return []
         self.started.add(rollout)
         self.hashes[rollout] = package.get("sha256", "")
+        self.scopes[rollout] = _scope_key(doc.get("scope"))
         b = self.behaviour
         fields = {"rollout": rollout, "document_code": verification_code(envelope), "from_version": self.running,
                   "to_version": package.get("version", ""), "reason": "", "detail": ""}
@@ -213,10 +215,25 @@ class ReleaseActor:
         elif step == "_offline":
             self.offline = True
 
+    def reported(self, *, seq: int, sent_at, step: str, fields: dict) -> dict:
+        """``reported.applied.release`` after a final *step*, as an agent sends it: the version it runs now, which
+        the Releases page counts by province."""
+        release = {"rollout": fields["rollout"], "document_code": fields["document_code"],
+                   "scope": self.scopes.get(fields["rollout"], "national"), "package_version": fields["to_version"],
+                   "state": step, "reason": fields["reason"], "running_version": self.running}
+        return payloads.reported(device=self.device_id, seq=seq, sent_at=sent_at, applied={"release": release})
+
     def event(self, *, seq: int, sent_at, step: str, fields: dict) -> dict:
         """The ``update`` event of *step* (the agent's builder, :func:`pishkhan.protocol.payloads.event`)."""
         return payloads.event(device=self.device_id, seq=seq, sent_at=sent_at, event="update",
                               detail={"step": step, **fields})
+
+
+def _scope_key(scope) -> str:
+    """A release document's ``scope`` object as its key: national, province:CODE, office:ID or device:ID."""
+    scope = scope if isinstance(scope, dict) else {}
+    level = scope.get("level", "national")
+    return "national" if level == "national" else f"{level}:{scope.get(level, '')}"
 
 
 class SimDevice:
@@ -267,8 +284,9 @@ class SimDevice:
         self.fleet.published += 1
 
     def birth(self) -> dict:
+        running = self.release.running if self.release else "sim"  # with --releases, the version it runs
         return payloads.birth(device=self.id, seq=self.next_seq(), sent_at=time.time(), agent_version="sim",
-                              software_version="sim", boot_id=self.boot_id, started_at=self.started_at,
+                              software_version=running, boot_id=self.boot_id, started_at=self.started_at,
                               will_seq=self.will_seq, protocol="5", board=self.board, schedule=self.schedule,
                               clock={"synchronized": True, "source": "simulated"}, province=self.province,
                               office=office_of(self.index)["office_id"],
@@ -360,6 +378,9 @@ class SimDevice:
             return
         self.publish("event", self.release.event(seq=self.next_seq(), sent_at=time.time(), step=step,
                                                  fields=fields))
+        if step in ("healthy", "rolled_back"):
+            self.publish("reported", self.release.reported(seq=self.next_seq(), sent_at=time.time(), step=step,
+                                                           fields=fields))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         was = self.connected

@@ -240,7 +240,7 @@ def _register_simulated(args, cfg):
 
 def run_simulate(args) -> int:
     from central.monitor import parse_broker_url
-    from central.simulate import Behaviour, SimulatedFleet
+    from central.simulate import Behaviour, ReleaseBehaviour, SimulatedFleet
     from pishkhan.protocol.topics import Topics
 
     _logging()

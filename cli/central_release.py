@@ -13,22 +13,22 @@ DEFAULT_DB = "fleet.db"
 DEFAULT_POOL = "releases/pool"
 
 
-def _percent(text: str) -> float:
+def _percent(text: str, *, option: str) -> float:
     from pishkhan.exc import ConfigError
 
     m = re.fullmatch(r"\s*([0-9]{1,3}(?:\.[0-9]{1,2})?)\s*%?\s*", str(text))
     if not m or float(m.group(1)) > 100:
-        raise ConfigError(f"expected a percentage 0-100 with at most 2 decimals (5%, 12.5%), got {text!r}")
+        raise ConfigError(f"{option}: expected a percentage 0-100 with at most 2 decimals (5%, 12.5%), got {text!r}")
     value = float(m.group(1))
     return int(value) if value == int(value) else value
 
 
-def _span(text: str) -> int:
+def _span(text: str, *, option: str) -> int:
     from pishkhan.exc import ConfigError
 
     m = re.fullmatch(r"\s*([0-9]+)\s*([smhd]?)\s*", str(text))
     if not m:
-        raise ConfigError(f"expected a span like 90s, 30m, 2h or 1d, got {text!r}")
+        raise ConfigError(f"{option}: expected a span like 90s, 30m, 2h or 1d, got {text!r}")
     return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
@@ -106,7 +106,7 @@ def register_release(central_subparsers, common):
     st.set_defaults(handler=cmd_status)
 
     for name, helptext in (("halt", "halt a rollout: publish its next document with halted: true"),
-                           ("promote", "promote a canary rollout now: publish its next document at 100%")):
+                           ("promote", "promote a canary rollout now: publish its next document at 100%%")):
         a = s.add_parser(name, parents=[common], help=helptext)
         a.add_argument("rollout", metavar="ROLLOUT")
         a.add_argument("--why", default="", help="a sentence kept with the record")
@@ -128,13 +128,27 @@ def register_release(central_subparsers, common):
     srv.set_defaults(handler=cmd_serve)
 
 
-def _rollouts(args, *, publish: bool):
+def _existing_db(url: str):
+    """The fleet database at *url*, refused when it is a file that does not exist: watching or acting on rollouts
+    in a database made empty on the spot would say "no rollouts" of the wrong one."""
+    from pathlib import Path
+
+    from central.db import open_db
+    from pishkhan.exc import ConfigError
+
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    if "://" not in path and not Path(path).exists():
+        raise ConfigError(f"--db: no fleet database at {path} (give --db the database the monitor keeps)")
+    return open_db(url)
+
+
+def _rollouts(args, *, publish: bool, existing: bool = True):
     from central.db import open_db
     from central.releases.pool import Pool
     from central.releases.rollouts import BrokerPublisher, Rollouts
     from central.trust import TrustList
 
-    db = open_db(args.db)
+    db = _existing_db(args.db) if existing else open_db(args.db)
     publisher = BrokerPublisher(_broker(args), trust=TrustList.load(args.trust), timeout=args.timeout) \
         if publish else None
     return db, Rollouts(db, publisher=publisher, pool=Pool(getattr(args, "pool", DEFAULT_POOL)))
@@ -178,8 +192,8 @@ def cmd_sign(args) -> int:
         issuer="مرکز پیشخوان / Pishkhan centre", version=args.version, scope=args.scope,
         rollout=args.rollout or f"R-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}", package=package,
         not_before=begin, expires=begin + dt.timedelta(days=args.expires_days), window=_window(args.window),
-        canary_percent=_percent(args.canary), min_from=args.min_from, rollback=args.rollback, urgent=args.urgent,
-        halted=args.halted)
+        canary_percent=_percent(args.canary, option="--canary"), min_from=args.min_from, rollback=args.rollback,
+        urgent=args.urgent, halted=args.halted)
     envelope = prepare("release", payload, key=_key(args), expected_scope=args.scope, trust=TrustList.load(args.trust))
     write_file(args.out, encode(envelope), mode=0o644)
     print(f"{args.out}: release v{payload['version']} ({verification_code(envelope)}) of {package.name} "
@@ -190,12 +204,14 @@ def cmd_sign(args) -> int:
 def cmd_publish(args) -> int:
     not_before = _not_before(args)
     key = _key(args)
-    db, rollouts = _rollouts(args, publish=True)
+    db, rollouts = _rollouts(args, publish=True, existing=False)
     with db:
-        r = rollouts.start(args.package, scope=args.scope, key=key, canary_percent=_percent(args.canary),
+        r = rollouts.start(args.package, scope=args.scope, key=key,
+                           canary_percent=_percent(args.canary, option="--canary"),
                            window=_window(args.window), not_before=not_before, expires_days=args.expires_days,
                            min_from=args.min_from, urgent=args.urgent, rollback=args.rollback,
-                           soak_seconds=_span(args.soak), halt_threshold=float(_percent(args.halt_threshold)),
+                           soak_seconds=_span(args.soak, option="--soak"),
+                           halt_threshold=float(_percent(args.halt_threshold, option="--halt-threshold")),
                            device=args.device)
     print(f"rollout {r.rollout}: {r.package_version} ({r.sha256}) to {r.scope_key}, document v{r.doc_version} "
           f"({r.document_code}), canaries {r.canary_percent:g}%, soak {r.soak_seconds} s, halt above "
@@ -204,12 +220,11 @@ def cmd_publish(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from central.db import open_db
     from central.releases.progress import rollout_progress
     from central.releases.rollouts import Rollouts
     from pishkhan.text.safety import terminal_safe
 
-    with open_db(args.db) as db:
+    with _existing_db(args.db) as db:
         rollouts = Rollouts(db)
         chosen = [rollouts.get(args.rollout)] if args.rollout else rollouts.list()
         out = []
@@ -237,10 +252,26 @@ def cmd_status(args) -> int:
         for d in item["failed_devices"][:20] if args.rollout else []:
             print(terminal_safe(f"  {d['device_id']}: {d['state']} {d['reason']} {d['detail'][:120]!r}"))
         for fact in item.get("log", []):
-            print(f"  {fact['at']} {fact['action']} {fact['reason']}")
+            print(terminal_safe(f"  {fact['at']} {fact['action']} {_log_line(fact)}"))
     if not out:
         print("no rollouts", file=sys.stderr)
     return 0
+
+
+def _log_line(fact: dict) -> str:
+    """A record's reason, document version, canary share and the sentence kept with it (``--why``)."""
+    try:
+        detail = json.loads(fact["detail"] or "{}")
+    except ValueError:
+        detail = {}
+    detail = detail if isinstance(detail, dict) else {}
+    parts = [fact["reason"]] if fact["reason"] else []
+    if "version" in detail:
+        parts.append(f"document v{detail['version']}")
+    if "canary_percent" in detail:
+        parts.append(f"canary {detail['canary_percent']}%")
+    line = " ".join(parts)
+    return line + (f" — {detail['message']}" if detail.get("message") else "")
 
 
 def cmd_halt(args) -> int:
@@ -267,8 +298,17 @@ def cmd_advance(args) -> int:
     with db:
         decisions = rollouts.advance(key=key)
     for d in decisions:
-        print(f"{d.rollout}: {d.action} ({d.reason}) {d.detail.get('message', '')}")
+        print(_decision_line(d))
     return 0
+
+
+def _decision_line(d) -> str:
+    """One controller decision: the action, its reason, and the controller's sentence or else the counts."""
+    detail = d.detail or {}
+    said = detail.get("message") or (f"{detail.get('by_state', {}).get('healthy', 0)} healthy, "
+                                     f"{detail['failures']} failures of {detail['touched']} updated devices"
+                                     if "touched" in detail else "")
+    return f"{d.rollout}: {d.action} ({d.reason})" + (f": {said}" if said else "")
 
 
 def cmd_serve(args) -> int:

@@ -18,7 +18,8 @@ def register(sub, common):
     trust = s.add_parser("trust", parents=[common], help="trust an issuer's public key on this device")
     trust.add_argument("pub", metavar="PUB", help="public key file (PEM)")
     trust.add_argument("--scope", default="any",
-                       help="boards the key may sign: any, national, province:CODE or office:CODE")
+                       help="the documents the key may sign (boards, schedules, releases): any, national, "
+                            "province:CODE or office:CODE")
     trust.add_argument("--label", default="", help="a note, e.g. the issuer's name")
     trust.set_defaults(handler=cmd_trust)
     ls = s.add_parser("list", parents=[common], help="list the trusted keys")
@@ -35,7 +36,7 @@ def cmd_trust(args):
     cfg = context.config(args)
     with context.store(cfg) as st:
         fp = trust_key(st, PublicKey.load(args.pub), scope=args.scope, label=args.label, actor=context.actor())
-    print(f"trusted {fp} for {args.scope} boards")
+    print(f"trusted {fp} for {args.scope} documents: boards, schedules, holiday lists, releases")
 
 
 def cmd_list(args):

@@ -51,7 +51,9 @@ def register(sub, common):
                    help="also judge the services (default: when systemd runs)")
     h.set_defaults(handler=cmd_health)
 
-    st = s.add_parser("status", parents=[common], help="the release document in force and the decision about it")
+    st = s.add_parser("status", parents=[common], help="the release document in force and the decision about it "
+                                                       "(why this device has not updated)")
+    st.add_argument("--json", action="store_true", help="one JSON object")
     st.set_defaults(handler=cmd_status)
 
 
@@ -146,7 +148,20 @@ def cmd_health(args) -> int:
     return OK if healthy else UNHEALTHY
 
 
+#: The decision's state and reason in Persian, for a technician reading ``pishkhan update status``.
+DECISION_WORDS = {"start": "آماده: عامل به‌روزرسانی را درخواست می‌کند", "waiting": "در انتظار",
+                  "refused": "پذیرفته نشد", "up_to_date": "به‌روز است",
+                  "in_hours": "ساعت کاری دفتر (یا نزدیک گشایش)", "outside_window": "بیرون از بازهٔ زمانی انتشار",
+                  "not_yet": "هنوز زمان آغاز انتشار نرسیده", "not_canary": "این دستگاه هنوز در گروه پیشرو نیست",
+                  "halted": "انتشار متوقف شده است", "failed_here": "این نسخه روی همین دستگاه برگشت خورده است",
+                  "expired": "سند انتشار منقضی شده است", "downgrade": "نسخهٔ پایین‌تر بدون اجازهٔ بازگشت",
+                  "too_old": "نسخهٔ در حال اجرا قدیمی‌تر از حد مجاز"}
+
+
 def cmd_status(args) -> int:
+    import sqlite3
+
+    from edge_agent.updates import Journal
     from pishkhan.releases import decide, running_version
     from pishkhan.releases.installed import in_force
     from pishkhan.schedule.hours import hours_from_config
@@ -154,13 +169,39 @@ def cmd_status(args) -> int:
     from . import context
 
     cfg = context.config(args)
+    as_store_owner(cfg)  # a technician runs it with sudo: no store file may become root's
+    journal = Journal(cfg.update.journal)
     with context.store(cfg) as store:
         doc = in_force(store, device=cfg.device_id, office=cfg.office.office_id, province=cfg.office.province)
         running = running_version()
         out = {"running_version": running, "document": doc.to_json() if doc else None}
         if doc is not None:
+            try:  # as the agent decides: a version this device rolled back is not asked for again
+                failed, last = journal.rolled_back(), journal.latest_for(doc.verification_code)
+            except sqlite3.Error:
+                failed, last = set(), None
             d = decide(store.now(), doc.release, device_id=cfg.device_id, running=running,
-                       hours=hours_from_config(cfg, store=store), guard_minutes=cfg.update.guard_minutes)
+                       hours=hours_from_config(cfg, store=store), guard_minutes=cfg.update.guard_minutes,
+                       failed_versions=failed)
             out["decision"] = {"state": d.state, "reason": d.reason, "message": d.message}
-    context.print_json(out)
+            out["last_step"] = {k: last[k] for k in ("at", "step", "reason")} if last else None
+    if args.json:
+        context.print_json(out)
+        return 0
+    print(f"نسخهٔ در حال اجرا (running): {running}")
+    if doc is None:
+        print("سند انتشاری برای این دستگاه نرسیده است (no release document in force): the centre has published none "
+              "for this device's scope, or it has not arrived (pishkhan provision check: the broker line)")
+        return 0
+    j = out["document"]
+    print(f"سند انتشار (release document): {j['package_version']} — rollout {j['rollout']}, scope {j['scope']} "
+          f"v{j['version']}, code {j['verification_code']}")
+    d = out["decision"]
+    words = DECISION_WORDS.get(d["reason"]) or DECISION_WORDS.get(d["state"], "")
+    print(f"تصمیم (decision): {words} — {d['state']}{' ' + d['reason'] if d['reason'] else ''}"
+          f"{': ' + d['message'] if d['message'] else ''}")
+    if out["last_step"]:
+        ls = out["last_step"]
+        print(f"آخرین گام به‌روزرسان (the updater's last step): {ls['step']} {ls['reason']} at {ls['at']} "
+              "(pishkhan-update status: every step)")
     return 0

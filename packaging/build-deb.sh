@@ -179,6 +179,8 @@ echo "$version" >"$pkg/usr/lib/pishkhan/VERSION"
 chmod 0644 "$pkg/usr/lib/pishkhan/VERSION"
 install -d "$pkg/usr/bin"
 ln -s /opt/pishkhan/.venv/bin/pishkhan "$pkg/usr/bin/pishkhan"
+install -d "$pkg/usr/sbin"  # a technician types `sudo pishkhan-update status` (docs/updates-on-device.md)
+ln -s ../lib/pishkhan/pishkhan-update "$pkg/usr/sbin/pishkhan-update"
 doc=$pkg/usr/share/doc/pishkhan
 install -d "$doc"
 install -m 0644 packaging/debian/copyright "$doc/copyright"

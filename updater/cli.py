@@ -96,7 +96,8 @@ def _status(journal: Journal, *, as_json: bool) -> int:
         print(json.dumps({"attempt": rows[0]["attempt"] if rows else "", "steps": rows}, ensure_ascii=False))
         return DONE
     if not rows:
-        print("no update attempt yet")
+        print("هنوز به‌روزرسانی‌ای آغاز نشده (no update attempt yet): the agent has not asked; "
+              "`pishkhan update status` says why")
         return DONE
     first = rows[0]
     print(f"attempt {first['attempt']}  rollout {first['rollout'] or '-'}  "

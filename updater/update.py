@@ -202,7 +202,9 @@ class Updater:
                               "not installed again", reason="failed_here")
             if not self.kept.has(attempt.from_version):
                 raise Refusal(f"no intact kept package of the running version {attempt.from_version}: never "
-                              "install without a way back", reason="no_rollback_package")
+                              "install without a way back (keep one: pishkhan-update keep FILE.deb, the package "
+                              "this device was installed from; or the centre publishes the running version)",
+                              reason="no_rollback_package")
             deb = self._download(attempt, release)
         except Refusal as r:
             attempt.step("refused", reason=r.reason, detail=str(r))

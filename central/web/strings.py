@@ -289,3 +289,11 @@ ROLLOUT_STAGES = {"canary": "پیشرو", "promoted": "همگانی", "complete"
 PROGRESS_LABELS = {"pending": "در انتظار", "in_window": "در پنجره", "installed": "نصب‌شده", "healthy": "سالم",
                    "rolled_back": "برگشت‌خورده", "failed": "ناموفق", "offline": "خاموش"}
 HALT_REASONS = {"failures_over_threshold": "برگشت یا خرابی بیش از آستانه", "manual": "به دست کارشناس مرکز"}
+FOR_SCOPE = "برای"
+CANARIES_OF = "{canaries} از {in_scope} دستگاه"
+#: Why a device's update did not finish (the updater's reason codes), beside the code on the Releases page.
+UPDATE_REASONS = {"unhealthy": "نسخهٔ نو سالم بالا نیامد", "install_failed": "نصب ناموفق بود",
+                  "interrupted": "در میانه قطع شد (برق یا توقف)", "download_failed": "دریافت بسته ناموفق بود",
+                  "wrong_hash": "بستهٔ دریافتی با سند نمی‌خواند", "no_rollback_package": "بستهٔ بازگشت در دستگاه نیست",
+                  "expired": "سند منقضی شده", "downgrade": "نسخهٔ پایین‌تر بدون اجازهٔ بازگشت",
+                  "too_old": "نسخهٔ دستگاه قدیمی‌تر از حد مجاز", "wrong_architecture": "معماری دستگاه نمی‌خواند"}

@@ -423,7 +423,8 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
     time.sleep(3)
     simulate = _pishkhan("central", "simulate", "--devices", 3, "--prefix", "cli", "--register", "--db", path,
                          "--broker", f"mqtt://{mqtt_broker.host}:{mqtt_broker.device_port}",
-                         "--password-file", tmp_path / "devices.password", "--seconds", 3)
+                         "--password-file", tmp_path / "devices.password", "--seconds", 3,
+                         "--releases", "--bad-release", "9.9.9")  # the release actors start too
     out, _ = simulate.communicate(timeout=60)
     assert simulate.returncode == 0, out
     assert "connected=3" in out, out

@@ -86,6 +86,11 @@ def test_publish_pools_the_package_and_publishes_a_retained_signed_document(mqtt
     assert late.wait(lambda c: c.messages, 10)
     document, _ = verify(json.loads(late.messages[0][1]), [ring.load("tehran").public])
     assert (document["version"], document["halted"]) == (2, True)
+    text = subprocess.run([sys.executable, "-m", "cli.main", "central", "release", "status", document["rollout"],
+                           "--db", str(db_file)], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert "published document v1 canary 5%" in text.stdout, text.stdout  # the record, with the why ops gave
+    assert "halted manual document v2 — kiosk slow" in text.stdout, text.stdout
 
 
 def test_publish_refuses_what_devices_would_refuse(tmp_path):
@@ -389,6 +394,16 @@ def test_simulated_devices_act_on_a_release_as_the_design_says(tmp_path):
     assert not actor.due(first[1], first[2])
     message = actor.event(seq=1, sent_at=NOW.timestamp(), step="rolled_back", fields=plans[canary][-1][2])
     assert Devices(Fleet(db), lambda: NOW).send(canary, "event", message).accepted == 1
+    # and, as an agent, what it runs after a final step: the version the Releases page counts
+    fresh = ReleaseActor(canary, behaviour=ReleaseBehaviour(), rng=random.Random(1))
+    healthy = fresh.consider(envelope)[-1]
+    fresh.applied("healthy", healthy[2])
+    reported = fresh.reported(seq=2, sent_at=NOW.timestamp(), step="healthy", fields=healthy[2])
+    assert reported["applied"]["release"]["running_version"] == "0.9.0"
+    assert reported["applied"]["release"]["scope"] == "national"
+    assert Devices(Fleet(db), lambda: NOW).send(canary, "reported", reported).accepted == 1
+    assert db.query_one("SELECT running_version FROM device_release WHERE device_id = ?",
+                        (canary,))["running_version"] == "0.9.0"
     db.close()
 
 
@@ -427,7 +442,14 @@ def test_the_releases_page_on_a_phone_says_why_a_rollout_halted(rollout_site, tm
             notice = driver.find_element("css selector", f"#rollout-{r.rollout} .halted")
             assert notice.is_displayed() and notice.get_attribute("data-reason") == "failures_over_threshold"
             assert "1 of 2 updated devices" in notice.text
-            assert driver.find_element("css selector", f"tr[data-device='{s['canaries'][1]}']").is_displayed()
+            row = driver.find_element("css selector", f"tr[data-device='{s['canaries'][1]}']")
+            assert row.is_displayed()
+            assert "نسخهٔ نو سالم بالا نیامد unhealthy" in row.find_element("css selector", ".reason").text
+            heading = driver.find_element("css selector", f"#rollout-{r.rollout} h3").text
+            assert "برای" in heading and "→" not in heading  # no arrow pointing backwards in a right-to-left line
+            assert driver.execute_script(  # the rollouts come first; the long versions table after them
+                "return document.querySelector('section.rollout').getBoundingClientRect().top"
+                " < document.getElementById('versions').getBoundingClientRect().top")
             assert driver.execute_script("return getComputedStyle(document.body).direction") == "rtl"
             assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
             driver.save_screenshot(str(tmp_path / "releases-phone.png"))
@@ -455,6 +477,10 @@ def test_the_monitor_records_a_retained_release_as_official_and_the_next_version
     assert (row["kind"], row["scope_key"], row["version"]) == ("release", "province:23", 1)
     record.record(dict(row, version=7), received_at="2026-12-07T18:30:00Z")  # a version this centre did not keep
     assert rollouts.start(deb, scope="province:23", key=ring.load("tehran")).doc_version == 8
+    # a national key signs a province's release (a rollback, say), as devices accept: the monitor records it too
+    rollouts.start(build_deb(tmp_path, "0.8.5"), scope="province:23", key=ring.load("national"), rollback=True)
+    row = record.check(topic, encode(publisher.retained[topic]))
+    assert (row["kind"], row["scope_key"], row["version"]) == ("release", "province:23", 9)
     db.close()
 
 
@@ -470,3 +496,34 @@ def test_sign_pools_the_package_and_writes_a_signed_document_without_a_broker(tm
     document, _ = verify(json.loads((tmp_path / "release.json").read_text()), [ring.load("national").public])
     assert (document["version"], document["rollback"], document["canary_percent"]) == (4, True, 100)
     assert (tmp_path / "pool" / f"{document['package']['sha256']}.deb").read_bytes() == deb.read_bytes()
+
+
+def test_a_bad_share_or_span_names_its_option():
+    """Three options take a percentage or a span: the refusal says which one was wrong."""
+    from cli.central_release import _percent, _span
+    from pishkhan.exc import ConfigError
+
+    with pytest.raises(ConfigError, match="^--halt-threshold: expected a percentage"):
+        _percent("150%", option="--halt-threshold")
+    with pytest.raises(ConfigError, match="^--soak: expected a span"):
+        _span("2x", option="--soak")
+    assert (_percent("12.5%", option="--canary"), _span("2h", option="--soak")) == (12.5, 7200)
+
+
+def test_watching_a_fleet_database_that_is_not_there_is_refused_not_made_empty(tmp_path, capsys):
+    from cli.main import main
+
+    missing = tmp_path / "fleet.db"
+    assert main(["central", "release", "status", "--db", str(missing)]) == 1
+    assert "--db: no fleet database at" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_the_controllers_waiting_line_gives_the_counts():
+    from central.releases.rollouts import Decision
+    from cli.central_release import _decision_line
+
+    waiting = Decision("R-1", "waiting", "soaking", {"touched": 3, "failures": 0, "by_state": {"healthy": 2}})
+    assert _decision_line(waiting) == "R-1: waiting (soaking): 2 healthy, 0 failures of 3 updated devices"
+    halted = Decision("R-2", "halted", "failures_over_threshold", {"touched": 3, "failures": 2, "message": "2 of 3"})
+    assert _decision_line(halted) == "R-2: halted (failures_over_threshold): 2 of 3"

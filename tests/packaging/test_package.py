@@ -102,6 +102,7 @@ def test_every_unit_and_the_udev_rule_are_laid_root_owned_and_read_only(debs):
     assert "usr/lib/pishkhan/wheels/wheels.list" in entries
     assert "usr/share/fonts/truetype/vazirmatn/Vazirmatn-Regular.ttf" in entries
     assert entries["usr/bin/pishkhan"][0].startswith("l")
+    assert entries["usr/sbin/pishkhan-update"][0].startswith("l")  # the updater on root's PATH
     assert "usr/share/doc/pishkhan/copyright" in entries
 
     laid_in_etc = {"etc", "etc/pishkhan", "etc/pishkhan/centre-ca.pem"}  # the CA only: CENTRE_CA below

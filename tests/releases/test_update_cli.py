@@ -218,7 +218,36 @@ def test_status_names_the_document_in_force_and_the_decision(tmp_path, device, n
     monkeypatch.setenv("PISHKHAN_VERSION_FILE", str(version))
     with Store(load_config(config).store_path) as store:
         install_release(store, national.sign(release_doc(1) | live_dates()), source="cli", actor="test")
-    assert main(["update", "status", "--config", str(config)]) == 0
+    assert main(["update", "status", "--config", str(config), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["running_version"] == "0.8.0" and shown["document"]["package_version"] == "0.9.0"
     assert shown["decision"]["state"] in ("start", "waiting")
+
+
+def test_status_says_in_words_why_a_device_has_not_updated(tmp_path, device, national, monkeypatch, capsys):
+    """A technician reads the decision in Persian and English; a version rolled back here waits as the agent does."""
+    from cli.main import main
+    from pishkhan.releases.installed import install_release
+    from updater.journal import Journal as UpdaterJournal
+
+    config, version = device
+    journal = tmp_path / "journal.sqlite"
+    with config.open("a", encoding="utf-8") as f:
+        f.write(f'[update]\njournal = "{journal}"\n')
+    monkeypatch.setenv("PISHKHAN_VERSION_FILE", str(version))
+    assert main(["update", "status", "--config", str(config)]) == 0
+    assert "no release document in force" in capsys.readouterr().out
+    from pishkhan.boards.signing import verification_code
+
+    envelope = national.sign(release_doc(1) | live_dates() | {"canary_percent": 100})
+    with Store(load_config(config).store_path) as store:
+        install_release(store, envelope, source="cli", actor="test")
+    for step in ("requested", "installing", "unhealthy", "rolled_back"):
+        UpdaterJournal(journal).record(attempt="a1", step=step, from_version="0.8.0", to_version="0.9.0",
+                                       document_code=verification_code(envelope),
+                                       reason="unhealthy" if step == "rolled_back" else "")
+    assert main(["update", "status", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "نسخهٔ در حال اجرا (running): 0.8.0" in out
+    assert "تصمیم (decision): این نسخه روی همین دستگاه برگشت خورده است — waiting failed_here" in out, out
+    assert "rolled_back unhealthy" in out, out

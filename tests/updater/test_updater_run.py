@@ -66,6 +66,9 @@ def test_refused_without_a_kept_package_for_the_running_version(world):
     assert run_here(world, "run") == 3
     assert world.steps() == [("requested", ""), ("refused", "no_rollback_package")]
     assert world.device.runs() == OLD
+    detail = sqlite3.connect(f"file:{world.journal}?mode=ro", uri=True).execute(
+        "SELECT detail FROM update_steps ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert "pishkhan-update keep FILE.deb" in detail  # the technician reads what to do
 
 
 def test_a_kept_package_that_lost_its_hash_is_no_way_back(world):
@@ -217,6 +220,8 @@ def test_dpkg_waits_for_its_lock(tmp_path):
 
 
 def test_status_prints_the_last_attempt(world, capsys):
+    assert run_here(world, "status") == 0  # nothing yet: said in Persian and English, with where to look next
+    assert "(no update attempt yet)" in capsys.readouterr().out
     world.keep_running()
     world.publish(NEW)
     world.request()
