@@ -1,4 +1,4 @@
-"""Attacks on the rollout controller by devices that lie (issue 21's threat model: the centre trusts a device no
+"""Attacks on the rollout controller by devices that lie (the threat model: the centre trusts a device no
 more than the office owner holding it): only the devices a rollout reaches, and in its canary stage only its
 canaries, count towards halting or promoting it."""
 
