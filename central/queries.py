@@ -18,6 +18,11 @@ def snapshot_png(db, device_id: str) -> tuple[bytes, str] | None:
     return (bytes(row["png"]), row["province"] or "") if row else None
 
 
+def province_codes(db) -> list[str]:
+    """The province codes the fleet's devices are stored under."""
+    return [r["province"] for r in db.query("SELECT DISTINCT province FROM devices WHERE province <> ''")]
+
+
 def device_row(db, device_id: str) -> dict | None:
     """*device_id*'s ``devices`` row as stored, or None."""
     return db.query_one("SELECT * FROM devices WHERE device_id = ?", (device_id,))

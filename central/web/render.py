@@ -109,8 +109,15 @@ def scope_name(scope: str) -> str:
 
 
 def province_name(code) -> str:
-    return strings.PROVINCE_N.format(code=to_persian_digits(code)) if code and isinstance(code, str) \
-        else strings.UNKNOWN
+    """«تهران (۲۳)» for a code of the 31 provinces (written any way), else «استان ۲۳»; «نامعلوم» for none."""
+    from pishkhan import provinces
+
+    if not code or not isinstance(code, str):
+        return strings.UNKNOWN
+    name = provinces.name(code)
+    if name is None:
+        return strings.PROVINCE_N.format(code=to_persian_digits(code))
+    return strings.PROVINCE_NAMED.format(name=name, code=to_persian_digits(provinces.normalise(code)))
 
 
 @lru_cache(maxsize=1)
@@ -122,6 +129,8 @@ def environment():
     env.filters.update(fa=fa, fa_time=fa_time, fa_datetime=fa_datetime, fa_when=fa_when, fa_date=fa_date, fa_day=fa_day, scope=scope_name,
                        province=province_name, ltr=ltr)
     env.globals["s"] = strings
+    from pishkhan.provinces import NAMES
+    env.globals["province_names"] = NAMES
     return env
 
 

@@ -14,6 +14,8 @@ ALL_PROVINCES = "همهٔ استان‌ها"
 NATIONAL_USER = "ستاد مرکزی"
 PROVINCE = "استان"
 PROVINCE_N = "استان {code}"
+#: A province by its name and code (pishkhan.provinces.NAMES).
+PROVINCE_NAMED = "{name} ({code})"
 ALL = "همه"
 TOTAL = "جمع"
 TODAY = "امروز"
@@ -149,6 +151,7 @@ REPORT_COLUMNS = {
     "province": "استان",
     "offices_known": "دفاتر",
     "offices_reporting": "دفاتر گزارش‌دهنده",
+    "offices_not_reporting": "گزارش نداده",
     "scheduled_minutes": "دقایق اعلام‌شده",
     "serving_minutes": "در حال خدمت",
     "degraded_minutes": "خدمت با نقص",
@@ -159,7 +162,27 @@ REPORT_COLUMNS = {
     "early_closings": "تعطیلی زودهنگام (دفتر)",
 }
 NO_REPORTS = "برای این روز گزارشی نرسیده است."
+#: What the report counts (and what the fleet page counts instead).
+REPORT_BASIS = ("این گزارش فقط گزارش‌های روزانه‌ای را می‌شمارد که خود دفاتر فرستاده‌اند (هر دفتر گزارش روزش را "
+                "پس از پایان ساعات کاری می‌فرستد): {reporting} دفتر از {known} دفتر برای این روز گزارش فرستاده‌اند. "
+                "دفتری که گزارش نداده «گزارش نداده» نشان داده می‌شود، نه صفر.")
+REPORT_FLEET = "تأخیرها و تعطیلی‌های امروز تا این لحظه را صفحهٔ ناوگان از رویدادها و وضعیت لحظه‌ای دفاتر می‌شمارد:"
+REPORT_FLEET_LINK = "دفاتر با تأخیر در گشایش امروز (صفحهٔ ناوگان)"
+NOT_REPORTED = "گزارش نداده"
+NOT_REPORTED_N = "هیچ‌یک از {n} دفتر این استان گزارش نداده است"
+NO_REPORTS_DAY = "هیچ دفتری برای این روز گزارش نفرستاده است ({known} دفتر ثبت‌شده)؛ این روز رقمی برای نشان دادن ندارد."
+PARTIAL = "جمع‌ها فقط از دفاتر گزارش‌دهنده است."
+#: The fleet page: what its counts come from.
+FLEET_BASIS = ("شمارش‌های این صفحه از آخرین وضعیت و رویدادهای لحظه‌ای هر دفتر است (و گزارش روزانه‌اش اگر رسیده باشد)؛ "
+               "گزارش روزانه فقط گزارش‌های روزانهٔ رسیده را می‌شمارد.")
 CHART_TITLE = "دقایق استان {code}"
+CHART_TITLE_NAMED = "دقایق {province}"
+#: The report's date: picked and shown in the Jalali calendar.
+DATE_JALALI = "تاریخ (۱۴۰۵/۰۹/۱۶)"
+PREVIOUS_DAY = "روز قبل"
+NEXT_DAY = "روز بعد"
+BAD_DATE = "تاریخ را به تقویم خورشیدی بنویسید، مانند ۱۴۰۵/۰۹/۱۶ (نوشته شده: {text}). Date: expected a Jalali YYYY/MM/DD (or a Gregorian YYYY-MM-DD)."
+BAD_PROVINCE = "استان را با کد دو رقمی آن بنویسید، مانند ۲۳ یا ۰۶ (نوشته شده: {text}). Province: expected its code."
 LATE_OFFICES = "دفاتر با تأخیر در گشایش"
 
 #: The public verification page.
