@@ -56,6 +56,8 @@ SINCE = "از"
 LATE_BY = "تأخیر {minutes} دقیقه"
 OPENED_AT = "گشایش {time}"
 NOT_OPENED = "هنوز باز نشده"
+#: A late opening not known to have opened: closed at least until then (central.status.follow_opening).
+NOT_OPENED_UNTIL = "تا {time} هنوز باز نشده بود"
 OFFLINE_REASONS = {"lost": "قطع ناگهانی (Last Will)", "stopped": "خاموش‌شدن عادی"}
 CLOSED_KIND = {"closed_during_hours": "بسته در ساعات کاری", "early_closing": "تعطیلی زودهنگام"}
 
