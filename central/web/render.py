@@ -105,6 +105,13 @@ def scope_name(scope: str) -> str:
         return strings.UNKNOWN
     level, _, code = scope.partition(":")
     template = strings.SCOPE_NAMES.get(level)
+    if level == "province" and code:
+        from pishkhan import provinces
+
+        name = provinces.name(code)
+        if name:
+            return template.format(code=strings.PROVINCE_NAMED.format(
+                name=name, code=to_persian_digits(provinces.normalise(code))))
     return template.format(code=to_persian_digits(code)) if template else scope
 
 
