@@ -144,9 +144,12 @@ def readings(telemetry: dict | None, *, tally: stored.Tally | None = None, provi
         if f"health.{key}" in flat:
             used.add(f"health.{key}")
         group = telemetry.get(key) if isinstance(telemetry.get(key), dict) else health.get(key)
-        if isinstance(group, dict):
-            value = ", ".join(f"{k}={v}" for k, v in group.items())
-            used.update(k for k in flat if k.startswith((f"{key}.", f"health.{key}.")))
+        if not isinstance(group, dict):  # a reading that is an object, in whichever group the agent sent it
+            group = next((g[key] for g in telemetry.values() if isinstance(g, dict) and isinstance(g.get(key), dict)),
+                         None)
+        if isinstance(group, dict):  # shown in words (central/web/words.py), kept whole for the engineers
+            value = group
+            used.update(k for k in flat if k.startswith((f"{key}.", f"health.{key}.")) or f".{key}." in f".{k}")
         rows.append({"key": key, "label": strings.READINGS[key], "value": value})
     rest = [key for key in sorted(flat) if key not in used and key != "compliance"
             and not key.startswith("compliance.")]

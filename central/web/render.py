@@ -136,6 +136,10 @@ def environment():
     env.filters.update(fa=fa, fa_time=fa_time, fa_datetime=fa_datetime, fa_when=fa_when, fa_date=fa_date, fa_day=fa_day, scope=scope_name,
                        province=province_name, ltr=ltr)
     env.globals["s"] = strings
+    from central.web import words
+    env.filters.update(reading=words.reading, duration=words.duration, size=words.size, yes_no=words.yes_no,
+                       event_detail=words.event_detail, technical=words.technical,
+                       technical_detail=words.technical_detail, why=words.why_text)
     from pishkhan.provinces import NAMES
     env.globals["province_names"] = NAMES
     return env

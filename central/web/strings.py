@@ -58,7 +58,7 @@ OPENED_AT = "گشایش {time}"
 NOT_OPENED = "هنوز باز نشده"
 #: A late opening not known to have opened: closed at least until then (central.status.follow_opening).
 NOT_OPENED_UNTIL = "تا {time} هنوز باز نشده بود"
-OFFLINE_REASONS = {"lost": "قطع ناگهانی (Last Will)", "stopped": "خاموش‌شدن عادی"}
+OFFLINE_REASONS = {"lost": "قطع ناگهانی", "stopped": "خاموش‌شدن عادی"}
 CLOSED_KIND = {"closed_during_hours": "بسته در ساعات کاری", "early_closing": "تعطیلی زودهنگام"}
 
 BOARD_STATES = {"current": "به‌روز", "outdated": "قدیمی", "unknown": "نامعلوم", "missing": "نصب‌نشده"}
@@ -130,22 +130,22 @@ JUDGED_UNTIL = "تا"
 
 #: Health readings (pishkhan.hardware.health), their labels.
 READINGS = {
-    "uptime_s": "زمان روشن بودن (ثانیه)",
-    "cpu_temp_c": "دمای پردازنده (°C)",
+    "uptime_s": "زمان روشن بودن",
+    "cpu_temp_c": "دمای پردازنده",
     "throttled": "محدودیت برق/دما",
     "load_1m": "بار پردازنده (۱ دقیقه)",
-    "mem_total_kb": "حافظهٔ کل (KB)",
-    "mem_available_kb": "حافظهٔ آزاد (KB)",
-    "disk_free_bytes": "فضای آزاد دیسک (بایت)",
-    "disk_total_bytes": "فضای کل دیسک (بایت)",
-    "storage_written_bytes": "نوشته‌شده روی کارت (بایت)",
+    "mem_total_kb": "حافظهٔ کل",
+    "mem_available_kb": "حافظهٔ آزاد",
+    "disk_free_bytes": "فضای آزاد دیسک",
+    "disk_total_bytes": "فضای کل دیسک",
+    "storage_written_bytes": "نوشته‌شده روی کارت",
     "fs_errors": "خطاهای سامانهٔ پرونده",
     "net_iface": "رابط شبکه",
     "net_addr": "نشانی شبکه",
-    "wifi_signal_dbm": "قدرت سیگنال وای‌فای (dBm)",
+    "wifi_signal_dbm": "قدرت سیگنال وای‌فای",
     "agent.outbox.depth": "پیام‌های در صف ارسال",
-    "agent.outbox.oldest_age_s": "قدیمی‌ترین پیام در صف (ثانیه)",
-    "agent.uptime_s": "زمان اجرای عامل (ثانیه)",
+    "agent.outbox.oldest_age_s": "عمر قدیمی‌ترین پیام در صف",
+    "agent.uptime_s": "زمان اجرای عامل",
 }
 
 #: The report page.
@@ -314,3 +314,52 @@ ROLLOUT_STAGES = {"canary": "پیشرو", "promoted": "همگانی", "complete"
 PROGRESS_LABELS = {"pending": "در انتظار", "in_window": "در پنجره", "installed": "نصب‌شده", "healthy": "سالم",
                    "rolled_back": "برگشت‌خورده", "failed": "ناموفق", "offline": "خاموش"}
 HALT_REASONS = {"failures_over_threshold": "برگشت یا خرابی بیش از آستانه", "manual": "به دست کارشناس مرکز"}
+
+# -- values in Persian words and units (central/web/words.py) --
+YES = "بله"
+NO = "خیر"
+NONE_OF_THEM = "هیچ‌کدام"
+SEE_DETAILS = "در جزئیات فنی"
+TECHNICAL = "جزئیات فنی (برای کارشناس فنی)"
+UNIT_DAY = "روز"
+UNIT_HOUR = "ساعت"
+UNIT_MINUTE = "دقیقه"
+UNIT_SECOND = "ثانیه"
+UNIT_BYTE = "بایت"
+UNIT_KB = "کیلوبایت"
+UNIT_MB = "مگابایت"
+UNIT_GB = "گیگابایت"
+UNIT_TB = "ترابایت"
+UNIT_CELSIUS = "درجهٔ سانتی‌گراد"
+UNIT_DBM = "دسی‌بل‌میلی‌وات"
+SPAN = "از {start} تا {end}"
+#: The firmware's throttling flags (pishkhan.hardware.health.THROTTLE_BITS).
+THROTTLE_FLAGS = {
+    "under_voltage": "ولتاژ کم (اکنون)", "freq_capped": "سقف بسامد (اکنون)", "throttling": "کندسازی (اکنون)",
+    "soft_temp_limit": "حد دمای نرم (اکنون)", "under_voltage_occurred": "ولتاژ کم (از روشن‌شدن)",
+    "freq_capped_occurred": "سقف بسامد (از روشن‌شدن)", "throttling_occurred": "کندسازی (از روشن‌شدن)",
+    "soft_temp_limit_occurred": "حد دمای نرم (از روشن‌شدن)",
+}
+#: A peripheral's last state (printer, display, audio).
+PERIPHERAL_STATES = {"ok": "سالم", "on": "روشن", "off": "خاموش", "error": "خطا", "offline": "در دسترس نیست",
+                     "out_of_paper": "کاغذ تمام شده", "paper_low": "کاغذ رو به پایان", "cover_open": "درب باز است",
+                     "unknown": "نامعلوم"}
+#: What a refused document was (a document_refused alert's ``kind``).
+DOCUMENT_KINDS = {"board": "تابلوی تعرفه", "schedule": "برنامهٔ ساعات کاری", "holidays": "فهرست تعطیلات",
+                  "trust": "فهرست کلیدهای مورد اعتماد", "settings": "تنظیمات", "release": "بستهٔ به‌روزرسانی"}
+#: The judge's reasons for a minute's state (pishkhan.compliance.timeline), whole or by their first word.
+WHY = {
+    "device down or clock not trustworthy": "دستگاه خاموش بود یا ساعتش قابل اعتماد نبود",
+    "kiosk has not reported in this boot": "کیوسک از روشن‌شدن دستگاه گزارشی نداده",
+    "no counter open": "هیچ باجه‌ای باز نبود",
+    "display shows no verified board": "نمایشگر تابلوی تأییدشده نشان نمی‌داد",
+    "kiosk": "کیوسک نوبت نمی‌داد",
+}
+WHY_SUBJECT = {"kiosk": "کیوسک نوبت نمی‌داد", "printer": "چاپگر از کار افتاده بود", "display": "نمایشگر خاموش بود"}
+WHY_OTHER = "دلیل دیگر (در جزئیات فنی)"
+#: Why a device is offline (a status reason), for the office page.
+STATUS_REASONS = {"lost": "قطع ناگهانی", "stopped": "خاموش‌شدن عادی", "silent": "پیامی از آن نمی‌رسد"}
+#: The centre's verdicts' detail (central.verification).
+VERDICT_MINUTES = "{n} دقیقه"
+VERDICT_SERVED_OFFLINE = "{n} دقیقه خدمت در زمان قطع"
+OTHER_EVENT = "رویداد دیگر"
