@@ -297,6 +297,28 @@ class TestReport:
         assert rows["23"]["late_openings"] == "1" and rows["23"]["late_opening_minutes"] == "25"
         assert rows["all"]["offices_reporting"] == "5" and rows["11"]["serving_minutes"] == "170"
 
+    def test_one_provinces_chart_stays_small_and_a_phone_sees_the_late_openings(self, site, shots):
+        """A single province's chart keeps its size (no full-width chart with 40 px text); on a phone the
+        report's rows stack, so its late-opening figures are on screen with their labels, with no sideways scroll."""
+        with chromium() as driver:
+            login(driver, site, "admin")
+            driver.get(site["url"] + f"/report?date={F.TODAY}&province=23")
+            width = driver.execute_script("return document.querySelector('.chart svg').getBoundingClientRect().width")
+            text = driver.execute_script("return document.querySelector('.chart svg text').getBoundingClientRect().height")
+            assert width <= 460 and text < 24, (width, text)
+            driver.save_screenshot(str(shots / "report-province-23.png"))
+            phone(driver)
+            driver.get(site["url"] + f"/report?date={F.TODAY}")
+            assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+            for col, label in (("late_openings", "تأخیر در گشایش (دفتر)"), ("late_opening_minutes", "دقایق تأخیر")):
+                cell = driver.find_element("css selector", f"table.report tr[data-province='23'] td[data-col='{col}']")
+                box = cell.rect
+                assert cell.is_displayed() and box["x"] >= 0 and box["x"] + box["width"] <= 390, (col, box)
+                shown = driver.execute_script("return getComputedStyle(arguments[0], '::before').content", cell)
+                assert label in shown, shown
+            assert driver.find_element("css selector", "table.late-offices td[data-col='late_opening_minutes']").is_displayed()
+            driver.save_screenshot(str(shots / "report-phone.png"))
+
     def test_a_bad_date_is_a_clear_error(self, site):
         status, _, body = get(site, "/api/report?date=1404-09-10x", user="admin")
         assert status == 400 and "YYYY-MM-DD" in json.loads(body)["error"]
