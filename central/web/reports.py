@@ -68,7 +68,7 @@ def report_page(request):
     return page(request, "report.html", report, nav="report", report=report,
                 charts={p["province"]: chart(p) for p in report["provinces"] if p["offices_reporting"]},
                 picked=jalali_text(day), previous=(day - dt.timedelta(days=1)).isoformat(),
-                following=(day + dt.timedelta(days=1)).isoformat())
+                following=(day + dt.timedelta(days=1)).isoformat(), today=site_of(request).today().isoformat())
 
 
 @requires(LOGGED_IN, status_code=401)

@@ -178,6 +178,7 @@ PARTIAL = "جمع‌ها فقط از دفاتر گزارش‌دهنده است."
 FLEET_BASIS = ("شمارش‌های این صفحه از آخرین وضعیت و رویدادهای لحظه‌ای هر دفتر است (و گزارش روزانه‌اش اگر رسیده باشد)؛ "
                "گزارش روزانه فقط گزارش‌های روزانهٔ رسیده را می‌شمارد.")
 CHART_TITLE = "دقایق استان {code}"
+DAY_MINUTES = "دقایق این روز در ساعات اعلام‌شده"
 CHART_TITLE_NAMED = "دقایق {province}"
 #: The report's date: picked and shown in the Jalali calendar.
 DATE_JALALI = "تاریخ (۱۴۰۵/۰۹/۱۶)"
