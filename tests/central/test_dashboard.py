@@ -208,6 +208,11 @@ class TestFleetPage:
             driver.get(site["url"] + "/")
             width = driver.execute_script("return document.documentElement.scrollWidth")
             assert width <= 390
+            # the alerts stack as cards: a late opening's detail is on screen, not behind a sideways scroll
+            late = driver.find_element("css selector", "table.alerts tr[data-kind='late_opening'] td.detail")
+            box = late.rect
+            assert late.is_displayed() and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+            assert "۰۸:۲۵" in late.text
             driver.save_screenshot(str(shots / "fleet-phone.png"))
 
 
