@@ -150,13 +150,15 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
     assert rows[-1][1:5] == ["all", str(len(hostile)), str(len(hostile)), "0"]
 
 
-def test_offices_that_have_not_reported_are_shown_as_not_reported_never_as_zeros(fleet_db):
+def test_offices_that_have_not_reported_are_shown_as_not_reported_never_as_zeros(tmp_path):
     """Province 5's only office sent no report: its row says so instead of zeros, it has no chart, and
     the CSV leaves its figures empty; the page says what it counts."""
+    from central.db import open_db
     from central.web.render import report_html
 
-    F.build(fleet_db)
-    data = report.daily_report(fleet_db, F.TODAY)
+    with open_db(str(tmp_path / "fleet.db")) as fleet_db:  # the page, from the report both databases give alike
+        F.build(fleet_db)
+        data = report.daily_report(fleet_db, F.TODAY)
     html = report_html(data)
     row = html.split('<tr data-province="5"', 1)[1].split("</tr>", 1)[0]
     assert 'data-col="not-reported"' in row and "گزارش نداده" in row
@@ -168,10 +170,12 @@ def test_offices_that_have_not_reported_are_shown_as_not_reported_never_as_zeros
     assert rows["5"]["late_openings"] == "" and rows["23"]["late_openings"] == "1"
 
 
-def test_a_day_without_reports_is_not_a_table_of_zeros(fleet_db):
+def test_a_day_without_reports_is_not_a_table_of_zeros(tmp_path):
+    from central.db import open_db
     from central.web.render import report_html
 
-    F.build(fleet_db)
-    html = report_html(report.daily_report(fleet_db, F.TODAY - dt.timedelta(days=7)))
+    with open_db(str(tmp_path / "fleet.db")) as fleet_db:
+        F.build(fleet_db)
+        html = report_html(report.daily_report(fleet_db, F.TODAY - dt.timedelta(days=7)))
     assert 'id="no-reports"' in html and "<svg" not in html and 'class="report' not in html
     assert "۷ دفتر ثبت‌شده" in html
