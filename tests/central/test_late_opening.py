@@ -78,6 +78,17 @@ def test_the_fleet_follows_the_office_from_not_opened_to_opened(office):
     assert (late["minutes"], late["opened_from"]) == (25, "state")
 
 
+def test_a_simulated_office_that_said_it_opened_is_not_not_opened_yet(office):
+    """The simulator's office sends its late opening (the minutes it was late) as it opens, then ``office.opened``."""
+    dev, at = office.device, F.tehran(8, 23)
+    for kind, detail in (("late_opening", {"minutes": 23}), ("office.opened", {})):
+        dev.send("event", F.payloads.event(device=dev.id, seq=dev.next(), sent_at=F.iso(at), event=kind, detail=detail),
+                 at)
+    office.flush()
+    late = office.late(F.tehran(8, 30))
+    assert (status.parse_time(late["opened_at"]), late["minutes"], late["opened_from"]) == (at, 23, "opened")
+
+
 def test_the_office_page_and_the_alerts_show_the_opening_not_not_opened_yet(office):
     from starlette.testclient import TestClient
 
