@@ -34,11 +34,12 @@ def visible(value):
 
 
 def fa(value) -> str:
-    """A number or text with Persian digits; whole numbers grouped by thousands; None is «نامعلوم»."""
+    """A number or text with Persian digits; whole numbers grouped by thousands; None is «نامعلوم»; a yes/no
+    is «بله»/«خیر»."""
     if value is None:
         return strings.UNKNOWN
-    if isinstance(value, bool):
-        return str(value)
+    if isinstance(value, bool):  # never Python's True/False on a page
+        return strings.YES if value else strings.NO
     try:
         if isinstance(value, int):
             return group_digits(value)

@@ -145,3 +145,14 @@ def test_an_analyst_reads_every_value_in_persian_words_and_units(agent_office):
     assert "امضا با کلیدی مورد اعتماد تأیید نمی‌شود" in visible_text(fleet)
     # the engineer still finds every raw value, behind the toggle
     assert "disk_free_bytes" in office and "the signature does not verify" in fleet and 'class="technical"' in fleet
+
+
+def test_words_and_units():
+    from central.web import render, words
+
+    assert (render.fa(True), render.fa(False), render.fa({}), render.fa(None)) == ("بله", "خیر", "نامعلوم", "نامعلوم")
+    assert words.duration(93784) == "۱ روز و ۲ ساعت" and words.duration(40) == "۴۰ ثانیه"
+    assert words.size(1536) == "۱٫۵ کیلوبایت" and words.size(12) == "۱۲ بایت"
+    assert words.reading({}, "agent.outbox.dropped") == "—" and words.reading(False, "x") == "خیر"
+    assert words.reading(10 ** 5000, "disk_free_bytes") == "نامعلوم"  # too large to write is unknown, not a 500
+    assert words.why_text("kiosk not_accepting (paused); printer error") == "کیوسک نوبت نمی‌داد؛ چاپگر از کار افتاده بود"
