@@ -12,7 +12,7 @@ from starlette.authentication import requires
 from starlette.responses import Response
 from starlette.routing import Route
 
-from central import registry
+from central import registry, stored
 from central import report as reports
 from central.web import strings
 from central.web.render import chart
@@ -26,17 +26,16 @@ GREGORIAN_FROM = 1700
 
 def parse_day(text: str) -> dt.date | None:
     """The Gregorian date of *text*: a Jalali ``YYYY/MM/DD`` (or ``YYYY-MM-DD``) in any digits, or a
-    Gregorian ``YYYY-MM-DD``; None when it is neither (or not a real day)."""
+    Gregorian ``YYYY-MM-DD``; None when it is neither, not a real day, or outside :data:`central.stored.YEARS`."""
     parts = to_latin_digits(text).strip().replace("/", "-").split("-")
     if len(parts) != 3 or not all(p.isascii() and p.isdigit() and 0 < len(p) <= 4 for p in parts):
         return None
     year, month, day = (int(p) for p in parts)
     try:
-        if year >= GREGORIAN_FROM:
-            return dt.date(year, month, day)
-        return jalali.from_jalali(year, month, day) if year > 0 else None
-    except ValueError:
+        found = dt.date(year, month, day) if year >= GREGORIAN_FROM else jalali.from_jalali(year, month, day)
+    except (ValueError, OverflowError):
         return None
+    return found if stored.YEARS[0] <= found.year <= stored.YEARS[1] else None
 
 
 def jalali_text(day: dt.date) -> str:
