@@ -18,6 +18,36 @@ def snapshot_png(db, device_id: str) -> tuple[bytes, str] | None:
     return (bytes(row["png"]), row["province"] or "") if row else None
 
 
+def province_codes(db) -> list[str]:
+    """The province codes the fleet's devices are stored under."""
+    return [r["province"] for r in db.query("SELECT DISTINCT province FROM devices WHERE province <> ''")]
+
+
+def later_states(db, device_ids: list[str], *, since: str, kinds: tuple) -> dict[str, dict]:
+    """What came of each of *device_ids* after its alerts: its last compliance state (``compliance``,
+    ``compliance_at``, as stored) and its events of *kinds* received from *since* on (``events``)."""
+    if not device_ids:
+        return {}
+    marks = ",".join("?" * len(device_ids))
+    out = {r["device_id"]: {"compliance": r["compliance"], "compliance_at": r["compliance_at"], "events": []}
+           for r in db.query(f"SELECT device_id, compliance, compliance_at FROM devices WHERE device_id IN ({marks})",
+                             device_ids)}
+    kind_marks = ",".join("?" * len(kinds))
+    for r in db.query(f"SELECT device_id, kind, at, detail FROM events WHERE device_id IN ({marks}) "
+                      f"AND kind IN ({kind_marks}) AND received_at >= ? ORDER BY received_at LIMIT 5000",
+                      (*device_ids, *kinds, since)):
+        out.setdefault(r["device_id"], {"events": []})["events"].append(dict(r))
+    return out
+
+
+def report_of(db, device_id: str, date: str) -> dict | None:
+    """*device_id*'s report of *date* (ISO), decoded, or None."""
+    from central import stored
+
+    row = db.query_one("SELECT report FROM reports WHERE device_id = ? AND date = ?", (device_id, date))
+    return stored.loads(row["report"]) if row else None
+
+
 def device_row(db, device_id: str) -> dict | None:
     """*device_id*'s ``devices`` row as stored, or None."""
     return db.query_one("SELECT * FROM devices WHERE device_id = ?", (device_id,))

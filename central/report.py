@@ -4,8 +4,12 @@ Each device sends its day's report (:func:`pishkhan.compliance.judge.day_report`
 on the ``report`` stream; the centre keeps the latest per device and date.
 :func:`daily_report` sums them per province: scheduled, serving, degraded,
 closed and unknown minutes, late openings (offices with a ``late_opening``
-event that day, and their minutes), early closings, offices reporting and
-offices known. The dashboard's report page, its CSV and JSON, and
+event that day, and their minutes), early closings, offices reporting,
+offices known and offices not reporting (known, less those that sent a report). It counts
+only the reports the offices sent — an office sends its day's report when its hours end —
+so a province none of whose offices reported has no figures, not zeros; the fleet page
+counts the day so far from the offices' events and states instead (:mod:`central.status`).
+The dashboard's report page, its CSV and JSON, and
 ``pishkhan central report`` all come from this one function.
 
 The reports are what devices sent: a report that is not a readable object is
@@ -26,8 +30,12 @@ from central import stored
 from central.status import province_order
 
 MINUTE_KEYS = ("scheduled_minutes", "serving_minutes", "degraded_minutes", "closed_minutes", "unknown_minutes")
-COLUMNS = ("province", "offices_known", "offices_reporting", *MINUTE_KEYS, "late_openings", "late_opening_minutes",
-           "early_closings")
+COLUMNS = ("province", "offices_known", "offices_reporting", "offices_not_reporting", *MINUTE_KEYS, "late_openings",
+           "late_opening_minutes", "early_closings")
+#: The columns that sum what the reports say: a province none of whose offices reported has none of them
+#: (not zeros: the CSV leaves them empty, the page says «گزارش نداده»).
+REPORTED = tuple(k for k in COLUMNS if k not in ("province", "offices_known", "offices_reporting",
+                                                 "offices_not_reporting"))
 
 
 #: The most minutes one office's day may count.
@@ -105,6 +113,8 @@ def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored
                         "early_closing": bool(early), "complete": report.get("complete") is True})
     for code, n in known.items():
         sums.setdefault(code, _empty(code))["offices_known"] = n
+    for p in sums.values():
+        p["offices_not_reporting"] = max(0, p["offices_known"] - p["offices_reporting"])
     provinces = [sums[c] for c in sorted(sums, key=province_order)]
     totals = {k: sum(p[k] for p in provinces) for k in COLUMNS if k != "province"}
     return {"date": day.isoformat(), "province": province, "provinces": provinces, "totals": totals,
@@ -130,12 +140,15 @@ def csv_cell(value):
 
 def to_csv(report: dict) -> str:
     """The report as CSV: a header, a row per province, then a total row (province ``all``);
-    every text cell through :func:`csv_cell`."""
+    every text cell through :func:`csv_cell`. A province none of whose offices reported has its
+    :data:`REPORTED` cells empty (not reported is not zero)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["date", *COLUMNS])
     for p in report["provinces"]:
-        writer.writerow([csv_cell(report["date"]), *(csv_cell(p[k]) for k in COLUMNS)])
+        silent = not p["offices_reporting"]
+        writer.writerow([csv_cell(report["date"]),
+                         *("" if silent and k in REPORTED else csv_cell(p[k]) for k in COLUMNS)])
     writer.writerow([csv_cell(report["date"]), "all", *(csv_cell(report["totals"][k]) for k in COLUMNS[1:])])
     return out.getvalue()
 

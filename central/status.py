@@ -7,7 +7,10 @@ A device's flags for a Tehran day (:func:`device_day`):
   :data:`central.verification.SILENT_AFTER` (``silent``: a device that set no
   Last Will and dropped, :func:`central.verification.silent`);
 - ``late``: it opened late that day — a ``late_opening`` event dated that
-  day (Tehran time), or one in the day's report it sent;
+  day (Tehran time), or one in the day's report it sent. The event fires
+  at the threshold, while the office is still closed, so each late opening
+  follows the office's later state (:func:`follow_opening`): when it opened
+  and the true minutes late, or until when it is known to have stayed closed;
 - ``closed``: closed during announced hours that day — a
   ``closed_during_hours`` or ``early_closing`` event, the same way;
 - ``gaps``: messages never received (:func:`lost_messages`);
@@ -34,6 +37,10 @@ from pishkhan.text import jalali
 
 STATES = ("online", "offline", "late", "closed", "outdated")
 LATE_KINDS = ("late_opening",)
+#: The office's own events that say it opened (the simulator's ``office.opened``).
+OPENED_KINDS = ("office.opened",)
+#: The compliance states of an open office.
+OPEN_STATES = ("serving", "degraded")
 CLOSED_KINDS = ("closed_during_hours", "early_closing")
 #: Events shown as alerts on the fleet page.
 ALERT_KINDS = ("late_opening", "closed_during_hours", "early_closing", "printer_out", "display_off", "offline",
@@ -159,10 +166,14 @@ def device_day(device: dict, *, events: list[dict], report: dict | None, newest:
     *tally* and its events are not read.
     """
     kinds = {}
+    opened = []
     for e in events:
+        if e["kind"] in OPENED_KINDS:
+            opened.append(e["at"])
+            continue
         detail = e.get("detail") if isinstance(e.get("detail"), dict) else {}
         kinds.setdefault(e["kind"], []).append({"at": _time_text(e["at"]), "minutes": _event_minutes(e),
-                                                "opened_at": _time_text(detail.get("opened_at"))})
+                                                "opened_at": _opened_at(detail), "end": _time_text(detail.get("end"))})
     reported = (report or {}).get("events") if isinstance(report, dict) else None
     if reported is not None and not isinstance(reported, list):
         if tally is not None:
@@ -172,11 +183,16 @@ def device_day(device: dict, *, events: list[dict], report: dict | None, newest:
         if isinstance(e, dict) and isinstance(e.get("kind"), str) and e["kind"] in LATE_KINDS + CLOSED_KINDS:
             seen = kinds.setdefault(e["kind"], [])
             start = _time_text(e.get("start"))
-            if not any(x["at"] == start for x in seen):
-                detail = e.get("detail") if isinstance(e.get("detail"), dict) else {}
-                seen.append({"at": start, "minutes": _event_minutes(e),
-                             "opened_at": _time_text(detail.get("opened_at"))})
-    late = [x for k in LATE_KINDS for x in kinds.get(k, [])]
+            detail = e.get("detail") if isinstance(e.get("detail"), dict) else {}
+            record = {"at": start, "minutes": _event_minutes(e), "opened_at": _opened_at(detail),
+                      "end": _time_text(e.get("end"))}
+            same = [x for x in seen if _same_time(x["at"], start)]
+            if not same:
+                seen.append(record)
+            elif record["opened_at"] and not same[0]["opened_at"]:  # the report is later: it knows the opening
+                same[0].update(record, at=same[0]["at"])
+    late = [follow_opening(x, opened=opened, state=device.get("compliance"), state_at=device.get("compliance_at"))
+            for k in LATE_KINDS for x in _one_per_start(kinds.get(k, []))]
     closed = [x | {"kind": k} for k in CLOSED_KINDS for x in kinds.get(k, [])]
     currency = currency or board_currency(device, newest, tally=tally)
     quiet = bool(device.get("silent")) or (bool(device["online"]) and silent(device["last_seen"], now))
@@ -189,6 +205,86 @@ def device_day(device: dict, *, events: list[dict], report: dict | None, newest:
         "outdated": currency["state"] == "outdated", "board": currency,
         "gaps": lost_messages(device | {"online": bool(device["online"]) or quiet}),  # its will may yet come
     }
+
+
+def _opened_at(detail: dict) -> str | None:
+    """A late opening's ``opened_at``: in its detail, or in the judge's event the agent sends whole as the detail."""
+    inner = detail.get("detail") if isinstance(detail.get("detail"), dict) else {}
+    return _time_text(detail.get("opened_at")) or _time_text(inner.get("opened_at"))
+
+
+def _same_time(a, b) -> bool:
+    return a is not None and b is not None and parse_time(a) == parse_time(b)
+
+
+def _one_per_start(records: list[dict]) -> list[dict]:
+    """The records of one kind, one per start time: the one that knows the opening (or counts most) wins."""
+    out: list[dict] = []
+    for r in records:
+        same = next((x for x in out if _same_time(x["at"], r["at"])), None)
+        if same is None:
+            out.append(dict(r))
+        elif (r["opened_at"] and not same["opened_at"]) or (bool(r["opened_at"]) == bool(same["opened_at"]) and
+                                                              (r["minutes"] or 0) > (same["minutes"] or 0)):
+            same.update(r, at=same["at"])
+    return out
+
+
+def _minutes_between(start: dt.datetime, end: dt.datetime) -> int:
+    return max(0, min(DAY_MINUTES, int((end - start).total_seconds() // 60)))
+
+
+def follow_opening(late: dict, *, opened=(), state=None, state_at=None) -> dict:
+    """A late opening as the office's later state tells it: ``at`` (when the period began, as the event
+    says), ``minutes`` (late by), ``opened_at`` (or None), ``opened_from`` and ``closed_until``.
+
+    The event fires at the threshold, while the office is still closed. What came after decides, first
+    found:
+
+    1. ``event``: the late opening itself (or a later copy of it: the day's report) names ``opened_at``;
+    2. ``opened``: the office's own ``office.opened`` event, the first from the late opening's start on
+       its Tehran day;
+    3. ``state``: the office's last compliance state (its telemetry) is serving or degraded since a time
+       from the start on that day — it opened then, or earlier if its state changed again since;
+    4. not opened: ``closed_until`` is the latest moment it is known to have been closed — its last state
+       still ``closed`` from before the start (when that state was sent), else the event's own end.
+
+    Opened, ``minutes`` is from the start to the opening (at least what the event counted); not opened,
+    to ``closed_until``.
+    """
+    out = dict(late) | {"opened_from": None, "closed_until": None}
+    start = parse_time(late.get("at"))
+    counted = late.get("minutes") or 0
+    if late.get("opened_at"):
+        out["opened_from"] = "event"
+    elif start is not None:
+        day = jalali.to_tehran(start).date()
+        floor = start - dt.timedelta(minutes=1)
+        times = sorted(t for t in (parse_time(x) for x in opened) if t and t >= floor and
+                       jalali.to_tehran(t).date() == day)
+        if times:
+            out["opened_at"], out["opened_from"] = _iso(times[0]), "opened"
+        else:
+            state = _loads(state) if isinstance(state, str) else state
+            state = state if isinstance(state, dict) else {}
+            since = parse_time(state.get("since"))
+            if state.get("state") in OPEN_STATES and since and since >= start and jalali.to_tehran(since).date() == day:
+                out["opened_at"], out["opened_from"] = _iso(since), "state"
+            elif state.get("state") == "closed" and since and since <= start and parse_time(state_at) and \
+                    parse_time(state_at) > start and jalali.to_tehran(parse_time(state_at)).date() == day:
+                out["closed_until"] = _iso(parse_time(state_at))
+    if start is not None and out["opened_at"]:
+        out["minutes"] = max(counted, _minutes_between(start, parse_time(out["opened_at"])))
+    elif start is not None:
+        end = parse_time(late.get("end")) or start + dt.timedelta(minutes=counted)
+        until = max(end, parse_time(out["closed_until"]) or end)
+        out["closed_until"] = _iso(until)
+        out["minutes"] = max(counted, _minutes_between(start, until))
+    return out
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def matches(row: dict, state: str | None) -> bool:
@@ -215,7 +311,7 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
     tally = tally if tally is not None else stored.Tally()
     newest = newest_boards(db)
     events: dict[str, list] = {}
-    for e in events_of_day(db, day, province=province, tally=tally):
+    for e in events_of_day(db, day, province=province, kinds=LATE_KINDS + CLOSED_KINDS + OPENED_KINDS, tally=tally):
         events.setdefault(e["device_id"], []).append(e)
     reports = reports_of_day(db, day, province=province, mentioning=LATE_KINDS + CLOSED_KINDS, tally=tally)
     office_boards = any(scope.startswith("office:") for scope in newest)
@@ -241,7 +337,7 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
 
 
 DEVICE_COLUMNS = ("device_id, province, office_id, office_name, online, status_since, status_reason, last_seen, "
-                  "board, will_seq, highest_seq, received, seq_skipped")
+                  "board, will_seq, highest_seq, received, seq_skipped, compliance, compliance_at")
 
 
 def _devices(db, province: str | None, tally: stored.Tally | None = None) -> list[dict]:

@@ -36,7 +36,8 @@ def fleet_page(request):
     province = province_of(request)
     day = site.today()
     view = status.fleet_view(site.fleet, day=day, province=province, state=state, now=site.clock())
-    alerts = present.with_mismatches(status.alerts(site.fleet, day=day, province=province))
+    alerts = present.follow_late_alerts(site.fleet.db, present.with_mismatches(
+        status.alerts(site.fleet, day=day, province=province)))
     data = {"date": view["date"], "province": province, "provinces": view["provinces"], "totals": view["totals"],
             "alerts": alerts, "unreadable": view["unreadable"]}
     if province or state:

@@ -30,7 +30,8 @@ def office_page(db, device_id: str, *, day: dt.date, province: str | None = None
     device = status.device_row(row, tally, now=now)
     compliance = status.today_compliance(db, device, day, tally=tally)
     snapshot = queries.snapshot_of(db, device_id)
-    mine = [e for e in status.events_of_day(db, day, province=device["province"] or None, tally=tally)
+    kinds = status.LATE_KINDS + status.CLOSED_KINDS + status.OPENED_KINDS
+    mine = [e for e in status.events_of_day(db, day, province=device["province"] or None, kinds=kinds, tally=tally)
             if e["device_id"] == device_id]
     today = status.device_day(device, events=mine, report=compliance, newest=newest_boards(db), tally=tally)
     shown = timeline(compliance, tally=tally, province=device["province"])
@@ -39,6 +40,36 @@ def office_page(db, device_id: str, *, day: dt.date, province: str | None = None
     return {"date": day.isoformat(), "device": device, "today": today, "compliance": compliance,
             "timeline": shown, "readings": table, "events": events, "snapshot": snapshot,
             "verdicts": verification.recent(db, device_id, today=day), "unreadable": tally.total}
+
+
+def follow_late_alerts(db, alerts: list[dict]) -> list[dict]:
+    """*alerts* with ``opening`` on each ``late_opening`` one: the late opening as the office's later state
+    tells it (:func:`central.status.follow_opening`: its events that day, its day's report, its last state)."""
+    late = [a for a in alerts if a.get("kind") in status.LATE_KINDS]
+    if not late:
+        return alerts
+    later = queries.later_states(db, sorted({a["device_id"] for a in late}),
+                                 since=min(str(a.get("received_at") or "") for a in late),
+                                 kinds=status.OPENED_KINDS)
+    out = []
+    for a in alerts:
+        if a.get("kind") in status.LATE_KINDS:
+            mine = later.get(a["device_id"], {})
+            row = status.device_day({"device_id": a["device_id"], "province": a.get("province"), "office_id": "",
+                                     "office_name": "", "online": False, "last_seen": None, "status_since": None,
+                                     "status_reason": None, "compliance": mine.get("compliance"),
+                                     "compliance_at": mine.get("compliance_at")},
+                                    events=[a] + mine.get("events", []), report=_report_of(db, a),
+                                    newest={}, currency={"state": "unknown"})
+            found = [x for x in row["late_events"] if status._same_time(x["at"], status._time_text(a.get("at")))]
+            a = a | {"opening": found[0] if found else None}
+        out.append(a)
+    return out
+
+
+def _report_of(db, alert: dict) -> dict | None:
+    day = status.tehran_day(alert.get("at"))
+    return queries.report_of(db, alert["device_id"], day.isoformat()) if day else None
 
 
 def _minutes(value, high: int = status.DAY_MINUTES) -> int | None:
@@ -113,9 +144,12 @@ def readings(telemetry: dict | None, *, tally: stored.Tally | None = None, provi
         if f"health.{key}" in flat:
             used.add(f"health.{key}")
         group = telemetry.get(key) if isinstance(telemetry.get(key), dict) else health.get(key)
-        if isinstance(group, dict):
-            value = ", ".join(f"{k}={v}" for k, v in group.items())
-            used.update(k for k in flat if k.startswith((f"{key}.", f"health.{key}.")))
+        if not isinstance(group, dict):  # a reading that is an object, in whichever group the agent sent it
+            group = next((g[key] for g in telemetry.values() if isinstance(g, dict) and isinstance(g.get(key), dict)),
+                         None)
+        if isinstance(group, dict):  # shown in words (central/web/words.py), kept whole for the engineers
+            value = group
+            used.update(k for k in flat if k.startswith((f"{key}.", f"health.{key}.")) or f".{key}." in f".{k}")
         rows.append({"key": key, "label": strings.READINGS[key], "value": value})
     rest = [key for key in sorted(flat) if key not in used and key != "compliance"
             and not key.startswith("compliance.")]

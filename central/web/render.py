@@ -34,11 +34,12 @@ def visible(value):
 
 
 def fa(value) -> str:
-    """A number or text with Persian digits; whole numbers grouped by thousands; None is «نامعلوم»."""
+    """A number or text with Persian digits; whole numbers grouped by thousands; None is «نامعلوم»; a yes/no
+    is «بله»/«خیر»."""
     if value is None:
         return strings.UNKNOWN
-    if isinstance(value, bool):
-        return str(value)
+    if isinstance(value, bool):  # never Python's True/False on a page
+        return strings.YES if value else strings.NO
     try:
         if isinstance(value, int):
             return group_digits(value)
@@ -105,12 +106,26 @@ def scope_name(scope: str) -> str:
         return strings.UNKNOWN
     level, _, code = scope.partition(":")
     template = strings.SCOPE_NAMES.get(level)
+    if level == "province" and code:
+        from pishkhan import provinces
+
+        name = provinces.name(code)
+        if name:
+            return template.format(code=strings.PROVINCE_NAMED.format(
+                name=name, code=to_persian_digits(provinces.normalise(code))))
     return template.format(code=to_persian_digits(code)) if template else scope
 
 
 def province_name(code) -> str:
-    return strings.PROVINCE_N.format(code=to_persian_digits(code)) if code and isinstance(code, str) \
-        else strings.UNKNOWN
+    """«تهران (۲۳)» for a code of the 31 provinces (written any way), else «استان ۲۳»; «نامعلوم» for none."""
+    from pishkhan import provinces
+
+    if not code or not isinstance(code, str):
+        return strings.UNKNOWN
+    name = provinces.name(code)
+    if name is None:
+        return strings.PROVINCE_N.format(code=to_persian_digits(code))
+    return strings.PROVINCE_NAMED.format(name=name, code=to_persian_digits(provinces.normalise(code)))
 
 
 @lru_cache(maxsize=1)
@@ -122,6 +137,12 @@ def environment():
     env.filters.update(fa=fa, fa_time=fa_time, fa_datetime=fa_datetime, fa_when=fa_when, fa_date=fa_date, fa_day=fa_day, scope=scope_name,
                        province=province_name, ltr=ltr)
     env.globals["s"] = strings
+    from central.web import words
+    env.filters.update(reading=words.reading, duration=words.duration, size=words.size, yes_no=words.yes_no,
+                       event_detail=words.event_detail, technical=words.technical,
+                       technical_detail=words.technical_detail, why=words.why_text)
+    from pishkhan.provinces import NAMES
+    env.globals["province_names"] = NAMES
     return env
 
 

@@ -59,11 +59,17 @@ def wants_json(request) -> bool:
 
 
 def province_of(request) -> str | None:
-    """The province a request may see: the user's own, or what it asks for."""
+    """The province a request may see: the user's own, or what it asks for — typed any way
+    (``۰۶``, ``6``, ``06``: :func:`pishkhan.provinces.normalise`), as the fleet stores that province."""
     if request.user.province:
         return request.user.province
     value = request.query_params.get("province", "").strip()
-    return value or None
+    if not value:
+        return None
+    from central import queries
+    from pishkhan import provinces
+
+    return provinces.resolve(value, queries.province_codes(site_of(request).fleet.db))
 
 
 def html(request, name: str, *, status_code: int = 200, headers=None, **context) -> HTMLResponse:

@@ -14,6 +14,8 @@ ALL_PROVINCES = "همهٔ استان‌ها"
 NATIONAL_USER = "ستاد مرکزی"
 PROVINCE = "استان"
 PROVINCE_N = "استان {code}"
+#: A province by its name and code (pishkhan.provinces.NAMES).
+PROVINCE_NAMED = "{name} ({code})"
 ALL = "همه"
 TOTAL = "جمع"
 TODAY = "امروز"
@@ -54,7 +56,9 @@ SINCE = "از"
 LATE_BY = "تأخیر {minutes} دقیقه"
 OPENED_AT = "گشایش {time}"
 NOT_OPENED = "هنوز باز نشده"
-OFFLINE_REASONS = {"lost": "قطع ناگهانی (Last Will)", "stopped": "خاموش‌شدن عادی"}
+#: A late opening not known to have opened: closed at least until then (central.status.follow_opening).
+NOT_OPENED_UNTIL = "تا {time} هنوز باز نشده بود"
+OFFLINE_REASONS = {"lost": "قطع ناگهانی", "stopped": "خاموش‌شدن عادی"}
 CLOSED_KIND = {"closed_during_hours": "بسته در ساعات کاری", "early_closing": "تعطیلی زودهنگام"}
 
 BOARD_STATES = {"current": "به‌روز", "outdated": "قدیمی", "unknown": "نامعلوم", "missing": "نصب‌نشده"}
@@ -126,22 +130,22 @@ JUDGED_UNTIL = "تا"
 
 #: Health readings (pishkhan.hardware.health), their labels.
 READINGS = {
-    "uptime_s": "زمان روشن بودن (ثانیه)",
-    "cpu_temp_c": "دمای پردازنده (°C)",
+    "uptime_s": "زمان روشن بودن",
+    "cpu_temp_c": "دمای پردازنده",
     "throttled": "محدودیت برق/دما",
     "load_1m": "بار پردازنده (۱ دقیقه)",
-    "mem_total_kb": "حافظهٔ کل (KB)",
-    "mem_available_kb": "حافظهٔ آزاد (KB)",
-    "disk_free_bytes": "فضای آزاد دیسک (بایت)",
-    "disk_total_bytes": "فضای کل دیسک (بایت)",
-    "storage_written_bytes": "نوشته‌شده روی کارت (بایت)",
+    "mem_total_kb": "حافظهٔ کل",
+    "mem_available_kb": "حافظهٔ آزاد",
+    "disk_free_bytes": "فضای آزاد دیسک",
+    "disk_total_bytes": "فضای کل دیسک",
+    "storage_written_bytes": "نوشته‌شده روی کارت",
     "fs_errors": "خطاهای سامانهٔ پرونده",
     "net_iface": "رابط شبکه",
     "net_addr": "نشانی شبکه",
-    "wifi_signal_dbm": "قدرت سیگنال وای‌فای (dBm)",
+    "wifi_signal_dbm": "قدرت سیگنال وای‌فای",
     "agent.outbox.depth": "پیام‌های در صف ارسال",
-    "agent.outbox.oldest_age_s": "قدیمی‌ترین پیام در صف (ثانیه)",
-    "agent.uptime_s": "زمان اجرای عامل (ثانیه)",
+    "agent.outbox.oldest_age_s": "عمر قدیمی‌ترین پیام در صف",
+    "agent.uptime_s": "زمان اجرای عامل",
 }
 
 #: The report page.
@@ -149,6 +153,7 @@ REPORT_COLUMNS = {
     "province": "استان",
     "offices_known": "دفاتر",
     "offices_reporting": "دفاتر گزارش‌دهنده",
+    "offices_not_reporting": "گزارش نداده",
     "scheduled_minutes": "دقایق اعلام‌شده",
     "serving_minutes": "در حال خدمت",
     "degraded_minutes": "خدمت با نقص",
@@ -159,7 +164,28 @@ REPORT_COLUMNS = {
     "early_closings": "تعطیلی زودهنگام (دفتر)",
 }
 NO_REPORTS = "برای این روز گزارشی نرسیده است."
+#: What the report counts (and what the fleet page counts instead).
+REPORT_BASIS = ("این گزارش فقط گزارش‌های روزانه‌ای را می‌شمارد که خود دفاتر فرستاده‌اند (هر دفتر گزارش روزش را "
+                "پس از پایان ساعات کاری می‌فرستد): {reporting} دفتر از {known} دفتر برای این روز گزارش فرستاده‌اند. "
+                "دفتری که گزارش نداده «گزارش نداده» نشان داده می‌شود، نه صفر.")
+REPORT_FLEET = "تأخیرها و تعطیلی‌های امروز تا این لحظه را صفحهٔ ناوگان از رویدادها و وضعیت لحظه‌ای دفاتر می‌شمارد:"
+REPORT_FLEET_LINK = "دفاتر با تأخیر در گشایش امروز (صفحهٔ ناوگان)"
+NOT_REPORTED = "گزارش نداده"
+NOT_REPORTED_N = "هیچ‌یک از {n} دفتر این استان گزارش نداده است"
+NO_REPORTS_DAY = "هیچ دفتری برای این روز گزارش نفرستاده است ({known} دفتر ثبت‌شده)؛ این روز رقمی برای نشان دادن ندارد."
+PARTIAL = "جمع‌ها فقط از دفاتر گزارش‌دهنده است."
+#: The fleet page: what its counts come from.
+FLEET_BASIS = ("شمارش‌های این صفحه از آخرین وضعیت و رویدادهای لحظه‌ای هر دفتر است (و گزارش روزانه‌اش اگر رسیده باشد)؛ "
+               "گزارش روزانه فقط گزارش‌های روزانهٔ رسیده را می‌شمارد.")
 CHART_TITLE = "دقایق استان {code}"
+DAY_MINUTES = "دقایق این روز در ساعات اعلام‌شده"
+CHART_TITLE_NAMED = "دقایق {province}"
+#: The report's date: picked and shown in the Jalali calendar.
+DATE_JALALI = "تاریخ (۱۴۰۵/۰۹/۱۶)"
+PREVIOUS_DAY = "روز قبل"
+NEXT_DAY = "روز بعد"
+BAD_DATE = "تاریخ را به تقویم خورشیدی بنویسید، مانند ۱۴۰۵/۰۹/۱۶ (نوشته شده: {text}). Date: expected a Jalali YYYY/MM/DD (or a Gregorian YYYY-MM-DD)."
+BAD_PROVINCE = "استان را با کد دو رقمی آن بنویسید، مانند ۲۳ یا ۰۶ (نوشته شده: {text}). Province: expected its code."
 LATE_OFFICES = "دفاتر با تأخیر در گشایش"
 
 #: The public verification page.
@@ -297,3 +323,52 @@ UPDATE_REASONS = {"unhealthy": "نسخهٔ نو سالم بالا نیامد", "
                   "wrong_hash": "بستهٔ دریافتی با سند نمی‌خواند", "no_rollback_package": "بستهٔ بازگشت در دستگاه نیست",
                   "expired": "سند منقضی شده", "downgrade": "نسخهٔ پایین‌تر بدون اجازهٔ بازگشت",
                   "too_old": "نسخهٔ دستگاه قدیمی‌تر از حد مجاز", "wrong_architecture": "معماری دستگاه نمی‌خواند"}
+
+# -- values in Persian words and units (central/web/words.py) --
+YES = "بله"
+NO = "خیر"
+NONE_OF_THEM = "هیچ‌کدام"
+SEE_DETAILS = "در جزئیات فنی"
+TECHNICAL = "جزئیات فنی (برای کارشناس فنی)"
+UNIT_DAY = "روز"
+UNIT_HOUR = "ساعت"
+UNIT_MINUTE = "دقیقه"
+UNIT_SECOND = "ثانیه"
+UNIT_BYTE = "بایت"
+UNIT_KB = "کیلوبایت"
+UNIT_MB = "مگابایت"
+UNIT_GB = "گیگابایت"
+UNIT_TB = "ترابایت"
+UNIT_CELSIUS = "درجهٔ سانتی‌گراد"
+UNIT_DBM = "دسی‌بل‌میلی‌وات"
+SPAN = "از {start} تا {end}"
+#: The firmware's throttling flags (pishkhan.hardware.health.THROTTLE_BITS).
+THROTTLE_FLAGS = {
+    "under_voltage": "ولتاژ کم (اکنون)", "freq_capped": "سقف بسامد (اکنون)", "throttling": "کندسازی (اکنون)",
+    "soft_temp_limit": "حد دمای نرم (اکنون)", "under_voltage_occurred": "ولتاژ کم (از روشن‌شدن)",
+    "freq_capped_occurred": "سقف بسامد (از روشن‌شدن)", "throttling_occurred": "کندسازی (از روشن‌شدن)",
+    "soft_temp_limit_occurred": "حد دمای نرم (از روشن‌شدن)",
+}
+#: A peripheral's last state (printer, display, audio).
+PERIPHERAL_STATES = {"ok": "سالم", "on": "روشن", "off": "خاموش", "error": "خطا", "offline": "در دسترس نیست",
+                     "out_of_paper": "کاغذ تمام شده", "paper_low": "کاغذ رو به پایان", "cover_open": "درب باز است",
+                     "unknown": "نامعلوم"}
+#: What a refused document was (a document_refused alert's ``kind``).
+DOCUMENT_KINDS = {"board": "تابلوی تعرفه", "schedule": "برنامهٔ ساعات کاری", "holidays": "فهرست تعطیلات",
+                  "trust": "فهرست کلیدهای مورد اعتماد", "settings": "تنظیمات", "release": "بستهٔ به‌روزرسانی"}
+#: The judge's reasons for a minute's state (pishkhan.compliance.timeline), whole or by their first word.
+WHY = {
+    "device down or clock not trustworthy": "دستگاه خاموش بود یا ساعتش قابل اعتماد نبود",
+    "kiosk has not reported in this boot": "کیوسک از روشن‌شدن دستگاه گزارشی نداده",
+    "no counter open": "هیچ باجه‌ای باز نبود",
+    "display shows no verified board": "نمایشگر تابلوی تأییدشده نشان نمی‌داد",
+    "kiosk": "کیوسک نوبت نمی‌داد",
+}
+WHY_SUBJECT = {"kiosk": "کیوسک نوبت نمی‌داد", "printer": "چاپگر از کار افتاده بود", "display": "نمایشگر خاموش بود"}
+WHY_OTHER = "دلیل دیگر (در جزئیات فنی)"
+#: Why a device is offline (a status reason), for the office page.
+STATUS_REASONS = {"lost": "قطع ناگهانی", "stopped": "خاموش‌شدن عادی", "silent": "پیامی از آن نمی‌رسد"}
+#: The centre's verdicts' detail (central.verification).
+VERDICT_MINUTES = "{n} دقیقه"
+VERDICT_SERVED_OFFLINE = "{n} دقیقه خدمت در زمان قطع"
+OTHER_EVENT = "رویداد دیگر"

@@ -208,6 +208,11 @@ class TestFleetPage:
             driver.get(site["url"] + "/")
             width = driver.execute_script("return document.documentElement.scrollWidth")
             assert width <= 390
+            # the alerts stack as cards: a late opening's detail is on screen, not behind a sideways scroll
+            late = driver.find_element("css selector", "table.alerts tr[data-kind='late_opening'] td.detail")
+            box = late.rect
+            assert late.is_displayed() and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+            assert "۰۸:۲۵" in late.text
             driver.save_screenshot(str(shots / "fleet-phone.png"))
 
 
@@ -225,7 +230,7 @@ class TestOfficePage:
             assert "25" in legend["closed"] and "125" in legend["serving"] and "20" in legend["degraded"]
             assert "late_opening" in [e.get_attribute("data-kind") for e in driver.find_elements("css selector", "table.events tr")]
             temp = driver.find_element("css selector", "tr[data-reading='cpu_temp_c'] td:last-child").text
-            assert latin(temp) == "51.5"
+            assert latin(temp).replace("\u066b", ".") == "51.5 درجهٔ سانتی\u200cگراد"  # in Persian words and units
             # a reading this device did not send is shown as unknown, not invented
             assert driver.find_element("css selector", "tr[data-reading='wifi_signal_dbm'] td:last-child").text == "نامعلوم"
             driver.save_screenshot(str(shots / "office-2302.png"))
@@ -284,7 +289,7 @@ class TestReport:
             assert cells["offices_reporting"] == "4" and cells["late_openings"] == "1"
             assert cells["closed_minutes"] == "65" and cells["serving_minutes"] == "485"
             charts = driver.find_elements("css selector", ".chart svg")
-            assert len(charts) == 3  # one per province
+            assert len(charts) == 2  # one per province that reported (5 sent none)
             bars = driver.find_elements("css selector", ".chart[data-province='23'] rect.bar-closed")
             assert len(bars) == 1 and float(bars[0].get_attribute("width")) > 0
             href = driver.find_element("id", "csv").get_attribute("href")
@@ -296,6 +301,28 @@ class TestReport:
         rows = {r["province"]: r for r in csv.DictReader(io.StringIO(body.decode()))}
         assert rows["23"]["late_openings"] == "1" and rows["23"]["late_opening_minutes"] == "25"
         assert rows["all"]["offices_reporting"] == "5" and rows["11"]["serving_minutes"] == "170"
+
+    def test_one_provinces_chart_stays_small_and_a_phone_sees_the_late_openings(self, site, shots):
+        """A single province's chart keeps its size (no full-width chart with 40 px text); on a phone the
+        report's rows stack, so its late-opening figures are on screen with their labels, with no sideways scroll."""
+        with chromium() as driver:
+            login(driver, site, "admin")
+            driver.get(site["url"] + f"/report?date={F.TODAY}&province=23")
+            width = driver.execute_script("return document.querySelector('.chart svg').getBoundingClientRect().width")
+            text = driver.execute_script("return document.querySelector('.chart svg text').getBoundingClientRect().height")
+            assert width <= 460 and text < 24, (width, text)
+            driver.save_screenshot(str(shots / "report-province-23.png"))
+            phone(driver)
+            driver.get(site["url"] + f"/report?date={F.TODAY}")
+            assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+            for col, label in (("late_openings", "تأخیر در گشایش (دفتر)"), ("late_opening_minutes", "دقایق تأخیر")):
+                cell = driver.find_element("css selector", f"table.report tr[data-province='23'] td[data-col='{col}']")
+                box = cell.rect
+                assert cell.is_displayed() and box["x"] >= 0 and box["x"] + box["width"] <= 390, (col, box)
+                shown = driver.execute_script("return getComputedStyle(arguments[0], '::before').content", cell)
+                assert label in shown, shown
+            assert driver.find_element("css selector", "table.late-offices td[data-col='late_opening_minutes']").is_displayed()
+            driver.save_screenshot(str(shots / "report-phone.png"))
 
     def test_a_bad_date_is_a_clear_error(self, site):
         status, _, body = get(site, "/api/report?date=1404-09-10x", user="admin")

@@ -18,11 +18,13 @@ def test_daily_report_sums_by_province(fleet_db):
     data = report.daily_report(fleet_db, F.TODAY)
     by = {p["province"]: p for p in data["provinces"]}
     assert [p["province"] for p in data["provinces"]] == ["5", "11", "23"]
-    assert by["23"] == {"province": "23", "offices_known": 4, "offices_reporting": 4, "scheduled_minutes": 4 * 360,
+    assert by["23"] == {"province": "23", "offices_known": 4, "offices_reporting": 4, "offices_not_reporting": 0,
+                        "scheduled_minutes": 4 * 360,
                         "serving_minutes": 170 + 125 + 70 + 120, "degraded_minutes": 20, "closed_minutes": 25 + 40,
                         "unknown_minutes": 10, "late_openings": 1, "late_opening_minutes": 25, "early_closings": 0}
     assert by["11"]["offices_reporting"] == 1 and by["11"]["late_openings"] == 0  # 1102's late opening was yesterday
     assert by["5"]["offices_reporting"] == 0 and by["5"]["offices_known"] == 1
+    assert by["5"]["offices_not_reporting"] == 1 and by["11"]["offices_not_reporting"] == 1
     assert data["totals"]["offices_reporting"] == 5 and data["totals"]["closed_minutes"] == 65
     assert [o["device_id"] for o in data["offices"] if o["late_opening"]] == ["dev-2302"]
     only = report.daily_report(fleet_db, F.TODAY, province="11")
@@ -96,7 +98,7 @@ def test_the_report_command_gives_the_same_in_csv_json_and_html(tmp_path, capsys
     assert [r["province"] for r in rows] == ["23", "all"] and rows[0]["late_openings"] == "1"
     assert main(["central", "report", "--date", F.TODAY.isoformat(), "--format", "html", "--db", str(path)]) == 0
     html = capsys.readouterr().out
-    assert '<html lang="fa" dir="rtl">' in html and html.count("<svg") == 3 and "dev-2302" in html
+    assert '<html lang="fa" dir="rtl">' in html and html.count("<svg") == 2 and "dev-2302" in html  # province 5 sent none
     assert main(["central", "report", "--date", "01-12-2026", "--db", str(path)]) == 1
     assert "--date: expected YYYY-MM-DD" in capsys.readouterr().err
 
@@ -146,3 +148,34 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r", "＝")]
     assert sorted(row[1] for row in rows[1:-1]) == sorted("'" + name for name in hostile)
     assert rows[-1][1:5] == ["all", str(len(hostile)), str(len(hostile)), "0"]
+
+
+def test_offices_that_have_not_reported_are_shown_as_not_reported_never_as_zeros(tmp_path):
+    """Province 5's only office sent no report: its row says so instead of zeros, it has no chart, and
+    the CSV leaves its figures empty; the page says what it counts."""
+    from central.db import open_db
+    from central.web.render import report_html
+
+    with open_db(str(tmp_path / "fleet.db")) as fleet_db:  # the page, from the report both databases give alike
+        F.build(fleet_db)
+        data = report.daily_report(fleet_db, F.TODAY)
+    html = report_html(data)
+    row = html.split('<tr data-province="5"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-col="not-reported"' in row and "گزارش نداده" in row
+    assert 'data-col="serving_minutes"' not in row and 'data-col="late_openings"' not in row
+    assert '<div class="chart" data-province="5"' not in html and html.count("<svg") == 2
+    assert "۵ دفتر از ۷ دفتر" in html  # what the report counts: the reports that came
+    rows = {r["province"]: r for r in csv.DictReader(io.StringIO(report.to_csv(data)))}
+    assert rows["5"]["offices_not_reporting"] == "1" and rows["5"]["serving_minutes"] == ""
+    assert rows["5"]["late_openings"] == "" and rows["23"]["late_openings"] == "1"
+
+
+def test_a_day_without_reports_is_not_a_table_of_zeros(tmp_path):
+    from central.db import open_db
+    from central.web.render import report_html
+
+    with open_db(str(tmp_path / "fleet.db")) as fleet_db:
+        F.build(fleet_db)
+        html = report_html(report.daily_report(fleet_db, F.TODAY - dt.timedelta(days=7)))
+    assert 'id="no-reports"' in html and "<svg" not in html and 'class="report' not in html
+    assert "۷ دفتر ثبت‌شده" in html
