@@ -198,8 +198,9 @@ class Agent:
                 self._will_seq = self.outbox.reserve_seq()
                 self._will_state = "reserved"
                 self._will_at = self.clock()
-            message = payloads.offline(device=self.device_id, seq=self._will_seq, sent_at=self._will_at,
-                                       reason="lost", boot_id=self.boot_id)
+            message = payloads.in_epoch(payloads.offline(device=self.device_id, seq=self._will_seq,
+                                                         sent_at=self._will_at, reason="lost", boot_id=self.boot_id),
+                                        getattr(self.outbox, "epoch", ""))
         return self.topics.status(self.device_id), payloads.encode(message)
 
     def _connected(self):
