@@ -111,7 +111,7 @@ class FleetCollector:
             g["pishkhan_board_outdated_devices"].add_metric([code], p["outdated"])
         reports = reports_of_day(self.fleet.db, day, province=self.province)  # counted once, in fleet_view
         sql = "SELECT device_id, province, online, last_seen, will_seq, compliance, telemetry, highest_seq, received, " \
-              "duplicates, seq_skipped FROM devices WHERE province <> ''"
+              "duplicates, seq_skipped, lost_before FROM devices WHERE province <> ''"
         params = []
         if self.province:
             sql += " AND province = ?"
@@ -133,7 +133,7 @@ class FleetCollector:
             acc["depth_max"] = max(acc["depth_max"], depth)
             acc["gaps"] += lost_messages({"online": bool(row["online"]), "will_seq": row["will_seq"],
                                           "highest_seq": row["highest_seq"], "received": row["received"],
-                                          "seq_skipped": row["seq_skipped"]})
+                                          "seq_skipped": row["seq_skipped"], "lost_before": row["lost_before"]})
             acc["dups"] += int(row["duplicates"])
         minutes: dict[str, dict] = {}
         for report in reports.values():
