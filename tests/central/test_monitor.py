@@ -185,7 +185,11 @@ def test_a_second_run_of_the_office_simulator_is_online(mqtt_broker, sqlite_db):
     """Each run of the simulator is a new outbox epoch: its offices, numbering from 1 again, are not duplicates."""
     password = sim_users(mqtt_broker, 3)
     register_sims(sqlite_db, 3)
+    sqlite_db.execute("INSERT INTO seen(device_id, epoch, seq, at) VALUES ('sim-00001', 'gone', 1, ?)",
+                      (payloads.format_time(time.time() - 40 * 86400),))
     with monitor_for(mqtt_broker, sqlite_db) as monitor:
+        # the monitor's housekeeping prunes old sequence numbers, and writes its own health
+        assert wait_until(lambda: not sqlite_db.query("SELECT 1 FROM seen WHERE epoch = 'gone'"))
         for run in range(2):
             fleet = fleet_for(mqtt_broker, 3, password).start()
             try:
@@ -195,6 +199,9 @@ def test_a_second_run_of_the_office_simulator_is_online(mqtt_broker, sqlite_db):
             assert wait_until(lambda: online_count(sqlite_db) == 0)
         monitor.drain()
         assert sqlite_db.query_one("SELECT COUNT(DISTINCT epoch) AS n FROM epochs")["n"] == 6
+    row = sqlite_db.query_one("SELECT * FROM monitors")
+    assert row["monitor_id"] == monitor.client_id and row["received"] == monitor.received > 0
+    assert row["connected"] == 0 and row["last_message_at"] and row["pending"] == 0  # its last beat, as it stopped
 
 
 def test_malformed_messages_are_refused_and_the_monitor_goes_on(mqtt_broker, sqlite_db):
