@@ -296,3 +296,21 @@ def refused_counts(db, *, province: str | None = None) -> dict[str, int]:
         if n is not None and isinstance(r.get("device_id"), str):
             out[r["device_id"]] = out.get(r["device_id"], 0) + n
     return out
+
+
+def freshness_line(fresh: dict) -> dict:
+    """:func:`central.freshness.freshness` for the fleet page: its figures (monitors left out), ``ago`` and,
+    when stale, ``stale_text`` (Persian) and ``stale_en``."""
+    from pishkhan.text.persian import to_persian_digits
+
+    out = {k: v for k, v in fresh.items() if k != "monitors"}
+    age = fresh.get("last_message_age_seconds")
+    out["ago"] = None if age is None else strings.FRESH_JUST_NOW if age < 60 else \
+        strings.FRESH_AGO.format(minutes=to_persian_digits(str(int(age // 60))))
+    if fresh.get("reason"):
+        from central.freshness import STALE_AFTER
+
+        out["stale_text"] = strings.STALE[fresh["reason"]].format(
+            minutes=to_persian_digits(str(int(STALE_AFTER.total_seconds() // 60))))
+        out["stale_en"] = strings.STALE_EN[fresh["reason"]]
+    return out

@@ -289,3 +289,16 @@ ROLLOUT_STAGES = {"canary": "پیشرو", "promoted": "همگانی", "complete"
 PROGRESS_LABELS = {"pending": "در انتظار", "in_window": "در پنجره", "installed": "نصب‌شده", "healthy": "سالم",
                    "rolled_back": "برگشت‌خورده", "failed": "ناموفق", "offline": "خاموش"}
 HALT_REASONS = {"failures_over_threshold": "برگشت یا خرابی بیش از آستانه", "manual": "به دست کارشناس مرکز"}
+
+#: How fresh the fleet's figures are (central.freshness), under the fleet page's heading.
+FRESH_LAST = "آخرین پیام از دفاتر: {when} ({ago})"
+FRESH_NEVER = "هنوز پیامی از دفاتر نرسیده است."
+FRESH_AGO = "{minutes} دقیقه پیش"
+FRESH_JUST_NOW = "کمتر از یک دقیقه پیش"
+STALE = {
+    "no_monitor": "این ارقام به‌روز نیست: هیچ ناظر ناوگان در حال کار نیست و پیام تازه‌ای ثبت نمی‌شود؛ "
+                  "شمارش‌ها وضع دفاتر در آخرین پیامشان است.",
+    "fleet_silent": "این ارقام به‌روز نیست: بیش از {minutes} دقیقه است که هیچ پیامی از هیچ دفتری نرسیده است "
+                    "(کارگزار پیام یا شبکه را بررسی کنید)؛ شمارش‌ها وضع دفاتر در آخرین پیامشان است.",
+}
+STALE_EN = {"no_monitor": "no monitor heartbeat", "fleet_silent": "no device message"}
