@@ -350,10 +350,12 @@ CREATE TABLE IF NOT EXISTS monitors (
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``
 #: where missing. ``devices.seq_skipped``: sequence numbers a flagged jump skipped (not lost; central.fleet);
 #: ``devices.epoch``: the device's current outbox epoch, ``devices.lost_before``: messages lost in its earlier
-#: epochs; ``seen.epoch``: the epoch a sequence number counts in (``''``: from before epochs).
+#: epochs; ``seen.epoch``: the epoch a sequence number counts in (``''``: from before epochs);
+#: ``devices.booted_at``: when the device booted, as its last birth said (the office page's uptime).
 ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),
                  ("devices", "epoch", "TEXT NOT NULL DEFAULT ''"),
-                 ("devices", "lost_before", "BIGINT NOT NULL DEFAULT 0"))
+                 ("devices", "lost_before", "BIGINT NOT NULL DEFAULT 0"),
+                 ("devices", "booted_at", "TEXT"))
 #: ``seen``, keyed on device and seq before epochs, is rebuilt keyed on device, epoch and seq (its rows in ``''``).
 
 

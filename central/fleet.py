@@ -278,10 +278,10 @@ class Fleet:
         if online:
             c.execute("UPDATE devices SET online = 1, status_since = ?, status_sent = ?, status_reason = ?, "
                       "will_seq = ?, boot_id = ?, agent_version = ?, software_version = ?, board = ?, schedule = ?, "
-                      "clock = ? WHERE device_id = ?",
+                      "clock = ?, booted_at = ? WHERE device_id = ?",
                       (received_at, m["sent_at"], m["reason"], m["will_seq"], m["boot_id"], m["agent_version"],
                        m["software_version"], _json(m.get("board")), _json(m.get("schedule")), _json(m.get("clock")),
-                       m["device"]))
+                       _booted_at(m, received_at), m["device"]))
             self._check_identity(c, m, received_at)
         else:
             # A Last Will was made at connect time and is sent by the broker up to 1.5 keepalives after the
@@ -674,6 +674,16 @@ def _first_seen(db, c, messages) -> set:
                              "RETURNING device_id, epoch, seq",
                       [(d, e, s, at) for (d, e, s), at in keys.items()], ("text", "text", "bigint", "text"), fetch=True)
     return {(d, e, int(s)) for d, e, s in rows}
+
+
+def _booted_at(message: dict, received_at: str) -> str | None:
+    """A birth's ``booted_at`` when it is a time within the window around *received_at*, else None (optional:
+    a device whose clock was wrong at its birth says nothing of its uptime, and is not refused for it)."""
+    text = message.get("booted_at")
+    if not _real_time(text):
+        return None
+    low, high = _window(received_at)
+    return text if low <= text[:19] <= high else None
 
 
 def _is_birth(message: dict) -> bool:

@@ -275,6 +275,7 @@ class SimDevice:
         return payloads.birth(device=self.id, seq=self.next_seq(), sent_at=time.time(), agent_version="sim",
                               software_version="sim", boot_id=self.boot_id, started_at=self.started_at,
                               will_seq=self.will_seq, protocol="5", board=self.board, schedule=self.schedule,
+                              booted_at=payloads.format_time(self.started_at),
                               clock={"synchronized": True, "source": "simulated"}, province=self.province,
                               office=office_of(self.index)["office_id"],
                               office_name=office_of(self.index)["office_name"])

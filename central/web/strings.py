@@ -302,3 +302,7 @@ STALE = {
                     "(کارگزار پیام یا شبکه را بررسی کنید)؛ شمارش‌ها وضع دفاتر در آخرین پیامشان است.",
 }
 STALE_EN = {"no_monitor": "no monitor heartbeat", "fleet_silent": "no device message"}
+
+#: The office page: when the device booted (its birth's booted_at), and its uptime while online.
+COL_BOOTED = "روشن شدن دستگاه"
+UPTIME = "{days} روز و {hours} ساعت روشن"

@@ -269,3 +269,25 @@ def test_a_fleet_database_from_before_epochs_keeps_its_sequence_numbers(tmp_path
         assert counts.duplicates == 1
     finally:
         db.close()
+
+
+def test_the_office_page_shows_the_devices_uptime_not_the_agents(fleet_db):
+    from central.web import present
+
+    fleet = Fleet(fleet_db)
+    fleet.ingest([(*msg("status", "dev-u", birth("dev-u", 2, 10, will_seq=1) | {"booted_at": at(-86400 - 7200)}),
+                   at(10)),
+                  (*msg("telemetry", "dev-u", payloads.telemetry(device="dev-u", seq=3, sent_at=at(20), agent={
+                      "uptime_s": 30, "outbox": outbox()}, readings={"device": {"uptime_s": 93_600}})), at(20))])
+    d = fleet.device("dev-u")
+    assert d["booted_at"] == at(-86400 - 7200)
+    rows = {r["key"]: r["value"] for r in present.readings(d["telemetry"])}
+    assert rows["uptime_s"] == 93_600 and rows["agent.uptime_s"] == 30
+    shown = present.booted(d, now=T0)
+    assert shown == {"at": at(-86400 - 7200), "uptime": "۱ روز و ۲ ساعت روشن"}
+    # a birth whose booted_at lies outside the time window is kept, without it
+    fleet.ingest([(*msg("status", "dev-u", birth("dev-u", 5, 30, will_seq=4) | {"booted_at": "1970-01-01T00:00:00Z"}),
+                   at(30))])
+    d = fleet.device("dev-u")
+    assert d["online"] and d["will_seq"] == 4 and d["booted_at"] is None
+    assert present.booted(d, now=T0) == {"at": None, "uptime": None}
