@@ -234,19 +234,16 @@ def test_a_device_whose_outbox_starts_again_is_followed_into_its_new_epoch(fleet
     assert not d["online"] and d["status_since"] == at(101)
 
 
-def test_a_birth_of_an_epoch_met_before_makes_it_current_again(fleet_db):
-    """The old card put back: the device connects with it, so it is the device's epoch again."""
+def test_an_old_card_put_back_and_a_device_from_before_epochs(fleet_db):
     fleet = Fleet(fleet_db)
+    # The old card put back: the device connects with it, so it is the device's epoch again.
     a, b = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
     fleet.ingest([(*msg("status", "dev-f", _in(a, birth("dev-f", 2, 10, will_seq=1))), at(10))])
     fleet.ingest([(*msg("status", "dev-f", _in(b, birth("dev-f", 2, 20, will_seq=1))), at(20))])
     fleet.ingest([(*msg("status", "dev-f", _in(a, birth("dev-f", 4, 30, will_seq=3))), at(30))])
     d = fleet.device("dev-f")
     assert d["epoch"] == a and d["online"] and d["will_seq"] == 3
-
-
-def test_a_device_from_before_epochs_goes_on_and_may_move_into_one(fleet_db):
-    fleet = Fleet(fleet_db)
+    # A device from before epochs goes on in the epoch '', and may move into one.
     fleet.ingest([(*msg("status", "dev-g", birth("dev-g", 41, 10, will_seq=40)), at(10))])
     assert fleet.ingest([(*msg("status", "dev-g", birth("dev-g", 41, 10, will_seq=40)), at(11))]).duplicates == 1
     assert fleet.device("dev-g")["epoch"] == ""
@@ -255,25 +252,26 @@ def test_a_device_from_before_epochs_goes_on_and_may_move_into_one(fleet_db):
     assert d["online"] and d["epoch"] == "c0ffeec0ffee0000" and (d["highest_seq"], d["received"]) == (2, 1)
 
 
-def test_a_fleet_database_from_before_epochs_keeps_its_sequence_numbers(tmp_path):
-    import sqlite3
+def test_a_fleet_database_from_before_epochs_keeps_its_sequence_numbers(fleet_db):
+    fleet_db.execute("DROP TABLE seen")  # as it was: keyed on device and seq
+    fleet_db.execute("CREATE TABLE seen (device_id TEXT NOT NULL, seq BIGINT NOT NULL, at TEXT NOT NULL, "
+                     "PRIMARY KEY (device_id, seq))")
+    fleet_db.execute("CREATE INDEX seen_at ON seen(at)")
+    fleet_db.execute("INSERT INTO seen(device_id, seq, at) VALUES ('dev-h', 41, ?)", (at(10),))
+    fleet_db.setup()
+    fleet_db.setup()  # once migrated, nothing more to do
+    assert fleet_db.query("SELECT device_id, epoch, seq FROM seen") == [{"device_id": "dev-h", "epoch": "", "seq": 41}]
+    fleet = Fleet(fleet_db)
+    assert fleet.ingest([(*msg("status", "dev-h", birth("dev-h", 41, 10, will_seq=40)), at(11))]).duplicates == 1
+    counts = fleet.ingest([(*msg("status", "dev-h", _in("dddddddddddddddd", birth("dev-h", 41, 12, will_seq=40))),
+                            at(12))])
+    assert counts.accepted == 1 and fleet.device("dev-h")["online"]
 
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path) as c:
-        c.executescript("CREATE TABLE seen (device_id TEXT NOT NULL, seq BIGINT NOT NULL, at TEXT NOT NULL, "
-                        "PRIMARY KEY (device_id, seq)); CREATE INDEX seen_at ON seen(at); "
-                        f"INSERT INTO seen VALUES ('dev-h', 41, '{at(10)}');")
-    db = open_db(str(path))
-    try:
-        counts = Fleet(db).ingest([(*msg("status", "dev-h", birth("dev-h", 41, 10, will_seq=40)), at(11))])
-        assert counts.duplicates == 1
-    finally:
-        db.close()
 
-
-def test_the_office_page_shows_the_devices_uptime_not_the_agents(fleet_db):
+def test_the_office_page_shows_the_devices_uptime_not_the_agents(tmp_path):
     from central.web import present
 
+    fleet_db = open_db(str(tmp_path / "fleet.db"))
     fleet = Fleet(fleet_db)
     fleet.ingest([(*msg("status", "dev-u", birth("dev-u", 2, 10, will_seq=1) | {"booted_at": at(-86400 - 7200)}),
                    at(10)),
@@ -291,3 +289,4 @@ def test_the_office_page_shows_the_devices_uptime_not_the_agents(fleet_db):
     d = fleet.device("dev-u")
     assert d["online"] and d["will_seq"] == 4 and d["booted_at"] is None
     assert present.booted(d, now=T0) == {"at": None, "uptime": None}
+    fleet_db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from central.db import open_db
 from central.fleet import Fleet
 from central.freshness import freshness
 from central.metrics import exposition
@@ -55,7 +56,8 @@ def test_the_housekeeper_writes_the_monitors_health_and_prunes_what_is_old(fleet
     assert len(fleet_db.query("SELECT seq FROM seen")) == 1
 
 
-def test_stale_figures_are_said_on_metrics_and_by_freshness(fleet_db):
+def test_stale_figures_are_said_on_metrics_and_by_freshness(tmp_path):
+    fleet_db = open_db(str(tmp_path / "fleet.db"))
     fleet = Fleet(fleet_db)
     from central import registry
 
