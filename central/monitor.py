@@ -65,7 +65,7 @@ import time
 from urllib.parse import urlsplit
 
 from central.fleet import Fleet
-from central.monitor_housekeeping import Housekeeper
+from central.monitor_housekeeping import SEEN_DAYS, Housekeeper
 from central.monitor_writer import WRITER_DEAD, Message, Writer
 from central.official_record import OfficialRecord
 from central.trust import TrustList
@@ -138,6 +138,8 @@ class Monitor:
         retained births and documents still tell a restarted monitor where
         the fleet stands.
     :param stuck_after: seconds one write may run before the writer counts as stuck.
+    :param seen_days: days a sequence number is kept to tell a duplicate (and the receive times the
+        verification of a day reads): :data:`central.monitor_housekeeping.SEEN_DAYS` by default.
 
     The monitor subscribes with MQTT 3.1.1 unless told otherwise: it uses
     nothing of MQTT 5 that 3.1.1 lacks on Mosquitto, EMQX or HiveMQ (they take
@@ -154,7 +156,7 @@ class Monitor:
                  username: str | None = None, password: str | None = None, share: str | None = None,
                  topics: Topics | None = None, batch_size: int = 1000, batch_ms: int = 100,
                  max_pending: int = 20000, keepalive: int = 30, client_id: str | None = None, validate: bool = True,
-                 protocol: str = "3.1.1", stuck_after: float = 120.0):
+                 protocol: str = "3.1.1", stuck_after: float = 120.0, seen_days: float = SEEN_DAYS):
         import paho.mqtt.client as mqtt
 
         if not isinstance(trust, TrustList):
@@ -184,7 +186,8 @@ class Monitor:
         self._connection = 0  # which connection a message came on; its PUBACK goes only there
         self.persistent = bool(client_id)
         self.client_id = client_id or f"pishkhan-monitor-{secrets.token_hex(4)}"
-        self.housekeeper = Housekeeper(self.fleet, monitor_id=self.client_id, figures=self.figures)
+        self.housekeeper = Housekeeper(self.fleet, monitor_id=self.client_id, figures=self.figures,
+                                       seen_days=seen_days)
         v5 = protocol == "5"
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=self.client_id,
