@@ -10,7 +10,7 @@ to :meth:`FleetDB.write` (one transaction) or :meth:`FleetDB.read`.
 Several monitors may share one PostgreSQL database, each taking part of the
 fleet's messages through an MQTT 5 shared subscription: nothing a monitor
 keeps in memory is needed for correctness. Duplicates and gaps are counted
-in the database itself (``seen``: one row per device and sequence number,
+in the database itself (``seen``: one row per device, epoch and sequence number,
 inserted or found already there), so it does not matter which monitor a
 message reached.
 """
@@ -52,9 +52,10 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE INDEX IF NOT EXISTS devices_province ON devices(province);
 CREATE TABLE IF NOT EXISTS seen (
     device_id TEXT NOT NULL,
+    epoch     TEXT NOT NULL DEFAULT '',
     seq       BIGINT NOT NULL,
     at        TEXT NOT NULL,
-    PRIMARY KEY (device_id, seq)
+    PRIMARY KEY (device_id, epoch, seq)
 );
 CREATE INDEX IF NOT EXISTS seen_at ON seen(at);
 CREATE INDEX IF NOT EXISTS seen_device_at ON seen(device_id, at);
@@ -322,11 +323,40 @@ CREATE TABLE IF NOT EXISTS device_release (
     at              TEXT NOT NULL,
     received_at     TEXT NOT NULL
 );
+-- sequence epochs (central.fleet): every outbox epoch the centre has met of each device, and when (the current one
+-- is devices.epoch)
+CREATE TABLE IF NOT EXISTS epochs (
+    device_id TEXT NOT NULL,
+    epoch     TEXT NOT NULL,
+    first_at  TEXT NOT NULL,
+    PRIMARY KEY (device_id, epoch)
+);
+-- the monitors' own health, written by each monitor every few seconds (central.monitor.Housekeeper), read by
+-- /metrics and the fleet page
+CREATE TABLE IF NOT EXISTS monitors (
+    monitor_id      TEXT PRIMARY KEY,
+    started_at      TEXT NOT NULL,
+    heartbeat_at    TEXT NOT NULL,
+    connected       INTEGER NOT NULL DEFAULT 0,
+    received        BIGINT NOT NULL DEFAULT 0,
+    refused         BIGINT NOT NULL DEFAULT 0,
+    refusals        TEXT NOT NULL DEFAULT '{{}}',
+    pending         BIGINT NOT NULL DEFAULT 0,
+    lag_seconds     DOUBLE PRECISION NOT NULL DEFAULT 0,
+    last_message_at TEXT
+);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``
-#: where missing. ``devices.seq_skipped``: sequence numbers a flagged jump skipped (not lost; central.fleet).
-ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),)
+#: where missing. ``devices.seq_skipped``: sequence numbers a flagged jump skipped (not lost; central.fleet);
+#: ``devices.epoch``: the device's current outbox epoch, ``devices.lost_before``: messages lost in its earlier
+#: epochs; ``seen.epoch``: the epoch a sequence number counts in (``''``: from before epochs);
+#: ``devices.booted_at``: when the device booted, as its last birth said (the office page's uptime).
+ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),
+                 ("devices", "epoch", "TEXT NOT NULL DEFAULT ''"),
+                 ("devices", "lost_before", "BIGINT NOT NULL DEFAULT 0"),
+                 ("devices", "booted_at", "TEXT"))
+#: ``seen``, keyed on device and seq before epochs, is rebuilt keyed on device, epoch and seq (its rows in ``''``).
 
 
 class FleetDB:
@@ -463,7 +493,22 @@ class SQLiteFleetDB(FleetDB):
             for table, column, kind in ADDED_COLUMNS:
                 if column not in [row[1] for row in c.execute(f"PRAGMA table_info({table})").fetchall()]:
                     c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            if "epoch" not in [row[1] for row in c.execute("PRAGMA table_info(seen)").fetchall()]:
+                _rebuild_seen_sqlite(c, ddl)
         self.write(create)
+
+
+def _rebuild_seen_sqlite(c, ddl: str):
+    """``seen`` from before epochs (keyed on device and seq), rebuilt keyed on device, epoch and seq."""
+    statements = [st for st in ddl.split(";") if st.strip().startswith("CREATE TABLE IF NOT EXISTS seen (")
+                  or " ON seen(" in st]
+    c.execute("ALTER TABLE seen RENAME TO seen_before_epochs")
+    c.execute("DROP INDEX IF EXISTS seen_at")
+    c.execute("DROP INDEX IF EXISTS seen_device_at")
+    for statement in statements:
+        c.execute(statement)
+    c.execute("INSERT INTO seen(device_id, epoch, seq, at) SELECT device_id, '', seq, at FROM seen_before_epochs")
+    c.execute("DROP TABLE seen_before_epochs")
 
 
 class PostgresFleetDB(FleetDB):
@@ -520,7 +565,20 @@ class PostgresFleetDB(FleetDB):
         self.write(lambda c: (c.execute("SELECT pg_advisory_xact_lock(72517)"),
                               [c.execute(s) for s in ddl.split(";") if s.strip()],
                               [c.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
-                               for table, column, kind in ADDED_COLUMNS]))
+                               for table, column, kind in ADDED_COLUMNS],
+                              _rekey_seen_postgres(c)))
+
+
+def _rekey_seen_postgres(c):
+    """``seen`` from before epochs: its column ``epoch`` added (``''``) and its key made device, epoch, seq."""
+    c.execute("ALTER TABLE seen ADD COLUMN IF NOT EXISTS epoch TEXT NOT NULL DEFAULT ''")
+    key = [r[0] for r in c.execute(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+        "WHERE i.indrelid = 'seen'::regclass AND i.indisprimary").fetchall()]
+    if "epoch" not in key:
+        name = c.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'seen'::regclass AND contype = 'p'"
+                         ).fetchone()[0]
+        c.execute(f"ALTER TABLE seen DROP CONSTRAINT {name}, ADD PRIMARY KEY (device_id, epoch, seq)")
 
 
 class _PgCursor:

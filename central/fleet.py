@@ -226,21 +226,26 @@ class Fleet:
         batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"],
                        _budget_keys(messages))
         for message, received_at in messages:
-            key = (message["device"], message["seq"])
+            key = (message["device"], payloads.epoch_of(message), message["seq"])
             if key not in fresh:
                 counts.duplicates += 1
                 batch.duplicate(key[0])
                 continue
             fresh.discard(key)  # a second copy later in the same batch is a duplicate
-            jump = batch.received(key[0], key[1], received_at)
-            if jump:
-                self._alert(c, message, "seq_jumped", received_at, received_at,
-                            {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
+            if not batch.in_current_epoch(c, key[0], key[1], received_at, birth=_is_birth(message)):
+                if message["_stream"] in ("status", "telemetry"):  # an earlier epoch's news is not the device's now
+                    counts.accepted += 1
+                    continue
+            else:
+                jump = batch.received(key[0], key[2], received_at, heard=not _is_will(message))
+                if jump:
+                    self._alert(c, message, "seq_jumped", received_at, received_at,
+                                {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
             try:
                 getattr(self, f"_on_{message['_stream']}")(c, message, received_at, batch)
             except ProtocolError as e:  # what it would leave stored is refused (received, not applied)
                 refusals.append(Refusal(key[0], e.reason, str(e), received_at))
-                log.warning("refused %s seq %s (%s): %s", key[0], key[1], e.reason, e)
+                log.warning("refused %s seq %s (%s): %s", key[0], key[2], e.reason, e)
                 continue
             counts.accepted += 1
         batch.flush()
@@ -273,18 +278,19 @@ class Fleet:
         if online:
             c.execute("UPDATE devices SET online = 1, status_since = ?, status_sent = ?, status_reason = ?, "
                       "will_seq = ?, boot_id = ?, agent_version = ?, software_version = ?, board = ?, schedule = ?, "
-                      "clock = ? WHERE device_id = ?",
+                      "clock = ?, booted_at = ? WHERE device_id = ?",
                       (received_at, m["sent_at"], m["reason"], m["will_seq"], m["boot_id"], m["agent_version"],
                        m["software_version"], _json(m.get("board")), _json(m.get("schedule")), _json(m.get("clock")),
-                       m["device"]))
+                       _booted_at(m, received_at), m["device"]))
             self._check_identity(c, m, received_at)
         else:
-            # A Last Will was made at connect time: its sent_at is old, so the
-            # centre dates the device offline from when the broker sent it.
+            # A Last Will was made at connect time and is sent by the broker up to 1.5 keepalives after the
+            # device fell silent: the device is offline since the last message the centre had from it.
+            since = (batch.last_heard(m["device"]) or received_at) if m["reason"] == "lost" else received_at
             c.execute("UPDATE devices SET online = 0, status_since = ?, status_sent = ?, status_reason = ?, "
                       "will_seq = NULL WHERE device_id = ?",
-                      (received_at, max(m["sent_at"], last_sent or ""), m["reason"], m["device"]))
-            self._alert(c, m, "offline", received_at, received_at, {"reason": m["reason"]})
+                      (since, max(m["sent_at"], last_sent or ""), m["reason"], m["device"]))
+            self._alert(c, m, "offline", received_at, received_at, {"reason": m["reason"], "since": since})
 
     def _check_identity(self, c, m, received_at):
         """Keep what the birth claims; a registered device claiming another identity is an alert, nothing more."""
@@ -659,14 +665,34 @@ def _in_chunks(db, c, statement, rows, types, *, fetch=False) -> list:
 
 
 def _first_seen(db, c, messages) -> set:
-    """Record each message's (device, seq) in ``seen``; the pairs that were not there before."""
-    pairs = {}
+    """Record each message's (device, epoch, seq) in ``seen``; the keys that were not there before."""
+    keys = {}
     for m, at in messages:
-        pairs.setdefault((m["device"], m["seq"]), at)
-    rows = _in_chunks(db, c, "INSERT INTO seen(device_id, seq, at) SELECT column1, column2, column3 FROM {rows} AS v "
-                             "WHERE true ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq",
-                      [(d, s, at) for (d, s), at in pairs.items()], ("text", "bigint", "text"), fetch=True)
-    return {(d, int(s)) for d, s in rows}
+        keys.setdefault((m["device"], payloads.epoch_of(m), m["seq"]), at)
+    rows = _in_chunks(db, c, "INSERT INTO seen(device_id, epoch, seq, at) SELECT column1, column2, column3, column4 "
+                             "FROM {rows} AS v WHERE true ON CONFLICT (device_id, epoch, seq) DO NOTHING "
+                             "RETURNING device_id, epoch, seq",
+                      [(d, e, s, at) for (d, e, s), at in keys.items()], ("text", "text", "bigint", "text"), fetch=True)
+    return {(d, e, int(s)) for d, e, s in rows}
+
+
+def _booted_at(message: dict, received_at: str) -> str | None:
+    """A birth's ``booted_at`` when it is a time within the window around *received_at*, else None (optional:
+    a device whose clock was wrong at its birth says nothing of its uptime, and is not refused for it)."""
+    text = message.get("booted_at")
+    if not _real_time(text):
+        return None
+    low, high = _window(received_at)
+    return text if low <= text[:19] <= high else None
+
+
+def _is_birth(message: dict) -> bool:
+    return message["_stream"] == "status" and message.get("state") == "online"
+
+
+def _is_will(message: dict) -> bool:
+    """A Last Will: sent by the broker, not by the device, so it is not news that the device was heard."""
+    return message["_stream"] == "status" and message.get("state") == "offline" and message.get("reason") == "lost"
 
 
 class _Batch:
@@ -691,16 +717,62 @@ class _Batch:
         self.compliance: dict[str, tuple] = {}
         wanted = set(telemetry_devices)
         self.lost: dict[str, int] = {}  # device -> messages it has not sent (its holes less flagged jumps)
-        for device, top, text, at, received, skipped in _in_chunks(
+        self.epoch: dict[str, str] = {}  # device -> its current epoch
+        self.seen_at: dict[str, str | None] = {}  # device -> when it was last heard, as stored
+        self.epochs: set[tuple[str, str]] = set()  # (device, epoch) the centre has met
+        self.new_epochs: dict[tuple[str, str], str] = {}  # (device, epoch) met first in this batch -> when
+        for device, top, text, at, received, skipped, epoch, seen_at in _in_chunks(
                 db, c, "SELECT d.device_id, d.highest_seq, CASE WHEN v.column2 = 1 THEN d.telemetry END, "
-                       "d.telemetry_at, d.received, d.seq_skipped FROM devices d JOIN {rows} AS v "
-                       "ON d.device_id = v.column1",
+                       "d.telemetry_at, d.received, d.seq_skipped, d.epoch, d.last_seen FROM devices d "
+                       "JOIN {rows} AS v ON d.device_id = v.column1",
                 [(d, int(d in wanted)) for d in devices], ("text", "bigint"), fetch=True):
+            self.epoch[device], self.seen_at[device] = epoch or "", seen_at
             self.highest[device] = int(top or 0)
             self.lost[device] = max(0, int(top or 0) - int(received or 0) - int(skipped or 0))
             if device in wanted:
                 self.readings[device] = (codec.loads(text) if text else {}, at)
                 self.sizes[device] = len(text or "")
+        self.epochs.update(_in_chunks(db, c, "SELECT e.device_id, e.epoch FROM epochs e JOIN {rows} AS v "
+                                             "ON e.device_id = v.column1", [(d,) for d in devices], ("text",),
+                                      fetch=True))
+
+    def in_current_epoch(self, c, device, epoch, at, *, birth: bool) -> bool:
+        """Whether a new message of *device* in *epoch* counts in its current epoch; it becomes current when the
+        centre never met it (a new outbox) or it is a birth's (the device connected with it). False: a late
+        message of an earlier epoch."""
+        if epoch == self.epoch.get(device, ""):
+            self._meet(device, epoch, at)
+            return True
+        if (device, epoch) in self.epochs and not birth:
+            return False
+        self._switch(c, device, epoch, at)
+        return True
+
+    def _meet(self, device, epoch, at):
+        if (device, epoch) not in self.epochs:
+            self.epochs.add((device, epoch))
+            self.new_epochs[(device, epoch)] = at
+
+    def _switch(self, c, device, epoch, at):
+        """*device*'s sequence starts again in *epoch*: what its old epoch lost is kept in ``lost_before``; its
+        status and telemetry are ordered afresh (a re-imaged card's clock may be behind the old one's)."""
+        log.info("device %s: a new outbox epoch %r (was %r); its sequence numbers start again", device, epoch,
+                 self.epoch.get(device, ""))
+        c.execute("UPDATE devices SET epoch = ?, lost_before = lost_before + ?, highest_seq = 0, received = 0, "
+                  "seq_skipped = 0, will_seq = NULL, status_sent = NULL, telemetry_at = NULL WHERE device_id = ?",
+                  (epoch, self.lost.get(device, 0), device))
+        self.epoch[device] = epoch
+        self.highest[device], self.lost[device] = 0, 0
+        row = self._counter(device)
+        row[0], row[1], row[4] = 0, 0, 0
+        if device in self.readings:
+            self.readings[device] = (self.readings[device][0], None)
+        self._meet(device, epoch, at)
+
+    def last_heard(self, device) -> str | None:
+        """When the centre last had a message from *device* (not a Last Will), this batch's included."""
+        stored_at, here = self.seen_at.get(device), self._counter(device)[2]
+        return max(t for t in (stored_at, here) if t) if stored_at or here else None
 
     def _counter(self, device):
         return self.counters.setdefault(device, [0, 0, None, 0, 0])
@@ -708,14 +780,16 @@ class _Batch:
     def duplicate(self, device):
         self._counter(device)[3] += 1
 
-    def received(self, device, seq, at) -> tuple[int, int] | None:
+    def received(self, device, seq, at, *, heard: bool = True) -> tuple[int, int] | None:
         """Count a new message; ``(highest before, seq)`` when *seq* jumps: more than :data:`SEQ_JUMP` above
         the highest, or a hole that would take the device's lost messages past :data:`SEQ_JUMP` (holes just
-        under the bound, one after another, would add up to any number)."""
+        under the bound, one after another, would add up to any number). *heard*: the device sent it (not a
+        Last Will), so it moves ``last_seen``."""
         row = self._counter(device)
         row[0] += 1
         row[1] = max(row[1], seq)
-        row[2] = at if row[2] is None else max(row[2], at)
+        if heard:
+            row[2] = at if row[2] is None else max(row[2], at)
         top = self.highest.get(device, 0)
         lost = self.lost.get(device, 0)
         if seq <= top:
@@ -778,6 +852,9 @@ class _Batch:
         _in_chunks(db, c, "UPDATE devices SET compliance = v.column2, compliance_at = v.column3 "
                           "FROM {rows} AS v WHERE devices.device_id = v.column1",
                    [(d, text, at) for d, (text, at) in self.compliance.items()], ("text", "text", "text"))
+        _in_chunks(db, c, "INSERT INTO epochs(device_id, epoch, first_at) SELECT column1, column2, column3 "
+                          "FROM {rows} AS v WHERE true ON CONFLICT (device_id, epoch) DO NOTHING",
+                   [(d, e, at) for (d, e), at in self.new_epochs.items()], ("text", "text", "text"))
         _in_chunks(db, c, "INSERT INTO budgets(device_id, day, events, alerted) "
                           "SELECT column1, column2, column3, column4 FROM {rows} AS v WHERE true "
                           "ON CONFLICT (device_id, day) DO UPDATE SET events = budgets.events + excluded.events, "
@@ -810,5 +887,6 @@ def _decode_device(row: dict) -> dict:
     for key in ("board", "schedule", "clock", "telemetry", "compliance"):
         out[key] = json.loads(out[key]) if out.get(key) else None
     out["online"] = bool(out["online"])
-    out["gaps"] = max(0, int(out["highest_seq"]) - int(out["received"]) - int(out.get("seq_skipped") or 0))
+    out["gaps"] = max(0, int(out["highest_seq"]) - int(out["received"]) - int(out.get("seq_skipped") or 0)) \
+        + int(out.get("lost_before") or 0)
     return out

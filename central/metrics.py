@@ -28,15 +28,31 @@ has only theirs):
                                        ``state`` (pending, in_window, installed, healthy, rolled_back,
                                        failed, offline) — not labelled by province
 ``pishkhan_rollout_halted``            1 when the ``rollout`` halted (``reason``), else 0
+``pishkhan_last_message_age_seconds``  seconds since the centre last received a message from any of the
+                                       province's devices (:mod:`central.freshness`; absent: never)
 =====================================  =========================================================
 
-:data:`METRIC_NAMES` lists them; the Grafana dashboard shipped beside
+And the monitors' own health, from their heartbeats (:mod:`central.monitor_housekeeping`), labelled by
+``monitor`` — national scrapes only:
+
+===============================================  ===============================================
+``pishkhan_monitor_heartbeat_age_seconds``       seconds since the monitor last wrote its health
+                                                 (every 10 s while it runs: growing, it stopped)
+``pishkhan_monitor_connected``                   1 while connected to the broker
+``pishkhan_monitor_messages_received_total``     messages done (written or refused) since it started
+``pishkhan_monitor_messages_refused_total``      of those, refused, by ``reason``
+``pishkhan_monitor_lag_seconds``                 its last batch, from arrival to commit
+``pishkhan_monitor_writer_queue``                messages received and not yet done
+``pishkhan_monitor_last_message_age_seconds``    seconds since it last received a device's message
+===============================================  ===============================================
+
+:data:`METRIC_NAMES` lists the gauges, :data:`COUNTER_NAMES` the counters; the Grafana dashboard shipped beside
 (``central/grafana/pishkhan-fleet.json``) queries only these.
 """
 
 from __future__ import annotations
 
-from central import stored
+from central import freshness, stored
 from central.status import DAY_MINUTES, fleet_view, lost_messages, reports_of_day
 from central.verification import silent
 
@@ -44,7 +60,12 @@ METRIC_NAMES = ("pishkhan_devices", "pishkhan_devices_online", "pishkhan_complia
                 "pishkhan_compliance_minutes", "pishkhan_late_openings", "pishkhan_board_outdated_devices",
                 "pishkhan_outbox_depth", "pishkhan_outbox_depth_max", "pishkhan_sequence_gaps",
                 "pishkhan_sequence_duplicates", "pishkhan_unreadable_values", "pishkhan_devices_by_version",
-                "pishkhan_rollout_devices", "pishkhan_rollout_halted")
+                "pishkhan_rollout_devices", "pishkhan_rollout_halted", "pishkhan_last_message_age_seconds",
+                "pishkhan_monitor_heartbeat_age_seconds", "pishkhan_monitor_connected",
+                "pishkhan_monitor_lag_seconds", "pishkhan_monitor_writer_queue",
+                "pishkhan_monitor_last_message_age_seconds")
+#: The counters (the rest are gauges): their samples end in ``_total``.
+COUNTER_NAMES = ("pishkhan_monitor_messages_received", "pishkhan_monitor_messages_refused")
 #: The rollouts the metrics show: the newest ones (a halted or finished one stays visible until pushed out).
 METRIC_ROLLOUTS = 20
 #: The deepest outbox a device may report (deeper is unreadable).
@@ -101,6 +122,8 @@ class FleetCollector:
             ("pishkhan_sequence_duplicates", "Duplicate messages received", ["province"]),
             ("pishkhan_unreadable_values", "Stored values that could not be read, shown as unknown",
              ["province", "table"]),
+            ("pishkhan_last_message_age_seconds", "Seconds since the centre last received a message from the "
+             "province's devices", ["province"]),
         )}
         for p in view["provinces"]:
             code = p["province"]
@@ -111,7 +134,7 @@ class FleetCollector:
             g["pishkhan_board_outdated_devices"].add_metric([code], p["outdated"])
         reports = reports_of_day(self.fleet.db, day, province=self.province)  # counted once, in fleet_view
         sql = "SELECT device_id, province, online, last_seen, will_seq, compliance, telemetry, highest_seq, received, " \
-              "duplicates, seq_skipped FROM devices WHERE province <> ''"
+              "duplicates, seq_skipped, lost_before FROM devices WHERE province <> ''"
         params = []
         if self.province:
             sql += " AND province = ?"
@@ -133,8 +156,10 @@ class FleetCollector:
             acc["depth_max"] = max(acc["depth_max"], depth)
             acc["gaps"] += lost_messages({"online": bool(row["online"]), "will_seq": row["will_seq"],
                                           "highest_seq": row["highest_seq"], "received": row["received"],
-                                          "seq_skipped": row["seq_skipped"]})
+                                          "seq_skipped": row["seq_skipped"], "lost_before": row["lost_before"]})
             acc["dups"] += int(row["duplicates"])
+            if isinstance(row["last_seen"], str) and row["last_seen"] > (acc.get("last") or ""):
+                acc["last"] = row["last_seen"]
         minutes: dict[str, dict] = {}
         for report in reports.values():
             m = minutes.setdefault(report["_province"], dict.fromkeys(MINUTE_STATES, 0))
@@ -147,6 +172,9 @@ class FleetCollector:
             g["pishkhan_outbox_depth_max"].add_metric([code], acc["depth_max"])
             g["pishkhan_sequence_gaps"].add_metric([code], acc["gaps"])
             g["pishkhan_sequence_duplicates"].add_metric([code], acc["dups"])
+            age = freshness.age(acc.get("last"), now)
+            if age is not None:
+                g["pishkhan_last_message_age_seconds"].add_metric([code], age)
             for state in MINUTE_STATES:
                 g["pishkhan_compliance_minutes"].add_metric([code, state], minutes.get(code, {}).get(state, 0))
         unreadable = {}
@@ -160,6 +188,40 @@ class FleetCollector:
                 g["pishkhan_unreadable_values"].add_metric([code, table], n)
         yield from g.values()
         yield from _release_metrics(self.fleet.db, province=self.province)
+        if not self.province:
+            yield from _monitor_metrics(self.fleet.db, now=now)
+
+
+def _monitor_metrics(db, *, now):
+    """Each monitor's own health, from its heartbeat row."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    gauges = {name: GaugeMetricFamily(name, doc, labels=["monitor"]) for name, doc in (
+        ("pishkhan_monitor_heartbeat_age_seconds", "Seconds since the monitor last wrote its health"),
+        ("pishkhan_monitor_connected", "1 while the monitor is connected to the broker"),
+        ("pishkhan_monitor_lag_seconds", "The monitor's last batch, from arrival to commit, seconds"),
+        ("pishkhan_monitor_writer_queue", "Messages the monitor received and has not yet written"),
+        ("pishkhan_monitor_last_message_age_seconds", "Seconds since the monitor last received a device's message"),
+    )}
+    received = CounterMetricFamily("pishkhan_monitor_messages_received", "Messages the monitor wrote or refused "
+                                   "since it started", labels=["monitor"])
+    refused = CounterMetricFamily("pishkhan_monitor_messages_refused", "Messages the monitor refused since it "
+                                  "started, by reason", labels=["monitor", "reason"])
+    for m in freshness.monitors(db, now=now or freshness.utc_now()):
+        name = m["monitor_id"]
+        for metric, value in (("pishkhan_monitor_heartbeat_age_seconds", m["heartbeat_age_seconds"]),
+                              ("pishkhan_monitor_connected", int(m["connected"])),
+                              ("pishkhan_monitor_lag_seconds", m["lag_seconds"]),
+                              ("pishkhan_monitor_writer_queue", m["pending"]),
+                              ("pishkhan_monitor_last_message_age_seconds", m["last_message_age_seconds"])):
+            if value is not None:
+                gauges[metric].add_metric([name], float(value))
+        received.add_metric([name], int(m["received"]))
+        for reason, n in sorted(m["refusals"].items()):
+            if isinstance(n, int):
+                refused.add_metric([name, str(reason)[:64]], n)
+    yield from gauges.values()
+    yield from (received, refused)
 
 
 def _release_metrics(db, *, province: str | None):

@@ -38,6 +38,10 @@ writer thread (:mod:`central.monitor_writer`), the fleet's state
   a burst and the acknowledgements of a written batch are sent with the
   socket corked, so they leave together. It reconnects with growing waits
   (0.5 s to 30 s); subscriptions are made again in every ``on_connect``.
+- Its housekeeping thread (:mod:`central.monitor_housekeeping`) writes the
+  monitor's own health into the database every few seconds (``monitors``:
+  messages in, refused by reason, lag, writer queue; read by ``/metrics``)
+  and prunes old sequence numbers and event budgets every hour.
 - :meth:`Monitor.problems` is empty while both threads are alive and the
   writer is not stuck; the command ends the process when a thread has died
   and feeds systemd's watchdog only while it is empty
@@ -61,10 +65,12 @@ import time
 from urllib.parse import urlsplit
 
 from central.fleet import Fleet
+from central.monitor_housekeeping import SEEN_DAYS, Housekeeper
 from central.monitor_writer import WRITER_DEAD, Message, Writer
 from central.official_record import OfficialRecord
 from central.trust import TrustList
 from pishkhan.exc import ConfigError, PishkhanError
+from pishkhan.protocol.payloads import format_time
 from pishkhan.protocol.topics import DEVICE_STREAMS, Topics
 
 log = logging.getLogger("pishkhan.central.monitor")
@@ -132,6 +138,8 @@ class Monitor:
         retained births and documents still tell a restarted monitor where
         the fleet stands.
     :param stuck_after: seconds one write may run before the writer counts as stuck.
+    :param seen_days: days a sequence number is kept to tell a duplicate (and the receive times the
+        verification of a day reads): :data:`central.monitor_housekeeping.SEEN_DAYS` by default.
 
     The monitor subscribes with MQTT 3.1.1 unless told otherwise: it uses
     nothing of MQTT 5 that 3.1.1 lacks on Mosquitto, EMQX or HiveMQ (they take
@@ -148,7 +156,7 @@ class Monitor:
                  username: str | None = None, password: str | None = None, share: str | None = None,
                  topics: Topics | None = None, batch_size: int = 1000, batch_ms: int = 100,
                  max_pending: int = 20000, keepalive: int = 30, client_id: str | None = None, validate: bool = True,
-                 protocol: str = "3.1.1", stuck_after: float = 120.0):
+                 protocol: str = "3.1.1", stuck_after: float = 120.0, seen_days: float = SEEN_DAYS):
         import paho.mqtt.client as mqtt
 
         if not isinstance(trust, TrustList):
@@ -177,9 +185,12 @@ class Monitor:
         self._acks: collections.deque = collections.deque()
         self._connection = 0  # which connection a message came on; its PUBACK goes only there
         self.persistent = bool(client_id)
+        self.client_id = client_id or f"pishkhan-monitor-{secrets.token_hex(4)}"
+        self.housekeeper = Housekeeper(self.fleet, monitor_id=self.client_id, figures=self.figures,
+                                       seen_days=seen_days)
         v5 = protocol == "5"
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=client_id or f"pishkhan-monitor-{secrets.token_hex(4)}",
+                                  client_id=self.client_id,
                                   protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
                                   clean_session=None if v5 else not self.persistent, manual_ack=True)
         if username:
@@ -197,6 +208,13 @@ class Monitor:
     documents = property(lambda self: self.writer.documents, doc="Documents recorded as official.")
     refusals = property(lambda self: self.writer.refusals, doc="Refusals by reason.")
     _pending = property(lambda self: self.writer.pending)
+
+    def figures(self) -> dict:
+        """This monitor's own health, as :class:`~central.monitor_housekeeping.Housekeeper` writes it."""
+        w = self.writer
+        return {"connected": self.connected.is_set(), "received": w.received, "refused": w.refused,
+                "refusals": dict(w.refusals), "pending": w.pending, "lag_seconds": round(w.lag_seconds, 3),
+                "last_message_at": format_time(w.last_message_at) if w.last_message_at else None}
 
     # -- subscriptions ------------------------------------------------------------
     def filters(self) -> list[str]:
@@ -261,6 +279,7 @@ class Monitor:
         self.client.connect_async(self.host, self.port, self.keepalive, **self._session())
         self._network = threading.Thread(target=self._network_loop, name="monitor-network", daemon=True)
         self._network.start()
+        self.housekeeper.start()
         if wait and not self.subscribed.wait(wait):
             raise PishkhanError(f"the monitor could not subscribe at {self.host}:{self.port} within {wait} s")
         return self
@@ -410,6 +429,7 @@ class Monitor:
         if self._network:
             self._network.join(90)
         self.writer.finish()
+        self.housekeeper.stop()
 
     def __enter__(self):
         return self.start()

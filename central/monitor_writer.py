@@ -73,6 +73,8 @@ class Writer:
         self.documents = 0
         self.refusals: collections.Counter = collections.Counter()
         self.pending = 0
+        self.lag_seconds = 0.0  # the last batch: from its oldest message's arrival to its commit
+        self.last_message_at: float | None = None  # when the newest message done arrived (Unix seconds)
         self._idle = threading.Condition()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -136,6 +138,9 @@ class Writer:
                     self._busy_since = time.monotonic()
                     done = self._write(batch)
                     self._busy_since = None
+                    if done:
+                        self.lag_seconds = max(0.0, time.time() - min(m.received_at for m in done))
+                        self.last_message_at = max(self.last_message_at or 0.0, *(m.received_at for m in done))
                     if done:
                         self.on_done(done)
                     with self._idle:

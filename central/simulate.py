@@ -250,6 +250,7 @@ class SimDevice:
         self.schedule = schedule
         self.rng = rng
         self.seq = 0
+        self.epoch = uuid.uuid4().hex[:16]  # a run is a new outbox: its numbers start again at 1 in a new epoch
         self.boot_id = str(uuid.uuid4())
         self.started_at = time.time()
         self.client = None
@@ -278,16 +279,21 @@ class SimDevice:
     def publish(self, stream: str, message: dict, *, retain: bool = False):
         if not self.connected or self.hung:
             return  # a real agent keeps it in its outbox; the simulation does not need the backlog
-        self.client.publish(self.fleet.topics.device(self.id, stream), payloads.encode(message), qos=1,
+        self.client.publish(self.fleet.topics.device(self.id, stream), self.encode(message), qos=1,
                             retain=retain)
         self.published += 1
         self.fleet.published += 1
+
+    def encode(self, message: dict) -> bytes:
+        """*message* on the wire, in this run's epoch."""
+        return payloads.encode(payloads.in_epoch(message, self.epoch))
 
     def birth(self) -> dict:
         running = self.release.running if self.release else "sim"  # with --releases, the version it runs
         return payloads.birth(device=self.id, seq=self.next_seq(), sent_at=time.time(), agent_version="sim",
                               software_version=running, boot_id=self.boot_id, started_at=self.started_at,
                               will_seq=self.will_seq, protocol="5", board=self.board, schedule=self.schedule,
+                              booted_at=payloads.format_time(self.started_at),
                               clock={"synchronized": True, "source": "simulated"}, province=self.province,
                               office=office_of(self.index)["office_id"],
                               office_name=office_of(self.index)["office_name"])
@@ -328,7 +334,7 @@ class SimDevice:
         self.will_seq = self.next_seq()
         will = payloads.offline(device=self.id, seq=self.will_seq, sent_at=time.time(), reason="lost",
                                 boot_id=self.boot_id)
-        self.client.will_set(self.fleet.topics.status(self.id), payloads.encode(will), qos=1, retain=True)
+        self.client.will_set(self.fleet.topics.status(self.id), self.encode(will), qos=1, retain=True)
         try:
             self.client.connect(self.fleet.host, self.fleet.port, self.fleet.keepalive)
         except OSError as e:
@@ -428,7 +434,7 @@ class SimDevice:
         if self.connected and not self.hung:
             message = payloads.offline(device=self.id, seq=self.will_seq, sent_at=time.time(), reason="stopped",
                                        boot_id=self.boot_id)
-            self.client.publish(self.fleet.topics.status(self.id), payloads.encode(message), qos=1, retain=True)
+            self.client.publish(self.fleet.topics.status(self.id), self.encode(message), qos=1, retain=True)
             self.client.disconnect()
 
     # -- the office day -----------------------------------------------------------------

@@ -151,11 +151,11 @@ def lost_messages(device: dict) -> int:
         gaps = max(0, int(device["highest_seq"] or 0) - int(device["received"] or 0)
                    - int(device.get("seq_skipped") or 0))
     else:
-        gaps = int(device.get("gaps") or 0)
+        gaps = int(device.get("gaps") or 0) - int(device.get("lost_before") or 0)
     will = device.get("will_seq")
     if device.get("online") and will is not None and int(will) <= int(device.get("highest_seq") or 0) and gaps:
         gaps -= 1
-    return gaps
+    return max(0, gaps) + int(device.get("lost_before") or 0)  # and what the device's earlier epochs lost
 
 
 def device_day(device: dict, *, events: list[dict], report: dict | None, newest: dict, currency=None,
@@ -337,7 +337,7 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
 
 
 DEVICE_COLUMNS = ("device_id, province, office_id, office_name, online, status_since, status_reason, last_seen, "
-                  "board, will_seq, highest_seq, received, seq_skipped, compliance, compliance_at")
+                  "board, will_seq, highest_seq, received, seq_skipped, compliance, compliance_at, lost_before")
 
 
 def _devices(db, province: str | None, tally: stored.Tally | None = None) -> list[dict]:

@@ -52,6 +52,9 @@ def register_monitor(sub, common):
     p.add_argument("--client-id", default=None, metavar="ID",
                    help="keep a session at the broker under this id: what the fleet sends while the monitor is "
                         "stopped waits for it (default: a random id, no session)")
+    p.add_argument("--seen-days", type=float, default=15.0, metavar="DAYS",
+                   help="days each message's sequence number is kept to tell a duplicate (default 15: the outbox "
+                        "keeps a message 14 days; the office page verifies the last 7 from them)")
     p.add_argument("--batch", type=int, default=1000, help="most messages written in one transaction")
     p.add_argument("--batch-ms", type=int, default=100, help="longest wait to fill a batch, in ms")
     p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
@@ -139,7 +142,8 @@ def run_monitor(args) -> int:
     db = open_db(args.db or str(cfg.state_dir / "fleet.db"))
     monitor = Monitor(db, host=host, port=port, username=args.username, password=_password(args), share=args.share,
                       topics=Topics(cfg.mqtt.topic_root), trust=trust, batch_size=args.batch,
-                      batch_ms=args.batch_ms, protocol=args.protocol, client_id=args.client_id)
+                      batch_ms=args.batch_ms, protocol=args.protocol, client_id=args.client_id,
+                      seen_days=args.seen_days)
     notifier = Notifier()
     watchdog = Watchdog(monitor, notifier)
     monitor.start(wait=None)

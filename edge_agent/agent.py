@@ -53,7 +53,7 @@ from . import commands, compliance, facts, renewal, sync, telemetry, updates
 from .context import LiveSettings, PartContext
 from .drain import Drainer
 from pishkhan.notify import Notifier
-from .outbox import Outbox, boot_id
+from .outbox import Outbox, boot_id, boottime
 from .publish import Publisher
 from .reload import InForce
 from .session import MqttSettings, Session
@@ -198,8 +198,9 @@ class Agent:
                 self._will_seq = self.outbox.reserve_seq()
                 self._will_state = "reserved"
                 self._will_at = self.clock()
-            message = payloads.offline(device=self.device_id, seq=self._will_seq, sent_at=self._will_at,
-                                       reason="lost", boot_id=self.boot_id)
+            message = payloads.in_epoch(payloads.offline(device=self.device_id, seq=self._will_seq,
+                                                         sent_at=self._will_at, reason="lost", boot_id=self.boot_id),
+                                        getattr(self.outbox, "epoch", ""))
         return self.topics.status(self.device_id), payloads.encode(message)
 
     def _connected(self):
@@ -250,7 +251,8 @@ class Agent:
         version = running_version()
         seq = self.publisher.birth(agent_version=agent_version, software_version=version,
                                    boot_id=self.boot_id, started_at=self.started_at, will_seq=will_seq,
-                                   protocol=self.settings.protocol, board=self.board_state(), **parts)
+                                   protocol=self.settings.protocol, board=self.board_state(),
+                                   booted_at=payloads.format_time(max(0.0, self.clock() - boottime())), **parts)
         self._record_birth(version, seq)
         return seq
 

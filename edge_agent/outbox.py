@@ -33,6 +33,13 @@ Durability
     flight is known only in memory: after a restart everything still here
     is sent again.
 
+Epoch
+    The file draws a random ``epoch`` when it is made; every message carries
+    it beside its ``seq`` (:func:`pishkhan.protocol.payloads.in_epoch`). A new
+    file — deleted, re-imaged card, a fresh install — numbers from 1 again in a
+    new epoch, which the centre follows (docs/mqtt.md). A file from before
+    epochs keeps the epoch ``''`` and numbers on.
+
 Streams and order
     Each message belongs to a stream (the topic's last level). Messages
     leave in the order they were enqueued within a stream; between streams,
@@ -67,6 +74,7 @@ Several processes may enqueue into the same file; the agent drains it.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 import time
@@ -97,10 +105,10 @@ STREAMS = {s.name: s for s in (
 LOW_WATER = 0.9
 
 _SCHEMA = """
--- One row: the next sequence number and the running totals, on one page (one page written per enqueue).
+-- One row: the next sequence number and the running totals, on one page (one page written per enqueue);
+-- and the epoch the numbers count in (drawn when the file is made; '' in a file from before epochs).
 CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), next_seq INTEGER NOT NULL,
-                                  count INTEGER NOT NULL, bytes INTEGER NOT NULL);
-INSERT OR IGNORE INTO state VALUES (1, 1, 0, 0);
+                                  count INTEGER NOT NULL, bytes INTEGER NOT NULL, epoch TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS messages (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     stream       TEXT NOT NULL,
@@ -133,6 +141,11 @@ def boot_id() -> str:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return "unknown"
+
+
+def new_epoch() -> str:
+    """A new outbox epoch: 16 random hex digits (the envelope's ``epoch``)."""
+    return secrets.token_hex(8)
 
 
 def boottime() -> float:
@@ -192,8 +205,19 @@ class Outbox:
                 for statement in _SCHEMA.split(";\n"):
                     if statement.strip():
                         self._conn.execute(statement)
+                self.epoch = self._epoch(self._conn)
         except (OSError, sqlite3.Error) as e:
             raise OutboxError(f"cannot open the outbox {self.path}: {e}") from None
+
+    @staticmethod
+    def _epoch(c) -> str:
+        """This file's epoch: drawn with its first state row; a file from before epochs keeps ``''`` (its
+        numbers go on where they were, in the epoch the centre already knows)."""
+        if "epoch" not in [row[1] for row in c.execute("PRAGMA table_info(state)")]:
+            c.execute("ALTER TABLE state ADD COLUMN epoch TEXT NOT NULL DEFAULT ''")
+        c.execute("INSERT OR IGNORE INTO state(id, next_seq, count, bytes, epoch) VALUES (1, 1, 0, 0, ?)",
+                  (new_epoch(),))
+        return c.execute("SELECT epoch FROM state WHERE id = 1").fetchone()[0]
 
     @classmethod
     def for_config(cls, config, **kwargs) -> "Outbox":

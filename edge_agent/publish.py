@@ -25,7 +25,8 @@ class Publisher:
     def _put(self, stream: str, builder, *, retain=False, key=None, coalesce=None, seq=None, also=None,
              **body) -> int:
         def build(number, sent_at):
-            message = builder(device=self.device_id, seq=number, sent_at=sent_at, **body)
+            message = payloads.in_epoch(builder(device=self.device_id, seq=number, sent_at=sent_at, **body),
+                                        getattr(self.outbox, "epoch", ""))
             if self.validate:
                 payloads.validate(message)
             return payloads.encode(message)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.authentication import requires
 
 from central import status
+from central.freshness import freshness
 from central.web import certificates, present
 from central.web.site import LOGGED_IN, bad_request, page, province_of, site_of, twin
 
@@ -39,7 +40,8 @@ def fleet_page(request):
     alerts = present.follow_late_alerts(site.fleet.db, present.with_mismatches(
         status.alerts(site.fleet, day=day, province=province)))
     data = {"date": view["date"], "province": province, "provinces": view["provinces"], "totals": view["totals"],
-            "alerts": alerts, "unreadable": view["unreadable"]}
+            "alerts": alerts, "unreadable": view["unreadable"],
+            "freshness": present.freshness_line(freshness(site.fleet.db, province=province, now=site.clock()))}
     if province or state:
         data["devices"] = certificates.with_states(site.fleet.db, _with_refusals(site.fleet.db, view["devices"],
                                                    province=province), province=province, now=site.clock())

@@ -39,6 +39,7 @@ def office_page(db, device_id: str, *, day: dt.date, province: str | None = None
     events = status.device_events(db, device_id, limit=100, tally=tally)
     return {"date": day.isoformat(), "device": device, "today": today, "compliance": compliance,
             "timeline": shown, "readings": table, "events": events, "snapshot": snapshot,
+            "booted": booted(device, now=now),
             "verdicts": verification.recent(db, device_id, today=day), "unreadable": tally.total}
 
 
@@ -134,8 +135,10 @@ def readings(telemetry: dict | None, *, tally: stored.Tally | None = None, provi
     by_name = {}  # a reading by its own name, in whichever group the agent sent it
     for path, v in flat.items():
         by_name.setdefault(path.rsplit(".", 1)[-1], (path, v))
-    for key in READING_KEYS:
-        value = flat.get(key, flat.get(f"health.{key}", None))
+    for key in READING_KEYS:  # a health reading is the device's (its group), never the agent's of the same name
+        value = flat.get(key, flat.get(f"health.{key}", flat.get(f"device.{key}")))
+        if f"device.{key}" in flat:
+            used.add(f"device.{key}")
         if value is None and key in by_name:
             path, value = by_name[key]
             used.add(path)
@@ -330,3 +333,39 @@ def refused_counts(db, *, province: str | None = None) -> dict[str, int]:
         if n is not None and isinstance(r.get("device_id"), str):
             out[r["device_id"]] = out.get(r["device_id"], 0) + n
     return out
+
+
+def freshness_line(fresh: dict) -> dict:
+    """:func:`central.freshness.freshness` for the fleet page: its figures (monitors left out), ``ago`` and,
+    when stale, ``stale_text`` (Persian) and ``stale_en``."""
+    from pishkhan.text.persian import to_persian_digits
+
+    out = {k: v for k, v in fresh.items() if k != "monitors"}
+    age = fresh.get("last_message_age_seconds")
+    out["ago"] = None if age is None else strings.FRESH_JUST_NOW if age < 60 else \
+        strings.FRESH_AGO.format(minutes=to_persian_digits(str(int(age // 60))))
+    if fresh.get("reason"):
+        from central.freshness import STALE_AFTER
+
+        out["stale_text"] = strings.STALE[fresh["reason"]].format(
+            minutes=to_persian_digits(str(int(STALE_AFTER.total_seconds() // 60))))
+        out["stale_en"] = strings.STALE_EN[fresh["reason"]]
+    return out
+
+
+def booted(device: dict, *, now: dt.datetime | None = None) -> dict:
+    """When the device booted, as its last birth said (``at``, None when unknown), and, while it is online, how
+    long it has been up (``uptime``: Persian days and hours). Not the agent's start: the device's."""
+    from central.status import parse_time
+    from pishkhan.text.persian import to_persian_digits
+
+    at = device.get("booted_at")
+    moment = parse_time(at) if isinstance(at, str) else None
+    if moment is None:
+        return {"at": None, "uptime": None}
+    if not device.get("online"):
+        return {"at": at, "uptime": None}
+    seconds = max(0, int(((now or dt.datetime.now(dt.timezone.utc)) - moment).total_seconds()))
+    days, hours = seconds // 86400, seconds % 86400 // 3600
+    return {"at": at, "uptime": strings.UPTIME.format(days=to_persian_digits(str(days)),
+                                                      hours=to_persian_digits(str(hours)))}

@@ -372,3 +372,20 @@ STATUS_REASONS = {"lost": "قطع ناگهانی", "stopped": "خاموش‌شد
 VERDICT_MINUTES = "{n} دقیقه"
 VERDICT_SERVED_OFFLINE = "{n} دقیقه خدمت در زمان قطع"
 OTHER_EVENT = "رویداد دیگر"
+
+#: How fresh the fleet's figures are (central.freshness), under the fleet page's heading.
+FRESH_LAST = "آخرین پیام از دفاتر: {when} ({ago})"
+FRESH_NEVER = "هنوز پیامی از دفاتر نرسیده است."
+FRESH_AGO = "{minutes} دقیقه پیش"
+FRESH_JUST_NOW = "کمتر از یک دقیقه پیش"
+STALE = {
+    "no_monitor": "این ارقام به‌روز نیست: هیچ ناظر ناوگان در حال کار نیست و پیام تازه‌ای ثبت نمی‌شود؛ "
+                  "شمارش‌ها وضع دفاتر در آخرین پیامشان است.",
+    "fleet_silent": "این ارقام به‌روز نیست: بیش از {minutes} دقیقه است که هیچ پیامی از هیچ دفتری نرسیده است "
+                    "(کارگزار پیام یا شبکه را بررسی کنید)؛ شمارش‌ها وضع دفاتر در آخرین پیامشان است.",
+}
+STALE_EN = {"no_monitor": "no monitor heartbeat", "fleet_silent": "no device message"}
+
+#: The office page: when the device booted (its birth's booted_at), and its uptime while online.
+COL_BOOTED = "روشن شدن دستگاه"
+UPTIME = "{days} روز و {hours} ساعت روشن"

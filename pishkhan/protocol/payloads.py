@@ -11,6 +11,12 @@ carries the envelope:
              (counted in telemetry) or never sent (a Last Will, see
              ``will_seq`` in the birth)
 ``sent_at``  when the device made the message, UTC, ``…T08:30:00.123Z``
+``epoch``    the outbox epoch (optional): a random id drawn when the device's
+             outbox file is made; ``seq`` counts within it, so a new outbox
+             (a re-imaged card, a deleted file, a simulator run) starts again
+             at 1 in a new epoch. A message without one is of the epoch ``''``
+             (devices from before epochs). The centre keys duplicates on
+             device, epoch and seq (docs/mqtt.md, Sequence numbers and epochs)
 
 The rest is the body of the kind. The schemas are data files in
 ``pishkhan/protocol/schemas/`` (``KIND.json``, plus ``envelope.json`` that
@@ -80,11 +86,29 @@ def envelope(kind: str, *, device: str, seq: int, sent_at, **body) -> dict:
     """The message of *kind*: the envelope fields, then *body*."""
     if not isinstance(seq, int) or seq < 1:
         raise ProtocolError(f"seq must be a positive integer, got {seq!r}")
-    clash = {"schema", "device", "seq", "sent_at"} & set(body)
+    clash = {"schema", "device", "seq", "sent_at", "epoch"} & set(body)
     if clash:
         raise ProtocolError(f"a message body may not set envelope fields {sorted(clash)}")
     sent = sent_at if isinstance(sent_at, str) else format_time(sent_at)
     return {"schema": schema_id(kind), "device": device, "seq": seq, "sent_at": sent, **body}
+
+
+def in_epoch(message: dict, epoch: str | None) -> dict:
+    """*message* carrying the outbox *epoch* (after ``seq``); unchanged when *epoch* is empty (the old epoch)."""
+    if not epoch:
+        return message
+    out = {}
+    for key, value in message.items():
+        out[key] = value
+        if key == "seq":
+            out["epoch"] = epoch
+    return out
+
+
+def epoch_of(message: dict) -> str:
+    """The outbox epoch *message* belongs to: its ``epoch``, ``''`` without one."""
+    epoch = message.get("epoch")
+    return epoch if isinstance(epoch, str) else ""
 
 
 # -- builders, one per kind ---------------------------------------------------

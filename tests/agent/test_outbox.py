@@ -232,3 +232,29 @@ def test_sigkill_at_any_moment_never_gives_two_messages_one_number(tmp_path):
         assert numbers == list(range(1, len(numbers) + 1))
         assert box.reserve_seq() == len(numbers) + 1
         assert box.stats()["depth"] == len(numbers)
+
+
+def test_an_outbox_file_draws_its_epoch_once_and_every_message_carries_it(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "outbox.db"
+    with Outbox(path) as box:
+        epoch = box.epoch
+        publisher = Publisher(box, Topics(), "dev-1", validate=True)
+        publisher.event("printer_out")
+        message = decode(box.pending(1)[0].payload)
+        assert (message["epoch"], message["seq"]) == (epoch, 1) and not problems(message)
+    with Outbox(path) as box:
+        assert box.epoch == epoch  # the same file, the same epoch: its numbers go on
+    for name in ("outbox.db", "outbox.db-wal", "outbox.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    with Outbox(path) as box:  # a new file (deleted, re-imaged): a new epoch, numbered from 1
+        assert box.epoch != epoch and box.reserve_seq() == 1
+    old = tmp_path / "old.db"  # a file from before epochs keeps the epoch '' and numbers on
+    with sqlite3.connect(old) as c:
+        c.executescript("CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), next_seq INTEGER NOT NULL, "
+                        "count INTEGER NOT NULL, bytes INTEGER NOT NULL); INSERT INTO state VALUES (1, 57, 0, 0);")
+    with Outbox(old) as box:
+        assert box.epoch == "" and box.reserve_seq() == 57
+        Publisher(box, Topics(), "dev-1").event("printer_out")
+        assert "epoch" not in decode(box.pending(1)[0].payload)

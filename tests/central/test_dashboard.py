@@ -440,3 +440,24 @@ class TestCommand:
             proc.wait(timeout=15)
         assert proc.returncode in (0, -15)
         assert b"dashboard on http://127.0.0.1" in proc.stderr.read()
+
+
+class TestFreshness:
+    def test_the_fleet_page_says_when_the_centre_last_heard_from_the_fleet_and_when_its_figures_are_stale(self, site):
+        from central.monitor_housekeeping import Housekeeper
+
+        fresh = json.loads(get(site, "/api/fleet", user="admin")[2])["freshness"]
+        last = site["db"].query_one("SELECT MAX(last_seen) AS at FROM devices WHERE province <> ''")["at"]
+        assert fresh["last_message_at"] == last and fresh["stale"] and fresh["reason"] == "no_monitor"
+        page = get(site, "/", user="admin")[2].decode()
+        assert "هیچ ناظر ناوگان در حال کار نیست" in page and "آخرین پیام از دفاتر" in page
+        keeper = Housekeeper(site["fleet"], monitor_id="m-test", clock=F.NOW.timestamp, figures=lambda: {
+            "connected": True, "received": 1, "refused": 0, "refusals": {}, "pending": 0, "lag_seconds": 0.0,
+            "last_message_at": None})
+        try:
+            keeper.beat()
+            fresh = json.loads(get(site, "/api/fleet", user="admin")[2])["freshness"]
+            assert fresh["monitors_alive"] == 1 and fresh["reason"] in (None, "fleet_silent")
+            assert "هیچ ناظر ناوگان" not in get(site, "/", user="admin")[2].decode()
+        finally:
+            site["db"].execute("DELETE FROM monitors")

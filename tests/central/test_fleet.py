@@ -81,7 +81,9 @@ def test_the_last_will_of_this_connection_wins_over_its_own_birth(fleet_db):
     fleet.ingest([(*msg("status", "dev-3", birth("dev-3", 11, 1, will_seq=10)), at(1))])
     fleet.ingest([(*msg("status", "dev-3", will), at(300))])
     d = fleet.device("dev-3")
-    assert not d["online"] and d["status_reason"] == "lost" and d["status_since"] == at(300)
+    # offline since the last message the centre had from it, not since the broker gave up (the will is not news
+    # from the device: it does not move last_seen either)
+    assert not d["online"] and d["status_reason"] == "lost" and d["status_since"] == d["last_seen"] == at(1)
     # the retained birth of the dead connection, delivered again late, does not bring it back
     fleet.ingest([(*msg("status", "dev-3", birth("dev-3", 11, 1, will_seq=10)), at(301))])
     assert not fleet.device("dev-3")["online"]
@@ -188,3 +190,103 @@ def test_a_batch_larger_than_one_statement_takes_every_device(fleet_db):
     assert all(d["telemetry"]["office"] == {"name": name, "waiting": {"A": int(d["device_id"][2:])}} for d in devices)
     assert [(d["received"], d["highest_seq"]) for d in devices[:3]] == [(1, 1), (1, 2), (1, 3)]
     assert fleet.device("d-0700")["duplicates"] == 1 and fleet.device("d-0700")["last_seen"] == at(1700)
+
+
+# -- outbox epochs (docs/mqtt.md, Sequence numbers and epochs) -------------------------------------
+def _in(epoch, message):
+    return payloads.in_epoch(message, epoch)
+
+
+def test_a_device_whose_outbox_starts_again_is_followed_into_its_new_epoch(fleet_db):
+    fleet = Fleet(fleet_db)
+    tele = lambda e, s, t: msg("telemetry", "dev-e", _in(e, payloads.telemetry(  # noqa: E731
+        device="dev-e", seq=s, sent_at=at(t), agent={"uptime_s": t, "outbox": outbox()})))
+    old, new = "0a1b2c3d4e5f6071", "f0e1d2c3b4a59687"
+    fleet.ingest([(*msg("status", "dev-e", _in(old, birth("dev-e", 2, 10, will_seq=1))), at(10)),
+                  (*tele(old, 3, 20), at(20)), (*tele(old, 5, 30), at(30))])  # seq 4 lost in the old epoch
+    before = fleet.device("dev-e")
+    assert before["epoch"] == old and before["online"] and before["gaps"] == 1 + 1  # 4, and 1 (the live will)
+    # The card is re-imaged: a new outbox numbers from 1 again, its clock behind the old one's.
+    fleet.ingest([(*msg("status", "dev-e", _in(new, birth("dev-e", 2, 5, will_seq=1))), at(100)),
+                  (*tele(new, 3, 6), at(101))])
+    d = fleet.device("dev-e")
+    assert (d["epoch"], d["online"], d["duplicates"], d["highest_seq"], d["received"]) == (new, True, 0, 3, 2)
+    assert d["last_seen"] == at(101) and d["telemetry"]["agent"]["uptime_s"] == 6
+    assert d["lost_before"] == 2 and d["gaps"] == 2 + 1  # the old epoch's losses are kept; seq 1 is the live will
+    # A replay of the old epoch is still a duplicate, and its retained birth does not undo the new one.
+    counts = fleet.ingest([(*msg("status", "dev-e", _in(old, birth("dev-e", 2, 10, will_seq=1))), at(200)),
+                           (*tele(old, 3, 20), at(200))])
+    assert (counts.duplicates, counts.accepted) == (2, 0)
+    # A late message of the old epoch never seen before is kept as what it says (an event), but the old epoch's
+    # Last Will does not take the device offline: its news is of a connection that is gone.
+    counts = fleet.ingest([(*msg("event", "dev-e", _in(old, payloads.event(
+                               device="dev-e", seq=6, sent_at=at(40), event="printer_out"))), at(201)),
+                           (*msg("status", "dev-e", _in(old, payloads.offline(
+                               device="dev-e", seq=1, sent_at=at(9), reason="lost", boot_id="b1"))), at(202))])
+    assert counts.accepted == 2
+    d = fleet.device("dev-e")
+    assert d["online"] and d["epoch"] == new and (d["highest_seq"], d["received"]) == (3, 2)
+    assert [e["kind"] for e in fleet.events(device="dev-e")] == ["printer_out"]
+    # The device's own Last Will in its new epoch does.
+    fleet.ingest([(*msg("status", "dev-e", _in(new, payloads.offline(
+        device="dev-e", seq=1, sent_at=at(5), reason="lost", boot_id="b1"))), at(400))])
+    d = fleet.device("dev-e")
+    assert not d["online"] and d["status_since"] == at(101)
+
+
+def test_an_old_card_put_back_and_a_device_from_before_epochs(fleet_db):
+    fleet = Fleet(fleet_db)
+    # The old card put back: the device connects with it, so it is the device's epoch again.
+    a, b = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
+    fleet.ingest([(*msg("status", "dev-f", _in(a, birth("dev-f", 2, 10, will_seq=1))), at(10))])
+    fleet.ingest([(*msg("status", "dev-f", _in(b, birth("dev-f", 2, 20, will_seq=1))), at(20))])
+    fleet.ingest([(*msg("status", "dev-f", _in(a, birth("dev-f", 4, 30, will_seq=3))), at(30))])
+    d = fleet.device("dev-f")
+    assert d["epoch"] == a and d["online"] and d["will_seq"] == 3
+    # A device from before epochs goes on in the epoch '', and may move into one.
+    fleet.ingest([(*msg("status", "dev-g", birth("dev-g", 41, 10, will_seq=40)), at(10))])
+    assert fleet.ingest([(*msg("status", "dev-g", birth("dev-g", 41, 10, will_seq=40)), at(11))]).duplicates == 1
+    assert fleet.device("dev-g")["epoch"] == ""
+    fleet.ingest([(*msg("status", "dev-g", _in("c0ffeec0ffee0000", birth("dev-g", 2, 20, will_seq=1))), at(20))])
+    d = fleet.device("dev-g")
+    assert d["online"] and d["epoch"] == "c0ffeec0ffee0000" and (d["highest_seq"], d["received"]) == (2, 1)
+
+
+def test_a_fleet_database_from_before_epochs_keeps_its_sequence_numbers(fleet_db):
+    fleet_db.execute("DROP TABLE seen")  # as it was: keyed on device and seq
+    fleet_db.execute("CREATE TABLE seen (device_id TEXT NOT NULL, seq BIGINT NOT NULL, at TEXT NOT NULL, "
+                     "PRIMARY KEY (device_id, seq))")
+    fleet_db.execute("CREATE INDEX seen_at ON seen(at)")
+    fleet_db.execute("INSERT INTO seen(device_id, seq, at) VALUES ('dev-h', 41, ?)", (at(10),))
+    fleet_db.setup()
+    fleet_db.setup()  # once migrated, nothing more to do
+    assert fleet_db.query("SELECT device_id, epoch, seq FROM seen") == [{"device_id": "dev-h", "epoch": "", "seq": 41}]
+    fleet = Fleet(fleet_db)
+    assert fleet.ingest([(*msg("status", "dev-h", birth("dev-h", 41, 10, will_seq=40)), at(11))]).duplicates == 1
+    counts = fleet.ingest([(*msg("status", "dev-h", _in("dddddddddddddddd", birth("dev-h", 41, 12, will_seq=40))),
+                            at(12))])
+    assert counts.accepted == 1 and fleet.device("dev-h")["online"]
+
+
+def test_the_office_page_shows_the_devices_uptime_not_the_agents(tmp_path):
+    from central.web import present
+
+    fleet_db = open_db(str(tmp_path / "fleet.db"))
+    fleet = Fleet(fleet_db)
+    fleet.ingest([(*msg("status", "dev-u", birth("dev-u", 2, 10, will_seq=1) | {"booted_at": at(-86400 - 7200)}),
+                   at(10)),
+                  (*msg("telemetry", "dev-u", payloads.telemetry(device="dev-u", seq=3, sent_at=at(20), agent={
+                      "uptime_s": 30, "outbox": outbox()}, readings={"device": {"uptime_s": 93_600}})), at(20))])
+    d = fleet.device("dev-u")
+    assert d["booted_at"] == at(-86400 - 7200)
+    rows = {r["key"]: r["value"] for r in present.readings(d["telemetry"])}
+    assert rows["uptime_s"] == 93_600 and rows["agent.uptime_s"] == 30
+    shown = present.booted(d, now=T0)
+    assert shown == {"at": at(-86400 - 7200), "uptime": "۱ روز و ۲ ساعت روشن"}
+    # a birth whose booted_at lies outside the time window is kept, without it
+    fleet.ingest([(*msg("status", "dev-u", birth("dev-u", 5, 30, will_seq=4) | {"booted_at": "1970-01-01T00:00:00Z"}),
+                   at(30))])
+    d = fleet.device("dev-u")
+    assert d["online"] and d["will_seq"] == 4 and d["booted_at"] is None
+    assert present.booted(d, now=T0) == {"at": None, "uptime": None}
+    fleet_db.close()

@@ -139,6 +139,71 @@ def test_sigkilled_agent_goes_offline_within_one_and_a_half_keepalives(mqtt_brok
             agent.close()
 
 
+def test_an_agent_whose_outbox_is_deleted_is_seen_online_again_in_a_new_epoch(mqtt_broker, sqlite_db, tmp_path):
+    """A re-imaged card or a deleted outbox numbers from 1 again: the centre follows it (docs/mqtt.md, Sequence
+    numbers and epochs), and a replay of the old epoch is still a duplicate."""
+    config = write_config(tmp_path / "agent.toml", {
+        "device": {"id": "dev-0001", "state_dir": str(tmp_path / "state")},
+        "hours": {"always_open": True},
+        "mqtt": mqtt_broker.agent_settings("dev-0001", keepalive=5, telemetry_seconds=3600)})
+    with monitor_for(mqtt_broker, sqlite_db) as monitor:
+        agent = AgentProcess(config)
+        try:
+            assert wait_until(lambda: online_count(sqlite_db) == 1, timeout=30), agent.log()
+            assert agent.terminate() == 0
+            assert wait_until(lambda: online_count(sqlite_db) == 0)
+            old = FleetState(sqlite_db).device("dev-0001")
+            for path in (tmp_path / "state").glob("outbox.db*"):
+                path.unlink()
+            agent = AgentProcess(config)
+            assert wait_until(lambda: online_count(sqlite_db) == 1, timeout=30), agent.log()
+            monitor.drain()
+            new = FleetState(sqlite_db).device("dev-0001")
+            assert old["epoch"] and new["epoch"] and new["epoch"] != old["epoch"]
+            assert new["highest_seq"] <= 3 and new["duplicates"] == old["duplicates"]
+            assert agent.terminate() == 0  # (the broker lets one connection a device in: the replay comes after)
+            assert wait_until(lambda: online_count(sqlite_db) == 0)
+            # a replay of the old epoch's birth (its key: device, epoch, seq) is a duplicate and changes nothing
+            replay = payloads.in_epoch(payloads.birth(
+                device="dev-0001", seq=old["will_seq"] or 2, sent_at=time.time(), agent_version="0", software_version="0",
+                boot_id="old", started_at=time.time(), will_seq=1, protocol="5", board=None, schedule=None,
+                clock={"synchronized": None, "source": None}), old["epoch"])
+            replay["seq"] = sqlite_db.query_one("SELECT MAX(seq) AS s FROM seen WHERE epoch = ?", (old["epoch"],))["s"]
+            client = mqtt_broker.client("dev-0001")
+            try:
+                client.publish(f"{mqtt_broker.root}/dev/dev-0001/status", payloads.encode(replay), qos=1).wait_for_publish(5)
+            finally:
+                client.disconnect()
+            assert wait_until(lambda: FleetState(sqlite_db).device("dev-0001")["duplicates"] == old["duplicates"] + 1)
+            after = FleetState(sqlite_db).device("dev-0001")
+            assert not after["online"] and after["epoch"] == new["epoch"] and after["boot_id"] != "old"
+        finally:
+            agent.close()
+
+
+def test_a_second_run_of_the_office_simulator_is_online(mqtt_broker, sqlite_db):
+    """Each run of the simulator is a new outbox epoch: its offices, numbering from 1 again, are not duplicates."""
+    password = sim_users(mqtt_broker, 3)
+    register_sims(sqlite_db, 3)
+    sqlite_db.execute("INSERT INTO seen(device_id, epoch, seq, at) VALUES ('sim-00001', 'gone', 1, ?)",
+                      (payloads.format_time(time.time() - 40 * 86400),))
+    with monitor_for(mqtt_broker, sqlite_db) as monitor:
+        # the monitor's housekeeping prunes old sequence numbers, and writes its own health
+        assert wait_until(lambda: not sqlite_db.query("SELECT 1 FROM seen WHERE epoch = 'gone'"))
+        for run in range(2):
+            fleet = fleet_for(mqtt_broker, 3, password).start()
+            try:
+                assert wait_until(lambda: online_count(sqlite_db) == 3), (run, sqlite_db.query("SELECT * FROM devices"))
+            finally:
+                fleet.stop()
+            assert wait_until(lambda: online_count(sqlite_db) == 0)
+        monitor.drain()
+        assert sqlite_db.query_one("SELECT COUNT(DISTINCT epoch) AS n FROM epochs")["n"] == 6
+    row = sqlite_db.query_one("SELECT * FROM monitors")
+    assert row["monitor_id"] == monitor.client_id and row["received"] == monitor.received > 0
+    assert row["connected"] == 0 and row["last_message_at"] and row["pending"] == 0  # its last beat, as it stopped
+
+
 def test_malformed_messages_are_refused_and_the_monitor_goes_on(mqtt_broker, sqlite_db):
     centre = mqtt_broker.client("centre")
     topic = "pishkhan/v1/dev/dev-0001/telemetry"
