@@ -9,7 +9,8 @@
 Run as root, both become the store's owner first (:func:`as_store_owner`), so no store file becomes root's.
 
 ``pishkhan update status``
-    the release document in force and this device's decision about it (for a technician).
+    the release document in force and this device's decision about it (for a technician), and whether root's
+    anchor of release keys (``update.release_keys``) is usable: ``"release_keys": {"path", "ok", …}``.
 """
 
 from __future__ import annotations
@@ -146,6 +147,19 @@ def cmd_health(args) -> int:
     return OK if healthy else UNHEALTHY
 
 
+def _anchor_status(cfg) -> dict:
+    """Root's anchor of release keys: usable or why not (no file: no updates), for the technician."""
+    from pishkhan.releases.anchor import release_keys
+
+    path = cfg.update.release_keys
+    try:
+        keys = release_keys(path)
+    except PishkhanError as e:
+        return {"path": path, "ok": False, "reason": getattr(e, "reason", "untrusted_key"),
+                "message": f"{e} — no update is installed until it is fixed / تا درست نشود به‌روزرسانی نصب نمی‌شود"}
+    return {"path": path, "ok": True, "keys": {fp: scope for fp, (_, scope) in sorted(keys.items())}}
+
+
 def cmd_status(args) -> int:
     from pishkhan.releases import decide, running_version
     from pishkhan.releases.installed import in_force
@@ -157,7 +171,8 @@ def cmd_status(args) -> int:
     with context.store(cfg) as store:
         doc = in_force(store, device=cfg.device_id, office=cfg.office.office_id, province=cfg.office.province)
         running = running_version()
-        out = {"running_version": running, "document": doc.to_json() if doc else None}
+        out = {"running_version": running, "document": doc.to_json() if doc else None,
+               "release_keys": _anchor_status(cfg)}
         if doc is not None:
             d = decide(store.now(), doc.release, device_id=cfg.device_id, running=running,
                        hours=hours_from_config(cfg, store=store), guard_minutes=cfg.update.guard_minutes)
