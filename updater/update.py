@@ -1,6 +1,6 @@
 """``pishkhan-update run``: take the agent's request and carry it through, every step a journal row.
 
-requested → (verify) refused | downloading → downloaded → kept → installing → installed → healthy
+requested → (root's anchor lists the signer, then verify) refused | downloading → downloaded → kept → installing → installed → healthy
                                                                         ↘ unhealthy → rolling_back → rolled_back
 A document for the running version stops at ``kept`` (its package is kept as the way back). Refusals
 (``refused``) leave the device as it was: verify's own reasons, ``no_rollback_package``, ``wrong_hash``,
@@ -17,6 +17,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from updater.anchor import check_signer
 from updater.attempt import Attempt, Clock, failure_detail
 from updater.download import Downloader
 from updater.journal import Journal
@@ -182,9 +183,12 @@ class Updater:
         if copy is None:
             print(f"pishkhan-update: no request at {self.settings.request}; nothing to do", flush=True)
             return DONE
-        attempt.rollout, attempt.document_code = labels(copy.read_bytes())
+        data = copy.read_bytes()
+        attempt.rollout, attempt.document_code = labels(data)
         attempt.step("requested", detail=f"copied to {copy}")
         try:
+            # Root's own anchor first: verify's trust list is the agent's store, which the agent's user can write.
+            check_signer(data, path=self.settings.release_keys, owner=self.settings.release_keys_owner)
             release = self.parts.verifier.verify(copy)
         except Refusal as r:
             attempt.step("refused", reason=r.reason, detail=str(r))
