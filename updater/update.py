@@ -261,11 +261,16 @@ class Updater:
         return roll_back(attempt, parts=parts, kept=self.kept, reason="unhealthy", detail=detail)
 
     def _gate(self, *, since: str, version: str):
-        """Poll the new version's health every health_interval s until healthy or health_seconds have passed."""
-        clock = self.parts.clock
-        deadline = clock.monotonic() + self.settings.health_seconds
-        while True:
-            health = self.parts.health.check(since=since, version=version)
-            if health.healthy or clock.monotonic() >= deadline:
-                return health
-            clock.sleep(self.settings.health_interval)
+        return gate(self.settings, self.parts, since=since, version=version)
+
+
+def gate(settings: Settings, parts: Parts, *, since: str, version: str):
+    """The health gate: poll *version*'s health (with its services where systemd runs) every health_interval s
+    until healthy or health_seconds have passed; the last answer."""
+    clock = parts.clock
+    deadline = clock.monotonic() + settings.health_seconds
+    while True:
+        health = parts.health.check(since=since, version=version)
+        if health.healthy or clock.monotonic() >= deadline:
+            return health
+        clock.sleep(settings.health_interval)
