@@ -1,4 +1,4 @@
-"""Request files crafted by the agent's user (the threat model of docs/security.md: ``pishkhan`` is less trusted than root):
+"""Request files crafted by the agent's user (docs/security.md: ``pishkhan`` is less trusted than root):
 ``pishkhan update verify`` refuses every one the root updater must not act on, in process on a real store."""
 
 from __future__ import annotations
