@@ -1,11 +1,12 @@
 """``pishkhan-update run``: take the agent's request and carry it through, every step a journal row.
 
-requested → (root's anchor lists the signer, then verify) refused | downloading → downloaded → kept → installing → installed → healthy
+requested → (verify) refused | downloading → downloaded → kept → installing → installed → healthy
                                                                         ↘ unhealthy → rolling_back → rolled_back
-A document for the running version stops at ``kept`` (its package is kept as the way back). Refusals
-(``refused``) leave the device as it was: verify's own reasons, ``no_rollback_package``, ``wrong_hash``,
-``download_failed``. dpkg failing is ``install_failed`` and rolls back; a rollback that cannot finish is
-``failed``.
+Before verify is asked, root's own anchor of release keys must list the request's signer
+(:mod:`updater.anchor`; else ``refused``, ``untrusted_key``). A document for the running version stops at
+``kept`` (its package is kept as the way back). Refusals (``refused``) leave the device as it was: verify's
+own reasons, ``no_rollback_package``, ``wrong_hash``, ``download_failed``. dpkg failing is
+``install_failed`` and rolls back; a rollback that cannot finish is ``failed``.
 """
 
 from __future__ import annotations
