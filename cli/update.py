@@ -9,7 +9,8 @@
 Run as root, both become the store's owner first (:func:`as_store_owner`), so no store file becomes root's.
 
 ``pishkhan update status``
-    the release document in force and this device's decision about it (for a technician).
+    the release document in force and this device's decision about it (for a technician), and whether root's
+    anchor of release keys (``update.release_keys``) is usable: ``"release_keys": {"path", "ok", …}``.
 """
 
 from __future__ import annotations
@@ -158,6 +159,19 @@ DECISION_WORDS = {"start": "آماده: عامل به‌روزرسانی را د
                   "too_old": "نسخهٔ در حال اجرا قدیمی‌تر از حد مجاز"}
 
 
+def _anchor_status(cfg) -> dict:
+    """Root's anchor of release keys: usable or why not (no file: no updates), for the technician."""
+    from pishkhan.releases.anchor import release_keys
+
+    path = cfg.update.release_keys
+    try:
+        keys = release_keys(path)
+    except PishkhanError as e:
+        return {"path": path, "ok": False, "reason": getattr(e, "reason", "untrusted_key"),
+                "message": f"{e} — no update is installed until it is fixed / تا درست نشود به‌روزرسانی نصب نمی‌شود"}
+    return {"path": path, "ok": True, "keys": {fp: scope for fp, (_, scope) in sorted(keys.items())}}
+
+
 def cmd_status(args) -> int:
     import sqlite3
 
@@ -174,7 +188,8 @@ def cmd_status(args) -> int:
     with context.store(cfg) as store:
         doc = in_force(store, device=cfg.device_id, office=cfg.office.office_id, province=cfg.office.province)
         running = running_version()
-        out = {"running_version": running, "document": doc.to_json() if doc else None}
+        out = {"running_version": running, "document": doc.to_json() if doc else None,
+               "release_keys": _anchor_status(cfg)}
         if doc is not None:
             try:  # as the agent decides: a version this device rolled back is not asked for again
                 failed, last = journal.rolled_back(), journal.latest_for(doc.verification_code)
@@ -189,6 +204,9 @@ def cmd_status(args) -> int:
         context.print_json(out)
         return 0
     print(f"نسخهٔ در حال اجرا (running): {running}")
+    anchor = out["release_keys"]
+    if not anchor["ok"]:
+        print(f"کلیدهای انتشار (release keys, {anchor['path']}): {anchor['reason']}: {anchor['message']}")
     if doc is None:
         print("سند انتشاری برای این دستگاه نرسیده است (no release document in force): the centre has published none "
               "for this device's scope, or it has not arrived (pishkhan provision check: the broker line)")

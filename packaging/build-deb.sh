@@ -11,6 +11,11 @@
 #                      /etc/pishkhan/centre-ca.pem, the pin `provision enroll`
 #                      trusts (docs/enrolment.md). Without it a technician puts
 #                      the CA beside the claim file (its `ca =` line).
+#   RELEASE_KEYS=FILE  root's anchor of the keys that may sign releases (PEM with a
+#                      `Scope:` line before each key, as the centre's trust list):
+#                      laid as the conffile /etc/pishkhan/release-keys.pem, 0644
+#                      root (docs/updates.md). Without it the device installs no
+#                      update until root lays that file by hand.
 #   BROKEN=1           TEST ONLY: a deliberately broken package for the update end-to-end check
 #                      (its `pishkhan` command exits 1 on import, so the health gate fails and the
 #                      updater rolls back). Its description says so; refused with --lintian (a release).
@@ -41,6 +46,19 @@ broken=${BROKEN:-0}
 if [ "$broken" = 1 ] && [ "$run_lintian" = yes ]; then
   echo "build-deb.sh: BROKEN=1 makes a deliberately broken test package, never a release (--lintian)" >&2
   exit 2
+fi
+
+if [ -n "${RELEASE_KEYS:-}" ]; then  # checked first (as the updater reads it), before anything is built
+  check=$(mktemp -d "${TMPDIR:-/tmp}/pishkhan-keys.XXXXXX")
+  install -m 0644 "$RELEASE_KEYS" "$check/keys.pem"
+  if ! python3 -I -c 'import os, sys; sys.path.insert(0, sys.argv[1]); from updater.anchor import fingerprints
+print("   release keys:", " ".join(sorted(fingerprints(sys.argv[2], owner=os.getuid()))))' \
+      "$src" "$check/keys.pem" >&2 2>"$check/err"; then
+    tail -1 "$check/err" >&2; rm -rf "$check"
+    echo "build-deb.sh: RELEASE_KEYS=$RELEASE_KEYS is not a list of Ed25519 public keys each after a Scope: line" >&2
+    exit 2
+  fi
+  rm -rf "$check"
 fi
 
 arch=${ARCH:-$(dpkg --print-architecture)}
@@ -158,6 +176,15 @@ PYCA
   install -D -m 0644 "$CENTRE_CA" "$pkg/etc/pishkhan/centre-ca.pem"
   conffiles+=(/etc/pishkhan/centre-ca.pem)
 fi
+
+# 4c. Root's anchor of release keys (a conffile: rotated by a package carrying a new one, or by root by hand).
+if [ -n "${RELEASE_KEYS:-}" ]; then
+  install -D -m 0644 "$RELEASE_KEYS" "$pkg/etc/pishkhan/release-keys.pem"
+  conffiles+=(/etc/pishkhan/release-keys.pem)
+fi
+
+# 4d. ptrace_scope 1: the pishkhan user cannot attach to the verify/health processes root starts as it.
+install -D -m 0644 packaging/debian/60-pishkhan.sysctl "$pkg/usr/lib/sysctl.d/60-pishkhan.conf"
 
 # 5. The Vazirmatn font: Debian 12 has no fonts-vazirmatn, so it travels inside.
 fontdir=""

@@ -96,6 +96,12 @@ esac
     updater = work / "pishkhan-update"
     subprocess.run(["bash", str(ROOT / "packaging/updater-zip.sh"), str(updater)], check=True)
     request = root / "var/lib/pishkhan/update/request.json"
+    from pishkhan.boards.signing import SigningKey
+
+    signer = SigningKey.generate().public  # root's anchor lists the request's signer (verify is a stand-in here)
+    anchor = work / "release-keys.pem"
+    anchor.write_text("Scope: national\n" + signer.pem())
+    asked = json.dumps({"envelope": {"signature": {"key": signer.fingerprint}}})
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PISHKHAN_CONFIG": str(root / "etc/pishkhan/pishkhan.toml"),
            "PISHKHAN_UPDATE_REQUEST": str(request),
            "PISHKHAN_UPDATE_JOURNAL": str(root / "var/lib/pishkhan-update/journal.sqlite"),
@@ -103,7 +109,8 @@ esac
            "PISHKHAN_UPDATE_VERSION_FILE": str(root / "usr/lib/pishkhan/VERSION"),
            "PISHKHAN_UPDATE_REPOSITORY": url, "PISHKHAN_UPDATE_CA_FILE": str(ca.cert_file),
            "PISHKHAN_UPDATE_PISHKHAN": str(stand_in), "PISHKHAN_UPDATE_AS_USER": "",
-           "PISHKHAN_UPDATE_DPKG": dpkg, "PISHKHAN_UPDATE_HEALTH_SECONDS": "3", "PISHKHAN_UPDATE_HEALTH_INTERVAL": "1"}
+           "PISHKHAN_UPDATE_DPKG": dpkg, "PISHKHAN_UPDATE_HEALTH_SECONDS": "3", "PISHKHAN_UPDATE_HEALTH_INTERVAL": "1",
+           "PISHKHAN_UPDATE_RELEASE_KEYS": str(anchor), "PISHKHAN_UPDATE_RELEASE_KEYS_OWNER": str(os.getuid())}
 
     def update(*argv, kill=""):
         e = dict(env, **({"PISHKHAN_UPDATE_KILL_AT": kill} if kill else {}))
@@ -118,12 +125,12 @@ esac
         return tuple(out.split("\t"))
 
     ok = update("keep", str(args.old)) == 0
-    request.write_text('{"envelope": {}}')
+    request.write_text(asked)
     code = update("run")
     ok &= code == (0 if args.healthy else 4) and installed() == ((new_v if args.healthy else old_v), "installed")
     if args.healthy:
         return 0 if ok else 1
-    request.write_text('{"envelope": {}}')
+    request.write_text(asked)
     ok &= update("run", kill="dpkg-mid") == 137
     print("after the cut:", installed())
     ok &= update("recover") == 0 and installed() == (old_v, "installed")

@@ -490,6 +490,9 @@ SETTINGS: tuple[Setting, ...] = (
       "Folder of kept packages, one per version known good (the way back)."),
     S("update", "health_seconds", 300, Int(30, 3600), "How long a new version has to come up healthy before it is rolled back."),
     S("update", "guard_minutes", 30, Int(0, 240), "No update starts within this many minutes before opening."),
+    S("update", "release_keys", "/etc/pishkhan/release-keys.pem", Text(max_len=4096, empty=False),
+      "Root's anchor: the keys that may sign releases (PEM with Scope: lines, root-owned, never writable by "
+      "pishkhan); no file: no updates."),
 )
 del S
 

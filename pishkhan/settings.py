@@ -319,6 +319,7 @@ class Update:
     kept: str
     health_seconds: int
     guard_minutes: int
+    release_keys: str
 
     @classmethod
     def of(cls, values: Mapping[str, Any]) -> Update:
@@ -331,6 +332,7 @@ class Update:
             kept=values["kept"],
             health_seconds=values["health_seconds"],
             guard_minutes=values["guard_minutes"],
+            release_keys=values["release_keys"],
         )
 
 

@@ -1,9 +1,10 @@
-"""The command line: ``pishkhan-update run|recover|status|keep`` (docs/updates-on-device.md).
+"""The command line: ``pishkhan-update run|recover|confirm|status|keep`` (docs/updates-on-device.md).
 
 Every path and bound can be given by a flag or by ``PISHKHAN_UPDATE_<NAME>`` (see :mod:`updater.settings`),
 so a test or a chroot drives it without the device's layout. Exit codes of ``run``: 0 done (healthy, or the
 running version's package kept, or nothing requested), 1 failed, 2 usage or configuration error, 3 refused,
-4 rolled back, 75 another update holds the lock.
+4 rolled back, 75 another update holds the lock. ``confirm``: 0 nothing to judge or healthy, 4 rolled back,
+1 failed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from updater.confirm import Confirmer
 from updater.journal import STEP_WORDS, Journal
 from updater.kept import Kept, sha256_of
 from updater.killswitch import KillSwitch
@@ -56,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="take the request file and carry it through (the path unit's service)")
     sub.add_parser("recover", help="finish or undo an update cut short (at boot)")
+    sub.add_parser("confirm", help="judge a recovered update with its services (after they start at boot); roll "
+                   "back when it fails")
     status = sub.add_parser("status", help="the last attempt's steps")
     status.add_argument("--json", action="store_true", help="one JSON object")
     keep = sub.add_parser("keep", help="keep FILE as the running version's package (the way back)")
@@ -147,6 +151,10 @@ def main(argv: list[str] | None = None, *, parts: Parts | None = None, env=os.en
             recovered = Recoverer(settings, parts=parts, journal=journal, kill=kill).recover()
             if args.command == "recover":
                 return recovered
+            # A recovered attempt is judged with its services before anything else (confirm's unit, or a run).
+            confirmed = Confirmer(settings, parts=parts, journal=journal, kill=kill).confirm()
+            if args.command == "confirm":
+                return confirmed
             # An attempt cut short without a reboot (the unit stopped or timed out) is mended first.
             return Updater(settings, parts=parts, journal=journal, kill=kill).run()
         finally:

@@ -28,6 +28,7 @@ FIELDS = {
     "repository": ("repository", "", str),
     "ca_file": ("ca_file", "/etc/pishkhan/centre-ca.pem", Path),
     "health_seconds": ("health_seconds", 300, int),
+    "release_keys": ("release_keys", "/etc/pishkhan/release-keys.pem", Path),  # root's anchor (updater.anchor)
     # Not in the TOML file: the device's layout, overridable for a chroot or a test.
     "state": (None, "", Path),               # default: the journal's folder
     "health_interval": (None, 5, int),
@@ -35,6 +36,7 @@ FIELDS = {
     "pishkhan": (None, "/opt/pishkhan/.venv/bin/pishkhan", Path),
     "as_user": (None, "pishkhan", str),     # verify and health run as this user when root ("" = as we are)
     "dpkg": (None, "dpkg", str),            # the dpkg command (words), e.g. "dpkg --root=/x --force-not-root"
+    "release_keys_owner": (None, 0, int),   # the uid that must own release_keys: root (a test: its own)
 }
 
 
@@ -49,12 +51,14 @@ class Settings:
     repository: str
     ca_file: Path
     health_seconds: int
+    release_keys: Path
     state: Path
     health_interval: int
     version_file: Path
     pishkhan: Path
     as_user: str
     dpkg: str
+    release_keys_owner: int
 
     @property
     def requests(self) -> Path:

@@ -2,10 +2,11 @@
 
 requested → (verify) refused | downloading → downloaded → kept → installing → installed → healthy
                                                                         ↘ unhealthy → rolling_back → rolled_back
-A document for the running version stops at ``kept`` (its package is kept as the way back). Refusals
-(``refused``) leave the device as it was: verify's own reasons, ``no_rollback_package``, ``wrong_hash``,
-``download_failed``. dpkg failing is ``install_failed`` and rolls back; a rollback that cannot finish is
-``failed``.
+Before verify is asked, root's own anchor of release keys must list the request's signer
+(:mod:`updater.anchor`; else ``refused``, ``untrusted_key``). A document for the running version stops at
+``kept`` (its package is kept as the way back). Refusals (``refused``) leave the device as it was: verify's
+own reasons, ``no_rollback_package``, ``wrong_hash``, ``download_failed``. dpkg failing is
+``install_failed`` and rolls back; a rollback that cannot finish is ``failed``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from updater.anchor import check_signer
 from updater.attempt import Attempt, Clock, failure_detail
 from updater.download import Downloader
 from updater.journal import Journal
@@ -182,9 +184,12 @@ class Updater:
         if copy is None:
             print(f"pishkhan-update: no request at {self.settings.request}; nothing to do", flush=True)
             return DONE
-        attempt.rollout, attempt.document_code = labels(copy.read_bytes())
+        data = copy.read_bytes()
+        attempt.rollout, attempt.document_code = labels(data)
         attempt.step("requested", detail=f"copied to {copy}")
         try:
+            # Root's own anchor first: verify's trust list is the agent's store, which the agent's user can write.
+            check_signer(data, path=self.settings.release_keys, owner=self.settings.release_keys_owner)
             release = self.parts.verifier.verify(copy)
         except Refusal as r:
             attempt.step("refused", reason=r.reason, detail=str(r))
@@ -259,11 +264,16 @@ class Updater:
         return roll_back(attempt, parts=parts, kept=self.kept, reason="unhealthy", detail=detail)
 
     def _gate(self, *, since: str, version: str):
-        """Poll the new version's health every health_interval s until healthy or health_seconds have passed."""
-        clock = self.parts.clock
-        deadline = clock.monotonic() + self.settings.health_seconds
-        while True:
-            health = self.parts.health.check(since=since, version=version)
-            if health.healthy or clock.monotonic() >= deadline:
-                return health
-            clock.sleep(self.settings.health_interval)
+        return gate(self.settings, self.parts, since=since, version=version)
+
+
+def gate(settings: Settings, parts: Parts, *, since: str, version: str):
+    """The health gate: poll *version*'s health (with its services where systemd runs) every health_interval s
+    until healthy or health_seconds have passed; the last answer."""
+    clock = parts.clock
+    deadline = clock.monotonic() + settings.health_seconds
+    while True:
+        health = parts.health.check(since=since, version=version)
+        if health.healthy or clock.monotonic() >= deadline:
+            return health
+        clock.sleep(settings.health_interval)

@@ -121,6 +121,12 @@ pk_stop_units() {
 	done
 }
 
+# The package's sysctl drop-in (kernel.yama.ptrace_scope = 1, docs/security.md), applied now, not at the next boot.
+pk_apply_sysctl() {
+	[ -z "$root" ] && [ -d /run/systemd/system ] || return 0
+	/lib/systemd/systemd-sysctl /usr/lib/sysctl.d/60-pishkhan.conf || true
+}
+
 pk_reload_udev() {
 	pk_udev_running || return 0
 	udevadm control --reload-rules || true

@@ -3,6 +3,9 @@
 **verify** (:func:`verify_request`): the request file the agent wrote holds
 ``{"envelope", "requested_at", "device_id"}``; only the envelope is used, and
 it is checked afresh against the device store's trust list, writing nothing:
+the signer must also be in root's anchor ``update.release_keys`` and may sign
+it by the anchor's scope (``untrusted_key``, ``wrong_scope``:
+:mod:`pishkhan.releases.anchor`; the store is the agent's user's to write),
 every check of the install path (signature, schema, key scope, the flags'
 national key, the office's province and office, a device document naming
 this device), then that no newer version of its scope is installed
@@ -56,9 +59,11 @@ def _load_request(path) -> dict:
 
 
 def verify_request(config, store, path, *, running: str | None = None, architecture: str | None = None,
-                   now: dt.datetime | None = None, check_window: bool = False) -> dict:
+                   now: dt.datetime | None = None, check_window: bool = False, anchor: dict | None = None) -> dict:
     """The update the request file at *path* asks for, checked (see the module): ``{"version", "sha256", "size",
-    "path", "rollout", "document_code", "urgent", "rollback"}``, or :exc:`~pishkhan.exc.Refused` saying why not."""
+    "path", "rollout", "document_code", "urgent", "rollback"}``, or :exc:`~pishkhan.exc.Refused` saying why not.
+    *anchor*: root's release keys (:func:`~pishkhan.releases.anchor.release_keys`; default: read from
+    ``update.release_keys``)."""
     from pishkhan.boards.signing import verification_code
     from pishkhan.releases import architecture as this_architecture, running_version, upgrade_refusal
     from pishkhan.releases.installed import check_release, newest_version
@@ -67,6 +72,10 @@ def verify_request(config, store, path, *, running: str | None = None, architect
     envelope = _load_request(path)["envelope"]
     doc, _ = check_release(store, envelope, province=config.office.province, office=config.office.office_id,
                            device=config.device_id)
+    # The store is the agent's to write: the signer must ALSO be in root's anchor, within its scope there.
+    from pishkhan.releases.anchor import check_anchor, release_keys
+
+    check_anchor(anchor if anchor is not None else release_keys(config.update.release_keys), envelope, doc)
     now = now or store.now()
     newest = newest_version(store, doc.scope.key)
     if doc.version < newest:

@@ -55,8 +55,12 @@ def debs(tmp_path_factory):
     from central.ca import CertificateAuthority
 
     centre = CertificateAuthority.create(out / "centre-ca")
+    from pishkhan.boards.signing import SigningKey
+
+    keys = out / "release-keys.pem"  # root's anchor of release keys, as ops pass it
+    keys.write_text(f"Scope: national\nLabel: ministry\n{SigningKey.generate().public.pem()}")
     env = dict(os.environ, ARCH="amd64", COMPRESS="fast", BUILD_STAMP="20000101000000", TMPDIR=str(out),
-               CENTRE_CA=str(centre.cert_file))
+               CENTRE_CA=str(centre.cert_file), RELEASE_KEYS=str(keys))
     done = subprocess.run(["bash", str(BUILD), "--out", str(out), "--no-wheelhouse"], env=env,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
@@ -105,7 +109,8 @@ def test_every_unit_and_the_udev_rule_are_laid_root_owned_and_read_only(debs):
     assert entries["usr/sbin/pishkhan-update"][0].startswith("l")  # the updater on root's PATH
     assert "usr/share/doc/pishkhan/copyright" in entries
 
-    laid_in_etc = {"etc", "etc/pishkhan", "etc/pishkhan/centre-ca.pem"}  # the CA only: CENTRE_CA below
+    # the CA and the release keys only: CENTRE_CA and RELEASE_KEYS below
+    laid_in_etc = {"etc", "etc/pishkhan", "etc/pishkhan/centre-ca.pem", "etc/pishkhan/release-keys.pem"}
     assert not any(p.startswith(("opt/", "etc/", "var/")) and p not in laid_in_etc for p in entries), \
         "state and the venv are made at install"
 
@@ -117,7 +122,36 @@ def test_the_centres_ca_is_a_conffile_enrolment_pins(debs, tmp_path):
     entries = _contents(debs["new"])
     assert entries[str(DEFAULT_CA).lstrip("/")] == ("-rw-r--r--", "root/root")
     subprocess.run(["dpkg-deb", "--control", str(debs["new"]), str(tmp_path / "control")], check=True)
-    assert (tmp_path / "control" / "conffiles").read_text().split() == [str(DEFAULT_CA)]
+    assert (tmp_path / "control" / "conffiles").read_text().split() == [str(DEFAULT_CA),
+                                                                         "/etc/pishkhan/release-keys.pem"]
+
+
+def test_root_anchor_of_release_keys_is_a_root_owned_conffile_and_ptrace_is_limited(debs, tmp_path):
+    """RELEASE_KEYS lays root's anchor where the settings look (update.release_keys), 0644 root, and the sysctl
+    drop-in keeps the pishkhan user from attaching to the verify process root starts as it."""
+    from pishkhan.config import SETTINGS
+    from updater.anchor import fingerprints
+    from updater.settings import FIELDS
+
+    default = next(s.default for s in SETTINGS if (s.section, s.key) == ("update", "release_keys"))
+    assert default == FIELDS["release_keys"][1] == "/etc/pishkhan/release-keys.pem"
+    entries = _contents(debs["new"])
+    assert entries["etc/pishkhan/release-keys.pem"] == ("-rw-r--r--", "root/root")
+    assert entries["usr/lib/sysctl.d/60-pishkhan.conf"] == ("-rw-r--r--", "root/root")
+    subprocess.run(["dpkg-deb", "-x", str(debs["new"]), str(tmp_path)], check=True)
+    assert len(fingerprints(tmp_path / "etc/pishkhan/release-keys.pem", owner=os.getuid())) == 1
+    lines = [line for line in (tmp_path / "usr/lib/sysctl.d/60-pishkhan.conf").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert lines == ["kernel.yama.ptrace_scope = 1"]
+
+
+def test_a_release_keys_file_that_is_not_keys_stops_the_build(tmp_path):
+    bad = tmp_path / "keys.pem"
+    bad.write_text("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n")  # no Scope:
+    env = dict(os.environ, ARCH="amd64", COMPRESS="fast", TMPDIR=str(tmp_path), RELEASE_KEYS=str(bad))
+    done = subprocess.run(["bash", str(BUILD), "--out", str(tmp_path), "--no-wheelhouse"], env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2 and "RELEASE_KEYS" in done.stderr
 
 
 def test_the_udev_rule_names_usb_printers_for_the_lp_group_and_the_stable_link(debs, tmp_path):

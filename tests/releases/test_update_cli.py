@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from release_helpers import live_dates, release_doc
 
+from central.trust import TrustList
 from pishkhan.boards.signing import SigningKey, verification_code
 from pishkhan.boards.trust import trust_key
 from pishkhan.config import load_config
@@ -31,8 +32,12 @@ def national():
 def device(tmp_path, national):
     """A device's configuration file and store (the national key trusted), and its VERSION file at 0.8.0."""
     config = tmp_path / "pishkhan.toml"
+    anchor = tmp_path / "release-keys.pem"  # root's anchor of release keys (update.release_keys)
+    anchor.write_text(TrustList.entry(national.public, "national"), encoding="utf-8")
+    anchor.chmod(0o644)
     config.write_text(f'[device]\nid = "dev-0001"\nstate_dir = "{tmp_path / "state"}"\n'
-                      '[office]\nprovince = "23"\noffice_id = "OFF-1"\n', encoding="utf-8")
+                      '[office]\nprovince = "23"\noffice_id = "OFF-1"\n'
+                      f'[update]\nrelease_keys = "{anchor}"\n', encoding="utf-8")
     with Store(load_config(config).store_path) as store:
         trust_key(store, national.public, scope="national", actor="test")
     version = tmp_path / "VERSION"
@@ -222,6 +227,11 @@ def test_status_names_the_document_in_force_and_the_decision(tmp_path, device, n
     shown = json.loads(capsys.readouterr().out)
     assert shown["running_version"] == "0.8.0" and shown["document"]["package_version"] == "0.9.0"
     assert shown["decision"]["state"] in ("start", "waiting")
+    assert shown["release_keys"]["ok"] is True and list(shown["release_keys"]["keys"].values()) == ["national"]
+    (tmp_path / "release-keys.pem").unlink()  # no anchor: said plainly, no updates
+    assert main(["update", "status", "--config", str(config), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["release_keys"]
+    assert shown["ok"] is False and shown["reason"] == "untrusted_key" and "no release keys" in shown["message"]
 
 
 def test_status_says_in_words_why_a_device_has_not_updated(tmp_path, device, national, monkeypatch, capsys):

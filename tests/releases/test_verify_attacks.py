@@ -1,4 +1,4 @@
-"""Request files crafted by the agent's user (the threat model: ``pishkhan`` is less trusted than root):
+"""Request files crafted by the agent's user (docs/security.md: ``pishkhan`` is less trusted than root):
 ``pishkhan update verify`` refuses every one the root updater must not act on, in process on a real store."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 import pytest
 from release_helpers import release_doc
 
+from central.trust import TrustList
 from pishkhan.boards.signing import SigningKey
 from pishkhan.boards.trust import trust_key
 from pishkhan.config import load_config
@@ -18,6 +19,8 @@ from pishkhan.store.database import Store
 from pishkhan.text.jalali import TEHRAN
 
 NATIONAL, PROVINCE, OTHER_PROVINCE = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
+#: Root's anchor (update.release_keys): the same keys as the store's, with the same scopes.
+ANCHOR = ((NATIONAL, "national"), (PROVINCE, "province:23"), (OTHER_PROVINCE, "province:05"))
 #: Saturday 11:00 in Tehran: the office is open (the default weekly hours); 23:00: closed, inside the window.
 IN_HOURS = dt.datetime(2026, 12, 12, 11, 0, tzinfo=TEHRAN)
 NIGHT = dt.datetime(2026, 12, 12, 23, 0, tzinfo=TEHRAN)
@@ -26,8 +29,12 @@ NIGHT = dt.datetime(2026, 12, 12, 23, 0, tzinfo=TEHRAN)
 @pytest.fixture
 def device(tmp_path):
     config = tmp_path / "pishkhan.toml"
+    anchor = tmp_path / "release-keys.pem"
+    anchor.write_text("".join(TrustList.entry(k.public, s) for k, s in ANCHOR), encoding="utf-8")
+    anchor.chmod(0o644)
     config.write_text(f'[device]\nid = "dev-0001"\nstate_dir = "{tmp_path / "state"}"\n'
-                      '[office]\nprovince = "23"\noffice_id = "OFF-1"\n', encoding="utf-8")
+                      '[office]\nprovince = "23"\noffice_id = "OFF-1"\n'
+                      f'[update]\nrelease_keys = "{anchor}"\n', encoding="utf-8")
     cfg = load_config(config)
     with Store(cfg.store_path) as store:
         trust_key(store, NATIONAL.public, scope="national", actor="test")
@@ -112,12 +119,32 @@ def test_a_request_that_is_not_a_request_is_refused(device, raw):
     assert refused(device, raw=raw)
 
 
-@pytest.mark.xfail(strict=True, reason="OPEN: the trust list verify reads is in the agent's own store "
-                   "(/var/lib/pishkhan/pishkhan.db, owned by pishkhan): the agent's user can trust its own key and "
-                   "sign a national rollback/urgent release naming any package of the pool (see the attack report)")
 def test_a_key_the_agents_user_added_to_its_store_is_not_trusted_by_root(device):
     cfg, store, _ = device
     mine = SigningKey.generate()
     trust_key(store, mine.public, scope="national", actor="pishkhan")  # what the agent's user can do to its store
     assert refused(device, asked(mine.sign(release_doc(1, rollback=True, urgent=True))), running="1.0.0",
                    now=IN_HOURS) == "untrusted_key"
+
+
+def test_a_key_the_agents_user_raised_to_national_in_its_store_keeps_its_anchor_scope(device):
+    """The province key's store scope changed to national: root's anchor still says province:23."""
+    cfg, store, _ = device
+    trust_key(store, PROVINCE.public, scope="national", actor="pishkhan")
+    assert refused(device, asked(PROVINCE.sign(release_doc(1, rollback=True))), running="1.0.0") == "wrong_scope"
+
+
+@pytest.mark.parametrize("spoil", ["missing", "group_writable", "link", "empty"])
+def test_without_a_sound_anchor_file_nothing_is_verified(device, spoil):
+    cfg, store, folder = device
+    anchor = folder / "release-keys.pem"
+    if spoil == "missing":
+        anchor.unlink()
+    elif spoil == "group_writable":
+        anchor.chmod(0o664)
+    elif spoil == "link":
+        anchor.rename(folder / "real.pem")
+        anchor.symlink_to(folder / "real.pem")
+    else:
+        anchor.write_text("Scope: national\n")
+    assert refused(device, asked(NATIONAL.sign(release_doc(1)))) == "untrusted_key"

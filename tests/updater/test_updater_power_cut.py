@@ -97,10 +97,45 @@ def test_a_run_mends_an_attempt_cut_short_without_a_reboot_first(tmp_path):
     assert world.device.runs() == NEW
 
 
-@pytest.mark.xfail(strict=True, reason="OPEN: a cut after `installed` (or mid-dpkg) of a version healthy by itself "
-                   "but whose services fail is `recovered` at boot (services cannot be judged before they start) and "
-                   "no gate ever judges it again: the device stays on the bad version")
-def test_a_cut_before_the_gate_judged_the_services_still_ends_on_a_version_whose_services_passed(tmp_path):
+@pytest.mark.parametrize("kill", ["installed", "dpkg-mid"])
+def test_a_cut_before_the_gate_judged_the_services_still_ends_on_a_version_whose_services_passed(tmp_path, kill):
+    """Recovered at boot (healthy by itself), its services sick: confirm (after the services start) runs the full
+    gate and rolls back; the version is then one this device rolled back (failed_here)."""
+    from updater.journal import Journal
+    from updater.update import rolled_back_versions
+
+    world = _cut(tmp_path, kill, sick_services=True)
+    assert _recover(world)[-1] == ("recovered", "interrupted")
+    done = run_apart(world, "confirm")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert world.device.runs() == OLD
+    steps = world.steps()
+    assert steps[-3:] == [("unhealthy", "unhealthy"), ("rolling_back", "unhealthy"), ("rolled_back", "unhealthy")]
+    assert run_here(world, "confirm") == 0 and world.steps() == steps, "confirm is idempotent"
+    journal = Journal(world.journal)
+    try:
+        assert NEW in rolled_back_versions(journal), "not asked again on the agent's word"
+    finally:
+        journal.close()
+
+
+def test_confirm_keeps_a_recovered_version_whose_services_pass(tmp_path):
+    world = _cut(tmp_path, "installed")
+    _recover(world)
+    assert run_here(world, "confirm") == 0
+    assert world.steps()[-2:] == [("recovered", "interrupted"), ("healthy", "")] and world.device.runs() == NEW
+
+
+def test_a_cut_during_confirms_rollback_is_finished_by_recover(tmp_path):
     world = _cut(tmp_path, "installed", sick_services=True)
     _recover(world)
-    assert world.device.runs() == OLD
+    assert run_apart(world, "confirm", kill="rolling_back").returncode == 137
+    steps = _recover(world)
+    assert steps[-1] == ("rolled_back", "interrupted") and world.device.runs() == OLD
+
+
+def test_a_run_confirms_a_recovered_attempt_before_its_own(tmp_path):
+    world = _cut(tmp_path, "installed", sick_services=True)
+    _recover(world)
+    assert run_here(world, "run") == 0, "no request: nothing of its own"
+    assert world.steps()[-1] == ("rolled_back", "unhealthy") and world.device.runs() == OLD

@@ -9,8 +9,10 @@ import sqlite3
 import stat
 
 import pytest
-from updater_world import NEW, OLD, make_world, run_here
+from updater_world import NEW, OLD, SIGNER, make_world, run_here
 
+from updater.cli import main
+from updater.fakes import fake_parts
 from updater.journal import STEPS
 
 
@@ -112,7 +114,7 @@ def test_the_verifiers_refusal_is_recorded_with_its_reason_and_the_requests_labe
 
     envelope = {"format": "pishkhan.envelope/1", "payload": {"format": "pishkhan.release/1", "issuer": "مرکز ملی",
                                                              "rollout": "R-20261207-1", "version": 3},
-                "signature": {"alg": "ed25519", "key": "k", "value": "c2lnbmF0dXJl"}}
+                "signature": {"alg": "ed25519", "key": SIGNER, "value": "c2lnbmF0dXJl"}}
     world.keep_running()
     world.device.answer({"reason": "downgrade", "message": "0.8.0 is lower than the running version"})
     world.request(envelope)
@@ -327,3 +329,32 @@ def test_a_version_rolled_back_here_is_not_installed_again_on_the_agents_word(wo
     assert run_here(world, "run") == 3
     assert world.steps()[-1] == ("refused", "failed_here")
     assert world.device.installs() == installs and world.device.runs() == OLD
+
+
+@pytest.mark.parametrize("spoil", ["unlisted", "missing", "not_roots", "group_writable", "link", "no_scope"])
+def test_root_refuses_a_signer_its_own_anchor_does_not_list_before_asking_verify(world, spoil, tmp_path):
+    """verify's trust list is the agent's store; root's anchor file (root-owned, writable by nobody else) must
+    list the request's signer first, or the request is refused untrusted_key and verify is never asked."""
+    world.keep_running()
+    world.publish(NEW)
+    anchor = world.folder / "release-keys.pem"
+    envelope = None
+    if spoil == "unlisted":
+        envelope = {"format": "pishkhan.envelope/1", "signature": {"alg": "ed25519", "key": "0123456789abcdef"}}
+    elif spoil == "missing":
+        anchor.unlink()
+    elif spoil == "group_writable":
+        anchor.chmod(0o664)
+    elif spoil == "link":
+        anchor.rename(tmp_path / "elsewhere.pem")
+        anchor.symlink_to(tmp_path / "elsewhere.pem")
+    elif spoil == "no_scope":
+        anchor.write_text(anchor.read_text().replace("Scope: national\n", ""))
+    world.request(envelope)
+    env = dict(world.env)
+    if spoil == "not_roots":
+        env["PISHKHAN_UPDATE_RELEASE_KEYS_OWNER"] = str(os.getuid() + 1)
+    (world.folder / "verdict.json").unlink()  # the fake verifier would crash if it were asked
+    assert main(["run"], parts=fake_parts(world.folder), env=env) == 3
+    assert world.steps() == [("requested", ""), ("refused", "untrusted_key")]
+    assert world.device.runs() == OLD and world.device.installs() == []

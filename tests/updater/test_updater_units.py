@@ -48,13 +48,31 @@ def test_recovery_runs_at_boot_before_every_pishkhan_service():
     assert others <= before, f"recovery must come before {sorted(others - before)}"
 
 
+def test_confirmation_runs_at_boot_after_every_pishkhan_service_and_before_a_new_update():
+    """A recovered update is judged with its services: after they start, before pishkhan-update.service."""
+    confirm = _unit("pishkhan-update-confirm.service")
+    assert confirm["Service"]["ExecStart"] == "/usr/bin/python3 -I /usr/lib/pishkhan/pishkhan-update confirm"
+    assert confirm["Install"]["WantedBy"] == "multi-user.target"
+    assert confirm["Service"]["SuccessExitStatus"] == "4"
+    after = set(confirm["Unit"]["After"].split())
+    services = {u.name for u in UNITS.glob("pishkhan-*.service")} - {"pishkhan-update-confirm.service",
+                                                                     "pishkhan-update.service",
+                                                                     "pishkhan-monitor.service"}
+    assert services <= after, f"confirmation must come after {sorted(services - after)}"
+    assert "pishkhan-update-confirm.service" in _unit("pishkhan-update.service")["Unit"]["After"].split()
+    update = _unit("pishkhan-update.service")["Service"]
+    for key in ("CapabilityBoundingSet", "SystemCallFilter", "NoNewPrivileges", "ProtectKernelModules"):
+        assert confirm["Service"][key] == update[key], f"hardened like pishkhan-update.service: {key}"
+
+
 def test_systemd_analyze_verify_accepts_the_path_unit(tmp_path):
     require_tool("systemd-analyze")
     system = tmp_path / "usr/lib/systemd/system"
     shutil.copytree(Path("/usr/lib/systemd/system"), system, symlinks=True)
     (tmp_path / "lib").symlink_to("usr/lib")
     (tmp_path / "etc/systemd/system").mkdir(parents=True)
-    for name in ("pishkhan-update.path", "pishkhan-update.service", "pishkhan-update-recover.service"):
+    for name in ("pishkhan-update.path", "pishkhan-update.service", "pishkhan-update-recover.service",
+                 "pishkhan-update-confirm.service"):
         shutil.copy(UNITS / name, system / name)
     stub = tmp_path / "usr/bin/python3"
     stub.parent.mkdir(parents=True, exist_ok=True)

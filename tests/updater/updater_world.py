@@ -5,16 +5,22 @@ switch may end as a power cut would)."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pishkhan.boards.signing import SigningKey
 from updater.cli import main
 from updater.fakes import FakeDevice, fake_deb, fake_parts
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The key releases are signed with, listed in root's anchor of every world (the fake verifier checks the rest).
+RELEASE_KEY = SigningKey.generate()
+SIGNER = RELEASE_KEY.public.fingerprint
+ANCHOR_TEXT = "Scope: national\nLabel: release\n" + RELEASE_KEY.public.pem()
 OLD, NEW = "0.9.0+20261201000000", "0.9.1+20261207000000"
 DRIVER = """
 import sys
@@ -38,7 +44,8 @@ class World:
                 "PISHKHAN_UPDATE_JOURNAL": str(f / "update/journal.sqlite"),
                 "PISHKHAN_UPDATE_KEPT": str(f / "update/kept"), "PISHKHAN_UPDATE_VERSION_FILE": str(f / "VERSION"),
                 "PISHKHAN_UPDATE_REPOSITORY": "https://centre.test:8443/", "PISHKHAN_UPDATE_HEALTH_SECONDS": "30",
-                "PISHKHAN_UPDATE_AS_USER": ""}
+                "PISHKHAN_UPDATE_AS_USER": "", "PISHKHAN_UPDATE_RELEASE_KEYS": str(f / "release-keys.pem"),
+                "PISHKHAN_UPDATE_RELEASE_KEYS_OWNER": str(os.getuid())}
 
     @property
     def journal(self) -> Path:
@@ -64,7 +71,8 @@ class World:
     def request(self, envelope: dict | None = None) -> Path:
         path = self.folder / "agent" / "request.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"envelope": envelope or {"format": "pishkhan.envelope/1"}, "requested_at":
+        envelope = envelope or {"format": "pishkhan.envelope/1", "signature": {"alg": "ed25519", "key": SIGNER}}
+        path.write_text(json.dumps({"envelope": envelope, "requested_at":
                                     "2026-12-07T20:00:00Z", "device_id": "pi-0001"}))
         return path
 
@@ -88,6 +96,9 @@ class World:
 def make_world(folder: Path) -> World:
     device = FakeDevice.create(folder, running=OLD)
     (folder / "pishkhan.toml").write_text('[update]\nhealth_seconds = 30\n')
+    anchor = folder / "release-keys.pem"  # root's anchor: the release key, as the package lays it
+    anchor.write_text(ANCHOR_TEXT)
+    anchor.chmod(0o644)
     return World(folder, device)
 
 
