@@ -242,8 +242,8 @@ def test_status_says_in_words_why_a_device_has_not_updated(tmp_path, device, nat
 
     config, version = device
     journal = tmp_path / "journal.sqlite"
-    with config.open("a", encoding="utf-8") as f:
-        f.write(f'[update]\njournal = "{journal}"\n')
+    config.write_text(config.read_text(encoding="utf-8").replace("[update]\n", f'[update]\njournal = "{journal}"\n'),
+                      encoding="utf-8")
     monkeypatch.setenv("PISHKHAN_VERSION_FILE", str(version))
     assert main(["update", "status", "--config", str(config)]) == 0
     assert "no release document in force" in capsys.readouterr().out
