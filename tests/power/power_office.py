@@ -422,7 +422,7 @@ class PowerOffice:
         return set(self.received())
 
     # -- the wall after a restart ------------------------------------------------------------
-    def restart_shows_board(self, expected: tuple | None, *, timeout: float = 10.0, until: float | None = None):
+    def restart_shows_board(self, expected: tuple | None, *, timeout: float = 30.0, until: float | None = None):
         """Seconds from this round's start until the wall showed *expected* (version label, code), verified,
         or a newer board the driver installed since (the wall rightly goes straight to that one).
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 from power_office import PowerOffice
 
 ROUNDS = 4
-WALL_SECONDS = 10.0
+#: A bound that the wall comes up at all after a cut (a loaded two-core machine took 10 s); how fast it comes up
+#: is a figure of bench/power_cut.py, not of a test.
+WALL_SECONDS = 30.0
 
 
 def test_the_office_survives_power_cuts(tmp_path, mqtt_broker):
