@@ -392,6 +392,17 @@ CREATE TABLE IF NOT EXISTS alert_conditions (
     since     TEXT NOT NULL,
     PRIMARY KEY (rule_id, device_id)
 );
+-- each attempt to tell a person of an alert's change (central.alert_notify): delivered (reason ''sent'') or why not
+CREATE TABLE IF NOT EXISTS alert_notifications (
+    id       {serial},
+    alert_id BIGINT NOT NULL,
+    event    TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    status   BIGINT,
+    detail   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS alert_notifications_alert ON alert_notifications(alert_id);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``
