@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from central import stored
-from central.errors import _Refusal
+from central.errors import AlertRefused  # noqa: F401  (re-exported)
 
 #: The conditions a rule may name.
 KINDS = ("offline", "late_opening", "closed_during_hours", "printer_out", "board_outdated", "under_voltage",
@@ -55,13 +55,6 @@ DEFAULT_RULES = (("offline", "critical", 15, None), ("late_opening", "warning", 
 #: Devices of one province meeting a rule together that make one grouped alert.
 GROUP_AT = 10
 PAGE_SIZE = 50
-
-
-class AlertRefused(_Refusal):
-    """A rule or an acknowledgement was refused; :attr:`reason` is one of :attr:`reasons`."""
-
-    reasons = ("bad_kind", "bad_severity", "bad_minutes", "bad_threshold", "unknown_alert", "not_open",
-               "bad_filter")
 
 
 @dataclass(frozen=True)
