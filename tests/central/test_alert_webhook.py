@@ -95,3 +95,41 @@ def test_a_failed_delivery_is_a_recorded_reason_not_an_exception(tmp_path, recei
     assert [(c.event, d.reason) for c, d in gone] == [("resolved", "unreachable")]
     reasons = [r["reason"] for r in db.query("SELECT reason FROM alert_notifications ORDER BY id")]
     assert reasons == ["refused", "refused", "unreachable"]
+
+
+def test_the_dashboard_command_posts_a_new_alert_to_its_webhook(tmp_path, receiver):
+    """``pishkhan central dashboard --alert-webhook URL --alert-secret-file F``: its watcher's first evaluation
+    reaches the receiver, signed."""
+    import datetime as dt
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from services import free_port
+
+    db = open_db(str(tmp_path / "fleet.db"))
+    now = dt.datetime.now(dt.timezone.utc)
+    Alerting(db).rules.add(kind="offline", severity="critical", minutes=0, now=now)
+    device(db, "dev-9", online=False, last_seen=now - dt.timedelta(minutes=3))
+    db.close()
+    (tmp_path / "hook.secret").write_bytes(b"k3y\n")
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "central", "dashboard", "--db",
+                             str(tmp_path / "fleet.db"), "--listen", f"127.0.0.1:{free_port()}", "--alert-webhook",
+                             receiver.url, "--alert-secret-file", str(tmp_path / "hook.secret")],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not receiver.got and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert receiver.got, err.decode(errors="replace")[-2000:]
+    got = receiver.got[0]
+    assert (got["json"]["event"], got["json"]["alert"]["device_id"]) == ("opened", "dev-9")
+    assert got["headers"]["X-Pishkhan-Signature"] == \
+        "sha256=" + hmac.new(b"k3y", got["raw"], hashlib.sha256).hexdigest()

@@ -19,7 +19,10 @@ def iso(moment: dt.datetime) -> str:
 
 def device(db, device_id, *, province="06", online=True, last_seen=NOW, in_hours=True, state="serving",
            telemetry=None, clock=None):
-    """A registered device's row as the monitor keeps it."""
+    """A registered device (its registry row) and its row as the monitor keeps it."""
+    db.execute("INSERT INTO registry (device_id, province, office_id, office_name, registered_at, changed_at) "
+               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO NOTHING",
+               (device_id, province, f"o-{device_id}", f"دفتر {device_id}", iso(NOW), iso(NOW)))
     compliance = {"in_hours": in_hours, "state": state, "why": "", "since": iso(NOW - dt.timedelta(hours=2))}
     db.execute("INSERT INTO devices (device_id, province, office_id, office_name, online, status_since, last_seen, "
                "compliance, compliance_at, telemetry, clock) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
