@@ -8,7 +8,8 @@ grouped alert, not one row each — a broker restart is one alert, not 50 that p
 
 :meth:`Alerting.evaluate` (the dashboard runs it every minute) judges every enabled rule against the devices
 as the centre knows them *now* and returns the :class:`Change` list (opened, resolved) for the notifier
-(:mod:`central.alert_notify`). An alert's lifecycle, each step a timestamped fact in its row:
+(:mod:`central.alert_notify`); two dashboards evaluating at once open each alert once (SQLite writes one at a
+time; on PostgreSQL the rule's row is locked while it is applied). An alert's lifecycle, each step a timestamped fact in its row:
 
 ``open`` → ``acknowledged`` (``acknowledged_by``, ``acknowledged_at``; :meth:`Alerting.acknowledge`) →
 ``resolved`` (``resolved_at``: when none of its devices meets the condition any more; an open alert may be
@@ -217,6 +218,8 @@ class Alerting:
 
     def _apply(self, c, rule: dict, holding: dict, now: dt.datetime, changed: list):
         rid, stamp = rule["rule_id"], _iso(now)
+        if self.db.dialect == "%s":  # two dashboards on one PostgreSQL: one evaluates a rule at a time
+            c.execute("SELECT rule_id FROM alert_rules WHERE rule_id = ? FOR UPDATE", (rid,))
         seen = {r[0]: r[1] for r in c.execute("SELECT device_id, since FROM alert_conditions WHERE rule_id = ?",
                                               (rid,)).fetchall()}
         gone = [d for d in seen if d not in holding]

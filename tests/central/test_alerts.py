@@ -157,3 +157,28 @@ def test_a_rule_is_refused_with_a_reason():
             alerting.rules.add(now=NOW, **kwargs)
         assert refused.value.reason == reason
     assert alerting.rules.install_defaults(now=NOW) == 8 and alerting.rules.install_defaults(now=NOW) == 0
+
+
+def test_two_dashboards_evaluating_at_once_open_each_alert_once(fleet_db):
+    import threading
+
+    Alerting(fleet_db).rules.add(kind="offline", severity="critical", minutes=0, group_at=1000, now=NOW)
+    for n in range(30):
+        device(fleet_db, f"d-{n:02d}", online=False, last_seen=later(-1))
+    start = threading.Barrier(2)
+    opened, errors = [], []
+
+    def dashboard():
+        alerting = Alerting(fleet_db)
+        start.wait()
+        try:
+            opened.extend(alerting.evaluate(now=NOW))
+        except Exception as e:  # noqa: BLE001 — the test says which
+            errors.append(e)
+
+    threads = [threading.Thread(target=dashboard) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(opened) == 30 and Alerting(fleet_db).page()["total"] == 30
