@@ -64,6 +64,7 @@ def register(sub, common):
     __import__("cli.central_devices", fromlist=["_"]).register_devices(s, common)  # devices add|list|move|retire
     __import__("cli.central_enroll", fromlist=["_"]).register_enrolment(s, common)  # claims, enroll-server, ca
     __import__("cli.central_release", fromlist=["_"]).register_release(s, common)  # release publish|status|…
+    __import__("cli.central_alerts", fromlist=["_"]).register_alerts(s, common)  # alerts rules|add-rule|list|ack
 
 
 def cmd_dashboard(args):

@@ -182,3 +182,29 @@ def test_two_dashboards_evaluating_at_once_open_each_alert_once(fleet_db):
     for t in threads:
         t.join()
     assert errors == [] and len(opened) == 30 and Alerting(fleet_db).page()["total"] == 30
+
+
+def test_the_alerts_command_adds_lists_disables_rules_and_acknowledges(tmp_path, capsys):
+    from central.db import open_db
+    from cli.main import main
+
+    path = str(tmp_path / "fleet.db")
+    db = open_db(path)
+    device(db, "dev-1", online=False, last_seen=later(-1))
+    db.close()
+    assert main(["central", "alerts", "add-rule", "--db", path, "--kind", "offline", "--severity", "critical",
+                 "--by", "ops"]) == 0
+    rule_id = int(capsys.readouterr().out)
+    assert main(["central", "alerts", "add-rule", "--db", path, "--kind", "disk_low", "--severity", "warning"]) == 1
+    assert "disk_low needs a threshold" in capsys.readouterr().err
+    db = open_db(path)
+    [change] = Alerting(db).evaluate(now=NOW)
+    db.close()
+    assert main(["central", "alerts", "list", "--db", path]) == 0
+    assert [json.loads(line)["device_id"] for line in capsys.readouterr().out.splitlines()] == ["dev-1"]
+    assert main(["central", "alerts", "ack", str(change.alert["id"]), "--db", path, "--by", "ops-7"]) == 0
+    assert json.loads(capsys.readouterr().out)["acknowledged_by"] == "ops-7"
+    assert main(["central", "alerts", "disable-rule", str(rule_id), "--db", path]) == 0
+    assert main(["central", "alerts", "rules", "--db", path]) == 0
+    assert [(r["kind"], r["enabled"], r["created_by"]) for r in map(json.loads, capsys.readouterr().out.splitlines())] \
+        == [("offline", 0, "ops")]
