@@ -110,6 +110,7 @@ class Rules:
         return len(DEFAULT_RULES)
 
     def disable(self, rule_id: int):
+        """Switch a rule off; its unresolved alerts resolve at the next evaluation."""
         self.db.execute("UPDATE alert_rules SET enabled = 0 WHERE rule_id = ?", (rule_id,))
 
     def enabled(self) -> list[dict]:
@@ -205,12 +206,14 @@ class Alerting:
     def evaluate(self, *, now: dt.datetime) -> list[Change]:
         """Open and resolve alerts as the devices stand at *now*; what changed."""
         rules = self.rules.enabled()
-        if not rules:
+        switched_off = self.db.query("SELECT DISTINCT r.* FROM alert_rules r JOIN alerts a ON a.rule_id = r.rule_id "
+                                     "WHERE r.enabled = 0 AND a.state <> 'resolved' ORDER BY r.rule_id")
+        if not rules and not switched_off:
             return []
-        conditions = Conditions(self.db, now=now)
+        conditions = Conditions(self.db, now=now) if rules else None
         changed: list[tuple[str, int]] = []
-        for rule in rules:
-            holding = conditions.holding(rule["kind"], threshold=rule["threshold"])
+        for rule in [*rules, *switched_off]:  # a switched-off rule's alerts resolve: it holds for nobody
+            holding = conditions.holding(rule["kind"], threshold=rule["threshold"]) if rule["enabled"] else {}
             if rule["province"]:
                 holding = {k: v for k, v in holding.items() if v[0] == rule["province"]}
             self.db.write(lambda c, rule=rule, holding=holding: self._apply(c, rule, holding, now, changed))

@@ -64,6 +64,12 @@ def test_an_office_dark_in_its_hours_opens_an_alert_after_its_minutes_is_acknowl
         [("resolved", alert["id"], "resolved", iso(later(10)))]
     assert changes[0].alert["acknowledged_by"] == "ops-1"  # the facts stay
     assert alerting.page()["total"] == 1
+    device(fleet_db, "dev-1", last_seen=later(40))
+    device(fleet_db, "dev-3", online=False, last_seen=later(20))  # another dark: a new alert …
+    [opened] = alerting.evaluate(now=later(40))
+    alerting.rules.disable(opened.alert["rule_id"])  # … resolved when its rule is switched off
+    assert [(c.event, c.alert["id"]) for c in alerting.evaluate(now=later(41))] == [("resolved", opened.alert["id"])]
+    assert alerting.evaluate(now=later(42)) == []
 
 
 def test_a_mass_event_is_one_grouped_alert_per_province_that_later_devices_join(fleet_db):
