@@ -345,6 +345,64 @@ CREATE TABLE IF NOT EXISTS monitors (
     lag_seconds     DOUBLE PRECISION NOT NULL DEFAULT 0,
     last_message_at TEXT
 );
+-- alerts (central.alerts): rules as data (a kind, its severity, its scope and how long the condition must hold),
+-- the alerts they opened with their lifecycle (open, acknowledged by whom and when, resolved when the condition
+-- cleared), each alert's devices (a grouped alert has many), and conditions seen but not yet held long enough
+CREATE TABLE IF NOT EXISTS alert_rules (
+    rule_id    {serial},
+    kind       TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    province   TEXT NOT NULL DEFAULT '',
+    minutes    BIGINT NOT NULL DEFAULT 0,
+    threshold  DOUBLE PRECISION,
+    group_at   BIGINT NOT NULL DEFAULT 10,
+    enabled    INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id              {serial},
+    rule_id         BIGINT NOT NULL,
+    kind            TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    province        TEXT NOT NULL DEFAULT '',
+    device_id       TEXT NOT NULL DEFAULT '',
+    grouped         INTEGER NOT NULL DEFAULT 0,
+    devices         BIGINT NOT NULL DEFAULT 1,
+    state           TEXT NOT NULL,
+    since           TEXT NOT NULL,
+    opened_at       TEXT NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT,
+    resolved_at     TEXT
+);
+CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state, opened_at);
+CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule_id, state);
+CREATE TABLE IF NOT EXISTS alert_devices (
+    alert_id   BIGINT NOT NULL,
+    device_id  TEXT NOT NULL,
+    since      TEXT NOT NULL,
+    cleared_at TEXT,
+    PRIMARY KEY (alert_id, device_id)
+);
+CREATE INDEX IF NOT EXISTS alert_devices_device ON alert_devices(device_id);
+CREATE TABLE IF NOT EXISTS alert_conditions (
+    rule_id   BIGINT NOT NULL,
+    device_id TEXT NOT NULL,
+    since     TEXT NOT NULL,
+    PRIMARY KEY (rule_id, device_id)
+);
+-- each attempt to tell a person of an alert's change (central.alert_notify): delivered (reason ''sent'') or why not
+CREATE TABLE IF NOT EXISTS alert_notifications (
+    id       {serial},
+    alert_id BIGINT NOT NULL,
+    event    TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    status   BIGINT,
+    detail   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS alert_notifications_alert ON alert_notifications(alert_id);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

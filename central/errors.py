@@ -131,3 +131,11 @@ class RolloutError(CentralError):
         assert reason in self.reasons, reason
         super().__init__(message)
         self.reason = reason
+
+
+class AlertRefused(_Refusal):
+    """An alert rule, filter or acknowledgement was refused (central.alerts); :attr:`reason` is one of
+    :attr:`reasons`."""
+
+    reasons = ("bad_kind", "bad_severity", "bad_minutes", "bad_threshold", "unknown_alert", "not_open",
+               "bad_filter")

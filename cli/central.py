@@ -27,6 +27,9 @@ def register(sub, common):
                       help="believe X-Forwarded-For only from this proxy address (default: from nobody)")
     dash.add_argument("--cookie-secure", action="store_true",
                       help="cookies only over HTTPS (on anyway when a request comes over HTTPS: docs/dashboard.md)")
+    dash.add_argument("--alert-webhook", metavar="URL",
+                      help="POST each new or resolved alert here as JSON (docs/operations.md, Alerts)")
+    dash.add_argument("--alert-secret-file", metavar="FILE", help="sign the webhook's body with this secret (HMAC)")
     dash.set_defaults(handler=cmd_dashboard)
 
     rep = s.add_parser("report", parents=[common], help="the daily compliance report by province")
@@ -61,6 +64,7 @@ def register(sub, common):
     __import__("cli.central_devices", fromlist=["_"]).register_devices(s, common)  # devices add|list|move|retire
     __import__("cli.central_enroll", fromlist=["_"]).register_enrolment(s, common)  # claims, enroll-server, ca
     __import__("cli.central_release", fromlist=["_"]).register_release(s, common)  # release publish|status|…
+    __import__("cli.central_alerts", fromlist=["_"]).register_alerts(s, common)  # alerts rules|add-rule|list|ack
 
 
 def cmd_dashboard(args):
@@ -74,11 +78,30 @@ def cmd_dashboard(args):
     db = open_db(args.db)
     try:
         app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file), secure_cookie=args.cookie_secure)
+        watcher = _alert_watcher(db, args)
         print(f"dashboard on http://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
         serve(app, host, port, trusted_proxy=args.trusted_proxy)
+        watcher.stop()
     finally:
         db.close()
     return 0
+
+
+def _alert_watcher(db, args):
+    """The alert rules evaluated every minute (the default rules when there are none), changes sent to
+    ``--alert-webhook``."""
+    from pathlib import Path
+
+    from central.alert_notify import AlertWatcher, Webhook
+    from central.alerts import Rules
+    from central.freshness import utc_now
+
+    Rules(db).install_defaults(now=utc_now())
+    secret = Path(args.alert_secret_file).read_bytes().strip() if args.alert_secret_file else None
+    webhook = Webhook(args.alert_webhook, secret=secret) if args.alert_webhook else None
+    watcher = AlertWatcher(db, webhook=webhook, clock=utc_now)
+    watcher.start()
+    return watcher
 
 
 def _day(text) -> dt.date:

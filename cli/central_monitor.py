@@ -62,6 +62,9 @@ def register_monitor(sub, common):
                    help="also serve the web dashboard from this process (e.g. 127.0.0.1:8080)")
     p.add_argument("--secret-file", default=None, metavar="FILE",
                    help="the dashboard's session-signing secret (made, mode 0600, if missing)")
+    p.add_argument("--alert-webhook", default=None, metavar="URL",
+                   help="with --listen: POST each new or resolved alert here (docs/operations.md, Alerts)")
+    p.add_argument("--alert-secret-file", default=None, metavar="FILE", help="sign the webhook's body (HMAC)")
     p.set_defaults(handler=run_monitor)
 
     p = sub.add_parser("simulate", parents=[common], help="run simulated offices against a broker",
@@ -221,6 +224,9 @@ def _serve_dashboard(db, cfg, args):
 
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", **proxy_options()))
     threading.Thread(target=server.run, name="dashboard", daemon=True).start()
+    from cli.central import _alert_watcher
+
+    _alert_watcher(db, args)  # the alert rules evaluated every minute, as `central dashboard` does
     print(f"dashboard on http://{host}:{port}/", file=sys.stderr, flush=True)
 
 

@@ -8,7 +8,8 @@ mode="${1:-run}"   # run | test (run: the demo's broker and browser too; test ad
 pkgs=(python3-venv libfribidi0 libraqm0 libmtdev1 libgl1 libegl1 libsdl2-2.0-0 xclip
       espeak-ng sox v4l-utils xvfb xauth mosquitto mosquitto-clients chromium chromium-driver)
 test_pkgs=(xvfb xauth mosquitto mosquitto-clients tesseract-ocr tesseract-ocr-fas poppler-utils
-           xdotool imagemagick zbar-tools libzbar0 postgresql chromium chromium-driver lintian)
+           xdotool imagemagick zbar-tools libzbar0 postgresql chromium chromium-driver lintian
+           prometheus prometheus-alertmanager)
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 
 # On a Pi's first boot unattended-upgrades holds the dpkg lock for minutes:
@@ -50,6 +51,8 @@ fi
 if [ "$SUDO" != none ] && command -v systemctl >/dev/null 2>&1; then
   $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
   $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
+  # The tests only run promtool and amtool (alert rules): no Prometheus server or Alertmanager.
+  $SUDO systemctl disable --now prometheus prometheus-alertmanager >/dev/null 2>&1 || true
 fi
 
 # Font: the Debian package where the distribution has it, else the npm package.

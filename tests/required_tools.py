@@ -26,6 +26,8 @@ TOOLS = {
     "pdfinfo": "poppler-utils",
     "zbar": "libzbar0 (and the pyzbar package of the test extra)",
     "systemd-analyze": "systemd",
+    "promtool": "prometheus",
+    "amtool": "prometheus-alertmanager",
 }
 
 
@@ -55,6 +57,8 @@ def missing(name: str) -> str | None:
         return None
     if name == "systemd-analyze":
         return None if shutil.which("systemd-analyze") else "the systemd-analyze command is not installed"
+    if name in ("promtool", "amtool"):
+        return None if shutil.which(name) else f"the {name} command is not installed"
     raise ValueError(f"unknown tool {name!r}; known: {', '.join(TOOLS)}")
 
 

@@ -313,7 +313,8 @@ def site(tmp_path_factory):
 
 def example_paths(app, site) -> list[str]:
     """Every route of the app, its parameters filled with a real value."""
-    values = {"device_id": "dev-2301", "code": site["official"].codes[("national", 4)], "weight": "Regular"}
+    values = {"device_id": "dev-2301", "code": site["official"].codes[("national", 4)], "weight": "Regular",
+              "alert_id": "1"}
     paths = []
     for route in app.routes:
         paths.append(re.sub(r"\{(\w+)\}", lambda m: values[m[1]], route.path))

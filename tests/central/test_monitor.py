@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from mqtt_broker import MosquittoBroker  # noqa: F401
 from mqtt_broker import mqtt_broker  # noqa: F401  (the shared fixture)
+from services import free_port
 
 from central.db import open_db
 from central.fleet import Fleet as FleetState
@@ -484,7 +485,8 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
     trust = tmp_path / "trust.pem"
     trust.write_text(TrustList.entry(SigningKey.generate().public, "national"))
     monitor = _pishkhan("central", "monitor", "--broker", url, "--db", path, "--username", "centre",
-                        "--password-file", mqtt_broker.password_file("centre"), "--trust", trust, "--seconds", 12)
+                        "--password-file", mqtt_broker.password_file("centre"), "--trust", trust, "--seconds", 12,
+                        "--listen", f"127.0.0.1:{free_port()}")  # its dashboard evaluates the alert rules too
     time.sleep(3)
     simulate = _pishkhan("central", "simulate", "--devices", 3, "--prefix", "cli", "--register", "--db", path,
                          "--broker", f"mqtt://{mqtt_broker.host}:{mqtt_broker.device_port}",
@@ -502,6 +504,7 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
             [(f"cli-{i:05d}", False, "stopped") for i in range(1, 4)], log
         assert [d["province"] for d in devices] == ["01", "02", "03"]  # registered by simulate --register
         assert "registered 3 simulated offices" in out, out
+        assert db.query_one("SELECT COUNT(*) AS n FROM alert_rules WHERE created_by = 'default'")["n"] == 8, log
     finally:
         db.close()
     bad = _pishkhan("central", "monitor", "--broker", "http://x", "--db", tmp_path / "other.db", "--trust", trust)
