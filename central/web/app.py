@@ -52,7 +52,7 @@ from central.web import strings
 from central.web.headers import proxy_options
 
 #: The resource modules under central/web/, each with its ``routes``.
-RESOURCES = ("fleet", "offices", "reports", "releases", "metrics", "verify", "auth", "assets")
+RESOURCES = ("fleet", "offices", "reports", "history", "releases", "metrics", "verify", "auth", "assets")
 
 
 def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | None = None,
