@@ -345,6 +345,28 @@ CREATE TABLE IF NOT EXISTS monitors (
     lag_seconds     DOUBLE PRECISION NOT NULL DEFAULT 0,
     last_message_at TEXT
 );
+-- history (central.history): each stored report's figures, read once from its JSON and kept beside it (a row
+-- whose received_at or province differs from its report's is read again)
+CREATE TABLE IF NOT EXISTS report_figures (
+    device_id            TEXT NOT NULL,
+    date                 TEXT NOT NULL,
+    province             TEXT NOT NULL,
+    received_at          TEXT NOT NULL,
+    readable             INTEGER NOT NULL,
+    unreadable           BIGINT NOT NULL DEFAULT 0,
+    scheduled_minutes    BIGINT NOT NULL DEFAULT 0,
+    serving_minutes      BIGINT NOT NULL DEFAULT 0,
+    degraded_minutes     BIGINT NOT NULL DEFAULT 0,
+    closed_minutes       BIGINT NOT NULL DEFAULT 0,
+    unknown_minutes      BIGINT NOT NULL DEFAULT 0,
+    late_openings        BIGINT NOT NULL DEFAULT 0,
+    late_opening_minutes BIGINT NOT NULL DEFAULT 0,
+    early_closings       BIGINT NOT NULL DEFAULT 0,
+    printer_out_minutes  BIGINT NOT NULL DEFAULT 0,
+    display_off_minutes  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, date)
+);
+CREATE INDEX IF NOT EXISTS report_figures_day ON report_figures(date, province);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

@@ -101,21 +101,63 @@ def day_figures(report: dict, *, tally: stored.Tally, province: str) -> dict:
     return out
 
 
-def _reports(db, period: Period, *, province: str | None, device_id: str | None, tally: stored.Tally):
-    """(device_id, date, province, figures) of every readable report in *period* and scope."""
-    sql = "SELECT device_id, date, province, report FROM reports WHERE date >= ? AND date <= ? AND province <> ''"
+def _scope(period: Period, *, province: str | None, device_id: str | None, alias: str) -> tuple[str, list]:
+    sql = f" {alias}.date >= ? AND {alias}.date <= ? AND {alias}.province <> ''"
     params: list = [period.start.isoformat(), period.end.isoformat()]
     if province:
-        sql += " AND province = ?"
+        sql += f" AND {alias}.province = ?"
         params.append(province)
     if device_id:
-        sql += " AND device_id = ?"
+        sql += f" AND {alias}.device_id = ?"
         params.append(device_id)
-    for row in db.query(sql, params):
-        report = stored.loads(row["report"], tally=tally, table="reports", province=row["province"])
-        if report is not None:
-            yield row["device_id"], row["date"], row["province"], day_figures(report, tally=tally,
-                                                                                province=row["province"])
+    return sql, params
+
+
+#: Reports read into ``report_figures`` per write.
+REFRESH_BATCH = 2000
+
+
+def refresh(db, period: Period, *, province: str | None = None, device_id: str | None = None) -> int:
+    """Read into ``report_figures`` the reports in *period* and scope that are new or changed since (each report's
+    JSON is read once); how many were read."""
+    where, params = _scope(period, province=province, device_id=device_id, alias="r")
+    stale = db.query("SELECT r.device_id, r.date, r.province, r.report, r.received_at FROM reports r "
+                     "LEFT JOIN report_figures f ON f.device_id = r.device_id AND f.date = r.date "
+                     f"WHERE {where} AND (f.device_id IS NULL OR f.received_at <> r.received_at "
+                     "OR f.province <> r.province)", params)
+    columns = ("device_id", "date", "province", "received_at", "readable", "unreadable", *FIGURES)
+    sql = (f"INSERT INTO report_figures({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+           "ON CONFLICT (device_id, date) DO UPDATE SET " +
+           ", ".join(f"{c} = excluded.{c}" for c in columns[2:]))
+    for i in range(0, len(stale), REFRESH_BATCH):
+        rows = []
+        for row in stale[i:i + REFRESH_BATCH]:
+            tally = stored.Tally()
+            report = stored.loads(row["report"], tally=tally, table="reports", province=row["province"])
+            figures = day_figures(report, tally=tally, province=row["province"]) if report is not None else {}
+            rows.append((row["device_id"], row["date"], row["province"], row["received_at"], int(report is not None),
+                         tally.total, *(figures.get(k, 0) for k in FIGURES)))
+        db.write(lambda c, rows=rows: c.executemany(sql, rows))
+    return len(stale)
+
+
+def _unreadable(db, period: Period, *, province, device_id, tally: stored.Tally):
+    where, params = _scope(period, province=province, device_id=device_id, alias="f")
+    for r in db.query(f"SELECT f.province, SUM(f.unreadable) AS n FROM report_figures f WHERE {where} "
+                      "AND f.unreadable > 0 GROUP BY f.province", params):
+        tally.add("reports", province=r["province"], n=int(r["n"]))
+
+
+_SUMS = ", ".join(f"SUM(f.{k}) AS {k}" for k in FIGURES)
+
+
+def _grouped(db, period: Period, *, by: str, province, device_id) -> dict[str, dict]:
+    """The readable reports' figures summed by *by* (``date`` or ``device_id``), with ``reports`` counted and
+    ``province`` (one of them)."""
+    where, params = _scope(period, province=province, device_id=device_id, alias="f")
+    rows = db.query(f"SELECT f.{by} AS k, MIN(f.province) AS province, COUNT(*) AS reports, {_SUMS} "
+                    f"FROM report_figures f WHERE {where} AND f.readable = 1 GROUP BY f.{by}", params)
+    return {r["k"]: {k: (int(v) if k in FIGURES or k == "reports" else v) for k, v in r.items()} for r in rows}
 
 
 def _known(db, *, province: str | None, device_id: str | None) -> int:
@@ -147,16 +189,13 @@ def _sum(days: list[dict]) -> dict:
 
 
 def _days(db, period: Period, *, province, device_id, tally) -> list[dict]:
-    by_day: dict[str, dict] = {}
-    for _, date, _, figures in _reports(db, period, province=province, device_id=device_id, tally=tally):
-        day = by_day.setdefault(date, {"offices_reporting": 0, **{k: 0 for k in FIGURES}})
-        day["offices_reporting"] += 1
-        for k in FIGURES:
-            day[k] += figures[k]
+    refresh(db, period, province=province, device_id=device_id)
+    _unreadable(db, period, province=province, device_id=device_id, tally=tally)
+    by_day = _grouped(db, period, by="date", province=province, device_id=device_id)
     out = []
     for date in period.dates():
         found = by_day.get(date.isoformat())
-        day = {"date": date.isoformat(), "offices_reporting": found["offices_reporting"] if found else 0,
+        day = {"date": date.isoformat(), "offices_reporting": found["reports"] if found else 0,
                **{k: (found[k] if found else None) for k in FIGURES}}
         day["open_percent"] = open_percent(day) if found else None
         out.append(day)
@@ -212,14 +251,14 @@ def offices(db, period: Period, *, province: str | None = None, rank_by: str | N
                              "province": r["province"], "start": period.start.isoformat(),
                              "end": period.end.isoformat(), "days": period.days, "days_reported": 0,
                              **{k: None for k in FIGURES}} for r in db.query(sql, params)}
-    for device_id, _, code, figures in _reports(db, period, province=province, device_id=None, tally=tally):
+    refresh(db, period, province=province)
+    _unreadable(db, period, province=province, device_id=None, tally=tally)
+    for device_id, found in _grouped(db, period, by="device_id", province=province, device_id=None).items():
         row = rows.setdefault(device_id, {"device_id": device_id, "office_id": "", "office_name": "",
-                                          "province": code, "start": period.start.isoformat(),
-                                          "end": period.end.isoformat(), "days": period.days, "days_reported": 0,
-                                          **{k: None for k in FIGURES}})
-        row["days_reported"] += 1
-        for k in FIGURES:
-            row[k] = (row[k] or 0) + figures[k]
+                                          "province": found["province"], "start": period.start.isoformat(),
+                                          "end": period.end.isoformat(), "days": period.days})
+        row["days_reported"] = found["reports"]
+        row.update({k: found[k] for k in FIGURES})
     out = list(rows.values())
     for row in out:
         row["days_not_reported"] = period.days - row["days_reported"]

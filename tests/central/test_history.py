@@ -126,3 +126,17 @@ def test_exports_are_formula_safe_and_leave_not_reported_empty(fleet_db):
     assert values[1][2] == "'=HYPERLINK(\"x\")" and sheet.cell(row=2, column=3).data_type == "s"
     assert values[3][2].startswith("'@SUM(1)") and values[3][history.EXPORT_COLUMNS.index("closed_minutes")] is None
     assert values[1][history.EXPORT_COLUMNS.index("closed_minutes")] == 160
+
+
+def test_each_report_is_read_once_and_again_when_the_office_sends_it_again(fleet_db):
+    sample(fleet_db)
+    period = Period(START, START + dt.timedelta(days=6))
+    assert history.refresh(fleet_db, period) == 7
+    assert history.refresh(fleet_db, period) == 0
+    again = history.trend(fleet_db, period, device_id="dev-a1")
+    assert again["unreadable"] == 1 and again["totals"]["closed_minutes"] == 160
+    fleet_db.write(lambda c: c.execute(
+        "UPDATE reports SET report = ?, received_at = ? WHERE device_id = 'dev-a1' AND date = ?",
+        (json.dumps(day_report(serving=360)), "2026-12-02T00:00:00+00:00", START.isoformat())))
+    assert history.refresh(fleet_db, period) == 1
+    assert history.trend(fleet_db, period, device_id="dev-a1")["totals"]["closed_minutes"] == 100
