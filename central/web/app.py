@@ -18,6 +18,8 @@ same page as JSON):
                                    proof-of-display snapshot
 ``/report``                        the daily report (``?date=YYYY-MM-DD``, ``?province=``);
                                    ``/report.csv`` the same as CSV
+``/history``, ``/ranking``          a period's days, weeks and trend; offices ranked
+                                   (``/history.csv``, ``/history.xlsx``: office rows)
 ``/releases``                      versions by province, each rollout's progress, rollbacks, halts
 ``/metrics``                       Prometheus text (a logged-in session, or HTTP basic auth)
 ``/verify/{code}``                 public: the official board behind a verification code
