@@ -151,12 +151,18 @@ def _unreadable(db, period: Period, *, province, device_id, tally: stored.Tally)
 _SUMS = ", ".join(f"SUM(f.{k}) AS {k}" for k in FIGURES)
 
 
-def _grouped(db, period: Period, *, by: str, province, device_id) -> dict[str, dict]:
+def _grouped(db, period: Period, *, by: str, province, device_id, top: str | None = None,
+             limit: int | None = None) -> dict[str, dict]:
     """The readable reports' figures summed by *by* (``date`` or ``device_id``), with ``reports`` counted and
-    ``province`` (one of them)."""
+    ``province`` (one of them); only the *limit* highest in figure *top* (above 0), when given."""
     where, params = _scope(period, province=province, device_id=device_id, alias="f")
-    rows = db.query(f"SELECT f.{by} AS k, MIN(f.province) AS province, COUNT(*) AS reports, {_SUMS} "
-                    f"FROM report_figures f WHERE {where} AND f.readable = 1 GROUP BY f.{by}", params)
+    sql = (f"SELECT f.{by} AS k, MIN(f.province) AS province, COUNT(*) AS reports, {_SUMS} "
+           f"FROM report_figures f WHERE {where} AND f.readable = 1 GROUP BY f.{by}")
+    if top:
+        assert top in FIGURES, top
+        sql += f" HAVING SUM(f.{top}) > 0 ORDER BY SUM(f.{top}) DESC, f.{by} LIMIT ?"
+        params.append(limit)
+    rows = db.query(sql, params)
     return {r["k"]: {k: (int(v) if k in FIGURES or k == "reports" else v) for k, v in r.items()} for r in rows}
 
 
@@ -247,13 +253,24 @@ def offices(db, period: Period, *, province: str | None = None, rank_by: str | N
     if province:
         sql += " AND province = ?"
         params.append(province)
+    top = rank_by in FIGURES and limit
+    if top:  # only the worst few: summed, ordered and cut in SQL, and only their devices' rows read
+        refresh(db, period, province=province)
+        _unreadable(db, period, province=province, device_id=None, tally=tally)
+        grouped = _grouped(db, period, by="device_id", province=province, device_id=None, top=rank_by, limit=limit)
+        if not grouped:
+            return []
+        sql += f" AND device_id IN ({', '.join('?' * len(grouped))})"
+        params += list(grouped)
     rows = {r["device_id"]: {"device_id": r["device_id"], "office_id": r["office_id"], "office_name": r["office_name"],
                              "province": r["province"], "start": period.start.isoformat(),
                              "end": period.end.isoformat(), "days": period.days, "days_reported": 0,
                              **{k: None for k in FIGURES}} for r in db.query(sql, params)}
-    refresh(db, period, province=province)
-    _unreadable(db, period, province=province, device_id=None, tally=tally)
-    for device_id, found in _grouped(db, period, by="device_id", province=province, device_id=None).items():
+    if not top:
+        refresh(db, period, province=province)
+        _unreadable(db, period, province=province, device_id=None, tally=tally)
+        grouped = _grouped(db, period, by="device_id", province=province, device_id=None)
+    for device_id, found in grouped.items():
         row = rows.setdefault(device_id, {"device_id": device_id, "office_id": "", "office_name": "",
                                           "province": found["province"], "start": period.start.isoformat(),
                                           "end": period.end.isoformat(), "days": period.days})

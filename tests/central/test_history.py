@@ -85,6 +85,11 @@ def test_rankings_put_the_worst_office_first_and_leave_out_those_with_nothing(fl
     closed = history.offices(fleet_db, period, rank_by="closed_minutes")
     assert [(r["device_id"], r["closed_minutes"]) for r in closed] == [("dev-b1", 350), ("dev-a1", 160),
                                                                        ("dev-a2", 90)]
+    top = history.offices(fleet_db, period, rank_by="closed_minutes", limit=2)  # summed and cut in SQL
+    assert [(r["device_id"], r["closed_minutes"], r["days_reported"], r["office_name"]) for r in top] == \
+        [("dev-b1", 350, 1, "دفتر شیراز"), ("dev-a1", 160, 2, OFFICES[0][2])]
+    assert history.offices(fleet_db, period, province="23", rank_by="late_openings", limit=5)[0]["device_id"] == "dev-a1"
+    assert history.offices(fleet_db, period, province="11", rank_by="printer_out_minutes", limit=5) == []
     late = history.offices(fleet_db, period, province="23", rank_by="late_openings")
     assert [(r["device_id"], r["late_openings"], r["late_opening_minutes"]) for r in late] == [("dev-a1", 1, 30)]
     assert [r["device_id"] for r in history.offices(fleet_db, period, rank_by="printer_out_minutes")] == ["dev-a1"]
