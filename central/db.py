@@ -367,6 +367,18 @@ CREATE TABLE IF NOT EXISTS report_figures (
     PRIMARY KEY (device_id, date)
 );
 CREATE INDEX IF NOT EXISTS report_figures_day ON report_figures(date, province);
+-- the dates (of a province, or '*' of every one) whose reports report_figures has read, and the newest received_at
+-- it had seen then: after that, only reports received since are read again
+CREATE TABLE IF NOT EXISTS report_figures_read (
+    date     TEXT NOT NULL,
+    province TEXT NOT NULL,
+    PRIMARY KEY (date, province)
+);
+CREATE TABLE IF NOT EXISTS report_figures_mark (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_received ON reports(received_at);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

@@ -117,14 +117,65 @@ def _scope(period: Period, *, province: str | None, device_id: str | None, alias
 REFRESH_BATCH = 2000
 
 
+#: Reports received this long before the newest one read are read again (a write that committed late).
+MARGIN = dt.timedelta(minutes=5)
+
+
 def refresh(db, period: Period, *, province: str | None = None, device_id: str | None = None) -> int:
-    """Read into ``report_figures`` the reports in *period* and scope that are new or changed since (each report's
-    JSON is read once); how many were read."""
-    where, params = _scope(period, province=province, device_id=device_id, alias="r")
-    stale = db.query("SELECT r.device_id, r.date, r.province, r.report, r.received_at FROM reports r "
-                     "LEFT JOIN report_figures f ON f.device_id = r.device_id AND f.date = r.date "
-                     f"WHERE {where} AND (f.device_id IS NULL OR f.received_at <> r.received_at "
-                     "OR f.province <> r.province)", params)
+    """Read into ``report_figures`` the reports in *period* and scope not read yet, and every report received
+    since the last refresh (each report's JSON is read once, and again when the office sends it again); how many
+    were read.
+
+    A date is read whole once (of the scope's province, or of every province: ``report_figures_read``); after
+    that only the reports received since the newest one seen (``report_figures_mark``, less :data:`MARGIN`)
+    are read, whatever their date. One office's scope reads that office's reports not read yet.
+    """
+    if device_id:
+        where, params = _scope(period, province=province, device_id=device_id, alias="r")
+        return _read(db, where, params)
+    read = 0
+    newest = db.query_one("SELECT MAX(received_at) AS m FROM reports")["m"]
+    mark = db.query_one("SELECT value FROM report_figures_mark WHERE name = 'received'")
+    if newest and (mark is None or newest > mark["value"]):
+        if mark is not None:
+            read += _read(db, "r.received_at > ?", [_before(mark["value"])], stale_only=False)
+        db.write(lambda c: c.execute("INSERT INTO report_figures_mark(name, value) VALUES ('received', ?) "
+                                     "ON CONFLICT (name) DO UPDATE SET value = excluded.value", (newest,)))
+    filled = {(r["date"], r["province"]) for r in db.query(
+        "SELECT date, province FROM report_figures_read WHERE date >= ? AND date <= ?",
+        (period.start.isoformat(), period.end.isoformat()))}
+    todo = [d.isoformat() for d in period.dates()
+            if (d.isoformat(), "*") not in filled and (d.isoformat(), province) not in filled]
+    for i in range(0, len(todo), 31):
+        dates = todo[i:i + 31]
+        where = f"r.date IN ({', '.join('?' * len(dates))}) AND r.province <> ''"
+        params = list(dates)
+        if province:
+            where += " AND r.province = ?"
+            params.append(province)
+        read += _read(db, where, params)
+        db.write(lambda c, dates=dates: c.executemany(
+            "INSERT INTO report_figures_read(date, province) VALUES (?, ?) ON CONFLICT (date, province) DO NOTHING",
+            [(d, province or "*") for d in dates]))
+    return read
+
+
+def _before(stamp: str) -> str:
+    try:
+        return (dt.datetime.fromisoformat(stamp) - MARGIN).isoformat()
+    except ValueError:
+        return stamp
+
+
+def _read(db, where: str, params: list, *, stale_only: bool = True) -> int:
+    """Read the reports matching *where* (on ``reports r``) into ``report_figures``: those not read yet or
+    changed since (all of them, unless *stale_only*)."""
+    sql = ("SELECT r.device_id, r.date, r.province, r.report, r.received_at FROM reports r "
+           "LEFT JOIN report_figures f ON f.device_id = r.device_id AND f.date = r.date "
+           f"WHERE {where}")
+    if stale_only:
+        sql += " AND (f.device_id IS NULL OR f.received_at <> r.received_at OR f.province <> r.province)"
+    stale = db.query(sql, params)
     columns = ("device_id", "date", "province", "received_at", "readable", "unreadable", *FIGURES)
     sql = (f"INSERT INTO report_figures({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
            "ON CONFLICT (device_id, date) DO UPDATE SET " +
