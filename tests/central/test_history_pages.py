@@ -64,6 +64,8 @@ def test_history_ranking_and_exports_over_http(site):
     assert admin.get("/history?start=1400/01/01&end=1405/08/10")[0] == 400
     assert admin.get("/ranking?by=nonsense")[0] == 400
     assert admin.get("/history?device=no-such")[0] == 404
+    office = admin.get("/device/dev-a2")[2].decode()
+    assert 'id="history" href="/history?device=dev-a2"' in office  # the office page: one click to its history
 
 
 def test_a_province_user_sees_only_their_province(site):
