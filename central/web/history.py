@@ -74,6 +74,17 @@ class _Asked:
         return urlencode(query)
 
 
+def months(today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+    """The Jalali month of *today* so far (``this``), and the whole month before it (``last``)."""
+    from pishkhan.text import jalali
+
+    now = jalali.to_jalali(today)
+    first = jalali.from_jalali(now.year, now.month, 1)
+    before = jalali.to_jalali(first - dt.timedelta(days=1))
+    return {"this": (first, today),
+            "last": (jalali.from_jalali(before.year, before.month, 1), first - dt.timedelta(days=1))}
+
+
 def chart(days: list[dict], *, previous: float | None, height: int = 160, bar: int = 14) -> dict:
     """The trend chart's bars: a day's open share as a bar, a day with no report as a grey mark."""
     bars = []
@@ -99,7 +110,9 @@ def history_page(request):
                                                                                  "office_name", "province")}
     return page(request, "history.html", data, nav="history", h=data, asked=asked,
                 chart=chart(data["days"], previous=data["previous"]["totals"]["open_percent"]),
-                start=jalali_text(asked.period.start), end=jalali_text(asked.period.end))
+                start=jalali_text(asked.period.start), end=jalali_text(asked.period.end),
+                months={k: asked.link(start=a.isoformat(), end=b.isoformat(), device=device_id)
+                        for k, (a, b) in months(site_of(request).today()).items()})
 
 
 @requires(LOGGED_IN, status_code=401)

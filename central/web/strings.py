@@ -421,3 +421,5 @@ NO_RANKING = "در این دوره هیچ دفتری در این مورد ثبت
 BAD_PERIOD = {"reversed": "پایان دوره پیش از آغاز آن است. The period ends before it starts.",
               "too_long": "دوره حداکثر ۳۶۶ روز است. At most 366 days.",
               "rank_by": "این ترتیب شناخته نیست. Unknown ranking."}
+THIS_MONTH = "این ماه تا امروز"
+LAST_MONTH = "ماه پیش"

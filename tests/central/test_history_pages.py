@@ -47,6 +47,9 @@ def test_history_ranking_and_exports_over_http(site):
     assert data["days"][2]["closed_minutes"] is None and data["totals"]["closed_minutes"] == 250
     page = admin.get("/history?" + urlencode({"start": "۱۴۰۵/۰۸/۱۰", "end": "۱۴۰۵/۰۸/۱۶", "province": "۲۳"}))[2].decode()
     assert 'data-date="2026-11-03" class="silent"' in page and "گزارش نداده" in page
+    # Aban 1405 so far (from 1405/08/01) and the whole of Mehr (1405/07/01 to 1405/07/30), one click each
+    assert 'id="this-month" href="/history?start=2026-10-23&amp;end=2026-11-07&amp;province=23"' in page
+    assert 'id="last-month" href="/history?start=2026-09-23&amp;end=2026-10-22&amp;province=23"' in page
     status, _, body = admin.get("/api/ranking?start=1405/08/10&end=1405/08/16&by=closed_minutes")
     assert [o["device_id"] for o in json.loads(body)["offices"]] == ["dev-b1", "dev-a1", "dev-a2"]
     page = admin.get("/ranking?start=1405/08/10&end=1405/08/16&by=late_openings")[2].decode()
