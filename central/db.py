@@ -367,6 +367,7 @@ CREATE TABLE IF NOT EXISTS report_figures (
     PRIMARY KEY (device_id, date)
 );
 CREATE INDEX IF NOT EXISTS report_figures_day ON report_figures(date, province);
+CREATE INDEX IF NOT EXISTS report_figures_unreadable ON report_figures(date) WHERE unreadable > 0;
 -- the dates (of a province, or '*' of every one) whose reports report_figures has read, and the newest received_at
 -- it had seen then: after that, only reports received since are read again
 CREATE TABLE IF NOT EXISTS report_figures_read (
