@@ -403,6 +403,41 @@ CREATE TABLE IF NOT EXISTS alert_notifications (
     detail   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS alert_notifications_alert ON alert_notifications(alert_id);
+-- history (central.history): each stored report's figures, read once from its JSON and kept beside it (a row
+-- whose received_at or province differs from its report's is read again)
+CREATE TABLE IF NOT EXISTS report_figures (
+    device_id            TEXT NOT NULL,
+    date                 TEXT NOT NULL,
+    province             TEXT NOT NULL,
+    received_at          TEXT NOT NULL,
+    readable             INTEGER NOT NULL,
+    unreadable           BIGINT NOT NULL DEFAULT 0,
+    scheduled_minutes    BIGINT NOT NULL DEFAULT 0,
+    serving_minutes      BIGINT NOT NULL DEFAULT 0,
+    degraded_minutes     BIGINT NOT NULL DEFAULT 0,
+    closed_minutes       BIGINT NOT NULL DEFAULT 0,
+    unknown_minutes      BIGINT NOT NULL DEFAULT 0,
+    late_openings        BIGINT NOT NULL DEFAULT 0,
+    late_opening_minutes BIGINT NOT NULL DEFAULT 0,
+    early_closings       BIGINT NOT NULL DEFAULT 0,
+    printer_out_minutes  BIGINT NOT NULL DEFAULT 0,
+    display_off_minutes  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, date)
+);
+CREATE INDEX IF NOT EXISTS report_figures_day ON report_figures(date, province);
+CREATE INDEX IF NOT EXISTS report_figures_unreadable ON report_figures(date) WHERE unreadable > 0;
+-- the dates (of a province, or '*' of every one) whose reports report_figures has read, and the newest received_at
+-- it had seen then: after that, only reports received since are read again
+CREATE TABLE IF NOT EXISTS report_figures_read (
+    date     TEXT NOT NULL,
+    province TEXT NOT NULL,
+    PRIMARY KEY (date, province)
+);
+CREATE TABLE IF NOT EXISTS report_figures_mark (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_received ON reports(received_at);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

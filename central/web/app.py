@@ -18,6 +18,8 @@ same page as JSON):
                                    proof-of-display snapshot
 ``/report``                        the daily report (``?date=YYYY-MM-DD``, ``?province=``);
                                    ``/report.csv`` the same as CSV
+``/history``, ``/ranking``          a period's days, weeks and trend; offices ranked
+                                   (``/history.csv``, ``/history.xlsx``: office rows)
 ``/releases``                      versions by province, each rollout's progress, rollbacks, halts
 ``/alerts``                        the alerts (``kind``, ``province``, ``state``, ``page``); POST
                                    ``/alerts/{id}/ack`` acknowledges one (central/alerts.py)
@@ -54,7 +56,8 @@ from central.web import strings
 from central.web.headers import proxy_options
 
 #: The resource modules under central/web/, each with its ``routes``.
-RESOURCES = ("fleet", "offices", "reports", "releases", "metrics", "verify", "auth", "assets", "alerts")
+RESOURCES = ("fleet", "offices", "reports", "history", "releases", "metrics", "verify", "auth", "assets",
+             "alerts")
 
 
 def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | None = None,

@@ -389,3 +389,37 @@ STALE_EN = {"no_monitor": "no monitor heartbeat", "fleet_silent": "no device mes
 #: The office page: when the device booted (its birth's booted_at), and its uptime while online.
 COL_BOOTED = "روشن شدن دستگاه"
 UPTIME = "{days} روز و {hours} ساعت روشن"
+
+#: History, rankings and exports over a period (central.history, central/web/history.py).
+HISTORY = "روند ساعات کاری"
+RANKING = "رتبه‌بندی دفاتر"
+FROM_DATE = "از تاریخ (۱۴۰۵/۰۸/۰۱)"
+TO_DATE = "تا تاریخ"
+XLSX = "دریافت اکسل (xlsx)"
+EXPORT_CSV = "دریافت CSV دفاتر"
+HISTORY_OF_OFFICE = "روند دفتر {office}"
+HISTORY_BASIS = ("این ارقام از گزارش‌های روزانه‌ای است که دفاتر فرستاده‌اند؛ روزی که هیچ دفتری گزارش نداده "
+                 "«گزارش نداده» است، نه صفر. سهم باز بودن = (دقایق خدمت + خدمت با نقص) ÷ دقایق برنامه.")
+OPEN_SHARE = "سهم باز بودن"
+PERCENT = "{n}٪"
+THIS_PERIOD = "این دوره"
+PREVIOUS_PERIOD = "دورهٔ پیش ({start} تا {end})"
+CHANGE = "تغییر"
+DAYS_REPORTED = "روزهای دارای گزارش: {n} از {days}"
+NO_REPORT_DAYS = "روزهای بدون گزارش: {days}"
+BY_DAY = "روز به روز"
+BY_WEEK = "هفته به هفته"
+WEEK_OF = "{start} تا {end}"
+COL_DAY = "روز"
+COL_REPORTING = "دفاتر گزارش‌داده"
+HISTORY_FIGURES = {"closed_minutes": "دقایق بسته", "unknown_minutes": "دقایق نامعلوم", "late_openings": "دیر باز شدن",
+                   "late_opening_minutes": "دقایق دیرکرد", "early_closings": "زود بستن",
+                   "printer_out_minutes": "دقایق خرابی چاپگر", "display_off_minutes": "دقایق خاموشی نمایشگر",
+                   "days_not_reported": "روزهای بدون گزارش"}
+RANK_BY = "ترتیب بر پایهٔ"
+NO_RANKING = "در این دوره هیچ دفتری در این مورد ثبت نشده است."
+BAD_PERIOD = {"reversed": "پایان دوره پیش از آغاز آن است. The period ends before it starts.",
+              "too_long": "دوره حداکثر ۳۶۶ روز است. At most 366 days.",
+              "rank_by": "این ترتیب شناخته نیست. Unknown ranking."}
+THIS_MONTH = "این ماه تا امروز"
+LAST_MONTH = "ماه پیش"
