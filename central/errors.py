@@ -133,6 +133,12 @@ class RolloutError(CentralError):
         self.reason = reason
 
 
+class HistoryRefused(_Refusal):
+    """A period or ranking that cannot be answered (central.history); :attr:`reason` is one of :attr:`reasons`."""
+
+    reasons = ("reversed", "too_long", "rank_by")
+
+
 class AlertRefused(_Refusal):
     """An alert rule, filter or acknowledgement was refused (central.alerts); :attr:`reason` is one of
     :attr:`reasons`."""

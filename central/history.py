@@ -28,6 +28,7 @@ import io
 from dataclasses import dataclass
 
 from central import stored
+from central.errors import HistoryRefused
 from central.report import DAY_MINUTES, MINUTE_KEYS, _Minutes, csv_cell
 
 #: The longest period one page, ranking or export covers.
@@ -43,15 +44,7 @@ EXPORT_COLUMNS = ("device_id", "office_id", "office_name", "province", "start", 
                   "days_not_reported", *FIGURES, "open_percent")
 
 
-class HistoryRefused(ValueError):
-    """A period or ranking that cannot be answered; ``reason`` is one of :data:`REFUSALS`."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-
-
-REFUSALS = ("reversed", "too_long", "rank_by")
+REFUSALS = HistoryRefused.reasons
 
 
 @dataclass(frozen=True)
@@ -63,9 +56,9 @@ class Period:
 
     def __post_init__(self):
         if self.end < self.start:
-            raise HistoryRefused("reversed", f"the period ends ({self.end}) before it starts ({self.start})")
+            raise HistoryRefused(f"the period ends ({self.end}) before it starts ({self.start})", reason="reversed")
         if self.days > MAX_DAYS:
-            raise HistoryRefused("too_long", f"{self.days} days: at most {MAX_DAYS}")
+            raise HistoryRefused(f"{self.days} days: at most {MAX_DAYS}", reason="too_long")
 
     @property
     def days(self) -> int:
@@ -298,7 +291,7 @@ def offices(db, period: Period, *, province: str | None = None, rank_by: str | N
     device id) and cut at *limit* when given; else by province and device id.
     """
     if rank_by is not None and rank_by not in RANK_BY:
-        raise HistoryRefused("rank_by", f"cannot rank by {rank_by!r}: one of {', '.join(RANK_BY)}")
+        raise HistoryRefused(f"cannot rank by {rank_by!r}: one of {', '.join(RANK_BY)}", reason="rank_by")
     tally = tally if tally is not None else stored.Tally()
     sql, params = "SELECT device_id, office_id, office_name, province FROM devices WHERE province <> ''", []
     if province:
