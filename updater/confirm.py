@@ -13,17 +13,10 @@ from updater.journal import Journal
 from updater.kept import Kept
 from updater.killswitch import KillSwitch
 from updater.settings import Settings
-from updater.update import DONE, Parts, gate, roll_back
+from updater.update import DONE, Job, Parts, gate, roll_back
 
 
-class Confirmer:
-    def __init__(self, settings: Settings, *, parts: Parts, journal: Journal, kill: KillSwitch):
-        self.settings = settings
-        self.parts = parts
-        self.journal = journal
-        self.kill = kill
-        self.kept = Kept(settings.kept)
-
+class Confirmer(Job):
     def confirm(self) -> int:
         rows = self.journal.last_attempt()
         if not rows or rows[-1].step != "recovered":

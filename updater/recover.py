@@ -23,17 +23,10 @@ from updater.journal import FINAL, Journal
 from updater.kept import Kept
 from updater.killswitch import KillSwitch
 from updater.settings import Settings
-from updater.update import DONE, ROLLED_BACK, Parts, roll_back
+from updater.update import DONE, Job, ROLLED_BACK, Parts, roll_back
 
 
-class Recoverer:
-    def __init__(self, settings: Settings, *, parts: Parts, journal: Journal, kill: KillSwitch):
-        self.settings = settings
-        self.parts = parts
-        self.journal = journal
-        self.kill = kill
-        self.kept = Kept(settings.kept)
-
+class Recoverer(Job):
     def recover(self) -> int:
         rows = self.journal.last_attempt()
         if not rows or rows[-1].step in FINAL:

@@ -162,8 +162,8 @@ def roll_back(attempt: Attempt, *, parts: Parts, kept: Kept, reason: str, detail
     return ROLLED_BACK
 
 
-class Updater:
-    """Carries one request through (:meth:`run`)."""
+class Job:
+    """What every updater command works with: its settings, parts, journal, kill switch and kept packages."""
 
     def __init__(self, settings: Settings, *, parts: Parts, journal: Journal, kill: KillSwitch):
         self.settings = settings
@@ -171,6 +171,10 @@ class Updater:
         self.journal = journal
         self.kill = kill
         self.kept = Kept(settings.kept)
+
+
+class Updater(Job):
+    """Carries one request through (:meth:`run`)."""
 
     def run(self) -> int:
         attempt = Attempt(self.journal, self.kill)
