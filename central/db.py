@@ -255,6 +255,73 @@ CREATE TABLE IF NOT EXISTS enrolment_claims (
     certificate     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS enrolment_claims_office ON enrolment_claims(office_id, created_at);
+-- releases (issue 21: central/releases)
+CREATE TABLE IF NOT EXISTS pool_packages (
+    sha256       TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    added_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rollouts (
+    rollout         TEXT PRIMARY KEY,
+    scope_key       TEXT NOT NULL,
+    topic           TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    package_version TEXT NOT NULL,
+    architecture    TEXT NOT NULL DEFAULT '',
+    stage           TEXT NOT NULL,
+    stage_since     TEXT NOT NULL,
+    canary_percent  DOUBLE PRECISION NOT NULL,
+    soak_seconds    BIGINT NOT NULL,
+    halt_threshold  DOUBLE PRECISION NOT NULL,
+    doc_version     BIGINT NOT NULL,
+    document_code   TEXT NOT NULL DEFAULT '',
+    document        TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    halted_reason   TEXT NOT NULL DEFAULT '',
+    halted_detail   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS rollouts_scope ON rollouts(scope_key, doc_version);
+CREATE TABLE IF NOT EXISTS rollout_log (
+    id      {serial},
+    rollout TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    reason  TEXT NOT NULL DEFAULT '',
+    detail  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS rollout_log_rollout ON rollout_log(rollout, at);
+CREATE TABLE IF NOT EXISTS release_devices (
+    rollout       TEXT NOT NULL,
+    device_id     TEXT NOT NULL,
+    province      TEXT NOT NULL DEFAULT '',
+    state         TEXT NOT NULL,
+    step          TEXT NOT NULL DEFAULT '',
+    reason        TEXT NOT NULL DEFAULT '',
+    detail        TEXT NOT NULL DEFAULT '',
+    from_version  TEXT NOT NULL DEFAULT '',
+    to_version    TEXT NOT NULL DEFAULT '',
+    document_code TEXT NOT NULL DEFAULT '',
+    first_at      TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    received_at   TEXT NOT NULL,
+    PRIMARY KEY (rollout, device_id)
+);
+CREATE INDEX IF NOT EXISTS release_devices_state ON release_devices(rollout, state);
+CREATE TABLE IF NOT EXISTS device_release (
+    device_id       TEXT PRIMARY KEY,
+    rollout         TEXT NOT NULL DEFAULT '',
+    document_code   TEXT NOT NULL DEFAULT '',
+    scope           TEXT NOT NULL DEFAULT '',
+    package_version TEXT NOT NULL DEFAULT '',
+    state           TEXT NOT NULL DEFAULT '',
+    reason          TEXT NOT NULL DEFAULT '',
+    running_version TEXT NOT NULL DEFAULT '',
+    at              TEXT NOT NULL,
+    received_at     TEXT NOT NULL
+);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

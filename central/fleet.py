@@ -81,6 +81,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from central import codec, registry, verification
+from central.releases import ingest as release_ingest
+from central.releases import wire as release_wire
 from pishkhan.exc import ProtocolError
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
@@ -192,6 +194,10 @@ class Fleet:
             _check_times(message, info.kind, received_at)
         if self.validate and info.kind == "result":
             _check_snapshot(message)
+        if info.kind == "event":  # an update's step, bounded and checked (central.releases.wire)
+            message["_update"] = release_wire.update_of(message)
+        elif info.kind == "reported":
+            message["_release"] = release_wire.release_of(message)
         message["_stream"], message["_bytes"] = info.kind, len(payload)
         return message
 
@@ -318,6 +324,9 @@ class Fleet:
             raise ProtocolError(f"more than {EVENTS_PER_DAY} events of {day} (Tehran) from this device; the centre "
                                 f"stores no more of that day", reason="over_budget")
         self._alert(c, m, m["event"], m.get("at", m["sent_at"]), received_at, m.get("detail") or {})
+        if m.get("_update"):
+            release_ingest.record_step(c, device=m["device"], province=self.province_of(c, m["device"]),
+                                       update=m["_update"], at=m.get("at", m["sent_at"]), received_at=received_at)
         if m["event"] in ("compliance", "compliance_state"):
             batch.set_compliance(m["device"], m.get("detail") or {}, m["sent_at"])
 
@@ -347,6 +356,9 @@ class Fleet:
             c.execute("UPDATE devices SET schedule = ? WHERE device_id = ?", (_json(applied["schedule"]), m["device"]))
         for refusal in m.get("refused") or []:
             self._alert(c, m, "document_refused", m["sent_at"], received_at, refusal)
+        if m.get("_release"):
+            release_ingest.record_reported(c, device=m["device"], province=self.province_of(c, m["device"]),
+                                           release=m["_release"], at=m["sent_at"], received_at=received_at)
 
     def _on_facts(self, c, m, received_at, batch):
         verification.apply_facts(c, m, received_at)

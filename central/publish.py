@@ -56,16 +56,20 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from central.errors import NotPublished
+from central.releases.document import scope_key as release_scope_key
 from central.trust import KeyNotAllowed, TrustList
 from pishkhan.boards.document import scope_key_of
 from pishkhan.boards.signing import ENVELOPE
 from pishkhan.exc import CentralError, PishkhanError, PublishRefused, SignatureInvalid
 from pishkhan.protocol.topics import DEFAULT_ROOT, Topics
 
-KINDS = ("board", "schedule", "holidays", "trust")
+KINDS = ("board", "schedule", "holidays", "trust", "release")
 FORMATS = {"board": "pishkhan.board/1", "schedule": "pishkhan.schedule/1", "holidays": "pishkhan.holidays/1",
-           "trust": "pishkhan.trust/1"}
-NAMES = {"board": "board", "schedule": "schedule", "holidays": "holiday list", "trust": "trust list"}
+           "trust": "pishkhan.trust/1", "release": "pishkhan.release/1"}
+NAMES = {"board": "board", "schedule": "schedule", "holidays": "holiday list", "trust": "trust list",
+         "release": "release document"}
+#: A release document's flags only a national key may set (docs/updates.md).
+NATIONAL_ONLY = ("rollback", "urgent")
 #: Why :func:`prepare` refused to publish a document (see the module's docstring).
 REASONS = NotPublished.reasons
 #: The only key scope a trust list may be signed with (devices: edge_agent/sync.py).
@@ -253,8 +257,8 @@ def topic_for(topics: Topics, kind: str, scope: str, *, device: str | None = Non
             return topics.national(kind), "national"
         if level == "province" and value:
             return topics.province(value, kind), f"province:{value}"
-        if level == "device" and value:
-            return topics.device_document(value, kind), None
+        if level == "device" and value:  # a release may be for one device; other kinds: its office
+            return topics.device_document(value, kind), (f"device:{value}" if kind == "release" else None)
         if level == "office" and value:
             if not device:
                 raise CentralError(f"--scope office:{value} needs --device DEVICE: an office is reached through "
@@ -295,18 +299,31 @@ def prepare(kind: str, data, *, key=None, expected_scope: str | None, device_lev
     if kind == "trust":
         scope = TRUST_SIGNER
     else:
-        scope = scope_key_of(document.get("scope"))
+        scope = release_scope_key(document.get("scope")) if kind == "release" else scope_key_of(document.get("scope"))
         if expected_scope is not None and scope != expected_scope:
             raise NotPublished(f"the {kind} is for {scope}, but --scope publishes it for {expected_scope}",
                                reason="wrong_scope")
-        if device_level and (scope is None or not scope.startswith("office:")):
+        if device_level and (scope is None or not scope.startswith("office:")) and kind != "release":
             raise NotPublished(f"a {kind} sent to one device must have an office scope, this one is for {scope}",
                                reason="wrong_scope")
         _check_document(kind, document)
     if envelope is None:
         envelope = key.sign(document)
     _check_signature(kind, envelope, scope=scope, trust=trust)
+    if kind == "release":
+        _check_national_flags(envelope, trust=trust)
     return envelope
+
+
+def _check_national_flags(envelope: dict, *, trust: TrustList):
+    """Refuse (``wrong_scope``) a release whose ``rollback``/``urgent`` is set by a key not listed as national."""
+    document = envelope["payload"]
+    flags = [flag for flag in NATIONAL_ONLY if document.get(flag) is True]
+    signer_scope = trust.keys[envelope["signature"]["key"]][1]
+    if flags and signer_scope != "national":
+        raise NotPublished(f"a release with {' and '.join(flags)} is signed only by a national key; key "
+                           f"{envelope['signature']['key']} has scope {signer_scope} (devices would refuse it)",
+                           reason="wrong_scope")
 
 
 def _check_signature(kind: str, envelope: dict, *, scope: str, trust: TrustList):
@@ -334,6 +351,9 @@ def _check_document(kind: str, document: dict):
     """Refuse a document its devices would refuse for its schema (so the fleet never sees it)."""
     from pishkhan.exc import BoardInvalid, ScheduleInvalid
 
+    if kind == "release":
+        from central.releases.document import check
+        return check(document)
     try:
         if kind == "board":
             from pishkhan.boards.document import parse_board

@@ -15,7 +15,7 @@ from pishkhan.exc import PishkhanError
 
 #: Modules under cli/ that add subcommands, in the order --help lists them.
 COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "kiosk", "screens", "compliance",
-                   "agent", "central", "provision"]
+                   "agent", "update", "central", "provision"]
 
 
 def build_parser() -> argparse.ArgumentParser:

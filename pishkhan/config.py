@@ -323,6 +323,8 @@ SECTIONS = {
     "compliance": "Working-hours compliance: how long a fault lasts before it is an event.",
     "centre": "The centre's public services.",
     "enrolment": "Enrolment with the centre (written by `pishkhan provision enroll` to pishkhan.d/enrolment.toml).",
+    "update": "Fleet updates: where packages come from and the files the agent and the root updater share\n"
+              "(docs/updates.md). The updater reads these same keys from this file.",
 }
 
 _WEEK = ("saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "friday")
@@ -475,6 +477,19 @@ SETTINGS: tuple[Setting, ...] = (
 
     S("enrolment", "server", "", Text(max_len=300, pattern=r"https://[^\s\"'<>]+", form="a URL starting with https://"),
       "The centre's enrolment server, where the agent renews the device certificate; empty: no renewal."),
+
+    S("update", "repository", "", Text(max_len=300, pattern=r"https://[^\s\"'<>]+/",
+                                        form="a URL starting with https:// and ending with /"),
+      "Base of the release pool (https://HOST:PORT/); empty: the enrolment server's scheme, host and port."),
+    S("update", "ca_file", "/etc/pishkhan/centre-ca.pem", _PATH, "The centre's CA, pinned for downloading packages."),
+    S("update", "request", "/var/lib/pishkhan/update/request.json", Text(max_len=4096, empty=False),
+      "The request file the agent writes and pishkhan-update.path watches."),
+    S("update", "journal", "/var/lib/pishkhan-update/journal.sqlite", Text(max_len=4096, empty=False),
+      "The updater's journal (SQLite); the agent reads it, never writes it."),
+    S("update", "kept", "/var/lib/pishkhan-update/kept", Text(max_len=4096, empty=False),
+      "Folder of kept packages, one per version known good (the way back)."),
+    S("update", "health_seconds", 300, Int(30, 3600), "How long a new version has to come up healthy before it is rolled back."),
+    S("update", "guard_minutes", 30, Int(0, 240), "No update starts within this many minutes before opening."),
 )
 del S
 

@@ -43,6 +43,20 @@ REASONS: dict[str, tuple[str, str]] = {
     "closed": ("دفتر بسته است", "the office is closed now"),
     "cutoff": ("نوبت‌دهی امروز به پایان رسیده است", "too close to closing time for a new ticket"),
     "no_counter": ("باجه‌ای باز نیست", "no counter is open for the service"),
+    # fleet updates (pishkhan.releases, the root updater); ``expired`` above also means a release document past
+    # its expiry:
+    "downgrade": ("نسخهٔ بسته از نسخهٔ در حال اجرا پایین‌تر است",
+                  "the package is older than the running version and no national rollback flag allows it"),
+    "too_old": ("نسخهٔ در حال اجرا برای این به‌روزرسانی خیلی قدیمی است",
+                "the running version is below the release's min_version_to_upgrade_from"),
+    "wrong_hash": ("بستهٔ دریافتی با سند نمی‌خواند", "the package's SHA-256 or size differs from the document's"),
+    "wrong_architecture": ("بسته برای معماری دیگری است", "the package is built for another architecture"),
+    "unhealthy": ("نسخهٔ تازه سالم بالا نیامد", "the new version did not come up healthy in time (the health gate)"),
+    "interrupted": ("به‌روزرسانی نیمه‌کاره ماند", "a power cut or a kill stopped an update half-way"),
+    "no_rollback_package": ("بستهٔ بازگشت نگه داشته نشده است",
+                            "no kept package of the running version: never install without a way back"),
+    "download_failed": ("دریافت بسته ناموفق بود", "the package could not be downloaded"),
+    "install_failed": ("نصب بسته ناموفق بود", "dpkg could not install the package"),
 }
 
 
@@ -116,6 +130,10 @@ class BoardRefused(BoardError, Refused):
 
 class TrustListRefused(Refused):
     """A signed trust list that may not be applied (old version, a key it may not add, its signer revoked)."""
+
+
+class ReleaseRefused(Refused):
+    """A release document (``pishkhan.release/1``) or an update it asks for, refused (:mod:`pishkhan.releases`)."""
 
 
 class BoardFileError(BoardError, Refused):

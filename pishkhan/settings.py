@@ -307,6 +307,33 @@ class Enrolment:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Update:
+    """[update]: Fleet updates: where packages come from and the files the agent and the root updater share
+(docs/updates.md). The updater reads these same keys from this file."""
+
+    repository: str
+    ca_file: str
+    request: str
+    journal: str
+    kept: str
+    health_seconds: int
+    guard_minutes: int
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Update:
+        """The section from its parsed values (``Config.data["update"]``)."""
+        return cls(
+            repository=values["repository"],
+            ca_file=values["ca_file"],
+            request=values["request"],
+            journal=values["journal"],
+            kept=values["kept"],
+            health_seconds=values["health_seconds"],
+            guard_minutes=values["guard_minutes"],
+        )
+
+
 class Sections:
     """A typed attribute per section, read from ``self.data`` at each use."""
 
@@ -359,3 +386,7 @@ class Sections:
     @property
     def enrolment(self) -> Enrolment:
         return Enrolment.of(self.data["enrolment"])
+
+    @property
+    def update(self) -> Update:
+        return Update.of(self.data["update"])

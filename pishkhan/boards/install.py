@@ -10,7 +10,8 @@ kind alike, in this order:
    verifies against the keys this device trusts (``forged``);
 4. the payload parses as the kind's document (``invalid``, or ``malformed``);
 5. its version lies within the kind's bounds (``invalid``);
-6. the signing key may sign the document's scope, and the scope is this
+6. the signing key may sign the document's scope (and what it asks, when
+   the kind checks that: a release's rollback flag), and the scope is this
    office's own province or office (``wrong_scope``);
 7. then, inside one write: these exact signed bytes installed already
    (``replayed``), a version not above the installed one (``older``), or
@@ -130,6 +131,8 @@ class Kind:
     key_may_sign: Callable[[str, str], bool] = scope_allows
     #: Added to the key-scope refusal (which keys may sign this kind).
     signer_note: str = ""
+    #: (document, key scope) -> why that key may not sign what this document asks (``wrong_scope``), or None.
+    signer_check: Callable[[Any, str], str | None] | None = None
     #: The audit action of an install (default ``<name>.install``).
     install_action: str = ""
     min_version: int = 1
@@ -158,6 +161,9 @@ def check_signed(store: Store, envelope, kind: Kind, *, province: str | None = N
     if not kind.key_may_sign(key_scope, doc.scope.key):
         raise _refuse(kind, "wrong_scope", f"key {key.fingerprint} may sign only {key_scope} {kind.plural}, "
                                            f"but this {kind.words} is for {doc.scope.key}{kind.signer_note}")
+    why = kind.signer_check(doc, key_scope) if kind.signer_check else None
+    if why:
+        raise _refuse(kind, "wrong_scope", f"key {key.fingerprint} ({key_scope}): {why}"[:500])
     if province is not None or office is not None:
         elsewhere = doc.scope.elsewhere(province=province, office=office)
         if elsewhere:
