@@ -20,7 +20,7 @@
 #
 #   DEBN, DEBN1, DEBN2  use these three builds (N, N+1, N+2 built BROKEN=1)
 #   COMPRESS=fast       quicker builds (gzip -1), for trying the script
-#   HEALTH_SECONDS      the root's [update] health_seconds (default 30)
+#   HEALTH_SECONDS      the root's [update] health_seconds (default 15)
 #   KILLS="a b …"       only these kill points (default: every one)
 #   E2E_KEEP=1          keep the root and the centre's folder afterwards
 # Needs root; the debootstrap root is cached in build/ (network the first time).
@@ -32,7 +32,7 @@ root=$PWD/build/update-e2e-root
 . packaging/e2e-lib.sh
 
 centre=$build/update-e2e-centre
-health_seconds=${HEALTH_SECONDS:-30}
+health_seconds=${HEALTH_SECONDS:-15}
 device=e2e-0001
 topic_root=pishkhan/v1
 declare -a pids=() figures=()
@@ -162,7 +162,7 @@ device_setup() {
 publish() {  # publish DEB [extra publish options…]: the document's envelope into $centre/envelope.json
   local deb=$1; shift
   central release publish "$deb" --scope national --key "$centre/keys/national.key" --trust "$centre/trust.txt" \
-    --pool "$centre/pool" --db "sqlite:///$centre/fleet.db" --broker "mqtt://127.0.0.1:$mqtt_port" "$@" \
+    --pool "$centre/pool" --db "sqlite:///$centre/fleet.db" --broker "mqtt://127.0.0.1:$mqtt_port" --canary 100% "$@" \
     >"$centre/publish.out"
   mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t "$topic_root/all/release" -C 1 -W 10 >"$centre/envelope.json" \
     || fail "no retained release document on $topic_root/all/release"
@@ -253,7 +253,7 @@ PY
 update_to_n() {
   local since; since=$(last_id 2>/dev/null || echo 0)
   publish "$DEBN"; request; updater run || true
-  expect_steps "$since" requested downloaded kept
+  expect_steps "$since" requested downloading downloaded kept healthy
   runs_one_of "$VN"
   [ -n "$(ls "$root/var/lib/pishkhan-update/kept/" 2>/dev/null)" ] || fail "nothing in kept/ after the document for N"
   echo "   kept/: $(ls "$root/var/lib/pishkhan-update/kept/" | tr '\n' ' ')"
@@ -262,7 +262,7 @@ update_to_n() {
 update_to_n1() {
   local since; since=$(last_id)
   publish "$DEBN1"; request; updater run || true
-  expect_steps "$since" requested downloaded installing installed healthy
+  expect_steps "$since" requested downloading downloaded kept installing installed healthy
   runs_one_of "$VN1"
   figure '  N -> N+1: downloaded to healthy in %s s (journal)' "$(between "$since" downloading healthy)"
 }
@@ -270,7 +270,7 @@ update_to_n1() {
 update_to_n2() {
   local since; since=$(last_id)
   publish "$DEBN2"; request; updater run || true
-  expect_steps "$since" requested downloaded installing installed unhealthy rolling_back rolled_back
+  expect_steps "$since" requested downloading downloaded kept installing installed unhealthy rolling_back rolled_back
   runs_one_of "$VN1"
   local d; d=$(detail_of "$since" rolled_back)
   [ "$(echo "$d" | head -1)" = unhealthy ] || fail "rolled_back's reason is '$(echo "$d" | head -1)', not unhealthy"
@@ -280,24 +280,40 @@ update_to_n2() {
 }
 
 # --- Killed at every step, then recover: old or new, never neither. ------
-kill_points=(requested downloading downloaded installing dpkg-mid installed unhealthy rolling_back rolled_back)
+# Each kill point, and the last journal row it leaves (dpkg killed half-way records nothing itself).
+kill_points=(requested downloading downloaded kept installing dpkg-mid installed unhealthy rolling_back dpkg-mid:2
+             rolled_back)
+last_row_of() { case $1 in dpkg-mid) echo installing ;; dpkg-mid:2) echo rolling_back ;; *) echo "$1" ;; esac; }
+
+# killed_at K OLD NEW: the pending request run with the kill at K, then recover; old or new after it.
+killed_at() {
+  local k=$1 old=$2 new=$3 since rc t0 after
+  since=$(last_id); t0=$(date +%s.%N)
+  request
+  set +e; updater run "$k" >"$centre/run.out" 2>&1; rc=$?; set -e
+  after=$(steps_since "$since")
+  [ $rc = 137 ] || { cat "$centre/run.out" >&2; fail "killed at $k: the updater exited $rc, not 137 (journal: $after)"; }
+  [ "$(echo "$after" | awk '{print $NF}')" = "$(last_row_of "$k")" ] \
+    || fail "killed at $k: the journal ends with: $after"
+  updater recover >"$centre/recover.out" 2>&1 || { cat "$centre/recover.out" >&2; fail "recover after a kill at $k failed"; }
+  local end; end=$(journal "$since" | tail -1 | awk '{print $3 " (" ($4 ? $4 : "no reason") ")"}')
+  echo "   killed at $k: $after→ recover: $end"
+  runs_one_of "$old" "$new"
+  figure '  killed at %-13s then recover: %5.1f s, runs %s (%s)' "$k" \
+    "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" "$running" \
+    "$( [ "$running" = "$old" ] && echo old || echo new)"
+}
+
+# From N+1 towards the broken N+2 (its document is the last published), killed at every step.
 kills() {
-  local k since rc t0
-  for k in ${KILLS:-${kill_points[@]}}; do
-    since=$(last_id); t0=$(date +%s.%N)
-    request
-    set +e; updater run "$k"; rc=$?; set -e
-    [ $rc != 0 ] || fail "killed at $k: the updater exited 0 (the kill point was never reached)"
-    local after; after=$(steps_since "$since")
-    if [ "$k" != dpkg-mid ]; then
-      [ "$(echo "$after" | awk '{print $NF}')" = "$k" ] || fail "killed at $k: the journal ends with: $after"
-    fi
-    updater recover || fail "recover after a kill at $k failed"
-    echo "   killed at $k (exit $rc; journal: $after) → recover → $(steps_since "$since" | awk '{print $NF}')"
-    runs_one_of "$VN1" "$VN2"
-    figure '  killed at %-12s → recover: %5.1f s, runs %s' "$k" \
-      "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" "$running"
-  done
+  local k
+  for k in ${KILLS:-${kill_points[@]}}; do killed_at "$k" "$VN1" "$VN2"; done
+}
+
+# The one step left: healthy. A national rollback document (rollback: true) for N, killed right after healthy.
+kill_healthy() {
+  publish "$DEBN" --rollback
+  killed_at healthy "$VN1" "$VN"
 }
 
 step "the pieces this check drives" pieces
@@ -311,7 +327,8 @@ step "the device: settings, pinned CA, trusted key" device_setup
 step "publish N: the device keeps it" update_to_n
 step "publish N+1: installs, healthy" update_to_n1
 step "publish N+2 (broken): unhealthy, rolls back to N+1" update_to_n2
-step "killed at every step, then recover" kills
+step "killed at every step to N+2, then recover" kills
+step "national rollback to N, killed at healthy, then recover" kill_healthy
 
 echo
 echo "$e2e_name: passed"
