@@ -22,6 +22,12 @@ has only theirs):
 ``pishkhan_sequence_duplicates``       duplicates received
 ``pishkhan_unreadable_values``         stored values the scrape could not read (:mod:`central.stored`),
                                        by ``table``: what a page shows as «نامعلوم»
+``pishkhan_devices_by_version``        devices by the package ``version`` they run (what they last
+                                       reported running, else their birth's)
+``pishkhan_rollout_devices``           each running or recent ``rollout``'s devices by progress
+                                       ``state`` (pending, in_window, installed, healthy, rolled_back,
+                                       failed, offline) — not labelled by province
+``pishkhan_rollout_halted``            1 when the ``rollout`` halted (``reason``), else 0
 =====================================  =========================================================
 
 :data:`METRIC_NAMES` lists them; the Grafana dashboard shipped beside
@@ -37,7 +43,10 @@ from central.verification import silent
 METRIC_NAMES = ("pishkhan_devices", "pishkhan_devices_online", "pishkhan_compliance_devices",
                 "pishkhan_compliance_minutes", "pishkhan_late_openings", "pishkhan_board_outdated_devices",
                 "pishkhan_outbox_depth", "pishkhan_outbox_depth_max", "pishkhan_sequence_gaps",
-                "pishkhan_sequence_duplicates", "pishkhan_unreadable_values")
+                "pishkhan_sequence_duplicates", "pishkhan_unreadable_values", "pishkhan_devices_by_version",
+                "pishkhan_rollout_devices", "pishkhan_rollout_halted")
+#: The rollouts the metrics show: the newest ones (a halted or finished one stays visible until pushed out).
+METRIC_ROLLOUTS = 20
 #: The deepest outbox a device may report (deeper is unreadable).
 MAX_DEPTH = 10_000_000
 UNREADABLE_TABLES = ("devices", "events", "reports")
@@ -150,6 +159,34 @@ class FleetCollector:
             for table, n in sorted(tables.items()):
                 g["pishkhan_unreadable_values"].add_metric([code, table], n)
         yield from g.values()
+        yield from _release_metrics(self.fleet.db, province=self.province)
+
+
+def _release_metrics(db, *, province: str | None):
+    """The fleet's versions and the newest rollouts' progress (central/releases)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from central.releases.progress import releases_view
+
+    view = releases_view(db, province=province)
+    versions = GaugeMetricFamily("pishkhan_devices_by_version", "Devices by the package version they run",
+                                 labels=["province", "version"])
+    for p in view["versions"]:
+        for version, n in p["versions"]:
+            versions.add_metric([p["province"], version], n)
+    devices = GaugeMetricFamily("pishkhan_rollout_devices", "A rollout's devices by progress state",
+                                labels=["rollout", "state"])
+    halted = GaugeMetricFamily("pishkhan_rollout_halted", "1 when the rollout halted itself or was halted",
+                               labels=["rollout", "reason"])
+    for r in view["rollouts"][:METRIC_ROLLOUTS]:
+        if not r["readable"]:
+            continue
+        for state, n in r["progress"].items():
+            devices.add_metric([r["rollout"], state], n)
+        devices.add_metric([r["rollout"], "offline"], r["offline"])
+        halted.add_metric([r["rollout"], r["halted_reason"] if r["stage"] == "halted" else ""],
+                          1 if r["stage"] == "halted" else 0)
+    yield from (versions, devices, halted)
 
 
 def _depth(telemetry) -> int:

@@ -119,6 +119,105 @@ class Behaviour:
     hang_share: float = 0.3              # of outages: silent (hang) rather than dropped
 
 
+@dataclass
+class ReleaseBehaviour:
+    """How simulated devices take a release (``pishkhan central simulate --bad-release V``).
+
+    A device acts on each release document it sees as a real one would (design21): a halted document, a package it runs already, one it rolled back before, or
+    (while ``canary_percent`` is under 100) a device outside the canary bucket starts nothing. Otherwise it
+    starts after a random wait within *start_spread_seconds* (its window opening, the agent's poll), and walks
+    the updater's steps: requested, downloading, installing, installed, then ``healthy`` — or, for a version
+    in *bad_versions*, with chance *fail_share*, ``unhealthy`` and ``rolled_back`` (reason ``unhealthy``, the
+    failed checks in ``detail``); with chance *offline_share* it goes silent after installing instead.
+    Times are simulated seconds.
+    """
+
+    bad_versions: tuple = ()
+    fail_share: float = 1.0
+    offline_share: float = 0.0
+    start_spread_seconds: float = 1800.0
+    install_seconds: float = 180.0
+    health_seconds: float = 120.0
+    running_version: str = "0.8.0"
+
+
+class ReleaseActor:
+    """What one simulated device does with the release documents it sees: a plan of update steps.
+
+    Pure (no network, no clock): :meth:`consider` takes a signed envelope and returns
+    ``[(delay_seconds, step, fields)]`` to send as ``update`` events (:meth:`event`), and the simulated
+    device's running version follows what it installs. The simulated fleet and bench/rollout.py both use it.
+    """
+
+    def __init__(self, device_id: str, *, behaviour: ReleaseBehaviour, rng: random.Random):
+        self.device_id, self.behaviour, self.rng = device_id, behaviour, rng
+        self.running = behaviour.running_version
+        self.started: set[str] = set()  # rollouts this device began
+        self.failed: set[str] = set()  # package hashes it rolled back (failed_here)
+        self.hashes: dict[str, str] = {}  # rollout -> its package's hash
+        self.halted: set[str] = set()  # rollouts seen halted
+        self.begun: set[str] = set()  # rollouts whose first step was sent
+        self.offline = False
+
+    def consider(self, envelope) -> list[tuple[float, str, dict]]:
+        from central.releases.rollouts import is_canary
+        from pishkhan.boards.signing import verification_code
+
+        doc = envelope.get("payload") if isinstance(envelope, dict) else None
+        if not isinstance(doc, dict) or doc.get("format") != "pishkhan.release/1" or self.offline:
+            return []
+        package, rollout = doc.get("package") or {}, doc.get("rollout", "")
+        if doc.get("halted"):
+            self.halted.add(rollout)  # a start still to come is called off; one under way goes on
+            return []
+        if rollout in self.started or package.get("sha256") in self.failed \
+                or package.get("version") == self.running:
+            return []
+        if doc.get("canary_percent", 0) < 100 and not is_canary(self.device_id, doc.get("canary_percent", 0)):
+            return []
+        self.started.add(rollout)
+        self.hashes[rollout] = package.get("sha256", "")
+        b = self.behaviour
+        fields = {"rollout": rollout, "document_code": verification_code(envelope), "from_version": self.running,
+                  "to_version": package.get("version", ""), "reason": "", "detail": ""}
+        t = self.rng.uniform(0, b.start_spread_seconds)
+        plan = [(t, "requested", fields), (t + 5, "downloading", fields), (t + 60, "installing", fields),
+                (t + b.install_seconds, "installed", fields)]
+        t += b.install_seconds + b.health_seconds
+        bad = package.get("version") in b.bad_versions
+        roll = self.rng.random()
+        if bad and roll < b.offline_share:
+            plan.append((t, "_offline", fields))
+        elif bad and roll < b.offline_share + b.fail_share:
+            failed = fields | {"reason": "unhealthy",
+                               "detail": "pishkhan-kiosk.service: failed\nImportError: simulated bad release"}
+            plan += [(t, "unhealthy", failed), (t + 30, "rolling_back", failed), (t + 90, "rolled_back", failed)]
+        else:
+            plan.append((t, "healthy", fields))
+        return plan
+
+    def due(self, step: str, fields: dict) -> bool:
+        """Whether a planned step still happens: not when its rollout halted before the device began it."""
+        if fields["rollout"] in self.halted and fields["rollout"] not in self.begun:
+            return False
+        self.begun.add(fields["rollout"])
+        return True
+
+    def applied(self, step: str, fields: dict):
+        """Follow a step as it is sent: the running version, what rolled back, going silent."""
+        if step == "healthy":
+            self.running = fields["to_version"]
+        elif step == "rolled_back":
+            self.failed.add(self.hashes.get(fields["rollout"], ""))
+        elif step == "_offline":
+            self.offline = True
+
+    def event(self, *, seq: int, sent_at, step: str, fields: dict) -> dict:
+        """The ``update`` event of *step* (the agent's builder, :func:`pishkhan.protocol.payloads.event`)."""
+        return payloads.event(device=self.device_id, seq=seq, sent_at=sent_at, event="update",
+                              detail={"step": step, **fields})
+
+
 class SimDevice:
     """One simulated office's agent."""
 
@@ -150,6 +249,8 @@ class SimDevice:
         self.day: dt.date | None = None
         self.backoff = 1.0
         self.cut_at: float | None = None  # when drop() or hang() last took effect (monotonic)
+        self.release = ReleaseActor(device_id, behaviour=fleet.release_behaviour, rng=random.Random(rng.random())) \
+            if fleet.release_behaviour else None
 
     # -- messages (the agent's builders) ------------------------------------------
     def next_seq(self) -> int:
@@ -195,6 +296,7 @@ class SimDevice:
             client.username_pw_set(self.id, self.password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
         shard = self.shard
         client.on_socket_open = lambda c, u, s: shard.register(self, s)
         client.on_socket_close = lambda c, u, s: shard.unregister(s)
@@ -229,6 +331,34 @@ class SimDevice:
         self.fleet.connects += 1
         self.publish("status", self.birth(), retain=True)
         self.publish("telemetry", self.telemetry())
+        if self.release is not None:  # the release documents, as an agent's inbox has them
+            t = self.fleet.topics
+            client.subscribe([(f"{t.root}/all/release", 1), (f"{t.root}/province/{self.province}/release", 1),
+                              (t.device(self.id, "release"), 1)])
+
+    def _on_message(self, client, userdata, message):
+        """A release document: walk its plan of update steps on the simulated clock."""
+        import json
+
+        if self.release is None or not message.topic.endswith("/release"):
+            return
+        try:
+            envelope = json.loads(message.payload)
+        except ValueError:
+            return
+        for delay, step, fields in self.release.consider(envelope):
+            self.shard.after(delay / self.fleet.speed, lambda step=step, fields=fields: self._step(step, fields))
+
+    def _step(self, step: str, fields: dict):
+        if not self.release.due(step, fields):
+            return
+        self.release.applied(step, fields)
+        if step == "_offline":
+            self.down_until = time.time() + 86400
+            self.drop()
+            return
+        self.publish("event", self.release.event(seq=self.next_seq(), sent_at=time.time(), step=step,
+                                                 fields=fields))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         was = self.connected
@@ -440,8 +570,9 @@ class SimulatedFleet:
                  topics: Topics | None = None, speed: float = 60.0, keepalive: int = 30, shards: int | None = None,
                  behaviour: Behaviour | None = None, boards=None, schedules=None, prefix: str = "sim",
                  seed: int = 1, start: dt.datetime | None = None, connect_rate: float = 2000.0,
-                 reconnect_max: float = 30.0):
+                 reconnect_max: float = 30.0, release: ReleaseBehaviour | None = None):
         raise_fd_limit(n + 256)
+        self.release_behaviour = release
         self.host, self.port, self.keepalive = host, port, keepalive
         self.topics = topics or Topics()
         self.speed = speed

@@ -60,6 +60,7 @@ def register(sub, common):
     register_publish(s, common)
     __import__("cli.central_devices", fromlist=["_"]).register_devices(s, common)  # devices add|list|move|retire
     __import__("cli.central_enroll", fromlist=["_"]).register_enrolment(s, common)  # claims, enroll-server, ca
+    __import__("cli.central_release", fromlist=["_"]).register_release(s, common)  # release publish|status|…
 
 
 def cmd_dashboard(args):

@@ -41,6 +41,8 @@ def register_enrolment(s, common):
     srv.add_argument("--trusted-proxy", metavar="ADDR", default="",
                      help="a reverse proxy in front (comma-separated addresses) whose X-Forwarded-For is believed; "
                           "default: none, the connection's own address counts")
+    srv.add_argument("--pool", metavar="DIR", default=None,
+                     help="also serve this release pool at /releases/pool/<sha256>.deb (docs/updates.md)")
     srv.set_defaults(handler=cmd_enroll_server)
 
     ca = s.add_parser("ca", parents=[common], help="the centre's certificate authority")
@@ -112,7 +114,7 @@ def cmd_enroll_server(args):
     try:
         service = Enrolment(db, ca=ca, broker_url=args.broker_url, renew_url=public.rstrip("/"), keys_dir=args.keys)
         print(f"enrolment server on https://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
-        uvicorn.Server(uvicorn_config(create_app(service), host=host, port=port, tls_cert=args.tls_cert,
+        uvicorn.Server(uvicorn_config(create_app(service, pool=args.pool), host=host, port=port, tls_cert=args.tls_cert,
                                       tls_key=args.tls_key, trusted_proxies=args.trusted_proxy)).run()
     finally:
         db.close()

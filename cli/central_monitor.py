@@ -78,6 +78,12 @@ def register_monitor(sub, common):
                         "they are, so the demo fleet is counted rather than quarantined")
     p.add_argument("--db", default=None, metavar="URL",
                    help="with --register: the fleet database (default: fleet.db in the state directory)")
+    p.add_argument("--releases", action="store_true",
+                   help="act on release documents: canaries install, then healthy or rolled back (docs/updates.md)")
+    p.add_argument("--bad-release", action="append", default=[], metavar="VERSION",
+                   help="with --releases: this package version fails its health gate and rolls back (repeat)")
+    p.add_argument("--bad-share", type=float, default=1.0, help="of devices installing a bad release, the share "
+                                                                  "that roll back (default 1.0)")
     p.set_defaults(handler=run_simulate)
 
 
@@ -244,7 +250,9 @@ def run_simulate(args) -> int:
         _register_simulated(args, cfg)
     fleet = SimulatedFleet(args.devices, host=host, port=port, passwords=_password(args), speed=args.speed,
                   keepalive=args.keepalive, prefix=args.prefix, topics=Topics(cfg.mqtt.topic_root),
-                  behaviour=Behaviour(telemetry_seconds=args.telemetry_seconds)).start()
+                  behaviour=Behaviour(telemetry_seconds=args.telemetry_seconds),
+                  release=ReleaseBehaviour(bad_versions=tuple(args.bad_release), fail_share=args.bad_share)
+                  if args.releases else None).start()
     last_storm = [time.monotonic()]
 
     def report():

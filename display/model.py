@@ -239,7 +239,22 @@ class WallModel:
         self.page_index = 0
         self.page_shown_at = self.monotonic()
         self.refresh_footer()
+        self._record_board_shown(page_set)
         return "first" if first else "render_failed" if fallback else "board_changed"
+
+    def _record_board_shown(self, page_set) -> None:
+        """The first verified board this process puts up is a fact (audit ``display.board_shown``): an update's
+        health gate reads that the new version drew one (pishkhan.releases.verify)."""
+        if getattr(self, "_board_shown_recorded", False) or not page_set.verified:
+            return
+        try:
+            from pishkhan.releases import running_version
+
+            self.store.audit("display", "display.board_shown", str(page_set.version or ""),
+                             verification_code=page_set.verification_code or "", software_version=running_version())
+            self._board_shown_recorded = True
+        except Exception:  # noqa: BLE001 - the wall goes on; the health gate says it saw no board
+            log.exception("cannot record the board shown")
 
     def rotate(self) -> bool:
         """Move to the next page when it is time; True when the page changed."""

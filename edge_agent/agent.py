@@ -44,12 +44,12 @@ import signal
 import threading
 import time
 
-from pishkhan import __version__ as software_version
 from pishkhan.protocol import payloads
+from pishkhan.releases import running_version
 from pishkhan.protocol.topics import Topics
 
 from . import __version__ as agent_version
-from . import commands, compliance, facts, renewal, sync, telemetry
+from . import commands, compliance, facts, renewal, sync, telemetry, updates
 from .context import LiveSettings, PartContext
 from .drain import Drainer
 from pishkhan.notify import Notifier
@@ -99,6 +99,7 @@ class Agent:
         self._will_seq: int | None = None
         self._will_state = "none"  # none | reserved | live | used
         self._will_at = 0.0
+        self._birth_recorded = None
         self.session = None
         if self.settings.enabled:
             self.session = session_factory(
@@ -246,9 +247,24 @@ class Agent:
                 parts[name] = None
         if parts["clock"] is None:
             parts["clock"] = dict(CLOCK_UNKNOWN)
-        return self.publisher.birth(agent_version=agent_version, software_version=software_version,
-                                    boot_id=self.boot_id, started_at=self.started_at, will_seq=will_seq,
-                                    protocol=self.settings.protocol, board=self.board_state(), **parts)
+        version = running_version()
+        seq = self.publisher.birth(agent_version=agent_version, software_version=version,
+                                   boot_id=self.boot_id, started_at=self.started_at, will_seq=will_seq,
+                                   protocol=self.settings.protocol, board=self.board_state(), **parts)
+        self._record_birth(version, seq)
+        return seq
+
+    def _record_birth(self, version: str, seq: int):
+        """The first birth of this process is a fact in the store (audit ``agent.birth``): the update's health
+        gate reads that the new version came up and said so (:mod:`pishkhan.releases.verify`)."""
+        if self._birth_recorded == version:
+            return
+        try:
+            self.store.audit("agent", "agent.birth", self.device_id, software_version=version, seq=seq,
+                             boot_id=self.boot_id)
+            self._birth_recorded = version
+        except Exception as e:  # noqa: BLE001 - the birth is out; the health gate will say it saw none
+            log.warning("cannot record the birth in the store: %s", e)
 
     def agent_figures(self) -> dict:
         return {"uptime_s": round(time.monotonic() - self._started_mono, 1), "outbox": self.drainer.stats()}
@@ -389,7 +405,8 @@ class Agent:
 #: The parts ``pishkhan agent`` plugs in, by name: each ``register(context) -> part`` (facts after
 #: compliance: it streams its beat).
 PARTS = {"telemetry": telemetry.register, "compliance": compliance.register, "facts": facts.register,
-         "sync": sync.register, "commands": commands.register, "renewal": renewal.register}
+         "sync": sync.register, "commands": commands.register, "renewal": renewal.register,
+         "updates": updates.register}
 
 
 def add_parts(agent: Agent, parts=PARTS) -> Agent:

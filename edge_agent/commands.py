@@ -117,11 +117,11 @@ class Commands:
 
     # -- the allowed set ---------------------------------------------------------------
     def do_ping(self, command) -> dict:
-        from pishkhan import __version__ as software_version
+        from pishkhan.releases import running_version
 
         from . import __version__ as agent_version
 
-        return {"pong": True, "agent_version": agent_version, "software_version": software_version,
+        return {"pong": True, "agent_version": agent_version, "software_version": running_version(),
                 "boot_id": self.context.boot_id, **self.context.figures()}
 
     def do_snapshot(self, command) -> dict:

@@ -1,9 +1,9 @@
 """Config sync: signed documents from the centre, installed through the one install path.
 
 The agent subscribes to the documents of its three scopes (all retained by
-the broker, see docs/mqtt.md): ``all/{board,schedule,holidays,trust}``,
-``province/{code}/{board,schedule,holidays}`` and
-``dev/{id}/{board,schedule,settings}``. Each message, in this order:
+the broker, see docs/mqtt.md): ``all/{board,schedule,holidays,trust,release}``,
+``province/{code}/{board,schedule,holidays,release}`` and
+``dev/{id}/{board,schedule,settings,release}``. Each message, in this order:
 
 1. An empty payload (a retained document cleared) is ignored.
 2. If this topic already carried these exact bytes (SHA-256, kept in the
@@ -14,9 +14,12 @@ the broker, see docs/mqtt.md): ``all/{board,schedule,holidays,trust}``,
    (:func:`pishkhan.boards.jsonlimits.load_json`, source ``mqtt:TOPIC``), so
    every size, depth, duplicate-key and number check applies.
 4. The document's own scope must be the topic's: national on ``all/``, the
-   province on ``province/{code}/``, this office on ``dev/{id}/``; its kind
-   (``format``) must be the topic's kind.
-5. Boards, schedules, holiday lists and trust lists (``pishkhan.trust/1`` on
+   province on ``province/{code}/``, this office on ``dev/{id}/`` (a release
+   document there may instead name this device); its kind (``format``) must
+   be the topic's kind.
+5. Boards, schedules, holiday lists, release documents
+   (:func:`~pishkhan.releases.installed.install_release`; a device's own
+   document must name this device) and trust lists (``pishkhan.trust/1`` on
    ``all/trust`` only) go to the one install path,
    :func:`~pishkhan.boards.install.install_signed` (through
    :func:`~pishkhan.boards.installed.install_board`,
@@ -49,6 +52,7 @@ import logging
 from pishkhan.boards.document import scope_key_of
 from pishkhan.boards.jsonlimits import load_json
 from pishkhan.boards.trustlist import FORMAT as TRUST_FORMAT, VERSION_SETTING as _TRUST_VERSION
+from pishkhan.releases.document import FORMAT as RELEASE_FORMAT
 from pishkhan.exc import PishkhanError, ProtocolError, Refused
 from pishkhan.protocol.topics import DEVICE_DOCUMENTS
 
@@ -57,7 +61,7 @@ log = logging.getLogger("pishkhan.agent.sync")
 SETTINGS_FORMAT = "pishkhan.settings/1"
 #: Which document format each topic kind carries.
 FORMATS = {"board": "pishkhan.board/1", "schedule": "pishkhan.schedule/1", "holidays": "pishkhan.holidays/1",
-           "trust": TRUST_FORMAT, "settings": SETTINGS_FORMAT}
+           "trust": TRUST_FORMAT, "settings": SETTINGS_FORMAT, "release": RELEASE_FORMAT}
 #: Settings read when used; a new province or office is subscribed to and reported at once.
 LIVE = ("office.province", "office.office_id")
 
@@ -161,6 +165,13 @@ class ConfigSync:
             return str(done)
         self._check_scope(topic, info, document)
         try:
+            if info.kind == "release":
+                from pishkhan.releases.installed import install_release
+
+                done = install_release(self.store, envelope, source="centre", actor="centre", province=self.province,
+                                       office=self.office, device=self.context.device_id)
+                r = done.release
+                return f"release {r.scope.key} v{r.version} {r.package.version} {done.verification_code}"
             if info.kind == "board":
                 from pishkhan.boards.installed import install_board
 
@@ -187,6 +198,10 @@ class ConfigSync:
             wanted = f"province:{info.province}"
         else:
             wanted = f"office:{self.office}"
+            if info.kind == "release" and scope.startswith("device:"):
+                wanted = f"device:{info.device}"  # a device's own release document, on its own topic
+                if info.device != self.context.device_id:
+                    raise Refused(f"topic {topic} is another device's", reason="wrong_scope")
         if scope != wanted:
             raise Refused(f"topic {topic} carries {wanted} documents, this one is for {scope}", reason="wrong_scope")
 

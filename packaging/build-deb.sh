@@ -11,6 +11,9 @@
 #                      /etc/pishkhan/centre-ca.pem, the pin `provision enroll`
 #                      trusts (docs/enrolment.md). Without it a technician puts
 #                      the CA beside the claim file (its `ca =` line).
+#   BROKEN=1           TEST ONLY: a deliberately broken package for the update end-to-end check
+#                      (its `pishkhan` command exits 1 on import, so the health gate fails and the
+#                      updater rolls back). Its description says so; refused with --lintian (a release).
 #
 #   --out DIR          where the .deb goes (default build/)
 #   --no-wheelhouse    a stand-in for content tests: only the project's own
@@ -33,6 +36,12 @@ while [ $# -gt 0 ]; do
     *) echo "build-deb.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+
+broken=${BROKEN:-0}
+if [ "$broken" = 1 ] && [ "$run_lintian" = yes ]; then
+  echo "build-deb.sh: BROKEN=1 makes a deliberately broken test package, never a release (--lintian)" >&2
+  exit 2
+fi
 
 arch=${ARCH:-$(dpkg --print-architecture)}
 case "$arch" in
@@ -62,6 +71,12 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git ls-files -z -co --exclude-standard | grep -z -v '^\.venv' | xargs -0 cp --parents -t "$work/src" 2>/dev/null || true
 else
   tar --exclude=./build --exclude=./.venv -cf - . | tar -xf - -C "$work/src"
+fi
+if [ "$broken" = 1 ]; then
+  # TEST ONLY (BROKEN=1): the entry point exits 1 as soon as it is imported.
+  printf '%s\n' 'raise SystemExit("pishkhan: a deliberately broken test build (BROKEN=1), not a release")' \
+    | cat - "$work/src/cli/main.py" >"$work/main.py" && mv "$work/main.py" "$work/src/cli/main.py"
+  echo "build-deb.sh: BROKEN=1: a deliberately broken TEST package, never a release" >&2
 fi
 "$PY" -m pip wheel -q --no-deps -w "$work/own" "$work/src" >/dev/null
 own=$(ls "$work"/own/pishkhan_edge-*.whl)
@@ -157,7 +172,11 @@ fi
 install -d "$pkg/usr/share/fonts/truetype/vazirmatn"
 install -m 0644 "$fontdir"/Vazirmatn-*.ttf "$pkg/usr/share/fonts/truetype/vazirmatn/"
 
-# 6. The command on PATH, documentation, lintian's overrides.
+# 6. The updater (one zip, standard library only: docs/updates-on-device.md), the package's version
+#    (pishkhan.releases.running_version reads it), the command on PATH, documentation, lintian's overrides.
+bash packaging/updater-zip.sh "$pkg/usr/lib/pishkhan/pishkhan-update"
+echo "$version" >"$pkg/usr/lib/pishkhan/VERSION"
+chmod 0644 "$pkg/usr/lib/pishkhan/VERSION"
 install -d "$pkg/usr/bin"
 ln -s /opt/pishkhan/.venv/bin/pishkhan "$pkg/usr/bin/pishkhan"
 doc=$pkg/usr/share/doc/pishkhan
@@ -182,6 +201,10 @@ install -d "$pkg/DEBIAN"
 size=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
 sed -e "s|@VERSION@|$version|" -e "s|@ARCH@|$arch|" -e "s|@SIZE@|$size|" -e "s|@MAINTAINER@|$maintainer|" \
     packaging/debian/control.in >"$pkg/DEBIAN/control"
+if [ "$broken" = 1 ]; then
+  sed -i 's/^Description: .*/Description: TEST BUILD, DELIBERATELY BROKEN (BROKEN=1): never install on a device/' \
+    "$pkg/DEBIAN/control"
+fi
 lib=$(sed -e "s|@VERSION@|$version|" -e "s|@UNITS@|${units[*]}|" -e "s|@ENABLE@|${enable[*]}|" \
       packaging/debian/maint-lib.sh)
 for s in postinst prerm postrm; do

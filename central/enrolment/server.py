@@ -1,7 +1,8 @@
 """The enrolment server: :class:`~central.enrolment.service.Enrolment` over HTTPS (Starlette under uvicorn).
 
 Two JSON endpoints, ``POST /v1/enroll`` and ``POST /v1/renew``
-(:mod:`pishkhan.enrolment`). A body is read up to
+(:mod:`pishkhan.enrolment`), and, given a pool folder, the release pool
+``GET|HEAD /releases/pool/<sha256>.deb`` (:func:`pool_routes`). A body is read up to
 :data:`~pishkhan.enrolment.MAX_REQUEST_BYTES` and no further (a longer
 ``Content-Length`` is refused before reading), then parsed by the centre's
 strict loader (:func:`central.codec.decode`: one JSON object, no key twice,
@@ -73,14 +74,60 @@ def _endpoint(method_name: str):
     return endpoint
 
 
-def create_app(service: Enrolment):
-    """The Starlette app serving *service*."""
+def create_app(service: Enrolment, *, pool=None):
+    """The Starlette app serving *service*, and the release pool folder *pool* when given."""
     from starlette.applications import Starlette
     from starlette.routing import Route
 
-    app = Starlette(routes=[Route(ENROLL_PATH, _endpoint("enroll"), methods=["POST"]),
-                            Route(RENEW_PATH, _endpoint("renew"), methods=["POST"])])
+    routes = [Route(ENROLL_PATH, _endpoint("enroll"), methods=["POST"]),
+              Route(RENEW_PATH, _endpoint("renew"), methods=["POST"])]
+    app = Starlette(routes=routes + (pool_routes(pool) if pool is not None else []))
+    app.router.redirect_slashes = False  # one name per resource: ``<sha256>.deb/`` is not found, not redirected
     app.state.enrolment = service
+    return app
+
+
+# -- the release pool ----------------------------------------------------------------------
+#: Where the pool is served: ``/releases/pool/<sha256>.deb`` (central.releases.pool).
+POOL_PATH = "/releases/pool/"
+
+
+def pool_routes(folder) -> list:
+    """The route serving the release pool *folder*: GET and HEAD of ``<64 lowercase hex>.deb``, nothing else.
+
+    The name is matched whole against :data:`central.releases.pool.POOL_NAME` before any file is looked at,
+    so no other name, no ``..``, no encoded slash, no index and no hidden file is reachable; a name that
+    matches but is not in the pool is a 404. The bytes are sent as they are in the file (``FileResponse``,
+    with ``Content-Length`` and ranges), ``Cache-Control: immutable``: a name never changes its bytes.
+    """
+    from pathlib import Path
+
+    from starlette.responses import FileResponse, PlainTextResponse
+    from starlette.routing import Route
+
+    from central.releases.pool import POOL_NAME
+
+    root = Path(folder)
+
+    async def package(request):
+        name = request.path_params["name"]
+        if not POOL_NAME.fullmatch(name):
+            return PlainTextResponse("not found", status_code=404, headers={"Cache-Control": "no-store"})
+        path = root / name
+        if not path.is_file():
+            return PlainTextResponse("not found", status_code=404, headers={"Cache-Control": "no-store"})
+        return FileResponse(path, media_type="application/vnd.debian.binary-package",
+                            headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+    return [Route(POOL_PATH + "{name:str}", package, methods=["GET", "HEAD"])]
+
+
+def pool_app(folder):
+    """A Starlette app serving only the release pool *folder* (``pishkhan central release serve``)."""
+    from starlette.applications import Starlette
+
+    app = Starlette(routes=pool_routes(folder))
+    app.router.redirect_slashes = False
     return app
 
 

@@ -43,6 +43,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from central import codec
 from central.errors import NotPublished
@@ -57,7 +58,13 @@ ACTIVE = ("canary", "promoted")
 
 def is_canary(device_id: str, canary_percent: float) -> bool:
     """Whether *device_id* is in the canary group of a document with *canary_percent* (design21 §1)."""
-    return int(hashlib.sha256(device_id.encode()).hexdigest()[:8], 16) % 10000 < canary_percent * 100
+    return bucket(device_id) < canary_percent * 100
+
+
+@lru_cache(maxsize=65536)
+def bucket(device_id: str) -> int:
+    """The device's stable canary bucket, 0..9999."""
+    return int(hashlib.sha256(device_id.encode()).hexdigest()[:8], 16) % 10000
 
 
 def iso(moment: dt.datetime) -> str:

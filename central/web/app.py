@@ -18,6 +18,7 @@ same page as JSON):
                                    proof-of-display snapshot
 ``/report``                        the daily report (``?date=YYYY-MM-DD``, ``?province=``);
                                    ``/report.csv`` the same as CSV
+``/releases``                      versions by province, each rollout's progress, rollbacks, halts
 ``/metrics``                       Prometheus text (a logged-in session, or HTTP basic auth)
 ``/verify/{code}``                 public: the official board behind a verification code
 ``/login``, ``/logout`` (POST)     the session
@@ -51,7 +52,7 @@ from central.web import strings
 from central.web.headers import proxy_options
 
 #: The resource modules under central/web/, each with its ``routes``.
-RESOURCES = ("fleet", "offices", "reports", "metrics", "verify", "auth", "assets")
+RESOURCES = ("fleet", "offices", "reports", "releases", "metrics", "verify", "auth", "assets")
 
 
 def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | None = None,

@@ -263,3 +263,28 @@ ENROLMENT_KINDS = {"claim_made": "صدور کد ثبت", "enrolled": "ثبت‌�
                    "enrolment_refused": "ردّ ثبت‌نام", "renewed": "تمدید گواهی", "renewal_refused": "ردّ تمدید",
                    "revoked": "ابطال گواهی"}
 COL_ADDRESS = "نشانی"
+
+# -- releases (issue 21) --
+RELEASES = "به‌روزرسانی‌ها"
+RELEASES_EN = "Releases"
+VERSIONS_BY_PROVINCE = "نسخه‌های در حال اجرا به تفکیک استان"
+VERSION = "نسخه"
+ROLLOUTS = "انتشارها"
+NO_ROLLOUTS = "هنوز انتشاری نیست."
+ROLLOUT = "انتشار"
+STAGE = "مرحله"
+PACKAGE = "بسته"
+SCOPE = "دامنه"
+CANARY = "پیشرو"
+DOCUMENT = "سند"
+HALTED_BECAUSE = "متوقف شد، چون"
+ROLLED_BACK_DEVICES = "دستگاه‌هایی که برگشتند یا نتوانستند"
+REASON = "علت"
+DETAIL = "جزئیات"
+DEVICE = "دستگاه"
+OFFLINE_DURING = "خاموش در حین به‌روزرسانی"
+ROLLOUT_STAGES = {"canary": "پیشرو", "promoted": "همگانی", "complete": "پایان‌یافته", "halted": "متوقف",
+                  "superseded": "جایگزین‌شده"}
+PROGRESS_LABELS = {"pending": "در انتظار", "in_window": "در پنجره", "installed": "نصب‌شده", "healthy": "سالم",
+                   "rolled_back": "برگشت‌خورده", "failed": "ناموفق", "offline": "خاموش"}
+HALT_REASONS = {"failures_over_threshold": "برگشت یا خرابی بیش از آستانه", "manual": "به دست کارشناس مرکز"}

@@ -49,6 +49,13 @@ pk_make_dirs() {
 	chmod 0750 "$root/etc/pishkhan"
 	chown "$uid":"$gid" "$root/var/lib/pishkhan"
 	chmod 0750 "$root/var/lib/pishkhan"
+	# Updates (docs/updates-on-device.md): the agent writes its request in its own folder; the updater
+	# (root) keeps its journal and the kept packages in a root folder the agent may read.
+	mkdir -p "$root/var/lib/pishkhan/update" "$root/var/lib/pishkhan-update"
+	chown "$uid":"$gid" "$root/var/lib/pishkhan/update"
+	chmod 0750 "$root/var/lib/pishkhan/update"
+	chown 0:0 "$root/var/lib/pishkhan-update"
+	chmod 0755 "$root/var/lib/pishkhan-update"
 }
 
 # A new virtual environment per version from the wheels the package carries

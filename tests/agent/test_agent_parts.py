@@ -51,7 +51,8 @@ def test_handlers_get_matching_messages_and_the_inbox_is_subscribed(agent):
     agent.subscribe("pishkhan/v1/all/#", lambda topic, payload, retained: got.append((topic, payload)))
     assert set(agent.session.subscriptions) == {
         "pishkhan/v1/dev/dev-0001/cmd", "pishkhan/v1/dev/dev-0001/board", "pishkhan/v1/dev/dev-0001/schedule",
-        "pishkhan/v1/dev/dev-0001/settings", "pishkhan/v1/all/#", "pishkhan/v1/province/23/#"}
+        "pishkhan/v1/dev/dev-0001/settings", "pishkhan/v1/dev/dev-0001/release", "pishkhan/v1/all/#",
+        "pishkhan/v1/province/23/#"}
     agent._dispatch("pishkhan/v1/all/board", b"{}", True)
     agent._dispatch("pishkhan/v1/province/23/board", b"{}", True)
     assert got == [("pishkhan/v1/all/board", b"{}")]

@@ -25,7 +25,7 @@ def test_topic_names():
     assert Topics("x/y/").telemetry("d") == "x/y/dev/d/telemetry"
     assert T.inbox("dev-7", "23") == ["pishkhan/v1/dev/dev-7/cmd", "pishkhan/v1/dev/dev-7/board",
                                       "pishkhan/v1/dev/dev-7/schedule", "pishkhan/v1/dev/dev-7/settings",
-                                      "pishkhan/v1/all/#", "pishkhan/v1/province/23/#"]
+                                      "pishkhan/v1/dev/dev-7/release", "pishkhan/v1/all/#", "pishkhan/v1/province/23/#"]
 
 
 @pytest.mark.parametrize("bad", ["", "a/b", "a+", "#", "x\0"])

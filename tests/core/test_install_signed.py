@@ -7,12 +7,14 @@ import json
 from importlib import resources
 
 import pytest
+from release_helpers import live_dates, release_doc
 
 from pishkhan.boards.installed import install_board
 from pishkhan.boards.signing import SigningKey
 from pishkhan.boards.trust import trust_key
 from pishkhan.boards.trustlist import VERSION_SETTING, install_trust_list
 from pishkhan.exc import REASONS, BoardError, Refused, ScheduleError
+from pishkhan.releases.installed import install_release
 from pishkhan.schedule.installed import install_schedule
 
 OFFICE = {"province": "23", "office": "23-1234"}
@@ -88,7 +90,20 @@ class Trust(Board):
         return store.get_setting(VERSION_SETTING, 0)
 
 
-KINDS = [Board, Schedule, Holidays, Trust]
+class Release(Board):
+    name, refused_action, error = "release", "release.refused", Refused  # forged: SignatureInvalid, as for trust
+
+    def __init__(self, keys, added):
+        self.base = release_doc() | live_dates()
+
+    def install(self, store, envelope):
+        return install_release(store, envelope, source="centre", actor="test", device="dev-0001", **OFFICE)
+
+    def count(self, store):
+        return store.query_one("SELECT COUNT(*) FROM release_documents")[0]
+
+
+KINDS = [Board, Schedule, Holidays, Trust, Release]
 
 
 def _tampered(keys, kind):
@@ -143,7 +158,7 @@ def test_the_same_hostile_envelope_gets_the_same_refusal_for_every_kind(trusted_
     assert audit["detail"]["code"] == reason and audit["detail"]["reason"] == str(refused.value)
 
 
-@pytest.mark.parametrize("kind_class", [Board, Schedule, Holidays], ids=lambda k: k.__name__.lower())
+@pytest.mark.parametrize("kind_class", [Board, Schedule, Holidays, Release], ids=lambda k: k.__name__.lower())
 def test_a_document_for_another_province_is_the_wrong_scope_for_every_scoped_kind(trusted_store, keys, added_key,
                                                                                  kind_class):
     kind = kind_class(keys, added_key)

@@ -214,6 +214,9 @@ def test_install_upgrade_remove_and_purge_in_a_temporary_root(debs, tmp_path):
     assert _owner_mode(root / "var/lib/pishkhan") == (uid, gid, 0o750)
     config = root / "etc/pishkhan/pishkhan.toml"
     assert _owner_mode(config) == (0, gid, 0o640)
+    assert _owner_mode(root / "var/lib/pishkhan-update") == (0, 0, 0o755), "the updater's journal and kept/"
+    assert _owner_mode(root / "var/lib/pishkhan/update") == (uid, gid, 0o750), "where the agent asks for an update"
+    assert (root / "usr/lib/pishkhan/VERSION").read_text().strip() == _field(debs["old"], "Version")
     assert 'uri = "lp:/dev/pishkhan-printer"' in config.read_text()
     venv = root / "opt/pishkhan/.venv"
     assert venv.is_symlink() and (venv / "bin/python").exists()
@@ -241,5 +244,6 @@ def test_install_upgrade_remove_and_purge_in_a_temporary_root(debs, tmp_path):
 
     _dpkg(root, "--purge", "pishkhan")
     assert not (root / "var/lib/pishkhan").exists() and not (root / "etc/pishkhan").exists()
+    assert not (root / "var/lib/pishkhan-update").exists()
     assert _entry(root, "passwd", "pishkhan") is None and _entry(root, "group", "pishkhan") is None
     assert _entry(root, "group", "video"), "groups the system has are kept"

@@ -24,7 +24,8 @@ SYSTEM_UNITS = Path("/usr/lib/systemd/system")
 #: The exposure each unit has reached (docs/units.md): a loosening breaks the test. The issue's target
 #: is 2.5 for the agent and the panel; a unit not named here is held to that too.
 CEILINGS = {"pishkhan-agent.service": 1.5, "pishkhan-panel.service": 1.4, "pishkhan-monitor.service": 1.5,
-            "pishkhan-kiosk.service": 1.5, "pishkhan-display.service": 0.6, "pishkhan-x.service": 2.2}
+            "pishkhan-kiosk.service": 1.5, "pishkhan-display.service": 0.6, "pishkhan-x.service": 2.2,
+            "pishkhan-update.service": 2.5, "pishkhan-update-recover.service": 2.1}
 TARGET = 2.5
 EXEC_KEYS = ("ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost")
 
