@@ -20,7 +20,7 @@
 #
 #   DEBN, DEBN1, DEBN2  use these three builds (N, N+1, N+2 built BROKEN=1)
 #   COMPRESS=fast       quicker builds (gzip -1), for trying the script
-#   HEALTH_SECONDS      the root's [update] health_seconds (default 15)
+#   HEALTH_SECONDS      the root's [update] health_seconds (default 30, its least)
 #   KILLS="a b …"       only these kill points (default: every one)
 #   E2E_KEEP=1          keep the root and the centre's folder afterwards
 # Needs root; the debootstrap root is cached in build/ (network the first time).
@@ -32,7 +32,7 @@ root=$PWD/build/update-e2e-root
 . packaging/e2e-lib.sh
 
 centre=$build/update-e2e-centre
-health_seconds=${HEALTH_SECONDS:-15}
+health_seconds=${HEALTH_SECONDS:-30}
 device=e2e-0001
 topic_root=pishkhan/v1
 declare -a pids=() figures=()
@@ -86,7 +86,7 @@ builds() {
   dpkg --compare-versions "$VN" lt "$VN1" && dpkg --compare-versions "$VN1" lt "$VN2" \
     || fail "the builds are not in order: $VN, $VN1, $VN2"
   for d in "$DEBN" "$DEBN1" "$DEBN2"; do
-    dpkg-deb -c "$d" | grep -q ' \./usr/lib/pishkhan/pishkhan-update$' \
+    dpkg-deb -c "$d" | grep ' \./usr/lib/pishkhan/pishkhan-update$' >/dev/null \
       || fail "$(basename "$d") has no /usr/lib/pishkhan/pishkhan-update"
   done
   echo "   N $VN, N+1 $VN1, N+2 $VN2 (BROKEN=1)"
@@ -95,8 +95,8 @@ builds() {
 # --- The centre: CA and TLS certificate, keys, trust list, broker, pool server.
 start_centre() {
   rm -rf "$centre"; mkdir -p "$centre/pool" "$centre/keys"
-  central ca init --dir "$centre/ca" >/dev/null
-  central ca server-cert --dir "$centre/ca" --host 127.0.0.1 --host localhost --out "$centre/server" >/dev/null
+  central ca init --dir "$centre/ca" >/dev/null 2>&1
+  central ca server-cert --dir "$centre/ca" --host 127.0.0.1 --host localhost --out "$centre/server" >/dev/null 2>&1
   PYTHONPATH=$PWD .venv/bin/python -m cli.main keys new --out "$centre/keys" --name national >/dev/null
   { echo "Scope: national"; cat "$centre/keys/national.pub"; } >"$centre/trust.txt"
   mqtt_port=$(free_port)
@@ -153,7 +153,8 @@ device_setup() {
   set_toml "$conf" update health_seconds "$health_seconds"
   install -m 0644 "$centre/ca/ca.pem" "$root/etc/pishkhan/centre-ca.pem"
   install -m 0644 "$centre/keys/national.pub" "$root/var/tmp/national.pub"
-  as_pishkhan pishkhan config check >/dev/null
+  as_pishkhan pishkhan config check >"$centre/config-check.out" 2>&1 \
+    || { cat "$centre/config-check.out" >&2; fail "the device's configuration does not load"; }
   as_pishkhan pishkhan keys trust /var/tmp/national.pub --scope national --label "e2e centre" >/dev/null
   echo "   device $device, repository https://127.0.0.1:$https_port/ (CA pinned), health_seconds $health_seconds, national key trusted"
 }

@@ -41,7 +41,9 @@ class CommandHealth:
         self.env = base_env(PISHKHAN_CONFIG=str(config))
         self.timeout = timeout
 
-    def check(self, *, since: str, version: str, services: bool = True) -> Health:
+    def check(self, *, since: str, version: str, services: bool | None = None) -> Health:
+        if services is None:  # the services are judged where systemd runs (not in a chroot or an image build)
+            services = Path("/run/systemd/system").is_dir()
         argv = [*self.argv, "--since", since, "--version", version, "--services" if services else "--no-services"]
         done = run(argv, timeout=self.timeout, env=self.env)
         answer = None
