@@ -103,6 +103,10 @@ start_centre() {
   printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$centre/mosquitto.conf"
   mosquitto -c "$centre/mosquitto.conf" >"$centre/mosquitto.log" 2>&1 &
   pids+=($!)
+  sleep 0.3
+  # Everything the device says on the wire, kept for the checks of its update events and reported state.
+  mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -V mqttv5 -t "$topic_root/dev/$device/#" -v >"$centre/wire.log" 2>&1 &
+  pids+=($!)
   https_port=$(free_port)
   central enroll-server --ca "$centre/ca" --db "sqlite:///$centre/fleet.db" --listen "127.0.0.1:$https_port" \
     --tls-cert "$centre/server.pem" --tls-key "$centre/server.key" --broker-url "mqtts://127.0.0.1:8883" \
@@ -151,20 +155,26 @@ device_setup() {
   set_toml "$conf" update repository "\"https://127.0.0.1:$https_port/\""
   set_toml "$conf" update ca_file '"/etc/pishkhan/centre-ca.pem"'
   set_toml "$conf" update health_seconds "$health_seconds"
+  set_toml "$conf" mqtt host '"127.0.0.1"'
+  set_toml "$conf" mqtt port "$mqtt_port"
+  # Closed every day: the office's hours never stop an update here; the release's window decides.
+  local day
+  for day in saturday sunday monday tuesday wednesday thursday friday; do set_toml "$conf" hours "$day" '[]'; done
   install -m 0644 "$centre/ca/ca.pem" "$root/etc/pishkhan/centre-ca.pem"
   install -m 0644 "$centre/keys/national.pub" "$root/var/tmp/national.pub"
   as_pishkhan pishkhan config check >"$centre/config-check.out" 2>&1 \
     || { cat "$centre/config-check.out" >&2; fail "the device's configuration does not load"; }
   as_pishkhan pishkhan keys trust /var/tmp/national.pub --scope national --label "e2e centre" >/dev/null
   echo "   device $device, repository https://127.0.0.1:$https_port/ (CA pinned), health_seconds $health_seconds, national key trusted"
+  echo "   its agent: mqtt://127.0.0.1:$mqtt_port; the office closed every day (only the release's window decides)"
 }
 
 # --- One update: the centre publishes, the device (this script as its agent) asks, the updater runs.
 publish() {  # publish DEB [extra publish options…]: the document's envelope into $centre/envelope.json
   local deb=$1; shift
   central release publish "$deb" --scope national --key "$centre/keys/national.key" --trust "$centre/trust.txt" \
-    --pool "$centre/pool" --db "sqlite:///$centre/fleet.db" --broker "mqtt://127.0.0.1:$mqtt_port" --canary 100% "$@" \
-    >"$centre/publish.out"
+    --pool "$centre/pool" --db "sqlite:///$centre/fleet.db" --broker "mqtt://127.0.0.1:$mqtt_port" --canary 100% \
+    --window "$(window_now)" "$@" >"$centre/publish.out"
   mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t "$topic_root/all/release" -C 1 -W 10 >"$centre/envelope.json" \
     || fail "no retained release document on $topic_root/all/release"
   python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["payload"]; print("   published: document %s, package %s, %s bytes" % (p["version"], p["package"]["version"], p["package"]["size"]))' \
@@ -172,13 +182,53 @@ publish() {  # publish DEB [extra publish options…]: the document's envelope i
 }
 
 # The agent's request: written as the user pishkhan, atomically, 0640.
+# The release's window: from an hour ago to two hours on, Tehran time (HH:MM-HH:MM).
+window_now() {
+  python3 -c 'import datetime as d, zoneinfo; n = d.datetime.now(zoneinfo.ZoneInfo("Asia/Tehran"))
+print((n - d.timedelta(hours=1)).strftime("%H:%M") + "-" + (n + d.timedelta(hours=2)).strftime("%H:%M"))'
+}
+
+request_file=/var/lib/pishkhan/update/request.json
+# The real agent, as the user pishkhan, for a few seconds: it takes the retained release document through the
+# one install path, decides (canary, window, hours, failed here), writes the request file when it may start,
+# and sends each new journal row as an update event. (systemd would keep it running and restart it after an
+# install; here it runs between the updater's runs.)
+agent() {
+  as_pishkhan pishkhan agent --seconds "${1:-10}" >>"$centre/agent.log" 2>&1 \
+    || { tail -20 "$centre/agent.log" >&2; fail "the agent failed"; }
+}
+# What the agent last reported of the release (reported.applied.release), from the wire.
+reported_release() {
+  python3 - "$centre/wire.log" <<'PY'
+import json, sys
+last = None
+for line in open(sys.argv[1], encoding="utf-8"):
+    topic, _, body = line.partition(" ")
+    if topic.endswith("/reported"):
+        release = json.loads(body).get("applied", {}).get("release")
+        if release:
+            last = release
+print(f"{last['state']} ({last['reason'] or 'no reason'}), running {last['running_version']}" if last else "nothing")
+PY
+}
+# The agent's decision on the document just published: it asks (the request file appears) or says why not.
+agent_asks() {  # agent_asks yes|no
+  in_root rm -f "$request_file"
+  agent 10
+  local asked=no; [ -f "$root$request_file" ] && asked=yes
+  echo "   the agent: $( [ $asked = yes ] && echo "asked for the update (the request file)" || echo "did not ask"); reported: $(reported_release)"
+  [ "$asked" = "$1" ] || fail "the agent $( [ $asked = yes ] && echo asked || echo "did not ask"), expected $1"
+}
+
+# The request as the agent writes it (edge_agent.updates.write_request, as the user pishkhan), for the
+# document last published: where the agent would not ask (its running version; one already rolled back).
 request() {
-  python3 -c 'import json,sys,datetime as d; print(json.dumps({"envelope": json.load(open(sys.argv[1])), "requested_at": d.datetime.now(d.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "device_id": sys.argv[2]}))' \
-    "$centre/envelope.json" "$device" >"$root/var/tmp/request.json"
-  chmod 0644 "$root/var/tmp/request.json"
-  as_pishkhan sh -c 'set -e; umask 027; mkdir -p /var/lib/pishkhan/update
-    cp /var/tmp/request.json /var/lib/pishkhan/update/.request.json.tmp
-    mv /var/lib/pishkhan/update/.request.json.tmp /var/lib/pishkhan/update/request.json'
+  install -m 0644 "$centre/envelope.json" "$root/var/tmp/envelope.json"
+  as_pishkhan /opt/pishkhan/.venv/bin/python -c 'import json, sys, datetime as d
+from edge_agent.updates import write_request
+now = d.datetime.now(d.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+write_request(sys.argv[1], json.load(open("/var/tmp/envelope.json")), device_id=sys.argv[2], now=now)' \
+    "$request_file" "$device"
 }
 
 # The update unit's program, as pishkhan-update.service runs it (KILL_AT: fault injection).
@@ -253,7 +303,9 @@ PY
 
 update_to_n() {
   local since; since=$(last_id 2>/dev/null || echo 0)
-  publish "$DEBN"; request; updater run || true
+  publish "$DEBN"; agent_asks no
+  echo "   (the agent never asks for the version it runs; the way back is kept by asking for it here)"
+  request; updater run || true
   expect_steps "$since" requested downloading downloaded kept healthy
   runs_one_of "$VN"
   [ -n "$(ls "$root/var/lib/pishkhan-update/kept/" 2>/dev/null)" ] || fail "nothing in kept/ after the document for N"
@@ -262,7 +314,7 @@ update_to_n() {
 
 update_to_n1() {
   local since; since=$(last_id)
-  publish "$DEBN1"; request; updater run || true
+  publish "$DEBN1"; agent_asks yes; updater run || true
   expect_steps "$since" requested downloading downloaded kept installing installed healthy
   runs_one_of "$VN1"
   figure '  N -> N+1: downloaded to healthy in %s s (journal)' "$(between "$since" downloading healthy)"
@@ -270,14 +322,37 @@ update_to_n1() {
 
 update_to_n2() {
   local since; since=$(last_id)
-  publish "$DEBN2"; request; updater run || true
+  publish "$DEBN2"; agent_asks yes; updater run || true
   expect_steps "$since" requested downloading downloaded kept installing installed unhealthy rolling_back rolled_back
   runs_one_of "$VN1"
   local d; d=$(detail_of "$since" rolled_back)
   [ "$(echo "$d" | head -1)" = unhealthy ] || fail "rolled_back's reason is '$(echo "$d" | head -1)', not unhealthy"
   echo "   rolled_back, reason unhealthy; detail: $(echo "$d" | tail -n +2 | head -c 400)"
+  agent 10
+  wire_says_rolled_back
   figure '  N+1 -> N+2 -> N+1: health gate failed after %s s; rollback (rolling_back to rolled_back) %s s' \
     "$(between "$since" installed unhealthy)" "$(between "$since" rolling_back rolled_back)"
+}
+
+# The agent's update event for the rollback (reason unhealthy, the failed checks) and its reported state.
+wire_says_rolled_back() {
+  python3 - "$centre/wire.log" "$VN2" <<'PY' || fail "the wire does not say N+2 was rolled back (see $centre/wire.log)"
+import json, sys
+events, reported = [], None
+for line in open(sys.argv[1], encoding="utf-8"):
+    topic, _, body = line.partition(" ")
+    msg = json.loads(body)
+    if topic.endswith("/event") and msg.get("event") == "update":
+        events.append(msg["detail"])
+    elif topic.endswith("/reported") and msg.get("applied", {}).get("release"):
+        reported = msg["applied"]["release"]
+back = [e for e in events if e["step"] == "rolled_back" and e["to_version"] == sys.argv[2]]
+assert back and back[-1]["reason"] == "unhealthy", back
+assert reported and reported["state"] == "rolled_back" and reported["reason"] == "unhealthy", reported
+print(f"   on the wire: {len(events)} update events; the last rolled_back: reason {back[-1]['reason']}, "
+      f"{back[-1]['from_version']} -> {back[-1]['to_version']}, detail {back[-1]['detail'][:160]}…")
+print(f"   reported.release: state {reported['state']}, reason {reported['reason']}, running {reported['running_version']}")
+PY
 }
 
 # --- Killed at every step, then recover: old or new, never neither. ------
@@ -296,13 +371,14 @@ killed_at() {
   [ $rc = 137 ] || { cat "$centre/run.out" >&2; fail "killed at $k: the updater exited $rc, not 137 (journal: $after)"; }
   [ "$(echo "$after" | awk '{print $NF}')" = "$(last_row_of "$k")" ] \
     || fail "killed at $k: the journal ends with: $after"
+  local cut; cut=$(in_root dpkg-query -W -f='${Version} ${Status}' pishkhan)
   updater recover >"$centre/recover.out" 2>&1 || { cat "$centre/recover.out" >&2; fail "recover after a kill at $k failed"; }
   local end; end=$(journal "$since" | tail -1 | awk '{print $3 " (" ($4 ? $4 : "no reason") ")"}')
-  echo "   killed at $k: $after→ recover: $end"
+  echo "   killed at $k: $after(dpkg: $cut) → recover: $end"
   runs_one_of "$old" "$new"
   figure '  killed at %-13s then recover: %5.1f s, runs %s (%s)' "$k" \
     "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" "$running" \
-    "$( [ "$running" = "$old" ] && echo old || echo new)"
+    "$( [ "$running" = "$old" ] && echo "the version it came from" || echo "the version it went to")"
 }
 
 # From N+1 towards the broken N+2 (its document is the last published), killed at every step.
