@@ -255,7 +255,7 @@ CREATE TABLE IF NOT EXISTS enrolment_claims (
     certificate     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS enrolment_claims_office ON enrolment_claims(office_id, created_at);
--- releases (issue 21: central/releases)
+-- releases (central/releases)
 CREATE TABLE IF NOT EXISTS pool_packages (
     sha256       TEXT PRIMARY KEY,
     name         TEXT NOT NULL,

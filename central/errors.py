@@ -109,3 +109,25 @@ class DocumentRefused(ProtocolError):
 
 class KeyNotAllowed(SignatureInvalid):
     """A signature that verifies, by a key whose scope does not cover the document's."""
+
+
+class PoolRefused(CentralError):
+    """A package the pool will not take; :attr:`reason` is one of :attr:`reasons`."""
+
+    reasons = ("not_a_package", "too_large", "unreadable")
+
+    def __init__(self, message: str, *, reason: str):
+        assert reason in self.reasons, reason
+        super().__init__(message)
+        self.reason = reason
+
+
+class RolloutError(CentralError):
+    """A rollout operation refused; :attr:`reason` is one of :attr:`reasons`."""
+
+    reasons = ("unknown_rollout", "not_active", "no_device", "bad_option")
+
+    def __init__(self, message: str, *, reason: str):
+        assert reason in self.reasons, reason
+        super().__init__(message)
+        self.reason = reason

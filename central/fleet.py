@@ -27,6 +27,8 @@ For each message, in order:
    shown as an alert), ``report`` (the daily report, one per device and
    date), ``reported`` (applied versions; refusals become alerts),
    ``result`` (command results, kept as events; a snapshot's PNG goes to ``snapshots``).
+   An ``update`` event and ``reported.release`` are also kept per rollout and device
+   (:mod:`central.releases.ingest`), their fields checked first (:mod:`central.releases.wire`).
 
 What a device sends is bounded and checked before anything is stored
 (:meth:`Fleet.parse`): the payload's size by kind, strict JSON (a key twice

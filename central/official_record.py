@@ -1,11 +1,11 @@
 """Recording the centre's signed documents as official: what the monitor does with ``all/#`` and ``province/+/#``.
 
-A retained board, schedule or holiday list on a national or provincial
+A retained board, schedule, holiday list or release document on a national or provincial
 topic becomes a row of ``official`` (kind, scope, version, verification
 code, effective date, issuer, the envelope as verified) only if, in order:
 
 1. the topic is ``all/{kind}`` or ``province/{P}/{kind}`` of a kind the
-   centre records (``board``, ``schedule``, ``holidays``; a trust list on
+   centre records (``board``, ``schedule``, ``holidays``, ``release``; a trust list on
    ``all/trust`` is refused as ``not_recorded``);
 2. the payload passes the monitor's strict loader (:func:`central.codec.decode`,
    with the document bounds: 4 MiB, 16 levels);
@@ -32,7 +32,7 @@ from pishkhan.protocol.topics import Topics
 #: Why a document was not recorded: the loader's reasons, then these.
 REASONS = codec.REASONS + ("not_a_document_topic", "not_recorded", "untrusted", "key_not_allowed", "invalid", "wrong_kind",
                            "wrong_scope")
-KINDS = ("board", "schedule", "holidays")
+KINDS = ("board", "schedule", "holidays", "release")
 
 
 class OfficialRecord:
@@ -56,7 +56,7 @@ class OfficialRecord:
         if info.scope not in ("all", "province"):
             raise DocumentRefused(f"{topic}: not a national or provincial document", reason="not_a_document_topic")
         if info.kind not in KINDS:
-            raise DocumentRefused(f"{topic}: the centre records boards, schedules and holiday lists, not "
+            raise DocumentRefused(f"{topic}: the centre records boards, schedules, holiday lists and releases, not "
                                   f"{info.kind} documents", reason="not_recorded")
         expected = "national" if info.scope == "all" else f"province:{info.province}"
         try:
@@ -69,6 +69,8 @@ class OfficialRecord:
             raise DocumentRefused(f"{topic}: {e}", reason="key_not_allowed") from None
         except (SignatureInvalid, PishkhanError) as e:
             raise DocumentRefused(f"{topic}: {e}", reason="untrusted") from None
+        if info.kind == "release":
+            return _release_row(topic, envelope, document, expected)
         try:
             if info.kind == "board":
                 from pishkhan.boards.document import parse_board
@@ -95,3 +97,21 @@ class OfficialRecord:
             "published_at, envelope) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (kind, scope_key, version) DO NOTHING",
             (row["scope_key"], row["kind"], row["version"], row["verification_code"], row["effective_from"],
              row["issuer"], received_at, row["envelope"])))
+
+
+def _release_row(topic: str, envelope: dict, document: dict, expected: str) -> dict:
+    """The ``official`` row of a verified release document (:mod:`central.releases.document`)."""
+    from central.errors import NotPublished
+    from central.releases.document import check, scope_key
+    from pishkhan.boards.signing import verification_code
+
+    try:
+        check(document)
+    except NotPublished as e:
+        raise DocumentRefused(f"{topic}: {e}", reason="invalid") from None
+    if scope_key(document["scope"]) != expected:
+        raise DocumentRefused(f"{topic}: the release's scope is {scope_key(document['scope'])}, the topic's "
+                              f"{expected}", reason="wrong_scope")
+    return {"kind": "release", "scope_key": expected, "version": document["version"],
+            "verification_code": verification_code(envelope), "effective_from": document["not_before"][:10],
+            "issuer": document["issuer"], "envelope": codec.dumps(envelope)}

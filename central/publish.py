@@ -18,6 +18,12 @@ Where a document goes (:func:`topic_for`) follows its scope:
 ``office:ID``       ``dev/DEVICE/{kind}``        office ID; needs ``device=``
 ==================  ===========================  ==================================
 
+A ``release`` (:mod:`central.releases`) may also be for one device: at
+``device:ID`` its scope is ``device:ID`` itself. Its form is checked by
+:func:`central.releases.document.check`, and a release with ``rollback`` or
+``urgent`` set must be signed by a key listed as ``national`` (``wrong_scope``
+otherwise, as devices refuse it).
+
 Trust lists are national only. :func:`prepare` signs a document (or keeps a
 signed envelope as it is) and checks it before the broker sees anything, so a
 mistake or a forgery is caught before the fleet sees it (devices check

@@ -123,8 +123,9 @@ class Behaviour:
 class ReleaseBehaviour:
     """How simulated devices take a release (``pishkhan central simulate --bad-release V``).
 
-    A device acts on each release document it sees as a real one would (design21): a halted document, a package it runs already, one it rolled back before, or
-    (while ``canary_percent`` is under 100) a device outside the canary bucket starts nothing. Otherwise it
+    A device acts on each release document it sees as a real one would (docs/updates.md): a halted document,
+    a package it runs already, one it rolled back before, or (while ``canary_percent`` is under 100) a device
+    outside the canary bucket starts nothing. Otherwise it
     starts after a random wait within *start_spread_seconds* (its window opening, the agent's poll), and walks
     the updater's steps: requested, downloading, installing, installed, then ``healthy`` — or, for a version
     in *bad_versions*, with chance *fail_share*, ``unhealthy`` and ``rolled_back`` (reason ``unhealthy``, the

@@ -77,6 +77,28 @@ def register_release(central_subparsers, common):
     _common(pub)
     pub.set_defaults(handler=cmd_publish)
 
+    sg = s.add_parser("sign", parents=[common], help="pool a package and write its signed release document to a "
+                                                     "file, publishing nothing (tests, an air-gapped hand-over)")
+    sg.add_argument("package", metavar="PACKAGE")
+    sg.add_argument("--scope", required=True, help="national, province:CODE, office:ID or device:ID")
+    sg.add_argument("--pool", default=DEFAULT_POOL, metavar="DIR", help=f"the pool folder (default: {DEFAULT_POOL})")
+    sg.add_argument("--version", type=int, default=1, help="the document's version in its scope (default: 1)")
+    sg.add_argument("--rollout", default=None, help="the rollout id (default: a new one)")
+    sg.add_argument("--canary", default="100%", help="the canary share (default: 100%%)")
+    sg.add_argument("--window", default="22:00-05:00", help="Tehran time an update may start (default: 22:00-05:00)")
+    sg.add_argument("--not-before", default=None, metavar="ISO", help="default: now")
+    sg.add_argument("--expires-days", type=float, default=14, help="at most 90 (default: 14)")
+    sg.add_argument("--min-from", default="0", metavar="V")
+    sg.add_argument("--urgent", action="store_true")
+    sg.add_argument("--rollback", action="store_true")
+    sg.add_argument("--halted", action="store_true")
+    sg.add_argument("--out", required=True, metavar="FILE", help="where to write the signed envelope (JSON)")
+    sg.add_argument("--key", required=True, metavar="K", help="issuer key: private key file or a name in --keys-dir")
+    sg.add_argument("--keys-dir", default="keys", metavar="DIR", help="the keys folder (default: ./keys)")
+    sg.add_argument("--trust", required=True, metavar="FILE", help="the centre's trust list; the document must "
+                                                                   "verify against it")
+    sg.set_defaults(handler=cmd_sign)
+
     st = s.add_parser("status", parents=[common], help="the rollouts, or one rollout's progress and record")
     st.add_argument("rollout", nargs="?", metavar="ROLLOUT")
     st.add_argument("--json", action="store_true", help="print JSON")
@@ -124,19 +146,49 @@ def _key(args):
     return KeyRing(args.keys_dir).load(args.key)
 
 
-def cmd_publish(args) -> int:
+def _not_before(args):
     import datetime as dt
 
     from pishkhan.exc import ConfigError
 
-    not_before = None
-    if args.not_before:
-        try:
-            not_before = dt.datetime.fromisoformat(args.not_before.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(f"--not-before: expected an ISO time, got {args.not_before!r}") from None
-        if not_before.tzinfo is None:
-            not_before = not_before.replace(tzinfo=dt.timezone.utc)
+    if not args.not_before:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(args.not_before.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--not-before: expected an ISO time, got {args.not_before!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def cmd_sign(args) -> int:
+    import datetime as dt
+    import secrets
+
+    from central.publish import encode, prepare
+    from central.releases import document
+    from central.releases.pool import Pool
+    from central.trust import TrustList
+    from pishkhan.boards.signing import verification_code
+    from pishkhan.tls import write_file
+
+    now = dt.datetime.now(dt.timezone.utc)
+    package = Pool(args.pool).add(args.package, now=now)
+    begin = _not_before(args) or now
+    payload = document.build(
+        issuer="مرکز پیشخوان / Pishkhan centre", version=args.version, scope=args.scope,
+        rollout=args.rollout or f"R-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}", package=package,
+        not_before=begin, expires=begin + dt.timedelta(days=args.expires_days), window=_window(args.window),
+        canary_percent=_percent(args.canary), min_from=args.min_from, rollback=args.rollback, urgent=args.urgent,
+        halted=args.halted)
+    envelope = prepare("release", payload, key=_key(args), expected_scope=args.scope, trust=TrustList.load(args.trust))
+    write_file(args.out, encode(envelope), mode=0o644)
+    print(f"{args.out}: release v{payload['version']} ({verification_code(envelope)}) of {package.name} "
+          f"{package.version} ({package.sha256}) for {args.scope}; pooled as {args.pool}/{package.file_name}")
+    return 0
+
+
+def cmd_publish(args) -> int:
+    not_before = _not_before(args)
     key = _key(args)
     db, rollouts = _rollouts(args, publish=True)
     with db:
@@ -155,6 +207,7 @@ def cmd_status(args) -> int:
     from central.db import open_db
     from central.releases.progress import rollout_progress
     from central.releases.rollouts import Rollouts
+    from pishkhan.text.safety import terminal_safe
 
     with open_db(args.db) as db:
         rollouts = Rollouts(db)
@@ -176,9 +229,13 @@ def cmd_status(args) -> int:
         print(f"{item['rollout']}  {item['stage']:10} {item['package_version']} → {item['scope_key']} "
               f"v{item['doc_version']}  {states}  offline={item['offline']}")
         if item["halted_reason"]:
-            print(f"  halted: {item['halted_reason']}: {json.loads(item['halted_detail'] or '{}').get('message', '')}")
+            try:
+                why = json.loads(item["halted_detail"] or "{}").get("message", "")
+            except (ValueError, AttributeError):
+                why = ""
+            print(f"  halted: {item['halted_reason']}: {why}")
         for d in item["failed_devices"][:20] if args.rollout else []:
-            print(f"  {d['device_id']}: {d['state']} {d['reason']} {d['detail'][:120]!r}")
+            print(terminal_safe(f"  {d['device_id']}: {d['state']} {d['reason']} {d['detail'][:120]!r}"))
         for fact in item.get("log", []):
             print(f"  {fact['at']} {fact['action']} {fact['reason']}")
     if not out:

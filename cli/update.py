@@ -6,6 +6,8 @@
     :data:`pishkhan.releases.WAIT_REASONS` code); exit 2 on a usage or configuration error.
 ``pishkhan update health --since ISO --version V [--services/--no-services]``
     exit 0 healthy, 1 not (yet); one JSON line ``{"healthy", "checks": [{"name", "ok", "detail"}, …]}``.
+Run as root, both become the store's owner first (:func:`as_store_owner`), so no store file becomes root's.
+
 ``pishkhan update status``
     the release document in force and this device's decision about it (for a technician).
 """
@@ -36,6 +38,9 @@ def register(sub, common):
     v = s.add_parser("verify", parents=[common],
                      help="check the release the agent's request file asks for (exit 0 yes, 3 refused, 2 usage)")
     v.add_argument("--request", required=True, metavar="FILE", help="the request file the agent wrote")
+    v.add_argument("--check-window", action="store_true",
+                   help="also refuse outside the release's window or in the office's working hours (in_hours, "
+                        "outside_window), as the agent decided")
     v.set_defaults(handler=cmd_verify)
 
     h = s.add_parser("health", parents=[common],
@@ -50,6 +55,37 @@ def register(sub, common):
     st.set_defaults(handler=cmd_status)
 
 
+def as_store_owner(cfg) -> None:
+    """Run as root (the updater), become the owner of the store first: no file of the store (its journal, a
+    migration) may end up owned by root, where the agent could no longer write it. The code is loaded first."""
+    import os
+    import pwd
+
+    if os.geteuid() != 0:
+        return
+    import pishkhan.hardware.clock  # noqa: F401 - the code is loaded before the user changes
+    import pishkhan.releases.installed  # noqa: F401
+    import pishkhan.releases.verify  # noqa: F401
+    import pishkhan.schedule.hours  # noqa: F401
+    from pishkhan.boards.signing import verify  # noqa: F401
+
+    path = cfg.store_path
+    target = path if path.exists() else path.parent
+    try:
+        info = target.stat()
+    except OSError:
+        return
+    if info.st_uid == 0:
+        return
+    try:
+        name = pwd.getpwuid(info.st_uid).pw_name
+        os.initgroups(name, info.st_gid)
+    except KeyError:
+        os.setgroups([])
+    os.setgid(info.st_gid)
+    os.setuid(info.st_uid)
+
+
 def _line(data) -> None:
     sys.stdout.write(json.dumps(data, separators=(",", ":")) + "\n")
     sys.stdout.flush()
@@ -62,12 +98,13 @@ def cmd_verify(args) -> int:
 
     try:
         cfg = context.config(args)
+        as_store_owner(cfg)
         store = context.store(cfg)
     except PishkhanError as e:
         print(f"pishkhan update verify: {e}", file=sys.stderr)
         return USAGE
     try:
-        _line(verify_request(cfg, store, args.request))
+        _line(verify_request(cfg, store, args.request, check_window=args.check_window))
         return OK
     except VerifyRefusal as e:
         _line({"reason": e.reason, "message": str(e)[:1000]})
@@ -96,6 +133,12 @@ def cmd_health(args) -> int:
     if since is None:
         print(f"pishkhan update health: --since must be an ISO 8601 time, got {args.since!r}", file=sys.stderr)
         return USAGE
+    try:
+        from pishkhan.config import load_config
+
+        as_store_owner(load_config(getattr(args, "config", None)))
+    except PishkhanError:
+        pass  # the health check "config" says why
     checks = health_checks(version=args.version, since=since, config_path=getattr(args, "config", None),
                            services=args.services)
     healthy = all(c["ok"] for c in checks)

@@ -199,9 +199,7 @@ class ConfigSync:
         else:
             wanted = f"office:{self.office}"
             if info.kind == "release" and scope.startswith("device:"):
-                wanted = f"device:{info.device}"  # a device's own release document, on its own topic
-                if info.device != self.context.device_id:
-                    raise Refused(f"topic {topic} is another device's", reason="wrong_scope")
+                wanted = f"device:{self.context.device_id}"  # a device's own release document, on its own topic
         if scope != wanted:
             raise Refused(f"topic {topic} carries {wanted} documents, this one is for {scope}", reason="wrong_scope")
 

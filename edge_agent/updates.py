@@ -16,7 +16,9 @@ the release's window). When it may start, it writes the request file
 again itself (``pishkhan update verify``): nothing in the file is trusted.
 Which document was requested is remembered in the store (setting
 ``update.requested``, audit ``update.requested``), so a restart does not ask
-twice; a newer document asks again.
+twice; a newer document asks again. An attempt that failed for a passing
+cause (:data:`RETRY_REASONS`: the download, a power cut) is asked for again
+after :data:`RETRY_SECONDS`, at most :data:`MAX_REQUESTS` times per document.
 
 It tails the updater's journal (``update.journal``, SQLite, opened
 read-only) every :data:`POLL_SECONDS`: each new row becomes an ``update``
@@ -31,6 +33,7 @@ crash cannot send it twice), and the last row sent is remembered (setting
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -58,6 +61,11 @@ STEP_STATES = {"requested": "requested", "refused": "refused", "downloading": "d
                "rolling_back": "installing", "rolled_back": "rolled_back", "failed": "failed",
                "recovered": "failed"}
 REQUESTED_SETTING = "update.requested"
+#: A request whose attempt failed for one of these reasons is made again after :data:`RETRY_SECONDS`, at most
+#: :data:`MAX_REQUESTS` times per document (a new document starts again).
+RETRY_REASONS = ("download_failed", "interrupted")
+RETRY_SECONDS = 1800
+MAX_REQUESTS = 3
 JOURNAL_SETTING = "update.journal_id"
 
 
@@ -98,9 +106,12 @@ class Journal:
         return rows[0] if rows else None
 
     def rolled_back(self) -> set[str]:
-        """Package versions this device rolled back."""
-        return {r["to_version"] for r in self._query("SELECT DISTINCT to_version FROM update_steps "
-                                                      "WHERE step = 'rolled_back'")}
+        """Package versions this device rolled back: the target of every attempt with a ``rolled_back`` row (read
+        from that attempt's forward steps, whichever way the rollback row itself names its versions)."""
+        return {r["to_version"] for r in self._query(
+            "SELECT DISTINCT to_version FROM update_steps WHERE step IN ('requested', 'downloading', 'downloaded', "
+            "'kept', 'installing', 'installed', 'healthy', 'unhealthy') AND to_version != '' AND attempt IN "
+            "(SELECT attempt FROM update_steps WHERE step = 'rolled_back')")}
 
 
 def write_request(path, envelope: dict, *, device_id: str, now: str) -> Path:
@@ -200,13 +211,33 @@ class Updates:
         state, reason = decision.state, decision.reason
         if decision.start:
             state, reason = "requested", ""
-            if store.get_setting(REQUESTED_SETTING) != doc.verification_code:
+            if self._should_request(doc, last, now):
                 self.request(doc)
+                last = None  # the new request's rows are to come
         if last is not None:
             state, reason = STEP_STATES.get(last["step"], state), last["reason"] or reason
         return self._report({"rollout": doc.release.rollout, "document_code": doc.verification_code,
                              "scope": doc.release.scope.key, "package_version": doc.release.package.version,
                              "state": state, "reason": reason, "running_version": running})
+
+    def _should_request(self, doc, last, now) -> bool:
+        """Not asked for *doc* yet; or asked, and the attempt answering that request failed for a reason worth
+        another try, the request long enough ago, fewer than :data:`MAX_REQUESTS` times."""
+        asked = self.store.get_setting(REQUESTED_SETTING) or {}
+        if not isinstance(asked, dict) or asked.get("code") != doc.verification_code:
+            return True
+        if last is None or last["step"] not in ("failed", "refused") or last["reason"] not in RETRY_REASONS:
+            return False
+        from pishkhan.store.database import parse_iso
+
+        try:
+            asked_at = parse_iso(asked["at"])
+            failed_at = dt.datetime.fromisoformat(str(last["at"]).replace("Z", "+00:00"))
+        except (KeyError, TypeError, ValueError):
+            return False
+        if failed_at.tzinfo is None or failed_at < asked_at:
+            return False  # that failure answered an earlier request; this one is not answered yet
+        return (now - asked_at).total_seconds() >= RETRY_SECONDS and asked.get("count", 1) < MAX_REQUESTS
 
     def request(self, doc):
         """Write the request file for *doc* and remember it."""
@@ -216,7 +247,11 @@ class Updates:
         except OSError as e:
             log.error("cannot write the update request %s: %s", path, e)
             return
-        self.store.set_setting(REQUESTED_SETTING, doc.verification_code)
+        asked = self.store.get_setting(REQUESTED_SETTING) or {}
+        count = asked.get("count", 0) + 1 if isinstance(asked, dict) and asked.get("code") == doc.verification_code \
+            else 1
+        self.store.set_setting(REQUESTED_SETTING, {"code": doc.verification_code, "at": self.store.now_iso(),
+                                                   "count": count})
         self.store.audit("agent", "update.requested", doc.release.rollout, document_code=doc.verification_code,
                          package_version=doc.release.package.version, scope=doc.release.scope.key)
         log.info("asked for the update to %s (rollout %s)", doc.release.package.version, doc.release.rollout)

@@ -74,8 +74,8 @@ else
 fi
 if [ "$broken" = 1 ]; then
   # TEST ONLY (BROKEN=1): the entry point exits 1 as soon as it is imported.
-  printf '%s\n' 'raise SystemExit("pishkhan: a deliberately broken test build (BROKEN=1), not a release")' \
-    | cat - "$work/src/cli/main.py" >"$work/main.py" && mv "$work/main.py" "$work/src/cli/main.py"
+  printf '\n%s\n' 'raise SystemExit("pishkhan: a deliberately broken test build (BROKEN=1), not a release")' \
+    >>"$work/src/cli/main.py"
   echo "build-deb.sh: BROKEN=1: a deliberately broken TEST package, never a release" >&2
 fi
 "$PY" -m pip wheel -q --no-deps -w "$work/own" "$work/src" >/dev/null

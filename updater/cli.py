@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from updater.journal import Journal
+from updater.journal import STEP_WORDS, Journal
 from updater.kept import Kept, sha256_of
 from updater.killswitch import KillSwitch
 from updater.recover import Recoverer
@@ -24,7 +24,11 @@ from updater.update import BUSY, DONE, USAGE, Parts, Updater, running_version
 
 
 def real_parts(settings: Settings, kill: KillSwitch) -> Parts:
-    """The device's parts: the installed command, HTTPS with the pinned CA, dpkg, systemctl, journalctl."""
+    """The device's parts: the installed command, HTTPS with the pinned CA, dpkg, systemctl, journalctl.
+
+    Built (so every module of the zip imported) before anything is installed: dpkg replaces the zip under a
+    running update, and a module first imported after that would come from the other version's archive.
+    """
     from updater.download import HttpsTransport
     from updater.health import CommandHealth, JournalctlLogs
     from updater.packages import Dpkg
@@ -98,7 +102,8 @@ def _status(journal: Journal, *, as_json: bool) -> int:
     print(f"attempt {first['attempt']}  rollout {first['rollout'] or '-'}  "
           f"{rows[-1]['from_version'] or '?'} → {rows[-1]['to_version'] or '?'}")
     for r in rows:
-        print(f"  {r['at']}  {r['step']:<12} {r['reason']:<20} {r['detail'][:200]}")
+        print(f"  {r['at']}  {r['step']:<12} {STEP_WORDS.get(r['step'], ''):<22} {r['reason']:<20} "
+              f"{r['detail'][:200]}")
     return DONE
 
 
@@ -138,8 +143,10 @@ def main(argv: list[str] | None = None, *, parts: Parts | None = None, env=os.en
             print(f"pishkhan-update: {e}", file=sys.stderr)
             return BUSY if args.command == "run" else DONE
         try:
+            recovered = Recoverer(settings, parts=parts, journal=journal, kill=kill).recover()
             if args.command == "recover":
-                return Recoverer(settings, parts=parts, journal=journal, kill=kill).recover()
+                return recovered
+            # An attempt cut short without a reboot (the unit stopped or timed out) is mended first.
             return Updater(settings, parts=parts, journal=journal, kill=kill).run()
         finally:
             os.close(lock)

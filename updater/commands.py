@@ -24,10 +24,11 @@ class Done:
 
 
 def run(argv: list[str], *, timeout: float, env: dict | None = None) -> Done:
-    """Run *argv* and wait at most *timeout* seconds."""
+    """Run *argv* in / (a Python command must not import from wherever we were started) and wait at most
+    *timeout* seconds."""
     try:
         p = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout,
-                           env=env, stdin=subprocess.DEVNULL)
+                           env=env, stdin=subprocess.DEVNULL, cwd="/")
     except FileNotFoundError:
         return Done(-1, "", f"{argv[0]}: no such program")
     except subprocess.TimeoutExpired as e:

@@ -7,9 +7,11 @@ The folder (:class:`FakeDevice`):
   ``verdict.json`` what ``pishkhan update verify`` answers: a release, or ``{"reason", "message"}``
   ``pool/``       the repository's files, by name
   ``restarts``    one line per service restart
-A fake package is a JSON file ``{"Package", "Version", "Architecture", "broken", "fails_configure"}``:
-a ``broken`` one installs but is never healthy (its command exits on import), a ``fails_configure`` one
-stops half-configured (its postinst fails).
+A fake package is a JSON file ``{"Package", "Version", "Architecture", "broken", "fails_configure",
+"sick_services"}``: a ``broken`` one installs but is never healthy (its command exits on import), a
+``fails_configure`` one stops half-configured (its postinst fails), a ``sick_services`` one is healthy by
+itself but its services fail, a ``locked`` one meets dpkg's lock held by another program (nothing changes).
+``installs`` lists each version dpkg was asked to install.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from updater.release import Refusal
 
 
 def fake_deb(path: Path, *, version: str, broken: bool = False, fails_configure: bool = False,
-             architecture: str = "arm64") -> tuple[Path, str, int]:
+             sick_services: bool = False, locked: bool = False, architecture: str = "arm64") -> tuple[Path, str, int]:
     """A fake package file at *path*; (path, sha256, size)."""
     data = json.dumps({"Package": "pishkhan", "Version": version, "Architecture": architecture, "broken": broken,
-                       "fails_configure": fails_configure, "pad": "x" * 200}).encode()
+                       "fails_configure": fails_configure, "sick_services": sick_services, "locked": locked,
+                       "pad": "x" * 200}).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path, hashlib.sha256(data).hexdigest(), len(data)
@@ -67,6 +70,10 @@ class FakeDevice:
     def answer(self, verdict: dict) -> None:
         (self.folder / "verdict.json").write_text(json.dumps(verdict))
 
+    def installs(self) -> list[str]:
+        path = self.folder / "installs"
+        return path.read_text().split() if path.exists() else []
+
     def restarts(self) -> list[str]:
         path = self.folder / "restarts"
         return path.read_text().split() if path.exists() else []
@@ -93,15 +100,18 @@ class FakeDpkg:
             version = pkg["Version"]
         except (OSError, ValueError, KeyError, TypeError):
             return Done(2, "", f"dpkg-deb: error: '{deb}' is not a Debian format archive")
-        mid = self.kill.dpkg_mid()
         d = self.device
-        d.write_state(version=version, status="half-installed", broken=pkg.get("broken", False),
-                      fails_configure=pkg.get("fails_configure", False))
+        with open(d.folder / "installs", "a") as f:
+            f.write(version + "\n")
+        if pkg.get("locked"):
+            return Done(2, "", "dpkg: error: dpkg frontend lock was locked by another process")
+        mid = self.kill.dpkg_mid()
+        kinds = {k: pkg.get(k, False) for k in ("broken", "fails_configure", "sick_services")}
+        d.write_state(version=version, status="half-installed", **kinds)
         if self.kill.spec == "dpkg-half":
             self.kill.die()
         write_whole(d.folder / "VERSION", (version + "\n").encode())
-        d.write_state(version=version, status="unpacked", broken=pkg.get("broken", False),
-                      fails_configure=pkg.get("fails_configure", False))
+        d.write_state(version=version, status="unpacked", **kinds)
         if mid:
             self.kill.die()
         return self.configure_pending()
@@ -137,8 +147,9 @@ class FakeHealth:
                    "detail": f"running {runs}" if runs else "pishkhan exits 1 on import"}
         checks = [imports]
         if services:
-            checks.append({"name": "units_active", "ok": runs == version,
-                           "detail": "all active" if runs == version else "pishkhan-kiosk.service failed"})
+            ok = runs == version and not self.device.state().get("sick_services")
+            checks.append({"name": "units_active", "ok": ok,
+                           "detail": "all active" if ok else "pishkhan-kiosk.service failed"})
         return Health(all(c["ok"] for c in checks), checks)
 
 

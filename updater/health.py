@@ -1,4 +1,4 @@
-"""The health gate's probe: the NEW environment's ``pishkhan update health --since T --version V`` (design21 §2),
+"""The health gate's probe: the NEW environment's ``pishkhan update health --since T --version V``
 and the logs' tail a failure is reported with.
 
 Exit 0 healthy, 1 not (yet), each with ``{"healthy", "checks": [{"name", "ok", "detail"}]}``; a version that

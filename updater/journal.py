@@ -1,4 +1,4 @@
-"""The journal: one SQLite row per step of each update attempt (design21 §2, docs/updates-on-device.md).
+"""The journal: one SQLite row per step of each update attempt (docs/updates-on-device.md).
 
 Written by the updater only (root), read by the agent with a read-only connection
 (``sqlite3.connect("file:…?mode=ro", uri=True)``): so ``journal_mode=DELETE`` (no -wal/-shm a reader of
@@ -16,6 +16,11 @@ from pathlib import Path
 
 STEPS = ("requested", "refused", "downloading", "downloaded", "kept", "installing", "installed", "healthy",
          "unhealthy", "rolling_back", "rolled_back", "failed", "recovered")
+#: Each step in Persian, for a technician reading ``pishkhan-update status``.
+STEP_WORDS = {"requested": "درخواست شد", "refused": "پذیرفته نشد", "downloading": "در حال دریافت",
+              "downloaded": "دریافت شد", "kept": "نگه داشته شد", "installing": "در حال نصب", "installed": "نصب شد",
+              "healthy": "سالم", "unhealthy": "ناسالم", "rolling_back": "در حال بازگشت",
+              "rolled_back": "به نسخهٔ پیشین بازگشت", "failed": "ناموفق", "recovered": "پس از قطع برق کامل شد"}
 #: An attempt whose last row is one of these is over; any other last row means it was cut short.
 FINAL = frozenset({"refused", "healthy", "rolled_back", "failed", "recovered"})
 DETAIL_MAX = 4000

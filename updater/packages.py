@@ -8,8 +8,12 @@ unpacking) needs a package installed again.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shlex
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from updater.commands import Done, base_env, run
 from updater.killswitch import KillSwitch
@@ -36,6 +40,37 @@ class Dpkg:
         self.timeout = timeout
         self.env = base_env(DEBIAN_FRONTEND="noninteractive")
 
+    def admindir(self) -> Path:
+        """dpkg's database folder for the words given (``--admindir=``, ``--root=``, else /var/lib/dpkg)."""
+        for w in self.words[1:]:
+            if w.startswith("--admindir="):
+                return Path(w.split("=", 1)[1])
+        for w in self.words[1:]:
+            if w.startswith("--root="):
+                return Path(w.split("=", 1)[1]) / "var/lib/dpkg"
+        return Path("/var/lib/dpkg")
+
+    def wait_for_lock(self, *, seconds: float = 600, every: float = 5) -> bool:
+        """Wait until no other program (apt, unattended-upgrades) holds dpkg's lock; False after *seconds*.
+
+        Only a look: the lock is taken and let go at once, and dpkg takes it again itself."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fd = os.open(self.admindir() / "lock-frontend", os.O_RDWR | os.O_CREAT, 0o640)
+            except OSError:
+                return True  # no database to lock: dpkg will say what is wrong
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+                return True
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return False
+            finally:
+                os.close(fd)
+            time.sleep(every)
+
     def _query_words(self) -> list[str]:
         keep = [w for w in self.words[1:] if w.startswith(("--root=", "--admindir="))]
         return ["dpkg-query", *keep]
@@ -49,7 +84,9 @@ class Dpkg:
         return dict(line.split(": ", 1) for line in done.out.splitlines() if ": " in line)
 
     def install(self, deb) -> Done:
-        """``dpkg -i`` *deb* (the configuration files a technician changed are kept)."""
+        """``dpkg -i`` *deb* (the configuration files a technician changed are kept), once no other program
+        holds dpkg's lock."""
+        self.wait_for_lock()
         if self.kill.dpkg_mid():
             run([*self.words, "--unpack", str(deb)], timeout=self.timeout, env=self.env)
             self.kill.die()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -60,3 +63,22 @@ class Release:
                 raise ValueError(f"{key} {value!r} is not a code")
         return cls(version=version, sha256=sha, size=size, path=path, urgent=data.get("urgent") is True,
                    rollback=data.get("rollback") is True, **texts)
+
+
+def labels(request: bytes) -> tuple[str, str]:
+    """(rollout, document_code) the request's envelope names, to label the rows before verify has judged it
+    (so a refusal can be matched to the document the agent asked for). Labels only, never trusted: both
+    are replaced by verify's answer. The code is the project's verification code (sha256 of the canonical
+    payload and the signature's value, 8 base32 letters); ('', '') when the request is not such JSON."""
+    try:
+        envelope = json.loads(request)["envelope"]
+        payload = envelope["payload"]
+        signature = envelope.get("signature")
+        value = signature.get("value", "") if isinstance(signature, dict) else ""
+        signed = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return "", ""
+    text = base64.b32encode(hashlib.sha256(signed + str(value).encode()).digest()).decode()[:8]
+    rollout = payload.get("rollout", "") if isinstance(payload, dict) else ""
+    return (rollout if isinstance(rollout, str) and _TEXT.fullmatch(rollout) else ""), f"{text[:4]}-{text[4:]}"

@@ -1,5 +1,5 @@
 """Where the updater reads and writes, and its bounds: the ``[update]`` section of the device's TOML file
-(the keys design21 fixes, read with ``tomllib``, drop-ins of ``pishkhan.d/`` merged as the project does),
+(the keys cli and agent share, read with ``tomllib``, drop-ins of ``pishkhan.d/`` merged as the project does),
 each overridable by a flag or an environment variable so a test or a chroot can point it anywhere.
 
 Precedence: flag > environment (``PISHKHAN_UPDATE_<NAME>``) > the configuration file > the default.

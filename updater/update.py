@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import pwd
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from updater.download import Downloader
 from updater.journal import Journal
 from updater.kept import Kept, sync_dir
 from updater.killswitch import KillSwitch
-from updater.release import Refusal, Release
+from updater.release import Refusal, Release, labels
 from updater.settings import Settings
 from updater.verify import VerifierBroken
 
@@ -57,18 +56,12 @@ def running_version(settings: Settings, packages) -> str:
     return packages.state().version
 
 
-def _group_of(user: str) -> int | None:
-    try:
-        return pwd.getpwnam(user).pw_gid if user and os.geteuid() == 0 else None
-    except KeyError:
-        return None
-
-
-def take_request(request: Path, *, into: Path, name: str, user: str) -> Path | None:
+def take_request(request: Path, *, into: Path, name: str) -> Path | None:
     """Copy the request file into the updater's own folder and delete it; the copy (None: no request).
 
     The request is in a folder the agent owns: a symlink or anything but a small regular file is deleted and
-    refused (``malformed``), never followed.
+    refused (``malformed``), never followed. The copy is 0644: verify reads it as the store's owner, and
+    it holds nothing secret (a published release document and the device's id).
     """
     try:
         fd = os.open(request, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -89,16 +82,13 @@ def take_request(request: Path, *, into: Path, name: str, user: str) -> Path | N
         os.close(fd)
     into.mkdir(mode=0o755, parents=True, exist_ok=True)
     copy = into / f"{name}.json"
-    out = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    out = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(out, data)
         os.fsync(out)
     finally:
         os.close(out)
-    gid = _group_of(user)
-    if gid is not None:
-        os.chown(copy, 0, gid)
-        os.chmod(copy, 0o640)
+    os.chmod(copy, 0o644)
     sync_dir(into)
     request.unlink(missing_ok=True)
     for old in sorted(into.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-KEEP_REQUESTS]:
@@ -107,19 +97,24 @@ def take_request(request: Path, *, into: Path, name: str, user: str) -> Path | N
 
 
 def roll_back(attempt: Attempt, *, parts: Parts, kept: Kept, reason: str, detail: str) -> int:
-    """Install the kept package of the version the attempt moved from again; rolled_back, or failed."""
+    """Install the kept package of the version the attempt moved from again; rolled_back, or failed.
+
+    When dpkg never changed the package (it could not take its lock, say) there is nothing to install again.
+    """
     attempt.step("rolling_back", reason=reason)
     old = attempt.from_version
-    if not kept.has(old):
-        attempt.step("failed", reason="no_rollback_package", detail=f"no intact kept package of {old}")
-        return FAILED
-    done = parts.packages.install(kept.path(old))
     state = parts.packages.state()
-    if done.code != 0 or not state.configured or state.version != old:
-        attempt.step("failed", reason="install_failed",
-                     detail=f"reinstalling {old}: dpkg exit {done.code}, pishkhan {state.version} {state.status}; "
-                            f"{done.tail(2000)}")
-        return FAILED
+    if not (state.configured and state.version == old):
+        if not kept.has(old):
+            attempt.step("failed", reason="no_rollback_package", detail=f"no intact kept package of {old}")
+            return FAILED
+        done = parts.packages.install(kept.path(old))
+        state = parts.packages.state()
+        if done.code != 0 or not state.configured or state.version != old:
+            attempt.step("failed", reason="install_failed",
+                         detail=f"reinstalling {old}: dpkg exit {done.code}, pishkhan {state.version} "
+                                f"{state.status}; {done.tail(2000)}")
+            return FAILED
     parts.services.restart_enabled()
     if attempt.to_version and attempt.to_version != old:
         kept.forget(attempt.to_version)
@@ -141,8 +136,7 @@ class Updater:
         attempt = Attempt(self.journal, self.kill)
         attempt.from_version = running_version(self.settings, self.parts.packages)
         try:
-            copy = take_request(self.settings.request, into=self.settings.requests, name=attempt.id,
-                                user=self.settings.as_user)
+            copy = take_request(self.settings.request, into=self.settings.requests, name=attempt.id)
         except Refusal as r:
             attempt.step("requested", detail=str(self.settings.request))
             attempt.step("refused", reason=r.reason, detail=str(r))
@@ -150,6 +144,7 @@ class Updater:
         if copy is None:
             print(f"pishkhan-update: no request at {self.settings.request}; nothing to do", flush=True)
             return DONE
+        attempt.rollout, attempt.document_code = labels(copy.read_bytes())
         attempt.step("requested", detail=f"copied to {copy}")
         try:
             release = self.parts.verifier.verify(copy)

@@ -1,5 +1,5 @@
 """Asking the installed software whether a request may be installed: ``pishkhan update verify --request FILE``
-(design21 §2), run from the CURRENTLY installed environment before anything is touched.
+(docs/updates-on-device.md), run from the CURRENTLY installed environment before anything is touched.
 
 Exit 0 and a JSON line of the release; exit 3 and ``{"reason", "message"}``: refused; anything else: the
 verifier itself is broken (:class:`VerifierBroken`).

@@ -1,4 +1,4 @@
-"""Fleet updates at the centre (issue 21; the design and the choices: docs/updates.md).
+"""Fleet updates at the centre (the design and the choices: docs/updates.md).
 
 - :mod:`central.releases.pool`: the package pool, ``<sha256>.deb`` files in one folder and their index;
 - :mod:`central.releases.document`: the signed release document (``pishkhan.release/1``), built and checked;
@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-#: The steps of an update a device's journal records (design21 §2), as the ``update`` event carries them.
+#: The steps of an update a device's journal records (docs/updates.md), as the ``update`` event carries them.
 STEPS = ("requested", "refused", "downloading", "downloaded", "kept", "installing", "installed", "healthy",
          "unhealthy", "rolling_back", "rolled_back", "failed", "recovered")
 #: The states ``reported.release.state`` may take.

@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from central.errors import PoolRefused
 from pishkhan.exc import CentralError
 
 #: A pool file's name: 64 lowercase hex digits and ``.deb``; nothing else is ever served from the pool.
@@ -34,17 +35,6 @@ POOL_PREFIX = "releases/pool/"
 MAX_PACKAGE_BYTES = 512 * 1024 * 1024
 INDEX = "index.json"
 _FIELD = re.compile(r"[A-Za-z0-9.+~:_-]{1,128}")
-
-
-class PoolRefused(CentralError):
-    """A package the pool will not take; :attr:`reason` is one of :attr:`reasons`."""
-
-    reasons = ("not_a_package", "too_large", "unreadable")
-
-    def __init__(self, message: str, *, reason: str):
-        assert reason in self.reasons, reason
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

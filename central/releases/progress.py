@@ -60,7 +60,7 @@ def rollout_progress(db, rollout, *, province: str | None = None) -> Progress:
         if rollout.stage == "canary" or rollout.document.get("canary_percent", 100) < 100 else len(devices)
     rows = db.query("SELECT r.device_id, r.state, r.reason, r.detail, r.first_at, r.at, d.online, d.status_since "
                     "FROM release_devices r LEFT JOIN devices d ON d.device_id = r.device_id WHERE r.rollout = ?"
-                    + (" AND r.province = ?" if province else ""), (rollout.rollout, province) if province
+                    + (" AND d.province = ?" if province else ""), (rollout.rollout, province) if province
                     else (rollout.rollout,))
     touched = 0
     for row in rows:
@@ -94,7 +94,7 @@ def versions_by_province(db, *, province: str | None = None) -> dict[str, dict[s
     out: dict[str, dict[str, int]] = {}
     for row in db.query(sql + " GROUP BY d.province, COALESCE(NULLIF(r.running_version, ''), d.software_version)",
                         params):
-        version = str(row["version"] or "")[:128] or "?"
+        version = str(row["version"] or "")[:128]  # '' : not known yet
         out.setdefault(str(row["province"]), {})[version] = out.get(str(row["province"]), {}).get(version, 0) \
             + int(row["n"])
     return out

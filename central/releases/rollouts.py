@@ -41,15 +41,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
 from central import codec
-from central.errors import NotPublished
+from central.errors import NotPublished, RolloutError
 from central.releases import STAGES, document as release_document
 from central.releases.pool import Pool
 from pishkhan.exc import CentralError
+
+log = logging.getLogger(__name__)
 
 #: Why a rollout halted.
 HALT_REASONS = ("failures_over_threshold", "manual")
@@ -57,7 +60,7 @@ ACTIVE = ("canary", "promoted")
 
 
 def is_canary(device_id: str, canary_percent: float) -> bool:
-    """Whether *device_id* is in the canary group of a document with *canary_percent* (design21 §1)."""
+    """Whether *device_id* is in the canary group of a document with *canary_percent* (docs/updates.md)."""
     return bucket(device_id) < canary_percent * 100
 
 
@@ -73,17 +76,6 @@ def iso(moment: dt.datetime) -> str:
 
 def parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-class RolloutError(CentralError):
-    """A rollout operation refused; :attr:`reason` is one of :attr:`reasons`."""
-
-    reasons = ("unknown_rollout", "not_active", "no_device", "bad_option")
-
-    def __init__(self, message: str, *, reason: str):
-        assert reason in self.reasons, reason
-        super().__init__(message)
-        self.reason = reason
 
 
 # -- publishing ---------------------------------------------------------------------------
@@ -270,7 +262,12 @@ class Rollouts:
 
         now = self.clock()
         decisions = []
-        for r in [r for r in self.list() if r.stage in ACTIVE]:
+        for row in self.db.query("SELECT * FROM rollouts WHERE stage IN ('canary', 'promoted') ORDER BY created_at"):
+            try:
+                r = Rollout.of_row(row)
+            except Exception as e:  # noqa: BLE001 — one unreadable record must not stop the others
+                log.error("rollout %r cannot be read, left as it is: %s", str(row.get("rollout"))[:40], e)
+                continue
             p = rollout_progress(self.db, r)
             counts = {"touched": p.touched, "failures": p.failures, "by_state": p.by_state, "offline": p.offline,
                       "in_scope": p.in_scope, "canaries": p.canaries, "threshold_percent": r.halt_threshold}

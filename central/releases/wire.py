@@ -1,6 +1,6 @@
 """What a device says of its updates, checked before the centre stores any of it.
 
-Two things arrive (design21 §2, docs/mqtt.md):
+Two things arrive (docs/updates.md, docs/mqtt.md):
 
 - an ``update`` event on ``dev/{id}/event`` (``"event": "update"``), one per step of the device's update
   journal. Its fields — ``step``, ``rollout``, ``document_code``, ``from_version``, ``to_version``,

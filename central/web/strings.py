@@ -173,6 +173,7 @@ VERIFY_REFUSED = "این کد استعلام نیست: کد استعلام ۹ ن
 VERIFY_LAYERED = "این تابلو از چند لایهٔ رسمی ساخته شده است:"
 ISSUER = "صادرکننده"
 VERSION = "نسخه"
+DEVICE_COUNT = "دستگاه‌ها"
 EFFECTIVE_FROM = "اجرا از"
 PUBLISHED_AT = "تاریخ انتشار"
 SCOPE = "دامنه"
@@ -264,7 +265,7 @@ ENROLMENT_KINDS = {"claim_made": "صدور کد ثبت", "enrolled": "ثبت‌�
                    "revoked": "ابطال گواهی"}
 COL_ADDRESS = "نشانی"
 
-# -- releases (issue 21) --
+# -- releases (central/releases) --
 RELEASES = "به‌روزرسانی‌ها"
 RELEASES_EN = "Releases"
 VERSIONS_BY_PROVINCE = "نسخه‌های در حال اجرا به تفکیک استان"

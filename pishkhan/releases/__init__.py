@@ -49,7 +49,7 @@ def running_version() -> str:
         text = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         text = ""
-    if text and len(text) <= 100 and "\n" not in text:
+    if text and len(text) <= 64 and "\n" not in text:
         return text
     from pishkhan import __version__
 

@@ -47,7 +47,7 @@ LEVELS = ("device", "office", "province", "national")  # most specific first
 
 _CODE = re.compile(r"[A-Za-z0-9._-]{1,32}")
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]{1,99}")
-_DEB_VERSION = re.compile(r"([0-9]+:)?[0-9][A-Za-z0-9.+~-]{0,99}")
+_DEB_VERSION = re.compile(r"([0-9]+:)?[0-9][A-Za-z0-9.+~-]{0,60}")
 _ARCH = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
@@ -66,8 +66,8 @@ def compare_versions(a: str, b: str) -> int:
 
 
 def is_debian_version(text) -> bool:
-    """Whether *text* is a Debian version this project accepts (upstream starting with a digit, ≤ 100 chars)."""
-    if not isinstance(text, str) or not _DEB_VERSION.fullmatch(text):
+    """Whether *text* is a Debian version this project accepts (upstream starting with a digit, ≤ 64 chars)."""
+    if not isinstance(text, str) or len(text) > 64 or not _DEB_VERSION.fullmatch(text):
         return False
     try:
         Version(text)

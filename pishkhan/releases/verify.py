@@ -10,7 +10,10 @@ this device), then that no newer version of its scope is installed
 halted rollout (``halted``), the architecture (``wrong_architecture``,
 ``dpkg --print-architecture``), and against the running version the downgrade
 rule (``downgrade``) and ``min_version_to_upgrade_from`` (``too_old``). The
-working-hours window is the agent's decision and is not checked again.
+working-hours window is the agent's decision; with *check_window*
+(``--check-window``) it is checked again here (``in_hours``,
+``outside_window``), so a request written out of time by anyone able to write
+the request file does not start an update during office hours.
 
 **health** (:func:`health_checks`): run from the new version after install.
 Each check is ``{"name", "ok", "detail"}``: ``version`` (this code imports
@@ -51,7 +54,7 @@ def _load_request(path) -> dict:
 
 
 def verify_request(config, store, path, *, running: str | None = None, architecture: str | None = None,
-                   now: dt.datetime | None = None) -> dict:
+                   now: dt.datetime | None = None, check_window: bool = False) -> dict:
     """The update the request file at *path* asks for, checked (see the module): ``{"version", "sha256", "size",
     "path", "rollout", "document_code", "urgent", "rollback"}``, or :exc:`~pishkhan.exc.Refused` saying why not."""
     from pishkhan.boards.signing import verification_code
@@ -80,6 +83,13 @@ def verify_request(config, store, path, *, running: str | None = None, architect
     refusal = upgrade_refusal(doc, running or running_version())
     if refusal is not None:
         raise refusal
+    if check_window:
+        from pishkhan.releases.window import may_start
+        from pishkhan.schedule.hours import hours_from_config
+
+        wait = may_start(now, doc, hours_from_config(config, store=store), config.update.guard_minutes)
+        if wait is not None:
+            raise _Wait(wait.reason, wait.message)
     p = doc.package
     return {"version": p.version, "sha256": p.sha256, "size": p.size, "path": p.path, "rollout": doc.rollout,
             "document_code": verification_code(envelope), "urgent": doc.urgent, "rollback": doc.rollback}

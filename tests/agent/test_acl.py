@@ -48,7 +48,8 @@ def subscribe_codes(client, topic_filter, timeout=5.0) -> list[int]:
 
 
 @pytest.mark.parametrize("topic", [T.event("dev-0002"), T.status("dev-0002"), T.cmd("dev-0001"),
-                                   T.national("board"), T.province("23", "schedule"), "pishkhan/v1/other"])
+                                   T.national("board"), T.province("23", "schedule"), "pishkhan/v1/other",
+                                   T.national("release"), T.device_document("dev-0001", "release")])
 def test_a_device_cannot_publish_outside_its_own_streams(mqtt_broker, topic):
     device = mqtt_broker.client("dev-0001", protocol="5")
     code = publish_code(device, topic)

@@ -360,7 +360,7 @@ def test_pishkhan_agent_plugs_in_the_office_parts(tmp_path):
     agent = add_parts(Agent(config))
     try:
         assert {"province", "office", "office_name", "schedule", "clock"} <= set(agent.birth_parts)
-        assert list(agent.telemetry_parts) == ["device", "peripherals", "office", "clock", "compliance"]
+        assert list(agent.telemetry_parts) == ["device", "peripherals", "office", "clock", "compliance", "update"]
         assert isinstance(agent.telemetry_changes, Changes)
         assert [t[0] for t in agent._tasks if getattr(t[2], "__self__", None) is agent.parts["compliance"]] == [60.0]
     finally:

@@ -65,6 +65,9 @@ def test_a_release_document_becomes_a_request_only_in_the_window_and_the_journal
     thread.start()
     try:
         assert wait_until(lambda: agent.session.connected, 15)
+        # the birth is a fact in the store, for the update's health gate (once per process)
+        assert wait_until(lambda: store.audit_entries(action="agent.birth"), 10)
+        assert [e["detail"]["software_version"] for e in store.audit_entries(action="agent.birth")] == ["0.1.0"]
         envelope = national.sign(release_doc(1))
         raw = mqtt_broker.client("centre")
         raw.publish(Topics(mqtt_broker.root).national("release"), json.dumps(envelope), qos=1,
@@ -125,3 +128,61 @@ def test_a_release_document_becomes_a_request_only_in_the_window_and_the_journal
     finally:
         agent.stop()
         thread.join(15)
+
+
+def journal_row(journal, **row):
+    with sqlite3.connect(journal) as db:
+        db.execute(JOURNAL.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"))
+        db.execute(f"INSERT INTO update_steps({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                   tuple(row.values()))
+
+
+def test_a_passing_failure_is_asked_again_and_a_rolled_back_version_never(tmp_path, monkeypatch):
+    (tmp_path / "VERSION").write_text("0.1.0\n")
+    monkeypatch.setenv("PISHKHAN_VERSION_FILE", str(tmp_path / "VERSION"))
+    clock = Clock(dt.datetime(2026, 12, 10, 23, 0, tzinfo=TEHRAN))
+    request, journal = tmp_path / "request.json", tmp_path / "journal.sqlite"
+    config = parse_config({"device": {"id": "dev-0001", "state_dir": str(tmp_path / "state")},
+                           "update": {"request": str(request), "journal": str(journal)},
+                           "mqtt": {"enabled": False}})
+    national = SigningKey.generate()
+    store = Store(config.store_path, clock=clock)
+    trust_key(store, national.public, scope="national", actor="test")
+    agent = Agent(config, store=store)
+    try:
+        part = updates.Updates(agent.context, hours=HOURS)
+        from pishkhan.releases.installed import install_release
+        done = install_release(store, national.sign(release_doc(1)), source="centre", actor="test")
+        code = done.verification_code
+        part.tick()
+        assert request.exists()
+        request.unlink()
+        common = {"attempt": "a-1", "rollout": "R-20261207-1", "document_code": code, "from_version": "0.1.0",
+                  "to_version": "0.9.0"}
+        journal_row(journal, at="2026-12-10T19:31:00Z", step="requested", **common)
+        journal_row(journal, at="2026-12-10T19:32:00Z", step="failed", reason="download_failed", **common)
+        part.tick()
+        assert not request.exists() and part.state["state"] == "failed"  # not at once
+        clock.at += dt.timedelta(minutes=31)
+        part.tick()
+        assert request.exists() and part.state["state"] == "requested"  # half an hour later: again
+        request.unlink()
+        clock.at += dt.timedelta(minutes=31)
+        part.tick()
+        assert not request.exists()  # the journal has said nothing new: no third request yet
+
+        common |= {"attempt": "a-2"}
+        journal_row(journal, at="2026-12-10T20:31:00Z", step="installing", **common)
+        journal_row(journal, at="2026-12-10T20:35:00Z", step="rolled_back", reason="unhealthy",
+                    **common | {"from_version": "0.9.0", "to_version": "0.1.0"})
+        clock.at += dt.timedelta(hours=1)
+        part.tick()
+        assert not request.exists()
+        assert (part.state["state"], part.state["reason"]) == ("rolled_back", "unhealthy")
+        # a newer document for the same package: this device rolled it back, it waits
+        install_release(store, national.sign(release_doc(2)), source="centre", actor="test")
+        part.tick()
+        assert not request.exists() and (part.state["state"], part.state["reason"]) == ("waiting", "failed_here")
+    finally:
+        agent.outbox.close()
+        store.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ("pishkhan", "kiosk", "display", "panel", "edge_agent", "provisioning", "central", "cli", "bench",
-           "scripts", "packaging", "systemd", "docs", "tests")
+           "updater", "scripts", "packaging", "systemd", "docs", "tests")
 ENDINGS = {".py", ".md", ".json", ".sh", ".toml", ".service", ".conf", ".txt", ".kv"}
 #: "issue 12", "issue #12", "issue-12", "(CI, stop 25)"; not "paho issue 893".
 MENTION = re.compile(r"(?<![\w-]mqtt )(?<!paho )\bissues?[ -]?#?\d+|\bCI, stop \d+", re.IGNORECASE)

@@ -258,7 +258,7 @@ def fill(db, devices, events, reports, officials, snapshots, registry=(), claims
 PAGES = ("/", "/?format=json", "/api/fleet", "/?state=late", "/?province=23", "/?state=outdated&province=11",
          "/devices", "/api/devices", "/devices?state=closed", "/devices?province=23&format=json",
          f"/report?date={TODAY}", f"/api/report?date={TODAY}", f"/report?date={TODAY}&format=json",
-         f"/report?province=23&date={TODAY}", f"/report.csv?date={TODAY}", "/metrics")
+         f"/report?province=23&date={TODAY}", f"/report.csv?date={TODAY}", "/metrics", "/releases")
 
 
 def answers(client, path: str):
@@ -437,3 +437,70 @@ def test_an_identity_mismatch_of_any_shape_is_shown_or_left_as_it_is(site):
     assert shown[0] == [{"field": "province", "label": "استان", "registered": None, "claimed": "24"}]
     assert shown[1] is None and len(shown[2]) == 5
     assert "\u202e" not in site["clients"]["ops23"].get("/").text
+
+
+# -- releases: the rollouts, the devices' update steps and reported releases, whatever they hold --------------
+RELEASE_TABLES = ("rollouts", "rollout_log", "release_devices", "device_release")
+# (no NaN: SQLite stores it as NULL, which the NOT NULL columns refuse)
+stored_numbers = st.one_of(st.floats(allow_nan=False, allow_infinity=True), st.integers(-10**12, 10**12), texts)
+rollout_rows = st.lists(st.tuples(
+    texts, st.sampled_from(["national", "province:23", "office:OFF-1", "device:dev-2301"]) | texts,
+    st.sampled_from(['["pishkhan/v1/all/release"]']) | texts, texts, texts, texts,
+    st.sampled_from(["canary", "promoted", "complete", "halted", "superseded"]) | texts, times,
+    stored_numbers, stored_numbers, stored_numbers, stored_numbers, texts,
+    st.sampled_from(GARBAGE) | st.just(json.dumps({"canary_percent": 5})), times, texts,
+    st.sampled_from(GARBAGE) | st.just(json.dumps({"message": "\u202eevil"})) | texts), max_size=3,
+    unique_by=lambda row: row[0])
+release_device_rows = st.lists(st.tuples(
+    texts, st.sampled_from(["dev-2301", "dev-1101"]) | texts, st.sampled_from(["23", "11"]) | texts,
+    st.sampled_from(["pending", "in_window", "installed", "healthy", "rolled_back", "failed"]) | texts,
+    texts, texts, texts, texts, texts, texts, times, times, times), max_size=4, unique_by=lambda row: row[:2])
+device_release_rows = st.lists(st.tuples(
+    st.sampled_from(["dev-2301", "dev-1101"]) | texts, texts, texts, texts, texts, texts, texts, texts, times, times),
+    max_size=3, unique_by=lambda row: row[0])
+
+
+def fill_releases(db, rollouts, release_devices, device_release, devices=()):
+    def work(c):
+        for table in RELEASE_TABLES + TABLES:
+            c.execute(f"DELETE FROM {table}")
+        c.executemany("INSERT INTO devices(device_id, province, office_id, office_name, online, status_since, "
+                      "status_reason, will_seq, last_seen, board, schedule, clock, telemetry, telemetry_at, "
+                      "compliance, highest_seq, received, duplicates) VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", devices)
+        c.executemany("INSERT INTO rollouts(rollout, scope_key, topic, sha256, package_version, architecture, stage, "
+                      "stage_since, canary_percent, soak_seconds, halt_threshold, doc_version, document_code, "
+                      "document, created_at, halted_reason, halted_detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      rollouts)
+        c.executemany("INSERT INTO release_devices(rollout, device_id, province, state, step, reason, detail, "
+                      "from_version, to_version, document_code, first_at, at, received_at) "
+                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", release_devices)
+        c.executemany("INSERT INTO device_release(device_id, rollout, document_code, scope, package_version, state, "
+                      "reason, running_version, at, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)", device_release)
+    db.write(work)
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(rollouts=rollout_rows, release_devices=release_device_rows, device_release=device_release_rows)
+def test_the_releases_page_answers_whatever_the_release_tables_hold(site, rollouts, release_devices,
+                                                                    device_release):
+    fill_releases(site["db"], rollouts, release_devices, device_release,
+                  [a_device(), a_device("dev-1101", province="11")])
+    for client in site["clients"].values():
+        for path in ("/releases", "/api/releases", "/releases?province=11", "/metrics"):
+            assert answers(client, path).status_code == 200, path
+
+
+def test_a_rollout_that_cannot_be_read_is_shown_as_unknown_and_counted(site):
+    row = ("R-bad", "national", "[", "x", "0.9", "arm64", "canary", F.iso(NOW), "many", 1, 10, 1, "", "{", F.iso(NOW),
+           "", "")
+    fill_releases(site["db"], [row], [("R-bad", "dev-2301", "23", "rolled_back", "rolled_back", "unhealthy",
+                                       "\u202eevil\x1b[31m", "", "", "", F.iso(NOW), F.iso(NOW), F.iso(NOW))], [],
+                  [a_device()])
+    client = site["clients"]["admin"]
+    data = client.get("/api/releases").json()
+    assert data["rollouts"] == [{"rollout": "R-bad", "readable": False}] and data["unreadable"] == 1
+    assert "R-bad" in answers(client, "/releases").text

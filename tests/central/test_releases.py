@@ -79,6 +79,13 @@ def test_publish_pools_the_package_and_publishes_a_retained_signed_document(mqtt
                              str(db_file)], capture_output=True, text=True, cwd=ROOT, timeout=60,
                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert json.loads(status.stdout)[0]["stage"] == "canary", status.stderr
+    halted = central("halt", document["rollout"], "--why", "kiosk slow", "--key", "tehran", "--keys-dir",
+                     str(ring.directory), "--trust", str(trust_file), "--db", str(db_file), broker=mqtt_broker)
+    assert halted.returncode == 0, halted.stderr
+    late = mqtt_broker.capture(user="dev-0001", filters=[TOPICS.province("23", "release")])
+    assert late.wait(lambda c: c.messages, 10)
+    document, _ = verify(json.loads(late.messages[0][1]), [ring.load("tehran").public])
+    assert (document["version"], document["halted"]) == (2, True)
 
 
 def test_publish_refuses_what_devices_would_refuse(tmp_path):
@@ -240,6 +247,15 @@ def test_a_device_gone_offline_mid_update_counts_against_the_rollout(rollout_sit
     assert decisions[0].action == "halted" and decisions[0].detail["offline"] == 1
 
 
+def test_an_older_step_delivered_late_changes_nothing(rollout_site):
+    s = rollout_site
+    r, devices, device = s["rollout"], s["devices"], s["canaries"][0]
+    devices.step(device, r, "healthy")
+    s["clock"][0] -= dt.timedelta(minutes=5)  # sent earlier, out of the outbox later
+    assert devices.step(device, r, "installing").accepted == 1
+    assert s["db"].query("SELECT state, step FROM release_devices") == [{"state": "healthy", "step": "healthy"}]
+
+
 # -- what devices send ----------------------------------------------------------------------------
 HOSTILE = [
     ({"step": "exploded"}, "schema"),                                       # a step outside the enumeration
@@ -326,3 +342,114 @@ def test_metrics_expose_versions_rollout_progress_and_halts(rollout_site):
     assert f'pishkhan_rollout_devices{{rollout="{r.rollout}",state="rolled_back"}} 1.0' in text
     assert f'pishkhan_rollout_devices{{rollout="{r.rollout}",state="pending"}} 38.0' in text
     assert f'pishkhan_rollout_halted{{reason="failures_over_threshold",rollout="{r.rollout}"}} 1.0' in text
+
+
+# -- the simulator ----------------------------------------------------------------------------------
+def test_simulated_devices_act_on_a_release_as_the_design_says(tmp_path):
+    import random
+
+    from central.simulate import ReleaseActor, ReleaseBehaviour
+
+    ring, trust_file = keys_and_trust(tmp_path)
+    publisher = MemoryPublisher(trust=TrustList.load(trust_file))
+    db = open_db(str(tmp_path / "fleet.db"))
+    rollouts = Rollouts(db, publisher=publisher, pool=Pool(tmp_path / "pool"), clock=lambda: NOW)
+    r = rollouts.start(build_deb(tmp_path, "0.9.0"), scope="national", key=ring.load("national"), canary_percent=50)
+    envelope = publisher.retained["pishkhan/v1/all/release"]
+    bad = ReleaseBehaviour(bad_versions=("0.9.0",))
+    ids = [f"pi-{i:04d}" for i in range(20)]
+    plans = {d: ReleaseActor(d, behaviour=bad, rng=random.Random(1)).consider(envelope) for d in ids}
+    assert {d for d, plan in plans.items() if plan} == {d for d in ids if is_canary(d, 50)}  # canaries only
+    canary = next(d for d, plan in plans.items() if plan)
+    assert [step for _, step, _ in plans[canary]][-1] == "rolled_back"
+    good = ReleaseActor(canary, behaviour=ReleaseBehaviour(), rng=random.Random(1))
+    assert [step for _, step, _ in good.consider(envelope)][-1] == "healthy"
+    # a halt calls off a start still to come; the events pass the centre's checks
+    actor = ReleaseActor(canary, behaviour=bad, rng=random.Random(1))
+    first = actor.consider(envelope)[0]
+    rollouts.halt(r.rollout, key=ring.load("national"))
+    actor.consider(publisher.retained["pishkhan/v1/all/release"])
+    assert not actor.due(first[1], first[2])
+    message = actor.event(seq=1, sent_at=NOW.timestamp(), step="rolled_back", fields=plans[canary][-1][2])
+    assert Devices(Fleet(db), lambda: NOW).send(canary, "event", message).accepted == 1
+    db.close()
+
+
+@pytest.mark.parametrize("fleet_db", ["sqlite"], indirect=True)
+def test_the_releases_page_on_a_phone_says_why_a_rollout_halted(rollout_site, tmp_path):
+    import uvicorn
+
+    from central.users import Users
+    from central.web.app import create_app
+    from services import chromium, wait_for_port
+
+    s = rollout_site
+    r, devices = s["rollout"], s["devices"]
+    devices.step(s["canaries"][0], r, "healthy")
+    devices.step(s["canaries"][1], r, "rolled_back", reason="unhealthy",
+                 detail="pishkhan-display.service: failed\n" + "Traceback … " * 60)
+    s["rollouts"].advance(key=s["key"])
+    Users(s["db"]).add("admin", "centre-pass-1")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Fleet(s["db"]), now=lambda: NOW), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    try:
+        with chromium() as driver:
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+            driver.get(f"http://127.0.0.1:{port}/login?next=/releases")
+            driver.find_element("id", "username").send_keys("admin")
+            driver.find_element("id", "password").send_keys("centre-pass-1")
+            driver.find_element("id", "login").click()
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/releases"))
+            notice = driver.find_element("css selector", f"#rollout-{r.rollout} .halted")
+            assert notice.is_displayed() and notice.get_attribute("data-reason") == "failures_over_threshold"
+            assert "1 of 2 updated devices" in notice.text
+            assert driver.find_element("css selector", f"tr[data-device='{s['canaries'][1]}']").is_displayed()
+            assert driver.execute_script("return getComputedStyle(document.body).direction") == "rtl"
+            assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+            driver.save_screenshot(str(tmp_path / "releases-phone.png"))
+            if os.environ.get("SHOTS"):
+                driver.save_screenshot(os.environ["SHOTS"])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_the_monitor_records_a_retained_release_as_official_and_the_next_version_follows_it(tmp_path):
+    from central.official_record import OfficialRecord
+    from central.publish import encode
+
+    ring, trust_file = keys_and_trust(tmp_path)
+    trust = TrustList.load(trust_file)
+    publisher = MemoryPublisher(trust=trust)
+    db = open_db(str(tmp_path / "fleet.db"))
+    rollouts = Rollouts(db, publisher=publisher, pool=Pool(tmp_path / "pool"), clock=lambda: NOW)
+    deb = build_deb(tmp_path, "0.9.0")
+    rollouts.start(deb, scope="province:23", key=ring.load("tehran"))
+    topic = "pishkhan/v1/province/23/release"
+    record = OfficialRecord(db, trust=trust)
+    row = record.check(topic, encode(publisher.retained[topic]))
+    assert (row["kind"], row["scope_key"], row["version"]) == ("release", "province:23", 1)
+    record.record(dict(row, version=7), received_at="2026-12-07T18:30:00Z")  # a version this centre did not keep
+    assert rollouts.start(deb, scope="province:23", key=ring.load("tehran")).doc_version == 8
+    db.close()
+
+
+def test_sign_pools_the_package_and_writes_a_signed_document_without_a_broker(tmp_path):
+    ring, trust_file = keys_and_trust(tmp_path)
+    deb = build_deb(tmp_path, "0.9.1")
+    done = subprocess.run([sys.executable, "-m", "cli.main", "central", "release", "sign", str(deb), "--scope",
+                           "national", "--key", "national", "--keys-dir", str(ring.directory), "--trust",
+                           str(trust_file), "--pool", str(tmp_path / "pool"), "--version", "4", "--rollback",
+                           "--out", str(tmp_path / "release.json")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    document, _ = verify(json.loads((tmp_path / "release.json").read_text()), [ring.load("national").public])
+    assert (document["version"], document["rollback"], document["canary_percent"]) == (4, True, 100)
+    assert (tmp_path / "pool" / f"{document['package']['sha256']}.deb").read_bytes() == deb.read_bytes()

@@ -20,6 +20,7 @@ from pishkhan.boards.notices import active_notices, post_notice, remove_notice
 from pishkhan.boards.signing import verification_code
 from pishkhan.boards.trust import trust_key
 from pishkhan.queue.core import Queue
+from pishkhan.releases import running_version
 from pishkhan.render import board_pages
 from pishkhan.store.database import Store
 from pishkhan.text import jalali
@@ -217,6 +218,7 @@ def test_no_board_says_so(config, make_wall):
     assert wall.poll().pages == "first"
     assert wall.page_set.version is None and not wall.page_set.verified and len(wall.page_set.pages) == 1
     assert wall.version_text == S.NO_BOARD and wall.board_version() is None
+    assert wall.store.audit_entries(action="display.board_shown") == []  # no verified board: no fact for the gate
 
 
 def test_a_new_board_or_a_staff_mark_is_noticed_and_shown(office, make_wall, sample_doc):
@@ -228,6 +230,8 @@ def test_a_new_board_or_a_staff_mark_is_noticed_and_shown(office, make_wall, sam
     code = office.install(newer).verification_code
     assert settle(wall, lambda m: complete(m, "2")) == ["board_changed"]
     assert wall.version_text == S.BOARD_VERSION.format(version="۲", code=code)
+    shown = wall.store.audit_entries(action="display.board_shown")  # the update's health gate reads it: once
+    assert [(e["subject"], e["detail"]["software_version"]) for e in shown] == [("1", running_version())]
     key = wall.page_set.key
     set_unavailable(office.store, "ID-01", "سامانه قطع است", actor="test")
     assert settle(wall, lambda m: m.page_set.key != key) == ["board_changed"]

@@ -160,3 +160,65 @@ def test_the_wire_schemas_check_the_update_fields():
     assert about_readings(telemetry) == []
     telemetry["readings"]["update"]["update_state"] = "sleeping"
     assert about_readings(telemetry)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, as the updater runs it")
+def test_run_as_root_verify_becomes_the_store_owner(national):
+    import shutil
+    import tempfile
+
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                            "import ctypes, cryptography.hazmat.primitives.asymmetric.ed25519, debian, pishkhan"],
+                           capture_output=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if probe.returncode != 0:
+        pytest.skip("this machine's Python cannot be read by another user (on a device it can)")
+    home = Path(tempfile.mkdtemp(prefix="pishkhan-owner-"))
+    try:
+        home.chmod(0o755)
+        config, version = device.__wrapped__(home, national)
+        state = home / "state"
+        for path in [state, *state.iterdir()]:
+            os.chown(path, 65534, 65534)  # nobody: the store belongs to the agent's user, not root
+        path = request(home, national.sign(release_doc(1) | live_dates()))
+        path.chmod(0o644)
+        done = pishkhan("update", "verify", "--config", config, "--request", path, version_file=version)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert {p.name: p.stat().st_uid for p in state.iterdir()} == {p.name: 65534 for p in state.iterdir()}
+        path.chmod(0o600)  # root's alone: the store's owner cannot read it, so verify did not read it as root
+        done = pishkhan("update", "verify", "--config", config, "--request", path, version_file=version)
+        assert done.returncode == 3 and json.loads(done.stdout)["reason"] == "not_a_file", done.stdout + done.stderr
+    finally:
+        shutil.rmtree(home)
+
+
+def test_verify_may_check_the_window_again(tmp_path, device, national, monkeypatch):
+    from pishkhan.releases.verify import VerifyRefusal, verify_request
+    from pishkhan.text.jalali import TEHRAN
+
+    config, version = device
+    cfg = load_config(config)  # the default weekly hours: open Saturday to Wednesday from 08:00
+    path = request(tmp_path, national.sign(release_doc(1)))
+    with Store(cfg.store_path) as store:
+        def verify(hh, **kw):
+            return verify_request(cfg, store, path, running="0.8.0", architecture="arm64",
+                                  now=dt.datetime(2026, 12, 12, hh, 0, tzinfo=TEHRAN), **kw)
+        assert verify(11)["version"] == "0.9.0"  # the agent decides; verify alone does not judge the hours
+        assert verify(23, check_window=True)["version"] == "0.9.0"
+        for hh, reason in ((11, "in_hours"), (16, "outside_window")):
+            with pytest.raises(VerifyRefusal) as refused:
+                verify(hh, check_window=True)
+            assert refused.value.reason == reason
+
+
+def test_status_names_the_document_in_force_and_the_decision(tmp_path, device, national, monkeypatch, capsys):
+    from cli.main import main
+    from pishkhan.releases.installed import install_release
+
+    config, version = device
+    monkeypatch.setenv("PISHKHAN_VERSION_FILE", str(version))
+    with Store(load_config(config).store_path) as store:
+        install_release(store, national.sign(release_doc(1) | live_dates()), source="cli", actor="test")
+    assert main(["update", "status", "--config", str(config)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["running_version"] == "0.8.0" and shown["document"]["package_version"] == "0.9.0"
+    assert shown["decision"]["state"] in ("start", "waiting")

@@ -1,5 +1,5 @@
 """pishkhan-update is standard library only and runs as one zip under ``python3 -I``; it speaks to
-``pishkhan update verify|health`` through their exit codes and JSON lines (design21 §2), checked here
+``pishkhan update verify|health`` through their exit codes and JSON lines (docs/updates-on-device.md), checked here
 against a stand-in command."""
 
 from __future__ import annotations
@@ -59,10 +59,17 @@ def test_the_zip_runs_isolated(tmp_path):
     assert done.returncode == 0 and "nothing to do" in done.stdout, done.stderr
     done = subprocess.run([str(zipped), "status", "--json"], env=env, capture_output=True, text=True, timeout=30)
     assert json.loads(done.stdout) == {"attempt": "", "steps": []}
+    # Every module of the zip is loaded before anything is installed (dpkg replaces the zip under a running update).
+    done = subprocess.run(["/usr/bin/python3", "-I", "-X", "importtime", str(zipped), "run"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    shipped = {"updater." + n.split("/")[1][:-3] for n in names if n.startswith("updater/") and n.endswith(".py")}
+    assert shipped - {"updater.__main__", "updater.__init__"} <= loaded, sorted(shipped - loaded)
+    assert "updater" in loaded
 
 
 STAND_IN = """#!/bin/sh
-# pishkhan update verify|health as the core engineer's command answers (design21 §2)
+# pishkhan update verify|health as the installed command answers them
 case "$2" in
 verify) [ -f "$4" ] || exit 2
         case "$(cat "$4")" in

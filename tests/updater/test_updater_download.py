@@ -88,3 +88,28 @@ def test_the_updater_downloads_through_the_pinned_ca_from_the_configured_reposit
     world.request()
     assert run_here(world, "run") == 0
     assert world.steps()[-1] == ("healthy", "") and world.device.runs() == NEW
+
+
+def test_a_server_sending_without_end_is_cut_off_at_the_documents_size(tmp_path):
+    """The size cap: a file longer than the document says is not written past it (a full SD card)."""
+    from updater.download import CHUNK
+
+    class Endless:
+        read_bytes = 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n):
+            self.read_bytes += n
+            assert self.read_bytes <= 1000 + 2 * CHUNK, "read far past the size the document gives"
+            return b"x" * n
+
+    stream = Endless()
+    with pytest.raises(Refusal) as refused:
+        Downloader(type("T", (), {"open": lambda self, url: stream})()).fetch(
+            "https://centre.test/releases/pool/x.deb", tmp_path / "p.deb", size=1000, sha256="0" * 64)
+    assert refused.value.reason == "wrong_hash" and not list(tmp_path.iterdir())

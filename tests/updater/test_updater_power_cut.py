@@ -20,10 +20,10 @@ GOOD = ["requested", "downloading", "downloaded", "kept", "installing", "dpkg-ha
 BAD = ["installed", "unhealthy", "rolling_back", "dpkg-mid:2", "rolled_back"]
 
 
-def _cut(tmp_path, kill: str, *, broken: bool):
+def _cut(tmp_path, kill: str, **kind):
     world = make_world(tmp_path)
     world.keep_running()
-    world.publish(NEW, broken=broken)
+    world.publish(NEW, **kind)
     world.request()
     cut = run_apart(world, "run", kill=kill)
     assert cut.returncode == 137, cut.stdout + cut.stderr
@@ -57,9 +57,11 @@ def test_a_cut_during_a_good_update_leaves_the_old_or_the_new_version(tmp_path, 
         assert not list((world.folder / "update/downloads").glob("*.part"))
 
 
-@pytest.mark.parametrize("kill", BAD)
-def test_a_cut_during_a_bad_update_leaves_the_old_version(tmp_path, kill):
-    world = _cut(tmp_path, kill, broken=True)
+@pytest.mark.parametrize("kill, kind", [(k, "broken") for k in BAD] + [("unhealthy", "sick_services")])
+def test_a_cut_during_a_bad_update_leaves_the_old_version(tmp_path, kill, kind):
+    """Broken: the new version cannot import. Sick services: it can, but its services failed the gate, so
+    a cut after ``unhealthy`` still rolls back (the gate's verdict stands)."""
+    world = _cut(tmp_path, kill, **{kind: True})
     steps = _recover(world)
     assert world.device.runs() == OLD, f"after a cut at {kill}: {world.device.state()}"
     assert steps[-1][0] == "rolled_back"
@@ -81,3 +83,15 @@ def test_an_uncut_run_apart_is_the_same_as_in_process(tmp_path):
     done = run_apart(world, "run")
     assert done.returncode == 4, done.stdout + done.stderr
     assert world.steps()[-1] == ("rolled_back", "unhealthy") and world.device.runs() == OLD
+
+
+def test_a_run_mends_an_attempt_cut_short_without_a_reboot_first(tmp_path):
+    """The unit stopped or timed out mid-update, no reboot: the next run finishes that attempt, then its own."""
+    world = _cut(tmp_path, "dpkg-half", broken=True)
+    world.publish(NEW)
+    world.request()
+    assert run_here(world, "run") == 0
+    attempts = [r["attempt"] for r in world.rows()]
+    first = [s for (s, _), a in zip(world.steps(), attempts) if a == attempts[0]]
+    assert first[-1] == "rolled_back" and world.steps()[-1] == ("healthy", "")
+    assert world.device.runs() == NEW

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 
 import pytest
@@ -35,6 +36,10 @@ def test_an_upgrade_records_every_step_and_ends_healthy(world):
     copies = list((world.folder / "update/requests").glob("*.json"))
     assert [c.stem for c in copies] == [rows[0]["attempt"]]
     assert stat.S_IMODE(os.stat(world.journal).st_mode) == 0o644
+    reader = sqlite3.connect(f"file:{world.journal}?mode=ro", uri=True)
+    assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "delete", "no -wal/-shm a reader must create"
+    reader.close()
+    assert not list(world.journal.parent.glob("journal.sqlite-*"))
     assert (world.folder / "update/kept" / f"pishkhan_{NEW}.deb").exists(), "the new version is the next way back"
     assert release["sha256"] in rows[2]["detail"]
 
@@ -97,13 +102,22 @@ def test_refused_when_the_download_fails(world):
     assert world.device.runs() == OLD
 
 
-def test_the_verifiers_refusal_is_recorded_with_its_reason(world):
+def test_the_verifiers_refusal_is_recorded_with_its_reason_and_the_requests_labels(world):
+    """Before verify answers, the rows carry the rollout and the verification code the request's envelope
+    names (labels, as the agent computes them), so the agent can match a refusal to what it asked for."""
+    from pishkhan.boards.signing import verification_code
+
+    envelope = {"format": "pishkhan.envelope/1", "payload": {"format": "pishkhan.release/1", "issuer": "مرکز ملی",
+                                                             "rollout": "R-20261207-1", "version": 3},
+                "signature": {"alg": "ed25519", "key": "k", "value": "c2lnbmF0dXJl"}}
     world.keep_running()
     world.device.answer({"reason": "downgrade", "message": "0.8.0 is lower than the running version"})
-    world.request()
+    world.request(envelope)
     assert run_here(world, "run") == 3
     assert world.steps() == [("requested", ""), ("refused", "downgrade")]
-    assert "lower" in world.rows()[-1]["detail"]
+    rows = world.rows()
+    assert "lower" in rows[-1]["detail"]
+    assert {(r["rollout"], r["document_code"]) for r in rows} == {("R-20261207-1", verification_code(envelope))}
 
 
 def test_a_symlinked_request_is_deleted_not_followed(world, tmp_path):
@@ -166,6 +180,42 @@ def test_a_failed_dpkg_is_rolled_back_as_install_failed(world):
     assert world.device.runs() == OLD
 
 
+def test_dpkg_that_changed_nothing_is_not_undone_by_reinstalling(world):
+    """dpkg refused at once (its lock held by another program): the old version is still configured, so the
+    rollback installs nothing."""
+    world.keep_running()
+    world.publish(NEW, locked=True)
+    world.request()
+    assert run_here(world, "run") == 4
+    assert world.steps()[-2:] == [("rolling_back", "install_failed"), ("rolled_back", "install_failed")]
+    assert "lock" in world.rows()[-1]["detail"] and world.device.installs() == [NEW]
+    assert world.device.runs() == OLD
+
+
+def test_dpkg_waits_for_its_lock(tmp_path):
+    """Dpkg.install first waits while another program (apt, unattended-upgrades) holds dpkg's lock."""
+    import subprocess
+    import sys
+    import time
+
+    from updater.packages import Dpkg
+
+    admin = tmp_path / "var/lib/dpkg"
+    admin.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time\n"
+                               f"fd = os.open({str(admin / 'lock-frontend')!r}, os.O_RDWR | os.O_CREAT)\n"
+                               "fcntl.lockf(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(0.6)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    dpkg = Dpkg(command=f"dpkg --root={tmp_path}")
+    assert dpkg.admindir() == admin
+    t0 = time.monotonic()
+    assert dpkg.wait_for_lock(seconds=0.1, every=0.05) is False, "held: not free within 0.1 s"
+    assert dpkg.wait_for_lock(seconds=10, every=0.05) is True
+    assert time.monotonic() - t0 >= 0.4
+    holder.wait(timeout=5)
+
+
 def test_status_prints_the_last_attempt(world, capsys):
     world.keep_running()
     world.publish(NEW)
@@ -176,6 +226,27 @@ def test_status_prints_the_last_attempt(world, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert [s["step"] for s in shown["steps"]][-1] == "healthy"
     assert {s["attempt"] for s in shown["steps"]} == {shown["attempt"]}
+    assert run_here(world, "status") == 0
+    text = capsys.readouterr().out
+    assert f"{OLD} → {NEW}" in text and "healthy      سالم" in text
+
+
+def test_settings_flag_over_environment_over_file_over_default(tmp_path):
+    from updater.settings import SettingsError, load
+
+    config = tmp_path / "pishkhan.toml"
+    config.write_text('[update]\nhealth_seconds = 120\nkept = "/from/file"\n'
+                      '[enrolment]\nserver = "https://centre.example:8443/enrol"\n')
+    env = {"PISHKHAN_UPDATE_KEPT": "/from/env"}
+    s = load(config=str(config), overrides={"kept": "/from/flag"}, env=env)
+    assert str(s.kept) == "/from/flag" and s.health_seconds == 120
+    assert str(load(config=str(config), env=env).kept) == "/from/env"
+    assert str(load(config=str(config), env={}).kept) == "/from/file"
+    assert load(config=str(config), env={}).repository == "https://centre.example:8443/", "enrolment.server's origin"
+    assert str(load(config=str(tmp_path / "none.toml"), env={}).journal) == "/var/lib/pishkhan-update/journal.sqlite"
+    assert str(load(config=str(tmp_path / "none.toml"), env={}).state) == "/var/lib/pishkhan-update"
+    with pytest.raises(SettingsError):
+        load(config=str(config), overrides={"repository": "http://plain.example/"}, env={})
 
 
 def test_the_journal_knows_only_the_designs_steps(world):

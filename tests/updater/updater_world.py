@@ -61,10 +61,10 @@ class World:
             fake_deb(deb, version=OLD)
         assert run_here(self, "keep", str(deb)) == 0
 
-    def request(self) -> Path:
+    def request(self, envelope: dict | None = None) -> Path:
         path = self.folder / "agent" / "request.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"envelope": {"format": "pishkhan.envelope/1"}, "requested_at":
+        path.write_text(json.dumps({"envelope": envelope or {"format": "pishkhan.envelope/1"}, "requested_at":
                                     "2026-12-07T20:00:00Z", "device_id": "pi-0001"}))
         return path
 
