@@ -12,10 +12,12 @@
 # and dpkg killed half-way) and `pishkhan-update recover` runs: after each the
 # root runs the old or the new version, never neither.
 #
-# There is no systemd in the root: this script plays the agent's part (it
-# takes the release document the centre published retained, and writes the
-# request file as the user pishkhan) and runs the update unit's program
-# directly: chroot ROOT /usr/bin/python3 -I /usr/lib/pishkhan/pishkhan-update run.
+# There is no systemd in the root: the real agent runs for a few seconds after
+# each publication (as the user pishkhan, on the centre's Mosquitto: it takes
+# the retained document, decides and writes the request file; it sends the
+# journal's rows as update events), and this script runs the update unit's
+# program directly, as pishkhan-update.path would:
+#   chroot ROOT /usr/bin/python3 -I /usr/lib/pishkhan/pishkhan-update run
 # Signatures, the package's hash and the pinned CA are checked for real.
 #
 #   DEBN, DEBN1, DEBN2  use these three builds (N, N+1, N+2 built BROKEN=1)
