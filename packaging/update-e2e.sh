@@ -282,6 +282,7 @@ runs_one_of() {
   [ "$status" = "install ok installed" ] || fail "dpkg -s pishkhan: '$status' ($version), not 'install ok installed'"
   out=$(in_root /opt/pishkhan/.venv/bin/pishkhan --version 2>&1) \
     || fail "/opt/pishkhan/.venv/bin/pishkhan --version failed: $out"
+  [ "$out" = "pishkhan $version" ] || fail "the venv says '$out' while dpkg says $version"
   local v ok=no
   for v in "$@"; do [ "$version" = "$v" ] && ok=yes; done
   [ $ok = yes ] || fail "the root runs $version, none of: $*"
@@ -332,8 +333,8 @@ update_to_n2() {
   echo "   rolled_back, reason unhealthy; detail: $(echo "$d" | tail -n +2 | head -c 400)"
   agent 10
   wire_says_rolled_back
-  figure '  N+1 -> N+2 -> N+1: health gate failed after %s s; rollback (rolling_back to rolled_back) %s s' \
-    "$(between "$since" installed unhealthy)" "$(between "$since" rolling_back rolled_back)"
+  figure '  N+1 -> N+2 -> N+1: health gate failed after %s s; rollback (rolling_back to rolled_back) %s s; installed to rolled_back %s s' \
+    "$(between "$since" installed unhealthy)" "$(between "$since" rolling_back rolled_back)" "$(between "$since" installed rolled_back)"
 }
 
 # The agent's update event for the rollback (reason unhealthy, the failed checks) and its reported state.
