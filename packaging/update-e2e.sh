@@ -246,7 +246,7 @@ import sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 for r in db.execute("SELECT id, at, step, reason, from_version, to_version FROM update_steps WHERE id > ? ORDER BY id",
                     (int(sys.argv[2]),)):
-    print(*r)
+    print(*r[:3], r[3] or "-", *r[4:])
 PY
 }
 last_id() { journal | tail -1 | awk '{print $1+0}'; }
@@ -376,7 +376,7 @@ killed_at() {
     || fail "killed at $k: the journal ends with: $after"
   local cut; cut=$(in_root dpkg-query -W -f='${Version} ${Status}' pishkhan)
   updater recover >"$centre/recover.out" 2>&1 || { cat "$centre/recover.out" >&2; fail "recover after a kill at $k failed"; }
-  local end; end=$(journal "$since" | tail -1 | awk '{print $3 " (" ($4 ? $4 : "no reason") ")"}')
+  local end; end=$(journal "$since" | tail -1 | awk '{print $3 " (" ($4 == "-" ? "no reason" : $4) ")"}')
   echo "   killed at $k: $after(dpkg: $cut) → recover: $end"
   runs_one_of "$old" "$new"
   figure '  killed at %-13s then recover: %5.1f s, runs %s (%s)' "$k" \
