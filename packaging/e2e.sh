@@ -72,11 +72,11 @@ check_kept() {
 
 purge() {
   in_root apt-get purge -y -q pishkhan >/dev/null
-  for p in /var/lib/pishkhan /etc/pishkhan /opt/pishkhan /lib/systemd/system/pishkhan-agent.service; do
+  for p in /var/lib/pishkhan /var/lib/pishkhan-update /etc/pishkhan /opt/pishkhan /lib/systemd/system/pishkhan-agent.service; do
     [ ! -e "$root$p" ] || { echo "package-e2e: $p is still there after purge" >&2; exit 1; }
   done
   ! in_root id pishkhan >/dev/null 2>&1 || { echo "package-e2e: the pishkhan user survived purge" >&2; exit 1; }
-  echo "   purged: /var/lib/pishkhan, /etc/pishkhan, /opt/pishkhan and the user are gone"
+  echo "   purged: /var/lib/pishkhan, /var/lib/pishkhan-update, /etc/pishkhan, /opt/pishkhan and the user are gone"
 }
 
 step "build two packages" builds
