@@ -331,7 +331,10 @@ update_to_n2() {
   local d; d=$(detail_of "$since" rolled_back)
   [ "$(echo "$d" | head -1)" = unhealthy ] || fail "rolled_back's reason is '$(echo "$d" | head -1)', not unhealthy"
   echo "   rolled_back, reason unhealthy; detail: $(echo "$d" | tail -n +2 | head -c 400)"
+  in_root rm -f "$request_file"
   agent 10
+  [ ! -f "$root$request_file" ] || fail "the agent asked again for $VN2, which was rolled back here"
+  echo "   the agent, run again: does not ask again for $VN2 (rolled back here)"
   wire_says_rolled_back
   figure '  N+1 -> N+2 -> N+1: health gate failed after %s s; rollback (rolling_back to rolled_back) %s s; installed to rolled_back %s s' \
     "$(between "$since" installed unhealthy)" "$(between "$since" rolling_back rolled_back)" "$(between "$since" installed rolled_back)"
