@@ -110,7 +110,8 @@ start_centre() {
   mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -V mqttv5 -t "$topic_root/dev/$device/#" -v >"$centre/wire.log" 2>&1 &
   pids+=($!)
   https_port=$(free_port)
-  central enroll-server --ca "$centre/ca" --db "sqlite:///$centre/fleet.db" --listen "127.0.0.1:$https_port" \
+  # Not through central(): $! must be the server's own process, which cleanup stops.
+  PYTHONPATH=$PWD .venv/bin/python -m cli.main central enroll-server --ca "$centre/ca" --db "sqlite:///$centre/fleet.db" --listen "127.0.0.1:$https_port" \
     --tls-cert "$centre/server.pem" --tls-key "$centre/server.key" --broker-url "mqtts://127.0.0.1:8883" \
     --pool "$centre/pool" >"$centre/server.log" 2>&1 &
   pids+=($!)
