@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test system system-test venv clean deb package-e2e
+.PHONY: demo test system system-test venv clean deb package-e2e update-e2e
 
 demo: system venv
 	$(BIN)/python -m scripts.demo
@@ -35,6 +35,9 @@ deb: system-test venv
 
 package-e2e: system-test venv
 	ARCH=$(ARCH) bash packaging/e2e.sh
+
+update-e2e: system-test venv
+	ARCH=$(ARCH) bash packaging/update-e2e.sh
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info

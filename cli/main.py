@@ -18,6 +18,19 @@ COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "k
                    "agent", "update", "central", "provision"]
 
 
+class _Version(argparse.Action):
+    """``--version``: the running package's version (:func:`pishkhan.releases.running_version`), read when asked."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print the running version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from pishkhan.releases import running_version
+
+        print(f"pishkhan {running_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
@@ -25,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pishkhan", parents=[common],
         description="Pishkhan Edge: the software on a government-service counter office's device.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"cli.{name}").register(sub, common)
