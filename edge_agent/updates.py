@@ -107,6 +107,12 @@ class Journal:
                            "ORDER BY id DESC LIMIT 1", (document_code,))
         return rows[0] if rows else None
 
+    def kept(self) -> set[str]:
+        """Package versions the updater kept (the way back of an update; the running version's after a
+        document naming it)."""
+        return {r["to_version"] for r in self._query(
+            "SELECT DISTINCT to_version FROM update_steps WHERE step = 'kept' AND to_version != ''")}
+
     def rolled_back(self) -> set[str]:
         """Package versions this device rolled back for a verdict on them (unhealthy, dpkg failed; not a power cut
         alone): the target of such an attempt with a ``rolled_back`` row (read from that attempt's forward steps,
@@ -213,12 +219,12 @@ class Updates:
             return self._report(None)
         journal = self.journal
         try:
-            failed, last = journal.rolled_back(), journal.latest_for(doc.verification_code)
+            failed, kept, last = journal.rolled_back(), journal.kept(), journal.latest_for(doc.verification_code)
         except sqlite3.Error as e:
             log.warning("cannot read the updater's journal: %s", e)
-            failed, last = set(), None
+            failed, kept, last = set(), None, None
         decision = decide(now, doc.release, device_id=self.context.device_id, running=running, hours=self.hours(),
-                          guard_minutes=cfg.update.guard_minutes, failed_versions=failed)
+                          guard_minutes=cfg.update.guard_minutes, failed_versions=failed, kept_versions=kept)
         state, reason = decision.state, decision.reason
         if decision.start:
             state, reason = "requested", ""

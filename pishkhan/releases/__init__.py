@@ -111,10 +111,14 @@ def upgrade_refusal(doc, running: str):
 
 
 def decide(now, doc, *, device_id: str, running: str, hours, guard_minutes: int = 30,
-           failed_versions=()) -> Decision:
+           failed_versions=(), kept_versions=None) -> Decision:
     """The decision about release document *doc* (a :class:`~.document.Release`) at *now*, in this order:
     expired (refused), up to date, halted, downgrade / too old (refused), failed here (a version this
-    device rolled back: *failed_versions*), not a canary, then :func:`~.window.may_start`."""
+    device rolled back: *failed_versions*), not a canary, then :func:`~.window.may_start`.
+
+    A document for the running version starts at once when *kept_versions* (the versions the updater's journal
+    says it kept; None: not known) lacks it: the updater then only fetches and keeps that package, the way back
+    of the next update, and installs nothing."""
     from pishkhan.releases.document import compare_versions
     from pishkhan.releases.installed import is_canary
     from pishkhan.releases.window import may_start
@@ -122,6 +126,9 @@ def decide(now, doc, *, device_id: str, running: str, hours, guard_minutes: int 
     if doc.expired(now):
         return Decision("refused", "expired", "the release document has expired")
     if compare_versions(doc.package.version, running) == 0:
+        if kept_versions is not None and running not in kept_versions:
+            return Decision("start", "", f"running {running} already: its package is fetched and kept as the way "
+                                         "back of the next update")
         return Decision("up_to_date", "up_to_date", f"running {running} already")
     if doc.halted:
         return Decision("waiting", "halted", f"rollout {doc.rollout} is halted")

@@ -176,6 +176,10 @@ def test_decide():
     kw = {"device_id": "dev-0001", "running": "0.8.0", "hours": HOURS}
     assert decide(now, doc(), **kw).start
     assert decide(now, doc(), **kw | {"running": "0.9.0"}).reason == "up_to_date"
+    # The running version's document, its package not kept yet: asked for at once (only kept, the way back).
+    running = kw | {"running": "0.9.0"}
+    assert decide(tehran(10), doc(), **running | {"kept_versions": {"0.8.0"}}).start
+    assert decide(tehran(10), doc(), **running | {"kept_versions": {"0.9.0"}}).reason == "up_to_date"
     assert decide(now, doc(halted=True), **kw).reason == "halted"
     lower = doc(package={"version": "0.7.0"})
     assert (decide(now, lower, **kw).state, decide(now, lower, **kw).reason) == ("refused", "downgrade")
