@@ -389,3 +389,17 @@ STALE_EN = {"no_monitor": "no monitor heartbeat", "fleet_silent": "no device mes
 #: The office page: when the device booted (its birth's booted_at), and its uptime while online.
 COL_BOOTED = "روشن شدن دستگاه"
 UPTIME = "{days} روز و {hours} ساعت روشن"
+
+#: The device list (/devices): search, filters, sort and pages (central/device_list.py).
+LIST_SEARCH = "جستجو (شناسه یا نام دفتر، شناسه دستگاه)"
+LIST_STATUS = "وضعیت اتصال"
+LIST_BOARD = "تابلو"
+LIST_VERSION = "نسخه عامل"
+LIST_DAY = "امروز"
+LIST_SORT = "مرتب‌سازی"
+LIST_DESC = "نزولی"
+LIST_SORTS = {"office": "نام دفتر", "office_id": "شناسه دفتر", "province": "استان", "device": "شناسه دستگاه",
+              "status": "وضعیت اتصال", "last_seen": "آخرین پیام", "version": "نسخه عامل"}
+LIST_FOUND = "{n} دستگاه — صفحه {page} از {pages}"
+LIST_PREV = "صفحه قبل"
+LIST_NEXT = "صفحه بعد"
