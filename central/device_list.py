@@ -200,7 +200,10 @@ def _judged(db, ids: list[str], *, day: dt.date, now: dt.datetime, tally: stored
     for e in db.query(f"SELECT device_id, province, kind, at, detail FROM events WHERE device_id IN ({marks}) "
                       f"AND kind IN ({kmarks}) AND received_at >= ?",
                       [*ids, *kinds, status.day_start_utc(day - dt.timedelta(days=1))]):
-        if status.tehran_day(e["at"]) == day:
+        when = status.tehran_day(e["at"])
+        if when is None:
+            tally.add("events", province=e["province"])
+        if when == day:
             detail = stored.loads(e["detail"], tally=tally, table="events", province=e["province"])
             events.setdefault(e["device_id"], []).append(e | {"detail": detail or {}})
     reports = {}
