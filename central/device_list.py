@@ -207,14 +207,21 @@ def _judged(db, ids: list[str], *, day: dt.date, now: dt.datetime, tally: stored
             detail = stored.loads(e["detail"], tally=tally, table="events", province=e["province"])
             events.setdefault(e["device_id"], []).append(e | {"detail": detail or {}})
     reports = {}
-    for r in db.query(f"SELECT device_id, province, report FROM reports WHERE date = ? AND device_id IN ({marks})",
-                      [day.isoformat(), *ids]):
+    mention = " OR ".join("report LIKE ?" for _ in status.LATE_KINDS + status.CLOSED_KINDS)
+    for r in db.query(f"SELECT device_id, province, report FROM reports WHERE date = ? AND device_id IN ({marks}) "
+                      f"AND ({mention})",  # only a report that names a late opening or closing adds to the row
+                      [day.isoformat(), *ids, *[f'%"{k}"%' for k in status.LATE_KINDS + status.CLOSED_KINDS]]):
         reports[r["device_id"]] = stored.loads(r["report"], tally=tally, table="reports", province=r["province"])
     newest = newest_boards(db)
     out = []
+    boards: dict = {}  # offices showing the same board store the same text: read it once
     for device_id in ids:
         d = dict(devices[device_id])
-        d["board"] = stored.loads(d["board"], tally=tally, table="devices", province=d["province"])
+        if d["board"] not in boards:
+            boards[d["board"]] = stored.loads(d["board"], tally=tally, table="devices", province=d["province"])
+        elif boards[d["board"]] is None and d["board"]:
+            tally.add("devices", province=d["province"])
+        d["board"] = boards[d["board"]]
         d["online"] = bool(d["online"])
         row = status.device_day(d, events=events.get(device_id, []), report=reports.get(device_id), newest=newest,
                                 tally=tally, now=now)

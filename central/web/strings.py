@@ -403,3 +403,6 @@ LIST_SORTS = {"office": "نام دفتر", "office_id": "شناسه دفتر", "
 LIST_FOUND = "{n} دستگاه — صفحه {page} از {pages}"
 LIST_PREV = "صفحه قبل"
 LIST_NEXT = "صفحه بعد"
+#: The fleet page's count of offices whose board is unknown (none reported, or unreadable).
+COUNT_BOARD_UNKNOWN = "تابلوی نامعلوم"
+COUNT_BOARD_UNKNOWN_HELP = "دفاتری که تابلویی گزارش نکرده‌اند یا تابلویشان خوانا نیست"

@@ -10,7 +10,9 @@ import dashboard_fleet as F
 import pytest
 from dashboard_client import logged_in
 
+from central import status
 from central.device_list import ListQuery, ListRefused, device_list
+from central.fleet import Fleet
 from central.web.app import create_app
 
 #: Extra offices written straight to the table: 60 in province 07, every third one offline, two agent versions.
@@ -55,6 +57,12 @@ def test_search_filter_sort_and_pages(fleet):
     assert ids(db, board="outdated", size=100)[0] == ["dev-2303", "dev-2304"]
     unknown = ids(db, board="unknown", size=100)[0]
     assert "dev-0501" in unknown and len(unknown) == EXTRA + 1  # no board reported: unknown
+    view = status.fleet_view(Fleet(db), day=F.TODAY, now=F.NOW)  # the front page's counts agree with the list's
+    assert view["totals"]["board_unknown"] == EXTRA + 1
+    assert {p["province"]: p["board_unknown"] for p in view["provinces"]} == {"5": 1, "07": EXTRA, "11": 0, "23": 0}
+    for st in ("online", "offline"):
+        assert view["totals"][st] == ids(db, status=st)[1]["total"], st
+    assert view["totals"]["outdated"] == ids(db, board="outdated")[1]["total"]
     assert sorted(ids(db, board="current", size=100)[0]) == ["dev-1101", "dev-1102", "dev-2301", "dev-2302"]
     assert ids(db, state="late")[0] == ["dev-2302"] and ids(db, state="closed")[0] == ["dev-2304"]
     # sort: stable (ties broken by device id), both ways, and the pages together are the whole list once
@@ -82,6 +90,11 @@ def test_a_request_is_refused_with_a_reason():
     assert (query.page, query.sort, query.descending, query.board, query.state) == (2, "last_seen", True, "outdated", "")
 
 
+def latin(text: str) -> str:
+    from pishkhan.text.persian import to_latin_digits
+    return to_latin_digits(text).replace("\u066c", "")
+
+
 def test_the_page_in_a_browser_and_as_json(tmp_path):
     from services import chromium
 
@@ -103,17 +116,34 @@ def test_the_page_in_a_browser_and_as_json(tmp_path):
             == "dev-2303"
         assert get("admin", "/api/devices?sort=nope") == 400
         with chromium() as driver:
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            def follow(element):
+                """Click *element* and wait for the next page to load."""
+                before = driver.find_element("tag name", "html")
+                element.click()
+                WebDriverWait(driver, 10).until(lambda d: d.find_element("tag name", "html") != before and
+                                                d.execute_script("return document.readyState") == "complete")
+
+            def listed():
+                return [r.get_attribute("data-device") for r in driver.find_elements("css selector", "tr[data-device]")]
+
             driver.get(url + "/login")
             driver.find_element("id", "username").send_keys("admin")
             driver.find_element("id", "password").send_keys("centre-pass-1")
-            driver.find_element("id", "login").click()
+            follow(driver.find_element("id", "login"))
+            driver.get(url + "/")
+            card = driver.find_element("css selector", "#total-board_unknown a")
+            assert latin(card.text) == str(EXTRA + 1)
+            follow(card)
+            assert latin(driver.find_element("id", "found").text).startswith(f"{EXTRA + 1} ")
             driver.get(url + "/devices")
-            assert len(driver.find_elements("css selector", "tr[data-device]")) == 50
-            driver.find_element("id", "next").click()
-            assert len(driver.find_elements("css selector", "tr[data-device]")) == EXTRA + 7 - 50
+            first = listed()
+            assert len(first) == 50
+            follow(driver.find_element("id", "next"))
+            assert len(listed()) == EXTRA + 7 - 50 and not set(listed()) & set(first)
             driver.find_element("id", "q").clear()
             driver.find_element("id", "q").send_keys("۰۷-۰۰۱۲")
-            driver.find_element("id", "show").click()
-            rows = driver.find_elements("css selector", "tr[data-device]")
-            assert [r.get_attribute("data-device") for r in rows] == ["dev-0712"]
+            follow(driver.find_element("id", "show"))
+            assert listed() == ["dev-0712"]
     db.close()
