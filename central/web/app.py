@@ -52,11 +52,12 @@ from central.web import strings
 from central.web.headers import proxy_options
 
 #: The resource modules under central/web/, each with its ``routes``.
-RESOURCES = ("fleet", "offices", "reports", "releases", "metrics", "verify", "auth", "assets")
+RESOURCES = ("fleet", "offices", "reports", "releases", "metrics", "verify", "auth", "assets", "remote")
 
 
 def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | None = None,
-               now=None, secure_cookie: bool = False, metrics_cache_seconds: float = 10.0, doors=None):
+               now=None, secure_cookie: bool = False, metrics_cache_seconds: float = 10.0, doors=None,
+               commander=None):
     """The dashboard over *fleet*.
 
     :param config: the pishkhan configuration (for the currency unit), or None.
@@ -71,6 +72,8 @@ def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | 
         docs/performance.md); scrapes within this many seconds of the last get the same text.
     :param doors: the login and basic-auth lock-outs (default: :class:`central.doors.Doors` on the fleet
         database, with *now*).
+    :param commander: what sends the office page's remote actions (:class:`central.remote.BrokerCommander`),
+        or None (they are refused, ``not_configured``, and audited).
     """
     from importlib import import_module
 
@@ -102,6 +105,7 @@ def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | 
     app.state.site = site
     app.state.fleet = fleet
     app.state.users = site.users
+    app.state.commander = commander
     return app
 
 

@@ -406,3 +406,12 @@ LIST_NEXT = "صفحه بعد"
 #: The fleet page's count of offices whose board is unknown (none reported, or unreadable).
 COUNT_BOARD_UNKNOWN = "تابلوی نامعلوم"
 COUNT_BOARD_UNKNOWN_HELP = "دفاتری که تابلویی گزارش نکرده‌اند یا تابلویشان خوانا نیست"
+#: Remote actions on the office page (a national user's only; central/remote.py).
+ACTIONS_HEADING = "فرمان از راه دور"
+ACTIONS_HELP = "هر فرمان امضاشده به دستگاه دفتر فرستاده و با نام درخواست‌کننده و نتیجه‌اش ثبت می‌شود."
+ACTION_NAMES = {"ping": "بررسی اتصال", "snapshot": "دریافت تصویر تابلو", "resend_report": "ارسال دوباره گزارش امروز"}
+ACTIONS_COL_ACTION = "فرمان"
+ACTIONS_COL_BY = "درخواست‌کننده"
+ACTIONS_COL_OUTCOME = "نتیجه"
+ACTION_OUTCOMES = {"pending": "در انتظار پاسخ", "ok": "انجام شد", "refused": "دستگاه نپذیرفت",
+                   "no_answer": "پاسخی نیامد", "not_sent": "فرستاده نشد"}
