@@ -75,6 +75,11 @@ def test_search_filter_sort_and_pages(fleet):
             break
         n += 1
     assert pages == whole and len(set(whole)) == len(whole) == EXTRA + 7
+    online = set(ids(db, status="online", size=100)[0])  # the stored status sorts; the ties by device id, same way
+    stored_online = {r["device_id"] for r in db.query("SELECT device_id FROM devices WHERE online <> 0")}
+    assert ids(db, sort="status", descending=True, size=100)[0] == \
+        sorted(stored_online, reverse=True) + sorted(set(whole) - stored_online, reverse=True)
+    assert online <= stored_online
     assert ids(db, sort="device", descending=True, size=3)[0] == ["dev-2304", "dev-2303", "dev-2302"]
     assert ids(db, sort="office_id", size=2, page=2)[0] == ["dev-0702", "dev-0703"]
 

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import dashboard_fleet as F
 import pytest
 from dashboard_client import logged_in
+from services import chromium
 
 from central import remote
 from central.keys import KeyRing
@@ -115,8 +116,19 @@ def test_the_office_page_sends_and_audits_for_a_national_user_only(tmp_path, mqt
         page = admin.get("/device/dev-0001")[2].decode()
         assert 'id="action-ping"' in page and 'id="action-resend_report"' in page
         assert 'id="actions"' not in ops23.get("/device/dev-0001")[2].decode()  # theirs, yet no buttons
-        status, headers, _ = admin.post("/device/dev-0001/action", {"action": "ping"})
-        assert status == 303 and headers["Location"].endswith("/device/dev-0001#actions")
+        with chromium() as driver:  # the page's own form, its CSRF token and all, in a real browser
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            driver.get(url + "/login")
+            driver.find_element("id", "username").send_keys("admin")
+            driver.find_element("id", "password").send_keys("centre-pass-1")
+            driver.find_element("id", "login").click()
+            WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
+            driver.get(url + "/device/dev-0001")
+            driver.find_element("id", "action-ping").click()
+            WebDriverWait(driver, 10).until(lambda d: d.find_elements("css selector", "tr[data-action='ping']"))
+            assert driver.current_url.endswith("/device/dev-0001#actions")
+            assert driver.find_element("css selector", "tr[data-action='ping']").get_attribute("data-outcome") == "ok"
         status, _, body = admin.post("/api/device/dev-0001/action", {"action": "resend_report"})
         row = json.loads(body)
         assert status == 200 and (row["outcome"], row["asked_by"], row["action"]) == ("ok", "admin", "resend_report")
