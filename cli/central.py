@@ -27,6 +27,10 @@ def register(sub, common):
                       help="believe X-Forwarded-For only from this proxy address (default: from nobody)")
     dash.add_argument("--cookie-secure", action="store_true",
                       help="cookies only over HTTPS (on anyway when a request comes over HTTPS: docs/dashboard.md)")
+    dash.add_argument("--command-key", metavar="K", help="the command key (a file, or a name in --keys-dir) that "
+                      "signs the office page's remote actions, sent through --broker (docs/dashboard.md); default: none")
+    dash.add_argument("--keys-dir", default="keys", metavar="DIR", help="the keys folder (default: ./keys)")
+    __import__("cli.central_publish", fromlist=["_"])._broker_args(dash)
     dash.set_defaults(handler=cmd_dashboard)
 
     rep = s.add_parser("report", parents=[common], help="the daily compliance report by province")
@@ -73,12 +77,24 @@ def cmd_dashboard(args):
     cfg = context.config(args)
     db = open_db(args.db)
     try:
-        app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file), secure_cookie=args.cookie_secure)
+        app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file), secure_cookie=args.cookie_secure,
+                         commander=_commander(args))
         print(f"dashboard on http://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
         serve(app, host, port, trusted_proxy=args.trusted_proxy)
     finally:
         db.close()
     return 0
+
+
+def _commander(args):
+    """What sends the office page's remote actions (``--command-key``), or None."""
+    if not args.command_key:
+        return None
+    from central.keys import KeyRing
+    from central.remote import BrokerCommander
+    from cli.central_publish import _broker
+
+    return BrokerCommander(_broker(args), key=KeyRing(args.keys_dir).load(args.command_key), timeout=args.timeout)
 
 
 def _day(text) -> dt.date:

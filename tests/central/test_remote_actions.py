@@ -143,3 +143,18 @@ def test_the_office_page_sends_and_audits_for_a_national_user_only(tmp_path, mqt
         assert sorted((r["asked_by"], r["action"], r["outcome"]) for r in audited) == \
             [("admin", "ping", "ok"), ("admin", "resend_report", "ok")]
     db.close()
+
+
+def test_the_dashboard_command_line_makes_a_commander(tmp_path):
+    from cli import central as cli_central
+    from cli.main import build_parser
+
+    ring = KeyRing(tmp_path / "keys")
+    ring.new("command", kind="command")
+    base = ["central", "dashboard", "--db", str(tmp_path / "fleet.db")]
+    assert cli_central._commander(build_parser().parse_args(base)) is None
+    args = build_parser().parse_args(base + ["--command-key", "command", "--keys-dir", str(tmp_path / "keys"),
+                                             "--broker", "mqtt://127.0.0.1:1884", "--username", "centre"])
+    commander = cli_central._commander(args)
+    assert isinstance(commander, remote.BrokerCommander) and commander.broker.port == 1884
+    assert commander.key.public.fingerprint == ring.load("command").public.fingerprint
