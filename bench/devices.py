@@ -5,9 +5,10 @@ Fleet.ingest), then asks the real Starlette app for the list's first page and a 
 sorted and deep pages, RUNS times each, and prints p50 and p95 and the bytes of each answer. Figures only;
 nothing here fails on them.
 
-    .venv/bin/python bench/devices.py [--devices 8000] [--runs 40] [--db URL]
+    .venv/bin/python bench/devices.py [--devices 8000] [--runs 40] [--db URL | --postgres]
 
-``--db`` takes a path or a ``postgresql://…`` URL of an EMPTY database (default: a temporary SQLite file).
+``--db`` takes a path or a ``postgresql://…`` URL of an EMPTY database (default: a temporary SQLite file);
+``--postgres`` starts a throwaway PostgreSQL cluster for the run (tests/services.py).
 """
 
 from __future__ import annotations
@@ -51,7 +52,19 @@ def main(argv=None) -> int:
     p.add_argument("--devices", type=int, default=8_000)
     p.add_argument("--runs", type=int, default=40)
     p.add_argument("--db", help="a fleet database path or an empty PostgreSQL URL (default: a temporary SQLite file)")
+    p.add_argument("--postgres", action="store_true", help="on a throwaway PostgreSQL cluster")
     args = p.parse_args(argv)
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from services import postgres_server
+
+        with postgres_server() as url:
+            args.db = url
+            return run(args)
+    return run(args)
+
+
+def run(args) -> int:
     from starlette.testclient import TestClient
 
     with tempfile.TemporaryDirectory() as tmp:
