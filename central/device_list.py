@@ -130,8 +130,9 @@ def _where(db, query: ListQuery, *, day: dt.date, now: dt.datetime) -> tuple[str
     if query.q:
         latin = to_latin_digits(query.q)
         where.append("(LOWER(office_id) LIKE ? ESCAPE '\\' OR LOWER(device_id) LIKE ? ESCAPE '\\' "
-                     "OR office_name LIKE ? ESCAPE '\\' OR office_name LIKE ? ESCAPE '\\')")
-        params += [_like(latin.lower()), _like(latin.lower()), _like(latin), _like(latin.translate(_PERSIAN))]
+                     "OR LOWER(office_name) LIKE ? ESCAPE '\\' OR LOWER(office_name) LIKE ? ESCAPE '\\')")
+        params += [_like(latin.lower()), _like(latin.lower()), _like(latin.lower()),
+                   _like(latin.lower().translate(_PERSIAN))]
     if query.status == "online":
         where.append("online <> 0 AND (last_seen IS NULL OR last_seen >= ?)")
         params.append(_cutoff(now))

@@ -48,6 +48,8 @@ def test_search_filter_sort_and_pages(fleet):
     assert ids(db, q="۰۷-۰۰۱۲")[0] == ["dev-0712"]
     assert ids(db, q="شیراز 59")[0] == ["dev-0759"]
     assert ids(db, q="ونک")[0] == ["dev-2302"]
+    db.execute("UPDATE devices SET office_name = ? WHERE device_id = ?", ("Pishkhan KISH ۱", "dev-0700"))
+    assert ids(db, q="kish 1")[0] == ["dev-0700"]  # Latin letters in any case, on both servers
     assert ids(db, q="%")[1]["total"] == 0  # a wildcard typed is a character, not a pattern
     # filters
     assert ids(db, province="23", status="offline")[0] == ["dev-2303"]
