@@ -12,10 +12,12 @@ same page as JSON):
 =================================  ==========================================================
 ``/``                              the fleet: counts by province (``?province=``, ``?state=``)
                                    and the alerts, newest first
-``/devices``                       the devices, filtered by ``province`` and ``state``
-                                   (online, offline, late, closed, outdated)
+``/devices``                       one page of the devices: ``q`` searched, filtered by ``province``,
+                                   ``status``, ``board``, ``version``, ``state``, ``sort``-ed,
+                                   ``page`` and ``size`` (central/device_list.py)
 ``/device/{id}``                   an office's page; ``/device/{id}/snapshot.png`` its last
-                                   proof-of-display snapshot
+                                   proof-of-display snapshot; ``/device/{id}/action`` (POST) a
+                                   national user's remote action (central/remote.py)
 ``/report``                        the daily report (``?date=YYYY-MM-DD``, ``?province=``);
                                    ``/report.csv`` the same as CSV
 ``/releases``                      versions by province, each rollout's progress, rollbacks, halts

@@ -415,3 +415,4 @@ ACTIONS_COL_BY = "درخواست‌کننده"
 ACTIONS_COL_OUTCOME = "نتیجه"
 ACTION_OUTCOMES = {"pending": "در انتظار پاسخ", "ok": "انجام شد", "refused": "دستگاه نپذیرفت",
                    "no_answer": "پاسخی نیامد", "not_sent": "فرستاده نشد"}
+ACTIONS_NOT_CONFIGURED = "داشبورد برای فرستادن فرمان پیکربندی نشده است؛ درخواست ثبت شد ولی فرستاده نشد."

@@ -158,3 +158,18 @@ def test_the_dashboard_command_line_makes_a_commander(tmp_path):
     commander = cli_central._commander(args)
     assert isinstance(commander, remote.BrokerCommander) and commander.broker.port == 1884
     assert commander.key.public.fingerprint == ring.load("command").public.fingerprint
+
+
+def test_without_a_commander_an_action_is_refused_and_audited(tmp_path):
+    from central.db import open_db
+    from central.fleet import Fleet
+
+    db = open_db(str(tmp_path / "fleet.db"))
+    _device(db)
+    with logged_in(db, create_app(Fleet(db), now=lambda: F.NOW)) as (url, clients):
+        status, headers, _ = clients["admin"].post("/device/dev-0001/action", {"action": "ping"})
+        assert status == 303 and "refused=not_configured" in headers["Location"]
+        assert 'id="actions-refused"' in clients["admin"].get(headers["Location"])[2].decode()
+        assert clients["admin"].post("/api/device/dev-0001/action", {"action": "ping"})[0] == 503
+    assert [(r["outcome"], r["reason"]) for r in remote.history(db, "dev-0001")] == [("not_sent", "not_configured")] * 2
+    db.close()
