@@ -66,7 +66,8 @@ def _kept(result: dict) -> dict:
     """What of a result is stored: its outcome and detail, a snapshot's picture by size only."""
     detail = result.get("detail") if isinstance(result.get("detail"), dict) else {}
     if isinstance(detail.get("png_base64"), str):
-        detail = {k: v for k, v in detail.items() if k != "png_base64"} | {"png_base64_chars": len(detail["png_base64"])}
+        chars = len(detail["png_base64"])
+        detail = {k: v for k, v in detail.items() if k != "png_base64"} | {"png_base64_chars": chars}
     return {"ok": result.get("ok") is True, "reason": result.get("reason"), "detail": detail,
             "correlation_id": result.get("correlation_id")}
 

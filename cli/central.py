@@ -28,7 +28,7 @@ def register(sub, common):
     dash.add_argument("--cookie-secure", action="store_true",
                       help="cookies only over HTTPS (on anyway when a request comes over HTTPS: docs/dashboard.md)")
     dash.add_argument("--command-key", metavar="K", help="the command key (a file, or a name in --keys-dir) that "
-                      "signs the office page's remote actions, sent through --broker (docs/dashboard.md); default: none")
+                      "signs the office page's remote actions, sent through --broker (docs/dashboard.md)")
     dash.add_argument("--keys-dir", default="keys", metavar="DIR", help="the keys folder (default: ./keys)")
     __import__("cli.central_publish", fromlist=["_"])._broker_args(dash)
     dash.set_defaults(handler=cmd_dashboard)

@@ -22,7 +22,8 @@ EXTRA = 60
 def _extra(db):
     rows = []
     for i in range(EXTRA):
-        name = f"دفتر پیشخوان شیراز {str(i).translate(str.maketrans('0123456789', '۰۱۲۳۴۵۶۷۸۹'))}"
+        persian = str(i).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+        name = f"دفتر پیشخوان شیراز {persian}"
         rows.append((f"dev-07{i:02d}", "07", f"07-{i:04d}", name, 0 if i % 3 == 0 else 1, F.iso(F.tehran(10, 50)),
                      "0.2.0" if i % 2 else "0.1.0"))
     db.write(lambda c: c.executemany(db.sql("INSERT INTO devices(device_id, province, office_id, office_name, online, "
@@ -94,7 +95,8 @@ def test_a_request_is_refused_with_a_reason():
             ListQuery.of(params, province=None)
         assert refused.value.reason == reason
     query = ListQuery.of({"page": "۲", "sort": "-last_seen", "state": "outdated"}, province="23")
-    assert (query.page, query.sort, query.descending, query.board, query.state) == (2, "last_seen", True, "outdated", "")
+    assert (query.page, query.sort, query.descending, query.board, query.state) == \
+        (2, "last_seen", True, "outdated", "")
 
 
 def latin(text: str) -> str:

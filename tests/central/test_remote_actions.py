@@ -51,7 +51,8 @@ def test_every_outcome_is_audited(fleet_db):
     commander = Scripted(ok, {"correlation_id": "c2", "ok": False, "reason": "no_snapshot"},
                          remote.NoAnswer("no result from dev-0001"))
     rows = [remote.ask(fleet_db, commander, device_id="dev-0001", action=a, user=NATIONAL, day=dt.date(2026, 12, 7),
-                       now=now + dt.timedelta(seconds=i)) for i, a in enumerate(("snapshot", "snapshot", "resend_report"))]
+                       now=now + dt.timedelta(seconds=i))
+            for i, a in enumerate(("snapshot", "snapshot", "resend_report"))]
     assert [(r["outcome"], r["reason"], r["asked_by"]) for r in rows] == \
         [("ok", "", "admin"), ("refused", "no_snapshot", "admin"), ("no_answer", "no_answer", "admin")]
     assert commander.sent[2] == ("dev-0001", "resend_report", {"date": "2026-12-07"})
