@@ -169,13 +169,15 @@ def device_list(db, query: ListQuery, *, day: dt.date, now: dt.datetime) -> dict
     :func:`central.status.device_day`'s with ``agent_version``.
     """
     where, params = _where(db, query, day=day, now=now)
-    total = int(db.query_one(f"SELECT COUNT(*) AS n FROM devices WHERE {where}", params)["n"])
     order = "DESC" if query.descending else "ASC"
     column = SORTS[query.sort]
     offset = (query.page - 1) * query.size
-    ids = [r["device_id"] for r in db.query(
-        f"SELECT device_id FROM devices WHERE {where} ORDER BY {column} {order}, device_id {order} "
-        f"LIMIT ? OFFSET ?", [*params, query.size, offset])]
+    # one pass gives the page and the count; past the last page no row carries the count
+    found = db.query(f"SELECT device_id, COUNT(*) OVER () AS total FROM devices WHERE {where} "
+                     f"ORDER BY {column} {order}, device_id {order} LIMIT ? OFFSET ?", [*params, query.size, offset])
+    ids = [r["device_id"] for r in found]
+    total = int(found[0]["total"]) if found else \
+        int(db.query_one(f"SELECT COUNT(*) AS n FROM devices WHERE {where}", params)["n"])
     tally = stored.Tally()
     rows = _judged(db, ids, day=day, now=now, tally=tally)
     versions_sql = "SELECT DISTINCT agent_version FROM devices WHERE province <> ''"

@@ -78,6 +78,7 @@ def test_search_filter_sort_and_pages(fleet):
             break
         n += 1
     assert pages == whole and len(set(whole)) == len(whole) == EXTRA + 7
+    assert ids(db, sort="status", size=7, page=n + 1) == ([], page | {"page": n + 1, "devices": []})  # past the end
     online = set(ids(db, status="online", size=100)[0])  # the stored status sorts; the ties by device id, same way
     stored_online = {r["device_id"] for r in db.query("SELECT device_id FROM devices WHERE online <> 0")}
     assert ids(db, sort="status", descending=True, size=100)[0] == \
