@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 
 from central import status, stored
+from central.errors import ListRefused
 from central.official import board_currency, newest_boards
 from central.verification import SILENT_AFTER
 from pishkhan.text.persian import to_latin_digits
@@ -38,16 +39,6 @@ BOARD_STATES = ("current", "outdated", "unknown")
 DAY_STATES = ("late", "closed")
 _PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
-
-class ListRefused(ValueError):
-    """A list request that cannot be answered: ``reason`` (one of :data:`REASONS`) and a sentence."""
-
-    REASONS = ("bad_sort", "bad_status", "bad_board", "bad_state", "bad_page")
-
-    def __init__(self, reason: str, sentence: str):
-        assert reason in self.REASONS, reason
-        super().__init__(sentence)
-        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -71,13 +62,15 @@ class ListQuery:
         def pick(name, allowed, reason):
             value = (params.get(name) or "").strip()
             if value and value not in allowed:
-                raise ListRefused(reason, f"{name}: expected one of {', '.join(allowed)}, got {value[:40]!r}")
+                raise ListRefused(f"{name}: expected one of {', '.join(allowed)}, got {value[:40]!r}",
+                                  reason=reason)
             return value
 
         sort = (params.get("sort") or "office").strip()
         descending = sort.startswith("-")
         if sort.lstrip("-") not in SORTS:
-            raise ListRefused("bad_sort", f"sort: expected one of {', '.join(SORTS)} (a leading - for descending)")
+            raise ListRefused(f"sort: expected one of {', '.join(SORTS)} (a leading - for descending)",
+                              reason="bad_sort")
         state = pick("state", STATUSES + DAY_STATES + ("outdated",), "bad_state")
         status_, board = pick("status", STATUSES, "bad_status"), pick("board", BOARD_STATES, "bad_board")
         if state in STATUSES:  # the fleet page's links: ?state=online|offline|outdated
@@ -88,9 +81,9 @@ class ListQuery:
             page = int(to_latin_digits((params.get("page") or "1").strip()))
             size = int(to_latin_digits((params.get("size") or str(PAGE_SIZE)).strip()))
         except ValueError:
-            raise ListRefused("bad_page", "page and size: whole numbers") from None
+            raise ListRefused("page and size: whole numbers", reason="bad_page") from None
         if page < 1 or not 1 <= size <= MAX_PAGE or page > 10**6:
-            raise ListRefused("bad_page", f"page: from 1; size: from 1 to {MAX_PAGE}")
+            raise ListRefused(f"page: from 1; size: from 1 to {MAX_PAGE}", reason="bad_page")
         return cls(q=(params.get("q") or "").strip()[:100], province=province, status=status_, board=board,
                    version=(params.get("version") or "").strip()[:100], state=state, sort=sort.lstrip("-"),
                    descending=descending, page=page, size=size)

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import secrets
 
-from central.errors import CentralError
+from central.errors import ActionRefused, CentralError, NoAnswer
 from pishkhan.protocol.payloads import format_time
 
 #: The actions the office page offers, each a command name.
@@ -23,26 +23,11 @@ ACTIONS = ("ping", "snapshot", "resend_report")
 OUTCOMES = ("pending", "ok", "refused", "no_answer", "not_sent")
 
 
-class ActionRefused(Exception):
-    """An action not sent: ``reason`` (one of :data:`REASONS`) and a sentence."""
-
-    REASONS = ("not_national", "unknown_action", "unknown_device", "not_configured")
-
-    def __init__(self, reason: str, sentence: str):
-        assert reason in self.REASONS, reason
-        super().__init__(sentence)
-        self.reason = reason
-
-
 class Commander:
     """Sends one command to a device and returns its result message (raises :class:`NoAnswer` without one)."""
 
     def send(self, *, device: str, name: str, args: dict) -> dict:
         raise NotImplementedError
-
-
-class NoAnswer(CentralError):
-    """The command was sent but no result came in time."""
 
 
 class BrokerCommander(Commander):
@@ -80,13 +65,13 @@ def ask(db, commander: Commander | None, *, device_id: str, action: str, user, d
     was asked of a device), and audits ``not_configured`` before raising it when there is no commander.
     """
     if getattr(user, "province", None):
-        raise ActionRefused("not_national", "only a national user may ask an office's device to act")
+        raise ActionRefused("only a national user may ask an office's device to act", reason="not_national")
     if action not in ACTIONS:
-        raise ActionRefused("unknown_action", f"action: expected one of {', '.join(ACTIONS)}")
+        raise ActionRefused(f"action: expected one of {', '.join(ACTIONS)}", reason="unknown_action")
     device = db.query_one("SELECT device_id, province FROM devices WHERE device_id = ? AND province <> ''",
                           (device_id,))
     if device is None:
-        raise ActionRefused("unknown_device", f"no registered device {device_id[:80]!r}")
+        raise ActionRefused(f"no registered device {device_id[:80]!r}", reason="unknown_device")
     args = {"date": day.isoformat()} if action == "resend_report" else {}
     row = {"id": secrets.token_hex(8), "device_id": device_id, "province": device["province"], "action": action,
            "args": json.dumps(args), "asked_by": user.username, "asked_at": format_time(now)}
@@ -94,7 +79,8 @@ def ask(db, commander: Commander | None, *, device_id: str, action: str, user, d
                "VALUES (?,?,?,?,?,?,?)", tuple(row.values()))
     if commander is None:
         _answer(db, row["id"], outcome="not_sent", reason="not_configured", result=None)
-        raise ActionRefused("not_configured", "the dashboard has no broker and command key to send commands")
+        raise ActionRefused("the dashboard has no broker and command key to send commands",
+                            reason="not_configured")
     try:
         result = commander.send(device=device_id, name=action, args=args)
     except NoAnswer:
