@@ -438,6 +438,22 @@ CREATE TABLE IF NOT EXISTS report_figures_mark (
     value TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_received ON reports(received_at);
+-- remote actions asked from the dashboard's office page (central.remote): which device, what, who asked and when,
+-- and the result (outcome: pending, ok, refused, no_answer, not_sent)
+CREATE TABLE IF NOT EXISTS remote_actions (
+    id          TEXT PRIMARY KEY,
+    device_id   TEXT NOT NULL,
+    province    TEXT NOT NULL DEFAULT '',
+    action      TEXT NOT NULL,
+    args        TEXT NOT NULL DEFAULT '{{}}',
+    asked_by    TEXT NOT NULL,
+    asked_at    TEXT NOT NULL,
+    outcome     TEXT NOT NULL DEFAULT 'pending',
+    reason      TEXT NOT NULL DEFAULT '',
+    result      TEXT,
+    answered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS remote_actions_device ON remote_actions(device_id, asked_at);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

@@ -133,6 +133,23 @@ class RolloutError(CentralError):
         self.reason = reason
 
 
+class ListRefused(_Refusal):
+    """A device-list request that cannot be answered (central.device_list); :attr:`reason` is one of
+    :attr:`reasons`."""
+
+    reasons = ("bad_sort", "bad_status", "bad_board", "bad_state", "bad_page")
+
+
+class ActionRefused(_Refusal):
+    """A remote action not sent (central.remote); :attr:`reason` is one of :attr:`reasons`."""
+
+    reasons = ("not_national", "unknown_action", "unknown_device", "not_configured")
+
+
+class NoAnswer(CentralError):
+    """A remote action's command was sent but no result came in time (central.remote)."""
+
+
 class HistoryRefused(_Refusal):
     """A period or ranking that cannot be answered (central.history); :attr:`reason` is one of :attr:`reasons`."""
 

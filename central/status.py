@@ -36,6 +36,9 @@ from central.official import board_currency, newest_boards
 from pishkhan.text import jalali
 
 STATES = ("online", "offline", "late", "closed", "outdated")
+#: Counts beside the states' (not a filter of the fleet page): ``board_unknown``, offices whose board is
+#: neither current nor outdated (none reported, or one that cannot be read): the list's ``board=unknown``.
+EXTRA_COUNTS = ("board_unknown",)
 LATE_KINDS = ("late_opening",)
 #: The office's own events that say it opened (the simulator's ``office.opened``).
 OPENED_KINDS = ("office.opened",)
@@ -326,12 +329,14 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
     provinces: dict[str, dict] = {}
     for row in rows:
         counts = provinces.setdefault(row["province"], {"province": row["province"], "total": 0,
-                                                        **dict.fromkeys(STATES, 0)})
+                                                        **dict.fromkeys(STATES + EXTRA_COUNTS, 0)})
         counts["total"] += 1
+        counts["board_unknown"] += row["board"]["state"] not in ("current", "outdated")
         for s in STATES:
             counts[s] += matches(row, s)
     ordered = [provinces[p] for p in sorted(provinces, key=province_order)]
-    totals = {"total": sum(p["total"] for p in ordered), **{s: sum(p[s] for p in ordered) for s in STATES}}
+    totals = {"total": sum(p["total"] for p in ordered),
+              **{s: sum(p[s] for p in ordered) for s in STATES + EXTRA_COUNTS}}
     return {"date": day.isoformat(), "province": province, "state": state, "provinces": ordered, "totals": totals,
             "devices": [r for r in rows if matches(r, state)], "unreadable": tally.total}
 

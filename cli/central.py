@@ -30,6 +30,10 @@ def register(sub, common):
     dash.add_argument("--alert-webhook", metavar="URL",
                       help="POST each new or resolved alert here as JSON (docs/operations.md, Alerts)")
     dash.add_argument("--alert-secret-file", metavar="FILE", help="sign the webhook's body with this secret (HMAC)")
+    dash.add_argument("--command-key", metavar="K", help="the command key (a file, or a name in --keys-dir) that "
+                      "signs the office page's remote actions, sent through --broker (docs/dashboard.md)")
+    dash.add_argument("--keys-dir", default="keys", metavar="DIR", help="the keys folder (default: ./keys)")
+    __import__("cli.central_publish", fromlist=["_"])._broker_args(dash)
     dash.set_defaults(handler=cmd_dashboard)
 
     rep = s.add_parser("report", parents=[common], help="the daily compliance report by province")
@@ -77,7 +81,8 @@ def cmd_dashboard(args):
     cfg = context.config(args)
     db = open_db(args.db)
     try:
-        app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file), secure_cookie=args.cookie_secure)
+        app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file), secure_cookie=args.cookie_secure,
+                         commander=_commander(args))
         watcher = _alert_watcher(db, args)
         print(f"dashboard on http://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
         serve(app, host, port, trusted_proxy=args.trusted_proxy)
@@ -102,6 +107,15 @@ def _alert_watcher(db, args):
     watcher = AlertWatcher(db, webhook=webhook, clock=utc_now)
     watcher.start()
     return watcher
+def _commander(args):
+    """What sends the office page's remote actions (``--command-key``), or None."""
+    if not args.command_key:
+        return None
+    from central.keys import KeyRing
+    from central.remote import BrokerCommander
+    from cli.central_publish import _broker
+
+    return BrokerCommander(_broker(args), key=KeyRing(args.keys_dir).load(args.command_key), timeout=args.timeout)
 
 
 def _day(text) -> dt.date:

@@ -12,10 +12,12 @@ same page as JSON):
 =================================  ==========================================================
 ``/``                              the fleet: counts by province (``?province=``, ``?state=``)
                                    and the alerts, newest first
-``/devices``                       the devices, filtered by ``province`` and ``state``
-                                   (online, offline, late, closed, outdated)
+``/devices``                       one page of the devices: ``q`` searched, filtered by ``province``,
+                                   ``status``, ``board``, ``version``, ``state``, ``sort``-ed,
+                                   ``page`` and ``size`` (central/device_list.py)
 ``/device/{id}``                   an office's page; ``/device/{id}/snapshot.png`` its last
-                                   proof-of-display snapshot
+                                   proof-of-display snapshot; ``/device/{id}/action`` (POST) a
+                                   national user's remote action (central/remote.py)
 ``/report``                        the daily report (``?date=YYYY-MM-DD``, ``?province=``);
                                    ``/report.csv`` the same as CSV
 ``/history``, ``/ranking``          a period's days, weeks and trend; offices ranked
@@ -57,11 +59,12 @@ from central.web.headers import proxy_options
 
 #: The resource modules under central/web/, each with its ``routes``.
 RESOURCES = ("fleet", "offices", "reports", "history", "releases", "metrics", "verify", "auth", "assets",
-             "alerts")
+             "alerts", "remote")
 
 
 def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | None = None,
-               now=None, secure_cookie: bool = False, metrics_cache_seconds: float = 10.0, doors=None):
+               now=None, secure_cookie: bool = False, metrics_cache_seconds: float = 10.0, doors=None,
+               commander=None):
     """The dashboard over *fleet*.
 
     :param config: the pishkhan configuration (for the currency unit), or None.
@@ -76,6 +79,8 @@ def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | 
         docs/performance.md); scrapes within this many seconds of the last get the same text.
     :param doors: the login and basic-auth lock-outs (default: :class:`central.doors.Doors` on the fleet
         database, with *now*).
+    :param commander: what sends the office page's remote actions (:class:`central.remote.BrokerCommander`),
+        or None (they are refused, ``not_configured``, and audited).
     """
     from importlib import import_module
 
@@ -107,6 +112,7 @@ def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | 
     app.state.site = site
     app.state.fleet = fleet
     app.state.users = site.users
+    app.state.commander = commander
     return app
 
 

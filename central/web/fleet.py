@@ -6,9 +6,11 @@ counted nowhere); every device row carries how many of its messages the centre r
 
 from __future__ import annotations
 
+import dataclasses
+
 from starlette.authentication import requires
 
-from central import status
+from central import device_list, status
 from central.freshness import freshness
 from central.web import certificates, present
 from central.web.site import LOGGED_IN, bad_request, page, province_of, site_of, twin
@@ -52,17 +54,34 @@ def fleet_page(request):
 
 @requires(LOGGED_IN, status_code=401)
 def devices_page(request):
+    """One page of the devices: searched, filtered, sorted and paged in SQL (central/device_list.py)."""
     site = site_of(request)
-    state, refused = _state(request)
-    if refused:
-        return refused
     province = province_of(request)
-    view = status.fleet_view(site.fleet, day=site.today(), province=province, state=state, now=site.clock())
-    devices = certificates.with_states(site.fleet.db, _with_refusals(site.fleet.db, view["devices"],
+    try:
+        query = device_list.ListQuery.of(request.query_params, province=province)
+    except device_list.ListRefused as e:
+        return bad_request(request, f"{e.reason}: {e}")
+    found = device_list.device_list(site.fleet.db, query, day=site.today(), now=site.clock())
+    devices = certificates.with_states(site.fleet.db, _with_refusals(site.fleet.db, found["devices"],
                                        province=province), province=province, now=site.clock())
-    data = {"date": view["date"], "province": province, "state": state, "devices": devices,
-            "unreadable": view["unreadable"]}
-    return page(request, "devices.html", data, nav="devices", states=status.STATES)
+    data = {"date": site.today().isoformat(), "province": province, "state": query.state or None,
+            "query": {k: v for k, v in dataclasses.asdict(query).items() if k != "province"},
+            "total": found["total"], "page": found["page"], "pages": found["pages"], "size": found["size"],
+            "versions": found["versions"], "devices": devices, "unreadable": found["unreadable"]}
+    return page(request, "devices.html", data, nav="devices", sorts=device_list.SORTS,
+                statuses=device_list.STATUSES, board_states=device_list.BOARD_STATES,
+                day_states=device_list.DAY_STATES, pager=_pager(request))
+
+
+def _pager(request):
+    """A function: the list's address with *changes* to its parameters (``None`` drops one)."""
+    from urllib.parse import urlencode
+
+    def link(**changes):
+        params = {k: v for k, v in request.query_params.items() if k not in changes and k != "format"}
+        params.update({k: v for k, v in changes.items() if v not in (None, "")})
+        return "/devices?" + urlencode(params)
+    return link
 
 
 routes = [

@@ -13,7 +13,7 @@ from starlette.authentication import requires
 from starlette.responses import Response
 from starlette.routing import Route
 
-from central import queries, stored
+from central import queries, remote, stored
 from central.web import certificates, present
 from central.web.present import office_page
 from central.web.site import LOGGED_IN, not_found, page, site_of, twin
@@ -44,6 +44,8 @@ def device_page(request):
     data["enrolment"] = certificates.enrolment(site.fleet.db, device["device_id"], device.get("office_id") or "",
                                                tally=tally, province=device["province"])
     data["unreadable"] += tally.total
+    if not request.user.province:  # remote actions: a national user's only (central/web/remote.py)
+        data["actions"] = remote.history(site.fleet.db, device["device_id"])
     return page(request, "device.html", data, nav="devices")
 
 

@@ -423,3 +423,29 @@ BAD_PERIOD = {"reversed": "پایان دوره پیش از آغاز آن است.
               "rank_by": "این ترتیب شناخته نیست. Unknown ranking."}
 THIS_MONTH = "این ماه تا امروز"
 LAST_MONTH = "ماه پیش"
+#: The device list (/devices): search, filters, sort and pages (central/device_list.py).
+LIST_SEARCH = "جستجو (شناسه یا نام دفتر، شناسه دستگاه)"
+LIST_STATUS = "وضعیت اتصال"
+LIST_BOARD = "تابلو"
+LIST_VERSION = "نسخه عامل"
+LIST_DAY = "امروز"
+LIST_SORT = "مرتب‌سازی"
+LIST_DESC = "نزولی"
+LIST_SORTS = {"office": "نام دفتر", "office_id": "شناسه دفتر", "province": "استان", "device": "شناسه دستگاه",
+              "status": "وضعیت اتصال", "last_seen": "آخرین پیام", "version": "نسخه عامل"}
+LIST_FOUND = "{n} دستگاه — صفحه {page} از {pages}"
+LIST_PREV = "صفحه قبل"
+LIST_NEXT = "صفحه بعد"
+#: The fleet page's count of offices whose board is unknown (none reported, or unreadable).
+COUNT_BOARD_UNKNOWN = "تابلوی نامعلوم"
+COUNT_BOARD_UNKNOWN_HELP = "دفاتری که تابلویی گزارش نکرده‌اند یا تابلویشان خوانا نیست"
+#: Remote actions on the office page (a national user's only; central/remote.py).
+ACTIONS_HEADING = "فرمان از راه دور"
+ACTIONS_HELP = "هر فرمان امضاشده به دستگاه دفتر فرستاده و با نام درخواست‌کننده و نتیجه‌اش ثبت می‌شود."
+ACTION_NAMES = {"ping": "بررسی اتصال", "snapshot": "دریافت تصویر تابلو", "resend_report": "ارسال دوباره گزارش امروز"}
+ACTIONS_COL_ACTION = "فرمان"
+ACTIONS_COL_BY = "درخواست‌کننده"
+ACTIONS_COL_OUTCOME = "نتیجه"
+ACTION_OUTCOMES = {"pending": "در انتظار پاسخ", "ok": "انجام شد", "refused": "دستگاه نپذیرفت",
+                   "no_answer": "پاسخی نیامد", "not_sent": "فرستاده نشد"}
+ACTIONS_NOT_CONFIGURED = "داشبورد برای فرستادن فرمان پیکربندی نشده است؛ درخواست ثبت شد ولی فرستاده نشد."

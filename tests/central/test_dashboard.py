@@ -152,10 +152,12 @@ class TestFleetPage:
             assert font
             row = {c.get_attribute("data-state"): latin(c.text)
                    for c in driver.find_elements("css selector", "tr[data-province='23'] td[data-state]")}
-            assert row == {"total": "4", "online": "3", "offline": "1", "late": "1", "closed": "1", "outdated": "2"}
+            assert row == {"total": "4", "online": "3", "offline": "1", "late": "1", "closed": "1", "outdated": "2",
+                           "board_unknown": "0"}
             row11 = {c.get_attribute("data-state"): latin(c.text)
                      for c in driver.find_elements("css selector", "tr[data-province='11'] td[data-state]")}
-            assert row11 == {"total": "2", "online": "1", "offline": "1", "late": "0", "closed": "0", "outdated": "0"}
+            assert row11 == {"total": "2", "online": "1", "offline": "1", "late": "0", "closed": "0", "outdated": "0",
+                             "board_unknown": "0"}
             assert latin(text_of(driver, "#total-total .big")) == "7"
             assert latin(text_of(driver, "#total-offline .big")) == "2"
             # each number is a link to the devices it counts
