@@ -60,8 +60,8 @@ def test_fleet_view_counts(fleet_db):
     data = F.build(fleet_db)
     view = fleet_view(data["fleet"], day=F.TODAY, now=F.NOW)
     by = {p["province"]: p for p in view["provinces"]}
-    assert by["23"] == {"province": "23", "total": 4, "online": 3, "offline": 1, "late": 1, "closed": 1, "outdated": 2}
-    assert view["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2}
+    assert by["23"] == {"province": "23", "total": 4, "online": 3, "offline": 1, "late": 1, "closed": 1, "outdated": 2, "board_unknown": 0}
+    assert view["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2, "board_unknown": 1}
     # ten minutes on, nothing more heard: the five that set a will and never lost it are silent, so offline too
     quiet = fleet_view(data["fleet"], day=F.TODAY, now=F.NOW + dt.timedelta(minutes=10))
     assert quiet["totals"]["online"] == 0 and quiet["totals"]["offline"] == 7
@@ -117,7 +117,7 @@ def test_the_app_answers_on_both_databases(fleet_db):
     token = re.search(r'name="csrf_token" value="(\w+)"', client.get("/login").text)[1]  # the form's CSRF token
     client.post("/login", data={"username": "admin", "password": "centre-pass-1", "csrf_token": token})
     fleet = client.get("/api/fleet").json()
-    assert fleet["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2}
+    assert fleet["totals"] == {"total": 7, "online": 5, "offline": 2, "late": 1, "closed": 1, "outdated": 2, "board_unknown": 1}
     assert [a["kind"] for a in fleet["alerts"]] == ["closed_during_hours", "offline", "offline", "late_opening",
                                                     "late_opening"]  # by the centre's receive time
     office = client.get("/api/device/dev-2302").json()
