@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 
 from central import stored
+from central.status import parse_time
 
 #: No message from any device for this long: the figures are stale (as a device is silent after
 #: :data:`central.verification.SILENT_AFTER`).
@@ -32,16 +33,6 @@ MONITOR_GONE_AFTER = dt.timedelta(seconds=60)
 STALE_REASONS = ("no_monitor", "fleet_silent")
 
 
-def _parse(text) -> dt.datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-
-
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -49,7 +40,7 @@ def utc_now() -> dt.datetime:
 def age(text, now: dt.datetime | None = None) -> float | None:
     """Seconds from the UTC time *text* to *now* (never below 0); None when *text* is not a time."""
     now = now or utc_now()
-    moment = _parse(text)
+    moment = parse_time(text)  # the one bounded reader of stored times
     return None if moment is None else round(max(0.0, (now - moment).total_seconds()), 3)
 
 
