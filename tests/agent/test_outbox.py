@@ -135,6 +135,18 @@ def test_telemetry_goes_before_status_and_those_before_events(make_outbox):
     assert box.stats()["bytes"] <= 12_000
 
 
+def test_full_keeps_daily_reports_beside_events_while_telemetry_and_status_go(make_outbox):
+    box = make_outbox(max_bytes=12_000)
+    reports = [put(box, "report", size=1000, key=f"report:2026-12-0{day}") for day in range(1, 6)]
+    status = put(box, "status", size=1000)
+    telemetry = put(box, "telemetry", size=1000)
+    events = [put(box, "event", size=1000) for _ in range(5)]  # the last one passes the bound
+    left = {m.seq for m in box.pending(1000)}
+    assert set(reports) <= left and set(events) <= left  # a daily report is kept like an event
+    assert telemetry not in left and status not in left
+    assert box.stats()["dropped"] == {"telemetry.full": 1, "status.full": 1}
+
+
 def test_a_message_larger_than_the_bound_is_refused_with_the_setting_named(make_outbox):
     box = make_outbox(max_bytes=10_000)
     with pytest.raises(OutboxError, match="mqtt.outbox_max_bytes"):
