@@ -145,6 +145,27 @@ def send(commands, key, name, **args):
     return commands.handle(TOPICS.cmd("dev-0001"), json.dumps(envelope).encode())
 
 
+def test_a_command_replayed_after_the_agent_restarts_is_refused(local, tmp_path):
+    import sqlite3
+
+    agent, commands, runner, key = local
+    envelope = make_command(key, device="dev-0001", name="restart_service", args={"service": "kiosk"})
+    payload = json.dumps(envelope)
+    assert commands.handle(TOPICS.cmd("dev-0001"), payload.encode())["ok"] is True
+    agent.outbox.close()
+    agent.store.close()
+    with sqlite3.connect(agent.config.store_path) as raw:  # the nonce is in the file, not only in memory
+        assert raw.execute("SELECT nonce FROM command_nonces").fetchall() == [(envelope["payload"]["nonce"],)]
+    again = Agent(load_config(tmp_path / "agent.toml"), validate=True)  # the agent restarted
+    try:
+        result = Commands(again.context, runner=runner).handle(TOPICS.cmd("dev-0001"), payload.encode())
+        assert result["ok"] is False and result["reason"] == "replayed"
+        assert runner.calls == [["systemctl", "restart", "pishkhan-kiosk.service"]]  # it ran once
+    finally:
+        again.outbox.close()
+        again.store.close()
+
+
 def test_restart_service_runs_systemctl_as_a_list(local):
     agent, commands, runner, key = local
     result = send(commands, key, "restart_service", service="kiosk")
