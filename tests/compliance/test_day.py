@@ -192,3 +192,36 @@ def test_a_reopened_store_gives_the_same_report(day_store, tmp_path):
     first = judge_day(day_store, OneShift(), DAY)
     with Store(day_store.path, boot=FakeClock(at(20, 0), boot_id="boot-9")) as again:
         assert judge_day(again, OneShift(), DAY) == first
+
+
+def test_a_closed_run_exactly_as_long_as_the_late_opening_threshold_is_a_late_opening(tmp_path):
+    office = Office(tmp_path / "p.db", FakeClock(at(7, 0), synced=True, boot_id="boot-1"))
+    office.fact("counter:1", "closed")
+    office.fact("kiosk", "accepting")
+    office.run_until(7, 35)
+    office.fact("counter:1", "open")  # closed 07:30-07:35: five minutes
+    office.run_until(8, 0)
+    report = judge_day(office.store, OneShift(), DAY, until=at(8, 0), limits=Thresholds(late_opening_minutes=5))
+    late = [(e["start"], e["minutes"]) for e in report["events"] if e["kind"] == "late_opening"]
+    assert late == [("2026-11-28T04:00:00.000000Z", 5)] and report["late_opening_minutes"] == 5
+    later = judge_day(office.store, OneShift(), DAY, until=at(8, 0), limits=Thresholds(late_opening_minutes=6))
+    assert not any(e["kind"] == "late_opening" for e in later["events"])
+    office.store.close()
+
+
+def test_a_boot_whose_kiosk_says_nothing_yet_is_unknown_not_the_last_boots_state(tmp_path):
+    clock = FakeClock(at(7, 0), synced=True, boot_id="boot-1")
+    office = Office(tmp_path / "p.db", clock)
+    office.fact("counter:1", "open")
+    office.fact("kiosk", "accepting")
+    office.run_until(9, 0)  # serving since 07:30
+    clock.reboot(down=dt.timedelta(minutes=5), synced=True)  # boot-2 at 09:05; the kiosk silent until 09:15
+    office.true = at(9, 5)
+    office.run_until(9, 15)
+    office.fact("kiosk", "accepting")
+    office.run_until(10, 0)
+    report = judge_day(office.store, OneShift(), DAY, until=at(10, 0))
+    assert [(t["state"], t["start"][11:16], t["end"][11:16]) for t in report["timeline"]] == [
+        ("serving", "04:00", "05:30"), ("unknown", "05:30", "05:45"), ("serving", "05:45", "06:30")]  # in UTC
+    assert report["unknown_minutes"] == 15 and report["serving_minutes"] == 90 + 45
+    office.store.close()
