@@ -69,6 +69,23 @@ def test_refusals(sync, sample_doc, topic, make, reason):
     assert s.store.query_one("SELECT COUNT(*) FROM boards")[0] == 0
 
 
+def test_another_provinces_board_signed_by_its_own_province_key_is_refused(sync, sample_doc):
+    """The broker lets every device read every province's topics (``province/+/#``): the office's own check is
+    what keeps a board of province 07 (Fars), signed by a key trusted for 07, off an office of 23 (Tehran)."""
+    from pishkhan.boards.install import check_signed
+    from pishkhan.boards.installed import BOARD
+
+    s, keys, sent = sync
+    fars = SigningKey.generate()
+    trust_key(s.store, fars.public, scope="province:07", actor="test")
+    board = copy.deepcopy(sample_doc) | {"scope": {"level": "province", "province": "07"}, "version": 1}
+    envelope = fars.sign(board)
+    assert check_signed(s.store, envelope, BOARD)[0].scope.key == "province:07"  # a sound board for an office of 07
+    assert s.handle(TOPICS.province("07", "board"), json.dumps(envelope).encode()) == "refused"
+    assert sent()[-1]["refused"][0]["reason"] == "wrong_scope"
+    assert s.store.query_one("SELECT COUNT(*) FROM boards")[0] == 0
+
+
 @pytest.mark.parametrize("payload, words", [
     (b"\xff\xfe not utf-8", "not UTF-8"),
     (b"[" * 100 + b"]" * 100, "deeper than"),
