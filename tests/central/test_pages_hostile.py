@@ -504,3 +504,26 @@ def test_a_rollout_that_cannot_be_read_is_shown_as_unknown_and_counted(site):
     data = client.get("/api/releases").json()
     assert data["rollouts"] == [{"rollout": "R-bad", "readable": False}] and data["unreadable"] == 1
     assert "R-bad" in answers(client, "/releases").text
+
+
+def test_a_province_user_asking_for_another_provinces_office_snapshot_gets_404(site):
+    png = F.snapshot_png()
+    fill(site["db"], [a_device(), a_device("dev-1101", province="11"), a_device("dev-9902", province="")], [], [], [],
+         [(device, RECEIVED, "0" * 64, "4+2", png) for device in ("dev-2301", "dev-1101", "dev-9902")])
+    ops23, admin = site["clients"]["ops23"], site["clients"]["admin"]
+    mine = ops23.get("/device/dev-2301/snapshot.png")
+    assert mine.status_code == 200 and mine.content == png
+    for device in ("dev-1101", "dev-9902"):  # another province's office; one no province holds (quarantined)
+        theirs = ops23.get(f"/device/{device}/snapshot.png")
+        assert theirs.status_code == 404 and theirs.content != png, device
+        assert ops23.get(f"/api/device/{device}").status_code == 404
+        assert admin.get(f"/device/{device}/snapshot.png").content == png
+
+
+def test_a_device_whose_name_holds_html_is_escaped_on_its_office_page(site):
+    name = '<img src=x onerror="alert(1)"><b>دفتر</b>'
+    fill(site["db"], [a_device()[:3] + (name,) + a_device()[4:]], [], [], [], [])
+    for path in ("/device/dev-2301", "/devices"):
+        text = site["clients"]["ops23"].get(path).text
+        assert "<img src=x" not in text and "<b>دفتر" not in text, path
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;&lt;b&gt;دفتر&lt;/b&gt;" in text, path
