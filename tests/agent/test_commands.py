@@ -154,8 +154,11 @@ def test_a_command_replayed_after_the_agent_restarts_is_refused(local, tmp_path)
     assert commands.handle(TOPICS.cmd("dev-0001"), payload.encode())["ok"] is True
     agent.outbox.close()
     agent.store.close()
-    with sqlite3.connect(agent.config.store_path) as raw:  # the nonce is in the file, not only in memory
+    raw = sqlite3.connect(agent.config.store_path)  # the nonce is in the file, not only in memory
+    try:
         assert raw.execute("SELECT nonce FROM command_nonces").fetchall() == [(envelope["payload"]["nonce"],)]
+    finally:
+        raw.close()
     again = Agent(load_config(tmp_path / "agent.toml"), validate=True)  # the agent restarted
     try:
         result = Commands(again.context, runner=runner).handle(TOPICS.cmd("dev-0001"), payload.encode())
