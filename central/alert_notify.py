@@ -272,3 +272,14 @@ def deliveries(db, alert_ids) -> dict[int, list[dict]]:
                         f"gave_up FROM alert_notifications WHERE alert_id IN ({marks}) ORDER BY id", ids):
         out.setdefault(int(row["alert_id"]), []).append(row)
     return out
+
+
+def state_of(notifications: list[dict]) -> dict | None:
+    """What a person is told of an alert's notifications (oldest first; None: none were sent): the newest one
+    not delivered if any (``state``: ``retrying`` or ``gave_up``), else the newest (``sent``); with its row."""
+    if not notifications:
+        return None
+    failed = [n for n in notifications if n["reason"] != "sent"]
+    row = failed[-1] if failed else notifications[-1]
+    state = "sent" if row["reason"] == "sent" else ("retrying" if row["next_try_at"] else "gave_up")
+    return dict(row, state=state)
