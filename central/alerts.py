@@ -99,6 +99,13 @@ class Rules:
             raise AlertRefused("disk_low needs a threshold: percent free, between 0 and 100", reason="bad_threshold")
         if not isinstance(group_at, int) or group_at < 2:
             raise AlertRefused("group_at: at least 2", reason="bad_threshold")
+        if province:  # stored as the registry stores it: 6, 06 and ۰۶ are 06
+            from pishkhan import provinces
+
+            if provinces.known(province) is None:
+                raise AlertRefused(f"province: {str(province)[:40]!r} is none of the 31 provinces",
+                                   reason="unknown_province")
+            province = provinces.normalise(province)
         row = self.db.write(lambda c: c.execute(
             "INSERT INTO alert_rules (kind, severity, province, minutes, threshold, group_at, enabled, created_at, "
             "created_by) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING rule_id",
