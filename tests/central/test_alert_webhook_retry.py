@@ -51,13 +51,23 @@ class Scripted:
         self.server.server_close()
 
 
-@pytest.fixture
-def fleet(tmp_path):
-    db = open_db(str(tmp_path / "fleet.db"))
+def _dark(db):
     Alerting(db).rules.add(kind="offline", severity="critical", minutes=0, now=NOW)
     device(db, "dev-1", online=False, last_seen=later(-1))
+    return db
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    db = _dark(open_db(str(tmp_path / "fleet.db")))
     yield db
     db.close()
+
+
+@pytest.fixture
+def both(fleet_db):
+    """As :func:`fleet`, once on SQLite and once on PostgreSQL."""
+    return _dark(fleet_db)
 
 
 def rows(db):
@@ -69,7 +79,8 @@ def at(seconds):
     return (NOW + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def test_a_5xx_is_tried_again_with_doubling_waits_until_it_is_delivered_signed(fleet):
+def test_a_5xx_is_tried_again_with_doubling_waits_until_it_is_delivered_signed(both):
+    fleet = both
     receiver = Scripted((503, {}, 0), (500, {}, 0), (200, {}, 0))
     clock = [NOW]
     watcher = AlertWatcher(fleet, webhook=Webhook(receiver.url, secret=b"k"), clock=lambda: clock[0])
@@ -134,7 +145,8 @@ def test_an_unreachable_receiver_is_given_up_after_the_last_try(fleet):
     assert watcher.once() == []
 
 
-def test_a_timeout_is_tried_again_and_two_dashboards_take_a_due_retry_once(fleet):
+def test_a_timeout_is_tried_again_and_two_dashboards_take_a_due_retry_once(both):
+    fleet = both
     receiver = Scripted((200, {}, 0.6), (200, {}, 0), (200, {}, 0))
     try:
         clock = [NOW]
