@@ -258,6 +258,11 @@ class AlertWatcher:
                 self.once()
             except Exception:  # noqa: BLE001 — one bad evaluation must not end the watcher
                 log.exception("alert evaluation failed")
+                try:  # nor hold up the retries already due
+                    if self.webhook:
+                        self.retry_due(now=self.clock())
+                except Exception:  # noqa: BLE001
+                    log.exception("alert retries failed")
             self._stop.wait(self.every)
 
 
