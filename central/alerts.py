@@ -56,6 +56,10 @@ DEFAULT_RULES = (("offline", "critical", 15, None), ("late_opening", "warning", 
 #: Devices of one province meeting a rule together that make one grouped alert.
 GROUP_AT = 10
 PAGE_SIZE = 50
+#: A grouped alert's members shown in the list (the rest: "and N more offices", on the alert's own page).
+MEMBERS_SHOWN = 5
+#: A grouped alert's members on one page of the alert's own page.
+MEMBERS_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,13 @@ class Rules:
             raise AlertRefused("disk_low needs a threshold: percent free, between 0 and 100", reason="bad_threshold")
         if not isinstance(group_at, int) or group_at < 2:
             raise AlertRefused("group_at: at least 2", reason="bad_threshold")
+        if province:  # stored as the registry stores it: 6, 06 and ۰۶ are 06
+            from pishkhan import provinces
+
+            if provinces.known(province) is None:
+                raise AlertRefused(f"province: {str(province)[:40]!r} is none of the 31 provinces",
+                                   reason="unknown_province")
+            province = provinces.normalise(province)
         row = self.db.write(lambda c: c.execute(
             "INSERT INTO alert_rules (kind, severity, province, minutes, threshold, group_at, enabled, created_at, "
             "created_by) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING rule_id",
@@ -267,9 +278,10 @@ class Alerting:
                     (rid, rule["kind"], rule["severity"], province, min(s for _, s in devices), stamp)).fetchone()
                 changed.append(("opened", group[0]))
             if group is not None:
-                for device_id, since in devices:
-                    c.execute("INSERT INTO alert_devices (alert_id, device_id, since) VALUES (?, ?, ?)",
-                              (group[0], device_id, since))
+                for device_id, since in devices:  # a member that cleared and meets it again is one again
+                    c.execute("INSERT INTO alert_devices (alert_id, device_id, since) VALUES (?, ?, ?) "
+                              "ON CONFLICT (alert_id, device_id) DO UPDATE SET since = excluded.since, "
+                              "cleared_at = NULL", (group[0], device_id, since))
                 c.execute("UPDATE alerts SET devices = (SELECT COUNT(*) FROM alert_devices WHERE alert_id = ?) "
                           "WHERE id = ?", (group[0], group[0]))
                 continue
@@ -307,10 +319,25 @@ class Alerting:
                                        "ORDER BY device_id", (alert_id,))
         return row
 
+    def members(self, alert_id: int, *, page: int = 1, per_page: int = MEMBERS_PAGE) -> dict:
+        """An alert's devices by device id, with their office: ``rows`` (device_id, office_id, office_name, since,
+        cleared_at), ``total``, ``affected`` (not cleared yet), ``page``, ``pages``."""
+        counts = self.db.query_one("SELECT COUNT(*) AS n, COUNT(*) - COUNT(cleared_at) AS affected FROM alert_devices "
+                                   "WHERE alert_id = ?", (alert_id,))
+        total = int(counts["n"])
+        pages = max(1, -(-total // per_page))
+        page = min(max(1, page), pages)
+        rows = self.db.query(
+            "SELECT m.device_id, d.office_id, d.office_name, m.since, m.cleared_at FROM alert_devices m "
+            "LEFT JOIN devices d ON d.device_id = m.device_id WHERE m.alert_id = ? ORDER BY m.device_id "
+            "LIMIT ? OFFSET ?", (alert_id, per_page, (page - 1) * per_page))
+        return {"rows": rows, "total": total, "affected": int(counts["affected"] or 0), "page": page, "pages": pages}
+
     def page(self, *, kind: str | None = None, province: str | None = None, state: str | None = None,
              page: int = 1, per_page: int = PAGE_SIZE) -> dict:
         """Alerts newest first, filtered by *kind*, *province* and *state* (``unresolved``: open or
-        acknowledged): ``rows``, ``total``, ``page``, ``pages``."""
+        acknowledged): ``rows``, ``total``, ``page``, ``pages``; a grouped row carries ``members``: the first
+        :data:`MEMBERS_SHOWN` of :meth:`members`."""
         where, params = ["1 = 1"], []
         if kind:
             if kind not in KINDS:
@@ -335,4 +362,7 @@ class Alerting:
             f"SELECT a.*, d.office_id, d.office_name FROM alerts a LEFT JOIN devices d ON d.device_id = a.device_id "
             f"AND a.device_id <> '' WHERE {clause} ORDER BY a.opened_at DESC, a.id DESC LIMIT ? OFFSET ?",
             (*params, per_page, (page - 1) * per_page))
+        for row in rows:  # a grouped alert: its first members, how many, how many still affected
+            if row["grouped"]:
+                row["members"] = self.members(row["id"], per_page=MEMBERS_SHOWN)
         return {"rows": rows, "total": total, "page": page, "pages": pages}

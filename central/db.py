@@ -460,11 +460,17 @@ CREATE INDEX IF NOT EXISTS remote_actions_device ON remote_actions(device_id, as
 #: where missing. ``devices.seq_skipped``: sequence numbers a flagged jump skipped (not lost; central.fleet);
 #: ``devices.epoch``: the device's current outbox epoch, ``devices.lost_before``: messages lost in its earlier
 #: epochs; ``seen.epoch``: the epoch a sequence number counts in (``''``: from before epochs);
-#: ``devices.booted_at``: when the device booted, as its last birth said (the office page's uptime).
+#: ``devices.booted_at``: when the device booted, as its last birth said (the office page's uptime);
+#: ``alert_notifications.attempts``, ``last_at``, ``next_try_at``, ``gave_up``: a notification's tries so far, the
+#: last one's time, when it is tried again (NULL: not again) and why it was given up (central.alert_notify).
 ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),
                  ("devices", "epoch", "TEXT NOT NULL DEFAULT ''"),
                  ("devices", "lost_before", "BIGINT NOT NULL DEFAULT 0"),
-                 ("devices", "booted_at", "TEXT"))
+                 ("devices", "booted_at", "TEXT"),
+                 ("alert_notifications", "attempts", "BIGINT NOT NULL DEFAULT 1"),
+                 ("alert_notifications", "last_at", "TEXT"),
+                 ("alert_notifications", "next_try_at", "TEXT"),
+                 ("alert_notifications", "gave_up", "TEXT NOT NULL DEFAULT ''"))
 #: ``seen``, keyed on device and seq before epochs, is rebuilt keyed on device, epoch and seq (its rows in ``''``).
 
 

@@ -56,7 +56,7 @@ class RegistryRefused(_Refusal):
 
     #: Why the registry refused.
     reasons = ("bad_device_id", "bad_office_id", "bad_province", "bad_office_name", "already_registered",
-               "not_registered")
+               "not_registered", "unknown_province")
 
 
 class NotPublished(CentralError):
@@ -161,4 +161,4 @@ class AlertRefused(_Refusal):
     :attr:`reasons`."""
 
     reasons = ("bad_kind", "bad_severity", "bad_minutes", "bad_threshold", "unknown_alert", "not_open",
-               "bad_filter")
+               "bad_filter", "unknown_province")

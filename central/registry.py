@@ -19,6 +19,11 @@ source of a device's identity:
   registered device claims another identity, the monitor raises an
   ``identity_mismatch`` alert (:func:`mismatch`) and changes nothing.
 
+A province is stored normalised (``6``, ``06`` and ``۰۶`` are stored ``06``:
+:func:`pishkhan.provinces.normalise`), and one that is none of the 31 is
+refused (``unknown_province``). A birth claiming ``6`` for a device registered
+in ``06`` claims the same province (no ``identity_mismatch``).
+
 A refusal is :exc:`RegistryRefused` with a ``reason`` from :data:`REASONS`.
 Ids are checked by the rules of the device's own configuration
 (:data:`pishkhan.config.SETTINGS`: ``device.id``, ``office.office_id``,
@@ -31,6 +36,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from central.errors import RegistryRefused
+from pishkhan import provinces
 from pishkhan.config import SETTINGS
 from pishkhan.protocol.payloads import format_time
 
@@ -72,6 +78,8 @@ class Entry:
 def check(*, device_id: str | None = None, office_id: str | None = None, province: str | None = None,
           office_name: str | None = None):
     """Raise :exc:`RegistryRefused` for the first value that breaks its rule (None: not checked)."""
+    if province is not None:  # typed any way (۰۶, 6, 06): checked as it will be stored
+        province = provinces.normalise(province)
     values = {"device_id": device_id, "office_id": office_id, "province": province, "office_name": office_name}
     for name, setting, reason in _FIELDS:
         value = values[name]
@@ -80,6 +88,9 @@ def check(*, device_id: str | None = None, office_id: str | None = None, provinc
         problems = _RULES[setting].check(value, name)
         if problems:
             raise RegistryRefused(problems[0], reason=reason)
+    if province is not None and provinces.known(province) is None:
+        raise RegistryRefused(f"province: {province!r} is none of the 31 provinces (codes {provinces.CODES[0]} to "
+                              f"{provinces.CODES[-1]})", reason="unknown_province")
 
 
 def register(db, *, device_id: str, office_id: str, province: str, office_name: str = "",
@@ -92,6 +103,7 @@ def register(db, *, device_id: str, office_id: str, province: str, office_name: 
     """
     check(device_id=device_id, office_id=office_id, province=province,
           office_name=office_name if office_name else None)
+    province = provinces.normalise(province)
     at = format_time(now or dt.datetime.now(dt.timezone.utc))
 
     def work(c):
@@ -117,6 +129,7 @@ def move(db, *, device_id: str, office_id: str, province: str, office_name: str 
     """Give a registered device another office (and province); *office_name* None keeps its name."""
     check(device_id=device_id, office_id=office_id, province=province,
           office_name=office_name if office_name else None)
+    province = provinces.normalise(province)
     at = format_time(now or dt.datetime.now(dt.timezone.utc))
 
     def work(c):
@@ -145,11 +158,13 @@ def retire(db, *, device_id: str, now: dt.datetime | None = None) -> Entry:
 
 
 def entries(db, *, province: str | None = None, retired: bool = False) -> list[Entry]:
-    """The registry's devices (of *province*), by device id; retired ones too when *retired*."""
+    """The registry's devices (of *province*, typed any way), by device id; retired ones too when *retired*."""
     sql, where, params = "SELECT * FROM registry", [], []
-    if province:
-        where.append("province = ?")
-        params.append(province)
+    if province:  # as stored: a registry from before normalising may hold 6 beside 06
+        stored = [r["province"] for r in db.query("SELECT DISTINCT province FROM registry")]
+        codes = [code for code in stored if provinces.same(code, province)] or [provinces.normalise(province)]
+        where.append(f"province IN ({', '.join('?' for _ in codes)})")
+        params.extend(codes)
     if not retired:
         where.append("retired_at IS NULL")
     if where:
@@ -222,7 +237,8 @@ def mismatch(registered: tuple[str, str, str], claim: tuple[str, str, str]) -> d
     """
     fields = ("province", "office_id", "office_name")
     differs = [f for f, mine, theirs in zip(fields, registered, claim)
-               if theirs and theirs != mine and (f != "office_name" or mine)]
+               if theirs and theirs != mine and (f != "office_name" or mine)
+               and not (f == "province" and provinces.same(mine, theirs))]
     if not differs:
         return None
     return {"fields": differs, "registered": dict(zip(fields, registered)), "claimed": dict(zip(fields, claim))}

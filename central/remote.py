@@ -6,6 +6,14 @@ who asked, when, and the result.
 The dashboard holds a :class:`Commander` (``create_app(commander=…)``): :class:`BrokerCommander` sends
 through the broker with the centre's command key; with none, an action is refused (``not_configured``)
 and still audited. A province user may not ask (``not_national``).
+
+A ``snapshot``'s answer becomes the office's snapshot (the ``snapshots`` row the office page shows): the
+result message goes through :meth:`central.fleet.Fleet.ingest`, the path every message the monitor hears
+takes — its size, schema, times and the PNG against its ``sha256`` checked, at most
+``central.fleet.MAX_SNAPSHOT_BYTES`` — so it is stored exactly as if the monitor had heard it (and, when the
+monitor hears it too, the second copy is a duplicate). The audit row's result says what came of it:
+``snapshot: {"stored": true}`` or ``{"stored": false, "reason": <a refusal code of
+pishkhan.protocol.payloads.REFUSALS>}``; the PNG itself is never kept in the audit.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import secrets
 
 from central.errors import ActionRefused, CentralError, NoAnswer
 from pishkhan.protocol.payloads import format_time
+from pishkhan.protocol.topics import Topics
 
 #: The actions the office page offers, each a command name.
 ACTIONS = ("ping", "snapshot", "resend_report")
@@ -24,7 +33,11 @@ OUTCOMES = ("pending", "ok", "refused", "no_answer", "not_sent")
 
 
 class Commander:
-    """Sends one command to a device and returns its result message (raises :class:`NoAnswer` without one)."""
+    """Sends one command to a device and returns its result message (raises :class:`NoAnswer` without one).
+
+    :attr:`topics`: the topic names its devices answer on (a snapshot's answer is ingested as on them)."""
+
+    topics = Topics()
 
     def send(self, *, device: str, name: str, args: dict) -> dict:
         raise NotImplementedError
@@ -35,6 +48,7 @@ class BrokerCommander(Commander):
 
     def __init__(self, broker, *, key, timeout: float = 10.0):
         self.broker, self.key, self.timeout = broker, key, timeout
+        self.topics = broker.topics
 
     def send(self, *, device: str, name: str, args: dict) -> dict:
         from central.publish import send_command
@@ -88,8 +102,32 @@ def ask(db, commander: Commander | None, *, device_id: str, action: str, user, d
     except CentralError as e:
         return _answer(db, row["id"], outcome="not_sent", reason="broker", result={"error": str(e)[:300]})
     kept = _kept(result)
+    if action == "snapshot" and kept["ok"]:
+        kept["snapshot"] = store_snapshot(db, result, device_id=device_id, topics=commander.topics)
     return _answer(db, row["id"], outcome="ok" if kept["ok"] else "refused",
                    reason="" if kept["ok"] else str(kept["reason"] or "")[:60], result=kept)
+
+
+def store_snapshot(db, result: dict, *, device_id: str, topics: Topics) -> dict:
+    """*result* (a snapshot command's answer from *device_id*) stored as the office's snapshot through the
+    monitor's own ingest; ``{"stored": True}`` (stored now, or already by the monitor), or ``{"stored": False,
+    "reason": …}``."""
+    from central.fleet import Fleet
+
+    if not isinstance(result, dict) or result.get("device") != device_id:
+        return {"stored": False, "reason": "wrong_device"}
+    detail = result.get("detail")
+    if not isinstance(detail, dict) or "png_base64" not in detail:
+        return {"stored": False, "reason": "snapshot"}  # an answer without a picture: nothing to store
+    try:
+        payload = json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError):
+        return {"stored": False, "reason": "not_json"}
+    received_at = format_time(dt.datetime.now(dt.timezone.utc))
+    counts = Fleet(db, topics=topics).ingest([(topics.result(device_id), payload, received_at)])
+    if counts.refused or not (counts.accepted or counts.duplicates):
+        return {"stored": False, "reason": next(iter(counts.reasons), "refused")}
+    return {"stored": True}
 
 
 def _answer(db, action_id: str, *, outcome: str, reason: str, result) -> dict:

@@ -44,13 +44,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from pishkhan import provinces
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
 
 log = logging.getLogger("pishkhan.central.simulate")
 
-#: The 31 province codes.
-PROVINCES = tuple(f"{n:02d}" for n in range(1, 32))
+#: The 31 province codes (00-30, ISO 3166-2:IR: pishkhan.provinces), office 1 in the first.
+PROVINCES = provinces.CODES
 #: Provinces that open at 08:00 (the rest at 07:30).
 LATE_START = ("05", "11", "21")
 OFFICE_NAME = "دفتر پیشخوان دولت {n}"

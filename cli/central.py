@@ -8,6 +8,7 @@ import datetime as dt
 import sys
 
 from cli.central_serve import listen_address as _listen
+from pishkhan import provinces
 from cli.central_serve import session_secret as _secret
 
 DEFAULT_DB = "fleet.db"
@@ -38,7 +39,8 @@ def register(sub, common):
 
     rep = s.add_parser("report", parents=[common], help="the daily compliance report by province")
     rep.add_argument("--date", metavar="YYYY-MM-DD", help="Tehran date (default: today)")
-    rep.add_argument("--province", metavar="CODE", help="one province only")
+    rep.add_argument("--province", metavar="CODE", type=provinces.option,
+                     help="one province only (00-30; 6, 06 and ۰۶ are the same)")
     rep.add_argument("--format", choices=("csv", "html", "json"), default="csv")
     rep.add_argument("--db", metavar="URL", default=DEFAULT_DB, help="fleet database (default: fleet.db)")
     rep.set_defaults(handler=cmd_report)
@@ -47,7 +49,8 @@ def register(sub, common):
     u = users.add_subparsers(dest="users_action", metavar="ACTION", required=True)
     add = u.add_parser("add", parents=[common], help="add a user; the password is read from stdin")
     add.add_argument("name")
-    add.add_argument("--province", metavar="CODE", help="the user sees only this province")
+    add.add_argument("--province", metavar="CODE", type=provinces.option,
+                     help="the user sees only this province (00-30)")
     add.add_argument("--replace", action="store_true", help="set a new password (and province) for an existing user")
     add.add_argument("--db", metavar="URL", default=DEFAULT_DB)
     add.set_defaults(handler=cmd_users_add)
@@ -130,13 +133,23 @@ def _day(text) -> dt.date:
         raise ConfigError(f"--date: expected YYYY-MM-DD, got {text!r}") from None
 
 
+def _stored_province(db, code: str | None) -> str | None:
+    """*code* (normalised by :func:`pishkhan.provinces.option`) as the fleet stores that province (a fleet
+    registered before codes were normalised may hold ``6`` for ``06``), as the dashboard reads ``?province=``."""
+    if not code:
+        return None
+    from central import queries
+
+    return provinces.resolve(code, queries.province_codes(db))
+
+
 def cmd_report(args):
     from central import report
     from central.db import open_db
 
     day = _day(args.date)
     with open_db(args.db) as db:
-        data = report.daily_report(db, day, province=args.province)
+        data = report.daily_report(db, day, province=_stored_province(db, args.province))
     if args.format == "json":
         print(report.to_json(data))
     elif args.format == "csv":

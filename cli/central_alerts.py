@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from pishkhan import provinces
+
 DEFAULT_DB = "fleet.db"
 
 
@@ -24,7 +26,8 @@ def register_alerts(sub, common):
     add.add_argument("--kind", required=True, choices=KINDS)
     add.add_argument("--severity", required=True, choices=SEVERITIES)
     add.add_argument("--minutes", type=int, default=0, help="how long the condition must hold (default 0)")
-    add.add_argument("--province", default="", help="its scope: one province's code (default: the nation)")
+    add.add_argument("--province", default="", type=provinces.option,
+                     help="its scope: one province's code, 00-30 (default: the nation)")
     add.add_argument("--threshold", type=float, help="disk_low: percent free")
     add.add_argument("--group-at", type=int, default=10,
                      help="devices of one province meeting it together that make one grouped alert (default 10)")
@@ -36,7 +39,7 @@ def register_alerts(sub, common):
     ls = s.add_parser("list", parents=[common], help="the alerts, newest first (JSON lines)")
     ls.add_argument("--state", default="unresolved", choices=(*STATES, "unresolved"))
     ls.add_argument("--kind", choices=KINDS)
-    ls.add_argument("--province")
+    ls.add_argument("--province", type=provinces.option, help="one province only (00-30; 6, 06 and ۰۶ are the same)")
     ls.add_argument("--page", type=int, default=1)
     ls.set_defaults(handler=cmd_list)
     ack = s.add_parser("ack", parents=[common], help="acknowledge an open alert")
@@ -87,7 +90,12 @@ def cmd_disable_rule(args):
 def cmd_list(args):
     alerting = _alerting(args)
     try:
-        page = alerting.page(kind=args.kind, province=args.province, state=args.state, page=args.page)
+        province = None
+        if args.province:  # as the fleet stores it (a fleet from before normalising may hold 6 for 06)
+            from central import queries
+
+            province = provinces.resolve(args.province, queries.province_codes(alerting.db))
+        page = alerting.page(kind=args.kind, province=province, state=args.state, page=args.page)
     finally:
         alerting.db.close()
     for row in page["rows"]:

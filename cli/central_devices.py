@@ -53,7 +53,7 @@ def register_devices(sub, common):
     crl.set_defaults(handler=cmd_crl)
 
     ls = s.add_parser("list", parents=[common], help="list the registry (and, with --quarantined, the rest)")
-    ls.add_argument("--province", metavar="CODE", help="one province only")
+    ls.add_argument("--province", metavar="CODE", help="one province only (00-30; 6, 06 and ۰۶ are the same)")
     ls.add_argument("--retired", action="store_true", help="list retired devices too")
     ls.add_argument("--quarantined", action="store_true",
                     help="list the devices heard from that are not in the registry, with what they claim")
@@ -99,7 +99,8 @@ def _reloader(args):
 def _identity(p, *, name_default):
     p.add_argument("device", help="the device id, as in its configuration (device.id)")
     p.add_argument("--office", required=True, metavar="ID", help="the office id, e.g. 23-1234")
-    p.add_argument("--province", required=True, metavar="CODE", help="the province code, 1-3 digits")
+    p.add_argument("--province", required=True, metavar="CODE",
+                   help="the province code, 00-30 (stored as two digits: 6, 06 and ۰۶ are 06)")
     p.add_argument("--name", default=name_default, metavar="TEXT",
                    help="the office's name" + ("" if name_default is not None else " (default: keep it)"))
     _db(p)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from pishkhan import provinces
+
 DEFAULT_DB = "fleet.db"
 
 
@@ -13,7 +15,8 @@ def register_enrolment(s, common):
     c = claims.add_subparsers(dest="claims_action", metavar="ACTION", required=True)
     new = c.add_parser("new", parents=[common], help="make a one-time claim code for an office and print it")
     new.add_argument("--office", metavar="ID", required=True, help="the office id (as in the registry)")
-    new.add_argument("--province", metavar="P", required=True, help="the province code")
+    new.add_argument("--province", metavar="P", required=True, type=provinces.option,
+                     help="the province code, 00-30 (6, 06 and ۰۶ are the same)")
     new.add_argument("--office-name", metavar="NAME", default="", help="the office's name, shown on its board")
     new.add_argument("--licence", metavar="L", default="", help="the office's licence number")
     new.add_argument("--expires", metavar="SPAN", default="7d", help="how long the code works: 30m, 12h, 7d "

@@ -8,9 +8,17 @@ province. :func:`normalise` is the one place that reads them: digits of any
 script to Latin, surrounding spaces dropped, a number written with two
 digits. Anything else is returned stripped, as it was (it matches nothing
 and a checker refuses it).
+
+Everything a person types goes through it: :func:`known` (the code, or None
+when it is none of the 31), :func:`option` (the ``--province`` of every
+command), the dashboard's ``?province=`` (``central.web.site.province_of``),
+and the centre's registry, which stores a code only normalised and refuses
+one that is none of the 31 (``unknown_province``).
 """
 
 from __future__ import annotations
+
+import argparse
 
 from pishkhan.text.persian import to_latin_digits
 
@@ -61,6 +69,24 @@ def normalise(text) -> str:
     if code.isascii() and code.isdigit() and len(code) <= 3:
         return f"{int(code):02d}"
     return text.strip()
+
+
+def known(text) -> str | None:
+    """The code of the province *text* names, if it is one of the 31 (:data:`NAMES`), else None."""
+    code = normalise(text)
+    return code if code in NAMES else None
+
+
+def option(text) -> str:
+    """A command's ``--province`` (an :mod:`argparse` type): the code of one of the 31, normalised; ``""``
+    stays ``""`` (no province); anything else is refused with the codes it expected."""
+    if isinstance(text, str) and not text.strip():
+        return ""
+    code = known(text)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"{str(text)[:40]!r} is not a province code: expected one of the 31, "
+                                         f"{CODES[0]} to {CODES[-1]} (ISO 3166-2:IR; 6, 06 and ۰۶ are the same)")
+    return code
 
 
 def same(a, b) -> bool:

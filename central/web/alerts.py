@@ -1,6 +1,9 @@
 """The alerts page (``/alerts``): the alerts the rules opened (:mod:`central.alerts`), newest first, filtered by
-``kind``, ``province`` and ``state`` (``unresolved``: open or acknowledged; the default), paged (``page``); and
-``POST /alerts/{id}/ack``: the logged-in user acknowledges an open alert (who and when are kept).
+``kind``, ``province`` and ``state`` (``unresolved``: open or acknowledged; the default), paged (``page``); a
+grouped alert with its first offices (each a link to its page) and "and N more"; each alert's webhook delivery
+(sent, tried again at …, given up). ``/alerts/{id}``: one alert, all its offices (paged: ``page``) and each
+notification's tries. ``POST /alerts/{id}/ack``: the logged-in user acknowledges an open alert (who and when
+are kept).
 
 A province user sees and acknowledges only their province's alerts.
 """
@@ -11,6 +14,7 @@ from starlette.authentication import requires
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
+from central import alert_notify
 from central.alerts import KINDS, SEVERITIES, STATES, AlertRefused, Alerting
 from central.web.site import LOGGED_IN, bad_request, not_found, page, province_of, site_of, twin, wants_json
 
@@ -25,7 +29,15 @@ WORDS = {"title": "هشدارها", "kind": "نوع", "state": "وضعیت", "se
          "office": "دفتر", "since": "از", "opened": "باز شده", "acknowledged_by": "دیده شده به دست",
          "resolved": "برطرف شده", "ack": "دیدم", "all": "همه", "filter": "نمایش", "none": "هشداری نیست.",
          "devices": "{n} دستگاه با هم", "page": "صفحهٔ {page} از {pages} — {total} هشدار",
-         "previous": "قبلی", "next": "بعدی"}
+         "previous": "قبلی", "next": "بعدی", "more": "و {n} دفتر دیگر", "members": "{n} دفتر",
+         "affected": "{n} هنوز درگیر", "cleared": "برطرف شده", "details": "جزئیات",
+         "alert": "هشدار {id}", "offices": "دفترها", "notifications": "پیام‌های فرستاده",
+         "event": "رویداد", "attempts": "تلاش", "last_try": "آخرین تلاش", "members_page": "صفحهٔ {page} از {pages}"}
+#: A notification's delivery, as the page says it (English beside it where an engineer reads it).
+DELIVERY_WORDS = {"sent": "پیام فرستاده شد", "retrying": "ارسال نشد؛ تلاش دوباره در {time}",
+                  "gave_up": "ارسال نشد؛ دیگر تلاش نمی‌شود"}
+GAVE_UP_WORDS = {"rejected": "گیرنده نپذیرفت", "attempts_exhausted": "پس از {n} تلاش"}
+EVENT_WORDS = {"opened": "باز شدن", "resolved": "برطرف شدن"}
 
 
 @requires(LOGGED_IN, status_code=401)
@@ -41,10 +53,36 @@ def alerts_page(request):
                                                         state=state, page=number)
     except AlertRefused as e:
         return bad_request(request, f"{e.reason}: {e}")
+    sent = alert_notify.deliveries(site_of(request).fleet.db, [r["id"] for r in data["rows"]])
+    for row in data["rows"]:
+        row["delivery"] = alert_notify.state_of(sent.get(row["id"], []))
     data |= {"kind": q.get("kind", ""), "state": state or "", "province": province_of(request) or ""}
     return page(request, "alerts.html", data, nav="alerts", kinds=KINDS, states=(*STATES, "unresolved"),
-                severities=SEVERITIES, w=WORDS, kind_words=KIND_WORDS, state_words=STATE_WORDS,
-                severity_words=SEVERITY_WORDS)
+                severities=SEVERITIES, **_words())
+
+
+def _words() -> dict:
+    return {"w": WORDS, "kind_words": KIND_WORDS, "state_words": STATE_WORDS, "severity_words": SEVERITY_WORDS,
+            "delivery_words": DELIVERY_WORDS, "gave_up_words": GAVE_UP_WORDS, "event_words": EVENT_WORDS}
+
+
+@requires(LOGGED_IN, status_code=401)
+def alert_page(request):
+    db = site_of(request).fleet.db
+    alerting = Alerting(db)
+    try:
+        alert_id = int(request.path_params["alert_id"])
+        number = int(request.query_params.get("page", "1"))
+    except ValueError:
+        return not_found(request)
+    alert = alerting.alert(alert_id) if 0 < alert_id < 2 ** 62 else None
+    if alert is None or (request.user.province and alert["province"] != request.user.province):
+        return not_found(request)
+    del alert["members"]
+    notifications = alert_notify.deliveries(db, [alert_id]).get(alert_id, [])
+    data = {"alert": alert | {"delivery": alert_notify.state_of(notifications)},
+            "members": alerting.members(alert_id, page=number), "notifications": notifications}
+    return page(request, "alert.html", data, nav="alerts", **_words())
 
 
 @requires(LOGGED_IN, status_code=401)
@@ -70,5 +108,6 @@ def acknowledge(request):
 
 
 routes = [*twin("/alerts", alerts_page, api="/api/alerts", name="alerts"),
+          *twin("/alerts/{alert_id}", alert_page, api="/api/alerts/{alert_id}", name="alert"),
           Route("/alerts/{alert_id}/ack", acknowledge, methods=["POST"], name="alerts.ack"),
           Route("/api/alerts/{alert_id}/ack", acknowledge, methods=["POST"], name="api.alerts.ack")]

@@ -92,9 +92,10 @@ def test_a_failed_delivery_is_a_recorded_reason_not_an_exception(tmp_path, recei
     assert [(d.reason, d.status) for _, d in refused] == [("refused", 503)] * 2
     device(db, "dev-1", last_seen=later(1))
     gone = AlertWatcher(db, webhook=Webhook(closed, timeout=2), clock=lambda: later(1)).once()
-    assert [(c.event, d.reason) for c, d in gone] == [("resolved", "unreachable")]
-    reasons = [r["reason"] for r in db.query("SELECT reason FROM alert_notifications ORDER BY id")]
-    assert reasons == ["refused", "refused", "unreachable"]
+    assert [(c.event, d.reason) for c, d in gone] == [("resolved", "unreachable")] + [("opened", "unreachable")] * 2
+    facts = db.query("SELECT event, reason, attempts FROM alert_notifications ORDER BY id")
+    assert [(f["event"], f["reason"], f["attempts"]) for f in facts] == \
+        [("opened", "unreachable", 2), ("opened", "unreachable", 2), ("resolved", "unreachable", 1)]
 
 
 def test_the_dashboard_command_posts_a_new_alert_to_its_webhook(tmp_path, receiver):

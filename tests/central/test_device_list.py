@@ -62,7 +62,7 @@ def test_search_filter_sort_and_pages(fleet):
     assert "dev-0501" in unknown and len(unknown) == EXTRA + 1  # no board reported: unknown
     view = status.fleet_view(Fleet(db), day=F.TODAY, now=F.NOW)  # the front page's counts agree with the list's
     assert view["totals"]["board_unknown"] == EXTRA + 1
-    assert {p["province"]: p["board_unknown"] for p in view["provinces"]} == {"5": 1, "07": EXTRA, "11": 0, "23": 0}
+    assert {p["province"]: p["board_unknown"] for p in view["provinces"]} == {"05": 1, "07": EXTRA, "11": 0, "23": 0}
     for st in ("online", "offline"):
         assert view["totals"][st] == ids(db, status=st)[1]["total"], st
     assert view["totals"]["outdated"] == ids(db, board="outdated")[1]["total"]

@@ -83,7 +83,7 @@ def test_simulated_births_show_devices_online_with_provinces(mqtt_broker, sqlite
             assert wait_until(lambda: all(d["telemetry"] for d in FleetState(sqlite_db).devices()))
             devices = FleetState(sqlite_db).devices()
             assert [d["device_id"] for d in devices] == [f"sim-{i:05d}" for i in range(1, 21)]
-            assert {d["province"] for d in devices} == {f"{i:02d}" for i in range(1, 21)}
+            assert {d["province"] for d in devices} == {f"{i:02d}" for i in range(0, 20)}
             assert all(d["office_name"].startswith("دفتر") and d["office_id"] for d in devices)
             assert all(d["telemetry"]["agent"]["outbox"]["depth"] == 0 for d in devices)
         finally:
@@ -502,7 +502,7 @@ def test_monitor_and_simulate_commands(mqtt_broker, tmp_path):
         devices = FleetState(db).devices()
         assert [(d["device_id"], d["online"], d["status_reason"]) for d in devices] == \
             [(f"cli-{i:05d}", False, "stopped") for i in range(1, 4)], log
-        assert [d["province"] for d in devices] == ["01", "02", "03"]  # registered by simulate --register
+        assert [d["province"] for d in devices] == ["00", "01", "02"]  # registered by simulate --register
         assert "registered 3 simulated offices" in out, out
         assert db.query_one("SELECT COUNT(*) AS n FROM alert_rules WHERE created_by = 'default'")["n"] == 8, log
     finally:

@@ -38,12 +38,13 @@ def test_a_province_typed_in_persian_digits_matches_it(client, typed):
 
 @pytest.mark.parametrize("typed", ["5", "05", "۰۵", "۵"])
 def test_a_province_with_or_without_its_leading_zero_matches_it(client, typed):
-    """The fleet stores province 5 as ``5``: ``05`` and ``۰۵`` name it too, on every page that filters."""
+    """Province 5, registered as ``5``, is stored ``05``: ``5``, ``۰۵`` and ``۵`` name it too, on every page that
+    filters."""
     assert [d["device_id"] for d in client.get("/api/devices", params={"province": typed}).json()["devices"]] == \
         ["dev-0501"]
-    assert [p["province"] for p in client.get("/api/fleet", params={"province": typed}).json()["provinces"]] == ["5"]
+    assert [p["province"] for p in client.get("/api/fleet", params={"province": typed}).json()["provinces"]] == ["05"]
     report = client.get("/api/report", params={"province": typed, "date": F.TODAY.isoformat()}).json()
-    assert [p["province"] for p in report["provinces"]] == ["5"]
+    assert [p["province"] for p in report["provinces"]] == ["05"]
 
 
 def test_provinces_are_shown_by_their_persian_names(client):

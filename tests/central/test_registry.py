@@ -150,7 +150,7 @@ def test_a_device_registered_before_it_is_first_heard_takes_the_registrys_identi
     fleet = Fleet(fleet_db)
     fleet.ingest([Device("dev-0501").birth(0, province="5", office="5-0501", office_name="اراک")])
     d = fleet.device("dev-0501")
-    assert (d["province"], d["office_id"], d["office_name"]) == ("5", "5-0501", "اراک")
+    assert (d["province"], d["office_id"], d["office_name"]) == ("05", "5-0501", "اراک")
     assert registry.quarantined(fleet_db) == []
 
 

@@ -17,14 +17,14 @@ def test_daily_report_sums_by_province(fleet_db):
     F.build(fleet_db)
     data = report.daily_report(fleet_db, F.TODAY)
     by = {p["province"]: p for p in data["provinces"]}
-    assert [p["province"] for p in data["provinces"]] == ["5", "11", "23"]
+    assert [p["province"] for p in data["provinces"]] == ["05", "11", "23"]
     assert by["23"] == {"province": "23", "offices_known": 4, "offices_reporting": 4, "offices_not_reporting": 0,
                         "scheduled_minutes": 4 * 360,
                         "serving_minutes": 170 + 125 + 70 + 120, "degraded_minutes": 20, "closed_minutes": 25 + 40,
                         "unknown_minutes": 10, "late_openings": 1, "late_opening_minutes": 25, "early_closings": 0}
     assert by["11"]["offices_reporting"] == 1 and by["11"]["late_openings"] == 0  # 1102's late opening was yesterday
-    assert by["5"]["offices_reporting"] == 0 and by["5"]["offices_known"] == 1
-    assert by["5"]["offices_not_reporting"] == 1 and by["11"]["offices_not_reporting"] == 1
+    assert by["05"]["offices_reporting"] == 0 and by["05"]["offices_known"] == 1
+    assert by["05"]["offices_not_reporting"] == 1 and by["11"]["offices_not_reporting"] == 1
     assert data["totals"]["offices_reporting"] == 5 and data["totals"]["closed_minutes"] == 65
     assert [o["device_id"] for o in data["offices"] if o["late_opening"]] == ["dev-2302"]
     only = report.daily_report(fleet_db, F.TODAY, province="11")
@@ -160,14 +160,14 @@ def test_offices_that_have_not_reported_are_shown_as_not_reported_never_as_zeros
         F.build(fleet_db)
         data = report.daily_report(fleet_db, F.TODAY)
     html = report_html(data)
-    row = html.split('<tr data-province="5"', 1)[1].split("</tr>", 1)[0]
+    row = html.split('<tr data-province="05"', 1)[1].split("</tr>", 1)[0]
     assert 'data-col="not-reported"' in row and "گزارش نداده" in row
     assert 'data-col="serving_minutes"' not in row and 'data-col="late_openings"' not in row
-    assert '<div class="chart" data-province="5"' not in html and html.count("<svg") == 2
+    assert '<div class="chart" data-province="05"' not in html and html.count("<svg") == 2
     assert "۵ دفتر از ۷ دفتر" in html  # what the report counts: the reports that came
     rows = {r["province"]: r for r in csv.DictReader(io.StringIO(report.to_csv(data)))}
-    assert rows["5"]["offices_not_reporting"] == "1" and rows["5"]["serving_minutes"] == ""
-    assert rows["5"]["late_openings"] == "" and rows["23"]["late_openings"] == "1"
+    assert rows["05"]["offices_not_reporting"] == "1" and rows["05"]["serving_minutes"] == ""
+    assert rows["05"]["late_openings"] == "" and rows["23"]["late_openings"] == "1"
 
 
 def test_a_day_without_reports_is_not_a_table_of_zeros(tmp_path):
