@@ -181,3 +181,77 @@ def test_the_centres_loss_is_the_true_loss_whatever_kills_the_agent(mqtt_broker,
     db.close()
     print(f"made {made}, received {len(received)}, duplicates {d['duplicates']}, unsent wills {sorted(unsent)}, "
           f"telemetry dropped {dropped}, lost {d['gaps']}", file=sys.stderr)
+
+
+def test_a_will_number_is_used_again_until_it_reaches_a_broker(tmp_path):
+    path = tmp_path / "outbox.db"
+    with Outbox(path) as box:
+        seq, _ = box.reserve_will()
+        assert box.reserve_will()[0] == seq and box.unannounced_wills(exposed=False) == [seq]
+    with Outbox(path) as box:  # a restart: the number never left the device, so it is used again
+        assert box.reserve_will()[0] == seq
+        box.expose_will(seq)
+        again, _ = box.reserve_will()
+        assert again > seq and box.unannounced_wills() == [seq]
+        publisher = Publisher(box, TOPICS, DEVICE, validate=True)
+        spent = publisher.telemetry(agent={"uptime_s": 1, "outbox": box.stats() | {"in_flight": 0, "refused": 0}},
+                                    will_seq=seq)
+        birth = publisher.birth(agent_version="0", software_version="0", boot_id="b", started_at=0.0,
+                                will_seq=again, protocol="5", board=None, schedule=None,
+                                clock={"synchronized": None, "source": None})
+        assert spent == seq and birth > again and box.unannounced_wills(exposed=False) == []
+
+
+def test_the_bounds_never_drop_a_message_in_flight(tmp_path):
+    with Outbox(tmp_path / "outbox.db", max_bytes=20_000) as box:
+        publisher = Publisher(box, TOPICS, DEVICE)
+        first = [publisher.telemetry(agent={"uptime_s": i}, readings=PAD, coalesce=f"k{i}") for i in range(3)]
+        held = [p.id for p in box.pending(3)]
+        box.busy = lambda: held
+        for i in range(20):
+            publisher.telemetry(agent={"uptime_s": i}, readings=PAD, coalesce=f"n{i}")
+        assert box.stats()["dropped"].get("telemetry.full", 0) > 0
+        assert {p.seq for p in box.pending(100)} >= set(first)  # those in the client's hands are still there
+
+
+class FakeSession:
+    """The agent's MQTT session without a network: the test plays paho's callbacks."""
+
+    def __init__(self, settings, **callbacks):
+        self.settings, self.callbacks, self.connected = settings, callbacks, False
+
+    def subscribe(self, topic_filter, qos=1):
+        pass
+
+    def will(self) -> dict:
+        import json
+
+        return json.loads(self.callbacks["will"]()[1])
+
+
+def test_an_agent_spends_a_will_that_reached_a_broker_and_no_birth_announced(tmp_path):
+    from agent_helpers import write_config
+
+    from edge_agent.agent import Agent
+    from pishkhan.config import load_config
+
+    config = load_config(write_config(tmp_path / "agent.toml", {
+        "device": {"id": DEVICE, "state_dir": str(tmp_path / "state")}, "hours": {"always_open": True},
+        "mqtt": {"host": "127.0.0.1", "port": 9}}))
+    agent = Agent(config, session_factory=FakeSession)
+    session = agent.session
+    first = session.will()["seq"]
+    assert session.will()["seq"] == first  # refused attempts: the same number
+    session.callbacks["on_socket_open"]()  # the next attempt reached a broker, and died before its CONNACK
+    second = session.will()["seq"]
+    assert second > first and agent.outbox.unannounced_wills(exposed=False) == [second]
+    spent = [p for p in agent.outbox.pending(10) if p.seq == first]
+    assert [p.stream for p in spent] == ["telemetry"]  # the first number went out on a message of its own
+    session.callbacks["on_socket_open"]()
+    session.callbacks["on_connected"]()
+    agent.outbox.close()
+    # A restart before the birth was written: the new agent spends the number, whose connection lived.
+    again = Agent(config, session_factory=FakeSession)
+    third = again.session.will()["seq"]
+    assert third > second and [p.stream for p in again.outbox.pending(10) if p.seq == second] == ["telemetry"]
+    again.outbox.close()
