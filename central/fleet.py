@@ -18,8 +18,13 @@ For each message, in order:
 2. Its sequence number is looked up in ``seen``: already there is a
    duplicate (at-least-once delivery, or a resend after a reconnect) and
    changes nothing more; new, it raises the device's ``received`` count and,
-   if higher, its ``highest_seq``. ``highest_seq − received − seq_skipped``
-   is the number of messages the centre never got (a gap).
+   if higher, its ``highest_seq``. A birth's ``will_seq`` not received yet is
+   kept in ``wills`` (a hole by design until its will comes, if ever), and a
+   telemetry's ``agent.outbox.dropped`` (``telemetry.*``) in
+   ``telemetry_dropped`` (:meth:`_Batch.account`). ``highest_seq − received −
+   seq_skipped − unsent wills − telemetry_dropped`` is the number of messages
+   the centre never got and the device never accounted for: a loss
+   (:func:`unexplained_gaps`; docs/mqtt.md, "Gaps and duplicates").
 3. Its stream updates the device: ``status`` (online with the birth's
    versions, or offline by Last Will or clean stop, and since when — an
    offline also becomes an alert), ``telemetry`` (the latest readings by group: a
