@@ -45,7 +45,8 @@ Last Will numbers
     (:meth:`Outbox.reserve_will`) and kept in the table ``wills`` until a
     message that accounts for it is written: the birth announcing it as
     ``will_seq``, the clean offline carrying it, or a message of its own
-    (:meth:`Outbox.forget_will`, in that message's transaction). A number
+    (:meth:`Outbox.forget_will`, in that message's transaction); a birth the
+    bounds drop gives its number back (as one that reached a broker). A number
     whose connection attempt reached a broker (:meth:`Outbox.expose_will`,
     when the socket opens) is never put in a second will: the broker may
     hold it and send it; one that never left the device is used again for
@@ -88,6 +89,7 @@ Several processes may enqueue into the same file; the agent drains it.
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import threading
@@ -423,8 +425,25 @@ class Outbox:
                     counts[stream] = counts.get(stream, 0) + 1
                     total -= size
                 after = rows[-1][0]
+                if counts.get("status"):
+                    self._unannounce(c, doomed)
                 self._delete(c, doomed)
                 self._count_drops(c, counts, reason)
+
+    def _unannounce(self, c, ids):
+        """Births among *ids*, about to be dropped: the Last Will numbers they announced go back to ``wills``,
+        as numbers that reached a broker (the agent sends each on a message of its own)."""
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for (payload,) in c.execute(f"SELECT payload FROM messages WHERE stream = 'status' AND id IN "
+                                        f"({','.join('?' * len(chunk))})", chunk).fetchall():
+                try:
+                    will = json.loads(payload).get("will_seq")
+                except (ValueError, AttributeError):
+                    continue
+                if type(will) is int:
+                    c.execute("INSERT OR IGNORE INTO wills(seq, exposed, reserved_at) VALUES (?, 1, ?)",
+                              (will, self.clock()))
 
     @staticmethod
     def _delete(c, ids):
@@ -475,6 +494,9 @@ class Outbox:
             with self._transaction() as c:
                 counts = dict(c.execute(f"SELECT stream, COUNT(*) FROM messages WHERE {where} GROUP BY stream",
                                         params).fetchall())
+                if counts.get("status"):
+                    self._unannounce(c, [r[0] for r in c.execute(
+                        f"SELECT id FROM messages WHERE stream = 'status' AND ({where})", params).fetchall()])
                 if counts:
                     c.execute(f"DELETE FROM messages WHERE {where}", params)
                     self._count_drops(c, counts, "age")

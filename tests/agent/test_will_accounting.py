@@ -255,3 +255,16 @@ def test_an_agent_spends_a_will_that_reached_a_broker_and_no_birth_announced(tmp
     third = again.session.will()["seq"]
     assert third > second and [p.stream for p in again.outbox.pending(10) if p.seq == second] == ["telemetry"]
     again.outbox.close()
+
+
+def test_a_birth_the_bounds_drop_gives_its_will_number_back(tmp_path):
+    with Outbox(tmp_path / "outbox.db", max_bytes=100_000) as box:
+        publisher = Publisher(box, TOPICS, DEVICE)
+        will, _ = box.reserve_will()
+        box.expose_will(will)
+        publisher.birth(agent_version="0", software_version="0", boot_id="b", started_at=0.0, will_seq=will,
+                        protocol="5", board=None, schedule=None, clock={"synchronized": None, "source": None})
+        assert box.unannounced_wills() == []
+        while not box.stats()["dropped"].get("status.full"):
+            publisher.event("test.fill", detail={"pad": "x" * 5000})
+        assert box.unannounced_wills() == [will]  # the agent sends it on a telemetry message of its own
