@@ -71,7 +71,12 @@ class Stall:
             self.held.append(conn)
 
     def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread, which would hold the port
+        except OSError:
+            pass
         self.sock.close()
+        self._thread.join(5)
         for conn in self.held:
             conn.close()
 
