@@ -454,6 +454,14 @@ CREATE TABLE IF NOT EXISTS remote_actions (
     answered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS remote_actions_device ON remote_actions(device_id, asked_at);
+-- gap accounting (central.fleet): Last Will numbers a birth announced that the centre has not received (the
+-- connection lives, or the broker never sent its will): holes by design, not losses
+CREATE TABLE IF NOT EXISTS wills (
+    device_id TEXT NOT NULL,
+    epoch     TEXT NOT NULL DEFAULT '',
+    seq       BIGINT NOT NULL,
+    PRIMARY KEY (device_id, epoch, seq)
+);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``
@@ -463,6 +471,7 @@ CREATE INDEX IF NOT EXISTS remote_actions_device ON remote_actions(device_id, as
 #: ``devices.booted_at``: when the device booted, as its last birth said (the office page's uptime);
 #: ``alert_notifications.attempts``, ``last_at``, ``next_try_at``, ``gave_up``: a notification's tries so far, the
 #: last one's time, when it is tried again (NULL: not again) and why it was given up (central.alert_notify).
+#: ``devices.telemetry_dropped``: the largest count of telemetry the device's outbox bounds dropped (central.fleet).
 ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),
                  ("devices", "epoch", "TEXT NOT NULL DEFAULT ''"),
                  ("devices", "lost_before", "BIGINT NOT NULL DEFAULT 0"),
@@ -470,7 +479,14 @@ ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),
                  ("alert_notifications", "attempts", "BIGINT NOT NULL DEFAULT 1"),
                  ("alert_notifications", "last_at", "TEXT"),
                  ("alert_notifications", "next_try_at", "TEXT"),
-                 ("alert_notifications", "gave_up", "TEXT NOT NULL DEFAULT ''"))
+                 ("alert_notifications", "gave_up", "TEXT NOT NULL DEFAULT ''"),
+                 ("devices", "telemetry_dropped", "BIGINT NOT NULL DEFAULT 0"))
+#: ``wills`` came later than ``devices.will_seq``: each online device's announced will not received yet is entered
+#: (idempotent, true at any time; run by ``setup()`` after the columns).
+WILLS_BACKFILL = ("INSERT INTO wills(device_id, epoch, seq) SELECT d.device_id, d.epoch, d.will_seq FROM devices d "
+                  "WHERE d.online = 1 AND d.will_seq IS NOT NULL AND d.will_seq <= d.highest_seq AND NOT EXISTS "
+                  "(SELECT 1 FROM seen s WHERE s.device_id = d.device_id AND s.epoch = d.epoch AND s.seq = d.will_seq) "
+                  "ON CONFLICT (device_id, epoch, seq) DO NOTHING")
 #: ``seen``, keyed on device and seq before epochs, is rebuilt keyed on device, epoch and seq (its rows in ``''``).
 
 
@@ -610,6 +626,7 @@ class SQLiteFleetDB(FleetDB):
                     c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             if "epoch" not in [row[1] for row in c.execute("PRAGMA table_info(seen)").fetchall()]:
                 _rebuild_seen_sqlite(c, ddl)
+            c.execute(WILLS_BACKFILL)
         self.write(create)
 
 
@@ -681,7 +698,7 @@ class PostgresFleetDB(FleetDB):
                               [c.execute(s) for s in ddl.split(";") if s.strip()],
                               [c.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
                                for table, column, kind in ADDED_COLUMNS],
-                              _rekey_seen_postgres(c)))
+                              _rekey_seen_postgres(c), c.execute(WILLS_BACKFILL)))
 
 
 def _rekey_seen_postgres(c):

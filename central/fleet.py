@@ -18,8 +18,13 @@ For each message, in order:
 2. Its sequence number is looked up in ``seen``: already there is a
    duplicate (at-least-once delivery, or a resend after a reconnect) and
    changes nothing more; new, it raises the device's ``received`` count and,
-   if higher, its ``highest_seq``. ``highest_seq − received − seq_skipped``
-   is the number of messages the centre never got (a gap).
+   if higher, its ``highest_seq``. A birth's ``will_seq`` not received yet is
+   kept in ``wills`` (a hole by design until its will comes, if ever), and a
+   telemetry's ``agent.outbox.dropped`` (``telemetry.*``) in
+   ``telemetry_dropped`` (:meth:`_Batch.account`). ``highest_seq − received −
+   seq_skipped − unsent wills − telemetry_dropped`` is the number of messages
+   the centre never got and the device never accounted for: a loss
+   (:func:`unexplained_gaps`; docs/mqtt.md, "Gaps and duplicates").
 3. Its stream updates the device: ``status`` (online with the birth's
    versions, or offline by Last Will or clean stop, and since when — an
    offline also becomes an alert), ``telemetry`` (the latest readings by group: a
@@ -241,6 +246,7 @@ class Fleet:
                 if jump:
                     self._alert(c, message, "seq_jumped", received_at, received_at,
                                 {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
+                batch.account(message, key)
             try:
                 getattr(self, f"_on_{message['_stream']}")(c, message, received_at, batch)
             except ProtocolError as e:  # what it would leave stored is refused (received, not applied)
@@ -387,14 +393,15 @@ class Fleet:
 
     # -- reading ----------------------------------------------------------------
     def device(self, device_id: str) -> dict | None:
-        row = self.db.query_one("SELECT * FROM devices WHERE device_id = ?", (device_id,))
+        row = self.db.query_one(f"SELECT *, {UNSENT_WILLS} FROM devices WHERE device_id = ?", (device_id,))
         return _decode_device(row) if row else None
 
     def devices(self, *, province: str | None = None) -> list[dict]:
         if province:
-            rows = self.db.query("SELECT * FROM devices WHERE province = ? ORDER BY device_id", (province,))
+            rows = self.db.query(f"SELECT *, {UNSENT_WILLS} FROM devices WHERE province = ? ORDER BY device_id",
+                                 (province,))
         else:
-            rows = self.db.query("SELECT * FROM devices ORDER BY device_id")
+            rows = self.db.query(f"SELECT *, {UNSENT_WILLS} FROM devices ORDER BY device_id")
         return [_decode_device(r) for r in rows]
 
     def events(self, *, device: str | None = None, province: str | None = None, limit: int = 100) -> list[dict]:
@@ -721,14 +728,19 @@ class _Batch:
         self.seen_at: dict[str, str | None] = {}  # device -> when it was last heard, as stored
         self.epochs: set[tuple[str, str]] = set()  # (device, epoch) the centre has met
         self.new_epochs: dict[tuple[str, str], str] = {}  # (device, epoch) met first in this batch -> when
-        for device, top, text, at, received, skipped, epoch, seen_at in _in_chunks(
+        self.dropped: dict[str, int] = {}  # device -> telemetry its outbox dropped in the current epoch, as known
+        self.dropped_changed: set[str] = set()
+        for device, top, text, at, received, skipped, epoch, seen_at, dropped, unsent in _in_chunks(
                 db, c, "SELECT d.device_id, d.highest_seq, CASE WHEN v.column2 = 1 THEN d.telemetry END, "
-                       "d.telemetry_at, d.received, d.seq_skipped, d.epoch, d.last_seen FROM devices d "
+                       "d.telemetry_at, d.received, d.seq_skipped, d.epoch, d.last_seen, d.telemetry_dropped, "
+                       f"{UNSENT_WILLS.replace('devices.', 'd.')} FROM devices d "
                        "JOIN {rows} AS v ON d.device_id = v.column1",
                 [(d, int(d in wanted)) for d in devices], ("text", "bigint"), fetch=True):
             self.epoch[device], self.seen_at[device] = epoch or "", seen_at
             self.highest[device] = int(top or 0)
-            self.lost[device] = max(0, int(top or 0) - int(received or 0) - int(skipped or 0))
+            self.dropped[device] = int(dropped or 0)
+            self.lost[device] = max(0, int(top or 0) - int(received or 0) - int(skipped or 0) - int(unsent or 0)
+                                    - self.dropped[device])
             if device in wanted:
                 self.readings[device] = (codec.loads(text) if text else {}, at)
                 self.sizes[device] = len(text or "")
@@ -759,10 +771,12 @@ class _Batch:
         log.info("device %s: a new outbox epoch %r (was %r); its sequence numbers start again", device, epoch,
                  self.epoch.get(device, ""))
         c.execute("UPDATE devices SET epoch = ?, lost_before = lost_before + ?, highest_seq = 0, received = 0, "
-                  "seq_skipped = 0, will_seq = NULL, status_sent = NULL, telemetry_at = NULL WHERE device_id = ?",
-                  (epoch, self.lost.get(device, 0), device))
+                  "seq_skipped = 0, will_seq = NULL, status_sent = NULL, telemetry_at = NULL, telemetry_dropped = 0 "
+                  "WHERE device_id = ?", (epoch, self.lost.get(device, 0), device))
+        c.execute("DELETE FROM wills WHERE device_id = ? AND epoch <> ?", (device, epoch))
         self.epoch[device] = epoch
-        self.highest[device], self.lost[device] = 0, 0
+        self.highest[device], self.lost[device], self.dropped[device] = 0, 0, 0
+        self.dropped_changed.discard(device)
         row = self._counter(device)
         row[0], row[1], row[4] = 0, 0, 0
         if device in self.readings:
@@ -802,6 +816,32 @@ class _Batch:
             return top, seq
         self.lost[device] = lost + hole
         return None
+
+    def account(self, message: dict, key: tuple):
+        """What a new message of the current epoch says of the device's holes (docs/mqtt.md, "Gaps and
+        duplicates"): a birth's ``will_seq`` not received yet is a hole by design (kept in ``wills`` until its
+        will or clean offline comes, if ever); telemetry's ``agent.outbox.dropped`` counts the telemetry its
+        outbox dropped (cumulative in the epoch: the largest count known is kept)."""
+        device, epoch, _ = key
+        stream = message["_stream"]
+        if stream == "status":
+            will = message.get("will_seq")
+            if _is_birth(message) and type(will) is int:
+                if self.c.execute("INSERT INTO wills(device_id, epoch, seq) SELECT ?, ?, CAST(? AS BIGINT) WHERE NOT EXISTS "
+                                  "(SELECT 1 FROM seen WHERE device_id = ? AND epoch = ? AND seq = ?) "
+                                  "ON CONFLICT (device_id, epoch, seq) DO NOTHING RETURNING seq",
+                                  (device, epoch, will, device, epoch, will)).fetchall():
+                    self.lost[device] = max(0, self.lost.get(device, 0) - 1)
+            elif message.get("state") == "offline":
+                if self.c.execute("DELETE FROM wills WHERE device_id = ? AND epoch = ? AND seq = ? RETURNING seq",
+                                  key).fetchall():
+                    self.lost[device] = self.lost.get(device, 0) + 1  # its hole was counted as excused
+        elif stream == "telemetry":
+            dropped = telemetry_dropped(message)
+            if dropped > self.dropped.get(device, 0):
+                self.lost[device] = max(0, self.lost.get(device, 0) - (dropped - self.dropped.get(device, 0)))
+                self.dropped[device] = dropped
+                self.dropped_changed.add(device)
 
     def charge_event(self, device, day) -> bool:
         """Count one event of *device* for Tehran *day*; False, counting nothing, once it has :data:`EVENTS_PER_DAY`."""
@@ -852,6 +892,9 @@ class _Batch:
         _in_chunks(db, c, "UPDATE devices SET compliance = v.column2, compliance_at = v.column3 "
                           "FROM {rows} AS v WHERE devices.device_id = v.column1",
                    [(d, text, at) for d, (text, at) in self.compliance.items()], ("text", "text", "text"))
+        _in_chunks(db, c, "UPDATE devices SET telemetry_dropped = CASE WHEN telemetry_dropped < v.column2 "
+                          "THEN v.column2 ELSE telemetry_dropped END FROM {rows} AS v WHERE devices.device_id = v.column1",
+                   [(d, self.dropped[d]) for d in self.dropped_changed], ("text", "bigint"))
         _in_chunks(db, c, "INSERT INTO epochs(device_id, epoch, first_at) SELECT column1, column2, column3 "
                           "FROM {rows} AS v WHERE true ON CONFLICT (device_id, epoch) DO NOTHING",
                    [(d, e, at) for (d, e), at in self.new_epochs.items()], ("text", "text", "text"))
@@ -882,11 +925,39 @@ def _merge(old: dict, new: dict) -> dict:
     return out
 
 
+#: A ``devices`` column: how many Last Will numbers its births announced that the centre has not received.
+UNSENT_WILLS = ("(SELECT COUNT(*) FROM wills w WHERE w.device_id = devices.device_id AND w.epoch = devices.epoch) "
+                "AS unsent_wills")
+#: The most a device's outbox can say it dropped (the envelope's ``seq`` bound).
+MAX_DROPPED = 2 ** 63 - 1
+
+
+def telemetry_dropped(message: dict) -> int:
+    """How many telemetry messages the device's outbox dropped since it was made (coalesced, full, age), as
+    this telemetry says (``agent.outbox.dropped``, ``telemetry.*``); 0 when it does not say."""
+    agent = message.get("agent")
+    outbox = agent.get("outbox") if isinstance(agent, dict) else None
+    dropped = outbox.get("dropped") if isinstance(outbox, dict) else None
+    if not isinstance(dropped, dict):
+        return 0
+    total = sum(n for k, n in dropped.items() if isinstance(k, str) and k.startswith("telemetry.")
+                and type(n) is int and n > 0)
+    return min(total, MAX_DROPPED)
+
+
+def unexplained_gaps(device: dict) -> int:
+    """Sequence numbers of the device's current epoch neither received nor accounted for: ``highest_seq −
+    received``, less the numbers a flagged jump skipped, the announced Last Wills not received, and the
+    telemetry its outbox said it dropped."""
+    return max(0, int(device.get("highest_seq") or 0) - int(device.get("received") or 0)
+               - int(device.get("seq_skipped") or 0) - int(device.get("unsent_wills") or 0)
+               - int(device.get("telemetry_dropped") or 0))
+
+
 def _decode_device(row: dict) -> dict:
     out = dict(row)
     for key in ("board", "schedule", "clock", "telemetry", "compliance"):
         out[key] = json.loads(out[key]) if out.get(key) else None
     out["online"] = bool(out["online"])
-    out["gaps"] = max(0, int(out["highest_seq"]) - int(out["received"]) - int(out.get("seq_skipped") or 0)) \
-        + int(out.get("lost_before") or 0)
+    out["gaps"] = unexplained_gaps(out) + int(out.get("lost_before") or 0)
     return out

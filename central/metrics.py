@@ -17,8 +17,9 @@ has only theirs):
 ``pishkhan_outbox_depth``              messages waiting in the offices' outboxes (sum of
                                        telemetry ``agent.outbox.depth``)
 ``pishkhan_outbox_depth_max``          the deepest outbox
-``pishkhan_sequence_gaps``             messages never received (``highest_seq − received``, less the
-                                       Last Will a live connection holds back)
+``pishkhan_sequence_gaps``             messages never received and never accounted for by the device
+                                       (``highest_seq − received``, less announced Last Wills not sent
+                                       and telemetry its outbox dropped: docs/mqtt.md)
 ``pishkhan_sequence_duplicates``       duplicates received
 ``pishkhan_unreadable_values``         stored values the scrape could not read (:mod:`central.stored`),
                                        by ``table``: what a page shows as «نامعلوم»
@@ -53,6 +54,7 @@ And the monitors' own health, from their heartbeats (:mod:`central.monitor_house
 from __future__ import annotations
 
 from central import freshness, stored
+from central.fleet import UNSENT_WILLS
 from central.status import DAY_MINUTES, fleet_view, lost_messages, reports_of_day
 from central.verification import silent
 
@@ -134,7 +136,7 @@ class FleetCollector:
             g["pishkhan_board_outdated_devices"].add_metric([code], p["outdated"])
         reports = reports_of_day(self.fleet.db, day, province=self.province)  # counted once, in fleet_view
         sql = "SELECT device_id, province, online, last_seen, will_seq, compliance, telemetry, highest_seq, received, " \
-              "duplicates, seq_skipped, lost_before FROM devices WHERE province <> ''"
+              f"duplicates, seq_skipped, lost_before, telemetry_dropped, {UNSENT_WILLS} FROM devices WHERE province <> ''"
         params = []
         if self.province:
             sql += " AND province = ?"
@@ -156,7 +158,9 @@ class FleetCollector:
             acc["depth_max"] = max(acc["depth_max"], depth)
             acc["gaps"] += lost_messages({"online": bool(row["online"]), "will_seq": row["will_seq"],
                                           "highest_seq": row["highest_seq"], "received": row["received"],
-                                          "seq_skipped": row["seq_skipped"], "lost_before": row["lost_before"]})
+                                          "seq_skipped": row["seq_skipped"], "lost_before": row["lost_before"],
+                                          "unsent_wills": row["unsent_wills"],
+                                          "telemetry_dropped": row["telemetry_dropped"]})
             acc["dups"] += int(row["duplicates"])
             if isinstance(row["last_seen"], str) and row["last_seen"] > (acc.get("last") or ""):
                 acc["last"] = row["last_seen"]

@@ -50,7 +50,9 @@ def report_of(db, device_id: str, date: str) -> dict | None:
 
 def device_row(db, device_id: str) -> dict | None:
     """*device_id*'s ``devices`` row as stored, or None."""
-    return db.query_one("SELECT * FROM devices WHERE device_id = ?", (device_id,))
+    from central.fleet import UNSENT_WILLS
+
+    return db.query_one(f"SELECT *, {UNSENT_WILLS} FROM devices WHERE device_id = ?", (device_id,))
 
 
 def quarantined_count(db) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 
 from central import stored
+from central.fleet import UNSENT_WILLS
 from central.verification import silent
 from central.official import board_currency, newest_boards
 from pishkhan.text import jalali
@@ -143,20 +144,26 @@ def _time_text(value) -> str | None:
 
 
 def lost_messages(device: dict) -> int:
-    """Messages the centre never got: the fleet's gaps, less the Last Will a live connection holds back.
+    """Messages the centre never got and the device never accounted for (docs/mqtt.md, "Gaps and duplicates").
 
-    A birth reserves the seq of its connection's Last Will; while the
-    connection lives that seq is a hole by design, not a loss. The numbers a
-    flagged ``seq`` jump skipped (``seq_skipped``, :data:`central.fleet.SEQ_JUMP`)
-    are not losses either.
+    A birth announces the ``seq`` of its connection's Last Will: until that
+    will or a clean offline comes (if ever: a live connection, a broker that
+    never sent it) it is a hole by design (``unsent_wills``,
+    :data:`central.fleet.UNSENT_WILLS`). Telemetry the device's outbox
+    dropped (``telemetry_dropped``, from ``agent.outbox.dropped``) and the
+    numbers a flagged ``seq`` jump skipped (``seq_skipped``,
+    :data:`central.fleet.SEQ_JUMP`) are not losses either. A row read without
+    ``unsent_wills`` (an older query) counts the will a live connection holds back, as before.
     """
+    from central.fleet import unexplained_gaps
+
     if "highest_seq" in device and "received" in device:
-        gaps = max(0, int(device["highest_seq"] or 0) - int(device["received"] or 0)
-                   - int(device.get("seq_skipped") or 0))
+        gaps = unexplained_gaps(device)
     else:
         gaps = int(device.get("gaps") or 0) - int(device.get("lost_before") or 0)
     will = device.get("will_seq")
-    if device.get("online") and will is not None and int(will) <= int(device.get("highest_seq") or 0) and gaps:
+    if "unsent_wills" not in device and device.get("online") and will is not None \
+            and int(will) <= int(device.get("highest_seq") or 0) and gaps:
         gaps -= 1
     return max(0, gaps) + int(device.get("lost_before") or 0)  # and what the device's earlier epochs lost
 
@@ -342,7 +349,8 @@ def fleet_view(fleet, *, day: dt.date, province: str | None = None, state: str |
 
 
 DEVICE_COLUMNS = ("device_id, province, office_id, office_name, online, status_since, status_reason, last_seen, "
-                  "board, will_seq, highest_seq, received, seq_skipped, compliance, compliance_at, lost_before")
+                  "board, will_seq, highest_seq, received, seq_skipped, compliance, compliance_at, lost_before, "
+                  "telemetry_dropped, " + UNSENT_WILLS)
 
 
 def _devices(db, province: str | None, tally: stored.Tally | None = None) -> list[dict]:
@@ -383,7 +391,7 @@ def device_row(row: dict, tally: stored.Tally | None = None, *, now: dt.datetime
         out["status_since"], out["status_reason"] = row.get("last_seen"), "silent"
     for key in ("highest_seq", "received", "duplicates"):
         out[key] = int(row.get(key) or 0)
-    out["gaps"] = max(0, out["highest_seq"] - out["received"])
+    out["gaps"] = lost_messages(out) if "unsent_wills" in out else max(0, out["highest_seq"] - out["received"])
     return out
 
 

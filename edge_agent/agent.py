@@ -99,12 +99,13 @@ class Agent:
         self._will_seq: int | None = None
         self._will_state = "none"  # none | reserved | live | used
         self._will_at = 0.0
+        self._will_exposed = False  # the reserved number went to a broker (its socket opened)
         self._birth_recorded = None
         self.session = None
         if self.settings.enabled:
             self.session = session_factory(
                 self.settings, will=self._will, on_connected=self._connected,
-                on_disconnected=self._disconnected, on_message=self._message,
+                on_disconnected=self._disconnected, on_message=self._message, on_socket_open=self._socket_open,
                 on_published=lambda mid, code: self.drainer.on_published(mid, code))
         self.drainer = Drainer(self.outbox, self.session, window=self.settings.inflight_window)
         self.outbox.listeners.append(self.drainer.wake)
@@ -193,15 +194,41 @@ class Agent:
 
     # -- paho thread → main loop ---------------------------------------------------
     def _will(self):
+        """The Last Will for the next connection attempt (paho's thread, before each attempt).
+
+        Every number reserved for a will is accounted for by a message (docs/mqtt.md, "Gaps and
+        duplicates"): the birth of the connection that carried it, the clean offline, or, for an attempt
+        that reached a broker but whose birth was never written (the agent died, the connection failed
+        before its CONNACK), a telemetry message of its own. A number that never reached a broker is
+        used again, after a restart too (:meth:`edge_agent.outbox.Outbox.reserve_will`)."""
         with self._will_lock:
-            if self._will_state in ("none", "used", "live"):
-                self._will_seq = self.outbox.reserve_seq()
-                self._will_state = "reserved"
-                self._will_at = self.clock()
+            keep = self._will_seq if self._will_state in ("live", "used") else None  # its birth announces it
+            if self._will_state != "reserved" or self._will_exposed:
+                self._spend_wills(keep)
+                self._will_seq, self._will_at = self.outbox.reserve_will(avoid=[self._will_seq or 0])
+                self._will_state, self._will_exposed = "reserved", False
             message = payloads.in_epoch(payloads.offline(device=self.device_id, seq=self._will_seq,
                                                          sent_at=self._will_at, reason="lost", boot_id=self.boot_id),
                                         getattr(self.outbox, "epoch", ""))
         return self.topics.status(self.device_id), payloads.encode(message)
+
+    def _spend_wills(self, keep: int | None):
+        """Each will number that reached a broker and that no birth will announce goes out on a telemetry
+        message of its own (the broker may send the will too: the centre keeps the first)."""
+        for seq in self.outbox.unannounced_wills():
+            if seq != keep:
+                self.publisher.telemetry(agent=self.agent_figures(), readings={}, will_seq=seq)
+
+    def _socket_open(self):
+        with self._will_lock:
+            if self._will_state != "reserved":
+                return
+            self._will_exposed = True  # whatever the file says: this process never puts it in a second will
+            seq = self._will_seq
+        try:
+            self.outbox.expose_will(seq)
+        except Exception as e:  # noqa: BLE001 - the connection goes on; a restart may use the number again
+            log.warning("cannot record that Last Will %s went to the broker: %s", seq, e)
 
     def _connected(self):
         with self._will_lock:

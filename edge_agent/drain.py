@@ -47,6 +47,8 @@ class Drainer:
         self.heartbeat = time.monotonic()
         self._thread: threading.Thread | None = None
         self._next_enforce = 0.0
+        if hasattr(outbox, "busy"):  # the outbox's bounds never drop what paho holds (edge_agent/outbox.py)
+            outbox.busy = lambda: list(self._inflight.values())
 
     # -- called from other threads -------------------------------------------
     def wake(self):

@@ -40,6 +40,19 @@ Epoch
     new epoch, which the centre follows (docs/mqtt.md). A file from before
     epochs keeps the epoch ``''`` and numbers on.
 
+Last Will numbers
+    A Last Will's ``seq`` is reserved before the connection that carries it
+    (:meth:`Outbox.reserve_will`) and kept in the table ``wills`` until a
+    message that accounts for it is written: the birth announcing it as
+    ``will_seq``, the clean offline carrying it, or a message of its own
+    (:meth:`Outbox.forget_will`, in that message's transaction); a birth the
+    bounds drop gives its number back (as one that reached a broker). A number
+    whose connection attempt reached a broker (:meth:`Outbox.expose_will`,
+    when the socket opens) is never put in a second will: the broker may
+    hold it and send it; one that never left the device is used again for
+    the next attempt, after a restart too. So no reserved number is ever
+    left unaccounted (docs/mqtt.md, "Gaps and duplicates").
+
 Streams and order
     Each message belongs to a stream (the topic's last level). Messages
     leave in the order they were enqueued within a stream; between streams,
@@ -62,7 +75,9 @@ Bounds and what goes first when full
     5. last of all the oldest ``facts`` (a dropped link breaks the fact
        chain: the centre can no longer verify those days).
 
-    The message being enqueued is never the one dropped. Every drop is
+    The message being enqueued is never the one dropped, nor one the MQTT
+    client holds in flight (:attr:`Outbox.busy`; it would be sent all the
+    same, and the centre would take it for both dropped and received). Every drop is
     counted by stream and reason (``coalesced``, ``full``, ``age``) in the
     file, and :meth:`Outbox.stats` gives depth, bytes, the oldest message's
     age and the drop counters for telemetry. A telemetry producer that sends
@@ -74,6 +89,7 @@ Several processes may enqueue into the same file; the agent drains it.
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import threading
@@ -133,6 +149,10 @@ BEGIN UPDATE state SET count = count - 1, bytes = bytes - OLD.size WHERE id = 1;
 CREATE TABLE IF NOT EXISTS dropped (stream TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
                                     PRIMARY KEY (stream, reason));
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, created_at REAL NOT NULL);
+-- Last Will numbers reserved and not yet announced (by a birth, a clean offline, or a message of their own);
+-- exposed: a connection attempt with it reached a broker (the socket opened), so it is never used again.
+CREATE TABLE IF NOT EXISTS wills (seq INTEGER PRIMARY KEY, exposed INTEGER NOT NULL DEFAULT 0,
+                                  reserved_at REAL NOT NULL);
 """
 
 
@@ -189,6 +209,9 @@ class Outbox:
         self.boot_clock = boot_clock
         self.boot = boot or boot_id()
         self.listeners: list = []  # called with no argument after each enqueue
+        #: ``busy() -> ids`` of messages in the MQTT client's hands: the bounds never drop those (the client
+        #: would still send them, and a message both dropped and delivered would hide a loss at the centre).
+        self.busy = lambda: ()
         self._lock = threading.RLock()
         self._sync = ""
         try:
@@ -284,9 +307,45 @@ class Outbox:
             raise OutboxError(f"cannot use the outbox {self.path}: {e}") from None
 
     def reserve_seq(self) -> int:
-        """Allocate a sequence number without a message (for a Last Will, which the broker holds)."""
+        """Allocate a sequence number without a message (tools; the agent's Last Will uses :meth:`reserve_will`)."""
         with self._transaction() as c:
             return self._allocate(c)
+
+    def reserve_will(self, *, avoid=()) -> tuple[int, float]:
+        """The number for the next connection attempt's Last Will and when it was reserved: the one reserved
+        before that never reached a broker, else a new one (kept in ``wills`` until accounted for).
+        *avoid*: numbers this process knows went to a broker, whatever the file says."""
+        avoid = ",".join(str(int(seq)) for seq in avoid) or "0"
+        try:
+            with self._transaction() as c:
+                row = c.execute(f"SELECT seq, reserved_at FROM wills WHERE exposed = 0 AND seq NOT IN ({avoid}) "
+                                "ORDER BY seq LIMIT 1").fetchone()
+                if row:
+                    return row[0], row[1]
+                seq, now = self._allocate(c), self.clock()
+                c.execute("INSERT INTO wills(seq, exposed, reserved_at) VALUES (?, 0, ?)", (seq, now))
+                return seq, now
+        except sqlite3.Error as e:
+            raise OutboxError(f"cannot reserve a Last Will number in {self.path}: {e}") from None
+
+    def expose_will(self, seq: int):
+        """The Last Will numbered *seq* is going to a broker: never use it for another will."""
+        try:
+            with self._transaction() as c:
+                c.execute("UPDATE wills SET exposed = 1 WHERE seq = ?", (seq,))
+        except sqlite3.Error as e:
+            raise OutboxError(f"cannot write to the outbox {self.path}: {e}") from None
+
+    def unannounced_wills(self, *, exposed: bool = True) -> list[int]:
+        """Reserved Last Will numbers no message accounts for yet (only those that reached a broker, by default)."""
+        with self._lock:
+            sql = "SELECT seq FROM wills" + (" WHERE exposed = 1" if exposed else "") + " ORDER BY seq"
+            return [r[0] for r in self.conn.execute(sql)]
+
+    @staticmethod
+    def forget_will(c, seq: int):
+        """In a message's transaction (``enqueue(also=...)``): that message accounts for the will number *seq*."""
+        c.execute("DELETE FROM wills WHERE seq = ?", (seq,))
 
     def enqueue(self, stream: str, topic: str, build, *, retain: bool = False, key: str | None = None,
                 coalesce: str | None = None, seq: int | None = None, also=None) -> int:
@@ -341,13 +400,15 @@ class Outbox:
         total = c.execute("SELECT bytes FROM state").fetchone()[0]
         latest = [r[0] for r in c.execute("SELECT MAX(id) FROM messages WHERE drop_class = 0 AND "
                                            "coalesce_key IS NOT NULL GROUP BY coalesce_key")]
-        keep_ids = ",".join(str(i) for i in [keep] + latest)
+        keep_ids = ",".join(str(int(i)) for i in [keep] + latest)
+        held = ",".join(str(int(i)) for i in [keep, *self.busy()])  # never the new one, nor one in flight
         steps = [
-            ("coalesced", f"drop_class = 0 AND coalesce_key IS NOT NULL AND id NOT IN ({keep_ids})"),
-            ("full", f"drop_class = 0 AND id != {keep}"),
-            ("full", f"drop_class = 1 AND id != {keep}"),
-            ("full", f"drop_class = 2 AND id != {keep}"),
-            ("full", f"drop_class = 3 AND id != {keep}"),
+            ("coalesced", f"drop_class = 0 AND coalesce_key IS NOT NULL AND id NOT IN ({keep_ids}) "
+                          f"AND id NOT IN ({held})"),
+            ("full", f"drop_class = 0 AND id NOT IN ({held})"),
+            ("full", f"drop_class = 1 AND id NOT IN ({held})"),
+            ("full", f"drop_class = 2 AND id NOT IN ({held})"),
+            ("full", f"drop_class = 3 AND id NOT IN ({held})"),
         ]
         for reason, where in steps:
             after = 0
@@ -364,8 +425,25 @@ class Outbox:
                     counts[stream] = counts.get(stream, 0) + 1
                     total -= size
                 after = rows[-1][0]
+                if counts.get("status"):
+                    self._unannounce(c, doomed)
                 self._delete(c, doomed)
                 self._count_drops(c, counts, reason)
+
+    def _unannounce(self, c, ids):
+        """Births among *ids*, about to be dropped: the Last Will numbers they announced go back to ``wills``,
+        as numbers that reached a broker (the agent sends each on a message of its own)."""
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for (payload,) in c.execute(f"SELECT payload FROM messages WHERE stream = 'status' AND id IN "
+                                        f"({','.join('?' * len(chunk))})", chunk).fetchall():
+                try:
+                    will = json.loads(payload).get("will_seq")
+                except (ValueError, AttributeError):
+                    continue
+                if type(will) is int:
+                    c.execute("INSERT OR IGNORE INTO wills(seq, exposed, reserved_at) VALUES (?, 1, ?)",
+                              (will, self.clock()))
 
     @staticmethod
     def _delete(c, ids):
@@ -408,13 +486,17 @@ class Outbox:
     def enforce(self) -> int:
         """Drop messages past ``max_age_days`` and forget old keys; returns how many were dropped."""
         now, boot_now = self.clock(), self.boot_clock()
-        where = ("(boot_id = :boot AND created_boot < :boot_limit) OR "
-                 "(boot_id != :boot AND created_at < :wall_limit)")
+        held = ",".join(str(int(i)) for i in self.busy()) or "0"  # in flight: the client sends it anyway
+        where = (f"((boot_id = :boot AND created_boot < :boot_limit) OR "
+                 f"(boot_id != :boot AND created_at < :wall_limit)) AND id NOT IN ({held})")
         params = {"boot": self.boot, "boot_limit": boot_now - self.max_age, "wall_limit": now - self.max_age}
         try:
             with self._transaction() as c:
                 counts = dict(c.execute(f"SELECT stream, COUNT(*) FROM messages WHERE {where} GROUP BY stream",
                                         params).fetchall())
+                if counts.get("status"):
+                    self._unannounce(c, [r[0] for r in c.execute(
+                        f"SELECT id FROM messages WHERE stream = 'status' AND ({where})", params).fetchall()])
                 if counts:
                     c.execute(f"DELETE FROM messages WHERE {where}", params)
                     self._count_drops(c, counts, "age")

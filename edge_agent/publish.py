@@ -34,15 +34,21 @@ class Publisher:
                                    retain=retain, key=key, coalesce=coalesce, seq=seq, also=also)
 
     def birth(self, **body) -> int:
-        return self._put("status", payloads.birth, retain=True, **body)
+        """A birth; the Last Will number it announces (``will_seq``) is accounted for with it."""
+        return self._put("status", payloads.birth, retain=True,
+                         also=lambda c: self.outbox.forget_will(c, body["will_seq"]), **body)
 
     def offline(self, *, reason: str, boot_id: str, seq: int | None = None) -> int:
-        return self._put("status", payloads.offline, retain=True, seq=seq, reason=reason, boot_id=boot_id)
+        """A clean offline; a reserved Last Will number *seq* is spent on it."""
+        also = None if seq is None else (lambda c: self.outbox.forget_will(c, seq))
+        return self._put("status", payloads.offline, retain=True, seq=seq, also=also, reason=reason, boot_id=boot_id)
 
     def telemetry(self, *, agent: dict, readings: dict | None = None, coalesce: str = "telemetry",
-                  full: bool | None = None) -> int:
-        return self._put("telemetry", payloads.telemetry, coalesce=coalesce, agent=agent, readings=readings,
-                         full=full)
+                  full: bool | None = None, will_seq: int | None = None) -> int:
+        """Telemetry; *will_seq*: a Last Will number no birth announced, spent on this message instead."""
+        also = None if will_seq is None else (lambda c: self.outbox.forget_will(c, will_seq))
+        return self._put("telemetry", payloads.telemetry, coalesce=coalesce, seq=will_seq, also=also, agent=agent,
+                         readings=readings, full=full)
 
     def event(self, event: str, *, at=None, detail: dict | None = None, key: str | None = None) -> int:
         return self._put("event", payloads.event, key=key, event=event, at=at, detail=detail)

@@ -12,7 +12,9 @@
   ten thousand offices do not come back in step after a broker restart.
 - Subscriptions are made again in every ``on_connect``.
 - The Last Will is asked of a callback just before each connection attempt
-  (``on_pre_connect``), so it can carry a fresh sequence number.
+  (``on_pre_connect``), so it can carry a fresh sequence number; another is
+  told when the attempt's socket opens (``on_socket_open``), just before the
+  CONNECT carrying that will is sent.
 - No topic aliases: a QoS 1 message resent after a reconnect would carry an
   alias the new connection does not know (paho issue 893).
 - Callbacks run on paho's thread and must be quick; the agent hands work
@@ -161,6 +163,7 @@ class Session:
 
     :param will: returns ``(topic, payload)`` for the Last Will (retained,
         QoS 1), asked before each connection attempt.
+    :param on_socket_open: ``f()`` when an attempt's socket is open, just before its CONNECT (and will) is sent.
     :param on_connected: ``f()`` after a successful CONNACK, subscriptions renewed.
     :param on_disconnected: ``f(reason: str)``.
     :param on_message: ``f(topic, payload: bytes, retained: bool)``.
@@ -169,7 +172,7 @@ class Session:
     """
 
     def __init__(self, settings: MqttSettings, *, will=None, on_connected=None, on_disconnected=None,
-                 on_message=None, on_published=None):
+                 on_message=None, on_published=None, on_socket_open=None):
         import paho.mqtt.client as mqtt
 
         self.settings = settings
@@ -178,6 +181,7 @@ class Session:
         self.on_disconnected = on_disconnected or (lambda reason: None)
         self.on_message = on_message or (lambda topic, payload, retained: None)
         self.on_published = on_published or (lambda mid, code: None)
+        self.on_socket_open = on_socket_open or (lambda: None)
         self._subscriptions: dict[str, int] = {}
         self._lock = threading.Lock()
         self.connected = False
@@ -200,6 +204,7 @@ class Session:
             client.username_pw_set(settings.username, settings.password)
         client.reconnect_delay_set(settings.reconnect_min, settings.reconnect_max)
         client.on_pre_connect = self._pre_connect
+        client.on_socket_open = self._socket_open
         client.on_connect = self._connect
         client.on_connect_fail = self._connect_fail
         client.on_disconnect = self._disconnect
@@ -295,6 +300,9 @@ class Session:
                 log.error("cannot make the Last Will (the previous one stays): %s", e)
                 return
             client.will_set(topic, payload, qos=1, retain=True)
+
+    def _socket_open(self, client, userdata, sock):
+        self.on_socket_open()
 
     def _connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:

@@ -57,7 +57,8 @@ def test_birth_telemetry_events_and_reports_make_the_device(fleet_db):
     d = fleet.device("dev-1")
     assert d["online"] and d["province"] == "23" and d["office_name"] == "دفتر ۱۲۳۴"
     assert d["board"]["version"] == "3" and d["telemetry"]["device"]["cpu_temp_c"] == 50.5
-    assert (d["highest_seq"], d["received"], d["gaps"], d["duplicates"]) == (5, 4, 1, 0)  # seq 1 is the will
+    assert (d["highest_seq"], d["received"], d["gaps"], d["duplicates"]) == (5, 4, 0, 0)  # seq 1: the live will
+    assert d["unsent_wills"] == 1
     assert [e["kind"] for e in fleet.events(device="dev-1")] == ["late_opening"]
     assert fleet.events(province="23")[0]["detail"] == {"minutes": 12}
     assert json.loads(fleet_db.query_one("SELECT report FROM reports WHERE device_id = ?", ("dev-1",))["report"]) \
@@ -205,14 +206,14 @@ def test_a_device_whose_outbox_starts_again_is_followed_into_its_new_epoch(fleet
     fleet.ingest([(*msg("status", "dev-e", _in(old, birth("dev-e", 2, 10, will_seq=1))), at(10)),
                   (*tele(old, 3, 20), at(20)), (*tele(old, 5, 30), at(30))])  # seq 4 lost in the old epoch
     before = fleet.device("dev-e")
-    assert before["epoch"] == old and before["online"] and before["gaps"] == 1 + 1  # 4, and 1 (the live will)
+    assert before["epoch"] == old and before["online"] and before["gaps"] == 1  # 4 (1 is the live will)
     # The card is re-imaged: a new outbox numbers from 1 again, its clock behind the old one's.
     fleet.ingest([(*msg("status", "dev-e", _in(new, birth("dev-e", 2, 5, will_seq=1))), at(100)),
                   (*tele(new, 3, 6), at(101))])
     d = fleet.device("dev-e")
     assert (d["epoch"], d["online"], d["duplicates"], d["highest_seq"], d["received"]) == (new, True, 0, 3, 2)
     assert d["last_seen"] == at(101) and d["telemetry"]["agent"]["uptime_s"] == 6
-    assert d["lost_before"] == 2 and d["gaps"] == 2 + 1  # the old epoch's losses are kept; seq 1 is the live will
+    assert d["lost_before"] == 1 and d["gaps"] == 1  # the old epoch's loss (4) is kept; seq 1 is each one's will
     # A replay of the old epoch is still a duplicate, and its retained birth does not undo the new one.
     counts = fleet.ingest([(*msg("status", "dev-e", _in(old, birth("dev-e", 2, 10, will_seq=1))), at(200)),
                            (*tele(old, 3, 20), at(200))])
