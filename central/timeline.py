@@ -150,7 +150,7 @@ def office_day(db, device_id: str, day: dt.date, *, now: dt.datetime) -> dict:
     row = db.query_one("SELECT report FROM reports WHERE device_id = ? AND date = ?", (device_id, day.isoformat()))
     tally = stored.Tally()
     raw = stored.loads(row["report"], tally=tally, table="reports") if row else None
-    counts[0] += tally.total + (1 if row and raw is None else 0)
+    counts[0] += tally.total
     report = read_judgement(raw, day, counts) if raw is not None else None
     lo, hi = day_bounds(day)
     until = min(now, hi)
