@@ -63,7 +63,7 @@ class Thresholds:
 
     temperature_c: float = 80.0
     disk_free_percent: float = 10.0
-    disk_free_bytes: int = 500 * 1000 * 1000
+    disk_free_bytes: int = 500 * 1024 * 1024  # «۵۰۰ مگابایت», as the dashboard writes sizes
     memory_available_percent: float = 10.0
 
     def as_dict(self) -> dict:
