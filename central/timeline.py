@@ -91,11 +91,11 @@ def read_judgement(judged: dict, day: dt.date, counts: list) -> dict:
             "judged_until": parse_time(judged.get("judged_until"))}
 
 
-def rejudge(db, device_id: str, day: dt.date, *, periods: list[tuple[dt.datetime, dt.datetime]],
-            until: dt.datetime, now: dt.datetime) -> dict | None:
-    """The centre's own judgement of *day* from the device's fact chain over *periods*, up to *until*
+def rejudge(db, device_id: str, day: dt.date, *, periods, until: dt.datetime, now: dt.datetime) -> dict | None:
+    """The centre's own judgement of *day* from the device's fact chain over *periods* (a list of (start, end), or
+    a function giving it or None, called only when there are facts to judge), up to *until*
     (:func:`pishkhan.compliance.judge.judge_day`, as :func:`central.verification.verify_day` runs it); None when
-    there are no facts for the day, the chain is broken (a hole is a break once it is older than
+    there are no facts for the day, no periods, the chain is broken (a hole is a break once it is older than
     :data:`central.verification.MISSING_AFTER` at *now*), or a fact cannot be read."""
     from pishkhan.compliance import chain as fact_chain
     from pishkhan.compliance.judge import judge_day
@@ -106,6 +106,9 @@ def rejudge(db, device_id: str, day: dt.date, *, periods: list[tuple[dt.datetime
         return None
     problem = links.problem(now=now, needed=None)
     if problem is not None and problem.reason != "pending":
+        return None
+    periods = periods() if callable(periods) else periods
+    if periods is None:
         return None
     store = fact_chain.FactStore()
     try:
@@ -162,20 +165,16 @@ def office_day(db, device_id: str, day: dt.date, *, now: dt.datetime) -> dict:
         periods = [(p["start"], p["end"]) for p in report["periods"]]
         until = min(until, report["judged_until"] or hi)
         basis = "report"
-    else:
-        try:
-            periods, basis = verification.official_periods(db, device_id, day), "official"
-        except Exception:  # noqa: BLE001
-            periods = None
+    else:  # the office's official hours, read only when there are facts to judge over them
+        periods, basis = (lambda: verification.official_periods(db, device_id, day)), "official"
+    try:
+        judged = rejudge(db, device_id, day, periods=periods, until=until, now=now)
+    except Exception:  # noqa: BLE001 - no stored row may break the page
+        judged = None
     centre = None
-    if periods is not None:
-        try:
-            judged = rejudge(db, device_id, day, periods=periods, until=until, now=now)
-        except Exception:  # noqa: BLE001
-            judged = None
-        if judged is not None:
-            centre = read_judgement(judged, day, counts)
-            centre["basis"] = basis
+    if judged is not None:
+        centre = read_judgement(judged, day, counts)
+        centre["basis"] = basis
     out = {"date": day.isoformat(), "device_id": device_id, "report": report, "centre": centre, "verdict": verdict,
            "centre_events": _centre_events(db, device_id, day, counts)}
     out["axis"] = axis([x for x in (report, centre) if x], out["centre_events"])
