@@ -6,8 +6,10 @@ the firmware's under-voltage flag *now*, free and total disk, total and availabl
 as the centre checks what an office owner could type (:data:`BOUNDS`): a number of the right kind within bounds,
 free no more than total; anything else is None (absent, never invented). A sample with no value is not kept.
 
-- ``health_now``: each device's latest sample (one row a device, replaced when a value changes); the fleet-wide
-  list of devices beyond a threshold (:func:`beyond`) reads only this table, in SQL, paged.
+- ``health_now``: each device's latest sample (one row a device, replaced when a value changes or a new slot
+  starts; the fleet applies a device's telemetry in order, so the latest readings are the device's now, also after
+  a re-imaged card's clock went back); the fleet-wide list of devices beyond a threshold (:func:`beyond`) reads
+  only this table, in SQL, paged.
 - ``health_samples``: at most one sample a device every :data:`SAMPLE_MINUTES` minutes (the first of each slot of
   the device's own time, ``slot``: the telemetry's ``sent_at`` floored; the centre refuses telemetry older than
   the one it holds, so a device cannot go back to refill slots), kept :data:`RETENTION_DAYS` days
@@ -192,7 +194,7 @@ def record(db, c, readings) -> int:
         c.execute(f"INSERT INTO health_now(device_id, slot, at, {cols}) SELECT column1, column2, column3, {values} "
                   f"FROM {table} AS v WHERE true ON CONFLICT (device_id) DO UPDATE SET slot = excluded.slot, "
                   f"at = excluded.at, " + ", ".join(f"{k} = excluded.{k}" for k in _COLUMNS)
-                  + f" WHERE excluded.at > health_now.at AND ({changed} OR excluded.slot > health_now.slot)", params)
+                  + f" WHERE {changed} OR excluded.slot <> health_now.slot", params)
     return len(rows)
 
 
