@@ -166,10 +166,9 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def slot_of(at: str) -> str:
-    """The sample slot of ISO time *at*: its UTC minute floored to :data:`SAMPLE_MINUTES`."""
-    moment = parse_time(at).astimezone(dt.timezone.utc)
-    return moment.replace(minute=moment.minute - moment.minute % SAMPLE_MINUTES, second=0,
-                          microsecond=0).strftime(_SLOT)
+    """The sample slot of a sample's ``at`` (``YYYY-MM-DDTHH:MM:SSZ``): its minute floored to :data:`SAMPLE_MINUTES`."""
+    minute = int(at[14:16])
+    return f"{at[:14]}{minute - minute % SAMPLE_MINUTES:02d}:00Z"
 
 
 # -- ingest --------------------------------------------------------------------------------------------------
