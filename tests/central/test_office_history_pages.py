@@ -9,7 +9,7 @@ import json
 import re
 from urllib.parse import quote
 
-from dashboard_client import logged_in
+from dashboard_client import PASSWORDS, logged_in
 from test_health_history import HEALTHY, Sender
 
 from central.fleet import Fleet
@@ -99,6 +99,32 @@ def test_health_history_fleet_list_and_a_past_day_over_http(fleet_db):
         assert admin.get("/device/pi-1/day?date=tomorrow")[0] == 400
         assert admin.get("/device/nobody/day")[0] == 404
         assert 'id="health-history"' in admin.get("/device/pi-1")[2].decode()
+        if fleet_db.dialect == "?":  # drawn once, in a real browser on a phone's width (the pages are the same on both)
+            on_a_phone(url)
+
+
+def on_a_phone(url):
+    """The past day's bar and the health sparklines, drawn by a headless Chromium 390 px wide: the runs have
+    width, the crossings are marked, and nothing scrolls sideways."""
+    from selenium.webdriver.support.ui import WebDriverWait
+    from services import chromium
+
+    with chromium(width=390, height=844) as driver:
+        driver.get(url + "/login")
+        driver.find_element("id", "username").send_keys("admin")
+        driver.find_element("id", "password").send_keys(PASSWORDS["admin"])
+        driver.find_element("id", "login").click()
+        WebDriverWait(driver, 10).until(lambda d: "/login" not in d.current_url)
+        driver.get(url + "/device/pi-1/day?date=1405/09/09")
+        runs = driver.find_elements("css selector", "#bar-report .seg")
+        assert [r.get_attribute("data-state") for r in runs] == ["closed", "serving"]
+        widths = [r.size["width"] for r in runs]
+        assert 0 < widths[0] < widths[1] and runs[0].location["x"] > runs[1].location["x"]  # time runs right to left
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        driver.get(url + "/device/pi-1/health?start=1405/09/10&end=1405/09/10")
+        assert len(driver.find_elements("css selector", "#spark-temperature circle.crossed")) == 1
+        assert driver.find_element("css selector", "#spark-temperature svg").size["width"] > 200
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def _visible(page: str) -> str:
