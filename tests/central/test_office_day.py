@@ -8,14 +8,23 @@ import json
 
 from fact_helpers import DAY, FactOffice, at
 
+from pishkhan.schedule.hours import Hours
+
 from central import timeline
 from central.fleet import Fleet
 
 LATER = at(23, 0)
 
 
+class ShortShift(Hours):
+    """07:30-09:00 every day (a short day keeps the simulated minutes few)."""
+
+    def periods(self, day):
+        return [(at(7, 30, day), at(9, 0, day))]
+
+
 def late_day(office: FactOffice, fleet):
-    """The counter opens at 07:50, twenty minutes into the 07:30-14:30 shift; the day's report (its serving
+    """The counter opens at 07:50, twenty minutes into the 07:30-09:00 shift; the day's report (its serving
     minutes edited down by 30) and its facts reach the centre."""
     o = office
     o.birth()
@@ -25,11 +34,11 @@ def late_day(office: FactOffice, fleet):
     o.run_until(7, 50)
     o.fact("counter:1", "open")
     o.fact("kiosk", "accepting")
-    o.run_until(14, 30)
+    o.run_until(9, 0)
     o.fact("counter:1", "closed")
     o.fact("kiosk", "not_accepting", "closed")
-    o.run_until(15, 0)
-    o.edited_report(30)
+    o.run_until(9, 10)
+    o.edited_report(30, hours=ShortShift())
     o.deliver(fleet)
 
 
@@ -39,16 +48,16 @@ def test_a_past_day_from_its_report_beside_the_centres_judgement(fleet_db, tmp_p
     day = timeline.office_day(fleet_db, office.device, DAY, now=LATER)
     report, centre = day["report"], day["centre"]
     assert [(r["state"], r["start"], r["end"]) for r in report["runs"]] == [
-        ("closed", at(7, 30), at(7, 50)), ("serving", at(7, 50), at(14, 30))]
+        ("closed", at(7, 30), at(7, 50)), ("serving", at(7, 50), at(9, 0))]
     late = [e for e in report["events"] if e["kind"] == "late_opening"]
     assert late and late[0]["start"] == at(7, 30) and late[0]["minutes"] == 20
     # the report's stated minutes are not the centre's: its verdict says so, and the centre's own judgement is shown
     assert day["verdict"]["reason"] == "report_differs"
-    assert (report["totals"]["serving"], centre["totals"]["serving"]) == (370, 400) and centre["basis"] == "report"
+    assert (report["totals"]["serving"], centre["totals"]["serving"]) == (40, 70) and centre["basis"] == "report"
     assert [r["state"] for r in centre["runs"]] == ["closed", "serving"]
     axis = day["axis"]
-    assert (axis["start"].hour, axis["end"].hour) == (7, 15) and axis["ticks"][0]["left"] == 0
-    assert report["runs"][0]["left"] == 6.25 and report["runs"][0]["width"] == 4.167  # 07:30-07:50 of 07:00-15:00
+    assert (axis["start"].hour, axis["end"].hour) == (7, 9) and [t["left"] for t in axis["ticks"]] == [0, 50, 100]
+    assert report["runs"][0]["left"] == 25 and report["runs"][0]["width"] == 16.667  # 07:30-07:50 of 07:00-09:00
     assert json.dumps(timeline.as_json(day))  # the JSON twin
     # a day the centre has nothing of: no report, no judgement, no axis (the page says so in a sentence)
     empty = timeline.office_day(fleet_db, office.device, DAY + dt.timedelta(days=1), now=LATER)

@@ -86,6 +86,10 @@ def test_health_history_fleet_list_and_a_past_day_over_http(fleet_db):
         assert status == 200 and 'id="bar-report"' in page and 'data-state="closed"' in page
         assert "بسته از ۰۷:۳۰ تا ۰۷:۵۲ (۲۲ دقیقه)" in page and "تأخیر در گشایش" in page and "۰۷:۵۲" in page
         assert 'id="verdict" data-reason="no_facts"' in page and 'id="no-day"' not in page
+        day = json.loads(admin.get("/api/device/pi-1/day?date=2026-11-30")[2])
+        assert day["report"]["runs"][0] == {"state": "closed", "start": "2026-11-30T04:00:00Z", "end":
+                                            "2026-11-30T04:22:00Z", "minutes": 22,
+                                            "why": "kiosk not_accepting (closed)", "left": 6.25, "width": 4.583}
         assert not re.search(r"\bTrue\b|\bNone\b|\{\}|2026-11-30T", _visible(page))
         # a day with nothing: one sentence, no chart; a hostile report: what can be read, and the count of the rest
         page = admin.get("/device/pi-1/day?date=1405/09/08")[2].decode()
