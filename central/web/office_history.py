@@ -2,8 +2,9 @@
 beyond a health threshold now (``/health``): :mod:`central.health_history` and :mod:`central.timeline` on the
 dashboard.
 
-``/device/{id}/health?start=&end=``: the period in the Jalali calendar (any digits; :func:`central.web.reports.parse_day`),
-the last 7 days to today by default, at most :data:`central.health_history.MAX_PERIOD_DAYS`.
+``/device/{id}/health?start=&end=``: the period in the Jalali calendar (any digits;
+:func:`central.web.reports.parse_day`), the last 7 days to today by default, at most
+:data:`central.health_history.MAX_PERIOD_DAYS`.
 ``/device/{id}/day?date=``: one Tehran day (today by default). ``/health?province=&kind=&page=``: paged.
 A province user sees only their province: another province's office is not found, and ``/health`` lists theirs.
 """

@@ -29,7 +29,8 @@ def utc(hh, mm, day=DAY) -> str:
 
 REPORT = {"date": DAY, "complete": True, "judged_until": utc(23, 59),
           "periods": [{"start": utc(7, 30), "end": utc(14, 30)}], "scheduled_minutes": 420,
-          "timeline": [{"state": "closed", "start": utc(7, 30), "end": utc(7, 52), "why": "kiosk not_accepting (closed)"},
+          "timeline": [{"state": "closed", "start": utc(7, 30), "end": utc(7, 52),
+                        "why": "kiosk not_accepting (closed)"},
                        {"state": "serving", "start": utc(7, 52), "end": utc(14, 30), "why": ""}],
           "serving_minutes": 398, "closed_minutes": 22, "degraded_minutes": 0, "unknown_minutes": 0,
           "events": [{"id": "x", "kind": "late_opening", "start": utc(7, 30), "end": utc(7, 52), "minutes": 22,
