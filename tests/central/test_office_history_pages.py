@@ -71,7 +71,8 @@ def test_health_history_fleet_list_and_a_past_day_over_http(fleet_db):
         assert admin.get("/device/pi-1/health?start=1405/13/01")[0] == 400
         # the fleet-wide list: both for the centre, one province's for its user; a link to each office
         page = admin.get("/health")[2].decode()
-        assert 'data-device="pi-1"' in page and 'data-device="pi-2"' in page and 'href="/device/pi-2/health"' in page
+        assert 'data-device="pi-1"' in page and 'data-device="pi-2"' in page and 'href="/device/pi-2/health"' in page \
+            and 'href="/device/pi-2"' in page
         assert "دیسک تقریباً پر" in page and "۲۸۶٫۱ مگابایت" in page and "۵۰۰ مگابایت" in page
         assert [d["device_id"] for d in json.loads(admin.get("/api/health?kind=under_voltage")[2])["devices"]] == \
             ["pi-1"]
