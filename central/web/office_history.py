@@ -50,7 +50,7 @@ def _day(request, key: str, default: dt.date):
 
 # -- charts -----------------------------------------------------------------------------------------------------
 def spark(buckets: list[dict], key: str, *, low: float, high: float, limit: float | None, kind: str,
-          width: int = 600, height: int = 70) -> dict:
+          width: int = 600, height: int = 110) -> dict:
     """A sparkline of *key* over *buckets*: ``points`` (SVG polyline), ``marks`` (buckets beyond the *kind*
     threshold, as circles), the threshold's ``limit_y``; a bucket without the value leaves a gap."""
     n = max(1, len(buckets))
@@ -81,9 +81,9 @@ def spark(buckets: list[dict], key: str, *, low: float, high: float, limit: floa
 def charts(h: dict) -> dict:
     t = h["thresholds"]
     temps = [b["temp_max"] for b in h["buckets"] if b["temp_max"] is not None]
-    return {
-        "temperature": spark(h["buckets"], "temp_max", low=min([20.0, *temps]), high=max([100.0, *temps]),
-                             limit=t["temperature_c"], kind="temperature"),
+    return {  # the temperature's scale: its readings and the threshold, with a margin
+        "temperature": spark(h["buckets"], "temp_max", low=min([t["temperature_c"], *temps]) - 5,
+                             high=max([t["temperature_c"], *temps]) + 5, limit=t["temperature_c"], kind="temperature"),
         "disk": spark(h["buckets"], "disk_free_percent_min", low=0, high=100, limit=t["disk_free_percent"],
                       kind="disk"),
         "memory": spark(h["buckets"], "mem_available_percent_min", low=0, high=100,

@@ -51,7 +51,7 @@ OF_TOTAL = "{free} ({percent} آزاد)"
 ONLINE_NOW = {True: "برخط", False: "قطع"}
 
 #: An office's past day.
-DAY_OF_OFFICE = "روز {day} در دفتر {office}"
+DAY_OF_OFFICE = "{office}، روز {day}"
 PICK_DAY = "روز (۱۴۰۵/۰۹/۱۶)"
 FROM_REPORT = "بنا بر گزارش روزانهٔ دفتر"
 FROM_CENTRE = {"report": "بنا بر داوری خود مرکز از زنجیرهٔ واقعیت‌های دستگاه (در همان ساعات گزارش)",
