@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 from fact_helpers import DAY, FactOffice, at
+from test_verification import _official_schedule
 
 from pishkhan.schedule.hours import Hours
 
@@ -63,7 +64,28 @@ def test_a_past_day_from_its_report_beside_the_centres_judgement(fleet_db, tmp_p
     empty = timeline.office_day(fleet_db, office.device, DAY + dt.timedelta(days=1), now=LATER)
     assert (empty["report"], empty["centre"], empty["axis"]) == (None, None, None)
     assert empty["verdict"]["reason"] == "no_report"
+    # no report, but the facts: the centre judges them over the office's official hours, when it holds them
+    fleet_db.execute("DELETE FROM reports")
+    assert timeline.office_day(fleet_db, office.device, DAY, now=LATER)["centre"] is None  # hours unknown
+    _official_schedule(fleet_db, week="07:30-09:00")
+    day = timeline.office_day(fleet_db, office.device, DAY, now=LATER)
+    assert day["report"] is None and day["verdict"]["reason"] == "no_report" and day["centre"]["basis"] == "official"
+    assert [(r["state"], r["minutes"]) for r in day["centre"]["runs"]] == [("closed", 20), ("serving", 70)]
+    assert [e["kind"] for e in day["centre"]["events"]] == ["late_opening"]
+    page = _page(day)
+    assert 'id="no-report"' in page and 'id="bar-centre"' in page and "در ساعات رسمی این دفتر" in page
     office.close()
+
+
+def _page(day: dict) -> str:
+    """The past day's page drawn from *day* (as the dashboard draws it, without a server)."""
+    from central.web import office_strings
+    from central.web.render import render
+
+    data = timeline.as_json(day) | {"office": {"device_id": "dev-0001", "office_id": "", "office_name": "",
+                                               "province": "23"}}
+    return render("office_day.html", t=data, data=data, w=office_strings, picked="", previous="", following="",
+                  user=None, standalone=True, nav="", query="")
 
 
 def test_a_hostile_stored_report_is_read_as_far_as_it_can_be(fleet_db):
