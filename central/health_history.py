@@ -183,7 +183,8 @@ def record(db, c, readings) -> int:
     types = ("text", "text", "text", "double precision", "bigint", "bigint", "bigint", "bigint", "bigint")
     cols = ", ".join(_COLUMNS)
     values = ", ".join(f"column{i}" for i in range(4, 10))
-    changed = " OR ".join(f"health_now.{k} IS DISTINCT FROM excluded.{k}" for k in _COLUMNS)
+    # a value changed, None included (no stored value is below -60: -1000 stands for None on both servers)
+    changed = " OR ".join(f"COALESCE(health_now.{k}, -1000) <> COALESCE(excluded.{k}, -1000)" for k in _COLUMNS)
     for i in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[i:i + _ROWS_PER_STATEMENT]
         table, params = db.values(chunk, types)
