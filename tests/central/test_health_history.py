@@ -61,10 +61,10 @@ def test_one_sample_a_slot_bounded_values_and_the_latest_always(fleet_db):
     pi.send(25, load_1m=0.6)  # a new slot: the same readings are the device's now, and a sample of the slot
     assert fleet_db.query_one("SELECT at FROM health_now WHERE device_id = 'pi-1'")["at"] == "2026-12-01T05:25:00Z"
     assert len(fleet_db.query("SELECT slot FROM health_samples WHERE device_id = 'pi-1'")) == 3
-    pi.send(27, full=True, cpu_temp_c=70.0)  # the same slot, every other reading gone: they are gone now too
+    pi.send(27, full=True, cpu_temp_c=81.5)  # the same slot, every other reading gone: they are gone now too
     now = fleet_db.query_one("SELECT * FROM health_now WHERE device_id = 'pi-1'")
     assert (now["at"], now["cpu_temp_c"], now["under_voltage"], now["disk_free_bytes"]) == \
-        ("2026-12-01T05:27:00Z", 70.0, None, None)
+        ("2026-12-01T05:27:00Z", 81.5, None, None)
     # what a device sends is checked as from anyone: out of bounds, the wrong type, free above total -> absent
     bad = Sender(fleet, "pi-bad")
     bad.send(0, full=True, cpu_temp_c=10 ** 6, throttled={"under_voltage": "yes"}, disk_free_bytes=20,
