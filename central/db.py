@@ -462,6 +462,33 @@ CREATE TABLE IF NOT EXISTS wills (
     seq       BIGINT NOT NULL,
     PRIMARY KEY (device_id, epoch, seq)
 );
+-- health history (central.health_history): each device's latest health sample, and at most one sample a device every
+-- 10 minutes of its own time (slot), kept 90 days
+CREATE TABLE IF NOT EXISTS health_now (
+    device_id        TEXT PRIMARY KEY,
+    slot             TEXT NOT NULL,
+    at               TEXT NOT NULL,
+    cpu_temp_c       DOUBLE PRECISION,
+    under_voltage    BIGINT,
+    disk_free_bytes  BIGINT,
+    disk_total_bytes BIGINT,
+    mem_total_kb     BIGINT,
+    mem_available_kb BIGINT
+);
+CREATE INDEX IF NOT EXISTS health_now_at ON health_now(at);
+CREATE TABLE IF NOT EXISTS health_samples (
+    device_id        TEXT NOT NULL,
+    slot             TEXT NOT NULL,
+    at               TEXT NOT NULL,
+    cpu_temp_c       DOUBLE PRECISION,
+    under_voltage    BIGINT,
+    disk_free_bytes  BIGINT,
+    disk_total_bytes BIGINT,
+    mem_total_kb     BIGINT,
+    mem_available_kb BIGINT,
+    PRIMARY KEY (device_id, slot)
+);
+CREATE INDEX IF NOT EXISTS health_samples_slot ON health_samples(slot);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

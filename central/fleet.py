@@ -87,7 +87,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from central import codec, registry, verification
+from central import codec, health_history, registry, verification
 from central.releases import ingest as release_ingest
 from central.releases import wire as release_wire
 from pishkhan.exc import ProtocolError
@@ -889,6 +889,7 @@ class _Batch:
                           "FROM {rows} AS v WHERE devices.device_id = v.column1",
                    [(d, codec.dumps(self.readings[d][0]), self.readings[d][1]) for d in self.changed],
                    ("text", "text", "text"))
+        health_history.record(db, c, [(d, *self.readings[d]) for d in self.changed])
         _in_chunks(db, c, "UPDATE devices SET compliance = v.column2, compliance_at = v.column3 "
                           "FROM {rows} AS v WHERE devices.device_id = v.column1",
                    [(d, text, at) for d, (text, at) in self.compliance.items()], ("text", "text", "text"))

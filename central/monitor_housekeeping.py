@@ -12,8 +12,9 @@ row's age says so — the figures of the fleet are then stale.
 Every :attr:`Housekeeper.prune_every` seconds it forgets what the centre no
 longer needs: sequence numbers received more than :data:`SEEN_DAYS` ago
 (:meth:`central.fleet.Fleet.prune_seen`), event budgets of days no event
-may carry any more (:meth:`central.fleet.Fleet.prune_budgets`), and the rows
-of monitors that have not beaten for :data:`MONITOR_ROWS_DAYS`.
+may carry any more (:meth:`central.fleet.Fleet.prune_budgets`), the rows
+of monitors that have not beaten for :data:`MONITOR_ROWS_DAYS`, and health samples older than
+:data:`central.health_history.RETENTION_DAYS`.
 
 A database that fails is logged and tried again at the next turn; it never
 stops the thread.
@@ -25,7 +26,7 @@ import datetime as dt
 import logging
 import threading
 
-from central import codec
+from central import codec, health_history
 from central.fleet import TEHRAN, TIME_BEHIND
 from pishkhan.protocol.payloads import format_time
 
@@ -66,7 +67,7 @@ class Housekeeper:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pruned_at: float | None = None
-        self.pruned = {"seen": 0, "budgets": 0, "monitors": 0}
+        self.pruned = {"seen": 0, "budgets": 0, "monitors": 0, "health_samples": 0}
 
     # -- one turn --------------------------------------------------------------------
     def beat(self):
@@ -93,7 +94,8 @@ class Housekeeper:
         before = format_time(now - dt.timedelta(days=MONITOR_ROWS_DAYS))
         monitors = self.db.write(lambda c: c.execute("DELETE FROM monitors WHERE heartbeat_at < ?",
                                                      (before,)).rowcount)
-        done = {"seen": seen, "budgets": budgets, "monitors": monitors}
+        done = {"seen": seen, "budgets": budgets, "monitors": monitors,
+                "health_samples": health_history.prune(self.db, now=now)}
         for key, n in done.items():
             self.pruned[key] += n
         if any(done.values()):

@@ -22,6 +22,9 @@ same page as JSON):
                                    ``/report.csv`` the same as CSV
 ``/history``, ``/ranking``          a period's days, weeks and trend; offices ranked
                                    (``/history.csv``, ``/history.xlsx``: office rows)
+``/device/{id}/health``            an office's health history (``?start=``, ``?end=``)
+``/health``                        the devices beyond a health threshold now (``province``, ``kind``, ``page``)
+``/device/{id}/day``               an office's past day as a timeline (``?date=``; central/web/office_history.py)
 ``/releases``                      versions by province, each rollout's progress, rollbacks, halts
 ``/alerts``                        the alerts (``kind``, ``province``, ``state``, ``page``); POST
                                    ``/alerts/{id}/ack`` acknowledges one (central/alerts.py)
@@ -59,7 +62,7 @@ from central.web.headers import proxy_options
 
 #: The resource modules under central/web/, each with its ``routes``.
 RESOURCES = ("fleet", "offices", "reports", "history", "releases", "metrics", "verify", "auth", "assets",
-             "alerts", "remote")
+             "alerts", "remote", "office_history")
 
 
 def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | None = None,

@@ -258,7 +258,7 @@ def fill(db, devices, events, reports, officials, snapshots, registry=(), claims
 PAGES = ("/", "/?format=json", "/api/fleet", "/?state=late", "/?province=23", "/?state=outdated&province=11",
          "/devices", "/api/devices", "/devices?state=closed", "/devices?province=23&format=json",
          f"/report?date={TODAY}", f"/api/report?date={TODAY}", f"/report?date={TODAY}&format=json",
-         f"/report?province=23&date={TODAY}", f"/report.csv?date={TODAY}", "/metrics", "/releases")
+         f"/report?province=23&date={TODAY}", f"/report.csv?date={TODAY}", "/metrics", "/releases", "/health")
 
 
 def answers(client, path: str):
@@ -275,7 +275,8 @@ def check_every_page(site, device_ids, verify_codes):
             assert answers(client, path).status_code == 200, (name, path)
         for device_id in device_ids:
             quoted = quote(device_id, safe="")
-            for path in (f"/device/{quoted}", f"/api/device/{quoted}", f"/device/{quoted}/snapshot.png"):
+            for path in (f"/device/{quoted}", f"/api/device/{quoted}", f"/device/{quoted}/snapshot.png",
+                         f"/device/{quoted}/day?date={TODAY}"):
                 answers(client, path)
         for code in verify_codes:
             quoted = quote(code, safe="")
