@@ -88,6 +88,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from central import codec, health_history, registry, verification
+from central.queries import UNSENT_WILLS
 from central.releases import ingest as release_ingest
 from central.releases import wire as release_wire
 from pishkhan.exc import ProtocolError
@@ -926,9 +927,6 @@ def _merge(old: dict, new: dict) -> dict:
     return out
 
 
-#: A ``devices`` column: how many Last Will numbers its births announced that the centre has not received.
-UNSENT_WILLS = ("(SELECT COUNT(*) FROM wills w WHERE w.device_id = devices.device_id AND w.epoch = devices.epoch) "
-                "AS unsent_wills")
 #: The most a device's outbox can say it dropped (the envelope's ``seq`` bound).
 MAX_DROPPED = 2 ** 63 - 1
 

@@ -54,7 +54,7 @@ And the monitors' own health, from their heartbeats (:mod:`central.monitor_house
 from __future__ import annotations
 
 from central import freshness, stored
-from central.fleet import UNSENT_WILLS
+from central.queries import UNSENT_WILLS
 from central.status import DAY_MINUTES, fleet_view, lost_messages, reports_of_day
 from central.verification import silent
 

@@ -5,6 +5,10 @@ messages by device. Rows come back as stored: the pages read them as untrusted
 
 from __future__ import annotations
 
+#: A ``devices`` column: how many Last Will numbers its births announced that the centre has not received.
+UNSENT_WILLS = ("(SELECT COUNT(*) FROM wills w WHERE w.device_id = devices.device_id AND w.epoch = devices.epoch) "
+                "AS unsent_wills")
+
 
 def snapshot_of(db, device_id: str) -> dict | None:
     """The last snapshot's time, hash and board version of *device_id* (not the image), or None."""
@@ -50,8 +54,6 @@ def report_of(db, device_id: str, date: str) -> dict | None:
 
 def device_row(db, device_id: str) -> dict | None:
     """*device_id*'s ``devices`` row as stored, or None."""
-    from central.fleet import UNSENT_WILLS
-
     return db.query_one(f"SELECT *, {UNSENT_WILLS} FROM devices WHERE device_id = ?", (device_id,))
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 
 from central import stored
-from central.fleet import UNSENT_WILLS
+from central.queries import UNSENT_WILLS
 from central.verification import silent
 from central.official import board_currency, newest_boards
 from pishkhan.text import jalali
@@ -149,7 +149,7 @@ def lost_messages(device: dict) -> int:
     A birth announces the ``seq`` of its connection's Last Will: until that
     will or a clean offline comes (if ever: a live connection, a broker that
     never sent it) it is a hole by design (``unsent_wills``,
-    :data:`central.fleet.UNSENT_WILLS`). Telemetry the device's outbox
+    :data:`central.queries.UNSENT_WILLS`). Telemetry the device's outbox
     dropped (``telemetry_dropped``, from ``agent.outbox.dropped``) and the
     numbers a flagged ``seq`` jump skipped (``seq_skipped``,
     :data:`central.fleet.SEQ_JUMP`) are not losses either. A row read without
