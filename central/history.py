@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
+import json
 from dataclasses import dataclass
 
 from central import stored
@@ -118,6 +120,7 @@ ROLLED = ("reports", "unreadable", *FIGURES)
 _KEPT = ("device_id", "date", "province", "received_at", "readable", "unreadable", *FIGURES)
 
 
+@functools.lru_cache(maxsize=4096)
 def month_of(date: str) -> str:
     """The Jalali month (``'1405-09'``) of the Gregorian ISO *date*: the rollups' month (``''`` for a date that
     is none: no period holds it)."""
@@ -149,8 +152,10 @@ def _is_postgres(c) -> bool:
 def record(c, *, device_id: str, date: str, province: str, report: dict, received_at: str) -> None:
     """Keep the figures of a report the monitor has just stored (in its transaction *c*, after the ``reports``
     row): its ``report_figures`` row and the rollups, the report it replaces (if any) taken out of them."""
-    if _is_postgres(c):  # waits for a back-fill in progress (central.history.refresh), which locks it whole
+    if _is_postgres(c) and not getattr(c, "_figures_locked", False):
+        # once a transaction: waits for a back-fill in progress (refresh), which locks the table whole
         c.execute("LOCK TABLE report_figures IN ROW EXCLUSIVE MODE")
+        c._figures_locked = True
     old = c.execute(f"SELECT {', '.join(_KEPT)} FROM report_figures WHERE device_id = ? AND date = ?",
                     (device_id, date)).fetchone()
     new = _figures_row(device_id=device_id, date=date, province=province, text=json.dumps(report),
@@ -170,9 +175,9 @@ def _figures_row(*, device_id, date, province, text, received_at) -> dict:
 
 def _keep(c, changes: list[tuple[dict | None, dict]]) -> None:
     """Write each (old, new) figures row and move the rollups by new − old (both under new's and old's keys)."""
-    c.executemany(f"INSERT INTO report_figures({', '.join(_KEPT)}) VALUES ({', '.join('?' * len(_KEPT))}) "
-                  "ON CONFLICT (device_id, date) DO UPDATE SET " +
-                  ", ".join(f"{k} = excluded.{k}" for k in _KEPT[2:]), [[new[k] for k in _KEPT] for _, new in changes])
+    _many(c, f"INSERT INTO report_figures({', '.join(_KEPT)}) VALUES ({', '.join('?' * len(_KEPT))}) "
+          "ON CONFLICT (device_id, date) DO UPDATE SET " + ", ".join(f"{k} = excluded.{k}" for k in _KEPT[2:]),
+          [[new[k] for k in _KEPT] for _, new in changes])
     months: dict[tuple, list[int]] = {}
     days: dict[tuple, list[int]] = {}
     for old, new in changes:
@@ -190,9 +195,17 @@ def _keep(c, changes: list[tuple[dict | None, dict]]) -> None:
         rows = [(*key, *total) for key, total in sorted(into.items()) if any(total)]
         if rows:
             columns = (*keys, *ROLLED)
-            c.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                          f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " +
-                          ", ".join(f"{k} = {table}.{k} + excluded.{k}" for k in ROLLED), rows)
+            _many(c, f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                  f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " +
+                  ", ".join(f"{k} = {table}.{k} + excluded.{k}" for k in ROLLED), rows)
+
+
+def _many(c, sql: str, rows: list) -> None:
+    """*sql* for each of *rows*; one row with ``execute`` (``executemany`` costs a pipeline's set-up)."""
+    if len(rows) == 1:
+        c.execute(sql, rows[0])
+    elif rows:
+        c.executemany(sql, rows)
 
 
 def refresh(db, period: Period, *, province: str | None = None, device_id: str | None = None) -> int:
