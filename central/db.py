@@ -493,6 +493,26 @@ CREATE TABLE IF NOT EXISTS report_days (
     display_off_minutes  BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (date, province)
 );
+-- and by office, week (its Saturday's date) and province: the days of a partial month
+CREATE TABLE IF NOT EXISTS report_weeks (
+    device_id            TEXT NOT NULL,
+    week                 TEXT NOT NULL,
+    province             TEXT NOT NULL,
+    reports              BIGINT NOT NULL DEFAULT 0,
+    unreadable           BIGINT NOT NULL DEFAULT 0,
+    scheduled_minutes    BIGINT NOT NULL DEFAULT 0,
+    serving_minutes      BIGINT NOT NULL DEFAULT 0,
+    degraded_minutes     BIGINT NOT NULL DEFAULT 0,
+    closed_minutes       BIGINT NOT NULL DEFAULT 0,
+    unknown_minutes      BIGINT NOT NULL DEFAULT 0,
+    late_openings        BIGINT NOT NULL DEFAULT 0,
+    late_opening_minutes BIGINT NOT NULL DEFAULT 0,
+    early_closings       BIGINT NOT NULL DEFAULT 0,
+    printer_out_minutes  BIGINT NOT NULL DEFAULT 0,
+    display_off_minutes  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, week, province)
+);
+CREATE INDEX IF NOT EXISTS report_weeks_week ON report_weeks(week, province);
 -- figures filed under no province (a report that came before its device was registered): read again once it is
 CREATE INDEX IF NOT EXISTS report_figures_unfiled ON report_figures(device_id, date) WHERE province = '';
 -- report_figures kept from before the rollups are dropped and read again once (central.history.refresh),

@@ -133,6 +133,17 @@ def month_of(date: str) -> str:
     return f"{j.year:04d}-{j.month:02d}"
 
 
+@functools.lru_cache(maxsize=4096)
+def week_of(date: str) -> str:
+    """The Saturday (ISO date) that starts the Jalali week of the ISO *date*: the rollups' week (``''`` for a
+    date that is none)."""
+    try:
+        day = dt.date.fromisoformat(date)
+    except (TypeError, ValueError):
+        return ""
+    return (day - dt.timedelta(days=(day.weekday() - 5) % 7)).isoformat()
+
+
 def month_dates(month: str) -> tuple[dt.date, dt.date]:
     """The first and last Gregorian dates of the Jalali *month* (``'1405-09'``)."""
     from pishkhan.text import jalali
@@ -179,6 +190,7 @@ def _keep(c, changes: list[tuple[dict | None, dict]]) -> None:
           "ON CONFLICT (device_id, date) DO UPDATE SET " + ", ".join(f"{k} = excluded.{k}" for k in _KEPT[2:]),
           [[new[k] for k in _KEPT] for _, new in changes])
     months: dict[tuple, list[int]] = {}
+    weeks: dict[tuple, list[int]] = {}
     days: dict[tuple, list[int]] = {}
     for old, new in changes:
         for row, sign in ((old, -1), (new, 1)):
@@ -187,10 +199,12 @@ def _keep(c, changes: list[tuple[dict | None, dict]]) -> None:
             added = [sign * int(row["readable"]), sign * int(row["unreadable"]),
                      *(sign * int(row[k]) for k in FIGURES)]
             for into, key in ((months, (row["device_id"], month_of(row["date"]), row["province"])),
+                              (weeks, (row["device_id"], week_of(row["date"]), row["province"])),
                               (days, (row["date"], row["province"]))):
                 total = into.setdefault(key, [0] * len(ROLLED))
                 total[:] = [a + b for a, b in zip(total, added)]
     for table, keys, into in (("report_months", ("device_id", "month", "province"), months),
+                              ("report_weeks", ("device_id", "week", "province"), weeks),
                               ("report_days", ("date", "province"), days)):
         rows = [(*key, *total) for key, total in sorted(into.items()) if any(total)]
         if rows:
@@ -255,7 +269,7 @@ def _restart(c) -> None:
     if _is_postgres(c):
         c.execute("LOCK TABLE report_figures IN SHARE ROW EXCLUSIVE MODE")
     if c.execute("SELECT value FROM report_figures_mark WHERE name = 'rollups'").fetchone() is None:
-        for table in ("report_figures", "report_figures_read", "report_months", "report_days"):
+        for table in ("report_figures", "report_figures_read", "report_months", "report_weeks", "report_days"):
             c.execute(f"DELETE FROM {table}")
         c.execute("DELETE FROM report_figures_mark WHERE name = 'received'")
         c.execute("INSERT INTO report_figures_mark(name, value) VALUES ('rollups', 'kept')")
@@ -288,6 +302,8 @@ def _read(db, where: str, params: list) -> int:
                                 text=row["report"], received_at=row["received_at"])) for row in rows])
         return len(rows)
 
+    if not db.query(sql.replace(f"LIMIT {REFRESH_BATCH}", "LIMIT 1"), params):  # read alone: no lock when none
+        return 0
     read = 0
     while True:
         n = db.write(batch)
@@ -325,9 +341,10 @@ def _by_date(db, period: Period, *, province, device_id) -> dict[str, dict]:
 
 
 class _Parts:
-    """A period as whole Jalali months of ``report_months`` plus the dates (of ``report_figures``) to add and to
-    take out: exact for any period. For each month the period touches, the month is taken less the dates outside
-    the period when those hold fewer reports (``report_days``) than the dates inside it; else the dates inside."""
+    """A period as whole Jalali months (``report_months``) plus or less whole weeks (``report_weeks``) and days
+    (``report_figures``): exact for any period. For each month the period touches, the month is taken less the
+    dates outside the period when those hold fewer reports (``report_days``) than the dates inside it, else the
+    dates inside; of those dates, each whole week is its week's rows."""
 
     def __init__(self, db, period: Period, *, province: str | None):
         months = sorted({month_of(d.isoformat()) for d in (period.start, period.end)} |
@@ -338,31 +355,48 @@ class _Parts:
         if province:
             sql += " AND province = ?"
             params.append(province)
-        held = {r["date"]: int(r["n"] or 0) for r in db.query(sql + " GROUP BY date", params)}
+        self.held = {r["date"]: int(r["n"] or 0) for r in db.query(sql + " GROUP BY date", params)}
         self.months: list[str] = []
         self.add: list[str] = []
         self.take: list[str] = []
+        self.add_weeks: list[str] = []
+        self.take_weeks: list[str] = []
         for month in months:
             a, b = month_dates(month)
             dates = [(a + dt.timedelta(days=i)).isoformat() for i in range((b - a).days + 1)]
             inside = [d for d in dates if period.start.isoformat() <= d <= period.end.isoformat()]
-            outside = [d for d in dates if d not in inside]
-            if sum(held.get(d, 0) for d in outside) < sum(held.get(d, 0) for d in inside):
+            outside = [d for d in dates if not period.start.isoformat() <= d <= period.end.isoformat()]
+            if self._cost(outside) < self._cost(inside):
                 self.months.append(month)
-                self.take += [d for d in outside if held.get(d)]
+                self._dates(outside, days=self.take, weeks=self.take_weeks)
             else:
-                self.add += [d for d in inside if held.get(d)]
+                self._dates(inside, days=self.add, weeks=self.add_weeks)
+
+    def _cost(self, dates: list[str]) -> int:
+        return sum(self.held.get(d, 0) for d in dates)
+
+    def _dates(self, dates: list[str], *, days: list[str], weeks: list[str]) -> None:
+        """*dates* as the weeks they hold whole and the other dates, those with reports only."""
+        chosen = set(dates)
+        whole = {week_of(d) for d in dates if all(
+            (dt.date.fromisoformat(week_of(d)) + dt.timedelta(days=i)).isoformat() in chosen for i in range(7))}
+        whole = {w for w in whole if self._cost([(dt.date.fromisoformat(w) + dt.timedelta(days=i)).isoformat()
+                                                 for i in range(7)])}
+        weeks += sorted(whole)
+        days += [d for d in dates if week_of(d) not in whole and self.held.get(d)]
 
     def union(self, columns: dict[str, str], *, province: str | None, devices: list[str] | None = None
               ) -> tuple[str, list]:
-        """The rows to sum, as ``SELECT device_id, province, <name>…`` of each part; *columns*: name → the
-        expression over a figures row (``readable`` counted as ``reports``)."""
+        """The rows to sum, as ``SELECT device_id, province, <name>…`` of each part; *columns*: name → a column
+        of ``report_figures`` (``readable`` is the rollups' ``reports``)."""
         selects, params = [], []
 
-        def part(table, expression_of, where, values, sign):
-            sql = f"SELECT device_id, province, " + ", ".join(
-                f"{sign}{expression_of(e)} AS {name}" for name, e in columns.items())
-            sql += f" FROM {table} WHERE {where} AND province <> ''"
+        def part(table, key, values, sign):
+            names = {name: ("reports" if e == "readable" and table != "report_figures" else e)
+                     for name, e in columns.items()}
+            sql = "SELECT device_id, province, " + ", ".join(
+                f"CAST({sign}{e} AS INTEGER) AS {name}" for name, e in names.items())
+            sql += f" FROM {table} WHERE {key} IN ({', '.join('?' * len(values))}) AND province <> ''"
             args = list(values)
             if province:
                 sql += " AND province = ?"
@@ -373,12 +407,13 @@ class _Parts:
             selects.append(sql)
             params.extend(args)
 
-        if self.months:
-            part("report_months", lambda e: e.replace("readable", "reports"),
-                 f"month IN ({', '.join('?' * len(self.months))})", self.months, "")
-        for dates, sign in ((self.add, ""), (self.take, "-")):
-            if dates:
-                part("report_figures", lambda e: e, f"date IN ({', '.join('?' * len(dates))})", dates, sign)
+        for table, key, values, sign in (("report_months", "month", self.months, ""),
+                                         ("report_weeks", "week", self.add_weeks, ""),
+                                         ("report_weeks", "week", self.take_weeks, "-"),
+                                         ("report_figures", "date", self.add, ""),
+                                         ("report_figures", "date", self.take, "-")):
+            if values:
+                part(table, key, values, sign)
         if not selects:
             return "SELECT '' AS device_id, '' AS province, " + ", ".join(f"0 AS {n}" for n in columns) + \
                 " WHERE 1 = 0", []
