@@ -515,6 +515,13 @@ CREATE TABLE IF NOT EXISTS report_weeks (
 CREATE INDEX IF NOT EXISTS report_weeks_week ON report_weeks(week, province);
 -- figures filed under no province (a report that came before its device was registered): read again once it is
 CREATE INDEX IF NOT EXISTS report_figures_unfiled ON report_figures(device_id, date) WHERE province = '';
+-- the device list's "late today" and "closed today" filters (central.device_list): the day's events of a kind, and
+-- the reports that name one (written %% for the PostgreSQL driver: the predicate is the query's LIKE, so that
+-- PostgreSQL takes the index for it where it scanned the day's reports whole, SQLite keeps it unused)
+CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at);
+CREATE INDEX IF NOT EXISTS reports_late ON reports(date) WHERE report LIKE '%%"late_opening"%%';
+CREATE INDEX IF NOT EXISTS reports_closed ON reports(date)
+    WHERE report LIKE '%%"closed_during_hours"%%' OR report LIKE '%%"early_closing"%%';
 -- report_figures kept from before the rollups are dropped and read again once (central.history.refresh),
 -- a database with none is marked as kept with them from the start
 INSERT INTO report_figures_mark(name, value) SELECT 'rollups', 'kept' WHERE NOT EXISTS (SELECT 1 FROM report_figures)
