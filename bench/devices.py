@@ -39,6 +39,7 @@ PAGES = (("first page", "/devices"), ("first page, JSON", "/api/devices"),
          ("search name", "/devices?q=" + quote("دفتر 7999")),
          ("offline, province 23", "/devices?status=offline&province=23"),
          ("board outdated", "/devices?board=outdated"), ("late today", "/devices?state=late"),
+         ("closed today", "/devices?state=closed"),
          ("sorted by last message, desc", "/devices?sort=-last_seen"), ("page 100", "/devices?page=100"))
 
 

@@ -489,6 +489,78 @@ CREATE TABLE IF NOT EXISTS health_samples (
     PRIMARY KEY (device_id, slot)
 );
 CREATE INDEX IF NOT EXISTS health_samples_slot ON health_samples(slot);
+-- history rollups (central.history), kept with report_figures in the same transaction (on ingest, and by the
+-- back-fill of reports stored before): report_figures summed by office, Jalali month ('1405-09') and province,
+-- and by date and province (reports: readable reports, unreadable: values that could not be read)
+CREATE TABLE IF NOT EXISTS report_months (
+    device_id            TEXT NOT NULL,
+    month                TEXT NOT NULL,
+    province             TEXT NOT NULL,
+    reports              BIGINT NOT NULL DEFAULT 0,
+    unreadable           BIGINT NOT NULL DEFAULT 0,
+    scheduled_minutes    BIGINT NOT NULL DEFAULT 0,
+    serving_minutes      BIGINT NOT NULL DEFAULT 0,
+    degraded_minutes     BIGINT NOT NULL DEFAULT 0,
+    closed_minutes       BIGINT NOT NULL DEFAULT 0,
+    unknown_minutes      BIGINT NOT NULL DEFAULT 0,
+    late_openings        BIGINT NOT NULL DEFAULT 0,
+    late_opening_minutes BIGINT NOT NULL DEFAULT 0,
+    early_closings       BIGINT NOT NULL DEFAULT 0,
+    printer_out_minutes  BIGINT NOT NULL DEFAULT 0,
+    display_off_minutes  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, month, province)
+);
+CREATE INDEX IF NOT EXISTS report_months_month ON report_months(month, province);
+CREATE TABLE IF NOT EXISTS report_days (
+    date                 TEXT NOT NULL,
+    province             TEXT NOT NULL,
+    reports              BIGINT NOT NULL DEFAULT 0,
+    unreadable           BIGINT NOT NULL DEFAULT 0,
+    scheduled_minutes    BIGINT NOT NULL DEFAULT 0,
+    serving_minutes      BIGINT NOT NULL DEFAULT 0,
+    degraded_minutes     BIGINT NOT NULL DEFAULT 0,
+    closed_minutes       BIGINT NOT NULL DEFAULT 0,
+    unknown_minutes      BIGINT NOT NULL DEFAULT 0,
+    late_openings        BIGINT NOT NULL DEFAULT 0,
+    late_opening_minutes BIGINT NOT NULL DEFAULT 0,
+    early_closings       BIGINT NOT NULL DEFAULT 0,
+    printer_out_minutes  BIGINT NOT NULL DEFAULT 0,
+    display_off_minutes  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (date, province)
+);
+-- and by office, week (its Saturday's date) and province: the days of a partial month
+CREATE TABLE IF NOT EXISTS report_weeks (
+    device_id            TEXT NOT NULL,
+    week                 TEXT NOT NULL,
+    province             TEXT NOT NULL,
+    reports              BIGINT NOT NULL DEFAULT 0,
+    unreadable           BIGINT NOT NULL DEFAULT 0,
+    scheduled_minutes    BIGINT NOT NULL DEFAULT 0,
+    serving_minutes      BIGINT NOT NULL DEFAULT 0,
+    degraded_minutes     BIGINT NOT NULL DEFAULT 0,
+    closed_minutes       BIGINT NOT NULL DEFAULT 0,
+    unknown_minutes      BIGINT NOT NULL DEFAULT 0,
+    late_openings        BIGINT NOT NULL DEFAULT 0,
+    late_opening_minutes BIGINT NOT NULL DEFAULT 0,
+    early_closings       BIGINT NOT NULL DEFAULT 0,
+    printer_out_minutes  BIGINT NOT NULL DEFAULT 0,
+    display_off_minutes  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, week, province)
+);
+CREATE INDEX IF NOT EXISTS report_weeks_week ON report_weeks(week, province);
+-- figures filed under no province (a report that came before its device was registered): read again once it is
+CREATE INDEX IF NOT EXISTS report_figures_unfiled ON report_figures(device_id, date) WHERE province = '';
+-- the device list's "late today" and "closed today" filters (central.device_list): the day's events of a kind, and
+-- the reports that name one (written %% for the PostgreSQL driver: the predicate is the query's LIKE, so that
+-- PostgreSQL takes the index for it where it scanned the day's reports whole, SQLite keeps it unused)
+CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at);
+CREATE INDEX IF NOT EXISTS reports_late ON reports(date) WHERE report LIKE '%%"late_opening"%%';
+CREATE INDEX IF NOT EXISTS reports_closed ON reports(date)
+    WHERE report LIKE '%%"closed_during_hours"%%' OR report LIKE '%%"early_closing"%%';
+-- report_figures kept from before the rollups are dropped and read again once (central.history.refresh),
+-- a database with none is marked as kept with them from the start
+INSERT INTO report_figures_mark(name, value) SELECT 'rollups', 'kept' WHERE NOT EXISTS (SELECT 1 FROM report_figures)
+    ON CONFLICT (name) DO NOTHING;
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

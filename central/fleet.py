@@ -87,7 +87,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from central import codec, health_history, registry, verification
+from central import codec, health_history, history, registry, verification
 from central.queries import UNSENT_WILLS
 from central.releases import ingest as release_ingest
 from central.releases import wire as release_wire
@@ -362,6 +362,8 @@ class Fleet:
                   "ON CONFLICT (device_id, date) DO UPDATE SET report = excluded.report, "
                   "received_at = excluded.received_at, province = excluded.province",
                   (m["device"], m["date"], province, codec.dumps(m["report"]), received_at))
+        history.record(c, device_id=m["device"], date=m["date"], province=province, report=m["report"],
+                       received_at=received_at)
 
     def _on_reported(self, c, m, received_at, batch):
         applied = m.get("applied") or {}
