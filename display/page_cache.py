@@ -55,9 +55,9 @@ from pishkhan.exc import RenderError
 from pishkhan.store.files import write_whole
 
 
-#: Pages a set keeps decoded (raw RGB) in memory: the one on show, the next
-#: one read ahead, and one spare.
-KEEP_DECODED = 3
+#: Pages a set keeps decoded (raw RGB) in memory: the one on show and the
+#: next one read ahead (a 1320x870 board page is 3.4 MB).
+KEEP_DECODED = 2
 
 
 class PageFiles:
