@@ -17,8 +17,8 @@ memory is not counted.
 
     .venv/bin/python -m bench.stack [--gl mock system] [--maps 12] [--settle 6]
 
-``--maps N`` also prints each process's N largest mappings by PSS (the heap,
-anonymous memory, each library), to see where the memory goes.
+``--maps N`` also prints each process's N largest mappings by PSS alone (the
+heap, anonymous memory, each library), to see where the memory goes.
 """
 
 from __future__ import annotations
@@ -177,8 +177,9 @@ def mapping_kind(path: str) -> str:
     return name
 
 
-def resident_pages(pid: int) -> list[tuple[int, bool]]:
-    """The frame number of each resident page of *pid*, and whether it holds a file's page (else anonymous).
+def resident_pages(pid: int) -> list[tuple[str, int, bool]]:
+    """Each resident page of *pid*: its mapping's kind (:func:`mapping_kind`), its frame number, and whether
+    it holds a file's page (else it is anonymous, as a library's relocated data is).
 
     From /proc/PID/pagemap, which shows frame numbers to root only; empty when they are hidden."""
     out = []
@@ -193,61 +194,57 @@ def resident_pages(pid: int) -> list[tuple[int, bool]]:
         for line in smaps:
             parts = line.split(None, 5)
             if len(parts) >= 5 and "-" in parts[0] and not line.endswith(" kB"):
-                head = parts[0]
+                head = parts
             elif line.startswith("Rss:") and head is not None and int(line.split()[1]) > 0:
-                start, end = (int(x, 16) for x in head.split("-"))
+                kind = mapping_kind(head[5].strip() if len(head) > 5 else "")
+                start, end = (int(x, 16) for x in head[0].split("-"))
                 raw = os.pread(fd, (end - start) // page * 8, start // page * 8)
                 for entry in struct.unpack(f"{len(raw) // 8}Q", raw):
                     if entry >> 63:  # present: bits 0-54 the frame, bit 61 a file page or shared
-                        out.append((entry & ((1 << 55) - 1), bool(entry >> 61 & 1)))
+                        out.append((kind, entry & ((1 << 55) - 1), bool(entry >> 61 & 1)))
     finally:
         os.close(fd)
-    if out and not any(frame for frame, _ in out):
+    if out and not any(frame for _, frame, _ in out):
         return []  # frame numbers hidden (not root)
     return out
 
 
-def alone_pss(pids: dict[str, list[int]]) -> dict[str, dict[str, float]]:
+def alone_pss(pids: dict[str, list[int]]) -> dict[str, dict]:
     """PSS in kB as if these processes ran alone on the machine: each resident page shared only among them.
 
     The kernel's PSS divides a library's page among every process on the
     machine that maps it (other programs' Pythons, other GL apps), so it
     moves with whatever else runs; this divides it only among *pids*
-    (``{app: [pid, ...]}``), split into ``anon`` and ``file`` pages as the
-    kernel splits them. Empty when frame numbers are hidden (not root)."""
+    (``{app: [pid, ...]}``). For each app: ``anon`` and ``file`` pages as
+    the kernel splits them, and ``maps``, the same by mapping
+    (:func:`mapping_kind`). Empty when frame numbers are hidden (not root)."""
     page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
     pages = {app: [p for pid in group for p in resident_pages(pid)] for app, group in pids.items()}
     if not all(pages.values()):
         return {}
     count: dict[int, int] = defaultdict(int)
     for resident in pages.values():
-        for frame, _ in resident:
+        for _, frame, _ in resident:
             count[frame] += 1
     out = {}
     for app, resident in pages.items():
-        split = {"anon": 0.0, "file": 0.0}
-        for frame, is_file in resident:
-            split["file" if is_file else "anon"] += page_kb / count[frame]
+        split = {"anon": 0.0, "file": 0.0, "maps": defaultdict(float)}
+        for kind, frame, is_file in resident:
+            share = page_kb / count[frame]
+            split["file" if is_file else "anon"] += share
+            split["maps"][kind] += share
         out[app] = split
     return out
 
 
-def mappings(pid: int) -> dict[str, int]:
-    """PSS in kB by mapping (see :func:`mapping_kind`), over the process tree."""
-    out: dict[str, int] = defaultdict(int)
-    for p in tree(pid):
-        current = None
-        try:
-            lines = Path(f"/proc/{p}/smaps").read_text().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            head = line.split(None, 5)
-            if len(head) >= 5 and "-" in head[0] and not line.endswith(" kB"):
-                current = mapping_kind(head[5].strip() if len(head) > 5 else "")
-            elif line.startswith("Pss:") and current is not None:
-                out[current] += int(line.split()[1])
-    return dict(out)
+#: Mappings that belong to the GL driver (here Mesa's software rasteriser and the LLVM it compiles with):
+#: SDL opens a GL context for the window even when Kivy's GL calls are stubbed.
+GL_DRIVER = ("libLLVM", "libGL", "libEGL", "libglapi", "libgallium", "libdrm", "libz3", "libxshmfence", "SYSV",
+             "libvulkan")
+
+
+def is_gl_driver(kind: str) -> bool:
+    return kind.startswith(GL_DRIVER) or kind.endswith("_dri.so")
 
 
 # -- one run -----------------------------------------------------------------------------
@@ -296,7 +293,7 @@ def at_rest(procs: dict[str, subprocess.Popen], root: Path, gl: str, *, settle: 
     return {name: rested.get(name, timeout) for name in procs}
 
 
-def run(root: Path, config: Path, gl: str, *, settle: float, timeout: float, maps: int) -> dict:
+def run(root: Path, config: Path, gl: str, *, settle: float, timeout: float) -> dict:
     procs: dict[str, subprocess.Popen] = {}
     try:
         for name in APPS:
@@ -304,7 +301,6 @@ def run(root: Path, config: Path, gl: str, *, settle: float, timeout: float, map
         rest = at_rest(procs, root, gl, settle=settle, timeout=timeout)
         figures = {name: tree_rollup(p.pid) for name, p in procs.items()}
         alone = alone_pss({name: tree(p.pid) for name, p in procs.items()})
-        detail = {name: mappings(p.pid) for name, p in procs.items()} if maps else {}
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -315,7 +311,7 @@ def run(root: Path, config: Path, gl: str, *, settle: float, timeout: float, map
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    return {"rest": rest, "figures": figures, "alone": alone, "maps": detail}
+    return {"rest": rest, "figures": figures, "alone": alone}
 
 
 def mb(kb: int) -> str:
@@ -339,9 +335,14 @@ def report(gl: str, result: dict, maps: int):
     print(f"  {'sum':8} {_line(total)}" + ("   target < 180 MB" if gl == "mock" else ""))
     if not alone:
         print("  (PSS alone needs root: /proc/PID/pagemap hides frame numbers from other users)")
-    for name, detail in result["maps"].items():
-        top = sorted(detail.items(), key=lambda kv: -kv[1])[:maps]
-        print(f"  {name}'s largest mappings (kernel PSS, MB): " + ", ".join(f"{k} {v / 1024:.1f}" for k, v in top))
+    else:
+        driver = {name: sum(v for k, v in a["maps"].items() if is_gl_driver(k)) for name, a in alone.items()}
+        print(f"  of the PSS alone, this machine's GL driver's own mappings (Mesa, LLVM, X shared images): "
+              + ", ".join(f"{name} {kb / 1024:.1f}" for name, kb in driver.items() if kb)
+              + f"; the sum without them {(total['alone'] - sum(driver.values())) / 1024:.1f} MB")
+    for name, a in alone.items() if maps else ():
+        top = sorted(a["maps"].items(), key=lambda kv: -kv[1])[:maps]
+        print(f"  {name}'s largest mappings (PSS alone, MB): " + ", ".join(f"{k} {v / 1024:.1f}" for k, v in top))
     return total
 
 
@@ -365,7 +366,7 @@ def main(argv=None):
         with VirtualDisplay((1920, 1080), force=True):
             for gl in args.gl:  # each from a fresh office: the display renders its pages at start in both
                 config = make_office(root / gl, broker)
-                report(gl, run(root / gl, config, gl, settle=args.settle, timeout=args.timeout, maps=args.maps),
+                report(gl, run(root / gl, config, gl, settle=args.settle, timeout=args.timeout),
                        args.maps)
     finally:
         broker.stop()
