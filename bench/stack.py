@@ -2,18 +2,31 @@
 
 Starts the four processes as their systemd units do (``pishkhan panel``,
 ``pishkhan kiosk``, ``pishkhan display``, ``pishkhan agent``, the units'
-environment), against one fresh office state with the sample board, a real
-Mosquitto with the ACL for the agent, a mock pin factory for the panel and
-one Xvfb for both screens. When every process is at rest (its PSS steady
-and its CPU idle for a few seconds), reads each one's PSS from
-``/proc/PID/smaps_rollup``, summed over its whole process tree, and prints
-each and the sum: first with GL stubbed (``KIVY_GL_BACKEND=mock``), then
-with this machine's GL. Prints figures, never fails on them. Target: the sum
-under 180 MB with GL stubbed (docs/performance.md).
+environment), each GL mode against a fresh office state with the sample
+board (so the wall draws its pages at start in both), a real Mosquitto with
+the ACL for the agent (password, not a certificate), a mock pin factory for
+the panel and one Xvfb for both screens (kiosk 1280x800, wall 1920x1080).
+When every process is ready (the panel and agent say so in their logs, the
+wall has drawn its pages) and at rest (its PSS steady and its CPU idle for a
+few seconds), reads each one's memory summed over its whole process tree and
+prints each and the sum: first with GL stubbed (``KIVY_GL_BACKEND=mock``),
+then with this machine's GL. Prints figures, never fails on them. Target:
+the sum under 180 MB with GL stubbed (docs/performance.md).
 
-PSS (proportional set size) shares a page among the processes that map it,
-so the four figures add up to what the office costs; the X server's own
-memory is not counted.
+Two PSS figures (proportional set size: a shared page is divided among the
+processes that map it, so the figures add up):
+
+- the kernel's, from ``/proc/PID/smaps_rollup``. It divides a library's page
+  among every process on the machine, so it falls when other Pythons or GL
+  apps happen to run (on a shared build machine by 20 MB and more);
+- "alone": the same pages divided only among the four processes, as on a
+  device where nothing else runs (needs root: ``/proc/PID/pagemap``). Quote
+  this one. It also says how much of it is the GL driver's own code and
+  data: SDL opens a GL context for each window even when Kivy's GL calls are
+  stubbed, and on a machine without a GPU that is Mesa's software
+  rasteriser and LLVM.
+
+The X server's own memory is not counted.
 
     .venv/bin/python -m bench.stack [--gl mock system] [--maps 12] [--settle 6]
 
