@@ -415,6 +415,7 @@ class PageCache:
 
     def _draw_rest(self, pages: PageSet):
         """Draw the remaining pages; give way at once when another change comes in."""
+        from pishkhan.render import typeset
         from pishkhan.render.board_pages import draw_page
 
         while len(pages.pages) < pages.count:
@@ -425,6 +426,9 @@ class PageCache:
             pages._layouts[index] = None  # drawn: its layout is not needed any more
         pages._layouts = None
         self._save(pages)
+        # Every page drawn: close the faces the renderer opened (a size of Vazirmatn in use is about
+        # 100 kB); the wall's own lines open again the few they draw with.
+        typeset.font.cache_clear()
 
     def _layout(self, layout_pages, board, now):
         """Lay out at the renderer's type scale for this size, or a little
