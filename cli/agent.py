@@ -15,6 +15,9 @@ def register(sub, common):
 
 
 def run(args) -> int:
+    from pishkhan.runtime.memory import tune_heap
+
+    tune_heap()  # before the agent's threads start
     cfg = context.config(args)
     from edge_agent.agent import run_agent
 

@@ -16,6 +16,10 @@ from pishkhan.exc import PishkhanError
 #: Modules under cli/ that add subcommands, in the order --help lists them.
 COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "kiosk", "screens", "compliance",
                    "agent", "update", "central", "provision"]
+#: The office's long-running commands and the module above that registers each. Their processes build
+#: only that module's part of the parser, so they do not import what the other commands need (about
+#: 1.5 MB of each at rest, docs/performance.md).
+SERVICE_MODULES = {"panel": "queue", "kiosk": "kiosk", "display": "display", "agent": "agent"}
 
 
 class _Version(argparse.Action):
@@ -31,7 +35,8 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules=None) -> argparse.ArgumentParser:
+    """The parser with the commands of *modules* (names in :data:`COMMAND_MODULES`; default: all)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help="configuration file (default: $PISHKHAN_CONFIG, else built-in defaults)")
@@ -40,13 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pishkhan Edge: the software on a government-service counter office's device.")
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in modules or COMMAND_MODULES:
         importlib.import_module(f"cli.{name}").register(sub, common)
     return parser
 
 
+def parser_for(argv) -> argparse.ArgumentParser:
+    """The parser for the command line *argv*: only its module's part when it runs one of
+    :data:`SERVICE_MODULES`, else every command (so that help and mistakes list them all)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif word in ("-h", "--help"):
+            break
+        elif not word.startswith("-"):
+            if word in SERVICE_MODULES:
+                return build_parser([SERVICE_MODULES[word]])
+            break
+    return build_parser()
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = parser_for(argv)
     args = parser.parse_args(argv)
     if not hasattr(args, "config"):
         args.config = None

@@ -35,7 +35,7 @@ require_prepared(__name__)
 from kivy.app import App  # noqa: E402
 from kivy.clock import Clock  # noqa: E402
 
-from pishkhan.runtime.memory import release_free_memory  # noqa: E402
+from pishkhan.runtime.memory import release_free_memory, tune_heap  # noqa: E402
 from pishkhan.text import jalali  # noqa: E402
 
 from display.announce import Announcer, EspeakSynth, call_phrase, sink_from_config  # noqa: E402
@@ -170,6 +170,8 @@ class WallApp(App):
             self._watch_thread.start()
         else:
             self.power.record()
+        # Rendering or reading the set left freed memory behind: give it back once the page is on show.
+        Clock.schedule_once(lambda dt: release_free_memory(), 1.0)
         self.events("pages", key=ps.key, count=ps.count, version=ps.version, verified=ps.verified,
                     rendered_ms=round(ps.rendered_ms, 1), from_disk=ps.from_disk)
 
@@ -297,6 +299,7 @@ def run_display(config, *, size=(1920, 1080), events_path=None, screenshots=None
     Kivy must have been prepared for *size* (see the module's docstring).
     *output* is the connector the wall is on (watched); "" for a window on a desktop.
     """
+    tune_heap()
     if screenshots is not None:
         Path(screenshots).mkdir(parents=True, exist_ok=True)
     events = EventLog(events_path)

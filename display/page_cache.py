@@ -55,9 +55,9 @@ from pishkhan.exc import RenderError
 from pishkhan.store.files import write_whole
 
 
-#: Pages a set keeps decoded (raw RGB) in memory: the one on show, the next
-#: one read ahead, and one spare.
-KEEP_DECODED = 3
+#: Pages a set keeps decoded (raw RGB) in memory: the one on show and the
+#: next one read ahead (a 1320x870 board page is 3.4 MB).
+KEEP_DECODED = 2
 
 
 class PageFiles:
@@ -415,6 +415,7 @@ class PageCache:
 
     def _draw_rest(self, pages: PageSet):
         """Draw the remaining pages; give way at once when another change comes in."""
+        from pishkhan.render import typeset
         from pishkhan.render.board_pages import draw_page
 
         while len(pages.pages) < pages.count:
@@ -425,6 +426,9 @@ class PageCache:
             pages._layouts[index] = None  # drawn: its layout is not needed any more
         pages._layouts = None
         self._save(pages)
+        # Every page drawn: close the faces the renderer opened (a size of Vazirmatn in use is about
+        # 100 kB); the wall's own lines open again the few they draw with.
+        typeset.font.cache_clear()
 
     def _layout(self, layout_pages, board, now):
         """Lay out at the renderer's type scale for this size, or a little

@@ -22,6 +22,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from pishkhan.exc import OfficeClosed, PishkhanError, QueueError, StoreError
+from pishkhan.runtime.memory import tune_heap
 
 from .model import KioskModel
 from .screens.attract import AttractScreen
@@ -348,4 +349,5 @@ class KioskApp(App):
 
 def run(config) -> None:
     """Start the kiosk (blocks until the window closes); call :func:`pishkhan.runtime.kivy_env.prepare_kivy` first."""
+    tune_heap()
     KioskApp(config=config).run()

@@ -218,8 +218,10 @@ def pin_factory_named(name: str | None):
 def run_panel(config, *, pin_factory: str | None = None) -> int:
     """Run the panel until SIGTERM or Ctrl-C (the ``pishkhan panel`` command)."""
     from pishkhan.queue.core import Queue
+    from pishkhan.runtime.memory import tune_heap
     from pishkhan.store.database import open_store
 
+    tune_heap()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     factory = pin_factory_named(pin_factory if pin_factory is not None else config.hardware.pin_factory)
     stop = threading.Event()

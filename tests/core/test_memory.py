@@ -1,4 +1,4 @@
-"""release_free_memory gives freed heap pages back to the system."""
+"""release_free_memory gives freed heap pages back to the system; tune_heap bounds glibc's heap."""
 
 import gc
 import sys
@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 
-from pishkhan.runtime.memory import _malloc_trim, release_free_memory
+from pishkhan.runtime.memory import HEAP_ARENAS, _malloc_trim, release_free_memory
 
 
 def rss_kib() -> int:
@@ -62,3 +62,60 @@ def test_it_collects_garbage_with_or_without_malloc_trim(monkeypatch, trim):
         assert result is False
     else:
         assert isinstance(result, bool)
+
+
+# tune_heap changes the allocator for the whole process, so each check runs in a fresh interpreter.
+HEAP_CHECK = r"""
+import ctypes, sys, threading
+from pishkhan.runtime import memory
+
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+
+
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+libc.mallinfo2.restype = Info
+if sys.argv[1] == "tuned":
+    assert memory.tune_heap() is True
+# A big block freed raises glibc's own threshold to its size ...
+libc.free(libc.malloc(10 << 20))
+before = libc.mallinfo2().hblkhd
+block = libc.malloc(1 << 20)
+mapped = libc.mallinfo2().hblkhd - before >= 1 << 20  # ... so that a 1 MB block would go to the heap
+# Eight threads alive at once, each allocating: glibc gives each an arena unless told otherwise.
+barrier = threading.Barrier(9)
+def work():
+    libc.free(libc.malloc(1000))
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+barrier.wait()
+libc.malloc_stats()  # one "Arena N:" paragraph per arena, on stderr
+for t in threads:
+    t.join()
+print("mapped" if mapped else "heap")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or _malloc_trim() is None, reason="glibc only")
+@pytest.mark.parametrize("mode", ["tuned", "untuned"])
+def test_tune_heap_bounds_arenas_and_maps_big_blocks_on_their_own(mode):
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", HEAP_CHECK, mode], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    arenas = done.stderr.count("Arena ")
+    if mode == "tuned":
+        assert arenas <= HEAP_ARENAS, done.stderr
+        assert done.stdout.strip() == "mapped"
+    else:  # the check itself can tell: untuned glibc makes more arenas and keeps the block in a heap
+        assert arenas > HEAP_ARENAS, done.stderr
+        assert done.stdout.strip() == "heap"

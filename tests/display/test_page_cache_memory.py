@@ -19,6 +19,7 @@ from bench.render_limits import big_board  # the same board the bench measures
 from display.page_cache import KEEP_DECODED, PageCache, PageFiles
 from pishkhan.boards.installed import effective_for_config, install_board, set_unavailable
 from pishkhan.boards.trust import trust_key
+from pishkhan.render import typeset
 
 SERVICES = 500  # the most a board may have (pishkhan.boards.document)
 SIZE = (960, 540)
@@ -46,6 +47,7 @@ def test_a_500_service_board_is_shown_with_a_few_pages_in_memory(tmp_path, confi
         cache = PageCache(big_store, config, size=SIZE, directory=tmp_path / "pages")
         pages = cache.refresh()
         assert pages.count == len(pages.pages) >= 40 and pages.verified
+        assert typeset.font.cache_info().currsize == 0  # the renderer's faces closed once every page is drawn
         for _ in range(2):  # the wall's rotation, twice round
             for i in range(pages.count):
                 assert len(pages.page(i)) == PAGE_BYTES
