@@ -39,8 +39,11 @@ PROVINCE = {"level": "province", "province": "23"}
 @contextlib.contextmanager
 def https_pool(folder, cert, key):
     """A static HTTPS server of *folder* on 127.0.0.1; yields its base URL."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -215,3 +218,57 @@ def test_a_kill_mid_write_leaves_no_final_file_and_the_part_is_cleaned(tmp_path)
     names = [p.name for p in folder.iterdir()]
     assert len(names) == 1 and names[0].endswith(".part")
     assert AttachmentStore(folder).clean() == 1 and not list(folder.iterdir())
+
+
+def test_over_the_real_broker_a_retained_index_is_kept_and_both_events_reach_the_centre(tmp_path, mqtt_broker, pool,
+                                                                                         monkeypatch):
+    """The whole office side on a running agent: a retained province index, the file over pinned HTTPS on the
+    worker thread, ``circular_received`` and then ``circular_acknowledged`` on the device's event topic."""
+    import threading as _threading
+
+    from agent_helpers import wait_until
+    from centre_helpers import assert_all_valid
+
+    from edge_agent import circulars, sync
+    from pishkhan.boards.signing import SigningKey
+    from pishkhan.boards.trust import trust_key
+    from pishkhan.config import parse_config
+    from pishkhan.store.database import Store
+
+    monkeypatch.setattr(circulars, "POLL_SECONDS", 0.2)
+    config = parse_config({"device": {"id": "dev-0001", "state_dir": str(tmp_path / "state")},
+                           "office": {"province": "23", "office_id": "OFF-1"},
+                           "update": {"repository": pool["url"], "ca_file": str(pool["ca"])},
+                           "mqtt": mqtt_broker.agent_settings("dev-0001", telemetry_seconds=3600)})
+    key = SigningKey.generate()
+    store = Store(config.store_path)
+    trust_key(store, key.public, scope="province:23", actor="test")
+    agent = Agent(config, store=store, validate=True)
+    (tmp_path / "state" / "circulars").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "state" / "circulars" / f"{'0' * 64}.part").write_bytes(b"half")  # a power cut's leftover
+    sync.register(agent.context)
+    circulars.register(agent.context)
+    capture = mqtt_broker.capture()
+    thread = _threading.Thread(target=agent.run, kwargs={"handle_signals": False}, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: agent.session.connected, 15)
+        raw = mqtt_broker.client("centre")
+        raw.publish(Topics(mqtt_broker.root).province("23", "circulars"),
+                    json.dumps(key.sign(index(1, scope=PROVINCE))), qos=1, retain=True).wait_for_publish(10)
+
+        def sent(name):
+            return [e for e in capture.decoded("event") if e["event"] == name]
+        assert capture.wait(lambda c: sent("circular_received"), 15)
+        lib = Library(store, tmp_path / "state" / "circulars")
+        assert lib.file(lib.entry("province:23", "1405/123")).read_bytes() == PDF
+        assert not list((tmp_path / "state" / "circulars").glob("*.part"))
+        lib.acknowledge("province:23", "1405/123", who="staff", now=store.now())
+        assert capture.wait(lambda c: sent("circular_acknowledged"), 10)
+        assert sent("circular_acknowledged")[0]["detail"] | {"at": ""} == \
+            {"scope": "province:23", "number": "1405/123", "sha256": SHA, "at": "", "by": "staff"}
+        assert len(sent("circular_received")) == 1
+        assert_all_valid(capture)
+    finally:
+        agent.stop()
+        thread.join(15)
