@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from circular_helpers import PDF, entry, index
+from circular_helpers import entry, index
 
 from pishkhan.boards.signing import SigningKey
 from pishkhan.boards.trust import trust_key
