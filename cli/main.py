@@ -15,7 +15,7 @@ from pishkhan.exc import PishkhanError
 
 #: Modules under cli/ that add subcommands, in the order --help lists them.
 COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "kiosk", "screens", "compliance",
-                   "agent", "update", "central", "provision"]
+                   "agent", "update", "circulars", "central", "provision"]
 #: The office's long-running commands and the module above that registers each. Their processes build
 #: only that module's part of the parser, so they do not import what the other commands need (about
 #: 1.5 MB of each at rest, docs/performance.md).
