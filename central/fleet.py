@@ -132,6 +132,14 @@ EVENTS_PER_DAY = 100
 #: ``mqtt.outbox_max_age_days`` (14 by default) while the broker cannot be reached: 14 + 1, and a day for the clocks.
 #: Without it one device could store a 512 KiB report for each of the ~367 dates the time window allows (188 MB).
 REPORT_DAYS = 16
+#: The most outbox epochs the centre meets of one device in 24 hours; a message of one more new epoch is refused
+#: (``over_budget``). A real device starts one when its outbox file is made again (a re-imaged card, a simulator
+#: run): a few a year. Without it each message could name a new epoch, and ``epochs`` (never pruned) grow a row a
+#: message.
+MAX_NEW_EPOCHS = 24
+#: The most announced Last Wills the centre keeps waiting for of one device's epoch (``wills``); a birth announcing
+#: one more excuses nothing (its hole counts as lost). A real device has one a connection whose will never came.
+MAX_WILLS = 1000
 TEHRAN = ZoneInfo("Asia/Tehran")
 
 
@@ -230,7 +238,7 @@ class Fleet:
         _in_chunks(db, c, registry.NEW_DEVICE_ROWS, [(d,) for d in devices], ("text",))
         fresh = _first_seen(db, c, messages)
         batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"],
-                       _budget_keys(messages))
+                       _budget_keys(messages), epoch_keys=[(m["device"], payloads.epoch_of(m)) for m, _ in messages])
         for message, received_at in messages:
             key = (message["device"], payloads.epoch_of(message), message["seq"])
             if key not in fresh:
@@ -238,6 +246,11 @@ class Fleet:
                 batch.duplicate(key[0])
                 continue
             fresh.discard(key)  # a second copy later in the same batch is a duplicate
+            if not batch.may_meet(c, key[0], key[1], received_at):
+                self._over_budget(c, message, received_at, batch, {"stream": "epoch", "limit": MAX_NEW_EPOCHS})
+                refusals.append(Refusal(key[0], "over_budget", f"more than {MAX_NEW_EPOCHS} new outbox epochs in "
+                                        f"24 hours from this device; the centre meets no more", received_at))
+                continue
             if not batch.in_current_epoch(c, key[0], key[1], received_at, birth=_is_birth(message)):
                 if message["_stream"] in ("status", "telemetry"):  # an earlier epoch's news is not the device's now
                     counts.accepted += 1
@@ -706,7 +719,7 @@ def _is_will(message: dict) -> bool:
 class _Batch:
     """What one ingest batch changes in ``devices`` and ``budgets``, written once a row at the end."""
 
-    def __init__(self, db, c, devices, telemetry_devices, budget_keys=()):
+    def __init__(self, db, c, devices, telemetry_devices, budget_keys=(), *, epoch_keys=()):
         self.db, self.c = db, c
         # (device, Tehran day) -> [events stored, over_budget alert raised], as stored then changed; and the change
         self.budgets: dict[tuple, list] = {}
@@ -745,9 +758,27 @@ class _Batch:
             if device in wanted:
                 self.readings[device] = (codec.loads(text) if text else {}, at)
                 self.sizes[device] = len(text or "")
+        # only the batch's own (device, epoch) pairs: a device's every epoch would be read on each of its batches
         self.epochs.update(_in_chunks(db, c, "SELECT e.device_id, e.epoch FROM epochs e JOIN {rows} AS v "
-                                             "ON e.device_id = v.column1", [(d,) for d in devices], ("text",),
-                                      fetch=True))
+                                             "ON e.device_id = v.column1 AND e.epoch = v.column2",
+                                      list(dict.fromkeys(epoch_keys)), ("text", "text"), fetch=True))
+        self.recent_epochs: dict[str, int] = {}  # device -> epochs met in the 24 hours before the batch, and in it
+
+    def may_meet(self, c, device, epoch, at) -> bool:
+        """Whether a message of *device* in *epoch* may be taken: its epoch is current or met already, or the device
+        has met fewer than :data:`MAX_NEW_EPOCHS` new ones in the 24 hours before *at*."""
+        if epoch == self.epoch.get(device, "") or (device, epoch) in self.epochs:
+            return True
+        if device not in self.recent_epochs:
+            moment = _parse_time(at)
+            since = (moment - dt.timedelta(days=1)).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") \
+                if moment else ""
+            self.recent_epochs[device] = int(c.execute("SELECT COUNT(*) FROM epochs WHERE device_id = ? AND "
+                                                       "first_at >= ?", (device, since)).fetchone()[0])
+        if self.recent_epochs[device] >= MAX_NEW_EPOCHS:
+            return False
+        self.recent_epochs[device] += 1
+        return True
 
     def in_current_epoch(self, c, device, epoch, at, *, birth: bool) -> bool:
         """Whether a new message of *device* in *epoch* counts in its current epoch; it becomes current when the
@@ -830,8 +861,9 @@ class _Batch:
             if _is_birth(message) and type(will) is int:
                 if self.c.execute("INSERT INTO wills(device_id, epoch, seq) SELECT ?, ?, CAST(? AS BIGINT) WHERE NOT EXISTS "
                                   "(SELECT 1 FROM seen WHERE device_id = ? AND epoch = ? AND seq = ?) "
+                                  "AND (SELECT COUNT(*) FROM wills WHERE device_id = ? AND epoch = ?) < ? "
                                   "ON CONFLICT (device_id, epoch, seq) DO NOTHING RETURNING seq",
-                                  (device, epoch, will, device, epoch, will)).fetchall():
+                                  (device, epoch, will, device, epoch, will, device, epoch, MAX_WILLS)).fetchall():
                     self.lost[device] = max(0, self.lost.get(device, 0) - 1)
             elif message.get("state") == "offline":
                 if self.c.execute("DELETE FROM wills WHERE device_id = ? AND epoch = ? AND seq = ? RETURNING seq",
@@ -855,7 +887,11 @@ class _Batch:
 
     def first_alert(self, device, day) -> bool:
         """Whether *device*'s ``over_budget`` alert is still to be raised on Tehran *day*; it is then marked raised."""
-        row = self.budgets.setdefault((device, day), [0, 0])
+        if (device, day) not in self.budgets:  # not read with the batch (an epoch refused, not an event or report)
+            found = self.c.execute("SELECT events, alerted FROM budgets WHERE device_id = ? AND day = ?",
+                                   (device, day)).fetchone()
+            self.budgets[(device, day)] = [int(found[0]), int(found[1])] if found else [0, 0]
+        row = self.budgets[(device, day)]
         if row[1]:
             return False
         row[1] = 1

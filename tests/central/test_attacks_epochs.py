@@ -1,0 +1,79 @@
+"""Attacks on the centre's sequence accounting (central/fleet.py: epochs, ``seen``, ``wills``, dropped telemetry) by
+one office's device holding its own credentials, on SQLite and PostgreSQL.
+
+The device may lie about itself (its own counters are its own word), but what it makes the centre store is bounded,
+and nothing it sends moves another device's counters.
+"""
+
+from __future__ import annotations
+
+from test_fleet import at, birth, msg, outbox
+
+from central import registry
+from central import fleet as fleet_module
+from central.fleet import Fleet
+
+MAX_NEW_EPOCHS, MAX_WILLS = 6, 30
+from pishkhan.protocol import payloads
+
+
+def tele(device, seq, t, *, epoch=None, dropped=None):
+    message = payloads.telemetry(device=device, seq=seq, sent_at=at(t),
+                                 agent={"uptime_s": t, "outbox": outbox() | {"dropped": dropped or {}}})
+    return (*msg("telemetry", device, payloads.in_epoch(message, epoch) if epoch else message), at(t))
+
+
+def rows(db, table, device):
+    return int(db.query_one(f"SELECT COUNT(*) AS n FROM {table} WHERE device_id = ?", (device,))["n"])
+
+
+def test_a_device_inventing_epochs_cannot_flood_the_epochs_table(fleet_db, monkeypatch):
+    monkeypatch.setattr(fleet_module, "MAX_NEW_EPOCHS", 6)  # the real bound, smaller: a cheaper test
+    for device in ("dev-x", "dev-ok"):
+        registry.register(fleet_db, device_id=device, office_id=f"23-{device[-2:]}", province="23", office_name="دفتر")
+    fleet = Fleet(fleet_db)
+    flood = [tele("dev-x", 1, 10 + i, epoch=f"flood{i:06d}") for i in range(MAX_NEW_EPOCHS * 5)]
+    counts = fleet.ingest(flood + [tele("dev-ok", 1, 20)])
+    counts.add(fleet.ingest([tele("dev-x", 1, 500 + i, epoch=f"later{i:06d}") for i in range(MAX_NEW_EPOCHS)]))
+    assert rows(fleet_db, "epochs", "dev-x") <= MAX_NEW_EPOCHS
+    assert counts.reasons.get("over_budget", 0) >= MAX_NEW_EPOCHS * 5 - MAX_NEW_EPOCHS
+    assert fleet.device("dev-ok")["received"] == 1  # the other device in the batch is untouched
+    # one over_budget alert a day, not one a message
+    assert rows(fleet_db, "events", "dev-x") == 1
+    # a message of an epoch the centre already met still counts
+    assert fleet.ingest([tele("dev-x", 2, 900, epoch="flood000000")]).accepted == 1
+
+
+def test_a_device_announcing_wills_cannot_flood_the_wills_table(fleet_db, monkeypatch):
+    monkeypatch.setattr(fleet_module, "MAX_WILLS", 30)
+    registry.register(fleet_db, device_id="dev-w", office_id="23-0001", province="23", office_name="دفتر")
+    fleet = Fleet(fleet_db)
+    n = MAX_WILLS + 20
+    # each birth announces the number just before its own as its will, never sent: a hole by design, in wills
+    fleet.ingest([(*msg("status", "dev-w", birth("dev-w", 2 * i + 2, i, will_seq=2 * i + 1)), at(i)) for i in range(n)])
+    assert rows(fleet_db, "wills", "dev-w") <= MAX_WILLS
+    assert fleet.device("dev-w")["unsent_wills"] <= MAX_WILLS
+    assert fleet.device("dev-w")["gaps"] == n - MAX_WILLS  # the births' holes past the bound count as lost
+
+
+def test_the_bounds_leave_a_real_device_room():
+    assert fleet_module.MAX_NEW_EPOCHS >= 10 and fleet_module.MAX_WILLS >= 500
+
+
+def test_a_device_claiming_it_dropped_2_to_the_63_hides_only_its_own_holes(fleet_db):
+    for device in ("dev-d", "dev-e"):
+        registry.register(fleet_db, device_id=device, office_id=f"23-{device[-1]}000", province="23",
+                          office_name="دفتر")
+    fleet = Fleet(fleet_db)
+    huge = {f"telemetry.k{i}": 2 ** 63 - 1 for i in range(4)}  # their sum passes any bigint
+    fleet.ingest([tele("dev-e", 1, 1), tele("dev-e", 5, 2),  # dev-e lost 3
+                  tele("dev-d", 1, 1), tele("dev-d", 2 ** 63 - 1, 2, dropped=huge)])
+    d, e = fleet.device("dev-d"), fleet.device("dev-e")
+    assert d["telemetry_dropped"] == 2 ** 63 - 1 and d["gaps"] == 0
+    assert e["gaps"] == 3 and e["telemetry_dropped"] == 0
+    import datetime as dt
+
+    from central.metrics import FleetCollector
+
+    scraped = {m.name: m for m in FleetCollector(fleet, today=lambda: dt.date(2026, 12, 1)).collect()}
+    assert [s.value for s in scraped["pishkhan_sequence_gaps"].samples] == [3]  # dev-e's, on both servers
