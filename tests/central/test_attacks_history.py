@@ -45,6 +45,13 @@ HOSTILE_REPORTS = {
     "deep": '{"events": ' + "[" * 5000 + "]" * 5000 + "}",
     "twice": '{"closed_minutes": 10, "closed_minutes": 1440}',
     "not_json": "{not json",
+    "runs": json.dumps({"periods": [{"start": "x"}, {"start": "2026-11-05T04:30:00Z", "end": "2026-11-04T04:30:00Z"},
+                                    {"start": "0001-01-01T00:00:00Z", "end": "9999-12-31T23:59:59Z"}, None, 7],
+                        "timeline": [{"state": s, "start": "2026-11-05T05:00:00Z", "end": e} for s, e in (
+                            ("serving", "9999-12-31T23:59:59Z"), ("x" * 3000, "2026-11-05T06:00:00Z"),
+                            ("closed", "2026-11-05T04:00:00Z"), (None, None))] * 400,
+                        "events": [{"kind": "late_opening", "start": "2026-11-05T05:00:00Z", "minutes": 10 ** 30},
+                                   {"kind": "\u202e" * 100, "start": "2026-11-05T05:00:00+99:99"}] * 200}),
     "huge_late": '{"late_opening_minutes": 1441, "events": [{"kind": "late_opening", "minutes": 1440}, '
                  '{"kind": "late_opening", "minutes": 1440}]}',
 }
@@ -213,6 +220,27 @@ def test_office_pages_and_the_device_list_refuse_or_answer(site):
     admin = site["clients"]["admin"]
     for path, allowed in OFFICE_QUERIES:
         assert admin.get(path).status_code in allowed, path
+    for i in range(len(HOSTILE_REPORTS)):  # each hostile report's day, as a page and as JSON
+        for path in (f"/device/dev-h{i:02d}/day?date={DAY}", f"/api/device/dev-h{i:02d}/day?date={DAY}"):
+            assert admin.get(path).status_code == 200, path
     # a LIKE wildcard is a character, not "anything": % matches no office here, _ only the names holding one
     assert admin.get("/api/devices?q=%25").json()["total"] == 0
     assert admin.get("/api/devices?q=_").json()["total"] == sum("_" in name for name in HOSTILE_REPORTS)
+
+
+@pytest.mark.xfail(strict=True, reason="central/history.py (another engineer's, being changed): open_percent is "
+                   "(serving + degraded) / scheduled summed as stored; a stored row with more minutes served than "
+                   "scheduled (past ingest's check) shows 288000 %. Fix for the lead: day_figures counts such a "
+                   "report unreadable (or caps serving + degraded at scheduled), or open_percent is min(100, ...)")
+def test_a_stored_day_serving_more_than_scheduled_is_no_share_above_100(tmp_path):
+    db = open_db(str(tmp_path / "fleet.db"))
+    db.execute("INSERT INTO devices(device_id, province, office_id, office_name) VALUES ('dev-1', '23', '23-1', 'x')")
+    db.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES ('dev-1', ?, '23', ?, "
+               "'2026-11-06T00:00:00Z')", (DAY, json.dumps({"scheduled_minutes": 1, "serving_minutes": 1440,
+                                                            "degraded_minutes": 1440})))
+    day = dt.date.fromisoformat(DAY)
+    data = history.trend(db, history.Period(day, day), province="23")
+    rows = history.offices(db, history.Period(day, day), province="23")
+    db.close()
+    assert data["days"][0]["open_percent"] <= 100 and data["totals"]["open_percent"] <= 100
+    assert rows[0]["open_percent"] <= 100
