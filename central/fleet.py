@@ -54,7 +54,8 @@ day and reports of the last :data:`REPORT_DAYS` dates; more is refused
 alert) and the numbers it skipped are kept in ``devices.seq_skipped``, not
 counted as lost; so is a smaller hole that would take the device's lost
 messages past :data:`SEQ_JUMP` (holes just under the bound would otherwise
-add up to any number). ``full: true`` telemetry replaces the stored readings; a
+add up to any number); its alert is charged to the device's events of the day (:data:`EVENTS_PER_DAY`), or a
+device skipping a number a message would raise an alert a message. ``full: true`` telemetry replaces the stored readings; a
 change-only one is merged over them, and refused (``too_large``) if the
 readings kept would pass :data:`MAX_TELEMETRY_BYTES`. A report or event that
 comes before the device's province is known (it is not registered yet) is
@@ -257,8 +258,8 @@ class Fleet:
                     continue
             else:
                 jump = batch.received(key[0], key[2], received_at, heard=not _is_will(message))
-                if jump:
-                    self._alert(c, message, "seq_jumped", received_at, received_at,
+                if jump and batch.charge_event(key[0], tehran_day(received_at, "?")):  # a device's own budget:
+                    self._alert(c, message, "seq_jumped", received_at, received_at,  # not an alert a message
                                 {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
                 batch.account(message, key)
             try:
@@ -876,9 +877,18 @@ class _Batch:
                 self.dropped[device] = dropped
                 self.dropped_changed.add(device)
 
+    def _budget(self, device, day) -> list:
+        """*device*'s ``[events, alerted]`` of Tehran *day*: as read with the batch, else read now (a key the batch
+        did not foresee: a seq jump's alert, an epoch refused)."""
+        if (device, day) not in self.budgets:
+            found = self.c.execute("SELECT events, alerted FROM budgets WHERE device_id = ? AND day = ?",
+                                   (device, day)).fetchone()
+            self.budgets[(device, day)] = [int(found[0]), int(found[1])] if found else [0, 0]
+        return self.budgets[(device, day)]
+
     def charge_event(self, device, day) -> bool:
         """Count one event of *device* for Tehran *day*; False, counting nothing, once it has :data:`EVENTS_PER_DAY`."""
-        row = self.budgets.setdefault((device, day), [0, 0])
+        row = self._budget(device, day)
         if row[0] >= EVENTS_PER_DAY:
             return False
         row[0] += 1
@@ -887,11 +897,7 @@ class _Batch:
 
     def first_alert(self, device, day) -> bool:
         """Whether *device*'s ``over_budget`` alert is still to be raised on Tehran *day*; it is then marked raised."""
-        if (device, day) not in self.budgets:  # not read with the batch (an epoch refused, not an event or report)
-            found = self.c.execute("SELECT events, alerted FROM budgets WHERE device_id = ? AND day = ?",
-                                   (device, day)).fetchone()
-            self.budgets[(device, day)] = [int(found[0]), int(found[1])] if found else [0, 0]
-        row = self.budgets[(device, day)]
+        row = self._budget(device, day)
         if row[1]:
             return False
         row[1] = 1

@@ -77,3 +77,15 @@ def test_a_device_claiming_it_dropped_2_to_the_63_hides_only_its_own_holes(fleet
 
     scraped = {m.name: m for m in FleetCollector(fleet, today=lambda: dt.date(2026, 12, 1)).collect()}
     assert [s.value for s in scraped["pishkhan_sequence_gaps"].samples] == [3]  # dev-e's, on both servers
+
+
+def test_a_device_skipping_numbers_cannot_raise_a_seq_jumped_alert_a_message(fleet_db):
+    registry.register(fleet_db, device_id="dev-j", office_id="23-0009", province="23", office_name="دفتر")
+    fleet = Fleet(fleet_db)
+    # a hole just under the bound, then holes of one: each passes the bound on lost messages, each a "jump"
+    seqs = [1, fleet_module.SEQ_JUMP, *(fleet_module.SEQ_JUMP + 2 * i for i in range(1, 300))]
+    fleet.ingest([tele("dev-j", s, i) for i, s in enumerate(seqs)])
+    fleet.ingest([tele("dev-j", seqs[-1] + 2 * i, 400 + i) for i in range(1, 200)])
+    jumps = rows(fleet_db, "events", "dev-j")
+    assert 1 <= jumps <= fleet_module.EVENTS_PER_DAY + 1, jumps  # bounded as the device's own events are
+    assert fleet.device("dev-j")["received"] == len(seqs) + 199  # every message still counted
