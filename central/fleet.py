@@ -54,9 +54,10 @@ day and reports of the last :data:`REPORT_DAYS` dates; more is refused
 alert) and the numbers it skipped are kept in ``devices.seq_skipped``, not
 counted as lost; so is a smaller hole that would take the device's lost
 messages past :data:`SEQ_JUMP` (holes just under the bound would otherwise
-add up to any number); its alert is charged to the device's events of the day (:data:`EVENTS_PER_DAY`), or a
-device skipping a number a message would raise an alert a message. ``full: true`` telemetry replaces the stored readings; a
-change-only one is merged over them, and refused (``too_large``) if the
+add up to any number). Every alert a device's message makes the centre write (a jump, an offline, a birth
+claiming another identity, a refusal in a ``reported``) and every result are charged to the device's events of the
+centre's day (:data:`EVENTS_PER_DAY`), or a device could make the centre write a row a message. ``full: true``
+telemetry replaces the stored readings; a change-only one is merged over them, and refused (``too_large``) if the
 readings kept would pass :data:`MAX_TELEMETRY_BYTES`. A report or event that
 comes before the device's province is known (it is not registered yet) is
 stored under ``''`` and filed under the province when the device is
@@ -258,9 +259,9 @@ class Fleet:
                     continue
             else:
                 jump = batch.received(key[0], key[2], received_at, heard=not _is_will(message))
-                if jump and batch.charge_event(key[0], tehran_day(received_at, "?")):  # a device's own budget:
-                    self._alert(c, message, "seq_jumped", received_at, received_at,  # not an alert a message
-                                {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
+                if jump:
+                    self._charged_alert(c, message, "seq_jumped", received_at, received_at, batch,
+                                        {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
                 batch.account(message, key)
             try:
                 getattr(self, f"_on_{message['_stream']}")(c, message, received_at, batch)
@@ -288,6 +289,18 @@ class Fleet:
                   (device, self.province_of(c, device), message["seq"], kind, at, received_at,
                    codec.dumps(detail)))
 
+    def _charged_alert(self, c, message, kind, at, received_at, batch, detail) -> bool:
+        """Write a centre alert that *message* raises, charged to its device's events of the centre's Tehran day;
+        past :data:`EVENTS_PER_DAY` none is written (the ``over_budget`` alert, once a day): False. A device must not
+        make the centre write a row a message (a result nobody asked for, a birth claiming another office …)."""
+        day = tehran_day(received_at, "?")
+        if not batch.charge_event(message["device"], day):
+            self._over_budget(c, message, received_at, batch, {"stream": message["_stream"], "alert": kind, "day": day,
+                                                               "limit": EVENTS_PER_DAY})
+            return False
+        self._alert(c, message, kind, at, received_at, detail)
+        return True
+
     def _on_status(self, c, m, received_at, batch):
         verification.record_presence(c, m, received_at)
         row = c.execute("SELECT status_sent, will_seq FROM devices WHERE device_id = ?", (m["device"],)).fetchone()
@@ -303,7 +316,7 @@ class Fleet:
                       (received_at, m["sent_at"], m["reason"], m["will_seq"], m["boot_id"], m["agent_version"],
                        m["software_version"], _json(m.get("board")), _json(m.get("schedule")), _json(m.get("clock")),
                        _booted_at(m, received_at), m["device"]))
-            self._check_identity(c, m, received_at)
+            self._check_identity(c, m, received_at, batch)
         else:
             # A Last Will was made at connect time and is sent by the broker up to 1.5 keepalives after the
             # device fell silent: the device is offline since the last message the centre had from it.
@@ -311,9 +324,10 @@ class Fleet:
             c.execute("UPDATE devices SET online = 0, status_since = ?, status_sent = ?, status_reason = ?, "
                       "will_seq = NULL WHERE device_id = ?",
                       (since, max(m["sent_at"], last_sent or ""), m["reason"], m["device"]))
-            self._alert(c, m, "offline", received_at, received_at, {"reason": m["reason"], "since": since})
+            self._charged_alert(c, m, "offline", received_at, received_at, batch,
+                                {"reason": m["reason"], "since": since})
 
-    def _check_identity(self, c, m, received_at):
+    def _check_identity(self, c, m, received_at, batch):
         """Keep what the birth claims; a registered device claiming another identity is an alert, nothing more."""
         claim = registry.claim_of(m)
         registry.record_claim(c, m["device"], claim, received_at)
@@ -322,7 +336,7 @@ class Fleet:
         if differs:
             log.warning("device %s claims %s, the registry says %s", m["device"], differs["claimed"],
                         differs["registered"])
-            self._alert(c, m, registry.MISMATCH, received_at, received_at, differs)
+            self._charged_alert(c, m, registry.MISMATCH, received_at, received_at, batch, differs)
 
     def _on_telemetry(self, c, m, received_at, batch):
         old, old_at = batch.telemetry(m["device"])
@@ -384,7 +398,8 @@ class Fleet:
         if isinstance(applied.get("schedule"), dict):
             c.execute("UPDATE devices SET schedule = ? WHERE device_id = ?", (_json(applied["schedule"]), m["device"]))
         for refusal in m.get("refused") or []:
-            self._alert(c, m, "document_refused", m["sent_at"], received_at, refusal)
+            if not self._charged_alert(c, m, "document_refused", m["sent_at"], received_at, batch, refusal):
+                break
         if m.get("_release"):
             release_ingest.record_reported(c, device=m["device"], province=self.province_of(c, m["device"]),
                                            release=m["_release"], at=m["sent_at"], received_at=received_at)
@@ -393,6 +408,11 @@ class Fleet:
         verification.apply_facts(c, m, received_at)
 
     def _on_result(self, c, m, received_at, batch):
+        day = tehran_day(received_at, "?")
+        if not batch.charge_event(m["device"], day):  # a result is kept as an event: charged as one, first
+            self._over_budget(c, m, received_at, batch, {"stream": "result", "day": day, "limit": EVENTS_PER_DAY})
+            raise ProtocolError(f"more than {EVENTS_PER_DAY} events and results of {day} (Tehran) from this device; "
+                                f"the centre stores no more of that day", reason="over_budget")
         detail = m.get("detail")
         png = m.get("_png")
         if png is not None:  # the snapshot goes to its table; the event keeps what it says of it

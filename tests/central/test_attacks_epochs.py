@@ -89,3 +89,27 @@ def test_a_device_skipping_numbers_cannot_raise_a_seq_jumped_alert_a_message(fle
     jumps = rows(fleet_db, "events", "dev-j")
     assert 1 <= jumps <= fleet_module.EVENTS_PER_DAY + 1, jumps  # bounded as the device's own events are
     assert fleet.device("dev-j")["received"] == len(seqs) + 199  # every message still counted
+
+
+def test_a_device_cannot_make_the_centre_write_an_alert_a_message(fleet_db):
+    """Results nobody asked for, offline statuses, births claiming another office and reported refusals each
+    become a row of ``events`` at the centre: they count against the device's events of the day."""
+    registry.register(fleet_db, device_id="dev-a", office_id="23-0010", province="23", office_name="دفتر")
+    fleet = Fleet(fleet_db)
+    n, batch = 120, []
+    for i in range(n):
+        base = 4 * i + 1
+        batch.append((*msg("result", "dev-a", payloads.result(device="dev-a", seq=base, sent_at=at(base),
+                                                              correlation_id=f"c{i}", command="ping", ok=True)),
+                      at(base)))
+        batch.append((*msg("status", "dev-a", birth("dev-a", base + 1, base + 1, will_seq=base + 2,
+                                                     province="11")), at(base + 1)))
+        batch.append((*msg("status", "dev-a", payloads.offline(device="dev-a", seq=base + 2, sent_at=at(base + 2),
+                                                               reason="stopped", boot_id="b1")), at(base + 2)))
+        batch.append((*msg("reported", "dev-a", payloads.reported(
+            device="dev-a", seq=base + 3, sent_at=at(base + 3), applied={},
+            refused=[{"kind": "board", "reason": "signature"}] * 32)), at(base + 3)))
+    fleet.ingest(batch)
+    stored = rows(fleet_db, "events", "dev-a")
+    assert stored <= fleet_module.EVENTS_PER_DAY + 1, stored  # + the over_budget alert
+    assert fleet.device("dev-a")["received"] == 4 * n  # every message still counted
