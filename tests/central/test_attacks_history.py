@@ -147,15 +147,21 @@ QUERIES = [
     ("by=report", {200, 400}), ("by=__class__", {200, 400}),
 ]
 PAGES = ("/history", "/api/history", "/ranking", "/api/ranking", "/history.csv", "/history.xlsx")
+#: What each query is sent to: every page reads it alike (central.web.history._Asked), so the JSON of the trend and
+#: of the ranking, and the CSV; the pages drawn and the xlsx get the periods at the calendar's ends.
+ASKED = ("/api/history", "/api/ranking", "/history.csv")
+DRAWN = ("/history", "/ranking", "/history.xlsx")
 
 
-@pytest.mark.parametrize("user", ["admin", "ops23"])
-def test_hostile_queries_are_refused_or_answered_never_an_error(site, user):
-    client = site["clients"][user]
-    for query, allowed in QUERIES:
-        for path in PAGES:
-            status = client.get(f"{path}?{query}").status_code
-            assert status in allowed, (user, path, query, status)
+def test_hostile_queries_are_refused_or_answered_never_an_error(site):
+    for user, client in site["clients"].items():
+        for query, allowed in QUERIES:
+            if user == "ops23" and not query.startswith(("province", "device", "start=1900", "by")):
+                continue  # a province user's dates are read as anyone's
+            edge = query.startswith(("start=1900", "end=1900", "start=2999", "start=1404"))
+            for path in ASKED + (DRAWN if edge else ()):
+                status = client.get(f"{path}?{query}").status_code
+                assert status in allowed, (user, path, query, status)
     assert site["db"].query_one("SELECT COUNT(*) AS n FROM reports")["n"] >= len(HOSTILE_REPORTS)
 
 
