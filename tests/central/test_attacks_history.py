@@ -250,3 +250,20 @@ def test_a_stored_day_serving_more_than_scheduled_is_no_share_above_100(tmp_path
     db.close()
     assert data["days"][0]["open_percent"] <= 100 and data["totals"]["open_percent"] <= 100
     assert rows[0]["open_percent"] <= 100
+
+
+def test_a_device_moved_from_another_province_brings_none_of_its_reports_there(site):
+    """An office's device moved by the registry from 11 to 23: what it reported while in 11 is 11's (filed there),
+    not shown to 23's user in the device's history."""
+    from central import registry
+
+    db, moved = site["db"], "dev-moved"
+    db.execute("INSERT INTO devices(device_id) VALUES (?)", (moved,))  # heard from, then registered
+    registry.register(db, device_id=moved, office_id="11-0777", province="11", office_name="دفتر شیراز")
+    db.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES (?, ?, '11', ?, "
+               "'2026-11-06T00:00:00Z')", (moved, DAY, json.dumps({"scheduled_minutes": 600, "closed_minutes": 600})))
+    registry.move(db, device_id=moved, office_id="23-0777", province="23")
+    data = site["clients"]["ops23"].get(f"/api/history?device={moved}&start={DAY}&end={DAY}").json()
+    assert data["days"][0]["offices_reporting"] == 0 and data["totals"]["closed_minutes"] is None
+    national = site["clients"]["admin"].get(f"/api/history?device={moved}&start={DAY}&end={DAY}").json()
+    assert national["days"][0]["closed_minutes"] == 600  # the national user sees the device's whole past
