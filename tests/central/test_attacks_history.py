@@ -261,9 +261,13 @@ def test_a_device_moved_from_another_province_brings_none_of_its_reports_there(s
     db.execute("INSERT INTO devices(device_id) VALUES (?)", (moved,))  # heard from, then registered
     registry.register(db, device_id=moved, office_id="11-0777", province="11", office_name="دفتر شیراز")
     db.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES (?, ?, '11', ?, "
-               "'2026-11-06T00:00:00Z')", (moved, DAY, json.dumps({"scheduled_minutes": 600, "closed_minutes": 600})))
+               "'2026-11-06T00:00:00Z')", (moved, DAY, json.dumps({"scheduled_minutes": 600, "closed_minutes": 600,
+                                                                    "periods": [{"start": "2026-11-05T05:00:00Z",
+                                                                                 "end": "2026-11-05T13:00:00Z"}]})))
     registry.move(db, device_id=moved, office_id="23-0777", province="23")
     data = site["clients"]["ops23"].get(f"/api/history?device={moved}&start={DAY}&end={DAY}").json()
     assert data["days"][0]["offices_reporting"] == 0 and data["totals"]["closed_minutes"] is None
     national = site["clients"]["admin"].get(f"/api/history?device={moved}&start={DAY}&end={DAY}").json()
     assert national["days"][0]["closed_minutes"] == 600  # the national user sees the device's whole past
+    assert site["clients"]["ops23"].get(f"/api/device/{moved}/day?date={DAY}").json()["report"] is None
+    assert site["clients"]["admin"].get(f"/api/device/{moved}/day?date={DAY}").json()["report"] is not None
