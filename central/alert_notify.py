@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import threading
@@ -146,17 +147,57 @@ class Webhook:
         if self.secret:
             headers["X-Pishkhan-Signature"] = "sha256=" + hmac.new(self.secret, data, hashlib.sha256).hexdigest()
         request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+        expired = threading.Event()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+            with _opener(2 * self.timeout, expired).open(request, timeout=self.timeout) as answer:
                 return Delivery("sent", status=answer.status)
         except urllib.error.HTTPError as e:
             return Delivery("refused", status=e.code, detail=str(e.reason)[:200],
                             retry_after=_seconds(e.headers.get("Retry-After") if e.headers else None))
         except TimeoutError as e:
             return Delivery("timeout", detail=str(e)[:200])
-        except (urllib.error.URLError, OSError) as e:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:  # HTTPException: not HTTP
             reason = getattr(e, "reason", e)
+            if expired.is_set():
+                return Delivery("timeout", detail=f"no whole answer within {2 * self.timeout:g} s")
             return Delivery("timeout" if isinstance(reason, TimeoutError) else "unreachable", detail=str(reason)[:200])
+
+
+def _opener(seconds: float, expired: threading.Event):
+    """An opener whose connections are cut *seconds* after they connect (*expired* set): the socket's timeout
+    bounds each read, not a receiver answering a byte at a time."""
+    import socket
+
+    def cut(cls):
+        class Connection(cls):
+            def connect(self):
+                super().connect()
+                self._timer = threading.Timer(seconds, self._expire)
+                self._timer.daemon = True
+                self._timer.start()
+
+            def _expire(self):
+                expired.set()
+                try:
+                    self.sock.shutdown(socket.SHUT_RDWR)
+                except (OSError, AttributeError):
+                    pass
+
+            def close(self):
+                if getattr(self, "_timer", None):
+                    self._timer.cancel()
+                super().close()
+        return Connection
+
+    class Plain(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(cut(http.client.HTTPConnection), req)
+
+    class Secure(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(cut(http.client.HTTPSConnection), req, context=self._context)
+
+    return urllib.request.build_opener(Plain(), Secure())
 
 
 def _seconds(text) -> float | None:

@@ -54,8 +54,10 @@ day and reports of the last :data:`REPORT_DAYS` dates; more is refused
 alert) and the numbers it skipped are kept in ``devices.seq_skipped``, not
 counted as lost; so is a smaller hole that would take the device's lost
 messages past :data:`SEQ_JUMP` (holes just under the bound would otherwise
-add up to any number). ``full: true`` telemetry replaces the stored readings; a
-change-only one is merged over them, and refused (``too_large``) if the
+add up to any number). Every alert a device's message makes the centre write (a jump, an offline, a birth
+claiming another identity, a refusal in a ``reported``) and every result are charged to the device's events of the
+centre's day (:data:`EVENTS_PER_DAY`), or a device could make the centre write a row a message. ``full: true``
+telemetry replaces the stored readings; a change-only one is merged over them, and refused (``too_large``) if the
 readings kept would pass :data:`MAX_TELEMETRY_BYTES`. A report or event that
 comes before the device's province is known (it is not registered yet) is
 stored under ``''`` and filed under the province when the device is
@@ -132,6 +134,14 @@ EVENTS_PER_DAY = 100
 #: ``mqtt.outbox_max_age_days`` (14 by default) while the broker cannot be reached: 14 + 1, and a day for the clocks.
 #: Without it one device could store a 512 KiB report for each of the ~367 dates the time window allows (188 MB).
 REPORT_DAYS = 16
+#: The most outbox epochs the centre meets of one device in 24 hours; a message of one more new epoch is refused
+#: (``over_budget``). A real device starts one when its outbox file is made again (a re-imaged card, a simulator
+#: run): a few a year. Without it each message could name a new epoch, and ``epochs`` (never pruned) grow a row a
+#: message.
+MAX_NEW_EPOCHS = 24
+#: The most announced Last Wills the centre keeps waiting for of one device's epoch (``wills``); a birth announcing
+#: one more excuses nothing (its hole counts as lost). A real device has one a connection whose will never came.
+MAX_WILLS = 1000
 TEHRAN = ZoneInfo("Asia/Tehran")
 
 
@@ -230,7 +240,7 @@ class Fleet:
         _in_chunks(db, c, registry.NEW_DEVICE_ROWS, [(d,) for d in devices], ("text",))
         fresh = _first_seen(db, c, messages)
         batch = _Batch(db, c, devices, [m["device"] for m, _ in messages if m["_stream"] == "telemetry"],
-                       _budget_keys(messages))
+                       _budget_keys(messages), epoch_keys=[(m["device"], payloads.epoch_of(m)) for m, _ in messages])
         for message, received_at in messages:
             key = (message["device"], payloads.epoch_of(message), message["seq"])
             if key not in fresh:
@@ -238,6 +248,11 @@ class Fleet:
                 batch.duplicate(key[0])
                 continue
             fresh.discard(key)  # a second copy later in the same batch is a duplicate
+            if not batch.may_meet(c, key[0], key[1], received_at):
+                self._over_budget(c, message, received_at, batch, {"stream": "epoch", "limit": MAX_NEW_EPOCHS})
+                refusals.append(Refusal(key[0], "over_budget", f"more than {MAX_NEW_EPOCHS} new outbox epochs in "
+                                        f"24 hours from this device; the centre meets no more", received_at))
+                continue
             if not batch.in_current_epoch(c, key[0], key[1], received_at, birth=_is_birth(message)):
                 if message["_stream"] in ("status", "telemetry"):  # an earlier epoch's news is not the device's now
                     counts.accepted += 1
@@ -245,8 +260,8 @@ class Fleet:
             else:
                 jump = batch.received(key[0], key[2], received_at, heard=not _is_will(message))
                 if jump:
-                    self._alert(c, message, "seq_jumped", received_at, received_at,
-                                {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
+                    self._charged_alert(c, message, "seq_jumped", received_at, received_at, batch,
+                                        {"from": jump[0], "to": jump[1], "skipped": jump[1] - jump[0] - 1})
                 batch.account(message, key)
             try:
                 getattr(self, f"_on_{message['_stream']}")(c, message, received_at, batch)
@@ -274,6 +289,18 @@ class Fleet:
                   (device, self.province_of(c, device), message["seq"], kind, at, received_at,
                    codec.dumps(detail)))
 
+    def _charged_alert(self, c, message, kind, at, received_at, batch, detail) -> bool:
+        """Write a centre alert that *message* raises, charged to its device's events of the centre's Tehran day;
+        past :data:`EVENTS_PER_DAY` none is written (the ``over_budget`` alert, once a day): False. A device must not
+        make the centre write a row a message (a result nobody asked for, a birth claiming another office …)."""
+        day = tehran_day(received_at, "?")
+        if not batch.charge_event(message["device"], day):
+            self._over_budget(c, message, received_at, batch, {"stream": message["_stream"], "alert": kind, "day": day,
+                                                               "limit": EVENTS_PER_DAY})
+            return False
+        self._alert(c, message, kind, at, received_at, detail)
+        return True
+
     def _on_status(self, c, m, received_at, batch):
         verification.record_presence(c, m, received_at)
         row = c.execute("SELECT status_sent, will_seq FROM devices WHERE device_id = ?", (m["device"],)).fetchone()
@@ -289,7 +316,7 @@ class Fleet:
                       (received_at, m["sent_at"], m["reason"], m["will_seq"], m["boot_id"], m["agent_version"],
                        m["software_version"], _json(m.get("board")), _json(m.get("schedule")), _json(m.get("clock")),
                        _booted_at(m, received_at), m["device"]))
-            self._check_identity(c, m, received_at)
+            self._check_identity(c, m, received_at, batch)
         else:
             # A Last Will was made at connect time and is sent by the broker up to 1.5 keepalives after the
             # device fell silent: the device is offline since the last message the centre had from it.
@@ -297,9 +324,10 @@ class Fleet:
             c.execute("UPDATE devices SET online = 0, status_since = ?, status_sent = ?, status_reason = ?, "
                       "will_seq = NULL WHERE device_id = ?",
                       (since, max(m["sent_at"], last_sent or ""), m["reason"], m["device"]))
-            self._alert(c, m, "offline", received_at, received_at, {"reason": m["reason"], "since": since})
+            self._charged_alert(c, m, "offline", received_at, received_at, batch,
+                                {"reason": m["reason"], "since": since})
 
-    def _check_identity(self, c, m, received_at):
+    def _check_identity(self, c, m, received_at, batch):
         """Keep what the birth claims; a registered device claiming another identity is an alert, nothing more."""
         claim = registry.claim_of(m)
         registry.record_claim(c, m["device"], claim, received_at)
@@ -308,7 +336,7 @@ class Fleet:
         if differs:
             log.warning("device %s claims %s, the registry says %s", m["device"], differs["claimed"],
                         differs["registered"])
-            self._alert(c, m, registry.MISMATCH, received_at, received_at, differs)
+            self._charged_alert(c, m, registry.MISMATCH, received_at, received_at, batch, differs)
 
     def _on_telemetry(self, c, m, received_at, batch):
         old, old_at = batch.telemetry(m["device"])
@@ -372,7 +400,8 @@ class Fleet:
         if isinstance(applied.get("schedule"), dict):
             c.execute("UPDATE devices SET schedule = ? WHERE device_id = ?", (_json(applied["schedule"]), m["device"]))
         for refusal in m.get("refused") or []:
-            self._alert(c, m, "document_refused", m["sent_at"], received_at, refusal)
+            if not self._charged_alert(c, m, "document_refused", m["sent_at"], received_at, batch, refusal):
+                break
         if m.get("_release"):
             release_ingest.record_reported(c, device=m["device"], province=self.province_of(c, m["device"]),
                                            release=m["_release"], at=m["sent_at"], received_at=received_at)
@@ -381,6 +410,11 @@ class Fleet:
         verification.apply_facts(c, m, received_at)
 
     def _on_result(self, c, m, received_at, batch):
+        day = tehran_day(received_at, "?")
+        if not batch.charge_event(m["device"], day):  # a result is kept as an event: charged as one, first
+            self._over_budget(c, m, received_at, batch, {"stream": "result", "day": day, "limit": EVENTS_PER_DAY})
+            raise ProtocolError(f"more than {EVENTS_PER_DAY} events and results of {day} (Tehran) from this device; "
+                                f"the centre stores no more of that day", reason="over_budget")
         detail = m.get("detail")
         png = m.get("_png")
         if png is not None:  # the snapshot goes to its table; the event keeps what it says of it
@@ -708,7 +742,7 @@ def _is_will(message: dict) -> bool:
 class _Batch:
     """What one ingest batch changes in ``devices`` and ``budgets``, written once a row at the end."""
 
-    def __init__(self, db, c, devices, telemetry_devices, budget_keys=()):
+    def __init__(self, db, c, devices, telemetry_devices, budget_keys=(), *, epoch_keys=()):
         self.db, self.c = db, c
         # (device, Tehran day) -> [events stored, over_budget alert raised], as stored then changed; and the change
         self.budgets: dict[tuple, list] = {}
@@ -747,9 +781,27 @@ class _Batch:
             if device in wanted:
                 self.readings[device] = (codec.loads(text) if text else {}, at)
                 self.sizes[device] = len(text or "")
+        # only the batch's own (device, epoch) pairs: a device's every epoch would be read on each of its batches
         self.epochs.update(_in_chunks(db, c, "SELECT e.device_id, e.epoch FROM epochs e JOIN {rows} AS v "
-                                             "ON e.device_id = v.column1", [(d,) for d in devices], ("text",),
-                                      fetch=True))
+                                             "ON e.device_id = v.column1 AND e.epoch = v.column2",
+                                      list(dict.fromkeys(epoch_keys)), ("text", "text"), fetch=True))
+        self.recent_epochs: dict[str, int] = {}  # device -> epochs met in the 24 hours before the batch, and in it
+
+    def may_meet(self, c, device, epoch, at) -> bool:
+        """Whether a message of *device* in *epoch* may be taken: its epoch is current or met already, or the device
+        has met fewer than :data:`MAX_NEW_EPOCHS` new ones in the 24 hours before *at*."""
+        if epoch == self.epoch.get(device, "") or (device, epoch) in self.epochs:
+            return True
+        if device not in self.recent_epochs:
+            moment = _parse_time(at)
+            since = (moment - dt.timedelta(days=1)).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") \
+                if moment else ""
+            self.recent_epochs[device] = int(c.execute("SELECT COUNT(*) FROM epochs WHERE device_id = ? AND "
+                                                       "first_at >= ?", (device, since)).fetchone()[0])
+        if self.recent_epochs[device] >= MAX_NEW_EPOCHS:
+            return False
+        self.recent_epochs[device] += 1
+        return True
 
     def in_current_epoch(self, c, device, epoch, at, *, birth: bool) -> bool:
         """Whether a new message of *device* in *epoch* counts in its current epoch; it becomes current when the
@@ -832,8 +884,9 @@ class _Batch:
             if _is_birth(message) and type(will) is int:
                 if self.c.execute("INSERT INTO wills(device_id, epoch, seq) SELECT ?, ?, CAST(? AS BIGINT) WHERE NOT EXISTS "
                                   "(SELECT 1 FROM seen WHERE device_id = ? AND epoch = ? AND seq = ?) "
+                                  "AND (SELECT COUNT(*) FROM wills WHERE device_id = ? AND epoch = ?) < ? "
                                   "ON CONFLICT (device_id, epoch, seq) DO NOTHING RETURNING seq",
-                                  (device, epoch, will, device, epoch, will)).fetchall():
+                                  (device, epoch, will, device, epoch, will, device, epoch, MAX_WILLS)).fetchall():
                     self.lost[device] = max(0, self.lost.get(device, 0) - 1)
             elif message.get("state") == "offline":
                 if self.c.execute("DELETE FROM wills WHERE device_id = ? AND epoch = ? AND seq = ? RETURNING seq",
@@ -846,9 +899,18 @@ class _Batch:
                 self.dropped[device] = dropped
                 self.dropped_changed.add(device)
 
+    def _budget(self, device, day) -> list:
+        """*device*'s ``[events, alerted]`` of Tehran *day*: as read with the batch, else read now (a key the batch
+        did not foresee: a seq jump's alert, an epoch refused)."""
+        if (device, day) not in self.budgets:
+            found = self.c.execute("SELECT events, alerted FROM budgets WHERE device_id = ? AND day = ?",
+                                   (device, day)).fetchone()
+            self.budgets[(device, day)] = [int(found[0]), int(found[1])] if found else [0, 0]
+        return self.budgets[(device, day)]
+
     def charge_event(self, device, day) -> bool:
         """Count one event of *device* for Tehran *day*; False, counting nothing, once it has :data:`EVENTS_PER_DAY`."""
-        row = self.budgets.setdefault((device, day), [0, 0])
+        row = self._budget(device, day)
         if row[0] >= EVENTS_PER_DAY:
             return False
         row[0] += 1
@@ -857,7 +919,7 @@ class _Batch:
 
     def first_alert(self, device, day) -> bool:
         """Whether *device*'s ``over_budget`` alert is still to be raised on Tehran *day*; it is then marked raised."""
-        row = self.budgets.setdefault((device, day), [0, 0])
+        row = self._budget(device, day)
         if row[1]:
             return False
         row[1] = 1

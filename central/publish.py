@@ -424,7 +424,7 @@ def send_command(broker: Broker, device: str, name: str, args: dict | None, *, k
     def matches(topic, payload):
         try:
             return json.loads(payload).get("correlation_id") == command_id
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # a device's answer nested past the parser's depth
             return False
 
     with Connection(broker) as conn:

@@ -30,6 +30,8 @@ from pishkhan.protocol.topics import Topics
 ACTIONS = ("ping", "snapshot", "resend_report")
 #: How an asked action ended.
 OUTCOMES = ("pending", "ok", "refused", "no_answer", "not_sent")
+#: The most characters of a device's answer the audit keeps (its JSON); a larger detail is kept as its size only.
+MAX_RESULT_CHARS = 4000
 
 
 class Commander:
@@ -62,13 +64,23 @@ class BrokerCommander(Commander):
 
 
 def _kept(result: dict) -> dict:
-    """What of a result is stored: its outcome and detail, a snapshot's picture by size only."""
+    """What of a result is stored: its outcome and detail, a snapshot's picture by size only; what the device
+    sent is bounded (:func:`central.stored.loads`: no NaN, short texts) and the whole at most
+    :data:`MAX_RESULT_CHARS` (a larger detail is kept as its size)."""
+    from central import stored
+
     detail = result.get("detail") if isinstance(result.get("detail"), dict) else {}
     if isinstance(detail.get("png_base64"), str):
         chars = len(detail["png_base64"])
         detail = {k: v for k, v in detail.items() if k != "png_base64"} | {"png_base64_chars": chars}
-    return {"ok": result.get("ok") is True, "reason": result.get("reason"), "detail": detail,
-            "correlation_id": result.get("correlation_id")}
+    detail = stored.loads(detail) or {}
+    text = lambda v: v[:200] if isinstance(v, str) else None  # noqa: E731
+    kept = {"ok": result.get("ok") is True, "reason": text(result.get("reason")), "detail": detail,
+            "correlation_id": text(result.get("correlation_id"))}
+    size = len(json.dumps(kept, ensure_ascii=False))
+    if size > MAX_RESULT_CHARS:
+        kept["detail"] = {"too_large_chars": size}
+    return kept
 
 
 def ask(db, commander: Commander | None, *, device_id: str, action: str, user, day: dt.date,

@@ -123,12 +123,13 @@ def rejudge(db, device_id: str, day: dt.date, *, periods, until: dt.datetime, no
         store.close()
 
 
-def _centre_events(db, device_id: str, day: dt.date, counts: list) -> list[dict]:
+def _centre_events(db, device_id: str, day: dt.date, counts: list, province: str | None = None) -> list[dict]:
     lo, hi = day_bounds(day)
     rows = db.query("SELECT kind, at, detail FROM events WHERE device_id = ? AND received_at >= ? AND received_at < ? "
-                    f"AND kind IN ({','.join('?' * len(CENTRE_KINDS))}) ORDER BY received_at, id LIMIT ?",
+                    f"AND kind IN ({','.join('?' * len(CENTRE_KINDS))}) "
+                    + ("AND province = ? " if province else "") + "ORDER BY received_at, id LIMIT ?",
                     (device_id, _utc(lo - dt.timedelta(hours=1)), _utc(hi + dt.timedelta(hours=1)), *CENTRE_KINDS,
-                     MAX_EVENTS))
+                     *([province] if province else []), MAX_EVENTS))
     out = []
     for r in rows:
         moment = parse_time(r.get("at"))
@@ -146,11 +147,14 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def office_day(db, device_id: str, day: dt.date, *, now: dt.datetime) -> dict:
+def office_day(db, device_id: str, day: dt.date, *, now: dt.datetime, province: str | None = None) -> dict:
     """*device_id*'s Tehran *day*: ``report`` and ``centre`` (each None, or its periods, runs, events and totals,
-    placed on ``axis``), ``verdict``, ``centre_events`` and ``unreadable`` (see the module)."""
+    placed on ``axis``), ``verdict``, ``centre_events`` and ``unreadable`` (see the module). *province*: only the
+    report and alerts filed under it (a province user's view of a device the registry moved there)."""
     counts = [0]
-    row = db.query_one("SELECT report FROM reports WHERE device_id = ? AND date = ?", (device_id, day.isoformat()))
+    row = db.query_one("SELECT report FROM reports WHERE device_id = ? AND date = ?"
+                       + (" AND province = ?" if province else ""),
+                       (device_id, day.isoformat(), *([province] if province else [])))
     tally = stored.Tally()
     raw = stored.loads(row["report"], tally=tally, table="reports") if row else None
     counts[0] += tally.total
@@ -176,7 +180,7 @@ def office_day(db, device_id: str, day: dt.date, *, now: dt.datetime) -> dict:
         centre = read_judgement(judged, day, counts)
         centre["basis"] = basis
     out = {"date": day.isoformat(), "device_id": device_id, "report": report, "centre": centre, "verdict": verdict,
-           "centre_events": _centre_events(db, device_id, day, counts)}
+           "centre_events": _centre_events(db, device_id, day, counts, province)}
     out["axis"] = axis([x for x in (report, centre) if x], out["centre_events"])
     out["unreadable"] = counts[0]
     return out

@@ -93,7 +93,7 @@ def acknowledge(request):
         alert_id = int(request.path_params["alert_id"])
     except ValueError:
         return not_found(request)
-    alert = alerting.alert(alert_id)
+    alert = alerting.alert(alert_id) if 0 < alert_id < 2 ** 62 else None  # past a BIGINT: none (not an error)
     if alert is None or (request.user.province and alert["province"] != request.user.province):
         return not_found(request)
     try:

@@ -105,7 +105,9 @@ def history_page(request):
         return asked.refused
     db = site_of(request).fleet.db
     device_id = asked.device["device_id"] if asked.device else None
-    data = history.trend(db, asked.period, province=None if device_id else asked.province, device_id=device_id)
+    # a province user's office: only what it reported while in their province (a device moved keeps its past)
+    province = request.user.province or (None if device_id else asked.province)
+    data = history.trend(db, asked.period, province=province, device_id=device_id)
     data["office"] = None if not asked.device else {k: asked.device[k] for k in ("device_id", "office_id",
                                                                                  "office_name", "province")}
     return page(request, "history.html", data, nav="history", h=data, asked=asked,

@@ -131,7 +131,8 @@ def office_day(request):
     day, refused = _day(request, "date", site.today())
     if refused:
         return refused
-    data = timeline.office_day(site.fleet.db, row["device_id"], day, now=site.clock())
+    data = timeline.office_day(site.fleet.db, row["device_id"], day, now=site.clock(),
+                               province=request.user.province or None)
     data["office"] = _office(row)
     data = timeline.as_json(data)
     return page(request, "office_day.html", data, nav="devices", t=data, w=office_strings,

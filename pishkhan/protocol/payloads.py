@@ -53,7 +53,8 @@ REFUSALS = {
     "time": "a time outside the window around the centre's clock",
     "minutes": "compliance minutes that do not add up or exceed what was scheduled",
     "snapshot": "a snapshot that is not a PNG, too large, or not the bytes its sha256 names",
-    "over_budget": "more than the centre stores of one device: events of one day, or a report of a date too long ago",
+    "over_budget": "more than the centre stores of one device: events of one day, a report of a date too long ago, "
+                   "or new outbox epochs of one day",
 }
 
 #: The largest payload of each kind, in bytes (a snapshot's PNG rides in a ``result``).
