@@ -91,6 +91,12 @@ def day_figures(report: dict, *, tally: stored.Tally, province: str) -> dict:
     """The :data:`FIGURES` of one office's day report."""
     minutes = _Minutes(tally, province)
     out = {key: minutes(report.get(key)) for key in MINUTE_KEYS}
+    if out["serving_minutes"] + out["degraded_minutes"] > out["scheduled_minutes"]:
+        # more open than scheduled (ingest refuses it; an older or hand-written row may hold it): unreadable, and
+        # the open minutes are capped at the scheduled ones, so no share passes 100 %
+        tally.add("reports", province=province)
+        out["serving_minutes"] = min(out["serving_minutes"], out["scheduled_minutes"])
+        out["degraded_minutes"] = min(out["degraded_minutes"], out["scheduled_minutes"] - out["serving_minutes"])
     events = report.get("events")
     if events is not None and not isinstance(events, list):
         tally.add("reports", province=province)
@@ -469,7 +475,7 @@ def open_percent(figures: dict) -> float | None:
     scheduled = figures.get("scheduled_minutes") or 0
     if not figures.get("offices_reporting", 1) or not scheduled:
         return None
-    return round(100 * (figures["serving_minutes"] + figures["degraded_minutes"]) / scheduled, 1)
+    return min(100.0, round(100 * (figures["serving_minutes"] + figures["degraded_minutes"]) / scheduled, 1))
 
 
 def _sum(days: list[dict]) -> dict:

@@ -234,10 +234,6 @@ def test_office_pages_and_the_device_list_refuse_or_answer(site):
     assert admin.get("/api/devices?q=_").json()["total"] == sum("_" in name for name in HOSTILE_REPORTS)
 
 
-@pytest.mark.xfail(strict=True, reason="central/history.py (another engineer's, being changed): open_percent is "
-                   "(serving + degraded) / scheduled summed as stored; a stored row with more minutes served than "
-                   "scheduled (past ingest's check) shows 288000 %. Fix for the lead: day_figures counts such a "
-                   "report unreadable (or caps serving + degraded at scheduled), or open_percent is min(100, ...)")
 def test_a_stored_day_serving_more_than_scheduled_is_no_share_above_100(tmp_path):
     db = open_db(str(tmp_path / "fleet.db"))
     db.execute("INSERT INTO devices(device_id, province, office_id, office_name) VALUES ('dev-1', '23', '23-1', 'x')")
