@@ -13,8 +13,9 @@ Every :attr:`Housekeeper.prune_every` seconds it forgets what the centre no
 longer needs: sequence numbers received more than :data:`SEEN_DAYS` ago
 (:meth:`central.fleet.Fleet.prune_seen`), event budgets of days no event
 may carry any more (:meth:`central.fleet.Fleet.prune_budgets`), the rows
-of monitors that have not beaten for :data:`MONITOR_ROWS_DAYS`, and health samples older than
-:data:`central.health_history.RETENTION_DAYS`.
+of monitors that have not beaten for :data:`MONITOR_ROWS_DAYS`, health samples older than
+:data:`central.health_history.RETENTION_DAYS`, and what the broker saw of each device (``presence``) older
+than :data:`PRESENCE_DAYS`.
 
 A database that fails is logged and tried again at the next turn; it never
 stops the thread.
@@ -39,6 +40,9 @@ log = logging.getLogger("pishkhan.central.monitor")
 SEEN_DAYS = 15
 #: A monitor not heard of for this long is forgotten (its row goes).
 MONITOR_ROWS_DAYS = 7
+#: How long the centre keeps what the broker saw of a device (``presence``, one row a status message): a past
+#: day's re-judgement (central.verification, the office's day page) needs it; older days are not re-judged.
+PRESENCE_DAYS = 400
 
 
 class Housekeeper:
@@ -67,7 +71,7 @@ class Housekeeper:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pruned_at: float | None = None
-        self.pruned = {"seen": 0, "budgets": 0, "monitors": 0, "health_samples": 0}
+        self.pruned = {"seen": 0, "budgets": 0, "monitors": 0, "health_samples": 0, "presence": 0}
 
     # -- one turn --------------------------------------------------------------------
     def beat(self):
@@ -94,8 +98,11 @@ class Housekeeper:
         before = format_time(now - dt.timedelta(days=MONITOR_ROWS_DAYS))
         monitors = self.db.write(lambda c: c.execute("DELETE FROM monitors WHERE heartbeat_at < ?",
                                                      (before,)).rowcount)
+        gone = format_time(now - dt.timedelta(days=PRESENCE_DAYS))
+        presence = self.db.write(lambda c: c.execute("DELETE FROM presence WHERE received_at < ?",
+                                                     (gone,)).rowcount)
         done = {"seen": seen, "budgets": budgets, "monitors": monitors,
-                "health_samples": health_history.prune(self.db, now=now)}
+                "health_samples": health_history.prune(self.db, now=now), "presence": presence}
         for key, n in done.items():
             self.pruned[key] += n
         if any(done.values()):

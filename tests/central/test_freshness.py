@@ -8,7 +8,7 @@ from central.db import open_db
 from central.fleet import Fleet
 from central.freshness import freshness
 from central.metrics import exposition
-from central.monitor_housekeeping import SEEN_DAYS, Housekeeper
+from central.monitor_housekeeping import PRESENCE_DAYS, SEEN_DAYS, Housekeeper
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
 
@@ -40,7 +40,12 @@ def test_the_housekeeper_writes_the_monitors_health_and_prunes_what_is_old(fleet
     fleet.ingest([telemetry("dev-1", 1, old), telemetry("dev-1", 2, -60)])
     fleet_db.execute("INSERT INTO budgets(device_id, day, events, alerted) VALUES ('dev-1', '2025-01-01', 3, 0)")
     fleet_db.execute("INSERT INTO budgets(device_id, day, events, alerted) VALUES ('dev-1', '2026-11-30', 3, 0)")
+    for days in (PRESENCE_DAYS + 1, PRESENCE_DAYS - 1):
+        fleet_db.execute("INSERT INTO presence(device_id, state, seq, received_at) VALUES ('dev-1', 'online', 1, ?)",
+                         (at(-days * 86400),))
     keeper.tend()  # the first turn beats and prunes
+    assert [r["received_at"] for r in fleet_db.query("SELECT received_at FROM presence")] == \
+        [at(-(PRESENCE_DAYS - 1) * 86400)]
     assert [r["seq"] for r in fleet_db.query("SELECT seq FROM seen ORDER BY seq")] == [2]
     assert [r["day"] for r in fleet_db.query("SELECT day FROM budgets")] == ["2026-11-30"]
     row = fleet_db.query_one("SELECT * FROM monitors")
