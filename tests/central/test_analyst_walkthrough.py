@@ -61,3 +61,12 @@ def test_an_alert_message_names_the_province_in_persian_and_the_office_once(grou
         assert en_text == "alert: offline during announced hours — office 23-0001 (province 23)"
     plain = summary(Change(event="resolved", alert=alert | {"office_name": "", "province": "6", "grouped": False}))[0]
     assert plain == "برطرف شد: خاموش یا قطع در ساعت کار — دفتر dev-1، استان خوزستان (۰۶)"
+
+
+def test_a_date_fields_example_is_said_to_be_an_example(client):
+    """The label's date is the form to type, not the day shown: beside «۱۴۰۵/۰۸/۱۶» it read as another day."""
+    for path in ("/report?date=1405/08/16", "/history?start=1405/08/10&end=1405/08/16",
+                 "/device/dev-a2/day?date=1405/08/16"):
+        page = client.get(path).text
+        labels = re.findall(r"<label>([^<]*)<input name=\"(?:date|start)\"", page)
+        assert labels and all("مثلاً" in label for label in labels if re.search("[۰-۹]", label)), (path, labels)
