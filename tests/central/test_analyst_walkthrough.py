@@ -70,3 +70,13 @@ def test_a_date_fields_example_is_said_to_be_an_example(client):
         page = client.get(path).text
         labels = re.findall(r"<label>([^<]*)<input name=\"(?:date|start)\"", page)
         assert labels and all("مثلاً" in label for label in labels if re.search("[۰-۹]", label)), (path, labels)
+
+
+def test_the_navigation_keeps_the_province_asked_for(client):
+    """From Tehran's fleet page, «روند ساعات کاری» opens Tehran's history, not the whole country's."""
+    page = client.get("/?province=23").text
+    for path in ("/", "/devices", "/report", "/history", "/ranking", "/alerts", "/health"):
+        assert f'<a href="{path}?province=23" class=' in page, path
+    assert '<a href="/history" class=' in client.get("/").text
+    typed = client.get("/report?province=%DB%B2%DB%B3").text  # ۲۳: kept as typed, every page reads it so
+    assert '<a href="/history?province=%DB%B2%DB%B3" class=' in typed
