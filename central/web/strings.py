@@ -398,6 +398,7 @@ TO_DATE = "تا تاریخ"
 XLSX = "دریافت اکسل (xlsx)"
 EXPORT_CSV = "دریافت CSV دفاتر"
 HISTORY_OF_OFFICE = "روند دفتر {office}"
+HISTORY_OF_NAMED = "روند {office}"  # a name that says «دفتر …» already
 OFFICE_PAGE = "صفحهٔ دفتر"  # from an office's history; each of its days opens that day's timeline
 HISTORY_BASIS = ("این ارقام از گزارش‌های روزانه‌ای است که دفاتر فرستاده‌اند؛ روزی که هیچ دفتری گزارش نداده "
                  "«گزارش نداده» است، نه صفر. سهم باز بودن = (دقایق خدمت + خدمت با نقص) ÷ دقایق برنامه.")

@@ -35,6 +35,8 @@ def client(tmp_path):
 
 def test_an_offices_history_opens_its_page_and_each_days_timeline(client):
     page = client.get("/history?start=1405/08/10&end=1405/08/16&device=dev-a2").text
+    assert "روند دفتر دو" in page  # its name, «دفتر دو», once: not «روند دفتر دفتر دو»
+    assert "روند دفتر دفتر" not in page
     assert 'id="office-page" href="/device/dev-a2"' in page
     days = re.findall(r'<a class="day-link" href="(/device/dev-a2/day\?date=[0-9-]+)"', page)
     assert len(days) == 7 and days[0] == "/device/dev-a2/day?date=2026-11-01"
