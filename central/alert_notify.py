@@ -35,6 +35,8 @@ import urllib.request
 from dataclasses import dataclass
 
 from central.alerts import Alerting, Change
+from pishkhan import provinces
+from pishkhan.text.persian import to_persian_digits
 
 log = logging.getLogger("pishkhan.central.alerts")
 
@@ -113,13 +115,22 @@ def summary(change: Change) -> tuple[str, str]:
     """The change in one line: (Persian, English)."""
     a = change.alert
     fa, en = KIND_WORDS.get(a["kind"], (a["kind"], a["kind"]))
-    who_fa = f"{a['devices']} دستگاه در استان {a['province']}" if a["grouped"] else \
-        f"دفتر {a.get('office_name') or a['device_id']} (استان {a['province']})"
+    where = _province_fa(a["province"])
+    office = a.get("office_name") or a["device_id"]
+    who_fa = f"{to_persian_digits(str(a['devices']))} دستگاه در استان {where}" if a["grouped"] else \
+        f"{office if office.startswith('دفتر') else 'دفتر ' + office}، استان {where}"
     who_en = f"{a['devices']} devices of province {a['province']}" if a["grouped"] else \
         f"office {a.get('office_id') or a['device_id']} (province {a['province']})"
     if change.event == "resolved":
         return f"برطرف شد: {fa} — {who_fa}", f"resolved: {en} — {who_en}"
     return f"هشدار: {fa} — {who_fa}", f"alert: {en} — {who_en}"
+
+
+def _province_fa(code) -> str:
+    """«تهران (۲۳)» for one of the 31 provinces (any way written), else the code in Persian digits."""
+    name = provinces.name(code) if isinstance(code, str) else None
+    code = provinces.normalise(code) if name else str(code or "")
+    return f"{name} ({to_persian_digits(code)})" if name else to_persian_digits(code)
 
 
 def body(change: Change) -> bytes:

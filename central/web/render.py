@@ -34,8 +34,8 @@ def visible(value):
 
 
 def fa(value) -> str:
-    """A number or text with Persian digits; whole numbers grouped by thousands; None is «نامعلوم»; a yes/no
-    is «بله»/«خیر»."""
+    """A number or text with Persian digits; whole numbers grouped by thousands, a fraction with the Persian
+    decimal separator («۹۸٫۲»); None is «نامعلوم»; a yes/no is «بله»/«خیر»."""
     if value is None:
         return strings.UNKNOWN
     if isinstance(value, bool):  # never Python's True/False on a page
@@ -44,7 +44,8 @@ def fa(value) -> str:
         if isinstance(value, int):
             return group_digits(value)
         if isinstance(value, float):
-            return to_persian_digits(f"{value:,.1f}".replace(",", "\u066c")) if value == value else strings.UNKNOWN
+            return to_persian_digits(f"{value:,.1f}".replace(",", "\u066c").replace(".", "\u066b")) \
+                if value == value else strings.UNKNOWN
     except ValueError:  # more digits than Python writes out
         return strings.UNKNOWN
     if isinstance(value, (dict, list)):

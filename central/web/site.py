@@ -76,8 +76,17 @@ def html(request, name: str, *, status_code: int = 200, headers=None, **context)
     """Template *name* with the request's CSRF token (for the logout and login forms)."""
     context.setdefault("query", "")
     context.setdefault("nav", "")
+    context.setdefault("scope", _scope_query(request))
     return HTMLResponse(render(name, csrf_token=LazyToken(request), **context), status_code=status_code,
                         headers=headers)
+
+
+def _scope_query(request) -> str:
+    """``province=…`` when the page was asked for one province: the navigation keeps it (``''`` otherwise)."""
+    from urllib.parse import urlencode
+
+    value = request.query_params.get("province", "").strip()
+    return urlencode({"province": value[:40]}) if value else ""
 
 
 def page(request, name: str, data: dict, **context):

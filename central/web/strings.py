@@ -181,7 +181,7 @@ CHART_TITLE = "دقایق استان {code}"
 DAY_MINUTES = "دقایق این روز در ساعات اعلام‌شده"
 CHART_TITLE_NAMED = "دقایق {province}"
 #: The report's date: picked and shown in the Jalali calendar.
-DATE_JALALI = "تاریخ (۱۴۰۵/۰۹/۱۶)"
+DATE_JALALI = "تاریخ (مثلاً ۱۴۰۵/۰۹/۱۶)"  # an example of the form, not a date: said so
 PREVIOUS_DAY = "روز قبل"
 NEXT_DAY = "روز بعد"
 BAD_DATE = "تاریخ را به تقویم خورشیدی بنویسید، مانند ۱۴۰۵/۰۹/۱۶ (نوشته شده: {text}). Date: expected a Jalali YYYY/MM/DD (or a Gregorian YYYY-MM-DD)."
@@ -393,11 +393,13 @@ UPTIME = "{days} روز و {hours} ساعت روشن"
 #: History, rankings and exports over a period (central.history, central/web/history.py).
 HISTORY = "روند ساعات کاری"
 RANKING = "رتبه‌بندی دفاتر"
-FROM_DATE = "از تاریخ (۱۴۰۵/۰۸/۰۱)"
+FROM_DATE = "از تاریخ (مثلاً ۱۴۰۵/۰۸/۰۱)"
 TO_DATE = "تا تاریخ"
 XLSX = "دریافت اکسل (xlsx)"
 EXPORT_CSV = "دریافت CSV دفاتر"
 HISTORY_OF_OFFICE = "روند دفتر {office}"
+HISTORY_OF_NAMED = "روند {office}"  # a name that says «دفتر …» already
+OFFICE_PAGE = "صفحهٔ دفتر"  # from an office's history; each of its days opens that day's timeline
 HISTORY_BASIS = ("این ارقام از گزارش‌های روزانه‌ای است که دفاتر فرستاده‌اند؛ روزی که هیچ دفتری گزارش نداده "
                  "«گزارش نداده» است، نه صفر. سهم باز بودن = (دقایق خدمت + خدمت با نقص) ÷ دقایق برنامه.")
 OPEN_SHARE = "سهم باز بودن"

@@ -67,7 +67,7 @@ def test_a_new_and_a_resolved_alert_reach_the_receiver_signed_and_recorded(tmp_p
     sent = got["json"]
     assert (sent["event"], sent["alert"]["kind"], sent["alert"]["device_id"], sent["alert"]["state"]) == \
         ("opened", "offline", "dev-1", "open")
-    assert sent["summary"] == "هشدار: خاموش یا قطع در ساعت کار — دفتر دفتر dev-1 (استان 06)"
+    assert sent["summary"] == "هشدار: خاموش یا قطع در ساعت کار — دفتر dev-1، استان خوزستان (۰۶)"
     assert sent["summary_en"] == "alert: offline during announced hours — office o-dev-1 (province 06)"
     assert watcher.once() == [] and len(receiver.got) == 1  # still dark: nothing new to tell
     device(db, "dev-1", last_seen=later(1))

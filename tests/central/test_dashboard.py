@@ -216,6 +216,13 @@ class TestFleetPage:
             assert late.is_displayed() and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
             assert "۰۸:۲۵" in late.text
             driver.save_screenshot(str(shots / "fleet-phone.png"))
+            # the province's offices stack as cards too: each one's board and opening are on screen, labelled
+            for row in driver.find_elements("css selector", "table.devices tr[data-device]"):
+                for cell in row.find_elements("css selector", "td.board, td.late"):
+                    box = cell.rect
+                    assert cell.is_displayed() and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+            board = driver.find_element("css selector", "table.devices td.board")
+            assert "تابلو" in driver.execute_script("return getComputedStyle(arguments[0], '::before').content", board)
 
 
 class TestOfficePage:

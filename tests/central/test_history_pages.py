@@ -98,6 +98,11 @@ def test_a_province_trend_in_a_browser_and_one_click_to_an_office(site, tmp_path
         assert [r.get_attribute("data-date") for r in silent] == ["2026-11-03", "2026-11-05", "2026-11-06",
                                                                   "2026-11-07"]
         assert len(reported) == 3 and float(reported[0].get_attribute("height")) > 0
+        # the axis labels («۰٪», «۵۰٪», «۱۰۰٪») lie inside the chart, not cut off at its left edge on an RTL page
+        box = driver.execute_script("const s = document.querySelector('.trend svg').getBoundingClientRect(); "
+                                    "return [s.left, ...[...document.querySelectorAll('.trend svg text')]"
+                                    ".map(t => t.getBoundingClientRect().left)]")
+        assert len(box) == 4 and all(left >= box[0] - 0.5 for left in box[1:]), box
         closed = driver.find_element("css selector", "#compare tr[data-figure='closed_minutes']")
         assert to_latin_digits(closed.find_elements("css selector", "td")[1].text).replace("\u066c", "") == "250"
         assert driver.find_element("css selector", "tr[data-date='2026-11-03'] td.not-reported").text == "گزارش نداده"
