@@ -28,6 +28,7 @@ from .screens.attract import AttractScreen
 from .screens.browse import BrowseScreen
 from .screens.closed import ClosedScreen, OutOfServiceScreen
 from .screens.detail import DetailScreen
+from .screens.rating import RatingScreen
 from .screens.search import SearchScreen
 from .screens.staff import (PinScreen, StaffCountersScreen, StaffInfoScreen, StaffMenuScreen,
                             StaffNoticesScreen, StaffQueueScreen, StaffServicesScreen, StaffTextScreen,
@@ -43,6 +44,7 @@ SCREENS = {
     "staff": StaffMenuScreen, "staff_counters": StaffCountersScreen, "staff_services": StaffServicesScreen,
     "staff_text": StaffTextScreen, "staff_notices": StaffNoticesScreen, "staff_queue": StaffQueueScreen,
     "staff_usb": StaffUsbScreen, "staff_info": StaffInfoScreen,
+    "rate": RatingScreen,
 }
 STAFF_SCREENS = {name for name in SCREENS if name.startswith("staff")}
 #: Screens refreshed when another process changes the store.
@@ -150,6 +152,11 @@ class Kiosk(FloatLayout):
             self.show("browse", push=False)
         else:
             self.show("closed", push=False, reason=reason)
+        self.history = [("attract", {})]
+
+    def rate(self):
+        """A customer asked to rate the service: the ticket-number keypad, back to the attract screen."""
+        self.show("rate", push=False, step="number")
         self.history = [("attract", {})]
 
     def retry(self):
