@@ -107,7 +107,7 @@ class RatingScreen(KioskScreen):
                                   color=WARN if message else (1, 1, 1, 1), name="rate-message", size_hint_y=None,
                                   height=self.fs() * 2.6, max_lines=2)
         self._typed = self.text(self.num(self.typed) if self.typed else " ", 2.4, bold=True, align="center",
-                                name="rate-typed", size_hint_y=None, height=self.fs(2.4) * 1.5)
+                                name="rate-typed", size_hint_y=None, height=self.fs(2.4) * 1.7)
         lines = [self._message, self._typed]
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "OK"]
         rows = []
@@ -122,6 +122,10 @@ class RatingScreen(KioskScreen):
                                   for k in keys[i:i + 3]], size_hint_y=None, height=MIN_TARGET))
         pad = Column(rows, size_hint=(None, None), width=3 * 190 + 2 * SPACING,
                      height=len(rows) * MIN_TARGET + (len(rows) - 1) * SPACING, pos_hint={"center_x": 0.5})
+        if self.landscape:  # the prompt and the number beside the pad, so a letter row still fits
+            pad.pos_hint = {"center_y": 0.5}
+            return self.row([Column(lines + [Column()]), Column([Column(), pad, Column()],
+                                                               size_hint_x=None, width=pad.width)])
         return Column(lines + [pad, Column()])
 
     def scores(self):
@@ -132,4 +136,4 @@ class RatingScreen(KioskScreen):
         buttons = [Btn(f"{self.num(score)}   {self.t(f'score_{score}')}", kind="primary" if score >= 4 else "normal",
                        size=self.fs(1.4), name=f"score:{score}", on_press=lambda s=score: self.choose(s))
                    for score in best_first]
-        return Column([question, self.row(buttons, size_hint_y=None, height=int(MIN_TARGET * 1.8)), Column()])
+        return Column([question, self.row(buttons, size_hint_y=None, height=int(MIN_TARGET * 2.4)), Column()])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kiosk_harness import pump, seen
 
-from kiosk.widgets import find
+from kiosk.widgets import find, overflows
 from pishkhan.boards.installed import install_board
 from pishkhan.queue.core import Queue
 from pishkhan.render.ticket import complaint_lines
@@ -46,6 +46,7 @@ def test_channel_on_the_start_screen_and_on_the_printed_ticket(make_kiosk, chann
     line = d.find("complaints").text
     assert "پیشنهاد و شکایت" in line and "۰۲۱-۱۱۱۲" in line and "۳۰۰۰۱۱۱۱" in line and CHANNEL["url"] in line
     seen(d.screenshot(tmp_path / "attract.png"), "پیشنهاد و شکایت")
+    assert not overflows(d.kiosk.screen)
     assert find(d.kiosk.screen, "rate") is None  # nothing served yet: no rating offered
     d.tap("start")
     d.tap(f"service:{FIRST}")
@@ -82,10 +83,13 @@ def test_rating_once_per_served_ticket_with_kind_refusals_and_timeout(make_kiosk
         queue.finish(1)
     clock = Ticking()
     d = make_kiosk(open_store, monotonic=clock)
+    assert not overflows(d.kiosk.screen)
     d.tap("rate")
     assert d.kiosk.current == "rate" and d.find("rate-message").text == "شماره نوبت خود را از روی برگه وارد کنید"
+    assert not overflows(d.kiosk.screen)
     type_number(d, "A1")                                    # A001, typed short
     assert d.kiosk.screen.params["step"] == "score" and "A۰۰۱" in d.find("rate-question").text
+    assert not overflows(d.kiosk.screen)
     assert [d.find(f"score:{s}").text.split()[-1] for s in (5, 1)] == ["عالی", "ضعیف"]
     d.tap("score:5")
     assert d.find("rate-thanks").text == "سپاس از شما؛ امتیاز شما ثبت شد."
