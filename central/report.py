@@ -96,7 +96,8 @@ def rating_summary(figures: dict) -> dict:
 
 
 def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored.Tally | None = None) -> dict:
-    """``{"date", "province", "provinces": [...], "totals", "offices": [...], "unreadable"}`` for Tehran *day*.
+    """``{"date", "province", "provinces": [...], "totals", "offices": [...], "unreadable", "ratings"}`` for Tehran
+    *day*; ``ratings`` is ``{"by_province": {code: summary}, "totals": summary}`` (:func:`rating_summary`).
 
     ``unreadable`` counts the stored values that could not be read (in *tally* too, if given).
     """
@@ -153,11 +154,10 @@ def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored
     provinces = [sums[c] for c in sorted(sums, key=province_order)]
     totals = {k: sum(p[k] for p in provinces) for k in COLUMNS if k != "province"}
     rated = {p["province"]: p.pop("_ratings", dict.fromkeys(RATING_FIGURES, 0)) for p in provinces}
-    for p in provinces:
-        p["ratings"] = rating_summary(rated[p["province"]])
-    totals["ratings"] = rating_summary({k: sum(r[k] for r in rated.values()) for k in RATING_FIGURES})
+    ratings = {"by_province": {code: rating_summary(r) for code, r in rated.items()},
+               "totals": rating_summary({k: sum(r[k] for r in rated.values()) for k in RATING_FIGURES})}
     return {"date": day.isoformat(), "province": province, "provinces": provinces, "totals": totals,
-            "offices": offices, "unreadable": tally.total}
+            "offices": offices, "unreadable": tally.total, "ratings": ratings}
 
 
 def _empty(code: str) -> dict:

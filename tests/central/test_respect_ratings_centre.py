@@ -6,10 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from dashboard_client import Client, serving
+
 from central import history, registry
 from central.fleet import Fleet
 from central.history import Period
 from central.report import daily_report
+from central.users import Users
+from central.web.app import create_app
 from central.web.render import report_html
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
@@ -56,13 +60,21 @@ def test_ratings_by_office_and_province_on_sqlite_and_postgresql(fleet_db):
     assert ranked == {"dev-1": 5, "dev-2": 2}
 
     daily = daily_report(fleet_db, DAY)
-    by_province = {p["province"]: p["ratings"] for p in daily["provinces"]}
+    by_province = daily["ratings"]["by_province"]
     assert by_province["23"] == {"count": 7, "by_score": {"1": 1, "2": 0, "3": 0, "4": 1, "5": 5}, "mean": 4.3}
     assert by_province["11"]["count"] == 0 and by_province["11"]["mean"] is None
-    assert daily["totals"]["ratings"]["count"] == 7 and daily["unreadable"] == 0
+    assert daily["ratings"]["totals"]["count"] == 7 and daily["unreadable"] == 0
     page = report_html(daily)
     line = re.search(r'<p id="ratings">(.*?)</p>', page, re.S)[1]
     assert "طرح تکریم ارباب رجوع" in line and "۷ امتیاز" in line and "میانگین ۴.۳ از ۵" in line, line
+    Users(fleet_db).add("admin", "centre-pass-1")
+    with serving(create_app(fleet, now=lambda: RECEIVED)) as url:
+        admin = Client(url)
+        assert admin.login("admin", "centre-pass-1")[0] == 303
+        office = admin.get(f"/history?start={DAY}&end={DAY}&device=dev-1")[2].decode()
+        province = admin.get(f"/history?start={DAY}&end={DAY}&province=23")[2].decode()
+    assert "۵ امتیاز، میانگین ۴.۸ از ۵" in re.search(r'<p id="ratings">(.*?)</p>', office, re.S)[1]
+    assert "۷ امتیاز، میانگین ۴.۳ از ۵" in re.search(r'<p id="ratings">(.*?)</p>', province, re.S)[1]
     assert "امتیازی ثبت نشده است" in re.search(r'<p id="ratings">(.*?)</p>',
                                                 report_html(daily_report(fleet_db, DAY, province="11")), re.S)[1]
 
@@ -76,5 +88,5 @@ def test_an_unreadable_rating_is_counted_not_summed(fleet_db):
         ("dev-9", DAY.isoformat(), "23", payloads.encode({**body, "ratings": {"count": -3, "by_score": {"5": 2}}})
          .decode(), RECEIVED.isoformat())))
     daily = daily_report(fleet_db, DAY)
-    assert daily["totals"]["ratings"]["by_score"]["5"] == 2 and daily["totals"]["ratings"]["count"] == 0
+    assert daily["ratings"]["totals"]["by_score"]["5"] == 2 and daily["ratings"]["totals"]["count"] == 0
     assert daily["unreadable"] == 1
