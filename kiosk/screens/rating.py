@@ -136,4 +136,8 @@ class RatingScreen(KioskScreen):
         buttons = [Btn(f"{self.num(score)}   {self.t(f'score_{score}')}", kind="primary" if score >= 4 else "normal",
                        size=self.fs(1.4), name=f"score:{score}", on_press=lambda s=score: self.choose(s))
                    for score in best_first]
+        if not self.landscape:  # one answer a line on a portrait screen
+            for b in buttons:
+                b.size_hint_y, b.height = None, int(MIN_TARGET * 1.3)
+            return Column([question, *buttons, Column()])
         return Column([question, self.row(buttons, size_hint_y=None, height=int(MIN_TARGET * 2.4)), Column()])

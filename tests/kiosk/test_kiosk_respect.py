@@ -116,3 +116,27 @@ def test_rating_once_per_served_ticket_with_kind_refusals_and_timeout(make_kiosk
     d.kiosk.tick()
     pump()
     assert d.kiosk.current == "attract"
+
+
+def test_rating_screens_fit_a_portrait_screen(make_kiosk, open_store, config):
+    from kivy.core.window import Window
+
+    queue = Queue(open_store, config)
+    queue.issue(FIRST)
+    queue.call_next(1)
+    queue.finish(1)
+    before = tuple(Window.size)
+    Window.size = (800, 1280)
+    pump(frames=5)
+    try:
+        d = make_kiosk(open_store)
+        assert not overflows(d.kiosk.screen)
+        d.tap("rate")
+        assert not overflows(d.kiosk.screen)
+        type_number(d, "A1")
+        assert d.kiosk.screen.params["step"] == "score" and not overflows(d.kiosk.screen)
+        d.tap("score:3")
+        assert [tuple(r) for r in open_store.query("SELECT ticket_number, score FROM ratings")] == [("A001", 3)]
+    finally:
+        Window.size = before
+        pump(frames=5)
