@@ -277,7 +277,8 @@ class Kiosk(FloatLayout):
                 self.leave_staff("timeout")
                 return
         elif name not in ("attract", "out"):
-            printed = name == "ticket" and self.screen.params.get("print_state") == "printed"
+            printed = (name == "ticket" and self.screen.params.get("print_state") == "printed") or (
+                name == "rate" and self.screen.params.get("step") == "done")  # a rating thanked: done too
             if idle > float(self.config.kiosk.idle_timeout) or (
                     printed and now - self.shown_at > TICKET_SECONDS and idle > TICKET_SECONDS):
                 self.finish()

@@ -110,6 +110,10 @@ def test_rating_once_per_served_ticket_with_kind_refusals_and_timeout(make_kiosk
     rows = [tuple(r) for r in open_store.query("SELECT ticket_number, score FROM ratings ORDER BY ticket_number")]
     assert rows == [(first.label, 5), (second.label, 2)]
     assert len(open_store.audit_entries(action="rating.given")) == 2
+    clock.now += 16                                         # thanked: back to the start like a printed ticket
+    d.kiosk.tick()
+    pump()
+    assert d.kiosk.current == "attract"
     # left alone on the keypad: the idle timeout takes it back to the start screen
     d.kiosk.show("rate", push=False, step="number")
     clock.now += float(config.kiosk.idle_timeout) + 1
