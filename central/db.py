@@ -571,6 +571,8 @@ INSERT INTO report_figures_mark(name, value) SELECT 'rollups', 'kept' WHERE NOT 
 #: ``alert_notifications.attempts``, ``last_at``, ``next_try_at``, ``gave_up``: a notification's tries so far, the
 #: last one's time, when it is tried again (NULL: not again) and why it was given up (central.alert_notify).
 #: ``devices.telemetry_dropped``: the largest count of telemetry the device's outbox bounds dropped (central.fleet).
+#: ``ratings_count``, ``ratings_1`` … ``ratings_5`` of ``report_figures`` and its rollups: the customers' ratings of
+#: an office's day (central.history.RATING_FIGURES; 0 for reports from before).
 ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),
                  ("devices", "epoch", "TEXT NOT NULL DEFAULT ''"),
                  ("devices", "lost_before", "BIGINT NOT NULL DEFAULT 0"),
@@ -579,7 +581,10 @@ ADDED_COLUMNS = (("devices", "seq_skipped", "BIGINT NOT NULL DEFAULT 0"),
                  ("alert_notifications", "last_at", "TEXT"),
                  ("alert_notifications", "next_try_at", "TEXT"),
                  ("alert_notifications", "gave_up", "TEXT NOT NULL DEFAULT ''"),
-                 ("devices", "telemetry_dropped", "BIGINT NOT NULL DEFAULT 0"))
+                 ("devices", "telemetry_dropped", "BIGINT NOT NULL DEFAULT 0"),
+                 *((table, column, "BIGINT NOT NULL DEFAULT 0")
+                   for table in ("report_figures", "report_months", "report_weeks", "report_days")
+                   for column in ("ratings_count", "ratings_1", "ratings_2", "ratings_3", "ratings_4", "ratings_5")))
 #: ``wills`` came later than ``devices.will_seq``: each online device's announced will not received yet is entered
 #: (idempotent, true at any time; run by ``setup()`` after the columns).
 WILLS_BACKFILL = ("INSERT INTO wills(device_id, epoch, seq) SELECT d.device_id, d.epoch, d.will_seq FROM devices d "

@@ -43,13 +43,13 @@ from dataclasses import dataclass
 
 from central import stored
 from central.errors import HistoryRefused
-from central.report import DAY_MINUTES, MINUTE_KEYS, _Minutes, csv_cell
+from central.report import DAY_MINUTES, MINUTE_KEYS, RATING_FIGURES, _Minutes, csv_cell, rating_figures
 
 #: The longest period one page, ranking or export covers.
 MAX_DAYS = 366
 #: What a day of an office adds up (summed over offices and days).
 FIGURES = (*MINUTE_KEYS, "late_openings", "late_opening_minutes", "early_closings", "printer_out_minutes",
-           "display_off_minutes")
+           "display_off_minutes", *RATING_FIGURES)
 #: What the offices can be ranked by (the worst first).
 RANK_BY = ("closed_minutes", "late_openings", "late_opening_minutes", "unknown_minutes", "printer_out_minutes",
            "display_off_minutes", "days_not_reported")
@@ -111,6 +111,7 @@ def day_figures(report: dict, *, tally: stored.Tally, province: str) -> dict:
     out.update(late_openings=int(bool(late)), late_opening_minutes=late_minutes,
                early_closings=int(any(e.get("kind") == "early_closing" for e in events)),
                printer_out_minutes=lasted("printer_out"), display_off_minutes=lasted("display_off"))
+    out.update(rating_figures(report.get("ratings"), tally=tally, province=province))
     return out
 
 

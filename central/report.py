@@ -62,8 +62,42 @@ class _Minutes:
         return minutes
 
 
+#: The customers' ratings of an office's day (a report's ``ratings``: count and by score 1-5, each a whole number
+#: up to :data:`MAX_RATINGS`, else 0 and counted unreadable; zeros for a report from before ratings).
+RATING_FIGURES = ("ratings_count", "ratings_1", "ratings_2", "ratings_3", "ratings_4", "ratings_5")
+MAX_RATINGS = 1_000_000
+
+
+def rating_figures(ratings, *, tally: stored.Tally, province: str) -> dict:
+    """:data:`RATING_FIGURES` of a report's ``ratings`` (zeros when it has none: a report from before)."""
+    out = dict.fromkeys(RATING_FIGURES, 0)
+    if ratings is None:
+        return out
+    by_score = ratings.get("by_score") if isinstance(ratings, dict) else None
+    if not isinstance(by_score, dict):
+        tally.add("reports", province=province)
+        return out
+    for key, value in (("ratings_count", ratings.get("count")),
+                       *((f"ratings_{n}", by_score.get(str(n), 0)) for n in range(1, 6))):
+        number = stored.integer(value, low=0, high=MAX_RATINGS)
+        if number is None:
+            tally.add("reports", province=province)
+        else:
+            out[key] = number
+    return out
+
+
+def rating_summary(figures: dict) -> dict:
+    """``{"count", "by_score": {"1": …, "5": …}, "mean"}`` of summed :data:`RATING_FIGURES` (mean None with none)."""
+    by_score = {str(n): int(figures.get(f"ratings_{n}") or 0) for n in range(1, 6)}
+    rated = sum(by_score.values())
+    mean = round(sum(n * by_score[str(n)] for n in range(1, 6)) / rated, 1) if rated else None
+    return {"count": int(figures.get("ratings_count") or 0), "by_score": by_score, "mean": mean}
+
+
 def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored.Tally | None = None) -> dict:
-    """``{"date", "province", "provinces": [...], "totals", "offices": [...], "unreadable"}`` for Tehran *day*.
+    """``{"date", "province", "provinces": [...], "totals", "offices": [...], "unreadable", "ratings"}`` for Tehran
+    *day*; ``ratings`` is ``{"by_province": {code: summary}, "totals": summary}`` (:func:`rating_summary`).
 
     ``unreadable`` counts the stored values that could not be read (in *tally* too, if given).
     """
@@ -106,6 +140,8 @@ def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored
             p["late_openings"] += 1
             p["late_opening_minutes"] += late_minutes
         p["early_closings"] += bool(early)
+        for key, n in rating_figures(report.get("ratings"), tally=tally, province=code).items():
+            p.setdefault("_ratings", dict.fromkeys(RATING_FIGURES, 0))[key] += n
         office = report.get("office") if isinstance(report.get("office"), str) else ""
         offices.append({"device_id": row["device_id"], "office_id": row["office_id"] or office,
                         "office_name": row["office_name"] or "", "province": code, **counted,
@@ -117,8 +153,11 @@ def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored
         p["offices_not_reporting"] = max(0, p["offices_known"] - p["offices_reporting"])
     provinces = [sums[c] for c in sorted(sums, key=province_order)]
     totals = {k: sum(p[k] for p in provinces) for k in COLUMNS if k != "province"}
+    rated = {p["province"]: p.pop("_ratings", dict.fromkeys(RATING_FIGURES, 0)) for p in provinces}
+    ratings = {"by_province": {code: rating_summary(r) for code, r in rated.items()},
+               "totals": rating_summary({k: sum(r[k] for r in rated.values()) for k in RATING_FIGURES})}
     return {"date": day.isoformat(), "province": province, "provinces": provinces, "totals": totals,
-            "offices": offices, "unreadable": tally.total}
+            "offices": offices, "unreadable": tally.total, "ratings": ratings}
 
 
 def _empty(code: str) -> dict:

@@ -29,6 +29,7 @@ from .screens.attract import AttractScreen
 from .screens.browse import BrowseScreen
 from .screens.closed import ClosedScreen, OutOfServiceScreen
 from .screens.detail import DetailScreen
+from .screens.rating import RatingScreen
 from .screens.search import SearchScreen
 from .screens.staff import (PinScreen, StaffCountersScreen, StaffInfoScreen, StaffMenuScreen,
                             StaffNoticesScreen, StaffQueueScreen, StaffServicesScreen, StaffTextScreen,
@@ -44,6 +45,7 @@ SCREENS = {
     "staff": StaffMenuScreen, "staff_counters": StaffCountersScreen, "staff_services": StaffServicesScreen,
     "staff_text": StaffTextScreen, "staff_notices": StaffNoticesScreen, "staff_queue": StaffQueueScreen,
     "staff_usb": StaffUsbScreen, "staff_info": StaffInfoScreen,
+    "rate": RatingScreen,
 }
 STAFF_SCREENS = {name for name in SCREENS if name.startswith("staff")}
 #: Screens refreshed when another process changes the store.
@@ -151,6 +153,11 @@ class Kiosk(FloatLayout):
             self.show("browse", push=False)
         else:
             self.show("closed", push=False, reason=reason)
+        self.history = [("attract", {})]
+
+    def rate(self):
+        """A customer asked to rate the service: the ticket-number keypad, back to the attract screen."""
+        self.show("rate", push=False, step="number")
         self.history = [("attract", {})]
 
     def retry(self):
@@ -271,7 +278,8 @@ class Kiosk(FloatLayout):
                 self.leave_staff("timeout")
                 return
         elif name not in ("attract", "out"):
-            printed = name == "ticket" and self.screen.params.get("print_state") == "printed"
+            printed = (name == "ticket" and self.screen.params.get("print_state") == "printed") or (
+                name == "rate" and self.screen.params.get("step") == "done")  # a rating thanked: done too
             if idle > float(self.config.kiosk.idle_timeout) or (
                     printed and now - self.shown_at > TICKET_SECONDS and idle > TICKET_SECONDS):
                 self.finish()

@@ -113,6 +113,22 @@ class KioskModel:
         """The board's service with this *code*, or None (no board, or not on it)."""
         return self.board.service(code) if self.board else None
 
+    def complaints(self):
+        """The complaint channel the board names (:class:`~pishkhan.boards.document.Complaints`), or None."""
+        return self.board.complaints if self.board is not None else None
+
+    def rating_open(self) -> bool:
+        """Whether the start screen offers rating: a ticket was served today (False when the store fails)."""
+        if self.store is None:
+            return False
+        try:
+            from pishkhan.queue.ratings import Ratings
+
+            return Ratings(self.store).served_today()
+        except PishkhanError:
+            log.exception("cannot read whether a ticket was served")
+            return False
+
     def currency(self) -> str:
         return self.config.office.currency_unit
 

@@ -45,6 +45,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "closed": ("دفتر بسته است", "the office is closed now"),
     "cutoff": ("نوبت‌دهی امروز به پایان رسیده است", "too close to closing time for a new ticket"),
     "no_counter": ("باجه‌ای باز نیست", "no counter is open for the service"),
+    # a customer's rating refused (pishkhan.queue.ratings), besides invalid (a score not 1-5):
+    "already_rated": ("برای این نوبت پیش‌تر امتیاز داده شده است", "this ticket number was rated already today"),
+    "not_served": ("خدمت این نوبت هنوز انجام نشده است", "the ticket exists today but was not served yet"),
+    "unknown_ticket": ("چنین نوبتی امروز صادر نشده است", "no ticket with that number was issued today"),
     # fleet updates (pishkhan.releases, the root updater); ``expired`` above also means a release document past
     # its expiry:
     "downgrade": ("نسخهٔ بسته از نسخهٔ در حال اجرا پایین‌تر است",
@@ -238,6 +242,11 @@ class MissingGlyph(RenderError):
 
 class QueueError(PishkhanError):
     """A queue operation is not possible in the queue's current state."""
+
+
+class RatingRefused(QueueError, Refused):
+    """A customer's rating is not taken; :attr:`reason` is ``already_rated``, ``not_served``,
+    ``unknown_ticket`` or ``invalid`` (pishkhan.queue.ratings)."""
 
 
 class OfficeClosed(QueueError, Refused):

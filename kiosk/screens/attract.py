@@ -79,6 +79,9 @@ class AttractScreen(KioskScreen):
         start = Btn(self.t("touch_to_start" if ok else "touch_to_see"), kind="primary", size=self.fs(1.9), name="start",
                     on_press=self.kiosk.start, size_hint_y=None, height=max(1.5 * MIN_TARGET, self.fs(1.9) * 2.2))
         widgets = [top, start]
+        respect = self.respect_row()
+        if respect is not None:
+            widgets.append(respect)
         notices = m.notice_texts()
         if notices:
             text = "   •   ".join(notices)
@@ -87,6 +90,29 @@ class AttractScreen(KioskScreen):
         room = self.body_height() - sum(w.height for w in widgets) - SPACING * len(widgets)
         widgets.insert(1, self.board_panel(room))
         return Column(widgets)
+
+    def complaint_text(self) -> str:
+        """The complaint channel in one line ("" when the board names none: nothing is shown)."""
+        channel = self.model.complaints()
+        if not channel:
+            return ""
+        parts = [self.t("complaints_phone", phone=self.num(channel.phone)) if channel.phone else "",
+                 self.t("complaints_short_code", code=self.num(channel.short_code)) if channel.short_code else "",
+                 channel.url]
+        return self.t("complaints", channel="  |  ".join(p for p in parts if p))
+
+    def respect_row(self):
+        """The complaint channel and, once a ticket was served today, the rating button; None when neither."""
+        text, rate = self.complaint_text(), self.model.rating_open()
+        if not text and not rate:
+            return None
+        items = []
+        if text:
+            items.append(self.text(text, 0.85, name="complaints", shorten=True))
+        if rate:
+            items.append(Btn(self.t("rate_offer"), size=self.fs(1.0), name="rate", on_press=self.kiosk.rate,
+                             size_hint_x=0.42 if text else 1))
+        return self.row(items, size_hint_y=None, height=MIN_TARGET if rate else self.fs() * 2)
 
     def on_touch_down(self, touch):
         if super().on_touch_down(touch):

@@ -45,11 +45,23 @@ board more than :data:`MAX_VERSION_STEP` (10,000) versions above the one
 installed for its scope (the first board of a scope counts from 0), so
 versions are 1, 2, 3, …, not dates. ``effective_from`` is a Gregorian date
 from 2000 to 2199.
+
+Complaint channel (طرح تکریم ارباب رجوع): a national or province board may
+carry ``complaints``, an object with at least one of ``phone`` (3-20 of
+``0-9``, ``۰-۹``, ``+``, ``-``, space; kept with Latin digits), ``short_code``
+(3-8 digits, e.g. an SMS number ``30001234`` or a phone line ``124``) and
+``url`` (``https://`` only, at most 200 characters of printable ASCII, no
+spaces, user names or fragments). The office's kiosk shows the most specific
+layer's channel (province over national) on its start screen and every
+ticket. An office board may not carry one (an office does not name who
+hears complaints about it). A board without ``complaints`` is valid and
+shows none.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from pishkhan.boards.checker import (CODE as _CODE, MAX_ERRORS, MAX_VERSION, MAX_VERSION_STEP,  # noqa: F401
@@ -72,7 +84,14 @@ MAX_DOCUMENTS = 10
 MAX_NOTICES = 10
 MAX_FEE = 10 ** 13
 
-BOARD_KEYS = ("format", "issuer", "scope", "version", "effective_from", "categories", "hide", "notices")
+BOARD_KEYS = ("format", "issuer", "scope", "version", "effective_from", "categories", "hide", "notices",
+              "complaints")
+COMPLAINT_KEYS = ("phone", "short_code", "url")
+MAX_URL = 200
+_PHONE = re.compile(r"\+?[0-9۰-۹][0-9۰-۹ -]{1,18}[0-9۰-۹]")
+_SHORT_CODE = re.compile(r"[0-9۰-۹]{3,8}")
+_URL = re.compile(r"https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(:[0-9]{1,5})?(/[!$&'()*+,;=:@%/?A-Za-z0-9._~-]*)?",
+                  re.ASCII)
 SCOPE_KEYS = {"national": ("level",), "province": ("level", "province"), "office": ("level", "office")}
 CATEGORY_KEYS = ("code", "title", "title_en", "services")
 SERVICE_KEYS = ("code", "title", "title_en", "government_fee", "office_fee", "documents", "notes")
@@ -128,6 +147,25 @@ def scope_key_of(scope) -> str | None:
 
 
 @dataclass(frozen=True)
+class Complaints:
+    """Where a customer complains (the customer-respect channel); empty fields are not shown."""
+
+    phone: str = ""
+    short_code: str = ""
+    url: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.phone or self.short_code or self.url)
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in (("phone", self.phone), ("short_code", self.short_code), ("url", self.url)) if v}
+
+
+def _latin_digits(text: str) -> str:
+    return text.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))
+
+
+@dataclass(frozen=True)
 class Service:
     """One service with its official fees (rials) and what to bring."""
 
@@ -164,6 +202,7 @@ class Board:
     hide: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    complaints: Complaints | None = None
 
     def services(self):
         """Every service, in board order."""
@@ -296,6 +335,35 @@ def _category(c: _Checker, raw, path: str, seen_cat: dict, seen_svc: dict, room:
                     c.text(raw, "title_en", path, max_len=MAX_CATEGORY_TITLE, required=False))
 
 
+def _complaints(c: _Checker, data: dict, scope: Scope) -> Complaints | None:
+    """The board's complaint channel, or None; each field bounded and checked (module docstring)."""
+    if "complaints" not in data:
+        return None
+    raw = data["complaints"]
+    if not isinstance(raw, dict):
+        c.error("complaints", f"must be an object with phone, short_code or url, got {_describe(raw)}")
+        return None
+    if scope.level == "office":
+        c.error("complaints", "only a national or province board may name the complaint channel")
+    c.keys(raw, COMPLAINT_KEYS, "complaints")
+    if not any(k in raw for k in COMPLAINT_KEYS):
+        c.error("complaints", "must give at least one of phone, short_code, url")
+    out = {}
+    for key, pattern, what in (
+            ("phone", _PHONE, "3-20 digits, spaces, '-' and a leading '+'"),
+            ("short_code", _SHORT_CODE, "3-8 digits"),
+            ("url", _URL, f"an https:// address of at most {MAX_URL} printable ASCII characters")):
+        if key not in raw:
+            continue
+        value = raw[key]
+        if (not isinstance(value, str) or len(value) > (MAX_URL if key == "url" else 20)
+                or not pattern.fullmatch(value)):
+            c.error(f"complaints.{key}", f"must be {what}, got {_describe(value)}")
+            continue
+        out[key] = value if key == "url" else _latin_digits(value)
+    return Complaints(**out)
+
+
 def parse_board(data) -> Board:
     """Validate a board document (a dict) and return the typed :class:`Board`.
 
@@ -341,9 +409,12 @@ def parse_board(data) -> Board:
     if hide_raw and scope.level != "office":
         c.error("hide", "only an office board may hide services")
 
+    complaints = _complaints(c, data, scope)
+
     if c.errors:
         raise BoardInvalid(c.result())
-    return Board(issuer, scope, version, effective, tuple(categories), hide, notices, raw=data)
+    return Board(issuer, scope, version, effective, tuple(categories), hide, notices, raw=data,
+                 complaints=complaints or None)
 
 
 def load_board_file(path) -> dict:

@@ -106,6 +106,12 @@ class EffectiveBoard:
         return self.base.board.issuer
 
     @property
+    def complaints(self):
+        """The complaint channel of the most specific layer that names one (province over national), or None."""
+        named = [l.board.complaints for l in self.layers if l.board.complaints]
+        return named[-1] if named else None
+
+    @property
     def verification_code(self) -> str:
         """The single layer's code, or a code derived from every layer's (:func:`layered_code`)."""
         return layered_code([l.verification_code for l in self.layers])
@@ -126,6 +132,7 @@ class EffectiveBoard:
                         "effective_from": l.board.effective_from.isoformat(),
                         "verification_code": l.verification_code} for l in self.layers],
             "notices": self.notices, "hidden": self.hidden, "conflicts": self.conflicts,
+            **({"complaints": self.complaints.to_json()} if self.complaints else {}),
             "categories": [{"code": c.code, "title": c.title, "source": c.source, "services": [
                 {"code": s.code, "title": s.title, "title_en": s.title_en, "government_fee": s.government_fee,
                  "office_fee": s.office_fee, "total_fee": s.total_fee, "documents": list(s.documents),

@@ -166,13 +166,15 @@ def judge_day(store, hours, day: dt.date, *, limits: Thresholds = Thresholds(),
 
 
 def day_report(store, config, hours, day: dt.date, *, until: dt.datetime | None = None) -> dict:
-    """The daily report: compliance minutes and events, and the queue's figures of the day."""
+    """The daily report: compliance minutes and events, the queue's figures and the customers' ratings of the day."""
     from pishkhan.queue.kpi import day_report as queue_report
+    from pishkhan.queue.ratings import day_figures as ratings_of
 
     report = judge_day(store, hours, day, limits=Thresholds.from_config(config), until=until)
     queue = queue_report(store, config, day.isoformat())["total"]
     report.update(device=config.device_id, office=config.office.office_id,
                   province=config.office.province,
                   tickets_issued=queue["issued"], tickets_served=queue["served"],
-                  wait_mean=queue["wait_mean"], wait_p90=queue["wait_p90"])
+                  wait_mean=queue["wait_mean"], wait_p90=queue["wait_p90"],
+                  ratings=ratings_of(store, day.isoformat()))
     return report

@@ -36,12 +36,21 @@ def advice_for(queue, service_code: str) -> str | None:
     return text.ADVICE.format(documents="، ".join(service.documents))
 
 
+def complaints_for(queue):
+    """The complaint channel the effective board names (printed on every ticket), or None."""
+    try:
+        board = queue.board()
+    except PishkhanError:
+        return None
+    return getattr(board, "complaints", None) if board else None
+
+
 def ticket_bytes(ticket, *, queue, config, now=None) -> bytes:
     """The ESC/POS bytes of *ticket* (render, threshold, encode)."""
     from pishkhan.hardware.printer import encode_image
 
     image = render_ticket(ticket, config=config, paper=config.printer.paper, now=now,
-                          advice=advice_for(queue, ticket.service_code))
+                          advice=advice_for(queue, ticket.service_code), complaints=complaints_for(queue))
     return encode_image(image)
 
 

@@ -3,7 +3,8 @@
 From top to bottom: office name, service title, the number very large,
 people ahead and estimated wait, Jalali date and time, one line of advice
 (the documents to bring), and a QR code holding only the office id, the
-date and the number. Text is drawn in grey levels by raqm (shaped right to
+date and the number; last, when the board names one, the province's complaint
+channel (phone, short code, address: the customer-respect plan). Text is drawn in grey levels by raqm (shaped right to
 left) and then thresholded at 50 % without dithering, so strokes stay solid.
 """
 
@@ -75,13 +76,26 @@ def threshold(image: Image.Image) -> Image.Image:
     return image.convert("L").point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
 
 
+def complaint_lines(complaints) -> list[str]:
+    """The ticket's complaint-channel lines (Persian digits; the address on its own line), [] for none."""
+    if not complaints:
+        return []
+    parts = [text.COMPLAINTS_PHONE.format(phone=to_persian_digits(complaints.phone)) if complaints.phone else "",
+             text.COMPLAINTS_SHORT_CODE.format(code=to_persian_digits(complaints.short_code))
+             if complaints.short_code else ""]
+    lines = [text.COMPLAINTS.format(channel="، ".join(p for p in parts if p))] if any(parts) else \
+        [text.COMPLAINTS.format(channel="").strip()]
+    return lines + ([complaints.url] if complaints.url else [])
+
+
 def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | None = None,
-                  advice: str | None = None) -> Image.Image:
+                  advice: str | None = None, complaints=None) -> Image.Image:
     """Draw *ticket* for *paper* (``"80mm"`` or ``"58mm"``); returns a mode ``"1"`` image.
 
     :param config: for the office name and id.
     :param now: the time printed (default: now).
     :param advice: one line, e.g. the documents to bring; a general line if None.
+    :param complaints: the board's :class:`~pishkhan.boards.document.Complaints`, or None (no line).
     """
     try:
         width = PAPER_WIDTH[paper]
@@ -136,4 +150,6 @@ def render_ticket(ticket, *, config, paper: str = "80mm", now: dt.datetime | Non
     image.paste(qr, (centre - qr.width // 2, y))
     y += qr.height + int(round(4 * k))
     line(text.FOOTER, 20, "Regular", max_lines=1, gap=8)
+    for value in complaint_lines(complaints):
+        line(value, 22, "Medium", max_lines=2, gap=6)
     return threshold(image.crop((0, 0, width, min(y, image.height))))

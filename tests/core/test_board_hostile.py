@@ -536,7 +536,7 @@ UNKNOWN = [
      'efective_from: unknown key "efective_from"; did you mean "effective_from"?'),
     (lambda d: d.update(notice=["x"]), 'notice: unknown key "notice"; did you mean "notices"?'),
     (lambda d: d.update(zzz=1), 'zzz: unknown key "zzz"; known keys: format, issuer, scope, version, '
-                                'effective_from, categories, hide, notices'),
+                                'effective_from, categories, hide, notices, complaints'),
     (lambda d: d["scope"].update(levl="x"), 'scope.levl: unknown key "levl"; did you mean "level"?'),
     (lambda d: d["scope"].update(province="23"), "scope.province: is not used by a national board"),
     (lambda d: d.update(scope={"level": "office", "office": "1", "province": "23"}),
