@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 from central import stored
 from central.errors import HistoryRefused
-from central.report import DAY_MINUTES, MINUTE_KEYS, RATING_FIGURES, _Minutes, csv_cell, rating_figures
+from central.report import DAY_MINUTES, MINUTE_KEYS, RATING_FIGURES, _Minutes, csv_cell, judged_so_far, rating_figures
 
 #: The longest period one page, ranking or export covers.
 MAX_DAYS = 366
@@ -90,7 +90,7 @@ class Period:
 def day_figures(report: dict, *, tally: stored.Tally, province: str) -> dict:
     """The :data:`FIGURES` of one office's day report."""
     minutes = _Minutes(tally, province)
-    out = {key: minutes(report.get(key)) for key in MINUTE_KEYS}
+    out = judged_so_far(report, {key: minutes(report.get(key)) for key in MINUTE_KEYS})
     if out["serving_minutes"] + out["degraded_minutes"] > out["scheduled_minutes"]:
         # more open than scheduled (ingest refuses it; an older or hand-written row may hold it): unreadable, and
         # the open minutes are capped at the scheduled ones, so no share passes 100 %

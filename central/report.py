@@ -12,6 +12,9 @@ counts the day so far from the offices' events and states instead (:mod:`central
 The dashboard's report page, its CSV and JSON, and
 ``pishkhan central report`` all come from this one function.
 
+A report sent before its day ended (``complete: false``) counts as scheduled only the
+minutes it judged (:func:`judged_so_far`).
+
 The reports are what devices sent: a report that is not a readable object is
 left out, a count of minutes that is not a whole number from 0 to a day's
 1,440 is read as 0, an ``events`` that is not a list as none; each is counted
@@ -95,6 +98,16 @@ def rating_summary(figures: dict) -> dict:
     return {"count": int(figures.get("ratings_count") or 0), "by_score": by_score, "mean": mean}
 
 
+def judged_so_far(report: dict, counted: dict) -> dict:
+    """*counted* (the report's :data:`MINUTE_KEYS`, read) with a report sent before its day ended
+    (``complete: false``) scheduled only for the minutes it judged: the rest of its day has not happened, and
+    counting it as scheduled would pull the open share down. A report without ``complete`` is a whole day."""
+    if report.get("complete") is not False:
+        return counted
+    judged = sum(counted[k] for k in MINUTE_KEYS if k != "scheduled_minutes")
+    return {**counted, "scheduled_minutes": min(counted["scheduled_minutes"], judged)}
+
+
 def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored.Tally | None = None) -> dict:
     """``{"date", "province", "provinces": [...], "totals", "offices": [...], "unreadable", "ratings"}`` for Tehran
     *day*; ``ratings`` is ``{"by_province": {code: summary}, "totals": summary}`` (:func:`rating_summary`).
@@ -124,7 +137,7 @@ def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored
         minutes = _Minutes(tally, code)
         p = sums.setdefault(code, _empty(code))
         p["offices_reporting"] += 1
-        counted = {key: minutes(report.get(key)) for key in MINUTE_KEYS}
+        counted = judged_so_far(report, {key: minutes(report.get(key)) for key in MINUTE_KEYS})
         for key in MINUTE_KEYS:
             p[key] += counted[key]
         events = report.get("events")

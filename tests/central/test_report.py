@@ -19,7 +19,7 @@ def test_daily_report_sums_by_province(fleet_db):
     by = {p["province"]: p for p in data["provinces"]}
     assert [p["province"] for p in data["provinces"]] == ["05", "11", "23"]
     assert by["23"] == {"province": "23", "offices_known": 4, "offices_reporting": 4, "offices_not_reporting": 0,
-                        "scheduled_minutes": 4 * 360,
+                        "scheduled_minutes": 170 + 125 + 70 + 120 + 20 + 25 + 40 + 10,  # sent mid-day: judged so far
                         "serving_minutes": 170 + 125 + 70 + 120, "degraded_minutes": 20, "closed_minutes": 25 + 40,
                         "unknown_minutes": 10, "late_openings": 1, "late_opening_minutes": 25, "early_closings": 0}
     assert by["11"]["offices_reporting"] == 1 and by["11"]["late_openings"] == 0  # 1102's late opening was yesterday
@@ -179,3 +179,24 @@ def test_a_day_without_reports_is_not_a_table_of_zeros(tmp_path):
         html = report_html(report.daily_report(fleet_db, F.TODAY - dt.timedelta(days=7)))
     assert 'id="no-reports"' in html and "<svg" not in html and 'class="report' not in html
     assert "۷ دفتر ثبت‌شده" in html
+
+
+def test_a_report_sent_before_its_day_ended_is_scheduled_only_for_the_minutes_it_judged(tmp_path):
+    """Sent at noon: 480 minutes announced, 120 judged (all open). The day so far is 100 % open, not 25 %: the
+    afternoon has not happened. The same report marked complete counts its whole day."""
+    from central import history
+    from central.db import open_db
+
+    db = open_db(str(tmp_path / "fleet.db"))
+    for n, (complete, scheduled, share) in enumerate(((False, 120, 100.0), (True, 480, 25.0))):
+        db.execute("INSERT INTO devices(device_id, province, office_id, office_name) VALUES (?, '23', ?, 'x')",
+                   (f"dev-{n}", f"23-{n}"))
+        day = dt.date(2026, 11, 5) + dt.timedelta(days=n)
+        sent = {"date": day.isoformat(), "complete": complete, "scheduled_minutes": 480, "serving_minutes": 100,
+                "degraded_minutes": 20, "closed_minutes": 0, "unknown_minutes": 0}
+        db.execute("INSERT INTO reports(device_id, date, province, report, received_at) VALUES (?, ?, '23', ?, "
+                   "?)", (f"dev-{n}", day.isoformat(), json.dumps(sent), f"{day.isoformat()}T08:30:00Z"))
+        assert report.daily_report(db, day)["totals"]["scheduled_minutes"] == scheduled
+        assert history.day_figures(sent, tally=history.stored.Tally(), province="23")["scheduled_minutes"] == scheduled
+        assert history.trend(db, history.Period(day, day), province="23")["totals"]["open_percent"] == share
+    db.close()

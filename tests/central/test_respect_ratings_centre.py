@@ -66,15 +66,15 @@ def test_ratings_by_office_and_province_on_sqlite_and_postgresql(fleet_db):
     assert daily["ratings"]["totals"]["count"] == 7 and daily["unreadable"] == 0
     page = report_html(daily)
     line = re.search(r'<p id="ratings">(.*?)</p>', page, re.S)[1]
-    assert "طرح تکریم ارباب رجوع" in line and "۷ امتیاز" in line and "میانگین ۴.۳ از ۵" in line, line
+    assert "طرح تکریم ارباب رجوع" in line and "۷ امتیاز" in line and "میانگین ۴٫۳ از ۵" in line, line
     Users(fleet_db).add("admin", "centre-pass-1")
     with serving(create_app(fleet, now=lambda: RECEIVED)) as url:
         admin = Client(url)
         assert admin.login("admin", "centre-pass-1")[0] == 303
         office = admin.get(f"/history?start={DAY}&end={DAY}&device=dev-1")[2].decode()
         province = admin.get(f"/history?start={DAY}&end={DAY}&province=23")[2].decode()
-    assert "۵ امتیاز، میانگین ۴.۸ از ۵" in re.search(r'<p id="ratings">(.*?)</p>', office, re.S)[1]
-    assert "۷ امتیاز، میانگین ۴.۳ از ۵" in re.search(r'<p id="ratings">(.*?)</p>', province, re.S)[1]
+    assert "۵ امتیاز، میانگین ۴٫۸ از ۵" in re.search(r'<p id="ratings">(.*?)</p>', office, re.S)[1]
+    assert "۷ امتیاز، میانگین ۴٫۳ از ۵" in re.search(r'<p id="ratings">(.*?)</p>', province, re.S)[1]
     assert "امتیازی ثبت نشده است" in re.search(r'<p id="ratings">(.*?)</p>',
                                                 report_html(daily_report(fleet_db, DAY, province="11")), re.S)[1]
 
