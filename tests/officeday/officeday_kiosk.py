@@ -1,0 +1,151 @@
+"""The kiosk of the office day: the real kiosk widgets, touched by a script the harness sends.
+
+``python officeday_kiosk.py CONFIG`` builds the kiosk as ``pishkhan kiosk``
+does (:func:`kiosk.app.open_model`, :class:`kiosk.app.Kiosk`, its printer from
+``printer.uri``) and runs Kivy's event loop itself, so it can touch widgets
+between frames with :class:`kiosk.journey.TouchDriver` (Kivy MotionEvents
+dispatched at a widget's centre, as a finger's). It reads one JSON command a
+line on stdin and answers on stdout, one line each, flushed:
+
+- ``{"take": N}``: attract → start → the N-th service shown (modulo how many
+  the first page shows) → take ticket. When the
+  ticket screen shows a number: ``T id day lane number`` (the ticket is
+  *issued*: a customer holds its number); when printing ended:
+  ``P id state``; a refusal: ``R screen``.
+- ``{"paper": "paper_out"}`` / ``{"paper": "ok"}``: the fake printer runs out
+  of paper, or gets a new roll (the next print records ``ok``).
+- ``{"usb": "attack"}``: staff mode, then the USB board import pointed at
+  whatever ``kiosk.usb_mount`` holds; ``U outcome reason``.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _commands() -> queue.Queue:
+    inbox: queue.Queue = queue.Queue()
+
+    def read():
+        for line in sys.stdin:
+            if line.strip():
+                inbox.put(json.loads(line))
+        inbox.put(None)
+
+    threading.Thread(target=read, name="commands", daemon=True).start()
+    return inbox
+
+
+def main(argv) -> int:
+    from pishkhan.config import load_config
+    from pishkhan.runtime.kivy_env import prepare_kivy
+
+    cfg = load_config(argv[1])
+    prepare_kivy(size=(800, 480))
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from kiosk.app import Kiosk, open_model
+    from kiosk.journey import TouchDriver, pump
+    from pishkhan.hardware.printer import open_printer
+
+    EventLoop.ensure_window()
+    printer = open_printer(cfg.printer.uri)
+    model = open_model(cfg, printer=printer)
+    kiosk = Kiosk(model, config=cfg)
+    Window.add_widget(kiosk)
+    pump(0.2)
+    driver = TouchDriver(kiosk)
+    inbox = _commands()
+    say(f"S {time.time()}")
+    while True:
+        pump(frames=1)
+        try:
+            command = inbox.get(timeout=0.01)
+        except queue.Empty:
+            continue
+        if command is None:
+            return 0
+        if "take" in command:
+            take(driver, kiosk, command["take"])
+        elif "paper" in command:
+            if command["paper"] == "ok":
+                printer.recover()
+            else:
+                printer.fail_with(command["paper"])
+            say(f"K {command['paper']}")
+        elif "usb" in command:
+            usb(kiosk, cfg)
+
+
+def take(driver, kiosk, choice: int):
+    from kiosk.journey import pump
+
+    kiosk.home()
+    pump(frames=driver.frames)
+    try:
+        driver.tap("start")
+        shown = sorted(str(w.name) for w in kiosk.screen.walk()
+                       if str(getattr(w, "name", "")).startswith("service:") and not getattr(w, "disabled", False))
+        if not shown:
+            say(f"R no-service {kiosk.current}")
+            return
+        driver.tap(shown[int(choice) % len(shown)])
+        driver.tap("take-ticket")
+    except LookupError as e:
+        say(f"R lookup {str(e).split(';')[0]}")
+        return
+    if kiosk.current != "ticket":
+        say(f"R {kiosk.current}")
+        return
+    t = kiosk.screen.params["ticket"]
+    say(f"T {t.id} {t.day} {t.lane} {t.number}")
+    try:
+        state = driver.wait_printed(timeout=15)
+    except TimeoutError:
+        state = "timeout"
+    say(f"P {t.id} {state}")
+    kiosk.finish()
+
+
+def usb(kiosk, cfg):
+    """The staff's USB import of a board, from whatever the stick holds (see the module docstring)."""
+    from kiosk.usb_import import import_board, scan
+    from pishkhan.exc import PishkhanError
+
+    kiosk.enter_staff()
+    try:
+        found = scan(cfg.kiosk.usb_mount)
+        files = list(getattr(found, "files", ()) or ())
+        if getattr(found, "problem", None):
+            say(f"U refused scan:{found.problem}")
+            return
+        for f in files[:5]:
+            try:
+                import_board(kiosk.model.store, getattr(f, "path", f), config=cfg)
+                say("U installed -")
+            except PishkhanError as e:
+                say(f"U refused {getattr(e, 'reason', type(e).__name__)}")
+        if not files:
+            say("U nothing -")
+    except Exception as e:  # noqa: BLE001  -- the harness counts a crash of the import path as a finding
+        say(f"U crashed {type(e).__name__}")
+    finally:
+        kiosk.leave_staff("exit")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
