@@ -604,6 +604,7 @@ class OfficeDay(PowerOffice):
                                    "pss_mb": _range_mb(p.pss_kb), "exits": p.exits}
                             for name, p in self.procs_.items()}
         out["usb"] = list(self.usb_answers)
+        out["record"] = [(round(at - self.t0, 2), what, s) for at, what, s in self.truth if what != "print"]
         return out
 
     # -- compliance --------------------------------------------------------------------------
@@ -731,10 +732,10 @@ def _minutes(report: dict) -> dict:
     return {k[:-8]: v for k, v in comp.items() if isinstance(v, int) and k.endswith("_minutes")}
 
 
-def _wait_report(office: "OfficeDay", timeout: float = 150.0) -> bool:
+def _wait_report(office: "OfficeDay", after_closing: float = 80.0) -> bool:
     """Keep the office up until the centre has the day's report (due at closing, sent on the agent's next
-    minute tick)."""
-    deadline = time.time() + timeout
+    minute tick: within *after_closing* seconds of it)."""
+    deadline = office.closes.timestamp() + after_closing
     while time.time() < deadline:
         office.supervise()
         rows = office.db.query("SELECT 1 FROM reports WHERE device_id = ? AND date = ?",
