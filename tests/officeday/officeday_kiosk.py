@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import sys
 import threading
 import time
@@ -65,13 +66,23 @@ def main(argv) -> int:
     EventLoop.ensure_window()
     printer = open_printer(cfg.printer.uri)
     model = open_model(cfg, printer=printer)
+    print_ticket = model.print_ticket
+
+    def printed(ticket):  # the kiosk's print thread: say how each print ended, while the next customer comes
+        result = print_ticket(ticket)
+        say(f"P {ticket.id} {'printed' if result[0] else result[1] or 'failed'}")
+        return result
+
+    model.print_ticket = printed
     kiosk = Kiosk(model, config=cfg)
     Window.add_widget(kiosk)
     pump(0.2)
-    driver = TouchDriver(kiosk)
+    driver = TouchDriver(kiosk, frames=1)
     inbox = _commands()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean stop, as systemd asks
     say(f"S {time.time()}")
-    while True:
+    while not stop.is_set():
         pump(frames=1)
         try:
             command = inbox.get(timeout=0.01)
@@ -89,6 +100,10 @@ def main(argv) -> int:
             say(f"K {command['paper']}")
         elif "usb" in command:
             usb(kiosk, cfg)
+    kiosk.close()
+    if model.store is not None:
+        model.store.close()
+    return 0
 
 
 def take(driver, kiosk, choice: int):
@@ -113,12 +128,7 @@ def take(driver, kiosk, choice: int):
         return
     t = kiosk.screen.params["ticket"]
     say(f"T {t.id} {t.day} {t.lane} {t.number}")
-    try:
-        state = driver.wait_printed(timeout=15)
-    except TimeoutError:
-        state = "timeout"
-    say(f"P {t.id} {state}")
-    kiosk.finish()
+    kiosk.finish()  # the customer takes the ticket as it prints; the next one comes
 
 
 def usb(kiosk, cfg):

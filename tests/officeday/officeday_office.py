@@ -152,6 +152,7 @@ class OfficeDay(PowerOffice):
         self.db = None
         self.usb_answers: list[str] = []
         self.paper = "ok"
+        self.slow_to_stop: list[str] = []  # parts that did not stop within 10 s of SIGTERM
         self._group: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._make_outbox()
@@ -343,11 +344,13 @@ class OfficeDay(PowerOffice):
         for p in self.procs_.values():
             if p.popen is not None and p.popen.poll() is None:
                 p.popen.send_signal(signal.SIGTERM)
+        deadline = time.time() + 10
         for p in self.procs_.values():
             if p.popen is not None:
                 try:
-                    p.popen.wait(20)
+                    p.popen.wait(max(0.1, deadline - time.time()))
                 except subprocess.TimeoutExpired:
+                    self.slow_to_stop.append(p.name)
                     p.popen.kill()
                     p.popen.wait()
         if self._group is not None and self._group.poll() is None:
@@ -430,6 +433,9 @@ class OfficeDay(PowerOffice):
                 last_mem = time.time()
             if not pending and not waiting_customers and in_flight == 0 and not todo and not ends and self.all_up():
                 break
+            if os.environ.get("OFFICEDAY_DEBUG") and int(now * 10) % 50 == 0:
+                say(f"{now:.1f} pending {len(pending)} waiting {len(waiting_customers)} in_flight {in_flight} "
+                    f"todo {len(todo)} ends {len(ends)} up {[(n, p.ready_at is not None) for n, p in self.procs_.items()]}")
             time.sleep(tick)
         for _end, f in ends:
             self.end(f)
@@ -604,6 +610,7 @@ class OfficeDay(PowerOffice):
                                    "pss_mb": _range_mb(p.pss_kb), "exits": p.exits}
                             for name, p in self.procs_.items()}
         out["usb"] = list(self.usb_answers)
+        out["slow_to_stop"] = list(self.slow_to_stop)
         out["record"] = [(round(at - self.t0, 2), what, s) for at, what, s in self.truth if what != "print"]
         return out
 
