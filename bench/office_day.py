@@ -12,7 +12,9 @@ Faults (``--faults``, comma-separated; default all):
 ``kill`` (SIGKILL of each process alone), ``power`` (all at once),
 ``broker`` (stopped for 8-15 s, the agent killed while it is away),
 ``paper`` (the printer out of paper for 10-20 s), ``partition`` (the proxy
-stalls both ways for 10-20 s), ``usb`` (a hostile USB stick in staff mode).
+stalls both ways for 10-20 s), ``disk`` (the state folder, a tmpfs of
+``--tmpfs-mb``, filled to the last block for 8-15 s, then freed; needs root
+to mount), ``usb`` (a hostile USB stick in staff mode).
 
 At the end: tickets issued, stored and printed, numbers twice; messages
 made and received (after dedupe by seq) and the true loss, against the
@@ -42,7 +44,7 @@ from cli.headless import VirtualDisplay  # noqa: E402
 from mqtt_broker import MosquittoBroker  # noqa: E402
 from officeday_office import OfficeDay, targets  # noqa: E402
 
-ALL_FAULTS = ("kill", "power", "broker", "paper", "partition", "usb")
+ALL_FAULTS = ("kill", "power", "broker", "paper", "partition", "disk", "usb")
 
 
 def main(argv=None) -> int:
@@ -53,6 +55,7 @@ def main(argv=None) -> int:
     ap.add_argument("--faults", default=",".join(ALL_FAULTS))
     ap.add_argument("--db", default=None, help="the centre's database URL (default SQLite in the work folder)")
     ap.add_argument("--pg", action="store_true", help="start a throw-away PostgreSQL for the centre")
+    ap.add_argument("--tmpfs-mb", type=int, default=256, help="the state folder's tmpfs for the disk fault")
     ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (logs, store, outbox)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args(argv)
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
         broker.start()
         stack.callback(broker.close)
         office = OfficeDay(tmp / "office", broker, seed=seed, customers=args.customers, seconds=args.seconds,
-                           db_url=db_url)
+                           db_url=db_url, tmpfs_mb=args.tmpfs_mb if "disk" in faults else None)
         stack.callback(office.close)
         office.start_centre()
         plan = office.plan(faults)

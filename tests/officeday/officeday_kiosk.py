@@ -132,26 +132,22 @@ def take(driver, kiosk, choice: int):
 
 
 def usb(kiosk, cfg):
-    """The staff's USB import of a board, from whatever the stick holds (see the module docstring)."""
-    from kiosk.usb_import import import_board, scan
-    from pishkhan.exc import PishkhanError
+    """Staff mode, then the staff's USB board import (:class:`kiosk.staff.StaffActions`) of every file the
+    stick shows: ``U scan problem skipped truncated``, then ``U refused REASON`` / ``U installed -`` per file,
+    ``U crashed ERROR`` if anything escaped the import path's own refusals."""
+    from kiosk.staff import ImportRefused
 
     kiosk.enter_staff()
     try:
-        found = scan(cfg.kiosk.usb_mount)
-        files = list(getattr(found, "files", ()) or ())
-        if getattr(found, "problem", None):
-            say(f"U refused scan:{found.problem}")
-            return
-        for f in files[:5]:
+        found = kiosk.staff_actions.usb_files()
+        say(f"U scan {found.problem or 'ok'} {found.skipped} {found.truncated} {len(found.files)}")
+        for path in found.files[:10]:
             try:
-                import_board(kiosk.model.store, getattr(f, "path", f), config=cfg)
+                kiosk.staff_actions.import_board(path)
                 say("U installed -")
-            except PishkhanError as e:
-                say(f"U refused {getattr(e, 'reason', type(e).__name__)}")
-        if not files:
-            say("U nothing -")
-    except Exception as e:  # noqa: BLE001  -- the harness counts a crash of the import path as a finding
+            except ImportRefused as e:
+                say(f"U refused {getattr(e, 'reason', None) or getattr(e, 'kind', '-')}")
+    except Exception as e:  # noqa: BLE001  -- the harness counts anything that escaped as a finding
         say(f"U crashed {type(e).__name__}")
     finally:
         kiosk.leave_staff("exit")

@@ -115,10 +115,18 @@ class OfficeDay(PowerOffice):
     """
 
     def __init__(self, root: Path, broker, *, seed: int, customers: int = 300, seconds: float = 180.0,
-                 db_url: str | None = None, period_minutes: int | None = None, usb_mount: Path | None = None):
+                 db_url: str | None = None, period_minutes: int | None = None, usb_mount: Path | None = None,
+                 tmpfs_mb: int | None = None):
         from pishkhan.text import jalali
 
         root = Path(root)
+        self.tmpfs = None
+        if tmpfs_mb:  # the state folder on a small filesystem of its own, which the disk fault fills
+            state = root / "state"
+            state.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={tmpfs_mb}m", "tmpfs", str(state)], check=True,
+                           capture_output=True)
+            self.tmpfs = state
         self.proxy = StallProxy((broker.host, broker.device_port))
         self.customers = customers
         self.seconds = seconds
@@ -369,6 +377,8 @@ class OfficeDay(PowerOffice):
             self.db.close()
         self.proxy.close()
         self.capture.stop()
+        if self.tmpfs is not None:
+            subprocess.run(["umount", "-l", str(self.tmpfs)], capture_output=True)
 
     # -- the plan ----------------------------------------------------------------------------
     def plan(self, faults: list[str]) -> list[Fault]:
@@ -465,6 +475,8 @@ class OfficeDay(PowerOffice):
         elif f.kind == "partition":
             self.proxy.partition()
             self.mark("network", "partitioned")
+        elif f.kind == "disk":
+            self.fill_disk()
         elif f.kind == "usb":
             self.plant_usb()
             self.send("kiosk", {"usb": "attack"})
@@ -483,6 +495,9 @@ class OfficeDay(PowerOffice):
         elif f.kind == "partition":
             self.proxy.heal()
             self.mark("network", "healed")
+        elif f.kind == "disk":
+            (self.state / "officeday-fill.bin").unlink(missing_ok=True)
+            self.mark("disk", "freed")
 
     def kill_agent_connecting(self, timeout: float = 20.0):
         """The agent restarted during the outage is killed once it has tried to connect (it then holds a
@@ -503,6 +518,25 @@ class OfficeDay(PowerOffice):
             f.seek(p.log_offset)
             text = f.read().decode(errors="replace")
         return any(s in text for s in ("failed to receive", "cannot reach", "refused", "disconnected"))
+
+    def fill_disk(self):
+        """Fill the state folder's filesystem to the last block (a log gone wild, a full SD card)."""
+        fill = self.state / "officeday-fill.bin"
+        st = os.statvfs(self.state)
+        size = st.f_bavail * st.f_frsize
+        try:
+            with open(fill, "ab") as f:
+                os.posix_fallocate(f.fileno(), 0, size)
+        except OSError:
+            pass  # full is full
+        with open(fill, "ab") as f:  # what fallocate's rounding left
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+                    f.flush()
+            except OSError:
+                pass
+        self.mark("disk", "full")
 
     def plant_usb(self):
         """A hostile stick: a symlink out of the mount, a huge file, a board with a bad signature, names
