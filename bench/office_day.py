@@ -81,7 +81,8 @@ def main(argv=None) -> int:
         broker.start()
         stack.callback(broker.close)
         office = OfficeDay(tmp / "office", broker, seed=seed, customers=args.customers, seconds=args.seconds,
-                           db_url=db_url, tmpfs_mb=args.tmpfs_mb if "disk" in faults else None)
+                           db_url=db_url, period_minutes=60, report_after=args.seconds + 30,
+                           tmpfs_mb=args.tmpfs_mb if "disk" in faults else None)
         stack.callback(office.close)
         office.start_centre()
         plan = office.plan(faults)

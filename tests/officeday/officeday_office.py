@@ -116,7 +116,7 @@ class OfficeDay(PowerOffice):
 
     def __init__(self, root: Path, broker, *, seed: int, customers: int = 300, seconds: float = 180.0,
                  db_url: str | None = None, period_minutes: int | None = None, usb_mount: Path | None = None,
-                 tmpfs_mb: int | None = None):
+                 tmpfs_mb: int | None = None, report_after: float | None = None):
         from pishkhan.text import jalali
 
         root = Path(root)
@@ -137,6 +137,12 @@ class OfficeDay(PowerOffice):
         if closes.date() != opens.date():
             raise RuntimeError("the office day would cross Tehran midnight: run it a few minutes later")
         shift = [f"{opens:%H:%M}-{closes:%H:%M}"]
+        # the day's report "so far" at a set minute after the customers (the hours go on, so no customer
+        # meets the closing cutoff); without it, the report comes when the hours end
+        self.report_at = None
+        if report_after is not None:
+            self.report_at = (dt.datetime.now(jalali.TEHRAN) + dt.timedelta(seconds=report_after + 60)).replace(
+                second=0, microsecond=0)
         self.opens, self.closes = opens, closes
         hours = {"always_open": False, "cutoff_margin_minutes": 0,
                  **{day: shift for day in ("saturday", "sunday", "monday", "tuesday", "wednesday", "thursday",
@@ -146,7 +152,7 @@ class OfficeDay(PowerOffice):
         extra = {"hours": hours, "printer": {"uri": f"file:{root / 'printer.bin'}"},
                  "mqtt": {"port": self.proxy.port, "keepalive": 5},
                  "kiosk": {"usb_mount": str(self.usb_mount)},
-                 "compliance": {"report_time": ""}}  # due when the day's hours end
+                 "compliance": {"report_time": f"{self.report_at:%H:%M}" if self.report_at else ""}}
         super().__init__(root, broker, seed=seed, extra_config=extra, telemetry_seconds=2)
         self.printer_file = root / "printer.bin"
         self.db_url = db_url or str(root / "fleet.db")
@@ -160,6 +166,7 @@ class OfficeDay(PowerOffice):
         self.db = None
         self.usb_answers: list[str] = []
         self.paper = "ok"
+        self.usb_waiting = False
         self.slow_to_stop: list[str] = []  # parts that did not stop within 10 s of SIGTERM
         self._group: subprocess.Popen | None = None
         self._lock = threading.Lock()
@@ -256,6 +263,9 @@ class OfficeDay(PowerOffice):
         self.mark(p.name, "ready")
         if p.name == "kiosk" and self.paper != "ok":  # the printer is the office's: still without paper
             threading.Thread(target=self.send, args=("kiosk", {"paper": self.paper}), daemon=True).start()
+        if p.name == "kiosk" and self.usb_waiting:  # the stick is still in: the staff try again
+            self.usb_waiting = False
+            threading.Thread(target=self.send, args=("kiosk", {"usb": "attack"}), daemon=True).start()
 
     def send(self, name: str, command: dict) -> bool:
         p = self.procs_[name]
@@ -479,7 +489,7 @@ class OfficeDay(PowerOffice):
             self.fill_disk()
         elif f.kind == "usb":
             self.plant_usb()
-            self.send("kiosk", {"usb": "attack"})
+            self.usb_waiting = not self.send("kiosk", {"usb": "attack"})
             self.mark("usb", "inserted")
 
     def end(self, f: Fault):
@@ -523,19 +533,16 @@ class OfficeDay(PowerOffice):
         """Fill the state folder's filesystem to the last block (a log gone wild, a full SD card)."""
         fill = self.state / "officeday-fill.bin"
         st = os.statvfs(self.state)
-        size = st.f_bavail * st.f_frsize
         try:
-            with open(fill, "ab") as f:
-                os.posix_fallocate(f.fileno(), 0, size)
-        except OSError:
-            pass  # full is full
-        with open(fill, "ab") as f:  # what fallocate's rounding left
-            try:
-                while True:
+            with open(fill, "ab", buffering=0) as f:
+                try:
+                    os.posix_fallocate(f.fileno(), 0, st.f_bavail * st.f_frsize)
+                except OSError:
+                    pass  # full is full
+                while True:  # what fallocate's rounding left
                     f.write(b"\0" * 4096)
-                    f.flush()
-            except OSError:
-                pass
+        except OSError:
+            pass
         self.mark("disk", "full")
 
     def plant_usb(self):
@@ -591,7 +598,7 @@ class OfficeDay(PowerOffice):
             "print_failed": sum(1 for r in rows if r["print_state"] not in (None, "ok")),
             "lost": sorted(t for t, v in issued.items() if stored.get(t) != v),
             "duplicated_numbers": sorted({k for k in keys if keys.count(k) > 1}),
-            "refused": [line for line in kiosk_lines if line.startswith("R ")][:10],
+            "refused": _count(line[2:] for line in kiosk_lines if line.startswith("R ")),
         }
         # integrity
         out["integrity"] = {"store": _integrity(self.config.store_path),
@@ -658,6 +665,10 @@ class OfficeDay(PowerOffice):
 
         now = dt.datetime.now(dt.timezone.utc)
         until = min(now, self.closes.astimezone(dt.timezone.utc))
+        rows = self.db.query("SELECT report FROM reports WHERE device_id = ? AND date = ?",
+                             (DEVICE, self.opens.date().isoformat())) if self.db is not None else []
+        if rows:  # judge the device's facts until the instant its report to the centre was judged
+            until = _parse(json.loads(rows[0]["report"])["judged_until"])
         with Store(self.config.store_path) as st:
             judged = judge_day(st, hours_from_config(self.config, store=st), self.opens.date(), until=until)
         device = {k[:-8]: v for k, v in judged.items() if k.endswith("_minutes") and not k.startswith(
@@ -776,7 +787,7 @@ def _minutes(report: dict) -> dict:
 def _wait_report(office: "OfficeDay", after_closing: float = 80.0) -> bool:
     """Keep the office up until the centre has the day's report (due at closing, sent on the agent's next
     minute tick: within *after_closing* seconds of it)."""
-    deadline = office.closes.timestamp() + after_closing
+    deadline = (office.report_at or office.closes).timestamp() + after_closing
     while time.time() < deadline:
         office.supervise()
         rows = office.db.query("SELECT 1 FROM reports WHERE device_id = ? AND date = ?",
