@@ -120,7 +120,7 @@ def report(f: dict) -> str:
         f"sent {m['wills_sent']}, never announced {len(m['reserved_never_announced'])} "
         f"{m['reserved_never_announced'][:10]}",
         f"  an event or report under two seqs: {len(m['sent_under_two_seqs'])}; a seq with two payloads: "
-        f"{len(m['seq_with_two_payloads'])}",
+        f"{len(m['seq_with_two_payloads'])} {m['two_payloads'] or ''}",
         f"centre: received {c['received']}, highest seq {c['highest_seq']}, duplicates {c['duplicates']}, "
         f"LOSS COUNTER {c['lost_counter']} (true loss {m['true_loss']}); refused {c['monitor_refused']}; "
         f"events {c['events']}",

@@ -8,14 +8,17 @@ dispatched at a widget's centre, as a finger's). It reads one JSON command a
 line on stdin and answers on stdout, one line each, flushed:
 
 - ``{"take": N}``: attract → start → the N-th service shown (modulo how many
-  the first page shows) → take ticket. When the
-  ticket screen shows a number: ``T id day lane number`` (the ticket is
-  *issued*: a customer holds its number); when printing ended:
-  ``P id state``; a refusal: ``R screen``.
+  the first page shows) → take ticket. When the ticket screen shows a number:
+  ``T id day lane number`` (the ticket is *issued*: a customer holds its
+  number), and the next customer may come; when its print ended (the kiosk's
+  own print thread): ``P id printed`` or ``P id STATE``; a refusal:
+  ``R screen`` (``R closed``, ``R out``, ``R lookup …``).
 - ``{"paper": "paper_out"}`` / ``{"paper": "ok"}``: the fake printer runs out
   of paper, or gets a new roll (the next print records ``ok``).
-- ``{"usb": "attack"}``: staff mode, then the USB board import pointed at
-  whatever ``kiosk.usb_mount`` holds; ``U outcome reason``.
+- ``{"usb": "attack"}``: staff mode, then the staff's USB board import
+  (:class:`kiosk.staff.StaffActions`) of each file the stick shows: see :func:`usb`.
+
+SIGTERM stops it cleanly, as systemd does.
 """
 
 from __future__ import annotations

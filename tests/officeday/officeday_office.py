@@ -130,12 +130,16 @@ class OfficeDay(PowerOffice):
         self.proxy = StallProxy((broker.host, broker.device_port))
         self.customers = customers
         self.seconds = seconds
-        now = dt.datetime.now(jalali.TEHRAN)
-        opens = now.replace(second=0, microsecond=0)
         minutes = period_minutes or math.ceil((seconds + 90) / 60) + 1  # start-up and the last customers inside
-        closes = opens + dt.timedelta(minutes=minutes)
-        if closes.date() != opens.date():
-            raise RuntimeError("the office day would cross Tehran midnight: run it a few minutes later")
+        needed = dt.timedelta(seconds=seconds + 240)  # the customers, the start-up and the report after them
+        now = dt.datetime.now(jalali.TEHRAN)
+        midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        if midnight - now < needed:  # the hours are one Tehran day's: wait for the next day rather than cross
+            time.sleep((midnight - now).total_seconds() + 1)
+            now = dt.datetime.now(jalali.TEHRAN)
+            midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        opens = now.replace(second=0, microsecond=0)
+        closes = min(opens + dt.timedelta(minutes=minutes), midnight - dt.timedelta(minutes=1))
         shift = [f"{opens:%H:%M}-{closes:%H:%M}"]
         # the day's report "so far" at a set minute after the customers (the hours go on, so no customer
         # meets the closing cutoff); without it, the report comes when the hours end
@@ -631,6 +635,7 @@ class OfficeDay(PowerOffice):
             "gaps_at_centre_truth": len(not_received),
             "sent_under_two_seqs": _keyed_twice(received),
             "seq_with_two_payloads": sorted(s for s, ps in received.items() if len(ps) > 1),
+            "two_payloads": {s: sorted(_what(p) for p in ps) for s, ps in received.items() if len(ps) > 1},
             "made_by_stream": _count(made.values()),
         }
         # the centre's own counters
@@ -770,6 +775,12 @@ def _drops(conn) -> dict:
     if "dropped" not in tables:
         return {}
     return {f"{s}.{r}": n for s, r, n in conn.execute("SELECT stream, reason, count FROM dropped")}
+
+
+def _what(payload: bytes) -> str:
+    """A message in a few words: its schema, and a status's state and reason."""
+    m = json.loads(payload)
+    return " ".join(str(m.get(k)) for k in ("schema", "state", "reason", "sent_at") if m.get(k) is not None)
 
 
 def _count(items) -> dict:

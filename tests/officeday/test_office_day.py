@@ -48,7 +48,7 @@ def test_an_office_day_loses_nothing_and_the_centre_counts_the_truth(tmp_path, m
     assert m["sent_under_two_seqs"] == [] and m["seq_with_two_payloads"] == [], where
     assert c["received"] == m["received_distinct"] and c["highest_seq"] == m["numbers_handed_out"], where
     # the centre's loss counter is the true loss, but for numbers reserved for a Last Will whose connection
-    # never happened (issue 23 §1: announced nowhere): the harness finds each of them
+    # never happened (announced nowhere, docs/testing.md): the harness finds each of them
     assert c["lost_counter"] - m["true_loss"] == len(m["reserved_never_announced"]), where
     assert m["reserved_for_wills"] == m["wills_announced"] + len(m["reserved_never_announced"]), where
     # every process came back after each kill and the power cut
