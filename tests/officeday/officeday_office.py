@@ -406,7 +406,7 @@ class OfficeDay(PowerOffice):
                     out.append(Fault(rng.uniform(0.1 * day, 0.9 * day), "kill", name))
                 continue
             length = {"broker": rng.uniform(8, 15), "paper": rng.uniform(10, 20), "partition": rng.uniform(10, 20),
-                      "disk": rng.uniform(8, 15), "clock": 0.0}.get(kind, 0.0)
+                      "disk": rng.uniform(8, 15)}.get(kind, 0.0)
             out.append(Fault(at, kind, "", length))
         return sorted(out, key=lambda f: f.at)
 
@@ -457,9 +457,6 @@ class OfficeDay(PowerOffice):
                 last_mem = time.time()
             if not pending and not waiting_customers and in_flight == 0 and not todo and not ends and self.all_up():
                 break
-            if os.environ.get("OFFICEDAY_DEBUG") and int(now * 10) % 50 == 0:
-                say(f"{now:.1f} pending {len(pending)} waiting {len(waiting_customers)} in_flight {in_flight} "
-                    f"todo {len(todo)} ends {len(ends)} up {[(n, p.ready_at is not None) for n, p in self.procs_.items()]}")
             time.sleep(tick)
         for _end, f in ends:
             self.end(f)
@@ -565,6 +562,19 @@ class OfficeDay(PowerOffice):
         (deep / "board.json").write_text("{}")
 
     # -- the end: drain, and the figures -------------------------------------------------------
+    def wait_report(self, after_closing: float = 80.0) -> bool:
+        """Keep the office up until the centre has the day's report (due at the report minute, or when the
+        hours end; sent on the agent's next minute tick: within *after_closing* seconds of it)."""
+        deadline = (self.report_at or self.closes).timestamp() + after_closing
+        while time.time() < deadline:
+            self.supervise()
+            rows = self.db.query("SELECT 1 FROM reports WHERE device_id = ? AND date = ?",
+                                 (DEVICE, self.opens.date().isoformat()))
+            if rows:
+                return True
+            time.sleep(0.5)
+        return False
+
     def drain(self, timeout: float = 60.0) -> int | None:
         """Wait until the outbox is empty and the monitor has written what the capture received."""
         deadline = time.monotonic() + timeout
@@ -795,23 +805,6 @@ def _minutes(report: dict) -> dict:
     return {k[:-8]: v for k, v in comp.items() if isinstance(v, int) and k.endswith("_minutes")}
 
 
-def _wait_report(office: "OfficeDay", after_closing: float = 80.0) -> bool:
-    """Keep the office up until the centre has the day's report (due at closing, sent on the agent's next
-    minute tick: within *after_closing* seconds of it)."""
-    deadline = (office.report_at or office.closes).timestamp() + after_closing
-    while time.time() < deadline:
-        office.supervise()
-        rows = office.db.query("SELECT 1 FROM reports WHERE device_id = ? AND date = ?",
-                               (DEVICE, office.opens.date().isoformat()))
-        if rows:
-            return True
-        time.sleep(0.5)
-    return False
-
-
-OfficeDay.wait_report = _wait_report
-
-
 def targets(f: dict, *, restart_seconds: float = 10.0) -> list[str]:
     """The targets of the day that *f* (:meth:`OfficeDay.figures`) misses, each as a sentence."""
     missed = []
@@ -825,7 +818,8 @@ def targets(f: dict, *, restart_seconds: float = 10.0) -> list[str]:
     if m["true_loss"] != 0:
         missed.append(f"true loss {m['true_loss']} (made and not received {m['made_not_received']})")
     if m["sent_under_two_seqs"] or m["seq_with_two_payloads"]:
-        missed.append("a message under two seqs or a seq with two payloads")
+        missed.append(f"a message under two seqs {m['sent_under_two_seqs'][:3]} or a seq with two payloads "
+                      f"{m['two_payloads']}")
     if c["lost_counter"] != (m["true_loss"] or 0):
         missed.append(f"the centre's loss counter says {c['lost_counter']}, the true loss is {m['true_loss']} "
                       f"(seqs reserved for a Last Will and never announced: {len(m['reserved_never_announced'])})")
