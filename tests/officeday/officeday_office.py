@@ -552,7 +552,7 @@ class OfficeDay(PowerOffice):
         m = self.usb_mount
         (m / "escape.json").unlink(missing_ok=True)
         os.symlink("/etc/shadow", m / "escape.json")
-        (m / "huge.json").write_bytes(b"{" + b" " * (8 * 1024 * 1024) + b"}")
+        (m / "huge.json").write_bytes(b"{" + b" " * (6 * 1024 * 1024) + b"}")  # past MAX_BYTES
         (m / "forged.json").write_text(json.dumps({"payload": "x", "signature": "AAAA", "key_id": "nope"}))
         (m / "bad\x1bname.json").write_text("{}")
         deep = m

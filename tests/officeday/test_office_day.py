@@ -3,7 +3,7 @@ a printer without paper; nothing lost, nothing numbered twice, and the centre's 
 
 The office (:mod:`officeday_office`: wall display, kiosk touched through Kivy's dispatch, panel on
 MockFactory, agent through a TCP proxy, the centre's monitor on SQLite) serves a few dozen customers in
-about twenty seconds while each fault comes at a fixed instant (the customers and presses are drawn from
+about twenty seconds while each fault comes at a fixed instant (and a hostile USB stick is put in) (the customers and presses are drawn from
 the seed, printed on failure). The long day with every fault at random instants is ``make office-day``
 (bench/office_day.py; docs/testing.md).
 """
@@ -11,6 +11,7 @@ the seed, printed on failure). The long day with every fault at random instants 
 from __future__ import annotations
 
 import json
+import time
 
 from officeday_office import Fault, OfficeDay
 
@@ -18,7 +19,8 @@ SEED = 23
 CUSTOMERS = 16
 SECONDS = 14.0
 FAULTS = [Fault(2.0, "kill", "kiosk"), Fault(3.0, "kill", "display"), Fault(4.0, "kill", "panel"),
-          Fault(5.0, "broker", length=1.0), Fault(8.0, "power"), Fault(9.0, "paper", length=12.0)]
+          Fault(5.0, "broker", length=1.0), Fault(8.0, "power"), Fault(9.0, "paper", length=12.0),
+          Fault(13.0, "usb")]
 #: A bound that each process is back at all (a loaded two-core machine); how fast is a figure of the bench.
 BACK_SECONDS = 40.0
 
@@ -30,6 +32,11 @@ def test_an_office_day_loses_nothing_and_the_centre_counts_the_truth(tmp_path, m
         office.start_centre()
         office.power_on()
         office.run_day(FAULTS, say=lambda *_: None)
+        deadline = time.monotonic() + 20
+        while not any(a.startswith("U scan") for a in office.usb_answers) and time.monotonic() < deadline:
+            office.supervise()
+            time.sleep(0.2)
+        time.sleep(1.0)  # the stick's last files
         depth = office.drain(timeout=30)
         office.stop_all()
         f = office.figures()
@@ -55,5 +62,8 @@ def test_an_office_day_loses_nothing_and_the_centre_counts_the_truth(tmp_path, m
     for name, p in f["processes"].items():
         assert not p["still_down"] and p["back_after_kill_s"], (name, where)
         assert max(p["back_after_kill_s"]) <= BACK_SECONDS, (name, where)
+    # the hostile stick in staff mode: every file refused with a reason, nothing installed, nothing escaped
+    assert f["usb"] and f["usb"][0].startswith("U scan ok"), where
+    assert all(a.startswith(("U scan", "U refused")) for a in f["usb"]), where
     # compliance: the device's minutes agree with the truth wherever the device could know it
     assert f["compliance"]["differs"] == [], where
