@@ -705,9 +705,11 @@ class OfficeDay(PowerOffice):
         differs = [(f"{k.astimezone(jalali.TEHRAN):%H:%M}", device_by_minute.get(k), v[0], v[1])
                    for k, v in truth_by_minute.items() if device_by_minute.get(k) != v[0]]
         # A process SIGKILLed writes no fact: the device cannot know it was dead at a minute's start until
-        # it is back (seconds later). Those minutes are the harness's knowledge, not the device's error.
+        # it is back (seconds later); the printer's paper is known only by printing (out at the first failed
+        # print, back at the first good one). Those minutes are the harness's knowledge, not the device's error.
         unseeable = [d for d in differs if (d[3].endswith("process dead") and d[1] in ("serving", "degraded"))
-                     or (d[3] == "printer out of paper, no print tried yet" and d[1] == "serving")]
+                     or (d[3] == "printer out of paper, no print tried yet" and d[1] == "serving")
+                     or (d[3] == "paper back, no print since" and d[1] == "degraded")]
         return {"device": device, "truth": truth, "differs": [d for d in differs if d not in unseeable],
                 "unseeable": unseeable}
 
@@ -742,6 +744,12 @@ class OfficeDay(PowerOffice):
             return "degraded", "wall display process dead"
         if state["display"] != "up":
             return "degraded", "wall not showing yet"
+        if "paper_since" in state:  # the paper is back: the kiosk records it at its next print
+            prints = [(at, s) for at, what, s in self.truth if what == "print" and at <= t]
+            before = [s for at, s in prints if at < state["paper_since"]]
+            after = [s for at, s in prints if at >= state["paper_since"]]
+            if before and before[-1] == "failed" and not after:
+                return "serving", "paper back, no print since"
         return "serving", ""
 
 

@@ -16,11 +16,12 @@ import time
 from officeday_office import Fault, OfficeDay
 
 SEED = 23
-CUSTOMERS = 16
-SECONDS = 14.0
-FAULTS = [Fault(2.0, "kill", "kiosk"), Fault(3.0, "kill", "display"), Fault(4.0, "kill", "panel"),
+CUSTOMERS = 12
+SECONDS = 12.0
+# (the wall is not killed alone here: the power cut restarts it, and the bench kills each part alone)
+FAULTS = [Fault(2.0, "kill", "kiosk"), Fault(4.0, "kill", "panel"),
           Fault(5.0, "broker", length=1.0), Fault(8.0, "power"), Fault(9.0, "paper", length=12.0),
-          Fault(13.0, "usb")]
+          Fault(8.5, "usb")]  # the kiosk is down after the cut: the staff try when it is back
 #: A bound that each process is back at all (a loaded two-core machine); how fast is a figure of the bench.
 BACK_SECONDS = 40.0
 
@@ -32,7 +33,7 @@ def test_an_office_day_loses_nothing_and_the_centre_counts_the_truth(tmp_path, m
         office.start_centre()
         office.power_on()
         office.run_day(FAULTS, say=lambda *_: None)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 10
         while not any(a.startswith("U scan") for a in office.usb_answers) and time.monotonic() < deadline:
             office.supervise()
             time.sleep(0.2)
