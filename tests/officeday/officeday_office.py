@@ -436,7 +436,8 @@ class OfficeDay(PowerOffice):
                 if f.length:
                     ends.append((f.at + f.length, f))
             for end, f in list(ends):
-                if end <= now:
+                if end <= now and (f.kind != "paper" or self._failed_prints_since(started + f.at)
+                                   or now > end + 20):  # new paper once a customer has met the empty printer
                     ends.remove((end, f))
                     self.end(f)
             while self.retries:
@@ -460,6 +461,9 @@ class OfficeDay(PowerOffice):
             time.sleep(tick)
         for _end, f in ends:
             self.end(f)
+
+    def _failed_prints_since(self, since: float) -> int:
+        return sum(1 for at, what, s in list(self.truth) if what == "print" and s == "failed" and at >= since)
 
     def _answers(self, name: str, prefixes) -> int:
         with self._lock:
