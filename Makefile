@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test system system-test venv clean deb package-e2e update-e2e
+.PHONY: demo test system system-test venv clean deb package-e2e update-e2e office-day
 
 demo: system venv
 	$(BIN)/python -m scripts.demo
@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
+
+# The whole office and its centre through a day of faults (docs/testing.md); SEED=N replays a day.
+office-day: system-test venv
+	KIVY_TEXT=pil KIVY_NO_ARGS=1 KIVY_NO_CONSOLELOG=1 KIVY_LOG_MODE=PYTHON PYTHONPATH=$(CURDIR) \
+		$(BIN)/python bench/office_day.py $(if $(SEED),--seed $(SEED))
 
 # Release tools (not set-up): docs/release.md.
 ARCH            ?= $(shell dpkg --print-architecture)
