@@ -118,7 +118,7 @@ class LibraryScreen(LibraryMixin, StaffScreen):
             return out + [self.row([self.text(self.t("failed", reason=str(e)), 0.85, color=WARN, max_lines=2)])]
         for e in entries:
             out.append(self.tile(e))
-        if kind in (None, "tariff_list"):
+        if kind == "tariff_list":  # the tariff boards the office kept are tariff lists too
             out += self.board_rows()
         if len(out) == 1:
             out.append(self.row([self.text(self.t("no_circulars"), name="library-empty")]))
@@ -306,7 +306,7 @@ class InspectorMenuScreen(StaffScreen):
 class InspectorLibraryScreen(LibraryScreen):
     title_key = "inspector_library"
     readonly = True
-    row_height = 140
+    row_height = 126
 
 
 class InspectorCircularScreen(CircularScreen):

@@ -86,7 +86,7 @@ class PageRenderer:
         self.width = int(width)
         self.max_pages = int(max_pages)
         self.max_cache_bytes = int(max_cache_bytes)
-        self._checked: dict[str, PdfInfo] = {}
+        self._checked: dict[str, PdfInfo | PdfRefused] = {}
 
     # -- the document ------------------------------------------------------------------
     def info(self, path, *, sha256: str) -> PdfInfo:
@@ -96,9 +96,20 @@ class PageRenderer:
         """
         sha256 = self._name(sha256)
         known = self._checked.get(sha256)
+        if isinstance(known, PdfRefused):
+            raise known
         if known is not None:
             return known
-        path = Path(path)
+        try:
+            info = self._check(Path(path), sha256)
+        except PdfRefused as refused:
+            if refused.reason == "malformed":  # the right bytes that PDFium cannot read never change
+                self._checked[sha256] = refused
+            raise
+        self._checked[sha256] = info
+        return info
+
+    def _check(self, path: Path, sha256: str) -> PdfInfo:
         try:
             st = path.stat()
         except OSError as e:
@@ -116,9 +127,7 @@ class PageRenderer:
             count = len(pdf)
         if count < 1:
             raise PdfRefused("the PDF has no pages", reason="malformed")
-        info = PdfInfo(sha256=sha256, pages=count, shown=min(count, self.max_pages))
-        self._checked[sha256] = info
-        return info
+        return PdfInfo(sha256=sha256, pages=count, shown=min(count, self.max_pages))
 
     def page(self, path, *, sha256: str, n: int) -> Path:
         """The PNG of page *n* (from 1) of the PDF at *path*: from the cache, else drawn now.
@@ -128,7 +137,7 @@ class PageRenderer:
         """
         sha256 = self._name(sha256)
         target = self.cache_dir / f"{sha256}-{int(n)}.png"
-        if target.is_file() and sha256 in self._checked:
+        if target.is_file() and isinstance(self._checked.get(sha256), PdfInfo):
             os.utime(target)  # most recently drawn: kept longest
             return target
         info = self.info(path, sha256=sha256)
