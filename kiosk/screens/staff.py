@@ -118,7 +118,7 @@ class PinScreen(KioskScreen):
         # the inspector's read-only view, beside the pad (below it there is no room in landscape)
         inspector = self.button(self.t("inspector"), self.kiosk.enter_inspector, name="inspector", step=0.9,
                                 size_hint=(None, None), width=200, height=MIN_TARGET)
-        side = Column([Column(), inspector], size_hint_y=None, height=pad.height)
+        side = Column([Column(), inspector], size_hint=(None, None), width=200, height=pad.height)
         return Column([message, dots, self.row([Column(), pad, side], size_hint_y=None, height=pad.height),
                        Column()])
 
