@@ -150,7 +150,7 @@ class LibraryScreen(LibraryMixin, StaffScreen):
             log.exception("cannot read the board history")
             return []
         return [self.row([self.text(board_line(b, self.lang), 0.8, name=f"board:{i}", max_lines=2)])
-                for i, b in enumerate(history)]
+                for i, b in enumerate(reversed(history))]  # newest first
 
 
 def board_line(b: dict, lang: str) -> str:
@@ -332,7 +332,7 @@ class InspectorBoardsScreen(LibraryMixin, StaffScreen):
         if not history:
             return [self.row([self.text(self.t("info_no_board"), name="no-boards")])]
         return [self.row([self.text(board_line(b, self.lang), 0.85, name=f"board:{i}", max_lines=2)])
-                for i, b in enumerate(history)]
+                for i, b in enumerate(reversed(history))]  # newest first
 
 
 class InspectorComplianceScreen(StaffScreen):
