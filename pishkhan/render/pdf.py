@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pishkhan.exc import Refused
+from pishkhan.exc import PdfRefused
 
 __all__ = ["PdfRefused", "PdfInfo", "PageRenderer", "MAX_FILE_BYTES", "MAX_PAGES", "MAX_PIXELS", "PAGE_WIDTH",
            "MAX_CACHE_BYTES"]
@@ -48,10 +48,6 @@ MAX_CACHE_BYTES = 150 * 1024 * 1024
 
 _LOCK = threading.Lock()
 _HEX = frozenset("0123456789abcdef")
-
-
-class PdfRefused(Refused):
-    """A PDF that cannot be shown; :attr:`reason` is ``not_a_file``, ``wrong_hash`` or ``malformed``."""
 
 
 @dataclass(frozen=True)
