@@ -149,11 +149,17 @@ def test_the_inspector_sees_everything_and_can_change_nothing(make_kiosk, librar
     assert {name for name, _ in opened} == INSPECTOR_SCREENS  # every inspector screen was reached
     assert {"acknowledge", "acknowledge-named"}.isdisjoint(b for _, b in done) and len(done) > 25
     assert dump(config.store_path) == before  # nothing changed: no acknowledgement, no audit, no setting
-    k.lang = "fa"
+    k.lang, k.scale = "fa", 1.0  # the walk pressed the language and text-size buttons
     k.enter_inspector()
     assert press(k, "inspector_library")
     text = " ".join(w.text for w in walk(k.screen) if hasattr(w, "text") and isinstance(w.text, str))
     assert t("not_acknowledged") in text and "دریافت:" in text  # received and acknowledged times
+    k.last_touch -= float(config.kiosk.staff_timeout) + 1  # left alone: back to the customers' start
+    k.tick()
+    assert k.current == "attract" and not k.inspector_mode
+    k.enter_staff()  # staff reach it from their menu too, and come back to it
+    assert press(k, "inspector_title") and k.current == "inspector"
+    assert press(k, "inspector_exit") and k.current == "staff" and k.staff_mode
 
 
 def _open(k, name, params, history):
