@@ -34,6 +34,11 @@ drives it from Kivy's clock. The rules:
 - **Ticker.** The active notices of the store, then the board's own notices
   that are not among them, joined by
   :data:`~display.wall_strings.TICKER_SEPARATOR`.
+- **Staff line.** While a circular received by the office awaits a staff
+  member's acknowledgement (:meth:`~pishkhan.circulars.library.Library.unread_count`),
+  a small muted line under the recent calls says so
+  (:data:`~display.wall_strings.NEW_CIRCULAR`), never the circular itself;
+  read again with the footer and after another process's commit.
 - **Header.** The clock to the minute and the Jalali date; a new date
   refreshes the footer and asks for the pages (a board may come into effect).
 - **Blank.** While the screen is blanked locally the pages do not rotate and
@@ -139,6 +144,7 @@ class WallModel:
         self.date_text = ""
         self.hours_text = ""
         self.version_text = ""
+        self.staff_text = ""
         self.ticker = ""
         #: The board that could not be drawn, until one is drawn again.
         self.failure: RenderFailure | None = None
@@ -221,6 +227,10 @@ class WallModel:
         hours = S.HOURS_TODAY.format(hours=self.hours.describe_day(jalali.today(self.clock())))
         if hours != self.hours_text:  # a schedule installed meanwhile
             self.hours_text = hours
+            update.footer = True
+        staff = self.staff_source()
+        if staff != self.staff_text:  # a circular received or acknowledged
+            self.staff_text = staff
             update.footer = True
         self.store_problem = ""
 
@@ -346,7 +356,19 @@ class WallModel:
                                                        code=ps.verification_code or "")
         else:
             self.version_text = S.NO_BOARD
+        self.staff_text = self.staff_source()
         self.ticker = self.ticker_source()
+
+    def staff_source(self) -> str:
+        """The staff line: :data:`~display.wall_strings.NEW_CIRCULAR` while a circular awaits staff, else ""."""
+        from pishkhan.circulars.library import Library
+
+        try:
+            unread = Library(self.store, self.config.state_dir / "circulars").unread_count()
+        except PishkhanError:
+            log.exception("cannot count the unread circulars")
+            return ""
+        return S.NEW_CIRCULAR if unread > 0 else ""
 
     def ticker_source(self) -> str:
         texts = [n.text for n in active_notices(self.store)]

@@ -19,6 +19,8 @@ HOURS_TODAY = "ساعات کار امروز: {hours}"
 BOARD_VERSION = "نسخهٔ تابلو: {version}  ·  کد تأیید: {code}"
 NO_BOARD = "تابلوی معتبر در دسترس نیست — لطفاً از کارکنان بپرسید"
 TICKER_SEPARATOR = "   •   "
+#: The staff line (small, muted): a circular awaits the staff's reading; never its content.
+NEW_CIRCULAR = "بخشنامهٔ تازه برای کارکنان"
 
 #: Every fixed text above is drawn in Vazirmatn; tests check each glyph exists.
 #: How Latin ticket prefixes are read out by the Persian voice.

@@ -225,6 +225,9 @@ class WallScreen(Widget):
                                        colour="muted", halign="center")
         self.recent_labels = [self._tile(panel, Rect(p.x, rows_top + 60 * s + i * row_h, p.w, row_h),
                                          size=44, halign="center") for i in range(RECENT_ROWS)]
+        # the staff line, small and muted, in the room left under the recent calls
+        self.staff_label = self._tile(panel, Rect(p.x, p.y + p.h - 54 * s, p.w, 50 * s), size=24, colour="muted",
+                                      halign="center")
         # Footer: the ticker on top, then today's hours (right) and the board version (left).
         ft = L.footer
         line = ft.h * 0.5
@@ -273,6 +276,7 @@ class WallScreen(Widget):
     def show_footer(self, model) -> None:
         self.hours_label.text = model.hours_text
         self.version_label.text = model.version_text
+        self.staff_label.text = model.staff_text
 
     @property
     def panel_ms(self) -> float:

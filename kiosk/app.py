@@ -30,6 +30,9 @@ from .screens.browse import BrowseScreen
 from .screens.closed import ClosedScreen, OutOfServiceScreen
 from .screens.detail import DetailScreen
 from .screens.rating import RatingScreen
+from .screens.library import (AckNameScreen, CircularPageScreen, CircularScreen, InspectorBoardsScreen,
+                              InspectorCircularScreen, InspectorComplianceScreen, InspectorLibraryScreen,
+                              InspectorMenuScreen, InspectorPageScreen, LibraryScreen)
 from .screens.search import SearchScreen
 from .screens.staff import (PinScreen, StaffCountersScreen, StaffInfoScreen, StaffMenuScreen,
                             StaffNoticesScreen, StaffQueueScreen, StaffServicesScreen, StaffTextScreen,
@@ -46,8 +49,15 @@ SCREENS = {
     "staff_text": StaffTextScreen, "staff_notices": StaffNoticesScreen, "staff_queue": StaffQueueScreen,
     "staff_usb": StaffUsbScreen, "staff_info": StaffInfoScreen,
     "rate": RatingScreen,
+    "staff_library": LibraryScreen, "staff_circular": CircularScreen, "staff_circular_page": CircularPageScreen,
+    "staff_ack_name": AckNameScreen,
+    "inspector": InspectorMenuScreen, "inspector_library": InspectorLibraryScreen,
+    "inspector_circular": InspectorCircularScreen, "inspector_circular_page": InspectorPageScreen,
+    "inspector_boards": InspectorBoardsScreen, "inspector_compliance": InspectorComplianceScreen,
 }
 STAFF_SCREENS = {name for name in SCREENS if name.startswith("staff")}
+#: The inspector's read-only screens (reachable from the PIN pad without a PIN).
+INSPECTOR_SCREENS = {name for name in SCREENS if name.startswith("inspector")}
 #: Screens refreshed when another process changes the store.
 LIVE_SCREENS = {"attract", "browse", "detail", "search"}
 TEXT_SCALES = (1.0, 1.25, 1.5)
@@ -77,6 +87,7 @@ class Kiosk(FloatLayout):
         self.threaded_print = threaded_print
         self.reset_customer()
         self.staff_mode = False
+        self.inspector_mode = False
         self.staff_actions = StaffActions(model)
         self.long_press_seconds = LONG_PRESS_SECONDS
         self.history: list[tuple[str, dict]] = []
@@ -118,7 +129,10 @@ class Kiosk(FloatLayout):
 
     def back(self, **extra):
         if not self.history:
-            self.home()
+            if self.inspector_mode and self.current == "inspector":
+                self.leave_inspector()  # back from the inspector's menu: out, never round in a circle
+            else:
+                self.home()
             return
         name, params = self.history.pop()
         params.update(extra)
@@ -128,6 +142,8 @@ class Kiosk(FloatLayout):
         self.history.clear()
         if self.staff_mode:
             self.show("staff", push=False)
+        elif self.inspector_mode:
+            self.show("inspector", push=False)
         elif self.model.out_of_service:
             self.show("out", push=False)
         else:
@@ -210,6 +226,7 @@ class Kiosk(FloatLayout):
 
     # -- staff ------------------------------------------------------------------
     def open_pin_pad(self):
+        self.inspector_mode = False
         self.history.clear()
         self.show("pin", push=False)
 
@@ -217,6 +234,16 @@ class Kiosk(FloatLayout):
         self.staff_mode = True
         self.history.clear()
         self.show("staff", push=False)
+
+    def enter_inspector(self):
+        """The inspector's read-only view, from the PIN pad: no PIN, and none of staff mode's powers."""
+        self.inspector_mode = True
+        self.history.clear()
+        self.show("inspector", push=False)
+
+    def leave_inspector(self):
+        self.inspector_mode = False
+        self.home()
 
     def leave_staff(self, reason: str = "exit"):
         if self.staff_mode and self.model.store is not None:
@@ -276,6 +303,10 @@ class Kiosk(FloatLayout):
         if self.staff_mode or name == "pin":
             if idle > float(self.config.kiosk.staff_timeout):
                 self.leave_staff("timeout")
+                return
+        elif self.inspector_mode:
+            if idle > float(self.config.kiosk.staff_timeout):
+                self.leave_inspector()
                 return
         elif name not in ("attract", "out"):
             printed = (name == "ticket" and self.screen.params.get("print_state") == "printed") or (

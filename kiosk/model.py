@@ -64,6 +64,25 @@ class KioskModel:
     def out_of_service(self) -> bool:
         return bool(self.problem)
 
+    # -- the circulars library (staff and inspector screens) ---------------------------
+    @property
+    def library(self):
+        """The office's circulars library (:class:`pishkhan.circulars.library.Library`), made when first asked."""
+        if getattr(self, "_library", None) is None:
+            from pishkhan.circulars.library import Library
+
+            self._library = Library(self.store, self.config.state_dir / "circulars")
+        return self._library
+
+    @property
+    def pdf_pages(self):
+        """The page renderer of circular attachments, cached in ``<state>/circulars/pages``."""
+        if getattr(self, "_pdf_pages", None) is None:
+            from pishkhan.render.pdf import PageRenderer
+
+            self._pdf_pages = PageRenderer(self.config.state_dir / "circulars" / "pages")
+        return self._pdf_pages
+
     def notice_texts(self) -> list[str]:
         board_notices = list(self.board.notices) if self.board else []
         return [n.text for n in self.notices] + board_notices

@@ -150,6 +150,10 @@ class CircularRefused(Refused):
     (:mod:`pishkhan.circulars`)."""
 
 
+class PdfRefused(Refused):
+    """A kept PDF that cannot be shown (:mod:`pishkhan.render.pdf`): ``not_a_file``, ``wrong_hash`` or ``malformed``."""
+
+
 class BoardFileError(BoardError, Refused):
     """A board file that may not be read: not a regular file on the stick, too large, unreadable or too slow."""
 

@@ -115,7 +115,12 @@ class PinScreen(KioskScreen):
             rows.append(self.row(row, size_hint_y=None, height=MIN_TARGET))
         pad = Column(rows, size_hint=(None, None), width=3 * 170 + 2 * SPACING,
                      height=4 * MIN_TARGET + 3 * SPACING, pos_hint={"center_x": 0.5})
-        return Column([message, dots, pad, Column()])
+        # the inspector's read-only view, beside the pad (below it there is no room in landscape)
+        inspector = self.button(self.t("inspector"), self.kiosk.enter_inspector, name="inspector", step=0.9,
+                                size_hint=(None, None), width=200, height=MIN_TARGET)
+        side = Column([Column(), inspector], size_hint=(None, None), width=200, height=pad.height)
+        return Column([message, dots, self.row([Column(), pad, side], size_hint_y=None, height=pad.height),
+                       Column()])
 
 
 class StaffScreen(KioskScreen):
@@ -201,6 +206,8 @@ class StaffMenuScreen(StaffScreen):
                  ("staff_reprint", self.reprint),
                  ("staff_usb", lambda: k.show("staff_usb")),
                  ("staff_info", lambda: k.show("staff_info")),
+                 ("staff_library", lambda: k.show("staff_library")),
+                 ("inspector_title", lambda: k.show("inspector")),
                  ("staff_exit", k.leave_staff)]
         buttons = [self.button(self.t(key), fn, name=key, kind="danger" if key == "staff_exit" else "normal")
                    for key, fn in items]
