@@ -88,6 +88,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from central import codec, health_history, history, registry, verification
+from central.circulars import ingest as circular_ingest
+from central.circulars import wire as circular_wire
 from central.queries import UNSENT_WILLS
 from central.releases import ingest as release_ingest
 from central.releases import wire as release_wire
@@ -204,6 +206,7 @@ class Fleet:
             _check_snapshot(message)
         if info.kind == "event":  # an update's step, bounded and checked (central.releases.wire)
             message["_update"] = release_wire.update_of(message)
+            message["_circular"] = circular_wire.circular_of(message, received_at=received_at)
         elif info.kind == "reported":
             message["_release"] = release_wire.release_of(message)
         message["_stream"], message["_bytes"] = info.kind, len(payload)
@@ -338,6 +341,9 @@ class Fleet:
             self._over_budget(c, m, received_at, batch, {"stream": "event", "day": day, "limit": EVENTS_PER_DAY})
             raise ProtocolError(f"more than {EVENTS_PER_DAY} events of {day} (Tehran) from this device; the centre "
                                 f"stores no more of that day", reason="over_budget")
+        if m.get("_circular"):  # kept per office (central.circulars.ingest); another province's: refused
+            circular_ingest.record(c, device=m["device"], province=self.province_of(c, m["device"]),
+                                   circular=m["_circular"], received_at=received_at)
         self._alert(c, m, m["event"], m.get("at", m["sent_at"]), received_at, m.get("detail") or {})
         if m.get("_update"):
             release_ingest.record_step(c, device=m["device"], province=self.province_of(c, m["device"]),
