@@ -59,6 +59,9 @@ REASONS: dict[str, tuple[str, str]] = {
                             "no kept package of the running version: never install without a way back"),
     "download_failed": ("دریافت بسته ناموفق بود", "the package could not be downloaded"),
     "install_failed": ("نصب بسته ناموفق بود", "dpkg could not install the package"),
+    # circulars (pishkhan.circulars); ``wrong_hash`` and ``download_failed`` above also name an attachment's:
+    "too_large": ("از اندازهٔ مجاز بزرگ‌تر است",
+                  "past a bound: a file's size, the number of circulars, the folder's size or the free disk"),
 }
 
 
@@ -136,6 +139,11 @@ class TrustListRefused(Refused):
 
 class ReleaseRefused(Refused):
     """A release document (``pishkhan.release/1``) or an update it asks for, refused (:mod:`pishkhan.releases`)."""
+
+
+class CircularRefused(Refused):
+    """A circulars index (``pishkhan.circulars/1``), one of its entries or an attachment, refused
+    (:mod:`pishkhan.circulars`)."""
 
 
 class BoardFileError(BoardError, Refused):
