@@ -22,8 +22,9 @@ FORMAT = "pishkhan.circulars/1"
 #: The kinds of circular, with their Persian names.
 KINDS = {"circular": "بخشنامه", "instruction": "دستورالعمل", "regulation": "آیین‌نامه",
          "tariff_list": "فهرست تعرفه"}
-#: A circular's number: 1-40 of Latin or Persian digits, Latin letters, ``/ - . _`` (stored with Latin digits).
-NUMBER = re.compile(r"[0-9A-Za-z/._-]{1,40}")
+#: A circular's number: 1-40 of Latin or Persian digits, Latin letters, ``/ - . _``, beginning with a letter or a
+#: digit (stored with Latin digits; the device's rule, pishkhan.circulars.document).
+NUMBER = re.compile(r"[0-9A-Za-z][0-9A-Za-z/._-]{0,39}", re.ASCII)
 #: The scopes a circulars index has.
 SCOPE = re.compile(r"national|province:[0-9]{2}")
 SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -26,6 +26,20 @@ from central.circulars import index as circular_index
 from central.circulars.pool import PdfPool
 
 
+def topic_of(topics, scope: str) -> tuple[str, str]:
+    """``(topic, scope key)`` of *scope*'s index: ``all/circulars`` or ``province/CODE/circulars``, retained."""
+    from central.publish import topic_for
+    from pishkhan.exc import CentralError
+    from pishkhan.protocol.topics import check_level
+
+    try:
+        return topic_for(topics, "circulars", scope)
+    except CentralError:  # a topics module from before circulars were a document kind
+        if scope == "national":
+            return f"{topics.root}/all/circulars", scope
+        return f"{topics.root}/province/{check_level(scope.partition(':')[2], 'province code')}/circulars", scope
+
+
 class BrokerPublisher:
     """Signs, checks and publishes an index retained through the broker (central/publish.py's one path)."""
 
@@ -33,9 +47,9 @@ class BrokerPublisher:
         self.broker, self.trust, self.timeout = broker, trust, timeout
 
     def publish(self, document: dict, *, scope: str, key) -> dict:
-        from central.publish import Connection, encode, prepare, topic_for
+        from central.publish import Connection, encode, prepare
 
-        topic, expected = topic_for(self.broker.topics, "circulars", scope)
+        topic, expected = topic_of(self.broker.topics, scope)
         envelope = prepare("circulars", document, key=key, expected_scope=expected, trust=self.trust)
         with Connection(self.broker, timeout=self.timeout) as conn:
             code = conn.publish(topic, encode(envelope), retain=True)
@@ -52,9 +66,9 @@ class MemoryPublisher:
         self.retained: dict[str, dict] = {}
 
     def publish(self, document: dict, *, scope: str, key) -> dict:
-        from central.publish import prepare, topic_for
+        from central.publish import prepare
 
-        topic, expected = topic_for(self.topics, "circulars", scope)
+        topic, expected = topic_of(self.topics, scope)
         envelope = prepare("circulars", document, key=key, expected_scope=expected, trust=self.trust)
         self.retained[topic] = envelope
         return {"topic": topic, "envelope": envelope, "reason_code": 0}

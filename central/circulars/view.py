@@ -2,7 +2,7 @@
 N days — what the ``/circulars`` page draws (:func:`circulars_view`) and what the ``circular_unacknowledged``
 alert judges (:func:`unacknowledged_since`).
 
-An office is a registered device (one with a province). A circular's offices are the nation's (a national
+An office is a device in the registry (not retired), heard from or not. A circular's offices are the nation's (a national
 circular) or its province's; a province user's view holds their province only. "After N days" counts from
 when the centre published it; a superseded circular is listed, marked, and never overdue. Every value drawn
 was checked on its way in (:mod:`central.circulars.wire`, :mod:`central.circulars.index`); what is read back is
@@ -56,9 +56,9 @@ def circulars_view(db, *, now: dt.datetime, province: str | None = None, days: i
         filt, fparams = ("AND d.province = ?", [scoped]) if scoped else ("", [])
         counts = db.query(
             "SELECT d.province, COUNT(*) AS in_scope, COUNT(o.received_at) AS received, "
-            "COUNT(o.acknowledged_at) AS acknowledged FROM devices d LEFT JOIN circular_offices o "
+            "COUNT(o.acknowledged_at) AS acknowledged FROM registry d LEFT JOIN circular_offices o "
             "ON o.device_id = d.device_id AND o.scope = ? AND o.number = ? "
-            f"WHERE d.province <> '' {filt} GROUP BY d.province ORDER BY d.province",
+            f"WHERE d.retired_at IS NULL {filt} GROUP BY d.province ORDER BY d.province",
             (scope, row["number"], *fparams))
         overdue_now = not row["superseded_by"] and str(row["published_at"]) <= due_before
         provinces = []
@@ -69,9 +69,10 @@ def circulars_view(db, *, now: dt.datetime, province: str | None = None, days: i
                 item["overdue"] = item["in_scope"] - item["acknowledged"]
                 if item["overdue"]:
                     item["late"] = db.query(
-                        "SELECT d.device_id, d.office_id, d.office_name, o.received_at FROM devices d "
+                        "SELECT d.device_id, d.office_id, d.office_name, o.received_at FROM registry d "
                         "LEFT JOIN circular_offices o ON o.device_id = d.device_id AND o.scope = ? AND o.number = ? "
-                        "WHERE d.province = ? AND o.acknowledged_at IS NULL ORDER BY d.device_id LIMIT ?",
+                        "WHERE d.province = ? AND d.retired_at IS NULL AND o.acknowledged_at IS NULL "
+                        "ORDER BY d.device_id LIMIT ?",
                         (scope, row["number"], c["province"], LISTED))
                     item["more"] = max(0, item["overdue"] - len(item["late"]))
             provinces.append(item)
@@ -96,10 +97,10 @@ def unacknowledged_since(db, *, now: dt.datetime, days=None) -> dict[str, str]:
     days = DEFAULT_DAYS if days is None else float(days)
     due_before = _iso(now - dt.timedelta(days=days))
     rows = db.query(
-        "SELECT d.device_id, MIN(c.published_at) AS first FROM devices d JOIN circulars c "
+        "SELECT d.device_id, MIN(c.published_at) AS first FROM registry d JOIN circulars c "
         "ON c.scope_key = 'national' OR c.scope_key = 'province:' || d.province "
         "LEFT JOIN circular_offices o ON o.device_id = d.device_id AND o.scope = c.scope_key AND o.number = c.number "
-        "WHERE d.province <> '' AND c.superseded_by = '' AND c.published_at <= ? AND o.acknowledged_at IS NULL "
+        "WHERE d.retired_at IS NULL AND c.superseded_by = '' AND c.published_at <= ? AND o.acknowledged_at IS NULL "
         "GROUP BY d.device_id", (due_before,))
     out = {}
     for r in rows:
