@@ -561,7 +561,7 @@ CREATE INDEX IF NOT EXISTS reports_closed ON reports(date)
 -- a database with none is marked as kept with them from the start
 INSERT INTO report_figures_mark(name, value) SELECT 'rollups', 'kept' WHERE NOT EXISTS (SELECT 1 FROM report_figures)
     ON CONFLICT (name) DO NOTHING;
--- circulars (central/circulars, issue 24): each index the centre published of a scope, each circular it listed,
+-- circulars (central/circulars): each index the centre published of a scope, each circular it listed,
 -- and per office what the device said it received and what its staff acknowledged
 CREATE TABLE IF NOT EXISTS circular_indexes (
     scope_key         TEXT NOT NULL,

@@ -366,11 +366,11 @@ def _check_document(kind: str, document: dict):
         from central.releases.document import check
         return check(document)
     if kind == "circulars":  # central.circulars: checked with the device's own parser
-        from central.circulars import CircularRefused
+        from central.circulars import CircularNotPublished
         from central.circulars.index import check_with_device_parser
         try:
             return check_with_device_parser(document)
-        except CircularRefused as e:
+        except CircularNotPublished as e:
             raise NotPublished(str(e), reason="invalid") from None
     try:
         if kind == "board":

@@ -1,4 +1,4 @@
-"""Circulars at the centre (issue 24; docs/circulars.md, the centre's section):
+"""Circulars at the centre (docs/circulars.md, the centre's section):
 
 - :mod:`central.circulars.pool`: the attachments' pool, ``<sha256>.pdf`` files in one folder, served by the
   enrolment server at ``/circulars/pool/<sha256>.pdf`` (:func:`central.enrolment.server.circular_routes`);
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from pishkhan.exc import CentralError
+from central.errors import CircularNotPublished  # noqa: F401  (re-exported: its home is central.errors)
 
 FORMAT = "pishkhan.circulars/1"
 #: The kinds of circular, with their Persian names.
@@ -48,16 +48,3 @@ _PERSIAN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "012
 def latin_digits(text: str) -> str:
     """*text* with Persian and Arabic-Indic digits as Latin ones."""
     return str(text).translate(_PERSIAN_DIGITS)
-
-
-class CircularRefused(CentralError):
-    """A circular not pooled, not published or not kept: :attr:`reason` is one of :attr:`reasons`."""
-
-    reasons = ("not_a_pdf", "too_large", "unreadable", "bad_field", "bad_scope", "duplicate_number", "invalid",
-               "unknown_supersedes")
-
-    def __init__(self, message: str, *, reason: str):
-        if reason not in self.reasons:
-            raise ValueError(f"unknown reason {reason!r}")
-        super().__init__(f"not published ({reason}): {message}")
-        self.reason = reason

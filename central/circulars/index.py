@@ -13,27 +13,27 @@ import datetime as dt
 import jdatetime
 
 from central.circulars import (FORMAT, KINDS, MAX_ENTRIES, MAX_ISSUER, MAX_SUMMARY, MAX_SUPERSEDES, MAX_TITLE,
-                               NUMBER, SCOPE, CircularRefused, latin_digits)
+                               NUMBER, SCOPE, CircularNotPublished, latin_digits)
 from pishkhan.text.safety import refused_character
 
 
 def _text(name: str, value, *, limit: int, lines: bool = False, empty: bool = False) -> str:
     value = str(value if value is not None else "").strip()
     if not value and not empty:
-        raise CircularRefused(f"--{name}: empty", reason="bad_field")
+        raise CircularNotPublished(f"--{name}: empty", reason="bad_field")
     if len(value) > limit:
-        raise CircularRefused(f"--{name}: {len(value):,} characters; at most {limit:,}", reason="bad_field")
+        raise CircularNotPublished(f"--{name}: {len(value):,} characters; at most {limit:,}", reason="bad_field")
     bad = refused_character(value, lines=lines)
     if bad:
-        raise CircularRefused(f"--{name}: {bad}", reason="bad_field")
+        raise CircularNotPublished(f"--{name}: {bad}", reason="bad_field")
     return value
 
 
 def number(text, *, option: str = "number") -> str:
-    """A circular's number with Latin digits; :exc:`CircularRefused` ``bad_field`` unless it is one."""
+    """A circular's number with Latin digits; :exc:`CircularNotPublished` ``bad_field`` unless it is one."""
     value = latin_digits(str(text or "").strip())
     if not NUMBER.fullmatch(value):
-        raise CircularRefused(f"--{option}: {str(text)[:60]!r} is not a circular number (1-40 of digits, Latin "
+        raise CircularNotPublished(f"--{option}: {str(text)[:60]!r} is not a circular number (1-40 of digits, Latin "
                               "letters and / - . _)", reason="bad_field")
     return value
 
@@ -47,7 +47,7 @@ def jalali_date(text, *, option: str) -> jdatetime.date:
             raise ValueError(value)
         return jdatetime.date(year, month, day)
     except (ValueError, TypeError):
-        raise CircularRefused(f"--{option}: {str(text)[:40]!r} is not a Jalali date YYYY-MM-DD (1405-09-16)",
+        raise CircularNotPublished(f"--{option}: {str(text)[:40]!r} is not a Jalali date YYYY-MM-DD (1405-09-16)",
                               reason="bad_field") from None
 
 
@@ -60,7 +60,7 @@ def scope_document(scope_key: str) -> dict:
     level, _, code = str(scope_key).partition(":")
     code = provinces.known(code) if level == "province" else None
     if code is None or not SCOPE.fullmatch(f"province:{code}"):
-        raise CircularRefused(f"--scope: national or province:CODE (one of the 31 provinces), got {scope_key!r}",
+        raise CircularNotPublished(f"--scope: national or province:CODE (one of the 31 provinces), got {scope_key!r}",
                               reason="bad_scope")
     return {"level": "province", "province": code}
 
@@ -80,16 +80,16 @@ def default_issuer(scope: dict) -> str:
 def entry(*, number_text: str, kind: str, title: str, summary: str, issuer: str, attachment: dict,
           issued_on: str | None = None, effective_on: str | None = None, supersedes=(), urgent: bool = False,
           now: dt.datetime) -> dict:
-    """One index entry, every field checked (:exc:`CircularRefused` ``bad_field`` names the option)."""
+    """One index entry, every field checked (:exc:`CircularNotPublished` ``bad_field`` names the option)."""
     from pishkhan.text import jalali
 
     if kind not in KINDS:
-        raise CircularRefused(f"--kind: one of {', '.join(KINDS)}, got {kind!r}", reason="bad_field")
+        raise CircularNotPublished(f"--kind: one of {', '.join(KINDS)}, got {kind!r}", reason="bad_field")
     issued = jalali_date(issued_on, option="issued-on") if issued_on else \
         jdatetime.date.fromgregorian(date=jalali.today(now))
     effective = jalali_date(effective_on, option="effective-on") if effective_on else issued
     if effective < issued:
-        raise CircularRefused(f"--effective-on {effective.isoformat()} is before --issued-on {issued.isoformat()}",
+        raise CircularNotPublished(f"--effective-on {effective.isoformat()} is before --issued-on {issued.isoformat()}",
                               reason="bad_field")
     numbers = []
     for item in supersedes or ():
@@ -97,10 +97,10 @@ def entry(*, number_text: str, kind: str, title: str, summary: str, issuer: str,
         if value not in numbers:
             numbers.append(value)
     if len(numbers) > MAX_SUPERSEDES:
-        raise CircularRefused(f"--supersedes: at most {MAX_SUPERSEDES} numbers", reason="bad_field")
+        raise CircularNotPublished(f"--supersedes: at most {MAX_SUPERSEDES} numbers", reason="bad_field")
     own = number(number_text)
     if own in numbers:
-        raise CircularRefused(f"--supersedes: circular {own} cannot supersede itself", reason="bad_field")
+        raise CircularNotPublished(f"--supersedes: circular {own} cannot supersede itself", reason="bad_field")
     out = {"number": own, "kind": kind, "title": _text("title", title, limit=MAX_TITLE),
            "issuer": _text("issuer", issuer, limit=MAX_ISSUER), "issued_on": issued.isoformat(),
            "effective_on": effective.isoformat(), "summary": _text("summary", summary, limit=MAX_SUMMARY, lines=True),
@@ -119,7 +119,7 @@ def next_index(previous: dict | None, new_entry: dict, *, scope: dict, version: 
     index first, then the oldest issued (an office keeps every circular it ever received anyway)."""
     entries = [dict(e) for e in ((previous or {}).get("circulars") or [])]
     if any(e.get("number") == new_entry["number"] for e in entries):
-        raise CircularRefused(f"circular {new_entry['number']} is already in the {scope_key(scope)} index; a "
+        raise CircularNotPublished(f"circular {new_entry['number']} is already in the {scope_key(scope)} index; a "
                               "number names one document for good (publish a new number with --supersedes)",
                               reason="duplicate_number")
     entries.append(new_entry)
@@ -144,5 +144,5 @@ def check_with_device_parser(document: dict):
     try:
         return parse_circulars(document)
     except (PishkhanError, ValueError) as e:
-        raise CircularRefused(f"the index breaks pishkhan.circulars/1 as devices read it: {e}",
+        raise CircularNotPublished(f"the index breaks pishkhan.circulars/1 as devices read it: {e}",
                               reason="invalid") from None

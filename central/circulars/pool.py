@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from central.circulars import MAX_ATTACHMENT_BYTES, CircularRefused
+from central.circulars import MAX_ATTACHMENT_BYTES, CircularNotPublished
 
 #: A pool file's name: 64 lowercase hex digits and ``.pdf``; nothing else is ever served from the pool.
 POOL_NAME = re.compile(r"[0-9a-f]{64}\.pdf")
@@ -58,19 +58,19 @@ class PdfPool:
 
     @staticmethod
     def check(source) -> int:
-        """The size of the PDF at *source*; :exc:`CircularRefused` when it is not one the fleet takes."""
+        """The size of the PDF at *source*; :exc:`CircularNotPublished` when it is not one the fleet takes."""
         source = Path(source)
         try:
             size = source.stat().st_size
             with open(source, "rb") as f:
                 head = f.read(len(MAGIC))
         except OSError as e:
-            raise CircularRefused(f"{source}: {e.strerror or e}", reason="unreadable") from None
+            raise CircularNotPublished(f"{source}: {e.strerror or e}", reason="unreadable") from None
         if size > MAX_ATTACHMENT_BYTES:
-            raise CircularRefused(f"{source}: {size:,} bytes; an attachment is at most {MAX_ATTACHMENT_BYTES:,} "
+            raise CircularNotPublished(f"{source}: {size:,} bytes; an attachment is at most {MAX_ATTACHMENT_BYTES:,} "
                                   "bytes (20 MiB)", reason="too_large")
         if head != MAGIC:
-            raise CircularRefused(f"{source} is not a PDF (it does not begin with %PDF-)", reason="not_a_pdf")
+            raise CircularNotPublished(f"{source} is not a PDF (it does not begin with %PDF-)", reason="not_a_pdf")
         return size
 
     def add(self, source) -> Attachment:
@@ -85,7 +85,7 @@ class PdfPool:
                 for chunk in iter(lambda: src.read(1 << 20), b""):
                     size += len(chunk)
                     if size > MAX_ATTACHMENT_BYTES:  # it grew since it was checked
-                        raise CircularRefused(f"{source}: over {MAX_ATTACHMENT_BYTES:,} bytes", reason="too_large")
+                        raise CircularNotPublished(f"{source}: over {MAX_ATTACHMENT_BYTES:,} bytes", reason="too_large")
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()

@@ -4,7 +4,7 @@
 scope is locked for it, so two operators publishing to one scope at once make two versions, never one twice):
 
 1. the PDF goes into the pool (:class:`~central.circulars.pool.PdfPool`; not a PDF, empty or over 20 MiB:
-   :exc:`~central.circulars.CircularRefused` with its reason, and nothing else happens);
+   :exc:`~central.circulars.CircularNotPublished` with its reason, and nothing else happens);
 2. the entry is built and checked (:func:`central.circulars.index.entry`); a ``--supersedes`` number the centre
    never published in that scope or nationally is refused (``unknown_supersedes``);
 3. the scope's next index is the newest one the centre published of that scope, plus the entry
@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 
 from central import codec
-from central.circulars import CircularRefused
+from central.circulars import CircularNotPublished
 from central.circulars import index as circular_index
 from central.circulars.pool import PdfPool
 
@@ -108,7 +108,7 @@ class Circulars:
             for old in built.get("supersedes") or ():
                 if c.execute("SELECT 1 FROM circulars WHERE number = ? AND scope_key IN (?, 'national')",
                              (old, scope_key)).fetchone() is None:
-                    raise CircularRefused(f"--supersedes {old}: the centre published no circular {old} in "
+                    raise CircularNotPublished(f"--supersedes {old}: the centre published no circular {old} in "
                                           f"{scope_key} or nationally", reason="unknown_supersedes")
             row = c.execute("SELECT version, envelope FROM circular_indexes WHERE scope_key = ? "
                             "ORDER BY version DESC LIMIT 1", (scope_key,)).fetchone()

@@ -2,8 +2,8 @@
 N days — what the ``/circulars`` page draws (:func:`circulars_view`) and what the ``circular_unacknowledged``
 alert judges (:func:`unacknowledged_since`).
 
-An office is a device in the registry (not retired), heard from or not. A circular's offices are the nation's (a national
-circular) or its province's; a province user's view holds their province only. "After N days" counts from
+An office is a device in the registry (not retired), heard from or not. A circular's offices are the nation's
+(a national circular) or its province's; a province user's view holds their province only. "After N days" counts from
 when the centre published it; a superseded circular is listed, marked, and never overdue. Every value drawn
 was checked on its way in (:mod:`central.circulars.wire`, :mod:`central.circulars.index`); what is read back is
 still bounded (:mod:`central.stored`), so a bad row shows as unknown, never breaks the page.
@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+from central import stored
 from central.circulars import DEFAULT_DAYS, KINDS
 
 #: The circulars on one page, newest first.
 PAGE_SIZE = 20
 #: The offices listed by name under one circular and province (the rest: "and N more").
 LISTED = 30
+
+
+def _text(value, limit: int) -> str:
+    """A stored text as a string of at most *limit* characters (anything else: ``''``)."""
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -49,7 +55,7 @@ def circulars_view(db, *, now: dt.datetime, province: str | None = None, days: i
     due_before = _iso(now - dt.timedelta(days=days))
     out = []
     for row in rows:
-        scope = row["scope_key"]
+        scope = _text(row["scope_key"], 20)
         scoped = province or (scope.partition(":")[2] if scope != "national" else None)
         if scope != "national" and province and scope != f"province:{province}":
             continue
@@ -60,7 +66,7 @@ def circulars_view(db, *, now: dt.datetime, province: str | None = None, days: i
             "ON o.device_id = d.device_id AND o.scope = ? AND o.number = ? "
             f"WHERE d.retired_at IS NULL {filt} GROUP BY d.province ORDER BY d.province",
             (scope, row["number"], *fparams))
-        overdue_now = not row["superseded_by"] and str(row["published_at"]) <= due_before
+        overdue_now = not row["superseded_by"] and _text(row["published_at"], 40) <= due_before
         provinces = []
         for c in counts:
             item = {"province": c["province"], "in_scope": int(c["in_scope"]), "received": int(c["received"]),
@@ -76,13 +82,15 @@ def circulars_view(db, *, now: dt.datetime, province: str | None = None, days: i
                         (scope, row["number"], c["province"], LISTED))
                     item["more"] = max(0, item["overdue"] - len(item["late"]))
             provinces.append(item)
-        out.append({"scope": scope, "number": row["number"], "kind": row["kind"],
-                    "kind_fa": KINDS.get(row["kind"], row["kind"]), "title": row["title"], "issuer": row["issuer"],
-                    "issued_on": row["issued_on"], "effective_on": row["effective_on"],
-                    "urgent": bool(row["urgent"]), "sha256": row["sha256"], "size": int(row["size"]),
-                    "supersedes": [n for n in str(row["supersedes"] or "").split() if n],
-                    "superseded_by": row["superseded_by"] or "", "index_version": int(row["index_version"]),
-                    "published_at": row["published_at"], "overdue_counted": overdue_now,
+        out.append({"scope": scope, "number": _text(row["number"], 40), "kind": _text(row["kind"], 20),
+                    "kind_fa": KINDS.get(row["kind"], _text(row["kind"], 20)), "title": _text(row["title"], 200),
+                    "issuer": _text(row["issuer"], 120), "issued_on": _text(row["issued_on"], 10),
+                    "effective_on": _text(row["effective_on"], 10), "urgent": row["urgent"] in (1, True),
+                    "sha256": _text(row["sha256"], 64), "size": stored.integer(row["size"], low=0, high=2 ** 40),
+                    "supersedes": [n for n in _text(row["supersedes"], 900).split() if n][:20],
+                    "superseded_by": _text(row["superseded_by"], 40),
+                    "index_version": stored.integer(row["index_version"], low=0, high=2 ** 31),
+                    "published_at": _text(row["published_at"], 40), "overdue_counted": overdue_now,
                     "in_scope": sum(p["in_scope"] for p in provinces),
                     "received": sum(p["received"] for p in provinces),
                     "acknowledged": sum(p["acknowledged"] for p in provinces),

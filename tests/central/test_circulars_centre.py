@@ -1,4 +1,4 @@
-"""Circulars at the centre (issue 24): the PDF pool and its HTTPS route, ``central publish circular`` over a real
+"""Circulars at the centre: the PDF pool and its HTTPS route, ``central publish circular`` over a real
 Mosquitto with its ACL, the index refused before the broker when a device would refuse it, the offices' receipt
 and acknowledgement events (hostile ones refused and counted), the ``/circulars`` page and the
 ``circular_unacknowledged`` alert — on SQLite and PostgreSQL (central/circulars, docs/circulars.md)."""
@@ -24,7 +24,7 @@ from services import free_port
 
 from central import registry
 from central.alerts import Alerting
-from central.circulars import CircularRefused
+from central.circulars import CircularNotPublished as Refused
 from central.circulars.pool import PdfPool
 from central.circulars.publisher import Circulars, MemoryPublisher
 from central.circulars.view import circulars_view, unacknowledged_since
@@ -91,7 +91,7 @@ def test_the_circulars_pool_takes_only_pdfs_and_the_enrolment_server_serves_thei
     empty.write_bytes(b"")
     for path, reason in ((fake, "not_a_pdf"), (huge, "too_large"), (empty, "not_a_pdf"),
                          (tmp_path / "missing.pdf", "unreadable")):
-        with pytest.raises(CircularRefused) as e:
+        with pytest.raises(Refused) as e:
             pool.add(path)
         assert e.value.reason == reason, path
     assert sorted(p.name for p in pool.directory.iterdir()) == [attachment.file_name]  # nothing half-added
@@ -197,15 +197,15 @@ def test_an_index_devices_would_refuse_is_refused_before_the_broker_and_the_inde
     publish(s, "1405/1")
     cases = [(dict(number="1405/2", key="tehran"), NotPublished, "key_not_allowed"),  # a province key, nationally
              (dict(number="1405/2", scope="province:11", key="tehran"), NotPublished, "key_not_allowed"),
-             (dict(number="1405/1"), CircularRefused, "duplicate_number"),
-             (dict(number="1405/2", supersedes=["1404/9"]), CircularRefused, "unknown_supersedes"),
-             (dict(number="1405/2", issued_on="1405-09-20", effective_on="1405-09-16"), CircularRefused, "bad_field"),
-             (dict(number="1405/2", issued_on="1405-13-01"), CircularRefused, "bad_field"),
-             (dict(number="/1405"), CircularRefused, "bad_field"),
-             (dict(number="1405/2", title="x" * 201), CircularRefused, "bad_field"),
-             (dict(number="1405/2", title="a\u202eb"), CircularRefused, "bad_field"),
-             (dict(number="1405/2", kind="memo"), CircularRefused, "bad_field"),
-             (dict(number="1405/2", scope="province:99"), CircularRefused, "bad_scope")]
+             (dict(number="1405/1"), Refused, "duplicate_number"),
+             (dict(number="1405/2", supersedes=["1404/9"]), Refused, "unknown_supersedes"),
+             (dict(number="1405/2", issued_on="1405-09-20", effective_on="1405-09-16"), Refused, "bad_field"),
+             (dict(number="1405/2", issued_on="1405-13-01"), Refused, "bad_field"),
+             (dict(number="/1405"), Refused, "bad_field"),
+             (dict(number="1405/2", title="x" * 201), Refused, "bad_field"),
+             (dict(number="1405/2", title="a\u202eb"), Refused, "bad_field"),
+             (dict(number="1405/2", kind="memo"), Refused, "bad_field"),
+             (dict(number="1405/2", scope="province:99"), Refused, "bad_scope")]
     for case, error, reason in cases:
         with pytest.raises(error) as e:
             publish(s, **case)
@@ -327,18 +327,23 @@ def test_the_circulars_page_is_persian_jalali_and_a_province_user_sees_their_pro
                       scope="province:23", key=ring.load("tehran"))
     registry.register(db, device_id="t-0", office_id="T0", province="23", office_name="دفتر ونک")
     registry.register(db, device_id="b-0", office_id="B0", province="11", office_name="دفتر تبریز")
+    db.execute("INSERT INTO circulars(scope_key, number, kind, title, issuer, issued_on, effective_on, urgent, sha256, "
+               "size, supersedes, index_version, published_at) VALUES ('national', '<b>', 'memo', '<script>x</script>', "
+               "'', '1405-99-99', 'x', 7, 'zz', -5, '', 1, 'not a time')")  # whatever the table holds: no 500
     app = create_app(Fleet(db), now=lambda: NOW)
     with logged_in(db, app) as (url, c):
         status, _, body = c["admin"].get("/circulars")
         html = body.decode()
-        assert status == 200 and 'href="/circulars" class="on"' in html and html.count('class="circular"') == 2
+        assert status == 200 and 'href="/circulars" class="on"' in html and html.count('class="circular"') == 3
+        assert "<script>x" not in html and "&lt;script&gt;x" in html
         assert TITLE in html and "۱۶ آذر ۱۴۰۵" in html and "فوری" in html and "آیین‌نامه" in html
         assert 'href="/device/t-0">دفتر ونک</a>' in html and 'href="/device/b-0">دفتر تبریز</a>' in html
         assert "1405/10" in html and "<script" not in html.split("</header>")[1]
         status, _, body = c["ops11"].get("/api/circulars?province=23")
         data = json.loads(body)
-        assert status == 200 and data["province"] == "11" and [x["number"] for x in data["circulars"]] == ["1405/10"]
-        assert [p["province"] for p in data["circulars"][0]["provinces"]] == ["11"]
+        assert status == 200 and data["province"] == "11"
+        assert [x["number"] for x in data["circulars"]] == ["<b>", "1405/10"]
+        assert [p["province"] for p in data["circulars"][1]["provinces"]] == ["11"]
         html = c["ops11"].get("/circulars")[2].decode()
         assert "دفتر ونک" not in html and "دفتر تبریز" in html and "آیین‌نامهٔ تهران" not in html
         assert c["admin"].get("/circulars?days=zz&page=x")[0] == 200
