@@ -99,6 +99,8 @@ def test_the_circulars_pool_takes_only_pdfs_and_the_enrolment_server_serves_thei
     ca, cert, key = make_ca(tmp_path)
     (tmp_path / "secret.txt").write_text("not for devices")
     (pool.directory / ("A" * 64 + ".pdf")).write_bytes(b"upper-case name")
+    (pool.directory / (attachment.sha256 + ".pdf.part")).write_bytes(b"not for devices: a half file")
+    (pool.directory / ("x" + attachment.sha256 + ".pdf")).write_bytes(b"not for devices: another name")
     db = open_db(str(tmp_path / "fleet.db"))
     service = Enrolment(db, ca=ca, broker_url="mqtts://broker.test:8883", renew_url="https://127.0.0.1:1")
     app = create_app(service, pool=tmp_path / "releases", circulars=pool.directory)
@@ -114,7 +116,8 @@ def test_the_circulars_pool_takes_only_pdfs_and_the_enrolment_server_serves_thei
                   f"/circulars/pool/{attachment.sha256}.pdf/", f"/circulars/pool/{attachment.sha256}.PDF",
                   f"/circulars/pool/.{attachment.sha256}.pdf", f"/circulars/pool/{'0' * 64}.pdf",
                   f"/releases/pool/{attachment.sha256}.pdf", f"/circulars/pool/{attachment.sha256}.deb",
-                  "/circulars/secret.txt"]
+                  "/circulars/secret.txt", f"/circulars/pool/{attachment.sha256}.pdf.part",
+                  f"/circulars/pool/x{attachment.sha256}.pdf"]
         for trick in tricks:
             answer = http.get(url + trick, verify=str(ca.cert_file), timeout=10, allow_redirects=False)
             assert answer.status_code == 404, (trick, answer.status_code)
