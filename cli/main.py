@@ -15,7 +15,7 @@ from pishkhan.exc import PishkhanError
 
 #: Modules under cli/ that add subcommands, in the order --help lists them.
 COMMAND_MODULES = ["config", "keys", "board", "schedule", "queue", "display", "kiosk", "screens", "compliance",
-                   "agent", "update", "central", "provision"]
+                   "agent", "update", "circulars", "central", "provision"]
 
 
 class _Version(argparse.Action):

@@ -49,7 +49,7 @@ from pishkhan.releases import running_version
 from pishkhan.protocol.topics import Topics
 
 from . import __version__ as agent_version
-from . import commands, compliance, facts, renewal, sync, telemetry, updates
+from . import circulars, commands, compliance, facts, renewal, sync, telemetry, updates
 from .context import LiveSettings, PartContext
 from .drain import Drainer
 from pishkhan.notify import Notifier
@@ -435,7 +435,7 @@ class Agent:
 #: compliance: it streams its beat).
 PARTS = {"telemetry": telemetry.register, "compliance": compliance.register, "facts": facts.register,
          "sync": sync.register, "commands": commands.register, "renewal": renewal.register,
-         "updates": updates.register}
+         "updates": updates.register, "circulars": circulars.register}
 
 
 def add_parts(agent: Agent, parts=PARTS) -> Agent:

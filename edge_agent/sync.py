@@ -1,8 +1,8 @@
 """Config sync: signed documents from the centre, installed through the one install path.
 
 The agent subscribes to the documents of its three scopes (all retained by
-the broker, see docs/mqtt.md): ``all/{board,schedule,holidays,trust,release}``,
-``province/{code}/{board,schedule,holidays,release}`` and
+the broker, see docs/mqtt.md): ``all/{board,schedule,holidays,trust,release,circulars}``,
+``province/{code}/{board,schedule,holidays,release,circulars}`` and
 ``dev/{id}/{board,schedule,settings,release}``. Each message, in this order:
 
 1. An empty payload (a retained document cleared) is ignored.
@@ -19,7 +19,9 @@ the broker, see docs/mqtt.md): ``all/{board,schedule,holidays,trust,release}``,
    be the topic's kind.
 5. Boards, schedules, holiday lists, release documents
    (:func:`~pishkhan.releases.installed.install_release`; a device's own
-   document must name this device) and trust lists (``pishkhan.trust/1`` on
+   document must name this device), circulars indexes
+   (:func:`~pishkhan.circulars.installed.install_circulars`; their
+   attachments are fetched by :mod:`edge_agent.circulars`) and trust lists (``pishkhan.trust/1`` on
    ``all/trust`` only) go to the one install path,
    :func:`~pishkhan.boards.install.install_signed` (through
    :func:`~pishkhan.boards.installed.install_board`,
@@ -52,6 +54,7 @@ import logging
 from pishkhan.boards.document import scope_key_of
 from pishkhan.boards.jsonlimits import load_json
 from pishkhan.boards.trustlist import FORMAT as TRUST_FORMAT, VERSION_SETTING as _TRUST_VERSION
+from pishkhan.circulars.document import FORMAT as CIRCULARS_FORMAT
 from pishkhan.releases.document import FORMAT as RELEASE_FORMAT
 from pishkhan.exc import PishkhanError, ProtocolError, Refused
 from pishkhan.protocol.topics import DEVICE_DOCUMENTS
@@ -61,7 +64,8 @@ log = logging.getLogger("pishkhan.agent.sync")
 SETTINGS_FORMAT = "pishkhan.settings/1"
 #: Which document format each topic kind carries.
 FORMATS = {"board": "pishkhan.board/1", "schedule": "pishkhan.schedule/1", "holidays": "pishkhan.holidays/1",
-           "trust": TRUST_FORMAT, "settings": SETTINGS_FORMAT, "release": RELEASE_FORMAT}
+           "trust": TRUST_FORMAT, "settings": SETTINGS_FORMAT, "release": RELEASE_FORMAT,
+           "circulars": CIRCULARS_FORMAT}
 #: Settings read when used; a new province or office is subscribed to and reported at once.
 LIVE = ("office.province", "office.office_id")
 
@@ -172,6 +176,12 @@ class ConfigSync:
                                        office=self.office, device=self.context.device_id)
                 r = done.release
                 return f"release {r.scope.key} v{r.version} {r.package.version} {done.verification_code}"
+            if info.kind == "circulars":
+                from pishkhan.circulars.installed import install_circulars
+
+                done = install_circulars(self.store, envelope, source="centre", actor="centre",
+                                         province=self.province, office=self.office)
+                return f"circulars {done.index.scope.key} v{done.index.version} {done.verification_code}"
             if info.kind == "board":
                 from pishkhan.boards.installed import install_board
 

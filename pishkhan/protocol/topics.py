@@ -34,8 +34,8 @@ DEVICE_STREAMS = ("status", "telemetry", "event", "report", "reported", "result"
 #: Streams whose messages the broker keeps (retained).
 RETAINED_STREAMS = ("status",)
 #: Signed documents the centre publishes, retained, by scope.
-NATIONAL_DOCUMENTS = ("board", "schedule", "holidays", "trust", "release")
-PROVINCE_DOCUMENTS = ("board", "schedule", "holidays", "release")
+NATIONAL_DOCUMENTS = ("board", "schedule", "holidays", "trust", "release", "circulars")
+PROVINCE_DOCUMENTS = ("board", "schedule", "holidays", "release", "circulars")
 DEVICE_DOCUMENTS = ("board", "schedule", "settings", "release")
 #: What a device reads on its own ``dev/{id}/`` branch.
 DEVICE_INBOX = ("cmd",) + DEVICE_DOCUMENTS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from circular_helpers import PDF, entry, index
+from circular_helpers import entry, index
 
 from pishkhan.boards.signing import SigningKey
 from pishkhan.boards.trust import trust_key
@@ -169,3 +169,14 @@ def test_tariff_history_lists_the_boards(board_store, tmp_path):
     lib = Library(board_store, tmp_path / "circulars")
     history = lib.tariff_history()
     assert history and history[0]["scope"] == "national" and history[0]["version"] >= 1
+
+
+def test_past_the_count_bound_new_circulars_are_refused_and_the_index_stays(cstore, keys, tmp_path, monkeypatch):
+    from pishkhan.circulars import installed
+
+    monkeypatch.setattr(installed, "MAX_CIRCULARS", 2)
+    install(cstore, keys["national"].sign(index(1, circulars=[entry("1"), entry("2"), entry("3")])))
+    assert sorted(e.number for e in Library(cstore, tmp_path).entries()) == ["1", "2"]
+    refused = cstore.audit_entries(action="circular.refused")
+    assert [(r["subject"], r["detail"]["code"]) for r in refused] == [("national/3", "too_large")]
+    assert cstore.audit_entries(action="circulars.install")[0]["detail"]["refused_entries"] == 1

@@ -103,7 +103,24 @@ class Release(Board):
         return store.query_one("SELECT COUNT(*) FROM release_documents")[0]
 
 
-KINDS = [Board, Schedule, Holidays, Trust, Release]
+class Circulars(Board):
+    name, refused_action, error = "circulars", "circulars.refused", Refused  # forged: SignatureInvalid
+
+    def __init__(self, keys, added):
+        from circular_helpers import index
+
+        self.base = index()
+
+    def install(self, store, envelope):
+        from pishkhan.circulars.installed import install_circulars
+
+        return install_circulars(store, envelope, source="centre", actor="test", **OFFICE)
+
+    def count(self, store):
+        return store.query_one("SELECT COUNT(*) FROM circular_indexes")[0]
+
+
+KINDS = [Board, Schedule, Holidays, Trust, Release, Circulars]
 
 
 def _tampered(keys, kind):
@@ -158,7 +175,7 @@ def test_the_same_hostile_envelope_gets_the_same_refusal_for_every_kind(trusted_
     assert audit["detail"]["code"] == reason and audit["detail"]["reason"] == str(refused.value)
 
 
-@pytest.mark.parametrize("kind_class", [Board, Schedule, Holidays, Release], ids=lambda k: k.__name__.lower())
+@pytest.mark.parametrize("kind_class", [Board, Schedule, Holidays, Release, Circulars], ids=lambda k: k.__name__.lower())
 def test_a_document_for_another_province_is_the_wrong_scope_for_every_scoped_kind(trusted_store, keys, added_key,
                                                                                  kind_class):
     kind = kind_class(keys, added_key)
