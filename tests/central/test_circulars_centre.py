@@ -263,7 +263,7 @@ def test_offices_receipts_and_acknowledgements_are_counted_by_province_and_hosti
     office = {d: Office(fleet, d, clock) for d in ("t-0", "t-1", "t-2", "b-0", "b-1")}
     for d in ("t-0", "t-1", "b-0"):
         assert office[d].received("national", "1405/10").accepted == 1
-    assert office["t-0"].acknowledged("national", "۱۴۰۵/۱۰", by="خانم احمدی").accepted == 1
+    assert office["t-0"].acknowledged("national", "1405/10", by="خانم احمدی").accepted == 1
     clock[0] = NOW - dt.timedelta(days=2)
     assert office["t-0"].acknowledged("national", "1405/10", by="someone else").accepted == 1  # the first stands
     assert office["b-0"].acknowledged("national", "1405/10").accepted == 1
@@ -279,6 +279,7 @@ def test_offices_receipts_and_acknowledgements_are_counted_by_province_and_hosti
                                              "at": "2020-01-01T00:00:00Z"}, "time"),
                ("t-2", "circular_received", {"scope": "national", "number": 1405}, "schema")]
     for device, name, detail, reason in hostile:
+        detail = {"sha256": "a" * 64, "at": payloads.format_time(clock[0].timestamp())} | detail
         counts = office[device].event(name, detail)
         assert (counts.accepted, counts.refused, counts.reasons) == (0, 1, {reason: 1}), (detail, counts)
     rows = db.query("SELECT device_id, scope, number, acknowledged_by FROM circular_offices ORDER BY device_id, number")
