@@ -16,7 +16,7 @@ per circular ever received (the office keeps them all — the regulation's duty)
   index that listed it is noted); with another SHA-256 the entry is refused
   (``invalid``, audited ``circular.refused``) and the rest of the index stays installed;
 - an index that leaves an entry out deletes nothing;
-- a new entry past :data:`~pishkhan.circulars.files.MAX_CIRCULARS` rows is
+- a new entry past :data:`MAX_CIRCULARS` rows (2,000) is
   refused (``too_large``, audited ``circular.refused``);
 - an entry's ``supersedes`` marks those numbers of its scope (if held and not
   yet marked) ``superseded_by`` it, audited ``circular.superseded``.
