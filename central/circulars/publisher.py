@@ -7,8 +7,9 @@ scope is locked for it, so two operators publishing to one scope at once make tw
    :exc:`~central.circulars.CircularNotPublished` with its reason, and nothing else happens);
 2. the entry is built and checked (:func:`central.circulars.index.entry`); a ``--supersedes`` number the centre
    never published in that scope or nationally is refused (``unknown_supersedes``);
-3. the scope's next index is the newest one the centre published of that scope, plus the entry
-   (:func:`central.circulars.index.next_index`), version + 1;
+3. the scope's next index is the newest one the centre published of that scope — or the index the broker holds
+   retained for it, when that verifies and is newer (a fresh fleet database, another centre host): its circulars
+   are then recorded as published — plus the entry (:func:`central.circulars.index.next_index`), version + 1;
 4. it is signed and checked as every document is (:func:`central.publish.prepare`: the centre's trust list, the
    key's scope, the device's own parser), then published retained at QoS 1 (:class:`BrokerPublisher`);
 5. the index and the circular are recorded (``circular_indexes``, ``circulars``): the dashboard's list of
@@ -40,11 +41,45 @@ def topic_of(topics, scope: str) -> tuple[str, str]:
         return f"{topics.root}/province/{check_level(scope.partition(':')[2], 'province code')}/circulars", scope
 
 
+def _verified(envelope, *, scope: str, trust) -> dict | None:
+    """The payload of a retained *envelope* if it is a circulars index of *scope* that verifies, else None."""
+    from central.trust import KeyNotAllowed
+    from pishkhan.exc import PishkhanError
+
+    try:
+        payload, _ = trust.verify(envelope, scope_key=scope)
+        if circular_index.scope_key(payload["scope"]) != scope:
+            return None
+        circular_index.check_with_device_parser(payload)
+    except (KeyNotAllowed, PishkhanError, KeyError, TypeError, ValueError):
+        return None
+    return payload if payload.get("format") == circular_index.FORMAT else None
+
+
 class BrokerPublisher:
     """Signs, checks and publishes an index retained through the broker (central/publish.py's one path)."""
 
+    #: How long to wait for the scope's retained index (the broker sends it at once after the subscription).
+    RETAINED_WAIT = 1.0
+
     def __init__(self, broker, *, trust, timeout: float = 10.0):
         self.broker, self.trust, self.timeout = broker, trust, timeout
+
+    def retained(self, scope: str) -> dict | None:
+        """The index the broker holds retained for *scope* (what the devices have), verified; None if none."""
+        from central.publish import Connection
+
+        topic, _ = topic_of(self.broker.topics, scope)
+        with Connection(self.broker, timeout=self.timeout) as conn:
+            conn.subscribe(topic)
+            found = conn.wait_message(lambda t, _p: t == topic, self.RETAINED_WAIT)
+        if found is None:
+            return None
+        try:
+            envelope = codec.decode(found[1], max_bytes=codec.MAX_DOCUMENT_BYTES)
+        except codec.PayloadRefused:
+            return None
+        return _verified(envelope, scope=scope, trust=self.trust)
 
     def publish(self, document: dict, *, scope: str, key) -> dict:
         from central.publish import Connection, encode, prepare
@@ -63,14 +98,18 @@ class MemoryPublisher:
         from pishkhan.protocol.topics import Topics
 
         self.trust, self.topics = trust, topics or Topics()
-        self.retained: dict[str, dict] = {}
+        self.retained_envelopes: dict[str, dict] = {}
+
+    def retained(self, scope: str) -> dict | None:
+        envelope = self.retained_envelopes.get(topic_of(self.topics, scope)[0])
+        return None if envelope is None else _verified(envelope, scope=scope, trust=self.trust)
 
     def publish(self, document: dict, *, scope: str, key) -> dict:
         from central.publish import prepare
 
         topic, expected = topic_of(self.topics, scope)
         envelope = prepare("circulars", document, key=key, expected_scope=expected, trust=self.trust)
-        self.retained[topic] = envelope
+        self.retained_envelopes[topic] = envelope
         return {"topic": topic, "envelope": envelope, "reason_code": 0}
 
 
@@ -99,24 +138,31 @@ class Circulars:
                                      issuer=issuer or circular_index.default_issuer(scope_doc),
                                      attachment=attachment.to_json(), issued_on=issued_on, effective_on=effective_on,
                                      supersedes=supersedes, urgent=urgent, now=now)
+        held = self.publisher.retained(scope_key)  # what the devices have: a newer index than recorded here counts
         done = {}
 
         def record(c):
             if self.db.dialect == "%s":  # one publisher of a scope at a time (SQLite queues writers anyway)
                 c.execute("SELECT pg_advisory_xact_lock(?)",
                           (int(hashlib.sha256(f"circulars:{scope_key}".encode()).hexdigest()[:15], 16),))
-            for old in built.get("supersedes") or ():
-                if c.execute("SELECT 1 FROM circulars WHERE number = ? AND scope_key IN (?, 'national')",
-                             (old, scope_key)).fetchone() is None:
-                    raise CircularNotPublished(f"--supersedes {old}: the centre published no circular {old} in "
-                                          f"{scope_key} or nationally", reason="unknown_supersedes")
             row = c.execute("SELECT version, envelope FROM circular_indexes WHERE scope_key = ? "
                             "ORDER BY version DESC LIMIT 1", (scope_key,)).fetchone()
             previous = codec.decode(row[1].encode("utf-8"), max_bytes=codec.MAX_DOCUMENT_BYTES)["payload"] \
                 if row else None
-            document = circular_index.next_index(previous, built, scope=scope_doc, version=int(row[0]) + 1 if row
-                                                 else 1, issuer=built["issuer"] if previous is None
-                                                 else previous.get("issuer") or built["issuer"], now=now)
+            if held is not None and int(held["version"]) > (int(row[0]) if row else 0):
+                previous = held  # published elsewhere, or a fresh fleet database: the devices' index goes on
+                self._adopt(c, held, scope_key)
+            listed = {e.get("number") for e in (previous or {}).get("circulars") or ()}
+            for old in built.get("supersedes") or ():
+                if old not in listed and c.execute(
+                        "SELECT 1 FROM circulars WHERE number = ? AND scope_key IN (?, 'national')",
+                        (old, scope_key)).fetchone() is None:
+                    raise CircularNotPublished(f"--supersedes {old}: the centre published no circular {old} in "
+                                               f"{scope_key} or nationally", reason="unknown_supersedes")
+            version = int(previous["version"]) + 1 if previous else 1
+            issuer = (previous or {}).get("issuer") or built["issuer"]
+            document = circular_index.next_index(previous, built, scope=scope_doc, version=version, issuer=issuer,
+                                                 now=now)
             sent = self.publisher.publish(document, scope=scope_key, key=key)
             code = verification_code(sent["envelope"])
             c.execute("INSERT INTO circular_indexes(scope_key, version, verification_code, topic, published_at, "
@@ -136,3 +182,18 @@ class Circulars:
 
         self.db.write(record)
         return done
+
+    @staticmethod
+    def _adopt(c, index: dict, scope_key: str):
+        """Record the circulars of a retained *index* the centre has no record of (published as the index says)."""
+        for e in index.get("circulars") or ():
+            a = e.get("attachment") or {}
+            c.execute("INSERT INTO circulars(scope_key, number, kind, title, issuer, issued_on, effective_on, urgent, "
+                      "sha256, size, supersedes, index_version, published_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                      "ON CONFLICT (scope_key, number) DO NOTHING",
+                      (scope_key, e["number"], e["kind"], e["title"], e["issuer"], e["issued_on"], e["effective_on"],
+                       1 if e.get("urgent") else 0, a.get("sha256", ""), int(a.get("size") or 0),
+                       " ".join(e.get("supersedes") or ()), int(index["version"]), index["issued_at"]))
+            for old in e.get("supersedes") or ():
+                c.execute("UPDATE circulars SET superseded_by = ? WHERE number = ? AND scope_key = ? AND "
+                          "superseded_by = ''", (e["number"], old, scope_key))

@@ -149,9 +149,12 @@ def test_publish_circular_pools_signs_and_retains_the_provinces_growing_index(mq
                    broker=mqtt_broker)
     assert done.returncode == 0, done.stderr
     assert "index v1" in done.stdout
+    # another fleet database (a second centre host, a fresh one): the index the devices hold goes on
+    fresh = [*common[:-4], "--db", str(tmp_path / "fresh.db"), *common[-2:]]
     done = central(str(second), "--number", "1405/124", "--title", "فهرست تعرفهٔ تازه", "--summary", "تعرفه‌ها",
-                   "--supersedes", "1405/123", "--kind", "tariff_list", *common, broker=mqtt_broker)
+                   "--supersedes", "1405/123", "--kind", "tariff_list", *fresh, broker=mqtt_broker)
     assert done.returncode == 0, done.stderr
+    assert "index v2" in done.stdout
     refused = central(str(tmp_path / "fleet.db"), "--number", "1405/125", "--title", "t", "--summary", "s", *common,
                       broker=mqtt_broker)
     assert refused.returncode == 1 and "not_a_pdf" in refused.stderr, refused.stderr
@@ -172,11 +175,11 @@ def test_publish_circular_pools_signs_and_retains_the_provinces_growing_index(mq
                                "path": f"circulars/pool/{sha}.pdf"}
     assert (tmp_path / "pool" / f"{sha}.pdf").read_bytes() == first.read_bytes()
     assert parsed is not None
-    with open_db(str(tmp_path / "fleet.db")) as db:
+    with open_db(str(tmp_path / "fresh.db")) as db:  # the first circular taken from the retained index
         rows = db.query("SELECT number, index_version, superseded_by FROM circulars ORDER BY number")
         assert [(r["number"], r["index_version"], r["superseded_by"]) for r in rows] == \
             [("1405/123", 1, "1405/124"), ("1405/124", 2, "")]
-        assert [r["version"] for r in db.query("SELECT version FROM circular_indexes ORDER BY version")] == [1, 2]
+        assert [r["version"] for r in db.query("SELECT version FROM circular_indexes ORDER BY version")] == [2]
 
 
 # -- refused before the broker ----------------------------------------------------------------------------
@@ -195,7 +198,8 @@ def publish(s, number, *, scope="national", key="national", **extra):
     return s["circulars"].publish(s["pdf"], number=number, scope=scope, key=s["ring"].load(key), **fields)
 
 
-def test_an_index_devices_would_refuse_is_refused_before_the_broker_and_the_index_stays_bounded(centre, monkeypatch):
+def test_an_index_devices_would_refuse_is_refused_before_the_broker_and_the_index_stays_bounded(centre, monkeypatch,
+                                                                                                 tmp_path):
     s = centre
     publish(s, "1405/1")
     cases = [(dict(number="1405/2", key="tehran"), NotPublished, "key_not_allowed"),  # a province key, nationally
@@ -214,15 +218,24 @@ def test_an_index_devices_would_refuse_is_refused_before_the_broker_and_the_inde
             publish(s, **case)
         assert e.value.reason == reason, case
     assert [r["version"] for r in s["db"].query("SELECT version FROM circular_indexes")] == [1]
-    assert len(s["publisher"].retained["pishkhan/v1/all/circulars"]["payload"]["circulars"]) == 1
+    assert len(s["publisher"].retained_envelopes["pishkhan/v1/all/circulars"]["payload"]["circulars"]) == 1
     monkeypatch.setattr("central.circulars.index.MAX_ENTRIES", 3)
     publish(s, "1405/2", supersedes=["1405/1"])
     publish(s, "1405/3")
     done = publish(s, "1405/4")
-    document, _ = s["trust"].verify(s["publisher"].retained["pishkhan/v1/all/circulars"], scope_key="national")
+    document, _ = s["trust"].verify(s["publisher"].retained_envelopes["pishkhan/v1/all/circulars"], scope_key="national")
     assert done["version"] == document["version"] == 4
     assert [e["number"] for e in document["circulars"]] == ["1405/2", "1405/3", "1405/4"]  # the superseded one left
     assert len(s["db"].query("SELECT number FROM circulars")) == 4  # the centre's record keeps every circular
+    other = open_db(str(tmp_path / "other.db"))  # a fleet database that never saw them: the retained index goes on
+    done = Circulars(other, pool=PdfPool(tmp_path / "pool"), publisher=s["publisher"], clock=lambda: NOW).publish(
+        s["pdf"], number="1405/5", kind="circular", title=TITLE, summary=SUMMARY, scope="national",
+        key=s["ring"].load("national"), supersedes=["1405/3"])
+    assert (done["version"], done["entries"]) == (5, 3)
+    rows = other.query("SELECT number, superseded_by FROM circulars ORDER BY number")
+    assert [(r["number"], r["superseded_by"]) for r in rows] == \
+        [("1405/2", ""), ("1405/3", "1405/5"), ("1405/4", ""), ("1405/5", "")]
+    other.close()
 
 
 # -- offices report; the page and the alert count them -----------------------------------------------------
