@@ -336,14 +336,16 @@ class Fleet:
             batch.set_compliance(m["device"], compliance, m["sent_at"])
 
     def _on_event(self, c, m, received_at, batch):
+        if m.get("_circular"):  # kept per office and bounded there (central.circulars.ingest), not against the
+            # day's event budget: a new office receives a whole index of circulars at once
+            circular_ingest.record(c, device=m["device"], province=self.province_of(c, m["device"]),
+                                   circular=m["_circular"], received_at=received_at)
+            return
         day = _event_day(m, received_at)
         if not batch.charge_event(m["device"], day):
             self._over_budget(c, m, received_at, batch, {"stream": "event", "day": day, "limit": EVENTS_PER_DAY})
             raise ProtocolError(f"more than {EVENTS_PER_DAY} events of {day} (Tehran) from this device; the centre "
                                 f"stores no more of that day", reason="over_budget")
-        if m.get("_circular"):  # kept per office (central.circulars.ingest); another province's: refused
-            circular_ingest.record(c, device=m["device"], province=self.province_of(c, m["device"]),
-                                   circular=m["_circular"], received_at=received_at)
         self._alert(c, m, m["event"], m.get("at", m["sent_at"]), received_at, m.get("detail") or {})
         if m.get("_update"):
             release_ingest.record_step(c, device=m["device"], province=self.province_of(c, m["device"]),

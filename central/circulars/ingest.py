@@ -5,7 +5,8 @@ has checked. A device speaks only for itself: the row is the topic's device, and
 taken only from a device of that province (``wrong_device`` otherwise: refused, counted, nothing stored). One row
 per (scope, number, device) in ``circular_offices``: when it was received (the earliest the device said) and
 acknowledged (the first acknowledgement wins, with who), so a repeat or a late copy changes nothing. A device
-stops at :data:`MAX_PER_DEVICE` rows (``over_budget``).
+stops at :data:`MAX_PER_DEVICE` rows (``over_budget``). These events are kept here only (not in ``events``) and are
+not charged against the day's event budget: a new office receives a whole index at once.
 """
 
 from __future__ import annotations

@@ -295,10 +295,25 @@ def test_offices_receipts_and_acknowledgements_are_counted_by_province_and_hosti
         detail = {"sha256": "a" * 64, "at": payloads.format_time(clock[0].timestamp())} | detail
         counts = office[device].event(name, detail)
         assert (counts.accepted, counts.refused, counts.reasons) == (0, 1, {reason: 1}), (detail, counts)
+    # kept per office, not as events
+    assert not db.query("SELECT * FROM events WHERE kind IN ('circular_received', 'circular_acknowledged')")
     rows = db.query("SELECT device_id, scope, number, acknowledged_by FROM circular_offices ORDER BY device_id, number")
     assert [(r["device_id"], r["number"], r["acknowledged_by"]) for r in rows] == \
         [("b-0", "1405/10", "staff"), ("t-0", "1405/10", "خانم احمدی"), ("t-1", "1405/10", ""),
          ("t-1", "1405/11", "")]
+
+    flood = Office(fleet, "b-0", clock)  # a new office receives a whole index at once: over the day's event budget
+    flood.seq = 100
+    batch = []
+    for n in range(150):
+        flood.seq += 1
+        message = payloads.event(device="b-0", seq=flood.seq, sent_at=clock[0].timestamp(), event="circular_received",
+                                 detail={"scope": "national", "number": f"1404/{n}", "sha256": "b" * 64,
+                                         "at": payloads.format_time(clock[0].timestamp())})
+        batch.append((fleet.topics.device("b-0", "event"), payloads.encode(message),
+                      payloads.format_time(clock[0].timestamp())))
+    assert fleet.ingest(batch).accepted == 150
+    db.execute("DELETE FROM circular_offices WHERE device_id = 'b-0' AND number <> '1405/10'")
 
     view = circulars_view(db, now=NOW)
     by = {(c["number"], p["province"]): p for c in view["circulars"] for p in c["provinces"]}
