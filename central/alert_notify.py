@@ -56,6 +56,7 @@ KIND_WORDS = {
     "under_voltage": ("ولتاژ کم", "under-voltage"),
     "disk_low": ("دیسک تقریباً پر", "disk almost full"),
     "clock_unsynchronised": ("ساعت همگام نیست", "clock not synchronised"),
+    "circular_unacknowledged": ("بخشنامهٔ دیده‌نشده", "circular not acknowledged"),
 }
 FIELDS = ("id", "kind", "severity", "province", "device_id", "office_id", "office_name", "grouped", "devices",
           "state", "since", "opened_at", "acknowledged_by", "acknowledged_at", "resolved_at")

@@ -26,6 +26,8 @@ The kinds and where the centre reads them:
 ``under_voltage``       the firmware's under-voltage flag set now
 ``disk_low``            free disk below ``threshold`` percent (default 10)
 ``clock_unsynchronised`` its clock not synchronised
+``circular_unacknowledged`` a circular of its scope published ``threshold`` days ago (default 3) and not yet
+                        acknowledged by its staff (central/circulars/view.py; since: publication + N days)
 ======================  ===========================================================================================
 
 A condition's start is the device's own time where the data has one (its last message, its compliance state's
@@ -43,7 +45,7 @@ from central.errors import AlertRefused  # noqa: F401  (re-exported)
 
 #: The conditions a rule may name.
 KINDS = ("offline", "late_opening", "closed_during_hours", "printer_out", "board_outdated", "under_voltage",
-         "disk_low", "clock_unsynchronised")
+         "disk_low", "clock_unsynchronised", "circular_unacknowledged")
 SEVERITIES = ("critical", "warning", "info")
 STATES = ("open", "acknowledged", "resolved")
 #: The printer states that mean it cannot print.
@@ -97,6 +99,10 @@ class Rules:
             raise AlertRefused("minutes: 0 to 14400", reason="bad_minutes")
         if kind == "disk_low" and not (isinstance(threshold, (int, float)) and 0 < threshold < 100):
             raise AlertRefused("disk_low needs a threshold: percent free, between 0 and 100", reason="bad_threshold")
+        if kind == "circular_unacknowledged" and threshold is not None and not (
+                isinstance(threshold, (int, float)) and 0 <= threshold <= 365):
+            raise AlertRefused("circular_unacknowledged: threshold is days, 0 to 365 (default 3)",
+                               reason="bad_threshold")
         if not isinstance(group_at, int) or group_at < 2:
             raise AlertRefused("group_at: at least 2", reason="bad_threshold")
         if province:  # stored as the registry stores it: 6, 06 and ۰۶ are 06
@@ -136,6 +142,7 @@ class Conditions:
         from pishkhan.text import jalali
 
         self.now = now
+        self.db = db
         day = jalali.to_tehran(now).date()
         view = status.fleet_view(SimpleNamespace(db=db), day=day, now=now)
         self.rows = {r["device_id"]: r for r in view["devices"]}
@@ -200,6 +207,15 @@ class Conditions:
         if free is None or total is None:
             return False
         return None if free * 100 < (threshold if threshold is not None else 10.0) * total else False
+
+    def _circular_unacknowledged(self, d, row, threshold):
+        from central.circulars.view import unacknowledged_since
+
+        if not hasattr(self, "_circulars_due"):
+            self._circulars_due = {}
+        if threshold not in self._circulars_due:  # one query per threshold, for every device
+            self._circulars_due[threshold] = unacknowledged_since(self.db, now=self.now, days=threshold)
+        return self._circulars_due[threshold].get(d["device_id"], False)
 
     def _clock_unsynchronised(self, d, row, threshold):
         clock = self._readings(d, "clock") or (d["clock"] if d["online"] and isinstance(d["clock"], dict) else {})

@@ -561,6 +561,48 @@ CREATE INDEX IF NOT EXISTS reports_closed ON reports(date)
 -- a database with none is marked as kept with them from the start
 INSERT INTO report_figures_mark(name, value) SELECT 'rollups', 'kept' WHERE NOT EXISTS (SELECT 1 FROM report_figures)
     ON CONFLICT (name) DO NOTHING;
+-- circulars (central/circulars): each index the centre published of a scope, each circular it listed,
+-- and per office what the device said it received and what its staff acknowledged
+CREATE TABLE IF NOT EXISTS circular_indexes (
+    scope_key         TEXT NOT NULL,
+    version           BIGINT NOT NULL,
+    verification_code TEXT NOT NULL,
+    topic             TEXT NOT NULL,
+    published_at      TEXT NOT NULL,
+    envelope          TEXT NOT NULL,
+    PRIMARY KEY (scope_key, version)
+);
+CREATE TABLE IF NOT EXISTS circulars (
+    scope_key     TEXT NOT NULL,
+    number        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    issuer        TEXT NOT NULL,
+    issued_on     TEXT NOT NULL,
+    effective_on  TEXT NOT NULL,
+    urgent        INTEGER NOT NULL DEFAULT 0,
+    sha256        TEXT NOT NULL,
+    size          BIGINT NOT NULL,
+    supersedes    TEXT NOT NULL DEFAULT '',
+    superseded_by TEXT NOT NULL DEFAULT '',
+    index_version BIGINT NOT NULL,
+    published_at  TEXT NOT NULL,
+    PRIMARY KEY (scope_key, number)
+);
+CREATE INDEX IF NOT EXISTS circulars_published ON circulars(published_at);
+CREATE TABLE IF NOT EXISTS circular_offices (
+    scope           TEXT NOT NULL,
+    number          TEXT NOT NULL,
+    device_id       TEXT NOT NULL,
+    province        TEXT NOT NULL DEFAULT '',
+    sha256          TEXT NOT NULL DEFAULT '',
+    received_at     TEXT,
+    acknowledged_at TEXT,
+    acknowledged_by TEXT NOT NULL DEFAULT '',
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (scope, number, device_id)
+);
+CREATE INDEX IF NOT EXISTS circular_offices_device ON circular_offices(device_id);
 """
 
 #: Columns added to existing tables after they first shipped: (table, column, type), added by ``setup()``

@@ -162,3 +162,16 @@ class AlertRefused(_Refusal):
 
     reasons = ("bad_kind", "bad_severity", "bad_minutes", "bad_threshold", "unknown_alert", "not_open",
                "bad_filter", "unknown_province")
+
+
+class CircularNotPublished(CentralError):
+    """A circular not pooled or not published (central.circulars): :attr:`reason` is one of :attr:`reasons`."""
+
+    reasons = ("not_a_pdf", "too_large", "unreadable", "bad_field", "bad_scope", "duplicate_number", "invalid",
+               "unknown_supersedes")
+
+    def __init__(self, message: str, *, reason: str):
+        if reason not in self.reasons:
+            raise ValueError(f"unknown reason {reason!r}")
+        super().__init__(f"not published ({reason}): {message}")
+        self.reason = reason

@@ -90,6 +90,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from central import codec, health_history, history, registry, verification
+from central.circulars import ingest as circular_ingest
+from central.circulars import wire as circular_wire
 from central.queries import UNSENT_WILLS
 from central.releases import ingest as release_ingest
 from central.releases import wire as release_wire
@@ -214,6 +216,7 @@ class Fleet:
             _check_snapshot(message)
         if info.kind == "event":  # an update's step, bounded and checked (central.releases.wire)
             message["_update"] = release_wire.update_of(message)
+            message["_circular"] = circular_wire.circular_of(message, received_at=received_at)
         elif info.kind == "reported":
             message["_release"] = release_wire.release_of(message)
         message["_stream"], message["_bytes"] = info.kind, len(payload)
@@ -361,6 +364,11 @@ class Fleet:
             batch.set_compliance(m["device"], compliance, m["sent_at"])
 
     def _on_event(self, c, m, received_at, batch):
+        if m.get("_circular"):  # kept per office and bounded there (central.circulars.ingest), not against the
+            # day's event budget: a new office receives a whole index of circulars at once
+            circular_ingest.record(c, device=m["device"], province=self.province_of(c, m["device"]),
+                                   circular=m["_circular"], received_at=received_at)
+            return
         day = _event_day(m, received_at)
         if not batch.charge_event(m["device"], day):
             self._over_budget(c, m, received_at, batch, {"stream": "event", "day": day, "limit": EVENTS_PER_DAY})

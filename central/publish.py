@@ -69,11 +69,11 @@ from pishkhan.boards.signing import ENVELOPE
 from pishkhan.exc import CentralError, PishkhanError, PublishRefused, SignatureInvalid
 from pishkhan.protocol.topics import DEFAULT_ROOT, Topics
 
-KINDS = ("board", "schedule", "holidays", "trust", "release")
+KINDS = ("board", "schedule", "holidays", "trust", "release", "circulars")
 FORMATS = {"board": "pishkhan.board/1", "schedule": "pishkhan.schedule/1", "holidays": "pishkhan.holidays/1",
-           "trust": "pishkhan.trust/1", "release": "pishkhan.release/1"}
+           "trust": "pishkhan.trust/1", "release": "pishkhan.release/1", "circulars": "pishkhan.circulars/1"}
 NAMES = {"board": "board", "schedule": "schedule", "holidays": "holiday list", "trust": "trust list",
-         "release": "release document"}
+         "release": "release document", "circulars": "circulars index"}
 #: A release document's flags only a national key may set (docs/updates.md).
 NATIONAL_ONLY = ("rollback", "urgent")
 #: Why :func:`prepare` refused to publish a document (see the module's docstring).
@@ -365,6 +365,13 @@ def _check_document(kind: str, document: dict):
     if kind == "release":
         from central.releases.document import check
         return check(document)
+    if kind == "circulars":  # central.circulars: checked with the device's own parser
+        from central.circulars import CircularNotPublished
+        from central.circulars.index import check_with_device_parser
+        try:
+            return check_with_device_parser(document)
+        except CircularNotPublished as e:
+            raise NotPublished(str(e), reason="invalid") from None
     try:
         if kind == "board":
             from pishkhan.boards.document import parse_board

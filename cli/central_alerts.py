@@ -28,7 +28,7 @@ def register_alerts(sub, common):
     add.add_argument("--minutes", type=int, default=0, help="how long the condition must hold (default 0)")
     add.add_argument("--province", default="", type=provinces.option,
                      help="its scope: one province's code, 00-30 (default: the nation)")
-    add.add_argument("--threshold", type=float, help="disk_low: percent free")
+    add.add_argument("--threshold", type=float, help="disk_low: percent free; circular_unacknowledged: days (default 3)")
     add.add_argument("--group-at", type=int, default=10,
                      help="devices of one province meeting it together that make one grouped alert (default 10)")
     add.add_argument("--by", default="", help="who added it")

@@ -46,6 +46,8 @@ def register_enrolment(s, common):
                           "default: none, the connection's own address counts")
     srv.add_argument("--pool", metavar="DIR", default=None,
                      help="also serve this release pool at /releases/pool/<sha256>.deb (docs/updates.md)")
+    srv.add_argument("--circulars-pool", metavar="DIR", default=None,
+                     help="also serve the circulars' attachments at /circulars/pool/<sha256>.pdf (docs/circulars.md)")
     srv.set_defaults(handler=cmd_enroll_server)
 
     ca = s.add_parser("ca", parents=[common], help="the centre's certificate authority")
@@ -117,7 +119,8 @@ def cmd_enroll_server(args):
     try:
         service = Enrolment(db, ca=ca, broker_url=args.broker_url, renew_url=public.rstrip("/"), keys_dir=args.keys)
         print(f"enrolment server on https://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
-        uvicorn.Server(uvicorn_config(create_app(service, pool=args.pool), host=host, port=port, tls_cert=args.tls_cert,
+        app = create_app(service, pool=args.pool, circulars=args.circulars_pool)
+        uvicorn.Server(uvicorn_config(app, host=host, port=port, tls_cert=args.tls_cert,
                                       tls_key=args.tls_key, trusted_proxies=args.trusted_proxy)).run()
     finally:
         db.close()

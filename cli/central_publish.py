@@ -41,8 +41,8 @@ def register_publish(central_subparsers, common):
                                  "document's), publish it retained at QoS 1 over MQTT 5 to its scope's topic, and "
                                  "check the broker accepted it. A document that fails the check is not published "
                                  "(exit 1, with a reason: signature_invalid, key_not_allowed, wrong_scope, …).")
-    p.add_argument("kind", choices=("board", "schedule", "holidays", "trust"))
-    p.add_argument("file", metavar="FILE", help="the document (JSON), or a signed envelope")
+    p.add_argument("kind", choices=("board", "schedule", "holidays", "trust", "circular"))
+    p.add_argument("file", metavar="FILE", help="the document (JSON), or a signed envelope; a circular's PDF")
     p.add_argument("--scope", required=True, help="national, province:CODE, office:ID (with --device) or device:ID")
     p.add_argument("--device", default=None, help="the device that serves office:ID")
     p.add_argument("--key", default=None, metavar="K", help="private key file, or a key name in --keys-dir")
@@ -52,6 +52,8 @@ def register_publish(central_subparsers, common):
                         "after a 'Scope: national|province:CODE|office:CODE|any' line; a document is published only "
                         "if it verifies with a key allowed for its scope")
     _broker_args(p)
+    from cli.central_circulars import add_arguments as circular_arguments
+    circular_arguments(p)
     p.set_defaults(handler=cmd_publish)
 
     k = s.add_parser("keys", parents=[common], help="the centre's issuer and command keys")
@@ -100,6 +102,9 @@ def cmd_publish(args) -> int:
     from pishkhan.boards.jsonlimits import load_json_file
     from pishkhan.exc import BoardInvalid, CentralError
 
+    if args.kind == "circular":  # a PDF and its fields, not a JSON document (cli/central_circulars.py)
+        from cli.central_circulars import cmd_publish_circular
+        return cmd_publish_circular(args)
     trust = TrustList.load(args.trust)
     try:
         data = load_json_file(args.file)

@@ -2,7 +2,8 @@
 
 Two JSON endpoints, ``POST /v1/enroll`` and ``POST /v1/renew``
 (:mod:`pishkhan.enrolment`), and, given a pool folder, the release pool
-``GET|HEAD /releases/pool/<sha256>.deb`` (:func:`pool_routes`). A body is read up to
+``GET|HEAD /releases/pool/<sha256>.deb`` (:func:`pool_routes`) and, given a circulars pool folder,
+``GET|HEAD /circulars/pool/<sha256>.pdf`` (:func:`circular_routes`). A body is read up to
 :data:`~pishkhan.enrolment.MAX_REQUEST_BYTES` and no further (a longer
 ``Content-Length`` is refused before reading), then parsed by the centre's
 strict loader (:func:`central.codec.decode`: one JSON object, no key twice,
@@ -74,14 +75,17 @@ def _endpoint(method_name: str):
     return endpoint
 
 
-def create_app(service: Enrolment, *, pool=None):
-    """The Starlette app serving *service*, and the release pool folder *pool* when given."""
+def create_app(service: Enrolment, *, pool=None, circulars=None):
+    """The Starlette app serving *service*, the release pool folder *pool* and the circulars' pool folder
+    *circulars* when given."""
     from starlette.applications import Starlette
     from starlette.routing import Route
 
     routes = [Route(ENROLL_PATH, _endpoint("enroll"), methods=["POST"]),
               Route(RENEW_PATH, _endpoint("renew"), methods=["POST"])]
-    app = Starlette(routes=routes + (pool_routes(pool) if pool is not None else []))
+    routes += pool_routes(pool) if pool is not None else []
+    routes += circular_routes(circulars) if circulars is not None else []
+    app = Starlette(routes=routes)
     app.router.redirect_slashes = False  # one name per resource: ``<sha256>.deb/`` is not found, not redirected
     app.state.enrolment = service
     return app
@@ -100,26 +104,46 @@ def pool_routes(folder) -> list:
     matches but is not in the pool is a 404. The bytes are sent as they are in the file (``FileResponse``,
     with ``Content-Length`` and ranges), ``Cache-Control: immutable``: a name never changes its bytes.
     """
+    from central.releases.pool import POOL_NAME
+
+    return _content_routes(folder, prefix=POOL_PATH, name=POOL_NAME,
+                           media_type="application/vnd.debian.binary-package")
+
+
+#: Where the circulars' attachments are served: ``/circulars/pool/<sha256>.pdf`` (central.circulars.pool).
+CIRCULARS_PATH = "/circulars/pool/"
+#: The request paths whose answer is a pool file (a download may take minutes).
+DOWNLOAD_PATHS = (POOL_PATH, CIRCULARS_PATH)
+
+
+def circular_routes(folder) -> list:
+    """The route serving the circulars' pool *folder*: GET and HEAD of ``<64 lowercase hex>.pdf``, nothing
+    else (as :func:`pool_routes`, with :data:`central.circulars.pool.POOL_NAME`)."""
+    from central.circulars.pool import MEDIA_TYPE, POOL_NAME
+
+    return _content_routes(folder, prefix=CIRCULARS_PATH, name=POOL_NAME, media_type=MEDIA_TYPE)
+
+
+def _content_routes(folder, *, prefix: str, name, media_type: str) -> list:
+    """GET and HEAD of the files of the content-addressed *folder* whose whole name matches *name*, at *prefix*."""
     from pathlib import Path
 
     from starlette.responses import FileResponse, PlainTextResponse
     from starlette.routing import Route
 
-    from central.releases.pool import POOL_NAME
-
     root = Path(folder)
 
-    async def package(request):
-        name = request.path_params["name"]
-        if not POOL_NAME.fullmatch(name):
+    async def content(request):
+        wanted = request.path_params["name"]
+        if not name.fullmatch(wanted):
             return PlainTextResponse("not found", status_code=404, headers={"Cache-Control": "no-store"})
-        path = root / name
+        path = root / wanted
         if not path.is_file():
             return PlainTextResponse("not found", status_code=404, headers={"Cache-Control": "no-store"})
-        return FileResponse(path, media_type="application/vnd.debian.binary-package",
+        return FileResponse(path, media_type=media_type,
                             headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
-    return [Route(POOL_PATH + "{name:str}", package, methods=["GET", "HEAD"])]
+    return [Route(prefix + "{name:str}", content, methods=["GET", "HEAD"])]
 
 
 def pool_app(folder):
@@ -163,7 +187,7 @@ def _guarded_protocol(*, per_address: bool):
             super().handle_events()
             scope = getattr(self, "scope", None)
             if (not getattr(self, "_downloading", False) and isinstance(scope, dict)
-                    and str(scope.get("path", "")).startswith(POOL_PATH)):
+                    and str(scope.get("path", "")).startswith(DOWNLOAD_PATHS)):
                 # The request is whole and asks for a package: its body may take minutes, not CONNECTION_SECONDS.
                 self._downloading = True
                 self._deadline.cancel()

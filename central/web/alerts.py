@@ -22,7 +22,8 @@ from central.web.site import LOGGED_IN, bad_request, not_found, page, province_o
 KIND_WORDS = {"offline": "خاموش یا قطع در ساعت کار", "late_opening": "دیر باز شده",
               "closed_during_hours": "بسته در ساعت کار", "printer_out": "چاپگر از کار افتاده",
               "board_outdated": "تابلوی کهنه (بیش از یک روز)", "under_voltage": "ولتاژ کم",
-              "disk_low": "دیسک تقریباً پر", "clock_unsynchronised": "ساعت همگام نیست"}
+              "disk_low": "دیسک تقریباً پر", "clock_unsynchronised": "ساعت همگام نیست",
+              "circular_unacknowledged": "بخشنامهٔ دیده‌نشده (پس از چند روز)"}
 STATE_WORDS = {"open": "باز", "acknowledged": "دیده‌شده", "resolved": "برطرف‌شده", "unresolved": "برطرف‌نشده"}
 SEVERITY_WORDS = {"critical": "بحرانی", "warning": "هشدار", "info": "اطلاع"}
 WORDS = {"title": "هشدارها", "kind": "نوع", "state": "وضعیت", "severity": "اهمیت", "province": "استان",

@@ -26,6 +26,8 @@ same page as JSON):
 ``/health``                        the devices beyond a health threshold now (``province``, ``kind``, ``page``)
 ``/device/{id}/day``               an office's past day as a timeline (``?date=``; central/web/office_history.py)
 ``/releases``                      versions by province, each rollout's progress, rollbacks, halts
+``/circulars``                     per circular and province: offices in scope, received, acknowledged, and
+                                   the ones not acknowledged after ``days`` (central/circulars/view.py)
 ``/alerts``                        the alerts (``kind``, ``province``, ``state``, ``page``); POST
                                    ``/alerts/{id}/ack`` acknowledges one (central/alerts.py)
 ``/metrics``                       Prometheus text (a logged-in session, or HTTP basic auth)
@@ -62,7 +64,7 @@ from central.web.headers import proxy_options
 
 #: The resource modules under central/web/, each with its ``routes``.
 RESOURCES = ("fleet", "offices", "reports", "history", "releases", "metrics", "verify", "auth", "assets",
-             "alerts", "remote", "office_history")
+             "alerts", "remote", "office_history", "circulars")
 
 
 def create_app(fleet, *, config=None, users=None, metrics=None, secret: bytes | None = None,
