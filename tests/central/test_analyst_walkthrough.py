@@ -1,4 +1,4 @@
-"""What an analyst at the centre tripped over walking issue 22 through the dashboard (notes: analyst22):
+"""What an analyst at the centre tripped over walking the dashboard (notes: analyst22):
 an office's history leads on to its page and to each day's timeline; fractions read with the Persian
 decimal separator; an alert's message names the province in Persian."""
 

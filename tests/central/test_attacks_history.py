@@ -1,4 +1,4 @@
-"""Attacks on what issue 22 added to the dashboard, as one office's device or a province user would make them.
+"""Attacks on the dashboard's history pages, as one office's device or a province user would make them.
 
 Hostile daily reports (as a device could have had stored, or a row written by hand) feed the history, the
 ranking and the exports; hostile query parameters (dates huge, negative, reversed, Jalali, in Persian digits;
