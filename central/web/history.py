@@ -138,13 +138,16 @@ def _export(request, kind: str):
     asked = _Asked(request)
     if asked.refused:
         return asked.refused
+    header = request.query_params.get("header", "fa")
+    if header not in history.HEADERS:
+        return bad_request(request, f"{strings.BAD_PERIOD['header']} (header)")
     rows = history.offices(site_of(request).fleet.db, asked.period, province=asked.province)
     name = f"pishkhan-offices-{asked.period.start}-{asked.period.end}" + \
         (f"-province-{asked.province}" if asked.province else "")
     if kind == "csv":
-        body, media = history.to_csv(rows), "text/csv; charset=utf-8"
+        body, media = history.to_csv(rows, header=header), "text/csv; charset=utf-8"
     else:
-        body = history.to_xlsx(rows)
+        body = history.to_xlsx(rows, header=header)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})
 

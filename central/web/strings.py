@@ -425,7 +425,8 @@ RANK_BY = "ترتیب بر پایهٔ"
 NO_RANKING = "در این دوره هیچ دفتری در این مورد ثبت نشده است."
 BAD_PERIOD = {"reversed": "پایان دوره پیش از آغاز آن است. The period ends before it starts.",
               "too_long": "دوره حداکثر ۳۶۶ روز است. At most 366 days.",
-              "rank_by": "این ترتیب شناخته نیست. Unknown ranking."}
+              "rank_by": "این ترتیب شناخته نیست. Unknown ranking.",
+              "header": "سرستون فقط fa یا en است. The header is fa or en."}
 THIS_MONTH = "این ماه تا امروز"
 LAST_MONTH = "ماه پیش"
 #: The device list (/devices): search, filters, sort and pages (central/device_list.py).
