@@ -106,6 +106,30 @@ class Period:
         end = self.start - dt.timedelta(days=1)
         return Period(end - dt.timedelta(days=self.days - 1), end)
 
+    def month_before(self) -> "Period":
+        """The same days one Jalali month earlier: from this start's day of the month in the month before (its
+        last day if that month is shorter), as many days, ending before this period starts."""
+        from pishkhan.text import jalali
+
+        j = jalali.to_jalali(self.start)
+        year, month = (j.year, j.month - 1) if j.month > 1 else (j.year - 1, 12)
+        first, last = month_dates(f"{year:04d}-{month:02d}")
+        start = min(first + dt.timedelta(days=j.day - 1), last)
+        end = min(start + dt.timedelta(days=self.days - 1), self.start - dt.timedelta(days=1))
+        return Period(start, end)
+
+
+def month_so_far(today: dt.date) -> tuple[Period, bool]:
+    """The Jalali month of *today* up to yesterday — today's day is not over, so not counted — and False; on a
+    month's first day there is no yesterday in it: that day alone, and True (today included)."""
+    from pishkhan.text import jalali
+
+    j = jalali.to_jalali(today)
+    first = jalali.from_jalali(j.year, j.month, 1)
+    if first == today:
+        return Period(today, today), True
+    return Period(first, today - dt.timedelta(days=1)), False
+
 
 def day_figures(report: dict, *, tally: stored.Tally, province: str) -> dict:
     """The :data:`FIGURES` of one office's day report."""
@@ -534,15 +558,17 @@ def _weeks(days: list[dict]) -> list[dict]:
 
 
 def trend(db, period: Period, *, province: str | None = None, device_id: str | None = None,
-          tally: stored.Tally | None = None) -> dict:
-    """A scope's compliance by day and week over *period*, its totals, and the previous period's totals.
+          tally: stored.Tally | None = None, previous: Period | None = None) -> dict:
+    """A scope's compliance by day and week over *period*, its totals, and the previous period's totals: of
+    *previous* when given (:meth:`Period.month_before`: this month against last), else of the period of the
+    same length just before (:meth:`Period.previous`).
 
     ``{"start", "end", "province", "device_id", "offices_known", "days": [...], "weeks": [...], "totals",
     "previous": {"start", "end", "totals"}, "change": {figure: this − previous or None}, "unreadable"}``.
     """
     tally = tally if tally is not None else stored.Tally()
     days = _days(db, period, province=province, device_id=device_id, tally=tally)
-    before = period.previous()
+    before = previous or period.previous()
     earlier = _sum(_days(db, before, province=province, device_id=device_id, tally=tally))
     totals = _sum(days)
     change = {k: (None if totals[k] is None or earlier[k] is None else round(totals[k] - earlier[k], 1))
