@@ -489,7 +489,8 @@ class SimDevice:
             closes = dt.datetime.combine(sim_now.date(), hours[1], sim_now.tzinfo)
             should_open = opens <= sim_now < closes
             fired = scheduled + dt.timedelta(minutes=LATE_AFTER)
-            if self.late_by >= LATE_AFTER and not self.late_sent and not self.opened_today and fired <= sim_now < closes:
+            due = not self.late_sent and not self.opened_today and fired <= sim_now < closes
+            if self.late_by >= LATE_AFTER and due:
                 # the agent's judge fires at the threshold, while the office is still closed
                 self.late_sent = True
                 self.publish("event", self.late_opening(scheduled, min(sim_now, opens)))

@@ -1,5 +1,6 @@
-"""Issue 22, the inspectors' share: exports an inspector opens in a spreadsheet (Persian header, BOM, Jalali
-dates, province names, a right-to-left sheet), «این ماه در برابر ماه پیش» on /history, and closed days."""
+"""What the inspectors and analysts need of the history: exports an inspector opens in a spreadsheet (Persian
+header, BOM, Jalali dates, province names, a right-to-left sheet), «این ماه در برابر ماه پیش» on /history in one
+click, and closed days."""
 
 from __future__ import annotations
 
@@ -131,7 +132,8 @@ def test_a_closed_day_the_office_reported_is_a_reported_day_and_the_page_says_wh
     assert friday["date"] == "2026-11-06" and friday["offices_reporting"] == 1 and friday["open_percent"] is None
     assert data["totals"]["days_reported"] == 4  # 1, 2, 4 Nov and the Friday
     ranking = client.get("/api/ranking?start=2026-11-01&end=2026-11-06&province=23&by=days_not_reported").json()
-    assert {o["device_id"]: o["days_not_reported"] for o in ranking["offices"]}["dev-a2"] == 3  # 6 days, 3 sent: the Friday too
+    not_reported = {o["device_id"]: o["days_not_reported"] for o in ranking["offices"]}
+    assert not_reported["dev-a2"] == 3  # 6 days, 3 sent: the Friday too
     page = client.get("/history?start=2026-11-01&end=2026-11-06&province=23").text
     row = re.search(r'<tr data-date="2026-11-06".*?</tr>', page, re.S)[0]
     assert re.search(r'data-col="open_percent"[^>]*>بی‌ساعت کاری \(تعطیل\)</td>', row)

@@ -1,7 +1,7 @@
-"""The office simulator speaks as the real agent (issue 22, the analyst's N6): a late opening is the judge's
+"""The office simulator speaks as the real agent (the analyst's N6): a late opening is the judge's
 event sent at the threshold with ``at`` the period's start, then ``office.opened``; so the fleet page lists a
 late office once, with its opening, beside the same late opening in the office's report. Office names carry
-Persian digits. Office ids found by a name sort naturally (N12): see test_device_list_natural."""
+Persian digits."""
 
 from __future__ import annotations
 
