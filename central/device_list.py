@@ -11,7 +11,10 @@ Only the page's rows (at most :data:`MAX_PAGE`) are read whole and judged for th
   ``board`` (``current``, ``outdated``, ``unknown``: :func:`central.official.board_currency`, judged once
   per distinct board and scope and handed to SQL as the set of matching keys), ``version`` (the agent's),
   and the day's ``state`` (``late``, ``closed``: an event or the day's report says so).
-- **Sort**: one of :data:`SORTS`, ascending or descending, always then by device id (stable).
+- **Sort**: one of :data:`SORTS`, ascending or descending, always then by device id (stable). A search's
+  matches sorted by office name are in natural order — a number in a name by its value, in any digits
+  (``دولت ۵۵`` before ``دولت 155``) — when they are at most :data:`NATURAL_MAX` (sorted in Python); more,
+  and the database's text order.
 - **Pages**: ``LIMIT``/``OFFSET``. Keyset paging is faster on deep pages, but a user picks any column and
   jumps to any page; 8,000 offices are 160 pages of 50, and an ``OFFSET`` of 8,000 rows costs SQLite and
   PostgreSQL well under a millisecond of skipping, so the simpler way is kept.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 from central import status, stored
 from central.errors import ListRefused
@@ -38,6 +42,16 @@ STATUSES = ("online", "offline")
 BOARD_STATES = ("current", "outdated", "unknown")
 DAY_STATES = ("late", "closed")
 _PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+#: A search's matches sorted by name in natural order when at most this many.
+NATURAL_MAX = 5000
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text) -> tuple:
+    """*text* as a sort key whose numbers (digits of any script) compare by value: ``دولت 55`` before
+    ``دولت ۱۵۵``."""
+    parts = _DIGITS.split(to_latin_digits(text or ""))
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
 
 
@@ -165,12 +179,22 @@ def device_list(db, query: ListQuery, *, day: dt.date, now: dt.datetime) -> dict
     order = "DESC" if query.descending else "ASC"
     column = SORTS[query.sort]
     offset = (query.page - 1) * query.size
-    # one pass gives the page and the count; past the last page no row carries the count
-    found = db.query(f"SELECT device_id, COUNT(*) OVER () AS total FROM devices WHERE {where} "
-                     f"ORDER BY {column} {order}, device_id {order} LIMIT ? OFFSET ?", [*params, query.size, offset])
-    ids = [r["device_id"] for r in found]
-    total = int(found[0]["total"]) if found else \
-        int(db.query_one(f"SELECT COUNT(*) AS n FROM devices WHERE {where}", params)["n"])
+    matched = None
+    if query.q and query.sort == "office":  # names found by a search: numbers in them by value
+        matched = db.query(f"SELECT device_id, office_name FROM devices WHERE {where} LIMIT ?",
+                           [*params, NATURAL_MAX + 1])
+        matched = matched if len(matched) <= NATURAL_MAX else None
+    if matched is not None:
+        matched.sort(key=lambda r: (natural_key(r["office_name"]), r["device_id"]), reverse=query.descending)
+        ids, total = [r["device_id"] for r in matched[offset:offset + query.size]], len(matched)
+    else:
+        # one pass gives the page and the count; past the last page no row carries the count
+        found = db.query(f"SELECT device_id, COUNT(*) OVER () AS total FROM devices WHERE {where} "
+                         f"ORDER BY {column} {order}, device_id {order} LIMIT ? OFFSET ?",
+                         [*params, query.size, offset])
+        ids = [r["device_id"] for r in found]
+        total = int(found[0]["total"]) if found else \
+            int(db.query_one(f"SELECT COUNT(*) AS n FROM devices WHERE {where}", params)["n"])
     tally = stored.Tally()
     rows = _judged(db, ids, day=day, now=now, tally=tally)
     versions_sql = "SELECT DISTINCT agent_version FROM devices WHERE province <> ''"

@@ -153,7 +153,7 @@ class NoAnswer(CentralError):
 class HistoryRefused(_Refusal):
     """A period or ranking that cannot be answered (central.history); :attr:`reason` is one of :attr:`reasons`."""
 
-    reasons = ("reversed", "too_long", "rank_by")
+    reasons = ("reversed", "too_long", "rank_by", "header")
 
 
 class AlertRefused(_Refusal):

@@ -53,9 +53,29 @@ FIGURES = (*MINUTE_KEYS, "late_openings", "late_opening_minutes", "early_closing
 #: What the offices can be ranked by (the worst first).
 RANK_BY = ("closed_minutes", "late_openings", "late_opening_minutes", "unknown_minutes", "printer_out_minutes",
            "display_off_minutes", "days_not_reported")
-#: The columns of an export, one row an office.
-EXPORT_COLUMNS = ("device_id", "office_id", "office_name", "province", "start", "end", "days", "days_reported",
-                  "days_not_reported", *FIGURES, "open_percent")
+#: The columns of an export, one row an office: the machine header (``?header=en``), stable; ``start`` and
+#: ``end`` are Gregorian ISO dates, ``start_jalali`` and ``end_jalali`` the same days as ``YYYY/MM/DD``.
+EXPORT_COLUMNS = ("device_id", "office_id", "office_name", "province", "province_name", "start_jalali",
+                  "end_jalali", "start", "end", "days", "days_reported", "days_not_reported", *FIGURES,
+                  "open_percent")
+#: The inspectors' header (the default): each column's Persian name, as the dashboard names it.
+EXPORT_HEADERS_FA = {
+    "device_id": "شناسه دستگاه", "office_id": "شناسه دفتر", "office_name": "نام دفتر", "province": "کد استان",
+    "province_name": "استان", "start_jalali": "از تاریخ", "end_jalali": "تا تاریخ",
+    "start": "از تاریخ (میلادی)", "end": "تا تاریخ (میلادی)", "days": "روزهای دوره",
+    "days_reported": "روزهای دارای گزارش", "days_not_reported": "روزهای بدون گزارش",
+    "scheduled_minutes": "دقایق برنامه", "serving_minutes": "دقایق خدمت", "degraded_minutes": "دقایق خدمت با نقص",
+    "closed_minutes": "دقایق بسته", "unknown_minutes": "دقایق نامعلوم", "late_openings": "دیر باز شدن",
+    "late_opening_minutes": "دقایق دیرکرد", "early_closings": "زود بستن",
+    "printer_out_minutes": "دقایق خرابی چاپگر", "display_off_minutes": "دقایق خاموشی نمایشگر",
+    "ratings_count": "شمار امتیازها", "ratings_1": "امتیاز ۱", "ratings_2": "امتیاز ۲", "ratings_3": "امتیاز ۳",
+    "ratings_4": "امتیاز ۴", "ratings_5": "امتیاز ۵", "open_percent": "سهم باز بودن (درصد)"}
+#: The headers an export can have: ``fa`` (the Persian names, the default) or ``en`` (:data:`EXPORT_COLUMNS`).
+HEADERS = ("fa", "en")
+#: Column widths of the .xlsx (characters), by column; the rest :data:`XLSX_WIDTH`.
+XLSX_WIDTHS = {"device_id": 16, "office_id": 14, "office_name": 30, "province": 9, "province_name": 18,
+               "start_jalali": 12, "end_jalali": 12, "start": 12, "end": 12}
+XLSX_WIDTH = 13
 
 
 REFUSALS = HistoryRefused.reasons
@@ -85,6 +105,30 @@ class Period:
         """The period of the same length that ends the day before this one starts."""
         end = self.start - dt.timedelta(days=1)
         return Period(end - dt.timedelta(days=self.days - 1), end)
+
+    def month_before(self) -> "Period":
+        """The same days one Jalali month earlier: from this start's day of the month in the month before (its
+        last day if that month is shorter), as many days, ending before this period starts."""
+        from pishkhan.text import jalali
+
+        j = jalali.to_jalali(self.start)
+        year, month = (j.year, j.month - 1) if j.month > 1 else (j.year - 1, 12)
+        first, last = month_dates(f"{year:04d}-{month:02d}")
+        start = min(first + dt.timedelta(days=j.day - 1), last)
+        end = min(start + dt.timedelta(days=self.days - 1), self.start - dt.timedelta(days=1))
+        return Period(start, end)
+
+
+def month_so_far(today: dt.date) -> tuple[Period, bool]:
+    """The Jalali month of *today* up to yesterday — today's day is not over, so not counted — and False; on a
+    month's first day there is no yesterday in it: that day alone, and True (today included)."""
+    from pishkhan.text import jalali
+
+    j = jalali.to_jalali(today)
+    first = jalali.from_jalali(j.year, j.month, 1)
+    if first == today:
+        return Period(today, today), True
+    return Period(first, today - dt.timedelta(days=1)), False
 
 
 def day_figures(report: dict, *, tally: stored.Tally, province: str) -> dict:
@@ -514,15 +558,17 @@ def _weeks(days: list[dict]) -> list[dict]:
 
 
 def trend(db, period: Period, *, province: str | None = None, device_id: str | None = None,
-          tally: stored.Tally | None = None) -> dict:
-    """A scope's compliance by day and week over *period*, its totals, and the previous period's totals.
+          tally: stored.Tally | None = None, previous: Period | None = None) -> dict:
+    """A scope's compliance by day and week over *period*, its totals, and the previous period's totals: of
+    *previous* when given (:meth:`Period.month_before`: this month against last), else of the period of the
+    same length just before (:meth:`Period.previous`).
 
     ``{"start", "end", "province", "device_id", "offices_known", "days": [...], "weeks": [...], "totals",
     "previous": {"start", "end", "totals"}, "change": {figure: this − previous or None}, "unreadable"}``.
     """
     tally = tally if tally is not None else stored.Tally()
     days = _days(db, period, province=province, device_id=device_id, tally=tally)
-    before = period.previous()
+    before = previous or period.previous()
     earlier = _sum(_days(db, before, province=province, device_id=device_id, tally=tally))
     totals = _sum(days)
     change = {k: (None if totals[k] is None or earlier[k] is None else round(totals[k] - earlier[k], 1))
@@ -585,38 +631,71 @@ def offices(db, period: Period, *, province: str | None = None, rank_by: str | N
     return out[:limit] if limit else out
 
 
-def to_csv(rows: list[dict]) -> str:
-    """*rows* (:func:`offices`) as CSV with a header of :data:`EXPORT_COLUMNS`; a figure not reported is an
-    empty cell; every text cell through :func:`central.report.csv_cell`."""
+def _header(header: str) -> list[str]:
+    if header not in HEADERS:
+        raise HistoryRefused(f"header {header!r}: one of {', '.join(HEADERS)}", reason="header")
+    return [EXPORT_HEADERS_FA[k] for k in EXPORT_COLUMNS] if header == "fa" else list(EXPORT_COLUMNS)
+
+
+def export_values(row: dict) -> dict:
+    """*row* (:func:`offices`) with the columns an export adds: the province's name, the period in Jalali."""
+    from pishkhan import provinces
+    from pishkhan.text import jalali
+
+    out = dict(row)
+    out["province_name"] = provinces.name(row["province"]) or ""
+    for key in ("start", "end"):
+        try:
+            out[f"{key}_jalali"] = jalali.to_jalali(dt.date.fromisoformat(row[key])).strftime("%Y/%m/%d")
+        except (TypeError, ValueError):
+            out[f"{key}_jalali"] = ""
+    return out
+
+
+def to_csv(rows: list[dict], *, header: str = "fa") -> str:
+    """*rows* (:func:`offices`) as CSV, columns :data:`EXPORT_COLUMNS`: with *header* ``fa`` a UTF-8 BOM (so a
+    spreadsheet reads the Persian) and the Persian names (:data:`EXPORT_HEADERS_FA`); with ``en`` no BOM and
+    the column names. A figure not reported is an empty cell; every text cell through
+    :func:`central.report.csv_cell`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(_header(header))
     for row in rows:
+        row = export_values(row)
         writer.writerow(["" if row[k] is None else csv_cell(row[k]) for k in EXPORT_COLUMNS])
-    return out.getvalue()
+    return ("\ufeff" if header == "fa" else "") + out.getvalue()
 
 
-def to_xlsx(rows: list[dict], *, title: str = "offices") -> bytes:
-    """*rows* as an .xlsx workbook (openpyxl, write-only): a header row, then a row an office; text cells are
-    written as text (a leading ``=`` is not a formula), a figure not reported is an empty cell."""
+def to_xlsx(rows: list[dict], *, title: str = "offices", header: str = "fa") -> bytes:
+    """*rows* as an .xlsx workbook (openpyxl, write-only): a header row (:func:`to_csv`'s), frozen, then a row an
+    office, the sheet right to left and the columns sized. Text cells are typed as text, never a formula
+    (no visible ``'``: a text that a spreadsheet would take for a formula is marked ``quotePrefix``, as Excel
+    marks a cell typed with a leading ``'``, so editing it keeps it text); a figure not reported is empty."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.utils import get_column_letter
+
+    from central.report import FORMULA_START
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
-    sheet.append(list(EXPORT_COLUMNS))
+    sheet.sheet_view.rightToLeft = True
+    sheet.freeze_panes = "A2"
+    for i, k in enumerate(EXPORT_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = XLSX_WIDTHS.get(k, XLSX_WIDTH)
+
+    def text(value: str):
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+        cell.data_type = "s"  # never a formula, whatever it starts with
+        if value.startswith(FORMULA_START):
+            cell.quotePrefix = True
+        return cell
+
+    sheet.append([text(h) for h in _header(header)])
     for row in rows:
-        cells = []
-        for k in EXPORT_COLUMNS:
-            value = row[k]
-            if isinstance(value, str):
-                cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", csv_cell(value)))
-                cell.data_type = "s"  # never a formula, whatever it starts with
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
+        row = export_values(row)
+        sheet.append([text(row[k]) if isinstance(row[k], str) else row[k] for k in EXPORT_COLUMNS])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -11,7 +11,11 @@ passes the centre's schema check.
 The office day follows its province's hours in Asia/Tehran (by default
 Saturday-Wednesday 07:30-14:30, Thursday 07:30-12:30, Friday closed; a few
 provinces open at 08:00), on a clock that runs *speed* times faster than the
-wall's. At opening the office may open late (a ``late_opening`` event);
+wall's. An office may open late: as the agent does, it sends ``late_opening``
+once the period has begun :data:`LATE_AFTER` minutes closed (``at`` the
+period's start, the judge's event whole as the detail, ``opened_at`` null),
+then ``office.opened`` when it opens — the office day's events stamped on
+the simulated clock (:func:`stamp`); office names carry Persian digits;
 customers arrive at random while it is open and are counted in telemetry;
 the printer runs out now and then (``printer_out``, later ``printer_ok``);
 and outages happen:
@@ -47,6 +51,7 @@ from dataclasses import dataclass, field
 from pishkhan import provinces
 from pishkhan.protocol import payloads
 from pishkhan.protocol.topics import Topics
+from pishkhan.text.persian import to_persian_digits
 
 log = logging.getLogger("pishkhan.central.simulate")
 
@@ -54,14 +59,30 @@ log = logging.getLogger("pishkhan.central.simulate")
 PROVINCES = provinces.CODES
 #: Provinces that open at 08:00 (the rest at 07:30).
 LATE_START = ("05", "11", "21")
+#: An office's name, its number in Persian digits as an office writes it.
 OFFICE_NAME = "دفتر پیشخوان دولت {n}"
+#: A late opening is sent once the period has begun this many minutes closed (the agent's judge's default
+#: ``late_opening_minutes``: pishkhan.compliance.judge.Thresholds).
+LATE_AFTER = 5
+#: The centre refuses a time more than a day ahead of its clock: an office-day time the simulated clock puts
+#: further ahead than this is sent whole days earlier.
+AHEAD = dt.timedelta(hours=23)
 
 
 def office_of(index: int, *, prefix: str = "sim") -> dict:
     """Simulated office *index* (from 1) as its births say it is: ``device_id``, ``province``, ``office_id``
     and ``office_name``."""
     return {"device_id": f"{prefix}-{index:05d}", "province": PROVINCES[(index - 1) % len(PROVINCES)],
-            "office_id": f"office-{index:05d}", "office_name": OFFICE_NAME.format(n=index)}
+            "office_id": f"office-{index:05d}", "office_name": OFFICE_NAME.format(n=to_persian_digits(index))}
+
+
+def stamp(moment: dt.datetime) -> str:
+    """A moment of the simulated office day as a message's time: on the simulated clock, as an agent stamps
+    its events on its own; if the clock runs more than :data:`AHEAD` ahead of the wall's, whole days earlier
+    (the centre refuses times more than a day ahead)."""
+    ahead = moment - dt.datetime.now(dt.timezone.utc)
+    days = max(0, -(-(ahead - AHEAD) // dt.timedelta(days=1)))
+    return payloads.format_time(moment - dt.timedelta(days=days))
 
 
 def register_offices(db, n: int, *, prefix: str = "sim") -> list[str]:
@@ -267,6 +288,7 @@ class SimDevice:
         self.served = 0
         self.printer_ok = True
         self.day: dt.date | None = None
+        self.late_sent = False
         self.backoff = 1.0
         self.cut_at: float | None = None  # when drop() or hang() last took effect (monotonic)
         self.release = ReleaseActor(device_id, behaviour=fleet.release_behaviour, rng=random.Random(rng.random())) \
@@ -310,8 +332,20 @@ class SimDevice:
                                                   "reason": "" if self.printer_ok else "paper out",
                                                   "at": payloads.format_time(time.time())}}})
 
-    def event(self, name: str, **detail) -> dict:
-        return payloads.event(device=self.id, seq=self.next_seq(), sent_at=time.time(), event=name, detail=detail)
+    def event(self, name: str, *, at: dt.datetime | None = None, **detail) -> dict:
+        """Event *name*; *at*, a moment of the office day on the simulated clock (:func:`stamp`)."""
+        return payloads.event(device=self.id, seq=self.next_seq(), sent_at=time.time(), event=name,
+                              at=None if at is None else stamp(at), detail=detail)
+
+    def late_opening(self, start: dt.datetime, until: dt.datetime) -> dict:
+        """The late opening as the agent sends it (edge_agent.compliance): at the period's *start*, the judge's
+        event whole as the detail — closed from *start* to *until* (whole minutes), not opened yet."""
+        until = until.replace(second=0, microsecond=0)
+        event = {"id": f"late_opening@{start.isoformat()}", "kind": "late_opening", "start": stamp(start),
+                 "end": stamp(until), "minutes": int((until - start).total_seconds() // 60),
+                 "detail": {"opened_at": None, "why": "closed"}}
+        return payloads.event(device=self.id, seq=self.next_seq(), sent_at=time.time(), event="late_opening",
+                              at=stamp(start), detail=event)
 
     # -- connection ---------------------------------------------------------------------
     def make_client(self):
@@ -447,24 +481,30 @@ class SimDevice:
             self.served = 0
             self.late_by = (self.rng.uniform(10, 60) if self.rng.random() < b.late_opening else 0.0)
             self.opened_today = False
+            self.late_sent = False
         hours = province_hours(self.province).get(sim_now.weekday())
         if hours:
-            opens = dt.datetime.combine(sim_now.date(), hours[0], sim_now.tzinfo) + dt.timedelta(minutes=self.late_by)
+            scheduled = dt.datetime.combine(sim_now.date(), hours[0], sim_now.tzinfo)
+            opens = scheduled + dt.timedelta(minutes=self.late_by)
             closes = dt.datetime.combine(sim_now.date(), hours[1], sim_now.tzinfo)
             should_open = opens <= sim_now < closes
+            fired = scheduled + dt.timedelta(minutes=LATE_AFTER)
+            due = not self.late_sent and not self.opened_today and fired <= sim_now < closes
+            if self.late_by >= LATE_AFTER and due:
+                # the agent's judge fires at the threshold, while the office is still closed
+                self.late_sent = True
+                self.publish("event", self.late_opening(scheduled, min(sim_now, opens)))
         else:
             should_open = False
         if should_open and not self.open:
             self.open = True
             if not self.opened_today:
                 self.opened_today = True
-                if self.late_by:
-                    self.publish("event", self.event("late_opening", minutes=round(self.late_by)))
-                self.publish("event", self.event("office.opened"))
+                self.publish("event", self.event("office.opened", at=opens))
         elif not should_open and self.open:
             self.open = False
             self.waiting = 0
-            self.publish("event", self.event("office.closed"))
+            self.publish("event", self.event("office.closed", at=sim_now))
         if self.open:
             arrivals = _poisson(self.rng, b.customers_per_hour * sim_step / 3600)
             self.waiting += arrivals

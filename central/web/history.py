@@ -3,7 +3,9 @@ rows as CSV and xlsx (``/history.csv``, ``/history.xlsx``): :mod:`central.histor
 
 A period is ``?start=`` and ``?end=`` in the Jalali calendar (any digits; Gregorian ``YYYY-MM-DD`` too:
 :func:`central.web.reports.parse_day`), the last 30 days to today by default; ``?province=`` the
-scope (a province user: theirs), ``?device=`` one office, ``?by=`` the ranking's figure.
+scope (a province user: theirs), ``?device=`` one office, ``?by=`` the ranking's figure, ``?against=month``
+the history against the same days of the month before (:data:`AGAINST`), ``?header=en`` an export's English
+column names (:data:`central.history.HEADERS`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from central.web.site import LOGGED_IN, bad_request, not_found, page, province_o
 DEFAULT_DAYS = 30
 #: The offices a ranking shows.
 RANKED = 50
+#: What ``/history`` compares a period with (``?against=``): the period of the same length just before it
+#: (``period``, the default), or the same days of the Jalali month before (``month``).
+AGAINST = ("period", "month")
 
 
 class _Asked:
@@ -74,15 +79,19 @@ class _Asked:
         return urlencode(query)
 
 
-def months(today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
-    """The Jalali month of *today* so far (``this``), and the whole month before it (``last``)."""
+def months(today: dt.date) -> dict[str, tuple[dt.date, dt.date, str | None]]:
+    """The one-click periods: the Jalali month of *today* so far (``this``), the whole month before it
+    (``last``), and this month to yesterday against the same days of the month before (``versus``:
+    :func:`central.history.month_so_far`, ``against=month``); each (start, end, ``against``)."""
     from pishkhan.text import jalali
 
     now = jalali.to_jalali(today)
     first = jalali.from_jalali(now.year, now.month, 1)
     before = jalali.to_jalali(first - dt.timedelta(days=1))
-    return {"this": (first, today),
-            "last": (jalali.from_jalali(before.year, before.month, 1), first - dt.timedelta(days=1))}
+    versus, _ = history.month_so_far(today)
+    return {"this": (first, today, None),
+            "last": (jalali.from_jalali(before.year, before.month, 1), first - dt.timedelta(days=1), None),
+            "versus": (versus.start, versus.end, "month")}
 
 
 def chart(days: list[dict], *, previous: float | None, height: int = 160, bar: int = 14) -> dict:
@@ -107,14 +116,22 @@ def history_page(request):
     device_id = asked.device["device_id"] if asked.device else None
     # a province user's office: only what it reported while in their province (a device moved keeps its past)
     province = request.user.province or (None if device_id else asked.province)
-    data = history.trend(db, asked.period, province=province, device_id=device_id)
+    against = request.query_params.get("against", "period")
+    if against not in AGAINST:
+        return bad_request(request, strings.BAD_AGAINST)
+    data = history.trend(db, asked.period, province=province, device_id=device_id,
+                         previous=asked.period.month_before() if against == "month" else None)
+    today = site_of(request).today()
+    data["against"] = against
+    data["includes_today"] = asked.period.start <= today <= asked.period.end
+    data["ends_yesterday"] = asked.period.end == today - dt.timedelta(days=1)
     data["office"] = None if not asked.device else {k: asked.device[k] for k in ("device_id", "office_id",
                                                                                  "office_name", "province")}
     return page(request, "history.html", data, nav="history", h=data, asked=asked,
                 chart=chart(data["days"], previous=data["previous"]["totals"]["open_percent"]),
                 start=jalali_text(asked.period.start), end=jalali_text(asked.period.end),
-                months={k: asked.link(start=a.isoformat(), end=b.isoformat(), device=device_id)
-                        for k, (a, b) in months(site_of(request).today()).items()})
+                months={k: asked.link(start=a.isoformat(), end=b.isoformat(), device=device_id, against=which)
+                        for k, (a, b, which) in months(today).items()})
 
 
 @requires(LOGGED_IN, status_code=401)
@@ -138,13 +155,16 @@ def _export(request, kind: str):
     asked = _Asked(request)
     if asked.refused:
         return asked.refused
+    header = request.query_params.get("header", "fa")
+    if header not in history.HEADERS:
+        return bad_request(request, f"{strings.BAD_PERIOD['header']} (header)")
     rows = history.offices(site_of(request).fleet.db, asked.period, province=asked.province)
     name = f"pishkhan-offices-{asked.period.start}-{asked.period.end}" + \
         (f"-province-{asked.province}" if asked.province else "")
     if kind == "csv":
-        body, media = history.to_csv(rows), "text/csv; charset=utf-8"
+        body, media = history.to_csv(rows, header=header), "text/csv; charset=utf-8"
     else:
-        body = history.to_xlsx(rows)
+        body = history.to_xlsx(rows, header=header)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})
 

@@ -425,8 +425,22 @@ RANK_BY = "ترتیب بر پایهٔ"
 NO_RANKING = "در این دوره هیچ دفتری در این مورد ثبت نشده است."
 BAD_PERIOD = {"reversed": "پایان دوره پیش از آغاز آن است. The period ends before it starts.",
               "too_long": "دوره حداکثر ۳۶۶ روز است. At most 366 days.",
-              "rank_by": "این ترتیب شناخته نیست. Unknown ranking."}
+              "rank_by": "این ترتیب شناخته نیست. Unknown ranking.",
+              "header": "سرستون فقط fa یا en است. The header is fa or en."}
 THIS_MONTH = "این ماه تا امروز"
+NO_HOURS = "بی‌ساعت کاری (تعطیل)"
+NOT_REPORTED_MEANS = ("«روز بدون گزارش» روزی است که از دفتر هیچ گزارشی نرسیده است. روز تعطیل (بی‌ساعت کاری) که "
+                      "دستگاه روشن بوده و گزارشش را فرستاده روزِ دارای گزارش است، نه بدون گزارش؛ اما اگر دستگاه در "
+                      "روز تعطیل خاموش بوده، گزارشی نیامده و آن روز این‌جا «بدون گزارش» شمرده می‌شود.")
+MONTH_VS_LAST = "این ماه در برابر ماه پیش"
+SAME_DAYS_LAST_MONTH = "همان روزهای ماه پیش ({start} تا {end})"
+AGAINST_MONTH = ("این دوره در برابر همان روزهای ماه پیش ({start} تا {end}) سنجیده شده است: از روز اول ماه، "
+                 "به همان شمار روز.")
+AGAINST_PERIOD = "این دوره در برابر دورهٔ هم‌اندازهٔ پیش از آن ({start} تا {end}) سنجیده شده است."
+INCLUDES_TODAY = ("امروز هم در این دوره است و هنوز تمام نشده: گزارش ناتمام امروز تا ساعتی که داوری شده شمرده "
+                  "می‌شود.")
+EXCLUDES_TODAY = "امروز که هنوز تمام نشده در این دوره نیست (تا پایان دیروز)."
+BAD_AGAINST = "سنجش فقط با دورهٔ پیش (period) یا ماه پیش (month) است. ?against= is period or month."
 LAST_MONTH = "ماه پیش"
 #: The device list (/devices): search, filters, sort and pages (central/device_list.py).
 LIST_SEARCH = "جستجو (شناسه یا نام دفتر، شناسه دستگاه)"

@@ -117,19 +117,21 @@ def test_exports_are_formula_safe_and_leave_not_reported_empty(fleet_db):
     sample(fleet_db)
     rows = history.offices(fleet_db, Period(START, START + dt.timedelta(days=6)), province="23")
     assert [r["device_id"] for r in rows] == ["dev-a1", "dev-a2"]
-    table = list(csv.DictReader(io.StringIO(history.to_csv(rows))))
+    table = list(csv.DictReader(io.StringIO(history.to_csv(rows, header="en"))))
     assert table[0]["office_name"] == "'=HYPERLINK(\"x\")" and table[0]["closed_minutes"] == "160"
     assert table[0]["days_not_reported"] == "5"
     fleet_db.write(lambda c: c.execute("INSERT INTO devices(device_id, province, office_name) VALUES "
                                        "('dev-a3', '23', '@SUM(1)\x07')"))
     rows = history.offices(fleet_db, Period(START, START + dt.timedelta(days=6)), province="23")
-    table = list(csv.DictReader(io.StringIO(history.to_csv(rows))))
+    table = list(csv.DictReader(io.StringIO(history.to_csv(rows, header="en"))))
     assert table[2]["closed_minutes"] == "" and table[2]["days_reported"] == "0"
-    sheet = load_workbook(io.BytesIO(history.to_xlsx(rows))).active
+    sheet = load_workbook(io.BytesIO(history.to_xlsx(rows, header="en"))).active
     values = [[c.value for c in r] for r in sheet.iter_rows()]
     assert values[0] == list(history.EXPORT_COLUMNS)
-    assert values[1][2] == "'=HYPERLINK(\"x\")" and sheet.cell(row=2, column=3).data_type == "s"
-    assert values[3][2].startswith("'@SUM(1)") and values[3][history.EXPORT_COLUMNS.index("closed_minutes")] is None
+    # typed as text, marked as Excel marks a cell typed with a leading ', no ' in the value
+    assert values[1][2] == "=HYPERLINK(\"x\")" and sheet.cell(row=2, column=3).data_type == "s"
+    assert sheet.cell(row=2, column=3).quotePrefix
+    assert values[3][2].startswith("@SUM(1)") and values[3][history.EXPORT_COLUMNS.index("closed_minutes")] is None
     assert values[1][history.EXPORT_COLUMNS.index("closed_minutes")] == 160
 
 

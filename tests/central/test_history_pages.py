@@ -54,7 +54,7 @@ def test_history_ranking_and_exports_over_http(site):
     assert [o["device_id"] for o in json.loads(body)["offices"]] == ["dev-b1", "dev-a1", "dev-a2"]
     page = admin.get("/ranking?start=1405/08/10&end=1405/08/16&by=late_openings")[2].decode()
     assert 'href="/history?start=2026-11-01&amp;end=2026-11-07&amp;device=dev-b1"' in page
-    status, headers, body = admin.get("/history.csv?start=2026-11-01&end=2026-11-07&province=23")
+    status, headers, body = admin.get("/history.csv?start=2026-11-01&end=2026-11-07&province=23&header=en")
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     assert 'filename="pishkhan-offices-2026-11-01-2026-11-07-province-23.csv"' in headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(body.decode())))
@@ -77,7 +77,7 @@ def test_a_province_user_sees_only_their_province(site):
     assert [o["device_id"] for o in data["offices"]] == ["dev-b1"]
     assert ops.get("/history?device=dev-a1")[0] == 404
     assert ops.get("/history?device=dev-b1")[0] == 200
-    rows = list(csv.DictReader(io.StringIO(ops.get("/history.csv?province=23")[2].decode())))
+    rows = list(csv.DictReader(io.StringIO(ops.get("/history.csv?province=23&header=en")[2].decode())))
     assert {r["province"] for r in rows} == {"11"}
 
 
