@@ -120,6 +120,7 @@ def _play_journey(cfg, out: Path, *, script: str = "journey") -> int:
     if script == "library":
         import sys
 
+        print(f"the staff's library at {Window.width}x{Window.height}:")
         done = play_library(kiosk, out, pin=sys.stdin.readline().strip())
         kiosk.close()
         print(f"acknowledged as staff: {done['acknowledged'] or 'nothing'}; {len(done['shots'])} screenshot(s) "

@@ -1,11 +1,13 @@
 """`make demo`: the main job on embedded defaults, end to end, into demo-out/.
 
-Makes issuer keys, signs and verifies the sample board, installs it into a
-fresh store, renders every screen size and the posters, then opens the wall
-display and the kiosk side by side: a scripted customer takes a ticket at
-the kiosk (printed into demo-out/printer.bin), counter 1 calls it, and the
-display shows the call. Without a screen both run under Xvfb and only their
-screenshots remain. Each step runs the real `pishkhan` command.
+Makes issuer keys, signs and verifies the sample board (with the complaint
+channel of docs/customer-respect.md added), installs it into a fresh store,
+renders every screen size and the posters, then opens the wall display and
+the kiosk side by side: a scripted customer takes a ticket at the kiosk
+(printed into demo-out/printer.bin), counter 1 calls it, and the display
+shows the call. Without a screen both run under Xvfb and only their
+screenshots remain. Then scripts/demo_*.py (the office and its centre, a
+circular among them). Each step runs the real `pishkhan` command.
 """
 
 from __future__ import annotations

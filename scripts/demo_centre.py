@@ -424,8 +424,8 @@ def main() -> int:
 
         counts = circular(broker_args, trust, fleet_db, listener)
 
-        # A minute is judged from its start: the first minute the agent saw whole is the one after its start's.
-        wait = (agent_started // 60 + 2) * 60 + 2 - time.time()
+        # A minute is judged from its start: the first minute the agent saw whole begins after its start's.
+        wait = (agent_started // 60 + 1) * 60 + 2 - time.time()
         if wait > 0:
             print(f"\n== waiting {wait:.0f} s for the first whole minute the agent has seen", flush=True)
             time.sleep(wait)
