@@ -17,7 +17,9 @@ def register(sub, common):
     p.add_argument("--fullscreen", action="store_true",
                    help="take the whole of the kiosk's own output ([kiosk] output; as on the device)")
     p.add_argument("--size", default="1280x800", metavar="WxH", help="window size, e.g. 1280x800 or 800x1280")
-    p.add_argument("--script", choices=["journey"], help="play a scripted customer journey and exit")
+    p.add_argument("--script", choices=["journey", "library"],
+                   help="play a scripted customer journey, or the staff's (library: the staff PIN is read from "
+                        "standard input; the newest unread circular is opened and acknowledged), and exit")
     p.add_argument("--screenshots", metavar="DIR", default="demo-out",
                    help="with --script: where the screenshots go (default demo-out)")
     p.set_defaults(handler=cmd_kiosk)
@@ -88,7 +90,7 @@ def cmd_kiosk(args):
         else:
             prepare_kivy(size=None if args.fullscreen else size, fullscreen=args.fullscreen)
         if args.script:
-            return _play_journey(cfg, Path(args.screenshots))
+            return _play_journey(cfg, Path(args.screenshots), script=args.script)
         from kiosk.app import run
 
         run(cfg)
@@ -97,12 +99,12 @@ def cmd_kiosk(args):
             screen.stop()
 
 
-def _play_journey(cfg, out: Path) -> int:
+def _play_journey(cfg, out: Path, *, script: str = "journey") -> int:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
     from kiosk.app import Kiosk, open_model
-    from kiosk.journey import play, pump
+    from kiosk.journey import play, play_library, pump
     from pishkhan.hardware.printer import open_printer
 
     EventLoop.ensure_window()
@@ -115,6 +117,15 @@ def _play_journey(cfg, out: Path) -> int:
     kiosk = Kiosk(model, config=cfg)
     Window.add_widget(kiosk)
     pump(0.2)
+    if script == "library":
+        import sys
+
+        print(f"the staff's library at {Window.width}x{Window.height}:")
+        done = play_library(kiosk, out, pin=sys.stdin.readline().strip())
+        kiosk.close()
+        print(f"acknowledged as staff: {done['acknowledged'] or 'nothing'}; {len(done['shots'])} screenshot(s) "
+              f"saved in {out}/")
+        return 0 if done["acknowledged"] else 1
     print(f"kiosk journey at {Window.width}x{Window.height}:")
     shots = play(kiosk, out)
     kiosk.close()

@@ -126,3 +126,50 @@ def play(kiosk, out_dir, *, say=print) -> list[Path]:
     shot("staff-pin")
     kiosk.home()
     return shots
+
+
+def play_library(kiosk, out_dir, *, pin: str, say=print) -> dict:
+    """The staff's part of the demo on *kiosk*: the PIN typed on the pad, the circulars library, the newest
+    unread circular opened, its first page, acknowledged with «خواندم؛ تأیید»; a screenshot per step in
+    *out_dir* (``staff-NN-label.png``). Returns ``{"shots": [...], "acknowledged": "scope/number" or ""}``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    d = TouchDriver(kiosk)
+    shots: list[Path] = []
+
+    def shot(label):
+        pump(0.05)
+        path = out / f"staff-{len(shots) + 1:02d}-{label}.png"
+        kiosk.export_to_png(str(path))
+        shots.append(path)
+        say(f"  {path.name}: {kiosk.current} screen")
+
+    kiosk.home()
+    pump(frames=d.frames)
+    d.touch_at(20, kiosk.height - 20, hold=kiosk.long_press_seconds + 0.3)  # the long press opens the PIN pad
+    for digit in pin:
+        d.tap(f"pin:{digit}")
+    d.tap("pin:OK")
+    if kiosk.current != "staff":
+        shot(kiosk.current)
+        return {"shots": shots, "acknowledged": ""}
+    d.tap("staff_library")
+    shot("library")
+    unread = [e for e in kiosk.model.library.entries() if e.acknowledged_at is None and not e.superseded_by]
+    if not unread:
+        kiosk.home()
+        d.tap("staff_exit")
+        return {"shots": shots, "acknowledged": ""}
+    e = unread[0]
+    d.tap(f"circular:{e.number}")
+    shot("circular")
+    d.tap("pages")
+    shot("page-1")
+    d.tap("back")
+    d.tap("acknowledge")
+    shot("acknowledged")
+    d.tap("back")
+    shot("library-read")
+    d.tap("home")  # the staff menu
+    d.tap("staff_exit")
+    return {"shots": shots, "acknowledged": f"{e.scope_key}/{e.number}"}

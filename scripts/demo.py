@@ -1,11 +1,13 @@
 """`make demo`: the main job on embedded defaults, end to end, into demo-out/.
 
-Makes issuer keys, signs and verifies the sample board, installs it into a
-fresh store, renders every screen size and the posters, then opens the wall
-display and the kiosk side by side: a scripted customer takes a ticket at
-the kiosk (printed into demo-out/printer.bin), counter 1 calls it, and the
-display shows the call. Without a screen both run under Xvfb and only their
-screenshots remain. Each step runs the real `pishkhan` command.
+Makes issuer keys, signs and verifies the sample board (with the complaint
+channel of docs/customer-respect.md added), installs it into a fresh store,
+renders every screen size and the posters, then opens the wall display and
+the kiosk side by side: a scripted customer takes a ticket at the kiosk
+(printed into demo-out/printer.bin), counter 1 calls it, and the display
+shows the call. Without a screen both run under Xvfb and only their
+screenshots remain. Then scripts/demo_*.py (the office and its centre, a
+circular among them). Each step runs the real `pishkhan` command.
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ def main() -> int:
     ENV = dict(os.environ, PISHKHAN_STATE_DIR=str(state.resolve()), KIVY_TEXT="pil", KIVY_NO_ARGS="1")
 
     sample = OUT / "sample-board.json"
-    sample.write_bytes(resources.files("pishkhan.data").joinpath("sample_board.json").read_bytes())
+    board = json.loads(resources.files("pishkhan.data").joinpath("sample_board.json").read_text(encoding="utf-8"))
+    # The customer-respect channel (docs/customer-respect.md): the kiosk's start screen and every ticket show it.
+    board["complaints"] = COMPLAINTS
+    sample.write_text(json.dumps(board, ensure_ascii=False, indent=1), encoding="utf-8")
     subprocess.run([str(BIN), "config", "init", "--out", str(OUT / "pishkhan.toml"), "--always-open",
                     "--printer", f"file:{(OUT / 'printer.bin').resolve()}"], check=True, env=ENV)
     # A development machine or container often has a clock its host keeps, which the kernel still calls
@@ -87,6 +92,8 @@ def main() -> int:
 
 
 ENV: dict = {}
+#: The demo board's complaint channel (a national board may carry one).
+COMPLAINTS = {"phone": "021-1112", "short_code": "30001111", "url": "https://tekrim.example.ir/s"}
 
 
 def _wait_for_event(path: Path, name: str, proc: subprocess.Popen, timeout: float) -> bool:

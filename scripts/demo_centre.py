@@ -12,16 +12,24 @@ demo-out/pishkhan.d/enrolment.toml, the centre's keys trusted), runs
 — no password. The centre's fleet monitor serves the dashboard; the centre
 publishes a newer board and the province's schedule; a scripted stretch of an
 office day follows (customers, a counter, one printer fault, a signed command
-asking for the day's report). It prints what the centre received from this
+asking for the day's report). Then a circular: the centre makes a Persian
+PDF, publishes it (`pishkhan central publish circular`; the enrolment server
+serves the circulars' pool over HTTPS), the office's agent fetches it with
+the centre's CA pinned and keeps it, staff acknowledge it on the kiosk (the
+PIN typed on the pad and the library's buttons touched, Kivy touches headless
+under Xvfb; screenshots in demo-out/kiosk/staff-*.png), and the centre counts
+it received and acknowledged. It prints what the centre received from this
 office — birth, a telemetry message, the compliance state, the day's report
-so far, and the monitor's JSON for the office — and saves screenshots of the
-dashboard pages, taken by headless Chromium, in demo-out/dashboard/. Each
-step runs the real `pishkhan` command.
+so far, the circular's counts, and the monitor's JSON for the office — and
+saves screenshots of the dashboard pages (the Circulars page among them),
+taken by headless Chromium, in demo-out/dashboard/. Each step runs the real
+`pishkhan` command.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import os
 import shutil
@@ -39,6 +47,11 @@ CA = CENTRE / "ca"
 BIN = Path(sys.executable).with_name("pishkhan")
 CONFIG = OUT / "pishkhan.toml"  # the device's configuration; enrolment adds pishkhan.d/enrolment.toml beside it
 PASSWORD = "demo-password"  # the centre's own accounts (its broker listener, the dashboard); no device has one
+POOL = CENTRE / "circulars" / "pool"  # the circulars' pool the enrolment server serves
+#: The demo's circular, and the staff PIN the demo sets on the kiosk (no pattern: `kiosk set-pin` refuses 1234).
+NUMBER, TITLE = "1405/123", "بخشنامهٔ ساعت کار دفاتر"
+SUMMARY = "ساعت کار دفاتر پیشخوان در روزهای پنجشنبه تا ساعت ۱۳ است."
+PIN = "4826"
 ENV = dict(os.environ)
 
 
@@ -154,7 +167,8 @@ def show(title: str, message: dict | None):
 
 # -- the office's configuration -------------------------------------------------------
 def demo_settings() -> Path:
-    """The demo's own drop-in: telemetry every 5 s and a short keepalive, so the centre hears the office soon.
+    """The demo's own drop-in: telemetry every 5 s and a short keepalive, so the centre hears the office soon; the
+    centre's CA where the agent pins it for the circulars' files.
 
     Nothing about the broker or the device's identity: enrolment writes those (``enrolment.toml``, beside it).
     """
@@ -164,7 +178,9 @@ def demo_settings() -> Path:
     folder.mkdir(exist_ok=True)
     path = folder / "demo.toml"
     path.write_text("# The demo's own settings (scripts/demo_centre.py).\n[mqtt]\ntelemetry_seconds = 5\n"
-                    "keepalive = 10\n", encoding="utf-8")
+                    "keepalive = 10\n"
+                    "# The centre's CA, pinned to fetch circulars (a device has it as /etc/pishkhan/centre-ca.pem).\n"
+                    f"[update]\nca_file = \"{CA / 'ca.pem'}\"\n", encoding="utf-8")
     return path
 
 
@@ -200,7 +216,7 @@ def dashboard_screenshots(url: str, device: str, code: str | None) -> dict | Non
         driver.find_element(By.CSS_SELECTOR, "form button, form [type=submit]").click()
         time.sleep(1)
         pages = [("fleet", "/"), ("province-23", "/?province=23"), ("office", f"/device/{device}"),
-                 ("report", "/report")]
+                 ("report", "/report"), ("circulars", "/circulars")]
         if code:
             pages.append(("verify", f"/verify/{code}"))
         for name, path in pages:
@@ -225,10 +241,81 @@ def dashboard_screenshots(url: str, device: str, code: str | None) -> dict | Non
     return office
 
 
+# -- a circular, from the centre to the office's staff and back --------------------------
+def persian_pdf(path: Path) -> Path:
+    """The circular's PDF: an A4 page with its Persian title, number and summary, drawn with Pillow (raqm)."""
+    from PIL import Image, ImageDraw
+
+    from pishkhan.render.typeset import draw_text, font
+    from pishkhan.text.persian import to_persian_digits as to_persian
+
+    page = Image.new("RGB", (595, 842), "white")
+    draw = ImageDraw.Draw(page)
+    draw_text(draw, (555, 60), TITLE, font(36, "Bold"))
+    draw_text(draw, (555, 120), f"شماره {to_persian(NUMBER)}", font(22))
+    draw.line((40, 170, 555, 170), fill="black", width=3)
+    draw_text(draw, (555, 200), SUMMARY, font(18))
+    page.save(path, "PDF", resolution=72)
+    return path
+
+
+def circular(broker_args: list, trust: Path, fleet_db: Path, listener: Listener) -> dict | None:
+    """Publish the demo's circular, wait for the office to keep it, acknowledge it on the kiosk as staff, and wait
+    for the centre to count both; the centre's counts for it (central/circulars/view.py), or None."""
+    from central.circulars.view import circulars_view
+    from central.db import open_db
+
+    def event(name):
+        return lambda m: m.get("event") == name and (m.get("detail") or {}).get("number") == NUMBER
+
+    pdf = persian_pdf(CENTRE / "bakhshname-1405-123.pdf")
+    run("the centre publishes a circular: a Persian PDF into the pool the enrolment server serves over HTTPS, "
+        "its signed index retained", "central", "publish", "circular", pdf, "--scope", "national", "--number", NUMBER,
+        "--title", TITLE, "--summary", SUMMARY, "--key", OUT / "keys/ministry.key", "--trust", trust, "--db",
+        fleet_db, "--circulars-pool", POOL, *broker_args)
+    show("circular_received (the agent fetched the PDF, checked its hash and kept it)",
+         listener.wait("event", event("circular_received"), timeout=60))
+    run("the office's library keeps it", "circulars", "show", NUMBER, config=CONFIG, check=False)
+    run("every kept file hashed again", "circulars", "verify", config=CONFIG, check=False)
+    run("the staff PIN of the kiosk", "kiosk", "set-pin", "--pin", PIN, config=CONFIG)
+    run("staff acknowledge it on the kiosk: the PIN on the pad, the library, the circular, its first page, "
+        "«خواندم؛ تأیید» (touches, headless)", "kiosk", "--script", "library", "--screenshots", OUT / "kiosk",
+        config=CONFIG, stdin=PIN + "\n", check=False)
+    show("circular_acknowledged", listener.wait("event", event("circular_acknowledged"), timeout=30))
+    db = open_db(str(fleet_db))
+    try:
+        end = time.monotonic() + 30
+        while True:  # the monitor takes the events into circular_offices
+            found = [c for c in circulars_view(db, now=dt.datetime.now(dt.timezone.utc))["circulars"]
+                     if c["number"] == NUMBER]
+            counted = found[0] if found else None
+            if (counted and counted["acknowledged"]) or time.monotonic() > end:
+                break
+            time.sleep(0.5)
+    finally:
+        db.close()
+    print(f"\n-- the centre counts it: {counts_line(counted)}")
+    return counted
+
+
+def counts_line(c: dict | None) -> str:
+    """The centre's counts for the demo's circular, in Persian and in English."""
+    from pishkhan.text.persian import to_persian_digits as to_persian
+
+    if not c:
+        return f"بخشنامهٔ {to_persian(NUMBER)}: مرکز آن را نشمرده است — circular {NUMBER}: not counted at the centre"
+
+    fa = lambda n: to_persian(str(n))  # noqa: E731
+    return (f"بخشنامهٔ {to_persian(NUMBER)}: {fa(c['in_scope'])} دفتر در دامنه، {fa(c['received'])} دریافت، "
+            f"{fa(c['acknowledged'])} تأیید — circular {NUMBER}: {c['in_scope']} office(s) in scope, "
+            f"{c['received']} received, {c['acknowledged']} acknowledged")
+
+
 def main() -> int:
     if CENTRE.exists():
         shutil.rmtree(CENTRE)
     (CENTRE / "broker").mkdir(parents=True)
+    POOL.mkdir(parents=True)
     port, device_port, web, enrol = free_port(), free_port(), free_port(), free_port()
     procs: list[subprocess.Popen] = []
     broker = listener = None
@@ -250,11 +337,11 @@ def main() -> int:
         print(f"\n== the centre's enrolment server on {server} (HTTPS, its certificate from the centre's CA)\n"
               f"$ pishkhan central enroll-server --ca {CA} --listen 127.0.0.1:{enrol} --db {fleet_db} "
               f"--tls-cert {CENTRE / 'enrol.pem'} --tls-key {CENTRE / 'enrol.key'} "
-              f"--broker-url mqtts://127.0.0.1:{device_port} --keys {keys}", flush=True)
+              f"--broker-url mqtts://127.0.0.1:{device_port} --keys {keys} --circulars-pool {POOL}", flush=True)
         procs.append(subprocess.Popen(
             [str(BIN), "central", "enroll-server", "--ca", str(CA), "--listen", f"127.0.0.1:{enrol}", "--db",
              str(fleet_db), "--tls-cert", str(CENTRE / "enrol.pem"), "--tls-key", str(CENTRE / "enrol.key"),
-             "--broker-url", f"mqtts://127.0.0.1:{device_port}", "--keys", str(keys)],
+             "--broker-url", f"mqtts://127.0.0.1:{device_port}", "--keys", str(keys), "--circulars-pool", str(POOL)],
             env=ENV, stdout=subprocess.DEVNULL, stderr=open(CENTRE / "enroll-server.log", "w")))
         if not wait_for_port(enrol, procs[-1]):
             sys.exit("demo step failed: the enrolment server did not start (see demo-out/centre/enroll-server.log)")
@@ -299,6 +386,7 @@ def main() -> int:
         listener = Listener(port, device)
         print(f"\n== the office's edge agent (pishkhan agent), to mqtts://127.0.0.1:{device_port} with its "
               f"certificate (the broker takes its name, {device}, as the username)", flush=True)
+        agent_started = time.time()
         procs.append(subprocess.Popen([str(BIN), "--config", str(CONFIG), "agent"], env=ENV,
                                       stdout=subprocess.DEVNULL, stderr=open(CENTRE / "agent.log", "w")))
         show("birth (retained status)", listener.wait("status", lambda m: m.get("state") == "online"))
@@ -333,10 +421,14 @@ def main() -> int:
         run("counter 1 calls the next customer", "queue", "next", "--counter", "1", config=CONFIG)
         run("the paper is back: the next ticket prints", "queue", "issue", "--service", "VEH-01", config=CONFIG)
         show("telemetry", listener.wait("telemetry", lambda m: "office" in (m.get("readings") or {}), timeout=30))
-        # A minute is judged from its start: the first minute the agent saw whole is the next one.
-        wait = 62 - time.time() % 60
-        print(f"\n== waiting {wait:.0f} s for the first whole minute the agent has seen", flush=True)
-        time.sleep(wait)
+
+        counts = circular(broker_args, trust, fleet_db, listener)
+
+        # A minute is judged from its start: the first minute the agent saw whole begins after its start's.
+        wait = (agent_started // 60 + 1) * 60 + 2 - time.time()
+        if wait > 0:
+            print(f"\n== waiting {wait:.0f} s for the first whole minute the agent has seen", flush=True)
+            time.sleep(wait)
 
         def judged(m):
             state = ((m.get("readings") or {}).get("compliance") or {}).get("state")
@@ -361,6 +453,9 @@ def main() -> int:
         print(json.dumps(office, ensure_ascii=False, indent=2)[:6000])
         run("the centre's daily report by province", "central", "report", "--format", "csv", "--db",
             CENTRE / "fleet.db")
+        print(f"\n{counts_line(counts)}")
+        if not (counts and counts["received"] and counts["acknowledged"]):
+            sys.exit("demo step failed: the centre did not count the circular received and acknowledged")
     finally:
         for proc in reversed(procs):
             proc.terminate()
