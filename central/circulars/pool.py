@@ -10,14 +10,12 @@ PDF magic ``%PDF-`` is refused (``not_a_pdf``), one over :data:`~central.circula
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from central.circulars import MAX_ATTACHMENT_BYTES, CircularNotPublished
+from central.pool_files import copy_by_hash
 
 #: A pool file's name: 64 lowercase hex digits and ``.pdf``; nothing else is ever served from the pool.
 POOL_NAME = re.compile(r"[0-9a-f]{64}\.pdf")
@@ -77,27 +75,7 @@ class PdfPool:
         """Copy the PDF *source* into the pool as ``<sha256>.pdf`` (the same bytes again change nothing)."""
         source = Path(source)
         self.check(source)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".adding-")
-        try:
-            with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    size += len(chunk)
-                    if size > MAX_ATTACHMENT_BYTES:  # it grew since it was checked
-                        raise CircularNotPublished(f"{source}: over {MAX_ATTACHMENT_BYTES:,} bytes", reason="too_large")
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            sha = digest.hexdigest()
-            if self.file(sha).exists():
-                os.unlink(tmp)
-            else:
-                os.replace(tmp, self.file(sha))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        sha, size = copy_by_hash(source, self.directory, suffix=".pdf", max_bytes=MAX_ATTACHMENT_BYTES,
+                                 too_large=lambda most: CircularNotPublished(f"{source}: over {most:,} bytes",
+                                                                             reason="too_large"))
         return Attachment(sha256=sha, size=size)

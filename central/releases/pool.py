@@ -15,7 +15,6 @@ package is refused (:exc:`PoolRefused` ``not_a_package``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from central.errors import PoolRefused
+from central.pool_files import copy_by_hash
 from pishkhan.exc import CentralError
 
 #: A pool file's name: 64 lowercase hex digits and ``.deb``; nothing else is ever served from the pool.
@@ -104,26 +104,9 @@ class Pool:
             raise PoolRefused(f"{source}: {size:,} bytes; the pool takes at most {MAX_PACKAGE_BYTES:,}",
                               reason="too_large")
         fields = deb_fields(source)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".adding-")
-        try:
-            with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            sha = digest.hexdigest()
-            if self.file(sha).exists():
-                os.unlink(tmp)
-            else:
-                os.replace(tmp, self.file(sha))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        sha, size = copy_by_hash(source, self.directory, suffix=".deb", max_bytes=MAX_PACKAGE_BYTES,
+                                 too_large=lambda most: PoolRefused(f"{source}: grew past {most:,} bytes while it "
+                                                                    "was read", reason="too_large"))
         known = self.index()
         if sha in known:
             return known[sha]
