@@ -1,0 +1,167 @@
+"""Attacks on the circulars' library: hostile indexes, a hostile or slowed HTTPS answer, and files planted in
+the attachments' folder. Each test is one attack and what must hold."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+from circular_helpers import PDF, SHA, entry, index
+from enrolment_helpers import make_ca
+
+from edge_agent.circulars import HttpsTransport
+from pishkhan.circulars.document import parse_circulars
+from pishkhan.circulars.files import AttachmentStore
+from pishkhan.exc import CircularRefused
+
+
+# -- the index ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("payload, says", [
+    (index(circulars=[entry(f"1405/{i}") for i in range(10_000)]), "at most 500"),
+    (index(circulars=[entry(summary="س" * 1_000_000)]), "summary: is 1,000,000 characters"),
+    (index(circulars=[entry(issued_on="1405-13-40")]), "issued_on"),
+    (index(circulars=[entry(title="بخشنامه\u202e1405")]), "RIGHT-TO-LEFT OVERRIDE"),
+    (index(circulars=[entry(summary="a\r\nb")]), "CARRIAGE RETURN"),
+    (index(circulars=[entry("1405/1"), entry("۱۴۰۵/۱")]), "listed twice"),
+    (index(circulars=[entry("..")]), "number"),
+])
+def test_a_hostile_index_is_refused_whole_and_fast(payload, says):
+    started = time.monotonic()
+    with pytest.raises(CircularRefused) as refused:
+        parse_circulars(payload)
+    assert refused.value.reason == "invalid" and says in str(refused.value)
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_number_with_dots_and_slashes_never_names_a_file(tmp_path):
+    """A number like ``1/../../x`` is a valid number, but files are named by the hash alone."""
+    doc = parse_circulars(index(circulars=[entry("1/../../x")]))
+    assert doc.circulars[0].attachment.file_name == f"{SHA}.pdf"
+    files = AttachmentStore(tmp_path / "c", min_free=0)
+    for bad in ("../" + SHA[3:], SHA.upper(), "1/../../x"):
+        with pytest.raises(ValueError):
+            files.path(bad)
+
+
+# -- planted files ------------------------------------------------------------------------------------
+def test_a_symlink_planted_as_the_part_file_is_not_followed(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    folder = tmp_path / "circulars"
+    folder.mkdir()
+    (folder / f"{SHA}.part").symlink_to(victim)
+    files = AttachmentStore(folder, min_free=0)
+    with pytest.raises(CircularRefused):
+        files.keep(SHA, len(PDF), [PDF[:-1] + b"X"])  # a write that fails: the victim must not be truncated
+    assert victim.read_bytes() == b"precious"
+    (folder / f"{SHA}.part").symlink_to(victim)
+    files.keep(SHA, len(PDF), [PDF])
+    assert victim.read_bytes() == b"precious" and files.verify(SHA)
+    assert not (folder / f"{SHA}.pdf").is_symlink()
+
+
+def test_a_part_left_as_a_directory_does_not_stop_the_agent_starting(tmp_path):
+    folder = tmp_path / "circulars"
+    (folder / "junk.part").mkdir(parents=True)
+    (folder / f"{SHA}.part").write_bytes(b"half")
+    assert AttachmentStore(folder).clean() == 1
+    assert not (folder / f"{SHA}.part").exists()
+
+
+# -- a hostile or slowed HTTPS answer -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    ca, cert, key = make_ca(tmp_path_factory.mktemp("tls"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return {"ca": ca.cert_file, "context": context}
+
+
+@contextlib.contextmanager
+def scripted(tls, script):
+    """An HTTPS server on 127.0.0.1 answering one request with *script(sock)*; yields the file's URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve():
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with tls["context"].wrap_socket(conn, server_side=True) as sock:
+                sock.recv(65536)
+                script(sock)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}/circulars/pool/{SHA}.pdf"
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+def fetch(tls, script, *, max_seconds=30.0, timeout=(2, 2)):
+    """Keep the attachment SHA fetched from a scripted server; the refusal's reason (or ``kept``) and seconds."""
+    started = time.monotonic()
+    with scripted(tls, script) as url, contextlib.ExitStack():
+        files = AttachmentStore(fetch.folder, min_free=0)
+        try:
+            files.keep(SHA, len(PDF), HttpsTransport(ca_file=tls["ca"], timeout=timeout,
+                                                     max_seconds=max_seconds).chunks(url, limit=len(PDF)))
+            reason = "kept"
+        except CircularRefused as e:
+            reason = e.reason
+    assert not list(fetch.folder.glob("*.part"))
+    return reason, time.monotonic() - started
+
+
+@pytest.fixture(autouse=True)
+def _folder(tmp_path):
+    fetch.folder = tmp_path / "circulars"
+
+
+def head(length) -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n".encode()
+
+
+def test_the_honest_answer_is_kept(tls):
+    assert fetch(tls, lambda s: s.sendall(head(len(PDF)) + PDF))[0] == "kept"
+
+
+def test_a_trickled_answer_is_cut_at_the_time_bound(tls):
+    """A man in the middle delays every byte (each within the read timeout): the whole-file bound still holds."""
+    def trickle(sock):
+        sock.sendall(head(len(PDF)))
+        for byte in PDF:
+            sock.sendall(bytes([byte]))
+            time.sleep(0.05)
+    reason, took = fetch(tls, trickle, max_seconds=0.5)
+    assert reason == "download_failed" and took < 3
+
+
+def test_a_short_body_under_a_longer_content_length_is_a_failed_download(tls):
+    assert fetch(tls, lambda s: s.sendall(head(len(PDF)) + PDF[:100]))[0] == "download_failed"
+
+
+def test_more_bytes_than_the_index_names_are_refused(tls):
+    extra = PDF + b"x" * 200_000
+    assert fetch(tls, lambda s: s.sendall(head(len(extra)) + extra))[0] == "wrong_hash"
+    assert fetch(tls, lambda s: s.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + extra))[0] == "wrong_hash"
+
+
+def test_a_redirect_to_another_host_is_not_followed(tls):
+    moved = b"HTTP/1.1 302 Found\r\nLocation: https://attacker.test/x.pdf\r\nContent-Length: 0\r\n\r\n"
+    assert fetch(tls, lambda s: s.sendall(moved))[0] == "download_failed"
+
+
+def test_same_bytes_under_another_name_hash_checked(tls):
+    other = b"%PDF-1.4 not this circular" + b"." * (len(PDF) - 26)
+    assert len(other) == len(PDF) and hashlib.sha256(other).hexdigest() != SHA
+    assert fetch(tls, lambda s: s.sendall(head(len(other)) + other))[0] == "wrong_hash"
+    assert not os.path.exists(fetch.folder / f"{SHA}.pdf")
