@@ -12,8 +12,8 @@ Rules:
 - At most :data:`MAX_PAGES` pages of a document are drawn (:attr:`PdfInfo.shown`
   says how many; :attr:`PdfInfo.pages` how many it has).
 - A page is drawn ``width`` pixels wide (a landscape page too), but never more
-  than :data:`MAX_PIXELS` pixels in all: an absurd page size (a bomb) gives a
-  smaller image, never a huge one.
+  than :data:`MAX_PIXELS` pixels in all nor :data:`MAX_SIDE` on either side: an
+  absurd page size (a bomb, a needle-thin page) gives a smaller image, never a huge one.
 - Pages are cached as ``<cache_dir>/<sha256>-<n>.png`` (n from 1), written to
   a ``.part`` file and renamed, so a power cut leaves no half image under the
   final name. The folder is kept under ``max_cache_bytes``: after each new
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from pishkhan.exc import PdfRefused
 
-__all__ = ["PdfRefused", "PdfInfo", "PageRenderer", "MAX_FILE_BYTES", "MAX_PAGES", "MAX_PIXELS", "PAGE_WIDTH",
+__all__ = ["PdfRefused", "PdfInfo", "PageRenderer", "MAX_FILE_BYTES", "MAX_PAGES", "MAX_PIXELS", "MAX_SIDE", "PAGE_WIDTH",
            "MAX_CACHE_BYTES"]
 
 #: A circular's attachment is at most 20 MiB (the index's bound).
@@ -41,6 +41,8 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PAGES = 60
 #: Pixels of one page image at most (about 1100 x 1560 for A4 at the default width).
 MAX_PIXELS = 2_400_000
+#: Either side of a page image at most, in pixels.
+MAX_SIDE = 4_000
 #: Width of a page image, in pixels.
 PAGE_WIDTH = 1100
 #: The page cache's size at most.
@@ -193,6 +195,8 @@ class PageRenderer:
                     scale = self.width / w
                     if (w * scale) * (h * scale) > MAX_PIXELS:
                         scale = (MAX_PIXELS / (w * h)) ** 0.5
+                    scale = min(scale, MAX_SIDE / max(w, h))  # a needle-thin page: its thin side rounds up to
+                    #                                           a pixel, so its long side is bounded too
                     bitmap = page.render(scale=scale, may_draw_forms=False)
                     image = bitmap.to_pil().convert("RGB")
                 finally:

@@ -165,3 +165,44 @@ def test_same_bytes_under_another_name_hash_checked(tls):
     assert len(other) == len(PDF) and hashlib.sha256(other).hexdigest() != SHA
     assert fetch(tls, lambda s: s.sendall(head(len(other)) + other))[0] == "wrong_hash"
     assert not os.path.exists(fetch.folder / f"{SHA}.pdf")
+
+
+# -- a PDF bomb at the kiosk (the renderer runs in the kiosk's process) -------------------------------
+def _pdf(objects: list[bytes]) -> bytes:
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def _one_page(*, box=b"[0 0 595 842]", resources=b"<< >>", kids=b"[3 0 R]", count=1) -> bytes:
+    content = b"0 0 m 1 1 l S"
+    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids %s /Count %d >>" % (kids, count),
+                 b"<< /Type /Page /Parent 2 0 R /MediaBox %s /Resources %s /Contents 4 0 R >>" % (box, resources),
+                 b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)])
+
+
+@pytest.mark.parametrize("name, data", [
+    ("needle-thin page", _one_page(box=b"[0 0 0.01 10000000]")),
+    ("huge page", _one_page(box=b"[0 0 14400000 14400000]")),
+    ("100,000 pages", _one_page(kids=b"[" + b" ".join([b"3 0 R"] * 100_000) + b"]", count=100_000)),
+    ("a lying page count", _one_page(count=2_000_000_000)),
+    ("200,000 nested arrays", _one_page(resources=b"<< /X " + b"[" * 200_000 + b"]" * 200_000 + b" >>")),
+])
+def test_a_pdf_bomb_gives_a_small_page_quickly(tmp_path, name, data):
+    from PIL import Image
+
+    from pishkhan.render.pdf import MAX_PIXELS, MAX_SIDE, PageRenderer
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    renderer = PageRenderer(tmp_path / "pages")
+    started = time.monotonic()
+    assert 1 <= renderer.info(path, sha256=sha).shown <= 60
+    with Image.open(renderer.page(path, sha256=sha, n=1)) as image:
+        w, h = image.size
+    assert w <= MAX_SIDE and h <= MAX_SIDE and w * h <= MAX_PIXELS
+    assert time.monotonic() - started < 2.0
