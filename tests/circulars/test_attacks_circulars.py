@@ -206,3 +206,25 @@ def test_a_pdf_bomb_gives_a_small_page_quickly(tmp_path, name, data):
         w, h = image.size
     assert w <= MAX_SIDE and h <= MAX_SIDE and w * h <= MAX_PIXELS
     assert time.monotonic() - started < 2.0
+
+
+# -- the board's complaint channel, shown on the kiosk (Kivy markup) and printed (ESC/POS) -----------
+@pytest.mark.parametrize("value", [
+    {"url": "javascript:alert(1)"},
+    {"url": "https://tekrim.example.ir/\u202egnp.exe"},
+    {"url": "https://tekrim.example.ir/[color=ff0000]x[/color]"},
+    {"url": "https://tekrim.example.ir/\x1b@"},
+    {"url": "https://tekrim.example.ir\u2215evil.example"},
+    {"phone": "0" * 10_000},
+    {"phone": "021\u202e1112"},
+    {"phone": "[b]1112[/b]"},
+    {"short_code": "۳۰۰۰\u200f1"},
+])
+def test_a_hostile_complaint_channel_is_refused(sample_doc, value):
+    from pishkhan.boards.document import parse_board
+    from pishkhan.exc import BoardInvalid
+
+    doc = dict(sample_doc, complaints=value)
+    with pytest.raises(BoardInvalid) as refused:
+        parse_board(doc)
+    assert any(e.startswith("complaints.") for e in refused.value.errors), refused.value.errors
