@@ -228,3 +228,33 @@ def test_a_hostile_complaint_channel_is_refused(sample_doc, value):
     with pytest.raises(BoardInvalid) as refused:
         parse_board(doc)
     assert any(e.startswith("complaints.") for e in refused.value.errors), refused.value.errors
+
+
+# -- supersedes across scopes, and cycles ---------------------------------------------------------------
+def test_a_province_index_cannot_supersede_a_national_circular_nor_replace_its_file(tmp_path):
+    import datetime as dt
+
+    from pishkhan.boards.signing import SigningKey
+    from pishkhan.boards.trust import trust_key
+    from pishkhan.circulars.installed import install_circulars
+    from pishkhan.circulars.library import Library
+    from pishkhan.store.database import Store
+
+    national, province = SigningKey.generate(), SigningKey.generate()
+    now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.timezone.utc)
+    with Store(tmp_path / "pishkhan.db", clock=lambda: now) as store:
+        trust_key(store, national.public, scope="national", actor="test")
+        trust_key(store, province.public, scope="province:23", actor="test")
+
+        def install(key, payload):
+            return install_circulars(store, key.sign(payload), source="centre", actor="test", province="23")
+        install(national, index(1, circulars=[entry("1405/1", urgent=True)]))
+        install(province, index(1, scope={"level": "province", "province": "23"},
+                                circulars=[entry("1405/2", supersedes=["1405/1"], data=b"province's")]))
+        install(national, index(2, circulars=[entry("1405/1", data=b"another file", urgent=True)]))
+        library = Library(store, tmp_path / "circulars")
+        held = library.entry("national", "1405/1")
+        assert held.superseded_by is None and held.sha256 == SHA
+        assert library.unread_count() == 2
+        refused = store.audit_entries(action="circular.refused")
+        assert [e["detail"]["code"] for e in refused] == ["invalid"]
