@@ -147,7 +147,8 @@ class PageRenderer:
         image = self._draw(Path(path), n)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         part = target.with_name(target.name + ".part")
-        with open(part, "wb") as f:
+        part.unlink(missing_ok=True)  # a symlink planted there is never written through
+        with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb") as f:
             image.save(f, "PNG")
             f.flush()
             os.fsync(f.fileno())

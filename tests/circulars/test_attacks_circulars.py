@@ -258,3 +258,17 @@ def test_a_province_index_cannot_supersede_a_national_circular_nor_replace_its_f
         assert library.unread_count() == 2
         refused = store.audit_entries(action="circular.refused")
         assert [e["detail"]["code"] for e in refused] == ["invalid"]
+
+
+def test_a_symlink_planted_as_a_page_part_file_is_not_followed(tmp_path):
+    from pishkhan.render.pdf import PageRenderer
+
+    data = _one_page()
+    sha = hashlib.sha256(data).hexdigest()
+    (tmp_path / "a.pdf").write_bytes(data)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / f"{sha}-1.png.part").symlink_to(victim)
+    page = PageRenderer(tmp_path / "pages").page(tmp_path / "a.pdf", sha256=sha, n=1)
+    assert victim.read_bytes() == b"precious" and not page.is_symlink()
