@@ -32,8 +32,8 @@ from pathlib import Path
 
 from pishkhan.exc import PdfRefused
 
-__all__ = ["PdfRefused", "PdfInfo", "PageRenderer", "MAX_FILE_BYTES", "MAX_PAGES", "MAX_PIXELS", "MAX_SIDE", "PAGE_WIDTH",
-           "MAX_CACHE_BYTES"]
+__all__ = ["PdfRefused", "PdfInfo", "PageRenderer", "MAX_FILE_BYTES", "MAX_PAGES", "MAX_PIXELS", "MAX_SIDE",
+           "PAGE_WIDTH", "MAX_CACHE_BYTES"]
 
 #: A circular's attachment is at most 20 MiB (the index's bound).
 MAX_FILE_BYTES = 20 * 1024 * 1024
