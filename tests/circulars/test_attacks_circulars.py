@@ -273,3 +273,27 @@ def test_a_symlink_planted_as_a_page_part_file_is_not_followed(tmp_path):
     (tmp_path / "pages" / f"{sha}-1.png.part").symlink_to(victim)
     page = PageRenderer(tmp_path / "pages").page(tmp_path / "a.pdf", sha256=sha, n=1)
     assert victim.read_bytes() == b"precious" and not page.is_symlink()
+
+
+def test_a_page_that_takes_forever_to_draw_is_refused_in_time_and_the_kiosk_goes_on(tmp_path, monkeypatch):
+    """100,000 filled triangles in 10 KB (hours of PDFium's time): drawn in a child process, cut at its bound."""
+    import zlib
+
+    from pishkhan.render import pdf as pdf_module
+    from pishkhan.render.pdf import PageRenderer, PdfRefused
+
+    content = zlib.compress(b"0.5 w 10 10 m 500 800 l 300 10 l h B\n" * 100_000, 9)
+    data = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                 b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> /Contents 4 0 R >>",
+                 b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(content), content)])
+    (tmp_path / "slow.pdf").write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    monkeypatch.setattr(pdf_module, "DRAW_SECONDS", 1.0)
+    renderer = PageRenderer(tmp_path / "pages")
+    for _ in range(2):  # the second time at once: the same bytes are not tried again
+        started = time.monotonic()
+        with pytest.raises(PdfRefused) as refused:
+            renderer.page(tmp_path / "slow.pdf", sha256=sha, n=1)
+        assert refused.value.reason == "malformed" and "longer than 1 s" in str(refused.value)
+        assert time.monotonic() - started < 3
+    assert list((tmp_path / "pages").iterdir()) == []
