@@ -297,3 +297,17 @@ def test_a_page_that_takes_forever_to_draw_is_refused_in_time_and_the_kiosk_goes
         assert refused.value.reason == "malformed" and "longer than 1 s" in str(refused.value)
         assert time.monotonic() - started < 3
     assert list((tmp_path / "pages").iterdir()) == []
+
+
+def test_the_largest_index_the_parser_takes_still_fits_the_documents_byte_bound():
+    """Else a scope's retained index would be refused by every office as too large, its channel stuck."""
+    import json
+
+    from pishkhan.boards.jsonlimits import MAX_DOCUMENT_BYTES
+    wide = "ی\u200c"  # three bytes a character in UTF-8: the widest safe text
+    entries = [entry(f"1405/{i:035d}", title=wide * 100, issuer=wide * 60, summary=wide * 1000,
+                     supersedes=[f"1404/{j:035d}" for j in range(20)]) for i in range(500)]
+    payload = index(circulars=entries, issuer=wide * 60)
+    assert len(parse_circulars(payload).circulars) == 500
+    envelope = {"format": "pishkhan.signed/1", "payload": payload, "signature": {"key": "k" * 16, "value": "v" * 88}}
+    assert len(json.dumps(envelope, ensure_ascii=False).encode("utf-8")) < MAX_DOCUMENT_BYTES
