@@ -311,3 +311,23 @@ def test_the_largest_index_the_parser_takes_still_fits_the_documents_byte_bound(
     assert len(parse_circulars(payload).circulars) == 500
     envelope = {"format": "pishkhan.signed/1", "payload": payload, "signature": {"key": "k" * 16, "value": "v" * 88}}
     assert len(json.dumps(envelope, ensure_ascii=False).encode("utf-8")) < MAX_DOCUMENT_BYTES
+
+
+def test_a_chunked_answer_is_read_whole(tls):
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(PDF[i:i + 100]), PDF[i:i + 100]) for i in range(0, len(PDF), 100))
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n"
+    assert fetch(tls, lambda s: s.sendall(answer))[0] == "kept"
+
+
+def test_a_gzip_bomb_is_cut_at_the_named_size_without_inflating_it_all(tls):
+    import resource
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1 << 20)
+    bomb = b"".join(packer.compress(zeros) for _ in range(96)) + packer.flush()  # 96 MiB in about 100 KB
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+              % len(bomb)) + bomb
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert fetch(tls, lambda s: s.sendall(answer))[0] == "wrong_hash"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB: never the 96 MiB
