@@ -155,7 +155,8 @@ def day_figures(report: dict, *, tally: stored.Tally, province: str) -> dict:
     out.update(late_openings=int(bool(late)), late_opening_minutes=late_minutes,
                early_closings=int(any(e.get("kind") == "early_closing" for e in events)),
                printer_out_minutes=lasted("printer_out"), display_off_minutes=lasted("display_off"))
-    out.update(rating_figures(report.get("ratings"), tally=tally, province=province))
+    out.update(rating_figures(report.get("ratings"), tally=tally, province=province,
+                              served=report.get("tickets_served")))
     return out
 
 

@@ -71,8 +71,12 @@ RATING_FIGURES = ("ratings_count", "ratings_1", "ratings_2", "ratings_3", "ratin
 MAX_RATINGS = 1_000_000
 
 
-def rating_figures(ratings, *, tally: stored.Tally, province: str) -> dict:
-    """:data:`RATING_FIGURES` of a report's ``ratings`` (zeros when it has none: a report from before)."""
+def rating_figures(ratings, *, tally: stored.Tally, province: str, served=None) -> dict:
+    """:data:`RATING_FIGURES` of a report's ``ratings`` (zeros when it has none: a report from before).
+
+    Read whole, a day's ratings must add up (``count`` is the sum of ``by_score``) and be no more than the
+    tickets *served* that day (the report's ``tickets_served``, when it has one): one rating a served ticket.
+    Otherwise they are zeros and counted unreadable, so one office cannot outweigh its province's mean."""
     out = dict.fromkeys(RATING_FIGURES, 0)
     if ratings is None:
         return out
@@ -80,13 +84,21 @@ def rating_figures(ratings, *, tally: stored.Tally, province: str) -> dict:
     if not isinstance(by_score, dict):
         tally.add("reports", province=province)
         return out
+    unread = False
     for key, value in (("ratings_count", ratings.get("count")),
                        *((f"ratings_{n}", by_score.get(str(n), 0)) for n in range(1, 6))):
         number = stored.integer(value, low=0, high=MAX_RATINGS)
         if number is None:
             tally.add("reports", province=province)
+            unread = True
         else:
             out[key] = number
+    if not unread:
+        ceiling = stored.integer(served, low=0, high=MAX_RATINGS)
+        if out["ratings_count"] != sum(out[f"ratings_{n}"] for n in range(1, 6)) or \
+                (ceiling is not None and out["ratings_count"] > ceiling):
+            tally.add("reports", province=province)
+            return dict.fromkeys(RATING_FIGURES, 0)
     return out
 
 
@@ -153,7 +165,8 @@ def daily_report(db, day: dt.date, *, province: str | None = None, tally: stored
             p["late_openings"] += 1
             p["late_opening_minutes"] += late_minutes
         p["early_closings"] += bool(early)
-        for key, n in rating_figures(report.get("ratings"), tally=tally, province=code).items():
+        for key, n in rating_figures(report.get("ratings"), tally=tally, province=code,
+                                     served=report.get("tickets_served")).items():
             p.setdefault("_ratings", dict.fromkeys(RATING_FIGURES, 0))[key] += n
         office = report.get("office") if isinstance(report.get("office"), str) else ""
         offices.append({"device_id": row["device_id"], "office_id": row["office_id"] or office,

@@ -90,6 +90,7 @@ class HttpsTransport:
         """The body of *url*, at most *limit* + 1 bytes (so a longer one is seen); raises
         :exc:`~pishkhan.exc.CircularRefused` ``download_failed`` when it cannot be had."""
         import requests
+        import urllib3
 
         started = time.monotonic()
         try:
@@ -101,8 +102,8 @@ class HttpsTransport:
                         raise CircularRefused(f"the centre answered HTTP {response.status_code} for {url}",
                                               reason="download_failed")
                     got = 0
-                    for chunk in response.iter_content(CHUNK):
-                        got += len(chunk)
+                    while chunk := response.raw.read1(CHUNK, decode_content=True):  # what came: the clock is
+                        got += len(chunk)                                          # checked at every read
                         yield chunk
                         if got > limit:
                             return
@@ -112,7 +113,7 @@ class HttpsTransport:
         except requests.exceptions.SSLError as e:
             raise CircularRefused(f"the server's certificate is not the centre's: {e}"[:300],
                                   reason="download_failed") from None
-        except requests.exceptions.RequestException as e:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as e:
             raise CircularRefused(f"cannot fetch {url}: {e}"[:300], reason="download_failed") from None
 
 

@@ -81,7 +81,7 @@ class AttachmentStore:
             try:
                 part.unlink()
                 removed += 1
-            except FileNotFoundError:
+            except OSError:  # gone already, or not a file (a directory planted there): never stops the start
                 pass
         return removed
 
@@ -115,7 +115,9 @@ class AttachmentStore:
         part = final.with_suffix(".part")
         digest, written = hashlib.sha256(), 0
         try:
-            with open(part, "wb") as f:
+            part.unlink(missing_ok=True)  # whatever is there (a symlink planted to a file elsewhere) is never followed
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with open(fd, "wb") as f:
                 for chunk in chunks:
                     written += len(chunk)
                     if written > size:

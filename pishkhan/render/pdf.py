@@ -12,14 +12,17 @@ Rules:
 - At most :data:`MAX_PAGES` pages of a document are drawn (:attr:`PdfInfo.shown`
   says how many; :attr:`PdfInfo.pages` how many it has).
 - A page is drawn ``width`` pixels wide (a landscape page too), but never more
-  than :data:`MAX_PIXELS` pixels in all: an absurd page size (a bomb) gives a
-  smaller image, never a huge one.
+  than :data:`MAX_PIXELS` pixels in all nor :data:`MAX_SIDE` on either side: an
+  absurd page size (a bomb, a needle-thin page) gives a smaller image, never a huge one.
 - Pages are cached as ``<cache_dir>/<sha256>-<n>.png`` (n from 1), written to
   a ``.part`` file and renamed, so a power cut leaves no half image under the
   final name. The folder is kept under ``max_cache_bytes``: after each new
   page the least recently drawn files go first. A cached page is served without
   opening the PDF again.
 - PDFium is not thread-safe: every call into it holds one lock.
+- A page is drawn in a child process bounded by :data:`DRAW_SECONDS` and
+  :data:`DRAW_MEMORY` (a page PDFium would take hours over, or crash on, is
+  ``malformed`` and the kiosk's process goes on); the refusal is remembered.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from pathlib import Path
 
 from pishkhan.exc import PdfRefused
 
-__all__ = ["PdfRefused", "PdfInfo", "PageRenderer", "MAX_FILE_BYTES", "MAX_PAGES", "MAX_PIXELS", "PAGE_WIDTH",
-           "MAX_CACHE_BYTES"]
+__all__ = ["PdfRefused", "PdfInfo", "PageRenderer", "MAX_FILE_BYTES", "MAX_PAGES", "MAX_PIXELS", "MAX_SIDE",
+           "PAGE_WIDTH", "MAX_CACHE_BYTES"]
 
 #: A circular's attachment is at most 20 MiB (the index's bound).
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -41,8 +44,13 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PAGES = 60
 #: Pixels of one page image at most (about 1100 x 1560 for A4 at the default width).
 MAX_PIXELS = 2_400_000
+#: Either side of a page image at most, in pixels.
+MAX_SIDE = 4_000
 #: Width of a page image, in pixels.
 PAGE_WIDTH = 1100
+#: The longest one page may take to draw, and the memory its drawing may take (the child process's).
+DRAW_SECONDS = 15.0
+DRAW_MEMORY = 1536 * 1024 ** 2
 #: The page cache's size at most.
 MAX_CACHE_BYTES = 150 * 1024 * 1024
 
@@ -83,6 +91,7 @@ class PageRenderer:
         self.max_pages = int(max_pages)
         self.max_cache_bytes = int(max_cache_bytes)
         self._checked: dict[str, PdfInfo | PdfRefused] = {}
+        self._slow: dict[tuple[str, int], PdfRefused] = {}
 
     # -- the document ------------------------------------------------------------------
     def info(self, path, *, sha256: str) -> PdfInfo:
@@ -142,13 +151,18 @@ class PageRenderer:
         if target.is_file():
             os.utime(target)
             return target
-        image = self._draw(Path(path), n)
+        known = self._slow.get((sha256, n))
+        if known is not None:
+            raise known
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         part = target.with_name(target.name + ".part")
-        with open(part, "wb") as f:
-            image.save(f, "PNG")
-            f.flush()
-            os.fsync(f.fileno())
+        part.unlink(missing_ok=True)  # a symlink planted there is never written through
+        try:
+            self._draw_apart(Path(path), n, part)
+        except PdfRefused as refused:
+            part.unlink(missing_ok=True)
+            self._slow[(sha256, n)] = refused  # the same bytes fail the same way: not tried again
+            raise
         os.replace(part, target)
         self._prune(keep=target)
         return target
@@ -182,6 +196,26 @@ class PageRenderer:
 
         return _Doc()
 
+    def _draw_apart(self, path: Path, n: int, part: Path) -> None:
+        """Draw page *n* into *part* (a PNG) in a child process bounded by :data:`DRAW_SECONDS` and
+        :data:`DRAW_MEMORY`: a page that takes longer, eats more or crashes PDFium is refused ``malformed`` and
+        the kiosk's process goes on."""
+        import subprocess
+        import sys
+
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]))
+        try:
+            done = subprocess.run([sys.executable, "-m", "pishkhan.render.pdf", str(path), str(n), str(self.width),
+                                   str(part), str(DRAW_MEMORY)], env=env, capture_output=True,
+                                  timeout=DRAW_SECONDS, check=False)
+        except subprocess.TimeoutExpired:
+            raise PdfRefused(f"page {n} of {path.name} took longer than {DRAW_SECONDS:g} s to draw",
+                             reason="malformed") from None
+        if done.returncode != 0:
+            said = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            raise PdfRefused(f"PDFium cannot draw page {n} of {path.name}: {said[0][:200]}", reason="malformed")
+
     def _draw(self, path: Path, n: int):
         with self._open(path) as pdf:
             try:
@@ -193,6 +227,8 @@ class PageRenderer:
                     scale = self.width / w
                     if (w * scale) * (h * scale) > MAX_PIXELS:
                         scale = (MAX_PIXELS / (w * h)) ** 0.5
+                    scale = min(scale, MAX_SIDE / max(w, h))  # a needle-thin page: its thin side rounds up to
+                    #                                           a pixel, so its long side is bounded too
                     bitmap = page.render(scale=scale, may_draw_forms=False)
                     image = bitmap.to_pil().convert("RGB")
                 finally:
@@ -226,3 +262,24 @@ class PageRenderer:
             except OSError:
                 continue
             total -= size
+
+
+def _draw_main(argv: list[str]) -> int:
+    """The child of :meth:`PageRenderer._draw_apart`: ``PATH N WIDTH OUT MEMORY`` draws page N into OUT (a PNG),
+    its address space bounded to MEMORY bytes first."""
+    import resource
+
+    path, n, width, out, memory = Path(argv[0]), int(argv[1]), int(argv[2]), argv[3], int(argv[4])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    image = PageRenderer(Path(out).parent, width=width)._draw(path, n)
+    with open(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb") as f:
+        image.save(f, "PNG")
+        f.flush()
+        os.fsync(f.fileno())
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_draw_main(sys.argv[1:]))
