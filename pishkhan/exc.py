@@ -66,6 +66,8 @@ REASONS: dict[str, tuple[str, str]] = {
     # circulars (pishkhan.circulars); ``wrong_hash`` and ``download_failed`` above also name an attachment's:
     "too_large": ("از اندازهٔ مجاز بزرگ‌تر است",
                   "past a bound: a file's size, the number of circulars, the folder's size or the free disk"),
+    # the device's own disk (a USB import, the agent's outbox):
+    "disk_full": ("حافظهٔ دستگاه پر است", "the device's disk is full: nothing was written"),
 }
 
 
@@ -208,6 +210,10 @@ class StoreLocked(StoreError):
 
 class StoreCorrupt(StoreError):
     """The store file is damaged or is not a SQLite file."""
+
+
+class StoreFull(StoreError):
+    """The disk holding the store is full: nothing was written."""
 
 
 class StoreReadOnly(StoreError):
