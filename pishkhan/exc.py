@@ -311,6 +311,10 @@ class OutboxError(AgentError):
     """The agent's durable outbox cannot be opened or cannot take a message."""
 
 
+class OutboxFull(OutboxError):
+    """The disk holding the outbox is full: nothing was written (what is there stays)."""
+
+
 class CentralError(PishkhanError):
     """A centre tool (``pishkhan central …``) could not do its job: broker, keys, documents."""
 
