@@ -1,5 +1,8 @@
 """A full disk does not stop the agent (a real small tmpfs as its state folder, a real Mosquitto).
 
+No connection is made without a Last Will whose number is written; a birth that finds the disk full is
+written when there is room, while its connection lives.
+
 The agent keeps running and keeps what it has; telemetry it could not write is counted
 (``telemetry.disk_full`` in ``agent.outbox.dropped`` of the next telemetry written, whose number comes after
 exactly that many unused numbers, so the centre's gap accounting stays exact); the log says it once when the
@@ -70,3 +73,65 @@ def test_an_outbox_that_cannot_be_opened_on_a_full_disk_is_waited_for(tmp_path):
             assert outbox.depth() == 0
         finally:
             outbox.close()
+
+
+class _Session:
+    """The agent's MQTT session without a network: the test plays paho's callbacks."""
+
+    def __init__(self, settings, **callbacks):
+        self.settings, self.callbacks, self.connected = settings, callbacks, False
+
+    def subscribe(self, topic_filter, qos=1):
+        pass
+
+    def describe(self) -> str:
+        return "test session"
+
+    def network_alive(self) -> bool:
+        return True
+
+
+def test_on_a_full_disk_no_will_is_made_and_a_birth_waits_for_room(tmp_path):
+    import json
+
+    import pytest
+
+    from edge_agent.agent import Agent
+    from pishkhan.config import load_config
+    from pishkhan.exc import OutboxFull
+
+    with small_disk("2m") as disk:
+        config = load_config(write_config(tmp_path / "agent.toml", {
+            "device": {"id": DEVICE, "state_dir": str(disk / "state")}, "hours": {"always_open": True},
+            "mqtt": {"host": "127.0.0.1", "port": 9}}))
+        agent = Agent(config, session_factory=_Session)
+        session = agent.session
+        try:
+            first = json.loads(session.callbacks["will"]()[1])["seq"]
+            session.callbacks["on_socket_open"]()
+            session.connected = True
+            filler = fill(disk)
+            session.callbacks["on_connected"]()
+            agent._tick()  # the birth cannot be written: the agent goes on
+            assert agent.disk_full and "status" not in agent.outbox.streams()
+            with pytest.raises(OutboxFull):  # a new attempt: no will, so no connection (the session shuts it)
+                session.callbacks["will"]()
+            filler.unlink()
+            agent._birth_retry_at = 0.0
+            agent._tick()  # that connection is gone: its birth is not written; its number is spent as its will
+            assert "status" not in agent.outbox.streams() and agent.outbox.unannounced_wills() == [first]
+            second = json.loads(session.callbacks["will"]()[1])["seq"]
+            spent = [json.loads(p.payload) for p in agent.outbox.pending(10) if p.stream == "status"]
+            assert second > first and [(m["seq"], m["reason"]) for m in spent] == [(first, "lost")]
+            session.callbacks["on_socket_open"]()
+            session.callbacks["on_connected"]()
+            filler = fill(disk)
+            agent._tick()
+            assert agent.disk_full
+            filler.unlink()
+            agent._birth_retry_at = 0.0
+            agent._tick()  # room again, the connection lives: its birth
+            births = [json.loads(p.payload) for p in agent.outbox.pending(10) if p.stream == "status"][1:]
+            assert [b["will_seq"] for b in births] == [second] and not agent.disk_full
+        finally:
+            agent.outbox.close()
