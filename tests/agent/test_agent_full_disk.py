@@ -135,3 +135,29 @@ def test_on_a_full_disk_no_will_is_made_and_a_birth_waits_for_room(tmp_path):
             assert [b["will_seq"] for b in births] == [second] and not agent.disk_full
         finally:
             agent.outbox.close()
+
+
+def test_a_session_whose_will_cannot_be_made_does_not_connect_and_tries_again(mqtt_broker, tmp_path):
+    from edge_agent.session import MqttSettings, Session
+    from pishkhan.config import load_config
+
+    config = load_config(write_config(tmp_path / "agent.toml", {
+        "device": {"id": DEVICE, "state_dir": str(tmp_path / "state")}, "hours": {"always_open": True},
+        "mqtt": mqtt_broker.agent_settings(DEVICE, reconnect_min_seconds=0.2, reconnect_max_seconds=1.0)}))
+    full = threading.Event()
+    full.set()
+    connected = threading.Event()
+
+    def will():
+        if full.is_set():
+            raise OSError("the disk is full")
+        return f"{mqtt_broker.root}/dev/{DEVICE}/status", b'{"state": "offline"}'
+
+    session = Session(MqttSettings.from_config(config), will=will, on_connected=connected.set)
+    session.start()
+    try:
+        assert not connected.wait(2.0) and session.network_alive()  # attempts, each shut before its CONNECT
+        full.clear()
+        assert connected.wait(10.0) and session.network_alive()
+    finally:
+        session.stop()
