@@ -167,7 +167,8 @@ class BoardFileError(BoardError, Refused):
 class ImportRefused(Refused):
     """A board from the USB stick was refused; :attr:`reason` is the install path's code, :attr:`kind` the staff
     screen's words for it: signature, version, scope, invalid, file (not a regular file on the stick, too large,
-    unreadable) or error (anything unforeseen, reason ``refused``)."""
+    unreadable), disk (the device's disk is full, reason ``disk_full``) or error (anything unforeseen, reason
+    ``refused``)."""
 
     def __init__(self, message: str, *, kind: str, reason: str = "refused"):
         super().__init__(message, reason=reason)
