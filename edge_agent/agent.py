@@ -483,8 +483,9 @@ class Agent:
         """Publish offline (reason ``stopped``), wait up to *wait* s for its ack, disconnect, close."""
         self.notifier.stopping("stopping: publishing offline")
         try:
-            with self._will_lock:
-                seq = self._will_seq if self._will_state in ("live", "reserved") else None
+            with self._will_lock:  # an attempt that may have reached a broker keeps its number (spent at next start)
+                seq = self._will_seq if self._will_state == "live" or (
+                    self._will_state == "reserved" and not self._will_exposed) else None
                 self._will_state = "used"
             seq = self.publisher.offline(reason="stopped", boot_id=self.boot_id, seq=seq)
             if self.session is not None and self.session.connected:
