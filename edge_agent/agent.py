@@ -52,7 +52,7 @@ from . import __version__ as agent_version
 from . import circulars, commands, compliance, facts, renewal, sync, telemetry, updates
 from .context import LiveSettings, PartContext
 from .drain import Drainer
-from pishkhan.exc import OutboxError, OutboxFull
+from pishkhan.exc import OutboxFull
 from pishkhan.notify import Notifier
 from .outbox import Outbox, boot_id, boottime
 from .publish import Publisher
@@ -529,7 +529,7 @@ def run_agent(config, *, seconds: float | None = None) -> int:
 
 
 def wait_for_outbox(config, *, notifier: Notifier, retry: float = OPEN_RETRY_SECONDS):
-    """The outbox, opened; while it cannot be (a full disk) the process stays up, tells systemd it is ready
+    """The outbox, opened; while it cannot be for a full disk the process stays up, tells systemd it is ready
     and well, says why once, and tries again every *retry* s. None when SIGTERM or SIGINT came meanwhile."""
     stop = threading.Event()
     said = None
@@ -538,7 +538,7 @@ def wait_for_outbox(config, *, notifier: Notifier, retry: float = OPEN_RETRY_SEC
         while not stop.is_set():
             try:
                 outbox = Outbox.for_config(config)
-            except OutboxError as e:
+            except OutboxFull as e:  # any other error ends the process, as before (systemd says so)
                 if type(e) is not said:
                     log.error("cannot open the outbox yet, trying again every %g s: %s", retry, e)
                     said = type(e)

@@ -103,6 +103,7 @@ Several processes may enqueue into the same file; the agent drains it.
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
 import sqlite3
@@ -260,7 +261,8 @@ class Outbox:
         except sqlite3.Error as e:
             raise _error(e, f"cannot open the outbox {self.path}") from None
         except OSError as e:
-            raise OutboxError(f"cannot open the outbox {self.path}: {e}") from None
+            kind = OutboxFull if e.errno == errno.ENOSPC else OutboxError
+            raise kind(f"cannot open the outbox {self.path}: {e}") from None
 
     @staticmethod
     def _epoch(c) -> str:
