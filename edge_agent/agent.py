@@ -52,6 +52,7 @@ from . import __version__ as agent_version
 from . import circulars, commands, compliance, facts, renewal, sync, telemetry, updates
 from .context import LiveSettings, PartContext
 from .drain import Drainer
+from pishkhan.exc import OutboxFull
 from pishkhan.notify import Notifier
 from .outbox import Outbox, boot_id, boottime
 from .publish import Publisher
@@ -62,6 +63,10 @@ log = logging.getLogger("pishkhan.agent")
 
 #: The birth's clock when no part can say (a failing clock reading): not known, never invented.
 CLOCK_UNKNOWN = {"synchronized": None, "source": None}
+#: Seconds between tries to write a birth while the disk is full.
+BIRTH_RETRY_SECONDS = 2.0
+#: Seconds between tries to open the outbox at start while its disk is full.
+OPEN_RETRY_SECONDS = 2.0
 #: Settings the agent itself applies on a reload: its province's inbox filter is subscribed anew.
 LIVE = ("office.province",)
 
@@ -101,11 +106,16 @@ class Agent:
         self._will_at = 0.0
         self._will_exposed = False  # the reserved number went to a broker (its socket opened)
         self._birth_recorded = None
+        self._birth_due: int | None = None  # the live connection's will number, its birth not yet written
+        self._birth_retry_at = 0.0
+        #: The outbox's disk was full at the last write (said once in the log, and once when room is back).
+        self.disk_full = False
         self.session = None
         if self.settings.enabled:
             self.session = session_factory(
                 self.settings, will=self._will, on_connected=self._connected,
                 on_disconnected=self._disconnected, on_message=self._message, on_socket_open=self._socket_open,
+                on_never_opened=self._never_opened,
                 on_published=lambda mid, code: self.drainer.on_published(mid, code))
         self.drainer = Drainer(self.outbox, self.session, window=self.settings.inflight_window)
         self.outbox.listeners.append(self.drainer.wake)
@@ -183,7 +193,12 @@ class Agent:
             will_seq = self._will_seq if self._will_state == "live" else None
         if will_seq is None or self.session is None or not self.session.connected:
             return None
-        return self.send_birth(will_seq)
+        try:
+            return self.send_birth(will_seq, live_only=True)
+        except OutboxFull as e:  # written when there is room
+            self._disk(full=e)
+            self._birth_due, self._birth_retry_at = will_seq, time.monotonic() + BIRTH_RETRY_SECONDS
+            return None
 
     @property
     def store(self):
@@ -199,40 +214,57 @@ class Agent:
         Every number reserved for a will is accounted for by a message (docs/mqtt.md, "Gaps and
         duplicates"): the birth of the connection that carried it, the clean offline, or, for an attempt
         that reached a broker but whose birth was never written (the agent died, the connection failed
-        before its CONNACK), a telemetry message of its own. A number that never reached a broker is
-        used again, after a restart too (:meth:`edge_agent.outbox.Outbox.reserve_will`)."""
+        before its CONNACK, the disk was full), that will sent by the agent itself. The number is recorded as
+        gone to a broker before the attempt (:meth:`edge_agent.outbox.Outbox.reserve_will`); one whose
+        attempt never opened a socket is used again, after a restart too. When no number can be written
+        (a full disk) this raises, and the session makes no connection without a will. The spent
+        message is the will's own bytes, so no number ever goes out with two payloads."""
         with self._will_lock:
-            keep = self._will_seq if self._will_state in ("live", "used") else None  # its birth announces it
-            if self._will_state != "reserved" or self._will_exposed:
-                self._spend_wills(keep)
-                self._will_seq, self._will_at = self.outbox.reserve_will(avoid=[self._will_seq or 0])
-                self._will_state, self._will_exposed = "reserved", False
-            message = payloads.in_epoch(payloads.offline(device=self.device_id, seq=self._will_seq,
-                                                         sent_at=self._will_at, reason="lost", boot_id=self.boot_id),
-                                        getattr(self.outbox, "epoch", ""))
-        return self.topics.status(self.device_id), payloads.encode(message)
+            before = self._will_seq if self._will_exposed or self._will_state in ("live", "used") else None
+            self._spend_wills()
+            try:
+                self._will_seq, self._will_at = self.outbox.reserve_will(avoid=[before or 0], build=self._will_bytes)
+            except Exception:
+                self._will_seq, self._will_state, self._will_exposed = None, "none", False
+                raise
+            self._will_state, self._will_exposed = "reserved", False
+            payload = self._will_bytes(self._will_seq, self._will_at)
+        return self.topics.status(self.device_id), payload
 
-    def _spend_wills(self, keep: int | None):
-        """Each will number that reached a broker and that no birth will announce goes out on a telemetry
-        message of its own (the broker may send the will too: the centre keeps the first)."""
-        for seq in self.outbox.unannounced_wills():
-            if seq != keep:
-                self.publisher.telemetry(agent=self.agent_figures(), readings={}, will_seq=seq)
+    def _will_bytes(self, seq: int, reserved_at: float) -> bytes:
+        message = payloads.offline(device=self.device_id, seq=seq, sent_at=reserved_at, reason="lost",
+                                   boot_id=self.boot_id)
+        return payloads.encode(payloads.in_epoch(message, getattr(self.outbox, "epoch", "")))
+
+    def _spend_wills(self):
+        """Each will number that reached a broker and that no birth announced goes out as that will, sent by
+        the agent itself (the broker may send it too: the centre keeps the first of the two copies). A full
+        disk leaves them in the file, for the next attempt."""
+        try:
+            for seq in self.outbox.unannounced_wills():
+                self.publisher.spent_will(seq, boot_id=self.boot_id)
+        except Exception as e:  # noqa: BLE001 - kept in ``wills``: spent on a later attempt or start
+            log.warning("cannot write the unannounced Last Will numbers yet: %s", e)
 
     def _socket_open(self):
         with self._will_lock:
-            if self._will_state != "reserved":
+            if self._will_state == "reserved":
+                self._will_exposed = True  # the file says so already (reserve_will)
+
+    def _never_opened(self):
+        """The attempt ended before its socket opened: its will number never left, it may be used again."""
+        with self._will_lock:
+            if self._will_state != "reserved" or self._will_exposed:
                 return
-            self._will_exposed = True  # whatever the file says: this process never puts it in a second will
             seq = self._will_seq
-        try:
-            self.outbox.expose_will(seq)
-        except Exception as e:  # noqa: BLE001 - the connection goes on; a restart may use the number again
-            log.warning("cannot record that Last Will %s went to the broker: %s", seq, e)
+            try:
+                self.outbox.unexpose_will(seq)
+            except Exception as e:  # noqa: BLE001 - left as gone to a broker: spent later, never reused
+                log.debug("cannot mark Last Will %s as unused: %s", seq, e)
 
     def _connected(self):
         with self._will_lock:
-            self._will_state = "live"
+            self._will_state = "live" if self._will_seq is not None else "none"
             will_seq = self._will_seq
         self.drainer.on_connected()
         self._events.put(("connected", will_seq))
@@ -265,7 +297,9 @@ class Agent:
                 "layers": [{"scope": l.board.scope.key, "version": l.board.version,
                             "verification_code": l.verification_code} for l in board.layers]}
 
-    def send_birth(self, will_seq: int) -> int:
+    def send_birth(self, will_seq: int, *, live_only: bool = False) -> int | None:
+        """The birth announcing *will_seq*; *live_only*: written only while that will's connection is live
+        (None when it is not: a birth for a connection that ended would announce a number spent otherwise)."""
         parts = {"schedule": None, "clock": None}
         for name, fn in self.birth_parts.items():
             try:
@@ -276,10 +310,14 @@ class Agent:
         if parts["clock"] is None:
             parts["clock"] = dict(CLOCK_UNKNOWN)
         version = running_version()
-        seq = self.publisher.birth(agent_version=agent_version, software_version=version,
-                                   boot_id=self.boot_id, started_at=self.started_at, will_seq=will_seq,
-                                   protocol=self.settings.protocol, board=self.board_state(),
-                                   booted_at=payloads.format_time(max(0.0, self.clock() - boottime())), **parts)
+        board = self.board_state()
+        with self._will_lock:
+            if live_only and (self._will_state != "live" or self._will_seq != will_seq):
+                return None
+            seq = self.publisher.birth(agent_version=agent_version, software_version=version,
+                                       boot_id=self.boot_id, started_at=self.started_at, will_seq=will_seq,
+                                       protocol=self.settings.protocol, board=board,
+                                       booted_at=payloads.format_time(max(0.0, self.clock() - boottime())), **parts)
         self._record_birth(version, seq)
         return seq
 
@@ -308,7 +346,13 @@ class Agent:
         figures, full = self.agent_figures(), None
         if self.telemetry_changes is not None:
             readings, full = self.telemetry_changes.filter(readings, figures)
-        return self.publisher.telemetry(agent=figures, readings=readings, full=full)
+        try:
+            seq = self.publisher.telemetry(agent=figures, readings=readings, full=full)
+        except OutboxFull as e:  # the outbox counts it; the next one written says so (telemetry.disk_full)
+            self._disk(full=e)
+            return None
+        self._disk(full=None)
+        return seq
 
     # -- health --------------------------------------------------------------------
     def health(self) -> list[str]:
@@ -385,7 +429,7 @@ class Agent:
         except queue.Empty:
             kind, value = None, None
         if kind == "connected":
-            self.send_birth(value)
+            self._birth_due, self._birth_retry_at = value, 0.0
         elif kind == "message":
             self._dispatch(*value)
         now = time.monotonic()
@@ -394,9 +438,36 @@ class Agent:
                 task[1] = now + task[0]
                 try:
                     task[2]()
+                except OutboxFull as e:  # the part tries again on its next turn (what it sends is keyed)
+                    self._disk(full=e)
                 except Exception as e:  # noqa: BLE001 - one failing task must not stop the agent
                     log.exception("periodic task %s failed: %s", getattr(task[2], "__name__", task[2]), e)
+        self._send_due_birth()
         self._tend_watchdog()
+
+    def _send_due_birth(self):
+        """The birth of the live connection, tried again every few seconds while the disk is full."""
+        if self._birth_due is None or time.monotonic() < self._birth_retry_at:
+            return
+        try:
+            self.send_birth(self._birth_due, live_only=True)  # None: that connection ended
+        except OutboxFull as e:
+            self._disk(full=e)
+            self._birth_retry_at = time.monotonic() + BIRTH_RETRY_SECONDS
+            return
+        self._birth_due = None
+        self._disk(full=None)
+
+    def _disk(self, *, full):
+        """Say once when the outbox's disk becomes full (*full*: the error) and once when a write passes again."""
+        if bool(full) == self.disk_full:
+            return
+        self.disk_full = bool(full)
+        if full:
+            log.error("the disk is full: the agent keeps running and keeps what it has; births, events and "
+                      "reports are written when there is room, telemetry is counted as dropped (%s)", full)
+        else:
+            log.warning("room on the disk again: writing to the outbox")
 
     def _dispatch(self, topic, payload, retained):
         from paho.mqtt.client import topic_matches_sub
@@ -412,8 +483,9 @@ class Agent:
         """Publish offline (reason ``stopped``), wait up to *wait* s for its ack, disconnect, close."""
         self.notifier.stopping("stopping: publishing offline")
         try:
-            with self._will_lock:
-                seq = self._will_seq if self._will_state in ("live", "reserved") else None
+            with self._will_lock:  # an attempt that may have reached a broker keeps its number (spent at next start)
+                seq = self._will_seq if self._will_state == "live" or (
+                    self._will_state == "reserved" and not self._will_exposed) else None
                 self._will_state = "used"
             seq = self.publisher.offline(reason="stopped", boot_id=self.boot_id, seq=seq)
             if self.session is not None and self.session.connected:
@@ -449,4 +521,35 @@ def run_agent(config, *, seconds: float | None = None) -> int:
     logging.basicConfig(level=os.environ.get("PISHKHAN_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     renewal.settle(config)  # a renewal a power cut cut short
-    return add_parts(Agent(config)).run(seconds=seconds)
+    notifier = Notifier()
+    outbox = wait_for_outbox(config, notifier=notifier)
+    if outbox is None:
+        return 0
+    return add_parts(Agent(config, notifier=notifier, outbox=outbox)).run(seconds=seconds)
+
+
+def wait_for_outbox(config, *, notifier: Notifier, retry: float = OPEN_RETRY_SECONDS):
+    """The outbox, opened; while it cannot be for a full disk the process stays up, tells systemd it is ready
+    and well, says why once, and tries again every *retry* s. None when SIGTERM or SIGINT came meanwhile."""
+    stop = threading.Event()
+    said = None
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.is_set():
+            try:
+                outbox = Outbox.for_config(config)
+            except OutboxFull as e:  # any other error ends the process, as before (systemd says so)
+                if type(e) is not said:
+                    log.error("cannot open the outbox yet, trying again every %g s: %s", retry, e)
+                    said = type(e)
+                notifier.ready(f"waiting for the outbox: {e}")
+                notifier.watchdog()
+                stop.wait(retry)
+                continue
+            if said is not None:
+                log.warning("the outbox is open")
+            return outbox
+        return None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

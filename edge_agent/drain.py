@@ -10,6 +10,11 @@ refuses (PUBACK reason code >= 0x80, MQTT 5 only) stays in the outbox, is
 counted, and is tried again on the next connection; the stream's later
 messages go on meanwhile. Every ``enforce_every`` seconds the outbox's age
 bound is applied.
+
+A full disk is not a fault of the writer: acknowledgements that cannot be
+written are kept in memory (those messages are not handed again) and written
+when there is room; :attr:`Drainer.full` says so, and the log says it once
+when it begins and once when it ends.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import logging
 import threading
 import time
 
-from pishkhan.exc import OutboxError
+from pishkhan.exc import OutboxError, OutboxFull
 
 log = logging.getLogger("pishkhan.agent.drain")
 
@@ -40,6 +45,8 @@ class Drainer:
         self._stop = threading.Event()
         self._inflight: dict[int, int] = {}  # mid -> outbox id
         self._refused: set[int] = set()
+        self._unrecorded: list[int] = []  # acknowledged, the deletion not yet written (a full disk)
+        self.full = False
         self.refused = 0
         self.acked = 0
         self.handed = 0
@@ -48,7 +55,7 @@ class Drainer:
         self._thread: threading.Thread | None = None
         self._next_enforce = 0.0
         if hasattr(outbox, "busy"):  # the outbox's bounds never drop what paho holds (edge_agent/outbox.py)
-            outbox.busy = lambda: list(self._inflight.values())
+            outbox.busy = lambda: list(self._inflight.values()) + self._unrecorded
 
     # -- called from other threads -------------------------------------------
     def wake(self):
@@ -90,17 +97,32 @@ class Drainer:
             self._wake.wait(self.poll)
             self._wake.clear()
             try:
-                self.step()
+                if self.step():
+                    self._full(False)
                 self.error = ""
                 self.heartbeat = time.monotonic()
+            except OutboxFull as e:  # the writer is well; it waits for room (a restart would not make any)
+                self.error = ""
+                self._full(True, e)
+                self.heartbeat = time.monotonic()
+                self._stop.wait(1.0)
             except OutboxError as e:
+                if str(e) != self.error:
+                    log.error("outbox: %s", e)
                 self.error = str(e)
-                log.error("outbox: %s", e)
                 self._stop.wait(1.0)
 
-    def step(self):
-        """One pass: record acks, hand more messages, apply the age bound when due."""
-        done = []
+    def _full(self, full: bool, error=None):
+        if full != self.full:
+            if full:
+                log.error("outbox: the disk is full: acknowledgements wait in memory (%s)", error)
+            else:
+                log.warning("outbox: room on the disk again; the acknowledgements are written")
+        self.full = full
+
+    def step(self) -> bool:
+        """One pass: record acks, hand more messages, apply the age bound when due; True if it wrote."""
+        done, wrote = [], False
         while self._acks:
             mid, code = self._acks.popleft()
             id_ = self._inflight.pop(mid, None)
@@ -113,14 +135,21 @@ class Drainer:
                             id_, code)
             else:
                 done.append(id_)
-        if done:
-            self.outbox.ack(done)
-            self.acked += len(done)
+        full = None
+        if done or self._unrecorded:
+            self._unrecorded.extend(done)
+            try:
+                self.outbox.ack(self._unrecorded)
+            except OutboxFull as e:  # kept for the next pass; sending goes on
+                full = e
+            else:
+                self.acked += len(self._unrecorded)
+                self._unrecorded, wrote = [], True
         session = self.session
         if session is not None and session.connected:
             room = self.window - len(self._inflight)
             if room > 0:
-                busy = set(self._inflight.values()) | self._refused
+                busy = set(self._inflight.values()) | self._refused | set(self._unrecorded)
                 for message in self.outbox.pending(room, exclude=busy):
                     mid = session.publish(message.topic, message.payload, retain=message.retain)
                     if mid is None:
@@ -131,6 +160,10 @@ class Drainer:
         if now >= self._next_enforce:
             self._next_enforce = now + self.enforce_every
             self.outbox.enforce()
+            wrote = True
+        if full is not None:
+            raise full
+        return wrote
 
     def stats(self) -> dict:
         """The outbox's figures with what is in flight and refused, for telemetry."""

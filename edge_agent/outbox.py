@@ -45,13 +45,27 @@ Last Will numbers
     (:meth:`Outbox.reserve_will`) and kept in the table ``wills`` until a
     message that accounts for it is written: the birth announcing it as
     ``will_seq``, the clean offline carrying it, or a message of its own
-    (:meth:`Outbox.forget_will`, in that message's transaction); a birth the
-    bounds drop gives its number back (as one that reached a broker). A number
-    whose connection attempt reached a broker (:meth:`Outbox.expose_will`,
-    when the socket opens) is never put in a second will: the broker may
-    hold it and send it; one that never left the device is used again for
-    the next attempt, after a restart too. So no reserved number is ever
-    left unaccounted (docs/mqtt.md, "Gaps and duplicates").
+    (:meth:`Outbox.forget_will`, in that message's transaction): the will's
+    own bytes, kept in ``wills`` when it was reserved, so the centre sees
+    one payload under that number whoever sends it; a birth the bounds drop
+    gives its number back (as one that reached a broker). A number is
+    recorded as gone to a broker when it is reserved, before its attempt, and
+    is never put in a second will (the broker may hold it and send it); one
+    whose attempt never opened a socket is given back
+    (:meth:`Outbox.unexpose_will`) and used again for the next attempt, after
+    a restart too. So no reserved number is ever left unaccounted, nor sent
+    with two payloads (docs/mqtt.md, "Gaps and duplicates"); a full disk
+    only stops new connections (no will can be reserved).
+
+A full disk
+    Nothing is lost and nothing is renumbered: a write that finds the disk
+    full raises :exc:`~pishkhan.exc.OutboxFull` and leaves the file as it
+    was. Telemetry that could not be written is counted in memory
+    (:attr:`Outbox.unwritten`); the next telemetry written uses that many
+    numbers first and counts them as dropped (``telemetry.disk_full``), in its
+    own transaction, so the centre excuses exactly those gaps; its figures
+    say so already (:meth:`Outbox.stats`). Other producers write again later
+    (their messages are keyed).
 
 Streams and order
     Each message belongs to a stream (the topic's last level). Messages
@@ -89,6 +103,7 @@ Several processes may enqueue into the same file; the agent drains it.
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
 import sqlite3
@@ -97,7 +112,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pishkhan.exc import OutboxError
+from pishkhan.exc import OutboxError, OutboxFull
 from pishkhan.protocol.payloads import format_time
 
 
@@ -151,9 +166,18 @@ CREATE TABLE IF NOT EXISTS dropped (stream TEXT NOT NULL, reason TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, created_at REAL NOT NULL);
 -- Last Will numbers reserved and not yet announced (by a birth, a clean offline, or a message of their own);
 -- exposed: a connection attempt with it reached a broker (the socket opened), so it is never used again.
+-- payload: the will's own bytes, sent by the agent itself when no birth announces the number.
 CREATE TABLE IF NOT EXISTS wills (seq INTEGER PRIMARY KEY, exposed INTEGER NOT NULL DEFAULT 0,
-                                  reserved_at REAL NOT NULL);
+                                  reserved_at REAL NOT NULL, payload BLOB);
 """
+
+
+def _error(e: sqlite3.Error, text: str) -> OutboxError:
+    """*e* as an :exc:`OutboxError` saying *text*; :exc:`OutboxFull` when the disk is full."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    if name.startswith("SQLITE_FULL") or "disk is full" in str(e):
+        return OutboxFull(f"{text}: the disk is full ({e}); nothing was written")
+    return OutboxError(f"{text}: {e}")
 
 
 def boot_id() -> str:
@@ -214,6 +238,9 @@ class Outbox:
         self.busy = lambda: ()
         self._lock = threading.RLock()
         self._sync = ""
+        #: Telemetry this process could not write (the disk full): no number was used; the next telemetry
+        #: written uses that many numbers first and counts them as dropped (``telemetry.disk_full``).
+        self.unwritten = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None,
@@ -229,8 +256,13 @@ class Outbox:
                     if statement.strip():
                         self._conn.execute(statement)
                 self.epoch = self._epoch(self._conn)
-        except (OSError, sqlite3.Error) as e:
-            raise OutboxError(f"cannot open the outbox {self.path}: {e}") from None
+                if "payload" not in [row[1] for row in self._conn.execute("PRAGMA table_info(wills)")]:
+                    self._conn.execute("ALTER TABLE wills ADD COLUMN payload BLOB")
+        except sqlite3.Error as e:
+            raise _error(e, f"cannot open the outbox {self.path}") from None
+        except OSError as e:
+            kind = OutboxFull if e.errno == errno.ENOSPC else OutboxError
+            raise kind(f"cannot open the outbox {self.path}: {e}") from None
 
     @staticmethod
     def _epoch(c) -> str:
@@ -304,29 +336,41 @@ class Outbox:
             with self._transaction() as c:
                 return fn(c)
         except sqlite3.Error as e:
-            raise OutboxError(f"cannot use the outbox {self.path}: {e}") from None
+            raise _error(e, f"cannot use the outbox {self.path}") from None
 
     def reserve_seq(self) -> int:
         """Allocate a sequence number without a message (tools; the agent's Last Will uses :meth:`reserve_will`)."""
         with self._transaction() as c:
             return self._allocate(c)
 
-    def reserve_will(self, *, avoid=()) -> tuple[int, float]:
-        """The number for the next connection attempt's Last Will and when it was reserved: the one reserved
-        before that never reached a broker, else a new one (kept in ``wills`` until accounted for).
-        *avoid*: numbers this process knows went to a broker, whatever the file says."""
+    def reserve_will(self, *, avoid=(), build=None) -> tuple[int, float]:
+        """The number for the next connection attempt's Last Will and when it was reserved: one reserved
+        before that never reached a broker, else a new one (kept in ``wills`` until accounted for). It is
+        recorded as gone to a broker before it can go (:meth:`unexpose_will` when the attempt's socket
+        never opened), so a full disk or a crash can never let a number that left be put in a second will.
+        *avoid*: numbers this process knows went to a broker, whatever the file says. *build*: ``build(seq,
+        reserved_at) -> bytes``, the will's payload, kept to be sent as it is (:meth:`will_payload`)."""
         avoid = ",".join(str(int(seq)) for seq in avoid) or "0"
         try:
             with self._transaction() as c:
                 row = c.execute(f"SELECT seq, reserved_at FROM wills WHERE exposed = 0 AND seq NOT IN ({avoid}) "
                                 "ORDER BY seq LIMIT 1").fetchone()
                 if row:
-                    return row[0], row[1]
-                seq, now = self._allocate(c), self.clock()
-                c.execute("INSERT INTO wills(seq, exposed, reserved_at) VALUES (?, 0, ?)", (seq, now))
-                return seq, now
+                    seq, at = row
+                else:
+                    seq, at = self._allocate(c), self.clock()
+                    c.execute("INSERT INTO wills(seq, exposed, reserved_at) VALUES (?, 0, ?)", (seq, at))
+                c.execute("UPDATE wills SET exposed = 1, payload = ? WHERE seq = ?",
+                          (None if build is None else bytes(build(seq, at)), seq))
+                return seq, at
         except sqlite3.Error as e:
-            raise OutboxError(f"cannot reserve a Last Will number in {self.path}: {e}") from None
+            raise _error(e, f"cannot reserve a Last Will number in {self.path}") from None
+
+    def will_payload(self, seq: int) -> tuple[bytes | None, float | None]:
+        """The Last Will numbered *seq* as it went to the broker (None when not kept) and when it was reserved."""
+        with self._lock:
+            row = self.conn.execute("SELECT payload, reserved_at FROM wills WHERE seq = ?", (seq,)).fetchone()
+        return (bytes(row[0]) if row and row[0] is not None else None, row[1] if row else None)
 
     def expose_will(self, seq: int):
         """The Last Will numbered *seq* is going to a broker: never use it for another will."""
@@ -334,7 +378,15 @@ class Outbox:
             with self._transaction() as c:
                 c.execute("UPDATE wills SET exposed = 1 WHERE seq = ?", (seq,))
         except sqlite3.Error as e:
-            raise OutboxError(f"cannot write to the outbox {self.path}: {e}") from None
+            raise _error(e, f"cannot write to the outbox {self.path}") from None
+
+    def unexpose_will(self, seq: int):
+        """The attempt with the Last Will numbered *seq* never opened a socket: the number may be used again."""
+        try:
+            with self._transaction() as c:
+                c.execute("UPDATE wills SET exposed = 0 WHERE seq = ?", (seq,))
+        except sqlite3.Error as e:
+            raise _error(e, f"cannot write to the outbox {self.path}") from None
 
     def unannounced_wills(self, *, exposed: bool = True) -> list[int]:
         """Reserved Last Will numbers no message accounts for yet (only those that reached a broker, by default)."""
@@ -364,12 +416,16 @@ class Outbox:
         if stream not in STREAMS:
             raise OutboxError(f"unknown stream {stream!r}; known: {sorted(STREAMS)}")
         info = STREAMS[stream]
+        skip = self.unwritten if stream == "telemetry" and seq is None else 0
         try:
             with self._transaction() as c:
                 if key is not None:
                     row = c.execute("SELECT seq FROM keys WHERE key = ?", (key,)).fetchone()
                     if row:
                         return row[0]
+                if skip:  # the numbers of the telemetry a full disk kept out, dropped: the centre excuses them
+                    c.execute("UPDATE state SET next_seq = next_seq + ? WHERE id = 1", (skip,))
+                    self._count_drops(c, {"telemetry": skip}, "disk_full")
                 number = seq if seq is not None else self._allocate(c)
                 now = self.clock()
                 payload = bytes(build(number, format_time(now)))
@@ -390,7 +446,11 @@ class Outbox:
                 if c.execute("SELECT bytes FROM state").fetchone()[0] > self.max_bytes:
                     self._make_room(c, keep=cur.lastrowid)
         except sqlite3.Error as e:
-            raise OutboxError(f"cannot write to the outbox {self.path}: {e}") from None
+            error = _error(e, f"cannot write to the outbox {self.path}")
+            if isinstance(error, OutboxFull) and stream == "telemetry" and seq is None:
+                self.unwritten += 1
+            raise error from None
+        self.unwritten -= skip
         for listener in list(self.listeners):
             listener()
         return number
@@ -481,7 +541,7 @@ class Outbox:
                 self._delete(c, ids)
                 return before - c.execute("SELECT count FROM state").fetchone()[0]
         except sqlite3.Error as e:
-            raise OutboxError(f"cannot write to the outbox {self.path}: {e}") from None
+            raise _error(e, f"cannot write to the outbox {self.path}") from None
 
     def enforce(self) -> int:
         """Drop messages past ``max_age_days`` and forget old keys; returns how many were dropped."""
@@ -509,7 +569,7 @@ class Outbox:
                     self.conn.execute("PRAGMA incremental_vacuum")
             return sum(counts.values())
         except sqlite3.Error as e:
-            raise OutboxError(f"cannot write to the outbox {self.path}: {e}") from None
+            raise _error(e, f"cannot write to the outbox {self.path}") from None
 
     # -- figures ----------------------------------------------------------------
     def depth(self) -> int:
@@ -524,6 +584,8 @@ class Outbox:
                                        "ORDER BY id LIMIT 1").fetchone()
             dropped = {f"{s}.{r}": n for s, r, n in
                        self.conn.execute("SELECT stream, reason, count FROM dropped ORDER BY stream, reason")}
+        if self.unwritten:  # counted as the next telemetry written will count them (its own figures say so)
+            dropped["telemetry.disk_full"] = dropped.get("telemetry.disk_full", 0) + self.unwritten
         age = None
         if oldest:
             age = self.boot_clock() - oldest[2] if oldest[1] == self.boot else self.clock() - oldest[0]

@@ -43,6 +43,21 @@ class Publisher:
         also = None if seq is None else (lambda c: self.outbox.forget_will(c, seq))
         return self._put("status", payloads.offline, retain=True, seq=seq, also=also, reason=reason, boot_id=boot_id)
 
+    def spent_will(self, seq: int, *, boot_id: str) -> int:
+        """A Last Will number that reached a broker and that no birth announced, sent by the device itself:
+        the will's own bytes (the broker may send them too: the same message twice, never two under one
+        number). Retained, on ``status``, ahead of the next birth."""
+        payload, reserved_at = self.outbox.will_payload(seq)
+
+        def build(number, sent_at):
+            if payload is not None:
+                return payload
+            message = payloads.offline(device=self.device_id, seq=number, reason="lost", boot_id=boot_id,
+                                       sent_at=payloads.format_time(reserved_at) if reserved_at else sent_at)
+            return payloads.encode(payloads.in_epoch(message, getattr(self.outbox, "epoch", "")))
+        return self.outbox.enqueue("status", self.topics.device(self.device_id, "status"), build, retain=True,
+                                   seq=seq, also=lambda c: self.outbox.forget_will(c, seq))
+
     def telemetry(self, *, agent: dict, readings: dict | None = None, coalesce: str = "telemetry",
                   full: bool | None = None, will_seq: int | None = None) -> int:
         """Telemetry; *will_seq*: a Last Will number no birth announced, spent on this message instead."""

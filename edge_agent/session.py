@@ -14,7 +14,11 @@
 - The Last Will is asked of a callback just before each connection attempt
   (``on_pre_connect``), so it can carry a fresh sequence number; another is
   told when the attempt's socket opens (``on_socket_open``), just before the
-  CONNECT carrying that will is sent.
+  CONNECT carrying that will is sent, and another when an attempt ended
+  before its socket opened (``on_never_opened``: its will never left). When
+  the will cannot be made (its number cannot be written: a full disk), the
+  attempt's socket is shut before the CONNECT: no connection without a will
+  whose number is accounted for; paho tries again after its wait.
 - No topic aliases: a QoS 1 message resent after a reconnect would carry an
   alias the new connection does not know (paho issue 893).
 - Callbacks run on paho's thread and must be quick; the agent hands work
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
@@ -164,6 +169,7 @@ class Session:
     :param will: returns ``(topic, payload)`` for the Last Will (retained,
         QoS 1), asked before each connection attempt.
     :param on_socket_open: ``f()`` when an attempt's socket is open, just before its CONNECT (and will) is sent.
+    :param on_never_opened: ``f()`` when an attempt failed before its socket opened.
     :param on_connected: ``f()`` after a successful CONNACK, subscriptions renewed.
     :param on_disconnected: ``f(reason: str)``.
     :param on_message: ``f(topic, payload: bytes, retained: bool)``.
@@ -172,7 +178,7 @@ class Session:
     """
 
     def __init__(self, settings: MqttSettings, *, will=None, on_connected=None, on_disconnected=None,
-                 on_message=None, on_published=None, on_socket_open=None):
+                 on_message=None, on_published=None, on_socket_open=None, on_never_opened=None):
         import paho.mqtt.client as mqtt
 
         self.settings = settings
@@ -182,6 +188,9 @@ class Session:
         self.on_message = on_message or (lambda topic, payload, retained: None)
         self.on_published = on_published or (lambda mid, code: None)
         self.on_socket_open = on_socket_open or (lambda: None)
+        self.on_never_opened = on_never_opened or (lambda: None)
+        self._opened = False  # this attempt's socket opened
+        self._willless = False  # this attempt has no will: its socket is shut before the CONNECT
         self._subscriptions: dict[str, int] = {}
         self._lock = threading.Lock()
         self.connected = False
@@ -293,15 +302,30 @@ class Session:
 
     # -- paho callbacks (network thread) ----------------------------------------
     def _pre_connect(self, client, userdata):
+        self._opened = False
         if self._will is not None:
             try:
                 topic, payload = self._will()
-            except Exception as e:  # noqa: BLE001 - connect with the will set before
-                log.error("cannot make the Last Will (the previous one stays): %s", e)
+            except Exception as e:  # noqa: BLE001 - never the will set before: its number may have left
+                client.will_clear()
+                if not self._willless:
+                    log.error("cannot make the Last Will; no connection until it can be made: %s", e)
+                self._willless = True
+                self.last_error = "no Last Will (its number cannot be written)"
                 return
+            if self._willless:
+                log.warning("the Last Will can be made again; connecting")
+            self._willless = False
             client.will_set(topic, payload, qos=1, retain=True)
 
     def _socket_open(self, client, userdata, sock):
+        self._opened = True
+        if self._willless:  # paho sends the CONNECT next: the broker sees the socket end instead
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         self.on_socket_open()
 
     def _connect(self, client, userdata, flags, reason_code, properties):
@@ -326,8 +350,10 @@ class Session:
         self.next_attempt_at = time.time() + delay
 
     def _connect_fail(self, client, userdata):
-        self.last_error = "cannot reach the broker"
+        self.last_error = self.last_error if self._willless else "cannot reach the broker"
         self._wait_next(client)
+        if not self._opened:
+            self.on_never_opened()
 
     def _disconnect(self, client, userdata, flags, reason_code, properties):
         was = self.connected

@@ -14,7 +14,7 @@ import platform
 from pishkhan import __version__ as pishkhan_version
 from pishkhan.text import jalali
 from pishkhan.boards.installed import set_unavailable
-from pishkhan.exc import BoardError, ImportRefused, PishkhanError
+from pishkhan.exc import BoardError, ImportRefused, PishkhanError, StoreError, StoreFull
 from pishkhan.boards.notices import post_notice, remove_notice
 from pishkhan.text.persian import ltr, to_persian_digits
 
@@ -26,18 +26,29 @@ log = logging.getLogger(__name__)
 
 #: The staff screen's words (``refused_<kind>`` in kiosk/strings.py) for each refusal reason.
 _KINDS = {"not_a_file": "file", "forged": "signature", "untrusted_key": "signature", "older": "version", "replayed": "version",
-          "too_far": "version", "wrong_scope": "scope"}
+          "too_far": "version", "wrong_scope": "scope", "disk_full": "disk"}
 
 
 def refusal_kind(error: Exception) -> str:
     """The staff screen's kind of *error*, from its class and :attr:`~pishkhan.exc.Refused.reason`."""
     from pishkhan.exc import SignatureInvalid
 
+    if _disk_full(error):
+        return "disk"
     if isinstance(error, OSError):
         return "file"
     if isinstance(error, SignatureInvalid):
         return "signature"
     return _KINDS.get(getattr(error, "reason", None), "invalid")
+
+
+def _disk_full(error: Exception) -> bool:
+    """*error* says the device's own disk is full (the store, or a file written beside it)."""
+    import errno
+
+    if isinstance(error, StoreFull) or isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    return (getattr(error, "sqlite_errorname", "") or "").startswith("SQLITE_FULL")  # sqlite3, unwrapped
 
 
 class StaffActions:
@@ -138,25 +149,34 @@ class StaffActions:
         return found
 
     def import_board(self, path):
-        """Install the board in *path*; a refusal raises with the reason, the old board stays."""
+        """Install the board in *path*; a refusal raises with the reason, the old board stays (a full disk:
+        reason ``disk_full``, even when the refusal's own audit row cannot be written)."""
         try:
             installed = usb_import.import_board(self.store, path, config=self.model.config, actor=self.actor)
-        except (BoardError, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - whatever a stick holds, the staff screen answers, the old board stays
+            if not isinstance(e, (BoardError, OSError, StoreFull)) and not _disk_full(e):
+                log.exception("importing %s failed", path)
+                self._audit_refusal(path, error=f"{type(e).__name__}: {e}")
+                raise ImportRefused(f"{type(e).__name__}: {e}", kind="error") from e
             message = e.errors[0] if getattr(e, "errors", None) else str(e)
-            code = "not_a_file" if isinstance(e, OSError) else getattr(e, "reason", "refused")
-            self._audit("board_import", str(path), ok=False, error=str(e), code=code)
+            code = ("disk_full" if _disk_full(e) else "not_a_file" if isinstance(e, OSError)
+                    else getattr(e, "reason", "refused"))
+            self._audit_refusal(path, error=str(e), code=code)
             raise ImportRefused(message, kind=refusal_kind(e), reason=code) from e
-        except Exception as e:  # whatever a stick holds, the staff screen answers and the old board stays
-            log.exception("importing %s failed", path)
-            try:
-                self._audit("board_import", str(path), ok=False, error=f"{type(e).__name__}: {e}")
-            except Exception:
-                log.exception("cannot audit the failed import")
-            raise ImportRefused(f"{type(e).__name__}: {e}", kind="error") from e
-        self._audit("board_import", str(path), ok=True, version=installed.board.version,
-                    verification_code=installed.verification_code)
+        try:
+            self._audit("board_import", str(path), ok=True, version=installed.board.version,
+                        verification_code=installed.verification_code)
+        except StoreError as e:  # the board is installed (its own row says so); only the audit row is missing
+            log.error("board %s installed but its audit row was not written: %s", installed.board.version, e)
         self.model.reload()
         return installed
+
+    def _audit_refusal(self, path, **detail):
+        """The refused import's audit row, if the store takes it (a full disk may not: the refusal stands)."""
+        try:
+            self._audit("board_import", str(path), ok=False, **detail)
+        except Exception as e:  # noqa: BLE001 - the staff screen gets its answer either way
+            log.error("cannot audit the refused import of %s: %s", path, e)
 
     # -- device info -------------------------------------------------------------------
     def device_info(self, lang: str = "fa") -> list[tuple[str, str]]:

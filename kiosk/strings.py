@@ -173,6 +173,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "refused_scope": ("این تابلو برای این دفتر یا استان نیست", "it is for another office or province"),
     "refused_file": ("فایل از حافظه USB خوانده نشد (فقط فایل‌های معمولی خود حافظه خوانده می‌شوند)",
                      "the file could not be read from the stick (only regular files on the stick are read)"),
+    "refused_disk": ("حافظهٔ دستگاه پر است؛ جا باز کنید و دوباره امتحان کنید",
+                     "the device's disk is full; free some space and try again"),
     "refused_error": ("خطای پیش‌بینی‌نشده‌ای رخ داد", "an unexpected error occurred"),
     "usb_missing": ("حافظه USB پیدا نشد: پوشه {mount} وجود ندارد. حافظه را وصل کنید و دوباره امتحان کنید.",
                     "No USB stick found: the folder {mount} does not exist. Plug the stick in and try again."),

@@ -66,6 +66,8 @@ REASONS: dict[str, tuple[str, str]] = {
     # circulars (pishkhan.circulars); ``wrong_hash`` and ``download_failed`` above also name an attachment's:
     "too_large": ("از اندازهٔ مجاز بزرگ‌تر است",
                   "past a bound: a file's size, the number of circulars, the folder's size or the free disk"),
+    # the device's own disk (a USB import, the agent's outbox):
+    "disk_full": ("حافظهٔ دستگاه پر است", "the device's disk is full: nothing was written"),
 }
 
 
@@ -165,7 +167,8 @@ class BoardFileError(BoardError, Refused):
 class ImportRefused(Refused):
     """A board from the USB stick was refused; :attr:`reason` is the install path's code, :attr:`kind` the staff
     screen's words for it: signature, version, scope, invalid, file (not a regular file on the stick, too large,
-    unreadable) or error (anything unforeseen, reason ``refused``)."""
+    unreadable), disk (the device's disk is full, reason ``disk_full``) or error (anything unforeseen, reason
+    ``refused``)."""
 
     def __init__(self, message: str, *, kind: str, reason: str = "refused"):
         super().__init__(message, reason=reason)
@@ -208,6 +211,10 @@ class StoreLocked(StoreError):
 
 class StoreCorrupt(StoreError):
     """The store file is damaged or is not a SQLite file."""
+
+
+class StoreFull(StoreError):
+    """The disk holding the store is full: nothing was written."""
 
 
 class StoreReadOnly(StoreError):
@@ -303,6 +310,10 @@ class AgentError(PishkhanError):
 
 class OutboxError(AgentError):
     """The agent's durable outbox cannot be opened or cannot take a message."""
+
+
+class OutboxFull(OutboxError):
+    """The disk holding the outbox is full: nothing was written (what is there stays)."""
 
 
 class CentralError(PishkhanError):

@@ -35,8 +35,8 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from pishkhan.exc import (SchemaTooNew, StoreConstraint, StoreCorrupt, StoreError, StoreLocked, StoreReadOnly,
-                          StoreUnreadable)
+from pishkhan.exc import (SchemaTooNew, StoreConstraint, StoreCorrupt, StoreError, StoreFull, StoreLocked,
+                          StoreReadOnly, StoreUnreadable)
 
 
 def utc_now() -> dt.datetime:
@@ -338,7 +338,7 @@ class Store:
             return StoreReadOnly(f"the store {self.path} cannot be written ({text}); check the permissions of "
                                  "the file and its folder, and that the disk is not mounted read-only")
         if name.startswith("SQLITE_FULL") or "disk is full" in text:
-            return StoreError(f"the disk holding the store {self.path} is full ({text}); nothing was written")
+            return StoreFull(f"the disk holding the store {self.path} is full ({text}); nothing was written")
         if name.startswith("SQLITE_CONSTRAINT") or isinstance(e, sqlite3.IntegrityError):
             return StoreConstraint(f"the store {self.path} refused the change: {text}")
         return StoreError(f"the store {self.path} failed to {doing}: {text} ({name or type(e).__name__})")
@@ -629,7 +629,7 @@ def _os_error(e: Exception, doing: str) -> StoreError:
     """An OS or driver error met while writing a store's files, in words."""
     code = getattr(e, "errno", None)
     if code == errno.ENOSPC or "disk is full" in str(e):
-        return StoreError(f"cannot {doing}: the disk is full ({e}); nothing was written. Free some space")
+        return StoreFull(f"cannot {doing}: the disk is full ({e}); nothing was written. Free some space")
     if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in str(e):
         return StoreReadOnly(f"cannot {doing}: it cannot be written ({e}); check the permissions of the "
                              "file and its folder, and that the disk is not mounted read-only")

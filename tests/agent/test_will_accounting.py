@@ -6,6 +6,7 @@ received are exactly the announced Last Wills the broker never sent and the tele
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import sys
@@ -199,12 +200,14 @@ def test_a_will_number_is_used_again_until_it_reaches_a_broker(tmp_path):
     path = tmp_path / "outbox.db"
     with Outbox(path) as box:
         seq, _ = box.reserve_will()
+        assert box.unannounced_wills() == [seq]  # recorded as gone before its attempt: a crash now spends it
+        box.unexpose_will(seq)  # the attempt's socket never opened
         assert box.reserve_will()[0] == seq and box.unannounced_wills(exposed=False) == [seq]
+        box.unexpose_will(seq)
     with Outbox(path) as box:  # a restart: the number never left the device, so it is used again
         assert box.reserve_will()[0] == seq
-        box.expose_will(seq)
         again, _ = box.reserve_will()
-        assert again > seq and box.unannounced_wills() == [seq]
+        assert again > seq and box.unannounced_wills() == [seq, again]  # both recorded as gone to a broker
         publisher = Publisher(box, TOPICS, DEVICE, validate=True)
         spent = publisher.telemetry(agent={"uptime_s": 1, "outbox": box.stats() | {"in_flight": 0, "refused": 0}},
                                     will_seq=seq)
@@ -252,20 +255,22 @@ def test_an_agent_spends_a_will_that_reached_a_broker_and_no_birth_announced(tmp
         "mqtt": {"host": "127.0.0.1", "port": 9}}))
     agent = Agent(config, session_factory=FakeSession)
     session = agent.session
-    first = session.will()["seq"]
-    assert session.will()["seq"] == first  # refused attempts: the same number
+    first = session.will()
+    session.callbacks["on_never_opened"]()
+    assert session.will() == first  # refused attempts: the same number
     session.callbacks["on_socket_open"]()  # the next attempt reached a broker, and died before its CONNACK
     second = session.will()["seq"]
-    assert second > first and agent.outbox.unannounced_wills(exposed=False) == [second]
-    spent = [p for p in agent.outbox.pending(10) if p.seq == first]
-    assert [p.stream for p in spent] == ["telemetry"]  # the first number went out on a message of its own
+    assert second > first["seq"] and agent.outbox.unannounced_wills(exposed=False) == [second]
+    spent = [p for p in agent.outbox.pending(10) if p.seq == first["seq"]]
+    # the first number went out as that very will, sent by the agent: never two payloads under one number
+    assert [p.stream for p in spent] == ["status"] and json.loads(spent[0].payload) == first
     session.callbacks["on_socket_open"]()
     session.callbacks["on_connected"]()
     agent.outbox.close()
     # A restart before the birth was written: the new agent spends the number, whose connection lived.
     again = Agent(config, session_factory=FakeSession)
     third = again.session.will()["seq"]
-    assert third > second and [p.stream for p in again.outbox.pending(10) if p.seq == second] == ["telemetry"]
+    assert third > second and [p.stream for p in again.outbox.pending(10) if p.seq == second] == ["status"]
     again.outbox.close()
 
 
