@@ -40,6 +40,8 @@ NOT_STATE = {
     "pishkhan/render/poster.py:write_poster": "the printable poster the CLI writes where it is told, not state",
     "provisioning/machine.py:RealMachine.printer_state": "opens the printer's device node to ask its state, "
                                                          "not a file",
+    "pishkhan/render/pdf.py:PageRenderer.page": "renames a page the child (_draw_main) wrote and fsynced: a "
+                                                "cache of a kept PDF, drawn again if lost",
 }
 
 FLUSHES = {"fsync", "write_whole", "fdatasync", "fsync_dir"}  # fsync_dir: renames of files already synced
