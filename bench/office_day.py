@@ -14,7 +14,10 @@ Faults (``--faults``, comma-separated; default all):
 ``paper`` (the printer out of paper for 10-20 s), ``partition`` (the proxy
 stalls both ways for 10-20 s), ``disk`` (the state folder, a tmpfs of
 ``--tmpfs-mb``, filled to the last block for 8-15 s, then freed; needs root
-to mount), ``usb`` (a hostile USB stick in staff mode).
+to mount), ``usb`` (a hostile USB stick in staff mode); by name only: ``clock``
+(libfaketime in the four office processes, the wall clock forward 5-20
+minutes for 10-20 s, then back; the boot clock moves with it, see
+bench/faketime_probe.py).
 
 At the end: tickets issued, stored and printed, numbers twice; messages
 made and received (after dedupe by seq) and the true loss, against the
@@ -44,7 +47,8 @@ from cli.headless import VirtualDisplay  # noqa: E402
 from mqtt_broker import MosquittoBroker  # noqa: E402
 from officeday_office import OfficeDay, targets  # noqa: E402
 
-ALL_FAULTS = ("kill", "power", "broker", "paper", "partition", "disk", "usb")
+ALL_FAULTS = ("kill", "power", "broker", "paper", "partition", "disk", "usb", "clock")
+DEFAULT_FAULTS = ALL_FAULTS[:-1]  # clock: by name only (docs/testing.md "office day", clock)
 
 
 def main(argv=None) -> int:
@@ -52,7 +56,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--customers", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=180.0, help="how long the customers take to come")
-    ap.add_argument("--faults", default=",".join(ALL_FAULTS))
+    ap.add_argument("--faults", default=",".join(DEFAULT_FAULTS))
     ap.add_argument("--db", default=None, help="the centre's database URL (default SQLite in the work folder)")
     ap.add_argument("--pg", action="store_true", help="start a throw-away PostgreSQL for the centre")
     ap.add_argument("--tmpfs-mb", type=int, default=256, help="the state folder's tmpfs for the disk fault")
@@ -137,6 +141,7 @@ def report(f: dict) -> str:
                      f"(start to ready {p['start_to_ready_s']} s), "
                      f"PSS {p['pss_mb']} MB{', still down' if p['still_down'] else ''}"
                      f"{', exited by itself ' + str(p['exits']) if p['exits'] else ''}")
+    lines.append(f"clock facts in the store: {f.get('clock_facts')}")
     if f["usb"]:
         lines.append(f"usb stick: {f['usb']}")
     lines.append("faults: " + "; ".join(f["faults"]))

@@ -9,7 +9,7 @@ pkgs=(python3-venv libfribidi0 libraqm0 libmtdev1 libgl1 libegl1 libsdl2-2.0-0 x
       espeak-ng sox v4l-utils xvfb xauth mosquitto mosquitto-clients chromium chromium-driver)
 test_pkgs=(xvfb xauth mosquitto mosquitto-clients tesseract-ocr tesseract-ocr-fas poppler-utils
            xdotool imagemagick zbar-tools libzbar0 postgresql chromium chromium-driver lintian
-           prometheus prometheus-alertmanager)
+           prometheus prometheus-alertmanager libfaketime)
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 
 # On a Pi's first boot unattended-upgrades holds the dpkg lock for minutes:

@@ -175,6 +175,7 @@ class OfficeDay(PowerOffice):
         self._group: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._make_outbox()
+        self.faketime: Path | None = None  # the offset file of the clock fault (libfaketime), when planned
 
     # -- the outbox's witness ----------------------------------------------------------------
     def _make_outbox(self):
@@ -224,6 +225,9 @@ class OfficeDay(PowerOffice):
     def spawn(self, name: str):
         p = self.procs_[name]
         env = self._env()
+        if self.faketime is not None:  # the clock fault: the four office processes only (bench/faketime_probe.py)
+            env.update(LD_PRELOAD=faketime_library(), FAKETIME_TIMESTAMP_FILE=str(self.faketime),
+                       FAKETIME_NO_CACHE="1")
         with open(self.logs / f"{name}.log", "ab") as log:
             p.popen = subprocess.Popen(self.argv(name), cwd=str(HERE.parents[1]), env=env,
                                        stdin=subprocess.PIPE if name in ("kiosk", "panel") else subprocess.DEVNULL,
@@ -405,6 +409,11 @@ class OfficeDay(PowerOffice):
                 for name in PARTS:
                     out.append(Fault(rng.uniform(0.1 * day, 0.9 * day), "kill", name))
                 continue
+            if kind == "clock":  # the wall clock forward by minutes, and back after a while
+                self.faketime = self.root / "faketime-offset"
+                self.faketime.write_text("+0\n")
+                out.append(Fault(at, kind, f"+{rng.randint(5, 20)}m", rng.uniform(10, 20)))
+                continue
             length = {"broker": rng.uniform(8, 15), "paper": rng.uniform(10, 20), "partition": rng.uniform(10, 20),
                       "disk": rng.uniform(8, 15)}.get(kind, 0.0)
             out.append(Fault(at, kind, "", length))
@@ -492,6 +501,9 @@ class OfficeDay(PowerOffice):
             self.mark("network", "partitioned")
         elif f.kind == "disk":
             self.fill_disk()
+        elif f.kind == "clock":
+            self.faketime.write_text(f.arg + "\n")
+            self.mark("clock", f"jumped {f.arg}")
         elif f.kind == "usb":
             self.plant_usb()
             self.usb_waiting = not self.send("kiosk", {"usb": "attack"})
@@ -513,6 +525,9 @@ class OfficeDay(PowerOffice):
         elif f.kind == "disk":
             (self.state / "officeday-fill.bin").unlink(missing_ok=True)
             self.mark("disk", "freed")
+        elif f.kind == "clock":
+            self.faketime.write_text("+0\n")
+            self.mark("clock", "back +0")
 
     def kill_agent_connecting(self, timeout: float = 20.0):
         """The agent restarted during the outage is killed once it has tried to connect (it then holds a
@@ -669,6 +684,9 @@ class OfficeDay(PowerOffice):
                                    "still_down": p.killed_at is not None,
                                    "pss_mb": _range_mb(p.pss_kb), "exits": p.exits}
                             for name, p in self.procs_.items()}
+        with Store(self.config.store_path) as st:
+            out["clock_facts"] = _count(r["state"] for r in st.query(
+                "SELECT state FROM state_log WHERE component = 'clock'"))
         out["usb"] = list(self.usb_answers)
         out["slow_to_stop"] = list(self.slow_to_stop)
         out["record"] = [(round(at - self.t0, 2), what, s) for at, what, s in self.truth if what != "print"]
@@ -755,6 +773,16 @@ class OfficeDay(PowerOffice):
             if before and before[-1] == "failed" and not after:
                 return "serving", "paper back, no print since"
         return "serving", ""
+
+
+def faketime_library() -> str:
+    """libfaketime's preload library for this machine's architecture (Debian package libfaketime)."""
+    import glob
+
+    found = glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
+    if not found:
+        raise RuntimeError("the clock fault needs libfaketime (apt-get install -y libfaketime)")
+    return found[0]
 
 
 # -- small readers --------------------------------------------------------------------------------
