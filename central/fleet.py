@@ -24,7 +24,7 @@ For each message, in order:
    ``telemetry_dropped`` (:meth:`_Batch.account`). ``highest_seq − received −
    seq_skipped − unsent wills − telemetry_dropped`` is the number of messages
    the centre never got and the device never accounted for: a loss
-   (:func:`unexplained_gaps`; docs/mqtt.md, "Gaps and duplicates").
+   (:func:`central.queries.unexplained_gaps`; docs/mqtt.md, "Gaps and duplicates").
 3. Its stream updates the device: ``status`` (online with the birth's
    versions, or offline by Last Will or clean stop, and since when — an
    offline also becomes an alert), ``telemetry`` (the latest readings by group: a
@@ -92,7 +92,7 @@ from zoneinfo import ZoneInfo
 from central import codec, health_history, history, registry, verification
 from central.circulars import ingest as circular_ingest
 from central.circulars import wire as circular_wire
-from central.queries import UNSENT_WILLS
+from central.queries import UNSENT_WILLS, unexplained_gaps
 from central.releases import ingest as release_ingest
 from central.releases import wire as release_wire
 from pishkhan.exc import ProtocolError
@@ -1014,15 +1014,6 @@ def telemetry_dropped(message: dict) -> int:
     total = sum(n for k, n in dropped.items() if isinstance(k, str) and k.startswith("telemetry.")
                 and type(n) is int and n > 0)
     return min(total, MAX_DROPPED)
-
-
-def unexplained_gaps(device: dict) -> int:
-    """Sequence numbers of the device's current epoch neither received nor accounted for: ``highest_seq −
-    received``, less the numbers a flagged jump skipped, the announced Last Wills not received, and the
-    telemetry its outbox said it dropped."""
-    return max(0, int(device.get("highest_seq") or 0) - int(device.get("received") or 0)
-               - int(device.get("seq_skipped") or 0) - int(device.get("unsent_wills") or 0)
-               - int(device.get("telemetry_dropped") or 0))
 
 
 def _decode_device(row: dict) -> dict:

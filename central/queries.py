@@ -10,6 +10,15 @@ UNSENT_WILLS = ("(SELECT COUNT(*) FROM wills w WHERE w.device_id = devices.devic
                 "AS unsent_wills")
 
 
+def unexplained_gaps(device: dict) -> int:
+    """Sequence numbers of the device's current epoch neither received nor accounted for: ``highest_seq −
+    received``, less the numbers a flagged jump skipped, the announced Last Wills not received, and the
+    telemetry its outbox said it dropped."""
+    return max(0, int(device.get("highest_seq") or 0) - int(device.get("received") or 0)
+               - int(device.get("seq_skipped") or 0) - int(device.get("unsent_wills") or 0)
+               - int(device.get("telemetry_dropped") or 0))
+
+
 def snapshot_of(db, device_id: str) -> dict | None:
     """The last snapshot's time, hash and board version of *device_id* (not the image), or None."""
     return db.query_one("SELECT at, sha256, board_version FROM snapshots WHERE device_id = ?", (device_id,))

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 
 from central import stored
-from central.queries import UNSENT_WILLS
+from central.queries import UNSENT_WILLS, unexplained_gaps
 from central.verification import silent
 from central.official import board_currency, newest_boards
 from pishkhan.text import jalali
@@ -155,7 +155,6 @@ def lost_messages(device: dict) -> int:
     :data:`central.fleet.SEQ_JUMP`) are not losses either. A row read without
     ``unsent_wills`` (an older query) counts the will a live connection holds back, as before.
     """
-    from central.fleet import unexplained_gaps
 
     if "highest_seq" in device and "received" in device:
         gaps = unexplained_gaps(device)

@@ -32,13 +32,13 @@ def add_arguments(p):
                    help=f"the attachments' pool the enrolment server serves (default: {DEFAULT_POOL})")
 
 
-def cmd_publish_circular(args) -> int:
+def cmd_publish_circular(args, *, broker) -> int:
+    """``pishkhan central publish circular``, publishing through *broker* (a :class:`central.publish.Broker`)."""
     from central.circulars.pool import PdfPool
     from central.circulars.publisher import BrokerPublisher, Circulars
     from central.db import open_db
     from central.keys import KeyRing
     from central.trust import TrustList
-    from cli.central_publish import _broker
     from pishkhan.exc import ConfigError
 
     missing = [f"--{name}" for name in ("number", "title", "summary", "key") if not getattr(args, name)]
@@ -49,7 +49,7 @@ def cmd_publish_circular(args) -> int:
     db = open_db(args.db)
     try:
         circulars = Circulars(db, pool=PdfPool(args.circulars_pool),
-                              publisher=BrokerPublisher(_broker(args), trust=trust, timeout=args.timeout))
+                              publisher=BrokerPublisher(broker, trust=trust, timeout=args.timeout))
         done = circulars.publish(args.file, number=args.number, kind=args.circular_kind, title=args.title,
                                  summary=args.summary, scope=args.scope, key=key, issuer=args.issuer,
                                  issued_on=args.issued_on, effective_on=args.effective_on,

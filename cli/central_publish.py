@@ -104,7 +104,7 @@ def cmd_publish(args) -> int:
 
     if args.kind == "circular":  # a PDF and its fields, not a JSON document (cli/central_circulars.py)
         from cli.central_circulars import cmd_publish_circular
-        return cmd_publish_circular(args)
+        return cmd_publish_circular(args, broker=_broker(args))
     trust = TrustList.load(args.trust)
     try:
         data = load_json_file(args.file)

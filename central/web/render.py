@@ -12,7 +12,8 @@ import datetime as dt
 from functools import lru_cache
 
 from central.status import parse_time
-from central.web import strings
+from central.web import strings, words
+from central.web.words import fa_datetime, fa_time
 from pishkhan.text import jalali
 from pishkhan.text.persian import group_digits, ltr, to_persian_digits
 from pishkhan.text.safety import terminal_safe
@@ -51,21 +52,6 @@ def fa(value) -> str:
     if isinstance(value, (dict, list)):
         return strings.UNKNOWN
     return to_persian_digits(value)
-
-
-def fa_time(text) -> str:
-    """«۰۸:۳۰» in Tehran time, from a stored ISO time."""
-    moment = parse_time(text)
-    return jalali.format_time(moment) if moment else strings.UNKNOWN
-
-
-def fa_datetime(text) -> str:
-    """«۱۰ آذر ۱۴۰۵، ۰۸:۳۰» in Tehran time."""
-    moment = parse_time(text)
-    if not moment:
-        return strings.UNKNOWN
-    local = jalali.to_tehran(moment)
-    return f"{jalali.format_date(local.date(), weekday=False)}، {jalali.format_time(local)}"
 
 
 def fa_when(text, today: str | None = None) -> str:
@@ -138,7 +124,6 @@ def environment():
     env.filters.update(fa=fa, fa_time=fa_time, fa_datetime=fa_datetime, fa_when=fa_when, fa_date=fa_date, fa_day=fa_day, scope=scope_name,
                        province=province_name, ltr=ltr)
     env.globals["s"] = strings
-    from central.web import words
     env.filters.update(reading=words.reading, duration=words.duration, size=words.size, yes_no=words.yes_no,
                        event_detail=words.event_detail, technical=words.technical,
                        technical_detail=words.technical_detail, why=words.why_text)

@@ -13,7 +13,23 @@ import json
 
 from central.status import parse_time
 from central.web import strings
+from pishkhan.text import jalali
 from pishkhan.text.persian import group_digits, to_persian_digits
+
+
+def fa_time(text) -> str:
+    """«۰۸:۳۰» in Tehran time, from a stored ISO time."""
+    moment = parse_time(text)
+    return jalali.format_time(moment) if moment else strings.UNKNOWN
+
+
+def fa_datetime(text) -> str:
+    """«۱۰ آذر ۱۴۰۵، ۰۸:۳۰» in Tehran time."""
+    moment = parse_time(text)
+    if not moment:
+        return strings.UNKNOWN
+    local = jalali.to_tehran(moment)
+    return f"{jalali.format_date(local.date(), weekday=False)}، {jalali.format_time(local)}"
 
 
 def _safe(fn):
@@ -115,7 +131,6 @@ def reading(value, key: str = "") -> str:
     if isinstance(value, str):
         moment = parse_time(value) if len(value) >= 16 and value[:4].isdigit() else None
         if moment:
-            from central.web.render import fa_datetime
 
             return fa_datetime(value)
         return value  # a name or an address (eth0, 192.168.1.20): as sent
@@ -145,7 +160,6 @@ def event_detail(detail, kind: str = "") -> list[str]:
     """What an analyst reads of an event's detail, in Persian: its minutes, its span, why, its reason."""
     from pishkhan.exc import REASONS
 
-    from central.web.render import fa_time
 
     d = _flat_detail(detail)
     out = []

@@ -26,16 +26,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Why a device waits rather than starts an update: code -> (Persian, English). Reported on the wire.
-WAIT_REASONS: dict[str, tuple[str, str]] = {
-    "in_hours": ("ساعت کاری دفتر است", "the office is open, or opens within update.guard_minutes"),
-    "outside_window": ("بیرون از بازهٔ به‌روزرسانی", "outside the release document's window (Tehran time)"),
-    "not_yet": ("هنوز زمان آن نرسیده", "before the release document's not_before"),
-    "not_canary": ("این دستگاه در گروه پیشرو نیست", "not among the canary devices; waits for promotion"),
-    "halted": ("این انتشار متوقف شده است", "the rollout was halted"),
-    "up_to_date": ("نسخه به‌روز است", "the device runs the release's package version already"),
-    "failed_here": ("این نسخه اینجا شکست خورده است", "this device rolled this package back already"),
-}
+from pishkhan.releases.window import WAIT_REASONS, may_start  # noqa: F401 (WAIT_REASONS: the package names it)
 
 #: The file the package lays with its own version (one line); the updater reads it too.
 VERSION_FILE = "/usr/lib/pishkhan/VERSION"
@@ -121,7 +112,6 @@ def decide(now, doc, *, device_id: str, running: str, hours, guard_minutes: int 
     of the next update, and installs nothing."""
     from pishkhan.releases.document import compare_versions
     from pishkhan.releases.installed import is_canary
-    from pishkhan.releases.window import may_start
 
     if doc.expired(now):
         return Decision("refused", "expired", "the release document has expired")

@@ -25,6 +25,17 @@ from dataclasses import dataclass
 
 from pishkhan.text.jalali import to_tehran
 
+#: Why a device waits rather than starts an update: code -> (Persian, English). Reported on the wire.
+WAIT_REASONS: dict[str, tuple[str, str]] = {
+    "in_hours": ("ساعت کاری دفتر است", "the office is open, or opens within update.guard_minutes"),
+    "outside_window": ("بیرون از بازهٔ به‌روزرسانی", "outside the release document's window (Tehran time)"),
+    "not_yet": ("هنوز زمان آن نرسیده", "before the release document's not_before"),
+    "not_canary": ("این دستگاه در گروه پیشرو نیست", "not among the canary devices; waits for promotion"),
+    "halted": ("این انتشار متوقف شده است", "the rollout was halted"),
+    "up_to_date": ("نسخه به‌روز است", "the device runs the release's package version already"),
+    "failed_here": ("این نسخه اینجا شکست خورده است", "this device rolled this package back already"),
+}
+
 
 @dataclass(frozen=True)
 class Wait:
@@ -34,8 +45,6 @@ class Wait:
     message: str
 
     def __post_init__(self):
-        from pishkhan.releases import WAIT_REASONS
-
         if self.reason not in WAIT_REASONS:
             raise ValueError(f"unknown wait reason {self.reason!r}; add it to pishkhan.releases.WAIT_REASONS")
 
