@@ -232,7 +232,7 @@ def _release_metrics(db, *, province: str | None):
     """The fleet's versions and the newest rollouts' progress (central/releases)."""
     from prometheus_client.core import GaugeMetricFamily
 
-    from central.releases.progress import releases_view
+    from central.releases.view import releases_view
 
     view = releases_view(db, province=province)
     versions = GaugeMetricFamily("pishkhan_devices_by_version", "Devices by the package version they run",

@@ -79,6 +79,7 @@ def cmd_dashboard(args):
     from central.fleet import Fleet
     from central.web.app import create_app, serve
     from cli import context
+    from cli.central_alerts import alert_watcher
 
     host, port = _listen(args.listen)
     cfg = context.config(args)
@@ -86,7 +87,7 @@ def cmd_dashboard(args):
     try:
         app = create_app(Fleet(db), config=cfg, secret=_secret(args.secret_file), secure_cookie=args.cookie_secure,
                          commander=_commander(args))
-        watcher = _alert_watcher(db, args)
+        watcher = alert_watcher(db, args)
         print(f"dashboard on http://{host}:{port}/ (fleet database {args.db})", file=sys.stderr)
         serve(app, host, port, trusted_proxy=args.trusted_proxy)
         watcher.stop()
@@ -95,21 +96,6 @@ def cmd_dashboard(args):
     return 0
 
 
-def _alert_watcher(db, args):
-    """The alert rules evaluated every minute (the default rules when there are none), changes sent to
-    ``--alert-webhook``."""
-    from pathlib import Path
-
-    from central.alert_notify import AlertWatcher, Webhook
-    from central.alerts import Rules
-    from central.freshness import utc_now
-
-    Rules(db).install_defaults(now=utc_now())
-    secret = Path(args.alert_secret_file).read_bytes().strip() if args.alert_secret_file else None
-    webhook = Webhook(args.alert_webhook, secret=secret) if args.alert_webhook else None
-    watcher = AlertWatcher(db, webhook=webhook, clock=utc_now)
-    watcher.start()
-    return watcher
 def _commander(args):
     """What sends the office page's remote actions (``--command-key``), or None."""
     if not args.command_key:

@@ -110,3 +110,20 @@ def cmd_ack(args):
         _print(alerting.acknowledge(args.alert_id, by=args.by, now=utc_now()))
     finally:
         alerting.db.close()
+
+
+def alert_watcher(db, args):
+    """The alert rules evaluated every minute (the default rules when there are none), changes sent to
+    ``--alert-webhook``."""
+    from pathlib import Path
+
+    from central.alert_notify import AlertWatcher, Webhook
+    from central.alerts import Rules
+    from central.freshness import utc_now
+
+    Rules(db).install_defaults(now=utc_now())
+    secret = Path(args.alert_secret_file).read_bytes().strip() if args.alert_secret_file else None
+    webhook = Webhook(args.alert_webhook, secret=secret) if args.alert_webhook else None
+    watcher = AlertWatcher(db, webhook=webhook, clock=utc_now)
+    watcher.start()
+    return watcher

@@ -224,9 +224,9 @@ def _serve_dashboard(db, cfg, args):
 
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", **proxy_options()))
     threading.Thread(target=server.run, name="dashboard", daemon=True).start()
-    from cli.central import _alert_watcher
+    from cli.central_alerts import alert_watcher
 
-    _alert_watcher(db, args)  # the alert rules evaluated every minute, as `central dashboard` does
+    alert_watcher(db, args)  # the alert rules evaluated every minute, as `central dashboard` does
     print(f"dashboard on http://{host}:{port}/", file=sys.stderr, flush=True)
 
 

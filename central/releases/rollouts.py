@@ -45,13 +45,13 @@ import logging
 import math
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 
 from central import codec
 from central.errors import NotPublished, RolloutError
 from central.releases import STAGES, document as release_document
 from central.releases.pool import Pool
 from pishkhan.exc import CentralError
+from pishkhan.releases.installed import is_canary  # the devices' own canary rule, one for both sides
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +68,6 @@ PROMOTE_QUORUM = 0.5
 def promote_quorum(canaries: int) -> int:
     """How many healthy canaries promote a rollout of *canaries* canaries (at least one)."""
     return max(1, math.ceil(canaries * PROMOTE_QUORUM))
-
-
-def is_canary(device_id: str, canary_percent: float) -> bool:
-    """Whether *device_id* is in the canary group of a document with *canary_percent* (docs/updates.md)."""
-    return bucket(device_id) < canary_percent * 100
-
-
-@lru_cache(maxsize=65536)
-def bucket(device_id: str) -> int:
-    """The device's stable canary bucket, 0..9999."""
-    return int(hashlib.sha256(device_id.encode()).hexdigest()[:8], 16) % 10000
 
 
 def iso(moment: dt.datetime) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.authentication import requires
 
 from central import stored
-from central.releases.progress import releases_view
+from central.releases.view import releases_view
 from central.web.site import LOGGED_IN, page, province_of, site_of, twin
 
 
