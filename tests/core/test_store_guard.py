@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from queue_helpers import LANE_A
+from small_disk import fill, small_disk
 
 from pishkhan.boards.installed import (current_board, effective_for_config, history, install_board,
                                        verified_path)
@@ -554,42 +555,16 @@ def test_a_package_file_that_cannot_be_read_is_named_and_the_store_is_not_called
     assert _opened_as_nobody(path, schema=schema)[0] == "ok"
 
 
-@contextmanager
-def _small_disk(size: str):
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small filesystem")
-    where = Path(tempfile.mkdtemp(prefix="pishkhan-disk-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True, timeout=30)
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False, timeout=30)
-        where.rmdir()
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_a_full_disk_is_an_error_in_words_loses_nothing_and_then_passes(issuer_key, signed_board, clock):
     from queue_helpers import make_store
 
-    with _small_disk("3m") as disk:
+    with small_disk("3m") as disk:
         cfg = parse_config({"device": {"state_dir": str(disk / "state")}, "hours": {"always_open": True}})
         with make_store(cfg.store_path, clock=clock, issuer_key=issuer_key, signed_board=signed_board) as s:
             q = _ready_queue(s, cfg)
             printer = FakePrinter()
             assert issue_and_print(q, printer, LANE_A, config=cfg).ticket.label == "A001"
-            filler = _fill(disk)
+            filler = fill(disk)
             for _ in range(3):
                 with pytest.raises(StoreError, match="disk is full") as info:
                     issue_and_print(q, printer, LANE_A, config=cfg)
@@ -605,7 +580,7 @@ def test_a_full_disk_is_an_error_in_words_loses_nothing_and_then_passes(issuer_k
 def test_a_read_only_mount_is_an_error_in_words_and_then_passes(issuer_key, signed_board, clock):
     from queue_helpers import make_store
 
-    with _small_disk("8m") as disk:
+    with small_disk("8m") as disk:
         cfg = parse_config({"device": {"state_dir": str(disk / "state")}, "hours": {"always_open": True}})
         with make_store(cfg.store_path, clock=clock, issuer_key=issuer_key, signed_board=signed_board) as s:
             _ready_queue(s, cfg)
