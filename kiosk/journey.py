@@ -78,19 +78,29 @@ def take_ticket(driver: TouchDriver, code: str) -> str:
     return driver.wait_printed()
 
 
+class Screenshots:
+    """Numbered screenshots of *kiosk* in *out_dir* (``PREFIX-NN-label.png``): call it with a label; ``taken`` lists
+    them in order."""
+
+    def __init__(self, kiosk, out_dir, *, prefix: str, say=print):
+        self.kiosk, self.out, self.prefix, self.say = kiosk, Path(out_dir), prefix, say
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.taken: list[Path] = []
+
+    def __call__(self, label: str) -> Path:
+        pump(0.05)
+        path = self.out / f"{self.prefix}-{len(self.taken) + 1:02d}-{label}.png"
+        self.kiosk.export_to_png(str(path))
+        self.taken.append(path)
+        self.say(f"  {path.name}: {self.kiosk.current} screen")
+        return path
+
+
 def play(kiosk, out_dir, *, say=print) -> list[Path]:
     """Play the demo journey on *kiosk*, saving numbered screenshots in *out_dir*."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     d = TouchDriver(kiosk)
-    shots: list[Path] = []
-
-    def shot(label):
-        pump(0.05)
-        path = out / f"kiosk-{len(shots) + 1:02d}-{label}.png"
-        kiosk.export_to_png(str(path))
-        shots.append(path)
-        say(f"  {path.name}: {kiosk.current} screen")
+    shot = Screenshots(kiosk, out_dir, prefix="kiosk", say=say)
+    shots = shot.taken
 
     board = kiosk.model.board
     shot("attract")
@@ -132,17 +142,9 @@ def play_library(kiosk, out_dir, *, pin: str, say=print) -> dict:
     """The staff's part of the demo on *kiosk*: the PIN typed on the pad, the circulars library, the newest
     unread circular opened, its first page, acknowledged with «خواندم؛ تأیید»; a screenshot per step in
     *out_dir* (``staff-NN-label.png``). Returns ``{"shots": [...], "acknowledged": "scope/number" or ""}``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     d = TouchDriver(kiosk)
-    shots: list[Path] = []
-
-    def shot(label):
-        pump(0.05)
-        path = out / f"staff-{len(shots) + 1:02d}-{label}.png"
-        kiosk.export_to_png(str(path))
-        shots.append(path)
-        say(f"  {path.name}: {kiosk.current} screen")
+    shot = Screenshots(kiosk, out_dir, prefix="staff", say=say)
+    shots = shot.taken
 
     kiosk.home()
     pump(frames=d.frames)
